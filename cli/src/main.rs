@@ -1,1 +1,26 @@
-fn main() {}
+//! `medkey`: the patient's wallet, the provider's client and the contract admin's tool.
+
+mod commands;
+mod tools;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+/// Exit codes: 0 success, 1 a command failed (the message says why), 2 bad usage.
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("MEDKEY_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = commands::Cli::parse();
+    match cli.run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,12 @@
+//! What every Medkey component shares: the ConsentRegistry contract bindings (generated from
+//! `abi/ConsentRegistry.json`), the consent vocabulary (record categories and purposes of use),
+//! and the per-network deployment files in `deployments/`.
 
+pub mod bindings;
+pub mod consent;
+pub mod deployment;
+pub mod eip712;
+
+pub use bindings::ConsentRegistry;
+pub use consent::{Category, Purpose};
+pub use deployment::Deployment;

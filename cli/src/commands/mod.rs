@@ -1,0 +1,33 @@
+//! Command-line surface: one module per top-level command.
+
+mod deploy;
+mod dev;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "medkey",
+    version,
+    about = "Patient-owned medical records: consent on chain, records encrypted end to end",
+    after_help = "Examples:\n  medkey dev                                  # local chain with the registry deployed\n  MEDKEY_PRIVATE_KEY=0x… medkey deploy --rpc-url https://rpc.example"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Deploy(deploy::DeployArgs),
+    Dev(dev::DevArgs),
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Deploy(args) => deploy::run(args).await,
+            Command::Dev(args) => dev::run(args).await,
+        }
+    }
+}
