@@ -11,8 +11,7 @@ pub fn anvil() -> anyhow::Result<PathBuf> {
         return Ok(PathBuf::from(path));
     }
     let local = PathBuf::from("tools/node_modules/.bin/anvil");
-    let built_from =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/node_modules/.bin/anvil");
+    let built_from = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/node_modules/.bin/anvil");
     for candidate in [local, built_from] {
         if candidate.exists() {
             return candidate.canonicalize().context("resolving the anvil path");
@@ -20,14 +19,10 @@ pub fn anvil() -> anyhow::Result<PathBuf> {
     }
     match which_on_path("anvil") {
         Some(path) => Ok(path),
-        None => bail!(
-            "anvil not found: run `make setup` (installs Foundry into tools/) or set MEDKEY_ANVIL"
-        ),
+        None => bail!("anvil not found: run `make setup` (installs Foundry into tools/) or set MEDKEY_ANVIL"),
     }
 }
 
 fn which_on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(name)).find(|p| p.is_file())
 }

@@ -27,7 +27,9 @@ contract EmergencyTest is RegistryFixture {
         optIn();
         uint32 expiresAt = T0 + registry.EMERGENCY_ACCESS_DURATION();
         vm.expectEmit(false, true, true, true, address(registry));
-        emit IConsentRegistry.GrantCreated(bytes32(0), patient, provider, OPTED, 0, Purposes.ETREAT, T0, expiresAt, false);
+        emit IConsentRegistry.GrantCreated(
+            bytes32(0), patient, provider, OPTED, 0, Purposes.ETREAT, T0, expiresAt, false
+        );
         vm.expectEmit(false, true, true, true, address(registry));
         emit IConsentRegistry.EmergencyAccessOpened(bytes32(0), patient, provider, REASON, expiresAt);
         vm.prank(provider);

@@ -2,8 +2,9 @@
 pragma solidity ^0.8.28;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
-import {IAccessControlDefaultAdminRules} from
-    "@openzeppelin/contracts/access/extensions/IAccessControlDefaultAdminRules.sol";
+import {
+    IAccessControlDefaultAdminRules
+} from "@openzeppelin/contracts/access/extensions/IAccessControlDefaultAdminRules.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {vm} from "./utils/Vm.sol";
 import {RegistryFixture} from "./utils/RegistryFixture.sol";
@@ -24,7 +25,9 @@ contract RolesTest is RegistryFixture {
 
     function test_constructor_rejectsZeroAdmin() public {
         vm.expectRevert(
-            abi.encodeWithSelector(IAccessControlDefaultAdminRules.AccessControlInvalidDefaultAdmin.selector, address(0))
+            abi.encodeWithSelector(
+                IAccessControlDefaultAdminRules.AccessControlInvalidDefaultAdmin.selector, address(0)
+            )
         );
         new ConsentRegistry(address(0), ADMIN_DELAY);
     }

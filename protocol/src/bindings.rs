@@ -3,12 +3,18 @@
 
 use alloy::primitives::{B256, keccak256};
 
-alloy::sol!(
-    #[sol(rpc)]
-    #[derive(Debug, PartialEq, Eq)]
-    ConsentRegistry,
-    "../abi/ConsentRegistry.json"
-);
+// The generated event constructors take one argument per field (GrantCreated has nine).
+#[allow(clippy::too_many_arguments)]
+mod generated {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug, PartialEq, Eq)]
+        ConsentRegistry,
+        "../abi/ConsentRegistry.json"
+    );
+}
+
+pub use generated::*;
 
 /// The artifact exactly as checked in; its keccak256 is the `abiHash` of a deployment.
 pub const ARTIFACT_JSON: &str = include_str!("../../abi/ConsentRegistry.json");

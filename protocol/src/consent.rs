@@ -112,19 +112,12 @@ impl Category {
 
     /// The categories a mask covers, in bit order.
     pub fn from_mask(mask: u16) -> Vec<Category> {
-        Self::ALL
-            .iter()
-            .copied()
-            .filter(|c| mask & c.bit() != 0)
-            .collect()
+        Self::ALL.iter().copied().filter(|c| mask & c.bit() != 0).collect()
     }
 
     /// Parses a comma-separated list such as `lab_results,prescriptions`.
     pub fn parse_list(list: &str) -> Result<Vec<Category>, UnknownTerm> {
-        list.split(',')
-            .filter(|s| !s.trim().is_empty())
-            .map(str::parse)
-            .collect()
+        list.split(',').filter(|s| !s.trim().is_empty()).map(str::parse).collect()
     }
 }
 

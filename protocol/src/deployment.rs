@@ -25,26 +25,14 @@ pub struct Deployment {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeploymentError {
-    #[error(
-        "no deployment for chain {chain_id}: {path} does not exist (deploy with `medkey deploy`)"
-    )]
+    #[error("no deployment for chain {chain_id}: {path} does not exist (deploy with `medkey deploy`)")]
     Missing { chain_id: u64, path: PathBuf },
     #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path} is not a valid deployment file: {source}")]
-    Invalid {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
+    Invalid { path: PathBuf, source: serde_json::Error },
     #[error("{path} is for chain {found}, expected chain {expected}")]
-    WrongChain {
-        path: PathBuf,
-        expected: u64,
-        found: u64,
-    },
+    WrongChain { path: PathBuf, expected: u64, found: u64 },
 }
 
 impl Deployment {
@@ -56,26 +44,13 @@ impl Deployment {
     pub fn load(dir: &Path, chain_id: u64) -> Result<Self, DeploymentError> {
         let path = Self::path(dir, chain_id);
         let text = fs::read_to_string(&path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => DeploymentError::Missing {
-                chain_id,
-                path: path.clone(),
-            },
-            _ => DeploymentError::Io {
-                path: path.clone(),
-                source,
-            },
+            std::io::ErrorKind::NotFound => DeploymentError::Missing { chain_id, path: path.clone() },
+            _ => DeploymentError::Io { path: path.clone(), source },
         })?;
         let deployment: Self =
-            serde_json::from_str(&text).map_err(|source| DeploymentError::Invalid {
-                path: path.clone(),
-                source,
-            })?;
+            serde_json::from_str(&text).map_err(|source| DeploymentError::Invalid { path: path.clone(), source })?;
         if deployment.chain_id != chain_id {
-            return Err(DeploymentError::WrongChain {
-                path,
-                expected: chain_id,
-                found: deployment.chain_id,
-            });
+            return Err(DeploymentError::WrongChain { path, expected: chain_id, found: deployment.chain_id });
         }
         Ok(deployment)
     }
@@ -83,10 +58,7 @@ impl Deployment {
     /// Writes atomically (temp file + rename), so a crash never leaves half a file behind.
     pub fn save(&self, dir: &Path) -> Result<PathBuf, DeploymentError> {
         let path = Self::path(dir, self.chain_id);
-        let io = |source| DeploymentError::Io {
-            path: path.clone(),
-            source,
-        };
+        let io = |source| DeploymentError::Io { path: path.clone(), source };
         fs::create_dir_all(dir).map_err(io)?;
         let tmp = path.with_extension("json.tmp");
         let mut text = serde_json::to_string_pretty(self).expect("deployment serializes");
@@ -125,24 +97,14 @@ mod tests {
     #[test]
     fn load_reports_missing_invalid_and_wrong_chain_precisely() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(
-            Deployment::load(dir.path(), 9),
-            Err(DeploymentError::Missing { chain_id: 9, .. })
-        ));
+        assert!(matches!(Deployment::load(dir.path(), 9), Err(DeploymentError::Missing { chain_id: 9, .. })));
         fs::write(dir.path().join("9.json"), "{").unwrap();
-        assert!(matches!(
-            Deployment::load(dir.path(), 9),
-            Err(DeploymentError::Invalid { .. })
-        ));
+        assert!(matches!(Deployment::load(dir.path(), 9), Err(DeploymentError::Invalid { .. })));
         sample().save(dir.path()).unwrap();
         fs::rename(dir.path().join("5.json"), dir.path().join("6.json")).unwrap();
         assert!(matches!(
             Deployment::load(dir.path(), 6),
-            Err(DeploymentError::WrongChain {
-                expected: 6,
-                found: 5,
-                ..
-            })
+            Err(DeploymentError::WrongChain { expected: 6, found: 5, .. })
         ));
     }
 }

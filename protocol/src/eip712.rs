@@ -47,12 +47,7 @@ pub fn domain(chain_id: u64, registry: Address) -> Eip712Domain {
 }
 
 impl Grant {
-    pub fn new(
-        patient: Address,
-        request: &GrantRequest,
-        nonce: u64,
-        deadline: alloy::primitives::U256,
-    ) -> Self {
+    pub fn new(patient: Address, request: &GrantRequest, nonce: u64, deadline: alloy::primitives::U256) -> Self {
         Self {
             patient,
             provider: request.provider,

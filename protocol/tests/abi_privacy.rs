@@ -6,14 +6,11 @@
 use alloy::json_abi::{JsonAbi, Param};
 use medkey_protocol::bindings::ARTIFACT_JSON;
 
-const FIXED_SIZE_TYPES: &[&str] = &[
-    "address", "bytes32", "bytes4", "bool", "uint8", "uint16", "uint32", "uint48", "uint64",
-    "uint256",
-];
+const FIXED_SIZE_TYPES: &[&str] =
+    &["address", "bytes32", "bytes4", "bool", "uint8", "uint16", "uint32", "uint48", "uint64", "uint256"];
 
 fn abi() -> JsonAbi {
-    let artifact: serde_json::Value =
-        serde_json::from_str(ARTIFACT_JSON).expect("artifact is JSON");
+    let artifact: serde_json::Value = serde_json::from_str(ARTIFACT_JSON).expect("artifact is JSON");
     serde_json::from_value(artifact["abi"].clone()).expect("artifact has an ABI")
 }
 
@@ -49,13 +46,8 @@ fn functions_take_no_free_form_data_except_signatures() {
             let mut leaves = Vec::new();
             leaf_types(input, &mut leaves);
             for ty in leaves {
-                let allowed = FIXED_SIZE_TYPES.contains(&ty.as_str())
-                    || (ty == "bytes" && input.name == "signature");
-                assert!(
-                    allowed,
-                    "function {} parameter {} has type {ty}",
-                    function.name, input.name
-                );
+                let allowed = FIXED_SIZE_TYPES.contains(&ty.as_str()) || (ty == "bytes" && input.name == "signature");
+                assert!(allowed, "function {} parameter {} has type {ty}", function.name, input.name);
             }
         }
     }
@@ -65,8 +57,5 @@ fn functions_take_no_free_form_data_except_signatures() {
 fn the_artifact_carries_deployable_bytecode() {
     let artifact: serde_json::Value = serde_json::from_str(ARTIFACT_JSON).unwrap();
     let code = artifact["bytecode"].as_str().unwrap();
-    assert!(
-        code.starts_with("0x") && code.len() > 10_000,
-        "creation bytecode present"
-    );
+    assert!(code.starts_with("0x") && code.len() > 10_000, "creation bytecode present");
 }

@@ -10,35 +10,22 @@ use alloy::node_bindings::{Anvil, AnvilInstance};
 
 /// The workspace root (where `Cargo.toml`, `abi/` and `deployments/` live).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
 /// The `medkey` binary built alongside this test (`cargo build --bins` / `make test` build it).
 pub fn medkey_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test> -> target/<profile>/medkey
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .join("medkey");
-    assert!(
-        bin.is_file(),
-        "{} is missing: build it first with `cargo build --bins` (make test does)",
-        bin.display()
-    );
+    let bin = exe.parent().and_then(Path::parent).expect("target/<profile>").join("medkey");
+    assert!(bin.is_file(), "{} is missing: build it first with `cargo build --bins` (make test does)", bin.display());
     bin
 }
 
 /// Runs `medkey` with `args` and extra environment, returning its output.
 pub fn medkey(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(medkey_bin());
-    cmd.args(args)
-        .current_dir(workspace_root())
-        .env_remove("MEDKEY_PRIVATE_KEY");
+    cmd.args(args).current_dir(workspace_root()).env_remove("MEDKEY_PRIVATE_KEY");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -50,11 +37,7 @@ pub fn anvil_path() -> PathBuf {
     let path = std::env::var_os("MEDKEY_ANVIL")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("tools/node_modules/.bin/anvil"));
-    assert!(
-        path.exists(),
-        "{} is missing: run `make setup` (or set MEDKEY_ANVIL)",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing: run `make setup` (or set MEDKEY_ANVIL)", path.display());
     path
 }
 

@@ -14,9 +14,7 @@ use medkey_protocol::{ConsentRegistry, Deployment, bindings::abi_hash};
 
 /// Deploy the ConsentRegistry to a chain and record where it lives.
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Example:\n  MEDKEY_PRIVATE_KEY=0xac09… medkey deploy --rpc-url http://127.0.0.1:8545"
-)]
+#[command(after_help = "Example:\n  MEDKEY_PRIVATE_KEY=0xac09… medkey deploy --rpc-url http://127.0.0.1:8545")]
 pub struct DeployArgs {
     /// JSON-RPC endpoint of the chain to deploy to.
     #[arg(long, env = "MEDKEY_RPC_URL", default_value = "http://127.0.0.1:8545")]
@@ -39,11 +37,8 @@ pub struct DeployArgs {
 }
 
 pub async fn run(args: DeployArgs) -> anyhow::Result<()> {
-    let signer: PrivateKeySigner = args
-        .private_key
-        .trim()
-        .parse()
-        .context("MEDKEY_PRIVATE_KEY / --private-key is not a valid hex private key")?;
+    let signer: PrivateKeySigner =
+        args.private_key.trim().parse().context("MEDKEY_PRIVATE_KEY / --private-key is not a valid hex private key")?;
     let deployment = deploy(&args.rpc_url, signer, args.admin, args.admin_delay).await?;
     let path = deployment.save(&args.deployments_dir)?;
     report(&deployment, &path, args.json);
@@ -59,18 +54,10 @@ pub async fn deploy(
 ) -> anyhow::Result<Deployment> {
     let deployer = signer.address();
     let admin = admin.unwrap_or(deployer);
-    let admin_delay =
-        U48::try_from(admin_delay).context("--admin-delay does not fit in 48 bits")?;
-    let url = rpc_url
-        .parse()
-        .with_context(|| format!("'{rpc_url}' is not a valid RPC URL"))?;
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(signer))
-        .connect_http(url);
-    let chain_id = provider
-        .get_chain_id()
-        .await
-        .with_context(|| format!("cannot reach the chain at {rpc_url}"))?;
+    let admin_delay = U48::try_from(admin_delay).context("--admin-delay does not fit in 48 bits")?;
+    let url = rpc_url.parse().with_context(|| format!("'{rpc_url}' is not a valid RPC URL"))?;
+    let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url);
+    let chain_id = provider.get_chain_id().await.with_context(|| format!("cannot reach the chain at {rpc_url}"))?;
 
     let receipt = ConsentRegistry::deploy_builder(&provider, admin, admin_delay)
         .send()
@@ -80,21 +67,14 @@ pub async fn deploy(
         .await
         .context("waiting for the deployment receipt")?;
     if !receipt.status() {
-        bail!(
-            "deployment transaction {} reverted",
-            receipt.transaction_hash
-        );
+        bail!("deployment transaction {} reverted", receipt.transaction_hash);
     }
-    let address = receipt
-        .contract_address
-        .context("receipt has no contract address")?;
+    let address = receipt.contract_address.context("receipt has no contract address")?;
     Ok(Deployment {
         chain_id,
         contract: "ConsentRegistry".into(),
         address,
-        deploy_block: receipt
-            .block_number
-            .context("receipt has no block number")?,
+        deploy_block: receipt.block_number.context("receipt has no block number")?,
         tx_hash: receipt.transaction_hash,
         abi_hash: abi_hash(),
         deployer,
@@ -104,15 +84,9 @@ pub async fn deploy(
 
 fn report(d: &Deployment, path: &Path, json: bool) {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(d).expect("deployment serializes")
-        );
+        println!("{}", serde_json::to_string_pretty(d).expect("deployment serializes"));
     } else {
-        println!(
-            "ConsentRegistry deployed on chain {} at {}",
-            d.chain_id, d.address
-        );
+        println!("ConsentRegistry deployed on chain {} at {}", d.chain_id, d.address);
         println!("  block {}  tx {}", d.deploy_block, d.tx_hash);
         println!("  admin {}", d.admin);
         println!("  wrote {}", path.display());

@@ -26,20 +26,11 @@ pub struct DevArgs {
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let anvil_path = tools::anvil()?;
-    eprintln!(
-        "starting anvil ({}) on port {} ...",
-        anvil_path.display(),
-        args.port
-    );
+    eprintln!("starting anvil ({}) on port {} ...", anvil_path.display(), args.port);
     let anvil = Anvil::at(&anvil_path)
         .port(args.port)
         .try_spawn()
-        .with_context(|| {
-            format!(
-                "starting anvil on port {} (is the port already in use?)",
-                args.port
-            )
-        })?;
+        .with_context(|| format!("starting anvil on port {} (is the port already in use?)", args.port))?;
     let signer = anvil.keys()[0].clone().into();
     let deployment = deploy(&anvil.endpoint(), signer, None, 0).await?;
     let path = deployment.save(&args.deployments_dir)?;
@@ -54,9 +45,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("Press Ctrl-C to stop.");
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     eprintln!("stopping anvil");
     Ok(())
 }

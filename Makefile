@@ -1,0 +1,57 @@
+# Medkey: the two commands a new user needs are `make run` and `make test`.
+FORGE := tools/node_modules/.bin/forge
+SETUP_STAMP := tools/node_modules/.medkey-lock.sha256
+
+.PHONY: run test setup build contracts abi deployments check-abi test-contracts test-rust gas coverage lint clean
+
+## run: start a local chain with the ConsentRegistry deployed (Ctrl-C stops it)
+run: build
+	cargo run --quiet --bin medkey -- dev
+
+## test: every test in the project (forge suites, ABI drift, gas budgets, Rust unit + e2e)
+test: check-abi test-contracts test-rust
+
+## setup: install Foundry, solc-js and OpenZeppelin from npm into tools/ (idempotent)
+setup: $(SETUP_STAMP)
+$(SETUP_STAMP): tools/package-lock.json scripts/setup.sh
+	bash scripts/setup.sh
+
+contracts: setup
+	$(FORGE) build
+
+build: contracts
+	cargo build --bins
+
+## abi: regenerate abi/ConsentRegistry.json and deployments/31337.json after a contract change
+abi: contracts
+	node scripts/abi.mjs
+	$(MAKE) deployments
+
+deployments:
+	cargo run --quiet --bin medkey -- dev --port 18545 --exit-after-deploy
+
+check-abi: contracts
+	node scripts/abi.mjs --check
+
+test-contracts: setup
+	$(FORGE) test
+	$(FORGE) snapshot --match-contract GasTest --check
+
+test-rust: build
+	cargo nextest run --workspace --no-fail-fast
+
+## gas: refresh .gas-snapshot and contracts/snapshots/ after an intended gas change
+gas: setup
+	$(FORGE) snapshot --match-contract GasTest
+
+coverage: setup
+	# Coverage builds are unoptimised, so the gas budgets (GasTest) do not apply there.
+	$(FORGE) coverage --ir-minimum --no-match-coverage 'contracts/test' --no-match-contract GasTest --report summary
+
+lint: setup
+	$(FORGE) fmt --check
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+clean:
+	rm -rf contracts/out contracts/cache target
