@@ -27,11 +27,7 @@ contract AuditAnchorTest is RegistryFixture {
     }
 
     function test_anchor_onlyOperator() public {
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, registry.OPERATOR_ROLE()
-            )
-        );
+        expectUnauthorized(stranger, registry.OPERATOR_ROLE());
         vm.prank(stranger);
         registry.anchorAudit(ROOT_A, 10);
     }

@@ -22,11 +22,7 @@ contract ProvidersTest is RegistryFixture {
     }
 
     function test_register_revertsForNonRegistrar() public {
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, registry.REGISTRAR_ROLE()
-            )
-        );
+        expectUnauthorized(stranger, registry.REGISTRAR_ROLE());
         vm.prank(stranger);
         registry.registerProvider(newcomer, NEW_KEY);
     }
@@ -93,11 +89,7 @@ contract ProvidersTest is RegistryFixture {
     }
 
     function test_suspend_revertsForNonRegistrar() public {
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, provider, registry.REGISTRAR_ROLE()
-            )
-        );
+        expectUnauthorized(provider, registry.REGISTRAR_ROLE());
         vm.prank(provider);
         registry.suspendProvider(provider);
     }
@@ -114,11 +106,7 @@ contract ProvidersTest is RegistryFixture {
     function test_reinstate_revertsForNonRegistrar() public {
         vm.prank(admin);
         registry.suspendProvider(provider);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, provider, registry.REGISTRAR_ROLE()
-            )
-        );
+        expectUnauthorized(provider, registry.REGISTRAR_ROLE());
         vm.prank(provider);
         registry.reinstateProvider(provider);
     }
@@ -154,11 +142,7 @@ contract ProvidersTest is RegistryFixture {
 
     function testFuzz_onlyRegistrarRegisters(address caller) public {
         vm.assume(caller != admin);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, caller, registry.REGISTRAR_ROLE()
-            )
-        );
+        expectUnauthorized(caller, registry.REGISTRAR_ROLE());
         vm.prank(caller);
         registry.registerProvider(newcomer, NEW_KEY);
     }

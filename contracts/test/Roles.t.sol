@@ -59,11 +59,7 @@ contract RolesTest is RegistryFixture {
     }
 
     function test_pause_onlyPauserAndReversible() public {
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, registry.PAUSER_ROLE()
-            )
-        );
+        expectUnauthorized(stranger, registry.PAUSER_ROLE());
         vm.prank(stranger);
         registry.pause();
 
@@ -71,11 +67,7 @@ contract RolesTest is RegistryFixture {
         registry.pause();
         vm.assertTrue(registry.paused(), "paused");
 
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, stranger, registry.PAUSER_ROLE()
-            )
-        );
+        expectUnauthorized(stranger, registry.PAUSER_ROLE());
         vm.prank(stranger);
         registry.unpause();
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {vm} from "./Vm.sol";
 import {ConsentRegistry} from "../../src/ConsentRegistry.sol";
 import {IConsentRegistry} from "../../src/IConsentRegistry.sol";
@@ -82,6 +83,11 @@ abstract contract RegistryFixture {
         returns (bytes memory)
     {
         return sign(pk, registry.hashRevoke(vm.addr(pk), grantId, nonce, deadline));
+    }
+
+    /// @dev The next call must fail because `account` lacks `role`.
+    function expectUnauthorized(address account, bytes32 role) internal {
+        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, account, role));
     }
 
     function err(bytes4 selector) internal pure returns (bytes memory) {
