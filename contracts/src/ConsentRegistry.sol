@@ -34,19 +34,26 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, Pa
     /// @notice May anchor the vault's audit-log tree head.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
 
+    /// @notice Grant flag: the provider may also add records for the patient.
     uint8 public constant FLAG_WRITE = 1 << 0;
+    /// @notice Grant flag: opened by a provider through break-glass access.
     uint8 public constant FLAG_EMERGENCY = 1 << 1;
+    /// @notice Grant flag: revoked by the patient; final.
     uint8 public constant FLAG_REVOKED = 1 << 2;
 
     /// @notice How long a break-glass grant lasts; fixed so no provider can ask for more.
     uint32 public constant EMERGENCY_ACCESS_DURATION = 4 hours;
 
+    /// @notice Number of record categories (bits of the category mask).
     uint8 public constant CATEGORY_COUNT = Categories.COUNT;
+    /// @notice Number of purpose-of-use codes; codes are 0 to PURPOSE_COUNT - 1.
     uint8 public constant PURPOSE_COUNT = Purposes.COUNT;
 
+    /// @notice EIP-712 type hash of the signed grant message (docs/consent-model.md).
     bytes32 public constant GRANT_TYPEHASH = keccak256(
         "Grant(address patient,address provider,uint16 categories,bytes32 recordsRoot,uint8 purpose,uint32 notBefore,uint32 expiresAt,bool write,uint64 nonce,uint256 deadline)"
     );
+    /// @notice EIP-712 type hash of the signed revocation message.
     bytes32 public constant REVOKE_TYPEHASH =
         keccak256("Revoke(address patient,bytes32 grantId,uint64 nonce,uint256 deadline)");
 
