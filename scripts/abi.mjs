@@ -24,7 +24,6 @@ const out = {
 };
 const text = JSON.stringify(out, null, 2) + "\n";
 
-
 if (process.argv.includes("--check")) {
   const current = existsSync(abiPath) ? readFileSync(abiPath, "utf8") : "";
   if (current !== text) {
