@@ -1,6 +1,7 @@
 //! `medkey`: the patient's wallet, the provider's client and the contract admin's tool.
 
 mod commands;
+mod signals;
 mod tools;
 
 use clap::Parser;

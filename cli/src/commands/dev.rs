@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::deploy::deploy;
+use crate::signals::shutdown_signal;
 use crate::tools;
 
 /// Start a local anvil chain, deploy the ConsentRegistry, and keep running until Ctrl-C.
@@ -48,14 +49,4 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     shutdown_signal().await?;
     eprintln!("stopping anvil");
     Ok(()) // dropping `anvil` kills the chain
-}
-
-/// Ctrl-C or SIGTERM: either way we return, so the anvil child is killed on drop, not orphaned.
-async fn shutdown_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C"),
-        _ = term.recv() => Ok(()),
-    }
 }

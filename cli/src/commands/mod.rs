@@ -2,6 +2,7 @@
 
 mod deploy;
 mod dev;
+mod indexer;
 
 use clap::{Parser, Subcommand};
 
@@ -10,7 +11,7 @@ use clap::{Parser, Subcommand};
     name = "medkey",
     version,
     about = "Patient-owned medical records: consent on chain, records encrypted end to end",
-    after_help = "Examples:\n  medkey dev                                  # local chain with the registry deployed\n  MEDKEY_PRIVATE_KEY=0x… medkey deploy --rpc-url https://rpc.example"
+    after_help = "Examples:\n  medkey dev                                  # local chain with the registry deployed\n  medkey indexer                              # mirror the registry into medkey.sqlite\n  MEDKEY_PRIVATE_KEY=0x… medkey deploy --rpc-url https://rpc.example"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -21,6 +22,7 @@ pub struct Cli {
 enum Command {
     Deploy(deploy::DeployArgs),
     Dev(dev::DevArgs),
+    Indexer(indexer::IndexerArgs),
 }
 
 impl Cli {
@@ -28,6 +30,7 @@ impl Cli {
         match self.command {
             Command::Deploy(args) => deploy::run(args).await,
             Command::Dev(args) => dev::run(args).await,
+            Command::Indexer(args) => indexer::run(args).await,
         }
     }
 }

@@ -1,0 +1,134 @@
+//! The indexer's view of the node: the few RPC calls it makes, each bounded by a timeout and
+//! reduced to one error type the sync loop can classify (retry, or narrow the log range).
+
+use std::time::Duration;
+
+use alloy::eips::BlockNumberOrTag;
+use alloy::primitives::{Address, B256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::{Filter, Log};
+use futures_util::Stream;
+use futures_util::StreamExt;
+
+use crate::model::BlockRef;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RpcError {
+    #[error("{call} timed out after {timeout:?}")]
+    Timeout { call: &'static str, timeout: Duration },
+    #[error("{call} failed: {message}")]
+    Failed { call: &'static str, message: String },
+}
+
+impl RpcError {
+    /// Whether an eth_getLogs failure says the range was too big (providers word it many ways:
+    /// "query returned more than 10000 results", "block range is too wide", "limit exceeded"…).
+    pub fn suggests_smaller_range(&self) -> bool {
+        match self {
+            Self::Timeout { .. } => true,
+            Self::Failed { message, .. } => {
+                let message = message.to_ascii_lowercase();
+                ["too many", "more than", "limit", "range", "too large", "too wide", "exceed", "timeout"]
+                    .iter()
+                    .any(|needle| message.contains(needle))
+            }
+        }
+    }
+}
+
+/// A block header, as far as the mirror cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub block: BlockRef,
+    pub parent_hash: B256,
+}
+
+#[derive(Clone, Debug)]
+pub struct Chain {
+    provider: DynProvider,
+    registry: Address,
+    timeout: Duration,
+    is_websocket: bool,
+}
+
+impl Chain {
+    /// Connects over HTTP(S) or WebSocket, depending on the URL's scheme.
+    pub async fn connect(url: &str, registry: Address, timeout: Duration) -> Result<Self, RpcError> {
+        let connect = ProviderBuilder::new().connect(url);
+        let provider = tokio::time::timeout(timeout, connect)
+            .await
+            .map_err(|_| RpcError::Timeout { call: "connect", timeout })?
+            .map_err(|err| RpcError::Failed { call: "connect", message: err.to_string() })?
+            .erased();
+        let is_websocket = url.starts_with("ws://") || url.starts_with("wss://");
+        Ok(Self { provider, registry, timeout, is_websocket })
+    }
+
+    async fn call<T, E: std::fmt::Display>(
+        &self,
+        call: &'static str,
+        future: impl IntoFuture<Output = Result<T, E>>,
+    ) -> Result<T, RpcError> {
+        match tokio::time::timeout(self.timeout, future.into_future()).await {
+            Err(_) => Err(RpcError::Timeout { call, timeout: self.timeout }),
+            Ok(Err(err)) => Err(RpcError::Failed { call, message: err.to_string() }),
+            Ok(Ok(value)) => Ok(value),
+        }
+    }
+
+    pub async fn chain_id(&self) -> Result<u64, RpcError> {
+        self.call("eth_chainId", self.provider.get_chain_id()).await
+    }
+
+    pub async fn head(&self) -> Result<u64, RpcError> {
+        self.call("eth_blockNumber", self.provider.get_block_number()).await
+    }
+
+    /// The node's finalized block number (errors on nodes without finality, e.g. old anvil).
+    pub async fn finalized(&self) -> Result<u64, RpcError> {
+        let block = self.call("eth_getBlockByNumber", self.provider.get_block_by_number(BlockNumberOrTag::Finalized)).await?;
+        block.map(|b| b.header.number).ok_or(RpcError::Failed {
+            call: "eth_getBlockByNumber",
+            message: "node has no finalized block".into(),
+        })
+    }
+
+    /// The canonical header at `number`, or `None` when the chain is shorter.
+    pub async fn header(&self, number: u64) -> Result<Option<Header>, RpcError> {
+        let block = self
+            .call("eth_getBlockByNumber", self.provider.get_block_by_number(BlockNumberOrTag::Number(number)))
+            .await?;
+        Ok(block.map(|b| Header {
+            block: BlockRef { number: b.header.number, hash: b.header.hash, timestamp: b.header.timestamp },
+            parent_hash: b.header.parent_hash,
+        }))
+    }
+
+    /// The registry's logs in `from..=to`.
+    pub async fn logs_in_range(&self, from: u64, to: u64) -> Result<Vec<Log>, RpcError> {
+        let filter = Filter::new().address(self.registry).from_block(from).to_block(to);
+        self.call("eth_getLogs", self.provider.get_logs(&filter)).await
+    }
+
+    /// The registry's logs in exactly the block with this hash: immune to a reorg between
+    /// reading the header and reading the logs.
+    pub async fn logs_in_block(&self, hash: B256) -> Result<Vec<Log>, RpcError> {
+        let filter = Filter::new().address(self.registry).at_block_hash(hash);
+        self.call("eth_getLogs", self.provider.get_logs(&filter)).await
+    }
+
+    /// New-head notifications when the node offers a subscription (WebSocket), else `None`
+    /// and the caller polls.
+    pub async fn new_heads(&self) -> Option<impl Stream<Item = ()> + Unpin + use<>> {
+        if !self.is_websocket {
+            return None;
+        }
+        match self.call("eth_subscribe", self.provider.subscribe_blocks()).await {
+            Ok(subscription) => Some(subscription.into_stream().map(|_| ())),
+            Err(err) => {
+                tracing::warn!(%err, "no newHeads subscription; polling instead");
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Conversions between chain types and column values. Addresses and hashes are stored as raw
+//! bytes, integers as signed 64-bit (every chain quantity we store fits).
+
+use alloy::primitives::{Address, B256};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::StoreError;
+
+pub fn int(value: u64) -> i64 {
+    // Block numbers, log indexes, nonces and audit sizes stay far below 2^63.
+    i64::try_from(value).expect("chain quantity fits in i64")
+}
+
+pub fn bytes(value: impl AsRef<[u8]>) -> Vec<u8> {
+    value.as_ref().to_vec()
+}
+
+pub fn get_u64(row: &AnyRow, column: &'static str) -> Result<u64, StoreError> {
+    let value: i64 = row.try_get(column)?;
+    u64::try_from(value).map_err(|_| StoreError::Malformed { column })
+}
+
+pub fn get_opt_u64(row: &AnyRow, column: &'static str) -> Result<Option<u64>, StoreError> {
+    let value: Option<i64> = row.try_get(column)?;
+    value.map(|v| u64::try_from(v).map_err(|_| StoreError::Malformed { column })).transpose()
+}
+
+pub fn get_b256(row: &AnyRow, column: &'static str) -> Result<B256, StoreError> {
+    let value: Vec<u8> = row.try_get(column)?;
+    B256::try_from(value.as_slice()).map_err(|_| StoreError::Malformed { column })
+}
+
+pub fn get_opt_b256(row: &AnyRow, column: &'static str) -> Result<Option<B256>, StoreError> {
+    let value: Option<Vec<u8>> = row.try_get(column)?;
+    value.map(|v| B256::try_from(v.as_slice()).map_err(|_| StoreError::Malformed { column })).transpose()
+}
+
+pub fn get_address(row: &AnyRow, column: &'static str) -> Result<Address, StoreError> {
+    let value: Vec<u8> = row.try_get(column)?;
+    Address::try_from(value.as_slice()).map_err(|_| StoreError::Malformed { column })
+}
+
+/// `($1, $2, …), ($k, …)` for a multi-row INSERT; `$N` placeholders work on both backends.
+pub fn value_rows(rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(row * columns + column + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn value_rows_numbers_placeholders_row_major() {
+        assert_eq!(super::value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+    }
+}
