@@ -1,6 +1,11 @@
 //! Harness for the end-to-end tests in `tests/tests/`: finds the built `medkey` binary and the
 //! project-local anvil, and fails loudly (never skips) when either is missing.
 
+pub mod chain;
+pub mod db;
+pub mod mirror;
+pub mod proxy;
+
 use std::{
     path::{Path, PathBuf},
     process::{Command, Output},
