@@ -32,7 +32,15 @@ impl TestChain {
         for key in &keys[1..] {
             wallet.register_signer(key.clone());
         }
-        let provider = ProviderBuilder::new().wallet(wallet).connect_http(anvil.endpoint_url()).erased();
+        // Nonces are read from the node on every send: a cached nonce would be wrong after evm_revert.
+        let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id()
+            .wallet(wallet)
+            .connect_http(anvil.endpoint_url())
+            .erased();
         let deployed = ConsentRegistry::deploy(provider.clone(), keys[0].address(), alloy::primitives::Uint::ZERO).await.expect("deploys");
         let deploy_block = provider.get_block_number().await.unwrap();
         Self { anvil, provider, registry: *deployed.address(), deploy_block, keys }
@@ -148,12 +156,23 @@ impl TestChain {
     }
 }
 
+/// Waits for the receipt by polling for it (alloy's block-watching heartbeat can miss a block
+/// after evm_revert rewinds the chain).
 pub async fn mined<E: std::fmt::Debug>(
     pending: Result<alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>, E>,
 ) -> TransactionReceipt {
-    let receipt = pending.expect("transaction accepted").get_receipt().await.expect("transaction mined");
-    assert!(receipt.status(), "transaction reverted: {receipt:?}");
-    receipt
+    let pending = pending.expect("transaction accepted");
+    let hash = *pending.tx_hash();
+    let provider = pending.provider().clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(receipt) = provider.get_transaction_receipt(hash).await.expect("receipt query") {
+            assert!(receipt.status(), "transaction reverted: {receipt:?}");
+            return receipt;
+        }
+        assert!(std::time::Instant::now() < deadline, "transaction {hash} not mined within 30 s");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
 
 pub fn created_grant_ids(receipt: &TransactionReceipt) -> Vec<B256> {

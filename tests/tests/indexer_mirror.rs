@@ -2,7 +2,7 @@
 //! right state, on SQLite and on PostgreSQL.
 
 use alloy::primitives::B256;
-use medkey_e2e::chain::TestChain;
+use medkey_e2e::chain::{TestChain, mined};
 use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::mirror::{RunningIndexer, test_config};
 use medkey_e2e::on_both_backends;
@@ -40,17 +40,17 @@ async fn mirrors_every_event_with_its_state(backend: Backend) {
     chain.revoke(alice, batch[1]).await;
     chain.revoke_by_sig(2, signed).await;
     chain.register_provider(other).await;
-    chain.registry().suspendProvider(lab).from(chain.admin()).send().await.unwrap().watch().await.unwrap();
+    mined(chain.registry().suspendProvider(lab).from(chain.admin()).send().await).await;
     let rotated = B256::repeat_byte(0x77);
-    chain.registry().rotateEncryptionKey(rotated).from(clinic).send().await.unwrap().watch().await.unwrap();
-    chain.registry().setEmergencyAccess(Category::mask([Category::Allergies])).from(bob).send().await.unwrap().watch().await.unwrap();
+    mined(chain.registry().rotateEncryptionKey(rotated).from(clinic).send().await).await;
+    mined(chain.registry().setEmergencyAccess(Category::mask([Category::Allergies])).from(bob).send().await).await;
     let reason = B256::repeat_byte(0x99);
-    let receipt = chain.registry().openEmergencyAccess(bob, reason).from(clinic).send().await.unwrap().get_receipt().await.unwrap();
+    let receipt = mined(chain.registry().openEmergencyAccess(bob, reason).from(clinic).send().await).await;
     let emergency = medkey_e2e::chain::created_grant_ids(&receipt)[0];
-    chain.registry().incrementNonce().from(alice).send().await.unwrap().watch().await.unwrap();
-    chain.registry().pause().from(chain.admin()).send().await.unwrap().watch().await.unwrap();
+    mined(chain.registry().incrementNonce().from(alice).send().await).await;
+    mined(chain.registry().pause().from(chain.admin()).send().await).await;
     let root = B256::repeat_byte(0x55);
-    chain.registry().anchorAudit(root, 7).from(chain.admin()).send().await.unwrap().watch().await.unwrap();
+    mined(chain.registry().anchorAudit(root, 7).from(chain.admin()).send().await).await;
     let head = chain.head().await;
     indexer.wait_for_block(head).await;
 
