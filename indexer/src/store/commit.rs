@@ -9,7 +9,7 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
 
 use super::codec::{bytes, get_b256, int, value_rows};
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 use crate::changes::{Change, GrantCreated, LogPosition, PositionedChange, ProviderEvent};
 use crate::model::{BlockRef, ProviderStatus};
 
@@ -126,7 +126,7 @@ impl Store {
             }
         }
         for chunk in grants.chunks(GRANT_ROWS_PER_INSERT) {
-            insert_grants(&mut tx, chain_id, chunk).await?;
+            insert_grants(&mut tx, chain_id, chunk, self.backend).await?;
         }
         remember_blocks(&mut tx, chain_id, batch).await?;
         tx.commit().await?;
@@ -158,12 +158,17 @@ async fn advance_checkpoint(tx: &mut AnyConnection, chain_id: u64, batch: &Block
     Err(StoreError::CheckpointMoved { expected: batch.parent, found: found.unwrap_or(-1).max(0) as u64 })
 }
 
-async fn insert_grants(tx: &mut AnyConnection, chain_id: u64, rows: &[GrantRow<'_>]) -> Result<(), StoreError> {
+async fn insert_grants(
+    tx: &mut AnyConnection,
+    chain_id: u64,
+    rows: &[GrantRow<'_>],
+    backend: Backend,
+) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO grants (chain_id, grant_id, patient, provider, categories, records_root, purpose, not_before, \
          expires_at, write_access, emergency, reason_hash, block_number, block_hash, tx_hash, log_index, \
          revoked_block, revoked_tx, revoked_log_index) VALUES {}",
-        value_rows(rows.len(), GRANT_COLUMNS)
+        value_rows(rows.len(), GRANT_COLUMNS, backend)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for row in rows {
