@@ -2,7 +2,7 @@
 FORGE := tools/node_modules/.bin/forge
 SETUP_STAMP := tools/node_modules/.medkey-lock.sha256
 
-.PHONY: run test setup build contracts abi deployments check-abi test-contracts test-rust gas coverage lint clean
+.PHONY: run test setup build contracts abi deployments check-abi test-contracts test-rust gas bench-indexer coverage lint clean
 
 ## run: start a local chain with the ConsentRegistry deployed (Ctrl-C stops it)
 run: build
@@ -43,6 +43,10 @@ test-rust: build
 ## gas: refresh .gas-snapshot and contracts/snapshots/ after an intended gas change
 gas: setup
 	$(FORGE) snapshot --match-contract GasTest
+
+# Indexer backfill throughput and grant-to-row latency (anvil + the local PostgreSQL); see BENCHMARKS.md.
+bench-indexer: setup
+	cargo run --release -p medkey-e2e --bin indexer_bench -- 100000
 
 coverage: setup
 	# Coverage builds are unoptimised, so the gas budgets (GasTest) do not apply there.

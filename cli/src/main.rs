@@ -7,11 +7,15 @@ mod tools;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// alloy's WebSocket layer logs its own reconnects at ERROR; the indexer already reports every
+/// failed call it retries, so those lines would only be noise (e.g. when Ctrl-C stops anvil).
+const DEFAULT_LOG: &str = "warn,alloy_pubsub=off,alloy_transport_ws=off";
+
 /// Exit codes: 0 success, 1 a command failed (the message says why), 2 bad usage.
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("MEDKEY_LOG").unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_env_filter(EnvFilter::try_from_env("MEDKEY_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)))
         .with_writer(std::io::stderr)
         .init();
     let cli = commands::Cli::parse();

@@ -86,11 +86,11 @@ impl Chain {
 
     /// The node's finalized block number (errors on nodes without finality, e.g. old anvil).
     pub async fn finalized(&self) -> Result<u64, RpcError> {
-        let block = self.call("eth_getBlockByNumber", self.provider.get_block_by_number(BlockNumberOrTag::Finalized)).await?;
-        block.map(|b| b.header.number).ok_or(RpcError::Failed {
-            call: "eth_getBlockByNumber",
-            message: "node has no finalized block".into(),
-        })
+        let block =
+            self.call("eth_getBlockByNumber", self.provider.get_block_by_number(BlockNumberOrTag::Finalized)).await?;
+        block
+            .map(|b| b.header.number)
+            .ok_or(RpcError::Failed { call: "eth_getBlockByNumber", message: "node has no finalized block".into() })
     }
 
     /// The canonical header at `number`, or `None` when the chain is shorter.

@@ -77,7 +77,7 @@ pub enum DecodeError {
     #[error("log is missing its {0} (a pending log cannot be mirrored)")]
     MissingField(&'static str),
     #[error("log {tx_hash}:{log_index} does not match the ConsentRegistry ABI: {source}")]
-    UnknownLog { tx_hash: B256, log_index: u64, source: alloy::sol_types::Error },
+    UnknownLog { tx_hash: B256, log_index: u64, source: Box<alloy::sol_types::Error> },
 }
 
 /// Decodes one log; `Ok(None)` for events the mirror deliberately ignores (roles, admin rules).
@@ -92,7 +92,7 @@ pub fn decode(log: &Log) -> Result<Option<PositionedChange>, DecodeError> {
     let event = Event::decode_log(&log.inner).map_err(|source| DecodeError::UnknownLog {
         tx_hash: position.tx_hash,
         log_index: position.log_index,
-        source,
+        source: Box::new(source),
     })?;
     let change = match event.data {
         Event::GrantCreated(e) => Change::GrantCreated(GrantCreated {
@@ -108,14 +108,16 @@ pub fn decode(log: &Log) -> Result<Option<PositionedChange>, DecodeError> {
         }),
         Event::GrantRevoked(e) => Change::GrantRevoked { grant_id: e.grantId },
         Event::EmergencyAccessOpened(e) => Change::EmergencyOpened { grant_id: e.grantId, reason_hash: e.reasonHash },
-        Event::ProviderRegistered(e) => {
-            Change::Provider { provider: e.provider, event: ProviderEvent::Registered { encryption_key: e.encryptionKey } }
-        }
+        Event::ProviderRegistered(e) => Change::Provider {
+            provider: e.provider,
+            event: ProviderEvent::Registered { encryption_key: e.encryptionKey },
+        },
         Event::ProviderSuspended(e) => Change::Provider { provider: e.provider, event: ProviderEvent::Suspended },
         Event::ProviderReinstated(e) => Change::Provider { provider: e.provider, event: ProviderEvent::Reinstated },
-        Event::ProviderKeyRotated(e) => {
-            Change::Provider { provider: e.provider, event: ProviderEvent::KeyRotated { encryption_key: e.encryptionKey } }
-        }
+        Event::ProviderKeyRotated(e) => Change::Provider {
+            provider: e.provider,
+            event: ProviderEvent::KeyRotated { encryption_key: e.encryptionKey },
+        },
         Event::EmergencyAccessConfigured(e) => {
             Change::EmergencyConfigured { patient: e.patient, categories: e.categories }
         }

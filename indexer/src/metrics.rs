@@ -59,10 +59,8 @@ pub fn router(registry: Arc<Registry>) -> Router {
             async move {
                 let mut body = String::new();
                 match encode(&mut body, &registry) {
-                    Ok(()) => {
-                        ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
-                            .into_response()
-                    }
+                    Ok(()) => ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
+                        .into_response(),
                     Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
                 }
             }

@@ -45,14 +45,22 @@ pub struct Indexer {
     store: Store,
     metrics: Metrics,
     log_range: u64,
+    prefetch: Option<Prefetch>,
     progress: Progress,
+}
+
+/// The next backfill range's logs, being read while the current range is committed.
+struct Prefetch {
+    from: u64,
+    to: u64,
+    task: tokio::task::JoinHandle<Result<Vec<alloy::rpc::types::Log>, RpcError>>,
 }
 
 impl Indexer {
     pub async fn connect(config: IndexerConfig, store: Store, metrics: Metrics) -> Result<Self, IndexerError> {
         let chain = Chain::connect(&config.rpc_url, config.registry, config.rpc_timeout).await?;
         let log_range = config.initial_log_range.clamp(1, config.max_log_range.max(1));
-        Ok(Self { config, chain, store, metrics, log_range, progress: Progress::new() })
+        Ok(Self { config, chain, store, metrics, log_range, prefetch: None, progress: Progress::new() })
     }
 
     /// Runs until `shutdown` resolves (or, with `exit_when_synced`, until caught up). Node and
@@ -108,7 +116,10 @@ impl Indexer {
         let start_number = self.config.deploy_block.saturating_sub(1);
         let start = self.retry_rpc(|chain| async move { required_header(chain, start_number).await }).await;
         loop {
-            match self.store.init_checkpoint(chain_id, self.config.registry, self.config.deploy_block, start.block).await
+            match self
+                .store
+                .init_checkpoint(chain_id, self.config.registry, self.config.deploy_block, start.block)
+                .await
             {
                 Ok(checkpoint) => return Ok(checkpoint),
                 Err(StoreError::Database(err)) => self.pause_after_db_error(&err).await,
@@ -161,10 +172,25 @@ impl Indexer {
             return self.unwind(checkpoint).await.map(Step::Advanced);
         }
         let from = checkpoint.block.number + 1;
+        let mut prefetched = self.prefetch.take();
+        if let Some(stale) = prefetched.take_if(|p| p.from != from) {
+            stale.task.abort();
+        }
         let mut backoff = self.backoff();
         let (to, logs) = loop {
-            let to = settled.min(from + self.log_range - 1);
-            match self.chain.logs_in_range(from, to).await {
+            let (to, result) = match prefetched.take() {
+                Some(Prefetch { to, task, .. }) => (
+                    to,
+                    task.await.unwrap_or_else(|err| {
+                        Err(RpcError::Failed { call: "eth_getLogs", message: format!("prefetch task: {err}") })
+                    }),
+                ),
+                None => {
+                    let to = settled.min(from + self.log_range - 1);
+                    (to, self.chain.logs_in_range(from, to).await)
+                }
+            };
+            match result {
                 Ok(logs) => break (to, logs),
                 Err(err) => {
                     self.metrics.rpc_errors.inc();
@@ -189,6 +215,14 @@ impl Indexer {
             self.log_range
         };
         self.metrics.log_range.set(self.log_range as i64);
+        // Read the next range while this one is written: the node and the database work in
+        // parallel. Blocks below the settled line do not change, so the read stays valid.
+        if to < settled {
+            let (from, to) = (to + 1, settled.min(to + self.log_range));
+            let chain = self.chain.clone();
+            let task = tokio::spawn(async move { chain.logs_in_range(from, to).await });
+            self.prefetch = Some(Prefetch { from, to, task });
+        }
 
         let tip = self.retry_rpc(|chain| async move { required_header(chain, to).await }).await;
         if logs.iter().any(|log| log.block_number == Some(to) && log.block_hash != Some(tip.block.hash)) {
@@ -196,7 +230,8 @@ impl Indexer {
             return Ok(Step::Advanced(checkpoint));
         }
         let changes = self.decode_all(&logs).await?;
-        let mut block_hashes: Vec<(u64, B256)> = changes.iter().map(|c| (c.position.block_number, c.position.block_hash)).collect();
+        let mut block_hashes: Vec<(u64, B256)> =
+            changes.iter().map(|c| (c.position.block_number, c.position.block_hash)).collect();
         block_hashes.dedup();
         self.commit(checkpoint, tip.block, &changes, &block_hashes, forget_below).await
     }
@@ -287,7 +322,9 @@ impl Indexer {
         decoded.sort_by_key(|c| (c.position.block_number, c.position.log_index));
         // Audit anchors record their block's time; fetch it when the node leaves it out of logs.
         for change in &mut decoded {
-            if change.position.block_timestamp.is_none() && matches!(change.change, changes::Change::AuditAnchored { .. }) {
+            if change.position.block_timestamp.is_none()
+                && matches!(change.change, changes::Change::AuditAnchored { .. })
+            {
                 let number = change.position.block_number;
                 let header = self.retry_rpc(|chain| async move { required_header(chain, number).await }).await;
                 change.position.block_timestamp = Some(header.block.timestamp);
@@ -391,7 +428,13 @@ impl Progress {
         let elapsed = self.since.elapsed();
         if elapsed >= Self::EVERY {
             let rate = self.events as f64 / elapsed.as_secs_f64();
-            tracing::info!(block, blocks = block.saturating_sub(from), events = self.events, events_per_sec = rate.round(), "indexed");
+            tracing::info!(
+                block,
+                blocks = block.saturating_sub(from),
+                events = self.events,
+                events_per_sec = rate.round(),
+                "indexed"
+            );
             *self = Self::new();
         }
     }

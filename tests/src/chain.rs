@@ -41,7 +41,9 @@ impl TestChain {
             .wallet(wallet)
             .connect_http(anvil.endpoint_url())
             .erased();
-        let deployed = ConsentRegistry::deploy(provider.clone(), keys[0].address(), alloy::primitives::Uint::ZERO).await.expect("deploys");
+        let deployed = ConsentRegistry::deploy(provider.clone(), keys[0].address(), alloy::primitives::Uint::ZERO)
+            .await
+            .expect("deploys");
         let deploy_block = provider.get_block_number().await.unwrap();
         Self { anvil, provider, registry: *deployed.address(), deploy_block, keys }
     }

@@ -50,7 +50,17 @@ async fn serves_lag_and_throughput_metrics_while_following() {
 
 #[test]
 fn rejects_bad_input_with_a_clear_error() {
-    let out = medkey(&["indexer", "--database-url", "mysql://x", "--registry", "0x5FbDB2315678afecb367f032d93F642f64180aa3", "--no-metrics"], &[]);
+    let out = medkey(
+        &[
+            "indexer",
+            "--database-url",
+            "mysql://x",
+            "--registry",
+            "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+            "--no-metrics",
+        ],
+        &[],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("must start with postgres://"), "{out:?}");
 

@@ -114,7 +114,13 @@ async fn mirrors_every_event_with_its_state(backend: Backend) {
     assert!(store.ensure_fresh(id + 1, now_ms(), &policy).await.is_err(), "no checkpoint is stale");
 
     // A second writer replaying committed blocks is refused, not duplicated.
-    let replay = BlockBatch { parent: checkpoint.block.number - 1, tip: checkpoint.block, changes: &[], block_hashes: &[], forget_below: 0 };
+    let replay = BlockBatch {
+        parent: checkpoint.block.number - 1,
+        tip: checkpoint.block,
+        changes: &[],
+        block_hashes: &[],
+        forget_below: 0,
+    };
     assert!(matches!(store.commit(id, &replay).await, Err(StoreError::CheckpointMoved { .. })));
     let metrics_events = medkey_e2e::mirror::dump(&store).await.len();
     assert!(metrics_events > 10);

@@ -1,13 +1,13 @@
 //! Reorgs made on a real anvil (evm_snapshot/evm_revert and anvil_reorg) are detected and
 //! repaired; one deeper than the cap stops the indexer and leaves the mirror untouched.
 
+use alloy::providers::Provider;
 use medkey_e2e::chain::TestChain;
 use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::mirror::{RunningIndexer, dump, test_config};
 use medkey_e2e::on_both_backends;
 use medkey_indexer::IndexerError;
 use medkey_indexer::model::GrantState;
-use alloy::providers::Provider;
 use medkey_protocol::Category;
 
 async fn repairs_a_reverted_chain(backend: Backend) {
@@ -39,7 +39,11 @@ async fn repairs_a_reverted_chain(backend: Backend) {
     let store = &indexer.store;
     let now = chain.now().await;
     assert!(store.grant(id, orphan).await.unwrap().is_none(), "grant from an orphaned block is gone");
-    assert_eq!(store.grant(id, kept).await.unwrap().unwrap().state_at(now), GrantState::Live, "orphaned revocation undone");
+    assert_eq!(
+        store.grant(id, kept).await.unwrap().unwrap().state_at(now),
+        GrantState::Live,
+        "orphaned revocation undone"
+    );
     assert_eq!(store.grant(id, replacement).await.unwrap().unwrap().block_number, fork_point + 1);
     let checkpoint = store.checkpoint(id).await.unwrap().unwrap();
     let canonical = chain.provider.get_block_by_number(head.into()).await.unwrap().unwrap();

@@ -47,7 +47,15 @@ async fn survives_sigkill_mid_backfill(backend: Backend) {
         let mut request = chain.request(lab, &[category]).await;
         request.expiresAt += i; // every request distinct
         if i % 10 == 0 {
-            chain.grant_batch(chain.patient(1), vec![request.clone(), medkey_protocol::bindings::IConsentRegistry::GrantRequest { write: true, ..request }]).await;
+            chain
+                .grant_batch(
+                    chain.patient(1),
+                    vec![
+                        request.clone(),
+                        medkey_protocol::bindings::IConsentRegistry::GrantRequest { write: true, ..request },
+                    ],
+                )
+                .await;
         } else if i % 7 == 0 {
             chain.revoke(chain.patient(0), previous.take().expect("a grant to revoke")).await;
         } else {

@@ -79,7 +79,12 @@ pub async fn run(args: IndexerArgs) -> anyhow::Result<()> {
     if !args.no_metrics {
         serve_metrics(args.metrics_addr, Arc::new(registry)).await?;
     }
-    eprintln!("indexing registry {} from block {} into {}", config.registry, config.deploy_block, redact(&args.database_url));
+    eprintln!(
+        "indexing registry {} from block {} into {}",
+        config.registry,
+        config.deploy_block,
+        redact(&args.database_url)
+    );
     let indexer = Indexer::connect(config, store.clone(), metrics).await?;
     let shutdown = async {
         if let Err(err) = shutdown_signal().await {

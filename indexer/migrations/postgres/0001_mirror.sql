@@ -46,7 +46,7 @@ CREATE TABLE grants (
     PRIMARY KEY (chain_id, grant_id),
     UNIQUE (chain_id, tx_hash, log_index)
 );
-CREATE UNIQUE INDEX grants_revocation_position ON grants (chain_id, revoked_tx, revoked_log_index);
+CREATE UNIQUE INDEX grants_revocation_position ON grants (chain_id, revoked_tx, revoked_log_index) WHERE revoked_tx IS NOT NULL;
 -- The vault's key-release query: live grants by (provider, patient), then the category bit.
 CREATE INDEX grants_live ON grants (chain_id, provider, patient, expires_at) WHERE revoked_block IS NULL;
 CREATE INDEX grants_by_patient ON grants (chain_id, patient);

@@ -216,7 +216,9 @@ async fn revoke_stored(
     .execute(&mut *tx)
     .await?;
     if result.rows_affected() != 1 {
-        return Err(StoreError::Inconsistent(format!("revocation of grant {grant_id}, which is not live in the mirror")));
+        return Err(StoreError::Inconsistent(format!(
+            "revocation of grant {grant_id}, which is not live in the mirror"
+        )));
     }
     Ok(())
 }
@@ -227,13 +229,12 @@ async fn mark_stored_emergency(
     grant_id: &B256,
     reason_hash: &B256,
 ) -> Result<(), StoreError> {
-    let result =
-        sqlx::query("UPDATE grants SET emergency = 1, reason_hash = $1 WHERE chain_id = $2 AND grant_id = $3")
-            .bind(bytes(reason_hash))
-            .bind(int(chain_id))
-            .bind(bytes(grant_id))
-            .execute(&mut *tx)
-            .await?;
+    let result = sqlx::query("UPDATE grants SET emergency = 1, reason_hash = $1 WHERE chain_id = $2 AND grant_id = $3")
+        .bind(bytes(reason_hash))
+        .bind(int(chain_id))
+        .bind(bytes(grant_id))
+        .execute(&mut *tx)
+        .await?;
     if result.rows_affected() != 1 {
         return Err(StoreError::Inconsistent(format!("emergency access opened on unknown grant {grant_id}")));
     }

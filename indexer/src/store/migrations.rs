@@ -6,8 +6,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 use super::Backend;
 
-const POSTGRES: &[(i64, &str, &str)] =
-    &[(1, "mirror", include_str!("../../migrations/postgres/0001_mirror.sql"))];
+const POSTGRES: &[(i64, &str, &str)] = &[(1, "mirror", include_str!("../../migrations/postgres/0001_mirror.sql"))];
 const SQLITE: &[(i64, &str, &str)] = &[(1, "mirror", include_str!("../../migrations/sqlite/0001_mirror.sql"))];
 
 pub fn migrator(backend: Backend) -> Migrator {

@@ -42,9 +42,7 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error(
-        "the mirror's checkpoint is at block {found}, not {expected}: another indexer is writing to this database"
-    )]
+    #[error("the mirror's checkpoint is at block {found}, not {expected}: another indexer is writing to this database")]
     CheckpointMoved { expected: u64, found: u64 },
     #[error("this database mirrors registry {stored} on chain {chain_id}, not {requested}")]
     OtherRegistry { chain_id: u64, stored: alloy::primitives::Address, requested: alloy::primitives::Address },

@@ -38,7 +38,11 @@ impl Store {
         .await?;
         for table in BLOCK_OWNED_TABLES {
             let sql = format!("DELETE FROM {table} WHERE chain_id = $1 AND block_number > $2");
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(int(chain_id)).bind(int(ancestor.number)).execute(&mut *tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(int(chain_id))
+                .bind(int(ancestor.number))
+                .execute(&mut *tx)
+                .await?;
         }
         sqlx::query("DELETE FROM indexed_blocks WHERE chain_id = $1 AND number > $2")
             .bind(int(chain_id))
