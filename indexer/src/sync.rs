@@ -269,7 +269,7 @@ impl Indexer {
         self.metrics.events.inc_by(stats.events() as u64);
         self.metrics.blocks.inc_by(tip.number - checkpoint.block.number);
         self.metrics.indexed_block.set(tip.number as i64);
-        self.progress.record(tip.number, stats.events());
+        self.progress.record(tip.number, self.metrics.head_block.get().max(0) as u64, stats.events());
         Ok(Step::Advanced(Checkpoint { block: tip, ..checkpoint }))
     }
 
@@ -422,7 +422,7 @@ impl Progress {
         Self { since: Instant::now(), events: 0, blocks_from: None }
     }
 
-    fn record(&mut self, block: u64, events: usize) {
+    fn record(&mut self, block: u64, head: u64, events: usize) {
         self.events += events;
         let from = *self.blocks_from.get_or_insert(block);
         let elapsed = self.since.elapsed();

@@ -105,3 +105,31 @@ async fn rides_out_node_errors_hangs_and_disconnects(backend: Backend) {
     db.cleanup().await;
 }
 on_both_backends!(rides_out_node_errors_hangs_and_disconnects);
+
+async fn finalized_mode_mirrors_only_finalized_blocks(backend: Backend) {
+    let chain = TestChain::start().await;
+    let db = TestDb::new(backend).await;
+    chain.register_provider(chain.provider_account(0)).await;
+    let early = grant_in_new_block(&chain, 0).await;
+    chain.mine(70).await;
+    let late = grant_in_new_block(&chain, 1).await;
+    let mut config = test_config(&chain, chain.rpc_url());
+    config.finality = medkey_indexer::Finality::Finalized;
+    let indexer = RunningIndexer::start(config, &db.url).await;
+
+    // anvil finalizes head - 64: the early grant is final, the late one not yet.
+    let finalized = chain.head().await - 64;
+    indexer.wait_for_block(finalized).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let id = chain.chain_id();
+    assert_eq!(indexer.store.checkpoint(id).await.unwrap().unwrap().block.number, finalized, "never past finalized");
+    assert!(indexer.store.grant(id, early).await.unwrap().is_some());
+    assert!(indexer.store.grant(id, late).await.unwrap().is_none(), "not final yet");
+
+    chain.mine(64).await;
+    indexer.wait_for_block(chain.head().await - 64).await;
+    assert!(indexer.store.grant(id, late).await.unwrap().is_some(), "mirrored once final");
+    indexer.stop().await.close().await;
+    db.cleanup().await;
+}
+on_both_backends!(finalized_mode_mirrors_only_finalized_blocks);
