@@ -36,6 +36,15 @@ impl RpcError {
     }
 }
 
+/// `message` without the RPC URL (reqwest quotes it, with a trailing slash when the path is empty).
+fn redact_url(message: &str, url: &str) -> String {
+    let url = url.trim_end_matches('/');
+    if url.is_empty() {
+        return message.to_owned();
+    }
+    message.replace(&format!("{url}/"), "<rpc-url>").replace(url, "<rpc-url>")
+}
+
 /// A block header, as far as the mirror cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
@@ -49,6 +58,8 @@ pub struct Chain {
     registry: Address,
     timeout: Duration,
     is_websocket: bool,
+    /// The endpoint as given; stripped from error messages, since hosted RPC URLs carry API keys.
+    url: String,
 }
 
 impl Chain {
@@ -58,10 +69,10 @@ impl Chain {
         let provider = tokio::time::timeout(timeout, connect)
             .await
             .map_err(|_| RpcError::Timeout { call: "connect", timeout })?
-            .map_err(|err| RpcError::Failed { call: "connect", message: err.to_string() })?
+            .map_err(|err| RpcError::Failed { call: "connect", message: redact_url(&err.to_string(), url) })?
             .erased();
         let is_websocket = url.starts_with("ws://") || url.starts_with("wss://");
-        Ok(Self { provider, registry, timeout, is_websocket })
+        Ok(Self { provider, registry, timeout, is_websocket, url: url.to_owned() })
     }
 
     async fn call<T, E: std::fmt::Display>(
@@ -71,7 +82,7 @@ impl Chain {
     ) -> Result<T, RpcError> {
         match tokio::time::timeout(self.timeout, future.into_future()).await {
             Err(_) => Err(RpcError::Timeout { call, timeout: self.timeout }),
-            Ok(Err(err)) => Err(RpcError::Failed { call, message: err.to_string() }),
+            Ok(Err(err)) => Err(RpcError::Failed { call, message: redact_url(&err.to_string(), &self.url) }),
             Ok(Ok(value)) => Ok(value),
         }
     }
@@ -130,5 +141,31 @@ impl Chain {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_never_quote_the_rpc_url() {
+        let url = "https://mainnet.example/v3/secret-api-key";
+        let message = format!("error sending request for url ({url}/): connection refused");
+        assert_eq!(redact_url(&message, url), "error sending request for url (<rpc-url>): connection refused");
+        assert!(!redact_url(&format!("at {url}"), &format!("{url}/")).contains("secret-api-key"));
+    }
+
+    #[test]
+    fn range_errors_are_recognised_in_their_many_wordings() {
+        for message in
+            ["query returned more than 10000 results", "block range is too wide", "Log response size exceeded"]
+        {
+            assert!(RpcError::Failed { call: "eth_getLogs", message: message.into() }.suggests_smaller_range());
+        }
+        assert!(
+            !RpcError::Failed { call: "eth_getLogs", message: "connection refused".into() }.suggests_smaller_range()
+        );
+        assert!(RpcError::Timeout { call: "eth_getLogs", timeout: Duration::from_secs(1) }.suggests_smaller_range());
     }
 }

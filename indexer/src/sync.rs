@@ -430,6 +430,7 @@ impl Progress {
             let rate = self.events as f64 / elapsed.as_secs_f64();
             tracing::info!(
                 block,
+                lag_blocks = head.saturating_sub(block),
                 blocks = block.saturating_sub(from),
                 events = self.events,
                 events_per_sec = rate.round(),
