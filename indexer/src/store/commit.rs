@@ -307,20 +307,31 @@ fn bind_position<'q>(query: Query<'q, Any, AnyArguments>, position: &LogPosition
 async fn remember_blocks(tx: &mut AnyConnection, chain_id: u64, batch: &BlockBatch<'_>) -> Result<(), StoreError> {
     let tip = [(batch.tip.number, batch.tip.hash)];
     for (number, hash) in batch.block_hashes.iter().chain(&tip).filter(|(number, _)| *number >= batch.forget_below) {
-        sqlx::query(
-            "INSERT INTO indexed_blocks (chain_id, number, hash) VALUES ($1, $2, $3) \
-             ON CONFLICT (chain_id, number) DO UPDATE SET hash = excluded.hash",
-        )
-        .bind(int(chain_id))
-        .bind(int(*number))
-        .bind(bytes(hash))
-        .execute(&mut *tx)
-        .await?;
+        remember_block(tx, chain_id, *number, hash).await?;
     }
     sqlx::query("DELETE FROM indexed_blocks WHERE chain_id = $1 AND number < $2")
         .bind(int(chain_id))
         .bind(int(batch.forget_below))
         .execute(&mut *tx)
         .await?;
+    Ok(())
+}
+
+/// Records (or, after a reorg, replaces) the hash of block `number`.
+pub(super) async fn remember_block(
+    tx: &mut AnyConnection,
+    chain_id: u64,
+    number: u64,
+    hash: &B256,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO indexed_blocks (chain_id, number, hash) VALUES ($1, $2, $3) \
+         ON CONFLICT (chain_id, number) DO UPDATE SET hash = excluded.hash",
+    )
+    .bind(int(chain_id))
+    .bind(int(number))
+    .bind(bytes(hash))
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }

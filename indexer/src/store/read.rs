@@ -5,6 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::codec::{bytes, get_address, get_b256, get_opt_b256, get_opt_u64, get_u64, int};
+use super::commit::remember_block;
 use super::{Store, StoreError};
 use crate::freshness::{Freshness, FreshnessPolicy, Stale};
 use crate::model::{
@@ -51,12 +52,7 @@ impl Store {
         .bind(int(start.timestamp))
         .execute(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO indexed_blocks (chain_id, number, hash) VALUES ($1, $2, $3)")
-            .bind(int(chain_id))
-            .bind(int(start.number))
-            .bind(bytes(start.hash))
-            .execute(&mut *tx)
-            .await?;
+        remember_block(&mut tx, chain_id, start.number, &start.hash).await?;
         tx.commit().await?;
         self.checkpoint(chain_id).await?.ok_or_else(|| StoreError::Inconsistent("checkpoint vanished".into()))
     }

@@ -3,6 +3,7 @@
 //! revocations made after it — in one transaction with the checkpoint.
 
 use super::codec::{bytes, int};
+use super::commit::remember_block;
 use super::{Store, StoreError};
 use crate::model::BlockRef;
 
@@ -49,15 +50,7 @@ impl Store {
             .bind(int(ancestor.number))
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO indexed_blocks (chain_id, number, hash) VALUES ($1, $2, $3) \
-             ON CONFLICT (chain_id, number) DO UPDATE SET hash = excluded.hash",
-        )
-        .bind(int(chain_id))
-        .bind(int(ancestor.number))
-        .bind(bytes(ancestor.hash))
-        .execute(&mut *tx)
-        .await?;
+        remember_block(&mut tx, chain_id, ancestor.number, &ancestor.hash).await?;
         tx.commit().await?;
         Ok(())
     }
