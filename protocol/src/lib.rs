@@ -6,6 +6,7 @@ pub mod bindings;
 pub mod consent;
 pub mod deployment;
 pub mod eip712;
+pub mod envelope;
 
 pub use bindings::ConsentRegistry;
 pub use consent::{Category, Purpose};

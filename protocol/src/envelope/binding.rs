@@ -1,0 +1,38 @@
+//! What a ciphertext and its wrapped keys are bound to: the record's identity and the metadata
+//! the vault stores in the clear. Moving a ciphertext or a wrapped key to another record, owner,
+//! version or category makes it fail to open.
+
+use alloy::primitives::Address;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordBinding {
+    /// The record's id (a UUID's 16 bytes).
+    pub record_id: [u8; 16],
+    /// Each update is a new version with a new data key.
+    pub version: u32,
+    /// The patient who owns the record.
+    pub owner: Address,
+    /// Bit index of the record's category (see `Category`).
+    pub category: u8,
+    /// The FHIR resource type, e.g. "Observation" (at most 64 bytes).
+    pub resource_type: String,
+}
+
+impl RecordBinding {
+    /// Canonical bytes: `"medkey/v1/record" ‖ id(16) ‖ version(u32 BE) ‖ owner(20) ‖ category(1)
+    /// ‖ len(1) ‖ resource type`. Fixed-width fields and one length prefix: no two bindings share
+    /// an encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let resource = self.resource_type.as_bytes();
+        let resource = &resource[..resource.len().min(64)];
+        let mut out = Vec::with_capacity(16 + 16 + 4 + 20 + 2 + resource.len());
+        out.extend_from_slice(b"medkey/v1/record");
+        out.extend_from_slice(&self.record_id);
+        out.extend_from_slice(&self.version.to_be_bytes());
+        out.extend_from_slice(self.owner.as_slice());
+        out.push(self.category);
+        out.push(resource.len() as u8);
+        out.extend_from_slice(resource);
+        out
+    }
+}
