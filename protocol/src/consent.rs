@@ -121,8 +121,33 @@ impl Category {
     }
 }
 
+/// The commitment a grant carries when it covers only some records: keccak256 of
+/// `"medkey/v1/records"` followed by the 16-byte record ids, sorted and deduplicated. Zero (an
+/// empty list) means "every record in the granted categories". The patient's client computes it;
+/// the vault recomputes it from the id list the client registers with the grant.
+pub fn records_root(record_ids: &[[u8; 16]]) -> alloy::primitives::B256 {
+    if record_ids.is_empty() {
+        return alloy::primitives::B256::ZERO;
+    }
+    let mut ids = record_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut preimage = b"medkey/v1/records".to_vec();
+    ids.iter().for_each(|id| preimage.extend_from_slice(id));
+    alloy::primitives::keccak256(preimage)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn records_root_ignores_order_and_duplicates_and_zero_means_all() {
+        use super::records_root;
+        let (a, b) = ([1u8; 16], [2u8; 16]);
+        assert_eq!(records_root(&[a, b]), records_root(&[b, a, b]));
+        assert_ne!(records_root(&[a]), records_root(&[a, b]));
+        assert!(records_root(&[]).is_zero());
+    }
+
     use super::*;
 
     #[test]

@@ -1,0 +1,147 @@
+//! The key-release gate: may this provider have this record's wrapped key, now?
+//!
+//! Yes only if all of these hold, checked in this order (deny by default):
+//! 1. the chain mirror is fresh (else the answer is "unavailable", never "yes");
+//! 2. the provider is registered and not suspended;
+//! 3. some grant from the record's owner to the provider is unrevoked, covers the record's
+//!    category, and is inside its window at both the wall clock and the chain's clock (so
+//!    neither a lagging block timestamp nor a skewed server clock can stretch a grant);
+//! 4. that grant covers every record (zero records root) or a registered record set that
+//!    contains this record.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use alloy::primitives::{Address, B256};
+use medkey_indexer::model::ProviderStatus;
+use medkey_indexer::store::FreshnessError;
+use medkey_indexer::{FreshnessPolicy, Stale, Store, StoreError};
+use medkey_protocol::Category;
+use serde::Serialize;
+
+/// Resolves a grant's records root to the record ids it commits to (registered by the patient's
+/// client with the grant). An unknown root covers nothing.
+pub trait RecordSets {
+    fn contains(&self, records_root: B256, record_id: &[u8; 16]) -> bool;
+}
+
+/// Grants in this mirror never restrict records (tests and deployments without record sets).
+impl RecordSets for () {
+    fn contains(&self, _: B256, _: &[u8; 16]) -> bool {
+        false
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseRequest {
+    pub provider: Address,
+    pub patient: Address,
+    pub record_id: [u8; 16],
+    pub category: Category,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Release {
+    pub grant_id: B256,
+    pub purpose: u8,
+    pub expires_at: u64,
+    pub emergency: bool,
+}
+
+/// Why a release was refused. The audit log records the code; the HTTP layer maps
+/// [`Denial::MirrorStale`] to 503 and the rest to 403.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Denial {
+    #[error("access cannot be decided right now: {0}")]
+    MirrorStale(Stale),
+    #[error("the requester is not a registered provider")]
+    ProviderNotRegistered,
+    #[error("the provider is suspended")]
+    ProviderSuspended,
+    #[error("no live grant from the patient covers this record's category")]
+    NoLiveGrant,
+    #[error("the live grants cover other records of this category, not this one")]
+    NotInRecordSet,
+}
+
+impl Denial {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MirrorStale(_) => "mirror_stale",
+            Self::ProviderNotRegistered => "provider_not_registered",
+            Self::ProviderSuspended => "provider_suspended",
+            Self::NoLiveGrant => "no_live_grant",
+            Self::NotInRecordSet => "not_in_record_set",
+        }
+    }
+
+    /// True when the refusal is about the vault's state, not the requester's rights.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::MirrorStale(_))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Release(Release),
+    Deny(Denial),
+}
+
+#[derive(Clone, Debug)]
+pub struct ReleaseGate {
+    store: Store,
+    chain_id: u64,
+    policy: FreshnessPolicy,
+}
+
+impl ReleaseGate {
+    pub fn new(store: Store, chain_id: u64, policy: FreshnessPolicy) -> Self {
+        Self { store, chain_id, policy }
+    }
+
+    pub async fn decide(&self, request: &ReleaseRequest, sets: &impl RecordSets) -> Result<Decision, StoreError> {
+        self.decide_at(request, sets, unix_ms()).await
+    }
+
+    /// [`Self::decide`] at wall-clock time `now_ms`.
+    pub async fn decide_at(
+        &self,
+        request: &ReleaseRequest,
+        sets: &impl RecordSets,
+        now_ms: u64,
+    ) -> Result<Decision, StoreError> {
+        match self.store.ensure_fresh(self.chain_id, now_ms, &self.policy).await {
+            Ok(_) => {}
+            Err(FreshnessError::Stale(stale)) => return Ok(Decision::Deny(Denial::MirrorStale(stale))),
+            Err(FreshnessError::Store(err)) => return Err(err),
+        }
+        match self.store.provider(self.chain_id, request.provider).await? {
+            None => return Ok(Decision::Deny(Denial::ProviderNotRegistered)),
+            Some(p) if p.status == ProviderStatus::Suspended => return Ok(Decision::Deny(Denial::ProviderSuspended)),
+            Some(_) => {}
+        }
+        let chain_now = self.store.checkpoint(self.chain_id).await?.map_or(0, |c| c.block.timestamp);
+        let wall_now = now_ms / 1_000;
+        let (earliest, latest) = (wall_now.min(chain_now), wall_now.max(chain_now));
+        let grants = self
+            .store
+            .live_grants(self.chain_id, request.provider, request.patient, request.category.index(), latest)
+            .await?;
+        let mut any_live = false;
+        for grant in grants.iter().filter(|g| g.not_before <= earliest) {
+            any_live = true;
+            if grant.records_root.is_zero() || sets.contains(grant.records_root, &request.record_id) {
+                return Ok(Decision::Release(Release {
+                    grant_id: grant.grant_id,
+                    purpose: grant.purpose,
+                    expires_at: grant.expires_at,
+                    emergency: grant.emergency,
+                }));
+            }
+        }
+        Ok(Decision::Deny(if any_live { Denial::NotInRecordSet } else { Denial::NoLiveGrant }))
+    }
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
