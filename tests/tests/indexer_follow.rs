@@ -133,3 +133,21 @@ async fn finalized_mode_mirrors_only_finalized_blocks(backend: Backend) {
     db.cleanup().await;
 }
 on_both_backends!(finalized_mode_mirrors_only_finalized_blocks);
+
+async fn follows_over_a_websocket_subscription(backend: Backend) {
+    let chain = TestChain::start().await;
+    let db = TestDb::new(backend).await;
+    chain.register_provider(chain.provider_account(0)).await;
+    let mut config = test_config(&chain, chain.ws_url());
+    config.poll_interval = Duration::from_secs(30); // only the subscription can wake it in time
+    let indexer = RunningIndexer::start(config, &db.url).await;
+    indexer.wait_for_block(chain.head().await).await;
+    for i in 0..3 {
+        let grant = grant_in_new_block(&chain, i).await;
+        indexer.wait_for_block(chain.head().await).await;
+        assert!(indexer.store.grant(chain.chain_id(), grant).await.unwrap().is_some());
+    }
+    indexer.stop().await.close().await;
+    db.cleanup().await;
+}
+on_both_backends!(follows_over_a_websocket_subscription);
