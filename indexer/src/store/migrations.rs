@@ -6,13 +6,28 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 use super::Backend;
 
-const POSTGRES: &[(i64, &str, &str)] = &[(1, "mirror", include_str!("../../migrations/postgres/0001_mirror.sql"))];
-const SQLITE: &[(i64, &str, &str)] = &[(1, "mirror", include_str!("../../migrations/sqlite/0001_mirror.sql"))];
+/// One embedded migration: version, description, SQL.
+pub type EmbeddedMigration = (i64, &'static str, &'static str);
+
+const POSTGRES: &[EmbeddedMigration] = &[(1, "mirror", include_str!("../../migrations/postgres/0001_mirror.sql"))];
+const SQLITE: &[EmbeddedMigration] = &[(1, "mirror", include_str!("../../migrations/sqlite/0001_mirror.sql"))];
 
 pub fn migrator(backend: Backend) -> Migrator {
+    // The indexer and the vault share a database; each keeps its own migration history.
+    embedded_migrator("_medkey_indexer_migrations", backend, POSTGRES, SQLITE)
+}
+
+/// A migrator over SQL embedded with `include_str!`, for whichever backend is in use, recording
+/// its history in `table`.
+pub fn embedded_migrator(
+    table: &'static str,
+    backend: Backend,
+    postgres: &[EmbeddedMigration],
+    sqlite: &[EmbeddedMigration],
+) -> Migrator {
     let files = match backend {
-        Backend::Postgres => POSTGRES,
-        Backend::Sqlite => SQLITE,
+        Backend::Postgres => postgres,
+        Backend::Sqlite => sqlite,
     };
     let migrations = files
         .iter()
@@ -21,7 +36,6 @@ pub fn migrator(backend: Backend) -> Migrator {
         })
         .collect();
     let mut migrator = Migrator::with_migrations(migrations);
-    // The indexer and the vault share a database; each keeps its own migration history.
-    migrator.table_name = "_medkey_indexer_migrations".into();
+    migrator.table_name = table.into();
     migrator
 }

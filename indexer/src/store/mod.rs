@@ -14,6 +14,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use commit::{BlockBatch, CommitStats};
+pub use migrations::{EmbeddedMigration, embedded_migrator};
 pub use read::FreshnessError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

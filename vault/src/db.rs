@@ -1,0 +1,15 @@
+//! The vault's tables live in the same database as the chain mirror (one pool, one backup), with
+//! their own migration history.
+
+use medkey_indexer::Store;
+use medkey_indexer::store::{EmbeddedMigration, embedded_migrator};
+use sqlx::AnyPool;
+
+const POSTGRES: &[EmbeddedMigration] = &[(1, "identity", include_str!("../migrations/postgres/0001_identity.sql"))];
+const SQLITE: &[EmbeddedMigration] = &[(1, "identity", include_str!("../migrations/sqlite/0001_identity.sql"))];
+
+/// Runs the vault's pending migrations on the mirror's database and returns its pool.
+pub async fn migrate(store: &Store) -> Result<AnyPool, sqlx::migrate::MigrateError> {
+    embedded_migrator("_medkey_vault_migrations", store.backend(), POSTGRES, SQLITE).run(store.pool()).await?;
+    Ok(store.pool().clone())
+}

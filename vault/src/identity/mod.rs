@@ -1,0 +1,86 @@
+//! Who is calling: Sign-In with Ethereum (EIP-4361) with single-use nonces, then a short-lived
+//! JWT access token and a rotating refresh token. Presenting a refresh token that was already
+//! used revokes its whole family: a thief and the owner cannot both keep a session.
+
+mod access;
+mod nonces;
+mod refresh;
+mod siwe_login;
+
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use sqlx::AnyPool;
+use zeroize::Zeroizing;
+
+pub use access::{AccessClaims, TokenError};
+pub use refresh::RefreshError;
+pub use siwe_login::LoginError;
+
+#[derive(Clone)]
+pub struct IdentityConfig {
+    /// The host name SIWE messages must name (`example.org`, `localhost:8080`).
+    pub domain: String,
+    /// The chain SIWE messages must name.
+    pub chain_id: u64,
+    /// HMAC key for access tokens, at least 32 bytes.
+    pub jwt_secret: Zeroizing<Vec<u8>>,
+    /// Access-token lifetime; capped at 15 minutes.
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub nonce_ttl: Duration,
+}
+
+impl std::fmt::Debug for IdentityConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityConfig")
+            .field("domain", &self.domain)
+            .field("chain_id", &self.chain_id)
+            .field("jwt_secret", &"<redacted>")
+            .field("access_ttl", &self.access_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the JWT secret must be at least 32 bytes")]
+    ShortSecret,
+    #[error("access tokens may live at most 15 minutes")]
+    AccessTtlTooLong,
+}
+
+/// A signed-in session: what login and refresh hand back to the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub address: Address,
+    pub access_token: String,
+    pub access_expires_at: u64,
+    /// Secret: shown to the client once, stored only as a hash.
+    pub refresh_token: String,
+    pub refresh_expires_at_ms: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pool: AnyPool,
+    config: IdentityConfig,
+}
+
+impl Identity {
+    pub fn new(pool: AnyPool, config: IdentityConfig) -> Result<Self, ConfigError> {
+        if config.jwt_secret.len() < 32 {
+            return Err(ConfigError::ShortSecret);
+        }
+        if config.access_ttl > Duration::from_secs(15 * 60) {
+            return Err(ConfigError::AccessTtlTooLong);
+        }
+        Ok(Self { pool, config })
+    }
+}
+
+fn random_token() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS random number generator works");
+    bytes
+}

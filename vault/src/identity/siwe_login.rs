@@ -1,0 +1,69 @@
+//! Verifying a Sign-In with Ethereum message (the `siwe` crate parses and checks the EIP-191
+//! signature; the vault checks domain, chain, time window and its own nonce).
+
+use alloy::primitives::Address;
+use siwe::Message;
+use time::OffsetDateTime;
+
+use super::{Identity, Session};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("not a valid EIP-4361 message: {0}")]
+    Malformed(String),
+    #[error("the signature must be 65 bytes")]
+    MalformedSignature,
+    #[error("the message is for {found}, not {expected}")]
+    WrongDomain { expected: String, found: String },
+    #[error("the message is for chain {found}, not {expected}")]
+    WrongChain { expected: u64, found: u64 },
+    #[error("the message is expired or not yet valid")]
+    OutsideValidity,
+    #[error("the signature does not match the message's address")]
+    BadSignature,
+    #[error("the nonce is unknown, expired or already used")]
+    NonceRejected,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl LoginError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) | Self::MalformedSignature => "malformed_login",
+            Self::WrongDomain { .. } => "wrong_domain",
+            Self::WrongChain { .. } => "wrong_chain",
+            Self::OutsideValidity => "login_expired",
+            Self::BadSignature => "bad_signature",
+            Self::NonceRejected => "nonce_rejected",
+            Self::Database(_) => "internal",
+        }
+    }
+}
+
+impl Identity {
+    /// Verifies a signed SIWE message and opens a session for its address. Checks run
+    /// cheapest first; the nonce is consumed last, so a bad signature cannot burn someone's nonce.
+    pub async fn login(&self, message: &str, signature: &[u8], now_ms: u64) -> Result<Session, LoginError> {
+        let parsed: Message = message.parse().map_err(|e: siwe::ParseError| LoginError::Malformed(e.to_string()))?;
+        let signature: &[u8; 65] = signature.try_into().map_err(|_| LoginError::MalformedSignature)?;
+        let domain = parsed.domain.to_string();
+        if domain != self.config.domain {
+            return Err(LoginError::WrongDomain { expected: self.config.domain.clone(), found: domain });
+        }
+        if parsed.chain_id != self.config.chain_id {
+            return Err(LoginError::WrongChain { expected: self.config.chain_id, found: parsed.chain_id });
+        }
+        let now = OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms) * 1_000_000)
+            .map_err(|_| LoginError::OutsideValidity)?;
+        let issued_in_future = parsed.issued_at.as_ref() > &(now + time::Duration::minutes(5));
+        if !parsed.valid_at(&now) || issued_in_future {
+            return Err(LoginError::OutsideValidity);
+        }
+        parsed.verify_eip191(signature).map_err(|_| LoginError::BadSignature)?;
+        if !self.consume_nonce(&parsed.nonce, now_ms).await? {
+            return Err(LoginError::NonceRejected);
+        }
+        Ok(self.open_session(Address::from(parsed.address), now_ms).await?)
+    }
+}
