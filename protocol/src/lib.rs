@@ -7,6 +7,7 @@ pub mod consent;
 pub mod deployment;
 pub mod eip712;
 pub mod envelope;
+pub mod fhir;
 
 pub use bindings::ConsentRegistry;
 pub use consent::{Category, Purpose};

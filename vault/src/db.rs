@@ -5,8 +5,14 @@ use medkey_indexer::Store;
 use medkey_indexer::store::{EmbeddedMigration, embedded_migrator};
 use sqlx::AnyPool;
 
-const POSTGRES: &[EmbeddedMigration] = &[(1, "identity", include_str!("../migrations/postgres/0001_identity.sql"))];
-const SQLITE: &[EmbeddedMigration] = &[(1, "identity", include_str!("../migrations/sqlite/0001_identity.sql"))];
+const POSTGRES: &[EmbeddedMigration] = &[
+    (1, "identity", include_str!("../migrations/postgres/0001_identity.sql")),
+    (2, "records", include_str!("../migrations/postgres/0002_records.sql")),
+];
+const SQLITE: &[EmbeddedMigration] = &[
+    (1, "identity", include_str!("../migrations/sqlite/0001_identity.sql")),
+    (2, "records", include_str!("../migrations/sqlite/0002_records.sql")),
+];
 
 /// Runs the vault's pending migrations on the mirror's database and returns its pool.
 pub async fn migrate(store: &Store) -> Result<AnyPool, sqlx::migrate::MigrateError> {

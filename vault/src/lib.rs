@@ -8,5 +8,6 @@
 pub mod db;
 pub mod gate;
 pub mod identity;
+pub mod records;
 
 pub use gate::{Decision, Denial, RecordSets, Release, ReleaseGate, ReleaseRequest};

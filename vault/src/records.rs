@@ -1,0 +1,377 @@
+//! Records as the vault keeps them: envelope ciphertext per version, wrapped data keys per
+//! recipient, and the plaintext metadata access control needs. Nothing here can decrypt.
+
+use std::collections::HashSet;
+
+use alloy::primitives::{Address, B256};
+use medkey_protocol::envelope::{record, wrap};
+use medkey_protocol::{Category, consent::records_root, fhir};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, AssertSqlSafe, Row};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RecordMeta {
+    pub record_id: [u8; 16],
+    pub owner: Address,
+    pub category: Category,
+    pub resource_type: String,
+    pub current_version: u32,
+    pub created_by: Address,
+    pub created_at_ms: u64,
+    pub updated_at_ms: u64,
+    pub erased: bool,
+}
+
+/// A new record's identity and metadata, as the client declares it.
+#[derive(Clone, Debug)]
+pub struct NewRecord {
+    pub record_id: [u8; 16],
+    pub owner: Address,
+    pub category: Category,
+    pub resource_type: String,
+}
+
+/// One version's ciphertext and the data key wrapped for each reader (the owner included).
+#[derive(Clone, Debug)]
+pub struct NewVersion {
+    pub ciphertext: Vec<u8>,
+    pub wrapped_keys: Vec<(Address, Vec<u8>)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("no such record")]
+    NotFound,
+    #[error("a record with this id already exists")]
+    Exists,
+    #[error("the record has been erased")]
+    Erased,
+    #[error("'{0}' is not a FHIR R4 resource type")]
+    UnknownResourceType(String),
+    #[error("the ciphertext is not a version-1 sealed record")]
+    InvalidCiphertext,
+    #[error("the wrapped key for {0} is not a version-1 wrapped key (81 bytes)")]
+    InvalidWrappedKey(Address),
+    #[error("every version must carry a data key wrapped for the record's owner")]
+    MissingOwnerKey,
+    #[error("record {0} in the set does not belong to the patient")]
+    ForeignRecordInSet(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+#[derive(Clone, Debug)]
+pub struct Records {
+    pool: AnyPool,
+}
+
+impl Records {
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+
+    pub async fn create(
+        &self,
+        new: &NewRecord,
+        created_by: Address,
+        version: &NewVersion,
+        now_ms: u64,
+    ) -> Result<RecordMeta, RecordError> {
+        if !fhir::is_r4_resource_type(&new.resource_type) {
+            return Err(RecordError::UnknownResourceType(new.resource_type.clone()));
+        }
+        check_version(new.owner, version)?;
+        if self.find(&new.record_id).await?.is_some() {
+            return Err(RecordError::Exists);
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO records (record_id, owner, category, resource_type, current_version, created_by, \
+             created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, 1, $5, $6, $6)",
+        )
+        .bind(new.record_id.to_vec())
+        .bind(new.owner.to_vec())
+        .bind(i64::from(new.category.index()))
+        .bind(&new.resource_type)
+        .bind(created_by.to_vec())
+        .bind(now_ms as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(|err| if is_unique_violation(&err) { RecordError::Exists } else { err.into() })?;
+        insert_version(&mut tx, &new.record_id, 1, created_by, version, now_ms).await?;
+        tx.commit().await?;
+        self.get(&new.record_id).await
+    }
+
+    /// A new version (an update): the old ones stay until the record is erased.
+    pub async fn update(
+        &self,
+        record_id: &[u8; 16],
+        actor: Address,
+        version: &NewVersion,
+        now_ms: u64,
+    ) -> Result<RecordMeta, RecordError> {
+        let meta = self.get(record_id).await?;
+        if meta.erased {
+            return Err(RecordError::Erased);
+        }
+        check_version(meta.owner, version)?;
+        let next = meta.current_version + 1;
+        let mut tx = self.pool.begin().await?;
+        // Guarded on the version read above, so two concurrent updates cannot both be version n+1.
+        let moved = sqlx::query(
+            "UPDATE records SET current_version = $1, updated_at_ms = $2 WHERE record_id = $3 AND current_version = $4",
+        )
+        .bind(i64::from(next))
+        .bind(now_ms as i64)
+        .bind(record_id.to_vec())
+        .bind(i64::from(meta.current_version))
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            return Err(RecordError::Exists);
+        }
+        insert_version(&mut tx, record_id, next, actor, version, now_ms).await?;
+        tx.commit().await?;
+        self.get(record_id).await
+    }
+
+    pub async fn find(&self, record_id: &[u8; 16]) -> Result<Option<RecordMeta>, RecordError> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {META_COLUMNS} FROM records WHERE record_id = $1")))
+            .bind(record_id.to_vec())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(meta_from_row).transpose()
+    }
+
+    pub async fn get(&self, record_id: &[u8; 16]) -> Result<RecordMeta, RecordError> {
+        self.find(record_id).await?.ok_or(RecordError::NotFound)
+    }
+
+    /// A patient's records, optionally of one category, oldest first.
+    pub async fn list(&self, owner: Address, category: Option<Category>) -> Result<Vec<RecordMeta>, RecordError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {META_COLUMNS} FROM records WHERE owner = $1 AND ($2 < 0 OR category = $2) \
+             ORDER BY created_at_ms, record_id"
+        )))
+        .bind(owner.to_vec())
+        .bind(category.map_or(-1, |c| i64::from(c.index())))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(meta_from_row).collect()
+    }
+
+    pub async fn ciphertext(&self, record_id: &[u8; 16], version: u32) -> Result<Vec<u8>, RecordError> {
+        let value: Option<Option<Vec<u8>>> =
+            sqlx::query_scalar("SELECT ciphertext FROM record_versions WHERE record_id = $1 AND version = $2")
+                .bind(record_id.to_vec())
+                .bind(i64::from(version))
+                .fetch_optional(&self.pool)
+                .await?;
+        match value {
+            None => Err(RecordError::NotFound),
+            Some(None) => Err(RecordError::Erased),
+            Some(Some(bytes)) => Ok(bytes),
+        }
+    }
+
+    /// The data key of `version` wrapped for `recipient`, if the patient's client wrapped one.
+    pub async fn wrapped_key(
+        &self,
+        record_id: &[u8; 16],
+        version: u32,
+        recipient: Address,
+    ) -> Result<Option<Vec<u8>>, RecordError> {
+        Ok(sqlx::query_scalar(
+            "SELECT wrapped FROM wrapped_keys WHERE record_id = $1 AND version = $2 AND recipient = $3",
+        )
+        .bind(record_id.to_vec())
+        .bind(i64::from(version))
+        .bind(recipient.to_vec())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Adds keys the patient's client wrapped for more readers (e.g. a provider granted later).
+    pub async fn add_wrapped_keys(
+        &self,
+        record_id: &[u8; 16],
+        version: u32,
+        keys: &[(Address, Vec<u8>)],
+        now_ms: u64,
+    ) -> Result<(), RecordError> {
+        let meta = self.get(record_id).await?;
+        if meta.erased {
+            return Err(RecordError::Erased);
+        }
+        if version == 0 || version > meta.current_version {
+            return Err(RecordError::NotFound);
+        }
+        for (recipient, wrapped) in keys {
+            check_wrapped(*recipient, wrapped)?;
+        }
+        let mut tx = self.pool.begin().await?;
+        for (recipient, wrapped) in keys {
+            upsert_wrapped(&mut tx, record_id, version, *recipient, wrapped, now_ms).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Crypto-shredding: every version's ciphertext and every wrapped key is deleted; the
+    /// metadata row stays (marked erased) so the audit trail can still name the record.
+    pub async fn erase(&self, record_id: &[u8; 16], now_ms: u64) -> Result<(), RecordError> {
+        let meta = self.get(record_id).await?;
+        if meta.erased {
+            return Err(RecordError::Erased);
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE record_versions SET ciphertext = NULL WHERE record_id = $1")
+            .bind(record_id.to_vec())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM wrapped_keys WHERE record_id = $1").bind(record_id.to_vec()).execute(&mut *tx).await?;
+        sqlx::query("UPDATE records SET erased_at_ms = $1, updated_at_ms = $1 WHERE record_id = $2")
+            .bind(now_ms as i64)
+            .bind(record_id.to_vec())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Registers the record ids a grant's records root commits to; returns that root.
+    pub async fn register_record_set(&self, owner: Address, record_ids: &[[u8; 16]]) -> Result<B256, RecordError> {
+        for id in record_ids {
+            let meta = self.find(id).await?;
+            if meta.is_none_or(|m| m.owner != owner) {
+                return Err(RecordError::ForeignRecordInSet(alloy::hex::encode(id)));
+            }
+        }
+        let root = records_root(record_ids);
+        let mut tx = self.pool.begin().await?;
+        for id in record_ids {
+            sqlx::query(
+                "INSERT INTO record_sets (records_root, record_id, owner) VALUES ($1, $2, $3) \
+                 ON CONFLICT (records_root, record_id) DO NOTHING",
+            )
+            .bind(root.to_vec())
+            .bind(id.to_vec())
+            .bind(owner.to_vec())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(root)
+    }
+
+    /// The registered record-set roots that include `record_id` (for the release gate).
+    pub async fn sets_containing(&self, record_id: &[u8; 16]) -> Result<HashSet<B256>, RecordError> {
+        let roots: Vec<Vec<u8>> = sqlx::query_scalar("SELECT records_root FROM record_sets WHERE record_id = $1")
+            .bind(record_id.to_vec())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(roots.iter().filter_map(|r| B256::try_from(r.as_slice()).ok()).collect())
+    }
+}
+
+/// The gate asks whether a grant's root covers the record; the caller preloads the roots.
+impl crate::gate::RecordSets for HashSet<B256> {
+    fn contains(&self, records_root: B256, _record_id: &[u8; 16]) -> bool {
+        HashSet::contains(self, &records_root)
+    }
+}
+
+const META_COLUMNS: &str = "record_id, owner, category, resource_type, current_version, created_by, created_at_ms, updated_at_ms, erased_at_ms";
+
+fn meta_from_row(row: &AnyRow) -> Result<RecordMeta, RecordError> {
+    let bytes = |column: &str| -> Result<Vec<u8>, sqlx::Error> { row.try_get::<Vec<u8>, _>(column) };
+    let malformed = |column: &str| sqlx::Error::Decode(format!("malformed {column}").into());
+    let category: i64 = row.try_get("category")?;
+    Ok(RecordMeta {
+        record_id: bytes("record_id")?.try_into().map_err(|_| malformed("record_id"))?,
+        owner: Address::try_from(bytes("owner")?.as_slice()).map_err(|_| malformed("owner"))?,
+        category: u8::try_from(category).ok().and_then(Category::from_index).ok_or_else(|| malformed("category"))?,
+        resource_type: row.try_get("resource_type")?,
+        current_version: u32::try_from(row.try_get::<i64, _>("current_version")?)
+            .map_err(|_| malformed("current_version"))?,
+        created_by: Address::try_from(bytes("created_by")?.as_slice()).map_err(|_| malformed("created_by"))?,
+        created_at_ms: row.try_get::<i64, _>("created_at_ms")? as u64,
+        updated_at_ms: row.try_get::<i64, _>("updated_at_ms")? as u64,
+        erased: row.try_get::<Option<i64>, _>("erased_at_ms")?.is_some(),
+    })
+}
+
+/// Shape checks only: the vault cannot (and must not be able to) check what is inside.
+fn check_version(owner: Address, version: &NewVersion) -> Result<(), RecordError> {
+    if version.ciphertext.len() < record::OVERHEAD || version.ciphertext[0] != medkey_protocol::envelope::VERSION {
+        return Err(RecordError::InvalidCiphertext);
+    }
+    for (recipient, wrapped) in &version.wrapped_keys {
+        check_wrapped(*recipient, wrapped)?;
+    }
+    if !version.wrapped_keys.iter().any(|(recipient, _)| *recipient == owner) {
+        return Err(RecordError::MissingOwnerKey);
+    }
+    Ok(())
+}
+
+fn check_wrapped(recipient: Address, wrapped: &[u8]) -> Result<(), RecordError> {
+    if wrapped.len() != wrap::WRAPPED_LEN || wrapped[0] != medkey_protocol::envelope::VERSION {
+        return Err(RecordError::InvalidWrappedKey(recipient));
+    }
+    Ok(())
+}
+
+async fn insert_version(
+    tx: &mut sqlx::AnyConnection,
+    record_id: &[u8; 16],
+    version: u32,
+    actor: Address,
+    new: &NewVersion,
+    now_ms: u64,
+) -> Result<(), RecordError> {
+    sqlx::query(
+        "INSERT INTO record_versions (record_id, version, ciphertext, size, created_by, created_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(record_id.to_vec())
+    .bind(i64::from(version))
+    .bind(new.ciphertext.clone())
+    .bind(new.ciphertext.len() as i64)
+    .bind(actor.to_vec())
+    .bind(now_ms as i64)
+    .execute(&mut *tx)
+    .await?;
+    for (recipient, wrapped) in &new.wrapped_keys {
+        upsert_wrapped(tx, record_id, version, *recipient, wrapped, now_ms).await?;
+    }
+    Ok(())
+}
+
+async fn upsert_wrapped(
+    tx: &mut sqlx::AnyConnection,
+    record_id: &[u8; 16],
+    version: u32,
+    recipient: Address,
+    wrapped: &[u8],
+    now_ms: u64,
+) -> Result<(), RecordError> {
+    sqlx::query(
+        "INSERT INTO wrapped_keys (record_id, version, recipient, wrapped, created_at_ms) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (record_id, version, recipient) DO UPDATE SET wrapped = excluded.wrapped",
+    )
+    .bind(record_id.to_vec())
+    .bind(i64::from(version))
+    .bind(recipient.to_vec())
+    .bind(wrapped.to_vec())
+    .bind(now_ms as i64)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
