@@ -109,6 +109,22 @@ impl ReleaseGate {
         sets: &impl RecordSets,
         now_ms: u64,
     ) -> Result<Decision, StoreError> {
+        self.decide_access(request, sets, now_ms, false).await
+    }
+
+    /// May this provider add a record for this patient in this category? The same checks as a
+    /// release, against a live grant with write access (a new record is in no record set).
+    pub async fn decide_write(&self, request: &ReleaseRequest) -> Result<Decision, StoreError> {
+        self.decide_access(request, &(), unix_ms(), true).await
+    }
+
+    async fn decide_access(
+        &self,
+        request: &ReleaseRequest,
+        sets: &impl RecordSets,
+        now_ms: u64,
+        write: bool,
+    ) -> Result<Decision, StoreError> {
         match self.store.ensure_fresh(self.chain_id, now_ms, &self.policy).await {
             Ok(_) => {}
             Err(FreshnessError::Stale(stale)) => return Ok(Decision::Deny(Denial::MirrorStale(stale))),
@@ -127,7 +143,7 @@ impl ReleaseGate {
             .live_grants(self.chain_id, request.provider, request.patient, request.category.index(), latest)
             .await?;
         let mut any_live = false;
-        for grant in grants.iter().filter(|g| g.not_before <= earliest) {
+        for grant in grants.iter().filter(|g| g.not_before <= earliest && (g.write || !write)) {
             any_live = true;
             if grant.records_root.is_zero() || sets.contains(grant.records_root, &request.record_id) {
                 return Ok(Decision::Release(Release {

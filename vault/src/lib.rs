@@ -5,8 +5,10 @@
 //! SIWE login with JWT access and rotating refresh tokens. The HTTP API, record storage and the
 //! audit log are the rest of issue #4.
 
+pub mod access_log;
 pub mod db;
 pub mod gate;
+pub mod http;
 pub mod identity;
 pub mod records;
 

@@ -1,0 +1,111 @@
+//! A vault served over HTTP on a free port, on top of a running indexer, and a client that signs
+//! in with SIWE like a wallet would.
+
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::http::reqwest;
+use medkey_indexer::FreshnessPolicy;
+use medkey_vault::access_log::AccessLog;
+use medkey_vault::gate::ReleaseGate;
+use medkey_vault::http::{AppState, router};
+use medkey_vault::identity::{Identity, IdentityConfig};
+use medkey_vault::records::Records;
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::mirror::RunningIndexer;
+
+pub const DOMAIN: &str = "vault.medkey.test";
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+pub struct TestVault {
+    pub url: String,
+    pub state: AppState,
+    http: reqwest::Client,
+}
+
+impl TestVault {
+    pub async fn start(indexer: &RunningIndexer) -> Self {
+        let pool = medkey_vault::db::migrate(&indexer.store).await.unwrap();
+        let identity = Identity::new(
+            pool.clone(),
+            IdentityConfig {
+                domain: DOMAIN.into(),
+                chain_id: indexer.chain_id,
+                jwt_secret: Zeroizing::new(b"a test-only HMAC key, 32 bytes or more".to_vec()),
+                access_ttl: Duration::from_secs(900),
+                refresh_ttl: Duration::from_secs(86_400),
+                nonce_ttl: Duration::from_secs(300),
+            },
+        )
+        .unwrap();
+        let freshness = FreshnessPolicy { max_lag_blocks: 1, max_head_age: Duration::from_secs(5) };
+        let state = AppState {
+            identity,
+            records: Records::new(pool.clone()),
+            gate: ReleaseGate::new(indexer.store.clone(), indexer.chain_id, freshness),
+            log: AccessLog::new(pool),
+            mirror: indexer.store.clone(),
+            chain_id: indexer.chain_id,
+            freshness,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = router(state.clone(), BODY_LIMIT);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { url, state, http: reqwest::Client::new() }
+    }
+
+    /// Signs in with SIWE as `signer`; returns the access token.
+    pub async fn login(&self, signer: &PrivateKeySigner, chain_id: u64) -> String {
+        let (status, body) = self.call("GET", "/v1/auth/nonce", None, None).await;
+        assert_eq!(status, 200, "{body}");
+        let message = siwe_message(signer.address(), chain_id, body["nonce"].as_str().unwrap());
+        let signature = signer.sign_message_sync(message.as_bytes()).unwrap();
+        let login =
+            serde_json::json!({"message": message, "signature": alloy::hex::encode_prefixed(signature.as_bytes())});
+        let (status, body) = self.call("POST", "/v1/auth/login", None, Some(login)).await;
+        assert_eq!(status, 200, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// One request; returns the status and the JSON body (Null when empty).
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.http.request(method.parse().unwrap(), format!("{}{path}", self.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        self.send(request).await
+    }
+
+    /// A raw request, for malformed input.
+    pub async fn raw(&self, method: &str, path: &str, token: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+        let request = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body);
+        self.send(request).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+    }
+}
+
+pub fn siwe_message(address: Address, chain_id: u64, nonce: &str) -> String {
+    format!(
+        "{DOMAIN} wants you to sign in with your Ethereum account:\n{address}\n\nSign in to Medkey.\n\n\
+         URI: https://{DOMAIN}\nVersion: 1\nChain ID: {chain_id}\nNonce: {nonce}\nIssued At: 2026-01-01T00:00:00Z"
+    )
+}

@@ -1,0 +1,111 @@
+//! One error shape for the whole API.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::gate::Denial;
+use crate::identity::{LoginError, RefreshError, TokenError};
+use crate::records::RecordError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+    /// A failure that is ours, not the caller's: logged in full, reported without detail.
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        tracing::error!(%err, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response()
+    }
+}
+
+impl From<RecordError> for ApiError {
+    fn from(err: RecordError) -> Self {
+        let message = err.to_string();
+        match err {
+            RecordError::NotFound => Self::not_found(message),
+            RecordError::Exists => Self::new(StatusCode::CONFLICT, "record_exists", message),
+            RecordError::Erased => Self::new(StatusCode::GONE, "record_erased", message),
+            RecordError::UnknownResourceType(_) => Self::bad_request("unknown_resource_type", message),
+            RecordError::InvalidCiphertext => Self::bad_request("invalid_ciphertext", message),
+            RecordError::InvalidWrappedKey(_) => Self::bad_request("invalid_wrapped_key", message),
+            RecordError::MissingOwnerKey => Self::bad_request("missing_owner_key", message),
+            RecordError::ForeignRecordInSet(_) => Self::bad_request("foreign_record", message),
+            RecordError::Database(err) => Self::internal(err),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(err: LoginError) -> Self {
+        match err {
+            LoginError::Database(err) => Self::internal(err),
+            LoginError::Malformed(_) | LoginError::MalformedSignature => Self::bad_request(err.code(), err.to_string()),
+            _ => Self::unauthorized(err.code(), err.to_string()),
+        }
+    }
+}
+
+impl From<RefreshError> for ApiError {
+    fn from(err: RefreshError) -> Self {
+        match err {
+            RefreshError::Database(err) => Self::internal(err),
+            RefreshError::Invalid => Self::unauthorized("invalid_refresh_token", err.to_string()),
+            RefreshError::Reused => Self::unauthorized("refresh_token_reused", err.to_string()),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(err: TokenError) -> Self {
+        match err {
+            TokenError::Expired => Self::unauthorized("token_expired", err.to_string()),
+            TokenError::Invalid => Self::unauthorized("invalid_token", err.to_string()),
+        }
+    }
+}
+
+impl From<&Denial> for ApiError {
+    fn from(denial: &Denial) -> Self {
+        let status = if denial.is_unavailable() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::FORBIDDEN };
+        Self::new(status, denial.code(), denial.to_string())
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::internal(err)
+    }
+}
+
+impl From<medkey_indexer::StoreError> for ApiError {
+    fn from(err: medkey_indexer::StoreError) -> Self {
+        Self::internal(err)
+    }
+}

@@ -1,0 +1,58 @@
+//! Parsing identifiers from paths and bodies: exact formats only, so nothing like `../` or a
+//! partial id ever reaches storage.
+
+use alloy::primitives::Address;
+
+use super::ApiError;
+
+/// A record id: exactly 32 lowercase or uppercase hex digits (a UUID without dashes), or the
+/// dashed UUID form.
+pub fn record_id(text: &str) -> Result<[u8; 16], ApiError> {
+    let hex: String = if text.len() == 36 && text.chars().filter(|c| *c == '-').count() == 4 {
+        text.replace('-', "")
+    } else {
+        text.to_owned()
+    };
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::bad_request("invalid_record_id", "a record id is a UUID (32 hex digits)"));
+    }
+    let bytes = alloy::hex::decode(&hex).map_err(|_| ApiError::bad_request("invalid_record_id", "not hex"))?;
+    Ok(bytes.try_into().expect("32 hex digits are 16 bytes"))
+}
+
+pub fn address(text: &str) -> Result<Address, ApiError> {
+    text.parse().map_err(|_| ApiError::bad_request("invalid_address", format!("'{text}' is not an address")))
+}
+
+pub fn base64(field: &'static str, text: &str) -> Result<Vec<u8>, ApiError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| ApiError::bad_request("invalid_base64", format!("{field} is not standard base64")))
+}
+
+pub fn to_base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_ids_are_exactly_uuids() {
+        assert_eq!(record_id("00112233445566778899aabbccddeeff").unwrap()[15], 0xff);
+        assert_eq!(record_id("00112233-4455-6677-8899-aabbccddeeff").unwrap()[0], 0x00);
+        for bad in [
+            "",
+            "..%2f..%2fetc",
+            "../etc/passwd",
+            "0011",
+            "00112233445566778899aabbccddeefg",
+            "00112233445566778899aabbccddeeff00",
+        ] {
+            assert_eq!(record_id(bad).unwrap_err().code, "invalid_record_id", "{bad}");
+        }
+    }
+}

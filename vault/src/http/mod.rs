@@ -1,0 +1,38 @@
+//! The vault's HTTP API (axum), versioned under `/v1`. Every error is
+//! `{"error": {"code", "message"}}` with a precise status; every handler denies by default.
+
+mod auth;
+mod error;
+mod health;
+mod ids;
+mod json;
+mod provider_routes;
+mod record_routes;
+mod session_routes;
+mod state;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+pub use error::ApiError;
+pub use state::AppState;
+
+/// The whole API. `body_limit` caps every request body (413 beyond it).
+pub fn router(state: AppState, body_limit: usize) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/v1/auth/nonce", get(session_routes::nonce))
+        .route("/v1/auth/login", post(session_routes::login))
+        .route("/v1/auth/refresh", post(session_routes::refresh))
+        .route("/v1/auth/logout", post(session_routes::logout))
+        .route("/v1/records", get(record_routes::list).post(record_routes::create))
+        .route("/v1/records/{id}", get(record_routes::fetch).put(record_routes::update).delete(record_routes::erase))
+        .route("/v1/records/{id}/versions/{version}/keys", post(record_routes::add_keys))
+        .route("/v1/patients/{patient}/records", get(provider_routes::list_for_patient))
+        .route("/v1/records/{id}/key", get(provider_routes::release_key))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}

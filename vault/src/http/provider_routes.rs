@@ -1,0 +1,111 @@
+//! What a provider sees: a patient's records it may read, and a record's wrapped key, released
+//! only through the gate. Every release and every denial is logged.
+
+use alloy::primitives::Address;
+use axum::Json;
+use axum::extract::{Path, State};
+use serde_json::{Value, json};
+
+use super::auth::Caller;
+use super::ids;
+use super::record_routes::RecordView;
+use super::state::now_ms;
+use super::{ApiError, AppState};
+use crate::access_log::AccessEntry;
+use crate::gate::{Decision, ReleaseRequest};
+
+/// The patient's records whose category the caller may read now (metadata only).
+pub async fn list_for_patient(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(patient): Path<String>,
+) -> Result<Json<Vec<RecordView>>, ApiError> {
+    let patient = ids::address(&patient)?;
+    let mut visible = Vec::new();
+    for meta in state.records.list(patient, None).await? {
+        if meta.erased {
+            continue;
+        }
+        let request =
+            ReleaseRequest { provider: caller.address, patient, record_id: meta.record_id, category: meta.category };
+        let sets = state.records.sets_containing(&meta.record_id).await?;
+        match state.gate.decide(&request, &sets).await? {
+            Decision::Release(_) => visible.push(RecordView::from(meta)),
+            Decision::Deny(denial) if denial.is_unavailable() => return Err(ApiError::from(&denial)),
+            Decision::Deny(_) => {}
+        }
+    }
+    Ok(Json(visible))
+}
+
+/// The current version's ciphertext and the data key wrapped for the caller.
+pub async fn release_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let record_id = ids::record_id(&id)?;
+    let Some(meta) = state.records.find(&record_id).await?.filter(|m| !m.erased) else {
+        deny_log(&state, caller.address, None, Some(record_id), "not_found").await?;
+        return Err(ApiError::not_found("no such record"));
+    };
+    let request = ReleaseRequest { provider: caller.address, patient: meta.owner, record_id, category: meta.category };
+    let sets = state.records.sets_containing(&record_id).await?;
+    let release = match state.gate.decide(&request, &sets).await? {
+        Decision::Release(release) => release,
+        Decision::Deny(denial) => {
+            deny_log(&state, caller.address, Some(meta.owner), Some(record_id), denial.code()).await?;
+            return Err(ApiError::from(&denial));
+        }
+    };
+    let Some(wrapped) = state.records.wrapped_key(&record_id, meta.current_version, caller.address).await? else {
+        deny_log(&state, caller.address, Some(meta.owner), Some(record_id), "key_not_wrapped").await?;
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "key_not_wrapped",
+            "the grant is live but the patient's client has not wrapped this record's key for you yet",
+        ));
+    };
+    let ciphertext = state.records.ciphertext(&record_id, meta.current_version).await?;
+    state
+        .log
+        .append(&AccessEntry {
+            at_ms: now_ms(),
+            kind: "key_released".into(),
+            actor: caller.address,
+            patient: Some(meta.owner),
+            record_id: Some(record_id),
+            grant_id: Some(release.grant_id),
+            purpose: Some(release.purpose),
+            outcome: "ok".into(),
+        })
+        .await?;
+    Ok(Json(json!({
+        "record": RecordView::from(meta),
+        "grant_id": release.grant_id,
+        "purpose": medkey_protocol::Purpose::from_index(release.purpose),
+        "emergency": release.emergency,
+        "ciphertext": ids::to_base64(&ciphertext),
+        "wrapped_key": ids::to_base64(&wrapped),
+    })))
+}
+
+async fn deny_log(
+    state: &AppState,
+    actor: Address,
+    patient: Option<Address>,
+    record_id: Option<[u8; 16]>,
+    code: &str,
+) -> Result<(), ApiError> {
+    let entry = AccessEntry {
+        at_ms: now_ms(),
+        kind: "key_denied".into(),
+        actor,
+        patient,
+        record_id,
+        grant_id: None,
+        purpose: None,
+        outcome: code.into(),
+    };
+    Ok(state.log.append(&entry).await?)
+}
