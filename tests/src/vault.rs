@@ -8,11 +8,8 @@ use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest;
 use medkey_indexer::FreshnessPolicy;
-use medkey_vault::access_log::AccessLog;
-use medkey_vault::gate::ReleaseGate;
 use medkey_vault::http::{AppState, router};
-use medkey_vault::identity::{Identity, IdentityConfig};
-use medkey_vault::records::Records;
+use medkey_vault::identity::IdentityConfig;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -29,29 +26,16 @@ pub struct TestVault {
 
 impl TestVault {
     pub async fn start(indexer: &RunningIndexer) -> Self {
-        let pool = medkey_vault::db::migrate(&indexer.store).await.unwrap();
-        let identity = Identity::new(
-            pool.clone(),
-            IdentityConfig {
-                domain: DOMAIN.into(),
-                chain_id: indexer.chain_id,
-                jwt_secret: Zeroizing::new(b"a test-only HMAC key, 32 bytes or more".to_vec()),
-                access_ttl: Duration::from_secs(900),
-                refresh_ttl: Duration::from_secs(86_400),
-                nonce_ttl: Duration::from_secs(300),
-            },
-        )
-        .unwrap();
-        let freshness = FreshnessPolicy { max_lag_blocks: 1, max_head_age: Duration::from_secs(5) };
-        let state = AppState {
-            identity,
-            records: Records::new(pool.clone()),
-            gate: ReleaseGate::new(indexer.store.clone(), indexer.chain_id, freshness),
-            log: AccessLog::new(pool),
-            mirror: indexer.store.clone(),
+        let identity = IdentityConfig {
+            domain: DOMAIN.into(),
             chain_id: indexer.chain_id,
-            freshness,
+            jwt_secret: Zeroizing::new(b"a test-only HMAC key, 32 bytes or more".to_vec()),
+            access_ttl: Duration::from_secs(900),
+            refresh_ttl: Duration::from_secs(86_400),
+            nonce_ttl: Duration::from_secs(300),
         };
+        let freshness = FreshnessPolicy { max_lag_blocks: 1, max_head_age: Duration::from_secs(5) };
+        let state = AppState::new(indexer.store.clone(), indexer.chain_id, identity, freshness).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let app = router(state.clone(), BODY_LIMIT);

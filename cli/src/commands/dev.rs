@@ -7,7 +7,8 @@ use std::time::Duration;
 use alloy::node_bindings::Anvil;
 use anyhow::Context;
 use clap::Args;
-use medkey_indexer::{Indexer, IndexerConfig, Metrics, Store};
+use medkey_indexer::{FreshnessPolicy, Indexer, IndexerConfig, Metrics, Store};
+use medkey_vault::identity::IdentityConfig;
 use prometheus_client::registry::Registry;
 
 use super::deploy::deploy;
@@ -15,8 +16,8 @@ use super::indexer::serve_metrics;
 use crate::signals::shutdown_signal;
 use crate::tools;
 
-/// Start a local anvil chain, deploy the ConsentRegistry, mirror it with the indexer (SQLite),
-/// and keep running until Ctrl-C.
+/// Start a local anvil chain, deploy the ConsentRegistry, mirror it with the indexer and serve
+/// the vault on top (both on SQLite), and keep running until Ctrl-C.
 #[derive(Debug, Args)]
 #[command(after_help = "Example:\n  medkey dev --port 8545")]
 pub struct DevArgs {
@@ -35,6 +36,9 @@ pub struct DevArgs {
     /// Serve the indexer's Prometheus metrics on http://ADDR/metrics.
     #[arg(long, default_value = "127.0.0.1:9464")]
     pub metrics_addr: std::net::SocketAddr,
+    /// Serve the vault's HTTP API here.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub vault_addr: std::net::SocketAddr,
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
@@ -64,18 +68,60 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let mut config = IndexerConfig::for_deployment(&deployment, anvil.ws_endpoint());
     config.poll_interval = Duration::from_millis(100);
     let indexer = Indexer::connect(config, store.clone(), metrics).await.context("starting the indexer")?;
+    let vault = vault_state(&store, deployment.chain_id, args.vault_addr).await?;
+    let listener = tokio::net::TcpListener::bind(args.vault_addr)
+        .await
+        .with_context(|| format!("binding the vault on {} (use --vault-addr)", args.vault_addr))?;
     println!("  chain mirror     sqlite://{} (indexer following over WebSocket)", args.mirror_db.display());
+    println!("  vault            http://{} (SIWE domain {})", args.vault_addr, vault.identity_domain);
     println!("  metrics          http://{}/metrics", args.metrics_addr);
     println!("Press Ctrl-C to stop.");
-    let stop = async {
-        if let Err(err) = shutdown_signal().await {
-            tracing::error!(%err, "signal handling failed; stopping");
-        }
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stopped| *stopped).await;
     };
-    let result = indexer.run(stop).await;
+    let app = medkey_vault::http::router(vault.state, VAULT_BODY_LIMIT);
+    let server =
+        tokio::spawn(axum::serve(listener, app).with_graceful_shutdown(until_stopped(stop_rx.clone())).into_future());
+    let indexer = tokio::spawn(indexer.run(until_stopped(stop_rx)));
+    if let Err(err) = shutdown_signal().await {
+        tracing::error!(%err, "signal handling failed; stopping");
+    }
+    stop_tx.send_replace(true);
+    let indexed = indexer.await.context("indexer task")?;
+    server.await.context("vault task")?.context("vault server")?;
     store.close().await;
     eprintln!("stopping anvil");
-    Ok(result?) // dropping `anvil` kills the chain
+    Ok(indexed?) // dropping `anvil` kills the chain
+}
+
+/// Request bodies above this are refused with 413 (records are JSON; attachments stream).
+const VAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+struct DevVault {
+    state: medkey_vault::http::AppState,
+    identity_domain: String,
+}
+
+/// The dev vault: a fresh random JWT key each start (sessions end with the process) and the
+/// SIWE domain clients reach it by.
+async fn vault_state(store: &Store, chain_id: u64, addr: std::net::SocketAddr) -> anyhow::Result<DevVault> {
+    let domain = format!("localhost:{}", addr.port());
+    let mut secret = zeroize::Zeroizing::new(vec![0u8; 32]);
+    getrandom::fill(&mut secret).map_err(|err| anyhow::anyhow!("no OS randomness for the JWT key: {err}"))?;
+    let identity = IdentityConfig {
+        domain: domain.clone(),
+        chain_id,
+        jwt_secret: secret,
+        access_ttl: Duration::from_secs(15 * 60),
+        refresh_ttl: Duration::from_secs(7 * 86_400),
+        nonce_ttl: Duration::from_secs(5 * 60),
+    };
+    let state = medkey_vault::http::AppState::new(store.clone(), chain_id, identity, FreshnessPolicy::default())
+        .await
+        .context("starting the vault")?;
+    Ok(DevVault { state, identity_domain: domain })
 }
 
 /// The dev chain starts from genesis every time, so its mirror must too.

@@ -4,7 +4,7 @@ use medkey_indexer::{FreshnessPolicy, Store};
 
 use crate::access_log::AccessLog;
 use crate::gate::ReleaseGate;
-use crate::identity::Identity;
+use crate::identity::{ConfigError, Identity, IdentityConfig};
 use crate::records::Records;
 
 #[derive(Clone, Debug)]
@@ -16,6 +16,35 @@ pub struct AppState {
     pub mirror: Store,
     pub chain_id: u64,
     pub freshness: FreshnessPolicy,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("vault database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("vault identity settings: {0}")]
+    Identity(#[from] ConfigError),
+}
+
+impl AppState {
+    /// The vault over the mirror's database (migrated here) for `chain_id`.
+    pub async fn new(
+        mirror: Store,
+        chain_id: u64,
+        identity: IdentityConfig,
+        freshness: FreshnessPolicy,
+    ) -> Result<Self, SetupError> {
+        let pool = crate::db::migrate(&mirror).await?;
+        Ok(Self {
+            identity: Identity::new(pool.clone(), identity)?,
+            records: Records::new(pool.clone()),
+            gate: ReleaseGate::new(mirror.clone(), chain_id, freshness),
+            log: AccessLog::new(pool),
+            mirror,
+            chain_id,
+            freshness,
+        })
+    }
 }
 
 pub fn now_ms() -> u64 {
