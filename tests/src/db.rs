@@ -27,7 +27,10 @@ fn admin_url() -> String {
 impl TestDb {
     pub async fn new(backend: Backend) -> Self {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let name = format!("medkey_t{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+        // Process id, a counter and the clock: a reused pid cannot meet a database left behind
+        // by an earlier run's failed test.
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let name = format!("medkey_t{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
@@ -36,6 +39,10 @@ impl TestDb {
             }
             Backend::Postgres => {
                 let admin = admin_pool().await;
+                admin
+                    .execute(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                    .await
+                    .expect("DROP");
                 admin.execute(AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("CREATE DATABASE");
                 admin.close().await;
                 let base = admin_url();

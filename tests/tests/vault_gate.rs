@@ -14,7 +14,7 @@ use medkey_indexer::FreshnessPolicy;
 use medkey_indexer::sync::now_ms;
 use medkey_protocol::consent::records_root;
 use medkey_protocol::{Category, Purpose};
-use medkey_vault::{Decision, Denial, RecordSets, ReleaseGate, ReleaseRequest};
+use medkey_vault::{Decision, Denial, RecordSets, ReleaseGate, ReleaseRequest, StrictCheck};
 
 struct Sets(HashMap<B256, Vec<[u8; 16]>>);
 
@@ -141,3 +141,36 @@ async fn authorization_matrix(backend: Backend) {
     db.cleanup().await;
 }
 on_both_backends!(authorization_matrix);
+
+/// Strict mode closes the window between a revocation's block and the mirror: the registry
+/// itself is asked at release time.
+async fn strict_mode_confirms_with_the_chain(backend: Backend) {
+    let chain = TestChain::start().await;
+    let db = TestDb::new(backend).await;
+    let (alice, lab) = (chain.patient(0), chain.provider_account(0));
+    chain.register_provider(lab).await;
+    let grant = chain.grant(alice, every_record(&chain, lab, &[Category::LabResults]).await).await;
+    let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
+    indexer.wait_for_block(chain.head().await).await;
+    // The mirror freezes (indexer stopped) but stays within a lenient freshness policy.
+    let store = indexer.stop().await;
+    let policy = FreshnessPolicy { max_lag_blocks: 10, max_head_age: Duration::from_secs(60) };
+    let lenient = ReleaseGate::new(store.clone(), chain.chain_id(), policy);
+    let strict = lenient
+        .clone()
+        .with_strict(StrictCheck::new(&chain.rpc_url(), chain.registry, Duration::from_secs(5)).unwrap());
+    let request = ReleaseRequest { provider: lab, patient: alice, record_id: RECORD, category: Category::LabResults };
+    assert!(matches!(strict.decide(&request, &()).await.unwrap(), Decision::Release(r) if r.grant_id == grant));
+
+    chain.revoke(alice, grant).await;
+    assert!(matches!(lenient.decide(&request, &()).await.unwrap(), Decision::Release(_)), "the mirror has not seen it");
+    assert_eq!(strict.decide(&request, &()).await.unwrap(), Decision::Deny(Denial::RefusedByChain));
+
+    let unreachable =
+        lenient.with_strict(StrictCheck::new("http://127.0.0.1:9", chain.registry, Duration::from_secs(2)).unwrap());
+    let decision = unreachable.decide(&request, &()).await.unwrap();
+    assert!(matches!(&decision, Decision::Deny(d @ Denial::ChainUnavailable(_)) if d.is_unavailable()), "{decision:?}");
+    store.close().await;
+    db.cleanup().await;
+}
+on_both_backends!(strict_mode_confirms_with_the_chain);

@@ -9,13 +9,16 @@
 //! 4. that grant covers every record (zero records root) or a registered record set that
 //!    contains this record.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use alloy::primitives::{Address, B256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use medkey_indexer::model::ProviderStatus;
 use medkey_indexer::store::FreshnessError;
 use medkey_indexer::{FreshnessPolicy, Stale, Store, StoreError};
 use medkey_protocol::Category;
+use medkey_protocol::ConsentRegistry;
+use medkey_protocol::ConsentRegistry::ConsentRegistryInstance;
 use serde::Serialize;
 
 /// Resolves a grant's records root to the record ids it commits to (registered by the patient's
@@ -61,6 +64,12 @@ pub enum Denial {
     NoLiveGrant,
     #[error("the live grants cover other records of this category, not this one")]
     NotInRecordSet,
+    /// Strict mode: the mirror said yes, the registry said no (a revocation the mirror has not
+    /// seen yet).
+    #[error("the consent registry refused access (revoked or changed since the mirror's last block)")]
+    RefusedByChain,
+    #[error("strict mode could not confirm the grant with the chain: {0}")]
+    ChainUnavailable(String),
 }
 
 impl Denial {
@@ -71,12 +80,14 @@ impl Denial {
             Self::ProviderSuspended => "provider_suspended",
             Self::NoLiveGrant => "no_live_grant",
             Self::NotInRecordSet => "not_in_record_set",
+            Self::RefusedByChain => "refused_by_chain",
+            Self::ChainUnavailable(_) => "chain_unavailable",
         }
     }
 
     /// True when the refusal is about the vault's state, not the requester's rights.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::MirrorStale(_))
+        matches!(self, Self::MirrorStale(_) | Self::ChainUnavailable(_))
     }
 }
 
@@ -91,11 +102,44 @@ pub struct ReleaseGate {
     store: Store,
     chain_id: u64,
     policy: FreshnessPolicy,
+    strict: Option<StrictCheck>,
+}
+
+/// Strict mode: every release the mirror allows is confirmed with the registry's own
+/// `canAccess` at that moment, closing the window between a revocation's block and the mirror.
+/// Costs one `eth_call` per release; a node that does not answer in time means 503.
+#[derive(Clone, Debug)]
+pub struct StrictCheck {
+    registry: ConsentRegistryInstance<DynProvider>,
+    timeout: Duration,
+}
+
+impl StrictCheck {
+    pub fn new(rpc_url: &str, registry: Address, timeout: Duration) -> Result<Self, String> {
+        let url = rpc_url.parse().map_err(|_| "the strict-mode RPC URL is not a URL".to_owned())?;
+        let provider = ProviderBuilder::new().connect_http(url).erased();
+        Ok(Self { registry: ConsentRegistry::new(registry, provider), timeout })
+    }
+
+    async fn confirm(&self, grant_id: B256, request: &ReleaseRequest) -> Result<bool, String> {
+        let call = self.registry.canAccess(grant_id, request.patient, request.provider, request.category.index());
+        match tokio::time::timeout(self.timeout, call.call()).await {
+            Err(_) => Err(format!("no answer within {:?}", self.timeout)),
+            Ok(Err(err)) => Err(err.to_string()),
+            Ok(Ok(allowed)) => Ok(allowed),
+        }
+    }
 }
 
 impl ReleaseGate {
     pub fn new(store: Store, chain_id: u64, policy: FreshnessPolicy) -> Self {
-        Self { store, chain_id, policy }
+        Self { store, chain_id, policy, strict: None }
+    }
+
+    /// Turns on strict mode.
+    pub fn with_strict(mut self, check: StrictCheck) -> Self {
+        self.strict = Some(check);
+        self
     }
 
     pub async fn decide(&self, request: &ReleaseRequest, sets: &impl RecordSets) -> Result<Decision, StoreError> {
@@ -146,6 +190,13 @@ impl ReleaseGate {
         for grant in grants.iter().filter(|g| g.not_before <= earliest && (g.write || !write)) {
             any_live = true;
             if grant.records_root.is_zero() || sets.contains(grant.records_root, &request.record_id) {
+                if let Some(strict) = &self.strict {
+                    match strict.confirm(grant.grant_id, request).await {
+                        Ok(true) => {}
+                        Ok(false) => return Ok(Decision::Deny(Denial::RefusedByChain)),
+                        Err(err) => return Ok(Decision::Deny(Denial::ChainUnavailable(err))),
+                    }
+                }
                 return Ok(Decision::Release(Release {
                     grant_id: grant.grant_id,
                     purpose: grant.purpose,

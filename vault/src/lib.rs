@@ -12,4 +12,4 @@ pub mod http;
 pub mod identity;
 pub mod records;
 
-pub use gate::{Decision, Denial, RecordSets, Release, ReleaseGate, ReleaseRequest};
+pub use gate::{Decision, Denial, RecordSets, Release, ReleaseGate, ReleaseRequest, StrictCheck};
