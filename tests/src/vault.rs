@@ -10,6 +10,7 @@ use alloy::transports::http::reqwest;
 use medkey_indexer::FreshnessPolicy;
 use medkey_vault::http::{AppState, router};
 use medkey_vault::identity::IdentityConfig;
+use medkey_vault::limits::LimitSettings;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -26,6 +27,10 @@ pub struct TestVault {
 
 impl TestVault {
     pub async fn start(indexer: &RunningIndexer) -> Self {
+        Self::start_with(indexer, LimitSettings::default()).await
+    }
+
+    pub async fn start_with(indexer: &RunningIndexer, limits: LimitSettings) -> Self {
         let identity = IdentityConfig {
             domain: DOMAIN.into(),
             chain_id: indexer.chain_id,
@@ -35,10 +40,11 @@ impl TestVault {
             nonce_ttl: Duration::from_secs(300),
         };
         let freshness = FreshnessPolicy { max_lag_blocks: 1, max_head_age: Duration::from_secs(5) };
-        let state = AppState::new(indexer.store.clone(), indexer.chain_id, identity, freshness).await.unwrap();
+        let state = AppState::new(indexer.store.clone(), indexer.chain_id, identity, freshness, limits).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let app = router(state.clone(), BODY_LIMIT);
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self { url, state, http: reqwest::Client::new() }
     }

@@ -263,3 +263,41 @@ async fn bad_input_gets_a_precise_error_and_changes_nothing(backend: Backend) {
     db.cleanup().await;
 }
 on_both_backends!(bad_input_gets_a_precise_error_and_changes_nothing);
+
+async fn logins_are_rate_limited_and_locked_out(backend: Backend) {
+    use alloy::signers::SignerSync;
+    let chain = TestChain::start().await;
+    let db = TestDb::new(backend).await;
+    let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
+    indexer.wait_for_block(chain.head().await).await;
+    let limits =
+        medkey_vault::limits::LimitSettings { login_per_ip_per_minute: 8, lockout_after: 2, ..Default::default() };
+    let vault = TestVault::start_with(&indexer, limits).await;
+    let alice = chain.keys[1].clone();
+
+    // Two bad signatures for alice: locked out, even with a correct one, and told when to retry.
+    for _ in 0..2 {
+        let (_, nonce) = vault.call("GET", "/v1/auth/nonce", None, None).await;
+        let message =
+            medkey_e2e::vault::siwe_message(alice.address(), chain.chain_id(), nonce["nonce"].as_str().unwrap());
+        let forged = PrivateKeySigner::random().sign_message_sync(message.as_bytes()).unwrap();
+        let body = json!({"message": message, "signature": alloy::hex::encode_prefixed(forged.as_bytes())});
+        assert_eq!(vault.call("POST", "/v1/auth/login", None, Some(body)).await.0, 401);
+    }
+    let (_, nonce) = vault.call("GET", "/v1/auth/nonce", None, None).await;
+    let message = medkey_e2e::vault::siwe_message(alice.address(), chain.chain_id(), nonce["nonce"].as_str().unwrap());
+    let real = alice.sign_message_sync(message.as_bytes()).unwrap();
+    let body = json!({"message": message, "signature": alloy::hex::encode_prefixed(real.as_bytes())});
+    let (status, err) = vault.call("POST", "/v1/auth/login", None, Some(body)).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (429, Some("locked_out")), "{err}");
+
+    // Someone else from the same client is only rate limited: 8 login requests a minute per IP,
+    // 6 used so far (nonce and login each count).
+    let bob = chain.keys[2].clone();
+    let _ = vault.login(&bob, chain.chain_id()).await; // requests 7 and 8: the 9th is over
+    let (status, err) = vault.call("GET", "/v1/auth/nonce", None, None).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (429, Some("rate_limited")), "{err}");
+    indexer.stop().await.close().await;
+    db.cleanup().await;
+}
+on_both_backends!(logins_are_rate_limited_and_locked_out);

@@ -10,6 +10,7 @@ pub mod db;
 pub mod gate;
 pub mod http;
 pub mod identity;
+pub mod limits;
 pub mod records;
 
 pub use gate::{Decision, Denial, RecordSets, Release, ReleaseGate, ReleaseRequest, StrictCheck};

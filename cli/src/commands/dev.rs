@@ -82,8 +82,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         let _ = rx.wait_for(|stopped| *stopped).await;
     };
     let app = medkey_vault::http::router(vault.state, VAULT_BODY_LIMIT);
-    let server =
-        tokio::spawn(axum::serve(listener, app).with_graceful_shutdown(until_stopped(stop_rx.clone())).into_future());
+    let server = tokio::spawn(
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(until_stopped(stop_rx.clone()))
+            .into_future(),
+    );
     let indexer = tokio::spawn(indexer.run(until_stopped(stop_rx)));
     if let Err(err) = shutdown_signal().await {
         tracing::error!(%err, "signal handling failed; stopping");
@@ -118,9 +121,15 @@ async fn vault_state(store: &Store, chain_id: u64, addr: std::net::SocketAddr) -
         refresh_ttl: Duration::from_secs(7 * 86_400),
         nonce_ttl: Duration::from_secs(5 * 60),
     };
-    let state = medkey_vault::http::AppState::new(store.clone(), chain_id, identity, FreshnessPolicy::default())
-        .await
-        .context("starting the vault")?;
+    let state = medkey_vault::http::AppState::new(
+        store.clone(),
+        chain_id,
+        identity,
+        FreshnessPolicy::default(),
+        Default::default(),
+    )
+    .await
+    .context("starting the vault")?;
     Ok(DevVault { state, identity_domain: domain })
 }
 

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::gate::Denial;
 use crate::identity::{LoginError, RefreshError, TokenError};
+use crate::limits::Throttled;
 use crate::records::RecordError;
 
 #[derive(Debug)]
@@ -14,11 +15,13 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Sent as `Retry-After` (seconds) with 429s.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), retry_after_secs: None }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -41,7 +44,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response()
+        let body = Json(json!({"error": {"code": self.code, "message": self.message}}));
+        let mut response = (self.status, body).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
@@ -95,6 +103,20 @@ impl From<&Denial> for ApiError {
     fn from(denial: &Denial) -> Self {
         let status = if denial.is_unavailable() { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::FORBIDDEN };
         Self::new(status, denial.code(), denial.to_string())
+    }
+}
+
+impl From<Throttled> for ApiError {
+    fn from(throttled: Throttled) -> Self {
+        let (code, message, wait) = match throttled {
+            Throttled::RateLimited { retry_after } => ("rate_limited", "too many requests; slow down", retry_after),
+            Throttled::LockedOut { retry_after } => {
+                ("locked_out", "too many failed sign-ins from this address and network; try again later", retry_after)
+            }
+        };
+        let mut err = Self::new(StatusCode::TOO_MANY_REQUESTS, code, message);
+        err.retry_after_secs = Some(wait.as_secs().max(1));
+        err
     }
 }
 

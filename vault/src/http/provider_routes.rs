@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
-use super::auth::Caller;
+use super::auth::{Caller, ClientIp};
 use super::ids;
 use super::record_routes::RecordView;
 use super::state::now_ms;
@@ -42,8 +42,10 @@ pub async fn list_for_patient(
 pub async fn release_key(
     State(state): State<AppState>,
     caller: Caller,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    state.limits.release_attempt(caller.address, ip)?;
     let record_id = ids::record_id(&id)?;
     let Some(meta) = state.records.find(&record_id).await?.filter(|m| !m.erased) else {
         deny_log(&state, caller.address, None, Some(record_id), "not_found").await?;

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::auth::ClientIp;
 use super::json::ApiJson;
 use super::state::now_ms;
 use super::{ApiError, AppState};
@@ -47,17 +48,31 @@ impl From<Session> for SessionBody {
     }
 }
 
-pub async fn nonce(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn nonce(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Result<Json<Value>, ApiError> {
+    state.limits.login_attempt(ip)?;
     Ok(Json(json!({"nonce": state.identity.issue_nonce(now_ms()).await?})))
 }
 
 pub async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Json<SessionBody>, ApiError> {
+    state.limits.login_attempt(ip)?;
     let signature = alloy::hex::decode(body.signature.trim())
         .map_err(|_| ApiError::bad_request("malformed_login", "the signature is not hex"))?;
-    Ok(Json(state.identity.login(&body.message, &signature, now_ms()).await?.into()))
+    // The claimed address, for the lockout; `login` parses and checks everything again.
+    let claimed = body.message.parse::<siwe::Message>().ok().map(|m| alloy::primitives::Address::from(m.address));
+    if let Some(address) = claimed {
+        state.limits.login_allowed(address, ip)?;
+    }
+    let result = state.identity.login(&body.message, &signature, now_ms()).await;
+    if let Some(address) = claimed
+        && !matches!(result, Err(crate::identity::LoginError::Database(_)))
+    {
+        state.limits.login_result(address, ip, result.is_ok());
+    }
+    Ok(Json(result?.into()))
 }
 
 pub async fn refresh(

@@ -5,6 +5,7 @@ use medkey_indexer::{FreshnessPolicy, Store};
 use crate::access_log::AccessLog;
 use crate::gate::ReleaseGate;
 use crate::identity::{ConfigError, Identity, IdentityConfig};
+use crate::limits::{LimitSettings, Limits};
 use crate::records::Records;
 
 #[derive(Clone, Debug)]
@@ -16,6 +17,7 @@ pub struct AppState {
     pub mirror: Store,
     pub chain_id: u64,
     pub freshness: FreshnessPolicy,
+    pub limits: Limits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +35,7 @@ impl AppState {
         chain_id: u64,
         identity: IdentityConfig,
         freshness: FreshnessPolicy,
+        limits: LimitSettings,
     ) -> Result<Self, SetupError> {
         let pool = crate::db::migrate(&mirror).await?;
         Ok(Self {
@@ -43,6 +46,7 @@ impl AppState {
             mirror,
             chain_id,
             freshness,
+            limits: Limits::new(limits),
         })
     }
 }
