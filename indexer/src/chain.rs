@@ -36,6 +36,27 @@ impl RpcError {
     }
 }
 
+fn is_websocket(url: &str) -> bool {
+    url.starts_with("ws://") || url.starts_with("wss://")
+}
+
+async fn connect(url: &str, timeout: Duration) -> Result<DynProvider, RpcError> {
+    match tokio::time::timeout(timeout, ProviderBuilder::new().connect(url)).await {
+        Err(_) => Err(RpcError::Timeout { call: "connect", timeout }),
+        Ok(Err(err)) => Err(RpcError::Failed { call: "connect", message: err.to_string() }),
+        Ok(Ok(provider)) => Ok(provider.erased()),
+    }
+}
+
+impl RpcError {
+    fn redacted(self, url: &str) -> Self {
+        match self {
+            Self::Failed { call, message } => Self::Failed { call, message: redact_url(&message, url) },
+            timeout => timeout,
+        }
+    }
+}
+
 /// `message` without the RPC URL (reqwest quotes it, with a trailing slash when the path is empty).
 fn redact_url(message: &str, url: &str) -> String {
     let url = url.trim_end_matches('/');
@@ -57,22 +78,31 @@ pub struct Chain {
     provider: DynProvider,
     registry: Address,
     timeout: Duration,
-    is_websocket: bool,
-    /// The endpoint as given; stripped from error messages, since hosted RPC URLs carry API keys.
-    url: String,
+    /// Where new-head notifications come from: the WebSocket endpoint, if any.
+    heads: Option<DynProvider>,
+    /// The endpoints as given; stripped from error messages, since hosted RPC URLs carry API keys.
+    urls: Vec<String>,
 }
 
 impl Chain {
-    /// Connects over HTTP(S) or WebSocket, depending on the URL's scheme.
-    pub async fn connect(url: &str, registry: Address, timeout: Duration) -> Result<Self, RpcError> {
-        let connect = ProviderBuilder::new().connect(url);
-        let provider = tokio::time::timeout(timeout, connect)
-            .await
-            .map_err(|_| RpcError::Timeout { call: "connect", timeout })?
-            .map_err(|err| RpcError::Failed { call: "connect", message: redact_url(&err.to_string(), url) })?
-            .erased();
-        let is_websocket = url.starts_with("ws://") || url.starts_with("wss://");
-        Ok(Self { provider, registry, timeout, is_websocket, url: url.to_owned() })
+    /// Connects for calls to `url` (HTTP(S) or WebSocket) and, when given or when `url` is
+    /// itself a WebSocket, subscribes to new heads over `ws_url`. Calls are best made over HTTP:
+    /// alloy's WebSocket client leaves Nagle's algorithm on, which costs about 40 ms per
+    /// request/response exchange.
+    pub async fn connect(
+        url: &str,
+        ws_url: Option<&str>,
+        registry: Address,
+        timeout: Duration,
+    ) -> Result<Self, RpcError> {
+        let provider = connect(url, timeout).await.map_err(|err| err.redacted(url))?;
+        let heads = match ws_url {
+            Some(ws) => Some(connect(ws, timeout).await.map_err(|err| err.redacted(ws))?),
+            None if is_websocket(url) => Some(provider.clone()),
+            None => None,
+        };
+        let urls = [Some(url), ws_url].into_iter().flatten().map(str::to_owned).collect();
+        Ok(Self { provider, registry, timeout, heads, urls })
     }
 
     async fn call<T, E: std::fmt::Display>(
@@ -82,7 +112,10 @@ impl Chain {
     ) -> Result<T, RpcError> {
         match tokio::time::timeout(self.timeout, future.into_future()).await {
             Err(_) => Err(RpcError::Timeout { call, timeout: self.timeout }),
-            Ok(Err(err)) => Err(RpcError::Failed { call, message: redact_url(&err.to_string(), &self.url) }),
+            Ok(Err(err)) => {
+                let message = self.urls.iter().fold(err.to_string(), |m, url| redact_url(&m, url));
+                Err(RpcError::Failed { call, message })
+            }
             Ok(Ok(value)) => Ok(value),
         }
     }
@@ -131,10 +164,8 @@ impl Chain {
     /// New-head notifications when the node offers a subscription (WebSocket), else `None`
     /// and the caller polls.
     pub async fn new_heads(&self) -> Option<impl Stream<Item = ()> + Unpin + use<>> {
-        if !self.is_websocket {
-            return None;
-        }
-        match self.call("eth_subscribe", self.provider.subscribe_blocks()).await {
+        let heads = self.heads.as_ref()?;
+        match self.call("eth_subscribe", heads.subscribe_blocks()).await {
             Ok(subscription) => Some(subscription.into_stream().map(|_| ())),
             Err(err) => {
                 tracing::warn!(%err, "no newHeads subscription; polling instead");

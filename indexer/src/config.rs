@@ -16,7 +16,10 @@ pub enum Finality {
 
 #[derive(Clone, Debug)]
 pub struct IndexerConfig {
+    /// JSON-RPC endpoint for calls (HTTP preferred; a ws:// URL also subscribes to heads).
     pub rpc_url: String,
+    /// Optional WebSocket endpoint used only for `newHeads` notifications.
+    pub ws_url: Option<String>,
     pub registry: Address,
     /// The block the registry was deployed in: nothing before it can hold its events.
     pub deploy_block: u64,
@@ -44,6 +47,7 @@ impl IndexerConfig {
     pub fn for_deployment(deployment: &Deployment, rpc_url: impl Into<String>) -> Self {
         Self {
             rpc_url: rpc_url.into(),
+            ws_url: None,
             registry: deployment.address,
             deploy_block: deployment.deploy_block,
             expected_chain_id: Some(deployment.chain_id),

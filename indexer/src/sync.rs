@@ -58,7 +58,8 @@ struct Prefetch {
 
 impl Indexer {
     pub async fn connect(config: IndexerConfig, store: Store, metrics: Metrics) -> Result<Self, IndexerError> {
-        let chain = Chain::connect(&config.rpc_url, config.registry, config.rpc_timeout).await?;
+        let chain =
+            Chain::connect(&config.rpc_url, config.ws_url.as_deref(), config.registry, config.rpc_timeout).await?;
         let log_range = config.initial_log_range.clamp(1, config.max_log_range.max(1));
         Ok(Self { config, chain, store, metrics, log_range, prefetch: None, progress: Progress::new() })
     }

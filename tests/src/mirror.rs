@@ -15,6 +15,7 @@ use crate::chain::TestChain;
 pub fn test_config(chain: &TestChain, rpc_url: String) -> IndexerConfig {
     IndexerConfig {
         rpc_url,
+        ws_url: None,
         registry: chain.registry,
         deploy_block: chain.deploy_block,
         expected_chain_id: Some(chain.chain_id()),

@@ -135,10 +135,18 @@ async fn finalized_mode_mirrors_only_finalized_blocks(backend: Backend) {
 on_both_backends!(finalized_mode_mirrors_only_finalized_blocks);
 
 async fn follows_over_a_websocket_subscription(backend: Backend) {
+    // Calls over the WebSocket itself, and calls over HTTP with heads from the WebSocket.
+    for ws_only in [true, false] {
+        follow_over_websocket(backend, ws_only).await;
+    }
+}
+
+async fn follow_over_websocket(backend: Backend, ws_only: bool) {
     let chain = TestChain::start().await;
     let db = TestDb::new(backend).await;
     chain.register_provider(chain.provider_account(0)).await;
-    let mut config = test_config(&chain, chain.ws_url());
+    let mut config = test_config(&chain, if ws_only { chain.ws_url() } else { chain.rpc_url() });
+    config.ws_url = (!ws_only).then(|| chain.ws_url());
     config.poll_interval = Duration::from_secs(30); // only the subscription can wake it in time
     let indexer = RunningIndexer::start(config, &db.url).await;
     indexer.wait_for_block(chain.head().await).await;

@@ -65,14 +65,15 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry);
     serve_metrics(args.metrics_addr, Arc::new(registry)).await?;
-    let mut config = IndexerConfig::for_deployment(&deployment, anvil.ws_endpoint());
+    let mut config = IndexerConfig::for_deployment(&deployment, anvil.endpoint());
+    config.ws_url = Some(anvil.ws_endpoint());
     config.poll_interval = Duration::from_millis(100);
     let indexer = Indexer::connect(config, store.clone(), metrics).await.context("starting the indexer")?;
     let vault = vault_state(&store, deployment.chain_id, args.vault_addr).await?;
     let listener = tokio::net::TcpListener::bind(args.vault_addr)
         .await
         .with_context(|| format!("binding the vault on {} (use --vault-addr)", args.vault_addr))?;
-    println!("  chain mirror     sqlite://{} (indexer following over WebSocket)", args.mirror_db.display());
+    println!("  chain mirror     sqlite://{} (indexer following; new heads over WebSocket)", args.mirror_db.display());
     println!("  vault            http://{} (SIWE domain {})", args.vault_addr, vault.identity_domain);
     println!("  metrics          http://{}/metrics", args.metrics_addr);
     println!("Press Ctrl-C to stop.");

@@ -24,6 +24,9 @@ pub struct IndexerArgs {
     /// JSON-RPC endpoint: http(s):// polls for new blocks, ws(s):// subscribes to them.
     #[arg(long, env = "MEDKEY_RPC_URL", default_value = "http://127.0.0.1:8545")]
     pub rpc_url: String,
+    /// WebSocket endpoint for new-head notifications only (calls still go to --rpc-url).
+    #[arg(long, env = "MEDKEY_WS_URL")]
+    pub ws_url: Option<String>,
     /// Where the mirror lives: postgres://… in production, sqlite:… embedded (created if missing).
     #[arg(long, env = "MEDKEY_DATABASE_URL", default_value = "sqlite://medkey.sqlite")]
     pub database_url: String,
@@ -125,6 +128,7 @@ async fn config_from(args: &IndexerArgs) -> anyhow::Result<IndexerConfig> {
             IndexerConfig { expected_chain_id: None, ..IndexerConfig::for_deployment(&placeholder, &args.rpc_url) }
         }
     };
+    config.ws_url = args.ws_url.clone();
     config.finality = if args.finalized { Finality::Finalized } else { Finality::Confirmations(args.confirmations) };
     config.max_reorg_depth = args.max_reorg_depth;
     config.poll_interval = Duration::from_millis(args.poll_interval_ms);

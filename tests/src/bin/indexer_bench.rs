@@ -67,11 +67,12 @@ async fn main() {
         ));
 
         // Following, on the mirror just built: from a grant's receipt to its row.
-        for (source, url, poll) in [
-            ("ws subscription", chain.ws_url(), Duration::from_secs(1)),
-            ("http poll 100 ms", chain.rpc_url(), Duration::from_millis(100)),
+        for (source, ws_url, poll) in [
+            ("ws subscription", Some(chain.ws_url()), Duration::from_secs(1)),
+            ("http poll 100 ms", None, Duration::from_millis(100)),
         ] {
-            let mut config = test_config(&chain, url);
+            let mut config = test_config(&chain, chain.rpc_url());
+            config.ws_url = ws_url;
             config.poll_interval = poll;
             let indexer = RunningIndexer::start(config, &db.url).await;
             indexer.wait_for_block(chain.head().await).await;

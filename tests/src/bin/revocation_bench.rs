@@ -22,7 +22,9 @@ async fn main() {
     let (alice, lab) = (chain.patient(0), chain.provider_account(0));
     chain.register_provider(lab).await;
     let db = TestDb::new(Backend::Sqlite).await;
-    let indexer = RunningIndexer::start(test_config(&chain, chain.ws_url()), &db.url).await;
+    let mut config = test_config(&chain, chain.rpc_url());
+    config.ws_url = Some(chain.ws_url());
+    let indexer = RunningIndexer::start(config, &db.url).await;
     indexer.wait_for_block(chain.head().await).await;
     let policy = FreshnessPolicy { max_lag_blocks: 1, max_head_age: Duration::from_secs(5) };
     let mirror_gate = ReleaseGate::new(indexer.store.clone(), chain.chain_id(), policy);
@@ -32,7 +34,7 @@ async fn main() {
 
     println!("| mode | rounds | p50 | p95 | max | first decision after the receipt refused |");
     println!("|---|---|---|---|---|---|");
-    for (mode, gate) in [("mirror (ws)", &mirror_gate), ("strict (eth_call)", &strict_gate)] {
+    for (mode, gate) in [("mirror (new heads over ws)", &mirror_gate), ("strict (eth_call)", &strict_gate)] {
         let mut delays = Vec::new();
         let mut refused_at_once = 0;
         for i in 0..rounds {
@@ -47,6 +49,11 @@ async fn main() {
             chain.revoke(alice, grant).await;
             let mined = Instant::now();
             let mut first = true;
+            if std::env::var_os("TRACE_MIRROR").is_some() {
+                let block = chain.head().await;
+                indexer.wait_for_block(block).await;
+                eprintln!("mirror has block {block} after {:?}", mined.elapsed());
+            }
             while matches!(gate.decide(&ask, &()).await.unwrap(), Decision::Release(_)) {
                 first = false;
                 tokio::time::sleep(Duration::from_micros(200)).await;
