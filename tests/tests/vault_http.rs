@@ -301,3 +301,56 @@ async fn logins_are_rate_limited_and_locked_out(backend: Backend) {
     db.cleanup().await;
 }
 on_both_backends!(logins_are_rate_limited_and_locked_out);
+
+async fn grants_are_listed_as_the_chain_has_them_and_as_fhir_consent(backend: Backend) {
+    let chain = TestChain::start().await;
+    let db = TestDb::new(backend).await;
+    let alice = chain.keys[1].clone();
+    let (lab, clinic) = (chain.provider_account(0), chain.provider_account(1));
+    chain.register_provider(lab).await;
+    chain.register_provider(clinic).await;
+    let live = chain.grant(alice.address(), chain.request(lab, &[Category::LabResults, Category::Vitals]).await).await;
+    let mut write = chain.request(clinic, &[Category::Prescriptions]).await;
+    write.write = true;
+    let revoked = chain.grant(alice.address(), write).await;
+    chain.revoke(alice.address(), revoked).await;
+    let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
+    indexer.wait_for_block(chain.head().await).await;
+    let vault = TestVault::start(&indexer).await;
+    let token = vault.login(&alice, chain.chain_id()).await;
+
+    let (status, list) = vault.call("GET", "/v1/grants", Some(&token), None).await;
+    assert_eq!(status, 200, "{list}");
+    let states: Vec<&str> = list.as_array().unwrap().iter().map(|g| g["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["live", "revoked"]);
+    assert_eq!(list[0]["categories"], json!(["lab_results", "vitals"]));
+
+    let (status, bundle) = vault.call("GET", "/v1/grants?format=fhir", Some(&token), None).await;
+    assert_eq!(status, 200);
+    assert_eq!((bundle["resourceType"].as_str(), bundle["type"].as_str()), (Some("Bundle"), Some("collection")));
+    let consents: Vec<&Value> = bundle["entry"].as_array().unwrap().iter().map(|e| &e["resource"]).collect();
+    assert_eq!(consents.len(), 2);
+    for consent in &consents {
+        // R4 Consent: status, scope, category (1..*) and a policy rule (consent-1) are required.
+        assert_eq!(consent["resourceType"], "Consent");
+        assert!(
+            consent["scope"]["coding"][0]["code"].is_string()
+                && consent["category"][0]["coding"][0]["code"].is_string()
+        );
+        assert!(consent["policyRule"]["coding"][0]["code"].is_string());
+        assert!(consent["provision"]["period"]["start"].as_str().unwrap().ends_with('Z'));
+    }
+    assert_eq!(consents[0]["status"], "active");
+    assert_eq!(consents[1]["status"], "inactive");
+    let did = format!("did:pkh:eip155:{}:{}", chain.chain_id(), lab);
+    assert_eq!(consents[0]["provision"]["actor"][0]["reference"]["identifier"]["value"], json!(did));
+    assert_eq!(consents[0]["provision"]["class"][1]["code"], "vitals");
+    assert_eq!(consents[1]["provision"]["action"][1]["coding"][0]["code"], "correct", "write grants allow correction");
+    assert!(consents[0]["identifier"][0]["value"].as_str().unwrap().ends_with(&live.to_string()));
+
+    let (status, err) = vault.call("GET", "/v1/grants?format=xml", Some(&token), None).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (400, Some("invalid_query")));
+    indexer.stop().await.close().await;
+    db.cleanup().await;
+}
+on_both_backends!(grants_are_listed_as_the_chain_has_them_and_as_fhir_consent);

@@ -6,6 +6,7 @@
 //! audit log are the rest of issue #4.
 
 pub mod access_log;
+pub mod consent_fhir;
 pub mod db;
 pub mod gate;
 pub mod http;

@@ -3,6 +3,7 @@
 
 mod auth;
 mod error;
+mod grant_routes;
 mod health;
 mod ids;
 mod json;
@@ -30,6 +31,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/v1/records", get(record_routes::list).post(record_routes::create))
         .route("/v1/records/{id}", get(record_routes::fetch).put(record_routes::update).delete(record_routes::erase))
         .route("/v1/records/{id}/versions/{version}/keys", post(record_routes::add_keys))
+        .route("/v1/grants", get(grant_routes::list))
         .route("/v1/patients/{patient}/records", get(provider_routes::list_for_patient))
         .route("/v1/records/{id}/key", get(provider_routes::release_key))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
