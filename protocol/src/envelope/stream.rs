@@ -45,20 +45,8 @@ pub fn encrypt(
     let mut lookahead: Option<u8> = None;
     let mut total = 0u64;
     loop {
-        let mut filled = 0;
-        if let Some(byte) = lookahead.take() {
-            chunk[0] = byte;
-            filled = 1;
-        }
-        filled += read_full(&mut reader, &mut chunk[filled..])?;
+        let (filled, last) = next_chunk(&mut reader, &mut chunk, &mut lookahead)?;
         total += filled as u64;
-        // A full chunk is the last one only if nothing follows it.
-        let last = filled < chunk.len() || {
-            let mut one = [0u8; 1];
-            let more = read_full(&mut reader, &mut one)? == 1;
-            lookahead = more.then_some(one[0]);
-            !more
-        };
         let payload = Payload { msg: &chunk[..filled], aad: &aad };
         if last {
             return finish(encryptor.encrypt_last(payload), &mut writer, total);
@@ -101,18 +89,7 @@ pub fn decrypt(
     let mut lookahead: Option<u8> = None;
     let mut total = 0u64;
     loop {
-        let mut filled = 0;
-        if let Some(byte) = lookahead.take() {
-            chunk[0] = byte;
-            filled = 1;
-        }
-        filled += read_full(&mut reader, &mut chunk[filled..])?;
-        let last = filled < chunk.len() || {
-            let mut one = [0u8; 1];
-            let more = read_full(&mut reader, &mut one)? == 1;
-            lookahead = more.then_some(one[0]);
-            !more
-        };
+        let (filled, last) = next_chunk(&mut reader, &mut chunk, &mut lookahead)?;
         if filled < TAG_LEN {
             return Err(EnvelopeError::Truncated);
         }
@@ -129,6 +106,29 @@ pub fn decrypt(
 
 fn check_chunk_size(chunk_size: u32) -> Result<(), EnvelopeError> {
     if (1024..=16 * 1024 * 1024).contains(&chunk_size) { Ok(()) } else { Err(EnvelopeError::ChunkSize(chunk_size)) }
+}
+
+/// Fills `chunk` (starting with the byte carried over from the previous call) and says whether
+/// it is the last: a full chunk is the last one only if nothing follows it, so one byte is read
+/// ahead and carried into the next chunk.
+fn next_chunk(
+    reader: &mut impl Read,
+    chunk: &mut [u8],
+    lookahead: &mut Option<u8>,
+) -> Result<(usize, bool), EnvelopeError> {
+    let mut filled = 0;
+    if let Some(byte) = lookahead.take() {
+        chunk[0] = byte;
+        filled = 1;
+    }
+    filled += read_full(reader, &mut chunk[filled..])?;
+    if filled < chunk.len() {
+        return Ok((filled, true));
+    }
+    let mut one = [0u8; 1];
+    let more = read_full(reader, &mut one)? == 1;
+    *lookahead = more.then_some(one[0]);
+    Ok((filled, !more))
 }
 
 /// Reads until `buf` is full or the reader ends; returns how much was read.
