@@ -2,7 +2,7 @@
 FORGE := tools/node_modules/.bin/forge
 SETUP_STAMP := tools/node_modules/.medkey-lock.sha256
 
-.PHONY: run test setup build contracts abi deployments check-abi test-contracts test-rust gas bench-indexer bench-revocation coverage lint clean
+.PHONY: run test setup build contracts abi deployments check-abi test-contracts test-rust gas bench-indexer bench-revocation bench-vault coverage lint clean
 
 ## run: start a local chain with the ConsentRegistry deployed (Ctrl-C stops it)
 run: build
@@ -47,6 +47,11 @@ gas: setup
 # Indexer backfill throughput and grant-to-row latency (anvil + the local PostgreSQL); see BENCHMARKS.md.
 bench-indexer: setup
 	cargo run --release -p medkey-e2e --bin indexer_bench -- 100000
+
+# Key releases per second over HTTP, SQLite then PostgreSQL (needs oha: cargo install oha --locked).
+bench-vault: setup
+	cargo run --release -p medkey-e2e --bin vault_bench -- sqlite 10 32
+	cargo run --release -p medkey-e2e --bin vault_bench -- postgres 10 32
 
 # Revocation delay: revoke receipt -> first refused release, mirror vs strict mode (BENCHMARKS.md).
 bench-revocation: setup

@@ -14,13 +14,14 @@ use medkey_indexer::FreshnessPolicy;
 use medkey_indexer::sync::now_ms;
 use medkey_protocol::consent::records_root;
 use medkey_protocol::{Category, Purpose};
-use medkey_vault::{Decision, Denial, RecordSets, ReleaseGate, ReleaseRequest, StrictCheck};
+use medkey_vault::http::MIRROR_POLL;
+use medkey_vault::{Decision, Denial, MirrorView, RecordSets, ReleaseGate, ReleaseRequest, StrictCheck};
 
 struct Sets(HashMap<B256, Vec<[u8; 16]>>);
 
 impl RecordSets for Sets {
-    fn contains(&self, root: B256, record_id: &[u8; 16]) -> bool {
-        self.0.get(&root).is_some_and(|ids| ids.contains(record_id))
+    async fn contains(&self, root: B256, record_id: &[u8; 16]) -> Result<bool, medkey_indexer::StoreError> {
+        Ok(self.0.get(&root).is_some_and(|ids| ids.contains(record_id)))
     }
 }
 
@@ -67,7 +68,8 @@ async fn authorization_matrix(backend: Backend) {
     let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
     indexer.wait_for_block(chain.head().await).await;
     let policy = FreshnessPolicy { max_lag_blocks: 1, max_head_age: Duration::from_secs(5) };
-    let gate = ReleaseGate::new(indexer.store.clone(), chain.chain_id(), policy);
+    let view = MirrorView::follow(indexer.store.clone(), chain.chain_id(), MIRROR_POLL).await.unwrap();
+    let gate = ReleaseGate::new(view.clone(), policy);
     let sets = Sets(HashMap::from([(subset.recordsRoot, vec![RECORD])]));
     let ask = |provider, patient, category, record| {
         let gate = gate.clone();
@@ -131,7 +133,12 @@ async fn authorization_matrix(backend: Backend) {
     // Stale mirror: the indexer stops, the chain moves on. Fail closed, even for a live grant.
     let store = indexer.stop().await;
     chain.mine(3).await;
-    store.record_head(chain.chain_id(), chain.head().await, now_ms()).await.unwrap();
+    let head = chain.head().await;
+    store.record_head(chain.chain_id(), head, now_ms()).await.unwrap();
+    // The view follows the store's write signal, on its own task.
+    while view.checkpoint().is_none_or(|c| c.head_number != head) {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     let decision = ask(lab, alice, Category::LabResults, RECORD).await;
     assert!(matches!(&decision, Decision::Deny(d @ Denial::MirrorStale(_)) if d.is_unavailable()), "{decision:?}");
     let later_ms = now_ms() + 10_000;
@@ -155,7 +162,8 @@ async fn strict_mode_confirms_with_the_chain(backend: Backend) {
     // The mirror freezes (indexer stopped) but stays within a lenient freshness policy.
     let store = indexer.stop().await;
     let policy = FreshnessPolicy { max_lag_blocks: 10, max_head_age: Duration::from_secs(60) };
-    let lenient = ReleaseGate::new(store.clone(), chain.chain_id(), policy);
+    let lenient =
+        ReleaseGate::new(MirrorView::follow(store.clone(), chain.chain_id(), MIRROR_POLL).await.unwrap(), policy);
     let strict = lenient
         .clone()
         .with_strict(StrictCheck::new(&chain.rpc_url(), chain.registry, Duration::from_secs(5)).unwrap());

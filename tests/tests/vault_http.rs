@@ -8,57 +8,12 @@ use medkey_e2e::chain::{TestChain, mined};
 use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::mirror::{RunningIndexer, test_config};
 use medkey_e2e::on_both_backends;
+use medkey_e2e::sealed::{b64, encryption_secret, unb64, upload};
 use medkey_e2e::vault::{BODY_LIMIT, TestVault};
 use medkey_indexer::sync::now_ms;
 use medkey_protocol::Category;
-use medkey_protocol::envelope::{DataKey, EncryptionSecret, RecordBinding, record, wrap};
+use medkey_protocol::envelope::{EncryptionSecret, record, wrap};
 use serde_json::{Value, json};
-
-fn b64(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn unb64(text: &Value) -> Vec<u8> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.decode(text.as_str().unwrap()).unwrap()
-}
-
-/// A provider's X25519 secret; its public key is what the test registers on chain.
-fn provider_secret(byte: u8) -> EncryptionSecret {
-    EncryptionSecret::from_bytes([byte; 32])
-}
-
-struct Upload {
-    id: [u8; 16],
-    key: DataKey,
-    binding: RecordBinding,
-    body: Value,
-}
-
-fn upload(
-    owner: Address,
-    id_byte: u8,
-    category: Category,
-    resource: &str,
-    readers: &[(Address, &EncryptionSecret)],
-) -> Upload {
-    let id = [id_byte; 16];
-    let binding =
-        RecordBinding { record_id: id, version: 1, owner, category: category.index(), resource_type: resource.into() };
-    let key = DataKey::generate().unwrap();
-    let fhir = format!(r#"{{"resourceType":"{resource}","status":"final","note":"secret-{id_byte}"}}"#);
-    let ciphertext = record::seal(&key, &binding, fhir.as_bytes()).unwrap();
-    let keys: Vec<Value> = readers
-        .iter()
-        .map(|(a, s)| json!({"recipient": a, "wrapped": b64(&wrap::wrap(&key, &s.public_key(), &binding).unwrap())}))
-        .collect();
-    let body = json!({
-        "record_id": alloy::hex::encode(id), "category": category, "resource_type": resource,
-        "ciphertext": b64(&ciphertext), "wrapped_keys": keys,
-    });
-    Upload { id, key, binding, body }
-}
 
 async fn key_release_matrix_over_http(backend: Backend) {
     let chain = TestChain::start().await;
@@ -67,9 +22,9 @@ async fn key_release_matrix_over_http(backend: Backend) {
     let alice = patient_signer.address();
     let (lab, clinic, suspended) = (chain.keys[3].clone(), chain.keys[4].clone(), chain.keys[5].clone());
     let patient_secret = EncryptionSecret::from_bytes([0xA1; 32]);
-    let lab_secret = provider_secret(0xB2);
+    let lab_secret = encryption_secret(0xB2);
     for (signer, secret) in
-        [(&lab, &lab_secret), (&clinic, &provider_secret(0xC3)), (&suspended, &provider_secret(0xD4))]
+        [(&lab, &lab_secret), (&clinic, &encryption_secret(0xC3)), (&suspended, &encryption_secret(0xD4))]
     {
         let key = B256::from(secret.public_key().0);
         mined(chain.registry().registerProvider(signer.address(), key).from(chain.admin()).send().await).await;
@@ -105,8 +60,7 @@ async fn key_release_matrix_over_http(backend: Backend) {
     // Granted, but the key is not wrapped for the lab yet: 409, then the client wraps it.
     let key_path = format!("/v1/records/{}/key", alloy::hex::encode(lab_result.id));
     assert_eq!(vault.call("GET", &key_path, Some(&lab_token), None).await.0, 409);
-    let wrapped = wrap::wrap(&lab_result.key, &lab_secret.public_key(), &lab_result.binding).unwrap();
-    let keys = json!({"wrapped_keys": [{"recipient": lab.address(), "wrapped": b64(&wrapped)}]});
+    let keys = lab_result.wrapped_for(lab.address(), &lab_secret);
     let add = format!("/v1/records/{}/versions/1/keys", alloy::hex::encode(lab_result.id));
     assert_eq!(vault.call("POST", &add, Some(&patient), Some(keys)).await.0, 204);
 

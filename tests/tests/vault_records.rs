@@ -7,7 +7,9 @@ use medkey_e2e::on_both_backends;
 use medkey_indexer::Store;
 use medkey_protocol::Category;
 use medkey_protocol::envelope::{DataKey, EncryptionSecret, RecordBinding, record, wrap};
+use medkey_vault::RecordSets;
 use medkey_vault::records::{NewRecord, NewVersion, RecordError, Records};
+use medkey_vault::release_reads::ReleaseReads;
 use sqlx::Row;
 
 /// A lab result as an EHR would export it; "Chalmers" and "6.3" must never appear in the vault.
@@ -48,7 +50,7 @@ async fn client_decrypt(records: &Records, id: [u8; 16], version: u32, reader: &
 async fn stores_only_ciphertext_keeps_versions_and_shreds(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = Store::connect(&db.url).await.unwrap();
-    let records = Records::new(medkey_vault::db::migrate(&store).await.unwrap());
+    let records = Records::new(medkey_vault::db::migrate(&store).await.unwrap(), store.backend());
     let (patient, lab, late) = (party(0xA1), party(0xB2), party(0xC3));
     let id = [7u8; 16];
     let new = NewRecord {
@@ -110,7 +112,7 @@ on_both_backends!(stores_only_ciphertext_keeps_versions_and_shreds);
 async fn refuses_malformed_input_and_foreign_record_sets(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = Store::connect(&db.url).await.unwrap();
-    let records = Records::new(medkey_vault::db::migrate(&store).await.unwrap());
+    let records = Records::new(medkey_vault::db::migrate(&store).await.unwrap(), store.backend());
     let (patient, other) = (party(0xA1), party(0xD4));
     let new = |id: u8, resource: &str| NewRecord {
         record_id: [id; 16],
@@ -141,7 +143,8 @@ async fn refuses_malformed_input_and_foreign_record_sets(backend: Backend) {
     records.create(&new(1, "Observation"), patient.address, &good, 0).await.unwrap();
     let root = records.register_record_set(patient.address, &[[1; 16]]).await.unwrap();
     assert_eq!(root, medkey_protocol::consent::records_root(&[[1; 16]]));
-    assert!(records.sets_containing(&[1; 16]).await.unwrap().contains(&root));
+    assert!(RecordSets::contains(&records, root, &[1; 16]).await.unwrap(), "the set covers its record");
+    assert!(!RecordSets::contains(&records, root, &[2; 16]).await.unwrap(), "and no other");
     assert!(matches!(
         records.register_record_set(other.address, &[[1; 16]]).await,
         Err(RecordError::ForeignRecordInSet(_))
@@ -175,3 +178,53 @@ async fn occurrences(store: &Store, needle: &[u8]) -> usize {
     }
     found
 }
+
+/// Concurrent key releases are read in batches: every answer must be the one a lone read would
+/// give — duplicates, unknown records, readers without a key, new versions and erasures included.
+async fn batched_release_reads_answer_each_request_exactly(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = Store::connect(&db.url).await.unwrap();
+    let records = Records::new(medkey_vault::db::migrate(&store).await.unwrap(), store.backend());
+    let reads = ReleaseReads::new(records.clone());
+    let (patient, lab, clinic) = (party(0xA1), party(0xB2), party(0xC3));
+    let new = |n: u8| NewRecord {
+        record_id: [n; 16],
+        owner: patient.address,
+        category: Category::LabResults,
+        resource_type: "Observation".into(),
+    };
+    for n in 1..=3u8 {
+        let readers: &[&Party] = if n == 2 { &[&patient] } else { &[&patient, &lab] };
+        let version = client_encrypt(OBSERVATION, &binding([n; 16], 1, patient.address), readers);
+        records.create(&new(n), patient.address, &version, 1_000).await.unwrap();
+    }
+    let v2 = client_encrypt(OBSERVATION, &binding([3; 16], 2, patient.address), &[&patient]);
+    records.update(&[3; 16], patient.address, &v2, 2_000).await.unwrap();
+    records.erase(&[1; 16], 3_000).await.unwrap();
+
+    // 200 requests at once, over 5 records (one unknown) and two readers.
+    let asks: Vec<([u8; 16], Address)> =
+        (0..200usize).map(|i| ([(i % 5) as u8; 16], if i % 7 == 0 { clinic.address } else { lab.address })).collect();
+    let answers = futures_util::future::join_all(asks.iter().map(|(id, reader)| reads.get(*id, *reader))).await;
+    for ((id, reader), answer) in asks.iter().zip(answers) {
+        let answer = answer.unwrap();
+        let lone = records.for_release(&[(*id, *reader)]).await.unwrap().remove(&(*id, *reader));
+        assert_eq!(answer.as_ref().map(|v| &v.meta), lone.as_ref().map(|v| &v.meta));
+        match (id[0], answer) {
+            (0 | 4, None) => {}
+            (1, Some(v)) => assert!(v.meta.erased && v.ciphertext.is_none() && v.wrapped_key.is_none(), "shredded"),
+            (2, Some(v)) => assert!(v.ciphertext.is_some() && v.wrapped_key.is_none(), "never wrapped for the lab"),
+            (3, Some(v)) => {
+                assert_eq!(v.meta.current_version, 2);
+                assert!(v.wrapped_key.is_none(), "v1's key does not open v2: {reader}");
+            }
+            (n, other) => panic!("record {n}: unexpected {other:?}"),
+        }
+    }
+    let v1_only = records.for_release(&[([2; 16], patient.address), ([2; 16], lab.address)]).await.unwrap();
+    assert!(v1_only[&([2; 16], patient.address)].wrapped_key.is_some(), "the owner's key is there");
+    assert!(v1_only[&([2; 16], lab.address)].wrapped_key.is_none());
+    store.close().await;
+    db.cleanup().await;
+}
+on_both_backends!(batched_release_reads_answer_each_request_exactly);

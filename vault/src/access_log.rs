@@ -2,8 +2,11 @@
 //! makes it tamper-evident (Merkle tree, signed heads, on-chain anchors).
 
 use alloy::primitives::{Address, B256};
+use medkey_indexer::Backend;
+use medkey_indexer::store::value_rows;
 use serde::Serialize;
 use sqlx::{AnyPool, Row};
+use tokio::sync::{mpsc, oneshot};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AccessEntry {
@@ -19,32 +22,41 @@ pub struct AccessEntry {
     pub outcome: String,
 }
 
+/// The log. Appends are group-committed: concurrent requests hand their entries to one writer
+/// task that stores whatever has queued up in a single INSERT, so a busy vault pays for one
+/// transaction per batch rather than per request, and no request holds a lock while it waits.
+/// An append returns only once its entry is stored; a release is never answered before that.
 #[derive(Clone, Debug)]
 pub struct AccessLog {
     pool: AnyPool,
+    queue: mpsc::Sender<Pending>,
+}
+
+/// The largest batch one INSERT carries (8 columns each, within every backend's parameter cap).
+const MAX_BATCH: usize = 1_024;
+
+type Pending = (AccessEntry, oneshot::Sender<Result<(), AppendError>>);
+
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error("the access log could not store the entry: {0}")]
+    Database(String),
+    #[error("the access log writer has stopped")]
+    Closed,
 }
 
 impl AccessLog {
-    pub fn new(pool: AnyPool) -> Self {
-        Self { pool }
+    /// Starts the writer task on the current Tokio runtime; it stops when the last handle drops.
+    pub fn new(pool: AnyPool, backend: Backend) -> Self {
+        let (queue, pending) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(write_batches(pool.clone(), backend, pending));
+        Self { pool, queue }
     }
 
-    pub async fn append(&self, entry: &AccessEntry) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO access_log (at_ms, kind, actor, patient, record_id, grant_id, purpose, outcome) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(entry.at_ms as i64)
-        .bind(&entry.kind)
-        .bind(entry.actor.to_vec())
-        .bind(entry.patient.map(|p| p.to_vec()))
-        .bind(entry.record_id.map(|r| r.to_vec()))
-        .bind(entry.grant_id.map(|g| g.to_vec()))
-        .bind(entry.purpose.map(i64::from))
-        .bind(&entry.outcome)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+    pub async fn append(&self, entry: &AccessEntry) -> Result<(), AppendError> {
+        let (reply, stored) = oneshot::channel();
+        self.queue.send((entry.clone(), reply)).await.map_err(|_| AppendError::Closed)?;
+        stored.await.map_err(|_| AppendError::Closed)?
     }
 
     /// Entries about one patient's records, oldest first.
@@ -72,4 +84,37 @@ impl AccessLog {
             })
             .collect()
     }
+}
+
+async fn write_batches(pool: AnyPool, backend: Backend, mut pending: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let entries: Vec<&AccessEntry> = batch.iter().map(|(entry, _)| entry).collect();
+        let stored = insert(&pool, backend, &entries).await.map_err(|err| AppendError::Database(err.to_string()));
+        for (_, reply) in batch.drain(..) {
+            // The requester may have gone away; its entry is stored all the same.
+            let _ = reply.send(stored.clone());
+        }
+    }
+}
+
+async fn insert(pool: &AnyPool, backend: Backend, entries: &[&AccessEntry]) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO access_log (at_ms, kind, actor, patient, record_id, grant_id, purpose, outcome) VALUES {}",
+        value_rows(entries.len(), 8, backend)
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for entry in entries {
+        query = query
+            .bind(entry.at_ms as i64)
+            .bind(entry.kind.clone())
+            .bind(entry.actor.to_vec())
+            .bind(entry.patient.map(|p| p.to_vec()))
+            .bind(entry.record_id.map(|r| r.to_vec()))
+            .bind(entry.grant_id.map(|g| g.to_vec()))
+            .bind(entry.purpose.map(i64::from))
+            .bind(entry.outcome.clone());
+    }
+    query.execute(pool).await?;
+    Ok(())
 }

@@ -13,24 +13,26 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use alloy::primitives::{Address, B256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use medkey_indexer::model::ProviderStatus;
-use medkey_indexer::store::FreshnessError;
-use medkey_indexer::{FreshnessPolicy, Stale, Store, StoreError};
+use medkey_indexer::model::{MirroredGrant, ProviderStatus};
+use medkey_indexer::{Freshness, FreshnessPolicy, Stale, StoreError};
 use medkey_protocol::Category;
 use medkey_protocol::ConsentRegistry;
 use medkey_protocol::ConsentRegistry::ConsentRegistryInstance;
 use serde::Serialize;
 
+use crate::mirror_view::MirrorView;
+
 /// Resolves a grant's records root to the record ids it commits to (registered by the patient's
 /// client with the grant). An unknown root covers nothing.
+/// Asked only when a live grant names a non-zero root, so the common case costs no lookup.
 pub trait RecordSets {
-    fn contains(&self, records_root: B256, record_id: &[u8; 16]) -> bool;
+    fn contains(&self, records_root: B256, record_id: &[u8; 16]) -> impl Future<Output = Result<bool, StoreError>>;
 }
 
-/// Grants in this mirror never restrict records (tests and deployments without record sets).
+/// No record sets at all: a grant that names one covers nothing (tests, and new records).
 impl RecordSets for () {
-    fn contains(&self, _: B256, _: &[u8; 16]) -> bool {
-        false
+    async fn contains(&self, _: B256, _: &[u8; 16]) -> Result<bool, StoreError> {
+        Ok(false)
     }
 }
 
@@ -99,8 +101,7 @@ pub enum Decision {
 
 #[derive(Clone, Debug)]
 pub struct ReleaseGate {
-    store: Store,
-    chain_id: u64,
+    mirror: MirrorView,
     policy: FreshnessPolicy,
     strict: Option<StrictCheck>,
 }
@@ -132,8 +133,8 @@ impl StrictCheck {
 }
 
 impl ReleaseGate {
-    pub fn new(store: Store, chain_id: u64, policy: FreshnessPolicy) -> Self {
-        Self { store, chain_id, policy, strict: None }
+    pub fn new(mirror: MirrorView, policy: FreshnessPolicy) -> Self {
+        Self { mirror, policy, strict: None }
     }
 
     /// Turns on strict mode.
@@ -169,27 +170,30 @@ impl ReleaseGate {
         now_ms: u64,
         write: bool,
     ) -> Result<Decision, StoreError> {
-        match self.store.ensure_fresh(self.chain_id, now_ms, &self.policy).await {
-            Ok(_) => {}
-            Err(FreshnessError::Stale(stale)) => return Ok(Decision::Deny(Denial::MirrorStale(stale))),
-            Err(FreshnessError::Store(err)) => return Err(err),
+        let Some(checkpoint) = self.mirror.checkpoint() else {
+            let chain_id = self.mirror.chain_id();
+            return Ok(Decision::Deny(Denial::MirrorStale(Stale::NoCheckpoint { chain_id })));
+        };
+        if let Err(stale) = Freshness::of(&checkpoint, now_ms).check(&self.policy) {
+            return Ok(Decision::Deny(Denial::MirrorStale(stale)));
         }
-        match self.store.provider(self.chain_id, request.provider).await? {
+        let chain_now = checkpoint.block.timestamp;
+        let wall_now = now_ms / 1_000;
+        let (earliest, latest) = (wall_now.min(chain_now), wall_now.max(chain_now));
+        let facts = self
+            .mirror
+            .facts(&checkpoint.block, request.provider, request.patient, request.category.index(), earliest)
+            .await?;
+        match &facts.provider {
             None => return Ok(Decision::Deny(Denial::ProviderNotRegistered)),
             Some(p) if p.status == ProviderStatus::Suspended => return Ok(Decision::Deny(Denial::ProviderSuspended)),
             Some(_) => {}
         }
-        let chain_now = self.store.checkpoint(self.chain_id).await?.map_or(0, |c| c.block.timestamp);
-        let wall_now = now_ms / 1_000;
-        let (earliest, latest) = (wall_now.min(chain_now), wall_now.max(chain_now));
-        let grants = self
-            .store
-            .live_grants(self.chain_id, request.provider, request.patient, request.category.index(), latest)
-            .await?;
         let mut any_live = false;
-        for grant in grants.iter().filter(|g| g.not_before <= earliest && (g.write || !write)) {
+        let live = |g: &&MirroredGrant| g.not_before <= earliest && g.expires_at > latest && (g.write || !write);
+        for grant in facts.grants.iter().filter(live) {
             any_live = true;
-            if grant.records_root.is_zero() || sets.contains(grant.records_root, &request.record_id) {
+            if grant.records_root.is_zero() || sets.contains(grant.records_root, &request.record_id).await? {
                 if let Some(strict) = &self.strict {
                     match strict.confirm(grant.grant_id, request).await {
                         Ok(true) => {}

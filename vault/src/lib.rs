@@ -1,9 +1,12 @@
 //! The Medkey vault. It stores only ciphertext and wrapped keys (see `docs/envelope.md`) and
 //! releases a record's wrapped key to a provider only when the chain says so.
 //!
-//! Built so far: [`gate`], the key-release decision over the indexer's mirror, and [`identity`],
-//! SIWE login with JWT access and rotating refresh tokens. The HTTP API, record storage and the
-//! audit log are the rest of issue #4.
+//! - [`gate`] decides a release over [`mirror_view`], the in-memory view of the indexer's mirror;
+//! - [`identity`] signs users in (SIWE, JWT access and rotating refresh tokens);
+//! - [`records`] keeps ciphertext, wrapped keys and the metadata access control needs;
+//! - [`release_reads`] batches the record reads of concurrent key releases;
+//! - [`access_log`] records every release and denial, group-committed;
+//! - [`http`] is the axum API over all of it.
 
 pub mod access_log;
 pub mod consent_fhir;
@@ -12,6 +15,9 @@ pub mod gate;
 pub mod http;
 pub mod identity;
 pub mod limits;
+pub mod mirror_view;
 pub mod records;
+pub mod release_reads;
 
 pub use gate::{Decision, Denial, RecordSets, Release, ReleaseGate, ReleaseRequest, StrictCheck};
+pub use mirror_view::MirrorView;

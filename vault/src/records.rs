@@ -1,9 +1,10 @@
 //! Records as the vault keeps them: envelope ciphertext per version, wrapped data keys per
 //! recipient, and the plaintext metadata access control needs. Nothing here can decrypt.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use alloy::primitives::{Address, B256};
+use medkey_indexer::{Backend, StoreError};
 use medkey_protocol::envelope::{record, wrap};
 use medkey_protocol::{Category, consent::records_root, fhir};
 use serde::Serialize;
@@ -21,6 +22,14 @@ pub struct RecordMeta {
     pub created_at_ms: u64,
     pub updated_at_ms: u64,
     pub erased: bool,
+}
+
+/// A record as a key release sees it (see [`Records::for_release`]).
+#[derive(Clone, Debug)]
+pub struct ReleaseView {
+    pub meta: RecordMeta,
+    pub ciphertext: Option<Vec<u8>>,
+    pub wrapped_key: Option<Vec<u8>>,
 }
 
 /// A new record's identity and metadata, as the client declares it.
@@ -64,11 +73,12 @@ pub enum RecordError {
 #[derive(Clone, Debug)]
 pub struct Records {
     pool: AnyPool,
+    backend: Backend,
 }
 
 impl Records {
-    pub fn new(pool: AnyPool) -> Self {
-        Self { pool }
+    pub fn new(pool: AnyPool, backend: Backend) -> Self {
+        Self { pool, backend }
     }
 
     pub async fn create(
@@ -143,6 +153,55 @@ impl Records {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(meta_from_row).transpose()
+    }
+
+    /// What key releases need, for many (record, reader) pairs in one query: each record, its
+    /// current version's ciphertext (`None` once erased) and that version's key wrapped for the
+    /// reader (`None` if not wrapped). Pairs whose record does not exist are absent.
+    pub async fn for_release(
+        &self,
+        pairs: &[([u8; 16], Address)],
+    ) -> Result<HashMap<([u8; 16], Address), ReleaseView>, RecordError> {
+        let ids = distinct_padded(pairs.iter().map(|(id, _)| *id));
+        let readers = distinct_padded(pairs.iter().map(|(_, reader)| *reader));
+        // Bound in the order they appear in the text (SQLite's `?` are positional).
+        let sql = format!(
+            "SELECT r.record_id, r.owner, r.category, r.resource_type, r.current_version, r.created_by, \
+                    r.created_at_ms, r.updated_at_ms, r.erased_at_ms, v.ciphertext, k.recipient, k.wrapped \
+             FROM records r \
+             JOIN record_versions v ON v.record_id = r.record_id AND v.version = r.current_version \
+             LEFT JOIN wrapped_keys k \
+               ON k.record_id = r.record_id AND k.version = r.current_version AND k.recipient IN ({}) \
+             WHERE r.record_id IN ({})",
+            placeholders(0, readers.len(), self.backend),
+            placeholders(readers.len(), ids.len(), self.backend),
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for reader in &readers {
+            query = query.bind(reader.to_vec());
+        }
+        for id in &ids {
+            query = query.bind(id.to_vec());
+        }
+        let mut wrapped: HashMap<([u8; 16], Address), Vec<u8>> = HashMap::new();
+        let mut records: HashMap<[u8; 16], (RecordMeta, Option<Vec<u8>>)> = HashMap::new();
+        for row in query.fetch_all(&self.pool).await? {
+            let meta = meta_from_row(&row)?;
+            let recipient: Option<Vec<u8>> = row.try_get("recipient")?;
+            let key: Option<Vec<u8>> = row.try_get("wrapped")?;
+            if let (Some(Ok(recipient)), Some(key)) = (recipient.map(|r| Address::try_from(r.as_slice())), key) {
+                wrapped.insert((meta.record_id, recipient), key);
+            }
+            let ciphertext = row.try_get("ciphertext")?;
+            records.entry(meta.record_id).or_insert((meta, ciphertext));
+        }
+        Ok(pairs
+            .iter()
+            .filter_map(|pair| {
+                let (meta, ciphertext) = records.get(&pair.0)?.clone();
+                Some((*pair, ReleaseView { meta, ciphertext, wrapped_key: wrapped.get(pair).cloned() }))
+            })
+            .collect())
     }
 
     pub async fn get(&self, record_id: &[u8; 16]) -> Result<RecordMeta, RecordError> {
@@ -265,21 +324,19 @@ impl Records {
         tx.commit().await?;
         Ok(root)
     }
-
-    /// The registered record-set roots that include `record_id` (for the release gate).
-    pub async fn sets_containing(&self, record_id: &[u8; 16]) -> Result<HashSet<B256>, RecordError> {
-        let roots: Vec<Vec<u8>> = sqlx::query_scalar("SELECT records_root FROM record_sets WHERE record_id = $1")
-            .bind(record_id.to_vec())
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(roots.iter().filter_map(|r| B256::try_from(r.as_slice()).ok()).collect())
-    }
 }
 
-/// The gate asks whether a grant's root covers the record; the caller preloads the roots.
-impl crate::gate::RecordSets for HashSet<B256> {
-    fn contains(&self, records_root: B256, _record_id: &[u8; 16]) -> bool {
-        HashSet::contains(self, &records_root)
+/// The gate asks whether a grant's records root covers the record.
+impl crate::gate::RecordSets for Records {
+    async fn contains(&self, records_root: B256, record_id: &[u8; 16]) -> Result<bool, StoreError> {
+        let hit: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM record_sets WHERE records_root = $1 AND record_id = $2")
+                .bind(records_root.to_vec())
+                .bind(record_id.to_vec())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(StoreError::from)?;
+        Ok(hit.is_some())
     }
 }
 
@@ -374,4 +431,25 @@ async fn upsert_wrapped(
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// The distinct values, the last repeated up to a power-of-two count, so that a handful of
+/// statement shapes (each prepared once) serve every batch.
+fn distinct_padded<T: Copy + Ord>(values: impl Iterator<Item = T>) -> Vec<T> {
+    let mut distinct: Vec<T> = values.collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if let Some(&last) = distinct.last() {
+        distinct.resize(distinct.len().next_power_of_two(), last);
+    }
+    distinct
+}
+
+/// `$k, $k+1, …` (PostgreSQL) or `?, ?, …` (SQLite) for `n` parameters after the first `start`.
+fn placeholders(start: usize, n: usize, backend: Backend) -> String {
+    let one = |i: usize| match backend {
+        Backend::Postgres => format!("${}", start + i + 1),
+        Backend::Sqlite => "?".to_owned(),
+    };
+    (0..n).map(one).collect::<Vec<_>>().join(", ")
 }

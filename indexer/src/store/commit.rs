@@ -130,6 +130,7 @@ impl Store {
         }
         remember_blocks(&mut tx, chain_id, batch).await?;
         tx.commit().await?;
+        self.wrote();
         Ok(stats)
     }
 }

@@ -8,11 +8,14 @@ mod read;
 mod rollback;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
+use tokio::sync::watch;
 
+pub use codec::value_rows;
 pub use commit::{BlockBatch, CommitStats};
 pub use migrations::{EmbeddedMigration, embedded_migrator};
 pub use read::FreshnessError;
@@ -58,6 +61,9 @@ pub enum StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Bumped after every write to the checkpoint through this handle (or a clone), so a vault
+    /// in the same process sees a new block at once instead of at its next poll.
+    writes: Arc<watch::Sender<u64>>,
 }
 
 impl Store {
@@ -86,7 +92,7 @@ impl Store {
         }
         let pool = pool_options.connect_with(options).await?;
         migrations::migrator(backend).run(&pool).await?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, writes: Arc::new(watch::channel(0).0) })
     }
 
     pub fn backend(&self) -> Backend {
@@ -96,6 +102,16 @@ impl Store {
     /// The pool, for read-only queries this crate does not offer (tests, diagnostics).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Wakes on every checkpoint write made in this process (see [`Store::checkpoint`] for the
+    /// value). Writes by another process are not seen here: poll as well.
+    pub fn subscribe_writes(&self) -> watch::Receiver<u64> {
+        self.writes.subscribe()
+    }
+
+    fn wrote(&self) {
+        self.writes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     pub async fn close(&self) {

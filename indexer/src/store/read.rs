@@ -54,6 +54,7 @@ impl Store {
         .await?;
         remember_block(&mut tx, chain_id, start.number, &start.hash).await?;
         tx.commit().await?;
+        self.wrote();
         self.checkpoint(chain_id).await?.ok_or_else(|| StoreError::Inconsistent("checkpoint vanished".into()))
     }
 
@@ -90,6 +91,7 @@ impl Store {
             .bind(int(chain_id))
             .execute(&self.pool)
             .await?;
+        self.wrote();
         Ok(())
     }
 
@@ -155,19 +157,45 @@ impl Store {
         category_index: u8,
         now: u64,
     ) -> Result<Vec<MirroredGrant>, StoreError> {
+        self.unrevoked_grants(chain_id, provider, patient, category_index, now, now).await
+    }
+
+    /// Unrevoked grants covering `category_index` that have not expired by `at`, started or not:
+    /// what a cache can hold for as long as the mirror does not move (time only filters more out).
+    pub async fn unexpired_grants(
+        &self,
+        chain_id: u64,
+        provider: Address,
+        patient: Address,
+        category_index: u8,
+        at: u64,
+    ) -> Result<Vec<MirroredGrant>, StoreError> {
+        self.unrevoked_grants(chain_id, provider, patient, category_index, at, u64::MAX).await
+    }
+
+    async fn unrevoked_grants(
+        &self,
+        chain_id: u64,
+        provider: Address,
+        patient: Address,
+        category_index: u8,
+        expires_after: u64,
+        started_by: u64,
+    ) -> Result<Vec<MirroredGrant>, StoreError> {
         if category_index >= 16 {
             return Ok(Vec::new());
         }
         let sql = format!(
             "SELECT {GRANT_COLUMNS} FROM grants WHERE chain_id = $1 AND provider = $2 AND patient = $3 \
-             AND revoked_block IS NULL AND expires_at > $4 AND not_before <= $4 AND (categories & $5) <> 0 \
+             AND revoked_block IS NULL AND expires_at > $4 AND not_before <= $5 AND (categories & $6) <> 0 \
              ORDER BY block_number, log_index"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(int(chain_id))
             .bind(bytes(provider))
             .bind(bytes(patient))
-            .bind(int(now))
+            .bind(int(expires_after))
+            .bind(i64::try_from(started_by).unwrap_or(i64::MAX))
             .bind(1_i64 << category_index)
             .fetch_all(&self.pool)
             .await?;

@@ -52,6 +52,7 @@ impl Store {
             .await?;
         remember_block(&mut tx, chain_id, ancestor.number, &ancestor.hash).await?;
         tx.commit().await?;
+        self.wrote();
         Ok(())
     }
 }

@@ -13,7 +13,8 @@ use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::mirror::{RunningIndexer, test_config};
 use medkey_indexer::FreshnessPolicy;
 use medkey_protocol::Category;
-use medkey_vault::{Decision, ReleaseGate, ReleaseRequest, StrictCheck};
+use medkey_vault::http::MIRROR_POLL;
+use medkey_vault::{Decision, MirrorView, ReleaseGate, ReleaseRequest, StrictCheck};
 
 #[tokio::main]
 async fn main() {
@@ -27,7 +28,10 @@ async fn main() {
     let indexer = RunningIndexer::start(config, &db.url).await;
     indexer.wait_for_block(chain.head().await).await;
     let policy = FreshnessPolicy { max_lag_blocks: 1, max_head_age: Duration::from_secs(5) };
-    let mirror_gate = ReleaseGate::new(indexer.store.clone(), chain.chain_id(), policy);
+    let mirror_gate = ReleaseGate::new(
+        MirrorView::follow(indexer.store.clone(), chain.chain_id(), MIRROR_POLL).await.unwrap(),
+        policy,
+    );
     let strict_gate = mirror_gate
         .clone()
         .with_strict(StrictCheck::new(&chain.rpc_url(), chain.registry, Duration::from_secs(5)).unwrap());

@@ -120,6 +120,18 @@ impl From<Throttled> for ApiError {
     }
 }
 
+impl From<crate::release_reads::ReadError> for ApiError {
+    fn from(err: crate::release_reads::ReadError) -> Self {
+        Self::internal(err)
+    }
+}
+
+impl From<crate::access_log::AppendError> for ApiError {
+    fn from(err: crate::access_log::AppendError) -> Self {
+        Self::internal(err)
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         Self::internal(err)

@@ -17,7 +17,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 pub use error::ApiError;
-pub use state::{AppState, SetupError};
+pub use state::{AppState, MIRROR_POLL, SetupError};
 
 /// The whole API. `body_limit` caps every request body (413 beyond it).
 pub fn router(state: AppState, body_limit: usize) -> Router {

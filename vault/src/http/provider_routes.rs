@@ -13,6 +13,7 @@ use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::AccessEntry;
 use crate::gate::{Decision, ReleaseRequest};
+use crate::records::ReleaseView;
 
 /// The patient's records whose category the caller may read now (metadata only).
 pub async fn list_for_patient(
@@ -28,8 +29,7 @@ pub async fn list_for_patient(
         }
         let request =
             ReleaseRequest { provider: caller.address, patient, record_id: meta.record_id, category: meta.category };
-        let sets = state.records.sets_containing(&meta.record_id).await?;
-        match state.gate.decide(&request, &sets).await? {
+        match state.gate.decide(&request, &state.records).await? {
             Decision::Release(_) => visible.push(RecordView::from(meta)),
             Decision::Deny(denial) if denial.is_unavailable() => return Err(ApiError::from(&denial)),
             Decision::Deny(_) => {}
@@ -47,20 +47,20 @@ pub async fn release_key(
 ) -> Result<Json<Value>, ApiError> {
     state.limits.release_attempt(caller.address, ip)?;
     let record_id = ids::record_id(&id)?;
-    let Some(meta) = state.records.find(&record_id).await?.filter(|m| !m.erased) else {
+    let view = state.release_reads.get(record_id, caller.address).await?;
+    let Some(ReleaseView { meta, ciphertext: Some(ciphertext), wrapped_key }) = view.filter(|v| !v.meta.erased) else {
         deny_log(&state, caller.address, None, Some(record_id), "not_found").await?;
         return Err(ApiError::not_found("no such record"));
     };
     let request = ReleaseRequest { provider: caller.address, patient: meta.owner, record_id, category: meta.category };
-    let sets = state.records.sets_containing(&record_id).await?;
-    let release = match state.gate.decide(&request, &sets).await? {
+    let release = match state.gate.decide(&request, &state.records).await? {
         Decision::Release(release) => release,
         Decision::Deny(denial) => {
             deny_log(&state, caller.address, Some(meta.owner), Some(record_id), denial.code()).await?;
             return Err(ApiError::from(&denial));
         }
     };
-    let Some(wrapped) = state.records.wrapped_key(&record_id, meta.current_version, caller.address).await? else {
+    let Some(wrapped) = wrapped_key else {
         deny_log(&state, caller.address, Some(meta.owner), Some(record_id), "key_not_wrapped").await?;
         return Err(ApiError::new(
             axum::http::StatusCode::CONFLICT,
@@ -68,7 +68,6 @@ pub async fn release_key(
             "the grant is live but the patient's client has not wrapped this record's key for you yet",
         ));
     };
-    let ciphertext = state.records.ciphertext(&record_id, meta.current_version).await?;
     state
         .log
         .append(&AccessEntry {

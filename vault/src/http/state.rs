@@ -6,12 +6,19 @@ use crate::access_log::AccessLog;
 use crate::gate::ReleaseGate;
 use crate::identity::{ConfigError, Identity, IdentityConfig};
 use crate::limits::{LimitSettings, Limits};
+use crate::mirror_view::MirrorView;
 use crate::records::Records;
+use crate::release_reads::ReleaseReads;
+
+/// How often the vault rereads the mirror's checkpoint when the indexer runs in another process
+/// (one in this process signals each commit at once). Bounds the extra revocation delay.
+pub const MIRROR_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub identity: Identity,
     pub records: Records,
+    pub release_reads: ReleaseReads,
     pub gate: ReleaseGate,
     pub log: AccessLog,
     pub mirror: Store,
@@ -24,6 +31,8 @@ pub struct AppState {
 pub enum SetupError {
     #[error("vault database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("chain mirror: {0}")]
+    Mirror(#[from] medkey_indexer::StoreError),
     #[error("vault identity settings: {0}")]
     Identity(#[from] ConfigError),
 }
@@ -40,9 +49,10 @@ impl AppState {
         let pool = crate::db::migrate(&mirror).await?;
         Ok(Self {
             identity: Identity::new(pool.clone(), identity)?,
-            records: Records::new(pool.clone()),
-            gate: ReleaseGate::new(mirror.clone(), chain_id, freshness),
-            log: AccessLog::new(pool),
+            records: Records::new(pool.clone(), mirror.backend()),
+            release_reads: ReleaseReads::new(Records::new(pool.clone(), mirror.backend())),
+            gate: ReleaseGate::new(MirrorView::follow(mirror.clone(), chain_id, MIRROR_POLL).await?, freshness),
+            log: AccessLog::new(pool, mirror.backend()),
             mirror,
             chain_id,
             freshness,

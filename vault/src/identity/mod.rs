@@ -4,14 +4,18 @@
 
 mod access;
 mod nonces;
+mod open_sessions;
 mod refresh;
 mod siwe_login;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::Address;
 use sqlx::AnyPool;
 use zeroize::Zeroizing;
+
+use open_sessions::OpenSessions;
 
 pub use access::{AccessClaims, TokenError};
 pub use refresh::RefreshError;
@@ -65,6 +69,7 @@ pub struct Session {
 pub struct Identity {
     pool: AnyPool,
     config: IdentityConfig,
+    open_sessions: Arc<OpenSessions>,
 }
 
 impl Identity {
@@ -75,7 +80,7 @@ impl Identity {
         if config.access_ttl > Duration::from_secs(15 * 60) {
             return Err(ConfigError::AccessTtlTooLong);
         }
-        Ok(Self { pool, config })
+        Ok(Self { pool, config, open_sessions: Arc::default() })
     }
 }
 

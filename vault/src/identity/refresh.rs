@@ -5,6 +5,7 @@ use alloy::primitives::Address;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use super::open_sessions::Known;
 use super::{Identity, Session, random_token};
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +96,7 @@ impl Identity {
     }
 
     async fn revoke_family(&self, family: &[u8], now_ms: u64) -> Result<(), sqlx::Error> {
+        self.open_sessions.close(family);
         sqlx::query("UPDATE refresh_tokens SET revoked_at_ms = $1 WHERE family_id = $2 AND revoked_at_ms IS NULL")
             .bind(now_ms as i64)
             .bind(family.to_vec())
@@ -107,11 +109,20 @@ impl Identity {
     /// its 15 minutes unless the API checks this).
     pub async fn session_open(&self, family_hex: &str) -> Result<bool, sqlx::Error> {
         let Ok(family) = alloy::hex::decode(family_hex) else { return Ok(false) };
+        match self.open_sessions.lookup(&family) {
+            Known::Open => return Ok(true),
+            Known::Closed => return Ok(false),
+            Known::Unknown => {}
+        }
         let open: Option<i64> =
             sqlx::query_scalar("SELECT COUNT(*) FROM refresh_tokens WHERE family_id = $1 AND revoked_at_ms IS NULL")
-                .bind(family)
+                .bind(&family)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(open.unwrap_or(0) > 0)
+        let open = open.unwrap_or(0) > 0;
+        if open {
+            self.open_sessions.confirm(&family);
+        }
+        Ok(open)
     }
 }

@@ -1,0 +1,63 @@
+//! Coalesced record reads for key releases. Concurrent releases hand their (record, reader)
+//! pair to one reader task, which answers everything queued with a single query: under load a
+//! batch costs one database round trip instead of one per request, and nothing is cached, so an
+//! erasure or a new version is seen by the very next release.
+
+use alloy::primitives::Address;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::records::{Records, ReleaseView};
+
+const MAX_BATCH: usize = 256;
+
+type Pending = (([u8; 16], Address), oneshot::Sender<Result<Option<ReleaseView>, ReadError>>);
+
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("reading the record failed: {0}")]
+    Database(String),
+    #[error("the record reader has stopped")]
+    Closed,
+}
+
+#[derive(Clone, Debug)]
+pub struct ReleaseReads {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl ReleaseReads {
+    /// Starts the reader task on the current Tokio runtime; it stops when the last handle drops.
+    pub fn new(records: Records) -> Self {
+        let (queue, pending) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(read_batches(records, pending));
+        Self { queue }
+    }
+
+    /// The record as a release to `reader` sees it; `None` if there is no such record.
+    pub async fn get(&self, record_id: [u8; 16], reader: Address) -> Result<Option<ReleaseView>, ReadError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(((record_id, reader), reply)).await.map_err(|_| ReadError::Closed)?;
+        answer.await.map_err(|_| ReadError::Closed)?
+    }
+}
+
+async fn read_batches(records: Records, mut pending: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let pairs: Vec<([u8; 16], Address)> = batch.iter().map(|(pair, _)| *pair).collect();
+        match records.for_release(&pairs).await {
+            Ok(found) => {
+                // Several requests in a batch may ask for the same pair.
+                for (pair, reply) in batch.drain(..) {
+                    let _ = reply.send(Ok(found.get(&pair).cloned()));
+                }
+            }
+            Err(err) => {
+                let err = ReadError::Database(err.to_string());
+                for (_, reply) in batch.drain(..) {
+                    let _ = reply.send(Err(err.clone()));
+                }
+            }
+        }
+    }
+}
