@@ -31,12 +31,22 @@ impl TestVault {
     }
 
     pub async fn start_with(indexer: &RunningIndexer, limits: LimitSettings) -> Self {
+        Self::start_with_policy(indexer, limits, false).await
+    }
+
+    /// `require_provider_mfa`: the operator policy that providers sign in with a second factor.
+    pub async fn start_with_policy(
+        indexer: &RunningIndexer,
+        limits: LimitSettings,
+        require_provider_mfa: bool,
+    ) -> Self {
         let identity = IdentityConfig {
             domain: DOMAIN.into(),
             chain_id: indexer.chain_id,
             jwt_secret: Zeroizing::new(b"a test-only HMAC key, 32 bytes or more".to_vec()),
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(86_400),
+            require_provider_mfa,
             nonce_ttl: Duration::from_secs(300),
         };
         let freshness = FreshnessPolicy { max_lag_blocks: 1, max_head_age: Duration::from_secs(5) };
@@ -51,15 +61,27 @@ impl TestVault {
 
     /// Signs in with SIWE as `signer`; returns the access token.
     pub async fn login(&self, signer: &PrivateKeySigner, chain_id: u64) -> String {
+        let (status, body) = self.login_with(signer, chain_id, serde_json::json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A fresh nonce, signed by `signer`: the login body without a second factor.
+    pub async fn signed_login(&self, signer: &PrivateKeySigner, chain_id: u64) -> Value {
         let (status, body) = self.call("GET", "/v1/auth/nonce", None, None).await;
         assert_eq!(status, 200, "{body}");
         let message = siwe_message(signer.address(), chain_id, body["nonce"].as_str().unwrap());
         let signature = signer.sign_message_sync(message.as_bytes()).unwrap();
-        let login =
-            serde_json::json!({"message": message, "signature": alloy::hex::encode_prefixed(signature.as_bytes())});
-        let (status, body) = self.call("POST", "/v1/auth/login", None, Some(login)).await;
-        assert_eq!(status, 200, "{body}");
-        body["access_token"].as_str().unwrap().to_owned()
+        serde_json::json!({"message": message, "signature": alloy::hex::encode_prefixed(signature.as_bytes())})
+    }
+
+    /// Signs in with `extra` fields (`totp`, `recovery_code`) merged into the login body.
+    pub async fn login_with(&self, signer: &PrivateKeySigner, chain_id: u64, extra: Value) -> (u16, Value) {
+        let mut login = self.signed_login(signer, chain_id).await;
+        for (key, value) in extra.as_object().into_iter().flatten() {
+            login[key] = value.clone();
+        }
+        self.call("POST", "/v1/auth/login", None, Some(login)).await
     }
 
     /// One request; returns the status and the JSON body (Null when empty).

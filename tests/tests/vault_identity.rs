@@ -24,6 +24,7 @@ fn config() -> IdentityConfig {
         jwt_secret: Zeroizing::new(SECRET.to_vec()),
         access_ttl: Duration::from_secs(15 * 60),
         refresh_ttl: Duration::from_secs(30 * 86_400),
+        require_provider_mfa: false,
         nonce_ttl: Duration::from_secs(300),
     }
 }
@@ -59,20 +60,23 @@ async fn siwe_login_with_single_use_nonces(backend: Backend) {
     let nonce = identity.issue_nonce(now).await.unwrap();
     let message = siwe_message("vault.medkey.test", alice.address(), 31337, &nonce, None);
     // A signature by someone else fails and does not burn the nonce.
-    let err = identity.login(&message, &sign(&mallory, &message), now).await.unwrap_err();
+    let err = identity.login(&message, &sign(&mallory, &message), None, now).await.unwrap_err();
     assert!(matches!(err, LoginError::BadSignature), "{err}");
-    let session = identity.login(&message, &sign(&alice, &message), now).await.unwrap();
+    let session = identity.login(&message, &sign(&alice, &message), None, now).await.unwrap();
     assert_eq!(session.address, alice.address());
     assert_eq!(identity.verify_access(&session.access_token).unwrap().sub, alice.address());
     assert!(session.access_expires_at <= now / 1_000 + 15 * 60);
 
-    let replay = identity.login(&message, &sign(&alice, &message), now).await.unwrap_err();
+    let replay = identity.login(&message, &sign(&alice, &message), None, now).await.unwrap_err();
     assert!(matches!(replay, LoginError::NonceRejected), "a nonce works once: {replay}");
     let unknown = siwe_message("vault.medkey.test", alice.address(), 31337, "notissuedbyvault1", None);
-    assert!(matches!(identity.login(&unknown, &sign(&alice, &unknown), now).await, Err(LoginError::NonceRejected)));
+    assert!(matches!(
+        identity.login(&unknown, &sign(&alice, &unknown), None, now).await,
+        Err(LoginError::NonceRejected)
+    ));
     let stale_nonce = identity.issue_nonce(now).await.unwrap();
     let late = siwe_message("vault.medkey.test", alice.address(), 31337, &stale_nonce, None);
-    let err = identity.login(&late, &sign(&alice, &late), now + 301_000).await.unwrap_err();
+    let err = identity.login(&late, &sign(&alice, &late), None, now + 301_000).await.unwrap_err();
     assert!(matches!(err, LoginError::NonceRejected), "expired nonce: {err}");
 
     let nonce = identity.issue_nonce(now).await.unwrap();
@@ -85,12 +89,15 @@ async fn siwe_login_with_single_use_nonces(backend: Backend) {
         ),
         ("hello".to_owned(), "malformed_login"),
     ] {
-        let err = identity.login(&message, &sign(&alice, &message), now).await.unwrap_err();
+        let err = identity.login(&message, &sign(&alice, &message), None, now).await.unwrap_err();
         assert_eq!(err.code(), expected, "{message}: {err}");
     }
     let message = siwe_message("vault.medkey.test", alice.address(), 31337, &nonce, None);
-    assert_eq!(identity.login(&message, &[0u8; 64], now).await.unwrap_err().code(), "malformed_login");
-    identity.login(&message, &sign(&alice, &message), now).await.expect("the rejected attempts left the nonce usable");
+    assert_eq!(identity.login(&message, &[0u8; 64], None, now).await.unwrap_err().code(), "malformed_login");
+    identity
+        .login(&message, &sign(&alice, &message), None, now)
+        .await
+        .expect("the rejected attempts left the nonce usable");
     store.close().await;
     db.cleanup().await;
 }
@@ -103,7 +110,7 @@ async fn refresh_rotates_and_reuse_revokes_the_family(backend: Backend) {
     let now = now_ms();
     let nonce = identity.issue_nonce(now).await.unwrap();
     let message = siwe_message("vault.medkey.test", alice.address(), 31337, &nonce, None);
-    let first = identity.login(&message, &sign(&alice, &message), now).await.unwrap();
+    let first = identity.login(&message, &sign(&alice, &message), None, now).await.unwrap();
 
     let second = identity.refresh(&first.refresh_token, now + 1_000).await.unwrap();
     assert_ne!(second.refresh_token, first.refresh_token);
@@ -120,7 +127,7 @@ async fn refresh_rotates_and_reuse_revokes_the_family(backend: Backend) {
     // Logout closes a family; an expired refresh token is refused.
     let nonce = identity.issue_nonce(now).await.unwrap();
     let message = siwe_message("vault.medkey.test", alice.address(), 31337, &nonce, None);
-    let other = identity.login(&message, &sign(&alice, &message), now).await.unwrap();
+    let other = identity.login(&message, &sign(&alice, &message), None, now).await.unwrap();
     assert!(matches!(
         identity.refresh(&other.refresh_token, other.refresh_expires_at_ms).await,
         Err(RefreshError::Invalid)

@@ -61,11 +61,20 @@ impl AccessLog {
 
     /// Entries about one patient's records, oldest first.
     pub async fn for_patient(&self, patient: Address) -> Result<Vec<AccessEntry>, sqlx::Error> {
-        let rows = sqlx::query(
+        self.select("patient", patient).await
+    }
+
+    /// Entries one address caused (a provider's releases and denials), oldest first.
+    pub async fn for_actor(&self, actor: Address) -> Result<Vec<AccessEntry>, sqlx::Error> {
+        self.select("actor", actor).await
+    }
+
+    async fn select(&self, column: &'static str, address: Address) -> Result<Vec<AccessEntry>, sqlx::Error> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT at_ms, kind, actor, patient, record_id, grant_id, purpose, outcome FROM access_log \
-             WHERE patient = $1 ORDER BY id",
-        )
-        .bind(patient.to_vec())
+             WHERE {column} = $1 ORDER BY id"
+        )))
+        .bind(address.to_vec())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

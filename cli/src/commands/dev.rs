@@ -120,6 +120,7 @@ async fn vault_state(store: &Store, chain_id: u64, addr: std::net::SocketAddr) -
         jwt_secret: secret,
         access_ttl: Duration::from_secs(15 * 60),
         refresh_ttl: Duration::from_secs(7 * 86_400),
+        require_provider_mfa: false,
         nonce_ttl: Duration::from_secs(5 * 60),
     };
     let state = medkey_vault::http::AppState::new(

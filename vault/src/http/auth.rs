@@ -3,6 +3,7 @@
 
 use alloy::primitives::Address;
 use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
@@ -10,6 +11,22 @@ use super::{ApiError, AppState};
 
 pub struct Caller {
     pub address: Address,
+    /// Signed in with a second factor.
+    pub mfa: bool,
+}
+
+impl Caller {
+    /// Operator policy: a provider acting on a patient's records must have used a second factor.
+    pub fn check_provider_mfa(&self, state: &AppState) -> Result<(), ApiError> {
+        if state.identity.requires_provider_mfa() && !self.mfa {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "mfa_required",
+                "this vault requires providers to sign in with a second factor: enable TOTP, then sign in again",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -28,7 +45,7 @@ impl FromRequestParts<AppState> for Caller {
         if !state.identity.session_open(&claims.sid).await? {
             return Err(ApiError::unauthorized("session_closed", "the session was signed out or revoked"));
         }
-        Ok(Self { address: claims.sub })
+        Ok(Self { address: claims.sub, mfa: claims.mfa() })
     }
 }
 

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::gate::Denial;
-use crate::identity::{LoginError, RefreshError, TokenError};
+use crate::identity::{LoginError, MfaError, RefreshError, TokenError};
 use crate::limits::Throttled;
 use crate::records::RecordError;
 
@@ -70,10 +70,25 @@ impl From<RecordError> for ApiError {
     }
 }
 
+impl From<MfaError> for ApiError {
+    fn from(err: MfaError) -> Self {
+        let (code, message) = (err.code(), err.to_string());
+        match err {
+            MfaError::AlreadyEnabled | MfaError::NotStarted | MfaError::NotEnabled => {
+                Self::new(StatusCode::CONFLICT, code, message)
+            }
+            MfaError::InvalidCode => Self::unauthorized(code, message),
+            MfaError::SealBroken | MfaError::Database(_) => Self::internal(err),
+        }
+    }
+}
+
 impl From<LoginError> for ApiError {
     fn from(err: LoginError) -> Self {
         match err {
             LoginError::Database(err) => Self::internal(err),
+            LoginError::Mfa(MfaError::NotEnabled) => Self::bad_request("mfa_not_enabled", err.to_string()),
+            LoginError::Mfa(err) => Self::from(err),
             LoginError::Malformed(_) | LoginError::MalformedSignature => Self::bad_request(err.code(), err.to_string()),
             _ => Self::unauthorized(err.code(), err.to_string()),
         }

@@ -7,6 +7,7 @@ mod grant_routes;
 mod health;
 mod ids;
 mod json;
+mod mfa_routes;
 mod provider_routes;
 mod record_routes;
 mod session_routes;
@@ -28,6 +29,10 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/v1/auth/login", post(session_routes::login))
         .route("/v1/auth/refresh", post(session_routes::refresh))
         .route("/v1/auth/logout", post(session_routes::logout))
+        .route("/v1/auth/mfa", get(mfa_routes::status))
+        .route("/v1/auth/mfa/setup", post(mfa_routes::setup))
+        .route("/v1/auth/mfa/enable", post(mfa_routes::enable))
+        .route("/v1/auth/mfa/disable", post(mfa_routes::disable))
         .route("/v1/records", get(record_routes::list).post(record_routes::create))
         .route("/v1/records/{id}", get(record_routes::fetch).put(record_routes::update).delete(record_routes::erase))
         .route("/v1/records/{id}/versions/{version}/keys", post(record_routes::add_keys))

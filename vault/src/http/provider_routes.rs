@@ -21,6 +21,7 @@ pub async fn list_for_patient(
     caller: Caller,
     Path(patient): Path<String>,
 ) -> Result<Json<Vec<RecordView>>, ApiError> {
+    caller.check_provider_mfa(&state)?;
     let patient = ids::address(&patient)?;
     let mut visible = Vec::new();
     for meta in state.records.list(patient, None).await? {
@@ -47,6 +48,10 @@ pub async fn release_key(
 ) -> Result<Json<Value>, ApiError> {
     state.limits.release_attempt(caller.address, ip)?;
     let record_id = ids::record_id(&id)?;
+    if let Err(refusal) = caller.check_provider_mfa(&state) {
+        deny_log(&state, caller.address, None, Some(record_id), "mfa_required").await?;
+        return Err(refusal);
+    }
     let view = state.release_reads.get(record_id, caller.address).await?;
     let Some(ReleaseView { meta, ciphertext: Some(ciphertext), wrapped_key }) = view.filter(|v| !v.meta.erased) else {
         deny_log(&state, caller.address, None, Some(record_id), "not_found").await?;

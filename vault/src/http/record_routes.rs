@@ -113,6 +113,7 @@ pub async fn create(
     let record_id = ids::record_id(&body.record_id)?;
     let patient = body.patient.as_deref().map(ids::address).transpose()?.unwrap_or(caller.address);
     if patient != caller.address {
+        caller.check_provider_mfa(&state)?;
         let request = ReleaseRequest { provider: caller.address, patient, record_id, category: body.category };
         if let Decision::Deny(denial) = state.gate.decide_write(&request).await? {
             return Err(ApiError::from(&denial));

@@ -10,7 +10,7 @@ use super::auth::ClientIp;
 use super::json::ApiJson;
 use super::state::now_ms;
 use super::{ApiError, AppState};
-use crate::identity::Session;
+use crate::identity::{LoginError, SecondFactor, Session};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,6 +19,22 @@ pub struct LoginBody {
     message: String,
     /// 65-byte signature, 0x-prefixed hex.
     signature: String,
+    /// The current TOTP code, for an account with a second factor.
+    #[serde(default)]
+    totp: Option<String>,
+    /// Or one of its unused recovery codes.
+    #[serde(default)]
+    recovery_code: Option<String>,
+}
+
+/// At most one second factor per request.
+pub fn second_factor(totp: Option<String>, recovery_code: Option<String>) -> Result<Option<SecondFactor>, ApiError> {
+    match (totp, recovery_code) {
+        (Some(_), Some(_)) => Err(ApiError::bad_request("malformed_mfa", "send `totp` or `recovery_code`, not both")),
+        (Some(code), None) => Ok(Some(SecondFactor::Totp(code))),
+        (None, Some(code)) => Ok(Some(SecondFactor::RecoveryCode(code))),
+        (None, None) => Ok(None),
+    }
 }
 
 #[derive(Deserialize)]
@@ -66,9 +82,10 @@ pub async fn login(
     if let Some(address) = claimed {
         state.limits.login_allowed(address, ip)?;
     }
-    let result = state.identity.login(&body.message, &signature, now_ms()).await;
+    let factor = second_factor(body.totp, body.recovery_code)?;
+    let result = state.identity.login(&body.message, &signature, factor.as_ref(), now_ms()).await;
     if let Some(address) = claimed
-        && !matches!(result, Err(crate::identity::LoginError::Database(_)))
+        && !matches!(result, Err(LoginError::Database(_) | LoginError::MfaRequired))
     {
         state.limits.login_result(address, ip, result.is_ok());
     }

@@ -20,6 +20,17 @@ pub struct AccessClaims {
     pub exp: u64,
     pub iss: String,
     pub aud: String,
+    /// How the holder authenticated (RFC 8176): `eth` (SIWE signature), plus `otp` after a
+    /// second factor.
+    #[serde(default)]
+    pub amr: Vec<String>,
+}
+
+impl AccessClaims {
+    /// Whether the session was opened with a second factor.
+    pub fn mfa(&self) -> bool {
+        self.amr.iter().any(|m| m == "otp")
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +42,7 @@ pub enum TokenError {
 }
 
 impl Identity {
-    pub(super) fn issue_access(&self, address: Address, family: &str, now_s: u64) -> (String, u64) {
+    pub(super) fn issue_access(&self, address: Address, family: &str, mfa: bool, now_s: u64) -> (String, u64) {
         let exp = now_s + self.config.access_ttl.as_secs();
         let claims = AccessClaims {
             sub: address,
@@ -40,6 +51,7 @@ impl Identity {
             exp,
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
+            amr: if mfa { vec!["eth".into(), "otp".into()] } else { vec!["eth".into()] },
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&self.config.jwt_secret))
             .expect("HS256 signing cannot fail");

@@ -3,6 +3,7 @@
 //! used revokes its whole family: a thief and the owner cannot both keep a session.
 
 mod access;
+mod mfa;
 mod nonces;
 mod open_sessions;
 mod refresh;
@@ -18,6 +19,7 @@ use zeroize::Zeroizing;
 use open_sessions::OpenSessions;
 
 pub use access::{AccessClaims, TokenError};
+pub use mfa::{MfaError, SecondFactor, TotpEnrollment};
 pub use refresh::RefreshError;
 pub use siwe_login::LoginError;
 
@@ -27,11 +29,16 @@ pub struct IdentityConfig {
     pub domain: String,
     /// The chain SIWE messages must name.
     pub chain_id: u64,
-    /// HMAC key for access tokens, at least 32 bytes.
+    /// The vault secret, at least 32 bytes: the HMAC key for access tokens, and (through HKDF)
+    /// the key TOTP secrets are sealed under. Changing it signs everyone out and voids TOTP
+    /// enrolments; recovery codes still work.
     pub jwt_secret: Zeroizing<Vec<u8>>,
     /// Access-token lifetime; capped at 15 minutes.
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    /// Operator policy: providers must have signed in with a second factor to read or write
+    /// patients' records.
+    pub require_provider_mfa: bool,
     pub nonce_ttl: Duration,
 }
 
@@ -81,6 +88,12 @@ impl Identity {
             return Err(ConfigError::AccessTtlTooLong);
         }
         Ok(Self { pool, config, open_sessions: Arc::default() })
+    }
+}
+
+impl Identity {
+    pub fn requires_provider_mfa(&self) -> bool {
+        self.config.require_provider_mfa
     }
 }
 

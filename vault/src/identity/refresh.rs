@@ -24,26 +24,35 @@ fn token_hash(token: &str) -> Vec<u8> {
 
 impl Identity {
     /// A new session family for `address`.
-    pub(super) async fn open_session(&self, address: Address, now_ms: u64) -> Result<Session, sqlx::Error> {
+    /// `mfa`: whether the login passed a second factor; every refresh of the family keeps it.
+    pub(super) async fn open_session(&self, address: Address, mfa: bool, now_ms: u64) -> Result<Session, sqlx::Error> {
         let family = random_token()[..16].to_vec();
-        self.issue_session(address, &family, now_ms).await
+        self.issue_session(address, &family, mfa, now_ms).await
     }
 
-    async fn issue_session(&self, address: Address, family: &[u8], now_ms: u64) -> Result<Session, sqlx::Error> {
+    async fn issue_session(
+        &self,
+        address: Address,
+        family: &[u8],
+        mfa: bool,
+        now_ms: u64,
+    ) -> Result<Session, sqlx::Error> {
         let refresh_token = alloy::hex::encode(random_token());
         let refresh_expires_at_ms = now_ms + self.config.refresh_ttl.as_millis() as u64;
         sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, family_id, address, issued_at_ms, expires_at_ms) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO refresh_tokens (token_hash, family_id, address, issued_at_ms, expires_at_ms, mfa) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(token_hash(&refresh_token))
         .bind(family.to_vec())
         .bind(address.to_vec())
         .bind(now_ms as i64)
         .bind(refresh_expires_at_ms as i64)
+        .bind(i64::from(mfa))
         .execute(&self.pool)
         .await?;
-        let (access_token, access_expires_at) = self.issue_access(address, &alloy::hex::encode(family), now_ms / 1_000);
+        let (access_token, access_expires_at) =
+            self.issue_access(address, &alloy::hex::encode(family), mfa, now_ms / 1_000);
         Ok(Session { address, access_token, access_expires_at, refresh_token, refresh_expires_at_ms })
     }
 
@@ -51,7 +60,8 @@ impl Identity {
     pub async fn refresh(&self, refresh_token: &str, now_ms: u64) -> Result<Session, RefreshError> {
         let hash = token_hash(refresh_token);
         let row = sqlx::query(
-            "SELECT family_id, address, expires_at_ms, used_at_ms, revoked_at_ms FROM refresh_tokens WHERE token_hash = $1",
+            "SELECT family_id, address, expires_at_ms, used_at_ms, revoked_at_ms, mfa FROM refresh_tokens \
+             WHERE token_hash = $1",
         )
         .bind(&hash)
         .fetch_optional(&self.pool)
@@ -81,7 +91,8 @@ impl Identity {
         }
         let address_bytes: Vec<u8> = row.try_get("address")?;
         let address = Address::try_from(address_bytes.as_slice()).map_err(|_| RefreshError::Invalid)?;
-        Ok(self.issue_session(address, &family, now_ms).await?)
+        let mfa = row.try_get::<i64, _>("mfa")? != 0;
+        Ok(self.issue_session(address, &family, mfa, now_ms).await?)
     }
 
     /// Ends a session: every refresh token of the family stops working.

@@ -5,6 +5,7 @@ use alloy::primitives::Address;
 use siwe::Message;
 use time::OffsetDateTime;
 
+use super::mfa::{MfaError, SecondFactor};
 use super::{Identity, Session};
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,10 @@ pub enum LoginError {
     BadSignature,
     #[error("the nonce is unknown, expired or already used")]
     NonceRejected,
+    #[error("this account has a second factor: send `totp` or `recovery_code` with the same signed message")]
+    MfaRequired,
+    #[error("second factor: {0}")]
+    Mfa(MfaError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -36,15 +41,24 @@ impl LoginError {
             Self::OutsideValidity => "login_expired",
             Self::BadSignature => "bad_signature",
             Self::NonceRejected => "nonce_rejected",
+            Self::MfaRequired => "mfa_required",
+            Self::Mfa(err) => err.code(),
             Self::Database(_) => "internal",
         }
     }
 }
 
 impl Identity {
-    /// Verifies a signed SIWE message and opens a session for its address. Checks run
-    /// cheapest first; the nonce is consumed last, so a bad signature cannot burn someone's nonce.
-    pub async fn login(&self, message: &str, signature: &[u8], now_ms: u64) -> Result<Session, LoginError> {
+    /// Verifies a signed SIWE message (and the second factor, if the account has one) and opens
+    /// a session for its address. Checks run cheapest first; the nonce is consumed last, so a bad
+    /// signature cannot burn someone's nonce and a missing code can be sent with the same message.
+    pub async fn login(
+        &self,
+        message: &str,
+        signature: &[u8],
+        factor: Option<&SecondFactor>,
+        now_ms: u64,
+    ) -> Result<Session, LoginError> {
         let parsed: Message = message.parse().map_err(|e: siwe::ParseError| LoginError::Malformed(e.to_string()))?;
         let signature: &[u8; 65] = signature.try_into().map_err(|_| LoginError::MalformedSignature)?;
         let domain = parsed.domain.to_string();
@@ -61,9 +75,22 @@ impl Identity {
             return Err(LoginError::OutsideValidity);
         }
         parsed.verify_eip191(signature).map_err(|_| LoginError::BadSignature)?;
+        let address = Address::from(parsed.address);
+        let mfa = match (self.mfa_enabled(address).await?, factor) {
+            (false, None) => false,
+            (false, Some(_)) => return Err(LoginError::Mfa(MfaError::NotEnabled)),
+            (true, None) => return Err(LoginError::MfaRequired),
+            (true, Some(factor)) => {
+                self.check_second_factor(address, factor, now_ms).await.map_err(|err| match err {
+                    MfaError::Database(err) => LoginError::Database(err),
+                    other => LoginError::Mfa(other),
+                })?;
+                true
+            }
+        };
         if !self.consume_nonce(&parsed.nonce, now_ms).await? {
             return Err(LoginError::NonceRejected);
         }
-        Ok(self.open_session(Address::from(parsed.address), now_ms).await?)
+        Ok(self.open_session(address, mfa, now_ms).await?)
     }
 }
