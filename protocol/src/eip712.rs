@@ -3,16 +3,17 @@
 //! the digests computed here equal the contract's `hashGrant` / `hashRevoke`.
 
 use alloy::{
+    dyn_abi::TypedData,
     primitives::Address,
     sol,
-    sol_types::{Eip712Domain, eip712_domain},
+    sol_types::{Eip712Domain, SolStruct, eip712_domain},
 };
 
 use crate::bindings::IConsentRegistry::GrantRequest;
 
 sol! {
     /// A grant signed by `patient` for a relayer to submit with `grantBySig`.
-    #[derive(Debug, PartialEq, Eq)]
+    #[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     struct Grant {
         address patient;
         address provider;
@@ -27,7 +28,7 @@ sol! {
     }
 
     /// A revocation signed by `patient` for a relayer to submit with `revokeBySig`.
-    #[derive(Debug, PartialEq, Eq)]
+    #[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
     struct Revoke {
         address patient;
         bytes32 grantId;
@@ -44,6 +45,11 @@ pub fn domain(chain_id: u64, registry: Address) -> Eip712Domain {
         chain_id: chain_id,
         verifying_contract: registry,
     }
+}
+
+/// `message` as `eth_signTypedData_v4` takes it: domain, types, primary type and message.
+pub fn typed_data<S: SolStruct + serde::Serialize>(message: &S, chain_id: u64, registry: Address) -> TypedData {
+    TypedData::from_struct(message, Some(domain(chain_id, registry)))
 }
 
 impl Grant {

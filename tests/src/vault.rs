@@ -40,6 +40,23 @@ impl TestVault {
         limits: LimitSettings,
         require_provider_mfa: bool,
     ) -> Self {
+        Self::serve(Self::state(indexer, limits, require_provider_mfa).await).await
+    }
+
+    /// A vault keeping nonces and limits in Redis at `redis_url` under `prefix` (vaults given the
+    /// same prefix share them, like replicas). Does not check that Redis answers.
+    pub async fn start_with_redis(
+        indexer: &RunningIndexer,
+        limits: LimitSettings,
+        redis_url: &str,
+        prefix: &str,
+    ) -> Self {
+        let state = Self::state(indexer, limits, false).await.with_redis(redis_url, prefix).await.unwrap();
+        Self::serve(state).await
+    }
+
+    /// The vault's state over `indexer`'s mirror, not yet served (to turn on more, like a relayer).
+    pub async fn state(indexer: &RunningIndexer, limits: LimitSettings, require_provider_mfa: bool) -> AppState {
         let identity = IdentityConfig {
             domain: DOMAIN.into(),
             chain_id: indexer.chain_id,
@@ -50,7 +67,11 @@ impl TestVault {
             nonce_ttl: Duration::from_secs(300),
         };
         let freshness = FreshnessPolicy { max_lag_blocks: 1, max_head_age: Duration::from_secs(5) };
-        let state = AppState::new(indexer.store.clone(), indexer.chain_id, identity, freshness, limits).await.unwrap();
+        AppState::new(indexer.store.clone(), indexer.chain_id, identity, freshness, limits).await.unwrap()
+    }
+
+    /// Serves `state` on a free port.
+    pub async fn serve(state: AppState) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let app = router(state.clone(), BODY_LIMIT);
@@ -94,6 +115,26 @@ impl TestVault {
             request = request.header("content-type", "application/json").body(body.to_string());
         }
         self.send(request).await
+    }
+
+    /// Waits until the vault's view of the mirror has seen chain head `head` (the view follows
+    /// the store on its own task, so a test that writes the checkpoint must wait for it).
+    pub async fn wait_for_mirror_head(&self, head: u64) {
+        let view = self.state.gate.mirror();
+        for _ in 0..5_000 {
+            if view.checkpoint().is_some_and(|c| c.head_number >= head) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("the vault's mirror view never saw head {head}");
+    }
+
+    /// A GET whose answer is bytes (attachments); returns the status and the body.
+    pub async fn bytes(&self, path: &str, token: &str) -> (u16, Vec<u8>) {
+        let response = self.http.get(format!("{}{path}", self.url)).bearer_auth(token).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.bytes().await.unwrap().to_vec())
     }
 
     /// A raw request, for malformed input.

@@ -123,7 +123,9 @@ async fn key_release_matrix_over_http(backend: Backend) {
     // Stale mirror: the indexer stops, the chain moves on. 503, and readiness says so too.
     let store = indexer.stop().await;
     chain.mine(3).await;
-    store.record_head(id, chain.head().await, now_ms()).await.unwrap();
+    let head = chain.head().await;
+    store.record_head(id, head, now_ms()).await.unwrap();
+    vault.wait_for_mirror_head(head).await;
     expect(503, "mirror_stale")(vault.call("GET", &key_path, Some(&lab_token), None).await);
     expect(503, "mirror_stale")(vault.call("GET", "/readyz", None, None).await);
     store.close().await;

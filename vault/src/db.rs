@@ -10,12 +10,14 @@ const POSTGRES: &[EmbeddedMigration] = &[
     (2, "records", include_str!("../migrations/postgres/0002_records.sql")),
     (3, "access_log", include_str!("../migrations/postgres/0003_access_log.sql")),
     (4, "mfa", include_str!("../migrations/postgres/0004_mfa.sql")),
+    (5, "attachments", include_str!("../migrations/postgres/0005_attachments.sql")),
 ];
 const SQLITE: &[EmbeddedMigration] = &[
     (1, "identity", include_str!("../migrations/sqlite/0001_identity.sql")),
     (2, "records", include_str!("../migrations/sqlite/0002_records.sql")),
     (3, "access_log", include_str!("../migrations/sqlite/0003_access_log.sql")),
     (4, "mfa", include_str!("../migrations/sqlite/0004_mfa.sql")),
+    (5, "attachments", include_str!("../migrations/sqlite/0005_attachments.sql")),
 ];
 
 /// Runs the vault's pending migrations on the mirror's database and returns its pool.

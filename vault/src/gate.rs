@@ -137,6 +137,11 @@ impl ReleaseGate {
         Self { mirror, policy, strict: None }
     }
 
+    /// The mirror view this gate decides over.
+    pub fn mirror(&self) -> &MirrorView {
+        &self.mirror
+    }
+
     /// Turns on strict mode.
     pub fn with_strict(mut self, check: StrictCheck) -> Self {
         self.strict = Some(check);

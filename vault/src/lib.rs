@@ -5,10 +5,15 @@
 //! - [`identity`] signs users in (SIWE, JWT access and rotating refresh tokens);
 //! - [`records`] keeps ciphertext, wrapped keys and the metadata access control needs;
 //! - [`release_reads`] batches the record reads of concurrent key releases;
+//! - [`relay`] submits patients' EIP-712 signatures to the registry (gasless sharing);
+//! - [`blobs`] and [`attachments`] keep attachment ciphertext (a directory or S3) and its size;
 //! - [`access_log`] records every release and denial, group-committed;
+//! - [`limits`] throttles logins and key releases, in memory or shared through [`redis_store`];
 //! - [`http`] is the axum API over all of it.
 
 pub mod access_log;
+pub mod attachments;
+pub mod blobs;
 pub mod consent_fhir;
 pub mod db;
 pub mod gate;
@@ -17,6 +22,8 @@ pub mod identity;
 pub mod limits;
 pub mod mirror_view;
 pub mod records;
+pub mod redis_store;
+pub mod relay;
 pub mod release_reads;
 
 pub use gate::{Decision, Denial, RecordSets, Release, ReleaseGate, ReleaseRequest, StrictCheck};

@@ -1,6 +1,8 @@
 //! Rate limits on login and key release (per address and per client IP), and a lockout after
-//! repeated failed logins. In memory (governor's GCRA), per vault process; a shared Redis store
-//! for several vault replicas is still to come.
+//! repeated failed logins. In memory (governor's GCRA) per vault process by default; in Redis
+//! ([`RedisStore`], the same GCRA on Redis's clock) when several replicas must share them. With
+//! Redis, a request the limits cannot be checked for is refused ([`LimitError::Unavailable`]),
+//! never let through.
 //!
 //! The lockout is keyed by (address, IP), not by address alone: anyone can send a bad signature
 //! naming someone else's address, and keying on the address alone would let them lock that
@@ -17,6 +19,8 @@ use std::time::{Duration, Instant};
 use alloy::primitives::Address;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::redis_store::{Bucket, RedisStore, RedisUnavailable};
 
 #[derive(Clone, Copy, Debug)]
 pub struct LimitSettings {
@@ -49,13 +53,48 @@ pub enum Throttled {
     LockedOut { retry_after: Duration },
 }
 
+impl std::fmt::Display for Throttled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::RateLimited { retry_after } => write!(f, "rate limited for {retry_after:?}"),
+            Self::LockedOut { retry_after } => write!(f, "locked out for {retry_after:?}"),
+        }
+    }
+}
+
+/// A request the limits turn away: throttled, or (with Redis) not checkable, so refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LimitError {
+    #[error("{0}")]
+    Throttled(Throttled),
+    #[error(transparent)]
+    Unavailable(#[from] RedisUnavailable),
+}
+
+impl From<Throttled> for LimitError {
+    fn from(throttled: Throttled) -> Self {
+        Self::Throttled(throttled)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Limits {
     settings: LimitSettings,
-    login_by_ip: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-    release_by_address: Arc<DefaultKeyedRateLimiter<Address>>,
-    release_by_ip: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-    failures: Arc<Mutex<HashMap<(Address, IpAddr), Failures>>>,
+    backend: Backend,
+}
+
+#[derive(Clone, Debug)]
+enum Backend {
+    Memory(Arc<InMemory>),
+    Redis(RedisStore),
+}
+
+#[derive(Debug)]
+struct InMemory {
+    login_by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    release_by_address: DefaultKeyedRateLimiter<Address>,
+    release_by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    failures: Mutex<HashMap<(Address, IpAddr), Failures>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -75,37 +114,96 @@ fn check<K: Hash + Eq + Clone>(limiter: &DefaultKeyedRateLimiter<K>, key: &K) ->
     })
 }
 
+/// Redis key names (under the store's prefix).
+fn login_bucket(ip: IpAddr) -> String {
+    format!("limit:login:ip:{ip}")
+}
+fn release_address_bucket(address: Address) -> String {
+    format!("limit:release:address:{address}")
+}
+fn release_ip_bucket(ip: IpAddr) -> String {
+    format!("limit:release:ip:{ip}")
+}
+fn failures_key(address: Address, ip: IpAddr) -> String {
+    format!("lockout:failures:{address}:{ip}")
+}
+fn locked_key(address: Address, ip: IpAddr) -> String {
+    format!("lockout:locked:{address}:{ip}")
+}
+
 impl Limits {
+    /// Limits kept in this process's memory.
     pub fn new(settings: LimitSettings) -> Self {
         Self {
             settings,
-            login_by_ip: Arc::new(RateLimiter::dashmap(per_minute(settings.login_per_ip_per_minute))),
-            release_by_address: Arc::new(RateLimiter::dashmap(per_minute(settings.release_per_address_per_minute))),
-            release_by_ip: Arc::new(RateLimiter::dashmap(per_minute(settings.release_per_ip_per_minute))),
-            failures: Arc::default(),
+            backend: Backend::Memory(Arc::new(InMemory {
+                login_by_ip: RateLimiter::dashmap(per_minute(settings.login_per_ip_per_minute)),
+                release_by_address: RateLimiter::dashmap(per_minute(settings.release_per_address_per_minute)),
+                release_by_ip: RateLimiter::dashmap(per_minute(settings.release_per_ip_per_minute)),
+                failures: Mutex::default(),
+            })),
         }
     }
 
+    /// The same limits, kept in Redis from now on and shared by every vault using `store`.
+    pub fn with_redis(self, store: RedisStore) -> Self {
+        Self { settings: self.settings, backend: Backend::Redis(store) }
+    }
+
+    pub fn settings(&self) -> LimitSettings {
+        self.settings
+    }
+
+    /// Whether the limits live in Redis (shared) rather than in this process.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Redis(_))
+    }
+
     /// Before a login attempt (nonce or login request) from `ip`.
-    pub fn login_attempt(&self, ip: IpAddr) -> Result<(), Throttled> {
-        check(&self.login_by_ip, &ip)
+    pub async fn login_attempt(&self, ip: IpAddr) -> Result<(), LimitError> {
+        match &self.backend {
+            Backend::Memory(memory) => Ok(check(&memory.login_by_ip, &ip)?),
+            Backend::Redis(store) => {
+                let bucket = Bucket { key: login_bucket(ip), per_minute: self.settings.login_per_ip_per_minute };
+                rate_limited(store.take_cells(&[bucket]).await?)
+            }
+        }
     }
 
     /// Before verifying a login for `address` from `ip`: refused while locked out.
-    pub fn login_allowed(&self, address: Address, ip: IpAddr) -> Result<(), Throttled> {
-        let failures = self.failures.lock().expect("lock");
-        match failures.get(&(address, ip)).and_then(|f| f.locked_until) {
-            Some(until) if until > Instant::now() => Err(Throttled::LockedOut { retry_after: until - Instant::now() }),
-            _ => Ok(()),
+    pub async fn login_allowed(&self, address: Address, ip: IpAddr) -> Result<(), LimitError> {
+        let remaining = match &self.backend {
+            Backend::Memory(memory) => {
+                let failures = memory.failures.lock().expect("lock");
+                let now = Instant::now();
+                failures.get(&(address, ip)).and_then(|f| f.locked_until).filter(|&u| u > now).map(|u| u - now)
+            }
+            Backend::Redis(store) => store.remaining(&locked_key(address, ip)).await?,
+        };
+        match remaining {
+            Some(retry_after) => Err(Throttled::LockedOut { retry_after }.into()),
+            None => Ok(()),
         }
     }
 
     /// Records the outcome of a login: failures accumulate within the window; success clears them.
-    pub fn login_result(&self, address: Address, ip: IpAddr, succeeded: bool) {
-        let mut failures = self.failures.lock().expect("lock");
+    pub async fn login_result(&self, address: Address, ip: IpAddr, succeeded: bool) -> Result<(), LimitError> {
+        let memory = match &self.backend {
+            Backend::Memory(memory) => memory,
+            Backend::Redis(store) if succeeded => {
+                return Ok(store.delete(&[&failures_key(address, ip), &locked_key(address, ip)]).await?);
+            }
+            Backend::Redis(store) => {
+                let s = &self.settings;
+                let (counter, lock) = (failures_key(address, ip), locked_key(address, ip));
+                store.count_failure(&counter, &lock, s.lockout_window, s.lockout_after, s.lockout_for).await?;
+                return Ok(());
+            }
+        };
+        let mut failures = memory.failures.lock().expect("lock");
         if succeeded {
             failures.remove(&(address, ip));
-            return;
+            return Ok(());
         }
         let now = Instant::now();
         let entry = failures.entry((address, ip)).or_insert(Failures { count: 0, since: now, locked_until: None });
@@ -118,25 +216,50 @@ impl Limits {
         if entry.count >= self.settings.lockout_after {
             entry.locked_until = Some(now + self.settings.lockout_for);
         }
+        Ok(())
     }
 
     /// Before a key release for `provider` from `ip`.
-    pub fn release_attempt(&self, provider: Address, ip: IpAddr) -> Result<(), Throttled> {
-        check(&self.release_by_address, &provider)?;
-        check(&self.release_by_ip, &ip)
+    pub async fn release_attempt(&self, provider: Address, ip: IpAddr) -> Result<(), LimitError> {
+        match &self.backend {
+            Backend::Memory(memory) => {
+                check(&memory.release_by_address, &provider)?;
+                Ok(check(&memory.release_by_ip, &ip)?)
+            }
+            Backend::Redis(store) => {
+                let buckets = [
+                    Bucket {
+                        key: release_address_bucket(provider),
+                        per_minute: self.settings.release_per_address_per_minute,
+                    },
+                    Bucket { key: release_ip_bucket(ip), per_minute: self.settings.release_per_ip_per_minute },
+                ];
+                rate_limited(store.take_cells(&buckets).await?)
+            }
+        }
     }
 
-    /// Forgets idle keys so memory stays bounded (call periodically).
+    /// Forgets idle keys so memory stays bounded (call periodically). Redis keys expire on
+    /// their own.
     pub fn shrink(&self) {
-        self.login_by_ip.retain_recent();
-        self.release_by_address.retain_recent();
-        self.release_by_ip.retain_recent();
+        let Backend::Memory(memory) = &self.backend else { return };
+        memory.login_by_ip.retain_recent();
+        memory.release_by_address.retain_recent();
+        memory.release_by_ip.retain_recent();
         let now = Instant::now();
         let window = self.settings.lockout_window;
-        self.failures
+        memory
+            .failures
             .lock()
             .expect("lock")
             .retain(|_, f| f.locked_until.is_some_and(|u| u > now) || now.duration_since(f.since) <= window);
+    }
+}
+
+fn rate_limited(wait: Option<Duration>) -> Result<(), LimitError> {
+    match wait {
+        Some(retry_after) => Err(Throttled::RateLimited { retry_after }.into()),
+        None => Ok(()),
     }
 }
 
@@ -148,35 +271,41 @@ mod tests {
         IpAddr::from([10, 0, 0, last])
     }
 
-    #[test]
-    fn rate_limits_are_per_key() {
+    #[tokio::test]
+    async fn rate_limits_are_per_key() {
         let limits = Limits::new(LimitSettings { login_per_ip_per_minute: 2, ..Default::default() });
-        assert!(limits.login_attempt(ip(1)).is_ok() && limits.login_attempt(ip(1)).is_ok());
-        assert!(matches!(limits.login_attempt(ip(1)), Err(Throttled::RateLimited { .. })));
-        assert!(limits.login_attempt(ip(2)).is_ok(), "another client is unaffected");
+        assert!(limits.login_attempt(ip(1)).await.is_ok() && limits.login_attempt(ip(1)).await.is_ok());
+        assert!(matches!(limits.login_attempt(ip(1)).await, Err(LimitError::Throttled(Throttled::RateLimited { .. }))));
+        assert!(limits.login_attempt(ip(2)).await.is_ok(), "another client is unaffected");
     }
 
-    #[test]
-    fn failed_logins_lock_out_that_address_from_that_ip_only() {
+    #[tokio::test]
+    async fn failed_logins_lock_out_that_address_from_that_ip_only() {
         let limits = Limits::new(LimitSettings { lockout_after: 3, ..Default::default() });
         let alice = Address::repeat_byte(1);
         for _ in 0..2 {
-            limits.login_result(alice, ip(1), false);
+            limits.login_result(alice, ip(1), false).await.unwrap();
         }
-        assert!(limits.login_allowed(alice, ip(1)).is_ok());
-        limits.login_result(alice, ip(1), false);
-        assert!(matches!(limits.login_allowed(alice, ip(1)), Err(Throttled::LockedOut { .. })));
-        assert!(limits.login_allowed(alice, ip(2)).is_ok(), "a flood from one IP cannot lock alice out everywhere");
-        assert!(limits.login_allowed(Address::repeat_byte(2), ip(1)).is_ok());
+        assert!(limits.login_allowed(alice, ip(1)).await.is_ok());
+        limits.login_result(alice, ip(1), false).await.unwrap();
+        assert!(matches!(
+            limits.login_allowed(alice, ip(1)).await,
+            Err(LimitError::Throttled(Throttled::LockedOut { .. }))
+        ));
+        assert!(
+            limits.login_allowed(alice, ip(2)).await.is_ok(),
+            "a flood from one IP cannot lock alice out everywhere"
+        );
+        assert!(limits.login_allowed(Address::repeat_byte(2), ip(1)).await.is_ok());
     }
 
-    #[test]
-    fn success_clears_failures() {
+    #[tokio::test]
+    async fn success_clears_failures() {
         let limits = Limits::new(LimitSettings { lockout_after: 2, ..Default::default() });
         let alice = Address::repeat_byte(1);
-        limits.login_result(alice, ip(1), false);
-        limits.login_result(alice, ip(1), true);
-        limits.login_result(alice, ip(1), false);
-        assert!(limits.login_allowed(alice, ip(1)).is_ok());
+        limits.login_result(alice, ip(1), false).await.unwrap();
+        limits.login_result(alice, ip(1), true).await.unwrap();
+        limits.login_result(alice, ip(1), false).await.unwrap();
+        assert!(limits.login_allowed(alice, ip(1)).await.is_ok());
     }
 }

@@ -1,5 +1,8 @@
 //! `medkey dev`: a local chain with the ConsentRegistry deployed, for development and demos.
 
+use medkey_vault::blobs::BlobStore;
+use medkey_vault::http::DEFAULT_ATTACHMENT_LIMIT;
+use medkey_vault::relay::Relayer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +42,9 @@ pub struct DevArgs {
     /// Serve the vault's HTTP API here.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub vault_addr: std::net::SocketAddr,
+    /// Directory for attachment ciphertext; emptied on every start, like the chain.
+    #[arg(long, default_value = ".medkey/blobs")]
+    pub blob_dir: PathBuf,
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
@@ -69,12 +75,24 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     config.ws_url = Some(anvil.ws_endpoint());
     config.poll_interval = Duration::from_millis(100);
     let indexer = Indexer::connect(config, store.clone(), metrics).await.context("starting the indexer")?;
+    let blobs = fresh_blob_dir(&args.blob_dir)?;
+    // anvil account 9 pays the gas of patients' signed grants and revocations (gasless sharing).
+    let relayer_key: alloy::signers::local::PrivateKeySigner = anvil.keys()[9].clone().into();
+    let relayer =
+        Relayer::new(&anvil.endpoint(), relayer_key, deployment.address, deployment.chain_id, Duration::from_secs(30))
+            .map_err(|err| anyhow::anyhow!(err))?;
     let vault = vault_state(&store, deployment.chain_id, args.vault_addr).await?;
+    let vault = DevVault {
+        state: vault.state.with_blobs(blobs, DEFAULT_ATTACHMENT_LIMIT).with_relayer(relayer),
+        identity_domain: vault.identity_domain,
+    };
     let listener = tokio::net::TcpListener::bind(args.vault_addr)
         .await
         .with_context(|| format!("binding the vault on {} (use --vault-addr)", args.vault_addr))?;
     println!("  chain mirror     sqlite://{} (indexer following; new heads over WebSocket)", args.mirror_db.display());
     println!("  vault            http://{} (SIWE domain {})", args.vault_addr, vault.identity_domain);
+    println!("  attachments      {} (ciphertext only)", args.blob_dir.display());
+    println!("  relayer          anvil account 9 pays for gasless grants (POST /v1/relay)");
     println!("  metrics          http://{}/metrics", args.metrics_addr);
     println!("Press Ctrl-C to stop.");
 
@@ -133,6 +151,17 @@ async fn vault_state(store: &Store, chain_id: u64, addr: std::net::SocketAddr) -
     .await
     .context("starting the vault")?;
     Ok(DevVault { state, identity_domain: domain })
+}
+
+/// The dev vault's records start over with the chain, so their attachments must too.
+fn fresh_blob_dir(dir: &Path) -> anyhow::Result<BlobStore> {
+    match std::fs::remove_dir_all(dir) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            return Err(err).with_context(|| format!("resetting {}", dir.display()));
+        }
+        _ => {}
+    }
+    BlobStore::local(dir).with_context(|| format!("creating the blob directory {}", dir.display()))
 }
 
 /// The dev chain starts from genesis every time, so its mirror must too.

@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::gate::Denial;
-use crate::identity::{LoginError, MfaError, RefreshError, TokenError};
-use crate::limits::Throttled;
+use crate::identity::{LoginError, MfaError, NonceError, RefreshError, TokenError};
+use crate::limits::{LimitError, Throttled};
 use crate::records::RecordError;
 
 #[derive(Debug)]
@@ -70,6 +70,44 @@ impl From<RecordError> for ApiError {
     }
 }
 
+impl From<crate::relay::RelayError> for ApiError {
+    fn from(err: crate::relay::RelayError) -> Self {
+        use crate::relay::RelayError;
+        let status = match err {
+            RelayError::BadSignature => StatusCode::BAD_REQUEST,
+            RelayError::Refused(_) => StatusCode::CONFLICT,
+            RelayError::Chain(_) => StatusCode::BAD_GATEWAY,
+        };
+        Self::new(status, err.code(), err.to_string())
+    }
+}
+
+impl From<crate::blobs::BlobError> for ApiError {
+    fn from(err: crate::blobs::BlobError) -> Self {
+        use crate::blobs::BlobError;
+        match err {
+            BlobError::TooLarge { .. } => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "attachment_too_large", err.to_string())
+            }
+            BlobError::Body(_) => Self::bad_request("upload_interrupted", err.to_string()),
+            BlobError::NotAStream => Self::bad_request("invalid_ciphertext", err.to_string()),
+            BlobError::NotFound => Self::not_found(err.to_string()),
+            BlobError::Storage(_) => Self::internal(err),
+        }
+    }
+}
+
+impl From<crate::attachments::AttachmentError> for ApiError {
+    fn from(err: crate::attachments::AttachmentError) -> Self {
+        match err {
+            crate::attachments::AttachmentError::Exists => {
+                Self::new(StatusCode::CONFLICT, "attachment_exists", err.to_string())
+            }
+            crate::attachments::AttachmentError::Database(err) => Self::internal(err),
+        }
+    }
+}
+
 impl From<MfaError> for ApiError {
     fn from(err: MfaError) -> Self {
         let (code, message) = (err.code(), err.to_string());
@@ -87,6 +125,7 @@ impl From<LoginError> for ApiError {
     fn from(err: LoginError) -> Self {
         match err {
             LoginError::Database(err) => Self::internal(err),
+            LoginError::NoncesUnavailable(err) => Self::from(NonceError::Unavailable(err)),
             LoginError::Mfa(MfaError::NotEnabled) => Self::bad_request("mfa_not_enabled", err.to_string()),
             LoginError::Mfa(err) => Self::from(err),
             LoginError::Malformed(_) | LoginError::MalformedSignature => Self::bad_request(err.code(), err.to_string()),
@@ -132,6 +171,40 @@ impl From<Throttled> for ApiError {
         let mut err = Self::new(StatusCode::TOO_MANY_REQUESTS, code, message);
         err.retry_after_secs = Some(wait.as_secs().max(1));
         err
+    }
+}
+
+/// With Redis configured and unreachable, nothing is let through unchecked: 503, and a code that
+/// says which shared store failed.
+impl From<LimitError> for ApiError {
+    fn from(err: LimitError) -> Self {
+        match err {
+            LimitError::Throttled(throttled) => Self::from(throttled),
+            LimitError::Unavailable(err) => {
+                tracing::error!(%err, "rate limits cannot be checked: refusing");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "limits_unavailable",
+                    "rate limits cannot be checked right now; try again shortly",
+                )
+            }
+        }
+    }
+}
+
+impl From<NonceError> for ApiError {
+    fn from(err: NonceError) -> Self {
+        match err {
+            NonceError::Database(err) => Self::internal(err),
+            NonceError::Unavailable(err) => {
+                tracing::error!(%err, "sign-in nonces cannot be issued or checked: refusing");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "nonces_unavailable",
+                    "sign-in nonces cannot be issued or checked right now; try again shortly",
+                )
+            }
+        }
     }
 }
 

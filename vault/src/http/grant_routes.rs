@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::auth::Caller;
 use super::json::ApiQuery;
+use super::openapi::ErrorBody;
 use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::consent_fhir;
@@ -19,6 +20,23 @@ pub struct GrantsQuery {
     format: Option<String>,
 }
 
+/// The caller's grants as the chain has them, as JSON or as FHIR R4 `Consent` resources.
+#[utoipa::path(
+    get,
+    path = "/v1/grants",
+    tag = "sharing",
+    operation_id = "list_grants",
+    params(("format" = Option<String>, Query, description = "`json` (default) or `fhir`")),
+    responses(
+        (status = 200, description = "`json`: an array of `{grant, state, categories}`, `state` being pending, live, \
+            expired or revoked; `fhir`: a `collection` Bundle of R4 `Consent` resources", body = Value),
+        (status = 400, description = "invalid_query (format is neither json nor fhir)", body = ErrorBody),
+        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
+            body = ErrorBody),
+        (status = 500, description = "internal", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,

@@ -20,6 +20,14 @@ pub fn record_id(text: &str) -> Result<[u8; 16], ApiError> {
     Ok(bytes.try_into().expect("32 hex digits are 16 bytes"))
 }
 
+/// A record version: a positive integer.
+pub fn version(text: &str) -> Result<u32, ApiError> {
+    text.parse()
+        .ok()
+        .filter(|v| *v >= 1)
+        .ok_or_else(|| ApiError::bad_request("invalid_version", "a version is a positive integer"))
+}
+
 pub fn address(text: &str) -> Result<Address, ApiError> {
     text.parse().map_err(|_| ApiError::bad_request("invalid_address", format!("'{text}' is not an address")))
 }

@@ -1,6 +1,7 @@
 //! The vault's HTTP API (axum), versioned under `/v1`. Every error is
 //! `{"error": {"code", "message"}}` with a precise status; every handler denies by default.
 
+mod attachment_routes;
 mod auth;
 mod error;
 mod grant_routes;
@@ -8,23 +9,26 @@ mod health;
 mod ids;
 mod json;
 mod mfa_routes;
+mod openapi;
 mod provider_routes;
 mod record_routes;
+mod relay_routes;
 mod session_routes;
 mod state;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 pub use error::ApiError;
-pub use state::{AppState, MIRROR_POLL, SetupError};
+pub use state::{AppState, DEFAULT_ATTACHMENT_LIMIT, MIRROR_POLL, SetupError};
 
 /// The whole API. `body_limit` caps every request body (413 beyond it).
 pub fn router(state: AppState, body_limit: usize) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(openapi::serve))
         .route("/v1/auth/nonce", get(session_routes::nonce))
         .route("/v1/auth/login", post(session_routes::login))
         .route("/v1/auth/refresh", post(session_routes::refresh))
@@ -36,7 +40,12 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/v1/records", get(record_routes::list).post(record_routes::create))
         .route("/v1/records/{id}", get(record_routes::fetch).put(record_routes::update).delete(record_routes::erase))
         .route("/v1/records/{id}/versions/{version}/keys", post(record_routes::add_keys))
+        .route("/v1/records/{id}/versions/{version}/attachment", put(attachment_routes::upload))
+        .route("/v1/records/{id}/attachment", get(attachment_routes::download))
         .route("/v1/grants", get(grant_routes::list))
+        .route("/v1/grants/typed-data", post(relay_routes::grant_typed_data))
+        .route("/v1/revocations/typed-data", post(relay_routes::revoke_typed_data))
+        .route("/v1/relay", post(relay_routes::relay))
         .route("/v1/patients/{patient}/records", get(provider_routes::list_for_patient))
         .route("/v1/records/{id}/key", get(provider_routes::release_key))
         .fallback(|| async { ApiError::not_found("no such endpoint") })

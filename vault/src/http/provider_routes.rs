@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::auth::{Caller, ClientIp};
 use super::ids;
+use super::openapi::{ErrorBody, KeyRelease};
 use super::record_routes::RecordView;
 use super::state::now_ms;
 use super::{ApiError, AppState};
@@ -16,6 +17,24 @@ use crate::gate::{Decision, ReleaseRequest};
 use crate::records::ReleaseView;
 
 /// The patient's records whose category the caller may read now (metadata only).
+#[utoipa::path(
+    get,
+    path = "/v1/patients/{patient}/records",
+    tag = "provider",
+    params(("patient" = String, Path, description = "The patient's address, 0x-prefixed hex")),
+    responses(
+        (status = 200, description = "Metadata of the records the caller may read now (erased ones left out)",
+            body = Vec<RecordView>),
+        (status = 400, description = "invalid_address", body = ErrorBody),
+        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
+            body = ErrorBody),
+        (status = 403, description = "mfa_required (operator policy: providers sign in with a second factor)",
+            body = ErrorBody),
+        (status = 500, description = "internal", body = ErrorBody),
+        (status = 503, description = "mirror_stale / chain_unavailable: the vault cannot decide now", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn list_for_patient(
     State(state): State<AppState>,
     caller: Caller,
@@ -40,13 +59,36 @@ pub async fn list_for_patient(
 }
 
 /// The current version's ciphertext and the data key wrapped for the caller.
+#[utoipa::path(
+    get,
+    path = "/v1/records/{id}/key",
+    tag = "provider",
+    params(("id" = String, Path, description = "The record id: a UUID, dashed or as 32 hex digits")),
+    responses(
+        (status = 200, description = "Released under a live grant (and logged)", body = KeyRelease),
+        (status = 400, description = "invalid_record_id", body = ErrorBody),
+        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
+            body = ErrorBody),
+        (status = 403, description = "mfa_required / provider_not_registered / provider_suspended / no_live_grant / \
+            not_in_record_set / refused_by_chain (each denial is logged)", body = ErrorBody),
+        (status = 404, description = "not_found (also for an erased record)", body = ErrorBody),
+        (status = 409, description = "key_not_wrapped: the grant is live but the patient's client has not wrapped the \
+            key for the caller yet", body = ErrorBody),
+        (status = 429, description = "rate_limited: too many releases for this address or from this IP",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "internal", body = ErrorBody),
+        (status = 503, description = "mirror_stale / chain_unavailable / limits_unavailable: the vault cannot decide \
+            now", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn release_key(
     State(state): State<AppState>,
     caller: Caller,
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    state.limits.release_attempt(caller.address, ip)?;
+    state.limits.release_attempt(caller.address, ip).await?;
     let record_id = ids::record_id(&id)?;
     if let Err(refusal) = caller.check_provider_mfa(&state) {
         deny_log(&state, caller.address, None, Some(record_id), "mfa_required").await?;

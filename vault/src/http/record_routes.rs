@@ -13,43 +13,52 @@ use serde_json::{Value, json};
 use super::auth::Caller;
 use super::ids;
 use super::json::{ApiJson, ApiQuery};
+use super::openapi::{ErrorBody, RecordContent, RecordCreated};
 use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::AccessEntry;
 use crate::gate::{Decision, ReleaseRequest};
 use crate::records::{NewRecord, NewVersion, RecordMeta};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WrappedKeyBody {
+    /// The reader's address.
+    #[schema(example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
     recipient: String,
     /// Base64 of the 81-byte wrapped key.
     wrapped: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     /// UUID chosen by the client (the envelope is bound to it).
     record_id: String,
     /// The patient the record belongs to; defaults to the caller. A provider sets it to write
     /// under a write grant.
+    #[schema(example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
     patient: Option<String>,
+    /// A record category name, e.g. `lab_results` (the consent vocabulary, 16 names).
+    #[schema(value_type = String, example = "lab_results")]
     category: Category,
+    /// A FHIR R4 resource type, e.g. `Observation`.
+    #[schema(example = "Observation")]
     resource_type: String,
     /// Base64 of the sealed record.
     ciphertext: String,
     wrapped_keys: Vec<WrappedKeyBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VersionBody {
+    /// Base64 of the sealed new version.
     ciphertext: String,
     wrapped_keys: Vec<WrappedKeyBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeysBody {
     wrapped_keys: Vec<WrappedKeyBody>,
@@ -61,16 +70,26 @@ pub struct ListQuery {
     category: Option<Category>,
 }
 
-#[derive(Serialize)]
+/// A record's metadata (never its content).
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RecordView {
+    /// 32 lowercase hex digits.
+    #[schema(example = "00112233445566778899aabbccddeeff")]
     record_id: String,
+    /// The patient's address (0x-prefixed, checksummed).
+    #[schema(value_type = String, example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
     owner: Address,
+    #[schema(value_type = String, example = "lab_results")]
     category: Category,
     resource_type: String,
+    /// The current version, from 1.
     version: u32,
+    /// The address that stored the first version.
+    #[schema(value_type = String, example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
     created_by: Address,
     created_at_ms: u64,
     updated_at_ms: u64,
+    /// Crypto-shredded: every ciphertext and key is gone, this row stays.
     erased: bool,
 }
 
@@ -105,6 +124,31 @@ async fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<RecordMeta
     meta.filter(|m| m.owner == caller.address).ok_or_else(|| ApiError::not_found("no such record"))
 }
 
+/// Stores a sealed record with its wrapped keys; a provider names `patient` to write under a write grant.
+#[utoipa::path(
+    post,
+    path = "/v1/records",
+    tag = "records",
+    operation_id = "create_record",
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "Stored. Lists the providers with a live grant on the category that still need a \
+            wrapped key", body = RecordCreated),
+        (status = 400, description = "invalid_record_id / invalid_address / invalid_base64 / unknown_resource_type / \
+            invalid_ciphertext / invalid_wrapped_key / missing_owner_key / malformed_json / invalid_body",
+            body = ErrorBody),
+        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
+            body = ErrorBody),
+        (status = 403, description = "Writing for a patient: mfa_required / provider_not_registered / \
+            provider_suspended / no_live_grant / not_in_record_set / refused_by_chain", body = ErrorBody),
+        (status = 409, description = "record_exists", body = ErrorBody),
+        (status = 413, description = "body_too_large", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type", body = ErrorBody),
+        (status = 500, description = "internal", body = ErrorBody),
+        (status = 503, description = "mirror_stale / chain_unavailable: the vault cannot decide now", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -134,6 +178,22 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(json!({"record": RecordView::from(meta), "providers_needing_keys": needing}))))
 }
 
+/// The caller's own records (metadata only), optionally of one category.
+#[utoipa::path(
+    get,
+    path = "/v1/records",
+    tag = "records",
+    operation_id = "list_records",
+    params(("category" = Option<String>, Query, description = "Only this category, e.g. `lab_results`")),
+    responses(
+        (status = 200, description = "The caller's records", body = Vec<RecordView>),
+        (status = 400, description = "invalid_query (e.g. an unknown category)", body = ErrorBody),
+        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
+            body = ErrorBody),
+        (status = 500, description = "internal", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -143,6 +203,24 @@ pub async fn list(
     Ok(Json(records.into_iter().map(RecordView::from).collect()))
 }
 
+/// The current version's ciphertext and the data key wrapped for the owner.
+#[utoipa::path(
+    get,
+    path = "/v1/records/{id}",
+    tag = "records",
+    operation_id = "fetch_record",
+    params(("id" = String, Path, description = "The record id: a UUID, dashed or as 32 hex digits")),
+    responses(
+        (status = 200, description = "The record, its ciphertext and the caller's wrapped key", body = RecordContent),
+        (status = 400, description = "invalid_record_id", body = ErrorBody),
+        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
+            body = ErrorBody),
+        (status = 404, description = "not_found (also for a record the caller does not own)", body = ErrorBody),
+        (status = 410, description = "record_erased", body = ErrorBody),
+        (status = 500, description = "internal", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn fetch(
     State(state): State<AppState>,
     caller: Caller,
@@ -161,6 +239,29 @@ pub async fn fetch(
     })))
 }
 
+/// A new version (the old ones are kept), with its wrapped keys.
+#[utoipa::path(
+    put,
+    path = "/v1/records/{id}",
+    tag = "records",
+    operation_id = "update_record",
+    params(("id" = String, Path, description = "The record id: a UUID, dashed or as 32 hex digits")),
+    request_body = VersionBody,
+    responses(
+        (status = 200, description = "The record's metadata at its new version", body = RecordView),
+        (status = 400, description = "invalid_record_id / invalid_address / invalid_base64 / invalid_ciphertext / \
+            invalid_wrapped_key / missing_owner_key / malformed_json / invalid_body", body = ErrorBody),
+        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
+            body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 409, description = "record_exists: a concurrent update won", body = ErrorBody),
+        (status = 410, description = "record_erased", body = ErrorBody),
+        (status = 413, description = "body_too_large", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type", body = ErrorBody),
+        (status = 500, description = "internal", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -174,6 +275,24 @@ pub async fn update(
     Ok(Json(meta.into()))
 }
 
+/// Crypto-shreds the record: every ciphertext and wrapped key is dropped, the metadata row stays.
+#[utoipa::path(
+    delete,
+    path = "/v1/records/{id}",
+    tag = "records",
+    operation_id = "erase_record",
+    params(("id" = String, Path, description = "The record id: a UUID, dashed or as 32 hex digits")),
+    responses(
+        (status = 204, description = "Erased"),
+        (status = 400, description = "invalid_record_id", body = ErrorBody),
+        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
+            body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 410, description = "record_erased", body = ErrorBody),
+        (status = 500, description = "internal", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn erase(
     State(state): State<AppState>,
     caller: Caller,
@@ -181,10 +300,36 @@ pub async fn erase(
 ) -> Result<StatusCode, ApiError> {
     let meta = owned(&state, &caller, &id).await?;
     state.records.erase(&meta.record_id, now_ms()).await?;
+    state.blobs.erase(&meta.record_id, meta.current_version).await?;
+    state.attachments.forget(&meta.record_id).await?;
     log(&state, "record_erased", caller.address, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Adds data keys, wrapped by the client, for more readers of a version.
+#[utoipa::path(
+    post,
+    path = "/v1/records/{id}/versions/{version}/keys",
+    tag = "records",
+    params(
+        ("id" = String, Path, description = "The record id: a UUID, dashed or as 32 hex digits"),
+        ("version" = u32, Path, description = "The version, from 1"),
+    ),
+    request_body = KeysBody,
+    responses(
+        (status = 204, description = "Added"),
+        (status = 400, description = "invalid_record_id / invalid_version / invalid_address / invalid_base64 / \
+            invalid_wrapped_key / malformed_json / invalid_body", body = ErrorBody),
+        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
+            body = ErrorBody),
+        (status = 404, description = "not_found (the record or the version)", body = ErrorBody),
+        (status = 410, description = "record_erased", body = ErrorBody),
+        (status = 413, description = "body_too_large", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type", body = ErrorBody),
+        (status = 500, description = "internal", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn add_keys(
     State(state): State<AppState>,
     caller: Caller,
@@ -192,8 +337,7 @@ pub async fn add_keys(
     ApiJson(body): ApiJson<KeysBody>,
 ) -> Result<StatusCode, ApiError> {
     let meta = owned(&state, &caller, &id).await?;
-    let version: u32 =
-        version.parse().map_err(|_| ApiError::bad_request("invalid_version", "a version is a positive integer"))?;
+    let version = ids::version(&version)?;
     state.records.add_wrapped_keys(&meta.record_id, version, &wrapped_keys(&body.wrapped_keys)?, now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,11 +8,12 @@ use serde_json::{Value, json};
 
 use super::auth::ClientIp;
 use super::json::ApiJson;
+use super::openapi::{ErrorBody, Nonce};
 use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::identity::{LoginError, SecondFactor, Session};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     /// The EIP-4361 message, exactly as signed.
@@ -37,17 +38,21 @@ pub fn second_factor(totp: Option<String>, recovery_code: Option<String>) -> Res
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     refresh_token: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SessionBody {
+    #[schema(example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
     address: String,
+    /// Send as `Authorization: Bearer <access_token>`.
     access_token: String,
+    /// Unix seconds.
     access_expires_at: u64,
+    /// Single use: `POST /v1/auth/refresh` answers with a new one.
     refresh_token: String,
     refresh_expires_at_ms: u64,
 }
@@ -64,34 +69,86 @@ impl From<Session> for SessionBody {
     }
 }
 
+/// A single-use SIWE nonce for the message to sign (valid 5 minutes unless configured otherwise).
+#[utoipa::path(
+    get,
+    path = "/v1/auth/nonce",
+    tag = "auth",
+    responses(
+        (status = 200, description = "A fresh nonce", body = Nonce),
+        (status = 429, description = "rate_limited: too many sign-in requests from this IP", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "internal", body = ErrorBody),
+        (status = 503, description = "limits_unavailable / nonces_unavailable: the shared store is not answering",
+            body = ErrorBody),
+    ),
+)]
 pub async fn nonce(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Result<Json<Value>, ApiError> {
-    state.limits.login_attempt(ip)?;
+    state.limits.login_attempt(ip).await?;
     Ok(Json(json!({"nonce": state.identity.issue_nonce(now_ms()).await?})))
 }
 
+/// Signs in with a signed EIP-4361 (SIWE) message, plus a second factor if the account has one.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/login",
+    tag = "auth",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in: an access token and a refresh token", body = SessionBody),
+        (status = 400, description = "malformed_login / malformed_mfa (both `totp` and `recovery_code`) / \
+            mfa_not_enabled (a second factor sent for an account without one) / malformed_json / invalid_body",
+            body = ErrorBody),
+        (status = 401, description = "wrong_domain / wrong_chain / login_expired / bad_signature / nonce_rejected / \
+            mfa_required (send `totp` or `recovery_code` with the same signed message) / invalid_mfa_code",
+            body = ErrorBody),
+        (status = 413, description = "body_too_large", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type", body = ErrorBody),
+        (status = 429, description = "rate_limited (per IP) / locked_out (too many failed sign-ins for this address \
+            from this IP)", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "internal", body = ErrorBody),
+        (status = 503, description = "limits_unavailable / nonces_unavailable", body = ErrorBody),
+    ),
+)]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Json<SessionBody>, ApiError> {
-    state.limits.login_attempt(ip)?;
+    state.limits.login_attempt(ip).await?;
     let signature = alloy::hex::decode(body.signature.trim())
         .map_err(|_| ApiError::bad_request("malformed_login", "the signature is not hex"))?;
     // The claimed address, for the lockout; `login` parses and checks everything again.
     let claimed = body.message.parse::<siwe::Message>().ok().map(|m| alloy::primitives::Address::from(m.address));
     if let Some(address) = claimed {
-        state.limits.login_allowed(address, ip)?;
+        state.limits.login_allowed(address, ip).await?;
     }
     let factor = second_factor(body.totp, body.recovery_code)?;
     let result = state.identity.login(&body.message, &signature, factor.as_ref(), now_ms()).await;
     if let Some(address) = claimed
-        && !matches!(result, Err(LoginError::Database(_) | LoginError::MfaRequired))
+        && !matches!(result, Err(LoginError::Database(_) | LoginError::NoncesUnavailable(_) | LoginError::MfaRequired))
     {
-        state.limits.login_result(address, ip, result.is_ok());
+        state.limits.login_result(address, ip, result.is_ok()).await?;
     }
     Ok(Json(result?.into()))
 }
 
+/// Rotates a refresh token. Reusing a spent one ends its whole session family.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/refresh",
+    tag = "auth",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "A new access token and refresh token", body = SessionBody),
+        (status = 400, description = "malformed_json / invalid_body", body = ErrorBody),
+        (status = 401, description = "invalid_refresh_token / refresh_token_reused (the session family is now \
+            closed)", body = ErrorBody),
+        (status = 413, description = "body_too_large", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type", body = ErrorBody),
+        (status = 500, description = "internal", body = ErrorBody),
+    ),
+)]
 pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshBody>,
@@ -99,6 +156,21 @@ pub async fn refresh(
     Ok(Json(state.identity.refresh(&body.refresh_token, now_ms()).await?.into()))
 }
 
+/// Ends the session: its refresh token and every access token of its family stop working.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/logout",
+    tag = "auth",
+    request_body = RefreshBody,
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 400, description = "malformed_json / invalid_body", body = ErrorBody),
+        (status = 401, description = "invalid_refresh_token", body = ErrorBody),
+        (status = 413, description = "body_too_large", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type", body = ErrorBody),
+        (status = 500, description = "internal", body = ErrorBody),
+    ),
+)]
 pub async fn logout(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshBody>,

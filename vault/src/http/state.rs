@@ -3,16 +3,23 @@
 use medkey_indexer::{FreshnessPolicy, Store};
 
 use crate::access_log::AccessLog;
+use crate::attachments::Attachments;
+use crate::blobs::BlobStore;
 use crate::gate::ReleaseGate;
 use crate::identity::{ConfigError, Identity, IdentityConfig};
 use crate::limits::{LimitSettings, Limits};
 use crate::mirror_view::MirrorView;
 use crate::records::Records;
+use crate::redis_store::RedisStore;
+use crate::relay::Relayer;
 use crate::release_reads::ReleaseReads;
 
 /// How often the vault rereads the mirror's checkpoint when the indexer runs in another process
 /// (one in this process signals each commit at once). Bounds the extra revocation delay.
 pub const MIRROR_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// 1 GiB: a large imaging study. Streamed, so memory does not grow with it.
+pub const DEFAULT_ATTACHMENT_LIMIT: u64 = 1 << 30;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -25,6 +32,13 @@ pub struct AppState {
     pub chain_id: u64,
     pub freshness: FreshnessPolicy,
     pub limits: Limits,
+    /// Attachment ciphertext (in memory unless [`AppState::with_blobs`] names a real store).
+    pub blobs: BlobStore,
+    pub attachments: Attachments,
+    /// The largest attachment accepted, in bytes.
+    pub attachment_limit: u64,
+    /// Submits patients' signed grants and revocations (gasless); `None`: relaying is off.
+    pub relayer: Option<Relayer>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +49,8 @@ pub enum SetupError {
     Mirror(#[from] medkey_indexer::StoreError),
     #[error("vault identity settings: {0}")]
     Identity(#[from] ConfigError),
+    #[error("Redis: {0}")]
+    Redis(#[from] redis::RedisError),
 }
 
 impl AppState {
@@ -52,12 +68,47 @@ impl AppState {
             records: Records::new(pool.clone(), mirror.backend()),
             release_reads: ReleaseReads::new(Records::new(pool.clone(), mirror.backend())),
             gate: ReleaseGate::new(MirrorView::follow(mirror.clone(), chain_id, MIRROR_POLL).await?, freshness),
-            log: AccessLog::new(pool, mirror.backend()),
+            log: AccessLog::new(pool.clone(), mirror.backend()),
             mirror,
             chain_id,
             freshness,
             limits: Limits::new(limits),
+            relayer: None,
+            blobs: BlobStore::with_store(std::sync::Arc::new(object_store::memory::InMemory::new())),
+            attachments: Attachments::new(pool.clone()),
+            attachment_limit: DEFAULT_ATTACHMENT_LIMIT,
         })
+    }
+}
+
+impl AppState {
+    /// Keeps attachments in `blobs` (a directory, or S3), up to `limit` bytes each.
+    pub fn with_blobs(mut self, blobs: BlobStore, limit: u64) -> Self {
+        self.blobs = blobs;
+        self.attachment_limit = limit;
+        self
+    }
+
+    /// Turns on the gasless relay, paying gas from the relayer's account.
+    pub fn with_relayer(mut self, relayer: Relayer) -> Self {
+        self.relayer = Some(relayer);
+        self
+    }
+}
+
+impl AppState {
+    /// Keeps SIWE nonces, rate limits and lockouts in Redis at `url`, under keys starting with
+    /// `prefix:`, so that every vault replica configured alike shares them. Errs only on a
+    /// malformed URL: while Redis is unreachable (now or later), logins and key releases are
+    /// refused with 503 rather than let through unchecked.
+    pub async fn with_redis(mut self, url: &str, prefix: &str) -> Result<Self, SetupError> {
+        let store = RedisStore::connect(url, prefix)?;
+        if let Err(err) = store.ping().await {
+            tracing::warn!(%err, "Redis does not answer yet: logins and key releases get 503 until it does");
+        }
+        self.identity = self.identity.with_redis(store.clone());
+        self.limits = self.limits.with_redis(store);
+        Ok(self)
     }
 }
 

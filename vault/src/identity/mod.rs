@@ -18,8 +18,11 @@ use zeroize::Zeroizing;
 
 use open_sessions::OpenSessions;
 
+use crate::redis_store::RedisStore;
+
 pub use access::{AccessClaims, TokenError};
 pub use mfa::{MfaError, SecondFactor, TotpEnrollment};
+pub use nonces::NonceError;
 pub use refresh::RefreshError;
 pub use siwe_login::LoginError;
 
@@ -77,6 +80,8 @@ pub struct Identity {
     pool: AnyPool,
     config: IdentityConfig,
     open_sessions: Arc<OpenSessions>,
+    /// Where nonces live when not in the database.
+    redis: Option<RedisStore>,
 }
 
 impl Identity {
@@ -87,11 +92,16 @@ impl Identity {
         if config.access_ttl > Duration::from_secs(15 * 60) {
             return Err(ConfigError::AccessTtlTooLong);
         }
-        Ok(Self { pool, config, open_sessions: Arc::default() })
+        Ok(Self { pool, config, open_sessions: Arc::default(), redis: None })
     }
 }
 
 impl Identity {
+    /// Keeps SIWE nonces in Redis from now on, shared by every vault using `store`.
+    pub fn with_redis(self, store: RedisStore) -> Self {
+        Self { redis: Some(store), ..self }
+    }
+
     pub fn requires_provider_mfa(&self) -> bool {
         self.config.require_provider_mfa
     }

@@ -6,6 +6,7 @@ use siwe::Message;
 use time::OffsetDateTime;
 
 use super::mfa::{MfaError, SecondFactor};
+use super::nonces::NonceError;
 use super::{Identity, Session};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,17 @@ pub enum LoginError {
     Mfa(MfaError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    #[error("nonce store: {0}")]
+    NoncesUnavailable(crate::redis_store::RedisUnavailable),
+}
+
+impl From<NonceError> for LoginError {
+    fn from(err: NonceError) -> Self {
+        match err {
+            NonceError::Database(err) => Self::Database(err),
+            NonceError::Unavailable(err) => Self::NoncesUnavailable(err),
+        }
+    }
 }
 
 impl LoginError {
@@ -44,6 +56,7 @@ impl LoginError {
             Self::MfaRequired => "mfa_required",
             Self::Mfa(err) => err.code(),
             Self::Database(_) => "internal",
+            Self::NoncesUnavailable(_) => "nonces_unavailable",
         }
     }
 }

@@ -1,0 +1,121 @@
+//! Attachments end to end, on both backends, with blobs in a local directory: the client
+//! encrypts a multi-megabyte file as a STREAM, the vault stores only ciphertext, the owner and a
+//! granted provider stream it back and decrypt, everyone else is refused (and logged), bad
+//! uploads leave nothing behind, and erasing the record deletes the blob.
+
+use alloy::primitives::B256;
+use medkey_e2e::chain::TestChain;
+use medkey_e2e::db::{Backend, TestDb};
+use medkey_e2e::mirror::{RunningIndexer, test_config};
+use medkey_e2e::on_both_backends;
+use medkey_e2e::sealed::{encryption_secret, unb64, upload};
+use medkey_e2e::vault::TestVault;
+use medkey_protocol::Category;
+use medkey_protocol::envelope::{stream, wrap};
+use medkey_vault::blobs::BlobStore;
+use medkey_vault::limits::LimitSettings;
+
+const LIMIT: u64 = 4 << 20;
+
+async fn attachments_stream_in_and_out_under_the_gate(backend: Backend) {
+    let chain = TestChain::start().await;
+    let db = TestDb::new(backend).await;
+    let (alice, lab, clinic) = (chain.keys[1].clone(), chain.keys[3].clone(), chain.keys[4].clone());
+    let lab_secret = encryption_secret(0xB2);
+    for provider in [lab.address(), clinic.address()] {
+        chain.register_provider(provider).await;
+    }
+    let mut request = chain.request(lab.address(), &[Category::Imaging]).await;
+    request.recordsRoot = B256::ZERO;
+    chain.grant(alice.address(), request).await;
+    let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
+    indexer.wait_for_block(chain.head().await).await;
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = BlobStore::local(dir.path()).unwrap();
+    let state = TestVault::state(&indexer, LimitSettings::default(), false).await.with_blobs(blobs, LIMIT);
+    let vault = TestVault::serve(state).await;
+    let id = chain.chain_id();
+    let (owner, lab_token, clinic_token) =
+        (vault.login(&alice, id).await, vault.login(&lab, id).await, vault.login(&clinic, id).await);
+
+    // A Binary record describing the image, readable by the patient and the lab.
+    let readers = [(alice.address(), &encryption_secret(0xA1)), (lab.address(), &lab_secret)];
+    let record = upload(alice.address(), 5, Category::Imaging, "Binary", &readers);
+    assert_eq!(vault.call("POST", "/v1/records", Some(&owner), Some(record.body.clone())).await.0, 201);
+
+    // 3 MiB and a bit of "imaging": not a multiple of the chunk size, with a marker to hunt for.
+    let mut image: Vec<u8> = (0..3 * 1024 * 1024 + 5).map(|i| (i * 31 % 251) as u8).collect();
+    image[1_000..1_016].copy_from_slice(b"PATIENT-MARKER-1");
+    let mut sealed = Vec::new();
+    stream::encrypt(&record.key, &record.binding, stream::DEFAULT_CHUNK, image.as_slice(), &mut sealed).unwrap();
+    let put = format!("/v1/records/{}/versions/1/attachment", alloy::hex::encode(record.id));
+    let get = format!("/v1/records/{}/attachment", alloy::hex::encode(record.id));
+
+    // Refused uploads store nothing. (A server that refuses an upload answers before reading the
+    // rest of it, so these bodies are kept small enough to be fully sent first; the oversized
+    // one is refused after LIMIT bytes, with only a little still in flight.)
+    let small = sealed[..1024].to_vec();
+    let (status, body) = vault.raw("PUT", &put, &owner, "application/json", small.clone()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (415, Some("unsupported_media_type")));
+    let (status, body) = vault.raw("PUT", &put, &owner, "application/octet-stream", image[..1024].to_vec()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_ciphertext")));
+    let oversized = [&sealed[..12], &vec![0u8; LIMIT as usize + 500][..]].concat();
+    let (status, body) = vault.raw("PUT", &put, &owner, "application/octet-stream", oversized).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("attachment_too_large")));
+    assert_eq!(vault.raw("PUT", &put, &lab_token, "application/octet-stream", small).await.0, 404);
+    let (status, _) = vault.call("GET", &get, Some(&owner), None).await;
+    assert_eq!(status, 404, "nothing was stored");
+    assert_eq!(files_under(dir.path()), 0, "no partial blob left behind");
+
+    let (status, stored) = vault.raw("PUT", &put, &owner, "application/octet-stream", sealed.clone()).await;
+    assert_eq!(status, 201, "{stored}");
+    assert_eq!(stored["size"].as_u64().unwrap(), sealed.len() as u64);
+    let (status, body) = vault.raw("PUT", &put, &owner, "application/octet-stream", sealed.clone()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("attachment_exists")));
+
+    // On disk: ciphertext only.
+    let on_disk: Vec<u8> = walk(dir.path()).into_iter().flat_map(|f| std::fs::read(f).unwrap()).collect();
+    assert!(!on_disk.windows(16).any(|w| w == b"PATIENT-MARKER-1"), "plaintext in the blob directory");
+
+    // The owner and the granted lab stream it back and decrypt; the clinic is refused and logged.
+    assert_eq!(vault.bytes(&get, &owner).await, (200, sealed.clone()));
+    let (status, key_body) =
+        vault.call("GET", &format!("/v1/records/{}/key", alloy::hex::encode(record.id)), Some(&lab_token), None).await;
+    assert_eq!(status, 200, "{key_body}");
+    let key = wrap::unwrap(&unb64(&key_body["wrapped_key"]), &lab_secret, &record.binding).unwrap();
+    let (status, fetched) = vault.bytes(&get, &lab_token).await;
+    assert_eq!(status, 200);
+    let mut opened = Vec::new();
+    stream::decrypt(&key, &record.binding, fetched.as_slice(), &mut opened).unwrap();
+    assert_eq!(opened, image);
+    let (status, _) = vault.bytes(&get, &clinic_token).await;
+    assert_eq!(status, 403);
+    let log = vault.state.log.for_patient(alice.address()).await.unwrap();
+    assert!(log.iter().any(|e| e.kind == "attachment_released" && e.actor == lab.address()));
+    assert!(
+        log.iter()
+            .any(|e| e.kind == "attachment_denied" && e.actor == clinic.address() && e.outcome == "no_live_grant")
+    );
+
+    // Erasing the record deletes the blob as well.
+    let (status, _) =
+        vault.call("DELETE", &format!("/v1/records/{}", alloy::hex::encode(record.id)), Some(&owner), None).await;
+    assert_eq!(status, 204);
+    assert_eq!(files_under(dir.path()), 0);
+    assert_eq!(vault.call("GET", &get, Some(&owner), None).await.0, 404);
+    db.cleanup().await;
+}
+on_both_backends!(attachments_stream_in_and_out_under_the_gate);
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
+    }
+    files
+}
+
+fn files_under(dir: &std::path::Path) -> usize {
+    walk(dir).len()
+}

@@ -1,0 +1,136 @@
+//! Where attachment ciphertext lives: a local directory by default, an S3-compatible bucket
+//! when configured (built with the `s3` feature), both through `object_store`.
+//!
+//! An attachment is the STREAM ciphertext (`docs/envelope.md`) of a `Binary` record version.
+//! Uploads and downloads are streamed in both directions, so the vault's memory stays flat
+//! whatever the size; an upload that fails or exceeds the limit leaves nothing behind. Object
+//! names are built from validated record ids and version numbers only, never from user text.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::stream::{BoxStream, Stream, StreamExt};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+
+/// Upload parts of this size; memory per upload is about two of them.
+const PART_SIZE: usize = 8 * 1024 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct BlobStore {
+    store: Arc<dyn ObjectStore>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("the attachment is larger than the {limit}-byte limit")]
+    TooLarge { limit: u64 },
+    #[error("the upload broke off: {0}")]
+    Body(String),
+    #[error("the attachment is not a version-1 encrypted stream")]
+    NotAStream,
+    #[error("no such attachment")]
+    NotFound,
+    #[error("blob storage: {0}")]
+    Storage(#[from] object_store::Error),
+}
+
+impl BlobStore {
+    /// Blobs under `dir` (created if missing).
+    pub fn local(dir: &std::path::Path) -> Result<Self, BlobError> {
+        std::fs::create_dir_all(dir).map_err(|err| {
+            BlobError::Storage(object_store::Error::Generic { store: "LocalFileSystem", source: Box::new(err) })
+        })?;
+        Ok(Self { store: Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir)?) })
+    }
+
+    /// Blobs in an S3-compatible bucket; credentials, region and endpoint come from the usual
+    /// `AWS_*` environment variables.
+    #[cfg(feature = "s3")]
+    pub fn s3(bucket: &str) -> Result<Self, BlobError> {
+        let store = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket).build()?;
+        Ok(Self { store: Arc::new(store) })
+    }
+
+    /// Any store (tests use `object_store::memory::InMemory`).
+    pub fn with_store(store: Arc<dyn ObjectStore>) -> Self {
+        Self { store }
+    }
+
+    /// Streams `body` into the attachment of `record_id` version `version`; returns its size.
+    /// The first byte must be the envelope version; beyond `limit` bytes the upload is aborted.
+    pub async fn put(
+        &self,
+        record_id: &[u8; 16],
+        version: u32,
+        body: impl Stream<Item = Result<Bytes, String>> + Unpin,
+        limit: u64,
+    ) -> Result<u64, BlobError> {
+        let mut upload =
+            WriteMultipart::new_with_chunk_size(self.store.put_multipart(&path(record_id, version)).await?, PART_SIZE);
+        match copy(body, &mut upload, limit).await {
+            Ok(size) => {
+                upload.finish().await?;
+                Ok(size)
+            }
+            Err(err) => {
+                // Nothing half-written stays behind.
+                let _ = upload.abort().await;
+                Err(err)
+            }
+        }
+    }
+
+    /// The attachment's ciphertext as a stream of chunks.
+    pub async fn get(
+        &self,
+        record_id: &[u8; 16],
+        version: u32,
+    ) -> Result<BoxStream<'static, Result<Bytes, BlobError>>, BlobError> {
+        match self.store.get(&path(record_id, version)).await {
+            Ok(found) => Ok(found.into_stream().map(|chunk| chunk.map_err(BlobError::from)).boxed()),
+            Err(object_store::Error::NotFound { .. }) => Err(BlobError::NotFound),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Deletes every version's attachment of a record (crypto-shredding removes the ciphertext
+    /// too, though without the keys it is already unreadable).
+    pub async fn erase(&self, record_id: &[u8; 16], versions: u32) -> Result<(), BlobError> {
+        for version in 1..=versions {
+            match self.store.delete(&path(record_id, version)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn path(record_id: &[u8; 16], version: u32) -> Path {
+    Path::from(format!("attachments/{}/{version}", alloy::hex::encode(record_id)))
+}
+
+async fn copy(
+    mut body: impl Stream<Item = Result<Bytes, String>> + Unpin,
+    upload: &mut WriteMultipart,
+    limit: u64,
+) -> Result<u64, BlobError> {
+    let mut size = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(BlobError::Body)?;
+        if size == 0 && chunk.first().is_some_and(|b| *b != medkey_protocol::envelope::VERSION) {
+            return Err(BlobError::NotAStream);
+        }
+        size += chunk.len() as u64;
+        if size > limit {
+            return Err(BlobError::TooLarge { limit });
+        }
+        upload.wait_for_capacity(2).await?;
+        upload.put(chunk);
+    }
+    if size < medkey_protocol::envelope::stream::HEADER_LEN as u64 {
+        return Err(BlobError::NotAStream);
+    }
+    Ok(size)
+}

@@ -1,0 +1,162 @@
+//! Attachments (imaging, PDFs): one encrypted stream per record version, streamed in and out.
+//!
+//! - `PUT /v1/records/{id}/versions/{v}/attachment` (owner; `application/octet-stream`): stores
+//!   the STREAM ciphertext the client made with the version's data key. Once per version.
+//! - `GET /v1/records/{id}/attachment`: the current version's ciphertext. The owner gets it;
+//!   anyone else only through the release gate, logged like a key release.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::TryStreamExt;
+use serde_json::{Value, json};
+
+use super::auth::{Caller, ClientIp};
+use super::ids;
+use super::openapi::{AttachmentStored, EncryptedStream, ErrorBody};
+use super::state::now_ms;
+use super::{ApiError, AppState};
+use crate::access_log::AccessEntry;
+use crate::gate::{Decision, ReleaseRequest};
+
+const OCTET_STREAM: &str = "application/octet-stream";
+
+/// Stores a version's attachment: the encrypted stream the client made with the version's data key.
+#[utoipa::path(
+    put,
+    path = "/v1/records/{id}/versions/{version}/attachment",
+    tag = "records",
+    operation_id = "upload_attachment",
+    params(
+        ("id" = String, Path, description = "The record id: a UUID, dashed or as 32 hex digits"),
+        ("version" = u32, Path, description = "The version, from 1"),
+    ),
+    request_body(content = EncryptedStream, content_type = "application/octet-stream",
+        description = "The attachment's encrypted stream (envelope format), streamed"),
+    responses(
+        (status = 201, description = "Stored", body = AttachmentStored),
+        (status = 400, description = "invalid_record_id / invalid_version / invalid_ciphertext (not an encrypted \
+            stream) / upload_interrupted", body = ErrorBody),
+        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
+            body = ErrorBody),
+        (status = 404, description = "not_found: no such record version of the caller's", body = ErrorBody),
+        (status = 409, description = "attachment_exists: a version has at most one attachment", body = ErrorBody),
+        (status = 413, description = "attachment_too_large", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type: send application/octet-stream", body = ErrorBody),
+        (status = 500, description = "internal", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, version)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    let record_id = ids::record_id(&id)?;
+    let version = ids::version(&version)?;
+    if headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) != Some(OCTET_STREAM) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the encrypted stream as application/octet-stream",
+        ));
+    }
+    let meta = state.records.find(&record_id).await?.filter(|m| m.owner == caller.address && !m.erased);
+    let Some(meta) = meta.filter(|m| version >= 1 && version <= m.current_version) else {
+        return Err(ApiError::not_found("no such record version"));
+    };
+    if state.attachments.size(&record_id, version).await?.is_some() {
+        return Err(ApiError::new(StatusCode::CONFLICT, "attachment_exists", "this version already has an attachment"));
+    }
+    let stream = body.into_data_stream().map_err(|err| err.to_string());
+    let size = state.blobs.put(&record_id, version, stream, state.attachment_limit).await?;
+    state.attachments.record(&record_id, version, size, now_ms()).await?;
+    let entry = AccessEntry {
+        at_ms: now_ms(),
+        kind: "attachment_stored".into(),
+        actor: caller.address,
+        patient: Some(meta.owner),
+        record_id: Some(record_id),
+        grant_id: None,
+        purpose: None,
+        outcome: "ok".into(),
+    };
+    state.log.append(&entry).await?;
+    Ok((StatusCode::CREATED, axum::Json(json!({"record_id": id, "version": version, "size": size}))))
+}
+
+/// The current version's attachment (ciphertext): to the owner, or to a provider through the release
+/// gate, logged like a key release.
+#[utoipa::path(
+    get,
+    path = "/v1/records/{id}/attachment",
+    tag = "records",
+    operation_id = "download_attachment",
+    params(("id" = String, Path, description = "The record id: a UUID, dashed or as 32 hex digits")),
+    responses(
+        (status = 200, description = "The encrypted stream", content_type = "application/octet-stream",
+            body = EncryptedStream,
+            headers(("x-medkey-version" = u32, description = "The record version it belongs to"))),
+        (status = 400, description = "invalid_record_id", body = ErrorBody),
+        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
+            body = ErrorBody),
+        (status = 403, description = "mfa_required / provider_not_registered / provider_suspended / no_live_grant / \
+            not_in_record_set / refused_by_chain (each denial is logged)", body = ErrorBody),
+        (status = 404, description = "not_found: no such record, or its current version has no attachment",
+            body = ErrorBody),
+        (status = 429, description = "rate_limited: too many releases for this address or from this IP",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "internal", body = ErrorBody),
+        (status = 503, description = "mirror_stale / chain_unavailable / limits_unavailable: the vault cannot decide \
+            now", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn download(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let record_id = ids::record_id(&id)?;
+    let meta = state.records.find(&record_id).await?.filter(|m| !m.erased);
+    let Some(meta) = meta else { return Err(ApiError::not_found("no such record")) };
+    if meta.owner != caller.address {
+        state.limits.release_attempt(caller.address, ip).await?;
+        caller.check_provider_mfa(&state)?;
+        let request =
+            ReleaseRequest { provider: caller.address, patient: meta.owner, record_id, category: meta.category };
+        let (kind, grant_id, purpose, outcome, denial) = match state.gate.decide(&request, &state.records).await? {
+            Decision::Release(r) => ("attachment_released", Some(r.grant_id), Some(r.purpose), "ok", None),
+            Decision::Deny(d) => ("attachment_denied", None, None, d.code(), Some(d)),
+        };
+        let entry = AccessEntry {
+            at_ms: now_ms(),
+            kind: kind.into(),
+            actor: caller.address,
+            patient: Some(meta.owner),
+            record_id: Some(record_id),
+            grant_id,
+            purpose,
+            outcome: outcome.into(),
+        };
+        state.log.append(&entry).await?;
+        if let Some(denial) = denial {
+            return Err(ApiError::from(&denial));
+        }
+    }
+    let Some(size) = state.attachments.size(&record_id, meta.current_version).await? else {
+        return Err(ApiError::not_found("this record version has no attachment"));
+    };
+    let stream = state.blobs.get(&record_id, meta.current_version).await?;
+    let headers = [
+        (CONTENT_TYPE, OCTET_STREAM.to_owned()),
+        (CONTENT_LENGTH, size.to_string()),
+        (axum::http::HeaderName::from_static("x-medkey-version"), meta.current_version.to_string()),
+    ];
+    Ok((headers, Body::from_stream(stream)).into_response())
+}
