@@ -22,6 +22,23 @@ pub struct AccessEntry {
     pub outcome: String,
 }
 
+impl AccessEntry {
+    /// `kind` done by `actor` now, outcome `ok`, naming nothing else yet: callers fill in the
+    /// rest with struct update syntax.
+    pub fn now(kind: &str, actor: Address) -> Self {
+        Self {
+            at_ms: medkey_indexer::sync::now_ms(),
+            kind: kind.into(),
+            actor,
+            patient: None,
+            record_id: None,
+            grant_id: None,
+            purpose: None,
+            outcome: "ok".into(),
+        }
+    }
+}
+
 /// The log. Appends are group-committed: concurrent requests hand their entries to one writer
 /// task that stores whatever has queued up in a single INSERT, so a busy vault pays for one
 /// transaction per batch rather than per request, and no request holds a lock while it waits.

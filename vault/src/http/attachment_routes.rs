@@ -75,17 +75,7 @@ pub async fn upload(
     let stream = body.into_data_stream().map_err(|err| err.to_string());
     let size = state.blobs.put(&record_id, version, stream, state.attachment_limit).await?;
     state.attachments.record(&record_id, version, size, now_ms()).await?;
-    let entry = AccessEntry {
-        at_ms: now_ms(),
-        kind: "attachment_stored".into(),
-        actor: caller.address,
-        patient: Some(meta.owner),
-        record_id: Some(record_id),
-        grant_id: None,
-        purpose: None,
-        outcome: "ok".into(),
-    };
-    state.log.append(&entry).await?;
+    super::record_routes::log(&state, "attachment_stored", caller.address, &meta).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({"record_id": id, "version": version, "size": size}))))
 }
 
@@ -135,14 +125,12 @@ pub async fn download(
             Decision::Deny(d) => ("attachment_denied", None, None, d.code(), Some(d)),
         };
         let entry = AccessEntry {
-            at_ms: now_ms(),
-            kind: kind.into(),
-            actor: caller.address,
             patient: Some(meta.owner),
             record_id: Some(record_id),
             grant_id,
             purpose,
             outcome: outcome.into(),
+            ..AccessEntry::now(kind, caller.address)
         };
         state.log.append(&entry).await?;
         if let Some(denial) = denial {

@@ -10,7 +10,6 @@ use super::auth::{Caller, ClientIp};
 use super::ids;
 use super::openapi::{ErrorBody, KeyRelease};
 use super::record_routes::RecordView;
-use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::AccessEntry;
 use crate::gate::{Decision, ReleaseRequest};
@@ -118,14 +117,11 @@ pub async fn release_key(
     state
         .log
         .append(&AccessEntry {
-            at_ms: now_ms(),
-            kind: "key_released".into(),
-            actor: caller.address,
             patient: Some(meta.owner),
             record_id: Some(record_id),
             grant_id: Some(release.grant_id),
             purpose: Some(release.purpose),
-            outcome: "ok".into(),
+            ..AccessEntry::now("key_released", caller.address)
         })
         .await?;
     Ok(Json(json!({
@@ -145,15 +141,6 @@ async fn deny_log(
     record_id: Option<[u8; 16]>,
     code: &str,
 ) -> Result<(), ApiError> {
-    let entry = AccessEntry {
-        at_ms: now_ms(),
-        kind: "key_denied".into(),
-        actor,
-        patient,
-        record_id,
-        grant_id: None,
-        purpose: None,
-        outcome: code.into(),
-    };
+    let entry = AccessEntry { patient, record_id, outcome: code.into(), ..AccessEntry::now("key_denied", actor) };
     Ok(state.log.append(&entry).await?)
 }

@@ -342,17 +342,9 @@ pub async fn add_keys(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn log(state: &AppState, kind: &str, actor: Address, meta: &RecordMeta) -> Result<(), ApiError> {
-    let entry = AccessEntry {
-        at_ms: now_ms(),
-        kind: kind.into(),
-        actor,
-        patient: Some(meta.owner),
-        record_id: Some(meta.record_id),
-        grant_id: None,
-        purpose: None,
-        outcome: "ok".into(),
-    };
+pub(super) async fn log(state: &AppState, kind: &str, actor: Address, meta: &RecordMeta) -> Result<(), ApiError> {
+    let entry =
+        AccessEntry { patient: Some(meta.owner), record_id: Some(meta.record_id), ..AccessEntry::now(kind, actor) };
     Ok(state.log.append(&entry).await?)
 }
 

@@ -222,14 +222,9 @@ pub async fn relay(
         }
     };
     let entry = AccessEntry {
-        at_ms: now_ms(),
-        kind: kind.into(),
-        actor: caller.address,
         patient: Some(caller.address),
-        record_id: None,
         grant_id: Some(relayed.grant_id),
-        purpose: None,
-        outcome: "ok".into(),
+        ..AccessEntry::now(kind, caller.address)
     };
     state.log.append(&entry).await?;
     Ok((StatusCode::CREATED, Json(relayed)))
