@@ -1,58 +1,50 @@
-//! The record of every release and denial. Append-only from the application's side; issue #5
-//! makes it tamper-evident (Merkle tree, signed heads, on-chain anchors).
+//! The audit log: every release and denial, every record change, every relayed signature, as an
+//! append-only Merkle tree (`medkey_protocol::audit`) anyone can check.
+//!
+//! Appends are sequenced like Trillian's: requests hand their entries to one writer task, which
+//! gives each batch consecutive leaf indices, stores the batch in a single INSERT and only then
+//! adds the leaves to the in-memory tree. A busy vault pays for one transaction per batch, no
+//! request holds a lock while it waits, and an append returns only once its entry is stored: a
+//! release is never answered before that. Proofs are read from the tree under a read lock.
+//!
+//! Several vault replicas may share one database: each batch takes the next free indices inside
+//! its own transaction (a clash on the unique index is retried), and every replica catches its
+//! tree up from the database after each batch and before it signs a head.
+
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use alloy::primitives::{Address, B256};
 use medkey_indexer::Backend;
 use medkey_indexer::store::value_rows;
-use serde::Serialize;
+pub use medkey_protocol::audit::AuditEntry;
+use medkey_protocol::audit::Tree;
+use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct AccessEntry {
-    pub at_ms: u64,
-    /// `key_released`, `key_denied`, `record_created`, `record_updated`, `record_erased`.
-    pub kind: String,
-    pub actor: Address,
-    pub patient: Option<Address>,
-    pub record_id: Option<[u8; 16]>,
-    pub grant_id: Option<B256>,
-    pub purpose: Option<u8>,
-    /// `ok` or the denial code.
-    pub outcome: String,
+/// An entry for `kind` done by `actor` now; fill in the rest with struct update syntax.
+pub fn stamped(kind: &str, actor: Address) -> AuditEntry {
+    AuditEntry::new(kind, actor, medkey_indexer::sync::now_ms())
 }
 
-impl AccessEntry {
-    /// `kind` done by `actor` now, outcome `ok`, naming nothing else yet: callers fill in the
-    /// rest with struct update syntax.
-    pub fn now(kind: &str, actor: Address) -> Self {
-        Self {
-            at_ms: medkey_indexer::sync::now_ms(),
-            kind: kind.into(),
-            actor,
-            patient: None,
-            record_id: None,
-            grant_id: None,
-            purpose: None,
-            outcome: "ok".into(),
-        }
-    }
+/// A stored entry and its place in the tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Logged {
+    pub leaf_index: u64,
+    pub entry: AuditEntry,
 }
 
-/// The log. Appends are group-committed: concurrent requests hand their entries to one writer
-/// task that stores whatever has queued up in a single INSERT, so a busy vault pays for one
-/// transaction per batch rather than per request, and no request holds a lock while it waits.
-/// An append returns only once its entry is stored; a release is never answered before that.
 #[derive(Clone, Debug)]
 pub struct AccessLog {
     pool: AnyPool,
     queue: mpsc::Sender<Pending>,
+    tree: Arc<RwLock<Tree>>,
 }
 
-/// The largest batch one INSERT carries (8 columns each, within every backend's parameter cap).
+/// The largest batch one INSERT carries (10 columns each, within every backend's parameter cap).
 const MAX_BATCH: usize = 1_024;
 
-type Pending = (AccessEntry, oneshot::Sender<Result<(), AppendError>>);
+type Pending = (AuditEntry, oneshot::Sender<Result<(), AppendError>>);
 
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum AppendError {
@@ -62,61 +54,143 @@ pub enum AppendError {
     Closed,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("the stored audit log is not intact: {0}")]
+    Tampered(String),
+}
+
+const COLUMNS: &str = "id, leaf_index, leaf, at_ms, kind, actor, patient, record_id, grant_id, purpose, outcome";
+
 impl AccessLog {
-    /// Starts the writer task on the current Tokio runtime; it stops when the last handle drops.
-    pub fn new(pool: AnyPool, backend: Backend) -> Self {
+    /// Rebuilds the tree from the stored entries, checking each against its stored leaf and
+    /// position (an edited, deleted or reordered row stops the vault here), gives a leaf to rows
+    /// written before the log was a tree, then starts the writer on the current Tokio runtime.
+    pub async fn open(pool: AnyPool, backend: Backend) -> Result<Self, OpenError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM access_log ORDER BY id")))
+            .fetch_all(&pool)
+            .await?;
+        let mut tree = Tree::new();
+        for row in &rows {
+            let entry = entry_from_row(row)?;
+            let expected = tree.len();
+            match (row.try_get::<Option<i64>, _>("leaf_index")?, row.try_get::<Option<Vec<u8>>, _>("leaf")?) {
+                (Some(index), Some(leaf)) => {
+                    if index as u64 != expected || leaf != entry.leaf() {
+                        return Err(OpenError::Tampered(format!("entry {expected} does not match its leaf")));
+                    }
+                }
+                (None, None) => {
+                    sqlx::query("UPDATE access_log SET leaf_index = $1, leaf = $2 WHERE id = $3")
+                        .bind(expected as i64)
+                        .bind(entry.leaf().to_vec())
+                        .bind(row.try_get::<i64, _>("id")?)
+                        .execute(&pool)
+                        .await?;
+                }
+                _ => return Err(OpenError::Tampered(format!("entry {expected} has half a leaf"))),
+            }
+            tree.push(entry.leaf());
+        }
+        let tree = Arc::new(RwLock::new(tree));
         let (queue, pending) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(write_batches(pool.clone(), backend, pending));
-        Self { pool, queue }
+        tokio::spawn(write_batches(pool.clone(), backend, tree.clone(), pending));
+        Ok(Self { pool, queue, tree })
     }
 
-    pub async fn append(&self, entry: &AccessEntry) -> Result<(), AppendError> {
+    pub async fn append(&self, entry: &AuditEntry) -> Result<(), AppendError> {
         let (reply, stored) = oneshot::channel();
         self.queue.send((entry.clone(), reply)).await.map_err(|_| AppendError::Closed)?;
         stored.await.map_err(|_| AppendError::Closed)?
     }
 
+    /// The tree with every stored entry in it (other replicas' too), for proofs and heads;
+    /// hold the guard only briefly.
+    pub async fn tree(&self) -> Result<RwLockReadGuard<'_, Tree>, sqlx::Error> {
+        catch_up(&self.pool, &self.tree).await?;
+        Ok(self.tree.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
     /// Entries about one patient's records, oldest first.
-    pub async fn for_patient(&self, patient: Address) -> Result<Vec<AccessEntry>, sqlx::Error> {
-        self.select("patient", patient).await
+    pub async fn for_patient(&self, patient: Address) -> Result<Vec<AuditEntry>, sqlx::Error> {
+        Ok(self.select("patient = $1", patient, 0, i64::MAX).await?.into_iter().map(|l| l.entry).collect())
     }
 
     /// Entries one address caused (a provider's releases and denials), oldest first.
-    pub async fn for_actor(&self, actor: Address) -> Result<Vec<AccessEntry>, sqlx::Error> {
-        self.select("actor", actor).await
+    pub async fn for_actor(&self, actor: Address) -> Result<Vec<AuditEntry>, sqlx::Error> {
+        Ok(self.select("actor = $1", actor, 0, i64::MAX).await?.into_iter().map(|l| l.entry).collect())
     }
 
-    async fn select(&self, column: &'static str, address: Address) -> Result<Vec<AccessEntry>, sqlx::Error> {
+    /// What `address` may see: entries about its records or caused by it, from leaf index
+    /// `from` on, at most `limit`.
+    pub async fn visible_to(&self, address: Address, from: u64, limit: u32) -> Result<Vec<Logged>, sqlx::Error> {
+        self.select("(patient = $1 OR actor = $1)", address, from, i64::from(limit)).await
+    }
+
+    async fn select(&self, filter: &str, address: Address, from: u64, limit: i64) -> Result<Vec<Logged>, sqlx::Error> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT at_ms, kind, actor, patient, record_id, grant_id, purpose, outcome FROM access_log \
-             WHERE {column} = $1 ORDER BY id"
+            "SELECT {COLUMNS} FROM access_log WHERE {filter} AND leaf_index >= $2 ORDER BY leaf_index LIMIT $3"
         )))
         .bind(address.to_vec())
+        .bind(from as i64)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|row| {
-                let opt = |c: &str| row.try_get::<Option<Vec<u8>>, _>(c);
-                Ok(AccessEntry {
-                    at_ms: row.try_get::<i64, _>("at_ms")? as u64,
-                    kind: row.try_get("kind")?,
-                    actor: Address::try_from(row.try_get::<Vec<u8>, _>("actor")?.as_slice()).unwrap_or_default(),
-                    patient: opt("patient")?.and_then(|b| Address::try_from(b.as_slice()).ok()),
-                    record_id: opt("record_id")?.and_then(|b| b.try_into().ok()),
-                    grant_id: opt("grant_id")?.and_then(|b| B256::try_from(b.as_slice()).ok()),
-                    purpose: row.try_get::<Option<i64>, _>("purpose")?.and_then(|p| u8::try_from(p).ok()),
-                    outcome: row.try_get("outcome")?,
-                })
+                Ok(Logged { leaf_index: row.try_get::<i64, _>("leaf_index")? as u64, entry: entry_from_row(row)? })
             })
             .collect()
     }
 }
 
-async fn write_batches(pool: AnyPool, backend: Backend, mut pending: mpsc::Receiver<Pending>) {
+fn entry_from_row(row: &AnyRow) -> Result<AuditEntry, sqlx::Error> {
+    let opt = |c: &str| row.try_get::<Option<Vec<u8>>, _>(c);
+    let malformed = |c: &str| sqlx::Error::Decode(format!("malformed {c}").into());
+    Ok(AuditEntry {
+        at_ms: row.try_get::<i64, _>("at_ms")? as u64,
+        kind: row.try_get("kind")?,
+        actor: Address::try_from(row.try_get::<Vec<u8>, _>("actor")?.as_slice()).map_err(|_| malformed("actor"))?,
+        patient: opt("patient")?
+            .map(|b| Address::try_from(b.as_slice()))
+            .transpose()
+            .map_err(|_| malformed("patient"))?,
+        record_id: opt("record_id")?.map(|b| b.try_into()).transpose().map_err(|_| malformed("record_id"))?,
+        grant_id: opt("grant_id")?
+            .map(|b| B256::try_from(b.as_slice()))
+            .transpose()
+            .map_err(|_| malformed("grant_id"))?,
+        purpose: row
+            .try_get::<Option<i64>, _>("purpose")?
+            .map(u8::try_from)
+            .transpose()
+            .map_err(|_| malformed("purpose"))?,
+        outcome: row.try_get("outcome")?,
+    })
+}
+
+/// Attempts at a batch before giving up (clashes with another replica's batch, a busy SQLite).
+const ATTEMPTS: u32 = 5;
+
+async fn write_batches(pool: AnyPool, backend: Backend, tree: Arc<RwLock<Tree>>, mut pending: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let entries: Vec<&AccessEntry> = batch.iter().map(|(entry, _)| entry).collect();
-        let stored = insert(&pool, backend, &entries).await.map_err(|err| AppendError::Database(err.to_string()));
+        let leaves: Vec<[u8; 32]> = batch.iter().map(|(entry, _)| entry.leaf()).collect();
+        let entries: Vec<&AuditEntry> = batch.iter().map(|(entry, _)| entry).collect();
+        let mut stored = Err(sqlx::Error::PoolClosed);
+        for attempt in 0..ATTEMPTS {
+            stored = insert(&pool, backend, &entries, &leaves).await;
+            if stored.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
+        }
+        if stored.is_ok() {
+            stored = catch_up(&pool, &tree).await;
+        }
+        let stored = stored.map_err(|err| AppendError::Database(err.to_string()));
         for (_, reply) in batch.drain(..) {
             // The requester may have gone away; its entry is stored all the same.
             let _ = reply.send(stored.clone());
@@ -124,14 +198,50 @@ async fn write_batches(pool: AnyPool, backend: Backend, mut pending: mpsc::Recei
     }
 }
 
-async fn insert(pool: &AnyPool, backend: Backend, entries: &[&AccessEntry]) -> Result<(), sqlx::Error> {
+/// Adds to the tree every stored leaf it lacks, in index order (this replica's and others').
+async fn catch_up(pool: &AnyPool, tree: &RwLock<Tree>) -> Result<(), sqlx::Error> {
+    let have = tree.read().unwrap_or_else(PoisonError::into_inner).len();
+    let rows = sqlx::query("SELECT leaf_index, leaf FROM access_log WHERE leaf_index >= $1 ORDER BY leaf_index")
+        .bind(have as i64)
+        .fetch_all(pool)
+        .await?;
+    let mut tree = tree.write().unwrap_or_else(PoisonError::into_inner);
+    for row in rows {
+        let index = row.try_get::<i64, _>("leaf_index")? as u64;
+        // Someone else may have caught up meanwhile; indices are dense, so skip what is there.
+        if index < tree.len() {
+            continue;
+        }
+        let leaf: [u8; 32] = row
+            .try_get::<Vec<u8>, _>("leaf")?
+            .try_into()
+            .map_err(|_| sqlx::Error::Decode("a leaf is 32 bytes".into()))?;
+        tree.push(leaf);
+    }
+    Ok(())
+}
+
+/// Stores a batch at the next free indices, chosen inside the same transaction.
+async fn insert(
+    pool: &AnyPool,
+    backend: Backend,
+    entries: &[&AuditEntry],
+    leaves: &[[u8; 32]],
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let first: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM access_log").fetch_one(&mut *tx).await?;
+    let first = first as u64;
     let sql = format!(
-        "INSERT INTO access_log (at_ms, kind, actor, patient, record_id, grant_id, purpose, outcome) VALUES {}",
-        value_rows(entries.len(), 8, backend)
+        "INSERT INTO access_log (leaf_index, leaf, at_ms, kind, actor, patient, record_id, grant_id, purpose, outcome) \
+         VALUES {}",
+        value_rows(entries.len(), 10, backend)
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for entry in entries {
+    for (i, (entry, leaf)) in entries.iter().zip(leaves).enumerate() {
         query = query
+            .bind((first + i as u64) as i64)
+            .bind(leaf.to_vec())
             .bind(entry.at_ms as i64)
             .bind(entry.kind.clone())
             .bind(entry.actor.to_vec())
@@ -141,6 +251,6 @@ async fn insert(pool: &AnyPool, backend: Backend, entries: &[&AccessEntry]) -> R
             .bind(entry.purpose.map(i64::from))
             .bind(entry.outcome.clone());
     }
-    query.execute(pool).await?;
-    Ok(())
+    query.execute(&mut *tx).await?;
+    tx.commit().await
 }

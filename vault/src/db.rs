@@ -11,6 +11,7 @@ const POSTGRES: &[EmbeddedMigration] = &[
     (3, "access_log", include_str!("../migrations/postgres/0003_access_log.sql")),
     (4, "mfa", include_str!("../migrations/postgres/0004_mfa.sql")),
     (5, "attachments", include_str!("../migrations/postgres/0005_attachments.sql")),
+    (6, "audit_tree", include_str!("../migrations/postgres/0006_audit_tree.sql")),
 ];
 const SQLITE: &[EmbeddedMigration] = &[
     (1, "identity", include_str!("../migrations/sqlite/0001_identity.sql")),
@@ -18,6 +19,7 @@ const SQLITE: &[EmbeddedMigration] = &[
     (3, "access_log", include_str!("../migrations/sqlite/0003_access_log.sql")),
     (4, "mfa", include_str!("../migrations/sqlite/0004_mfa.sql")),
     (5, "attachments", include_str!("../migrations/sqlite/0005_attachments.sql")),
+    (6, "audit_tree", include_str!("../migrations/sqlite/0006_audit_tree.sql")),
 ];
 
 /// Runs the vault's pending migrations on the mirror's database and returns its pool.

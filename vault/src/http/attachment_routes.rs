@@ -18,7 +18,7 @@ use super::ids;
 use super::openapi::{AttachmentStored, EncryptedStream, ErrorBody};
 use super::state::now_ms;
 use super::{ApiError, AppState};
-use crate::access_log::AccessEntry;
+use crate::access_log::AuditEntry;
 use crate::gate::{Decision, ReleaseRequest};
 
 const OCTET_STREAM: &str = "application/octet-stream";
@@ -124,13 +124,13 @@ pub async fn download(
             Decision::Release(r) => ("attachment_released", Some(r.grant_id), Some(r.purpose), "ok", None),
             Decision::Deny(d) => ("attachment_denied", None, None, d.code(), Some(d)),
         };
-        let entry = AccessEntry {
+        let entry = AuditEntry {
             patient: Some(meta.owner),
             record_id: Some(record_id),
             grant_id,
             purpose,
             outcome: outcome.into(),
-            ..AccessEntry::now(kind, caller.address)
+            ..crate::access_log::stamped(kind, caller.address)
         };
         state.log.append(&entry).await?;
         if let Some(denial) = denial {

@@ -2,6 +2,7 @@
 //! `{"error": {"code", "message"}}` with a precise status; every handler denies by default.
 
 mod attachment_routes;
+mod audit_routes;
 mod auth;
 mod error;
 mod grant_routes;
@@ -42,6 +43,10 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/v1/records/{id}/versions/{version}/keys", post(record_routes::add_keys))
         .route("/v1/records/{id}/versions/{version}/attachment", put(attachment_routes::upload))
         .route("/v1/records/{id}/attachment", get(attachment_routes::download))
+        .route("/.well-known/medkey-audit-key", get(audit_routes::operator_key))
+        .route("/v1/audit/tree-head", get(audit_routes::tree_head))
+        .route("/v1/audit/consistency", get(audit_routes::consistency))
+        .route("/v1/audit/entries", get(audit_routes::entries))
         .route("/v1/grants", get(grant_routes::list))
         .route("/v1/grants/typed-data", post(relay_routes::grant_typed_data))
         .route("/v1/revocations/typed-data", post(relay_routes::revoke_typed_data))

@@ -16,7 +16,8 @@ pub use shapes::*;
 
 use super::record_routes::RecordView;
 use super::{
-    attachment_routes, grant_routes, health, mfa_routes, provider_routes, record_routes, relay_routes, session_routes,
+    attachment_routes, audit_routes, grant_routes, health, mfa_routes, provider_routes, record_routes, relay_routes,
+    session_routes,
 };
 
 /// The security scheme's name in the document, as the handlers' `security(("bearer" = []))` use it.
@@ -59,6 +60,10 @@ pub const BEARER: &str = "bearer";
         provider_routes::release_key,
         attachment_routes::upload,
         attachment_routes::download,
+        audit_routes::operator_key,
+        audit_routes::tree_head,
+        audit_routes::consistency,
+        audit_routes::entries,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerScheme),
@@ -68,6 +73,8 @@ pub const BEARER: &str = "bearer";
         (name = "sharing", description = "Grants as the chain has them; EIP-712 payloads and the gasless relay"),
         (name = "provider", description = "What a provider may read: key releases through the consent gate, \
                                            each release and denial logged"),
+        (name = "audit", description = "The tamper-evident audit log: signed tree heads, consistency and \
+                                        inclusion proofs, the operator's key"),
         (name = "health", description = "Liveness, readiness and this document"),
     ),
 )]

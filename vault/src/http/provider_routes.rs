@@ -11,7 +11,7 @@ use super::ids;
 use super::openapi::{ErrorBody, KeyRelease};
 use super::record_routes::RecordView;
 use super::{ApiError, AppState};
-use crate::access_log::AccessEntry;
+use crate::access_log::AuditEntry;
 use crate::gate::{Decision, ReleaseRequest};
 use crate::records::ReleaseView;
 
@@ -116,12 +116,12 @@ pub async fn release_key(
     };
     state
         .log
-        .append(&AccessEntry {
+        .append(&AuditEntry {
             patient: Some(meta.owner),
             record_id: Some(record_id),
             grant_id: Some(release.grant_id),
             purpose: Some(release.purpose),
-            ..AccessEntry::now("key_released", caller.address)
+            ..crate::access_log::stamped("key_released", caller.address)
         })
         .await?;
     Ok(Json(json!({
@@ -141,6 +141,7 @@ async fn deny_log(
     record_id: Option<[u8; 16]>,
     code: &str,
 ) -> Result<(), ApiError> {
-    let entry = AccessEntry { patient, record_id, outcome: code.into(), ..AccessEntry::now("key_denied", actor) };
+    let entry =
+        AuditEntry { patient, record_id, outcome: code.into(), ..crate::access_log::stamped("key_denied", actor) };
     Ok(state.log.append(&entry).await?)
 }

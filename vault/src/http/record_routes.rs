@@ -16,7 +16,7 @@ use super::json::{ApiJson, ApiQuery};
 use super::openapi::{ErrorBody, RecordContent, RecordCreated};
 use super::state::now_ms;
 use super::{ApiError, AppState};
-use crate::access_log::AccessEntry;
+use crate::access_log::AuditEntry;
 use crate::gate::{Decision, ReleaseRequest};
 use crate::records::{NewRecord, NewVersion, RecordMeta};
 
@@ -343,8 +343,11 @@ pub async fn add_keys(
 }
 
 pub(super) async fn log(state: &AppState, kind: &str, actor: Address, meta: &RecordMeta) -> Result<(), ApiError> {
-    let entry =
-        AccessEntry { patient: Some(meta.owner), record_id: Some(meta.record_id), ..AccessEntry::now(kind, actor) };
+    let entry = AuditEntry {
+        patient: Some(meta.owner),
+        record_id: Some(meta.record_id),
+        ..crate::access_log::stamped(kind, actor)
+    };
     Ok(state.log.append(&entry).await?)
 }
 

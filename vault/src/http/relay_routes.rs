@@ -22,7 +22,7 @@ use super::json::ApiJson;
 use super::openapi::{ErrorBody, Signable};
 use super::state::now_ms;
 use super::{ApiError, AppState};
-use crate::access_log::AccessEntry;
+use crate::access_log::AuditEntry;
 use crate::relay::Relayed;
 
 /// How long a signature stays submittable unless the client asks otherwise (1 hour).
@@ -221,10 +221,10 @@ pub async fn relay(
             return Err(ApiError::bad_request("malformed_typed_data", format!("cannot relay a '{other}'")));
         }
     };
-    let entry = AccessEntry {
+    let entry = AuditEntry {
         patient: Some(caller.address),
         grant_id: Some(relayed.grant_id),
-        ..AccessEntry::now(kind, caller.address)
+        ..crate::access_log::stamped(kind, caller.address)
     };
     state.log.append(&entry).await?;
     Ok((StatusCode::CREATED, Json(relayed)))

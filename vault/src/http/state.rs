@@ -1,6 +1,11 @@
 //! What every handler can reach.
 
+use std::sync::Arc;
+
+use ed25519_dalek::SigningKey;
+use hkdf::Hkdf;
 use medkey_indexer::{FreshnessPolicy, Store};
+use sha2::Sha256;
 
 use crate::access_log::AccessLog;
 use crate::attachments::Attachments;
@@ -37,6 +42,9 @@ pub struct AppState {
     pub attachments: Attachments,
     /// The largest attachment accepted, in bytes.
     pub attachment_limit: u64,
+    /// Signs audit tree heads (Ed25519). Derived from the vault secret unless
+    /// [`AppState::with_audit_key`] sets the operator's own.
+    pub audit_key: Arc<SigningKey>,
     /// Submits patients' signed grants and revocations (gasless); `None`: relaying is off.
     pub relayer: Option<Relayer>,
 }
@@ -45,6 +53,8 @@ pub struct AppState {
 pub enum SetupError {
     #[error("vault database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("audit log: {0}")]
+    AuditLog(#[from] crate::access_log::OpenError),
     #[error("chain mirror: {0}")]
     Mirror(#[from] medkey_indexer::StoreError),
     #[error("vault identity settings: {0}")]
@@ -63,17 +73,19 @@ impl AppState {
         limits: LimitSettings,
     ) -> Result<Self, SetupError> {
         let pool = crate::db::migrate(&mirror).await?;
+        let audit_key = Arc::new(derived_audit_key(&identity.jwt_secret));
         Ok(Self {
             identity: Identity::new(pool.clone(), identity)?,
             records: Records::new(pool.clone(), mirror.backend()),
             release_reads: ReleaseReads::new(Records::new(pool.clone(), mirror.backend())),
             gate: ReleaseGate::new(MirrorView::follow(mirror.clone(), chain_id, MIRROR_POLL).await?, freshness),
-            log: AccessLog::new(pool.clone(), mirror.backend()),
+            log: AccessLog::open(pool.clone(), mirror.backend()).await?,
             mirror,
             chain_id,
             freshness,
             limits: Limits::new(limits),
             relayer: None,
+            audit_key,
             blobs: BlobStore::with_store(std::sync::Arc::new(object_store::memory::InMemory::new())),
             attachments: Attachments::new(pool.clone()),
             attachment_limit: DEFAULT_ATTACHMENT_LIMIT,
@@ -86,6 +98,12 @@ impl AppState {
     pub fn with_blobs(mut self, blobs: BlobStore, limit: u64) -> Self {
         self.blobs = blobs;
         self.attachment_limit = limit;
+        self
+    }
+
+    /// Signs tree heads with the operator's own key (publish its public half in `deployments/`).
+    pub fn with_audit_key(mut self, key: SigningKey) -> Self {
+        self.audit_key = Arc::new(key);
         self
     }
 
@@ -110,6 +128,15 @@ impl AppState {
         self.limits = self.limits.with_redis(store);
         Ok(self)
     }
+}
+
+/// A stable operator key for deployments that have not set their own: HKDF of the vault secret.
+fn derived_audit_key(vault_secret: &[u8]) -> SigningKey {
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    Hkdf::<Sha256>::new(None, vault_secret)
+        .expand(b"medkey/v1/audit-signing-key", seed.as_mut())
+        .expect("32 bytes is a valid HKDF-SHA256 length");
+    SigningKey::from_bytes(&seed)
 }
 
 pub fn now_ms() -> u64 {

@@ -1,0 +1,151 @@
+//! The audit log as a client checks it, on both backends: signed tree heads under the published
+//! operator key, an inclusion proof for every entry a patient or provider sees, consistency
+//! between successive heads, and tampering with stored entries caught by the client and by the
+//! vault at start-up.
+
+use alloy::primitives::B256;
+use ed25519_dalek::VerifyingKey;
+use medkey_e2e::chain::TestChain;
+use medkey_e2e::db::{Backend, TestDb};
+use medkey_e2e::mirror::{RunningIndexer, test_config};
+use medkey_e2e::on_both_backends;
+use medkey_e2e::sealed::{encryption_secret, upload};
+use medkey_e2e::vault::TestVault;
+use medkey_protocol::Category;
+use medkey_protocol::audit::{AuditEntry, Consistency, Inclusion, SignedTreeHead};
+use medkey_vault::access_log::AccessLog;
+use serde_json::Value;
+
+fn proof_bytes(hashes: &Value) -> Vec<u8> {
+    hashes.as_array().unwrap().iter().flat_map(|h| alloy::hex::decode(h.as_str().unwrap()).unwrap()).collect()
+}
+
+/// What `medkey audit verify` does with `/v1/audit/entries`: every entry is in the signed head.
+/// Returns the head and the entries, or what failed.
+fn check_entries(body: &Value, operator: &VerifyingKey) -> Result<(SignedTreeHead, Vec<AuditEntry>), String> {
+    let head: SignedTreeHead = serde_json::from_value(body["tree_head"].clone()).unwrap();
+    head.verify(operator).map_err(|e| e.to_string())?;
+    let root = head.root_hash();
+    let mut entries = Vec::new();
+    for item in body["entries"].as_array().unwrap() {
+        let entry: AuditEntry = serde_json::from_value(item["entry"].clone()).unwrap();
+        let index = item["leaf_index"].as_u64().unwrap();
+        let proof = Inclusion::from_bytes(proof_bytes(&item["proof"]));
+        root.verify_inclusion(&entry.leaf(), index, &proof).map_err(|e| format!("entry {index}: {e:?}"))?;
+        entries.push(entry);
+    }
+    Ok((head, entries))
+}
+
+async fn every_entry_is_proven_and_heads_stay_consistent(backend: Backend) {
+    let chain = TestChain::start().await;
+    let db = TestDb::new(backend).await;
+    let (alice, lab, clinic) = (chain.keys[1].clone(), chain.keys[3].clone(), chain.keys[4].clone());
+    chain.register_provider(lab.address()).await;
+    chain.register_provider(clinic.address()).await;
+    let mut request = chain.request(lab.address(), &[Category::LabResults]).await;
+    request.recordsRoot = B256::ZERO;
+    chain.grant(alice.address(), request).await;
+    let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
+    indexer.wait_for_block(chain.head().await).await;
+    let vault = TestVault::start(&indexer).await;
+    let id = chain.chain_id();
+    let (patient, lab_token, clinic_token) =
+        (vault.login(&alice, id).await, vault.login(&lab, id).await, vault.login(&clinic, id).await);
+
+    let (_, key) = vault.call("GET", "/.well-known/medkey-audit-key", None, None).await;
+    assert_eq!(key["algorithm"], "Ed25519");
+    let operator_bytes: [u8; 32] = alloy::hex::decode(key["public_key"].as_str().unwrap()).unwrap().try_into().unwrap();
+    let operator = VerifyingKey::from_bytes(&operator_bytes).unwrap();
+
+    let readers = [(alice.address(), &encryption_secret(0xA1)), (lab.address(), &encryption_secret(0xB2))];
+    let record = upload(alice.address(), 1, Category::LabResults, "Observation", &readers);
+    assert_eq!(vault.call("POST", "/v1/records", Some(&patient), Some(record.body)).await.0, 201);
+    let key_path = format!("/v1/records/{}/key", alloy::hex::encode(record.id));
+    assert_eq!(vault.call("GET", &key_path, Some(&lab_token), None).await.0, 200);
+    assert_eq!(vault.call("GET", &key_path, Some(&clinic_token), None).await.0, 403);
+
+    // The patient sees all three, each proven; the clinic sees only what it caused.
+    let (status, body) = vault.call("GET", "/v1/audit/entries", Some(&patient), None).await;
+    assert_eq!(status, 200, "{body}");
+    let (first_head, seen) = check_entries(&body, &operator).unwrap();
+    let kinds: Vec<&str> = seen.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["record_created", "key_released", "key_denied"]);
+    assert_eq!(seen[2].outcome, "no_live_grant");
+    let (_, body) = vault.call("GET", "/v1/audit/entries", Some(&clinic_token), None).await;
+    let (_, clinic_sees) = check_entries(&body, &operator).unwrap();
+    assert!(clinic_sees.iter().all(|e| e.actor == clinic.address()) && clinic_sees.len() == 1);
+
+    // More activity; the new head extends the one the patient kept.
+    assert_eq!(vault.call("GET", &key_path, Some(&lab_token), None).await.0, 200);
+    let (status, body) =
+        vault.call("GET", &format!("/v1/audit/consistency?from={}", first_head.size), None, None).await;
+    assert_eq!(status, 200, "{body}");
+    let new_head: SignedTreeHead = serde_json::from_value(body["tree_head"].clone()).unwrap();
+    new_head.verify(&operator).unwrap();
+    assert_eq!(new_head.size, first_head.size + 1);
+    let proof = Consistency::try_from_bytes(proof_bytes(&body["proof"])).unwrap();
+    new_head.root_hash().verify_consistency(&first_head.root_hash(), &proof).unwrap();
+    // A head with another root at the kept size (a fork) is not extended by the new one.
+    let forked = SignedTreeHead { root: B256::repeat_byte(1), ..first_head.clone() };
+    assert!(new_head.root_hash().verify_consistency(&forked.root_hash(), &proof).is_err());
+    for bad in ["0", "99999"] {
+        let (status, body) = vault.call("GET", &format!("/v1/audit/consistency?from={bad}"), None, None).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_size")));
+    }
+
+    // Someone edits a stored denial into a success: the client's proof check fails on it...
+    let pool = indexer.store.pool();
+    sqlx::query("UPDATE access_log SET outcome = 'ok' WHERE kind = 'key_denied'").execute(pool).await.unwrap();
+    let (_, body) = vault.call("GET", "/v1/audit/entries", Some(&patient), None).await;
+    let failure = check_entries(&body, &operator).unwrap_err();
+    assert!(failure.starts_with("entry 2"), "{failure}");
+    // ...and a vault starting on that database refuses to serve the log.
+    let vault_pool = medkey_vault::db::migrate(&indexer.store).await.unwrap();
+    let reopened = AccessLog::open(vault_pool.clone(), indexer.store.backend()).await;
+    assert!(matches!(reopened, Err(medkey_vault::access_log::OpenError::Tampered(_))), "{reopened:?}");
+    // Putting it back, then deleting an entry, is caught as well.
+    sqlx::query("UPDATE access_log SET outcome = 'no_live_grant' WHERE kind = 'key_denied'")
+        .execute(pool)
+        .await
+        .unwrap();
+    assert!(AccessLog::open(vault_pool.clone(), indexer.store.backend()).await.is_ok());
+    sqlx::query("DELETE FROM access_log WHERE leaf_index = 1").execute(pool).await.unwrap();
+    assert!(AccessLog::open(vault_pool, indexer.store.backend()).await.is_err(), "a deleted entry");
+    db.cleanup().await;
+}
+on_both_backends!(every_entry_is_proven_and_heads_stay_consistent);
+
+/// Two replicas on one database append at once: indices stay dense and unique, and both end
+/// with the same tree, so either one's heads and proofs hold for every entry.
+async fn replicas_sequence_one_log(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = medkey_indexer::Store::connect(&db.url).await.unwrap();
+    let pool = medkey_vault::db::migrate(&store).await.unwrap();
+    let a = AccessLog::open(pool.clone(), store.backend()).await.unwrap();
+    let b = AccessLog::open(pool.clone(), store.backend()).await.unwrap();
+    let actor = alloy::primitives::Address::repeat_byte(7);
+    let appends = (0..200u64).map(|i| {
+        let log = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let entry = AuditEntry::new("key_released", actor, i);
+        async move { log.append(&entry).await }
+    });
+    for result in futures_util::future::join_all(appends).await {
+        result.unwrap();
+    }
+    let (root_a, root_b) = {
+        let ta = a.tree().await.unwrap();
+        let root_a = ta.root();
+        drop(ta);
+        (root_a, b.tree().await.unwrap().root())
+    };
+    assert_eq!(root_a, root_b);
+    assert_eq!(root_a.num_leaves(), 200);
+    let mut times: Vec<u64> = a.for_actor(actor).await.unwrap().iter().map(|e| e.at_ms).collect();
+    times.sort_unstable();
+    assert_eq!(times, (0..200).collect::<Vec<_>>(), "every entry once");
+    assert!(AccessLog::open(pool, store.backend()).await.is_ok(), "and the stored log checks out");
+    store.close().await;
+    db.cleanup().await;
+}
+on_both_backends!(replicas_sequence_one_log);

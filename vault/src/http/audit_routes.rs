@@ -1,0 +1,155 @@
+//! The audit log, verifiable by anyone (issue #5):
+//!
+//! - `GET /.well-known/medkey-audit-key`: the operator's Ed25519 public key;
+//! - `GET /v1/audit/tree-head`: a freshly signed head (chain, size, root, time);
+//! - `GET /v1/audit/consistency?from=N`: a signed head and the proof that the log at size N is a
+//!   prefix of it (what a client checks against the last head it kept, or the anchored one);
+//! - `GET /v1/audit/entries?from=&limit=` (signed in): the entries about the caller's records
+//!   or caused by the caller, each with its inclusion proof under the returned head.
+//!
+//! A head and the proofs that go with it are taken under one read of the tree, so they agree.
+
+use axum::Json;
+use axum::extract::State;
+use medkey_protocol::audit::SignedTreeHead;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Caller;
+use super::json::ApiQuery;
+use super::openapi::ErrorBody;
+use super::state::now_ms;
+use super::{ApiError, AppState};
+use crate::access_log::AuditEntry;
+
+const MAX_PAGE: u32 = 1_000;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    /// The size of the older head (1 to the current size).
+    from: u64,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EntriesQuery {
+    /// First leaf index to return (default 0).
+    #[serde(default)]
+    from: u64,
+    /// At most this many (default and maximum 1000).
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+/// An entry, where it sits in the tree, and the proof that it is there.
+#[derive(Serialize, ToSchema)]
+pub struct ProvenEntry {
+    leaf_index: u64,
+    #[schema(value_type = Object)]
+    entry: AuditEntry,
+    /// Inclusion proof hashes (hex), leaf to root, under `tree_head`.
+    proof: Vec<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/.well-known/medkey-audit-key",
+    tag = "audit",
+    responses((status = 200, description = "`{algorithm: \"Ed25519\", public_key, chain_id}`", body = Value)),
+)]
+pub async fn operator_key(State(state): State<AppState>) -> Json<Value> {
+    let key = alloy::hex::encode(state.audit_key.verifying_key().as_bytes());
+    Json(json!({"algorithm": "Ed25519", "public_key": key, "chain_id": state.chain_id}))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/audit/tree-head",
+    tag = "audit",
+    responses(
+        (status = 200, description = "The current signed tree head", body = Value),
+        (status = 500, description = "internal", body = ErrorBody),
+    ),
+)]
+pub async fn tree_head(State(state): State<AppState>) -> Result<Json<SignedTreeHead>, ApiError> {
+    let tree = state.log.tree().await?;
+    Ok(Json(sign(&state, tree.len(), tree.root().as_bytes().as_slice())))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/audit/consistency",
+    tag = "audit",
+    params(ConsistencyQuery),
+    responses(
+        (status = 200, description = "`{tree_head, proof}`: proof hashes (hex) that the log at size `from` is a \
+            prefix of `tree_head`", body = Value),
+        (status = 400, description = "invalid_size (0, or larger than the log)", body = ErrorBody),
+        (status = 500, description = "internal", body = ErrorBody),
+    ),
+)]
+pub async fn consistency(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ConsistencyQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let tree = state.log.tree().await?;
+    let size = tree.len();
+    if query.from == 0 || query.from > size {
+        return Err(ApiError::bad_request("invalid_size", format!("from must be 1 to {size}")));
+    }
+    let proof = tree.prove_consistency((size - query.from) as usize);
+    let head = sign(&state, size, tree.root().as_bytes().as_slice());
+    Ok(Json(json!({"tree_head": head, "proof": hashes(proof.as_bytes())})))
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/audit/entries",
+    tag = "audit",
+    params(EntriesQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`{tree_head, entries: [ProvenEntry]}`: entries about the caller's records or \
+            caused by the caller, oldest first", body = Value),
+        (status = 400, description = "invalid_query", body = ErrorBody),
+        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
+            body = ErrorBody),
+        (status = 500, description = "internal", body = ErrorBody),
+    ),
+)]
+pub async fn entries(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<EntriesQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = query.limit.unwrap_or(MAX_PAGE);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::bad_request("invalid_query", format!("limit must be 1 to {MAX_PAGE}")));
+    }
+    let logged = state.log.visible_to(caller.address, query.from, limit).await?;
+    let tree = state.log.tree().await?;
+    let size = tree.len();
+    let proven: Vec<ProvenEntry> = logged
+        .into_iter()
+        // A batch is stored before its leaves join the tree; those few wait for the next head.
+        .filter(|l| l.leaf_index < size)
+        .map(|l| ProvenEntry {
+            proof: hashes(tree.prove_inclusion(l.leaf_index as usize).as_bytes()),
+            leaf_index: l.leaf_index,
+            entry: l.entry,
+        })
+        .collect();
+    let head = sign(&state, size, tree.root().as_bytes().as_slice());
+    Ok(Json(json!({"tree_head": head, "entries": proven})))
+}
+
+fn sign(state: &AppState, size: u64, root: &[u8]) -> SignedTreeHead {
+    let root = alloy::primitives::B256::from_slice(root);
+    SignedTreeHead::sign(&state.audit_key, state.chain_id, size, root, now_ms())
+}
+
+fn hashes(proof: &[u8]) -> Vec<String> {
+    proof.chunks(32).map(alloy::hex::encode).collect()
+}
