@@ -133,12 +133,8 @@ async fn replicas_sequence_one_log(backend: Backend) {
     for result in futures_util::future::join_all(appends).await {
         result.unwrap();
     }
-    let (root_a, root_b) = {
-        let ta = a.tree().await.unwrap();
-        let root_a = ta.root();
-        drop(ta);
-        (root_a, b.tree().await.unwrap().root())
-    };
+    let root_a = a.tree().await.unwrap().root();
+    let root_b = b.tree().await.unwrap().root();
     assert_eq!(root_a, root_b);
     assert_eq!(root_a.num_leaves(), 200);
     let mut times: Vec<u64> = a.for_actor(actor).await.unwrap().iter().map(|e| e.at_ms).collect();
