@@ -145,3 +145,73 @@ async fn replicas_sequence_one_log(backend: Backend) {
     db.cleanup().await;
 }
 on_both_backends!(replicas_sequence_one_log);
+
+/// The tree head goes on chain: on demand, by the size policy, never twice for one size; the
+/// indexer mirrors it; and the current log is provably an extension of the anchored head.
+async fn tree_heads_are_anchored_on_chain(backend: Backend) {
+    use medkey_vault::anchoring::{AnchorPolicy, Anchorer};
+    use std::time::Duration;
+
+    let chain = TestChain::start().await;
+    let db = TestDb::new(backend).await;
+    let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
+    let pool = medkey_vault::db::migrate(&indexer.store).await.unwrap();
+    let log = AccessLog::open(pool, indexer.store.backend()).await.unwrap();
+    let actor = alloy::primitives::Address::repeat_byte(7);
+    let append = |n: u64| {
+        let log = log.clone();
+        async move {
+            for i in 0..n {
+                log.append(&AuditEntry::new("key_released", actor, i)).await.unwrap();
+            }
+        }
+    };
+    // anvil account 0 deployed the registry and holds OPERATOR_ROLE.
+    let anchorer =
+        Anchorer::new(&chain.rpc_url(), chain.keys[0].clone(), chain.registry, log.clone(), Duration::from_secs(30))
+            .unwrap();
+    assert_eq!(anchorer.anchor_now().await.unwrap(), None, "nothing to anchor in an empty log");
+    append(5).await;
+    let anchored = anchorer.anchor_now().await.unwrap().expect("anchored");
+    assert_eq!(anchored.size, 5);
+    assert_eq!(anchorer.anchor_now().await.unwrap(), None, "the same size is not anchored twice");
+    let on_chain = chain.registry().latestAuditAnchor().call().await.unwrap();
+    assert_eq!((on_chain.root, on_chain.size), (anchored.root, 5));
+    indexer.wait_for_block(chain.head().await).await;
+    let mirrored = indexer.store.latest_anchor(chain.chain_id()).await.unwrap().expect("mirrored");
+    assert_eq!((mirrored.root, mirrored.size), (anchored.root, 5));
+
+    // By policy: three more entries trigger the next anchor without being asked.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let policy = AnchorPolicy { every_entries: 3, every: Duration::from_secs(3600) };
+    let running = tokio::spawn(anchorer.clone().run(policy, async move {
+        let _ = stopped.await;
+    }));
+    append(3).await;
+    let mut size = 0;
+    for _ in 0..100 {
+        size = chain.registry().latestAuditAnchor().call().await.unwrap().size;
+        if size == 8 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(size, 8, "anchored by the entry-count policy");
+    stop.send(()).unwrap();
+    running.await.unwrap();
+
+    // The log keeps growing; it stays provably an extension of the first anchored head.
+    append(2).await;
+    let (verdict, fork_verdict) = {
+        let tree = log.tree().await.unwrap();
+        assert_eq!(tree.len(), 10);
+        let proof = tree.prove_consistency(10 - 5);
+        let first = medkey_protocol::audit::Root::new(anchored.root.0.into(), 5);
+        let forked = medkey_protocol::audit::Root::new(B256::repeat_byte(3).0.into(), 5);
+        (tree.root().verify_consistency(&first, &proof), tree.root().verify_consistency(&forked, &proof))
+    };
+    assert!(verdict.is_ok(), "{verdict:?}");
+    assert!(fork_verdict.is_err(), "a head the chain never held does not match");
+    db.cleanup().await;
+}
+on_both_backends!(tree_heads_are_anchored_on_chain);

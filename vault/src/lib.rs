@@ -7,11 +7,13 @@
 //! - [`release_reads`] batches the record reads of concurrent key releases;
 //! - [`relay`] submits patients' EIP-712 signatures to the registry (gasless sharing);
 //! - [`blobs`] and [`attachments`] keep attachment ciphertext (a directory or S3) and its size;
+//! - [`anchoring`] puts the audit tree head on chain on a schedule;
 //! - [`access_log`] records every release and denial, group-committed;
 //! - [`limits`] throttles logins and key releases, in memory or shared through [`redis_store`];
 //! - [`http`] is the axum API over all of it.
 
 pub mod access_log;
+pub mod anchoring;
 pub mod attachments;
 pub mod blobs;
 pub mod consent_fhir;

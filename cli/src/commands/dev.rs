@@ -1,5 +1,6 @@
 //! `medkey dev`: a local chain with the ConsentRegistry deployed, for development and demos.
 
+use medkey_vault::anchoring::{AnchorPolicy, Anchorer};
 use medkey_vault::blobs::BlobStore;
 use medkey_vault::http::DEFAULT_ATTACHMENT_LIMIT;
 use medkey_vault::relay::Relayer;
@@ -93,6 +94,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     println!("  vault            http://{} (SIWE domain {})", args.vault_addr, vault.identity_domain);
     println!("  attachments      {} (ciphertext only)", args.blob_dir.display());
     println!("  relayer          anvil account 9 pays for gasless grants (POST /v1/relay)");
+    println!("  audit log        anchored on chain every 100 entries or minute (GET /v1/audit/tree-head)");
     println!("  metrics          http://{}/metrics", args.metrics_addr);
     println!("Press Ctrl-C to stop.");
 
@@ -100,6 +102,18 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stopped| *stopped).await;
     };
+    // anvil account 0 deployed the registry and holds OPERATOR_ROLE: it anchors the audit log.
+    let operator: alloy::signers::local::PrivateKeySigner = anvil.keys()[0].clone().into();
+    let anchorer = Anchorer::new(
+        &anvil.endpoint(),
+        operator,
+        deployment.address,
+        vault.state.log.clone(),
+        Duration::from_secs(30),
+    )
+    .map_err(|err| anyhow::anyhow!(err))?;
+    let anchor_policy = AnchorPolicy { every_entries: 100, every: Duration::from_secs(60) };
+    let anchoring = tokio::spawn(anchorer.run(anchor_policy, until_stopped(stop_rx.clone())));
     let app = medkey_vault::http::router(vault.state, VAULT_BODY_LIMIT);
     let server = tokio::spawn(
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
@@ -112,6 +126,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     }
     stop_tx.send_replace(true);
     let indexed = indexer.await.context("indexer task")?;
+    anchoring.await.context("anchoring task")?;
     server.await.context("vault task")?.context("vault server")?;
     store.close().await;
     eprintln!("stopping anvil");
