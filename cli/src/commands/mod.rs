@@ -1,5 +1,6 @@
 //! Command-line surface: one module per top-level command.
 
+mod audit;
 mod deploy;
 mod dev;
 mod indexer;
@@ -20,6 +21,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Check the vault's audit log: signatures, consistency, anchors, inclusion.
+    Audit(audit::AuditArgs),
     Deploy(deploy::DeployArgs),
     Dev(dev::DevArgs),
     Indexer(indexer::IndexerArgs),
@@ -28,6 +31,7 @@ enum Command {
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
+            Command::Audit(args) => audit::run(args).await,
             Command::Deploy(args) => deploy::run(args).await,
             Command::Dev(args) => dev::run(args).await,
             Command::Indexer(args) => indexer::run(args).await,

@@ -1,0 +1,307 @@
+//! `medkey audit verify`: checks the vault's audit log the way Certificate Transparency
+//! monitors check a log, and says exactly which check failed.
+//!
+//! 1. the tree head is signed by the operator key (pinned on first use, or given);
+//! 2. it extends the last head this client kept (same size: same root; else a consistency proof);
+//! 3. it extends the head anchored on the ConsentRegistry (with `--rpc-url`);
+//! 4. signed in (`MEDKEY_PRIVATE_KEY`), every entry about you is in the signed tree.
+//!
+//! The head is kept in `--state-dir` only when every check passed.
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::{Address, B256};
+use alloy::providers::ProviderBuilder;
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::http::reqwest;
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use ed25519_dalek::VerifyingKey;
+use medkey_protocol::ConsentRegistry;
+use medkey_protocol::audit::{AuditEntry, Consistency, Inclusion, Root, SignedTreeHead};
+use serde_json::{Value, json};
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    command: AuditCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    Verify(VerifyArgs),
+}
+
+/// Verify the vault's audit log: signature, consistency with the last head seen and with the
+/// head anchored on chain, and inclusion of every entry about you.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  MEDKEY_PRIVATE_KEY=0x… medkey audit verify --vault http://127.0.0.1:8080 --rpc-url http://127.0.0.1:8545\n\nExit codes: 0 every check passed, 1 a check failed or the vault could not be reached."
+)]
+pub struct VerifyArgs {
+    /// The vault's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    vault: String,
+    /// The operator's Ed25519 public key (hex). Without it the key the vault publishes is pinned
+    /// on first use and must not change afterwards.
+    #[arg(long)]
+    operator_key: Option<String>,
+    /// An RPC URL of the chain, to check the head anchored on the registry.
+    #[arg(long)]
+    rpc_url: Option<String>,
+    /// The registry's address (default: deployments/<chain id>.json).
+    #[arg(long)]
+    registry: Option<Address>,
+    /// Directory of per-network deployment files (for the registry's address).
+    #[arg(long, default_value = "deployments")]
+    deployments_dir: PathBuf,
+    /// Where the last verified head and the pinned key are kept.
+    #[arg(long, default_value = ".medkey/audit")]
+    state_dir: PathBuf,
+    /// Sign in with this key to check every entry about you (else only the tree is checked).
+    #[arg(long, env = "MEDKEY_PRIVATE_KEY", hide_env_values = true)]
+    private_key: Option<String>,
+    /// The SIWE domain the vault expects (default: the vault URL's host and port).
+    #[arg(long)]
+    siwe_domain: Option<String>,
+}
+
+pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
+    match args.command {
+        AuditCommand::Verify(args) => verify(args).await,
+    }
+}
+
+/// One line per check; the first failure ends the run.
+fn pass(what: &str) {
+    println!("ok    {what}");
+}
+
+async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    let vault = Vault { http: reqwest::Client::new(), base: args.vault.trim_end_matches('/').to_owned() };
+    let published = vault.get("/.well-known/medkey-audit-key", None).await?;
+    let chain_id = published["chain_id"].as_u64().context("the vault's key document has no chain_id")?;
+    let state = State::at(&args.state_dir, chain_id, &vault.base);
+    let published_key = published["public_key"].as_str().context("the vault publishes no key")?.to_owned();
+    let pinned = args.operator_key.clone().or(state.pinned_key()?);
+    if let Some(pinned) = &pinned
+        && !pinned.trim_start_matches("0x").eq_ignore_ascii_case(&published_key)
+    {
+        bail!("FAIL  operator key: the vault now publishes {published_key}, not the pinned {pinned}");
+    }
+    let operator = parse_key(&published_key)?;
+    pass(&format!("operator key {published_key}{}", if pinned.is_some() { " (pinned)" } else { " (pinned now)" }));
+
+    let head: SignedTreeHead = serde_json::from_value(vault.get("/v1/audit/tree-head", None).await?)?;
+    head.verify(&operator).map_err(|e| anyhow::anyhow!("FAIL  tree head signature: {e}"))?;
+    if head.chain_id != chain_id {
+        bail!("FAIL  tree head is for chain {}, not {chain_id}", head.chain_id);
+    }
+    pass(&format!("tree head signed: size {}, root {}", head.size, head.root));
+
+    if let Some(last) = state.last_head()? {
+        check_extends(&vault, &operator, &last, &head, "the last head this client saw").await?;
+    }
+    if let Some(rpc_url) = &args.rpc_url {
+        let registry = match args.registry {
+            Some(registry) => registry,
+            None => {
+                medkey_protocol::deployment::Deployment::load(&args.deployments_dir, chain_id)
+                    .with_context(|| format!("no --registry and no deployment file for chain {chain_id}"))?
+                    .address
+            }
+        };
+        let provider = ProviderBuilder::new().connect_http(rpc_url.parse().context("--rpc-url is not a URL")?);
+        match anchored_head(&ConsentRegistry::new(registry, provider)).await? {
+            None => pass("no head anchored on chain yet"),
+            Some((root, size)) => {
+                let anchored = SignedTreeHead { chain_id, size, root, timestamp_ms: 0, signature: vec![] };
+                check_extends(&vault, &operator, &anchored, &head, "the head anchored on chain").await?;
+            }
+        }
+    }
+    if let Some(key) = &args.private_key {
+        let signer: PrivateKeySigner =
+            key.trim().parse().context("MEDKEY_PRIVATE_KEY is not a valid hex private key")?;
+        let domain =
+            args.siwe_domain.clone().unwrap_or_else(|| vault.base.split("://").last().unwrap_or("").to_owned());
+        let token = vault.login(&signer, chain_id, &domain).await?;
+        let body = vault.get("/v1/audit/entries", Some(&token)).await?;
+        let proven: SignedTreeHead = serde_json::from_value(body["tree_head"].clone())?;
+        proven.verify(&operator).map_err(|e| anyhow::anyhow!("FAIL  entries' tree head signature: {e}"))?;
+        if proven.size != head.size || proven.root != head.root {
+            check_extends(&vault, &operator, &head, &proven, "the head verified above").await?;
+        }
+        let root = proven.root_hash();
+        let entries = body["entries"].as_array().context("no entries in the answer")?;
+        for item in entries {
+            let index = item["leaf_index"].as_u64().context("an entry without a leaf index")?;
+            let entry: AuditEntry = serde_json::from_value(item["entry"].clone())?;
+            let proof = Inclusion::from_bytes(hashes(&item["proof"])?);
+            if root.verify_inclusion(&entry.leaf(), index, &proof).is_err() {
+                bail!(
+                    "FAIL  entry {index} ({} by {} at {}) is not in the signed tree",
+                    entry.kind,
+                    entry.actor,
+                    entry.at_ms
+                );
+            }
+        }
+        pass(&format!("{} entries about {} are in the signed tree", entries.len(), signer.address()));
+    }
+    state.save(&published_key, &head)?;
+    pass(&format!("kept head {} in {}", head.size, state.dir.display()));
+    Ok(())
+}
+
+/// Checks that `new` extends `old`: equal at equal size, else by the vault's consistency proof.
+async fn check_extends(
+    vault: &Vault,
+    operator: &VerifyingKey,
+    old: &SignedTreeHead,
+    new: &SignedTreeHead,
+    what: &str,
+) -> anyhow::Result<()> {
+    if old.size > new.size {
+        bail!("FAIL  consistency with {what}: the log shrank from {} to {} entries", old.size, new.size);
+    }
+    if old.size == new.size {
+        if old.root != new.root {
+            bail!("FAIL  consistency with {what}: two different roots at size {} (a forked log)", old.size);
+        }
+        pass(&format!("same head as {what}"));
+        return Ok(());
+    }
+    let body = vault.get(&format!("/v1/audit/consistency?from={}", old.size), None).await?;
+    let proven: SignedTreeHead = serde_json::from_value(body["tree_head"].clone())?;
+    proven.verify(operator).map_err(|e| anyhow::anyhow!("FAIL  consistency head signature: {e}"))?;
+    let proof = Consistency::try_from_bytes(hashes(&body["proof"])?).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let old_root = Root::new(old.root.0.into(), old.size);
+    if proven.root_hash().verify_consistency(&old_root, &proof).is_err() {
+        bail!("FAIL  consistency with {what} (size {}): the log was rewritten or forked since", old.size);
+    }
+    // The proof was made for the head the vault held at that moment; it must extend ours too.
+    if proven.size != new.size
+        && Box::pin(check_extends(vault, operator, new, &proven, "the head verified above")).await.is_err()
+    {
+        bail!("FAIL  consistency: the vault's heads disagree with each other");
+    }
+    pass(&format!("extends {what} (size {})", old.size));
+    Ok(())
+}
+
+/// The registry's latest anchored (root, size), if any.
+async fn anchored_head<P: alloy::providers::Provider>(
+    registry: &ConsentRegistry::ConsentRegistryInstance<P>,
+) -> anyhow::Result<Option<(B256, u64)>> {
+    let anchor = registry.latestAuditAnchor().call().await.context("reading the anchored head from the chain")?;
+    Ok((anchor.size > 0).then_some((anchor.root, anchor.size)))
+}
+
+fn hashes(list: &Value) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for hash in list.as_array().context("a proof is a list of hashes")? {
+        out.extend(alloy::hex::decode(hash.as_str().context("a proof hash is hex")?)?);
+    }
+    Ok(out)
+}
+
+fn parse_key(hex: &str) -> anyhow::Result<VerifyingKey> {
+    let bytes: [u8; 32] =
+        alloy::hex::decode(hex)?.try_into().map_err(|_| anyhow::anyhow!("an Ed25519 key is 32 bytes"))?;
+    VerifyingKey::from_bytes(&bytes).context("not an Ed25519 public key")
+}
+
+struct Vault {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Vault {
+    async fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<Value> {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.with_context(|| format!("reaching the vault at {}", self.base))?;
+        let status = response.status();
+        let body: Value = serde_json::from_str(&response.text().await?).unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!(
+                "the vault answered {status} to {path}: {}",
+                body["error"]["message"].as_str().unwrap_or("no message")
+            );
+        }
+        Ok(body)
+    }
+
+    async fn login(&self, signer: &PrivateKeySigner, chain_id: u64, domain: &str) -> anyhow::Result<String> {
+        let nonce = self.get("/v1/auth/nonce", None).await?;
+        let nonce = nonce["nonce"].as_str().context("no nonce")?;
+        let issued = time_now_rfc3339();
+        let message = format!(
+            "{domain} wants you to sign in with your Ethereum account:\n{}\n\nSign in to Medkey.\n\n\
+             URI: https://{domain}\nVersion: 1\nChain ID: {chain_id}\nNonce: {nonce}\nIssued At: {issued}",
+            signer.address()
+        );
+        let signature = signer.sign_message_sync(message.as_bytes())?;
+        let body = json!({"message": message, "signature": alloy::hex::encode_prefixed(signature.as_bytes())});
+        let response = self.http.post(format!("{}/v1/auth/login", self.base)).json(&body).send().await?;
+        let status = response.status();
+        let answer: Value = serde_json::from_str(&response.text().await?).unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!("signing in to the vault failed: {}", answer["error"]["message"].as_str().unwrap_or("no message"));
+        }
+        Ok(answer["access_token"].as_str().context("no access token")?.to_owned())
+    }
+}
+
+fn time_now_rfc3339() -> String {
+    let format = time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or(time::OffsetDateTime::now_utc())
+        .format(&format)
+        .unwrap_or_default()
+}
+
+/// The client's memory: the pinned operator key and the last verified head, per vault.
+struct State {
+    dir: PathBuf,
+    file: PathBuf,
+}
+
+impl State {
+    fn at(dir: &Path, chain_id: u64, vault: &str) -> Self {
+        let name: String = vault.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        Self { dir: dir.to_owned(), file: dir.join(format!("{chain_id}-{name}.json")) }
+    }
+
+    fn read(&self) -> anyhow::Result<Option<Value>> {
+        match std::fs::read_to_string(&self.file) {
+            Ok(text) => {
+                Ok(Some(serde_json::from_str(&text).with_context(|| format!("{} is corrupt", self.file.display()))?))
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err).with_context(|| format!("reading {}", self.file.display())),
+        }
+    }
+
+    fn pinned_key(&self) -> anyhow::Result<Option<String>> {
+        Ok(self.read()?.and_then(|s| s["operator_key"].as_str().map(str::to_owned)))
+    }
+
+    fn last_head(&self) -> anyhow::Result<Option<SignedTreeHead>> {
+        Ok(self.read()?.map(|s| serde_json::from_value(s["head"].clone())).transpose()?)
+    }
+
+    /// Written to a temporary file and renamed, so a crash never leaves half a state.
+    fn save(&self, key: &str, head: &SignedTreeHead) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.dir).with_context(|| format!("creating {}", self.dir.display()))?;
+        let temporary = self.file.with_extension("json.tmp");
+        std::fs::write(&temporary, serde_json::to_vec_pretty(&json!({"operator_key": key, "head": head}))?)?;
+        std::fs::rename(&temporary, &self.file).with_context(|| format!("writing {}", self.file.display()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,121 @@
+//! `medkey audit verify` (the real binary) against a vault on a real chain: a clean log passes
+//! every check, a later run extends the kept head, and an edited entry or a forked history is
+//! reported precisely with exit code 1.
+
+use std::time::Duration;
+
+use alloy::primitives::B256;
+use medkey_e2e::chain::TestChain;
+use medkey_e2e::db::{Backend, TestDb};
+use medkey_e2e::mirror::{RunningIndexer, test_config};
+use medkey_e2e::on_both_backends;
+use medkey_e2e::sealed::{encryption_secret, upload};
+use medkey_e2e::vault::{DOMAIN, TestVault};
+use medkey_protocol::Category;
+use medkey_vault::anchoring::Anchorer;
+
+async fn verify(vault: &str, chain: &TestChain, state: &std::path::Path, key: &str) -> (bool, String) {
+    let args: Vec<String> = [
+        "audit",
+        "verify",
+        "--vault",
+        vault,
+        "--rpc-url",
+        &chain.rpc_url(),
+        "--registry",
+        &chain.registry.to_string(),
+        "--state-dir",
+        &state.display().to_string(),
+        "--siwe-domain",
+        DOMAIN,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let key = key.to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        medkey_e2e::medkey(&args, &[("MEDKEY_PRIVATE_KEY", &key)])
+    })
+    .await
+    .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+async fn audit_verify_passes_a_clean_log_and_names_what_was_tampered(backend: Backend) {
+    let chain = TestChain::start().await;
+    let db = TestDb::new(backend).await;
+    let (alice, lab, clinic) = (chain.keys[1].clone(), chain.keys[3].clone(), chain.keys[4].clone());
+    chain.register_provider(lab.address()).await;
+    chain.register_provider(clinic.address()).await;
+    let mut request = chain.request(lab.address(), &[Category::LabResults]).await;
+    request.recordsRoot = B256::ZERO;
+    chain.grant(alice.address(), request).await;
+    let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
+    indexer.wait_for_block(chain.head().await).await;
+    let vault = TestVault::start(&indexer).await;
+    let id = chain.chain_id();
+    let (patient, lab_token, clinic_token) =
+        (vault.login(&alice, id).await, vault.login(&lab, id).await, vault.login(&clinic, id).await);
+    let readers = [(alice.address(), &encryption_secret(0xA1)), (lab.address(), &encryption_secret(0xB2))];
+    let record = upload(alice.address(), 1, Category::LabResults, "Observation", &readers);
+    assert_eq!(vault.call("POST", "/v1/records", Some(&patient), Some(record.body)).await.0, 201);
+    let key_path = format!("/v1/records/{}/key", alloy::hex::encode(record.id));
+    assert_eq!(vault.call("GET", &key_path, Some(&lab_token), None).await.0, 200);
+    assert_eq!(vault.call("GET", &key_path, Some(&clinic_token), None).await.0, 403);
+    let anchorer = Anchorer::new(
+        &chain.rpc_url(),
+        chain.keys[0].clone(),
+        chain.registry,
+        vault.state.log.clone(),
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    anchorer.anchor_now().await.unwrap().expect("anchored");
+
+    let state = tempfile::tempdir().unwrap();
+    let alice_key = alloy::hex::encode_prefixed(alice.to_bytes());
+    let (ok, text) = verify(&vault.url, &chain, state.path(), &alice_key).await;
+    assert!(ok, "{text}");
+    for line in ["(pinned now)", "tree head signed", "same head as the head anchored on chain", "3 entries about"] {
+        assert!(text.contains(line), "missing '{line}' in:\n{text}");
+    }
+
+    // More activity: the next run checks the new head extends the kept one.
+    assert_eq!(vault.call("GET", &key_path, Some(&lab_token), None).await.0, 200);
+    let (ok, text) = verify(&vault.url, &chain, state.path(), &alice_key).await;
+    assert!(ok && text.contains("extends the last head this client saw (size 3)"), "{text}");
+    assert!(text.contains("extends the head anchored on chain (size 3)"), "{text}");
+
+    // An entry edited in the database: the run fails and names it.
+    let pool = indexer.store.pool();
+    sqlx::query("UPDATE access_log SET outcome = 'ok' WHERE kind = 'key_denied'").execute(pool).await.unwrap();
+    let (ok, text) = verify(&vault.url, &chain, state.path(), &alice_key).await;
+    assert!(!ok && text.contains("FAIL  entry 2 (key_denied"), "{text}");
+    sqlx::query("UPDATE access_log SET outcome = 'no_live_grant' WHERE kind = 'key_denied'")
+        .execute(pool)
+        .await
+        .unwrap();
+
+    // A history this client saw that the log does not extend (a fork): caught against the kept head.
+    let file = std::fs::read_dir(state.path()).unwrap().next().unwrap().unwrap().path();
+    let mut kept: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    kept["head"]["root"] = serde_json::json!(B256::repeat_byte(9));
+    std::fs::write(&file, kept.to_string()).unwrap();
+    let (ok, text) = verify(&vault.url, &chain, state.path(), &alice_key).await;
+    assert!(!ok && text.contains("FAIL  consistency with the last head this client saw"), "{text}");
+    assert!(text.contains("two different roots") || text.contains("rewritten or forked"), "{text}");
+
+    // A vault that changes its operator key is refused against the pinned one.
+    let other_state = tempfile::tempdir().unwrap();
+    std::fs::write(
+        other_state.path().join(file.file_name().unwrap()),
+        serde_json::json!({"operator_key": "00".repeat(32), "head": kept["head"]}).to_string(),
+    )
+    .unwrap();
+    let (ok, text) = verify(&vault.url, &chain, other_state.path(), &alice_key).await;
+    assert!(!ok && text.contains("FAIL  operator key"), "{text}");
+    db.cleanup().await;
+}
+on_both_backends!(audit_verify_passes_a_clean_log_and_names_what_was_tampered);
