@@ -5,6 +5,7 @@ pub mod chain;
 pub mod db;
 pub mod mirror;
 pub mod proxy;
+pub mod scenario;
 pub mod sealed;
 pub mod vault;
 

@@ -6,12 +6,10 @@ use std::time::Duration;
 
 use alloy::primitives::B256;
 use medkey_e2e::chain::TestChain;
-use medkey_e2e::db::{Backend, TestDb};
-use medkey_e2e::mirror::{RunningIndexer, test_config};
+use medkey_e2e::db::Backend;
 use medkey_e2e::on_both_backends;
-use medkey_e2e::sealed::{encryption_secret, upload};
-use medkey_e2e::vault::{DOMAIN, TestVault};
-use medkey_protocol::Category;
+use medkey_e2e::scenario::AuditedWorld;
+use medkey_e2e::vault::DOMAIN;
 use medkey_vault::anchoring::Anchorer;
 
 async fn verify(vault: &str, chain: &TestChain, state: &std::path::Path, key: &str) -> (bool, String) {
@@ -44,26 +42,7 @@ async fn verify(vault: &str, chain: &TestChain, state: &std::path::Path, key: &s
 }
 
 async fn audit_verify_passes_a_clean_log_and_names_what_was_tampered(backend: Backend) {
-    let chain = TestChain::start().await;
-    let db = TestDb::new(backend).await;
-    let (alice, lab, clinic) = (chain.keys[1].clone(), chain.keys[3].clone(), chain.keys[4].clone());
-    chain.register_provider(lab.address()).await;
-    chain.register_provider(clinic.address()).await;
-    let mut request = chain.request(lab.address(), &[Category::LabResults]).await;
-    request.recordsRoot = B256::ZERO;
-    chain.grant(alice.address(), request).await;
-    let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
-    indexer.wait_for_block(chain.head().await).await;
-    let vault = TestVault::start(&indexer).await;
-    let id = chain.chain_id();
-    let (patient, lab_token, clinic_token) =
-        (vault.login(&alice, id).await, vault.login(&lab, id).await, vault.login(&clinic, id).await);
-    let readers = [(alice.address(), &encryption_secret(0xA1)), (lab.address(), &encryption_secret(0xB2))];
-    let record = upload(alice.address(), 1, Category::LabResults, "Observation", &readers);
-    assert_eq!(vault.call("POST", "/v1/records", Some(&patient), Some(record.body)).await.0, 201);
-    let key_path = format!("/v1/records/{}/key", alloy::hex::encode(record.id));
-    assert_eq!(vault.call("GET", &key_path, Some(&lab_token), None).await.0, 200);
-    assert_eq!(vault.call("GET", &key_path, Some(&clinic_token), None).await.0, 403);
+    let AuditedWorld { chain, db, indexer, vault, alice, lab_token, key_path, .. } = AuditedWorld::start(backend).await;
     let anchorer = Anchorer::new(
         &chain.rpc_url(),
         chain.keys[0].clone(),

@@ -9,9 +9,7 @@ use medkey_e2e::chain::TestChain;
 use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::mirror::{RunningIndexer, test_config};
 use medkey_e2e::on_both_backends;
-use medkey_e2e::sealed::{encryption_secret, upload};
-use medkey_e2e::vault::TestVault;
-use medkey_protocol::Category;
+use medkey_e2e::scenario::AuditedWorld;
 use medkey_protocol::audit::{AuditEntry, Consistency, Inclusion, SignedTreeHead};
 use medkey_vault::access_log::AccessLog;
 use serde_json::Value;
@@ -38,32 +36,12 @@ fn check_entries(body: &Value, operator: &VerifyingKey) -> Result<(SignedTreeHea
 }
 
 async fn every_entry_is_proven_and_heads_stay_consistent(backend: Backend) {
-    let chain = TestChain::start().await;
-    let db = TestDb::new(backend).await;
-    let (alice, lab, clinic) = (chain.keys[1].clone(), chain.keys[3].clone(), chain.keys[4].clone());
-    chain.register_provider(lab.address()).await;
-    chain.register_provider(clinic.address()).await;
-    let mut request = chain.request(lab.address(), &[Category::LabResults]).await;
-    request.recordsRoot = B256::ZERO;
-    chain.grant(alice.address(), request).await;
-    let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
-    indexer.wait_for_block(chain.head().await).await;
-    let vault = TestVault::start(&indexer).await;
-    let id = chain.chain_id();
-    let (patient, lab_token, clinic_token) =
-        (vault.login(&alice, id).await, vault.login(&lab, id).await, vault.login(&clinic, id).await);
-
+    let AuditedWorld { db, indexer, vault, clinic, patient_token: patient, lab_token, clinic_token, key_path, .. } =
+        AuditedWorld::start(backend).await;
     let (_, key) = vault.call("GET", "/.well-known/medkey-audit-key", None, None).await;
     assert_eq!(key["algorithm"], "Ed25519");
     let operator_bytes: [u8; 32] = alloy::hex::decode(key["public_key"].as_str().unwrap()).unwrap().try_into().unwrap();
     let operator = VerifyingKey::from_bytes(&operator_bytes).unwrap();
-
-    let readers = [(alice.address(), &encryption_secret(0xA1)), (lab.address(), &encryption_secret(0xB2))];
-    let record = upload(alice.address(), 1, Category::LabResults, "Observation", &readers);
-    assert_eq!(vault.call("POST", "/v1/records", Some(&patient), Some(record.body)).await.0, 201);
-    let key_path = format!("/v1/records/{}/key", alloy::hex::encode(record.id));
-    assert_eq!(vault.call("GET", &key_path, Some(&lab_token), None).await.0, 200);
-    assert_eq!(vault.call("GET", &key_path, Some(&clinic_token), None).await.0, 403);
 
     // The patient sees all three, each proven; the clinic sees only what it caused.
     let (status, body) = vault.call("GET", "/v1/audit/entries", Some(&patient), None).await;
