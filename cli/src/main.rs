@@ -3,6 +3,7 @@
 mod commands;
 mod signals;
 mod tools;
+mod vault_client;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;

@@ -13,23 +13,16 @@ use medkey_e2e::vault::DOMAIN;
 use medkey_vault::anchoring::Anchorer;
 
 async fn verify(vault: &str, chain: &TestChain, state: &std::path::Path, key: &str) -> (bool, String) {
-    let args: Vec<String> = [
-        "audit",
-        "verify",
-        "--vault",
-        vault,
-        "--rpc-url",
-        &chain.rpc_url(),
-        "--registry",
-        &chain.registry.to_string(),
-        "--state-dir",
-        &state.display().to_string(),
-        "--siwe-domain",
-        DOMAIN,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let (rpc, registry, state) = (chain.rpc_url(), chain.registry.to_string(), state.display().to_string());
+    let args = ["audit", "verify", "--vault", vault, "--rpc-url", &rpc, "--registry", &registry];
+    let (ok, stdout, stderr) =
+        medkey(&[&args[..], &["--state-dir", &state, "--siwe-domain", DOMAIN]].concat(), key).await;
+    (ok, stdout + &stderr)
+}
+
+/// Runs the real `medkey` with `MEDKEY_PRIVATE_KEY=key` off the runtime; (success, stdout, stderr).
+async fn medkey(args: &[&str], key: &str) -> (bool, String, String) {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let key = key.to_owned();
     let output = tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -37,12 +30,13 @@ async fn verify(vault: &str, chain: &TestChain, state: &std::path::Path, key: &s
     })
     .await
     .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    (output.status.success(), text)
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), stdout.into_owned(), stderr.into_owned())
 }
 
 async fn audit_verify_passes_a_clean_log_and_names_what_was_tampered(backend: Backend) {
-    let AuditedWorld { chain, db, indexer, vault, alice, lab_token, key_path, .. } = AuditedWorld::start(backend).await;
+    let AuditedWorld { chain, db, indexer, vault, alice, clinic, lab_token, key_path, .. } =
+        AuditedWorld::start(backend).await;
     let anchorer = Anchorer::new(
         &chain.rpc_url(),
         chain.keys[0].clone(),
@@ -60,6 +54,23 @@ async fn audit_verify_passes_a_clean_log_and_names_what_was_tampered(backend: Ba
     for line in ["(pinned now)", "tree head signed", "same head as the head anchored on chain", "3 entries about"] {
         assert!(text.contains(line), "missing '{line}' in:\n{text}");
     }
+
+    // The history as a table, and as FHIR AuditEvents filtered to one provider.
+    let base = ["audit", "log", "--vault", vault.url.as_str(), "--siwe-domain", DOMAIN];
+    let (ok, table, stderr) = medkey(&base, &alice_key).await;
+    assert!(ok, "{stderr}");
+    assert!(table.starts_with("WHEN (UTC)") && table.lines().count() == 4, "{table}");
+    assert!(table.contains("key_denied") && table.contains("no_live_grant") && table.contains("TREAT"), "{table}");
+    let clinic_only = clinic.address().to_string();
+    let (ok, fhir, stderr) = medkey(&[&base[..], &["--fhir", "--provider", &clinic_only]].concat(), &alice_key).await;
+    assert!(ok, "{stderr}");
+    let bundle: serde_json::Value = serde_json::from_str(&fhir).unwrap();
+    assert_eq!(bundle["resourceType"], "Bundle");
+    let events = bundle["entry"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{fhir}");
+    let event = &events[0]["resource"];
+    assert_eq!((event["resourceType"].as_str(), event["outcome"].as_str()), (Some("AuditEvent"), Some("4")));
+    assert!(event["agent"][0]["who"]["identifier"]["value"].as_str().unwrap().ends_with(&clinic_only));
 
     // More activity: the next run checks the new head extends the kept one.
     assert_eq!(vault.call("GET", &key_path, Some(&lab_token), None).await.0, 200);

@@ -12,15 +12,15 @@ use std::path::{Path, PathBuf};
 
 use alloy::primitives::{Address, B256};
 use alloy::providers::ProviderBuilder;
-use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::transports::http::reqwest;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use ed25519_dalek::VerifyingKey;
 use medkey_protocol::ConsentRegistry;
 use medkey_protocol::audit::{AuditEntry, Consistency, Inclusion, Root, SignedTreeHead};
 use serde_json::{Value, json};
+
+use crate::vault_client::VaultClient;
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -31,6 +31,7 @@ pub struct AuditArgs {
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
     Verify(VerifyArgs),
+    Log(super::audit_log::LogArgs),
 }
 
 /// Verify the vault's audit log: signature, consistency with the last head seen and with the
@@ -70,6 +71,7 @@ pub struct VerifyArgs {
 pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
     match args.command {
         AuditCommand::Verify(args) => verify(args).await,
+        AuditCommand::Log(args) => super::audit_log::run(args).await,
     }
 }
 
@@ -79,10 +81,10 @@ fn pass(what: &str) {
 }
 
 async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
-    let vault = Vault { http: reqwest::Client::new(), base: args.vault.trim_end_matches('/').to_owned() };
+    let vault = VaultClient::new(&args.vault);
     let published = vault.get("/.well-known/medkey-audit-key", None).await?;
     let chain_id = published["chain_id"].as_u64().context("the vault's key document has no chain_id")?;
-    let state = State::at(&args.state_dir, chain_id, &vault.base);
+    let state = State::at(&args.state_dir, chain_id, vault.base());
     let published_key = published["public_key"].as_str().context("the vault publishes no key")?.to_owned();
     let pinned = args.operator_key.clone().or(state.pinned_key()?);
     if let Some(pinned) = &pinned
@@ -124,30 +126,14 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     if let Some(key) = &args.private_key {
         let signer: PrivateKeySigner =
             key.trim().parse().context("MEDKEY_PRIVATE_KEY is not a valid hex private key")?;
-        let domain =
-            args.siwe_domain.clone().unwrap_or_else(|| vault.base.split("://").last().unwrap_or("").to_owned());
-        let token = vault.login(&signer, chain_id, &domain).await?;
+        let token = vault.login(&signer, chain_id, args.siwe_domain.as_deref()).await?;
         let body = vault.get("/v1/audit/entries", Some(&token)).await?;
         let proven: SignedTreeHead = serde_json::from_value(body["tree_head"].clone())?;
         proven.verify(&operator).map_err(|e| anyhow::anyhow!("FAIL  entries' tree head signature: {e}"))?;
         if proven.size != head.size || proven.root != head.root {
             check_extends(&vault, &operator, &head, &proven, "the head verified above").await?;
         }
-        let root = proven.root_hash();
-        let entries = body["entries"].as_array().context("no entries in the answer")?;
-        for item in entries {
-            let index = item["leaf_index"].as_u64().context("an entry without a leaf index")?;
-            let entry: AuditEntry = serde_json::from_value(item["entry"].clone())?;
-            let proof = Inclusion::from_bytes(hashes(&item["proof"])?);
-            if root.verify_inclusion(&entry.leaf(), index, &proof).is_err() {
-                bail!(
-                    "FAIL  entry {index} ({} by {} at {}) is not in the signed tree",
-                    entry.kind,
-                    entry.actor,
-                    entry.at_ms
-                );
-            }
-        }
+        let entries = proven_entries(&proven, &body)?;
         pass(&format!("{} entries about {} are in the signed tree", entries.len(), signer.address()));
     }
     state.save(&published_key, &head)?;
@@ -155,9 +141,30 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The entries of a `/v1/audit/entries` page, each checked to be in `head` by its proof.
+pub(super) fn proven_entries(head: &SignedTreeHead, body: &Value) -> anyhow::Result<Vec<(u64, AuditEntry)>> {
+    let root = head.root_hash();
+    let mut proven = Vec::new();
+    for item in body["entries"].as_array().context("no entries in the answer")? {
+        let index = item["leaf_index"].as_u64().context("an entry without a leaf index")?;
+        let entry: AuditEntry = serde_json::from_value(item["entry"].clone())?;
+        let proof = Inclusion::from_bytes(hashes(&item["proof"])?);
+        if root.verify_inclusion(&entry.leaf(), index, &proof).is_err() {
+            bail!(
+                "FAIL  entry {index} ({} by {} at {}) is not in the signed tree",
+                entry.kind,
+                entry.actor,
+                entry.at_ms
+            );
+        }
+        proven.push((index, entry));
+    }
+    Ok(proven)
+}
+
 /// Checks that `new` extends `old`: equal at equal size, else by the vault's consistency proof.
 async fn check_extends(
-    vault: &Vault,
+    vault: &VaultClient,
     operator: &VerifyingKey,
     old: &SignedTreeHead,
     new: &SignedTreeHead,
@@ -207,63 +214,10 @@ fn hashes(list: &Value) -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
-fn parse_key(hex: &str) -> anyhow::Result<VerifyingKey> {
+pub(super) fn parse_key(hex: &str) -> anyhow::Result<VerifyingKey> {
     let bytes: [u8; 32] =
         alloy::hex::decode(hex)?.try_into().map_err(|_| anyhow::anyhow!("an Ed25519 key is 32 bytes"))?;
     VerifyingKey::from_bytes(&bytes).context("not an Ed25519 public key")
-}
-
-struct Vault {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Vault {
-    async fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<Value> {
-        let mut request = self.http.get(format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.with_context(|| format!("reaching the vault at {}", self.base))?;
-        let status = response.status();
-        let body: Value = serde_json::from_str(&response.text().await?).unwrap_or(Value::Null);
-        if !status.is_success() {
-            bail!(
-                "the vault answered {status} to {path}: {}",
-                body["error"]["message"].as_str().unwrap_or("no message")
-            );
-        }
-        Ok(body)
-    }
-
-    async fn login(&self, signer: &PrivateKeySigner, chain_id: u64, domain: &str) -> anyhow::Result<String> {
-        let nonce = self.get("/v1/auth/nonce", None).await?;
-        let nonce = nonce["nonce"].as_str().context("no nonce")?;
-        let issued = time_now_rfc3339();
-        let message = format!(
-            "{domain} wants you to sign in with your Ethereum account:\n{}\n\nSign in to Medkey.\n\n\
-             URI: https://{domain}\nVersion: 1\nChain ID: {chain_id}\nNonce: {nonce}\nIssued At: {issued}",
-            signer.address()
-        );
-        let signature = signer.sign_message_sync(message.as_bytes())?;
-        let body = json!({"message": message, "signature": alloy::hex::encode_prefixed(signature.as_bytes())});
-        let response = self.http.post(format!("{}/v1/auth/login", self.base)).json(&body).send().await?;
-        let status = response.status();
-        let answer: Value = serde_json::from_str(&response.text().await?).unwrap_or(Value::Null);
-        if !status.is_success() {
-            bail!("signing in to the vault failed: {}", answer["error"]["message"].as_str().unwrap_or("no message"));
-        }
-        Ok(answer["access_token"].as_str().context("no access token")?.to_owned())
-    }
-}
-
-fn time_now_rfc3339() -> String {
-    let format = time::format_description::well_known::Rfc3339;
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or(time::OffsetDateTime::now_utc())
-        .format(&format)
-        .unwrap_or_default()
 }
 
 /// The client's memory: the pinned operator key and the last verified head, per vault.

@@ -1,6 +1,7 @@
 //! Command-line surface: one module per top-level command.
 
 mod audit;
+mod audit_log;
 mod deploy;
 mod dev;
 mod indexer;
