@@ -9,9 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256, TxHash};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::providers::DynProvider;
 use alloy::signers::local::PrivateKeySigner;
 use medkey_protocol::ConsentRegistry::{self, ConsentRegistryInstance};
 
@@ -62,8 +61,7 @@ impl Anchorer {
         log: AccessLog,
         timeout: Duration,
     ) -> Result<Self, String> {
-        let url = rpc_url.parse().map_err(|_| "the anchoring RPC URL is not a URL".to_owned())?;
-        let provider = ProviderBuilder::new().wallet(EthereumWallet::from(key)).connect_http(url).erased();
+        let provider = crate::relay::sending_provider(rpc_url, key, "anchoring operator")?;
         Ok(Self { registry: ConsentRegistry::new(registry, provider), log, timeout })
     }
 

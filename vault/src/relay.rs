@@ -65,8 +65,7 @@ impl Relayer {
         chain_id: u64,
         timeout: Duration,
     ) -> Result<Self, String> {
-        let url = rpc_url.parse().map_err(|_| "the relayer's RPC URL is not a URL".to_owned())?;
-        let provider = ProviderBuilder::new().wallet(EthereumWallet::from(key)).connect_http(url).erased();
+        let provider = sending_provider(rpc_url, key, "relayer")?;
         Ok(Self { registry: ConsentRegistry::new(registry, provider), chain_id, timeout })
     }
 
@@ -147,6 +146,12 @@ impl Relayer {
         }
         Ok(receipt)
     }
+}
+
+/// A provider that signs and sends from `key` (the relayer's, the operator's) over HTTP.
+pub(crate) fn sending_provider(rpc_url: &str, key: PrivateKeySigner, role: &str) -> Result<DynProvider, String> {
+    let url = rpc_url.parse().map_err(|_| format!("the {role}'s RPC URL is not a URL"))?;
+    Ok(ProviderBuilder::new().wallet(EthereumWallet::from(key)).connect_http(url).erased())
 }
 
 /// The registry's own error, by name and fields, when it has one.

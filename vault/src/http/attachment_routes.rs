@@ -16,10 +16,10 @@ use serde_json::{Value, json};
 use super::auth::{Caller, ClientIp};
 use super::ids;
 use super::openapi::{AttachmentStored, EncryptedStream, ErrorBody};
+use super::provider_routes::{check_mfa_or_log, decide_or_log};
 use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
-use crate::gate::{Decision, ReleaseRequest};
 
 const OCTET_STREAM: &str = "application/octet-stream";
 
@@ -117,25 +117,16 @@ pub async fn download(
     let Some(meta) = meta else { return Err(ApiError::not_found("no such record")) };
     if meta.owner != caller.address {
         state.limits.release_attempt(caller.address, ip).await?;
-        caller.check_provider_mfa(&state)?;
-        let request =
-            ReleaseRequest { provider: caller.address, patient: meta.owner, record_id, category: meta.category };
-        let (kind, grant_id, purpose, outcome, denial) = match state.gate.decide(&request, &state.records).await? {
-            Decision::Release(r) => ("attachment_released", Some(r.grant_id), Some(r.purpose), "ok", None),
-            Decision::Deny(d) => ("attachment_denied", None, None, d.code(), Some(d)),
-        };
+        check_mfa_or_log(&state, &caller, record_id, "attachment_denied").await?;
+        let release = decide_or_log(&state, caller.address, &meta, "attachment_denied").await?;
         let entry = AuditEntry {
             patient: Some(meta.owner),
             record_id: Some(record_id),
-            grant_id,
-            purpose,
-            outcome: outcome.into(),
-            ..crate::access_log::stamped(kind, caller.address)
+            grant_id: Some(release.grant_id),
+            purpose: Some(release.purpose),
+            ..crate::access_log::stamped("attachment_released", caller.address)
         };
         state.log.append(&entry).await?;
-        if let Some(denial) = denial {
-            return Err(ApiError::from(&denial));
-        }
     }
     let Some(size) = state.attachments.size(&record_id, meta.current_version).await? else {
         return Err(ApiError::not_found("this record version has no attachment"));

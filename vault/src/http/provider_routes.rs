@@ -12,8 +12,8 @@ use super::openapi::{ErrorBody, KeyRelease};
 use super::record_routes::RecordView;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
-use crate::gate::{Decision, ReleaseRequest};
-use crate::records::ReleaseView;
+use crate::gate::{Decision, Release, ReleaseRequest};
+use crate::records::{RecordMeta, ReleaseView};
 
 /// The patient's records whose category the caller may read now (metadata only).
 #[utoipa::path(
@@ -89,25 +89,15 @@ pub async fn release_key(
 ) -> Result<Json<Value>, ApiError> {
     state.limits.release_attempt(caller.address, ip).await?;
     let record_id = ids::record_id(&id)?;
-    if let Err(refusal) = caller.check_provider_mfa(&state) {
-        deny_log(&state, caller.address, None, Some(record_id), "mfa_required").await?;
-        return Err(refusal);
-    }
+    check_mfa_or_log(&state, &caller, record_id, "key_denied").await?;
     let view = state.release_reads.get(record_id, caller.address).await?;
     let Some(ReleaseView { meta, ciphertext: Some(ciphertext), wrapped_key }) = view.filter(|v| !v.meta.erased) else {
-        deny_log(&state, caller.address, None, Some(record_id), "not_found").await?;
+        deny_log(&state, "key_denied", caller.address, None, Some(record_id), "not_found").await?;
         return Err(ApiError::not_found("no such record"));
     };
-    let request = ReleaseRequest { provider: caller.address, patient: meta.owner, record_id, category: meta.category };
-    let release = match state.gate.decide(&request, &state.records).await? {
-        Decision::Release(release) => release,
-        Decision::Deny(denial) => {
-            deny_log(&state, caller.address, Some(meta.owner), Some(record_id), denial.code()).await?;
-            return Err(ApiError::from(&denial));
-        }
-    };
+    let release = decide_or_log(&state, caller.address, &meta, "key_denied").await?;
     let Some(wrapped) = wrapped_key else {
-        deny_log(&state, caller.address, Some(meta.owner), Some(record_id), "key_not_wrapped").await?;
+        deny_log(&state, "key_denied", caller.address, Some(meta.owner), Some(record_id), "key_not_wrapped").await?;
         return Err(ApiError::new(
             axum::http::StatusCode::CONFLICT,
             "key_not_wrapped",
@@ -134,14 +124,46 @@ pub async fn release_key(
     })))
 }
 
+/// Operator policy first (`require_provider_mfa`); a refusal is logged as `denied_kind`.
+pub(super) async fn check_mfa_or_log(
+    state: &AppState,
+    caller: &Caller,
+    record_id: [u8; 16],
+    denied_kind: &str,
+) -> Result<(), ApiError> {
+    if let Err(refusal) = caller.check_provider_mfa(state) {
+        deny_log(state, denied_kind, caller.address, None, Some(record_id), "mfa_required").await?;
+        return Err(refusal);
+    }
+    Ok(())
+}
+
+/// The gate's decision on `provider` reading `meta`; a refusal is logged as `denied_kind` and
+/// comes back as the error to answer with.
+pub(super) async fn decide_or_log(
+    state: &AppState,
+    provider: Address,
+    meta: &RecordMeta,
+    denied_kind: &str,
+) -> Result<Release, ApiError> {
+    let request = ReleaseRequest { provider, patient: meta.owner, record_id: meta.record_id, category: meta.category };
+    match state.gate.decide(&request, &state.records).await? {
+        Decision::Release(release) => Ok(release),
+        Decision::Deny(denial) => {
+            deny_log(state, denied_kind, provider, Some(meta.owner), Some(meta.record_id), denial.code()).await?;
+            Err(ApiError::from(&denial))
+        }
+    }
+}
+
 async fn deny_log(
     state: &AppState,
+    kind: &str,
     actor: Address,
     patient: Option<Address>,
     record_id: Option<[u8; 16]>,
     code: &str,
 ) -> Result<(), ApiError> {
-    let entry =
-        AuditEntry { patient, record_id, outcome: code.into(), ..crate::access_log::stamped("key_denied", actor) };
+    let entry = AuditEntry { patient, record_id, outcome: code.into(), ..crate::access_log::stamped(kind, actor) };
     Ok(state.log.append(&entry).await?)
 }
