@@ -7,9 +7,10 @@
 //! request holds a lock while it waits, and an append returns only once its entry is stored: a
 //! release is never answered before that. Proofs are read from the tree under a read lock.
 //!
-//! Several vault replicas may share one database: each batch takes the next free indices inside
-//! its own transaction (a clash on the unique index is retried), and every replica catches its
-//! tree up from the database after each batch and before it signs a head.
+//! Several vault replicas may share one database: a batch takes the indices after this replica's
+//! tree; if another replica got there first, the unique index refuses the whole batch, and the
+//! writer catches its tree up from the database and tries again. Every replica also catches up
+//! before it signs a head.
 
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
@@ -172,7 +173,7 @@ fn entry_from_row(row: &AnyRow) -> Result<AuditEntry, sqlx::Error> {
 }
 
 /// Attempts at a batch before giving up (clashes with another replica's batch, a busy SQLite).
-const ATTEMPTS: u32 = 5;
+const ATTEMPTS: u32 = 10;
 
 async fn write_batches(pool: AnyPool, backend: Backend, tree: Arc<RwLock<Tree>>, mut pending: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -181,14 +182,22 @@ async fn write_batches(pool: AnyPool, backend: Backend, tree: Arc<RwLock<Tree>>,
         let entries: Vec<&AuditEntry> = batch.iter().map(|(entry, _)| entry).collect();
         let mut stored = Err(sqlx::Error::PoolClosed);
         for attempt in 0..ATTEMPTS {
-            stored = insert(&pool, backend, &entries, &leaves).await;
+            // Optimistic: the next free index is this replica's tree size. If another replica
+            // took it, the unique index refuses the batch; catch up and try again.
+            let first = tree.read().unwrap_or_else(PoisonError::into_inner).len();
+            stored = insert(&pool, backend, first, &entries, &leaves).await;
             if stored.is_ok() {
+                let mut tree = tree.write().unwrap_or_else(PoisonError::into_inner);
+                // A concurrent catch-up may already have pulled some of these rows in.
+                for (i, leaf) in leaves.iter().enumerate() {
+                    if first + i as u64 == tree.len() {
+                        tree.push(*leaf);
+                    }
+                }
                 break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(5 << attempt)).await;
-        }
-        if stored.is_ok() {
-            stored = catch_up(&pool, &tree).await;
+            let _ = catch_up(&pool, &tree).await;
+            tokio::time::sleep(std::time::Duration::from_millis(1 << attempt)).await;
         }
         let stored = stored.map_err(|err| AppendError::Database(err.to_string()));
         for (_, reply) in batch.drain(..) {
@@ -221,17 +230,14 @@ async fn catch_up(pool: &AnyPool, tree: &RwLock<Tree>) -> Result<(), sqlx::Error
     Ok(())
 }
 
-/// Stores a batch at the next free indices, chosen inside the same transaction.
+/// Stores a batch at indices `first..`, in one statement: all of it or, on a clash, none.
 async fn insert(
     pool: &AnyPool,
     backend: Backend,
+    first: u64,
     entries: &[&AuditEntry],
     leaves: &[[u8; 32]],
 ) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let first: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM access_log").fetch_one(&mut *tx).await?;
-    let first = first as u64;
     let sql = format!(
         "INSERT INTO access_log (leaf_index, leaf, at_ms, kind, actor, patient, record_id, grant_id, purpose, outcome) \
          VALUES {}",
@@ -251,6 +257,6 @@ async fn insert(
             .bind(entry.purpose.map(i64::from))
             .bind(entry.outcome.clone());
     }
-    query.execute(&mut *tx).await?;
-    tx.commit().await
+    query.execute(pool).await?;
+    Ok(())
 }
