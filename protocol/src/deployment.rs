@@ -21,6 +21,10 @@ pub struct Deployment {
     pub abi_hash: B256,
     pub deployer: Address,
     pub admin: Address,
+    /// The vault operator's Ed25519 audit key (hex): `medkey audit verify` trusts tree heads
+    /// signed by it. Absent until a vault for this network publishes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_key: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +87,7 @@ mod tests {
             abi_hash: B256::repeat_byte(3),
             deployer: Address::repeat_byte(4),
             admin: Address::repeat_byte(5),
+            audit_key: Some("ab".repeat(32)),
         }
     }
 

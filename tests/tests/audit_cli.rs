@@ -51,15 +51,30 @@ async fn audit_verify_passes_a_clean_log_and_names_what_was_tampered(backend: Ba
     let alice_key = alloy::hex::encode_prefixed(alice.to_bytes());
     let (ok, text) = verify(&vault.url, &chain, state.path(), &alice_key).await;
     assert!(ok, "{text}");
-    for line in ["(pinned now)", "tree head signed", "same head as the head anchored on chain", "3 entries about"] {
+    for line in ["(pinned now)", "tree head signed", "same head as the head anchored on chain", "5 entries about"] {
         assert!(text.contains(line), "missing '{line}' in:\n{text}");
     }
 
     // The history as a table, and as FHIR AuditEvents filtered to one provider.
-    let base = ["audit", "log", "--vault", vault.url.as_str(), "--siwe-domain", DOMAIN];
+    let (deployments, rpc) = (chain.deployments_dir(), chain.rpc_url());
+    let deployments_arg = deployments.path().display().to_string();
+    let base = [
+        "audit",
+        "log",
+        "--vault",
+        vault.url.as_str(),
+        "--siwe-domain",
+        DOMAIN,
+        "--rpc-url",
+        &rpc,
+        "--deployments-dir",
+        &deployments_arg,
+    ];
     let (ok, table, stderr) = medkey(&base, &alice_key).await;
     assert!(ok, "{stderr}");
-    assert!(table.starts_with("WHEN (UTC)") && table.lines().count() == 4, "{table}");
+    // alice's sign-in, her upload, the release, the denial, and the two sign-ins of these runs.
+    assert!(table.starts_with("WHEN (UTC)") && table.lines().count() == 7, "{table}");
+    assert_eq!(table.matches(" login ").count(), 3, "{table}");
     assert!(table.contains("key_denied") && table.contains("no_live_grant") && table.contains("TREAT"), "{table}");
     let clinic_only = clinic.address().to_string();
     let (ok, fhir, stderr) = medkey(&[&base[..], &["--fhir", "--provider", &clinic_only]].concat(), &alice_key).await;
@@ -72,21 +87,36 @@ async fn audit_verify_passes_a_clean_log_and_names_what_was_tampered(backend: Ba
     assert_eq!((event["resourceType"].as_str(), event["outcome"].as_str()), (Some("AuditEvent"), Some("4")));
     assert!(event["agent"][0]["who"]["identifier"]["value"].as_str().unwrap().ends_with(&clinic_only));
 
+    // Time filters are applied by the vault: nothing before 2000, everything since.
+    let (ok, _, stderr) = medkey(&[&base[..], &["--until", "2000-01-01"]].concat(), &alice_key).await;
+    assert!(ok && stderr.contains("0 entries"), "{stderr}");
+    let (ok, _, stderr) = medkey(&[&base[..], &["--since", "2000-01-01"]].concat(), &alice_key).await;
+    assert!(ok && stderr.contains("9 entries"), "{stderr}");
+    let (ok, _, stderr) = medkey(&[&base[..], &["--since", "someday"]].concat(), &alice_key).await;
+    assert!(!ok && stderr.contains("not a date"), "{stderr}");
+
     // More activity: the next run checks the new head extends the kept one.
     assert_eq!(vault.call("GET", &key_path, Some(&lab_token), None).await.0, 200);
     let (ok, text) = verify(&vault.url, &chain, state.path(), &alice_key).await;
-    assert!(ok && text.contains("extends the last head this client saw (size 3)"), "{text}");
-    assert!(text.contains("extends the head anchored on chain (size 3)"), "{text}");
+    assert!(ok && text.contains("extends the last head this client saw (size 6)"), "{text}");
+    assert!(text.contains("extends the head anchored on chain (size 6)"), "{text}");
 
     // An entry edited in the database: the run fails and names it.
     let pool = indexer.store.pool();
     sqlx::query("UPDATE access_log SET outcome = 'ok' WHERE kind = 'key_denied'").execute(pool).await.unwrap();
     let (ok, text) = verify(&vault.url, &chain, state.path(), &alice_key).await;
-    assert!(!ok && text.contains("FAIL  entry 2 (key_denied"), "{text}");
+    assert!(!ok && text.contains("FAIL  entry 5 (key_denied"), "{text}");
     sqlx::query("UPDATE access_log SET outcome = 'no_live_grant' WHERE kind = 'key_denied'")
         .execute(pool)
         .await
         .unwrap();
+
+    // An entry this client verified before, deleted from the database (the running vault's tree
+    // still holds it, so every head and proof stays valid): the run names what went missing.
+    sqlx::query("DELETE FROM access_log WHERE kind = 'key_released'").execute(pool).await.unwrap();
+    let (ok, text) = verify(&vault.url, &chain, state.path(), &alice_key).await;
+    assert!(!ok && text.contains("verified on an earlier run no longer served"), "{text}");
+    assert!(text.contains("(key_released at"), "{text}");
 
     // A history this client saw that the log does not extend (a fork): caught against the kept head.
     let file = std::fs::read_dir(state.path()).unwrap().next().unwrap().unwrap().path();

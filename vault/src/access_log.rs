@@ -28,6 +28,19 @@ pub fn stamped(kind: &str, actor: Address) -> AuditEntry {
     AuditEntry::new(kind, actor, medkey_indexer::sync::now_ms())
 }
 
+/// A page of the entries an account may see, narrowed to one actor, one record or a time span.
+#[derive(Clone, Debug, Default)]
+pub struct EntryFilter {
+    /// First leaf index.
+    pub from: u64,
+    pub limit: u32,
+    pub actor: Option<Address>,
+    pub record_id: Option<[u8; 16]>,
+    /// Inclusive lower and exclusive upper bound on `at_ms`.
+    pub since_ms: Option<u64>,
+    pub until_ms: Option<u64>,
+}
+
 /// A stored entry and its place in the tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Logged {
@@ -124,10 +137,26 @@ impl AccessLog {
         Ok(self.select("actor = $1", actor, 0, i64::MAX).await?.into_iter().map(|l| l.entry).collect())
     }
 
-    /// What `address` may see: entries about its records or caused by it, from leaf index
-    /// `from` on, at most `limit`.
-    pub async fn visible_to(&self, address: Address, from: u64, limit: u32) -> Result<Vec<Logged>, sqlx::Error> {
-        self.select("(patient = $1 OR actor = $1)", address, from, i64::from(limit)).await
+    /// What `address` may see: entries about its records or caused by it, narrowed by `filter`.
+    pub async fn visible_to(&self, address: Address, filter: &EntryFilter) -> Result<Vec<Logged>, sqlx::Error> {
+        // Each optional condition is `$n IS NULL OR column …`, so one statement serves every
+        // combination and every value stays a bound parameter.
+        let conditions = "(patient = $1 OR actor = $1) AND leaf_index >= $2 \
+            AND ($4 IS NULL OR actor = $4) AND ($5 IS NULL OR record_id = $5) \
+            AND ($6 IS NULL OR at_ms >= $6) AND ($7 IS NULL OR at_ms < $7)";
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM access_log WHERE {conditions} ORDER BY leaf_index LIMIT $3"
+        )))
+        .bind(address.to_vec())
+        .bind(filter.from as i64)
+        .bind(i64::from(filter.limit))
+        .bind(filter.actor.map(|a| a.to_vec()))
+        .bind(filter.record_id.map(|r| r.to_vec()))
+        .bind(filter.since_ms.map(|t| t as i64))
+        .bind(filter.until_ms.map(|t| t as i64))
+        .fetch_all(&self.pool)
+        .await?;
+        Self::logged(&rows)
     }
 
     async fn select(&self, filter: &str, address: Address, from: u64, limit: i64) -> Result<Vec<Logged>, sqlx::Error> {
@@ -139,6 +168,10 @@ impl AccessLog {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
+        Self::logged(&rows)
+    }
+
+    fn logged(rows: &[AnyRow]) -> Result<Vec<Logged>, sqlx::Error> {
         rows.iter()
             .map(|row| {
                 Ok(Logged { leaf_index: row.try_get::<i64, _>("leaf_index")? as u64, entry: entry_from_row(row)? })

@@ -4,8 +4,9 @@
 //! - `GET /v1/audit/tree-head`: a freshly signed head (chain, size, root, time);
 //! - `GET /v1/audit/consistency?from=N`: a signed head and the proof that the log at size N is a
 //!   prefix of it (what a client checks against the last head it kept, or the anchored one);
-//! - `GET /v1/audit/entries?from=&limit=` (signed in): the entries about the caller's records
-//!   or caused by the caller, each with its inclusion proof under the returned head.
+//! - `GET /v1/audit/entries?from=&limit=&actor=&record=&since_ms=&until_ms=` (signed in): the
+//!   entries about the caller's records or caused by the caller, each with its inclusion proof
+//!   under the returned head.
 //!
 //! A head and the proofs that go with it are taken under one read of the tree, so they agree.
 
@@ -17,11 +18,12 @@ use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
+use super::ids;
 use super::json::ApiQuery;
 use super::openapi::ErrorBody;
 use super::state::now_ms;
 use super::{ApiError, AppState};
-use crate::access_log::AuditEntry;
+use crate::access_log::{AuditEntry, EntryFilter};
 
 const MAX_PAGE: u32 = 1_000;
 
@@ -41,6 +43,40 @@ pub struct EntriesQuery {
     /// At most this many (default and maximum 1000).
     #[serde(default)]
     limit: Option<u32>,
+    /// Only entries caused by this address (e.g. one provider).
+    #[serde(default)]
+    actor: Option<String>,
+    /// Only entries about this record (a UUID, with or without dashes).
+    #[serde(default)]
+    record: Option<String>,
+    /// Only entries at or after this time (Unix milliseconds).
+    #[serde(default)]
+    since_ms: Option<u64>,
+    /// Only entries before this time (Unix milliseconds).
+    #[serde(default)]
+    until_ms: Option<u64>,
+}
+
+impl EntriesQuery {
+    fn filter(self) -> Result<EntryFilter, ApiError> {
+        let limit = self.limit.unwrap_or(MAX_PAGE);
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(ApiError::bad_request("invalid_query", format!("limit must be 1 to {MAX_PAGE}")));
+        }
+        if let (Some(since), Some(until)) = (self.since_ms, self.until_ms)
+            && since >= until
+        {
+            return Err(ApiError::bad_request("invalid_query", "since_ms must be before until_ms"));
+        }
+        Ok(EntryFilter {
+            from: self.from,
+            limit,
+            actor: self.actor.as_deref().map(ids::address).transpose()?,
+            record_id: self.record.as_deref().map(ids::record_id).transpose()?,
+            since_ms: self.since_ms,
+            until_ms: self.until_ms,
+        })
+    }
 }
 
 /// An entry, where it sits in the tree, and the proof that it is there.
@@ -113,7 +149,7 @@ pub async fn consistency(
     responses(
         (status = 200, description = "`{tree_head, entries: [ProvenEntry]}`: entries about the caller's records or \
             caused by the caller, oldest first", body = Value),
-        (status = 400, description = "invalid_query", body = ErrorBody),
+        (status = 400, description = "invalid_query / invalid_address / invalid_record_id", body = ErrorBody),
         (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
             body = ErrorBody),
         (status = 500, description = "internal", body = ErrorBody),
@@ -124,11 +160,7 @@ pub async fn entries(
     caller: Caller,
     ApiQuery(query): ApiQuery<EntriesQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = query.limit.unwrap_or(MAX_PAGE);
-    if limit == 0 || limit > MAX_PAGE {
-        return Err(ApiError::bad_request("invalid_query", format!("limit must be 1 to {MAX_PAGE}")));
-    }
-    let logged = state.log.visible_to(caller.address, query.from, limit).await?;
+    let logged = state.log.visible_to(caller.address, &query.filter()?).await?;
     let tree = state.log.tree().await?;
     let size = tree.len();
     let proven: Vec<ProvenEntry> = logged

@@ -13,6 +13,7 @@ use super::openapi::{ErrorBody, MfaStatus, RecoveryCodes, TotpSetup};
 use super::session_routes::second_factor;
 use super::state::now_ms;
 use super::{ApiError, AppState};
+use crate::access_log::AuditEntry;
 use crate::identity::MfaError;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -104,6 +105,7 @@ pub async fn enable(
     state.limits.login_allowed(caller.address, ip).await?;
     let result = state.identity.enable_totp(caller.address, &body.code, now_ms()).await;
     count_attempt(&state, &caller, ip, &result).await?;
+    log_change(&state, "mfa_enabled", &caller, &result).await?;
     Ok(Json(json!({"recovery_codes": result?})))
 }
 
@@ -141,8 +143,26 @@ pub async fn disable(
         .ok_or_else(|| ApiError::bad_request("malformed_mfa", "send `totp` or `recovery_code`"))?;
     let result = state.identity.disable_mfa(caller.address, &factor, now_ms()).await;
     count_attempt(&state, &caller, ip, &result).await?;
+    log_change(&state, "mfa_disabled", &caller, &result).await?;
     result?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A second factor turned on or off, or a wrong code in the attempt, goes into the account's
+/// audit history: the patient sees when its sign-in protection changed.
+async fn log_change<T>(
+    state: &AppState,
+    kind: &str,
+    caller: &Caller,
+    result: &Result<T, MfaError>,
+) -> Result<(), ApiError> {
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(err @ MfaError::InvalidCode) => err.code(),
+        Err(_) => return Ok(()),
+    };
+    let entry = AuditEntry { outcome: outcome.into(), ..crate::access_log::stamped(kind, caller.address) };
+    Ok(state.log.append(&entry).await?)
 }
 
 async fn count_attempt<T>(

@@ -11,7 +11,8 @@ use super::json::ApiJson;
 use super::openapi::{ErrorBody, Nonce};
 use super::state::now_ms;
 use super::{ApiError, AppState};
-use crate::identity::{LoginError, SecondFactor, Session};
+use crate::access_log::AuditEntry;
+use crate::identity::{LoginError, MfaError, SecondFactor, Session};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -130,7 +131,26 @@ pub async fn login(
     {
         state.limits.login_result(address, ip, result.is_ok()).await?;
     }
+    log_login(&state, claimed, &result).await?;
     Ok(Json(result?.into()))
+}
+
+/// Sign-ins go into the audit log: each success, and each wrong second factor after a valid
+/// wallet signature (someone holds the account's key). Other failures prove nothing about who
+/// sent them, so logging them would let anyone fill a patient's history.
+async fn log_login(
+    state: &AppState,
+    claimed: Option<alloy::primitives::Address>,
+    result: &Result<Session, LoginError>,
+) -> Result<(), ApiError> {
+    let entry = match (result, claimed) {
+        (Ok(session), _) => crate::access_log::stamped("login", session.address),
+        (Err(LoginError::Mfa(err @ MfaError::InvalidCode)), Some(address)) => {
+            AuditEntry { outcome: err.code().into(), ..crate::access_log::stamped("login", address) }
+        }
+        _ => return Ok(()),
+    };
+    Ok(state.log.append(&entry).await?)
 }
 
 /// Rotates a refresh token. Reusing a spent one ends its whole session family.
