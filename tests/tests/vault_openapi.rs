@@ -13,7 +13,7 @@ use medkey_e2e::vault::TestVault;
 use serde_json::Value;
 
 const METHODS: [&str; 8] = ["get", "post", "put", "delete", "patch", "head", "options", "trace"];
-const TAGS: [&str; 6] = ["audit", "auth", "records", "sharing", "provider", "health"];
+const TAGS: [&str; 7] = ["audit", "auth", "records", "sharing", "provider", "health", "requests"];
 const ERROR_REF: &str = "#/components/schemas/ErrorBody";
 
 /// `source` without `//` and `/* */` comments (string literals kept intact).

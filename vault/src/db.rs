@@ -12,6 +12,7 @@ const POSTGRES: &[EmbeddedMigration] = &[
     (4, "mfa", include_str!("../migrations/postgres/0004_mfa.sql")),
     (5, "attachments", include_str!("../migrations/postgres/0005_attachments.sql")),
     (6, "audit_tree", include_str!("../migrations/postgres/0006_audit_tree.sql")),
+    (7, "access_requests", include_str!("../migrations/postgres/0007_access_requests.sql")),
 ];
 const SQLITE: &[EmbeddedMigration] = &[
     (1, "identity", include_str!("../migrations/sqlite/0001_identity.sql")),
@@ -20,6 +21,7 @@ const SQLITE: &[EmbeddedMigration] = &[
     (4, "mfa", include_str!("../migrations/sqlite/0004_mfa.sql")),
     (5, "attachments", include_str!("../migrations/sqlite/0005_attachments.sql")),
     (6, "audit_tree", include_str!("../migrations/sqlite/0006_audit_tree.sql")),
+    (7, "access_requests", include_str!("../migrations/sqlite/0007_access_requests.sql")),
 ];
 
 /// Runs the vault's pending migrations on the mirror's database and returns its pool.

@@ -9,10 +9,13 @@
 //! - [`blobs`] and [`attachments`] keep attachment ciphertext (a directory or S3) and its size;
 //! - [`anchoring`] puts the audit tree head on chain on a schedule;
 //! - [`access_log`] records every release and denial, group-committed;
+//! - [`access_requests`] keeps providers' requests for access and the patients' answers;
+//! - [`notify`] sends signed webhook notifications from a stored outbox;
 //! - [`limits`] throttles logins and key releases, in memory or shared through [`redis_store`];
 //! - [`http`] is the axum API over all of it.
 
 pub mod access_log;
+pub mod access_requests;
 pub mod anchoring;
 pub mod attachments;
 pub mod blobs;
@@ -23,6 +26,7 @@ pub mod http;
 pub mod identity;
 pub mod limits;
 pub mod mirror_view;
+pub mod notify;
 pub mod records;
 pub mod redis_store;
 pub mod relay;
