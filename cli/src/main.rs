@@ -1,9 +1,15 @@
 //! `medkey`: the patient's wallet, the provider's client and the contract admin's tool.
 
 mod commands;
+mod dates;
+mod sealing;
+mod serve_config;
+mod session;
 mod signals;
+mod table;
 mod tools;
 mod vault_client;
+mod wallet;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;

@@ -6,6 +6,15 @@ use alloy::transports::http::reqwest;
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
+/// A refusal from the vault: its HTTP status and `{error: {code, message}}`.
+#[derive(Debug, thiserror::Error)]
+#[error("the vault refused ({status} {code}): {message}")]
+pub struct VaultError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
 pub struct VaultClient {
     http: reqwest::Client,
     base: String,
@@ -22,20 +31,78 @@ impl VaultClient {
 
     /// A GET answering JSON; a non-2xx answer becomes an error with the vault's message.
     pub async fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<Value> {
-        let mut request = self.http.get(format!("{}{path}", self.base));
+        self.send(reqwest::Method::GET, path, token, None).await
+    }
+
+    /// Any JSON call; a non-2xx answer becomes a [`VaultError`] with the vault's code and message.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
+        let mut request = self.http.request(method.clone(), format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
         }
         let response = request.send().await.with_context(|| format!("reaching the vault at {}", self.base))?;
         let status = response.status();
         let body: Value = serde_json::from_str(&response.text().await?).unwrap_or(Value::Null);
         if !status.is_success() {
+            return Err(VaultError {
+                status: status.as_u16(),
+                code: body["error"]["code"].as_str().unwrap_or("unknown").to_owned(),
+                message: format!("{method} {path}: {}", body["error"]["message"].as_str().unwrap_or("no message")),
+            }
+            .into());
+        }
+        Ok(body)
+    }
+
+    /// Uploads raw bytes (attachment ciphertext) with PUT.
+    pub async fn put_bytes(&self, path: &str, token: &str, body: Vec<u8>) -> anyhow::Result<Value> {
+        let response = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("reaching the vault at {}", self.base))?;
+        let status = response.status();
+        let body: Value = serde_json::from_str(&response.text().await?).unwrap_or(Value::Null);
+        if !status.is_success() {
             bail!(
-                "the vault answered {status} to {path}: {}",
+                "the vault answered {status} to PUT {path}: {}",
                 body["error"]["message"].as_str().unwrap_or("no message")
             );
         }
         Ok(body)
+    }
+
+    /// Downloads raw bytes (attachment ciphertext).
+    pub async fn get_bytes(&self, path: &str, token: &str) -> anyhow::Result<Vec<u8>> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .with_context(|| format!("reaching the vault at {}", self.base))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body: Value = serde_json::from_str(&response.text().await?).unwrap_or(Value::Null);
+            bail!(
+                "the vault answered {status} to GET {path}: {}",
+                body["error"]["message"].as_str().unwrap_or("no message")
+            );
+        }
+        Ok(response.bytes().await?.to_vec())
     }
 
     /// Signs in with SIWE; `domain` defaults to the vault URL's host and port. Returns the access

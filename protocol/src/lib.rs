@@ -9,6 +9,7 @@ pub mod deployment;
 pub mod eip712;
 pub mod envelope;
 pub mod fhir;
+pub mod fhir_category;
 
 pub use bindings::ConsentRegistry;
 pub use consent::{Category, Purpose};

@@ -94,6 +94,25 @@ impl TestChain {
         }
     }
 
+    /// A directory holding this chain's `deployments/<chain id>.json`, for the CLI's `--deployments-dir`.
+    pub fn deployments_dir(&self) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        medkey_protocol::Deployment {
+            chain_id: self.chain_id(),
+            contract: "ConsentRegistry".into(),
+            address: self.registry,
+            deploy_block: 0,
+            tx_hash: B256::ZERO,
+            abi_hash: B256::ZERO,
+            deployer: self.admin(),
+            admin: self.admin(),
+            audit_key: None,
+        }
+        .save(dir.path())
+        .expect("the deployment file is written");
+        dir
+    }
+
     pub async fn register_provider(&self, provider: Address) {
         let key = B256::left_padding_from(provider.as_slice());
         mined(self.registry().registerProvider(provider, key).from(self.admin()).send().await).await;

@@ -1,10 +1,12 @@
 //! `medkey audit verify`: checks the vault's audit log the way Certificate Transparency
 //! monitors check a log, and says exactly which check failed.
 //!
-//! 1. the tree head is signed by the operator key (pinned on first use, or given);
+//! 1. the tree head is signed by the operator key (given, published in `deployments/`, or
+//!    pinned on first use);
 //! 2. it extends the last head this client kept (same size: same root; else a consistency proof);
 //! 3. it extends the head anchored on the ConsentRegistry (with `--rpc-url`);
-//! 4. signed in (`MEDKEY_PRIVATE_KEY`), every entry about you is in the signed tree.
+//! 4. signed in (`MEDKEY_PRIVATE_KEY`), every entry about you is in the signed tree, and every
+//!    entry verified on an earlier run is still served (a deleted or hidden entry fails).
 //!
 //! The head is kept in `--state-dir` only when every check passed.
 
@@ -42,10 +44,10 @@ enum AuditCommand {
 )]
 pub struct VerifyArgs {
     /// The vault's base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    #[arg(long, default_value = "http://localhost:8080")]
     vault: String,
-    /// The operator's Ed25519 public key (hex). Without it the key the vault publishes is pinned
-    /// on first use and must not change afterwards.
+    /// The operator's Ed25519 public key (hex). Default: the `auditKey` of the deployment file;
+    /// failing that, the key the vault publishes is pinned on first use and must not change.
     #[arg(long)]
     operator_key: Option<String>,
     /// An RPC URL of the chain, to check the head anchored on the registry.
@@ -86,14 +88,27 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     let chain_id = published["chain_id"].as_u64().context("the vault's key document has no chain_id")?;
     let state = State::at(&args.state_dir, chain_id, vault.base());
     let published_key = published["public_key"].as_str().context("the vault publishes no key")?.to_owned();
-    let pinned = args.operator_key.clone().or(state.pinned_key()?);
+    let deployment = medkey_protocol::deployment::Deployment::load(&args.deployments_dir, chain_id).ok();
+    let (pinned, source) = match (&args.operator_key, deployment.as_ref().and_then(|d| d.audit_key.clone())) {
+        (Some(key), _) => (Some(key.clone()), "given"),
+        (None, Some(key)) => (Some(key), "published in the deployment file"),
+        (None, None) => match state.pinned_key()? {
+            Some(key) => (Some(key), "pinned"),
+            None => (None, "pinned now"),
+        },
+    };
     if let Some(pinned) = &pinned
         && !pinned.trim_start_matches("0x").eq_ignore_ascii_case(&published_key)
     {
-        bail!("FAIL  operator key: the vault now publishes {published_key}, not the pinned {pinned}");
+        bail!("FAIL  operator key: the vault now publishes {published_key}, not the {source} {pinned}");
     }
     let operator = parse_key(&published_key)?;
-    pass(&format!("operator key {published_key}{}", if pinned.is_some() { " (pinned)" } else { " (pinned now)" }));
+    let mut account = None;
+    let mut seen = match &args.private_key {
+        Some(key) => state.seen(parse_signer(key)?.address())?,
+        None => Vec::new(),
+    };
+    pass(&format!("operator key {published_key} ({source})"));
 
     let head: SignedTreeHead = serde_json::from_value(vault.get("/v1/audit/tree-head", None).await?)?;
     head.verify(&operator).map_err(|e| anyhow::anyhow!("FAIL  tree head signature: {e}"))?;
@@ -109,7 +124,8 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         let registry = match args.registry {
             Some(registry) => registry,
             None => {
-                medkey_protocol::deployment::Deployment::load(&args.deployments_dir, chain_id)
+                deployment
+                    .as_ref()
                     .with_context(|| format!("no --registry and no deployment file for chain {chain_id}"))?
                     .address
             }
@@ -124,22 +140,73 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         }
     }
     if let Some(key) = &args.private_key {
-        let signer: PrivateKeySigner =
-            key.trim().parse().context("MEDKEY_PRIVATE_KEY is not a valid hex private key")?;
+        let signer = parse_signer(key)?;
         let token = vault.login(&signer, chain_id, args.siwe_domain.as_deref()).await?;
-        let body = vault.get("/v1/audit/entries", Some(&token)).await?;
-        let proven: SignedTreeHead = serde_json::from_value(body["tree_head"].clone())?;
-        proven.verify(&operator).map_err(|e| anyhow::anyhow!("FAIL  entries' tree head signature: {e}"))?;
-        if proven.size != head.size || proven.root != head.root {
-            check_extends(&vault, &operator, &head, &proven, "the head verified above").await?;
-        }
-        let entries = proven_entries(&proven, &body)?;
+        let entries = all_proven_entries(&vault, &token, &operator, &head, "").await?;
         pass(&format!("{} entries about {} are in the signed tree", entries.len(), signer.address()));
+        let returned: std::collections::BTreeSet<u64> = entries.iter().map(|(index, _)| *index).collect();
+        let missing: Vec<&SeenEntry> = seen.iter().filter(|e| !returned.contains(&e.index)).collect();
+        if let Some(first) = missing.first() {
+            bail!(
+                "FAIL  {} entr{} verified on an earlier run no longer served, first: entry {} ({} at {}); \
+                 the vault is hiding or has deleted them",
+                missing.len(),
+                if missing.len() == 1 { "y" } else { "ies" },
+                first.index,
+                first.kind,
+                first.at_ms
+            );
+        }
+        if !seen.is_empty() {
+            pass(&format!("all {} entries seen on earlier runs are still served", seen.len()));
+        }
+        seen = entries
+            .iter()
+            .map(|(index, e)| SeenEntry { index: *index, kind: e.kind.clone(), at_ms: e.at_ms })
+            .collect();
+        account = Some(signer.address());
     }
-    state.save(&published_key, &head)?;
+    state.save(&published_key, &head, account.map(|a| (a, seen.as_slice())))?;
     pass(&format!("kept head {} in {}", head.size, state.dir.display()));
     Ok(())
 }
+
+fn parse_signer(key: &str) -> anyhow::Result<PrivateKeySigner> {
+    key.trim().parse().context("MEDKEY_PRIVATE_KEY is not a valid hex private key")
+}
+
+/// Every entry the signed-in account may see (narrowed by `query`, e.g. `&actor=0x…`), page by
+/// page; each page's head is checked against `head` and each entry against its page's head.
+pub(super) async fn all_proven_entries(
+    vault: &VaultClient,
+    token: &str,
+    operator: &VerifyingKey,
+    head: &SignedTreeHead,
+    query: &str,
+) -> anyhow::Result<Vec<(u64, AuditEntry)>> {
+    let mut all: Vec<(u64, AuditEntry)> = Vec::new();
+    let mut from = 0;
+    loop {
+        let body = vault.get(&format!("/v1/audit/entries?from={from}&limit={PAGE}{query}"), Some(token)).await?;
+        let proven: SignedTreeHead = serde_json::from_value(body["tree_head"].clone())?;
+        proven.verify(operator).map_err(|e| anyhow::anyhow!("FAIL  entries' tree head signature: {e}"))?;
+        if proven.size != head.size || proven.root != head.root {
+            check_extends(vault, operator, head, &proven, "the head verified above").await?;
+        }
+        let page = proven_entries(&proven, &body)?;
+        let full = page.len() == PAGE as usize;
+        if let Some((last, _)) = page.last() {
+            from = last + 1;
+        }
+        all.extend(page);
+        if !full {
+            return Ok(all);
+        }
+    }
+}
+
+/// Entries per `/v1/audit/entries` request (the vault's maximum).
+const PAGE: u32 = 1_000;
 
 /// The entries of a `/v1/audit/entries` page, each checked to be in `head` by its proof.
 pub(super) fn proven_entries(head: &SignedTreeHead, body: &Value) -> anyhow::Result<Vec<(u64, AuditEntry)>> {
@@ -220,7 +287,16 @@ pub(super) fn parse_key(hex: &str) -> anyhow::Result<VerifyingKey> {
     VerifyingKey::from_bytes(&bytes).context("not an Ed25519 public key")
 }
 
-/// The client's memory: the pinned operator key and the last verified head, per vault.
+/// An entry this client verified once, by its place in the tree: the vault must keep serving it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct SeenEntry {
+    index: u64,
+    kind: String,
+    at_ms: u64,
+}
+
+/// The client's memory, per vault: the pinned operator key, the last verified head and, per
+/// account, the entries verified so far.
 struct State {
     dir: PathBuf,
     file: PathBuf,
@@ -250,11 +326,26 @@ impl State {
         Ok(self.read()?.map(|s| serde_json::from_value(s["head"].clone())).transpose()?)
     }
 
+    /// The entries about `account` verified on earlier runs: each must still be served.
+    fn seen(&self, account: Address) -> anyhow::Result<Vec<SeenEntry>> {
+        let Some(state) = self.read()? else { return Ok(Vec::new()) };
+        let seen = &state["seen"][account.to_checksum(None)];
+        if seen.is_null() {
+            return Ok(Vec::new());
+        }
+        serde_json::from_value(seen.clone()).with_context(|| format!("{} is corrupt", self.file.display()))
+    }
+
     /// Written to a temporary file and renamed, so a crash never leaves half a state.
-    fn save(&self, key: &str, head: &SignedTreeHead) -> anyhow::Result<()> {
+    fn save(&self, key: &str, head: &SignedTreeHead, seen: Option<(Address, &[SeenEntry])>) -> anyhow::Result<()> {
         std::fs::create_dir_all(&self.dir).with_context(|| format!("creating {}", self.dir.display()))?;
+        let mut all_seen = self.read()?.map(|s| s["seen"].clone()).filter(Value::is_object).unwrap_or(json!({}));
+        if let Some((account, entries)) = seen {
+            all_seen[account.to_checksum(None)] = serde_json::to_value(entries)?;
+        }
         let temporary = self.file.with_extension("json.tmp");
-        std::fs::write(&temporary, serde_json::to_vec_pretty(&json!({"operator_key": key, "head": head}))?)?;
+        let state = json!({"operator_key": key, "head": head, "seen": all_seen});
+        std::fs::write(&temporary, serde_json::to_vec_pretty(&state)?)?;
         std::fs::rename(&temporary, &self.file).with_context(|| format!("writing {}", self.file.display()))?;
         Ok(())
     }

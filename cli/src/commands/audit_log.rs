@@ -3,15 +3,16 @@
 //! the vault's signed tree (`medkey audit verify` does the full set of checks).
 
 use alloy::primitives::Address;
-use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
 use clap::Args;
 use medkey_protocol::Purpose;
 use medkey_protocol::audit::{AuditEntry, SignedTreeHead};
 use serde_json::{Value, json};
 
-use super::audit::{parse_key, proven_entries};
-use crate::vault_client::VaultClient;
+use super::audit::{all_proven_entries, parse_key};
+use crate::dates::{DayEnd, parse_unix, rfc3339_ms};
+use crate::session::{ConnectArgs, Session};
+use crate::table;
 
 /// Show your access history: who, when, which record, under which grant, purpose, outcome.
 #[derive(Debug, Args)]
@@ -19,21 +20,20 @@ use crate::vault_client::VaultClient;
     after_help = "Examples:\n  MEDKEY_PRIVATE_KEY=0x… medkey audit log\n  MEDKEY_PRIVATE_KEY=0x… medkey audit log --provider 0x90F7… --fhir > audit-events.json"
 )]
 pub struct LogArgs {
-    /// The vault's base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    vault: String,
-    /// The account whose history to show (its key signs you in).
-    #[arg(long, env = "MEDKEY_PRIVATE_KEY", hide_env_values = true)]
-    private_key: String,
-    /// The SIWE domain the vault expects (default: the vault URL's host and port).
-    #[arg(long)]
-    siwe_domain: Option<String>,
+    #[command(flatten)]
+    connect: ConnectArgs,
     /// Only what this provider (or any address) did.
     #[arg(long)]
     provider: Option<Address>,
     /// Only entries about this record (its id, 32 hex digits).
     #[arg(long)]
     record: Option<String>,
+    /// Only entries from this time on (YYYY-MM-DD or RFC 3339).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only entries up to this time (YYYY-MM-DD: through that day; or RFC 3339).
+    #[arg(long)]
+    until: Option<String>,
     /// Print JSON entries instead of a table.
     #[arg(long, conflicts_with = "fhir")]
     json: bool,
@@ -43,32 +43,17 @@ pub struct LogArgs {
 }
 
 pub async fn run(args: LogArgs) -> anyhow::Result<()> {
-    let vault = VaultClient::new(&args.vault);
+    let session = Session::open(&args.connect).await?;
+    let (vault, token, chain_id) = (&session.vault, &session.token, session.chain_id);
     let published = vault.get("/.well-known/medkey-audit-key", None).await?;
-    let chain_id = published["chain_id"].as_u64().context("the vault's key document has no chain_id")?;
     let operator = parse_key(published["public_key"].as_str().context("the vault publishes no key")?)?;
-    let signer: PrivateKeySigner =
-        args.private_key.trim().parse().context("MEDKEY_PRIVATE_KEY is not a valid hex private key")?;
-    let token = vault.login(&signer, chain_id, args.siwe_domain.as_deref()).await?;
-    let record = args.record.as_deref().map(|r| r.trim_start_matches("0x").to_ascii_lowercase());
-
-    let mut entries = Vec::new();
-    let mut from = 0;
-    loop {
-        let body = vault.get(&format!("/v1/audit/entries?from={from}&limit=1000"), Some(&token)).await?;
-        let head: SignedTreeHead = serde_json::from_value(body["tree_head"].clone())?;
-        head.verify(&operator).map_err(|e| anyhow::anyhow!("FAIL  tree head signature: {e}"))?;
-        let page = proven_entries(&head, &body)?;
-        let Some(last) = page.last().map(|(index, _)| *index) else { break };
-        let full = page.len() == 1000;
-        entries.extend(page.into_iter().map(|(_, entry)| entry));
-        if !full {
-            break;
-        }
-        from = last + 1;
-    }
-    entries.retain(|e| args.provider.is_none_or(|p| e.actor == p));
-    entries.retain(|e| record.as_ref().is_none_or(|r| e.record_id.is_some_and(|id| alloy::hex::encode(id) == *r)));
+    let head: SignedTreeHead = serde_json::from_value(vault.get("/v1/audit/tree-head", None).await?)?;
+    head.verify(&operator).map_err(|e| anyhow::anyhow!("FAIL  tree head signature: {e}"))?;
+    let entries: Vec<AuditEntry> = all_proven_entries(vault, token, &operator, &head, &filter_query(&args)?)
+        .await?
+        .into_iter()
+        .map(|(_, entry)| entry)
+        .collect();
 
     if args.fhir {
         let bundle = json!({
@@ -86,42 +71,45 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn when(at_ms: u64) -> String {
-    time::OffsetDateTime::from_unix_timestamp((at_ms / 1_000) as i64)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_else(|| at_ms.to_string())
+/// The vault filters by actor, record and time; this builds its query string.
+fn filter_query(args: &LogArgs) -> anyhow::Result<String> {
+    let mut query = String::new();
+    if let Some(provider) = args.provider {
+        query += &format!("&actor={provider}");
+    }
+    if let Some(record) = &args.record {
+        let record = record.trim().trim_start_matches("0x").replace('-', "");
+        anyhow::ensure!(
+            record.len() == 32 && record.bytes().all(|b| b.is_ascii_hexdigit()),
+            "--record is a record id (32 hex digits)"
+        );
+        query += &format!("&record={record}");
+    }
+    if let Some(since) = &args.since {
+        query += &format!("&since_ms={}", parse_unix(since, DayEnd::Start)? * 1_000);
+    }
+    if let Some(until) = &args.until {
+        query += &format!("&until_ms={}", (parse_unix(until, DayEnd::End)? + 1) * 1_000);
+    }
+    Ok(query)
 }
 
 fn print_table(entries: &[AuditEntry]) {
-    let rows: Vec<[String; 7]> = entries
+    let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| {
-            [
-                when(e.at_ms),
+            vec![
+                rfc3339_ms(e.at_ms),
                 e.actor.to_string(),
                 e.kind.clone(),
                 e.record_id.map_or("-".into(), alloy::hex::encode),
-                e.grant_id.map_or("-".into(), |g| {
-                    let hex = g.to_string();
-                    format!("{}…{}", &hex[..10], &hex[hex.len() - 4..])
-                }),
+                e.grant_id.map_or("-".into(), |g| table::short_hex(&g.to_string())),
                 e.purpose.and_then(Purpose::from_index).map_or("-".into(), |p| p.to_string()),
                 e.outcome.clone(),
             ]
         })
         .collect();
-    let header = ["WHEN (UTC)", "WHO", "EVENT", "RECORD", "GRANT", "PURPOSE", "OUTCOME"];
-    let widths: Vec<usize> =
-        (0..7).map(|i| rows.iter().map(|r| r[i].chars().count()).chain([header[i].len()]).max().unwrap_or(0)).collect();
-    let line = |cells: [&str; 7]| {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        println!("{}", padded.join("  ").trim_end());
-    };
-    line(header);
-    for row in &rows {
-        line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5], &row[6]]);
-    }
+    table::print(&["WHEN (UTC)", "WHO", "EVENT", "RECORD", "GRANT", "PURPOSE", "OUTCOME"], &rows);
 }
 
 /// An entry as an R4 `AuditEvent`: the actor as a `did:pkh` agent, the record and grant as
@@ -147,7 +135,7 @@ fn audit_event(chain_id: u64, e: &AuditEntry) -> Value {
         "resourceType": "AuditEvent",
         "type": {"system": "urn:medkey:audit-event", "code": e.kind},
         "action": action,
-        "recorded": when(e.at_ms),
+        "recorded": rfc3339_ms(e.at_ms),
         "outcome": if e.outcome == "ok" { "0" } else { "4" },
         "outcomeDesc": e.outcome,
         "agent": [{"who": {"identifier": {"system": "urn:ietf:rfc:3986", "value": did(e.actor)}}, "requestor": true}],

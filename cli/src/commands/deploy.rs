@@ -28,6 +28,10 @@ pub struct DeployArgs {
     /// Seconds a scheduled admin transfer waits before the new admin may accept it.
     #[arg(long, default_value_t = 3 * 24 * 3600)]
     pub admin_delay: u64,
+    /// The vault operator's Ed25519 audit key (hex, as `/.well-known/medkey-audit-key` shows it),
+    /// published in the deployment file for `medkey audit verify`.
+    #[arg(long)]
+    pub audit_key: Option<String>,
     /// Directory of per-network deployment files.
     #[arg(long, default_value = "deployments")]
     pub deployments_dir: PathBuf,
@@ -39,7 +43,9 @@ pub struct DeployArgs {
 pub async fn run(args: DeployArgs) -> anyhow::Result<()> {
     let signer: PrivateKeySigner =
         args.private_key.trim().parse().context("MEDKEY_PRIVATE_KEY / --private-key is not a valid hex private key")?;
-    let deployment = deploy(&args.rpc_url, signer, args.admin, args.admin_delay).await?;
+    let audit_key = args.audit_key.as_deref().map(super::audit::parse_key).transpose().context("--audit-key")?;
+    let mut deployment = deploy(&args.rpc_url, signer, args.admin, args.admin_delay).await?;
+    deployment.audit_key = audit_key.map(|key| alloy::hex::encode(key.as_bytes()));
     let path = deployment.save(&args.deployments_dir)?;
     report(&deployment, &path, args.json);
     Ok(())
@@ -79,6 +85,7 @@ pub async fn deploy(
         abi_hash: abi_hash(),
         deployer,
         admin,
+        audit_key: None,
     })
 }
 

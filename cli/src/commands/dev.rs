@@ -17,7 +17,7 @@ use prometheus_client::registry::Registry;
 
 use super::deploy::deploy;
 use super::indexer::serve_metrics;
-use crate::signals::shutdown_signal;
+use super::runtime::{self, Services, StopOn};
 use crate::tools;
 
 /// Start a local anvil chain, deploy the ConsentRegistry, mirror it with the indexer and serve
@@ -56,7 +56,11 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         .try_spawn()
         .with_context(|| format!("starting anvil on port {} (is the port already in use?)", args.port))?;
     let signer = anvil.keys()[0].clone().into();
-    let deployment = deploy(&anvil.endpoint(), signer, None, 0).await?;
+    let mut deployment = deploy(&anvil.endpoint(), signer, None, 0).await?;
+    // The dev operator's audit key comes from anvil's well-known account 0, so it is the same on
+    // every start and the committed deployments/31337.json can publish it.
+    let audit_key = medkey_vault::http::derived_audit_key(&anvil.keys()[0].to_bytes());
+    deployment.audit_key = Some(alloy::hex::encode(audit_key.verifying_key().as_bytes()));
     let path = deployment.save(&args.deployments_dir)?;
 
     println!("Medkey dev chain is up");
@@ -64,10 +68,15 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     println!("  chain id         {}", deployment.chain_id);
     println!("  ConsentRegistry  {}", deployment.address);
     println!("  admin            {} (anvil account 0)", deployment.admin);
+    println!(
+        "  audit key        {} (Ed25519, signs the vault's tree heads)",
+        deployment.audit_key.as_deref().unwrap_or("-")
+    );
     println!("  deployment file  {}", path.display());
     if args.exit_after_deploy {
         return Ok(());
     }
+    let demo = register_demo_providers(&anvil, &deployment).await?;
     let store = fresh_mirror(&args.mirror_db).await?;
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry);
@@ -84,7 +93,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             .map_err(|err| anyhow::anyhow!(err))?;
     let vault = vault_state(&store, deployment.chain_id, args.vault_addr).await?;
     let vault = DevVault {
-        state: vault.state.with_blobs(blobs, DEFAULT_ATTACHMENT_LIMIT).with_relayer(relayer),
+        state: vault.state.with_blobs(blobs, DEFAULT_ATTACHMENT_LIMIT).with_relayer(relayer).with_audit_key(audit_key),
         identity_domain: vault.identity_domain,
     };
     let listener = tokio::net::TcpListener::bind(args.vault_addr)
@@ -96,12 +105,9 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     println!("  relayer          anvil account 9 pays for gasless grants (POST /v1/relay)");
     println!("  audit log        anchored on chain every 100 entries or minute (GET /v1/audit/tree-head)");
     println!("  metrics          http://{}/metrics", args.metrics_addr);
+    print_walkthrough(&anvil, &demo, args.vault_addr.port(), &args.deployments_dir);
     println!("Press Ctrl-C to stop.");
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stopped| *stopped).await;
-    };
     // anvil account 0 deployed the registry and holds OPERATOR_ROLE: it anchors the audit log.
     let operator: alloy::signers::local::PrivateKeySigner = anvil.keys()[0].clone().into();
     let anchorer = Anchorer::new(
@@ -113,28 +119,18 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     )
     .map_err(|err| anyhow::anyhow!(err))?;
     let anchor_policy = AnchorPolicy { every_entries: 100, every: Duration::from_secs(60) };
-    let anchoring = tokio::spawn(anchorer.run(anchor_policy, until_stopped(stop_rx.clone())));
-    let app = medkey_vault::http::router(vault.state, VAULT_BODY_LIMIT);
-    let server = tokio::spawn(
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(until_stopped(stop_rx.clone()))
-            .into_future(),
-    );
-    let indexer = tokio::spawn(indexer.run(until_stopped(stop_rx)));
-    if let Err(err) = shutdown_signal().await {
-        tracing::error!(%err, "signal handling failed; stopping");
-    }
-    stop_tx.send_replace(true);
-    let indexed = indexer.await.context("indexer task")?;
-    anchoring.await.context("anchoring task")?;
-    server.await.context("vault task")?.context("vault server")?;
-    store.close().await;
+    let services = Services {
+        store,
+        indexer,
+        vault: vault.state,
+        listener,
+        body_limit: runtime::DEFAULT_BODY_LIMIT,
+        anchoring: Some((anchorer, anchor_policy)),
+    };
+    let stopped = services.run(StopOn::Signal).await;
     eprintln!("stopping anvil");
-    Ok(indexed?) // dropping `anvil` kills the chain
+    stopped // dropping `anvil` kills the chain
 }
-
-/// Request bodies above this are refused with 413 (records are JSON; attachments stream).
-const VAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
 
 struct DevVault {
     state: medkey_vault::http::AppState,
@@ -156,15 +152,7 @@ async fn vault_state(store: &Store, chain_id: u64, addr: std::net::SocketAddr) -
         require_provider_mfa: false,
         nonce_ttl: Duration::from_secs(5 * 60),
     };
-    let state = medkey_vault::http::AppState::new(
-        store.clone(),
-        chain_id,
-        identity,
-        FreshnessPolicy::default(),
-        Default::default(),
-    )
-    .await
-    .context("starting the vault")?;
+    let state = runtime::vault_state(store, chain_id, identity, FreshnessPolicy::default(), Default::default()).await?;
     Ok(DevVault { state, identity_domain: domain })
 }
 
@@ -194,4 +182,57 @@ async fn fresh_mirror(path: &Path) -> anyhow::Result<Store> {
         }
     }
     Store::connect(&format!("sqlite://{}", path.display())).await.context("opening the dev chain mirror")
+}
+
+/// Two registered providers to share with: anvil accounts 2 (a lab) and 3 (a clinic), each with
+/// the encryption key its own `medkey` derives from its wallet key.
+async fn register_demo_providers(
+    anvil: &alloy::node_bindings::AnvilInstance,
+    deployment: &medkey_protocol::Deployment,
+) -> anyhow::Result<Vec<(&'static str, alloy::signers::local::PrivateKeySigner)>> {
+    let admin = crate::wallet::Wallet::from_signer(anvil.keys()[0].clone().into());
+    let chain = crate::session::chain_provider(&anvil.endpoint(), &admin)?;
+    let registry = medkey_protocol::ConsentRegistry::new(deployment.address, chain);
+    let mut demo = Vec::new();
+    for (name, index) in [("lab", 2), ("clinic", 3)] {
+        let provider: alloy::signers::local::PrivateKeySigner = anvil.keys()[index].clone().into();
+        let key = crate::wallet::encryption_secret_for(&provider).public_key();
+        registry
+            .registerProvider(provider.address(), key.0.into())
+            .send()
+            .await
+            .with_context(|| format!("registering the demo {name}"))?
+            .get_receipt()
+            .await?;
+        println!("  demo {name:<11} {} (anvil account {index}, registered provider)", provider.address());
+        demo.push((name, provider));
+    }
+    Ok(demo)
+}
+
+/// Three commands that show the whole system, with anvil's public, well-known dev keys.
+fn print_walkthrough(
+    anvil: &alloy::node_bindings::AnvilInstance,
+    demo: &[(&str, alloy::signers::local::PrivateKeySigner)],
+    vault_port: u16,
+    deployments_dir: &Path,
+) {
+    let key = |signer: &alloy::signers::local::PrivateKeySigner| alloy::hex::encode_prefixed(signer.to_bytes());
+    let patient: alloy::signers::local::PrivateKeySigner = anvil.keys()[1].clone().into();
+    let lab = &demo[0].1;
+    let until = time::OffsetDateTime::now_utc().date().saturating_add(time::Duration::days(30));
+    let mut vault = if vault_port == 8080 { String::new() } else { format!(" --vault http://localhost:{vault_port}") };
+    if anvil.port() != 8545 {
+        vault += &format!(" --rpc-url {}", anvil.endpoint());
+    }
+    if deployments_dir != Path::new("deployments") {
+        vault += &format!(" --deployments-dir {}", deployments_dir.display());
+    }
+    println!("Try it (anvil's public dev keys; patient = account 1, lab = account 2):");
+    println!(
+        "  export MEDKEY_PRIVATE_KEY={}; medkey upload tests/fixtures/fhir-r4/Observation-bloodgroup.json{vault}",
+        key(&patient)
+    );
+    println!("  medkey grant --provider {} --categories lab_results --until {until}{vault}", lab.address());
+    println!("  MEDKEY_PRIVATE_KEY={} medkey provider fetch <record id from upload>{vault}", key(lab));
 }

@@ -124,6 +124,7 @@ async fn config_from(args: &IndexerArgs) -> anyhow::Result<IndexerConfig> {
                 abi_hash: Default::default(),
                 deployer: Address::ZERO,
                 admin: Address::ZERO,
+                audit_key: None,
             };
             IndexerConfig { expected_chain_id: None, ..IndexerConfig::for_deployment(&placeholder, &args.rpc_url) }
         }

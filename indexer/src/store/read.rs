@@ -146,6 +146,19 @@ impl Store {
         rows.iter().map(grant_from_row).collect()
     }
 
+    /// Every grant made to `provider`, oldest first (what a provider's client lists as "my patients").
+    pub async fn grants_to_provider(&self, chain_id: u64, provider: Address) -> Result<Vec<MirroredGrant>, StoreError> {
+        let sql = format!(
+            "SELECT {GRANT_COLUMNS} FROM grants WHERE chain_id = $1 AND provider = $2 ORDER BY block_number, log_index"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(int(chain_id))
+            .bind(bytes(provider))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(grant_from_row).collect()
+    }
+
     /// The key-release question: grants from `patient` to `provider` that are unrevoked, inside
     /// their window at `now` and cover `category_index`. Served by the `grants_live` index.
     /// Provider status and mirror freshness are separate checks.

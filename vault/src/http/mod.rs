@@ -14,6 +14,7 @@ mod openapi;
 mod provider_routes;
 mod record_routes;
 mod relay_routes;
+mod request_routes;
 mod session_routes;
 mod state;
 
@@ -22,7 +23,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 
 pub use error::ApiError;
-pub use state::{AppState, DEFAULT_ATTACHMENT_LIMIT, MIRROR_POLL, SetupError};
+pub use state::{AppState, DEFAULT_ATTACHMENT_LIMIT, MIRROR_POLL, SetupError, derived_audit_key};
 
 /// The whole API. `body_limit` caps every request body (413 beyond it).
 pub fn router(state: AppState, body_limit: usize) -> Router {
@@ -51,6 +52,9 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/v1/grants/typed-data", post(relay_routes::grant_typed_data))
         .route("/v1/revocations/typed-data", post(relay_routes::revoke_typed_data))
         .route("/v1/relay", post(relay_routes::relay))
+        .route("/v1/access-requests", get(request_routes::list).post(request_routes::create))
+        .route("/v1/access-requests/{id}/approve", post(request_routes::approve))
+        .route("/v1/access-requests/{id}/decline", post(request_routes::decline))
         .route("/v1/patients/{patient}/records", get(provider_routes::list_for_patient))
         .route("/v1/records/{id}/key", get(provider_routes::release_key))
         .fallback(|| async { ApiError::not_found("no such endpoint") })

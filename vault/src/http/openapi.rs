@@ -17,7 +17,7 @@ pub use shapes::*;
 use super::record_routes::RecordView;
 use super::{
     attachment_routes, audit_routes, grant_routes, health, mfa_routes, provider_routes, record_routes, relay_routes,
-    session_routes,
+    request_routes, session_routes,
 };
 
 /// The security scheme's name in the document, as the handlers' `security(("bearer" = []))` use it.
@@ -56,6 +56,10 @@ pub const BEARER: &str = "bearer";
         relay_routes::grant_typed_data,
         relay_routes::revoke_typed_data,
         relay_routes::relay,
+        request_routes::create,
+        request_routes::list,
+        request_routes::approve,
+        request_routes::decline,
         provider_routes::list_for_patient,
         provider_routes::release_key,
         attachment_routes::upload,
@@ -71,6 +75,8 @@ pub const BEARER: &str = "bearer";
         (name = "auth", description = "Sign-In with Ethereum, access and refresh tokens, the TOTP second factor"),
         (name = "records", description = "A patient's own encrypted records: versions, wrapped keys, attachments"),
         (name = "sharing", description = "Grants as the chain has them; EIP-712 payloads and the gasless relay"),
+        (name = "requests", description = "Access requests: a provider asks, the patient answers with a grant \
+                                           signed in their own wallet (the vault cannot grant) or declines"),
         (name = "provider", description = "What a provider may read: key releases through the consent gate, \
                                            each release and denial logged"),
         (name = "audit", description = "The tamper-evident audit log: signed tree heads, consistency and \

@@ -14,6 +14,7 @@ use crate::gate::ReleaseGate;
 use crate::identity::{ConfigError, Identity, IdentityConfig};
 use crate::limits::{LimitSettings, Limits};
 use crate::mirror_view::MirrorView;
+use crate::notify::{Notifier, NotifierConfig};
 use crate::records::Records;
 use crate::redis_store::RedisStore;
 use crate::relay::Relayer;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub audit_key: Arc<SigningKey>,
     /// Submits patients' signed grants and revocations (gasless); `None`: relaying is off.
     pub relayer: Option<Relayer>,
+    /// Sends signed webhook notifications (`crate::notify`); `None`: notifications are off.
+    pub notifier: Option<Notifier>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +88,7 @@ impl AppState {
             freshness,
             limits: Limits::new(limits),
             relayer: None,
+            notifier: None,
             audit_key,
             blobs: BlobStore::with_store(std::sync::Arc::new(object_store::memory::InMemory::new())),
             attachments: Attachments::new(pool.clone()),
@@ -112,6 +116,13 @@ impl AppState {
         self.relayer = Some(relayer);
         self
     }
+
+    /// Turns on signed webhook notifications (`crate::notify`): starts the task that sends them
+    /// on the current Tokio runtime.
+    pub async fn with_notifier(mut self, config: NotifierConfig) -> Result<Self, SetupError> {
+        self.notifier = Some(Notifier::start(self.mirror.clone(), self.chain_id, config).await?);
+        Ok(self)
+    }
 }
 
 impl AppState {
@@ -131,7 +142,7 @@ impl AppState {
 }
 
 /// A stable operator key for deployments that have not set their own: HKDF of the vault secret.
-fn derived_audit_key(vault_secret: &[u8]) -> SigningKey {
+pub fn derived_audit_key(vault_secret: &[u8]) -> SigningKey {
     let mut seed = zeroize::Zeroizing::new([0u8; 32]);
     Hkdf::<Sha256>::new(None, vault_secret)
         .expand(b"medkey/v1/audit-signing-key", seed.as_mut())

@@ -1,0 +1,65 @@
+# syntax=docker/dockerfile:1
+#
+# The `medkey` binary on slim Debian, running `medkey serve` as a non-root user:
+#
+#   docker build -t medkey .                          # the runtime image (the last stage)
+#   docker build -t medkey --build-arg FEATURES=s3 .  # with S3-compatible blob storage
+#   docker build -t medkey-anvil --target anvil .     # a local chain for docker-compose's dev profile
+#
+# The Rust build needs no Node.js: the contract's ABI and bytecode are committed in abi/.
+# docker-compose.yml runs it with PostgreSQL and Redis; config/production.toml is its config.
+
+ARG RUST_VERSION=1.94
+ARG DEBIAN_RELEASE=bookworm
+
+FROM rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS builder
+# Extra cargo features of medkey-cli, e.g. "s3" (S3 blob storage; builds aws-lc-rs, hence cmake).
+ARG FEATURES=""
+RUN if [ -n "$FEATURES" ]; then \
+      apt-get update && apt-get install -y --no-install-recommends cmake && rm -rf /var/lib/apt/lists/*; \
+    fi
+WORKDIR /src
+COPY . .
+# The caches keep crates and build artifacts between builds; the binary is copied out of the
+# cached target directory in the same step.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/usr/local/cargo/git \
+    --mount=type=cache,target=/src/target \
+    cargo build --locked --release -p medkey-cli ${FEATURES:+--features "$FEATURES"} \
+    && install -m 0755 target/release/medkey /usr/local/bin/medkey \
+    && medkey --version
+
+# anvil for the dev profile only, pinned to the version in tools/package.json (npm @foundry-rs/anvil).
+FROM node:20-${DEBIAN_RELEASE}-slim AS anvil
+ARG ANVIL_VERSION=1.7.1
+RUN npm install --global "@foundry-rs/anvil@${ANVIL_VERSION}" \
+    && npm cache clean --force \
+    && real="$(find "$(npm root --global)/@foundry-rs" -path '*/anvil-linux-*/bin/anvil' -type f | head -n 1)" \
+    && test -n "$real" \
+    && ln -sf "$real" /usr/local/bin/anvil \
+    && anvil --version
+# The binary itself, not npm's Node.js wrapper, so that `docker stop`'s SIGTERM reaches it.
+USER node
+EXPOSE 8545
+ENTRYPOINT ["/usr/local/bin/anvil"]
+CMD ["--host", "0.0.0.0", "--port", "8545", "--chain-id", "31337"]
+
+FROM debian:${DEBIAN_RELEASE}-slim AS runtime
+# ca-certificates: TLS to RPC providers; curl: the healthcheck in docker-compose.yml.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 medkey \
+    && useradd --system --uid 10001 --gid medkey --home-dir /var/lib/medkey --shell /usr/sbin/nologin medkey \
+    && mkdir -p /etc/medkey /var/lib/medkey/blobs \
+    && chown -R medkey:medkey /var/lib/medkey
+COPY --from=builder /usr/local/bin/medkey /usr/local/bin/medkey
+COPY config/production.toml /etc/medkey/medkey.toml
+# The known networks' deployment files (config/production.toml reads them from here).
+COPY --chown=medkey:medkey deployments/ /var/lib/medkey/deployments/
+USER medkey:medkey
+WORKDIR /var/lib/medkey
+# The vault's HTTP API and the indexer's Prometheus metrics (config/production.toml).
+EXPOSE 8080 9464
+ENTRYPOINT ["medkey"]
+CMD ["serve", "--config", "/etc/medkey/medkey.toml"]

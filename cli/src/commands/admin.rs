@@ -1,0 +1,530 @@
+//! `medkey admin`: what the registry's role holders do. Registrars register, suspend and
+//! reinstate providers; pausers stop and restart new grants; operators anchor the vault's audit
+//! log. Deploying is `medkey deploy`.
+//!
+//! Every write is simulated first (an `eth_call` from the sending account), so a refusal comes
+//! back as the registry's own error name with a hint instead of a failed transaction, then sent
+//! and followed to its receipt.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alloy::contract::SolCallBuilder;
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, B256, keccak256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::{SolCall, SolInterface};
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use medkey_protocol::ConsentRegistry::{self, ConsentRegistryErrors, ConsentRegistryInstance};
+use medkey_protocol::Deployment;
+use medkey_protocol::audit::{Consistency, Root, SignedTreeHead};
+use medkey_vault::anchoring::Anchored;
+use serde_json::{Value, json};
+
+use crate::dates::rfc3339_ms;
+use crate::vault_client::VaultClient;
+use crate::wallet::WalletArgs;
+
+/// Administer the ConsentRegistry: providers, pause, audit anchors (needs the matching role).
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    MEDKEY_PRIVATE_KEY=0x… medkey admin provider register 0x90F79bf6EB2c4f870365E785982E1f101E93b906 \
+    --encryption-key 0x5a1c6d0e6e1a3c4b9f2d7e8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c\n  \
+    MEDKEY_PRIVATE_KEY=0x… medkey admin provider suspend 0x90F79bf6EB2c4f870365E785982E1f101E93b906\n  \
+    medkey admin provider show 0x90F79bf6EB2c4f870365E785982E1f101E93b906 --json\n  \
+    MEDKEY_PRIVATE_KEY=0x… medkey admin pause --rpc-url https://rpc.example\n  \
+    MEDKEY_PRIVATE_KEY=0x… medkey admin anchor --vault http://127.0.0.1:8080\n\n\
+    The registry's address comes from --registry, else from <deployments-dir>/<chain id>.json.\n\
+    Exit codes: 0 done, 1 refused by the registry or failed (the message says why), 2 bad usage.")]
+pub struct AdminArgs {
+    #[command(flatten)]
+    registry: RegistryArgs,
+    #[command(flatten)]
+    wallet: WalletArgs,
+    /// Seconds to wait for a transaction to be mined.
+    #[arg(long, default_value_t = 120, global = true)]
+    timeout: u64,
+    /// Print JSON instead of prose.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Register, suspend, reinstate or show a provider (REGISTRAR_ROLE to change one).
+    #[command(subcommand)]
+    #[command(after_help = "Examples:\n  \
+        MEDKEY_PRIVATE_KEY=0x… medkey admin provider register 0x90F79bf6EB2c4f870365E785982E1f101E93b906 \
+        --encryption-key 0x5a1c6d0e6e1a3c4b9f2d7e8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c\n  \
+        medkey admin provider show 0x90F79bf6EB2c4f870365E785982E1f101E93b906")]
+    Provider(ProviderCommand),
+    /// Stop new grants (direct, signed, batch, emergency); revocations keep working (PAUSER_ROLE).
+    #[command(after_help = "Example:\n  MEDKEY_PRIVATE_KEY=0x… medkey admin pause --rpc-url http://127.0.0.1:8545")]
+    Pause,
+    /// Let new grants through again (PAUSER_ROLE).
+    #[command(after_help = "Example:\n  MEDKEY_PRIVATE_KEY=0x… medkey admin unpause --rpc-url http://127.0.0.1:8545")]
+    Unpause,
+    /// Anchor the vault's audit-log tree head on chain now (OPERATOR_ROLE).
+    Anchor(AnchorArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ProviderCommand {
+    /// Register a provider with the X25519 public key patients wrap data keys to.
+    #[command(after_help = "Example:\n  MEDKEY_PRIVATE_KEY=0x… medkey admin provider register \
+        0x90F79bf6EB2c4f870365E785982E1f101E93b906 \\\n      --encryption-key \
+        0x5a1c6d0e6e1a3c4b9f2d7e8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c\n\n\
+        The provider shows its key with `medkey keys show` (\"encryption public key\").")]
+    Register {
+        /// The provider's Ethereum address.
+        address: Address,
+        /// The provider's X25519 encryption public key: 32 bytes of hex.
+        #[arg(long, value_parser = parse_encryption_key)]
+        encryption_key: B256,
+    },
+    /// Suspend an active provider: its grants stop being live until it is reinstated.
+    #[command(after_help = "Example:\n  MEDKEY_PRIVATE_KEY=0x… medkey admin provider suspend \
+        0x90F79bf6EB2c4f870365E785982E1f101E93b906")]
+    Suspend {
+        /// The provider's Ethereum address.
+        address: Address,
+    },
+    /// Reinstate a suspended provider: its unrevoked, unexpired grants are live again.
+    #[command(after_help = "Example:\n  MEDKEY_PRIVATE_KEY=0x… medkey admin provider reinstate \
+        0x90F79bf6EB2c4f870365E785982E1f101E93b906")]
+    Reinstate {
+        /// The provider's Ethereum address.
+        address: Address,
+    },
+    /// Show whether a provider is registered or suspended, and its encryption key (no key needed).
+    #[command(after_help = "Example:\n  medkey admin provider show 0x90F79bf6EB2c4f870365E785982E1f101E93b906 --json")]
+    Show {
+        /// The provider's Ethereum address.
+        address: Address,
+    },
+}
+
+/// Fetch the vault's signed tree head, check it, and anchor it with `anchorAudit(root, size)`.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  MEDKEY_PRIVATE_KEY=0x… medkey admin anchor --vault http://127.0.0.1:8080 \
+    --rpc-url http://127.0.0.1:8545\n\n\
+    The head must be signed by the operator's audit key (--operator-key, else the deployment file's \
+    auditKey, else the key the vault publishes) and, when the chain already holds an anchor, the vault \
+    must prove that its log extends it. A head no larger than the anchored one is refused: sizes only grow.")]
+struct AnchorArgs {
+    /// The vault's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    vault: String,
+    /// The operator's Ed25519 audit key (hex) the head must be signed with.
+    #[arg(long)]
+    operator_key: Option<String>,
+}
+
+/// Where the registry is; shared by `medkey admin` and `medkey chain`.
+#[derive(Debug, Clone, Args)]
+pub(super) struct RegistryArgs {
+    /// JSON-RPC endpoint of the chain.
+    #[arg(long, env = "MEDKEY_RPC_URL", default_value = "http://127.0.0.1:8545", global = true)]
+    pub rpc_url: String,
+    /// The ConsentRegistry's address (default: the one in <deployments-dir>/<chain id>.json).
+    #[arg(long, global = true)]
+    pub registry: Option<Address>,
+    /// Directory of per-network deployment files.
+    #[arg(long, default_value = "deployments", global = true)]
+    pub deployments_dir: PathBuf,
+}
+
+/// A connection to the chain and the registry on it.
+pub(super) struct Registry {
+    pub provider: DynProvider,
+    pub chain_id: u64,
+    pub address: Address,
+    /// The deployment file, when it describes this registry.
+    pub deployment: Option<Deployment>,
+}
+
+impl RegistryArgs {
+    /// Connects (sending from `signer` when given) and checks a contract lives at the address.
+    pub async fn connect(&self, signer: Option<PrivateKeySigner>) -> anyhow::Result<Registry> {
+        let url = self.rpc_url.parse().with_context(|| format!("'{}' is not a valid RPC URL", self.rpc_url))?;
+        let provider = match signer {
+            Some(signer) => ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url).erased(),
+            None => ProviderBuilder::new().connect_http(url).erased(),
+        };
+        let chain_id =
+            provider.get_chain_id().await.with_context(|| format!("cannot reach the chain at {}", self.rpc_url))?;
+        let (address, deployment) = match self.registry {
+            Some(address) => {
+                let deployment =
+                    Deployment::load(&self.deployments_dir, chain_id).ok().filter(|d| d.address == address);
+                (address, deployment)
+            }
+            None => {
+                let deployment = Deployment::load(&self.deployments_dir, chain_id)
+                    .map_err(|err| anyhow::anyhow!("{err}; or pass --registry 0x…"))?;
+                (deployment.address, Some(deployment))
+            }
+        };
+        let code = provider.get_code_at(address).await.context("reading the registry's code")?;
+        if code.is_empty() {
+            bail!(
+                "there is no contract at {address} on chain {chain_id} (wrong --registry, --rpc-url or deployment file?)"
+            );
+        }
+        Ok(Registry { provider, chain_id, address, deployment })
+    }
+}
+
+impl Registry {
+    pub fn contract(&self) -> ConsentRegistryInstance<DynProvider> {
+        ConsentRegistry::new(self.address, self.provider.clone())
+    }
+}
+
+pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let json = args.json;
+    match &args.command {
+        AdminCommand::Provider(ProviderCommand::Show { address }) => {
+            let registry = args.registry.connect(None).await?;
+            show_provider(&registry, *address, json).await
+        }
+        AdminCommand::Provider(command) => {
+            let (registry, from) = sender(&args).await?;
+            let contract = registry.contract();
+            let timeout = Duration::from_secs(args.timeout);
+            let (sent, fields, prose) = match command {
+                ProviderCommand::Register { address, encryption_key } => {
+                    let sent = transact(contract.registerProvider(*address, *encryption_key), from, timeout, json);
+                    let fields =
+                        json!({"action": "provider_register", "provider": address, "encryption_key": encryption_key});
+                    (sent.await?, fields, format!("provider {address} registered with encryption key {encryption_key}"))
+                }
+                ProviderCommand::Suspend { address } => {
+                    let sent = transact(contract.suspendProvider(*address), from, timeout, json).await?;
+                    let prose = format!("provider {address} suspended: its grants are not live until it is reinstated");
+                    (sent, json!({"action": "provider_suspend", "provider": address}), prose)
+                }
+                ProviderCommand::Reinstate { address } => {
+                    let sent = transact(contract.reinstateProvider(*address), from, timeout, json).await?;
+                    let prose =
+                        format!("provider {address} reinstated: its unrevoked, unexpired grants are live again");
+                    (sent, json!({"action": "provider_reinstate", "provider": address}), prose)
+                }
+                ProviderCommand::Show { .. } => unreachable!("handled above"),
+            };
+            report(&sent, fields, &prose, json);
+            Ok(())
+        }
+        AdminCommand::Pause | AdminCommand::Unpause => {
+            let (registry, from) = sender(&args).await?;
+            let contract = registry.contract();
+            let timeout = Duration::from_secs(args.timeout);
+            let pause = matches!(args.command, AdminCommand::Pause);
+            let sent = if pause {
+                transact(contract.pause(), from, timeout, json).await?
+            } else {
+                transact(contract.unpause(), from, timeout, json).await?
+            };
+            let (action, prose) = if pause {
+                ("pause", "registry paused: new grants are refused, revocations still work")
+            } else {
+                ("unpause", "registry unpaused: new grants are accepted again")
+            };
+            report(&sent, json!({"action": action, "paused": pause}), prose, json);
+            Ok(())
+        }
+        AdminCommand::Anchor(anchor_args) => anchor(&args, anchor_args).await,
+    }
+}
+
+/// The connection, sending from the unlocked account.
+async fn sender(args: &AdminArgs) -> anyhow::Result<(Registry, Address)> {
+    let wallet = args.wallet.unlock()?;
+    let from = wallet.address();
+    Ok((args.registry.connect(Some(wallet.signer)).await?, from))
+}
+
+/// A transaction the chain mined.
+pub(super) struct Sent {
+    pub tx_hash: B256,
+    pub block: u64,
+    pub from: Address,
+}
+
+/// Simulates `call` from `from` (a refusal comes back as the registry's error), then sends it and
+/// waits for the receipt.
+pub(super) async fn transact<C: SolCall>(
+    call: SolCallBuilder<&DynProvider, C>,
+    from: Address,
+    timeout: Duration,
+    json: bool,
+) -> anyhow::Result<Sent> {
+    let call = call.from(from);
+    if let Err(err) = call.call().await {
+        return Err(explain(err, json));
+    }
+    let pending = call.send().await.map_err(|err| explain(err, json))?;
+    let tx_hash = *pending.tx_hash();
+    let receipt = pending
+        .with_timeout(Some(timeout))
+        .get_receipt()
+        .await
+        .with_context(|| format!("transaction {tx_hash} was sent but no receipt came within {timeout:?}"))?;
+    let block = receipt.block_number.unwrap_or_default();
+    if !receipt.status() {
+        bail!(
+            "transaction {tx_hash} reverted in block {block} although its simulation passed: the chain changed \
+             in between; run the command again"
+        );
+    }
+    Ok(Sent { tx_hash, block, from })
+}
+
+/// The registry's refusal by error name, fields and a hint; or the transport failure as is.
+fn explain(err: alloy::contract::Error, json: bool) -> anyhow::Error {
+    if let Some(decoded) = err.as_decoded_interface_error::<ConsentRegistryErrors>() {
+        let name = ConsentRegistryErrors::name_by_selector(decoded.selector()).unwrap_or("unknown error");
+        let (detail, hint) = describe(&decoded);
+        if json {
+            println!("{}", json!({"ok": false, "error": name, "detail": detail, "hint": hint}));
+        }
+        return anyhow::anyhow!("the registry refuses it: {name} ({detail})\nhint: {hint}");
+    }
+    if let Some(data) = err.as_revert_data() {
+        return anyhow::anyhow!(
+            "the registry reverted with data it does not declare ({data}); is --registry a ConsentRegistry \
+             built from this ABI?"
+        );
+    }
+    anyhow::Error::new(err).context("the chain did not take the call")
+}
+
+/// Plain-English detail and hint for each of the registry's errors.
+fn describe(error: &ConsentRegistryErrors) -> (String, String) {
+    use ConsentRegistryErrors as E;
+    let (detail, hint): (String, &str) = match error {
+        E::AccessControlUnauthorizedAccount(e) => (
+            format!("{} does not hold {}", e.account, role_name(e.neededRole)),
+            "send from an account that holds the role (the deployer holds every role at first), or have the \
+             admin grant it to this one",
+        ),
+        E::ProviderNotRegistered(e) => (
+            format!("{} is not a registered provider", e.provider),
+            "register it first: medkey admin provider register",
+        ),
+        E::ProviderAlreadyRegistered(e) => (
+            format!("{} is already registered", e.provider),
+            "a suspended provider is reinstated (medkey admin provider reinstate), never registered again; a \
+             provider replaces its own key with rotateEncryptionKey",
+        ),
+        E::ProviderNotActive(e) => (
+            format!("{} is not an active provider", e.provider),
+            "it is unregistered or already suspended: check with medkey admin provider show",
+        ),
+        E::ProviderNotSuspended(e) => {
+            (format!("{} is not suspended", e.provider), "only a suspended provider can be reinstated")
+        }
+        E::InvalidEncryptionKey(_) => {
+            ("the encryption key is zero".into(), "pass the provider's X25519 public key (medkey keys show)")
+        }
+        E::ZeroAddress(_) => ("the address is zero".into(), "pass the provider's Ethereum address"),
+        E::EnforcedPause(_) => (
+            "the registry is already paused".into(),
+            "new grants stay refused until a pauser runs medkey admin unpause",
+        ),
+        E::ExpectedPause(_) => ("the registry is not paused".into(), "there is nothing to unpause; grants go through"),
+        E::InvalidAuditAnchor(_) => ("the root or the size is zero".into(), "anchor a non-empty audit log"),
+        E::AuditSizeNotIncreasing(e) => (
+            format!("the chain already anchors size {}, not below {}", e.anchored, e.proposed),
+            "anchor sizes only grow: wait for the audit log to grow past the anchored size",
+        ),
+        other => (format!("{other:?}"), "see contracts/src/IConsentRegistry.sol and docs/consent-model.md"),
+    };
+    (detail, hint.to_owned())
+}
+
+/// The registry's roles by name (the hash for an unknown one).
+pub(super) fn role_name(role: B256) -> String {
+    if role.is_zero() {
+        return "DEFAULT_ADMIN_ROLE".into();
+    }
+    ["REGISTRAR_ROLE", "PAUSER_ROLE", "OPERATOR_ROLE"]
+        .into_iter()
+        .find(|name| keccak256(name.as_bytes()) == role)
+        .map_or_else(|| role.to_string(), str::to_owned)
+}
+
+fn parse_encryption_key(text: &str) -> Result<B256, String> {
+    let bytes = alloy::hex::decode(text.trim())
+        .map_err(|_| "the encryption key is not hex (expected 0x and 64 hex digits)".to_owned())?;
+    let key: [u8; 32] = bytes
+        .try_into()
+        .map_err(|bytes: Vec<u8>| format!("the encryption key is {} bytes; an X25519 public key is 32", bytes.len()))?;
+    if key == [0; 32] {
+        return Err("the encryption key is all zeros".into());
+    }
+    Ok(B256::from(key))
+}
+
+/// Prints a mined transaction with what it did.
+fn report(sent: &Sent, mut fields: Value, prose: &str, json: bool) {
+    if json {
+        fields["ok"] = json!(true);
+        fields["tx_hash"] = json!(sent.tx_hash);
+        fields["block"] = json!(sent.block);
+        fields["from"] = json!(sent.from);
+        println!("{fields}");
+    } else {
+        println!("{prose}");
+        println!("  tx {}  block {}  from {}", sent.tx_hash, sent.block, sent.from);
+    }
+}
+
+async fn show_provider(registry: &Registry, address: Address, json: bool) -> anyhow::Result<()> {
+    let provider = registry.contract().getProvider(address).call().await.context("reading the provider")?;
+    let status: u8 = provider.status;
+    let (name, registered, suspended) = match status {
+        0 => ("not registered", false, false),
+        1 => ("active", true, false),
+        2 => ("suspended", true, true),
+        _ => ("unknown", false, false),
+    };
+    let key = registered.then_some(provider.encryptionKey);
+    if json {
+        println!(
+            "{}",
+            json!({
+                "provider": address,
+                "registered": registered,
+                "suspended": suspended,
+                "status": name.replace(' ', "_"),
+                "encryption_key": key,
+                "chain_id": registry.chain_id,
+                "registry": registry.address,
+            })
+        );
+    } else {
+        println!("provider {address} on chain {} (registry {})", registry.chain_id, registry.address);
+        println!("  status          {name}");
+        match key {
+            Some(key) => println!("  encryption key  {key}"),
+            None => println!("  encryption key  none"),
+        }
+    }
+    Ok(())
+}
+
+/// `medkey admin anchor`: the vault's head, checked, then anchored.
+async fn anchor(args: &AdminArgs, anchor: &AnchorArgs) -> anyhow::Result<()> {
+    let json = args.json;
+    let wallet = args.wallet.unlock()?;
+    let from = wallet.address();
+    let registry = args.registry.connect(Some(wallet.signer)).await?;
+    let vault = VaultClient::new(&anchor.vault);
+
+    let published = vault.get("/.well-known/medkey-audit-key", None).await?;
+    let published_key = published["public_key"].as_str().context("the vault publishes no audit key")?.to_owned();
+    let expected = match (&anchor.operator_key, registry.deployment.as_ref().and_then(|d| d.audit_key.clone())) {
+        (Some(key), _) => Some((key.clone(), "given with --operator-key")),
+        (None, Some(key)) => Some((key, "in the deployment file")),
+        (None, None) => None,
+    };
+    if let Some((key, source)) = &expected
+        && !key.trim().trim_start_matches("0x").eq_ignore_ascii_case(published_key.trim_start_matches("0x"))
+    {
+        bail!("the vault signs with audit key {published_key}, not the key {source} ({key}); refusing to anchor");
+    }
+    let operator = super::audit::parse_key(&published_key).context("the vault's audit key")?;
+
+    let mut head: SignedTreeHead = serde_json::from_value(vault.get("/v1/audit/tree-head", None).await?)
+        .context("the vault's tree head is malformed")?;
+    head.verify(&operator).map_err(|err| anyhow::anyhow!("the vault's tree head does not verify: {err}"))?;
+    if head.chain_id != registry.chain_id {
+        bail!(
+            "the vault's tree head is for chain {}, but {} is chain {}",
+            head.chain_id,
+            args.registry.rpc_url,
+            registry.chain_id
+        );
+    }
+    if head.size == 0 {
+        bail!("the vault's audit log is empty: nothing to anchor");
+    }
+
+    let contract = registry.contract();
+    let anchored = contract.latestAuditAnchor().call().await.context("reading the latest anchor")?;
+    if anchored.size >= head.size {
+        let when = rfc3339_ms(anchored.anchoredAt.saturating_mul(1_000));
+        if anchored.size == head.size && anchored.root != head.root {
+            bail!(
+                "the chain anchors size {} with root {} (at {when}) but the vault's head at that size has root {}: \
+                 the vault's log was rewritten or forked; refusing to anchor",
+                anchored.size,
+                anchored.root,
+                head.root
+            );
+        }
+        bail!(
+            "the chain already holds an anchor at size {} (root {}, at {when}), and the vault's head is size {}: \
+             nothing new to anchor (anchor sizes only grow)",
+            anchored.size,
+            anchored.root,
+            head.size
+        );
+    }
+    if anchored.size > 0 {
+        head = prove_extends(&vault, &operator, anchored.root, anchored.size, &head).await?;
+    }
+
+    let timeout = Duration::from_secs(args.timeout);
+    let sent = transact(contract.anchorAudit(head.root, head.size), from, timeout, json).await?;
+    let done = Anchored { size: head.size, root: head.root, tx_hash: sent.tx_hash };
+    let mut fields = serde_json::to_value(&done).expect("an anchor serializes");
+    fields["action"] = json!("anchor");
+    fields["previous_size"] = json!(anchored.size);
+    fields["head_timestamp"] = json!(rfc3339_ms(head.timestamp_ms));
+    let previous =
+        if anchored.size == 0 { "first anchor".to_owned() } else { format!("extends size {}", anchored.size) };
+    report(&sent, fields, &format!("anchored audit log size {} root {} ({previous})", done.size, done.root), json);
+    Ok(())
+}
+
+/// The vault's proof that its log extends the anchored (root, size): returns the signed head the
+/// proof was made for (at least as new as `head`), which is what gets anchored.
+async fn prove_extends(
+    vault: &VaultClient,
+    operator: &ed25519_dalek::VerifyingKey,
+    root: B256,
+    size: u64,
+    head: &SignedTreeHead,
+) -> anyhow::Result<SignedTreeHead> {
+    let body = vault.get(&format!("/v1/audit/consistency?from={size}"), None).await?;
+    let proven: SignedTreeHead =
+        serde_json::from_value(body["tree_head"].clone()).context("the vault's consistency answer has no tree head")?;
+    proven.verify(operator).map_err(|err| anyhow::anyhow!("the consistency proof's head does not verify: {err}"))?;
+    if proven.size < head.size || proven.chain_id != head.chain_id {
+        bail!(
+            "the vault answered the consistency proof with an older head (size {}) than it served (size {})",
+            proven.size,
+            head.size
+        );
+    }
+    let mut hashes = Vec::new();
+    for hash in body["proof"].as_array().context("the consistency proof is not a list of hashes")? {
+        hashes.extend(alloy::hex::decode(hash.as_str().context("a proof hash is not a string")?)?);
+    }
+    let proof =
+        Consistency::try_from_bytes(hashes).map_err(|err| anyhow::anyhow!("malformed consistency proof: {err:?}"))?;
+    if proven.root_hash().verify_consistency(&Root::new(root.0.into(), size), &proof).is_err() {
+        bail!(
+            "the vault's log (size {}) does not extend the head anchored on chain (size {size}, root {root}): it was \
+             rewritten or forked; refusing to anchor",
+            proven.size
+        );
+    }
+    Ok(proven)
+}

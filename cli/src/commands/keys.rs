@@ -1,0 +1,116 @@
+//! `medkey keys`: create, import and show the account (Ethereum key + derived X25519 key).
+
+use std::path::PathBuf;
+
+use alloy::signers::local::PrivateKeySigner;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use crate::wallet::{self, Wallet, WalletArgs};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  medkey keys new\n  MEDKEY_PRIVATE_KEY=0x… medkey keys import\n  medkey keys show --json"
+)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    command: KeysCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a new account in an encrypted keystore (asks for a passphrase, or MEDKEY_PASSPHRASE).
+    New(WriteArgs),
+    /// Encrypt an existing private key (MEDKEY_PRIVATE_KEY, or a file) into a keystore.
+    Import(ImportArgs),
+    /// Show the account's address and encryption public key (the private key only on request).
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+struct WriteArgs {
+    /// Keystore file to write (default: ~/.medkey/keystore.json, or $MEDKEY_HOME/keystore.json).
+    #[arg(long, env = "MEDKEY_KEYSTORE")]
+    keystore: Option<PathBuf>,
+    /// Replace an existing keystore file (its key is lost unless you backed it up).
+    #[arg(long)]
+    force: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    #[command(flatten)]
+    write: WriteArgs,
+    /// Read the hex private key from this file instead of MEDKEY_PRIVATE_KEY.
+    #[arg(long)]
+    from_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    #[command(flatten)]
+    wallet: WalletArgs,
+    /// Also print the private key. Anyone who sees it controls the account and reads its records.
+    #[arg(long)]
+    reveal_private_key: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
+    match args.command {
+        KeysCommand::New(args) => {
+            let path = args.keystore.clone().unwrap_or_else(wallet::default_keystore);
+            let passphrase = wallet::passphrase("New passphrase: ", true)?;
+            let signer = PrivateKeySigner::random();
+            wallet::save_keystore(&path, &signer, &passphrase, args.force)?;
+            describe(&Wallet::from_signer(signer), Some(&path), args.json, false);
+        }
+        KeysCommand::Import(args) => {
+            let text = match &args.from_file {
+                Some(file) => zeroize::Zeroizing::new(
+                    std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?,
+                ),
+                None => zeroize::Zeroizing::new(
+                    std::env::var("MEDKEY_PRIVATE_KEY").context("set MEDKEY_PRIVATE_KEY or pass --from-file")?,
+                ),
+            };
+            let signer = wallet::parse_private_key(&text)?;
+            let path = args.write.keystore.clone().unwrap_or_else(wallet::default_keystore);
+            let passphrase = wallet::passphrase("New passphrase: ", true)?;
+            wallet::save_keystore(&path, &signer, &passphrase, args.write.force)?;
+            describe(&Wallet::from_signer(signer), Some(&path), args.write.json, false);
+        }
+        KeysCommand::Show(args) => describe(&args.wallet.unlock()?, None, args.json, args.reveal_private_key),
+    }
+    Ok(())
+}
+
+fn describe(wallet: &Wallet, keystore: Option<&std::path::Path>, as_json: bool, reveal: bool) {
+    let encryption = alloy::hex::encode_prefixed(wallet.encryption_public_key().0);
+    let private = reveal.then(|| alloy::hex::encode_prefixed(wallet.signer.to_bytes()));
+    if as_json {
+        let mut out = json!({"address": wallet.address(), "encryption_key": encryption});
+        if let Some(path) = keystore {
+            out["keystore"] = json!(path.display().to_string());
+        }
+        if let Some(private) = &private {
+            out["private_key"] = json!(private);
+        }
+        println!("{out}");
+        return;
+    }
+    println!("address         {}", wallet.address());
+    println!("encryption key  {encryption} (X25519; providers register it on chain, patients wrap to it)");
+    if let Some(path) = keystore {
+        println!("keystore        {} (scrypt; keep a backup and the passphrase)", path.display());
+    }
+    if let Some(private) = private {
+        println!("private key     {private}");
+    }
+}

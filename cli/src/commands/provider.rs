@@ -1,0 +1,138 @@
+//! The provider's client: who granted me access, their records, and fetching one (the key is
+//! unwrapped and the record decrypted and checked on this machine).
+
+use alloy::primitives::Address;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+use super::records::{self, Opened, record_id, write_opened};
+use crate::dates::rfc3339_ms;
+use crate::sealing;
+use crate::session::{ConnectArgs, Session};
+use crate::table;
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  medkey provider patients\n  medkey provider records --patient 0x7099…\n  medkey provider fetch 8f14e45fceea167a5a36dedd4bea2543 --out result.json"
+)]
+pub struct ProviderArgs {
+    #[command(subcommand)]
+    command: ProviderCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ProviderCommand {
+    /// Patients who have granted you access, and what they granted.
+    Patients(PatientsArgs),
+    /// The records of a patient you may read now (metadata only).
+    Records(RecordsArgs),
+    /// Download a record, unwrap its key and decrypt it here.
+    Fetch(FetchArgs),
+    /// Open a break-glass grant to a patient who opted in (4 hours, reason hash on chain).
+    Emergency(super::emergency::OpenArgs),
+    /// Ask a patient for access; the patient approves with a grant of their own, or declines.
+    Request(super::requests::RequestArgs),
+}
+
+#[derive(Debug, Args)]
+struct PatientsArgs {
+    /// Include expired and revoked grants.
+    #[arg(long)]
+    all: bool,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+struct RecordsArgs {
+    #[arg(long)]
+    patient: Address,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+struct FetchArgs {
+    record: String,
+    /// Write the FHIR JSON here instead of printing it.
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+    /// Also fetch and decrypt the record's attachment into this file.
+    #[arg(long)]
+    attachment_out: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+pub async fn run(args: ProviderArgs) -> anyhow::Result<()> {
+    match args.command {
+        ProviderCommand::Patients(args) => patients(args).await,
+        ProviderCommand::Records(args) => list_records(args).await,
+        ProviderCommand::Fetch(args) => fetch(args).await,
+        ProviderCommand::Emergency(args) => super::emergency::open(args).await,
+        ProviderCommand::Request(args) => super::requests::request(args).await,
+    }
+}
+
+async fn patients(args: PatientsArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.connect).await?;
+    let grants = session.get("/v1/grants?as=provider").await?;
+    let grants: Vec<Value> =
+        grants.as_array().into_iter().flatten().filter(|g| args.all || g["state"] == "live").cloned().collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&grants)?);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = grants
+        .iter()
+        .map(|g| {
+            vec![
+                g["grant"]["patient"].as_str().unwrap_or("?").to_owned(),
+                table::joined(&g["categories"]),
+                rfc3339_ms(g["grant"]["expires_at"].as_u64().unwrap_or(0) * 1_000),
+                if g["grant"]["write"] == json!(true) { "write" } else { "read" }.to_owned(),
+                if g["grant"]["emergency"] == json!(true) { "emergency" } else { "" }.to_owned(),
+                g["state"].as_str().unwrap_or("?").to_owned(),
+                table::short_hex(g["grant"]["grant_id"].as_str().unwrap_or("?")),
+            ]
+        })
+        .collect();
+    table::print(&["PATIENT", "CATEGORIES", "UNTIL (UTC)", "ACCESS", "KIND", "STATE", "GRANT"], &rows);
+    Ok(())
+}
+
+async fn list_records(args: RecordsArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.connect).await?;
+    let records = session.get(&format!("/v1/patients/{}/records", args.patient)).await?;
+    let records: Vec<Value> = records.as_array().cloned().unwrap_or_default();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&records)?);
+    } else {
+        records::print_records(&records);
+    }
+    Ok(())
+}
+
+async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.connect).await?;
+    let id = record_id(&args.record)?;
+    let released = session.get(&format!("/v1/records/{id}/key")).await?;
+    let (binding, key, plaintext) = sealing::open(&released, &session.wallet.encryption)?;
+    let resource: Value = serde_json::from_slice(&plaintext).context("the record is not JSON")?;
+    if resource["resourceType"] != json!(binding.resource_type) {
+        anyhow::bail!("the decrypted record is not the {} its metadata names", binding.resource_type);
+    }
+    eprintln!(
+        "released under grant {} for {}{}",
+        released["grant_id"].as_str().unwrap_or("?"),
+        released["purpose"].as_str().unwrap_or("?"),
+        if released["emergency"] == json!(true) { " (emergency access)" } else { "" }
+    );
+    let opened = Opened { id: &id, binding: &binding, key: &key, resource: &resource };
+    write_opened(&session, &opened, args.out.as_deref(), args.attachment_out.as_deref()).await
+}

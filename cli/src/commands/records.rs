@@ -1,0 +1,386 @@
+//! The patient's records: `upload`, `records`, `show`, `update`, `delete`. Everything is sealed
+//! and opened on this machine; the vault gets ciphertext and wrapped keys only.
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::Address;
+use anyhow::{Context, bail};
+use clap::Args;
+use medkey_protocol::envelope::{EncryptionPublicKey, RecordBinding, stream};
+use medkey_protocol::{Category, fhir, fhir_category};
+use serde_json::{Value, json};
+
+use crate::sealing::{self, Sealed};
+use crate::session::{ConnectArgs, Session};
+use crate::table;
+
+/// Encrypt and upload a FHIR R4 resource, or every resource of a Bundle.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  medkey upload lab-result.json\n  medkey upload bundle.json\n  medkey upload scan-report.json --attach scan.pdf --category imaging"
+)]
+pub struct UploadArgs {
+    /// A FHIR R4 resource or Bundle (JSON).
+    file: PathBuf,
+    /// The category for every resource (default: inferred from resourceType and codes).
+    #[arg(long)]
+    category: Option<Category>,
+    /// A file (PDF, image) to attach, encrypted as a stream (single resources only).
+    #[arg(long)]
+    attach: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+/// List your records (metadata only).
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  medkey records --category lab_results")]
+pub struct ListArgs {
+    #[arg(long)]
+    category: Option<Category>,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+/// Decrypt one of your records and print it (or write it, and its attachment, to files).
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  medkey show 8f14e45fceea167a5a36dedd4bea2543 --attachment-out scan.pdf")]
+pub struct ShowArgs {
+    record: String,
+    /// Write the FHIR JSON here instead of printing it.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also decrypt the record's attachment into this file.
+    #[arg(long)]
+    attachment_out: Option<PathBuf>,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+/// Replace a record with a new version (the resourceType must stay the same).
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  medkey update 8f14e45fceea167a5a36dedd4bea2543 corrected-result.json")]
+pub struct UpdateArgs {
+    record: String,
+    file: PathBuf,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+/// Erase a record: its ciphertext, wrapped keys and attachments are deleted (crypto-shredding).
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  medkey delete 8f14e45fceea167a5a36dedd4bea2543 --yes")]
+pub struct DeleteArgs {
+    record: String,
+    /// Confirm: an erased record cannot be recovered.
+    #[arg(long)]
+    yes: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+pub async fn upload(args: UploadArgs) -> anyhow::Result<()> {
+    let resources = read_resources(&args.file)?;
+    if args.attach.is_some() && resources.len() != 1 {
+        bail!("--attach needs a single resource, not a Bundle of {}", resources.len());
+    }
+    let session = Session::open(&args.connect).await?;
+    let total = resources.len();
+    let mut uploaded = Vec::new();
+    for (i, resource) in resources.iter().enumerate() {
+        let category = match args.category {
+            Some(category) => category,
+            None => category_of(resource)?,
+        };
+        let view = store_new(&session, resource, category, session.address()).await?;
+        if let Some(path) = &args.attach {
+            attach(&session, &view.1, path).await?;
+        }
+        eprintln!(
+            "[{}/{total}] {} {} → {}",
+            i + 1,
+            view.0["resource_type"].as_str().unwrap_or("?"),
+            category,
+            id_of(&view.0)
+        );
+        uploaded.push(view.0);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&uploaded)?);
+    } else {
+        print_records(&uploaded);
+    }
+    Ok(())
+}
+
+/// Seals `resource` for its owner (and any provider already granted the category, with keys
+/// read from the chain), stores it, and returns the vault's view of it and the sealed version.
+pub async fn store_new(
+    session: &Session,
+    resource: &Value,
+    category: Category,
+    owner: Address,
+) -> anyhow::Result<(Value, Sealed)> {
+    let resource_type = resource_type(resource)?;
+    let binding = RecordBinding {
+        record_id: sealing::new_record_id()?,
+        version: 1,
+        owner,
+        category: category.index(),
+        resource_type: resource_type.to_owned(),
+    };
+    let sealed = sealing::seal(binding, &serde_json::to_vec(resource)?)?;
+    let readers = [(session.address(), session.wallet.encryption_public_key())];
+    let patient = (owner != session.address()).then_some(owner);
+    let answer = session.send("POST", "/v1/records", Some(&sealed.create_body(&readers, patient)?)).await?;
+    let needing: Vec<Address> = answer["providers_needing_keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["provider"].as_str()?.parse().ok())
+        .collect();
+    share_version(session, &sealed, &needing).await?;
+    Ok((answer["record"].clone(), sealed))
+}
+
+/// Wraps a version's data key for `providers` (keys from the chain, never from the vault).
+pub async fn share_version(session: &Session, sealed: &Sealed, providers: &[Address]) -> anyhow::Result<()> {
+    if providers.is_empty() {
+        return Ok(());
+    }
+    let mut readers: Vec<(Address, EncryptionPublicKey)> = Vec::new();
+    for provider in providers {
+        match session.provider_key(*provider).await {
+            Ok(key) => readers.push((*provider, key)),
+            Err(err) => eprintln!("warning: not sharing with {provider}: {err:#}"),
+        }
+    }
+    if readers.is_empty() {
+        return Ok(());
+    }
+    let path = format!(
+        "/v1/records/{}/versions/{}/keys",
+        alloy::hex::encode(sealed.binding.record_id),
+        sealed.binding.version
+    );
+    session.send("POST", &path, Some(&json!({"wrapped_keys": sealed.wrapped_for(&readers)?}))).await?;
+    Ok(())
+}
+
+async fn attach(session: &Session, sealed: &Sealed, path: &Path) -> anyhow::Result<()> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let size = file.metadata()?.len();
+    let mut ciphertext = Vec::with_capacity(size as usize + 1024);
+    stream::encrypt(
+        &sealed.key,
+        &sealed.binding,
+        stream::DEFAULT_CHUNK,
+        std::io::BufReader::new(file),
+        &mut ciphertext,
+    )?;
+    eprintln!("  attaching {} ({size} bytes, {} encrypted)", path.display(), ciphertext.len());
+    let url = format!(
+        "/v1/records/{}/versions/{}/attachment",
+        alloy::hex::encode(sealed.binding.record_id),
+        sealed.binding.version
+    );
+    session.vault.put_bytes(&url, &session.token, ciphertext).await?;
+    Ok(())
+}
+
+pub async fn list(args: ListArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.connect).await?;
+    let query = args.category.map(|c| format!("?category={c}")).unwrap_or_default();
+    let records = session.get(&format!("/v1/records{query}")).await?;
+    let records: Vec<Value> = records.as_array().cloned().unwrap_or_default();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&records)?);
+    } else {
+        print_records(&records);
+    }
+    Ok(())
+}
+
+pub async fn show(args: ShowArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.connect).await?;
+    let id = record_id(&args.record)?;
+    let fetched = session.get(&format!("/v1/records/{id}")).await?;
+    let (binding, key, plaintext) = sealing::open(&fetched, &session.wallet.encryption)?;
+    let resource: Value = serde_json::from_slice(&plaintext).context("the record is not JSON")?;
+    let opened = Opened { id: &id, binding: &binding, key: &key, resource: &resource };
+    write_opened(&session, &opened, args.out.as_deref(), args.attachment_out.as_deref()).await
+}
+
+pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
+    let resources = read_resources(&args.file)?;
+    let [resource] = resources.as_slice() else { bail!("update takes one resource, not a Bundle") };
+    let session = Session::open(&args.connect).await?;
+    let id = record_id(&args.record)?;
+    let current = session.get(&format!("/v1/records/{id}")).await?;
+    let mut binding = sealing::binding_of(&current["record"])?;
+    if resource_type(resource)? != binding.resource_type {
+        bail!("record {id} is a {}, not a {}", binding.resource_type, resource_type(resource)?);
+    }
+    binding.version += 1;
+    let category = Category::from_index(binding.category).context("category")?;
+    let sealed = sealing::seal(binding, &serde_json::to_vec(resource)?)?;
+    let me = (session.address(), session.wallet.encryption_public_key());
+    let body = json!({"ciphertext": sealing_b64(&sealed.ciphertext), "wrapped_keys": sealed.wrapped_for(&[me])?});
+    let view = session.send("PUT", &format!("/v1/records/{id}"), Some(&body)).await?;
+    let providers = live_providers(&session, category).await?;
+    share_version(&session, &sealed, &providers).await?;
+    eprintln!("record {id} is now version {} (shared with {} provider(s))", sealed.binding.version, providers.len());
+    print_records(&[view]);
+    Ok(())
+}
+
+pub async fn delete(args: DeleteArgs) -> anyhow::Result<()> {
+    if !args.yes {
+        bail!("erasing a record cannot be undone: pass --yes to confirm");
+    }
+    let session = Session::open(&args.connect).await?;
+    let id = record_id(&args.record)?;
+    session.send("DELETE", &format!("/v1/records/{id}"), None).await?;
+    eprintln!("record {id} erased");
+    Ok(())
+}
+
+/// Providers holding a live grant from this patient that covers `category`.
+pub async fn live_providers(session: &Session, category: Category) -> anyhow::Result<Vec<Address>> {
+    let grants = session.get("/v1/grants").await?;
+    let mut providers: Vec<Address> = grants
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|g| g["state"] == "live")
+        .filter(|g| g["categories"].as_array().is_some_and(|c| c.iter().any(|c| c == category.as_str())))
+        .filter_map(|g| g["grant"]["provider"].as_str()?.parse().ok())
+        .collect();
+    providers.sort();
+    providers.dedup();
+    Ok(providers)
+}
+
+/// The resources in a file: the file's resource, or each entry of a Bundle.
+pub fn read_resources(path: &Path) -> anyhow::Result<Vec<Value>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let value: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    resources_of(value).with_context(|| format!("in {}", path.display()))
+}
+
+pub fn resources_of(value: Value) -> anyhow::Result<Vec<Value>> {
+    let resources = if value["resourceType"] == "Bundle" {
+        let entries = value["entry"].as_array().cloned().unwrap_or_default();
+        entries.into_iter().map(|e| e["resource"].clone()).collect()
+    } else {
+        vec![value]
+    };
+    if resources.is_empty() {
+        bail!("the Bundle has no entries");
+    }
+    for (i, resource) in resources.iter().enumerate() {
+        resource_type(resource).with_context(|| format!("resource {}", i + 1))?;
+    }
+    Ok(resources)
+}
+
+fn resource_type(resource: &Value) -> anyhow::Result<&str> {
+    let kind = resource["resourceType"].as_str().context("not a FHIR resource: no resourceType")?;
+    if !fhir::is_r4_resource_type(kind) || kind == "Bundle" {
+        bail!("'{kind}' is not a FHIR R4 resource type Medkey stores");
+    }
+    Ok(kind)
+}
+
+pub fn category_of(resource: &Value) -> anyhow::Result<Category> {
+    fhir_category::infer(resource).with_context(|| {
+        let names: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+        format!(
+            "cannot tell the category of a {}: pass --category (one of {})",
+            resource["resourceType"].as_str().unwrap_or("resource"),
+            names.join(", ")
+        )
+    })
+}
+
+/// A record id as the vault takes it (32 hex digits), from any of its spellings.
+pub fn record_id(text: &str) -> anyhow::Result<String> {
+    let hex = text.trim().trim_start_matches("0x").replace('-', "").to_ascii_lowercase();
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("'{text}' is not a record id (32 hex digits)");
+    }
+    Ok(hex)
+}
+
+pub fn id_of(view: &Value) -> String {
+    view["record_id"].as_str().unwrap_or("?").to_owned()
+}
+
+fn sealing_b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A record decrypted on this machine.
+pub struct Opened<'a> {
+    pub id: &'a str,
+    pub binding: &'a RecordBinding,
+    pub key: &'a medkey_protocol::envelope::DataKey,
+    pub resource: &'a Value,
+}
+
+/// Prints the resource or writes it to `out`; fetches and decrypts the attachment into
+/// `attachment_out` when asked.
+pub async fn write_opened(
+    session: &Session,
+    opened: &Opened<'_>,
+    out: Option<&Path>,
+    attachment_out: Option<&Path>,
+) -> anyhow::Result<()> {
+    match out {
+        Some(path) => write_private(path, &serde_json::to_vec_pretty(opened.resource)?)?,
+        None => println!("{}", serde_json::to_string_pretty(opened.resource)?),
+    }
+    if let Some(path) = attachment_out {
+        let url = format!("/v1/records/{}/attachment", opened.id);
+        let ciphertext = session.vault.get_bytes(&url, &session.token).await?;
+        let mut plain = Vec::new();
+        stream::decrypt(opened.key, opened.binding, ciphertext.as_slice(), &mut plain)
+            .context("the attachment does not authenticate")?;
+        write_private(path, &plain)?;
+        eprintln!("attachment written to {} ({} bytes)", path.display(), plain.len());
+    }
+    Ok(())
+}
+
+/// Decrypted health data goes to files only this user can read.
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+pub fn print_records(records: &[Value]) {
+    let rows: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| {
+            vec![
+                id_of(r),
+                r["category"].as_str().unwrap_or("?").to_owned(),
+                r["resource_type"].as_str().unwrap_or("?").to_owned(),
+                r["version"].to_string(),
+                crate::dates::rfc3339_ms(r["updated_at_ms"].as_u64().unwrap_or(0)),
+            ]
+        })
+        .collect();
+    table::print(&["RECORD", "CATEGORY", "TYPE", "VERSION", "UPDATED (UTC)"], &rows);
+}

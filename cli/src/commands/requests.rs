@@ -1,0 +1,175 @@
+//! Access requests: a provider asks (`medkey provider request`), the patient sees pending
+//! requests (`medkey requests`) and approves, which makes a grant signed by the patient's own
+//! wallet (the vault cannot grant), or declines.
+
+use alloy::primitives::Address;
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use medkey_protocol::{Category, Purpose};
+use serde_json::json;
+
+use super::sharing::{self, GrantSpec};
+use crate::session::{ConnectArgs, Session};
+use crate::table;
+
+/// Ask a patient for access (through the vault; the patient decides).
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  medkey provider request --patient 0x7099… --categories lab_results --purpose TREAT --for 30d --note \"follow-up of your blood tests\""
+)]
+pub struct RequestArgs {
+    #[arg(long)]
+    patient: Address,
+    #[arg(long)]
+    categories: String,
+    #[arg(long, default_value = "TREAT")]
+    purpose: Purpose,
+    /// How long: e.g. 12h, 30d (1 hour to 365 days).
+    #[arg(long = "for", default_value = "30d")]
+    duration: String,
+    /// A note for the patient (off chain, at most 500 characters).
+    #[arg(long)]
+    note: Option<String>,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+/// Access requests addressed to you (or sent by you): list, approve, decline.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  medkey requests\n  medkey requests approve 8f2c0b7e5d4a41e3b6c9a0f1e2d3c4b5\n  medkey requests decline 8f2c0b7e5d4a41e3b6c9a0f1e2d3c4b5"
+)]
+pub struct RequestsArgs {
+    #[command(subcommand)]
+    command: Option<RequestsCommand>,
+    /// Only requests in this state: pending, approved, declined, expired.
+    #[arg(long)]
+    status: Option<String>,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum RequestsCommand {
+    /// Grant what the request asks for (signed by your wallet), then mark it approved.
+    Approve {
+        id: String,
+        /// Send the grant yourself instead of through the relayer.
+        #[arg(long)]
+        direct: bool,
+    },
+    /// Decline the request.
+    Decline { id: String },
+}
+
+pub async fn request(args: RequestArgs) -> anyhow::Result<()> {
+    let categories = Category::parse_list(&args.categories)?;
+    let duration_secs = parse_duration(&args.duration)?;
+    let session = Session::open(&args.connect).await?;
+    let body = json!({
+        "patient": args.patient, "categories": categories, "purpose": args.purpose,
+        "duration_secs": duration_secs, "note": args.note,
+    });
+    let made = session.send("POST", "/v1/access-requests", Some(&body)).await?;
+    if args.json {
+        println!("{made}");
+    } else {
+        println!("request {} sent to {} (pending)", made["id"].as_str().unwrap_or("?"), args.patient);
+    }
+    Ok(())
+}
+
+pub async fn run(args: RequestsArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.connect).await?;
+    match args.command {
+        None => {
+            let query = args.status.map(|s| format!("?status={s}")).unwrap_or_default();
+            let list = session.get(&format!("/v1/access-requests{query}")).await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| {
+                    let text = |k: &str| r[k].as_str().unwrap_or("").to_owned();
+                    let days = r["duration_secs"].as_u64().unwrap_or(0) / 86_400;
+                    vec![
+                        text("id"),
+                        text("provider"),
+                        table::joined(&r["categories"]),
+                        text("purpose"),
+                        format!("{days}d"),
+                        text("status"),
+                        text("note"),
+                    ]
+                })
+                .collect();
+            table::print(&["REQUEST", "PROVIDER", "CATEGORIES", "PURPOSE", "FOR", "STATUS", "NOTE"], &rows);
+        }
+        Some(RequestsCommand::Decline { id }) => {
+            session.send("POST", &format!("/v1/access-requests/{}/decline", request_id(&id)?), None).await?;
+            println!("declined {id}");
+        }
+        Some(RequestsCommand::Approve { id, direct }) => {
+            let id = request_id(&id)?;
+            let list = session.get("/v1/access-requests?status=pending").await?;
+            let found = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|r| r["id"] == json!(id))
+                .with_context(|| format!("no pending request {id} addressed to you"))?;
+            if found["patient"].as_str().and_then(|p| p.parse::<Address>().ok()) != Some(session.address()) {
+                bail!("request {id} is not addressed to you");
+            }
+            let categories: Vec<Category> = serde_json::from_value(found["categories"].clone())?;
+            let duration = found["duration_secs"].as_u64().context("no duration")?;
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+            let spec = GrantSpec {
+                provider: found["provider"].as_str().context("no provider")?.parse()?,
+                categories,
+                not_before: None,
+                expires_at: u32::try_from(now + duration)?,
+                purpose: found["purpose"].as_str().context("no purpose")?.parse()?,
+                write: false,
+                record_ids: Vec::new(),
+                direct,
+            };
+            let granted = sharing::make_grant(&session, &spec).await?;
+            let body = json!({"grant_id": granted.grant_id});
+            session.send("POST", &format!("/v1/access-requests/{id}/approve"), Some(&body)).await?;
+            println!("approved {id}: grant {} ({} record(s) shared)", granted.grant_id, granted.shared);
+        }
+    }
+    Ok(())
+}
+
+fn request_id(text: &str) -> anyhow::Result<String> {
+    let hex = text.trim().replace('-', "").to_ascii_lowercase();
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("'{text}' is not a request id (32 hex digits)");
+    }
+    Ok(hex)
+}
+
+/// `12h`, `30d`, `2w` or plain seconds.
+fn parse_duration(text: &str) -> anyhow::Result<u64> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let number: u64 = number.parse().with_context(|| format!("'{text}' is not a duration like 12h or 30d"))?;
+    let unit = match unit {
+        "" | "s" => 1,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => bail!("'{text}' is not a duration like 12h or 30d"),
+    };
+    Ok(number * unit)
+}

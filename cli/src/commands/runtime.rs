@@ -1,0 +1,111 @@
+//! What `medkey dev` and `medkey serve` share: the vault's state over the mirror, and the
+//! indexer, the vault's HTTP server and the audit anchorer running side by side under one stop
+//! signal, each stopped gracefully and awaited.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use medkey_indexer::{FreshnessPolicy, Indexer, Store};
+use medkey_vault::anchoring::{AnchorPolicy, Anchorer};
+use medkey_vault::http::AppState;
+use medkey_vault::identity::IdentityConfig;
+use medkey_vault::limits::LimitSettings;
+use tokio::sync::watch;
+
+use crate::signals::shutdown_signal;
+
+/// Request bodies above this are refused with 413 (records are JSON; attachments stream).
+pub const DEFAULT_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+/// The vault over the mirror in `store` (its tables are migrated into the same database).
+pub async fn vault_state(
+    store: &Store,
+    chain_id: u64,
+    identity: IdentityConfig,
+    freshness: FreshnessPolicy,
+    limits: LimitSettings,
+) -> anyhow::Result<AppState> {
+    AppState::new(store.clone(), chain_id, identity, freshness, limits).await.context("starting the vault")
+}
+
+/// When [`Services::run`] stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopOn {
+    /// Ctrl-C or SIGTERM only.
+    Signal,
+    /// Ctrl-C or SIGTERM, or the indexer or the server ending on its own (a fault retries cannot
+    /// fix): the rest is stopped too and the process exits with the error, for a supervisor to
+    /// restart it rather than serve from a mirror that no longer follows the chain.
+    SignalOrExit,
+}
+
+/// Everything that runs until stopped, ready to start.
+pub struct Services {
+    pub store: Store,
+    pub indexer: Indexer,
+    pub vault: AppState,
+    /// Bound already, so a taken port fails before anything starts.
+    pub listener: tokio::net::TcpListener,
+    pub body_limit: usize,
+    /// Anchors the audit log's tree head on chain by this policy.
+    pub anchoring: Option<(Anchorer, AnchorPolicy)>,
+}
+
+impl Services {
+    /// Starts everything and runs until `stop_on`; then stops everything, waits for each part to
+    /// finish (in-flight requests are answered, the indexer's block commits or rolls back) and
+    /// closes the database. Errs with the server's error, else the indexer's.
+    pub async fn run(self, stop_on: StopOn) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let until_stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stopped| *stopped).await;
+        };
+        let anchoring =
+            self.anchoring.map(|(anchorer, policy)| tokio::spawn(anchorer.run(policy, until_stopped(stop_rx.clone()))));
+        let app = medkey_vault::http::router(self.vault, self.body_limit);
+        let mut server = tokio::spawn(
+            axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(until_stopped(stop_rx.clone()))
+                .into_future(),
+        );
+        let mut indexer = tokio::spawn(self.indexer.run(until_stopped(stop_rx)));
+        let (mut indexed, mut served) = (None, None);
+        match stop_on {
+            StopOn::Signal => wait_for_signal().await,
+            StopOn::SignalOrExit => tokio::select! {
+                () = wait_for_signal() => {}
+                result = &mut indexer => {
+                    tracing::error!("the indexer stopped on its own; stopping the vault");
+                    indexed = Some(result);
+                }
+                result = &mut server => {
+                    tracing::error!("the vault's server stopped on its own; stopping the indexer");
+                    served = Some(result);
+                }
+            },
+        }
+        stop_tx.send_replace(true);
+        let indexed = match indexed {
+            Some(result) => result,
+            None => indexer.await,
+        }
+        .context("indexer task")?;
+        if let Some(anchoring) = anchoring {
+            anchoring.await.context("anchoring task")?;
+        }
+        match served {
+            Some(result) => result,
+            None => server.await,
+        }
+        .context("vault task")?
+        .context("vault server")?;
+        self.store.close().await;
+        Ok(indexed?)
+    }
+}
+
+async fn wait_for_signal() {
+    if let Err(err) = shutdown_signal().await {
+        tracing::error!(%err, "signal handling failed; stopping");
+    }
+}

@@ -1,0 +1,227 @@
+//! `medkey serve`: the production shape in one process. The indexer follows an external chain
+//! into PostgreSQL (or SQLite) and the vault serves its HTTP API over the same database, with
+//! optional Redis, relayer and audit anchoring, all from one config file
+//! (`crate::serve_config`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::providers::{Provider, ProviderBuilder};
+use anyhow::{Context, bail};
+use clap::Args;
+use medkey_indexer::{Finality, Indexer, Metrics, Store};
+use medkey_vault::anchoring::{AnchorPolicy, Anchorer};
+use medkey_vault::blobs::BlobStore;
+use medkey_vault::relay::Relayer;
+use prometheus_client::registry::Registry;
+
+use super::runtime::{self, Services, StopOn};
+use crate::serve_config::{self, BlobBackend, Loaded, RegistryTarget, Secrets, redact_url};
+
+/// Run the chain mirror and the vault API in production, configured by a TOML file.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Every key can be overridden with MEDKEY_<SECTION>__<KEY> (e.g. MEDKEY_VAULT__LISTEN=0.0.0.0:8080).\n\
+    Secrets come only from the environment (MEDKEY_VAULT_SECRET, MEDKEY_RELAYER_KEY, MEDKEY_OPERATOR_KEY,\n\
+    MEDKEY_AUDIT_KEY) or from the files the *_file keys name; see config/production.toml.\n\n\
+    Examples:\n  \
+    medkey serve --config /etc/medkey/medkey.toml\n  \
+    medkey serve --config config/production.toml --check   # validate and print the resolved settings"
+)]
+pub struct ServeArgs {
+    /// The configuration file (TOML).
+    #[arg(long, value_name = "FILE", env = "MEDKEY_CONFIG")]
+    pub config: PathBuf,
+    /// Check the configuration and the secrets, print the resolved settings (secrets redacted)
+    /// and exit without connecting to anything.
+    #[arg(long)]
+    pub check: bool,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let loaded = serve_config::load(&args.config)?;
+    let secrets = loaded.secrets()?;
+    let registry = loaded.registry()?;
+    for warning in loaded.warnings.iter().chain(serve_config::audit_key_mismatch(&registry, &secrets).as_ref()) {
+        eprintln!("warning: {warning}");
+    }
+    if args.check {
+        print!("{}", loaded.render(&secrets, &registry));
+        println!("\nconfiguration OK: {}", args.config.display());
+        return Ok(());
+    }
+    serve(&loaded, secrets, registry).await
+}
+
+async fn serve(loaded: &Loaded, secrets: Secrets, registry: RegistryTarget) -> anyhow::Result<()> {
+    let c = &loaded.config;
+    let rpc = redact_url(&c.chain.rpc_url);
+    let chain_id = node_chain_id(&c.chain.rpc_url, Duration::from_millis(c.chain.rpc_timeout_ms))
+        .await
+        .with_context(|| format!("cannot reach the chain at {rpc} (chain.rpc_url)"))?;
+    if chain_id != c.chain.chain_id {
+        bail!("the node at {rpc} serves chain {chain_id}, but chain.chain_id is {}", c.chain.chain_id);
+    }
+
+    let database = redact_url(&c.database.url);
+    create_sqlite_dir(&c.database.url)?;
+    let store = Store::connect(&c.database.url)
+        .await
+        .with_context(|| format!("opening the database {database} (database.url)"))?;
+    let mut metrics_registry = Registry::default();
+    let metrics = Metrics::register(&mut metrics_registry);
+    if let Some(addr) = c.metrics.listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the metrics listener on {addr} (metrics.listen)"))?;
+        let router = medkey_indexer::metrics::router(Arc::new(metrics_registry));
+        tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, router).await {
+                tracing::error!(%err, "metrics server stopped");
+            }
+        });
+    }
+    let indexer = Indexer::connect(loaded.indexer_config(&registry), store.clone(), metrics)
+        .await
+        .context("starting the indexer")?;
+
+    let blobs = match c.blobs.backend {
+        BlobBackend::Local => {
+            let dir = c.blobs.dir.as_deref().context("blobs.dir is not set")?;
+            BlobStore::local(dir)
+                .with_context(|| format!("opening the blob directory {} (blobs.dir)", dir.display()))?
+        }
+        BlobBackend::S3 => s3_blobs(c.blobs.bucket.as_deref().unwrap_or_default())?,
+    };
+    let audit_key = secrets.audit_signing_key();
+    let audit_public = alloy::hex::encode(audit_key.verifying_key().as_bytes());
+    let mut state =
+        runtime::vault_state(&store, chain_id, loaded.identity(&secrets), loaded.freshness(), loaded.limits())
+            .await?
+            .with_blobs(blobs, c.blobs.max_attachment_bytes)
+            .with_audit_key(audit_key);
+    if let Some(redis) = &c.redis {
+        state = state
+            .with_redis(&redis.url, &redis.prefix)
+            .await
+            .with_context(|| format!("connecting to Redis at {} (redis.url)", redact_url(&redis.url)))?;
+    }
+    let relayer_account = match &secrets.relayer {
+        Some((key, _)) => {
+            let timeout = Duration::from_secs(c.relayer.timeout_secs);
+            let relayer = Relayer::new(&c.chain.rpc_url, key.clone(), registry.address, chain_id, timeout)
+                .map_err(|err| anyhow::anyhow!(err))
+                .context("starting the relayer")?;
+            state = state.with_relayer(relayer);
+            Some(key.address())
+        }
+        None => None,
+    };
+    let anchoring = match &secrets.operator {
+        Some((key, _)) => {
+            let timeout = Duration::from_secs(c.anchoring.timeout_secs);
+            let anchorer = Anchorer::new(&c.chain.rpc_url, key.clone(), registry.address, state.log.clone(), timeout)
+                .map_err(|err| anyhow::anyhow!(err))
+                .context("starting the anchorer")?;
+            let policy = AnchorPolicy {
+                every_entries: c.anchoring.every_entries,
+                every: Duration::from_secs(c.anchoring.every_secs),
+            };
+            Some((anchorer, policy, key.address()))
+        }
+        None => None,
+    };
+    let listener = tokio::net::TcpListener::bind(c.vault.listen)
+        .await
+        .with_context(|| format!("binding the vault on {} (vault.listen)", c.vault.listen))?;
+
+    println!("Medkey is serving");
+    let heads = match (&c.chain.ws_url, c.chain.rpc_url.starts_with("ws")) {
+        (Some(_), _) | (None, true) => "new heads over WebSocket".to_owned(),
+        (None, false) => format!("polling every {} ms", c.chain.poll_interval_ms),
+    };
+    println!("  chain            {chain_id} at {rpc} ({heads})");
+    println!("  ConsentRegistry  {} from block {} ({})", registry.address, registry.deploy_block, registry.source);
+    let finality = match loaded.finality() {
+        Finality::Finalized => "finalized blocks only".to_owned(),
+        Finality::Confirmations(n) => format!("{n} confirmations"),
+    };
+    println!("  chain mirror     {database} (indexer following, {finality})");
+    println!("  vault            http://{} (SIWE domain {})", c.vault.listen, c.identity.domain);
+    match &c.redis {
+        Some(redis) => println!("  Redis            {} (keys {}:…)", redact_url(&redis.url), redis.prefix),
+        None => println!("  Redis            off (nonces in the database, rate limits in this process)"),
+    }
+    match (&c.blobs.backend, &c.blobs.dir, &c.blobs.bucket) {
+        (BlobBackend::Local, Some(dir), _) => println!("  attachments      {} (ciphertext only)", dir.display()),
+        (_, _, bucket) => println!("  attachments      s3://{} (ciphertext only)", bucket.as_deref().unwrap_or("")),
+    }
+    match relayer_account {
+        Some(account) => println!("  relayer          {account} pays for gasless grants (POST /v1/relay)"),
+        None => println!("  relayer          off (relayer.enabled = false)"),
+    }
+    match &anchoring {
+        Some((_, policy, account)) => println!(
+            "  audit log        anchored on chain by {account} every {} entries or {} s",
+            policy.every_entries,
+            policy.every.as_secs()
+        ),
+        None => println!("  audit log        not anchored on chain (anchoring.enabled = false)"),
+    }
+    println!("  audit key        {audit_public} (Ed25519, {})", secrets.audit_key_source());
+    println!("                   publish it: medkey deploy --audit-key {audit_public}");
+    match c.metrics.listen {
+        Some(addr) => println!("  metrics          http://{addr}/metrics"),
+        None => println!("  metrics          off"),
+    }
+    println!("Stop with Ctrl-C or SIGTERM.");
+    drop(secrets);
+
+    let services = Services {
+        store,
+        indexer,
+        vault: state,
+        listener,
+        body_limit: c.vault.body_limit_bytes,
+        anchoring: anchoring.map(|(anchorer, policy, _)| (anchorer, policy)),
+    };
+    services.run(StopOn::SignalOrExit).await?;
+    eprintln!("medkey serve stopped");
+    Ok(())
+}
+
+/// SQLite creates its file if missing, but not the directory it goes in.
+fn create_sqlite_dir(url: &str) -> anyhow::Result<()> {
+    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+        return Ok(());
+    };
+    let file = rest.split('?').next().unwrap_or_default();
+    if file.is_empty() || file.starts_with(":memory:") {
+        return Ok(());
+    }
+    match std::path::Path::new(file).parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the directory {} for the database (database.url)", dir.display())),
+        None => Ok(()),
+    }
+}
+
+/// The chain id the node at `rpc_url` serves (HTTP or WebSocket).
+async fn node_chain_id(rpc_url: &str, timeout: Duration) -> anyhow::Result<u64> {
+    let call = async {
+        let provider = ProviderBuilder::new().connect(rpc_url).await?;
+        Ok::<_, anyhow::Error>(provider.get_chain_id().await?)
+    };
+    tokio::time::timeout(timeout, call).await.map_err(|_| anyhow::anyhow!("no answer within {timeout:?}"))?
+}
+
+#[cfg(feature = "s3")]
+fn s3_blobs(bucket: &str) -> anyhow::Result<BlobStore> {
+    BlobStore::s3(bucket).with_context(|| format!("opening the S3 bucket {bucket} (blobs.bucket; AWS_* variables)"))
+}
+
+#[cfg(not(feature = "s3"))]
+fn s3_blobs(_bucket: &str) -> anyhow::Result<BlobStore> {
+    bail!("blobs.backend = \"s3\" needs a medkey built with --features s3")
+}

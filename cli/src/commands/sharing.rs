@@ -1,0 +1,371 @@
+//! The patient's consent: `grant`, `revoke`, `grants`.
+//!
+//! A grant is signed by the patient's own key: by default as EIP-712 typed data that the vault's
+//! relayer submits (no gas), or as a transaction (`--direct`). The vault drafts the typed data,
+//! but this client checks every field against what the patient asked for and signs the digest
+//! it computes itself, so a vault cannot get a different grant signed. Once the chain has the
+//! grant, the client wraps the data keys of the covered records for the provider, to the
+//! provider's key as registered on chain.
+
+use alloy::primitives::{Address, B256};
+use alloy::signers::SignerSync;
+use alloy::sol_types::{SolEvent, SolStruct};
+use anyhow::{Context, bail};
+use clap::Args;
+use medkey_protocol::ConsentRegistry::GrantCreated;
+use medkey_protocol::bindings::IConsentRegistry::GrantRequest;
+use medkey_protocol::{Category, Purpose, consent, eip712};
+use serde_json::{Value, json};
+
+use super::records::{self, record_id};
+use crate::dates::{DayEnd, parse_unix, rfc3339_ms};
+use crate::sealing;
+use crate::session::{ConnectArgs, Session};
+use crate::table;
+
+/// Give a provider access to categories of your records (optionally only named records).
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  medkey grant --provider 0x90F7… --categories lab_results,prescriptions --until 2026-12-31 --purpose TREAT\n  medkey grant --provider 0x90F7… --categories imaging --until 2026-12-31 --records 8f14e45f… --direct"
+)]
+pub struct GrantArgs {
+    /// The provider's address (registered on chain).
+    #[arg(long)]
+    provider: Address,
+    /// Comma-separated categories, e.g. lab_results,prescriptions.
+    #[arg(long)]
+    categories: String,
+    /// Last day (YYYY-MM-DD, through its end, UTC) or instant (RFC 3339) of access.
+    #[arg(long)]
+    until: String,
+    /// First day or instant of access (default: now).
+    #[arg(long)]
+    from: Option<String>,
+    /// HL7 purpose of use.
+    #[arg(long, default_value = "TREAT")]
+    purpose: Purpose,
+    /// Let the provider add records to these categories too.
+    #[arg(long)]
+    write: bool,
+    /// Only these records (comma-separated ids), committed on chain as a Merkle root.
+    #[arg(long)]
+    records: Option<String>,
+    /// Send the transaction from your own account (pays gas) instead of through the relayer.
+    #[arg(long)]
+    direct: bool,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+/// Revoke a grant: the provider is refused from the next block on.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  medkey revoke 0x3c1d6e2f…")]
+pub struct RevokeArgs {
+    grant: B256,
+    /// Send the transaction yourself instead of through the relayer.
+    #[arg(long)]
+    direct: bool,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+/// Your grants (live, pending, expired, revoked) as the vault's mirror and the chain see them.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  medkey grants --json")]
+pub struct GrantsArgs {
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+/// A grant as the patient asks for it.
+pub struct GrantSpec {
+    pub provider: Address,
+    pub categories: Vec<Category>,
+    pub not_before: Option<u32>,
+    pub expires_at: u32,
+    pub purpose: Purpose,
+    pub write: bool,
+    pub record_ids: Vec<String>,
+    pub direct: bool,
+}
+
+/// What a grant did: its id, the transaction, and how many records were shared.
+pub struct Granted {
+    pub grant_id: B256,
+    pub tx_hash: B256,
+    pub shared: usize,
+}
+
+pub async fn grant(args: GrantArgs) -> anyhow::Result<()> {
+    let categories = Category::parse_list(&args.categories)?;
+    if categories.is_empty() {
+        bail!("--categories names no category");
+    }
+    let expires_at = u32::try_from(parse_unix(&args.until, DayEnd::End)?).context("--until is too far away")?;
+    let not_before = args.from.as_deref().map(|f| parse_unix(f, DayEnd::Start)).transpose()?;
+    let not_before = not_before.map(u32::try_from).transpose().context("--from is too far away")?;
+    let record_ids: Vec<String> = match &args.records {
+        Some(list) => list.split(',').filter(|s| !s.trim().is_empty()).map(record_id).collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    let spec = GrantSpec {
+        provider: args.provider,
+        categories,
+        not_before,
+        expires_at,
+        purpose: args.purpose,
+        write: args.write,
+        record_ids,
+        direct: args.direct,
+    };
+    let session = Session::open(&args.connect).await?;
+    let granted = make_grant(&session, &spec).await?;
+    if args.json {
+        println!(
+            "{}",
+            json!({"grant_id": granted.grant_id, "tx_hash": granted.tx_hash, "records_shared": granted.shared})
+        );
+    } else {
+        println!("grant     {}", granted.grant_id);
+        println!("provider  {}", args.provider);
+        println!("access    {} until {}", args.categories, rfc3339_ms(u64::from(expires_at) * 1_000));
+        println!("shared    {} record(s) (keys wrapped on this machine for the provider)", granted.shared);
+    }
+    Ok(())
+}
+
+/// Signs (relayed) or sends (`direct`) the grant, waits for the vault to mirror it, and wraps
+/// the covered records' keys for the provider.
+pub async fn make_grant(session: &Session, spec: &GrantSpec) -> anyhow::Result<Granted> {
+    let provider_key = session.provider_key(spec.provider).await?;
+    let request = GrantRequest {
+        provider: spec.provider,
+        categories: Category::mask(spec.categories.iter().copied()),
+        recordsRoot: records_root(&spec.record_ids)?,
+        purpose: spec.purpose.index(),
+        notBefore: spec.not_before.unwrap_or(0),
+        expiresAt: spec.expires_at,
+        write: spec.write,
+    };
+    let (grant_id, tx_hash) = if spec.direct {
+        if !spec.record_ids.is_empty() {
+            // The vault learns a record set only through the typed-data draft, which registers it.
+            draft(session, spec).await?;
+        }
+        let mut request = request.clone();
+        if request.notBefore == 0 {
+            request.notBefore = now_s()?;
+        }
+        let receipt = session
+            .registry()
+            .grant(request)
+            .send()
+            .await
+            .map_err(|err| anyhow::anyhow!("the registry refused the grant: {err}"))?
+            .get_receipt()
+            .await?;
+        let created = receipt
+            .inner
+            .logs()
+            .iter()
+            .find_map(|log| GrantCreated::decode_log(&log.inner).ok())
+            .context("the transaction created no grant")?;
+        (created.grantId, receipt.transaction_hash)
+    } else {
+        let signable = draft(session, spec).await?;
+        let message: eip712::Grant = serde_json::from_value(signable["typed_data"]["message"].clone())
+            .context("the vault's typed data is not a Grant")?;
+        check_draft(&message, &request, session.address(), spec.not_before)?;
+        let relayed = relay(session, &message).await?;
+        (parse_b256(&relayed["grant_id"])?, parse_b256(&relayed["tx_hash"])?)
+    };
+    eprintln!("grant {grant_id} on chain (tx {tx_hash}); waiting for the vault to see it …");
+    wait_for_grant(session, grant_id).await?;
+    let shared = share_existing(session, &spec.categories, &spec.record_ids, spec.provider, provider_key).await?;
+    Ok(Granted { grant_id, tx_hash, shared })
+}
+
+fn now_s() -> anyhow::Result<u32> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    Ok(u32::try_from(now)?)
+}
+
+fn records_root(ids: &[String]) -> anyhow::Result<B256> {
+    if ids.is_empty() {
+        return Ok(B256::ZERO);
+    }
+    let ids: Vec<[u8; 16]> = ids
+        .iter()
+        .map(|id| alloy::hex::decode(id).map(|b| b.try_into().expect("32 hex digits")))
+        .collect::<Result<_, _>>()?;
+    Ok(consent::records_root(&ids))
+}
+
+async fn draft(session: &Session, spec: &GrantSpec) -> anyhow::Result<Value> {
+    let mut body = json!({
+        "provider": spec.provider,
+        "categories": spec.categories,
+        "purpose": spec.purpose,
+        "expires_at": spec.expires_at,
+        "write": spec.write,
+    });
+    if let Some(not_before) = spec.not_before {
+        body["not_before"] = json!(not_before);
+    }
+    if !spec.record_ids.is_empty() {
+        body["records"] = json!(spec.record_ids);
+    }
+    session.send("POST", "/v1/grants/typed-data", Some(&body)).await
+}
+
+/// The vault drafted `message`; it must be exactly the grant the patient asked for.
+fn check_draft(
+    message: &eip712::Grant,
+    asked: &GrantRequest,
+    me: Address,
+    not_before: Option<u32>,
+) -> anyhow::Result<()> {
+    let same = message.patient == me
+        && message.provider == asked.provider
+        && message.categories == asked.categories
+        && message.recordsRoot == asked.recordsRoot
+        && message.purpose == asked.purpose
+        && message.expiresAt == asked.expiresAt
+        && message.write == asked.write
+        && not_before.is_none_or(|nb| message.notBefore == nb);
+    if !same {
+        bail!("the vault drafted a different grant than the one asked for; nothing was signed");
+    }
+    Ok(())
+}
+
+/// Signs `message` with the digest computed here and hands it to the vault's relayer.
+async fn relay<S: SolStruct + serde::Serialize>(session: &Session, message: &S) -> anyhow::Result<Value> {
+    let domain = eip712::domain(session.chain_id, session.deployment.address);
+    let signature = session.wallet.signer.sign_hash_sync(&message.eip712_signing_hash(&domain))?;
+    let typed = eip712::typed_data(message, session.chain_id, session.deployment.address);
+    let body = json!({"typed_data": typed, "signature": alloy::hex::encode_prefixed(signature.as_bytes())});
+    session.send("POST", "/v1/relay", Some(&body)).await
+}
+
+fn parse_b256(value: &Value) -> anyhow::Result<B256> {
+    value.as_str().context("a missing hash")?.parse().context("not a 32-byte hash")
+}
+
+/// The vault releases keys only once its mirror holds the grant.
+async fn wait_for_grant(session: &Session, grant_id: B256) -> anyhow::Result<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let grants = session.get("/v1/grants").await?;
+        if let Some(found) = grants.as_array().into_iter().flatten().find(|g| g["grant"]["grant_id"] == json!(grant_id))
+        {
+            return Ok(found.clone());
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("the vault has not seen grant {grant_id} after 60 s (is its indexer following the chain?)");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// Wraps the current data key of every record the grant covers for the provider.
+async fn share_existing(
+    session: &Session,
+    categories: &[Category],
+    only: &[String],
+    provider: Address,
+    provider_key: medkey_protocol::envelope::EncryptionPublicKey,
+) -> anyhow::Result<usize> {
+    let mine = session.get("/v1/records").await?;
+    let covered: Vec<&Value> = mine
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["erased"] != json!(true))
+        .filter(|r| {
+            r["category"].as_str().and_then(|c| c.parse::<Category>().ok()).is_some_and(|c| categories.contains(&c))
+        })
+        .filter(|r| only.is_empty() || only.iter().any(|id| r["record_id"] == json!(id)))
+        .collect();
+    for (i, record) in covered.iter().enumerate() {
+        let id = records::id_of(record);
+        let fetched = session.get(&format!("/v1/records/{id}")).await?;
+        let (binding, key, _) = sealing::open(&fetched, &session.wallet.encryption)?;
+        let wrapped = sealing::wrapped_keys(&key, &binding, &[(provider, provider_key)])?;
+        let path = format!("/v1/records/{id}/versions/{}/keys", binding.version);
+        session.send("POST", &path, Some(&json!({"wrapped_keys": wrapped}))).await?;
+        eprintln!("[{}/{}] shared {id} ({})", i + 1, covered.len(), binding.resource_type);
+    }
+    Ok(covered.len())
+}
+
+pub async fn revoke(args: RevokeArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.connect).await?;
+    let tx_hash = if args.direct {
+        let receipt = session
+            .registry()
+            .revoke(args.grant)
+            .send()
+            .await
+            .map_err(|err| anyhow::anyhow!("the registry refused the revocation: {err}"))?
+            .get_receipt()
+            .await?;
+        receipt.transaction_hash
+    } else {
+        let draft = session.send("POST", "/v1/revocations/typed-data", Some(&json!({"grant_id": args.grant}))).await?;
+        let message: eip712::Revoke = serde_json::from_value(draft["typed_data"]["message"].clone())
+            .context("the vault's typed data is not a Revoke")?;
+        if message.patient != session.address() || message.grantId != args.grant {
+            bail!("the vault drafted a different revocation than the one asked for; nothing was signed");
+        }
+        parse_b256(&relay(&session, &message).await?["tx_hash"])?
+    };
+    if args.json {
+        println!("{}", json!({"grant_id": args.grant, "tx_hash": tx_hash}));
+    } else {
+        println!("revoked {} (tx {tx_hash}); the vault refuses new key releases from the next block", args.grant);
+    }
+    Ok(())
+}
+
+pub async fn grants(args: GrantsArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.connect).await?;
+    let mut grants = session.get("/v1/grants").await?.as_array().cloned().unwrap_or_default();
+    // The chain's own answer next to the mirror's: they differ only for the block or two the
+    // mirror trails by, or when the vault's mirror is wrong.
+    for grant in &mut grants {
+        let id = parse_b256(&grant["grant"]["grant_id"])?;
+        let live = session.registry().isLive(id).call().await.context("asking the chain")?;
+        grant["chain_live"] = json!(live);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&grants)?);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = grants
+        .iter()
+        .map(|g| {
+            vec![
+                table::short_hex(g["grant"]["grant_id"].as_str().unwrap_or("?")),
+                g["grant"]["provider"].as_str().unwrap_or("?").to_owned(),
+                table::joined(&g["categories"]),
+                g["grant"]["purpose"]
+                    .as_u64()
+                    .and_then(|p| Purpose::from_index(p as u8))
+                    .map_or("?".into(), |p| p.to_string()),
+                rfc3339_ms(g["grant"]["expires_at"].as_u64().unwrap_or(0) * 1_000),
+                if g["grant"]["write"] == json!(true) { "write" } else { "read" }.to_owned(),
+                g["state"].as_str().unwrap_or("?").to_owned(),
+                if g["chain_live"] == json!(true) { "live" } else { "not live" }.to_owned(),
+            ]
+        })
+        .collect();
+    table::print(&["GRANT", "PROVIDER", "CATEGORIES", "PURPOSE", "UNTIL (UTC)", "ACCESS", "STATE", "CHAIN"], &rows);
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! A signed-in account talking to the vault and reading the chain: what every patient and
+//! provider command starts from.
+//!
+//! The chain is read directly (never through the vault) wherever trust matters: a provider's
+//! encryption key comes from the registry itself, so a compromised vault cannot slip in a key
+//! of its own and read what the patient wraps.
+
+use std::path::PathBuf;
+
+use alloy::primitives::Address;
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use anyhow::{Context, bail};
+use clap::Args;
+use medkey_protocol::envelope::EncryptionPublicKey;
+use medkey_protocol::{ConsentRegistry, Deployment};
+use serde_json::Value;
+
+use crate::vault_client::VaultClient;
+use crate::wallet::{Wallet, WalletArgs};
+
+/// Where the vault and the chain are.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// The vault's base URL.
+    #[arg(long, env = "MEDKEY_VAULT_URL", default_value = "http://localhost:8080", global = true)]
+    pub vault: String,
+    /// The SIWE domain the vault expects (default: the vault URL's host and port).
+    #[arg(long, env = "MEDKEY_SIWE_DOMAIN", global = true)]
+    pub siwe_domain: Option<String>,
+    /// JSON-RPC endpoint of the chain.
+    #[arg(long, env = "MEDKEY_RPC_URL", default_value = "http://127.0.0.1:8545", global = true)]
+    pub rpc_url: String,
+    /// Directory of per-network deployment files (the registry's address).
+    #[arg(long, env = "MEDKEY_DEPLOYMENTS_DIR", default_value = "deployments", global = true)]
+    pub deployments_dir: PathBuf,
+    #[command(flatten)]
+    pub wallet: WalletArgs,
+}
+
+pub struct Session {
+    pub vault: VaultClient,
+    pub token: String,
+    pub wallet: Wallet,
+    pub chain_id: u64,
+    pub deployment: Deployment,
+    pub chain: DynProvider,
+}
+
+impl Session {
+    /// Unlocks the account, finds the network from the vault, checks it against the chain and
+    /// the deployment file, and signs in.
+    pub async fn open(args: &ConnectArgs) -> anyhow::Result<Self> {
+        let wallet = args.wallet.unlock()?;
+        let vault = VaultClient::new(&args.vault);
+        let published = vault.get("/.well-known/medkey-audit-key", None).await?;
+        let chain_id = published["chain_id"].as_u64().context("the vault does not say which chain it serves")?;
+        let deployment = Deployment::load(&args.deployments_dir, chain_id)
+            .with_context(|| format!("the vault serves chain {chain_id}; where is its registry?"))?;
+        let chain = chain_provider(&args.rpc_url, &wallet)?;
+        let rpc_chain =
+            chain.get_chain_id().await.with_context(|| format!("cannot reach the chain at {}", args.rpc_url))?;
+        if rpc_chain != chain_id {
+            bail!("the vault serves chain {chain_id} but {} is chain {rpc_chain}", args.rpc_url);
+        }
+        let token = vault.login(&wallet.signer, chain_id, args.siwe_domain.as_deref()).await?;
+        Ok(Self { vault, token, wallet, chain_id, deployment, chain })
+    }
+
+    pub fn address(&self) -> Address {
+        self.wallet.address()
+    }
+
+    pub fn registry(&self) -> ConsentRegistry::ConsentRegistryInstance<DynProvider> {
+        ConsentRegistry::new(self.deployment.address, self.chain.clone())
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.vault.get(path, Some(&self.token)).await
+    }
+
+    pub async fn send(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
+        let method = method.parse().expect("a valid HTTP method");
+        self.vault.send(method, path, Some(&self.token), body).await
+    }
+
+    /// A provider's X25519 key as registered on chain; refuses unregistered or suspended ones.
+    pub async fn provider_key(&self, provider: Address) -> anyhow::Result<EncryptionPublicKey> {
+        let info = self.registry().getProvider(provider).call().await.context("reading the provider from the chain")?;
+        match info.status {
+            1 => {}
+            2 => bail!("{provider} is suspended"),
+            _ => bail!("{provider} is not a registered provider"),
+        }
+        Ok(EncryptionPublicKey(info.encryptionKey.0))
+    }
+}
+
+/// An HTTP provider that signs transactions with the wallet's key.
+pub fn chain_provider(rpc_url: &str, wallet: &Wallet) -> anyhow::Result<DynProvider> {
+    let url = rpc_url.parse().with_context(|| format!("'{rpc_url}' is not a valid RPC URL"))?;
+    Ok(ProviderBuilder::new()
+        .wallet(alloy::network::EthereumWallet::from(wallet.signer.clone()))
+        .connect_http(url)
+        .erased())
+}

@@ -1,0 +1,167 @@
+//! The account a command acts as: an Ethereum key (it signs in, signs grants and sends
+//! transactions) and the X25519 encryption key derived from it (data keys are wrapped to it).
+//!
+//! The key comes from an encrypted keystore file (Web3 Secret Storage v3, scrypt, through
+//! alloy's `eth-keystore`) unlocked with a passphrase, or raw from `MEDKEY_PRIVATE_KEY` for
+//! automation. Deriving the encryption key means one secret to back up: whoever restores the
+//! wallet can open every record wrapped for it.
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::Address;
+use alloy::signers::local::PrivateKeySigner;
+use anyhow::{Context, bail};
+use clap::Args;
+use hkdf::Hkdf;
+use medkey_protocol::envelope::{EncryptionPublicKey, EncryptionSecret};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+/// Where the default keystore lives: `$MEDKEY_HOME` or `~/.medkey`.
+pub fn medkey_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("MEDKEY_HOME") {
+        return PathBuf::from(home);
+    }
+    std::env::var_os("HOME").map_or_else(|| PathBuf::from(".medkey"), |home| PathBuf::from(home).join(".medkey"))
+}
+
+pub fn default_keystore() -> PathBuf {
+    medkey_home().join("keystore.json")
+}
+
+/// How a command finds its account; `#[command(flatten)]` it into the command's arguments.
+#[derive(Debug, Clone, Args)]
+pub struct WalletArgs {
+    /// The account's private key (hex). For automation; prefer the environment variable.
+    #[arg(long, env = "MEDKEY_PRIVATE_KEY", hide_env_values = true, global = true)]
+    pub private_key: Option<String>,
+    /// Encrypted keystore file (default: ~/.medkey/keystore.json, or $MEDKEY_HOME/keystore.json).
+    #[arg(long, env = "MEDKEY_KEYSTORE", global = true)]
+    pub keystore: Option<PathBuf>,
+}
+
+/// An unlocked account.
+pub struct Wallet {
+    pub signer: PrivateKeySigner,
+    pub encryption: EncryptionSecret,
+}
+
+impl std::fmt::Debug for Wallet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wallet").field("address", &self.address()).finish_non_exhaustive()
+    }
+}
+
+impl Wallet {
+    pub fn from_signer(signer: PrivateKeySigner) -> Self {
+        let encryption = encryption_secret_for(&signer);
+        Self { signer, encryption }
+    }
+
+    pub fn address(&self) -> Address {
+        self.signer.address()
+    }
+
+    pub fn encryption_public_key(&self) -> EncryptionPublicKey {
+        self.encryption.public_key()
+    }
+}
+
+impl WalletArgs {
+    /// The raw key if given, else the keystore (asking for its passphrase).
+    pub fn unlock(&self) -> anyhow::Result<Wallet> {
+        if let Some(key) = &self.private_key {
+            return Ok(Wallet::from_signer(parse_private_key(key)?));
+        }
+        let path = self.keystore.clone().unwrap_or_else(default_keystore);
+        if !path.exists() {
+            bail!(
+                "no account: {} does not exist. Create one with `medkey keys new`, import one with \
+                 `medkey keys import`, or set MEDKEY_PRIVATE_KEY",
+                path.display()
+            );
+        }
+        let passphrase = passphrase(&format!("Passphrase for {}: ", path.display()), false)?;
+        let signer = PrivateKeySigner::decrypt_keystore(&path, passphrase.as_bytes())
+            .map_err(|err| anyhow::anyhow!("cannot unlock {}: {err} (wrong passphrase?)", path.display()))?;
+        Ok(Wallet::from_signer(signer))
+    }
+}
+
+pub fn parse_private_key(text: &str) -> anyhow::Result<PrivateKeySigner> {
+    text.trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("MEDKEY_PRIVATE_KEY / --private-key is not a 32-byte hex private key"))
+}
+
+/// The account's X25519 key: HKDF-SHA256 of its secp256k1 secret, under a label of its own so
+/// it is independent of every signature the Ethereum key makes.
+pub fn encryption_secret_for(signer: &PrivateKeySigner) -> EncryptionSecret {
+    let secret = Zeroizing::new(signer.to_bytes().0);
+    let mut seed = Zeroizing::new([0u8; 32]);
+    Hkdf::<Sha256>::new(Some(b"medkey/v1"), secret.as_slice())
+        .expand(b"x25519 encryption key", seed.as_mut())
+        .expect("32 bytes is a valid HKDF-SHA256 length");
+    EncryptionSecret::from_bytes(*seed)
+}
+
+/// The passphrase from `MEDKEY_PASSPHRASE`, else asked on the terminal (twice when `confirm`).
+pub fn passphrase(prompt: &str, confirm: bool) -> anyhow::Result<Zeroizing<String>> {
+    if let Ok(passphrase) = std::env::var("MEDKEY_PASSPHRASE") {
+        return Ok(Zeroizing::new(passphrase));
+    }
+    let first = Zeroizing::new(
+        rpassword::prompt_password(prompt).context("cannot read a passphrase (no terminal? set MEDKEY_PASSPHRASE)")?,
+    );
+    if confirm {
+        let again = Zeroizing::new(rpassword::prompt_password("Again: ")?);
+        if *first != *again {
+            bail!("the passphrases differ");
+        }
+    }
+    Ok(first)
+}
+
+/// Writes `signer` encrypted under `passphrase` to `path` (refusing to overwrite unless `force`),
+/// through a temporary file so a crash never leaves half a keystore.
+pub fn save_keystore(path: &Path, signer: &PrivateKeySigner, passphrase: &str, force: bool) -> anyhow::Result<()> {
+    if path.exists() && !force {
+        bail!("{} already exists; pass --force to replace it (its key is lost unless backed up)", path.display());
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let name = format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("keystore.json"));
+    let secret = Zeroizing::new(signer.to_bytes().0);
+    PrivateKeySigner::encrypt_keystore(dir, &mut rand::thread_rng(), secret.as_slice(), passphrase, Some(&name))
+        .map_err(|err| anyhow::anyhow!("encrypting the keystore: {err}"))?;
+    std::fs::rename(dir.join(&name), path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_encryption_key_is_derived_and_differs_per_account() {
+        let a = PrivateKeySigner::from_bytes(&[1u8; 32].into()).unwrap();
+        let b = PrivateKeySigner::from_bytes(&[2u8; 32].into()).unwrap();
+        assert_eq!(encryption_secret_for(&a).to_bytes(), encryption_secret_for(&a).to_bytes());
+        assert_ne!(encryption_secret_for(&a).public_key(), encryption_secret_for(&b).public_key());
+        assert_ne!(encryption_secret_for(&a).to_bytes(), [1u8; 32]);
+    }
+
+    #[test]
+    fn a_keystore_round_trips_only_with_its_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.json");
+        let signer = PrivateKeySigner::random();
+        save_keystore(&path, &signer, "correct horse", false).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains(&alloy::hex::encode(signer.to_bytes())), "the key is stored encrypted");
+        assert!(text.contains("scrypt"), "{text}");
+        assert_eq!(PrivateKeySigner::decrypt_keystore(&path, "correct horse").unwrap().address(), signer.address());
+        assert!(PrivateKeySigner::decrypt_keystore(&path, "wrong").is_err());
+        assert!(save_keystore(&path, &PrivateKeySigner::random(), "x", false).is_err(), "no silent overwrite");
+    }
+}

@@ -1,0 +1,406 @@
+//! The whole system through the real `medkey` binary: a patient uploads official FHIR R4
+//! examples (a lab result and a prescription), grants a lab `lab_results` until tomorrow through
+//! the gasless relay; the lab fetches and decrypts the lab result on its side but is refused the
+//! prescription; the patient revokes and the lab is refused from the next block; the audit log
+//! shows all of it and verifies. On SQLite and PostgreSQL.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alloy::primitives::{B256, U256};
+use alloy::providers::Provider;
+use alloy::signers::local::PrivateKeySigner;
+use medkey_e2e::chain::{TestChain, mined};
+use medkey_e2e::db::{Backend, TestDb};
+use medkey_e2e::mirror::{RunningIndexer, test_config};
+use medkey_e2e::on_both_backends;
+use medkey_e2e::vault::{DOMAIN, TestVault};
+use medkey_vault::limits::LimitSettings;
+use medkey_vault::relay::Relayer;
+use serde_json::Value;
+
+fn fixture(name: &str) -> PathBuf {
+    medkey_e2e::workspace_root().join("tests/fixtures/fhir-r4").join(name)
+}
+
+/// A chain, a mirror, a vault with a relayer, and the deployment file the CLI reads.
+struct World {
+    chain: TestChain,
+    db: TestDb,
+    _indexer: RunningIndexer,
+    vault: TestVault,
+    deployments: tempfile::TempDir,
+}
+
+impl World {
+    async fn start(backend: Backend) -> Self {
+        let chain = TestChain::start().await;
+        let db = TestDb::new(backend).await;
+        let mut config = test_config(&chain, chain.rpc_url());
+        config.ws_url = Some(chain.ws_url());
+        let indexer = RunningIndexer::start(config, &db.url).await;
+        indexer.wait_for_block(chain.head().await).await;
+        let relayer_key = PrivateKeySigner::random();
+        let funds = U256::from(10u128.pow(18));
+        let _: Value =
+            chain.provider.raw_request("anvil_setBalance".into(), (relayer_key.address(), funds)).await.unwrap();
+        let relayer =
+            Relayer::new(&chain.rpc_url(), relayer_key, chain.registry, chain.chain_id(), Duration::from_secs(30))
+                .unwrap();
+        let state = TestVault::state(&indexer, LimitSettings::default(), false).await.with_relayer(relayer);
+        let vault = TestVault::serve(state).await;
+        let deployments = chain.deployments_dir();
+        Self { chain, db, _indexer: indexer, vault, deployments }
+    }
+
+    /// Runs `medkey` as `key`'s account against this world; (success, stdout, stderr).
+    async fn medkey(&self, key: &PrivateKeySigner, args: &[&str]) -> (bool, String, String) {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let rpc = self.chain.rpc_url();
+        let dir = self.deployments.path().display().to_string();
+        for extra in ["--vault", &self.vault.url, "--siwe-domain", DOMAIN, "--rpc-url", &rpc, "--deployments-dir", &dir]
+        {
+            all.push(extra.to_owned());
+        }
+        run(all, alloy::hex::encode_prefixed(key.to_bytes())).await
+    }
+
+    /// Registers `provider` on chain with the encryption key its own `medkey` derives.
+    async fn register(&self, provider: &PrivateKeySigner) {
+        let (ok, out, err) = run(vec!["keys".into(), "show".into(), "--json".into()], hex(provider)).await;
+        assert!(ok, "{err}");
+        let shown: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            shown["address"].as_str().unwrap().parse::<alloy::primitives::Address>().unwrap(),
+            provider.address()
+        );
+        let key: B256 = shown["encryption_key"].as_str().unwrap().parse().unwrap();
+        let registry = self.chain.registry();
+        mined(registry.registerProvider(provider.address(), key).from(self.chain.admin()).send().await).await;
+    }
+}
+
+fn hex(key: &PrivateKeySigner) -> String {
+    alloy::hex::encode_prefixed(key.to_bytes())
+}
+
+async fn run(args: Vec<String>, key: String) -> (bool, String, String) {
+    let output = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        medkey_e2e::medkey(&args, &[("MEDKEY_PRIVATE_KEY", &key)])
+    })
+    .await
+    .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}
+
+fn json_of(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|err| panic!("not JSON ({err}): {text}"))
+}
+
+fn read_json(path: &Path) -> Value {
+    json_of(&std::fs::read_to_string(path).unwrap())
+}
+
+async fn a_patient_shares_a_lab_result_and_revokes(backend: Backend) {
+    let world = World::start(backend).await;
+    let (alice, lab) = (world.chain.keys[1].clone(), world.chain.keys[3].clone());
+    world.register(&lab).await;
+
+    // Upload: categories inferred from the official examples' types and codes.
+    let (ok, out, err) =
+        world.medkey(&alice, &["upload", fixture("Observation-bloodgroup.json").to_str().unwrap(), "--json"]).await;
+    assert!(ok, "{err}");
+    let lab_result = json_of(&out)[0].clone();
+    assert_eq!(lab_result["category"], "lab_results", "{out}");
+    let lab_id = lab_result["record_id"].as_str().unwrap().to_owned();
+    let (ok, out, err) = world
+        .medkey(&alice, &["upload", fixture("MedicationRequest-medrx0302.json").to_str().unwrap(), "--json"])
+        .await;
+    assert!(ok, "{err}");
+    let prescription = json_of(&out)[0].clone();
+    assert_eq!(prescription["category"], "prescriptions");
+    let rx_id = prescription["record_id"].as_str().unwrap().to_owned();
+
+    // The patient reads her own record back, decrypted on her side.
+    let (ok, out, err) = world.medkey(&alice, &["show", &lab_id]).await;
+    assert!(ok, "{err}");
+    assert_eq!(json_of(&out), read_json(&fixture("Observation-bloodgroup.json")));
+
+    // Grant through the relay: the patient pays no gas.
+    let balance = world.chain.provider.get_balance(alice.address()).await.unwrap();
+    let tomorrow = time::OffsetDateTime::now_utc().date().next_day().unwrap().to_string();
+    let provider = lab.address().to_string();
+    let grant_args = [
+        "grant",
+        "--provider",
+        &provider,
+        "--categories",
+        "lab_results",
+        "--until",
+        &tomorrow,
+        "--purpose",
+        "TREAT",
+        "--json",
+    ];
+    let (ok, out, err) = world.medkey(&alice, &grant_args).await;
+    assert!(ok, "{err}");
+    let granted = json_of(&out);
+    assert_eq!(granted["records_shared"], 1, "{out}");
+    let grant_id = granted["grant_id"].as_str().unwrap().to_owned();
+    assert_eq!(world.chain.provider.get_balance(alice.address()).await.unwrap(), balance, "gasless");
+
+    // The lab sees the patient, her lab result only, and decrypts it on its side.
+    let (ok, out, err) = world.medkey(&lab, &["provider", "patients", "--json"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(json_of(&out).as_array().unwrap().len(), 1, "{out}");
+    let patient = alice.address().to_string();
+    let (ok, out, err) = world.medkey(&lab, &["provider", "records", "--patient", &patient, "--json"]).await;
+    assert!(ok, "{err}");
+    let visible = json_of(&out);
+    assert_eq!(visible.as_array().unwrap().len(), 1, "{out}");
+    assert_eq!(visible[0]["record_id"], lab_id.as_str());
+    let fetched = tempfile::tempdir().unwrap();
+    let out_file = fetched.path().join("result.json");
+    let (ok, _, err) = world.medkey(&lab, &["provider", "fetch", &lab_id, "--out", out_file.to_str().unwrap()]).await;
+    assert!(ok, "{err}");
+    assert!(err.contains("released under grant") && err.contains("TREAT"), "{err}");
+    assert_eq!(read_json(&out_file), read_json(&fixture("Observation-bloodgroup.json")));
+    let (ok, _, err) = world.medkey(&lab, &["provider", "fetch", &rx_id]).await;
+    assert!(!ok && err.contains("no_live_grant"), "{err}");
+
+    // The patient's view of the grant agrees with the chain.
+    let (ok, out, err) = world.medkey(&alice, &["grants", "--json"]).await;
+    assert!(ok, "{err}");
+    let grants = json_of(&out);
+    assert_eq!((grants[0]["state"].as_str(), grants[0]["chain_live"].as_bool()), (Some("live"), Some(true)), "{out}");
+
+    // Revoke (relayed); the lab is refused from the next block on.
+    let (ok, _, err) = world.medkey(&alice, &["revoke", &grant_id]).await;
+    assert!(ok, "{err}");
+    world.vault.wait_for_mirror_head(world.chain.head().await).await;
+    let (ok, _, err) = world.medkey(&lab, &["provider", "fetch", &lab_id]).await;
+    assert!(!ok && err.contains("no_live_grant"), "{err}");
+    let (ok, out, _) = world.medkey(&alice, &["grants", "--json"]).await;
+    assert!(ok);
+    assert_eq!(
+        (json_of(&out)[0]["state"].as_str(), json_of(&out)[0]["chain_live"].as_bool()),
+        (Some("revoked"), Some(false))
+    );
+
+    // The audit log tells the story, and verifies.
+    let (ok, out, err) = world.medkey(&alice, &["audit", "log", "--json"]).await;
+    assert!(ok, "{err}");
+    let kinds: Vec<String> =
+        json_of(&out).as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().into()).collect();
+    for kind in ["record_created", "grant_relayed", "key_released", "key_denied", "revoke_relayed"] {
+        assert!(kinds.iter().any(|k| k == kind), "no {kind} in {kinds:?}");
+    }
+    let state = tempfile::tempdir().unwrap();
+    let (ok, out, err) =
+        world.medkey(&alice, &["audit", "verify", "--state-dir", state.path().to_str().unwrap()]).await;
+    assert!(ok, "{out}{err}");
+
+    // Bad input is refused precisely, before anything is sent.
+    let (ok, _, err) =
+        world.medkey(&alice, &["grant", "--provider", &provider, "--categories", "x-rays", "--until", &tomorrow]).await;
+    assert!(!ok && err.contains("unknown category 'x-rays'"), "{err}");
+    let (ok, _, err) = world.medkey(&alice, &["show", "not-an-id"]).await;
+    assert!(!ok && err.contains("not a record id"), "{err}");
+    world.db.cleanup().await;
+}
+on_both_backends!(a_patient_shares_a_lab_result_and_revokes);
+
+/// Export → import into a fresh account → export again gives the same resources; the Bundle is
+/// a FHIR R4 `collection` and the NDJSON files hold one resource per line.
+async fn export_then_import_round_trips(backend: Backend) {
+    let world = World::start(backend).await;
+    let (alice, bob) = (world.chain.keys[1].clone(), world.chain.keys[2].clone());
+    let bundle = tempfile::tempdir().unwrap();
+    let mut source = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": []});
+    for name in [
+        "Observation-bloodgroup.json",
+        "Observation-example.json",
+        "MedicationRequest-medrx0302.json",
+        "Condition-f201.json",
+        "AllergyIntolerance-example.json",
+        "Immunization-example.json",
+        "DiagnosticReport-f201.json",
+        "DocumentReference-example.json",
+        "Patient-example.json",
+    ] {
+        source["entry"].as_array_mut().unwrap().push(serde_json::json!({"resource": read_json(&fixture(name))}));
+    }
+    let source_file = bundle.path().join("source.json");
+    std::fs::write(&source_file, source.to_string()).unwrap();
+    let (ok, out, err) = world.medkey(&alice, &["upload", source_file.to_str().unwrap(), "--json"]).await;
+    assert!(ok, "{err}");
+    let categories: Vec<String> =
+        json_of(&out).as_array().unwrap().iter().map(|r| r["category"].as_str().unwrap().to_owned()).collect();
+    let inferred = [
+        "lab_results",
+        "vitals",
+        "prescriptions",
+        "conditions",
+        "allergies",
+        "immunizations",
+        "imaging",
+        "documents",
+        "documents",
+    ];
+    assert_eq!(categories, inferred);
+
+    let first = bundle.path().join("first.json");
+    let ndjson = bundle.path().join("bulk");
+    let (ok, _, err) =
+        world.medkey(&alice, &["export", "--out", first.to_str().unwrap(), "--ndjson", ndjson.to_str().unwrap()]).await;
+    assert!(ok, "{err}");
+    let exported = read_json(&first);
+    assert_eq!((exported["resourceType"].as_str(), exported["type"].as_str()), (Some("Bundle"), Some("collection")));
+    let observations = std::fs::read_to_string(ndjson.join("Observation.ndjson")).unwrap();
+    assert_eq!(observations.lines().count(), 2);
+    assert!(observations.lines().all(|line| json_of(line)["resourceType"] == "Observation"));
+
+    let (ok, _, err) = world.medkey(&bob, &["import", first.to_str().unwrap()]).await;
+    assert!(ok, "{err}");
+    let second = bundle.path().join("second.json");
+    let (ok, _, err) = world.medkey(&bob, &["export", "--out", second.to_str().unwrap()]).await;
+    assert!(ok, "{err}");
+    let resources = |bundle: &Value| {
+        let mut all: Vec<String> = bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| format!("{}|{}", e["extension"][0]["valueCode"], e["resource"]))
+            .collect();
+        all.sort();
+        all
+    };
+    assert_eq!(resources(&read_json(&second)), resources(&exported));
+    let mut originals: Vec<String> =
+        source["entry"].as_array().unwrap().iter().map(|e| e["resource"].to_string()).collect();
+    let mut round_tripped: Vec<String> =
+        read_json(&second)["entry"].as_array().unwrap().iter().map(|e| e["resource"].to_string()).collect();
+    originals.sort();
+    round_tripped.sort();
+    assert_eq!(round_tripped, originals, "the same resources, byte for byte as JSON values");
+
+    // A Bundle with one bad entry imports nothing.
+    let bad = bundle.path().join("bad.json");
+    let broken = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": read_json(&fixture("Condition-f201.json"))}, {"resource": {"resourceType": "NotAThing"}}]});
+    std::fs::write(&bad, broken.to_string()).unwrap();
+    let (ok, _, err) = world.medkey(&bob, &["import", bad.to_str().unwrap()]).await;
+    assert!(!ok && err.contains("entry 2"), "{err}");
+    let (ok, out, _) = world.medkey(&bob, &["records", "--json"]).await;
+    assert!(ok);
+    assert_eq!(json_of(&out).as_array().unwrap().len(), 9, "nothing of the bad Bundle was stored");
+    world.db.cleanup().await;
+}
+on_both_backends!(export_then_import_round_trips);
+
+/// Break-glass: refused before the patient opts in; after opt-in (keys wrapped for the named
+/// emergency department) the provider opens a 4-hour grant and reads the allergy, not the
+/// prescription; the patient sees it in her audit log.
+async fn emergency_access_after_opt_in(backend: Backend) {
+    let world = World::start(backend).await;
+    let (alice, er) = (world.chain.keys[1].clone(), world.chain.keys[4].clone());
+    world.register(&er).await;
+    let (ok, out, err) =
+        world.medkey(&alice, &["upload", fixture("AllergyIntolerance-example.json").to_str().unwrap(), "--json"]).await;
+    assert!(ok, "{err}");
+    let allergy = json_of(&out)[0]["record_id"].as_str().unwrap().to_owned();
+    let (ok, out, err) = world
+        .medkey(&alice, &["upload", fixture("MedicationRequest-medrx0302.json").to_str().unwrap(), "--json"])
+        .await;
+    assert!(ok, "{err}");
+    let prescription = json_of(&out)[0]["record_id"].as_str().unwrap().to_owned();
+    let patient = alice.address().to_string();
+    let reason = "unconscious in the emergency department, allergy check";
+
+    let (ok, _, err) = world.medkey(&er, &["provider", "emergency", "--patient", &patient, "--reason", reason]).await;
+    assert!(!ok && err.contains("refused emergency access"), "{err}");
+
+    let er_address = er.address().to_string();
+    let (ok, out, err) =
+        world.medkey(&alice, &["emergency", "opt-in", "--categories", "allergies", "--providers", &er_address]).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("1 record(s) wrapped"), "{out}");
+    let (ok, out, _) = world.medkey(&alice, &["emergency", "status"]).await;
+    assert!(ok && out.trim() == "allergies", "{out}");
+
+    let (ok, out, err) =
+        world.medkey(&er, &["provider", "emergency", "--patient", &patient, "--reason", reason, "--json"]).await;
+    assert!(ok, "{err}");
+    let opened = json_of(&out);
+    assert_eq!(opened["reason_hash"], serde_json::json!(alloy::primitives::keccak256(reason)));
+    world.vault.wait_for_mirror_head(world.chain.head().await).await;
+    let (ok, out, err) = world.medkey(&er, &["provider", "fetch", &allergy]).await;
+    assert!(ok && err.contains("(emergency access)") && err.contains("ETREAT"), "{err}");
+    assert_eq!(json_of(&out), read_json(&fixture("AllergyIntolerance-example.json")));
+    let (ok, _, err) = world.medkey(&er, &["provider", "fetch", &prescription]).await;
+    assert!(!ok && err.contains("no_live_grant"), "{err}");
+
+    let (ok, out, err) = world.medkey(&alice, &["audit", "log", "--json", "--provider", &er_address]).await;
+    assert!(ok, "{err}");
+    let outcomes: Vec<(String, String)> = json_of(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap().into(), e["outcome"].as_str().unwrap().into()))
+        .collect();
+    assert!(outcomes.contains(&("key_released".into(), "ok".into())), "{outcomes:?}");
+    assert!(outcomes.contains(&("key_denied".into(), "no_live_grant".into())), "{outcomes:?}");
+    world.db.cleanup().await;
+}
+on_both_backends!(emergency_access_after_opt_in);
+
+/// A provider asks; the patient sees the request with its note, approves (a grant she signs,
+/// relayed), and the provider reads; a second request is declined.
+async fn an_access_request_becomes_the_patients_own_grant(backend: Backend) {
+    let world = World::start(backend).await;
+    let (alice, clinic) = (world.chain.keys[1].clone(), world.chain.keys[3].clone());
+    world.register(&clinic).await;
+    let (ok, out, err) =
+        world.medkey(&alice, &["upload", fixture("Immunization-example.json").to_str().unwrap(), "--json"]).await;
+    assert!(ok, "{err}");
+    let record = json_of(&out)[0]["record_id"].as_str().unwrap().to_owned();
+    let patient = alice.address().to_string();
+    let ask = [
+        "provider",
+        "request",
+        "--patient",
+        &patient,
+        "--categories",
+        "immunizations",
+        "--for",
+        "7d",
+        "--note",
+        "travel clinic check",
+        "--json",
+    ];
+    let (ok, out, err) = world.medkey(&clinic, &ask).await;
+    assert!(ok, "{err}");
+    let id = json_of(&out)["id"].as_str().unwrap().to_owned();
+
+    let (ok, out, err) = world.medkey(&alice, &["requests"]).await;
+    assert!(ok && out.contains(&id) && out.contains("travel clinic check") && out.contains("pending"), "{out}{err}");
+    let (ok, out, err) = world.medkey(&alice, &["requests", "approve", &id]).await;
+    assert!(ok && out.contains("1 record(s) shared"), "{out}{err}");
+    let (ok, out, err) = world.medkey(&clinic, &["provider", "fetch", &record]).await;
+    assert!(ok, "{err}");
+    assert_eq!(json_of(&out), read_json(&fixture("Immunization-example.json")));
+    let (ok, out, _) = world.medkey(&clinic, &["requests", "--status", "approved", "--json"]).await;
+    assert!(ok && json_of(&out)[0]["grant_id"].is_string(), "{out}");
+
+    let (ok, out, err) = world.medkey(&clinic, &ask).await;
+    assert!(ok, "{err}");
+    let second = json_of(&out)["id"].as_str().unwrap().to_owned();
+    let (ok, _, err) = world.medkey(&alice, &["requests", "decline", &second]).await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = world.medkey(&alice, &["requests", "approve", &second]).await;
+    assert!(!ok && err.contains("no pending request"), "{err}");
+    world.db.cleanup().await;
+}
+on_both_backends!(an_access_request_becomes_the_patients_own_grant);

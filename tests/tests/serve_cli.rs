@@ -1,0 +1,608 @@
+//! `medkey serve --config medkey.toml` as an operator runs it: the real binary, a config file in a
+//! temp dir, secrets in the environment or in files, a real anvil, SQLite and PostgreSQL, Redis.
+//! It serves the vault over the mirror it keeps, the environment overrides the file, SIGTERM
+//! stops it cleanly, bad configurations fail with a message naming the problem, and no secret
+//! is ever printed.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::http::reqwest;
+use medkey_e2e::chain::TestChain;
+use medkey_e2e::db::{Backend, TestDb};
+use medkey_e2e::vault::{DOMAIN, siwe_message};
+use medkey_e2e::{medkey_bin, on_both_backends, spawn_anvil};
+use medkey_protocol::{Category, Deployment};
+use medkey_vault::redis_store::RedisStore;
+use serde_json::{Value, json};
+
+/// Test-only secrets, each distinctive so that a leak into the output is found by a substring search.
+const VAULT_SECRET: &str = "5ec4e75ec4e75ec4e75ec4e75ec4e75ec4e75ec4e75ec4e75ec4e75ec4e7a001";
+const AUDIT_SEED: &str = "a0d17a0d17a0d17a0d17a0d17a0d17a0d17a0d17a0d17a0d17a0d17a0d17b002";
+/// A database password that must not be printed either.
+const DB_PASSWORD: &str = "pg-pass-do-not-print-7731";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn hex_key(signer: &PrivateKeySigner) -> String {
+    alloy::hex::encode(signer.to_bytes())
+}
+
+/// A `medkey serve` child with its output collected as it runs.
+struct Serve {
+    child: Child,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+/// `medkey serve` with a clean environment (only `PATH` and `env`), run in `dir`.
+fn command(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
+    let mut cmd = Command::new(medkey_bin());
+    cmd.arg("serve").args(args).current_dir(dir).env_clear();
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    cmd
+}
+
+fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = text.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    text
+}
+
+impl Serve {
+    fn start(dir: &Path, config: &Path, env: &[(&str, String)]) -> Self {
+        let mut child = command(dir, &["--config", config.to_str().unwrap()], env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("medkey serve starts");
+        let stdout = collect(child.stdout.take().unwrap());
+        let stderr = collect(child.stderr.take().unwrap());
+        Self { child, stdout, stderr }
+    }
+
+    fn output(&self) -> String {
+        format!("--- stdout\n{}\n--- stderr\n{}", self.stdout.lock().unwrap(), self.stderr.lock().unwrap())
+    }
+
+    /// Polls `url` until it answers 200, failing the test if the process exits or 60 s pass.
+    async fn wait_for(&mut self, url: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("medkey serve exited ({status}) before {url} answered:\n{}", self.output());
+            }
+            let last = match reqwest::get(url).await {
+                Ok(response) if response.status() == 200 => return response.json().await.unwrap(),
+                Ok(response) => format!("{}: {}", response.status(), response.text().await.unwrap_or_default()),
+                Err(err) => err.to_string(),
+            };
+            assert!(Instant::now() < deadline, "{url} never answered 200 (last: {last}):\n{}", self.output());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGTERM, then the exit status (within 30 s) and everything printed.
+    fn terminate(mut self) -> (ExitStatus, String) {
+        let killed = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(killed.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the reader threads drain the pipes.
+                std::thread::sleep(Duration::from_millis(100));
+                return (status, self.output());
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("medkey serve did not stop within 30 s of SIGTERM:\n{}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `medkey serve ARGS` to completion: exit code, stdout, stderr.
+fn run(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (Option<i32>, String, String) {
+    let out = command(dir, args, env).output().expect("medkey runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn write_secret_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = write(dir, name, text);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+/// A minimal valid configuration for `chain`'s node, the registry named in the file.
+fn base_config(rpc_url: &str, registry: &str, deploy_block: u64, database_url: &str) -> String {
+    format!(
+        r#"
+[chain]
+rpc_url = "{rpc_url}"
+chain_id = 31337
+registry = "{registry}"
+deploy_block = {deploy_block}
+poll_interval_ms = 50
+
+[database]
+url = "{database_url}"
+
+[identity]
+domain = "{DOMAIN}"
+
+[blobs]
+dir = "blobs"
+"#
+    )
+}
+
+/// Signs in with SIWE; returns the access token.
+async fn login(http: &reqwest::Client, base: &str, signer: &PrivateKeySigner) -> String {
+    let (status, body) = try_login(http, base, signer, None).await;
+    assert_eq!(status, 200, "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A login with a fresh nonce, or with `nonce` when given.
+async fn try_login(http: &reqwest::Client, base: &str, signer: &PrivateKeySigner, nonce: Option<&str>) -> (u16, Value) {
+    let nonce = match nonce {
+        Some(nonce) => nonce.to_owned(),
+        None => new_nonce(http, base).await,
+    };
+    let message = siwe_message(signer.address(), 31337, &nonce);
+    let signature = signer.sign_message_sync(message.as_bytes()).unwrap();
+    let body = json!({"message": message, "signature": alloy::hex::encode_prefixed(signature.as_bytes())});
+    let response = http
+        .post(format!("{base}/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn new_nonce(http: &reqwest::Client, base: &str) -> String {
+    let response = http.get(format!("{base}/v1/auth/nonce")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    body["nonce"].as_str().unwrap().to_owned()
+}
+
+/// Polls the patient's `/v1/grants` until `grant_id` shows up (the mirror caught up).
+async fn wait_for_grant(http: &reqwest::Client, base: &str, token: &str, grant_id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let response = http.get(format!("{base}/v1/grants")).bearer_auth(token).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let list: Value = response.json().await.unwrap();
+        if let Some(found) = list.as_array().unwrap().iter().find(|g| g["grant"]["grant_id"] == grant_id) {
+            return found.clone();
+        }
+        assert!(Instant::now() < deadline, "grant {grant_id} never reached the mirror: {list}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn assert_no_secret(output: &str, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(!output.contains(secret), "a secret was printed:\n{output}");
+        let upper = secret.to_ascii_uppercase();
+        assert!(!output.contains(&upper), "a secret was printed:\n{output}");
+    }
+}
+
+/// The whole production shape on one backend: indexer and vault on one database, audit key from
+/// a file, relayer and anchoring keys from the environment, the listen address from an
+/// environment override, metrics on; a grant made on chain reaches the mirror and the patient
+/// sees it after SIWE; SIGTERM stops it with exit 0.
+async fn serves_the_vault_over_its_mirror(backend: Backend) {
+    let chain = TestChain::start().await;
+    let db = TestDb::new(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (file_port, env_port, metrics_port) = (free_port(), free_port(), free_port());
+    let audit_file = write_secret_file(dir.path(), "audit.key", &format!("{AUDIT_SEED}\n"));
+    let mut config = base_config(&chain.rpc_url(), &chain.registry.to_string(), chain.deploy_block, &db.url);
+    config.push_str(&format!(
+        r#"
+[vault]
+listen = "127.0.0.1:{file_port}"
+
+[audit]
+key_file = "{}"
+
+[relayer]
+enabled = true
+
+[anchoring]
+enabled = true
+every_entries = 100
+every_secs = 60
+
+[metrics]
+listen = "127.0.0.1:{metrics_port}"
+"#,
+        audit_file.display()
+    ));
+    config =
+        config.replace("poll_interval_ms = 50", &format!("poll_interval_ms = 50\nws_url = \"{}\"", chain.ws_url()));
+    let config_path = write(dir.path(), "medkey.toml", &config);
+    let relayer: PrivateKeySigner = chain.anvil.keys()[9].clone().into();
+    let operator = chain.keys[0].clone();
+    let env = [
+        ("MEDKEY_VAULT_SECRET", VAULT_SECRET.to_owned()),
+        ("MEDKEY_RELAYER_KEY", format!("0x{}", hex_key(&relayer))),
+        ("MEDKEY_OPERATOR_KEY", hex_key(&operator)),
+        ("MEDKEY_VAULT__LISTEN", format!("127.0.0.1:{env_port}")),
+    ];
+    let mut serve = Serve::start(dir.path(), &config_path, &env);
+    let base = format!("http://127.0.0.1:{env_port}");
+
+    assert_eq!(serve.wait_for(&format!("{base}/healthz")).await["status"], "ok");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", file_port)).is_err(),
+        "MEDKEY_VAULT__LISTEN must win over vault.listen in the file"
+    );
+    let ready = serve.wait_for(&format!("{base}/readyz")).await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+
+    let seed: [u8; 32] = alloy::hex::decode(AUDIT_SEED).unwrap().try_into().unwrap();
+    let audit_public = alloy::hex::encode(ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().as_bytes());
+    let published = serve.wait_for(&format!("{base}/.well-known/medkey-audit-key")).await;
+    assert_eq!(published, json!({"algorithm": "Ed25519", "public_key": audit_public, "chain_id": 31337}));
+    let stdout = serve.stdout.lock().unwrap().clone();
+    assert!(stdout.contains(&format!("medkey deploy --audit-key {audit_public}")), "{stdout}");
+    assert!(stdout.contains(&format!("{} pays for gasless grants", relayer.address())), "{stdout}");
+    assert!(stdout.contains(&format!("anchored on chain by {}", operator.address())), "{stdout}");
+    assert!(stdout.contains("new heads over WebSocket"), "{stdout}");
+
+    let metrics = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics")).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("medkey_indexer_indexed_block"), "{metrics}");
+
+    let provider = chain.provider_account(0);
+    chain.register_provider(provider).await;
+    let request = chain.request(provider, &[Category::LabResults]).await;
+    let grant_id = chain.grant(chain.patient(0), request).await.to_string();
+    let http = reqwest::Client::new();
+    let token = login(&http, &base, &chain.keys[1]).await;
+    let mirrored = wait_for_grant(&http, &base, &token, &grant_id).await;
+    assert_eq!(mirrored["state"], "live", "{mirrored}");
+    assert_eq!(mirrored["categories"], json!(["lab_results"]), "{mirrored}");
+
+    let (status, output) = serve.terminate();
+    assert_eq!(status.code(), Some(0), "SIGTERM must stop medkey serve cleanly:\n{output}");
+    assert!(output.contains("medkey serve stopped"), "{output}");
+    assert_no_secret(&output, &[VAULT_SECRET, AUDIT_SEED, &hex_key(&relayer), &hex_key(&operator)]);
+    db.cleanup().await;
+}
+
+on_both_backends!(serves_the_vault_over_its_mirror);
+
+/// With `[redis]`, SIWE nonces live in Redis under the configured prefix (so replicas share
+/// them); the registry comes from `deployments/<chain-id>.json`, and the audit key is derived
+/// from the vault secret when none is configured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeps_nonces_in_redis_and_reads_the_deployment_file() {
+    let redis_url = std::env::var("MEDKEY_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    let redis_prefix = format!("medkey-serve-test:{}:{}", std::process::id(), free_port());
+    let redis = RedisStore::connect(&redis_url, &redis_prefix).unwrap();
+    if let Err(err) = redis.ping().await {
+        panic!("Redis at {redis_url} is required by this test (CI starts it): {err}");
+    }
+    let chain = TestChain::start().await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let deployment = Deployment {
+        chain_id: 31337,
+        contract: "ConsentRegistry".into(),
+        address: chain.registry,
+        deploy_block: chain.deploy_block,
+        tx_hash: Default::default(),
+        abi_hash: medkey_protocol::bindings::abi_hash(),
+        deployer: chain.admin(),
+        admin: chain.admin(),
+        audit_key: None,
+    };
+    deployment.save(&dir.path().join("deployments")).unwrap();
+    let port = free_port();
+    let config = format!(
+        r#"
+[chain]
+rpc_url = "{}"
+chain_id = 31337
+deployments_dir = "deployments"
+poll_interval_ms = 50
+
+[database]
+url = "{}"
+
+[redis]
+url = "{redis_url}"
+prefix = "{redis_prefix}"
+
+[vault]
+listen = "127.0.0.1:{port}"
+
+[identity]
+domain = "{DOMAIN}"
+
+[blobs]
+backend = "local"
+dir = "blobs"
+"#,
+        chain.rpc_url(),
+        db.url
+    );
+    let config_path = write(dir.path(), "medkey.toml", &config);
+    let mut serve = Serve::start(dir.path(), &config_path, &[("MEDKEY_VAULT_SECRET", VAULT_SECRET.to_owned())]);
+    let base = format!("http://127.0.0.1:{port}");
+    serve.wait_for(&format!("{base}/readyz")).await;
+
+    let stdout = serve.stdout.lock().unwrap().clone();
+    assert!(stdout.contains(&format!("{} from block {}", chain.registry, chain.deploy_block)), "{stdout}");
+    assert!(stdout.contains("deployments/31337.json"), "{stdout}");
+    assert!(stdout.contains(&format!("(keys {redis_prefix}:…)")), "{stdout}");
+    let derived = medkey_vault::http::derived_audit_key(&alloy::hex::decode(VAULT_SECRET).unwrap());
+    let derived = alloy::hex::encode(derived.verifying_key().as_bytes());
+    let published = serve.wait_for(&format!("{base}/.well-known/medkey-audit-key")).await;
+    assert_eq!(published["public_key"], derived.as_str());
+
+    let http = reqwest::Client::new();
+    let nonce = new_nonce(&http, &base).await;
+    let ttl = redis.remaining(&format!("nonce:{nonce}")).await.unwrap();
+    assert!(ttl.is_some_and(|ttl| ttl <= Duration::from_secs(300)), "the nonce is not in Redis under {redis_prefix}");
+    // Spent through Redis, as another replica would: this vault must refuse it now.
+    assert!(redis.take(&format!("nonce:{nonce}")).await.unwrap());
+    let (status, body) = try_login(&http, &base, &chain.keys[1], Some(&nonce)).await;
+    assert_eq!(status, 401, "{body}");
+    login(&http, &base, &chain.keys[1]).await;
+
+    let (status, output) = serve.terminate();
+    assert_eq!(status.code(), Some(0), "{output}");
+    assert_no_secret(&output, &[VAULT_SECRET]);
+    db.cleanup().await;
+}
+
+/// When the indexer stops for good while serving (here: the database mirrors another registry),
+/// the vault stops with it and the process exits 1 with the reason, for a supervisor to see,
+/// instead of serving from a mirror that no longer follows the chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exits_when_the_indexer_cannot_go_on() {
+    let chain = TestChain::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("mirror.sqlite").display());
+    let port = free_port();
+    let listen = format!("\n[vault]\nlisten = \"127.0.0.1:{port}\"\n");
+    let config = base_config(&chain.rpc_url(), &chain.registry.to_string(), chain.deploy_block, &database) + &listen;
+    let config_path = write(dir.path(), "medkey.toml", &config);
+    let env = [("MEDKEY_VAULT_SECRET", VAULT_SECRET.to_owned())];
+    let mut serve = Serve::start(dir.path(), &config_path, &env);
+    serve.wait_for(&format!("http://127.0.0.1:{port}/readyz")).await;
+    let (status, output) = serve.terminate();
+    assert_eq!(status.code(), Some(0), "{output}");
+
+    let other = "0x00000000000000000000000000000000000000aa";
+    let config_path = write(dir.path(), "medkey.toml", &config.replace(&chain.registry.to_string(), other));
+    let (code, stdout, stderr) = run(dir.path(), &["--config", config_path.to_str().unwrap()], &env);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains(&format!("this database mirrors registry {}", chain.registry)), "{stderr}");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "the vault must stop too");
+}
+
+/// A node serving another chain than `chain.chain_id` is refused before anything starts.
+#[test]
+fn refuses_a_node_on_another_chain() {
+    let anvil = spawn_anvil();
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        base_config(&anvil.endpoint(), "0x5FbDB2315678afecb367f032d93F642f64180aa3", 1, "sqlite://mirror.sqlite")
+            .replace("chain_id = 31337", "chain_id = 1");
+    let config_path = write(dir.path(), "medkey.toml", &config);
+    let (code, _, stderr) =
+        run(dir.path(), &["--config", config_path.to_str().unwrap()], &[("MEDKEY_VAULT_SECRET", VAULT_SECRET.into())]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("serves chain 31337, but chain.chain_id is 1"), "{stderr}");
+    assert!(!dir.path().join("mirror.sqlite").exists(), "nothing may start before the chain is checked");
+}
+
+/// Each bad configuration fails with exit 1 (2 for a usage error) and a message naming the key
+/// and where it came from; none of them connects to anything or prints a secret.
+#[test]
+fn rejects_bad_configurations_precisely() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = base_config("http://127.0.0.1:9", "0x5FbDB2315678afecb367f032d93F642f64180aa3", 1, "sqlite://m.sqlite");
+    let secret = [("MEDKEY_VAULT_SECRET", VAULT_SECRET.to_owned())];
+    let check = |config: &str, env: &[(&str, String)]| {
+        let path = write(dir.path(), "medkey.toml", config);
+        let result = run(dir.path(), &["--config", path.to_str().unwrap(), "--check"], env);
+        assert_no_secret(&format!("{}{}", result.1, result.2), &[VAULT_SECRET]);
+        result
+    };
+    let fails = |config: &str, env: &[(&str, String)], expected: &[&str]| {
+        let (code, stdout, stderr) = check(config, env);
+        assert_eq!(code, Some(1), "expected failure with {expected:?}:\n{stdout}\n{stderr}");
+        for needle in expected {
+            assert!(stderr.contains(needle), "expected {needle:?} in:\n{stderr}");
+        }
+    };
+
+    let (code, stdout, stderr) = check(&good, &secret);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+
+    // A typo in the file, and in an override.
+    fails(
+        &good.replace("[identity]", "[vault]\nlistn = \"0.0.0.0:8080\"\n\n[identity]"),
+        &secret,
+        &["vault.listn", "medkey.toml", "unknown key `listn`", "listen"],
+    );
+    fails(&format!("{good}\n[vualt]\nlisten = \"0.0.0.0:8080\"\n"), &secret, &["vualt", "unknown key"]);
+    let mut env = secret.to_vec();
+    env.push(("MEDKEY_VAULT__LISTN", "0.0.0.0:8080".into()));
+    fails(&good, &env, &["vault.listn (MEDKEY_VAULT__LISTN)", "unknown key `listn`"]);
+
+    // Malformed values, in the file and in an override.
+    fails(
+        &good.replace("poll_interval_ms = 50", "confirmations = \"twelve\""),
+        &secret,
+        &["chain.confirmations", "medkey.toml", "expected u64"],
+    );
+    fails(
+        &good.replace("poll_interval_ms = 50", "confirmations = 12"),
+        &secret,
+        &["freshness.max_lag_blocks (default): is 3 but chain.confirmations is 12", "at least 15"],
+    );
+    let mut env = secret.to_vec();
+    env.push(("MEDKEY_VAULT__LISTEN", "localhost-8080".into()));
+    fails(&good, &env, &["vault.listen (MEDKEY_VAULT__LISTEN)", "socket address"]);
+    // A secret pasted into the wrong variable is named by type only, never echoed.
+    let mut env = secret.to_vec();
+    env.push(("MEDKEY_ANCHORING__ENABLED", AUDIT_SEED.into()));
+    fails(&good, &env, &["anchoring.enabled (MEDKEY_ANCHORING__ENABLED)", "expected a boolean"]);
+    let (_, stdout, stderr) = check(&good, &env);
+    assert_no_secret(&format!("{stdout}{stderr}"), &[AUDIT_SEED]);
+    fails(
+        &good.replace("sqlite://m.sqlite", "mysql://db/medkey"),
+        &secret,
+        &["database.url", "must start with postgres://"],
+    );
+    fails(&good.replace("http://127.0.0.1:9", "127.0.0.1:8545"), &secret, &["chain.rpc_url", "not an http(s)://"]);
+    fails(&good.replace(DOMAIN, "https://vault.example.org/"), &secret, &["identity.domain", "no scheme or path"]);
+    fails(
+        &good.replace("registry = ", "# registry = "),
+        &secret,
+        &["chain.registry (default): is not set but chain.deploy_block is"],
+    );
+    fails(
+        &good.replace("dir = \"blobs\"", "backend = \"s3\"\nbucket = \"records\""),
+        &secret,
+        &["blobs.backend", "needs a medkey built with the s3 feature"],
+    );
+    fails(&good.replace("[identity]\ndomain", "[identity]\nrealm"), &secret, &["identity.realm", "unknown key"]);
+    fails(&good.replace("domain = ", "# domain = "), &secret, &["identity.domain: missing", "MEDKEY_IDENTITY__DOMAIN"]);
+
+    // Secrets: missing, short, malformed, in the file, or in a configuration override.
+    fails(&good, &[], &["no vault secret", "MEDKEY_VAULT_SECRET", "never starts with a default secret"]);
+    fails(&good, &[("MEDKEY_VAULT_SECRET", "abcd".into())], &["MEDKEY_VAULT_SECRET", "at least 32 bytes"]);
+    fails(&good, &[("MEDKEY_VAULT_SECRET", "not hex, but secret-ish".into())], &["MEDKEY_VAULT_SECRET is not hex"]);
+    fails(
+        &good.replace("[identity]", &format!("[vault]\nsecret = \"{VAULT_SECRET}\"\n\n[identity]")),
+        &secret,
+        &["vault.secret", "never read from the configuration", "MEDKEY_VAULT_SECRET"],
+    );
+    let mut env = secret.to_vec();
+    env.push(("MEDKEY_RELAYER__KEY", VAULT_SECRET.into()));
+    fails(
+        &good,
+        &env,
+        &["relayer.key (MEDKEY_RELAYER__KEY)", "never read from the configuration", "MEDKEY_RELAYER_KEY"],
+    );
+    fails(&format!("{good}\n[relayer]\nenabled = true\n"), &secret, &["relayer.enabled is true", "MEDKEY_RELAYER_KEY"]);
+    fails(
+        &format!("{good}\n[audit]\nkey_file = \"missing.key\"\n"),
+        &secret,
+        &["audit.key_file", "cannot read missing.key"],
+    );
+    let mut env = secret.to_vec();
+    env.push(("MEDKEY_AUDIT_KEY", "abcdef".into()));
+    fails(&good, &env, &["MEDKEY_AUDIT_KEY", "32 bytes"]);
+
+    // Without a deployment file or a registry in the file, the missing file is named.
+    let no_registry = good.replace("registry = ", "# registry = ").replace("deploy_block = ", "# deploy_block = ");
+    fails(&no_registry, &secret, &["no deployment for chain 31337", "deployments/31337.json"]);
+
+    // Not a --check: a missing secret stops the start just the same.
+    let path = write(dir.path(), "medkey.toml", &good);
+    let (code, _, stderr) = run(dir.path(), &["--config", path.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("no vault secret: set MEDKEY_VAULT_SECRET"), "{stderr}");
+
+    let (code, _, stderr) = run(dir.path(), &["--config", "nowhere.toml"], &secret);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("cannot read the config file nowhere.toml"), "{stderr}");
+    let (code, _, stderr) = run(dir.path(), &[], &secret);
+    assert_eq!(code, Some(2), "clap usage error: {stderr}");
+    assert!(stderr.contains("--config"), "{stderr}");
+}
+
+/// `--check` prints every resolved setting with its source, and secrets only by where they
+/// came from, without connecting to anything (the database and chain here do not exist).
+#[test]
+fn check_prints_the_resolved_settings_but_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let relayer = PrivateKeySigner::random();
+    let operator = PrivateKeySigner::random();
+    let operator_file = write_secret_file(dir.path(), "operator.key", &format!("0x{}\n", hex_key(&operator)));
+    let secret_file = write_secret_file(dir.path(), "vault.secret", VAULT_SECRET);
+    let mut config =
+        base_config("http://127.0.0.1:9", "0x5FbDB2315678afecb367f032d93F642f64180aa3", 1, "sqlite://m.sqlite");
+    config.push_str(&format!(
+        "\n[vault]\nsecret_file = \"{}\"\n\n[relayer]\nenabled = true\n\n[anchoring]\nenabled = true\nkey_file = \"{}\"\n",
+        secret_file.display(),
+        operator_file.display()
+    ));
+    let path = write(dir.path(), "medkey.toml", &config);
+    let database_url = format!("postgres://medkey:{DB_PASSWORD}@127.0.0.1:1/medkey");
+    let env = [
+        ("MEDKEY_RELAYER_KEY", hex_key(&relayer)),
+        ("MEDKEY_AUDIT_KEY", AUDIT_SEED.to_owned()),
+        ("MEDKEY_DATABASE__URL", database_url),
+        ("MEDKEY_VAULT__LISTEN", "0.0.0.0:18080".to_owned()),
+        ("MEDKEY_CHAIN__CONFIRMATIONS", "2".to_owned()),
+    ];
+    let (code, stdout, stderr) = run(dir.path(), &["--config", path.to_str().unwrap(), "--check"], &env);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let line = |key: &str| {
+        stdout.lines().find(|l| l.starts_with(&format!("{key} = "))).unwrap_or_else(|| panic!("no {key} in:\n{stdout}"))
+    };
+    assert!(line("listen").contains("\"0.0.0.0:18080\"") && line("listen").ends_with("# MEDKEY_VAULT__LISTEN"));
+    assert!(line("confirmations").contains("= 2") && line("confirmations").ends_with("# MEDKEY_CHAIN__CONFIRMATIONS"));
+    assert!(line("url").contains("postgres://medkey:***@127.0.0.1:1/medkey"), "{stdout}");
+    assert!(line("domain").ends_with("medkey.toml"), "{stdout}");
+    assert!(line("max_lag_blocks").ends_with("# default"), "{stdout}");
+    assert!(stdout.contains(&format!("relayer           account {}", relayer.address())), "{stdout}");
+    assert!(stdout.contains(&format!("anchoring         account {}", operator.address())), "{stdout}");
+    assert!(stdout.contains("from vault.secret_file"), "{stdout}");
+    assert!(stdout.contains("configuration OK"), "{stdout}");
+    let output = format!("{stdout}\n{stderr}");
+    assert_no_secret(&output, &[VAULT_SECRET, AUDIT_SEED, &hex_key(&relayer), &hex_key(&operator), DB_PASSWORD]);
+}
