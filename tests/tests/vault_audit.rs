@@ -43,16 +43,17 @@ async fn every_entry_is_proven_and_heads_stay_consistent(backend: Backend) {
     let operator_bytes: [u8; 32] = alloy::hex::decode(key["public_key"].as_str().unwrap()).unwrap().try_into().unwrap();
     let operator = VerifyingKey::from_bytes(&operator_bytes).unwrap();
 
-    // The patient sees all three, each proven; the clinic sees only what it caused.
+    // The patient sees her sign-in and the three record events, each proven; the clinic sees
+    // only what it caused (its sign-in and the denial).
     let (status, body) = vault.call("GET", "/v1/audit/entries", Some(&patient), None).await;
     assert_eq!(status, 200, "{body}");
     let (first_head, seen) = check_entries(&body, &operator).unwrap();
     let kinds: Vec<&str> = seen.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, ["record_created", "key_released", "key_denied"]);
-    assert_eq!(seen[2].outcome, "no_live_grant");
+    assert_eq!(kinds, ["login", "record_created", "key_released", "key_denied"]);
+    assert_eq!(seen[3].outcome, "no_live_grant");
     let (_, body) = vault.call("GET", "/v1/audit/entries", Some(&clinic_token), None).await;
     let (_, clinic_sees) = check_entries(&body, &operator).unwrap();
-    assert!(clinic_sees.iter().all(|e| e.actor == clinic.address()) && clinic_sees.len() == 1);
+    assert!(clinic_sees.iter().all(|e| e.actor == clinic.address()) && clinic_sees.len() == 2);
 
     // More activity; the new head extends the one the patient kept.
     assert_eq!(vault.call("GET", &key_path, Some(&lab_token), None).await.0, 200);
@@ -77,7 +78,7 @@ async fn every_entry_is_proven_and_heads_stay_consistent(backend: Backend) {
     sqlx::query("UPDATE access_log SET outcome = 'ok' WHERE kind = 'key_denied'").execute(pool).await.unwrap();
     let (_, body) = vault.call("GET", "/v1/audit/entries", Some(&patient), None).await;
     let failure = check_entries(&body, &operator).unwrap_err();
-    assert!(failure.starts_with("entry 2"), "{failure}");
+    assert!(failure.starts_with("entry 5"), "{failure}");
     // ...and a vault starting on that database refuses to serve the log.
     let vault_pool = medkey_vault::db::migrate(&indexer.store).await.unwrap();
     let reopened = AccessLog::open(vault_pool.clone(), indexer.store.backend()).await;
