@@ -363,7 +363,10 @@ fn time_of(rfc3339: &str) -> u64 {
 async fn admin_anchor_anchors_the_vaults_signed_head_once_per_size() {
     let world = AuditedWorld::start(Backend::Sqlite).await;
     let (chain, vault) = (&world.chain, &world.vault);
-    let target = on(chain);
+    // Its own deployment file: the repository's deployments/ may be rewritten by other tests.
+    let deployments = chain.deployments_dir();
+    let mut target = on(chain);
+    target.extend(["--deployments-dir".to_owned(), deployments.path().display().to_string()]);
     let admin = chain.keys[0].clone();
     assert_eq!(chain.registry().latestAuditAnchor().call().await.unwrap().size, 0);
 

@@ -14,7 +14,11 @@ use medkey_vault::anchoring::Anchorer;
 
 async fn verify(vault: &str, chain: &TestChain, state: &std::path::Path, key: &str) -> (bool, String) {
     let (rpc, registry, state) = (chain.rpc_url(), chain.registry.to_string(), state.display().to_string());
-    let args = ["audit", "verify", "--vault", vault, "--rpc-url", &rpc, "--registry", &registry];
+    // Its own deployment file: the repository's deployments/ may be rewritten by other tests.
+    let deployments = chain.deployments_dir();
+    let dir = deployments.path().display().to_string();
+    let args =
+        ["audit", "verify", "--vault", vault, "--rpc-url", &rpc, "--registry", &registry, "--deployments-dir", &dir];
     let (ok, stdout, stderr) =
         medkey(&[&args[..], &["--state-dir", &state, "--siwe-domain", DOMAIN]].concat(), key).await;
     (ok, stdout + &stderr)
