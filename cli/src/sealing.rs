@@ -36,6 +36,11 @@ impl Sealed {
         wrapped_keys(&self.key, &self.binding, readers)
     }
 
+    /// The `PUT /v1/records/{id}` body of a new version.
+    pub fn version_body(&self, readers: &[(Address, EncryptionPublicKey)]) -> anyhow::Result<Value> {
+        Ok(json!({"ciphertext": STANDARD.encode(&self.ciphertext), "wrapped_keys": self.wrapped_for(readers)?}))
+    }
+
     /// The `POST /v1/records` body (`patient` set when a provider writes for a patient).
     pub fn create_body(
         &self,

@@ -113,6 +113,16 @@ impl TestChain {
         dir
     }
 
+    /// A relayer with an account of its own, funded here: patients hold no ether for relaying.
+    pub async fn funded_relayer(&self) -> medkey_vault::relay::Relayer {
+        let key = PrivateKeySigner::random();
+        let funds = U256::from(10u128.pow(18));
+        let _: serde_json::Value =
+            self.provider.raw_request("anvil_setBalance".into(), (key.address(), funds)).await.unwrap();
+        let timeout = std::time::Duration::from_secs(30);
+        medkey_vault::relay::Relayer::new(&self.rpc_url(), key, self.registry, self.chain_id(), timeout).unwrap()
+    }
+
     pub async fn register_provider(&self, provider: Address) {
         let key = B256::left_padding_from(provider.as_slice());
         mined(self.registry().registerProvider(provider, key).from(self.admin()).send().await).await;

@@ -5,9 +5,8 @@
 //! shows all of it and verifies. On SQLite and PostgreSQL.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use alloy::primitives::{B256, U256};
+use alloy::primitives::B256;
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use medkey_e2e::chain::{TestChain, mined};
@@ -16,7 +15,6 @@ use medkey_e2e::mirror::{RunningIndexer, test_config};
 use medkey_e2e::on_both_backends;
 use medkey_e2e::vault::{DOMAIN, TestVault};
 use medkey_vault::limits::LimitSettings;
-use medkey_vault::relay::Relayer;
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
@@ -40,13 +38,7 @@ impl World {
         config.ws_url = Some(chain.ws_url());
         let indexer = RunningIndexer::start(config, &db.url).await;
         indexer.wait_for_block(chain.head().await).await;
-        let relayer_key = PrivateKeySigner::random();
-        let funds = U256::from(10u128.pow(18));
-        let _: Value =
-            chain.provider.raw_request("anvil_setBalance".into(), (relayer_key.address(), funds)).await.unwrap();
-        let relayer =
-            Relayer::new(&chain.rpc_url(), relayer_key, chain.registry, chain.chain_id(), Duration::from_secs(30))
-                .unwrap();
+        let relayer = chain.funded_relayer().await;
         let state = TestVault::state(&indexer, LimitSettings::default(), false).await.with_relayer(relayer);
         let vault = TestVault::serve(state).await;
         let deployments = chain.deployments_dir();

@@ -2,8 +2,6 @@
 //! digest equals the registry's, a grant and a revocation signed in the patient's wallet and
 //! relayed, and every way a relay request can be wrong refused precisely without gas spent.
 
-use std::time::Duration;
-
 use alloy::dyn_abi::TypedData;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
@@ -17,7 +15,6 @@ use medkey_e2e::vault::TestVault;
 use medkey_indexer::model::GrantState;
 use medkey_protocol::consent::records_root;
 use medkey_vault::limits::LimitSettings;
-use medkey_vault::relay::Relayer;
 use serde_json::{Value, json};
 
 fn sign(signer: &PrivateKeySigner, payload: &Value) -> (Value, String) {
@@ -38,12 +35,7 @@ async fn grants_and_revocations_are_relayed_without_gas(backend: Backend) {
     let indexer = RunningIndexer::start(config, &db.url).await;
     indexer.wait_for_block(chain.head().await).await;
 
-    // The relayer is an account of its own, funded here; patients hold no ether for this.
-    let relayer_key = PrivateKeySigner::random();
-    let funds = U256::from(10u128.pow(18));
-    let _: Value = chain.provider.raw_request("anvil_setBalance".into(), (relayer_key.address(), funds)).await.unwrap();
-    let relayer =
-        Relayer::new(&chain.rpc_url(), relayer_key, chain.registry, chain.chain_id(), Duration::from_secs(30)).unwrap();
+    let relayer = chain.funded_relayer().await;
     let state = TestVault::state(&indexer, LimitSettings::default(), false).await.with_relayer(relayer);
     let vault = TestVault::serve(state).await;
     let id = chain.chain_id();

@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 
 use alloy::primitives::{Address, B256};
 use alloy::providers::ProviderBuilder;
-use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use ed25519_dalek::VerifyingKey;
@@ -23,6 +22,7 @@ use medkey_protocol::audit::{AuditEntry, Consistency, Inclusion, Root, SignedTre
 use serde_json::{Value, json};
 
 use crate::vault_client::VaultClient;
+use crate::wallet::parse_private_key;
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -105,7 +105,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     let operator = parse_key(&published_key)?;
     let mut account = None;
     let mut seen = match &args.private_key {
-        Some(key) => state.seen(parse_signer(key)?.address())?,
+        Some(key) => state.seen(parse_private_key(key)?.address())?,
         None => Vec::new(),
     };
     pass(&format!("operator key {published_key} ({source})"));
@@ -140,7 +140,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         }
     }
     if let Some(key) = &args.private_key {
-        let signer = parse_signer(key)?;
+        let signer = parse_private_key(key)?;
         let token = vault.login(&signer, chain_id, args.siwe_domain.as_deref()).await?;
         let entries = all_proven_entries(&vault, &token, &operator, &head, "").await?;
         pass(&format!("{} entries about {} are in the signed tree", entries.len(), signer.address()));
@@ -169,10 +169,6 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     state.save(&published_key, &head, account.map(|a| (a, seen.as_slice())))?;
     pass(&format!("kept head {} in {}", head.size, state.dir.display()));
     Ok(())
-}
-
-fn parse_signer(key: &str) -> anyhow::Result<PrivateKeySigner> {
-    key.trim().parse().context("MEDKEY_PRIVATE_KEY is not a valid hex private key")
 }
 
 /// Every entry the signed-in account may see (narrowed by `query`, e.g. `&actor=0x…`), page by

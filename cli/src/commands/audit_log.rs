@@ -78,12 +78,7 @@ fn filter_query(args: &LogArgs) -> anyhow::Result<String> {
         query += &format!("&actor={provider}");
     }
     if let Some(record) = &args.record {
-        let record = record.trim().trim_start_matches("0x").replace('-', "");
-        anyhow::ensure!(
-            record.len() == 32 && record.bytes().all(|b| b.is_ascii_hexdigit()),
-            "--record is a record id (32 hex digits)"
-        );
-        query += &format!("&record={record}");
+        query += &format!("&record={}", super::records::record_id(record)?);
     }
     if let Some(since) = &args.since {
         query += &format!("&since_ms={}", parse_unix(since, DayEnd::Start)? * 1_000);

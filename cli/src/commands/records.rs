@@ -230,8 +230,7 @@ pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
     let category = Category::from_index(binding.category).context("category")?;
     let sealed = sealing::seal(binding, &serde_json::to_vec(resource)?)?;
     let me = (session.address(), session.wallet.encryption_public_key());
-    let body = json!({"ciphertext": sealing_b64(&sealed.ciphertext), "wrapped_keys": sealed.wrapped_for(&[me])?});
-    let view = session.send("PUT", &format!("/v1/records/{id}"), Some(&body)).await?;
+    let view = session.send("PUT", &format!("/v1/records/{id}"), Some(&sealed.version_body(&[me])?)).await?;
     let providers = live_providers(&session, category).await?;
     share_version(&session, &sealed, &providers).await?;
     eprintln!("record {id} is now version {} (shared with {} provider(s))", sealed.binding.version, providers.len());
@@ -319,11 +318,6 @@ pub fn record_id(text: &str) -> anyhow::Result<String> {
 
 pub fn id_of(view: &Value) -> String {
     view["record_id"].as_str().unwrap_or("?").to_owned()
-}
-
-fn sealing_b64(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// A record decrypted on this machine.
