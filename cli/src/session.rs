@@ -9,11 +9,12 @@ use std::path::PathBuf;
 
 use alloy::primitives::Address;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::SignerSync;
 use anyhow::{Context, bail};
 use clap::Args;
 use medkey_protocol::envelope::EncryptionPublicKey;
-use medkey_protocol::{ConsentRegistry, Deployment};
-use serde_json::Value;
+use medkey_protocol::{ConsentRegistry, Deployment, account_key};
+use serde_json::{Value, json};
 
 use crate::vault_client::VaultClient;
 use crate::wallet::{Wallet, WalletArgs};
@@ -92,6 +93,37 @@ impl Session {
             _ => bail!("{provider} is not a registered provider"),
         }
         Ok(EncryptionPublicKey(info.encryptionKey.0))
+    }
+}
+
+impl Session {
+    /// Publishes this account's encryption key with its wallet's signature, so providers it
+    /// lets write can wrap new records to it (the vault stores the statement, cannot forge it).
+    pub async fn publish_encryption_key(&self) -> anyhow::Result<()> {
+        let key = self.wallet.encryption_public_key().0;
+        let statement = account_key::statement(self.address(), self.chain_id, &key);
+        let signature = self.wallet.signer.sign_message_sync(statement.as_bytes())?;
+        let body = json!({
+            "encryption_key": alloy::hex::encode_prefixed(key),
+            "signature": alloy::hex::encode_prefixed(signature.as_bytes()),
+        });
+        self.send("PUT", "/v1/account/encryption-key", Some(&body)).await?;
+        Ok(())
+    }
+
+    /// Another account's published encryption key, accepted only with that account's signature.
+    pub async fn account_key(&self, account: Address) -> anyhow::Result<EncryptionPublicKey> {
+        let published = self.get(&format!("/v1/accounts/{account}/encryption-key")).await.with_context(|| {
+            format!("{account} has published no encryption key (the patient's `medkey grant --write` publishes it)")
+        })?;
+        let key: [u8; 32] = alloy::hex::decode(published["encryption_key"].as_str().unwrap_or(""))?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("a published key is 32 bytes"))?;
+        let signature = alloy::hex::decode(published["signature"].as_str().unwrap_or(""))?;
+        if !account_key::verify(account, self.chain_id, &key, &signature) {
+            bail!("the vault served a key for {account} that {account} did not sign; refusing to use it");
+        }
+        Ok(EncryptionPublicKey(key))
     }
 }
 

@@ -2,6 +2,7 @@
 //! `abi/ConsentRegistry.json`), the consent vocabulary (record categories and purposes of use),
 //! and the per-network deployment files in `deployments/`.
 
+pub mod account_key;
 pub mod audit;
 pub mod bindings;
 pub mod consent;

@@ -25,7 +25,7 @@ fn fixture(name: &str) -> PathBuf {
 struct World {
     chain: TestChain,
     db: TestDb,
-    _indexer: RunningIndexer,
+    indexer: RunningIndexer,
     vault: TestVault,
     deployments: tempfile::TempDir,
 }
@@ -42,7 +42,7 @@ impl World {
         let state = TestVault::state(&indexer, LimitSettings::default(), false).await.with_relayer(relayer);
         let vault = TestVault::serve(state).await;
         let deployments = chain.deployments_dir();
-        Self { chain, db, _indexer: indexer, vault, deployments }
+        Self { chain, db, indexer, vault, deployments }
     }
 
     /// Runs `medkey` as `key`'s account against this world; (success, stdout, stderr).
@@ -396,3 +396,93 @@ async fn an_access_request_becomes_the_patients_own_grant(backend: Backend) {
     world.db.cleanup().await;
 }
 on_both_backends!(an_access_request_becomes_the_patients_own_grant);
+
+/// A write grant: the clinic adds a lab result to the patient's file, encrypted on its side for
+/// itself and for the patient (to the key she signed), and she reads it; a category outside the
+/// grant, a provider without write access and a key the patient did not sign are all refused.
+async fn a_write_grant_lets_a_provider_add_records(backend: Backend) {
+    let world = World::start(backend).await;
+    let (alice, lab, clinic) = (world.chain.keys[1].clone(), world.chain.keys[3].clone(), world.chain.keys[4].clone());
+    world.register(&lab).await;
+    world.register(&clinic).await;
+    let tomorrow = time::OffsetDateTime::now_utc().date().next_day().unwrap().to_string();
+    let (clinic_text, lab_text) = (clinic.address().to_string(), lab.address().to_string());
+    let write = ["grant", "--provider", &clinic_text, "--categories", "lab_results", "--until", &tomorrow, "--write"];
+    let (ok, _, err) = world.medkey(&alice, &write).await;
+    assert!(ok, "{err}");
+    let read = ["grant", "--provider", &lab_text, "--categories", "lab_results", "--until", &tomorrow];
+    let (ok, _, err) = world.medkey(&alice, &read).await;
+    assert!(ok, "{err}");
+
+    let patient = alice.address().to_string();
+    let result = fixture("Observation-bloodgroup.json");
+    let (ok, out, err) =
+        world.medkey(&clinic, &["provider", "add", "--patient", &patient, result.to_str().unwrap(), "--json"]).await;
+    assert!(ok, "{err}");
+    let added = json_of(&out)[0].clone();
+    let owner: alloy::primitives::Address = added["owner"].as_str().unwrap().parse().unwrap();
+    assert_eq!((owner, added["category"].as_str()), (alice.address(), Some("lab_results")));
+    let id = added["record_id"].as_str().unwrap().to_owned();
+
+    // The patient owns and reads it; the lab, granted lab_results, gets it wrapped by the clinic.
+    let (ok, out, err) = world.medkey(&alice, &["show", &id]).await;
+    assert!(ok, "{err}");
+    assert_eq!(json_of(&out), read_json(&result));
+    let (ok, out, err) = world.medkey(&lab, &["provider", "fetch", &id]).await;
+    assert!(ok, "{err}");
+    assert_eq!(json_of(&out), read_json(&result));
+
+    let prescription = fixture("MedicationRequest-medrx0302.json");
+    let (ok, _, err) =
+        world.medkey(&clinic, &["provider", "add", "--patient", &patient, prescription.to_str().unwrap()]).await;
+    assert!(!ok && err.contains("no_live_grant"), "outside the write grant: {err}");
+    let (ok, _, err) = world.medkey(&lab, &["provider", "add", "--patient", &patient, result.to_str().unwrap()]).await;
+    assert!(!ok && err.contains("no_live_grant"), "a read grant does not write: {err}");
+
+    // A key in the vault that the patient did not sign is never used.
+    let bob = world.chain.keys[2].address();
+    let pool = world.indexer.store.pool();
+    sqlx::query("INSERT INTO account_keys (address, encryption_key, signature, updated_at_ms) VALUES ($1, $2, $3, 0)")
+        .bind(bob.to_vec())
+        .bind(vec![9u8; 32])
+        .bind(vec![1u8; 65])
+        .execute(pool)
+        .await
+        .unwrap();
+    let bob_text = bob.to_string();
+    let (ok, _, err) =
+        world.medkey(&clinic, &["provider", "add", "--patient", &bob_text, result.to_str().unwrap()]).await;
+    assert!(!ok && err.contains("did not sign"), "{err}");
+    world.db.cleanup().await;
+}
+on_both_backends!(a_write_grant_lets_a_provider_add_records);
+
+/// A grant until tomorrow, and the chain's clock moved two days on: the vault refuses the lab
+/// and the chain says the grant is no longer live.
+async fn an_expired_grant_releases_nothing(backend: Backend) {
+    let world = World::start(backend).await;
+    let (alice, lab) = (world.chain.keys[1].clone(), world.chain.keys[3].clone());
+    world.register(&lab).await;
+    let (ok, out, err) =
+        world.medkey(&alice, &["upload", fixture("Observation-bloodgroup.json").to_str().unwrap(), "--json"]).await;
+    assert!(ok, "{err}");
+    let id = json_of(&out)[0]["record_id"].as_str().unwrap().to_owned();
+    let tomorrow = time::OffsetDateTime::now_utc().date().next_day().unwrap().to_string();
+    let lab_text = lab.address().to_string();
+    let grant = ["grant", "--provider", &lab_text, "--categories", "lab_results", "--until", &tomorrow];
+    let (ok, _, err) = world.medkey(&alice, &grant).await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = world.medkey(&lab, &["provider", "fetch", &id]).await;
+    assert!(ok, "{err}");
+
+    let _: Value = world.chain.provider.raw_request("evm_increaseTime".into(), (2 * 86_400u64,)).await.unwrap();
+    world.chain.mine(1).await;
+    world.vault.wait_for_mirror_head(world.chain.head().await).await;
+    let (ok, _, err) = world.medkey(&lab, &["provider", "fetch", &id]).await;
+    assert!(!ok && err.contains("no_live_grant"), "{err}");
+    let (ok, out, _) = world.medkey(&alice, &["grants", "--json"]).await;
+    assert!(ok);
+    assert_eq!(json_of(&out)[0]["chain_live"], false, "{out}");
+    world.db.cleanup().await;
+}
+on_both_backends!(an_expired_grant_releases_nothing);

@@ -13,6 +13,7 @@ const POSTGRES: &[EmbeddedMigration] = &[
     (5, "attachments", include_str!("../migrations/postgres/0005_attachments.sql")),
     (6, "audit_tree", include_str!("../migrations/postgres/0006_audit_tree.sql")),
     (7, "access_requests", include_str!("../migrations/postgres/0007_access_requests.sql")),
+    (8, "account_keys", include_str!("../migrations/postgres/0008_account_keys.sql")),
 ];
 const SQLITE: &[EmbeddedMigration] = &[
     (1, "identity", include_str!("../migrations/sqlite/0001_identity.sql")),
@@ -22,6 +23,7 @@ const SQLITE: &[EmbeddedMigration] = &[
     (5, "attachments", include_str!("../migrations/sqlite/0005_attachments.sql")),
     (6, "audit_tree", include_str!("../migrations/sqlite/0006_audit_tree.sql")),
     (7, "access_requests", include_str!("../migrations/sqlite/0007_access_requests.sql")),
+    (8, "account_keys", include_str!("../migrations/sqlite/0008_account_keys.sql")),
 ];
 
 /// Runs the vault's pending migrations on the mirror's database and returns its pool.

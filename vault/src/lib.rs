@@ -16,6 +16,7 @@
 
 pub mod access_log;
 pub mod access_requests;
+pub mod account_keys;
 pub mod anchoring;
 pub mod attachments;
 pub mod blobs;

@@ -26,6 +26,15 @@ enum KeysCommand {
     Import(ImportArgs),
     /// Show the account's address and encryption public key (the private key only on request).
     Show(ShowArgs),
+    /// Publish your encryption key, signed by your wallet, so providers you let write can
+    /// encrypt new records for you (`grant --write` does this too).
+    Publish(PublishArgs),
+}
+
+#[derive(Debug, Args)]
+struct PublishArgs {
+    #[command(flatten)]
+    connect: crate::session::ConnectArgs,
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +96,15 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
             describe(&Wallet::from_signer(signer), Some(&path), args.write.json, false);
         }
         KeysCommand::Show(args) => describe(&args.wallet.unlock()?, None, args.json, args.reveal_private_key),
+        KeysCommand::Publish(args) => {
+            let session = crate::session::Session::open(&args.connect).await?;
+            session.publish_encryption_key().await?;
+            println!(
+                "published {} for {}",
+                alloy::hex::encode_prefixed(session.wallet.encryption_public_key().0),
+                session.address()
+            );
+        }
     }
     Ok(())
 }

@@ -33,6 +33,24 @@ enum ProviderCommand {
     Emergency(super::emergency::OpenArgs),
     /// Ask a patient for access; the patient approves with a grant of their own, or declines.
     Request(super::requests::RequestArgs),
+    /// Add a record to a patient's file under a write grant (encrypted here for the patient and you).
+    Add(AddArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Example:\n  medkey provider add --patient 0x7099… lab-result.json")]
+struct AddArgs {
+    #[arg(long)]
+    patient: Address,
+    /// A FHIR R4 resource or Bundle.
+    file: std::path::PathBuf,
+    /// The category for every resource (default: inferred).
+    #[arg(long)]
+    category: Option<medkey_protocol::Category>,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    connect: ConnectArgs,
 }
 
 #[derive(Debug, Args)]
@@ -76,6 +94,7 @@ pub async fn run(args: ProviderArgs) -> anyhow::Result<()> {
         ProviderCommand::Fetch(args) => fetch(args).await,
         ProviderCommand::Emergency(args) => super::emergency::open(args).await,
         ProviderCommand::Request(args) => super::requests::request(args).await,
+        ProviderCommand::Add(args) => add(args).await,
     }
 }
 
@@ -103,6 +122,27 @@ async fn patients(args: PatientsArgs) -> anyhow::Result<()> {
         })
         .collect();
     table::print(&["PATIENT", "CATEGORIES", "UNTIL (UTC)", "ACCESS", "KIND", "STATE", "GRANT"], &rows);
+    Ok(())
+}
+
+async fn add(args: AddArgs) -> anyhow::Result<()> {
+    let resources = records::read_resources(&args.file)?;
+    let session = Session::open(&args.connect).await?;
+    let mut added = Vec::new();
+    for (i, resource) in resources.iter().enumerate() {
+        let category = match args.category {
+            Some(category) => category,
+            None => records::category_of(resource)?,
+        };
+        let (view, _) = records::store_new(&session, resource, category, args.patient).await?;
+        eprintln!("[{}/{}] {category} → {} (patient {})", i + 1, resources.len(), records::id_of(&view), args.patient);
+        added.push(view);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&added)?);
+    } else {
+        records::print_records(&added);
+    }
     Ok(())
 }
 

@@ -135,8 +135,12 @@ pub async fn store_new(
         resource_type: resource_type.to_owned(),
     };
     let sealed = sealing::seal(binding, &serde_json::to_vec(resource)?)?;
-    let readers = [(session.address(), session.wallet.encryption_public_key())];
+    let mut readers = vec![(session.address(), session.wallet.encryption_public_key())];
+    // A provider writing for a patient wraps for the patient too, to the key she signed.
     let patient = (owner != session.address()).then_some(owner);
+    if let Some(patient) = patient {
+        readers.push((patient, session.account_key(patient).await?));
+    }
     let answer = session.send("POST", "/v1/records", Some(&sealed.create_body(&readers, patient)?)).await?;
     let needing: Vec<Address> = answer["providers_needing_keys"]
         .as_array()

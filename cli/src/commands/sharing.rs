@@ -125,6 +125,10 @@ pub async fn grant(args: GrantArgs) -> anyhow::Result<()> {
         direct: args.direct,
     };
     let session = Session::open(&args.connect).await?;
+    if spec.write {
+        // The provider will wrap what it writes to this key; publishing it again is harmless.
+        session.publish_encryption_key().await?;
+    }
     let granted = make_grant(&session, &spec).await?;
     if args.json {
         println!(

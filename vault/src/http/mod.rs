@@ -1,6 +1,7 @@
 //! The vault's HTTP API (axum), versioned under `/v1`. Every error is
 //! `{"error": {"code", "message"}}` with a precise status; every handler denies by default.
 
+mod account_key_routes;
 mod attachment_routes;
 mod audit_routes;
 mod auth;
@@ -48,6 +49,8 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/v1/audit/tree-head", get(audit_routes::tree_head))
         .route("/v1/audit/consistency", get(audit_routes::consistency))
         .route("/v1/audit/entries", get(audit_routes::entries))
+        .route("/v1/account/encryption-key", put(account_key_routes::publish))
+        .route("/v1/accounts/{address}/encryption-key", get(account_key_routes::fetch))
         .route("/v1/grants", get(grant_routes::list))
         .route("/v1/grants/typed-data", post(relay_routes::grant_typed_data))
         .route("/v1/revocations/typed-data", post(relay_routes::revoke_typed_data))

@@ -124,6 +124,27 @@ async fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<RecordMeta
     meta.filter(|m| m.owner == caller.address).ok_or_else(|| ApiError::not_found("no such record"))
 }
 
+/// A record the caller owns, or wrote for its owner under a write grant that is still live.
+async fn owned_or_written(state: &AppState, caller: &Caller, id: &str) -> Result<RecordMeta, ApiError> {
+    let meta = state.records.find(&ids::record_id(id)?).await?;
+    let Some(meta) = meta.filter(|m| m.owner == caller.address || m.created_by == caller.address) else {
+        return Err(ApiError::not_found("no such record"));
+    };
+    if meta.owner != caller.address {
+        caller.check_provider_mfa(state)?;
+        let request = ReleaseRequest {
+            provider: caller.address,
+            patient: meta.owner,
+            record_id: meta.record_id,
+            category: meta.category,
+        };
+        if let Decision::Deny(denial) = state.gate.decide_write(&request).await? {
+            return Err(ApiError::from(&denial));
+        }
+    }
+    Ok(meta)
+}
+
 /// Stores a sealed record with its wrapped keys; a provider names `patient` to write under a write grant.
 #[utoipa::path(
     post,
@@ -306,7 +327,9 @@ pub async fn erase(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Adds data keys, wrapped by the client, for more readers of a version.
+/// Adds data keys, wrapped by the client, for more readers of a version: the owner's client, or
+/// the provider that wrote the record while its write grant is live (it holds the data key it
+/// sealed with, and wraps for the patient's other grantees as the patient's client would).
 #[utoipa::path(
     post,
     path = "/v1/records/{id}/versions/{version}/keys",
@@ -322,6 +345,8 @@ pub async fn erase(
             invalid_wrapped_key / malformed_json / invalid_body", body = ErrorBody),
         (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
             body = ErrorBody),
+        (status = 403, description = "The writing provider: mfa_required / provider_not_registered / \
+            provider_suspended / no_live_grant (its write grant ended)", body = ErrorBody),
         (status = 404, description = "not_found (the record or the version)", body = ErrorBody),
         (status = 410, description = "record_erased", body = ErrorBody),
         (status = 413, description = "body_too_large", body = ErrorBody),
@@ -336,7 +361,7 @@ pub async fn add_keys(
     Path((id, version)): Path<(String, String)>,
     ApiJson(body): ApiJson<KeysBody>,
 ) -> Result<StatusCode, ApiError> {
-    let meta = owned(&state, &caller, &id).await?;
+    let meta = owned_or_written(&state, &caller, &id).await?;
     let version = ids::version(&version)?;
     state.records.add_wrapped_keys(&meta.record_id, version, &wrapped_keys(&body.wrapped_keys)?, now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)

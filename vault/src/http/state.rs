@@ -8,6 +8,7 @@ use medkey_indexer::{FreshnessPolicy, Store};
 use sha2::Sha256;
 
 use crate::access_log::AccessLog;
+use crate::account_keys::AccountKeys;
 use crate::attachments::Attachments;
 use crate::blobs::BlobStore;
 use crate::gate::ReleaseGate;
@@ -41,6 +42,8 @@ pub struct AppState {
     /// Attachment ciphertext (in memory unless [`AppState::with_blobs`] names a real store).
     pub blobs: BlobStore,
     pub attachments: Attachments,
+    /// Accounts' published, wallet-signed encryption keys.
+    pub account_keys: AccountKeys,
     /// The largest attachment accepted, in bytes.
     pub attachment_limit: u64,
     /// Signs audit tree heads (Ed25519). Derived from the vault secret unless
@@ -92,6 +95,7 @@ impl AppState {
             audit_key,
             blobs: BlobStore::with_store(std::sync::Arc::new(object_store::memory::InMemory::new())),
             attachments: Attachments::new(pool.clone()),
+            account_keys: AccountKeys::new(pool.clone()),
             attachment_limit: DEFAULT_ATTACHMENT_LIMIT,
         })
     }

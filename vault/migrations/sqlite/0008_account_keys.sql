@@ -1,0 +1,8 @@
+-- Accounts' X25519 encryption keys, each with the wallet signature that vouches for it
+-- (protocol::account_key). Clients check the signature themselves; the vault only keeps it.
+CREATE TABLE account_keys (
+    address        BLOB PRIMARY KEY,
+    encryption_key BLOB NOT NULL,
+    signature      BLOB NOT NULL,
+    updated_at_ms  INTEGER NOT NULL
+);
