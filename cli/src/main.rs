@@ -2,6 +2,7 @@
 
 mod commands;
 mod dates;
+mod progress;
 mod sealing;
 mod serve_config;
 mod session;

@@ -63,14 +63,14 @@ impl VaultClient {
         Ok(body)
     }
 
-    /// Uploads raw bytes (attachment ciphertext) with PUT.
-    pub async fn put_bytes(&self, path: &str, token: &str, body: Vec<u8>) -> anyhow::Result<Value> {
+    /// Streams a file (attachment ciphertext) with PUT.
+    pub async fn put_file(&self, path: &str, token: &str, file: tokio::fs::File) -> anyhow::Result<Value> {
         let response = self
             .http
             .put(format!("{}{path}", self.base))
             .bearer_auth(token)
             .header("content-type", "application/octet-stream")
-            .body(body)
+            .body(reqwest::Body::from(file))
             .send()
             .await
             .with_context(|| format!("reaching the vault at {}", self.base))?;

@@ -68,6 +68,11 @@ impl Wallet {
 }
 
 impl WalletArgs {
+    /// Whether an account is at hand: a raw key, or a keystore file that exists.
+    pub fn is_configured(&self) -> bool {
+        self.private_key.is_some() || self.keystore.clone().unwrap_or_else(default_keystore).exists()
+    }
+
     /// The raw key if given, else the keystore (asking for its passphrase).
     pub fn unlock(&self) -> anyhow::Result<Wallet> {
         if let Some(key) = &self.private_key {

@@ -101,8 +101,14 @@ async fn a_patient_shares_a_lab_result_and_revokes(backend: Backend) {
     world.register(&lab).await;
 
     // Upload: categories inferred from the official examples' types and codes.
-    let (ok, out, err) =
-        world.medkey(&alice, &["upload", fixture("Observation-bloodgroup.json").to_str().unwrap(), "--json"]).await;
+    // The lab result comes with a scanned report, encrypted as a stream on the patient's side.
+    let files = tempfile::tempdir().unwrap();
+    let scan: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let scan_file = files.path().join("report.pdf");
+    std::fs::write(&scan_file, &scan).unwrap();
+    let lab_fixture = fixture("Observation-bloodgroup.json");
+    let upload = ["upload", lab_fixture.to_str().unwrap(), "--attach", scan_file.to_str().unwrap(), "--json"];
+    let (ok, out, err) = world.medkey(&alice, &upload).await;
     assert!(ok, "{err}");
     let lab_result = json_of(&out)[0].clone();
     assert_eq!(lab_result["category"], "lab_results", "{out}");
@@ -155,8 +161,12 @@ async fn a_patient_shares_a_lab_result_and_revokes(backend: Backend) {
     assert_eq!(visible[0]["record_id"], lab_id.as_str());
     let fetched = tempfile::tempdir().unwrap();
     let out_file = fetched.path().join("result.json");
-    let (ok, _, err) = world.medkey(&lab, &["provider", "fetch", &lab_id, "--out", out_file.to_str().unwrap()]).await;
+    let scan_out = fetched.path().join("report.pdf");
+    let (out_arg, scan_arg) = (out_file.to_str().unwrap(), scan_out.to_str().unwrap());
+    let fetch = ["provider", "fetch", &lab_id, "--out", out_arg, "--attachment-out", scan_arg];
+    let (ok, _, err) = world.medkey(&lab, &fetch).await;
     assert!(ok, "{err}");
+    assert!(std::fs::read(&scan_out).unwrap() == scan, "the attachment decrypts to the scanned file");
     assert!(err.contains("released under grant") && err.contains("TREAT"), "{err}");
     assert_eq!(read_json(&out_file), read_json(&fixture("Observation-bloodgroup.json")));
     let (ok, _, err) = world.medkey(&lab, &["provider", "fetch", &rx_id]).await;
@@ -486,3 +496,58 @@ async fn an_expired_grant_releases_nothing(backend: Backend) {
     world.db.cleanup().await;
 }
 on_both_backends!(an_expired_grant_releases_nothing);
+
+/// An account in an encrypted keystore: created with a passphrase, never overwritten silently,
+/// unlocked only with the right passphrase, and used by the commands without a raw key.
+async fn a_keystore_account_signs_in_without_a_raw_key(backend: Backend) {
+    let world = World::start(backend).await;
+    let home = tempfile::tempdir().unwrap();
+    let home_text = home.path().display().to_string();
+    let env_run = |args: Vec<String>, passphrase: &'static str| {
+        let home = home_text.clone();
+        async move {
+            let output = tokio::task::spawn_blocking(move || {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                medkey_e2e::medkey(&args, &[("MEDKEY_HOME", &home), ("MEDKEY_PASSPHRASE", passphrase)])
+            })
+            .await
+            .unwrap();
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            (output.status.success(), text(&output.stdout), text(&output.stderr))
+        }
+    };
+    let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let (ok, out, err) = env_run(args(&["keys", "new", "--json"]), "correct horse battery").await;
+    assert!(ok, "{err}");
+    let created = json_of(&out);
+    assert!(created.get("private_key").is_none(), "never printed unless asked: {out}");
+    let keystore = std::fs::read_to_string(home.path().join("keystore.json")).unwrap();
+    assert!(keystore.contains("scrypt"), "{keystore}");
+    let (ok, _, err) = env_run(args(&["keys", "new"]), "correct horse battery").await;
+    assert!(!ok && err.contains("already exists"), "{err}");
+    let (ok, _, err) = env_run(args(&["keys", "show"]), "wrong passphrase").await;
+    assert!(!ok && err.contains("wrong passphrase"), "{err}");
+    let (ok, out, err) =
+        env_run(args(&["keys", "show", "--json", "--reveal-private-key"]), "correct horse battery").await;
+    assert!(ok, "{err}");
+    let shown = json_of(&out);
+    assert_eq!(shown["address"], created["address"]);
+    let signer: PrivateKeySigner = shown["private_key"].as_str().unwrap().parse().unwrap();
+    assert_eq!(signer.address(), created["address"].as_str().unwrap().parse::<alloy::primitives::Address>().unwrap());
+
+    // The keystore account uploads and verifies its audit trail.
+    let (rpc, dir) = (world.chain.rpc_url(), world.deployments.path().display().to_string());
+    let connect =
+        ["--vault", world.vault.url.as_str(), "--siwe-domain", DOMAIN, "--rpc-url", &rpc, "--deployments-dir", &dir];
+    let fixture_path = fixture("Condition-f201.json");
+    let upload = [&["upload", fixture_path.to_str().unwrap()][..], &connect[..]].concat();
+    let (ok, _, err) = env_run(args(&upload), "correct horse battery").await;
+    assert!(ok, "{err}");
+    let state = home.path().join("audit");
+    let verify = [&["audit", "verify", "--state-dir", state.to_str().unwrap()][..], &connect[..]].concat();
+    let (ok, out, err) = env_run(args(&verify), "correct horse battery").await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains(&format!("entries about {}", signer.address())), "{out}");
+    world.db.cleanup().await;
+}
+on_both_backends!(a_keystore_account_signs_in_without_a_raw_key);

@@ -22,7 +22,7 @@ use medkey_protocol::audit::{AuditEntry, Consistency, Inclusion, Root, SignedTre
 use serde_json::{Value, json};
 
 use crate::vault_client::VaultClient;
-use crate::wallet::parse_private_key;
+use crate::wallet::WalletArgs;
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -62,9 +62,10 @@ pub struct VerifyArgs {
     /// Where the last verified head and the pinned key are kept.
     #[arg(long, default_value = ".medkey/audit")]
     state_dir: PathBuf,
-    /// Sign in with this key to check every entry about you (else only the tree is checked).
-    #[arg(long, env = "MEDKEY_PRIVATE_KEY", hide_env_values = true)]
-    private_key: Option<String>,
+    /// The account to sign in as, to check every entry about it (without a key or keystore,
+    /// only the tree is checked).
+    #[command(flatten)]
+    wallet: WalletArgs,
     /// The SIWE domain the vault expects (default: the vault URL's host and port).
     #[arg(long)]
     siwe_domain: Option<String>,
@@ -104,8 +105,9 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     }
     let operator = parse_key(&published_key)?;
     let mut account = None;
-    let mut seen = match &args.private_key {
-        Some(key) => state.seen(parse_private_key(key)?.address())?,
+    let wallet = args.wallet.is_configured().then(|| args.wallet.unlock()).transpose()?;
+    let mut seen = match &wallet {
+        Some(wallet) => state.seen(wallet.address())?,
         None => Vec::new(),
     };
     pass(&format!("operator key {published_key} ({source})"));
@@ -139,9 +141,9 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             }
         }
     }
-    if let Some(key) = &args.private_key {
-        let signer = parse_private_key(key)?;
-        let token = vault.login(&signer, chain_id, args.siwe_domain.as_deref()).await?;
+    if let Some(wallet) = &wallet {
+        let signer = &wallet.signer;
+        let token = vault.login(signer, chain_id, args.siwe_domain.as_deref()).await?;
         let entries = all_proven_entries(&vault, &token, &operator, &head, "").await?;
         pass(&format!("{} entries about {} are in the signed tree", entries.len(), signer.address()));
         let returned: std::collections::BTreeSet<u64> = entries.iter().map(|(index, _)| *index).collect();

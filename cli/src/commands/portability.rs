@@ -12,6 +12,7 @@ use medkey_protocol::Category;
 use serde_json::{Value, json};
 
 use super::records::{self, write_private};
+use crate::progress::Progress;
 use crate::sealing;
 use crate::session::{ConnectArgs, Session};
 
@@ -51,7 +52,8 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let list = session.get("/v1/records").await?;
     let records: Vec<&Value> = list.as_array().into_iter().flatten().filter(|r| r["erased"] != json!(true)).collect();
     let mut entries = Vec::with_capacity(records.len());
-    for (i, record) in records.iter().enumerate() {
+    let mut progress = Progress::new(records.len() as u64, "decrypting");
+    for record in &records {
         let id = records::id_of(record);
         let fetched = session.get(&format!("/v1/records/{id}")).await?;
         let (_, _, plaintext) =
@@ -62,7 +64,7 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
             "extension": [{"url": CATEGORY_EXTENSION, "valueCode": record["category"]}],
             "resource": resource,
         }));
-        eprintln!("[{}/{}] decrypted {id}", i + 1, records.len());
+        progress.item(&id);
     }
     let bundle = json!({
         "resourceType": "Bundle",
@@ -116,16 +118,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         planned.push((resource[0].clone(), category));
     }
     let session = Session::open(&args.connect).await?;
-    for (i, (resource, category)) in planned.iter().enumerate() {
-        let (view, _) = records::store_new(&session, resource, *category, session.address()).await?;
-        eprintln!(
-            "[{}/{}] {} {category} → {}",
-            i + 1,
-            planned.len(),
-            resource["resourceType"].as_str().unwrap_or("?"),
-            records::id_of(&view)
-        );
-    }
+    records::store_all(&session, &planned, session.address(), None).await?;
     eprintln!("{} records imported", planned.len());
     Ok(())
 }

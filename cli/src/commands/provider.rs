@@ -126,18 +126,9 @@ async fn patients(args: PatientsArgs) -> anyhow::Result<()> {
 }
 
 async fn add(args: AddArgs) -> anyhow::Result<()> {
-    let resources = records::read_resources(&args.file)?;
+    let planned = records::plan(records::read_resources(&args.file)?, args.category)?;
     let session = Session::open(&args.connect).await?;
-    let mut added = Vec::new();
-    for (i, resource) in resources.iter().enumerate() {
-        let category = match args.category {
-            Some(category) => category,
-            None => records::category_of(resource)?,
-        };
-        let (view, _) = records::store_new(&session, resource, category, args.patient).await?;
-        eprintln!("[{}/{}] {category} → {} (patient {})", i + 1, resources.len(), records::id_of(&view), args.patient);
-        added.push(view);
-    }
+    let added = records::store_all(&session, &planned, args.patient, None).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&added)?);
     } else {

@@ -10,6 +10,7 @@ use medkey_protocol::envelope::{EncryptionPublicKey, RecordBinding, stream};
 use medkey_protocol::{Category, fhir, fhir_category};
 use serde_json::{Value, json};
 
+use crate::progress::Progress;
 use crate::sealing::{self, Sealed};
 use crate::session::{ConnectArgs, Session};
 use crate::table;
@@ -85,37 +86,55 @@ pub struct DeleteArgs {
 }
 
 pub async fn upload(args: UploadArgs) -> anyhow::Result<()> {
-    let resources = read_resources(&args.file)?;
-    if args.attach.is_some() && resources.len() != 1 {
-        bail!("--attach needs a single resource, not a Bundle of {}", resources.len());
+    let planned = plan(read_resources(&args.file)?, args.category)?;
+    if args.attach.is_some() && planned.len() != 1 {
+        bail!("--attach needs a single resource, not a Bundle of {}", planned.len());
     }
     let session = Session::open(&args.connect).await?;
-    let total = resources.len();
-    let mut uploaded = Vec::new();
-    for (i, resource) in resources.iter().enumerate() {
-        let category = match args.category {
-            Some(category) => category,
-            None => category_of(resource)?,
-        };
-        let view = store_new(&session, resource, category, session.address()).await?;
-        if let Some(path) = &args.attach {
-            attach(&session, &view.1, path).await?;
-        }
-        eprintln!(
-            "[{}/{total}] {} {} → {}",
-            i + 1,
-            view.0["resource_type"].as_str().unwrap_or("?"),
-            category,
-            id_of(&view.0)
-        );
-        uploaded.push(view.0);
-    }
+    let uploaded = store_all(&session, &planned, session.address(), args.attach.as_deref()).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&uploaded)?);
     } else {
         print_records(&uploaded);
     }
     Ok(())
+}
+
+/// Each resource with its category (`category` for all, else inferred), all checked before
+/// anything is stored, so a bad Bundle stores nothing.
+pub fn plan(resources: Vec<Value>, category: Option<Category>) -> anyhow::Result<Vec<(Value, Category)>> {
+    resources
+        .into_iter()
+        .enumerate()
+        .map(|(i, resource)| {
+            let category = match category {
+                Some(category) => category,
+                None => category_of(&resource).with_context(|| format!("resource {}", i + 1))?,
+            };
+            Ok((resource, category))
+        })
+        .collect()
+}
+
+/// Stores each planned resource as a new record of `owner` (attaching `attach` to a single
+/// one), with progress; returns the vault's views.
+pub async fn store_all(
+    session: &Session,
+    planned: &[(Value, Category)],
+    owner: Address,
+    attach: Option<&Path>,
+) -> anyhow::Result<Vec<Value>> {
+    let mut progress = Progress::new(planned.len() as u64, "uploading");
+    let mut stored = Vec::with_capacity(planned.len());
+    for (resource, category) in planned {
+        let (view, sealed) = store_new(session, resource, *category, owner).await?;
+        if let Some(path) = attach {
+            attach_file(session, &sealed, path).await?;
+        }
+        progress.item(&format!("{} {category} → {}", resource["resourceType"].as_str().unwrap_or("?"), id_of(&view)));
+        stored.push(view);
+    }
+    Ok(stored)
 }
 
 /// Seals `resource` for its owner (and any provider already granted the category, with keys
@@ -176,24 +195,27 @@ pub async fn share_version(session: &Session, sealed: &Sealed, providers: &[Addr
     Ok(())
 }
 
-async fn attach(session: &Session, sealed: &Sealed, path: &Path) -> anyhow::Result<()> {
+async fn attach_file(session: &Session, sealed: &Sealed, path: &Path) -> anyhow::Result<()> {
+    // Encrypted chunk by chunk into a private temporary file, then streamed up: memory stays
+    // flat whatever the file's size, and the plaintext never leaves this machine.
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let size = file.metadata()?.len();
-    let mut ciphertext = Vec::with_capacity(size as usize + 1024);
-    stream::encrypt(
-        &sealed.key,
-        &sealed.binding,
-        stream::DEFAULT_CHUNK,
-        std::io::BufReader::new(file),
-        &mut ciphertext,
-    )?;
-    eprintln!("  attaching {} ({size} bytes, {} encrypted)", path.display(), ciphertext.len());
+    let bar = crate::progress::bytes(size, "encrypting");
+    let mut sealed_file = tempfile::tempfile().context("a temporary file for the ciphertext")?;
+    let reader = std::io::BufReader::new(bar.wrap_read(file));
+    let mut writer = std::io::BufWriter::new(&mut sealed_file);
+    stream::encrypt(&sealed.key, &sealed.binding, stream::DEFAULT_CHUNK, reader, &mut writer)?;
+    std::io::Write::flush(&mut writer)?;
+    drop(writer);
+    bar.finish_and_clear();
+    std::io::Seek::rewind(&mut sealed_file)?;
     let url = format!(
         "/v1/records/{}/versions/{}/attachment",
         alloy::hex::encode(sealed.binding.record_id),
         sealed.binding.version
     );
-    session.vault.put_bytes(&url, &session.token, ciphertext).await?;
+    session.vault.put_file(&url, &session.token, tokio::fs::File::from_std(sealed_file)).await?;
+    eprintln!("attached {} ({size} bytes, encrypted)", path.display());
     Ok(())
 }
 

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use super::records::{self, record_id};
 use crate::dates::{DayEnd, parse_unix, rfc3339_ms};
+use crate::progress::Progress;
 use crate::sealing;
 use crate::session::{ConnectArgs, Session};
 use crate::table;
@@ -297,14 +298,15 @@ async fn share_existing(
         })
         .filter(|r| only.is_empty() || only.iter().any(|id| r["record_id"] == json!(id)))
         .collect();
-    for (i, record) in covered.iter().enumerate() {
+    let mut progress = Progress::new(covered.len() as u64, "sharing");
+    for record in &covered {
         let id = records::id_of(record);
         let fetched = session.get(&format!("/v1/records/{id}")).await?;
         let (binding, key, _) = sealing::open(&fetched, &session.wallet.encryption)?;
         let wrapped = sealing::wrapped_keys(&key, &binding, &[(provider, provider_key)])?;
         let path = format!("/v1/records/{id}/versions/{}/keys", binding.version);
         session.send("POST", &path, Some(&json!({"wrapped_keys": wrapped}))).await?;
-        eprintln!("[{}/{}] shared {id} ({})", i + 1, covered.len(), binding.resource_type);
+        progress.item(&format!("{id} ({})", binding.resource_type));
     }
     Ok(covered.len())
 }
