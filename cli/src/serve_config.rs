@@ -4,8 +4,9 @@
 //! came from.
 //!
 //! Secrets are never part of the configuration. The vault secret, the relayer's and the
-//! operator's keys and the audit signing key come from their own environment variables
-//! ([`VAULT_SECRET_ENV`], …) or from the files the `*_file` keys name, and are never printed.
+//! operator's keys, the audit signing key and the webhook secret come from their own environment
+//! variables ([`VAULT_SECRET_ENV`], …) or from the files the `*_file` keys name, and are never
+//! printed.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -23,6 +24,7 @@ use medkey_indexer::{Backend, Finality, FreshnessPolicy, IndexerConfig};
 use medkey_protocol::Deployment;
 use medkey_vault::identity::IdentityConfig;
 use medkey_vault::limits::LimitSettings;
+use medkey_vault::notify::{self, NotifierConfig};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -41,6 +43,9 @@ pub const OPERATOR_KEY_ENV: &str = "MEDKEY_OPERATOR_KEY";
 /// The Ed25519 seed (hex, 32 bytes) that signs audit tree heads, unless `audit.key_file` is set;
 /// with neither, the key is derived from the vault secret.
 pub const AUDIT_KEY_ENV: &str = "MEDKEY_AUDIT_KEY";
+/// The webhooks' HMAC secret (used as is, at least 32 bytes), unless
+/// `notifications.secret_file` is set; read only when `[notifications]` is configured.
+pub const WEBHOOK_SECRET_ENV: &str = "MEDKEY_WEBHOOK_SECRET";
 
 /// The whole file. Sections without a required key may be left out.
 #[derive(Debug, Deserialize)]
@@ -67,6 +72,8 @@ pub struct ServeConfig {
     pub audit: AuditConfig,
     #[serde(default)]
     pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub notifications: Option<NotificationsConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -262,8 +269,35 @@ pub struct MetricsConfig {
     pub listen: Option<SocketAddr>,
 }
 
+/// Signed webhooks (`medkey_vault::notify`): present means on. The tunables default to the
+/// vault's own defaults ([`NotifierConfig::new`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsConfig {
+    pub url: String,
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+    #[serde(default = "defaults::webhook_max_attempts")]
+    pub max_attempts: u32,
+    #[serde(default = "defaults::webhook_first_retry_ms")]
+    pub first_retry_ms: u64,
+    #[serde(default = "defaults::webhook_max_backoff_secs")]
+    pub max_backoff_secs: u64,
+    #[serde(default = "defaults::webhook_attempt_timeout_secs")]
+    pub attempt_timeout_secs: u64,
+}
+
+/// The vault's defaults for the tunables, as [`NotifierConfig::new`] sets them (built with a
+/// placeholder URL and secret that are never used).
+fn notifier_defaults() -> NotifierConfig {
+    NotifierConfig::new("http://localhost/", &[0; notify::MIN_SECRET_LEN])
+        .expect("a placeholder URL and a secret of the minimum length are accepted")
+}
+
 mod defaults {
     use std::path::PathBuf;
+
+    use super::notifier_defaults;
 
     pub fn deployments_dir() -> PathBuf {
         PathBuf::from("deployments")
@@ -298,10 +332,22 @@ mod defaults {
     pub fn nonce_ttl_secs() -> u64 {
         5 * 60
     }
+    pub fn webhook_max_attempts() -> u32 {
+        notifier_defaults().max_attempts
+    }
+    pub fn webhook_first_retry_ms() -> u64 {
+        notifier_defaults().first_retry.as_millis() as u64
+    }
+    pub fn webhook_max_backoff_secs() -> u64 {
+        notifier_defaults().max_backoff.as_secs()
+    }
+    pub fn webhook_attempt_timeout_secs() -> u64 {
+        notifier_defaults().attempt_timeout.as_secs()
+    }
 }
 
 /// Keys that would hold a secret: refused wherever they appear, with a pointer to the right place.
-const SECRET_KEYS: [(&str, &str, &str); 8] = [
+const SECRET_KEYS: [(&str, &str, &str); 10] = [
     ("vault.secret", VAULT_SECRET_ENV, "vault.secret_file"),
     ("vault.jwt_secret", VAULT_SECRET_ENV, "vault.secret_file"),
     ("identity.secret", VAULT_SECRET_ENV, "vault.secret_file"),
@@ -310,6 +356,8 @@ const SECRET_KEYS: [(&str, &str, &str); 8] = [
     ("anchoring.key", OPERATOR_KEY_ENV, "anchoring.key_file"),
     ("anchoring.private_key", OPERATOR_KEY_ENV, "anchoring.key_file"),
     ("audit.key", AUDIT_KEY_ENV, "audit.key_file"),
+    ("notifications.secret", WEBHOOK_SECRET_ENV, "notifications.secret_file"),
+    ("notifications.webhook_secret", WEBHOOK_SECRET_ENV, "notifications.secret_file"),
 ];
 
 /// A configuration read and checked, with where each value came from.
@@ -572,6 +620,23 @@ impl Loaded {
                 format!("{metrics} is vault.listen too; give metrics its own port"),
             );
         }
+        if let Some(n) = &c.notifications {
+            // The URL as the vault checks it (the secret is checked with it in `secrets`).
+            let url = NotifierConfig::new(&n.url, &[0; notify::MIN_SECRET_LEN]);
+            check(
+                !matches!(url, Err(notify::ConfigError::Url)),
+                "notifications.url",
+                format!("'{}' is not an http:// or https:// URL with a host", redact_url(&n.url)),
+            );
+            check(n.max_attempts >= 1, "notifications.max_attempts", "must be at least 1".into());
+            check(n.first_retry_ms >= 1, "notifications.first_retry_ms", "must be at least 1".into());
+            check(
+                u128::from(n.max_backoff_secs) * 1_000 >= u128::from(n.first_retry_ms),
+                "notifications.max_backoff_secs",
+                format!("must be at least notifications.first_retry_ms ({} ms)", n.first_retry_ms),
+            );
+            check(n.attempt_timeout_secs >= 1, "notifications.attempt_timeout_secs", "must be at least 1".into());
+        }
         problems
     }
 
@@ -585,6 +650,10 @@ impl Loaded {
             if !enabled && std::env::var_os(env).is_some_and(|v| !v.is_empty()) {
                 warnings.push(format!("{env} is set but {key} is false: it is not used"));
             }
+        }
+        if c.notifications.is_none() && std::env::var_os(WEBHOOK_SECRET_ENV).is_some_and(|v| !v.is_empty()) {
+            warnings
+                .push(format!("{WEBHOOK_SECRET_ENV} is set but there is no [notifications] section: it is not used"));
         }
         if c.chain.finalized && c.freshness.max_lag_blocks < 64 {
             warnings.push(format!(
@@ -680,7 +749,35 @@ impl Loaded {
                 Some((SigningKey::from_bytes(&seed), from))
             }
         };
-        Ok(Secrets { vault_secret, vault_secret_from: from, relayer, operator, audit_key })
+        let notifier = match &c.notifications {
+            None => None,
+            Some(n) => Some(self.notifier(n)?),
+        };
+        Ok(Secrets { vault_secret, vault_secret_from: from, relayer, operator, audit_key, notifier })
+    }
+
+    /// The webhooks' settings with their secret, built and checked by the vault's own
+    /// [`NotifierConfig::new`]; the second value says where the secret came from.
+    fn notifier(&self, n: &NotificationsConfig) -> anyhow::Result<(NotifierConfig, String)> {
+        let (secret, from) = read_secret(WEBHOOK_SECRET_ENV, n.secret_file.as_deref(), "notifications.secret_file")?
+            .ok_or_else(|| {
+                anyhow!(
+                    "[notifications] is configured but no webhook secret is set: set {WEBHOOK_SECRET_ENV} (at least \
+                     {} bytes, used as is: `openssl rand -hex 32`) or name a file holding it with \
+                     notifications.secret_file",
+                    notify::MIN_SECRET_LEN
+                )
+            })?;
+        let secret = secret.trim();
+        let mut config = NotifierConfig::new(&n.url, secret.as_bytes()).map_err(|err| match err {
+            notify::ConfigError::ShortSecret => anyhow!("{from}: {err}, not {}", secret.len()),
+            notify::ConfigError::Url => anyhow!("{}: {err}", self.at("notifications.url")),
+        })?;
+        config.max_attempts = n.max_attempts;
+        config.first_retry = Duration::from_millis(n.first_retry_ms);
+        config.max_backoff = Duration::from_secs(n.max_backoff_secs);
+        config.attempt_timeout = Duration::from_secs(n.attempt_timeout_secs);
+        Ok((config, from))
     }
 
     pub fn indexer_config(&self, registry: &RegistryTarget) -> IndexerConfig {
@@ -842,6 +939,29 @@ impl Loaded {
             ),
             ("audit", vec![("key_file", opt(c.audit.key_file.as_deref().map(path)))]),
             ("metrics", vec![("listen", opt(c.metrics.listen.map(|a| quoted(&a.to_string()))))]),
+            (
+                "notifications",
+                match &c.notifications {
+                    Some(n) => vec![
+                        ("url", quoted(&redact_url(&n.url))),
+                        ("secret_file", opt(n.secret_file.as_deref().map(path))),
+                        ("max_attempts", n.max_attempts.to_string()),
+                        ("first_retry_ms", n.first_retry_ms.to_string()),
+                        ("max_backoff_secs", n.max_backoff_secs.to_string()),
+                        ("attempt_timeout_secs", n.attempt_timeout_secs.to_string()),
+                    ],
+                    None => [
+                        "url",
+                        "secret_file",
+                        "max_attempts",
+                        "first_retry_ms",
+                        "max_backoff_secs",
+                        "attempt_timeout_secs",
+                    ]
+                    .map(|key| (key, UNSET.to_owned()))
+                    .to_vec(),
+                },
+            ),
         ];
         let mut out = format!("# medkey serve --config {}\n", self.path.display());
         for (section, entries) in sections {
@@ -877,6 +997,14 @@ impl Loaded {
         }
         let _ =
             writeln!(out, "# audit key         {} ({})", secrets.audit_public_key_hex(), secrets.audit_key_source());
+        let _ = match &secrets.notifier {
+            Some((config, from)) => writeln!(
+                out,
+                "# webhooks          {}, signed with a secret from {from} (not shown)",
+                redact_url(config.url.as_str())
+            ),
+            None => writeln!(out, "# webhooks          off"),
+        };
         out
     }
 }
@@ -900,6 +1028,8 @@ pub struct Secrets {
     pub relayer: Option<(PrivateKeySigner, String)>,
     pub operator: Option<(PrivateKeySigner, String)>,
     pub audit_key: Option<(SigningKey, String)>,
+    /// Webhook notifications (their config holds the secret), with where the secret came from.
+    pub notifier: Option<(NotifierConfig, String)>,
 }
 
 impl Secrets {
@@ -1064,6 +1194,15 @@ mod tests {
         let err = decode_hex("0xnot-a-secret-zz", "MEDKEY_X").unwrap_err().to_string();
         assert!(err.contains("MEDKEY_X is not hex") && !err.contains("not-a-secret"), "{err}");
         assert_eq!(decode_hex(" 0xAB01\n", "x").unwrap().as_slice(), [0xab, 0x01]);
+    }
+
+    #[test]
+    fn webhook_defaults_are_the_vaults() {
+        let vault = notifier_defaults();
+        assert_eq!(defaults::webhook_max_attempts(), 8);
+        assert_eq!(Duration::from_millis(defaults::webhook_first_retry_ms()), vault.first_retry);
+        assert_eq!(Duration::from_secs(defaults::webhook_max_backoff_secs()), vault.max_backoff);
+        assert_eq!(Duration::from_secs(defaults::webhook_attempt_timeout_secs()), vault.attempt_timeout);
     }
 
     #[test]

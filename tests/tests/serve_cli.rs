@@ -2,7 +2,8 @@
 //! temp dir, secrets in the environment or in files, a real anvil, SQLite and PostgreSQL, Redis.
 //! It serves the vault over the mirror it keeps, the environment overrides the file, SIGTERM
 //! stops it cleanly, bad configurations fail with a message naming the problem, and no secret
-//! is ever printed.
+//! is ever printed. With `[notifications]`, grants on chain reach a local webhook receiver,
+//! signed.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,11 +14,15 @@ use std::time::{Duration, Instant};
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use medkey_e2e::chain::TestChain;
 use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::vault::{DOMAIN, siwe_message};
 use medkey_e2e::{medkey_bin, on_both_backends, spawn_anvil};
 use medkey_protocol::{Category, Deployment};
+use medkey_vault::notify::verify_signature;
 use medkey_vault::redis_store::RedisStore;
 use serde_json::{Value, json};
 
@@ -26,6 +31,8 @@ const VAULT_SECRET: &str = "5ec4e75ec4e75ec4e75ec4e75ec4e75ec4e75ec4e75ec4e75ec4
 const AUDIT_SEED: &str = "a0d17a0d17a0d17a0d17a0d17a0d17a0d17a0d17a0d17a0d17a0d17a0d17b002";
 /// A database password that must not be printed either.
 const DB_PASSWORD: &str = "pg-pass-do-not-print-7731";
+/// The webhooks' HMAC secret (used as is: 41 bytes).
+const WEBHOOK_SECRET: &str = "whsec-medkey-serve-test-7e1f0c2b9a8d4e6f5";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -403,6 +410,175 @@ dir = "blobs"
     db.cleanup().await;
 }
 
+/// One POST a [`WebhookReceiver`] saw: its headers and body, and whether it was answered 2xx.
+#[derive(Clone, Debug)]
+struct Hook {
+    id: String,
+    timestamp: String,
+    signature: String,
+    body: Vec<u8>,
+    accepted: bool,
+}
+
+impl Hook {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// A webhook receiver on a free port that answers 500 to its first `fail_first` POSTs, then 204.
+struct WebhookReceiver {
+    url: String,
+    hooks: Arc<Mutex<(Vec<Hook>, usize)>>,
+}
+
+impl WebhookReceiver {
+    async fn start(fail_first: usize) -> Self {
+        type Inbox = Arc<Mutex<(Vec<Hook>, usize)>>;
+        async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) -> StatusCode {
+            let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+            let mut inbox = inbox.lock().unwrap();
+            let accepted = inbox.1 == 0;
+            inbox.1 = inbox.1.saturating_sub(1);
+            inbox.0.push(Hook {
+                id: header("medkey-webhook-id"),
+                timestamp: header("medkey-webhook-timestamp"),
+                signature: header("medkey-signature"),
+                body: body.to_vec(),
+                accepted,
+            });
+            if accepted { StatusCode::NO_CONTENT } else { StatusCode::INTERNAL_SERVER_ERROR }
+        }
+        let hooks: Inbox = Arc::new(Mutex::new((Vec::new(), fail_first)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hooks/medkey", listener.local_addr().unwrap());
+        let app = axum::Router::new().route("/hooks/medkey", axum::routing::post(receive)).with_state(hooks.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { url, hooks }
+    }
+
+    fn hooks(&self) -> Vec<Hook> {
+        self.hooks.lock().unwrap().0.clone()
+    }
+
+    /// Waits (up to 30 s) for an accepted delivery of `kind` that `matches`.
+    async fn wait_for(&self, serve: &Serve, kind: &str, matches: impl Fn(&Value) -> bool) -> Hook {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let found = self.hooks().into_iter().find(|h| h.accepted && h.json()["type"] == kind && matches(&h.json()));
+            if let Some(hook) = found {
+                return hook;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {kind} delivery arrived; received: {:?}\n{}",
+                self.hooks(),
+                serve.output()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// With `[notifications]` (the secret from `MEDKEY_WEBHOOK_SECRET`), `--check` shows the webhook
+/// URL and where the secret comes from, not the secret; `medkey serve` prints the URL at start-up
+/// and a grant made on chain reaches a local receiver as a `grant_created` delivery, signed with
+/// that secret, retried after the receiver's first failure by the configured backoff; SIGTERM
+/// stops the notifier with the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivers_signed_webhooks_for_grants_on_chain() {
+    let chain = TestChain::start().await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = WebhookReceiver::start(1).await;
+    let port = free_port();
+    let mut config = base_config(&chain.rpc_url(), &chain.registry.to_string(), chain.deploy_block, &db.url);
+    config.push_str(&format!(
+        r#"
+[vault]
+listen = "127.0.0.1:{port}"
+
+[notifications]
+url = "{}"
+max_attempts = 5
+first_retry_ms = 100
+max_backoff_secs = 1
+attempt_timeout_secs = 5
+"#,
+        receiver.url
+    ));
+    let config_path = write(dir.path(), "medkey.toml", &config);
+    let env = [("MEDKEY_VAULT_SECRET", VAULT_SECRET.to_owned()), ("MEDKEY_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned())];
+    // The path may carry a token: only the scheme and host are shown.
+    let shown_url = format!("{}/…", receiver.url.trim_end_matches("/hooks/medkey"));
+
+    let (code, stdout, stderr) = run(dir.path(), &["--config", config_path.to_str().unwrap(), "--check"], &env);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let line = |key: &str| {
+        stdout.lines().find(|l| l.starts_with(&format!("{key} = "))).unwrap_or_else(|| panic!("no {key} in:\n{stdout}"))
+    };
+    assert!(line("max_attempts").contains("= 5") && line("max_attempts").ends_with("medkey.toml"), "{stdout}");
+    assert!(line("attempt_timeout_secs").contains("= 5"), "{stdout}");
+    assert!(stdout.contains(&format!("[notifications]\nurl = \"{shown_url}\"")), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "# webhooks          {shown_url}, signed with a secret from MEDKEY_WEBHOOK_SECRET (not shown)"
+        )),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("hooks/medkey"), "the URL's path is not printed:\n{stdout}");
+    assert_no_secret(&format!("{stdout}{stderr}"), &[VAULT_SECRET, WEBHOOK_SECRET]);
+
+    let mut serve = Serve::start(dir.path(), &config_path, &env);
+    let base = format!("http://127.0.0.1:{port}");
+    serve.wait_for(&format!("{base}/readyz")).await;
+    let stdout = serve.stdout.lock().unwrap().clone();
+    assert!(
+        stdout.contains(&format!(
+            "webhooks         {shown_url} (signed with the secret from MEDKEY_WEBHOOK_SECRET; up to 5 attempts)"
+        )),
+        "{stdout}"
+    );
+
+    let provider = chain.provider_account(0);
+    chain.register_provider(provider).await;
+    let request = chain.request(provider, &[Category::LabResults]).await;
+    let patient = chain.patient(0);
+    let grant_id = chain.grant(patient, request).await;
+    let hook = receiver.wait_for(&serve, "grant_created", |p| p["grant_id"] == json!(grant_id)).await;
+    let payload = hook.json();
+    assert_eq!(payload["id"].as_str(), Some(hook.id.as_str()), "the id header names the payload");
+    assert_eq!(payload["patient"], json!(patient), "{payload}");
+    assert_eq!(payload["provider"], json!(provider), "{payload}");
+    assert_eq!(payload["categories"], json!(["lab_results"]), "{payload}");
+    assert!(payload["block_number"].as_u64().unwrap() > 0, "{payload}");
+    assert!(
+        verify_signature(WEBHOOK_SECRET.as_bytes(), &hook.id, &hook.timestamp, &hook.body, &hook.signature),
+        "{hook:?}"
+    );
+    assert!(!verify_signature(VAULT_SECRET.as_bytes(), &hook.id, &hook.timestamp, &hook.body, &hook.signature));
+    let sent_at: u64 = hook.timestamp.parse().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(sent_at <= now && now - sent_at < 120, "timestamp {sent_at} vs now {now}");
+    // The receiver failed the first attempt: the same delivery came again, signed alike.
+    let attempts: Vec<Hook> = receiver.hooks().into_iter().filter(|h| h.id == hook.id).collect();
+    assert_eq!(attempts.iter().map(|h| h.accepted).collect::<Vec<_>>(), [false, true], "{attempts:?}");
+    assert_eq!(attempts[0].body, hook.body);
+    assert!(verify_signature(
+        WEBHOOK_SECRET.as_bytes(),
+        &attempts[0].id,
+        &attempts[0].timestamp,
+        &attempts[0].body,
+        &attempts[0].signature
+    ));
+
+    let (status, output) = serve.terminate();
+    assert_eq!(status.code(), Some(0), "SIGTERM must stop medkey serve and its notifier cleanly:\n{output}");
+    assert!(output.contains("medkey serve stopped"), "{output}");
+    assert_no_secret(&output, &[VAULT_SECRET, WEBHOOK_SECRET]);
+    db.cleanup().await;
+}
+
 /// When the indexer stops for good while serving (here: the database mirrors another registry),
 /// the vault stops with it and the process exits 1 with the reason, for a supervisor to see,
 /// instead of serving from a mirror that no longer follows the chain.
@@ -545,6 +721,102 @@ fn rejects_bad_configurations_precisely() {
     let mut env = secret.to_vec();
     env.push(("MEDKEY_AUDIT_KEY", "abcdef".into()));
     fails(&good, &env, &["MEDKEY_AUDIT_KEY", "32 bytes"]);
+
+    // [notifications]: the webhook secret missing, short, in the file or in an override, from
+    // an unreadable file or from two places; a bad or missing URL; bad tunables; typos.
+    let hooks = format!("{good}\n[notifications]\nurl = \"https://hooks.example.org/medkey\"\n");
+    let mut with_hook_secret = secret.to_vec();
+    with_hook_secret.push(("MEDKEY_WEBHOOK_SECRET", WEBHOOK_SECRET.into()));
+    let (code, stdout, stderr) = check(&hooks, &with_hook_secret);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    fails(
+        &hooks,
+        &secret,
+        &[
+            "[notifications] is configured but no webhook secret is set: set MEDKEY_WEBHOOK_SECRET (at least 32 \
+             bytes",
+            "notifications.secret_file",
+        ],
+    );
+    let mut env = secret.to_vec();
+    env.push(("MEDKEY_WEBHOOK_SECRET", "too-short\n".into()));
+    fails(&hooks, &env, &["MEDKEY_WEBHOOK_SECRET: the webhook secret must be at least 32 bytes, not 9"]);
+    fails(
+        &format!("{hooks}secret = \"{WEBHOOK_SECRET}\"\n"),
+        &secret,
+        &[
+            "notifications.secret (",
+            "medkey.toml): secrets are never read from the configuration; set MEDKEY_WEBHOOK_SECRET in the \
+             environment or name a file holding it with notifications.secret_file",
+        ],
+    );
+    let (_, stdout, stderr) = check(&format!("{hooks}secret = \"{WEBHOOK_SECRET}\"\n"), &secret);
+    assert_no_secret(&format!("{stdout}{stderr}"), &[WEBHOOK_SECRET]);
+    let mut env = secret.to_vec();
+    env.push(("MEDKEY_NOTIFICATIONS__WEBHOOK_SECRET", WEBHOOK_SECRET.into()));
+    fails(
+        &hooks,
+        &env,
+        &[
+            "notifications.webhook_secret (MEDKEY_NOTIFICATIONS__WEBHOOK_SECRET): secrets are never read",
+            "MEDKEY_WEBHOOK_SECRET",
+        ],
+    );
+    let (_, stdout, stderr) = check(&hooks, &env);
+    assert_no_secret(&format!("{stdout}{stderr}"), &[WEBHOOK_SECRET]);
+    fails(
+        &format!("{hooks}secret_file = \"missing.secret\"\n"),
+        &secret,
+        &["notifications.secret_file: cannot read missing.secret"],
+    );
+    let hook_secret_file = write_secret_file(dir.path(), "webhook.secret", &format!("{WEBHOOK_SECRET}\n"));
+    let with_file = format!("{hooks}secret_file = \"{}\"\n", hook_secret_file.display());
+    let (code, stdout, stderr) = check(&with_file, &secret);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("signed with a secret from notifications.secret_file"), "{stdout}");
+    assert_no_secret(&format!("{stdout}{stderr}"), &[WEBHOOK_SECRET]);
+    fails(&with_file, &with_hook_secret, &["both MEDKEY_WEBHOOK_SECRET and notifications.secret_file", "use one"]);
+    fails(
+        &hooks.replace("https://hooks.example.org/medkey", "ftp://hooks.example.org/medkey"),
+        &with_hook_secret,
+        &["notifications.url (", "medkey.toml): 'ftp://hooks.example.org/medkey' is not an http:// or https:// URL"],
+    );
+    fails(
+        &hooks.replace("https://hooks.example.org/medkey", "hooks.example.org/medkey"),
+        &with_hook_secret,
+        &["notifications.url (", "medkey.toml): 'hooks.example.org/medkey' is not an http:// or https:// URL"],
+    );
+    let mut env = with_hook_secret.clone();
+    env.push(("MEDKEY_NOTIFICATIONS__URL", "http://".into()));
+    fails(&hooks, &env, &["notifications.url (MEDKEY_NOTIFICATIONS__URL): 'http://' is not an http:// or https://"]);
+    fails(
+        &format!("{good}\n[notifications]\nmax_attempts = 3\n"),
+        &with_hook_secret,
+        &["notifications.url: missing (set it in the file or with MEDKEY_NOTIFICATIONS__URL)"],
+    );
+    fails(
+        &format!("{hooks}max_attempts = 0\nfirst_retry_ms = 5000\nmax_backoff_secs = 2\n"),
+        &with_hook_secret,
+        &[
+            "notifications.max_attempts (",
+            "medkey.toml): must be at least 1",
+            "notifications.max_backoff_secs (",
+            "medkey.toml): must be at least notifications.first_retry_ms (5000 ms)",
+        ],
+    );
+    fails(
+        &format!("{hooks}max_attempt = 3\n"),
+        &with_hook_secret,
+        &["notifications.max_attempt", "unknown key `max_attempt`", "max_attempts"],
+    );
+    // A webhook secret without the section starts, with a warning.
+    let (code, stdout, stderr) = check(&good, &with_hook_secret);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("MEDKEY_WEBHOOK_SECRET is set but there is no [notifications] section: it is not used"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("# webhooks          off"), "{stdout}");
 
     // Without a deployment file or a registry in the file, the missing file is named.
     let no_registry = good.replace("registry = ", "# registry = ").replace("deploy_block = ", "# deploy_block = ");

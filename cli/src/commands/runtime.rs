@@ -1,6 +1,7 @@
 //! What `medkey dev` and `medkey serve` share: the vault's state over the mirror, and the
-//! indexer, the vault's HTTP server and the audit anchorer running side by side under one stop
-//! signal, each stopped gracefully and awaited.
+//! indexer, the vault's HTTP server, the audit anchorer and the webhook notifier (when the
+//! vault has one) running side by side under one stop signal, each stopped gracefully and
+//! awaited.
 
 use std::net::SocketAddr;
 
@@ -53,8 +54,9 @@ pub struct Services {
 
 impl Services {
     /// Starts everything and runs until `stop_on`; then stops everything, waits for each part to
-    /// finish (in-flight requests are answered, the indexer's block commits or rolls back) and
-    /// closes the database. Errs with the server's error, else the indexer's.
+    /// finish (in-flight requests are answered, the indexer's block commits or rolls back, the
+    /// notifier finishes the attempts under way; what it has not sent stays in the outbox for
+    /// the next start) and closes the database. Errs with the server's error, else the indexer's.
     pub async fn run(self, stop_on: StopOn) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let until_stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -62,6 +64,8 @@ impl Services {
         };
         let anchoring =
             self.anchoring.map(|(anchorer, policy)| tokio::spawn(anchorer.run(policy, until_stopped(stop_rx.clone()))));
+        // Started with the vault's state (`AppState::with_notifier`), if at all; stopped below.
+        let notifier = self.vault.notifier.clone();
         let app = medkey_vault::http::router(self.vault, self.body_limit);
         let mut server = tokio::spawn(
             axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -93,12 +97,16 @@ impl Services {
         if let Some(anchoring) = anchoring {
             anchoring.await.context("anchoring task")?;
         }
-        match served {
+        let served = match served {
             Some(result) => result,
             None => server.await,
+        };
+        // After the server, whose last requests may have queued notifications; stopped even when
+        // the server failed, so that no attempt is cut off mid-way.
+        if let Some(notifier) = notifier {
+            notifier.shutdown().await;
         }
-        .context("vault task")?
-        .context("vault server")?;
+        served.context("vault task")?.context("vault server")?;
         self.store.close().await;
         Ok(indexed?)
     }

@@ -1,6 +1,6 @@
 //! `medkey serve`: the production shape in one process. The indexer follows an external chain
 //! into PostgreSQL (or SQLite) and the vault serves its HTTP API over the same database, with
-//! optional Redis, relayer and audit anchoring, all from one config file
+//! optional Redis, relayer, audit anchoring and signed webhooks, all from one config file
 //! (`crate::serve_config`).
 
 use std::path::PathBuf;
@@ -24,7 +24,8 @@ use crate::serve_config::{self, BlobBackend, Loaded, RegistryTarget, Secrets, re
 #[command(
     after_help = "Every key can be overridden with MEDKEY_<SECTION>__<KEY> (e.g. MEDKEY_VAULT__LISTEN=0.0.0.0:8080).\n\
     Secrets come only from the environment (MEDKEY_VAULT_SECRET, MEDKEY_RELAYER_KEY, MEDKEY_OPERATOR_KEY,\n\
-    MEDKEY_AUDIT_KEY) or from the files the *_file keys name; see config/production.toml.\n\n\
+    MEDKEY_AUDIT_KEY, MEDKEY_WEBHOOK_SECRET) or from the files the *_file keys name; see\n\
+    config/production.toml.\n\n\
     Examples:\n  \
     medkey serve --config /etc/medkey/medkey.toml\n  \
     medkey serve --config config/production.toml --check   # validate and print the resolved settings"
@@ -54,7 +55,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     serve(&loaded, secrets, registry).await
 }
 
-async fn serve(loaded: &Loaded, secrets: Secrets, registry: RegistryTarget) -> anyhow::Result<()> {
+async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget) -> anyhow::Result<()> {
     let c = &loaded.config;
     let rpc = redact_url(&c.chain.rpc_url);
     let chain_id = node_chain_id(&c.chain.rpc_url, Duration::from_millis(c.chain.rpc_timeout_ms))
@@ -135,6 +136,19 @@ async fn serve(loaded: &Loaded, secrets: Secrets, registry: RegistryTarget) -> a
     let listener = tokio::net::TcpListener::bind(c.vault.listen)
         .await
         .with_context(|| format!("binding the vault on {} (vault.listen)", c.vault.listen))?;
+    // Last, once the port is ours: the notifier starts sending as soon as it is on.
+    let webhooks = match secrets.notifier.take() {
+        Some((config, from)) => {
+            let line = format!(
+                "{} (signed with the secret from {from}; up to {} attempts)",
+                redact_url(config.url.as_str()),
+                config.max_attempts
+            );
+            state = state.with_notifier(config).await.context("starting webhook notifications ([notifications])")?;
+            Some(line)
+        }
+        None => None,
+    };
 
     println!("Medkey is serving");
     let heads = match (&c.chain.ws_url, c.chain.rpc_url.starts_with("ws")) {
@@ -174,6 +188,10 @@ async fn serve(loaded: &Loaded, secrets: Secrets, registry: RegistryTarget) -> a
     match c.metrics.listen {
         Some(addr) => println!("  metrics          http://{addr}/metrics"),
         None => println!("  metrics          off"),
+    }
+    match webhooks {
+        Some(line) => println!("  webhooks         {line}"),
+        None => println!("  webhooks         off (no [notifications] section)"),
     }
     println!("Stop with Ctrl-C or SIGTERM.");
     drop(secrets);
