@@ -25,6 +25,9 @@ use crate::vault_client::VaultClient;
 use crate::wallet::WalletArgs;
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  medkey audit log --since 2026-11-01\n  medkey audit verify --rpc-url http://127.0.0.1:8545"
+)]
 pub struct AuditArgs {
     #[command(subcommand)]
     command: AuditCommand,

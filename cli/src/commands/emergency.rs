@@ -30,10 +30,15 @@ pub struct EmergencyArgs {
 #[derive(Debug, Subcommand)]
 enum EmergencyCommand {
     /// Allow break-glass access to these categories (a transaction from your account).
+    #[command(
+        after_help = "Example:\n  medkey emergency opt-in --categories allergies,prescriptions --providers 0x90F7…"
+    )]
     OptIn(OptInArgs),
     /// Allow no break-glass access any more.
+    #[command(after_help = "Example:\n  medkey emergency opt-out")]
     OptOut(PlainArgs),
     /// Which categories break-glass access may open.
+    #[command(after_help = "Example:\n  medkey emergency status")]
     Status(PlainArgs),
 }
 

@@ -21,13 +21,23 @@ pub struct KeysArgs {
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
     /// Create a new account in an encrypted keystore (asks for a passphrase, or MEDKEY_PASSPHRASE).
+    #[command(
+        after_help = "Example:\n  medkey keys new                     # ~/.medkey/keystore.json, asks for a passphrase\n  MEDKEY_PASSPHRASE=… medkey keys new --keystore alice.json --json"
+    )]
     New(WriteArgs),
     /// Encrypt an existing private key (MEDKEY_PRIVATE_KEY, or a file) into a keystore.
+    #[command(
+        after_help = "Example:\n  MEDKEY_PRIVATE_KEY=0x… medkey keys import\n  medkey keys import --from-file key.hex --keystore clinic.json"
+    )]
     Import(ImportArgs),
     /// Show the account's address and encryption public key (the private key only on request).
+    #[command(
+        after_help = "Example:\n  medkey keys show\n  medkey keys show --json --reveal-private-key   # only when you mean it"
+    )]
     Show(ShowArgs),
     /// Publish your encryption key, signed by your wallet, so providers you let write can
     /// encrypt new records for you (`grant --write` does this too).
+    #[command(after_help = "Example:\n  medkey keys publish --vault https://vault.example")]
     Publish(PublishArgs),
 }
 

@@ -24,10 +24,15 @@ pub struct ProviderArgs {
 #[derive(Debug, Subcommand)]
 enum ProviderCommand {
     /// Patients who have granted you access, and what they granted.
+    #[command(after_help = "Example:\n  medkey provider patients --all --json")]
     Patients(PatientsArgs),
     /// The records of a patient you may read now (metadata only).
+    #[command(after_help = "Example:\n  medkey provider records --patient 0x7099…")]
     Records(RecordsArgs),
     /// Download a record, unwrap its key and decrypt it here.
+    #[command(
+        after_help = "Example:\n  medkey provider fetch 8f14e45fceea167a5a36dedd4bea2543 --out result.json --attachment-out scan.pdf"
+    )]
     Fetch(FetchArgs),
     /// Open a break-glass grant to a patient who opted in (4 hours, reason hash on chain).
     Emergency(super::emergency::OpenArgs),
@@ -150,8 +155,8 @@ async fn list_records(args: RecordsArgs) -> anyhow::Result<()> {
 }
 
 async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
-    let session = Session::open(&args.connect).await?;
     let id = record_id(&args.record)?;
+    let session = Session::open(&args.connect).await?;
     let released = session.get(&format!("/v1/records/{id}/key")).await?;
     let (binding, key, plaintext) = sealing::open(&released, &session.wallet.encryption)?;
     let resource: Value = serde_json::from_slice(&plaintext).context("the record is not JSON")?;

@@ -233,8 +233,8 @@ pub async fn list(args: ListArgs) -> anyhow::Result<()> {
 }
 
 pub async fn show(args: ShowArgs) -> anyhow::Result<()> {
-    let session = Session::open(&args.connect).await?;
     let id = record_id(&args.record)?;
+    let session = Session::open(&args.connect).await?;
     let fetched = session.get(&format!("/v1/records/{id}")).await?;
     let (binding, key, plaintext) = sealing::open(&fetched, &session.wallet.encryption)?;
     let resource: Value = serde_json::from_slice(&plaintext).context("the record is not JSON")?;
@@ -245,8 +245,8 @@ pub async fn show(args: ShowArgs) -> anyhow::Result<()> {
 pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
     let resources = read_resources(&args.file)?;
     let [resource] = resources.as_slice() else { bail!("update takes one resource, not a Bundle") };
-    let session = Session::open(&args.connect).await?;
     let id = record_id(&args.record)?;
+    let session = Session::open(&args.connect).await?;
     let current = session.get(&format!("/v1/records/{id}")).await?;
     let mut binding = sealing::binding_of(&current["record"])?;
     if resource_type(resource)? != binding.resource_type {
@@ -268,8 +268,8 @@ pub async fn delete(args: DeleteArgs) -> anyhow::Result<()> {
     if !args.yes {
         bail!("erasing a record cannot be undone: pass --yes to confirm");
     }
-    let session = Session::open(&args.connect).await?;
     let id = record_id(&args.record)?;
+    let session = Session::open(&args.connect).await?;
     session.send("DELETE", &format!("/v1/records/{id}"), None).await?;
     eprintln!("record {id} erased");
     Ok(())

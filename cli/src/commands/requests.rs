@@ -56,6 +56,7 @@ pub struct RequestsArgs {
 #[derive(Debug, Subcommand)]
 enum RequestsCommand {
     /// Grant what the request asks for (signed by your wallet), then mark it approved.
+    #[command(after_help = "Example:\n  medkey requests approve 8f2c0b7e5d4a41e3b6c9a0f1e2d3c4b5")]
     Approve {
         id: String,
         /// Send the grant yourself instead of through the relayer.
@@ -63,6 +64,7 @@ enum RequestsCommand {
         direct: bool,
     },
     /// Decline the request.
+    #[command(after_help = "Example:\n  medkey requests decline 8f2c0b7e5d4a41e3b6c9a0f1e2d3c4b5")]
     Decline { id: String },
 }
 
