@@ -2,6 +2,7 @@
 //! project-local anvil, and fails loudly (never skips) when either is missing.
 
 pub mod chain;
+pub mod daemon;
 pub mod db;
 pub mod mirror;
 pub mod proxy;

@@ -5,9 +5,8 @@
 //! is ever printed. With `[notifications]`, grants on chain reach a local webhook receiver,
 //! signed.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,6 +17,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use medkey_e2e::chain::TestChain;
+use medkey_e2e::daemon::Daemon;
 use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::vault::{DOMAIN, siwe_message};
 use medkey_e2e::{medkey_bin, on_both_backends, spawn_anvil};
@@ -42,12 +42,8 @@ fn hex_key(signer: &PrivateKeySigner) -> String {
     alloy::hex::encode(signer.to_bytes())
 }
 
-/// A `medkey serve` child with its output collected as it runs.
-struct Serve {
-    child: Child,
-    stdout: Arc<Mutex<String>>,
-    stderr: Arc<Mutex<String>>,
-}
+/// A running `medkey serve`.
+type Serve = Daemon;
 
 /// `medkey serve` with a clean environment (only `PATH` and `env`), run in `dir`.
 fn command(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
@@ -62,79 +58,9 @@ fn command(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
     cmd
 }
 
-fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<String>> {
-    let text = Arc::new(Mutex::new(String::new()));
-    let sink = text.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = pipe.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    text
-}
-
-impl Serve {
-    fn start(dir: &Path, config: &Path, env: &[(&str, String)]) -> Self {
-        let mut child = command(dir, &["--config", config.to_str().unwrap()], env)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("medkey serve starts");
-        let stdout = collect(child.stdout.take().unwrap());
-        let stderr = collect(child.stderr.take().unwrap());
-        Self { child, stdout, stderr }
-    }
-
-    fn output(&self) -> String {
-        format!("--- stdout\n{}\n--- stderr\n{}", self.stdout.lock().unwrap(), self.stderr.lock().unwrap())
-    }
-
-    /// Polls `url` until it answers 200, failing the test if the process exits or 60 s pass.
-    async fn wait_for(&mut self, url: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("medkey serve exited ({status}) before {url} answered:\n{}", self.output());
-            }
-            let last = match reqwest::get(url).await {
-                Ok(response) if response.status() == 200 => return response.json().await.unwrap(),
-                Ok(response) => format!("{}: {}", response.status(), response.text().await.unwrap_or_default()),
-                Err(err) => err.to_string(),
-            };
-            assert!(Instant::now() < deadline, "{url} never answered 200 (last: {last}):\n{}", self.output());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// SIGTERM, then the exit status (within 30 s) and everything printed.
-    fn terminate(mut self) -> (ExitStatus, String) {
-        let killed = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        assert!(killed.success(), "kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader threads drain the pipes.
-                std::thread::sleep(Duration::from_millis(100));
-                return (status, self.output());
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("medkey serve did not stop within 30 s of SIGTERM:\n{}", self.output());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `medkey serve --config CONFIG`, running.
+fn start_serve(dir: &Path, config: &Path, env: &[(&str, String)]) -> Serve {
+    Daemon::spawn("medkey serve", command(dir, &["--config", config.to_str().unwrap()], env))
 }
 
 /// Runs `medkey serve ARGS` to completion: exit code, stdout, stderr.
@@ -282,7 +208,7 @@ listen = "127.0.0.1:{metrics_port}"
         ("MEDKEY_OPERATOR_KEY", hex_key(&operator)),
         ("MEDKEY_VAULT__LISTEN", format!("127.0.0.1:{env_port}")),
     ];
-    let mut serve = Serve::start(dir.path(), &config_path, &env);
+    let mut serve = start_serve(dir.path(), &config_path, &env);
     let base = format!("http://127.0.0.1:{env_port}");
 
     assert_eq!(serve.wait_for(&format!("{base}/healthz")).await["status"], "ok");
@@ -297,7 +223,7 @@ listen = "127.0.0.1:{metrics_port}"
     let audit_public = alloy::hex::encode(ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().as_bytes());
     let published = serve.wait_for(&format!("{base}/.well-known/medkey-audit-key")).await;
     assert_eq!(published, json!({"algorithm": "Ed25519", "public_key": audit_public, "chain_id": 31337}));
-    let stdout = serve.stdout.lock().unwrap().clone();
+    let stdout = serve.stdout();
     assert!(stdout.contains(&format!("medkey deploy --audit-key {audit_public}")), "{stdout}");
     assert!(stdout.contains(&format!("{} pays for gasless grants", relayer.address())), "{stdout}");
     assert!(stdout.contains(&format!("anchored on chain by {}", operator.address())), "{stdout}");
@@ -381,11 +307,11 @@ dir = "blobs"
         db.url
     );
     let config_path = write(dir.path(), "medkey.toml", &config);
-    let mut serve = Serve::start(dir.path(), &config_path, &[("MEDKEY_VAULT_SECRET", VAULT_SECRET.to_owned())]);
+    let mut serve = start_serve(dir.path(), &config_path, &[("MEDKEY_VAULT_SECRET", VAULT_SECRET.to_owned())]);
     let base = format!("http://127.0.0.1:{port}");
     serve.wait_for(&format!("{base}/readyz")).await;
 
-    let stdout = serve.stdout.lock().unwrap().clone();
+    let stdout = serve.stdout();
     assert!(stdout.contains(&format!("{} from block {}", chain.registry, chain.deploy_block)), "{stdout}");
     assert!(stdout.contains("deployments/31337.json"), "{stdout}");
     assert!(stdout.contains(&format!("(keys {redis_prefix}:…)")), "{stdout}");
@@ -529,10 +455,10 @@ attempt_timeout_secs = 5
     assert!(!stdout.contains("hooks/medkey"), "the URL's path is not printed:\n{stdout}");
     assert_no_secret(&format!("{stdout}{stderr}"), &[VAULT_SECRET, WEBHOOK_SECRET]);
 
-    let mut serve = Serve::start(dir.path(), &config_path, &env);
+    let mut serve = start_serve(dir.path(), &config_path, &env);
     let base = format!("http://127.0.0.1:{port}");
     serve.wait_for(&format!("{base}/readyz")).await;
-    let stdout = serve.stdout.lock().unwrap().clone();
+    let stdout = serve.stdout();
     assert!(
         stdout.contains(&format!(
             "webhooks         {shown_url} (signed with the secret from MEDKEY_WEBHOOK_SECRET; up to 5 attempts)"
@@ -592,7 +518,7 @@ async fn exits_when_the_indexer_cannot_go_on() {
     let config = base_config(&chain.rpc_url(), &chain.registry.to_string(), chain.deploy_block, &database) + &listen;
     let config_path = write(dir.path(), "medkey.toml", &config);
     let env = [("MEDKEY_VAULT_SECRET", VAULT_SECRET.to_owned())];
-    let mut serve = Serve::start(dir.path(), &config_path, &env);
+    let mut serve = start_serve(dir.path(), &config_path, &env);
     serve.wait_for(&format!("http://127.0.0.1:{port}/readyz")).await;
     let (status, output) = serve.terminate();
     assert_eq!(status.code(), Some(0), "{output}");

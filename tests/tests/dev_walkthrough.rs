@@ -1,0 +1,83 @@
+//! The README's first command as a new user meets it: `medkey dev` starts a chain, deploys the
+//! registry, registers two demo providers, runs the indexer and the vault on SQLite, and prints a
+//! three-line walkthrough. This test runs those three lines exactly as printed (in bash, with the
+//! built `medkey` on PATH): the patient uploads an official FHIR example, grants the demo lab
+//! through the relay, and the lab decrypts it.
+
+use std::path::Path;
+use std::process::Command;
+
+use medkey_e2e::daemon::Daemon;
+use medkey_e2e::{medkey_bin, workspace_root};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Runs `script` in bash from the workspace root with `medkey` on PATH; (success, stdout, stderr).
+fn bash(script: &str) -> (bool, String, String) {
+    let bin_dir = medkey_bin().parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let out = Command::new("bash")
+        .args(["-c", script])
+        .current_dir(workspace_root())
+        .env("PATH", path)
+        .env_remove("MEDKEY_PRIVATE_KEY")
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_printed_walkthrough_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    let (chain, vault, metrics) = (free_port(), free_port(), free_port());
+    let mut command = Command::new(medkey_bin());
+    command.current_dir(workspace_root()).env_remove("MEDKEY_PRIVATE_KEY").args([
+        "dev",
+        "--port",
+        &chain.to_string(),
+        "--vault-addr",
+        &format!("127.0.0.1:{vault}"),
+        "--metrics-addr",
+        &format!("127.0.0.1:{metrics}"),
+        "--deployments-dir",
+        &at("deployments"),
+        "--mirror-db",
+        &at("dev.sqlite"),
+        "--blob-dir",
+        &at("blobs"),
+    ]);
+    let mut dev = Daemon::spawn("medkey dev", command);
+    let printed = dev.wait_for_output("Press Ctrl-C").await;
+    assert!(printed.contains("demo lab") && printed.contains("demo clinic"), "{printed}");
+    let steps: Vec<&str> = printed
+        .lines()
+        .skip_while(|line| !line.starts_with("Try it"))
+        .skip(1)
+        .take_while(|line| line.starts_with("  "))
+        .map(str::trim)
+        .collect();
+    assert_eq!(steps.len(), 3, "a three-line walkthrough:\n{printed}");
+    assert!(Path::new(&at("deployments")).join("31337.json").exists());
+
+    let (ok, out, err) = bash(steps[0]);
+    assert!(ok, "step 1 `{}`:\n{out}{err}", steps[0]);
+    let record = out.lines().nth(1).and_then(|row| row.split_whitespace().next()).expect("the uploaded record's id");
+    let export = steps[0].split("; ").next().unwrap();
+    let (ok, out, err) = bash(&format!("{export}; {}", steps[1]));
+    assert!(ok && out.contains("shared    1 record(s)"), "step 2 `{}`:\n{out}{err}", steps[1]);
+    let (ok, out, err) = bash(&steps[2].replace("<record id from upload>", record));
+    assert!(ok, "step 3 `{}`:\n{out}{err}", steps[2]);
+    let fetched: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let original: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace_root().join("tests/fixtures/fhir-r4/Observation-bloodgroup.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(fetched, original, "the lab decrypts exactly what the patient uploaded");
+
+    let (status, output) = dev.terminate();
+    assert!(status.success(), "Ctrl-C / SIGTERM stops medkey dev cleanly:\n{output}");
+}
