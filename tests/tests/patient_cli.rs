@@ -2,17 +2,19 @@
 //! examples (a lab result and a prescription), grants a lab `lab_results` until tomorrow through
 //! the gasless relay; the lab fetches and decrypts the lab result on its side but is refused the
 //! prescription; the patient revokes and the lab is refused from the next block; the audit log
-//! shows all of it and verifies. On SQLite and PostgreSQL.
+//! shows all of it and verifies. Each scenario runs against a vault in this process on SQLite
+//! and PostgreSQL, and against the real `medkey serve` on PostgreSQL with Redis.
 
 use std::path::{Path, PathBuf};
 
 use alloy::primitives::B256;
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::http::reqwest;
 use medkey_e2e::chain::{TestChain, mined};
+use medkey_e2e::daemon::Daemon;
 use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::mirror::{RunningIndexer, test_config};
-use medkey_e2e::on_both_backends;
 use medkey_e2e::vault::{DOMAIN, TestVault};
 use medkey_vault::limits::LimitSettings;
 use serde_json::Value;
@@ -21,28 +23,102 @@ fn fixture(name: &str) -> PathBuf {
     medkey_e2e::workspace_root().join("tests/fixtures/fhir-r4").join(name)
 }
 
-/// A chain, a mirror, a vault with a relayer, and the deployment file the CLI reads.
+/// Where the vault runs: in this process over a mirror on SQLite or PostgreSQL, or as the real
+/// `medkey serve` binary (indexer and vault in one process) on PostgreSQL with Redis, configured
+/// by a TOML file and the environment as an operator would.
+#[derive(Clone, Copy, Debug)]
+enum Setup {
+    InProcess(Backend),
+    Served,
+}
+
+/// Runs a scenario in every setup.
+macro_rules! in_every_setup {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$scenario(super::Setup::InProcess(super::Backend::Sqlite)).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$scenario(super::Setup::InProcess(super::Backend::Postgres)).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn served_postgres_redis() {
+                super::$scenario(super::Setup::Served).await
+            }
+        }
+    };
+}
+
+enum Running {
+    InProcess { _indexer: RunningIndexer, vault: TestVault },
+    Served(Daemon),
+}
+
+/// A chain, a vault with a relayer over a mirror of it, and the deployment file the CLI reads.
 struct World {
     chain: TestChain,
     db: TestDb,
-    indexer: RunningIndexer,
-    vault: TestVault,
+    vault_url: String,
+    running: Running,
     deployments: tempfile::TempDir,
+    _files: tempfile::TempDir,
 }
 
 impl World {
-    async fn start(backend: Backend) -> Self {
+    async fn start(setup: Setup) -> Self {
         let chain = TestChain::start().await;
-        let db = TestDb::new(backend).await;
-        let mut config = test_config(&chain, chain.rpc_url());
-        config.ws_url = Some(chain.ws_url());
-        let indexer = RunningIndexer::start(config, &db.url).await;
-        indexer.wait_for_block(chain.head().await).await;
-        let relayer = chain.funded_relayer().await;
-        let state = TestVault::state(&indexer, LimitSettings::default(), false).await.with_relayer(relayer);
-        let vault = TestVault::serve(state).await;
         let deployments = chain.deployments_dir();
-        Self { chain, db, indexer, vault, deployments }
+        let files = tempfile::tempdir().unwrap();
+        match setup {
+            Setup::InProcess(backend) => {
+                let db = TestDb::new(backend).await;
+                let mut config = test_config(&chain, chain.rpc_url());
+                config.ws_url = Some(chain.ws_url());
+                let indexer = RunningIndexer::start(config, &db.url).await;
+                indexer.wait_for_block(chain.head().await).await;
+                let relayer = chain.funded_relayer().await;
+                let state = TestVault::state(&indexer, LimitSettings::default(), false).await.with_relayer(relayer);
+                let vault = TestVault::serve(state).await;
+                let vault_url = vault.url.clone();
+                let running = Running::InProcess { _indexer: indexer, vault };
+                Self { chain, db, vault_url, running, deployments, _files: files }
+            }
+            Setup::Served => {
+                let db = TestDb::new(Backend::Postgres).await;
+                let mut serve = served(&chain, &db, files.path());
+                let vault_url = serve.1.clone();
+                serve.0.wait_for(&format!("{vault_url}/readyz")).await;
+                Self { chain, db, vault_url, running: Running::Served(serve.0), deployments, _files: files }
+            }
+        }
+    }
+
+    /// Waits until the vault decides on chain head `head` (after a revocation, a time jump).
+    async fn wait_for_mirror(&self, head: u64) {
+        match &self.running {
+            Running::InProcess { vault, .. } => vault.wait_for_mirror_head(head).await,
+            Running::Served(_) => {
+                let url = format!("{}/readyz", self.vault_url);
+                for _ in 0..1_000 {
+                    let ready: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+                    if ready["mirror"]["indexed_block"].as_u64().is_some_and(|b| b >= head) {
+                        // The vault's view follows the stored mirror every 5 ms.
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                panic!("medkey serve's mirror never reached block {head}");
+            }
+        }
+    }
+
+    /// The vault's database, for tests that tamper with it.
+    async fn database(&self) -> medkey_indexer::Store {
+        medkey_indexer::Store::connect(&self.db.url).await.unwrap()
     }
 
     /// Runs `medkey` as `key`'s account against this world; (success, stdout, stderr).
@@ -50,7 +126,7 @@ impl World {
         let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let rpc = self.chain.rpc_url();
         let dir = self.deployments.path().display().to_string();
-        for extra in ["--vault", &self.vault.url, "--siwe-domain", DOMAIN, "--rpc-url", &rpc, "--deployments-dir", &dir]
+        for extra in ["--vault", &self.vault_url, "--siwe-domain", DOMAIN, "--rpc-url", &rpc, "--deployments-dir", &dir]
         {
             all.push(extra.to_owned());
         }
@@ -70,6 +146,60 @@ impl World {
         let registry = self.chain.registry();
         mined(registry.registerProvider(provider.address(), key).from(self.chain.admin()).send().await).await;
     }
+}
+
+/// `medkey serve` for `chain` on `db` (PostgreSQL) with Redis, the relayer on anvil account 9;
+/// returns the running process and the vault's URL.
+fn served(chain: &TestChain, db: &TestDb, dir: &Path) -> (Daemon, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let redis = std::env::var("MEDKEY_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    let config = format!(
+        r#"
+[chain]
+rpc_url = "{rpc}"
+ws_url = "{ws}"
+chain_id = {chain_id}
+registry = "{registry}"
+deploy_block = 0
+poll_interval_ms = 50
+
+[database]
+url = "{database}"
+
+[redis]
+url = "{redis}"
+prefix = "medkey-patient-cli:{port}"
+
+[vault]
+listen = "127.0.0.1:{port}"
+
+[identity]
+domain = "{DOMAIN}"
+
+[blobs]
+dir = "{blobs}"
+
+[relayer]
+enabled = true
+"#,
+        rpc = chain.rpc_url(),
+        ws = chain.ws_url(),
+        chain_id = chain.chain_id(),
+        registry = chain.registry,
+        database = db.url,
+        blobs = dir.join("blobs").display(),
+    );
+    let path = dir.join("medkey.toml");
+    std::fs::write(&path, config).unwrap();
+    let relayer: PrivateKeySigner = chain.anvil.keys()[9].clone().into();
+    let mut command = std::process::Command::new(medkey_e2e::medkey_bin());
+    command
+        .args(["serve", "--config", path.to_str().unwrap()])
+        .current_dir(dir)
+        .env_remove("MEDKEY_PRIVATE_KEY")
+        .env("MEDKEY_VAULT_SECRET", "0x5e1fe5e1fe5e1fe5e1fe5e1fe5e1fe5e1fe5e1fe5e1fe5e1fe5e1fe5e1fe5e1f")
+        .env("MEDKEY_RELAYER_KEY", alloy::hex::encode_prefixed(relayer.to_bytes()));
+    (Daemon::spawn("medkey serve", command), format!("http://127.0.0.1:{port}"))
 }
 
 fn hex(key: &PrivateKeySigner) -> String {
@@ -95,8 +225,8 @@ fn read_json(path: &Path) -> Value {
     json_of(&std::fs::read_to_string(path).unwrap())
 }
 
-async fn a_patient_shares_a_lab_result_and_revokes(backend: Backend) {
-    let world = World::start(backend).await;
+async fn a_patient_shares_a_lab_result_and_revokes(setup: Setup) {
+    let world = World::start(setup).await;
     let (alice, lab) = (world.chain.keys[1].clone(), world.chain.keys[3].clone());
     world.register(&lab).await;
 
@@ -181,7 +311,7 @@ async fn a_patient_shares_a_lab_result_and_revokes(backend: Backend) {
     // Revoke (relayed); the lab is refused from the next block on.
     let (ok, _, err) = world.medkey(&alice, &["revoke", &grant_id]).await;
     assert!(ok, "{err}");
-    world.vault.wait_for_mirror_head(world.chain.head().await).await;
+    world.wait_for_mirror(world.chain.head().await).await;
     let (ok, _, err) = world.medkey(&lab, &["provider", "fetch", &lab_id]).await;
     assert!(!ok && err.contains("no_live_grant"), "{err}");
     let (ok, out, _) = world.medkey(&alice, &["grants", "--json"]).await;
@@ -212,12 +342,12 @@ async fn a_patient_shares_a_lab_result_and_revokes(backend: Backend) {
     assert!(!ok && err.contains("not a record id"), "{err}");
     world.db.cleanup().await;
 }
-on_both_backends!(a_patient_shares_a_lab_result_and_revokes);
+in_every_setup!(a_patient_shares_a_lab_result_and_revokes);
 
 /// Export → import into a fresh account → export again gives the same resources; the Bundle is
 /// a FHIR R4 `collection` and the NDJSON files hold one resource per line.
-async fn export_then_import_round_trips(backend: Backend) {
-    let world = World::start(backend).await;
+async fn export_then_import_round_trips(setup: Setup) {
+    let world = World::start(setup).await;
     let (alice, bob) = (world.chain.keys[1].clone(), world.chain.keys[2].clone());
     let bundle = tempfile::tempdir().unwrap();
     let mut source = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": []});
@@ -300,13 +430,13 @@ async fn export_then_import_round_trips(backend: Backend) {
     assert_eq!(json_of(&out).as_array().unwrap().len(), 9, "nothing of the bad Bundle was stored");
     world.db.cleanup().await;
 }
-on_both_backends!(export_then_import_round_trips);
+in_every_setup!(export_then_import_round_trips);
 
 /// Break-glass: refused before the patient opts in; after opt-in (keys wrapped for the named
 /// emergency department) the provider opens a 4-hour grant and reads the allergy, not the
 /// prescription; the patient sees it in her audit log.
-async fn emergency_access_after_opt_in(backend: Backend) {
-    let world = World::start(backend).await;
+async fn emergency_access_after_opt_in(setup: Setup) {
+    let world = World::start(setup).await;
     let (alice, er) = (world.chain.keys[1].clone(), world.chain.keys[4].clone());
     world.register(&er).await;
     let (ok, out, err) =
@@ -337,7 +467,7 @@ async fn emergency_access_after_opt_in(backend: Backend) {
     assert!(ok, "{err}");
     let opened = json_of(&out);
     assert_eq!(opened["reason_hash"], serde_json::json!(alloy::primitives::keccak256(reason)));
-    world.vault.wait_for_mirror_head(world.chain.head().await).await;
+    world.wait_for_mirror(world.chain.head().await).await;
     let (ok, out, err) = world.medkey(&er, &["provider", "fetch", &allergy]).await;
     assert!(ok && err.contains("(emergency access)") && err.contains("ETREAT"), "{err}");
     assert_eq!(json_of(&out), read_json(&fixture("AllergyIntolerance-example.json")));
@@ -356,12 +486,12 @@ async fn emergency_access_after_opt_in(backend: Backend) {
     assert!(outcomes.contains(&("key_denied".into(), "no_live_grant".into())), "{outcomes:?}");
     world.db.cleanup().await;
 }
-on_both_backends!(emergency_access_after_opt_in);
+in_every_setup!(emergency_access_after_opt_in);
 
 /// A provider asks; the patient sees the request with its note, approves (a grant she signs,
 /// relayed), and the provider reads; a second request is declined.
-async fn an_access_request_becomes_the_patients_own_grant(backend: Backend) {
-    let world = World::start(backend).await;
+async fn an_access_request_becomes_the_patients_own_grant(setup: Setup) {
+    let world = World::start(setup).await;
     let (alice, clinic) = (world.chain.keys[1].clone(), world.chain.keys[3].clone());
     world.register(&clinic).await;
     let (ok, out, err) =
@@ -405,13 +535,13 @@ async fn an_access_request_becomes_the_patients_own_grant(backend: Backend) {
     assert!(!ok && err.contains("no pending request"), "{err}");
     world.db.cleanup().await;
 }
-on_both_backends!(an_access_request_becomes_the_patients_own_grant);
+in_every_setup!(an_access_request_becomes_the_patients_own_grant);
 
 /// A write grant: the clinic adds a lab result to the patient's file, encrypted on its side for
 /// itself and for the patient (to the key she signed), and she reads it; a category outside the
 /// grant, a provider without write access and a key the patient did not sign are all refused.
-async fn a_write_grant_lets_a_provider_add_records(backend: Backend) {
-    let world = World::start(backend).await;
+async fn a_write_grant_lets_a_provider_add_records(setup: Setup) {
+    let world = World::start(setup).await;
     let (alice, lab, clinic) = (world.chain.keys[1].clone(), world.chain.keys[3].clone(), world.chain.keys[4].clone());
     world.register(&lab).await;
     world.register(&clinic).await;
@@ -451,7 +581,8 @@ async fn a_write_grant_lets_a_provider_add_records(backend: Backend) {
 
     // A key in the vault that the patient did not sign is never used.
     let bob = world.chain.keys[2].address();
-    let pool = world.indexer.store.pool();
+    let database = world.database().await;
+    let pool = database.pool();
     sqlx::query("INSERT INTO account_keys (address, encryption_key, signature, updated_at_ms) VALUES ($1, $2, $3, 0)")
         .bind(bob.to_vec())
         .bind(vec![9u8; 32])
@@ -465,12 +596,12 @@ async fn a_write_grant_lets_a_provider_add_records(backend: Backend) {
     assert!(!ok && err.contains("did not sign"), "{err}");
     world.db.cleanup().await;
 }
-on_both_backends!(a_write_grant_lets_a_provider_add_records);
+in_every_setup!(a_write_grant_lets_a_provider_add_records);
 
 /// A grant until tomorrow, and the chain's clock moved two days on: the vault refuses the lab
 /// and the chain says the grant is no longer live.
-async fn an_expired_grant_releases_nothing(backend: Backend) {
-    let world = World::start(backend).await;
+async fn an_expired_grant_releases_nothing(setup: Setup) {
+    let world = World::start(setup).await;
     let (alice, lab) = (world.chain.keys[1].clone(), world.chain.keys[3].clone());
     world.register(&lab).await;
     let (ok, out, err) =
@@ -487,7 +618,7 @@ async fn an_expired_grant_releases_nothing(backend: Backend) {
 
     let _: Value = world.chain.provider.raw_request("evm_increaseTime".into(), (2 * 86_400u64,)).await.unwrap();
     world.chain.mine(1).await;
-    world.vault.wait_for_mirror_head(world.chain.head().await).await;
+    world.wait_for_mirror(world.chain.head().await).await;
     let (ok, _, err) = world.medkey(&lab, &["provider", "fetch", &id]).await;
     assert!(!ok && err.contains("no_live_grant"), "{err}");
     let (ok, out, _) = world.medkey(&alice, &["grants", "--json"]).await;
@@ -495,12 +626,12 @@ async fn an_expired_grant_releases_nothing(backend: Backend) {
     assert_eq!(json_of(&out)[0]["chain_live"], false, "{out}");
     world.db.cleanup().await;
 }
-on_both_backends!(an_expired_grant_releases_nothing);
+in_every_setup!(an_expired_grant_releases_nothing);
 
 /// An account in an encrypted keystore: created with a passphrase, never overwritten silently,
 /// unlocked only with the right passphrase, and used by the commands without a raw key.
-async fn a_keystore_account_signs_in_without_a_raw_key(backend: Backend) {
-    let world = World::start(backend).await;
+async fn a_keystore_account_signs_in_without_a_raw_key(setup: Setup) {
+    let world = World::start(setup).await;
     let home = tempfile::tempdir().unwrap();
     let home_text = home.path().display().to_string();
     let env_run = |args: Vec<String>, passphrase: &'static str| {
@@ -538,7 +669,7 @@ async fn a_keystore_account_signs_in_without_a_raw_key(backend: Backend) {
     // The keystore account uploads and verifies its audit trail.
     let (rpc, dir) = (world.chain.rpc_url(), world.deployments.path().display().to_string());
     let connect =
-        ["--vault", world.vault.url.as_str(), "--siwe-domain", DOMAIN, "--rpc-url", &rpc, "--deployments-dir", &dir];
+        ["--vault", world.vault_url.as_str(), "--siwe-domain", DOMAIN, "--rpc-url", &rpc, "--deployments-dir", &dir];
     let fixture_path = fixture("Condition-f201.json");
     let upload = [&["upload", fixture_path.to_str().unwrap()][..], &connect[..]].concat();
     let (ok, _, err) = env_run(args(&upload), "correct horse battery").await;
@@ -550,4 +681,4 @@ async fn a_keystore_account_signs_in_without_a_raw_key(backend: Backend) {
     assert!(out.contains(&format!("entries about {}", signer.address())), "{out}");
     world.db.cleanup().await;
 }
-on_both_backends!(a_keystore_account_signs_in_without_a_raw_key);
+in_every_setup!(a_keystore_account_signs_in_without_a_raw_key);
