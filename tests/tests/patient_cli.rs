@@ -53,8 +53,14 @@ macro_rules! in_every_setup {
 }
 
 enum Running {
-    InProcess { _indexer: RunningIndexer, vault: TestVault },
-    Served(Daemon),
+    InProcess {
+        _indexer: Box<RunningIndexer>,
+        vault: Box<TestVault>,
+    },
+    /// Kept so the process runs as long as the world (dropping it kills the process).
+    Served {
+        _serve: Daemon,
+    },
 }
 
 /// A chain, a vault with a relayer over a mirror of it, and the deployment file the CLI reads.
@@ -83,7 +89,7 @@ impl World {
                 let state = TestVault::state(&indexer, LimitSettings::default(), false).await.with_relayer(relayer);
                 let vault = TestVault::serve(state).await;
                 let vault_url = vault.url.clone();
-                let running = Running::InProcess { _indexer: indexer, vault };
+                let running = Running::InProcess { _indexer: Box::new(indexer), vault: Box::new(vault) };
                 Self { chain, db, vault_url, running, deployments, _files: files }
             }
             Setup::Served => {
@@ -91,7 +97,7 @@ impl World {
                 let mut serve = served(&chain, &db, files.path());
                 let vault_url = serve.1.clone();
                 serve.0.wait_for(&format!("{vault_url}/readyz")).await;
-                Self { chain, db, vault_url, running: Running::Served(serve.0), deployments, _files: files }
+                Self { chain, db, vault_url, running: Running::Served { _serve: serve.0 }, deployments, _files: files }
             }
         }
     }
@@ -100,7 +106,7 @@ impl World {
     async fn wait_for_mirror(&self, head: u64) {
         match &self.running {
             Running::InProcess { vault, .. } => vault.wait_for_mirror_head(head).await,
-            Running::Served(_) => {
+            Running::Served { .. } => {
                 let url = format!("{}/readyz", self.vault_url);
                 for _ in 0..1_000 {
                     let ready: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
