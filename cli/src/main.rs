@@ -17,7 +17,9 @@ use tracing_subscriber::EnvFilter;
 
 /// alloy's WebSocket layer logs its own reconnects at ERROR; the indexer already reports every
 /// failed call it retries, so those lines would only be noise (e.g. when Ctrl-C stops anvil).
-const DEFAULT_LOG: &str = "warn,alloy_pubsub=off,alloy_transport_ws=off";
+/// The indexer's sync loop reports its start and, every 5 s while it indexes, its progress
+/// (block, lag, events/s): the progress output of a long backfill.
+const DEFAULT_LOG: &str = "warn,medkey_indexer::sync=info,alloy_pubsub=off,alloy_transport_ws=off";
 
 /// Exit codes: 0 success, 1 a command failed (the message says why), 2 bad usage.
 #[tokio::main]

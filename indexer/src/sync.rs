@@ -427,7 +427,8 @@ impl Progress {
         self.events += events;
         let from = *self.blocks_from.get_or_insert(block);
         let elapsed = self.since.elapsed();
-        if elapsed >= Self::EVERY {
+        // Quiet while idle: a line only for a period that indexed something.
+        if elapsed >= Self::EVERY && (self.events > 0 || block > from) {
             let rate = self.events as f64 / elapsed.as_secs_f64();
             tracing::info!(
                 block,
@@ -437,6 +438,8 @@ impl Progress {
                 events_per_sec = rate.round(),
                 "indexed"
             );
+            *self = Self::new();
+        } else if elapsed >= Self::EVERY {
             *self = Self::new();
         }
     }
