@@ -466,7 +466,13 @@ async fn emergency_access_after_opt_in(setup: Setup) {
     assert!(ok, "{err}");
     assert!(out.contains("1 record(s) wrapped"), "{out}");
     let (ok, out, _) = world.medkey(&alice, &["emergency", "status"]).await;
-    assert!(ok && out.trim() == "allergies", "{out}");
+    assert!(ok && out.lines().next() == Some("allergies"), "{out}");
+    assert!(out.contains(&format!("provider {}", er.address())), "{out}");
+    // An allergy recorded after the opt-in is wrapped for the emergency department as well.
+    let (ok, out, err) =
+        world.medkey(&alice, &["upload", fixture("AllergyIntolerance-example.json").to_str().unwrap(), "--json"]).await;
+    assert!(ok, "{err}");
+    let later_allergy = json_of(&out)[0]["record_id"].as_str().unwrap().to_owned();
 
     let (ok, out, err) =
         world.medkey(&er, &["provider", "emergency", "--patient", &patient, "--reason", reason, "--json"]).await;
@@ -476,6 +482,9 @@ async fn emergency_access_after_opt_in(setup: Setup) {
     world.wait_for_mirror(world.chain.head().await).await;
     let (ok, out, err) = world.medkey(&er, &["provider", "fetch", &allergy]).await;
     assert!(ok && err.contains("(emergency access)") && err.contains("ETREAT"), "{err}");
+    assert_eq!(json_of(&out), read_json(&fixture("AllergyIntolerance-example.json")));
+    let (ok, out, err) = world.medkey(&er, &["provider", "fetch", &later_allergy]).await;
+    assert!(ok && err.contains("(emergency access)"), "{err}");
     assert_eq!(json_of(&out), read_json(&fixture("AllergyIntolerance-example.json")));
     let (ok, _, err) = world.medkey(&er, &["provider", "fetch", &prescription]).await;
     assert!(!ok && err.contains("no_live_grant"), "{err}");

@@ -14,6 +14,7 @@ const POSTGRES: &[EmbeddedMigration] = &[
     (6, "audit_tree", include_str!("../migrations/postgres/0006_audit_tree.sql")),
     (7, "access_requests", include_str!("../migrations/postgres/0007_access_requests.sql")),
     (8, "account_keys", include_str!("../migrations/postgres/0008_account_keys.sql")),
+    (9, "emergency_providers", include_str!("../migrations/postgres/0009_emergency_providers.sql")),
 ];
 const SQLITE: &[EmbeddedMigration] = &[
     (1, "identity", include_str!("../migrations/sqlite/0001_identity.sql")),
@@ -24,6 +25,7 @@ const SQLITE: &[EmbeddedMigration] = &[
     (6, "audit_tree", include_str!("../migrations/sqlite/0006_audit_tree.sql")),
     (7, "access_requests", include_str!("../migrations/sqlite/0007_access_requests.sql")),
     (8, "account_keys", include_str!("../migrations/sqlite/0008_account_keys.sql")),
+    (9, "emergency_providers", include_str!("../migrations/sqlite/0009_emergency_providers.sql")),
 ];
 
 /// Runs the vault's pending migrations on the mirror's database and returns its pool.

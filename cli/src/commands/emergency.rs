@@ -3,8 +3,10 @@
 //! evented with the hash of its stated reason.
 //!
 //! The vault can only release keys that were wrapped for the provider, and only the patient's
-//! client can wrap them: `--providers` names the providers (an emergency department, a GP) whose
-//! keys the opt-in wraps now, so they can read those categories once they open an emergency grant.
+//! client can wrap them: `--providers` names the providers (an emergency department, a GP). The
+//! opt-in wraps the patient's records in those categories for them now, the list is kept in the
+//! vault, and every later upload or update in those categories is wrapped for them too, so they
+//! can read those categories once they open an emergency grant.
 
 use alloy::primitives::{Address, keccak256};
 use alloy::sol_types::SolEvent;
@@ -77,12 +79,41 @@ pub struct OpenArgs {
     connect: ConnectArgs,
 }
 
+/// The patient's break-glass setup: the categories opted in on chain and the providers chosen
+/// for them (kept in the vault, so every device of hers wraps new records the same way).
+pub struct Emergency {
+    categories: Vec<Category>,
+    providers: Vec<Address>,
+}
+
+impl Emergency {
+    pub fn none() -> Self {
+        Self { categories: Vec::new(), providers: Vec::new() }
+    }
+
+    pub async fn load(session: &Session) -> anyhow::Result<Self> {
+        let mask = session.registry().emergencyCategories(session.address()).call().await?;
+        if mask == 0 {
+            return Ok(Self::none());
+        }
+        let list = session.get("/v1/account/emergency-providers").await?;
+        let providers = serde_json::from_value(list["providers"].clone()).context("the vault's provider list")?;
+        Ok(Self { categories: Category::from_mask(mask), providers })
+    }
+
+    /// Whom a new record of `category` is wrapped for, beyond the live grants.
+    pub fn providers_for(&self, category: Category) -> &[Address] {
+        if self.categories.contains(&category) { &self.providers } else { &[] }
+    }
+}
+
 pub async fn run(args: EmergencyArgs) -> anyhow::Result<()> {
     match args.command {
         EmergencyCommand::OptIn(args) => opt_in(args).await,
         EmergencyCommand::OptOut(args) => {
             let session = Session::open(&args.connect).await?;
             set(&session, 0).await?;
+            session.send("PUT", "/v1/account/emergency-providers", Some(&json!({"providers": []}))).await?;
             println!("break-glass access is off");
             Ok(())
         }
@@ -91,6 +122,11 @@ pub async fn run(args: EmergencyArgs) -> anyhow::Result<()> {
             let mask = session.registry().emergencyCategories(session.address()).call().await?;
             let names: Vec<&str> = Category::from_mask(mask).iter().map(|c| c.as_str()).collect();
             println!("{}", if names.is_empty() { "break-glass access is off".into() } else { names.join(",") });
+            let list = session.get("/v1/account/emergency-providers").await?;
+            let providers: Vec<Address> = serde_json::from_value(list["providers"].clone())?;
+            for provider in providers {
+                println!("provider {provider} (records in these categories are wrapped for it)");
+            }
             Ok(())
         }
     }
@@ -107,6 +143,10 @@ async fn opt_in(args: OptInArgs) -> anyhow::Result<()> {
         keys.push((*provider, session.provider_key(*provider).await?));
     }
     set(&session, Category::mask(categories.iter().copied())).await?;
+    if !args.providers.is_empty() {
+        let body = json!({"providers": args.providers});
+        session.send("PUT", "/v1/account/emergency-providers", Some(&body)).await?;
+    }
     let mine = session.get("/v1/records").await?;
     let mut shared = 0;
     for record in mine.as_array().into_iter().flatten().filter(|r| r["erased"] != json!(true)) {

@@ -10,6 +10,7 @@ use medkey_protocol::envelope::{EncryptionPublicKey, RecordBinding, stream};
 use medkey_protocol::{Category, fhir, fhir_category};
 use serde_json::{Value, json};
 
+use super::emergency::Emergency;
 use crate::progress::Progress;
 use crate::sealing::{self, Sealed};
 use crate::session::{ConnectArgs, Session};
@@ -124,10 +125,13 @@ pub async fn store_all(
     owner: Address,
     attach: Option<&Path>,
 ) -> anyhow::Result<Vec<Value>> {
+    // A patient's own records in her break-glass categories are wrapped for her chosen
+    // emergency providers too (released only under an emergency grant).
+    let emergency = if owner == session.address() { Emergency::load(session).await? } else { Emergency::none() };
     let mut progress = Progress::new(planned.len() as u64, "uploading");
     let mut stored = Vec::with_capacity(planned.len());
     for (resource, category) in planned {
-        let (view, sealed) = store_new(session, resource, *category, owner).await?;
+        let (view, sealed) = store_new(session, resource, *category, owner, emergency.providers_for(*category)).await?;
         if let Some(path) = attach {
             attach_file(session, &sealed, path).await?;
         }
@@ -144,6 +148,7 @@ pub async fn store_new(
     resource: &Value,
     category: Category,
     owner: Address,
+    also: &[Address],
 ) -> anyhow::Result<(Value, Sealed)> {
     let resource_type = resource_type(resource)?;
     let binding = RecordBinding {
@@ -161,12 +166,15 @@ pub async fn store_new(
         readers.push((patient, session.account_key(patient).await?));
     }
     let answer = session.send("POST", "/v1/records", Some(&sealed.create_body(&readers, patient)?)).await?;
-    let needing: Vec<Address> = answer["providers_needing_keys"]
+    let mut needing: Vec<Address> = answer["providers_needing_keys"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|p| p["provider"].as_str()?.parse().ok())
+        .chain(also.iter().copied())
         .collect();
+    needing.sort();
+    needing.dedup();
     share_version(session, &sealed, &needing).await?;
     Ok((answer["record"].clone(), sealed))
 }
@@ -257,7 +265,10 @@ pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
     let sealed = sealing::seal(binding, &serde_json::to_vec(resource)?)?;
     let me = (session.address(), session.wallet.encryption_public_key());
     let view = session.send("PUT", &format!("/v1/records/{id}"), Some(&sealed.version_body(&[me])?)).await?;
-    let providers = live_providers(&session, category).await?;
+    let mut providers = live_providers(&session, category).await?;
+    providers.extend_from_slice(Emergency::load(&session).await?.providers_for(category));
+    providers.sort();
+    providers.dedup();
     share_version(&session, &sealed, &providers).await?;
     eprintln!("record {id} is now version {} (shared with {} provider(s))", sealed.binding.version, providers.len());
     print_records(&[view]);

@@ -22,7 +22,7 @@ pub struct AuditEntry {
     pub at_ms: u64,
     /// `key_released`, `key_denied`, `record_created`, `record_updated`, `record_erased`,
     /// `attachment_stored`, `attachment_released`, `attachment_denied`, `grant_relayed`,
-    /// `revoke_relayed`, `login`, `mfa_enabled`, `mfa_disabled`, `encryption_key_published`, `access_requested`,
+    /// `revoke_relayed`, `login`, `mfa_enabled`, `mfa_disabled`, `encryption_key_published`, `emergency_providers_set`, `access_requested`,
     /// `access_approved`, `access_declined`.
     pub kind: String,
     pub actor: Address,

@@ -5,6 +5,7 @@ mod account_key_routes;
 mod attachment_routes;
 mod audit_routes;
 mod auth;
+mod emergency_provider_routes;
 mod error;
 mod grant_routes;
 mod health;
@@ -51,6 +52,10 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/v1/audit/entries", get(audit_routes::entries))
         .route("/v1/account/encryption-key", put(account_key_routes::publish))
         .route("/v1/accounts/{address}/encryption-key", get(account_key_routes::fetch))
+        .route(
+            "/v1/account/emergency-providers",
+            get(emergency_provider_routes::list).put(emergency_provider_routes::replace),
+        )
         .route("/v1/grants", get(grant_routes::list))
         .route("/v1/grants/typed-data", post(relay_routes::grant_typed_data))
         .route("/v1/revocations/typed-data", post(relay_routes::revoke_typed_data))

@@ -16,8 +16,8 @@ pub use shapes::*;
 
 use super::record_routes::RecordView;
 use super::{
-    account_key_routes, attachment_routes, audit_routes, grant_routes, health, mfa_routes, provider_routes,
-    record_routes, relay_routes, request_routes, session_routes,
+    account_key_routes, attachment_routes, audit_routes, emergency_provider_routes, grant_routes, health, mfa_routes,
+    provider_routes, record_routes, relay_routes, request_routes, session_routes,
 };
 
 /// The security scheme's name in the document, as the handlers' `security(("bearer" = []))` use it.
@@ -55,6 +55,8 @@ pub const BEARER: &str = "bearer";
         grant_routes::list,
         account_key_routes::publish,
         account_key_routes::fetch,
+        emergency_provider_routes::list,
+        emergency_provider_routes::replace,
         relay_routes::grant_typed_data,
         relay_routes::revoke_typed_data,
         relay_routes::relay,

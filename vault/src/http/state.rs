@@ -11,6 +11,7 @@ use crate::access_log::AccessLog;
 use crate::account_keys::AccountKeys;
 use crate::attachments::Attachments;
 use crate::blobs::BlobStore;
+use crate::emergency_providers::EmergencyProviders;
 use crate::gate::ReleaseGate;
 use crate::identity::{ConfigError, Identity, IdentityConfig};
 use crate::limits::{LimitSettings, Limits};
@@ -44,6 +45,8 @@ pub struct AppState {
     pub attachments: Attachments,
     /// Accounts' published, wallet-signed encryption keys.
     pub account_keys: AccountKeys,
+    /// Patients' chosen break-glass providers.
+    pub emergency_providers: EmergencyProviders,
     /// The largest attachment accepted, in bytes.
     pub attachment_limit: u64,
     /// Signs audit tree heads (Ed25519). Derived from the vault secret unless
@@ -96,6 +99,7 @@ impl AppState {
             blobs: BlobStore::with_store(std::sync::Arc::new(object_store::memory::InMemory::new())),
             attachments: Attachments::new(pool.clone()),
             account_keys: AccountKeys::new(pool.clone()),
+            emergency_providers: EmergencyProviders::new(pool.clone()),
             attachment_limit: DEFAULT_ATTACHMENT_LIMIT,
         })
     }

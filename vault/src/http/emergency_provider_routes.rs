@@ -1,0 +1,83 @@
+//! `/v1/account/emergency-providers`: the providers a patient chose for break-glass access. The
+//! list only tells the patient's own clients whom to wrap emergency categories for; access
+//! itself is still decided on chain (opt-in categories, a 4-hour emergency grant).
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::Caller;
+use super::ids;
+use super::json::ApiJson;
+use super::openapi::ErrorBody;
+use super::state::now_ms;
+use super::{ApiError, AppState};
+
+/// More would be a sign of misuse: break-glass is for a few named emergency providers.
+const MAX_PROVIDERS: usize = 50;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProvidersBody {
+    /// Provider addresses (0x-prefixed hex), at most 50, no repeats; `[]` clears the list.
+    #[schema(example = json!(["0x90F79bf6EB2c4f870365E785982E1f101E93b906"]))]
+    providers: Vec<String>,
+}
+
+/// The caller's break-glass providers.
+#[utoipa::path(
+    get,
+    path = "/v1/account/emergency-providers",
+    tag = "sharing",
+    operation_id = "list_emergency_providers",
+    responses(
+        (status = 200, description = "`{providers: [address]}`", body = Value),
+        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
+            body = ErrorBody),
+        (status = 500, description = "internal", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({"providers": state.emergency_providers.list(caller.address).await?})))
+}
+
+/// Replaces the caller's break-glass providers.
+#[utoipa::path(
+    put,
+    path = "/v1/account/emergency-providers",
+    tag = "sharing",
+    operation_id = "set_emergency_providers",
+    request_body = ProvidersBody,
+    responses(
+        (status = 204, description = "Replaced"),
+        (status = 400, description = "invalid_address / invalid_providers (more than 50, or repeated) / \
+            malformed_json / invalid_body", body = ErrorBody),
+        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
+            body = ErrorBody),
+        (status = 413, description = "body_too_large", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type", body = ErrorBody),
+        (status = 500, description = "internal", body = ErrorBody),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn replace(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ProvidersBody>,
+) -> Result<StatusCode, ApiError> {
+    if body.providers.len() > MAX_PROVIDERS {
+        return Err(ApiError::bad_request("invalid_providers", format!("at most {MAX_PROVIDERS} providers")));
+    }
+    let providers = body.providers.iter().map(|p| ids::address(p)).collect::<Result<Vec<_>, _>>()?;
+    if providers.iter().collect::<BTreeSet<_>>().len() != providers.len() {
+        return Err(ApiError::bad_request("invalid_providers", "a provider is named twice"));
+    }
+    state.emergency_providers.replace(caller.address, &providers, now_ms()).await?;
+    state.log.append(&crate::access_log::stamped("emergency_providers_set", caller.address)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
