@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs Medkey's pinned dev tools (Foundry, solc-js, OpenZeppelin) into tools/node_modules.
-# Idempotent: does nothing when the installed tree already matches tools/package-lock.json.
+# Installs Medkey's pinned dev tools: Foundry, solc-js and OpenZeppelin into tools/node_modules,
+# and the FHIR validator into tools/py. Idempotent: does nothing when each installed tree already
+# matches tools/package-lock.json and tools/requirements.txt.
 set -euo pipefail
 cd "$(dirname "$0")/../tools"
 
@@ -8,9 +9,22 @@ need() { command -v "$1" >/dev/null || { echo "setup: '$1' is required but not i
 need node "Node.js 20 or newer"
 need npm "comes with Node.js"
 
+# Python tools (the FHIR R4 validator the export tests use), pinned in requirements.txt.
+need python3 "Python 3.11 or newer"
+py_stamp=py/.medkey-requirements.sha256
+py_want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [[ ! -f $py_stamp || $(cat "$py_stamp") != "$py_want" ]]; then
+  echo "setup: installing the FHIR validator (fhir.resources) into tools/py ..."
+  rm -rf py
+  python3 -m venv py || { echo "setup: python3 -m venv failed (install python3-venv)" >&2; exit 1; }
+  py/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+  echo "$py_want" > "$py_stamp"
+fi
+
 stamp=node_modules/.medkey-lock.sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+  touch "$stamp" # newer than requirements.txt too, so make does not run this again
   exit 0
 fi
 

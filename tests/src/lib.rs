@@ -41,6 +41,19 @@ pub fn medkey(args: &[&str], env: &[(&str, &str)]) -> Output {
     cmd.output().expect("medkey runs")
 }
 
+/// Runs the FHIR R4 validator (`scripts/fhir_validate.py` in the `tools/py` venv that `make setup`
+/// installs) on `files`: (valid, its report).
+pub fn fhir_validate(files: &[&Path]) -> (bool, String) {
+    let python = workspace_root().join("tools/py/bin/python");
+    assert!(python.exists(), "{} is missing: run `make setup`", python.display());
+    let out = Command::new(python)
+        .arg(workspace_root().join("scripts/fhir_validate.py"))
+        .args(files)
+        .output()
+        .expect("the FHIR validator runs");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+}
+
 /// The project-local anvil (`make setup` installs it).
 pub fn anvil_path() -> PathBuf {
     let path = std::env::var_os("MEDKEY_ANVIL")

@@ -396,6 +396,15 @@ async fn export_then_import_round_trips(setup: Setup) {
     assert!(ok, "{err}");
     let exported = read_json(&first);
     assert_eq!((exported["resourceType"].as_str(), exported["type"].as_str()), (Some("Bundle"), Some("collection")));
+    let (valid, report) = medkey_e2e::fhir_validate(&[&first]);
+    assert!(valid && report.contains("valid    ") && report.contains("FHIR 4.0.1"), "{report}");
+    // The validator is not a rubber stamp: the same Bundle with one broken entry fails.
+    let mut broken = exported.clone();
+    broken["entry"][0]["resource"]["meta"] = serde_json::json!("meta is an object, not a string");
+    let broken_file = bundle.path().join("broken.json");
+    std::fs::write(&broken_file, broken.to_string()).unwrap();
+    let (valid, report) = medkey_e2e::fhir_validate(&[&broken_file]);
+    assert!(!valid && report.contains("INVALID"), "{report}");
     let observations = std::fs::read_to_string(ndjson.join("Observation.ndjson")).unwrap();
     assert_eq!(observations.lines().count(), 2);
     assert!(observations.lines().all(|line| json_of(line)["resourceType"] == "Observation"));
