@@ -24,6 +24,16 @@ async fn verify(vault: &str, chain: &TestChain, state: &std::path::Path, key: &s
     (ok, stdout + &stderr)
 }
 
+async fn verify_json(vault: &str, chain: &TestChain, state: &std::path::Path, key: &str) -> (bool, String) {
+    let (rpc, registry, state) = (chain.rpc_url(), chain.registry.to_string(), state.display().to_string());
+    let deployments = chain.deployments_dir();
+    let dir = deployments.path().display().to_string();
+    let args = ["audit", "verify", "--json", "--vault", vault, "--rpc-url", &rpc, "--registry", &registry];
+    let rest = ["--deployments-dir", &dir, "--state-dir", &state, "--siwe-domain", DOMAIN];
+    let (ok, stdout, stderr) = medkey(&[&args[..], &rest[..]].concat(), key).await;
+    (ok, if ok { stdout } else { stdout + &stderr })
+}
+
 /// Runs the real `medkey` with `MEDKEY_PRIVATE_KEY=key` off the runtime; (success, stdout, stderr).
 async fn medkey(args: &[&str], key: &str) -> (bool, String, String) {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -104,6 +114,12 @@ async fn audit_verify_passes_a_clean_log_and_names_what_was_tampered(backend: Ba
     let (ok, text) = verify(&vault.url, &chain, state.path(), &alice_key).await;
     assert!(ok && text.contains("extends the last head this client saw (size 6)"), "{text}");
     assert!(text.contains("extends the head anchored on chain (size 6)"), "{text}");
+
+    // The same checks as JSON lines, for scripts.
+    let (ok, text) = verify_json(&vault.url, &chain, state.path(), &alice_key).await;
+    assert!(ok, "{text}");
+    let checks: Vec<serde_json::Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(checks.len() >= 4 && checks.iter().all(|c| c["ok"] == true), "{text}");
 
     // An entry edited in the database: the run fails and names it.
     let pool = indexer.store.pool();

@@ -474,6 +474,9 @@ async fn emergency_access_after_opt_in(setup: Setup) {
         world.medkey(&alice, &["emergency", "opt-in", "--categories", "allergies", "--providers", &er_address]).await;
     assert!(ok, "{err}");
     assert!(out.contains("1 record(s) wrapped"), "{out}");
+    let (ok, out, _) = world.medkey(&alice, &["emergency", "status", "--json"]).await;
+    assert!(ok, "{out}");
+    assert_eq!(json_of(&out)["categories"], serde_json::json!(["allergies"]), "{out}");
     let (ok, out, _) = world.medkey(&alice, &["emergency", "status"]).await;
     assert!(ok && out.lines().next() == Some("allergies"), "{out}");
     assert!(out.contains(&format!("provider {}", er.address())), "{out}");
@@ -542,8 +545,14 @@ async fn an_access_request_becomes_the_patients_own_grant(setup: Setup) {
 
     let (ok, out, err) = world.medkey(&alice, &["requests"]).await;
     assert!(ok && out.contains(&id) && out.contains("travel clinic check") && out.contains("pending"), "{out}{err}");
-    let (ok, out, err) = world.medkey(&alice, &["requests", "approve", &id]).await;
-    assert!(ok && out.contains("1 record(s) shared"), "{out}{err}");
+    let (ok, out, err) = world.medkey(&alice, &["requests", "approve", &id, "--json"]).await;
+    assert!(ok, "{err}");
+    let approved = json_of(&out);
+    assert_eq!(
+        (approved["status"].as_str(), approved["records_shared"].as_u64()),
+        (Some("approved"), Some(1)),
+        "{out}"
+    );
     let (ok, out, err) = world.medkey(&clinic, &["provider", "fetch", &record]).await;
     assert!(ok, "{err}");
     assert_eq!(json_of(&out), read_json(&fixture("Immunization-example.json")));

@@ -11,6 +11,7 @@
 //! The head is kept in `--state-dir` only when every check passed.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use alloy::primitives::{Address, B256};
 use alloy::providers::ProviderBuilder;
@@ -72,18 +73,38 @@ pub struct VerifyArgs {
     /// The SIWE domain the vault expects (default: the vault URL's host and port).
     #[arg(long)]
     siwe_domain: Option<String>,
+    /// One JSON object per check on stdout (`{"ok": true, "check": …}`; a failure is
+    /// `{"ok": false, "error": …}`) instead of `ok`/`FAIL` lines.
+    #[arg(long)]
+    json: bool,
 }
 
 pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
     match args.command {
-        AuditCommand::Verify(args) => verify(args).await,
+        AuditCommand::Verify(args) => {
+            let json = args.json;
+            JSON_LINES.store(json, Ordering::Relaxed);
+            let verified = verify(args).await;
+            if let (true, Err(err)) = (json, &verified) {
+                println!("{}", json!({"ok": false, "error": format!("{err:#}")}));
+            }
+            verified
+        }
         AuditCommand::Log(args) => super::audit_log::run(args).await,
     }
 }
 
+/// Set once per process by `audit verify --json`; `pass` is called from deep in the checks
+/// (consistency proofs recurse), so a flag is simpler than threading a reporter through them.
+static JSON_LINES: AtomicBool = AtomicBool::new(false);
+
 /// One line per check; the first failure ends the run.
 fn pass(what: &str) {
-    println!("ok    {what}");
+    if JSON_LINES.load(Ordering::Relaxed) {
+        println!("{}", json!({"ok": true, "check": what}));
+    } else {
+        println!("ok    {what}");
+    }
 }
 
 async fn verify(args: VerifyArgs) -> anyhow::Result<()> {

@@ -16,8 +16,7 @@ use medkey_protocol::Category;
 use medkey_protocol::ConsentRegistry::EmergencyAccessOpened;
 use serde_json::json;
 
-use super::records;
-use crate::sealing;
+use super::sharing::share_existing;
 use crate::session::{ConnectArgs, Session};
 
 #[derive(Debug, Args)]
@@ -27,6 +26,9 @@ use crate::session::{ConnectArgs, Session};
 pub struct EmergencyArgs {
     #[command(subcommand)]
     command: EmergencyCommand,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,22 +110,32 @@ impl Emergency {
 }
 
 pub async fn run(args: EmergencyArgs) -> anyhow::Result<()> {
+    let json = args.json;
     match args.command {
-        EmergencyCommand::OptIn(args) => opt_in(args).await,
+        EmergencyCommand::OptIn(args) => opt_in(args, json).await,
         EmergencyCommand::OptOut(args) => {
             let session = Session::open(&args.connect).await?;
             set(&session, 0).await?;
             session.send("PUT", "/v1/account/emergency-providers", Some(&json!({"providers": []}))).await?;
-            println!("break-glass access is off");
+            if json {
+                println!("{}", json!({"categories": [], "providers": []}));
+            } else {
+                println!("break-glass access is off");
+            }
             Ok(())
         }
         EmergencyCommand::Status(args) => {
             let session = Session::open(&args.connect).await?;
             let mask = session.registry().emergencyCategories(session.address()).call().await?;
-            let names: Vec<&str> = Category::from_mask(mask).iter().map(|c| c.as_str()).collect();
-            println!("{}", if names.is_empty() { "break-glass access is off".into() } else { names.join(",") });
+            let categories = Category::from_mask(mask);
             let list = session.get("/v1/account/emergency-providers").await?;
             let providers: Vec<Address> = serde_json::from_value(list["providers"].clone())?;
+            if json {
+                println!("{}", json!({"categories": categories, "providers": providers}));
+                return Ok(());
+            }
+            let names: Vec<&str> = categories.iter().map(|c| c.as_str()).collect();
+            println!("{}", if names.is_empty() { "break-glass access is off".into() } else { names.join(",") });
             for provider in providers {
                 println!("provider {provider} (records in these categories are wrapped for it)");
             }
@@ -132,7 +144,7 @@ pub async fn run(args: EmergencyArgs) -> anyhow::Result<()> {
     }
 }
 
-async fn opt_in(args: OptInArgs) -> anyhow::Result<()> {
+async fn opt_in(args: OptInArgs, json: bool) -> anyhow::Result<()> {
     let categories = Category::parse_list(&args.categories)?;
     if categories.is_empty() {
         bail!("--categories names no category (use opt-out to turn break-glass off)");
@@ -147,25 +159,14 @@ async fn opt_in(args: OptInArgs) -> anyhow::Result<()> {
         let body = json!({"providers": args.providers});
         session.send("PUT", "/v1/account/emergency-providers", Some(&body)).await?;
     }
-    let mine = session.get("/v1/records").await?;
-    let mut shared = 0;
-    for record in mine.as_array().into_iter().flatten().filter(|r| r["erased"] != json!(true)) {
-        let Some(category) = record["category"].as_str().and_then(|c| c.parse::<Category>().ok()) else { continue };
-        if keys.is_empty() || !categories.contains(&category) {
-            continue;
-        }
-        let id = records::id_of(record);
-        let fetched = session.get(&format!("/v1/records/{id}")).await?;
-        let (binding, key, _) = sealing::open(&fetched, &session.wallet.encryption)?;
-        let wrapped = sealing::wrapped_keys(&key, &binding, &keys)?;
-        let path = format!("/v1/records/{id}/versions/{}/keys", binding.version);
-        session.send("POST", &path, Some(&json!({"wrapped_keys": wrapped}))).await?;
-        shared += 1;
-    }
-    println!("break-glass access allowed for {}", args.categories);
+    let shared = if keys.is_empty() { 0 } else { share_existing(&session, &categories, &[], &keys).await? };
     if keys.is_empty() {
         eprintln!("note: no --providers: an emergency grant can only release keys already wrapped for its provider");
+    }
+    if json {
+        println!("{}", json!({"categories": categories, "providers": args.providers, "records_wrapped": shared}));
     } else {
+        println!("break-glass access allowed for {}", args.categories);
         println!("{shared} record(s) wrapped for {} provider(s), released only under an emergency grant", keys.len());
     }
     Ok(())

@@ -43,6 +43,8 @@ enum KeysCommand {
 
 #[derive(Debug, Args)]
 struct PublishArgs {
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     connect: crate::session::ConnectArgs,
 }
@@ -109,11 +111,12 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
         KeysCommand::Publish(args) => {
             let session = crate::session::Session::open(&args.connect).await?;
             session.publish_encryption_key().await?;
-            println!(
-                "published {} for {}",
-                alloy::hex::encode_prefixed(session.wallet.encryption_public_key().0),
-                session.address()
-            );
+            let key = alloy::hex::encode_prefixed(session.wallet.encryption_public_key().0);
+            if args.json {
+                println!("{}", json!({"address": session.address(), "encryption_key": key, "published": true}));
+            } else {
+                println!("published {key} for {}", session.address());
+            }
         }
     }
     Ok(())

@@ -70,6 +70,8 @@ pub struct ShowArgs {
 pub struct UpdateArgs {
     record: String,
     file: PathBuf,
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     connect: ConnectArgs,
 }
@@ -82,6 +84,8 @@ pub struct DeleteArgs {
     /// Confirm: an erased record cannot be recovered.
     #[arg(long)]
     yes: bool,
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     connect: ConnectArgs,
 }
@@ -271,7 +275,11 @@ pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
     providers.dedup();
     share_version(&session, &sealed, &providers).await?;
     eprintln!("record {id} is now version {} (shared with {} provider(s))", sealed.binding.version, providers.len());
-    print_records(&[view]);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&view)?);
+    } else {
+        print_records(&[view]);
+    }
     Ok(())
 }
 
@@ -282,7 +290,11 @@ pub async fn delete(args: DeleteArgs) -> anyhow::Result<()> {
     let id = record_id(&args.record)?;
     let session = Session::open(&args.connect).await?;
     session.send("DELETE", &format!("/v1/records/{id}"), None).await?;
-    eprintln!("record {id} erased");
+    if args.json {
+        println!("{}", json!({"record_id": id, "erased": true}));
+    } else {
+        eprintln!("record {id} erased");
+    }
     Ok(())
 }
 

@@ -47,7 +47,8 @@ pub struct RequestsArgs {
     /// Only requests in this state: pending, approved, declined, expired.
     #[arg(long)]
     status: Option<String>,
-    #[arg(long)]
+    /// Print JSON.
+    #[arg(long, global = true)]
     json: bool,
     #[command(flatten)]
     connect: ConnectArgs,
@@ -117,7 +118,11 @@ pub async fn run(args: RequestsArgs) -> anyhow::Result<()> {
         }
         Some(RequestsCommand::Decline { id }) => {
             session.send("POST", &format!("/v1/access-requests/{}/decline", request_id(&id)?), None).await?;
-            println!("declined {id}");
+            if args.json {
+                println!("{}", json!({"request_id": id, "status": "declined"}));
+            } else {
+                println!("declined {id}");
+            }
         }
         Some(RequestsCommand::Approve { id, direct }) => {
             let id = request_id(&id)?;
@@ -147,7 +152,13 @@ pub async fn run(args: RequestsArgs) -> anyhow::Result<()> {
             let granted = sharing::make_grant(&session, &spec).await?;
             let body = json!({"grant_id": granted.grant_id});
             session.send("POST", &format!("/v1/access-requests/{id}/approve"), Some(&body)).await?;
-            println!("approved {id}: grant {} ({} record(s) shared)", granted.grant_id, granted.shared);
+            if args.json {
+                let approved = json!({"request_id": id, "status": "approved", "grant_id": granted.grant_id,
+                    "tx_hash": granted.tx_hash, "records_shared": granted.shared});
+                println!("{approved}");
+            } else {
+                println!("approved {id}: grant {} ({} record(s) shared)", granted.grant_id, granted.shared);
+            }
         }
     }
     Ok(())

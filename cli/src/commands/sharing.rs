@@ -192,7 +192,8 @@ pub async fn make_grant(session: &Session, spec: &GrantSpec) -> anyhow::Result<G
     };
     eprintln!("grant {grant_id} on chain (tx {tx_hash}); waiting for the vault to see it …");
     wait_for_grant(session, grant_id).await?;
-    let shared = share_existing(session, &spec.categories, &spec.record_ids, spec.provider, provider_key).await?;
+    let readers = [(spec.provider, provider_key)];
+    let shared = share_existing(session, &spec.categories, &spec.record_ids, &readers).await?;
     Ok(Granted { grant_id, tx_hash, shared })
 }
 
@@ -279,13 +280,13 @@ async fn wait_for_grant(session: &Session, grant_id: B256) -> anyhow::Result<Val
     }
 }
 
-/// Wraps the current data key of every record the grant covers for the provider.
-async fn share_existing(
+/// Wraps the current data key of each of the patient's records in `categories` (only the `only`
+/// ids, when named) for `readers`, whose keys the caller read from the chain; returns how many.
+pub async fn share_existing(
     session: &Session,
     categories: &[Category],
     only: &[String],
-    provider: Address,
-    provider_key: medkey_protocol::envelope::EncryptionPublicKey,
+    readers: &[(Address, medkey_protocol::envelope::EncryptionPublicKey)],
 ) -> anyhow::Result<usize> {
     let mine = session.get("/v1/records").await?;
     let covered: Vec<&Value> = mine
@@ -303,7 +304,7 @@ async fn share_existing(
         let id = records::id_of(record);
         let fetched = session.get(&format!("/v1/records/{id}")).await?;
         let (binding, key, _) = sealing::open(&fetched, &session.wallet.encryption)?;
-        let wrapped = sealing::wrapped_keys(&key, &binding, &[(provider, provider_key)])?;
+        let wrapped = sealing::wrapped_keys(&key, &binding, readers)?;
         let path = format!("/v1/records/{id}/versions/{}/keys", binding.version);
         session.send("POST", &path, Some(&json!({"wrapped_keys": wrapped}))).await?;
         progress.item(&format!("{id} ({})", binding.resource_type));
