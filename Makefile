@@ -2,7 +2,7 @@
 FORGE := tools/node_modules/.bin/forge
 SETUP_STAMP := tools/node_modules/.medkey-lock.sha256
 
-.PHONY: run test setup build contracts abi deployments check-abi test-contracts test-rust gas bench-indexer bench-revocation bench-vault bench-audit coverage lint clean
+.PHONY: run test setup build contracts abi deployments check-abi test-contracts test-rust gas bench-indexer bench-revocation bench-vault bench-audit bench-cli coverage lint clean
 
 ## run: start a local chain with the ConsentRegistry deployed (Ctrl-C stops it)
 run: build
@@ -56,6 +56,11 @@ bench-vault: setup
 # Audit log: appends per second (SQLite, PostgreSQL) and proof times at 1M entries.
 bench-audit: setup
 	cargo run --release -p medkey-e2e --bin audit_bench -- 200000 512
+
+# The medkey client: upload, grant (wrap for a provider), export, import of 1,000 records.
+bench-cli: setup
+	cargo build --release --bin medkey
+	cargo run --release -p medkey-e2e --bin cli_bench -- 1000
 
 # Revocation delay: revoke receipt -> first refused release, mirror vs strict mode (BENCHMARKS.md).
 bench-revocation: setup

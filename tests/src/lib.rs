@@ -25,8 +25,11 @@ pub fn workspace_root() -> PathBuf {
 /// The `medkey` binary built alongside this test (`cargo build --bins` / `make test` build it).
 pub fn medkey_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> -> target/<profile>/medkey
-    let bin = exe.parent().and_then(Path::parent).expect("target/<profile>").join("medkey");
+    // target/<profile>/deps/<test> (a test) or target/<profile>/<bench> (a bench binary)
+    // -> target/<profile>/medkey
+    let dir = exe.parent().expect("the executable's directory");
+    let profile_dir = if dir.ends_with("deps") { dir.parent().expect("target/<profile>") } else { dir };
+    let bin = profile_dir.join("medkey");
     assert!(bin.is_file(), "{} is missing: build it first with `cargo build --bins` (make test does)", bin.display());
     bin
 }
