@@ -14,15 +14,7 @@ pub struct Progress {
 impl Progress {
     /// `len` items of work described as `what` (e.g. "uploading").
     pub fn new(len: u64, what: &str) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-            let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
-                .expect("a valid template")
-                .progress_chars("=> ");
-            bar.set_style(style);
-            bar.set_prefix(what.to_owned());
-            bar
-        });
+        let bar = std::io::stderr().is_terminal().then(|| styled(len, what, "{pos}/{len} {msg}"));
         Self { bar, done: 0, len }
     }
 
@@ -52,8 +44,13 @@ pub fn bytes(len: u64, what: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
+    styled(len, what, "{bytes}/{total_bytes} {bytes_per_sec}")
+}
+
+/// A bar on stderr: `what [=====>    ] <counts>`.
+fn styled(len: u64, what: &str, counts: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template("{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
+    let style = ProgressStyle::with_template(&format!("{{prefix}} [{{bar:30}}] {counts}"))
         .expect("a valid template")
         .progress_chars("=> ");
     bar.set_style(style);

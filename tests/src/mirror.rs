@@ -39,6 +39,16 @@ pub struct RunningIndexer {
 }
 
 impl RunningIndexer {
+    /// An indexer following `chain` live (new heads over WebSocket) into `database_url`, caught
+    /// up with the chain's head when this returns.
+    pub async fn following(chain: &TestChain, database_url: &str) -> Self {
+        let mut config = test_config(chain, chain.rpc_url());
+        config.ws_url = Some(chain.ws_url());
+        let indexer = Self::start(config, database_url).await;
+        indexer.wait_for_block(chain.head().await).await;
+        indexer
+    }
+
     pub async fn start(config: IndexerConfig, database_url: &str) -> Self {
         let chain_id = config.expected_chain_id.expect("test configs name their chain");
         let store = Store::connect(database_url).await.expect("mirror database opens");

@@ -34,6 +34,12 @@ impl TestVault {
         Self::start_with_policy(indexer, limits, false).await
     }
 
+    /// A vault whose relayer (an account of its own, funded) submits patients' signed grants.
+    pub async fn start_relaying(indexer: &RunningIndexer, chain: &crate::chain::TestChain) -> Self {
+        let state = Self::state(indexer, LimitSettings::default(), false).await;
+        Self::serve(state.with_relayer(chain.funded_relayer().await)).await
+    }
+
     /// `require_provider_mfa`: the operator policy that providers sign in with a second factor.
     pub async fn start_with_policy(
         indexer: &RunningIndexer,

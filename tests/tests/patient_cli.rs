@@ -14,9 +14,8 @@ use alloy::transports::http::reqwest;
 use medkey_e2e::chain::{TestChain, mined};
 use medkey_e2e::daemon::Daemon;
 use medkey_e2e::db::{Backend, TestDb};
-use medkey_e2e::mirror::{RunningIndexer, test_config};
+use medkey_e2e::mirror::RunningIndexer;
 use medkey_e2e::vault::{DOMAIN, TestVault};
-use medkey_vault::limits::LimitSettings;
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
@@ -81,13 +80,8 @@ impl World {
         match setup {
             Setup::InProcess(backend) => {
                 let db = TestDb::new(backend).await;
-                let mut config = test_config(&chain, chain.rpc_url());
-                config.ws_url = Some(chain.ws_url());
-                let indexer = RunningIndexer::start(config, &db.url).await;
-                indexer.wait_for_block(chain.head().await).await;
-                let relayer = chain.funded_relayer().await;
-                let state = TestVault::state(&indexer, LimitSettings::default(), false).await.with_relayer(relayer);
-                let vault = TestVault::serve(state).await;
+                let indexer = RunningIndexer::following(&chain, &db.url).await;
+                let vault = TestVault::start_relaying(&indexer, &chain).await;
                 let vault_url = vault.url.clone();
                 let running = Running::InProcess { _indexer: Box::new(indexer), vault: Box::new(vault) };
                 Self { chain, db, vault_url, running, deployments, _files: files }

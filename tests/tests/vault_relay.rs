@@ -14,7 +14,6 @@ use medkey_e2e::on_both_backends;
 use medkey_e2e::vault::TestVault;
 use medkey_indexer::model::GrantState;
 use medkey_protocol::consent::records_root;
-use medkey_vault::limits::LimitSettings;
 use serde_json::{Value, json};
 
 fn sign(signer: &PrivateKeySigner, payload: &Value) -> (Value, String) {
@@ -30,14 +29,8 @@ async fn grants_and_revocations_are_relayed_without_gas(backend: Backend) {
     let db = TestDb::new(backend).await;
     let (alice, bob, lab) = (chain.keys[1].clone(), chain.keys[2].clone(), chain.keys[3].address());
     chain.register_provider(lab).await;
-    let mut config = test_config(&chain, chain.rpc_url());
-    config.ws_url = Some(chain.ws_url());
-    let indexer = RunningIndexer::start(config, &db.url).await;
-    indexer.wait_for_block(chain.head().await).await;
-
-    let relayer = chain.funded_relayer().await;
-    let state = TestVault::state(&indexer, LimitSettings::default(), false).await.with_relayer(relayer);
-    let vault = TestVault::serve(state).await;
+    let indexer = RunningIndexer::following(&chain, &db.url).await;
+    let vault = TestVault::start_relaying(&indexer, &chain).await;
     let id = chain.chain_id();
     let (alice_token, bob_token) = (vault.login(&alice, id).await, vault.login(&bob, id).await);
     let alice_balance = chain.provider.get_balance(alice.address()).await.unwrap();
