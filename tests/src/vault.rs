@@ -126,14 +126,7 @@ impl TestVault {
     /// Waits until the vault's view of the mirror has seen chain head `head` (the view follows
     /// the store on its own task, so a test that writes the checkpoint must wait for it).
     pub async fn wait_for_mirror_head(&self, head: u64) {
-        let view = self.state.gate.mirror();
-        for _ in 0..5_000 {
-            if view.checkpoint().is_some_and(|c| c.head_number >= head) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        panic!("the vault's mirror view never saw head {head}");
+        wait_for_view(self.state.gate.mirror(), head).await;
     }
 
     /// A GET whose answer is bytes (attachments); returns the status and the body.
@@ -167,4 +160,16 @@ pub fn siwe_message(address: Address, chain_id: u64, nonce: &str) -> String {
         "{DOMAIN} wants you to sign in with your Ethereum account:\n{address}\n\nSign in to Medkey.\n\n\
          URI: https://{DOMAIN}\nVersion: 1\nChain ID: {chain_id}\nNonce: {nonce}\nIssued At: 2026-01-01T00:00:00Z"
     )
+}
+
+/// Waits until `view` (which follows the stored mirror on its own task) has seen chain head
+/// `head`: after the indexer stores a block, a gate decides on it only once its view caught up.
+pub async fn wait_for_view(view: &medkey_vault::MirrorView, head: u64) {
+    for _ in 0..5_000 {
+        if view.checkpoint().is_some_and(|c| c.head_number >= head) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("the mirror view never saw head {head}");
 }

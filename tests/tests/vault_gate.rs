@@ -125,6 +125,7 @@ async fn authorization_matrix(backend: Backend) {
     let _: serde_json::Value = chain.provider.raw_request("evm_increaseTime".into(), (U256::from(900),)).await.unwrap();
     chain.mine(1).await;
     indexer.wait_for_block(chain.head().await).await;
+    medkey_e2e::vault::wait_for_view(&view, chain.head().await).await;
     assert_eq!(ask(clinic, alice, Category::Allergies, RECORD).await, deny(Denial::NoLiveGrant), "expired on chain");
     // A wall clock ahead of the chain cannot stretch a grant either.
     let request = ReleaseRequest { provider: lab, patient: alice, record_id: RECORD, category: Category::LabResults };

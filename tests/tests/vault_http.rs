@@ -96,6 +96,7 @@ async fn key_release_matrix_over_http(backend: Backend) {
     // Revocation on chain: refused as soon as the mirror has the block.
     chain.revoke(alice, lab_grant).await;
     indexer.wait_for_block(chain.head().await).await;
+    vault.wait_for_mirror_head(chain.head().await).await;
     expect(403, "no_live_grant")(vault.call("GET", &key_path, Some(&lab_token), None).await);
 
     // Every release and denial is in the log.
