@@ -13,7 +13,7 @@ test: check-abi test-contracts test-rust
 
 ## setup: install Foundry, solc-js and OpenZeppelin from npm into tools/ (idempotent)
 setup: $(SETUP_STAMP)
-$(SETUP_STAMP): tools/package-lock.json tools/requirements.txt scripts/setup.sh
+$(SETUP_STAMP): tools/package-lock.json tools/requirements.txt tools/requirements-api.txt scripts/setup.sh
 	bash scripts/setup.sh
 
 contracts: setup

@@ -21,6 +21,18 @@ if [[ ! -f $py_stamp || $(cat "$py_stamp") != "$py_want" ]]; then
   echo "$py_want" > "$py_stamp"
 fi
 
+# API contract tools (OpenAPI validator, schemathesis), pinned in requirements-api.txt; a venv
+# of their own because they need pydantic 2.
+api_stamp=api-py/.medkey-requirements.sha256
+api_want=$(sha256sum requirements-api.txt | cut -d' ' -f1)
+if [[ ! -f $api_stamp || $(cat "$api_stamp") != "$api_want" ]]; then
+  echo "setup: installing openapi-spec-validator and schemathesis into tools/api-py ..."
+  rm -rf api-py
+  python3 -m venv api-py || { echo "setup: python3 -m venv failed (install python3-venv)" >&2; exit 1; }
+  api-py/bin/pip install --quiet --disable-pip-version-check -r requirements-api.txt
+  echo "$api_want" > "$api_stamp"
+fi
+
 stamp=node_modules/.medkey-lock.sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then

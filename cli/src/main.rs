@@ -32,7 +32,8 @@ async fn main() -> std::process::ExitCode {
     match cli.run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Lower layers quote URLs in their errors; RPC URLs carry API keys.
+            eprintln!("error: {}", medkey_protocol::redact::scrub_urls(&format!("{err:#}")));
             std::process::ExitCode::FAILURE
         }
     }

@@ -67,8 +67,11 @@ pub fn wrapped_keys(
     binding: &RecordBinding,
     readers: &[(Address, EncryptionPublicKey)],
 ) -> anyhow::Result<Vec<Value>> {
+    // Each reader once: the vault refuses a recipient named twice.
+    let mut seen = std::collections::HashSet::new();
     readers
         .iter()
+        .filter(|(address, _)| seen.insert(*address))
         .map(|(address, public)| {
             let wrapped = wrap::wrap(key, public, binding)?;
             Ok(json!({"recipient": address, "wrapped": STANDARD.encode(wrapped)}))

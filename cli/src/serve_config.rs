@@ -22,6 +22,8 @@ use figment::error::Actual;
 use figment::providers::{Env, Format, Toml};
 use medkey_indexer::{Backend, Finality, FreshnessPolicy, IndexerConfig};
 use medkey_protocol::Deployment;
+pub use medkey_protocol::redact::redact_url;
+use medkey_vault::http::{ServerLimits, TrustedProxies};
 use medkey_vault::identity::IdentityConfig;
 use medkey_vault::limits::LimitSettings;
 use medkey_vault::notify::{self, NotifierConfig};
@@ -127,14 +129,31 @@ pub struct VaultConfig {
     pub listen: SocketAddr,
     pub secret_file: Option<PathBuf>,
     pub body_limit_bytes: usize,
+    /// Reverse proxies (addresses or CIDR networks) whose `Forwarded` / `X-Forwarded-For`
+    /// headers name the client; none by default, so the socket's peer is the client.
+    pub trusted_proxies: Vec<String>,
+    /// Time to send a request's headers (also how long a kept-alive connection may idle).
+    pub header_timeout_secs: u64,
+    /// Longest pause inside a request body.
+    pub body_timeout_secs: u64,
+    /// Longest time to answer a request (attachment uploads excepted).
+    pub request_timeout_secs: u64,
+    /// Connections open at once; more wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl Default for VaultConfig {
     fn default() -> Self {
+        let limits = ServerLimits::default();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             secret_file: None,
             body_limit_bytes: crate::commands::runtime::DEFAULT_BODY_LIMIT,
+            trusted_proxies: Vec::new(),
+            header_timeout_secs: limits.header_timeout.as_secs(),
+            body_timeout_secs: limits.body_timeout.as_secs(),
+            request_timeout_secs: limits.request_timeout.as_secs(),
+            max_connections: limits.max_connections,
         }
     }
 }
@@ -143,6 +162,9 @@ impl Default for VaultConfig {
 #[serde(deny_unknown_fields)]
 pub struct IdentitySection {
     pub domain: String,
+    /// The vault's public origin, which SIWE messages' URIs must be on; default `https://<domain>`.
+    #[serde(default)]
+    pub origin: Option<String>,
     #[serde(default = "defaults::access_ttl_secs")]
     pub access_ttl_secs: u64,
     #[serde(default = "defaults::refresh_ttl_secs")]
@@ -158,12 +180,22 @@ pub struct IdentitySection {
 pub struct FreshnessConfig {
     pub max_lag_blocks: u64,
     pub max_head_age_secs: u64,
+    /// Strict mode: every release the mirror allows is confirmed with the registry's
+    /// `canAccess` (one `eth_call` each), so a revocation counts from its own block.
+    pub strict: bool,
+    /// How long strict mode waits for the node before refusing with 503.
+    pub strict_timeout_ms: u64,
 }
 
 impl Default for FreshnessConfig {
     fn default() -> Self {
         let policy = FreshnessPolicy::default();
-        Self { max_lag_blocks: policy.max_lag_blocks, max_head_age_secs: policy.max_head_age.as_secs() }
+        Self {
+            max_lag_blocks: policy.max_lag_blocks,
+            max_head_age_secs: policy.max_head_age.as_secs(),
+            strict: false,
+            strict_timeout_ms: 2_000,
+        }
     }
 }
 
@@ -533,6 +565,26 @@ impl Loaded {
             );
         }
         check(c.vault.body_limit_bytes >= 1024, "vault.body_limit_bytes", "must be at least 1024".into());
+        if let Err(err) = TrustedProxies::parse(&c.vault.trusted_proxies) {
+            check(false, "vault.trusted_proxies", err);
+        }
+        for (key, secs) in [
+            ("vault.header_timeout_secs", c.vault.header_timeout_secs),
+            ("vault.body_timeout_secs", c.vault.body_timeout_secs),
+            ("vault.request_timeout_secs", c.vault.request_timeout_secs),
+        ] {
+            check((1..=3_600).contains(&secs), key, "must be between 1 and 3600 seconds".into());
+        }
+        check(c.vault.max_connections >= 1, "vault.max_connections", "must be at least 1".into());
+        check(c.freshness.strict_timeout_ms >= 100, "freshness.strict_timeout_ms", "must be at least 100".into());
+        if let Some(origin) = &c.identity.origin {
+            let parsed = url::Url::parse(origin).ok();
+            check(
+                parsed.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some() && u.path() == "/"),
+                "identity.origin",
+                format!("'{origin}' must be the vault's public origin, like https://vault.example.org (no path)"),
+            );
+        }
         let id = &c.identity;
         check(
             !id.domain.is_empty()
@@ -810,6 +862,7 @@ impl Loaded {
         let id = &self.config.identity;
         IdentityConfig {
             domain: id.domain.clone(),
+            origin: self.origin(),
             chain_id: self.config.chain.chain_id,
             jwt_secret: secrets.vault_secret.clone(),
             access_ttl: Duration::from_secs(id.access_ttl_secs),
@@ -817,6 +870,28 @@ impl Loaded {
             require_provider_mfa: id.require_provider_mfa,
             nonce_ttl: Duration::from_secs(id.nonce_ttl_secs),
         }
+    }
+
+    /// `identity.origin`, or `https://<identity.domain>`.
+    pub fn origin(&self) -> String {
+        let id = &self.config.identity;
+        id.origin.clone().unwrap_or_else(|| format!("https://{}", id.domain))
+    }
+
+    /// The HTTP server's limits (`vault.*_timeout_secs`, `vault.max_connections`).
+    pub fn server_limits(&self) -> ServerLimits {
+        let v = &self.config.vault;
+        ServerLimits {
+            header_timeout: Duration::from_secs(v.header_timeout_secs),
+            body_timeout: Duration::from_secs(v.body_timeout_secs),
+            request_timeout: Duration::from_secs(v.request_timeout_secs),
+            max_connections: v.max_connections,
+        }
+    }
+
+    /// `vault.trusted_proxies`, checked by [`Self::problems`] already.
+    pub fn trusted_proxies(&self) -> TrustedProxies {
+        TrustedProxies::parse(&self.config.vault.trusted_proxies).unwrap_or_default()
     }
 
     pub fn freshness(&self) -> FreshnessPolicy {
@@ -880,12 +955,18 @@ impl Loaded {
                     ("listen", quoted(&c.vault.listen.to_string())),
                     ("secret_file", opt(c.vault.secret_file.as_deref().map(path))),
                     ("body_limit_bytes", c.vault.body_limit_bytes.to_string()),
+                    ("trusted_proxies", format!("{:?}", c.vault.trusted_proxies)),
+                    ("header_timeout_secs", c.vault.header_timeout_secs.to_string()),
+                    ("body_timeout_secs", c.vault.body_timeout_secs.to_string()),
+                    ("request_timeout_secs", c.vault.request_timeout_secs.to_string()),
+                    ("max_connections", c.vault.max_connections.to_string()),
                 ],
             ),
             (
                 "identity",
                 vec![
                     ("domain", quoted(&c.identity.domain)),
+                    ("origin", quoted(&self.origin())),
                     ("access_ttl_secs", c.identity.access_ttl_secs.to_string()),
                     ("refresh_ttl_secs", c.identity.refresh_ttl_secs.to_string()),
                     ("nonce_ttl_secs", c.identity.nonce_ttl_secs.to_string()),
@@ -897,6 +978,8 @@ impl Loaded {
                 vec![
                     ("max_lag_blocks", c.freshness.max_lag_blocks.to_string()),
                     ("max_head_age_secs", c.freshness.max_head_age_secs.to_string()),
+                    ("strict", c.freshness.strict.to_string()),
+                    ("strict_timeout_ms", c.freshness.strict_timeout_ms.to_string()),
                 ],
             ),
             (
@@ -1132,28 +1215,6 @@ fn url_scheme(url: &str) -> Option<&str> {
     valid.then_some(scheme)
 }
 
-/// A URL for messages: the password in `user:password@` becomes `***`, and an RPC URL's path and
-/// query (where providers put API keys) become `…`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(at) => rest.split_at(at),
-        None => (rest, ""),
-    };
-    let authority = match authority.rsplit_once('@') {
-        Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => format!("{credentials}@{host}"),
-        },
-        None => authority.to_owned(),
-    };
-    let is_rpc = ["http", "https", "ws", "wss"].contains(&scheme);
-    let tail = if is_rpc && tail.len() > 1 { "/…" } else { tail };
-    format!("{scheme}://{authority}{tail}")
-}
-
 /// Where the audit key a deployment file publishes differs from this vault's.
 pub fn audit_key_mismatch(registry: &RegistryTarget, secrets: &Secrets) -> Option<String> {
     let published = registry.published_audit_key.as_deref()?;
@@ -1176,17 +1237,6 @@ mod tests {
     fn env_names_follow_the_section_and_key() {
         assert_eq!(env_name("vault.listen"), "MEDKEY_VAULT__LISTEN");
         assert_eq!(env_name("chain.rpc_url"), "MEDKEY_CHAIN__RPC_URL");
-    }
-
-    #[test]
-    fn redact_hides_passwords_and_rpc_paths_only() {
-        assert_eq!(redact_url("postgres://medkey:s3cret@db:5432/medkey"), "postgres://medkey:***@db:5432/medkey");
-        assert_eq!(redact_url("postgres://medkey@db/medkey"), "postgres://medkey@db/medkey");
-        assert_eq!(redact_url("redis://:pw@redis:6379/0"), "redis://:***@redis:6379/0");
-        assert_eq!(redact_url("https://mainnet.example/v3/APIKEY"), "https://mainnet.example/…");
-        assert_eq!(redact_url("http://127.0.0.1:8545"), "http://127.0.0.1:8545");
-        assert_eq!(redact_url("http://127.0.0.1:8545/"), "http://127.0.0.1:8545/");
-        assert_eq!(redact_url("sqlite://.medkey/medkey.sqlite"), "sqlite://.medkey/medkey.sqlite");
     }
 
     #[test]

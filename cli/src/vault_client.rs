@@ -114,12 +114,15 @@ impl VaultClient {
         domain: Option<&str>,
     ) -> anyhow::Result<String> {
         let domain = domain.map_or_else(|| self.base.split("://").last().unwrap_or("").to_owned(), str::to_owned);
-        let nonce = self.get("/v1/auth/nonce", None).await?;
-        let nonce = nonce["nonce"].as_str().context("no nonce")?;
+        let answer = self.get("/v1/auth/nonce", None).await?;
+        let nonce = answer["nonce"].as_str().context("no nonce")?;
+        // The URI is the vault's public origin, as it says; the domain stays the one this client
+        // chose, so a message signed here is good for no other vault.
+        let uri = answer["uri"].as_str().map_or_else(|| format!("https://{domain}"), str::to_owned);
         let issued = time_now_rfc3339();
         let message = format!(
             "{domain} wants you to sign in with your Ethereum account:\n{}\n\nSign in to Medkey.\n\n\
-             URI: https://{domain}\nVersion: 1\nChain ID: {chain_id}\nNonce: {nonce}\nIssued At: {issued}",
+             URI: {uri}\nVersion: 1\nChain ID: {chain_id}\nNonce: {nonce}\nIssued At: {issued}",
             signer.address()
         );
         let signature = signer.sign_message_sync(message.as_bytes())?;

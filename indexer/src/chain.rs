@@ -57,13 +57,15 @@ impl RpcError {
     }
 }
 
-/// `message` without the RPC URL (reqwest quotes it, with a trailing slash when the path is empty).
+/// `message` without the RPC URL's secrets (reqwest quotes the URL, with a trailing slash when
+/// the path is empty): the one redaction helper every command uses.
 fn redact_url(message: &str, url: &str) -> String {
     let url = url.trim_end_matches('/');
     if url.is_empty() {
         return message.to_owned();
     }
-    message.replace(&format!("{url}/"), "<rpc-url>").replace(url, "<rpc-url>")
+    let shown = medkey_protocol::redact::redact_url(url);
+    medkey_protocol::redact::scrub_urls(&message.replace(&format!("{url}/"), &shown).replace(url, &shown))
 }
 
 /// A block header, as far as the mirror cares.
@@ -183,7 +185,10 @@ mod tests {
     fn errors_never_quote_the_rpc_url() {
         let url = "https://mainnet.example/v3/secret-api-key";
         let message = format!("error sending request for url ({url}/): connection refused");
-        assert_eq!(redact_url(&message, url), "error sending request for url (<rpc-url>): connection refused");
+        assert_eq!(
+            redact_url(&message, url),
+            "error sending request for url (https://mainnet.example/…): connection refused"
+        );
         assert!(!redact_url(&format!("at {url}"), &format!("{url}/")).contains("secret-api-key"));
     }
 

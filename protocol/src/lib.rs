@@ -11,6 +11,7 @@ pub mod eip712;
 pub mod envelope;
 pub mod fhir;
 pub mod fhir_category;
+pub mod redact;
 
 pub use bindings::ConsentRegistry;
 pub use consent::{Category, Purpose};

@@ -8,7 +8,7 @@ use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest;
 use medkey_indexer::FreshnessPolicy;
-use medkey_vault::http::{AppState, router};
+use medkey_vault::http::{AppState, ServerLimits, router, serve};
 use medkey_vault::identity::IdentityConfig;
 use medkey_vault::limits::LimitSettings;
 use serde_json::Value;
@@ -65,6 +65,7 @@ impl TestVault {
     pub async fn state(indexer: &RunningIndexer, limits: LimitSettings, require_provider_mfa: bool) -> AppState {
         let identity = IdentityConfig {
             domain: DOMAIN.into(),
+            origin: format!("https://{DOMAIN}"),
             chain_id: indexer.chain_id,
             jwt_secret: Zeroizing::new(b"a test-only HMAC key, 32 bytes or more".to_vec()),
             access_ttl: Duration::from_secs(900),
@@ -79,10 +80,14 @@ impl TestVault {
     /// Serves `state` on a free port.
     pub async fn serve(state: AppState) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve_with(state, ServerLimits::default(), listener).await
+    }
+
+    /// Serves `state` under `limits` on `listener`, exactly as `medkey serve` does.
+    pub async fn serve_with(state: AppState, limits: ServerLimits, listener: tokio::net::TcpListener) -> Self {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let app = router(state.clone(), BODY_LIMIT);
-        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        tokio::spawn(async move { serve(listener, app, limits, std::future::pending()).await.unwrap() });
         Self { url, state, http: reqwest::Client::new() }
     }
 

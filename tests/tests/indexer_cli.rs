@@ -68,6 +68,16 @@ fn rejects_bad_input_with_a_clear_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the chain at http://127.0.0.1:9"), "{out:?}");
 
+    // A hosted node's URL carries its API key: never printed, neither by medkey's own words nor
+    // by the HTTP client's error it quotes.
+    for url in ["http://127.0.0.1:9/v3/secret-api-key-5150", "http://127.0.0.1:9/?apikey=secret-api-key-5150"] {
+        let out = medkey(&["indexer", "--rpc-url", url, "--no-metrics"], &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("cannot reach the chain at http://127.0.0.1:9/…"), "{stderr}");
+        assert!(!stderr.contains("secret-api-key-5150"), "the API key was printed: {stderr}");
+    }
+
     let out = medkey(&["indexer", "--registry", "0x12"], &[]);
     assert_eq!(out.status.code(), Some(2), "clap usage error");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--registry"), "{out:?}");

@@ -804,3 +804,68 @@ fn check_prints_the_resolved_settings_but_no_secret() {
     let output = format!("{stdout}\n{stderr}");
     assert_no_secret(&output, &[VAULT_SECRET, AUDIT_SEED, &hex_key(&relayer), &hex_key(&operator), DB_PASSWORD]);
 }
+
+/// `freshness.strict = true` through `medkey serve`: with a mirror held three confirmations behind
+/// the chain, a revocation is refused at once (`refused_by_chain`), before the mirror has seen it;
+/// `--check` and the start-up lines say strict mode is on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_mode_refuses_a_revocation_the_mirror_has_not_seen() {
+    let chain = TestChain::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("mirror.sqlite").display());
+    let port = free_port();
+    let extra = format!(
+        "\n[vault]\nlisten = \"127.0.0.1:{port}\"\n\n[freshness]\nmax_lag_blocks = 10\nstrict = true\nstrict_timeout_ms = 5000\n"
+    );
+    let config = base_config(&chain.rpc_url(), &chain.registry.to_string(), chain.deploy_block, &database)
+        .replace("poll_interval_ms = 50", "poll_interval_ms = 50\nconfirmations = 3")
+        + &extra;
+    let config_path = write(dir.path(), "medkey.toml", &config);
+    let env = [("MEDKEY_VAULT_SECRET", VAULT_SECRET.to_owned())];
+    let (code, stdout, stderr) = run(dir.path(), &["--config", config_path.to_str().unwrap(), "--check"], &env);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.lines().any(|l| l.starts_with("strict = true")), "{stdout}");
+
+    let mut serve = start_serve(dir.path(), &config_path, &env);
+    let base = format!("http://127.0.0.1:{port}");
+    serve.wait_for(&format!("{base}/readyz")).await;
+    assert!(serve.stdout().contains("strict: each confirmed with canAccess on chain"), "{}", serve.stdout());
+
+    let (alice, lab) = (chain.keys[1].clone(), chain.keys[3].clone());
+    chain.register_provider(lab.address()).await;
+    let mut request = chain.request(lab.address(), &[Category::LabResults]).await;
+    request.recordsRoot = alloy::primitives::B256::ZERO;
+    let grant_id = chain.grant(alice.address(), request).await;
+    chain.mine(4).await;
+    let http = reqwest::Client::new();
+    let (alice_token, lab_token) = (login(&http, &base, &alice).await, login(&http, &base, &lab).await);
+    wait_for_grant(&http, &base, &alice_token, &grant_id.to_string()).await;
+    let readers = [
+        (alice.address(), &medkey_e2e::sealed::encryption_secret(0xA1)),
+        (lab.address(), &medkey_e2e::sealed::encryption_secret(0xB2)),
+    ];
+    let record = medkey_e2e::sealed::upload(alice.address(), 0x44, Category::LabResults, "Observation", &readers);
+    let stored =
+        http.post(format!("{base}/v1/records")).bearer_auth(&alice_token).json(&record.body).send().await.unwrap();
+    assert_eq!(stored.status(), 201);
+    let key = format!("{base}/v1/records/{}/key", alloy::hex::encode(record.id));
+    let release = |token: String| {
+        let (http, key) = (http.clone(), key.clone());
+        async move {
+            let response = http.get(key).bearer_auth(token).send().await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (status, body["error"]["code"].as_str().unwrap_or_default().to_owned())
+        }
+    };
+    assert_eq!(release(lab_token.clone()).await.0, 200);
+
+    // Revoked on chain; the mirror, three confirmations behind, still has the grant live.
+    chain.revoke(alice.address(), grant_id).await;
+    let list: Value =
+        http.get(format!("{base}/v1/grants")).bearer_auth(&alice_token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list[0]["state"], "live", "the mirror must not have seen the revocation yet: {list}");
+    assert_eq!(release(lab_token).await, (403, "refused_by_chain".to_owned()));
+    let (status, output) = serve.terminate();
+    assert_eq!(status.code(), Some(0), "{output}");
+}

@@ -20,6 +20,7 @@ const SECRET: &[u8] = b"an HMAC key of at least 32 bytes, for tests only";
 fn config() -> IdentityConfig {
     IdentityConfig {
         domain: "vault.medkey.test".into(),
+        origin: "https://vault.medkey.test".into(),
         chain_id: 31337,
         jwt_secret: Zeroizing::new(SECRET.to_vec()),
         access_ttl: Duration::from_secs(15 * 60),
@@ -180,3 +181,61 @@ async fn forged_and_expired_access_tokens_are_refused() {
     store.close().await;
     db.cleanup().await;
 }
+
+/// EIP-4361 messages as libraries build them: the `siwe` crate's own `Message`, and the form with
+/// a scheme before the domain (viem's `createSiweMessage({ scheme })`). The URI must be on the
+/// vault's origin and the scheme, if any, its scheme.
+async fn siwe_checks_the_uri_and_accepts_the_optional_scheme(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let (identity, _store) = identity(&db).await;
+    let alice = PrivateKeySigner::random();
+    let now = now_ms();
+    let built = |nonce: &str, uri: &str| {
+        siwe::Message {
+            domain: "vault.medkey.test".parse().unwrap(),
+            address: alice.address().into_array(),
+            statement: Some("Sign in to Medkey.".into()),
+            uri: uri.parse().unwrap(),
+            version: siwe::Version::V1,
+            chain_id: 31337,
+            nonce: nonce.into(),
+            issued_at: "2026-01-01T00:00:00Z".parse().unwrap(),
+            expiration_time: None,
+            not_before: None,
+            request_id: None,
+            resources: vec![],
+        }
+        .to_string()
+    };
+
+    for (uri, scheme, code) in [
+        ("https://evil.example/", None, "wrong_uri"),
+        ("http://vault.medkey.test", None, "wrong_uri"),
+        ("https://vault.medkey.test:8443/", None, "wrong_uri"),
+        ("https://vault.medkey.test/login", Some("http"), "wrong_uri"),
+    ] {
+        let nonce = identity.issue_nonce(now).await.unwrap();
+        let mut message = built(&nonce, uri);
+        if let Some(scheme) = scheme {
+            message = format!("{scheme}://{message}");
+        }
+        let err = identity.login(&message, &sign(&alice, &message), None, now).await.unwrap_err();
+        assert_eq!(err.code(), code, "{message}");
+    }
+    for (uri, scheme) in [("https://vault.medkey.test", None), ("https://vault.medkey.test/login", Some("https"))] {
+        let nonce = identity.issue_nonce(now).await.unwrap();
+        let mut message = built(&nonce, uri);
+        if let Some(scheme) = scheme {
+            message = format!("{scheme}://{message}");
+        }
+        let session = identity.login(&message, &sign(&alice, &message), None, now).await.unwrap();
+        assert_eq!(session.address, alice.address(), "{message}");
+    }
+    // The signature covers the scheme: a signature over the message without it does not do.
+    let nonce = identity.issue_nonce(now).await.unwrap();
+    let plain = built(&nonce, "https://vault.medkey.test");
+    let err = identity.login(&format!("https://{plain}"), &sign(&alice, &plain), None, now).await.unwrap_err();
+    assert_eq!(err.code(), "bad_signature");
+    db.cleanup().await;
+}
+on_both_backends!(siwe_checks_the_uri_and_accepts_the_optional_scheme);

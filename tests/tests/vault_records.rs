@@ -80,7 +80,10 @@ async fn stores_only_ciphertext_keeps_versions_and_shreds(backend: Backend) {
             .unwrap()
     };
     let for_late = wrap::wrap(&key, &late.secret.public_key(), &binding(id, 2, patient.address)).unwrap();
-    records.add_wrapped_keys(&id, 2, &[(late.address, for_late.to_vec())], 3_000).await.unwrap();
+    records
+        .add_wrapped_keys(&id, 2, &[(late.address, for_late.to_vec())], medkey_vault::records::KeyAdder::Owner, 3_000)
+        .await
+        .unwrap();
     assert_eq!(client_decrypt(&records, id, 2, &late, patient.address).await, updated);
     assert_eq!(records.list(patient.address, None).await.unwrap().len(), 1);
     assert_eq!(records.list(patient.address, Some(Category::Imaging)).await.unwrap().len(), 0);

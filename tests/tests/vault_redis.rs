@@ -321,6 +321,7 @@ async fn nonces_in_redis_expire() {
     let pool = medkey_vault::db::migrate(&mirror).await.unwrap();
     let config = IdentityConfig {
         domain: "vault.medkey.test".into(),
+        origin: "https://vault.medkey.test".into(),
         chain_id: 31337,
         jwt_secret: Zeroizing::new(b"an HMAC key of at least 32 bytes, for tests only".to_vec()),
         access_ttl: Duration::from_secs(900),

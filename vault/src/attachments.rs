@@ -1,15 +1,28 @@
-//! Which record versions have an attachment, and how big it is. The ciphertext itself is in the
-//! [`crate::blobs::BlobStore`]; a row here is written only after the blob is completely stored,
-//! so a row always means a whole attachment.
+//! Which record versions have an attachment, where its ciphertext is and how big it is. The
+//! ciphertext itself is in the [`crate::blobs::BlobStore`]; a row here is written only after the
+//! blob is completely stored, and it is the commit point: the object it names is the version's
+//! attachment, whatever other uploads wrote meanwhile.
 
-use sqlx::AnyPool;
+use sqlx::{AnyPool, Row};
+
+use crate::blobs::BlobStore;
+use crate::records::{RecordError, lock_live};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AttachmentError {
     #[error("this version already has an attachment; a new one needs a new version")]
     Exists,
+    #[error("the record has been erased")]
+    Erased,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+/// A stored attachment: its object and size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredAttachment {
+    pub blob: String,
+    pub size: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -22,42 +35,51 @@ impl Attachments {
         Self { pool }
     }
 
-    pub async fn record(
+    /// Makes the object `blob` the attachment of `record_id` version `version`, unless the
+    /// version has one already or the record was erased (then the caller deletes its object).
+    pub async fn commit(
         &self,
         record_id: &[u8; 16],
         version: u32,
+        blob: &str,
         size: u64,
         now_ms: u64,
     ) -> Result<(), AttachmentError> {
+        let mut tx = self.pool.begin().await?;
+        lock_live(&mut tx, record_id).await.map_err(|err| match err {
+            RecordError::Database(err) => AttachmentError::Database(err),
+            _ => AttachmentError::Erased,
+        })?;
         let inserted = sqlx::query(
-            "INSERT INTO attachments (record_id, version, size, created_at_ms) VALUES ($1, $2, $3, $4) \
+            "INSERT INTO attachments (record_id, version, size, created_at_ms, blob) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (record_id, version) DO NOTHING",
         )
         .bind(record_id.to_vec())
         .bind(i64::from(version))
         .bind(size as i64)
         .bind(now_ms as i64)
-        .execute(&self.pool)
+        .bind(blob)
+        .execute(&mut *tx)
         .await?;
-        if inserted.rows_affected() == 1 { Ok(()) } else { Err(AttachmentError::Exists) }
-    }
-
-    /// The attachment's size, if the version has one.
-    pub async fn size(&self, record_id: &[u8; 16], version: u32) -> Result<Option<u64>, sqlx::Error> {
-        let size: Option<i64> =
-            sqlx::query_scalar("SELECT size FROM attachments WHERE record_id = $1 AND version = $2")
-                .bind(record_id.to_vec())
-                .bind(i64::from(version))
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(size.map(|s| s as u64))
-    }
-
-    pub async fn forget(&self, record_id: &[u8; 16]) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM attachments WHERE record_id = $1")
-            .bind(record_id.to_vec())
-            .execute(&self.pool)
-            .await?;
+        if inserted.rows_affected() != 1 {
+            return Err(AttachmentError::Exists);
+        }
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// The version's attachment, if it has one.
+    pub async fn find(&self, record_id: &[u8; 16], version: u32) -> Result<Option<StoredAttachment>, sqlx::Error> {
+        let row = sqlx::query("SELECT size, blob FROM attachments WHERE record_id = $1 AND version = $2")
+            .bind(record_id.to_vec())
+            .bind(i64::from(version))
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let blob: Option<String> = row.try_get("blob")?;
+        Ok(Some(StoredAttachment {
+            blob: blob.unwrap_or_else(|| BlobStore::legacy_name(record_id, version)),
+            size: row.try_get::<i64, _>("size")? as u64,
+        }))
     }
 }

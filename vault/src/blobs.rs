@@ -4,7 +4,13 @@
 //! An attachment is the STREAM ciphertext (`docs/envelope.md`) of a `Binary` record version.
 //! Uploads and downloads are streamed in both directions, so the vault's memory stays flat
 //! whatever the size; an upload that fails or exceeds the limit leaves nothing behind. Object
-//! names are built from validated record ids and version numbers only, never from user text.
+//! names are built from validated record ids, version numbers and random upload ids only, never
+//! from user text.
+//!
+//! Every upload writes an object of its own ([`BlobStore::upload_name`]); the database row that
+//! names it (`crate::attachments`) is the commit point. Two uploads racing for one version both
+//! write, one row wins, and the loser deletes its object: a refused upload can never replace or
+//! corrupt the accepted one.
 
 use std::sync::Arc;
 
@@ -57,17 +63,28 @@ impl BlobStore {
         Self { store }
     }
 
-    /// Streams `body` into the attachment of `record_id` version `version`; returns its size.
-    /// The first byte must be the envelope version; beyond `limit` bytes the upload is aborted.
+    /// A fresh object name for one upload of `record_id` version `version`.
+    pub fn upload_name(record_id: &[u8; 16], version: u32) -> String {
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).expect("the OS random number generator works");
+        format!("{}v{version}-{}", record_prefix(record_id), alloy::hex::encode(nonce))
+    }
+
+    /// The object name of an attachment stored before uploads had names of their own.
+    pub fn legacy_name(record_id: &[u8; 16], version: u32) -> String {
+        format!("{}{version}", record_prefix(record_id))
+    }
+
+    /// Streams `body` into the object `name`; returns its size. The first byte must be the
+    /// envelope version; beyond `limit` bytes the upload is aborted.
     pub async fn put(
         &self,
-        record_id: &[u8; 16],
-        version: u32,
+        name: &str,
         body: impl Stream<Item = Result<Bytes, String>> + Unpin,
         limit: u64,
     ) -> Result<u64, BlobError> {
         let mut upload =
-            WriteMultipart::new_with_chunk_size(self.store.put_multipart(&path(record_id, version)).await?, PART_SIZE);
+            WriteMultipart::new_with_chunk_size(self.store.put_multipart(&Path::from(name)).await?, PART_SIZE);
         match copy(body, &mut upload, limit).await {
             Ok(size) => {
                 upload.finish().await?;
@@ -81,25 +98,37 @@ impl BlobStore {
         }
     }
 
-    /// The attachment's ciphertext as a stream of chunks.
-    pub async fn get(
-        &self,
-        record_id: &[u8; 16],
-        version: u32,
-    ) -> Result<BoxStream<'static, Result<Bytes, BlobError>>, BlobError> {
-        match self.store.get(&path(record_id, version)).await {
+    /// The object's ciphertext as a stream of chunks.
+    pub async fn get(&self, name: &str) -> Result<BoxStream<'static, Result<Bytes, BlobError>>, BlobError> {
+        match self.store.get(&Path::from(name)).await {
             Ok(found) => Ok(found.into_stream().map(|chunk| chunk.map_err(BlobError::from)).boxed()),
             Err(object_store::Error::NotFound { .. }) => Err(BlobError::NotFound),
             Err(err) => Err(err.into()),
         }
     }
 
-    /// Deletes every version's attachment of a record (crypto-shredding removes the ciphertext
-    /// too, though without the keys it is already unreadable).
-    pub async fn erase(&self, record_id: &[u8; 16], versions: u32) -> Result<(), BlobError> {
-        for version in 1..=versions {
-            match self.store.delete(&path(record_id, version)).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+    /// Deletes one object (gone already is fine).
+    pub async fn delete(&self, name: &str) -> Result<(), BlobError> {
+        match self.store.delete(&Path::from(name)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Deletes every object of a record: those its attachment rows named (`named`) and anything
+    /// else under its prefix, such as an upload that finished writing but has not committed (it
+    /// will find the record erased and give up). Crypto-shredding removes the ciphertext too,
+    /// though without the keys it is already unreadable.
+    pub async fn erase_record(&self, record_id: &[u8; 16], named: &[String]) -> Result<(), BlobError> {
+        for name in named {
+            self.delete(name).await?;
+        }
+        let prefix = Path::from(record_prefix(record_id));
+        let listed: Vec<_> = self.store.list(Some(&prefix)).collect().await;
+        for meta in listed {
+            match meta {
+                Ok(meta) => self.delete(meta.location.as_ref()).await?,
+                Err(object_store::Error::NotFound { .. }) => {}
                 Err(err) => return Err(err.into()),
             }
         }
@@ -107,8 +136,9 @@ impl BlobStore {
     }
 }
 
-fn path(record_id: &[u8; 16], version: u32) -> Path {
-    Path::from(format!("attachments/{}/{version}", alloy::hex::encode(record_id)))
+/// Every object of a record lives under `attachments/<record id>/`.
+fn record_prefix(record_id: &[u8; 16]) -> String {
+    format!("attachments/{}/", alloy::hex::encode(record_id))
 }
 
 async fn copy(

@@ -168,7 +168,26 @@ impl ReleaseGate {
         self.decide_access(request, &(), unix_ms(), true).await
     }
 
+    /// Decides; a refusal made on a view behind the store is made again on the store's block
+    /// (read-your-writes: once `/v1/grants` has shown a grant, the gate does not deny it from an
+    /// older block). Strict mode's own refusals are final: they come from the chain itself.
     async fn decide_access(
+        &self,
+        request: &ReleaseRequest,
+        sets: &impl RecordSets,
+        now_ms: u64,
+        write: bool,
+    ) -> Result<Decision, StoreError> {
+        let decision = self.decide_on_view(request, sets, now_ms, write).await?;
+        let retry = matches!(&decision, Decision::Deny(denial)
+            if !matches!(denial, Denial::RefusedByChain | Denial::ChainUnavailable(_)));
+        if retry && self.mirror.catch_up().await? {
+            return self.decide_on_view(request, sets, now_ms, write).await;
+        }
+        Ok(decision)
+    }
+
+    async fn decide_on_view(
         &self,
         request: &ReleaseRequest,
         sets: &impl RecordSets,

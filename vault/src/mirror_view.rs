@@ -37,6 +37,8 @@ pub struct MirrorView {
     store: Store,
     chain_id: u64,
     checkpoint: watch::Receiver<Option<Checkpoint>>,
+    /// Shared with the follower task, so a decision can bring the view up to date at once.
+    publish: Arc<watch::Sender<Option<Checkpoint>>>,
     facts: Arc<Mutex<FactsCache>>,
 }
 
@@ -52,8 +54,17 @@ impl MirrorView {
     /// clone of the view is dropped.
     pub async fn follow(store: Store, chain_id: u64, poll: Duration) -> Result<Self, StoreError> {
         let (publish, checkpoint) = watch::channel(store.checkpoint(chain_id).await?);
-        tokio::spawn(follow_checkpoint(store.clone(), chain_id, poll, publish));
-        Ok(Self { store, chain_id, checkpoint, facts: Arc::default() })
+        let publish = Arc::new(publish);
+        tokio::spawn(follow_checkpoint(store.clone(), chain_id, poll, publish.clone()));
+        Ok(Self { store, chain_id, checkpoint, publish, facts: Arc::default() })
+    }
+
+    /// Reads the store's checkpoint now rather than at the follower's next read, and publishes
+    /// it; true if the view moved. The gate calls this before it refuses, so that a decision never
+    /// rests on an older block than one another endpoint (reading the store) has already shown.
+    pub async fn catch_up(&self) -> Result<bool, StoreError> {
+        let latest = self.store.checkpoint(self.chain_id).await?;
+        Ok(publish(&self.publish, latest))
     }
 
     pub fn chain_id(&self) -> u64 {
@@ -105,21 +116,32 @@ impl MirrorView {
     }
 }
 
-async fn follow_checkpoint(store: Store, chain_id: u64, poll: Duration, publish: watch::Sender<Option<Checkpoint>>) {
+/// Sets the view's checkpoint to `latest` (the store is the truth, a rewind included); true if
+/// it changed.
+fn publish(sender: &watch::Sender<Option<Checkpoint>>, latest: Option<Checkpoint>) -> bool {
+    sender.send_if_modified(|current| {
+        let changed = *current != latest;
+        *current = latest;
+        changed
+    })
+}
+
+async fn follow_checkpoint(
+    store: Store,
+    chain_id: u64,
+    poll: Duration,
+    sender: Arc<watch::Sender<Option<Checkpoint>>>,
+) {
     let mut writes = store.subscribe_writes();
     loop {
         tokio::select! {
-            () = publish.closed() => return,
+            () = sender.closed() => return,
             _ = writes.changed() => {}
             () = tokio::time::sleep(poll) => {}
         }
         match store.checkpoint(chain_id).await {
             Ok(latest) => {
-                publish.send_if_modified(|current| {
-                    let changed = *current != latest;
-                    *current = latest;
-                    changed
-                });
+                publish(&sender, latest);
             }
             // The checkpoint in memory ages into "stale": releases stop, nothing is guessed.
             Err(err) => tracing::warn!(%err, "cannot read the mirror's checkpoint"),

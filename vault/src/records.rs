@@ -11,6 +11,8 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, AssertSqlSafe, Row};
 
+use crate::blobs::BlobStore;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RecordMeta {
     pub record_id: [u8; 16],
@@ -48,6 +50,23 @@ pub struct NewVersion {
     pub wrapped_keys: Vec<(Address, Vec<u8>)>,
 }
 
+/// Who adds keys to an existing version, which decides what happens to a key already there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyAdder {
+    /// The record's owner: may replace any key (her client re-wraps for her readers).
+    Owner,
+    /// The provider that wrote the record under a write grant: may add keys only for readers
+    /// that have none, so it can never lock the patient (or anyone) out of the record.
+    Writer,
+}
+
+/// What an erase leaves for the caller to delete outside the database: the attachment objects.
+#[derive(Clone, Debug, Default)]
+pub struct Erased {
+    /// The objects the record's attachment rows named.
+    pub attachment_blobs: Vec<String>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
     #[error("no such record")]
@@ -64,6 +83,10 @@ pub enum RecordError {
     InvalidWrappedKey(Address),
     #[error("every version must carry a data key wrapped for the record's owner")]
     MissingOwnerKey,
+    #[error("{0} appears more than once among the wrapped keys")]
+    DuplicateRecipient(Address),
+    #[error("a different key is already wrapped for {0} on this version; only the record's owner can replace it")]
+    WrappedKeyExists(Address),
     #[error("record {0} in the set does not belong to the patient")]
     ForeignRecordInSet(String),
     #[error(transparent)]
@@ -129,9 +152,13 @@ impl Records {
         check_version(meta.owner, version)?;
         let next = meta.current_version + 1;
         let mut tx = self.pool.begin().await?;
-        // Guarded on the version read above, so two concurrent updates cannot both be version n+1.
+        // Guarded on the version read above, so two concurrent updates cannot both be version n+1,
+        // and on the record not being erased. As the transaction's first statement it takes the
+        // record row's lock, so an erase running at the same time either waits for this version
+        // (and shreds it too) or has committed, and this update finds nothing to move.
         let moved = sqlx::query(
-            "UPDATE records SET current_version = $1, updated_at_ms = $2 WHERE record_id = $3 AND current_version = $4",
+            "UPDATE records SET current_version = $1, updated_at_ms = $2 \
+             WHERE record_id = $3 AND current_version = $4 AND erased_at_ms IS NULL",
         )
         .bind(i64::from(next))
         .bind(now_ms as i64)
@@ -140,7 +167,8 @@ impl Records {
         .execute(&mut *tx)
         .await?;
         if moved.rows_affected() != 1 {
-            return Err(RecordError::Exists);
+            drop(tx);
+            return Err(if self.get(record_id).await?.erased { RecordError::Erased } else { RecordError::Exists });
         }
         insert_version(&mut tx, record_id, next, actor, version, now_ms).await?;
         tx.commit().await?;
@@ -252,12 +280,16 @@ impl Records {
         .await?)
     }
 
-    /// Adds keys the patient's client wrapped for more readers (e.g. a provider granted later).
+    /// Adds keys wrapped for more readers of a version (e.g. a provider granted later), all or
+    /// none. A key identical to the stored one is accepted as a repeat; a different one replaces
+    /// it only for [`KeyAdder::Owner`], and is refused with [`RecordError::WrappedKeyExists`]
+    /// otherwise.
     pub async fn add_wrapped_keys(
         &self,
         record_id: &[u8; 16],
         version: u32,
         keys: &[(Address, Vec<u8>)],
+        adder: KeyAdder,
         now_ms: u64,
     ) -> Result<(), RecordError> {
         let meta = self.get(record_id).await?;
@@ -267,37 +299,100 @@ impl Records {
         if version == 0 || version > meta.current_version {
             return Err(RecordError::NotFound);
         }
-        for (recipient, wrapped) in keys {
-            check_wrapped(*recipient, wrapped)?;
-        }
+        check_keys(keys)?;
         let mut tx = self.pool.begin().await?;
+        lock_live(&mut tx, record_id).await?;
         for (recipient, wrapped) in keys {
-            upsert_wrapped(&mut tx, record_id, version, *recipient, wrapped, now_ms).await?;
+            let inserted = insert_wrapped(&mut tx, record_id, version, *recipient, wrapped, now_ms).await?;
+            if inserted {
+                continue;
+            }
+            let stored: Vec<u8> = sqlx::query_scalar(
+                "SELECT wrapped FROM wrapped_keys WHERE record_id = $1 AND version = $2 AND recipient = $3",
+            )
+            .bind(record_id.to_vec())
+            .bind(i64::from(version))
+            .bind(recipient.to_vec())
+            .fetch_one(&mut *tx)
+            .await?;
+            match (stored == *wrapped, adder) {
+                (true, _) => {}
+                (false, KeyAdder::Owner) => {
+                    sqlx::query(
+                        "UPDATE wrapped_keys SET wrapped = $1 WHERE record_id = $2 AND version = $3 AND recipient = $4",
+                    )
+                    .bind(wrapped.clone())
+                    .bind(record_id.to_vec())
+                    .bind(i64::from(version))
+                    .bind(recipient.to_vec())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                (false, KeyAdder::Writer) => return Err(RecordError::WrappedKeyExists(*recipient)),
+            }
         }
         tx.commit().await?;
         Ok(())
     }
 
-    /// Crypto-shredding: every version's ciphertext and every wrapped key is deleted; the
-    /// metadata row stays (marked erased) so the audit trail can still name the record.
-    pub async fn erase(&self, record_id: &[u8; 16], now_ms: u64) -> Result<(), RecordError> {
-        let meta = self.get(record_id).await?;
-        if meta.erased {
+    /// Crypto-shredding: every version's ciphertext and every wrapped key is deleted, and so are
+    /// the attachment rows (whose objects the caller deletes: see [`Erased`]); the metadata row
+    /// stays (marked erased) so the audit trail can still name the record. Marking the record
+    /// comes first and takes its row lock: an update, key addition or attachment commit racing
+    /// this either finished before (and is shredded here) or finds the record erased.
+    pub async fn erase(&self, record_id: &[u8; 16], now_ms: u64) -> Result<Erased, RecordError> {
+        self.get(record_id).await?;
+        let mut tx = self.pool.begin().await?;
+        let marked = sqlx::query(
+            "UPDATE records SET erased_at_ms = $1, updated_at_ms = $1 WHERE record_id = $2 AND erased_at_ms IS NULL",
+        )
+        .bind(now_ms as i64)
+        .bind(record_id.to_vec())
+        .execute(&mut *tx)
+        .await?;
+        if marked.rows_affected() != 1 {
             return Err(RecordError::Erased);
         }
-        let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE record_versions SET ciphertext = NULL WHERE record_id = $1")
             .bind(record_id.to_vec())
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM wrapped_keys WHERE record_id = $1").bind(record_id.to_vec()).execute(&mut *tx).await?;
-        sqlx::query("UPDATE records SET erased_at_ms = $1, updated_at_ms = $1 WHERE record_id = $2")
-            .bind(now_ms as i64)
+        let rows = sqlx::query("SELECT version, blob FROM attachments WHERE record_id = $1")
             .bind(record_id.to_vec())
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
+        let mut erased = Erased::default();
+        for row in rows {
+            let version = u32::try_from(row.try_get::<i64, _>("version")?)
+                .map_err(|_| sqlx::Error::Decode("malformed attachment version".into()))?;
+            let blob: Option<String> = row.try_get("blob")?;
+            erased.attachment_blobs.push(blob.unwrap_or_else(|| BlobStore::legacy_name(record_id, version)));
+        }
+        sqlx::query("DELETE FROM attachments WHERE record_id = $1").bind(record_id.to_vec()).execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok(())
+        if self.backend == Backend::Sqlite {
+            self.checkpoint_wal().await;
+        }
+        Ok(erased)
+    }
+
+    /// Moves SQLite's write-ahead log into the database file and truncates it, so the pages that
+    /// held an erased record (zeroed there by `secure_delete`) leave no copy in the WAL either.
+    /// Readers holding an older snapshot can make it give up (`busy`): then it is tried again a
+    /// few times and otherwise left to SQLite's automatic checkpoints, which is logged.
+    async fn checkpoint_wal(&self) {
+        for attempt in 0..5u64 {
+            match sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.pool).await {
+                Ok(row) if row.try_get::<i64, _>(0).unwrap_or(1) == 0 => return,
+                Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(20 * (attempt + 1))).await,
+                Err(err) => {
+                    tracing::warn!(%err, "could not checkpoint the SQLite WAL after an erase");
+                    return;
+                }
+            }
+        }
+        tracing::warn!("the SQLite WAL was busy after an erase; erased pages leave it at the next checkpoint");
     }
 
     /// Registers the record ids a grant's records root commits to; returns that root.
@@ -365,11 +460,37 @@ fn check_version(owner: Address, version: &NewVersion) -> Result<(), RecordError
     if version.ciphertext.len() < record::OVERHEAD || version.ciphertext[0] != medkey_protocol::envelope::VERSION {
         return Err(RecordError::InvalidCiphertext);
     }
-    for (recipient, wrapped) in &version.wrapped_keys {
-        check_wrapped(*recipient, wrapped)?;
-    }
+    check_keys(&version.wrapped_keys)?;
     if !version.wrapped_keys.iter().any(|(recipient, _)| *recipient == owner) {
         return Err(RecordError::MissingOwnerKey);
+    }
+    Ok(())
+}
+
+/// Each key well formed, each recipient once.
+fn check_keys(keys: &[(Address, Vec<u8>)]) -> Result<(), RecordError> {
+    let mut seen = std::collections::HashSet::new();
+    for (recipient, wrapped) in keys {
+        check_wrapped(*recipient, wrapped)?;
+        if !seen.insert(*recipient) {
+            return Err(RecordError::DuplicateRecipient(*recipient));
+        }
+    }
+    Ok(())
+}
+
+/// The first statement of a transaction that adds to a record (a key, an attachment): takes the
+/// record row's write lock (a row lock on PostgreSQL; SQLite has one writer) and refuses an
+/// erased record. An erase takes the same lock first, so the two are ordered: whichever commits
+/// second sees the other's work.
+pub(crate) async fn lock_live(tx: &mut sqlx::AnyConnection, record_id: &[u8; 16]) -> Result<(), RecordError> {
+    let touched =
+        sqlx::query("UPDATE records SET updated_at_ms = updated_at_ms WHERE record_id = $1 AND erased_at_ms IS NULL")
+            .bind(record_id.to_vec())
+            .execute(&mut *tx)
+            .await?;
+    if touched.rows_affected() != 1 {
+        return Err(RecordError::Erased);
     }
     Ok(())
 }
@@ -402,22 +523,23 @@ async fn insert_version(
     .execute(&mut *tx)
     .await?;
     for (recipient, wrapped) in &new.wrapped_keys {
-        upsert_wrapped(tx, record_id, version, *recipient, wrapped, now_ms).await?;
+        insert_wrapped(tx, record_id, version, *recipient, wrapped, now_ms).await?;
     }
     Ok(())
 }
 
-async fn upsert_wrapped(
+/// Stores a wrapped key unless the recipient has one for this version; true if it was stored.
+async fn insert_wrapped(
     tx: &mut sqlx::AnyConnection,
     record_id: &[u8; 16],
     version: u32,
     recipient: Address,
     wrapped: &[u8],
     now_ms: u64,
-) -> Result<(), RecordError> {
-    sqlx::query(
+) -> Result<bool, RecordError> {
+    let inserted = sqlx::query(
         "INSERT INTO wrapped_keys (record_id, version, recipient, wrapped, created_at_ms) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (record_id, version, recipient) DO UPDATE SET wrapped = excluded.wrapped",
+         ON CONFLICT (record_id, version, recipient) DO NOTHING",
     )
     .bind(record_id.to_vec())
     .bind(i64::from(version))
@@ -426,7 +548,7 @@ async fn upsert_wrapped(
     .bind(now_ms as i64)
     .execute(&mut *tx)
     .await?;
-    Ok(())
+    Ok(inserted.rows_affected() == 1)
 }
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {

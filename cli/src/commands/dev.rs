@@ -125,6 +125,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         vault: vault.state,
         listener,
         body_limit: runtime::DEFAULT_BODY_LIMIT,
+        server_limits: Default::default(),
         anchoring: Some((anchorer, anchor_policy)),
     };
     let stopped = services.run(StopOn::Signal).await;
@@ -145,6 +146,7 @@ async fn vault_state(store: &Store, chain_id: u64, addr: std::net::SocketAddr) -
     getrandom::fill(&mut secret).map_err(|err| anyhow::anyhow!("no OS randomness for the JWT key: {err}"))?;
     let identity = IdentityConfig {
         domain: domain.clone(),
+        origin: format!("http://{domain}"),
         chain_id,
         jwt_secret: secret,
         access_ttl: Duration::from_secs(15 * 60),

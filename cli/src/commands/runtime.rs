@@ -3,8 +3,6 @@
 //! vault has one) running side by side under one stop signal, each stopped gracefully and
 //! awaited.
 
-use std::net::SocketAddr;
-
 use anyhow::Context;
 use medkey_indexer::{FreshnessPolicy, Indexer, Store};
 use medkey_vault::anchoring::{AnchorPolicy, Anchorer};
@@ -48,6 +46,8 @@ pub struct Services {
     /// Bound already, so a taken port fails before anything starts.
     pub listener: tokio::net::TcpListener,
     pub body_limit: usize,
+    /// Timeouts and the connection cap of the HTTP server.
+    pub server_limits: medkey_vault::http::ServerLimits,
     /// Anchors the audit log's tree head on chain by this policy.
     pub anchoring: Option<(Anchorer, AnchorPolicy)>,
 }
@@ -67,11 +67,12 @@ impl Services {
         // Started with the vault's state (`AppState::with_notifier`), if at all; stopped below.
         let notifier = self.vault.notifier.clone();
         let app = medkey_vault::http::router(self.vault, self.body_limit);
-        let mut server = tokio::spawn(
-            axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(until_stopped(stop_rx.clone()))
-                .into_future(),
-        );
+        let mut server = tokio::spawn(medkey_vault::http::serve(
+            self.listener,
+            app,
+            self.server_limits,
+            until_stopped(stop_rx.clone()),
+        ));
         let mut indexer = tokio::spawn(self.indexer.run(until_stopped(stop_rx)));
         let (mut indexed, mut served) = (None, None);
         match stop_on {

@@ -11,6 +11,7 @@ use alloy::providers::{Provider, ProviderBuilder};
 use anyhow::{Context, bail};
 use clap::Args;
 use medkey_indexer::{Finality, Indexer, Metrics, Store};
+use medkey_vault::StrictCheck;
 use medkey_vault::anchoring::{AnchorPolicy, Anchorer};
 use medkey_vault::blobs::BlobStore;
 use medkey_vault::relay::Relayer;
@@ -101,7 +102,15 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget) 
         runtime::vault_state(&store, chain_id, loaded.identity(&secrets), loaded.freshness(), loaded.limits())
             .await?
             .with_blobs(blobs, c.blobs.max_attachment_bytes)
-            .with_audit_key(audit_key);
+            .with_audit_key(audit_key)
+            .with_trusted_proxies(loaded.trusted_proxies());
+    if c.freshness.strict {
+        let timeout = Duration::from_millis(c.freshness.strict_timeout_ms);
+        let check = StrictCheck::new(&c.chain.rpc_url, registry.address, timeout)
+            .map_err(|err| anyhow::anyhow!(err))
+            .context("starting strict mode (freshness.strict)")?;
+        state = state.with_strict(check);
+    }
     if let Some(redis) = &c.redis {
         state = state
             .with_redis(&redis.url, &redis.prefix)
@@ -162,7 +171,28 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget) 
         Finality::Confirmations(n) => format!("{n} confirmations"),
     };
     println!("  chain mirror     {database} (indexer following, {finality})");
-    println!("  vault            http://{} (SIWE domain {})", c.vault.listen, c.identity.domain);
+    println!(
+        "  vault            http://{} (SIWE domain {}, origin {})",
+        c.vault.listen,
+        c.identity.domain,
+        loaded.origin()
+    );
+    let limits = loaded.server_limits();
+    println!(
+        "  connections      at most {}; headers within {} s, body pauses under {} s, answers within {} s",
+        limits.max_connections,
+        limits.header_timeout.as_secs(),
+        limits.body_timeout.as_secs(),
+        limits.request_timeout.as_secs()
+    );
+    match c.vault.trusted_proxies.as_slice() {
+        [] => println!("  client address   the connection's peer (no trusted proxies)"),
+        proxies => println!("  client address   from forwarding headers set by {}", proxies.join(", ")),
+    }
+    match c.freshness.strict {
+        true => println!("  key releases     strict: each confirmed with canAccess on chain"),
+        false => println!("  key releases     decided on the chain mirror (freshness.strict = false)"),
+    }
     match &c.redis {
         Some(redis) => println!("  Redis            {} (keys {}:…)", redact_url(&redis.url), redis.prefix),
         None => println!("  Redis            off (nonces in the database, rate limits in this process)"),
@@ -202,6 +232,7 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget) 
         vault: state,
         listener,
         body_limit: c.vault.body_limit_bytes,
+        server_limits: loaded.server_limits(),
         anchoring: anchoring.map(|(anchorer, policy, _)| (anchorer, policy)),
     };
     services.run(StopOn::SignalOrExit).await?;

@@ -82,10 +82,16 @@ impl Store {
         if backend == Backend::Sqlite {
             // WAL lets the vault read while the indexer writes; NORMAL is durable across a
             // process crash, which is the failure the exactly-once guarantee is about.
+            // secure_delete zeroes what a DELETE or UPDATE frees, so an erased record's
+            // ciphertext and keys do not linger in free pages (the vault's erase then
+            // checkpoints the WAL past them).
             pool_options = pool_options.max_connections(8).after_connect(|conn, _| {
                 Box::pin(async move {
-                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000")
-                        .await?;
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; \
+                         PRAGMA secure_delete = ON",
+                    )
+                    .await?;
                     Ok(())
                 })
             });

@@ -13,13 +13,15 @@ use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 use serde_json::{Value, json};
 
-use super::auth::{Caller, ClientIp};
+use super::auth::Caller;
+use super::client_ip::ClientIp;
 use super::ids;
 use super::openapi::{AttachmentStored, EncryptedStream, ErrorBody};
 use super::provider_routes::{check_mfa_or_log, decide_or_log};
 use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
+use crate::blobs::BlobStore;
 
 const OCTET_STREAM: &str = "application/octet-stream";
 
@@ -43,6 +45,8 @@ const OCTET_STREAM: &str = "application/octet-stream";
             body = ErrorBody),
         (status = 404, description = "not_found: no such record version of the caller's", body = ErrorBody),
         (status = 409, description = "attachment_exists: a version has at most one attachment", body = ErrorBody),
+        (status = 410, description = "record_erased: the record was erased while the upload was under way; \
+            nothing was kept", body = ErrorBody),
         (status = 413, description = "attachment_too_large", body = ErrorBody),
         (status = 415, description = "unsupported_media_type: send application/octet-stream", body = ErrorBody),
         (status = 500, description = "internal", body = ErrorBody),
@@ -69,12 +73,18 @@ pub async fn upload(
     let Some(meta) = meta.filter(|m| version >= 1 && version <= m.current_version) else {
         return Err(ApiError::not_found("no such record version"));
     };
-    if state.attachments.size(&record_id, version).await?.is_some() {
-        return Err(ApiError::new(StatusCode::CONFLICT, "attachment_exists", "this version already has an attachment"));
+    if state.attachments.find(&record_id, version).await?.is_some() {
+        return Err(crate::attachments::AttachmentError::Exists.into());
     }
+    // This upload's own object; the row is the commit point, and a refused upload removes what
+    // it wrote (see `crate::blobs`).
+    let name = BlobStore::upload_name(&record_id, version);
     let stream = body.into_data_stream().map_err(|err| err.to_string());
-    let size = state.blobs.put(&record_id, version, stream, state.attachment_limit).await?;
-    state.attachments.record(&record_id, version, size, now_ms()).await?;
+    let size = state.blobs.put(&name, stream, state.attachment_limit).await?;
+    if let Err(err) = state.attachments.commit(&record_id, version, &name, size, now_ms()).await {
+        state.blobs.delete(&name).await?;
+        return Err(err.into());
+    }
     super::record_routes::log(&state, "attachment_stored", caller.address, &meta).await?;
     Ok((StatusCode::CREATED, axum::Json(json!({"record_id": id, "version": version, "size": size}))))
 }
@@ -128,10 +138,10 @@ pub async fn download(
         };
         state.log.append(&entry).await?;
     }
-    let Some(size) = state.attachments.size(&record_id, meta.current_version).await? else {
+    let Some(stored) = state.attachments.find(&record_id, meta.current_version).await? else {
         return Err(ApiError::not_found("this record version has no attachment"));
     };
-    let stream = state.blobs.get(&record_id, meta.current_version).await?;
+    let (size, stream) = (stored.size, state.blobs.get(&stored.blob).await?);
     let headers = [
         (CONTENT_TYPE, OCTET_STREAM.to_owned()),
         (CONTENT_LENGTH, size.to_string()),

@@ -28,6 +28,7 @@ use crate::access_log::{AuditEntry, EntryFilter};
 const MAX_PAGE: u32 = 1_000;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ConsistencyQuery {
     /// The size of the older head (1 to the current size).
@@ -35,6 +36,7 @@ pub struct ConsistencyQuery {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EntriesQuery {
     /// First leaf index to return (default 0).

@@ -48,17 +48,3 @@ impl FromRequestParts<AppState> for Caller {
         Ok(Self { address: claims.sub, mfa: claims.mfa() })
     }
 }
-
-/// The client's IP as the socket saw it (serve with `into_make_service_with_connect_info`).
-/// Behind a reverse proxy every client shares the proxy's address; forwarding headers are not
-/// trusted because any client can set them.
-pub struct ClientIp(pub std::net::IpAddr);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let info = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
-        Ok(Self(info.map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip())))
-    }
-}

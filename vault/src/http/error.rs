@@ -64,6 +64,8 @@ impl From<RecordError> for ApiError {
             RecordError::InvalidCiphertext => Self::bad_request("invalid_ciphertext", message),
             RecordError::InvalidWrappedKey(_) => Self::bad_request("invalid_wrapped_key", message),
             RecordError::MissingOwnerKey => Self::bad_request("missing_owner_key", message),
+            RecordError::DuplicateRecipient(_) => Self::bad_request("duplicate_recipient", message),
+            RecordError::WrappedKeyExists(_) => Self::new(StatusCode::CONFLICT, "wrapped_key_exists", message),
             RecordError::ForeignRecordInSet(_) => Self::bad_request("foreign_record", message),
             RecordError::Database(err) => Self::internal(err),
         }
@@ -102,6 +104,9 @@ impl From<crate::attachments::AttachmentError> for ApiError {
         match err {
             crate::attachments::AttachmentError::Exists => {
                 Self::new(StatusCode::CONFLICT, "attachment_exists", err.to_string())
+            }
+            crate::attachments::AttachmentError::Erased => {
+                Self::new(StatusCode::GONE, "record_erased", "the record was erased; the upload was not kept")
             }
             crate::attachments::AttachmentError::Database(err) => Self::internal(err),
         }

@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::auth::{Caller, ClientIp};
+use super::auth::Caller;
+use super::client_ip::ClientIp;
 use super::json::ApiJson;
 use super::openapi::{ErrorBody, MfaStatus, RecoveryCodes, TotpSetup};
 use super::session_routes::second_factor;

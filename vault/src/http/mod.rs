@@ -5,8 +5,10 @@ mod account_key_routes;
 mod attachment_routes;
 mod audit_routes;
 mod auth;
+mod client_ip;
 mod emergency_provider_routes;
 mod error;
+mod error_shape;
 mod grant_routes;
 mod health;
 mod ids;
@@ -17,6 +19,7 @@ mod provider_routes;
 mod record_routes;
 mod relay_routes;
 mod request_routes;
+mod server;
 mod session_routes;
 mod state;
 
@@ -24,7 +27,9 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 
+pub use client_ip::TrustedProxies;
 pub use error::ApiError;
+pub use server::{ServerLimits, serve};
 pub use state::{AppState, DEFAULT_ATTACHMENT_LIMIT, MIRROR_POLL, SetupError, derived_audit_key};
 
 /// The whole API. `body_limit` caps every request body (413 beyond it).
@@ -67,5 +72,6 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/v1/records/{id}/key", get(provider_routes::release_key))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(error_shape::shaped))
         .with_state(state)
 }

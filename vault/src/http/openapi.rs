@@ -174,6 +174,10 @@ mod shapes {
     pub struct Nonce {
         /// Put it in the SIWE message's `Nonce:` line; single use, short-lived.
         nonce: String,
+        /// The vault's public origin: the SIWE message's `URI:` must be on it (and a scheme before
+        /// the domain, if any, must be its scheme).
+        #[schema(example = "https://vault.example.org")]
+        uri: String,
     }
 
     #[derive(ToSchema)]

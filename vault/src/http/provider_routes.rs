@@ -6,7 +6,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
-use super::auth::{Caller, ClientIp};
+use super::auth::Caller;
+use super::client_ip::ClientIp;
 use super::ids;
 use super::openapi::{ErrorBody, KeyRelease};
 use super::record_routes::RecordView;

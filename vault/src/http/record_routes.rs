@@ -18,7 +18,7 @@ use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
 use crate::gate::{Decision, ReleaseRequest};
-use crate::records::{NewRecord, NewVersion, RecordMeta};
+use crate::records::{KeyAdder, NewRecord, NewVersion, RecordError, RecordMeta};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -124,25 +124,27 @@ async fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<RecordMeta
     meta.filter(|m| m.owner == caller.address).ok_or_else(|| ApiError::not_found("no such record"))
 }
 
-/// A record the caller owns, or wrote for its owner under a write grant that is still live.
+/// A record the caller owns or wrote for its owner; anyone else gets the same 404 as for a
+/// missing record.
 async fn owned_or_written(state: &AppState, caller: &Caller, id: &str) -> Result<RecordMeta, ApiError> {
     let meta = state.records.find(&ids::record_id(id)?).await?;
-    let Some(meta) = meta.filter(|m| m.owner == caller.address || m.created_by == caller.address) else {
-        return Err(ApiError::not_found("no such record"));
+    meta.filter(|m| m.owner == caller.address || m.created_by == caller.address)
+        .ok_or_else(|| ApiError::not_found("no such record"))
+}
+
+/// The writer of a patient's record may act on it only while its write grant is live.
+async fn check_writer(state: &AppState, caller: &Caller, meta: &RecordMeta) -> Result<(), ApiError> {
+    caller.check_provider_mfa(state)?;
+    let request = ReleaseRequest {
+        provider: caller.address,
+        patient: meta.owner,
+        record_id: meta.record_id,
+        category: meta.category,
     };
-    if meta.owner != caller.address {
-        caller.check_provider_mfa(state)?;
-        let request = ReleaseRequest {
-            provider: caller.address,
-            patient: meta.owner,
-            record_id: meta.record_id,
-            category: meta.category,
-        };
-        if let Decision::Deny(denial) = state.gate.decide_write(&request).await? {
-            return Err(ApiError::from(&denial));
-        }
+    match state.gate.decide_write(&request).await? {
+        Decision::Deny(denial) => Err(ApiError::from(&denial)),
+        Decision::Release(_) => Ok(()),
     }
-    Ok(meta)
 }
 
 /// Stores a sealed record with its wrapped keys; a provider names `patient` to write under a write grant.
@@ -320,16 +322,26 @@ pub async fn erase(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let meta = owned(&state, &caller, &id).await?;
-    state.records.erase(&meta.record_id, now_ms()).await?;
-    state.blobs.erase(&meta.record_id, meta.current_version).await?;
-    state.attachments.forget(&meta.record_id).await?;
+    let erased = match state.records.erase(&meta.record_id, now_ms()).await {
+        Ok(erased) => erased,
+        Err(RecordError::Erased) => {
+            // A repeat, or a retry after the objects could not be deleted: make sure none is left.
+            state.blobs.erase_record(&meta.record_id, &[]).await?;
+            return Err(RecordError::Erased.into());
+        }
+        Err(err) => return Err(err.into()),
+    };
     log(&state, "record_erased", caller.address, &meta).await?;
+    state.blobs.erase_record(&meta.record_id, &erased.attachment_blobs).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Adds data keys, wrapped by the client, for more readers of a version: the owner's client, or
 /// the provider that wrote the record while its write grant is live (it holds the data key it
-/// sealed with, and wraps for the patient's other grantees as the patient's client would).
+/// sealed with, and wraps for the patient's other grantees as the patient's client would). Only
+/// the owner may replace a key that exists; the writer may add keys for readers that have none.
+/// Every call on a record the caller owns or wrote, accepted or refused, is in the patient's
+/// audit log (`keys_added`, outcome `ok` or the refusal's code).
 #[utoipa::path(
     post,
     path = "/v1/records/{id}/versions/{version}/keys",
@@ -342,16 +354,19 @@ pub async fn erase(
     responses(
         (status = 204, description = "Added"),
         (status = 400, description = "invalid_record_id / invalid_version / invalid_address / invalid_base64 / \
-            invalid_wrapped_key / malformed_json / invalid_body", body = ErrorBody),
+            invalid_wrapped_key / duplicate_recipient / malformed_json / invalid_body", body = ErrorBody),
         (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
             body = ErrorBody),
         (status = 403, description = "The writing provider: mfa_required / provider_not_registered / \
             provider_suspended / no_live_grant (its write grant ended)", body = ErrorBody),
         (status = 404, description = "not_found (the record or the version)", body = ErrorBody),
+        (status = 409, description = "wrapped_key_exists: a different key is already wrapped for a recipient and \
+            only the owner may replace it", body = ErrorBody),
         (status = 410, description = "record_erased", body = ErrorBody),
         (status = 413, description = "body_too_large", body = ErrorBody),
         (status = 415, description = "unsupported_media_type", body = ErrorBody),
         (status = 500, description = "internal", body = ErrorBody),
+        (status = 503, description = "mirror_stale / chain_unavailable: the vault cannot decide now", body = ErrorBody),
     ),
     security(("bearer" = [])),
 )]
@@ -362,9 +377,33 @@ pub async fn add_keys(
     ApiJson(body): ApiJson<KeysBody>,
 ) -> Result<StatusCode, ApiError> {
     let meta = owned_or_written(&state, &caller, &id).await?;
-    let version = ids::version(&version)?;
-    state.records.add_wrapped_keys(&meta.record_id, version, &wrapped_keys(&body.wrapped_keys)?, now_ms()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let added = add_keys_to(&state, &caller, &meta, &version, &body).await;
+    let entry = AuditEntry {
+        patient: Some(meta.owner),
+        record_id: Some(meta.record_id),
+        outcome: added.as_ref().err().map_or("ok", |err| err.code).to_owned(),
+        ..crate::access_log::stamped("keys_added", caller.address)
+    };
+    state.log.append(&entry).await?;
+    added.map(|()| StatusCode::NO_CONTENT)
+}
+
+async fn add_keys_to(
+    state: &AppState,
+    caller: &Caller,
+    meta: &RecordMeta,
+    version: &str,
+    body: &KeysBody,
+) -> Result<(), ApiError> {
+    let version = ids::version(version)?;
+    let keys = wrapped_keys(&body.wrapped_keys)?;
+    let adder = if meta.owner == caller.address {
+        KeyAdder::Owner
+    } else {
+        check_writer(state, caller, meta).await?;
+        KeyAdder::Writer
+    };
+    Ok(state.records.add_wrapped_keys(&meta.record_id, version, &keys, adder, now_ms()).await?)
 }
 
 pub(super) async fn log(state: &AppState, kind: &str, actor: Address, meta: &RecordMeta) -> Result<(), ApiError> {

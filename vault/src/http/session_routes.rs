@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::auth::ClientIp;
+use super::client_ip::ClientIp;
 use super::json::ApiJson;
 use super::openapi::{ErrorBody, Nonce};
 use super::state::now_ms;
@@ -86,7 +86,8 @@ impl From<Session> for SessionBody {
 )]
 pub async fn nonce(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Result<Json<Value>, ApiError> {
     state.limits.login_attempt(ip).await?;
-    Ok(Json(json!({"nonce": state.identity.issue_nonce(now_ms()).await?})))
+    let nonce = state.identity.issue_nonce(now_ms()).await?;
+    Ok(Json(json!({"nonce": nonce, "uri": state.identity.origin()})))
 }
 
 /// Signs in with a signed EIP-4361 (SIWE) message, plus a second factor if the account has one.
@@ -100,7 +101,7 @@ pub async fn nonce(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Res
         (status = 400, description = "malformed_login / malformed_mfa (both `totp` and `recovery_code`) / \
             mfa_not_enabled (a second factor sent for an account without one) / malformed_json / invalid_body",
             body = ErrorBody),
-        (status = 401, description = "wrong_domain / wrong_chain / login_expired / bad_signature / nonce_rejected / \
+        (status = 401, description = "wrong_domain / wrong_uri / wrong_chain / login_expired / bad_signature / nonce_rejected / \
             mfa_required (send `totp` or `recovery_code` with the same signed message) / invalid_mfa_code",
             body = ErrorBody),
         (status = 413, description = "body_too_large", body = ErrorBody),

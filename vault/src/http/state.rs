@@ -56,6 +56,8 @@ pub struct AppState {
     pub relayer: Option<Relayer>,
     /// Sends signed webhook notifications (`crate::notify`); `None`: notifications are off.
     pub notifier: Option<Notifier>,
+    /// Reverse proxies whose forwarding headers name the client (none by default).
+    pub trusted_proxies: super::TrustedProxies,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +103,7 @@ impl AppState {
             account_keys: AccountKeys::new(pool.clone()),
             emergency_providers: EmergencyProviders::new(pool.clone()),
             attachment_limit: DEFAULT_ATTACHMENT_LIMIT,
+            trusted_proxies: super::TrustedProxies::default(),
         })
     }
 }
@@ -110,6 +113,18 @@ impl AppState {
     pub fn with_blobs(mut self, blobs: BlobStore, limit: u64) -> Self {
         self.blobs = blobs;
         self.attachment_limit = limit;
+        self
+    }
+
+    /// Strict mode: every release the mirror allows is confirmed with the registry on chain.
+    pub fn with_strict(mut self, check: crate::gate::StrictCheck) -> Self {
+        self.gate = self.gate.with_strict(check);
+        self
+    }
+
+    /// Believes the forwarding headers of these reverse proxies (see `client_ip`).
+    pub fn with_trusted_proxies(mut self, proxies: super::TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
         self
     }
 

@@ -30,6 +30,9 @@ pub use siwe_login::LoginError;
 pub struct IdentityConfig {
     /// The host name SIWE messages must name (`example.org`, `localhost:8080`).
     pub domain: String,
+    /// The vault's public origin (`https://example.org`): a SIWE message's URI must be on it,
+    /// and its optional scheme must be this one.
+    pub origin: String,
     /// The chain SIWE messages must name.
     pub chain_id: u64,
     /// The vault secret, at least 32 bytes: the HMAC key for access tokens, and (through HKDF)
@@ -49,6 +52,7 @@ impl std::fmt::Debug for IdentityConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IdentityConfig")
             .field("domain", &self.domain)
+            .field("origin", &self.origin)
             .field("chain_id", &self.chain_id)
             .field("jwt_secret", &"<redacted>")
             .field("access_ttl", &self.access_ttl)
@@ -62,6 +66,8 @@ pub enum ConfigError {
     ShortSecret,
     #[error("access tokens may live at most 15 minutes")]
     AccessTtlTooLong,
+    #[error("the public origin '{0}' is not an http(s) URL with a host")]
+    BadOrigin(String),
 }
 
 /// A signed-in session: what login and refresh hand back to the client.
@@ -92,11 +98,20 @@ impl Identity {
         if config.access_ttl > Duration::from_secs(15 * 60) {
             return Err(ConfigError::AccessTtlTooLong);
         }
+        let origin = url::Url::parse(&config.origin).ok();
+        if !origin.is_some_and(|o| matches!(o.scheme(), "http" | "https") && o.host().is_some()) {
+            return Err(ConfigError::BadOrigin(config.origin.clone()));
+        }
         Ok(Self { pool, config, open_sessions: Arc::default(), redis: None })
     }
 }
 
 impl Identity {
+    /// The origin SIWE messages' URIs must be on.
+    pub fn origin(&self) -> &str {
+        &self.config.origin
+    }
+
     /// Keeps SIWE nonces in Redis from now on, shared by every vault using `store`.
     pub fn with_redis(self, store: RedisStore) -> Self {
         Self { redis: Some(store), ..self }

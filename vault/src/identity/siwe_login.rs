@@ -1,5 +1,7 @@
-//! Verifying a Sign-In with Ethereum message (the `siwe` crate parses and checks the EIP-191
-//! signature; the vault checks domain, chain, time window and its own nonce).
+//! Verifying a Sign-In with Ethereum message: the `siwe` crate parses it (after the optional
+//! `scheme://` EIP-4361 allows before the domain, which that crate does not know), the EIP-191
+//! signature is checked over the exact bytes signed, and the vault checks domain, scheme, URI
+//! origin, chain, time window and its own nonce.
 
 use alloy::primitives::Address;
 use siwe::Message;
@@ -17,6 +19,8 @@ pub enum LoginError {
     MalformedSignature,
     #[error("the message is for {found}, not {expected}")]
     WrongDomain { expected: String, found: String },
+    #[error("the message's URI is {found}, not this vault's origin {expected}")]
+    WrongUri { expected: String, found: String },
     #[error("the message is for chain {found}, not {expected}")]
     WrongChain { expected: u64, found: u64 },
     #[error("the message is expired or not yet valid")]
@@ -49,6 +53,7 @@ impl LoginError {
         match self {
             Self::Malformed(_) | Self::MalformedSignature => "malformed_login",
             Self::WrongDomain { .. } => "wrong_domain",
+            Self::WrongUri { .. } => "wrong_uri",
             Self::WrongChain { .. } => "wrong_chain",
             Self::OutsideValidity => "login_expired",
             Self::BadSignature => "bad_signature",
@@ -72,12 +77,13 @@ impl Identity {
         factor: Option<&SecondFactor>,
         now_ms: u64,
     ) -> Result<Session, LoginError> {
-        let parsed: Message = message.parse().map_err(|e: siwe::ParseError| LoginError::Malformed(e.to_string()))?;
+        let (scheme, parsed) = parse(message)?;
         let signature: &[u8; 65] = signature.try_into().map_err(|_| LoginError::MalformedSignature)?;
         let domain = parsed.domain.to_string();
         if domain != self.config.domain {
             return Err(LoginError::WrongDomain { expected: self.config.domain.clone(), found: domain });
         }
+        self.check_origin(scheme, parsed.uri.as_str())?;
         if parsed.chain_id != self.config.chain_id {
             return Err(LoginError::WrongChain { expected: self.config.chain_id, found: parsed.chain_id });
         }
@@ -87,8 +93,13 @@ impl Identity {
         if !parsed.valid_at(&now) || issued_in_future {
             return Err(LoginError::OutsideValidity);
         }
-        parsed.verify_eip191(signature).map_err(|_| LoginError::BadSignature)?;
         let address = Address::from(parsed.address);
+        let signer = alloy::primitives::Signature::from_raw(signature)
+            .and_then(|sig| sig.recover_address_from_msg(message.as_bytes()))
+            .map_err(|_| LoginError::BadSignature)?;
+        if signer != address {
+            return Err(LoginError::BadSignature);
+        }
         let mfa = match (self.mfa_enabled(address).await?, factor) {
             (false, None) => false,
             (false, Some(_)) => return Err(LoginError::Mfa(MfaError::NotEnabled)),
@@ -106,4 +117,39 @@ impl Identity {
         }
         Ok(self.open_session(address, mfa, now_ms).await?)
     }
+}
+
+impl Identity {
+    /// The message's URI must be on this vault's origin (scheme, host and port), and a scheme
+    /// before the domain, if any, must be the origin's.
+    fn check_origin(&self, scheme: Option<&str>, uri: &str) -> Result<(), LoginError> {
+        let expected = &self.config.origin;
+        let wrong = || LoginError::WrongUri { expected: expected.clone(), found: uri.to_owned() };
+        let ours = url::Url::parse(expected).map_err(|_| wrong())?;
+        let theirs = url::Url::parse(uri).map_err(|_| wrong())?;
+        if theirs.origin() != ours.origin() || scheme.is_some_and(|s| !s.eq_ignore_ascii_case(ours.scheme())) {
+            return Err(wrong());
+        }
+        Ok(())
+    }
+}
+
+/// Splits off the optional `scheme://` before the domain (EIP-4361), then parses the rest.
+fn parse(message: &str) -> Result<(Option<&str>, Message), LoginError> {
+    let malformed = |e: siwe::ParseError| LoginError::Malformed(e.to_string());
+    let first_line = message.split('\n').next().unwrap_or_default();
+    match first_line.split_once("://") {
+        Some((scheme, _)) if is_scheme(scheme) => {
+            let rest = &message[scheme.len() + 3..];
+            Ok((Some(scheme), rest.parse().map_err(malformed)?))
+        }
+        _ => Ok((None, message.parse().map_err(malformed)?)),
+    }
+}
+
+/// RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ).
+fn is_scheme(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }

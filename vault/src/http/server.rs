@@ -1,0 +1,263 @@
+//! Serving the API over HTTP/1.1 with the limits a public service needs, so that slow or idle
+//! clients cannot hold the vault's connections or file descriptors:
+//!
+//! - a request's headers must arrive within `header_timeout` of the connection opening or of the
+//!   previous response (so it is also how long a kept-alive connection may sit idle);
+//! - a request body may pause at most `body_timeout` between two pieces;
+//! - a request is answered within `request_timeout`, or gets 408 (attachment uploads excepted:
+//!   they are long by nature, bounded by `body_timeout` between pieces and by the size limit);
+//! - at most `max_connections` connections are open at once; more wait in the listen backlog,
+//!   and so cannot exhaust the process's file descriptors.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tower::ServiceExt;
+
+use super::ApiError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerLimits {
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(15),
+            body_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(60),
+            max_connections: 1_024,
+        }
+    }
+}
+
+/// Serves `app` on `listener` under `limits` until `shutdown` completes; then stops accepting,
+/// lets every open connection finish its request in flight, and returns.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: ServerLimits,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let app = app
+        .layer(axum::middleware::from_fn_with_state(limits.request_timeout, bounded))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(limits.body_timeout));
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    // Each connection holds a receiver: stopping is sent through it, and once every receiver is
+    // gone every connection has ended.
+    let (stop, stopping) = watch::channel(false);
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of descriptors or a connection reset before accept: wait, do not spin.
+                    tracing::warn!(%err, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let mut stopping = stopping.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                app.clone().oneshot(request.map(axum::body::Body::new))
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+            let connection = builder.serve_connection(TokioIo::new(ParseErrorBodies::new(stream)), service);
+            tokio::pin!(connection);
+            let stopped = async move {
+                let _ = stopping.wait_for(|stopped| *stopped).await;
+            };
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = stopped => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.as_mut().await;
+                }
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    stop.send_replace(true);
+    drop(stopping);
+    stop.closed().await;
+    Ok(())
+}
+
+/// Answers 408 in the API's error shape when a request takes longer than the limit to answer.
+async fn bounded(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    let upload = request.method() == Method::PUT && request.uri().path().ends_with("/attachment");
+    if upload {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!("the request was not complete within {} s; send it again", limit.as_secs()),
+        )
+        .into_response(),
+    }
+}
+
+/// hyper answers a request it cannot parse (a URI over 64 KiB, a head too large, a malformed
+/// request line) itself, with an empty body, before the router sees it. Every response the
+/// router makes has a body, so an error head on the wire with `content-length: 0` can only be
+/// one of those: this rewrites it into the API's error shape, `{"error": {"code", "message"}}`.
+struct ParseErrorBodies {
+    stream: TcpStream,
+    /// A rewritten response still being written, and the length of what hyper asked to write.
+    rewriting: Option<(Vec<u8>, usize, usize)>,
+}
+
+impl ParseErrorBodies {
+    fn new(stream: TcpStream) -> Self {
+        Self { stream, rewriting: None }
+    }
+
+    /// The JSON-bodied replacement for `head`, if it is such an automatic error response.
+    fn rewrite(head: &[u8]) -> Option<Vec<u8>> {
+        let text = std::str::from_utf8(head).ok()?;
+        let status_line = text.strip_prefix("HTTP/1.1 ")?;
+        let status: u16 = status_line.get(..3)?.parse().ok()?;
+        let empty = text.to_ascii_lowercase().contains("\r\ncontent-length: 0\r\n");
+        if !(400..600).contains(&status) || !empty || !text.ends_with("\r\n\r\n") {
+            return None;
+        }
+        let (code, message) = match status {
+            414 => ("uri_too_long", "the URI is too long"),
+            431 => ("headers_too_large", "the request's headers are too large"),
+            _ => ("malformed_request", "the request could not be parsed as HTTP/1.1"),
+        };
+        let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
+        let mut out = String::new();
+        for line in text.trim_end_matches("\r\n").split("\r\n") {
+            if !line.to_ascii_lowercase().starts_with("content-length:") {
+                out.push_str(line);
+                out.push_str("\r\n");
+            }
+        }
+        out.push_str(&format!("content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len()));
+        Some(out.into_bytes())
+    }
+
+    /// Writes what is left of a rewritten response; `Ready(Ok(n))` with hyper's length when done.
+    fn poll_rewriting(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
+        while let Some((bytes, written, reported)) = &mut self.rewriting {
+            if *written == bytes.len() {
+                let reported = *reported;
+                self.rewriting = None;
+                return Poll::Ready(Ok(reported));
+            }
+            let n = std::task::ready!(Pin::new(&mut self.stream).poll_write(cx, &bytes[*written..]))?;
+            if n == 0 {
+                return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+            }
+            *written += n;
+        }
+        Poll::Ready(Ok(0))
+    }
+}
+
+impl AsyncRead for ParseErrorBodies {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ParseErrorBodies {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        if self.rewriting.is_none()
+            && let Some(replacement) = Self::rewrite(buf)
+        {
+            self.rewriting = Some((replacement, 0, buf.len()));
+        }
+        if self.rewriting.is_some() {
+            return self.poll_rewriting(cx);
+        }
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        // An automatic error response is a head alone: one non-empty slice.
+        let mut non_empty = bufs.iter().filter(|b| !b.is_empty());
+        if self.rewriting.is_none()
+            && let (Some(only), None) = (non_empty.next(), non_empty.next())
+            && let Some(replacement) = Self::rewrite(only)
+        {
+            self.rewriting = Some((replacement, 0, only.len()));
+        }
+        if self.rewriting.is_some() {
+            return self.poll_rewriting(cx);
+        }
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_empty_error_heads_are_rewritten() {
+        let head = b"HTTP/1.1 414 URI Too Long\r\ncontent-length: 0\r\ndate: Mon, 30 Nov 2026 06:00:00 GMT\r\n\r\n";
+        let rewritten = String::from_utf8(ParseErrorBodies::rewrite(head).unwrap()).unwrap();
+        let (head, body) = rewritten.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 414 URI Too Long\r\n") && head.contains("date: Mon"));
+        assert!(head.contains(&format!("content-length: {}", body.len())));
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["error"]["code"], "uri_too_long");
+        for untouched in [
+            &b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"[..],
+            b"HTTP/1.1 404 Not Found\r\ncontent-length: 52\r\n\r\n",
+            b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n{",
+        ] {
+            assert!(ParseErrorBodies::rewrite(untouched).is_none());
+        }
+    }
+}
