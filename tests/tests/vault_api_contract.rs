@@ -24,8 +24,8 @@ fn api_tool(name: &str) -> std::path::PathBuf {
     path
 }
 
-/// A vault with a patient who has records and a provider holding a live grant, and limits high
-/// enough that the fuzzer's volume is not refused as abuse.
+/// A vault with a patient who has records, a provider holding a live grant and a relayer, and
+/// limits high enough that the fuzzer's volume is not refused as abuse.
 async fn populated_vault(chain: &TestChain, db: &TestDb) -> (TestVault, String, String, RunningIndexer) {
     let (alice, lab) = (chain.keys[1].clone(), chain.keys[3].clone());
     chain.register_provider(lab.address()).await;
@@ -39,7 +39,9 @@ async fn populated_vault(chain: &TestChain, db: &TestDb) -> (TestVault, String, 
         release_per_ip_per_minute: 100_000,
         ..LimitSettings::default()
     };
-    let vault = TestVault::start_with(&indexer, limits).await;
+    // With a relayer, so the relay endpoints answer rather than 503 relay_not_configured.
+    let state = TestVault::state(&indexer, limits, false).await.with_relayer(chain.funded_relayer().await);
+    let vault = TestVault::serve(state).await;
     vault.wait_for_mirror_head(chain.head().await).await;
     let id = chain.chain_id();
     let (patient, provider) = (vault.login(&alice, id).await, vault.login(&lab, id).await);
@@ -85,10 +87,12 @@ async fn the_openapi_document_is_valid_and_the_vault_keeps_to_it() {
                     "--checks",
                     "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
                 ])
-                // Signing out would end the session the rest of the run uses.
+                // Signing out would end the session the rest of the run uses. The coverage phase is
+                // left out: schemathesis 4.32.5 fails inside it (a KeyError in its own schema walk)
+                // on the audit routes' query parameters, which says nothing about the vault.
                 .args(["--exclude-path", "/v1/auth/logout"])
-                .args(["--phases", "examples,coverage,fuzzing", "--max-examples", "15", "--seed", "1"])
-                .args(["--workers", "2", "--request-timeout", "10", "--max-time", "60"])
+                .args(["--phases", "examples,fuzzing", "--max-examples", "15", "--seed", "1"])
+                .args(["--workers", "2", "--request-timeout", "10", "--max-time", "45"])
                 .arg("--report-dir")
                 .arg(&reports)
                 .output()
@@ -99,6 +103,8 @@ async fn the_openapi_document_is_valid_and_the_vault_keeps_to_it() {
         let out = String::from_utf8_lossy(&run.stdout).into_owned() + &String::from_utf8_lossy(&run.stderr);
         assert!(run.status.success(), "schemathesis as the {who} found problems:\n{out}");
         assert!(out.contains("passed"), "schemathesis as the {who} ran no test:\n{out}");
+        let counted = out.lines().find(|l| l.contains(" generated")).unwrap_or_default().trim().to_owned();
+        eprintln!("schemathesis as the {who}: {counted}");
     }
     db.cleanup().await;
 }
