@@ -301,6 +301,13 @@ async fn a_patient_shares_a_lab_result_and_revokes(setup: Setup) {
     assert_eq!(read_json(&out_file), read_json(&fixture("Observation-bloodgroup.json")));
     let (ok, _, err) = world.medkey(&lab, &["provider", "fetch", &rx_id]).await;
     assert!(!ok && err.contains("no_live_grant"), "{err}");
+    // The whole chart in one batch: the lab result, decrypted, in a Bundle.
+    let chart = fetched.path().join("chart.json");
+    let chart_args = ["provider", "chart", "--patient", &patient, "--out", chart.to_str().unwrap()];
+    let (ok, _, err) = world.medkey(&lab, &chart_args).await;
+    assert!(ok && err.contains("1 of 1 records opened"), "{err}");
+    let bundle = read_json(&chart);
+    assert_eq!(bundle["entry"][0]["resource"], read_json(&fixture("Observation-bloodgroup.json")));
 
     // The patient's view of the grant agrees with the chain.
     let (ok, out, err) = world.medkey(&alice, &["grants", "--json"]).await;

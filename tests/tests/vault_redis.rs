@@ -276,14 +276,14 @@ async fn a_redis_outage_mid_run_fails_closed_then_recovers() {
 #[tokio::test]
 async fn buckets_in_redis_follow_the_quota_and_are_taken_all_or_none() {
     let store = RedisStore::connect(&redis_url().await, &fresh_prefix()).unwrap();
-    let three = Bucket { key: "three".into(), per_minute: 3 };
+    let three = Bucket::per_minute("three".into(), 3);
     for _ in 0..3 {
         assert_eq!(store.take_cells(std::slice::from_ref(&three)).await.unwrap(), None);
     }
     let wait = store.take_cells(std::slice::from_ref(&three)).await.unwrap().expect("a burst of 3");
     assert!(wait > Duration::from_secs(19) && wait <= Duration::from_secs(20), "one every 20 s: {wait:?}");
 
-    let (one, five) = (Bucket { key: "one".into(), per_minute: 1 }, Bucket { key: "five".into(), per_minute: 5 });
+    let (one, five) = (Bucket::per_minute("one".into(), 1), Bucket::per_minute("five".into(), 5));
     assert_eq!(store.take_cells(&[one.clone(), five.clone()]).await.unwrap(), None);
     assert!(store.take_cells(&[one.clone(), five.clone()]).await.unwrap().is_some(), "`one` is empty");
     for taken in 0..4 {
@@ -294,6 +294,13 @@ async fn buckets_in_redis_follow_the_quota_and_are_taken_all_or_none() {
         );
     }
     assert!(store.take_cells(std::slice::from_ref(&five)).await.unwrap().is_some());
+
+    // Several cells at once (a batch of key releases counts its records), all or none.
+    let ten = Bucket::per_minute("ten".into(), 10);
+    assert_eq!(store.take_n_cells(std::slice::from_ref(&ten), 7).await.unwrap(), None);
+    let wait = store.take_n_cells(std::slice::from_ref(&ten), 4).await.unwrap().expect("only 3 left");
+    assert!(wait > Duration::from_secs(5) && wait <= Duration::from_secs(6), "one more cell in 6 s: {wait:?}");
+    assert_eq!(store.take_n_cells(std::slice::from_ref(&ten), 3).await.unwrap(), None, "the refusal took none");
 }
 
 /// Lockouts and counting windows expire on Redis's clock.
@@ -344,4 +351,36 @@ async fn nonces_in_redis_expire() {
     assert!(identity.login(&message, &signature, None, now_ms()).await.is_ok());
     mirror.close().await;
     db.cleanup().await;
+}
+
+/// In Redis as in memory, a batch takes a cell per record (all or none, across replicas), and a
+/// provider's new patients an hour are counted once each.
+#[tokio::test]
+async fn batches_count_records_and_new_patients_in_redis() {
+    use medkey_vault::limits::{LimitError, Limits};
+    let store = RedisStore::connect(&redis_url().await, &fresh_prefix()).unwrap();
+    let settings = LimitSettings {
+        release_per_address_per_minute: 100,
+        release_per_ip_per_minute: 1_000,
+        patients_per_address_per_hour: 2,
+        ..Default::default()
+    };
+    let (one, other) = (Limits::new(settings).with_redis(store.clone()), Limits::new(settings).with_redis(store));
+    let provider = alloy::primitives::Address::repeat_byte(0x11);
+    let ip = std::net::IpAddr::from([10, 0, 0, 1]);
+    one.release_attempts(provider, ip, 60).await.unwrap();
+    assert!(matches!(other.release_attempts(provider, ip, 60).await, Err(LimitError::Throttled(_))), "shared");
+    other.release_attempts(provider, ip, 40).await.unwrap();
+    assert!(matches!(
+        one.release_attempts(provider, ip, 101).await,
+        Err(LimitError::TooMany { records: 101, allowed: 100 })
+    ));
+
+    let patient = |b: u8| alloy::primitives::Address::repeat_byte(b);
+    one.patient_opened(provider, patient(1)).await.unwrap();
+    other.patient_opened(provider, patient(1)).await.unwrap();
+    other.patient_opened(provider, patient(2)).await.unwrap();
+    assert!(matches!(one.patient_opened(provider, patient(3)).await, Err(LimitError::Throttled(_))));
+    assert!(matches!(one.patient_opened(provider, patient(3)).await, Err(LimitError::Throttled(_))), "still new");
+    one.patient_opened(provider, patient(2)).await.unwrap();
 }

@@ -120,6 +120,21 @@ impl AccessLog {
         stored.await.map_err(|_| AppendError::Closed)?
     }
 
+    /// Appends every entry, returning once all are stored: they are queued together, so the
+    /// writer stores them in as few batches as it can (a batch release logs each record).
+    pub async fn append_all(&self, entries: &[AuditEntry]) -> Result<(), AppendError> {
+        let mut replies = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let (reply, stored) = oneshot::channel();
+            self.queue.send((entry.clone(), reply)).await.map_err(|_| AppendError::Closed)?;
+            replies.push(stored);
+        }
+        for stored in replies {
+            stored.await.map_err(|_| AppendError::Closed)??;
+        }
+        Ok(())
+    }
+
     /// The tree with every stored entry in it (other replicas' too), for proofs and heads;
     /// hold the guard only briefly.
     pub async fn tree(&self) -> Result<RwLockReadGuard<'_, Tree>, sqlx::Error> {

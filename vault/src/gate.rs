@@ -9,11 +9,12 @@
 //! 4. that grant covers every record (zero records root) or a registered record set that
 //!    contains this record.
 
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use alloy::primitives::{Address, B256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use medkey_indexer::model::{MirroredGrant, ProviderStatus};
+use medkey_indexer::model::{Checkpoint, MirroredGrant, ProviderStatus};
 use medkey_indexer::{Freshness, FreshnessPolicy, Stale, StoreError};
 use medkey_protocol::Category;
 use medkey_protocol::ConsentRegistry;
@@ -162,10 +163,38 @@ impl ReleaseGate {
         self.decide_access(request, sets, now_ms, false).await
     }
 
+    /// [`Self::decide`] on the view as it is, with no catching up before a refusal: for callers
+    /// deciding many records at once, which catch the view up once themselves first
+    /// ([`MirrorView::catch_up`]) instead of once per refusal.
+    pub async fn decide_as_viewed(
+        &self,
+        request: &ReleaseRequest,
+        sets: &impl RecordSets,
+    ) -> Result<Decision, StoreError> {
+        self.decide_on_view(request, sets, unix_ms(), false).await
+    }
+
     /// May this provider add a record for this patient in this category? The same checks as a
     /// release, against a live grant with write access (a new record is in no record set).
     pub async fn decide_write(&self, request: &ReleaseRequest) -> Result<Decision, StoreError> {
         self.decide_access(request, &(), unix_ms(), true).await
+    }
+
+    /// Decisions for many records at once (a batch release), all on one checkpoint: what the
+    /// mirror says about each (provider, patient, category) is read once, and in strict mode each
+    /// (grant, category) is confirmed on chain once. Catches up before refusing, as
+    /// [`Self::decide`] does.
+    pub async fn decide_many(
+        &self,
+        requests: &[ReleaseRequest],
+        sets: &impl RecordSets,
+    ) -> Result<Vec<Decision>, StoreError> {
+        let now_ms = unix_ms();
+        let decisions = self.decide_many_on_view(requests, sets, now_ms, false).await?;
+        if decisions.iter().any(is_retryable) && self.mirror.catch_up().await? {
+            return self.decide_many_on_view(requests, sets, now_ms, false).await;
+        }
+        Ok(decisions)
     }
 
     /// Decides; a refusal made on a view behind the store is made again on the store's block
@@ -179,9 +208,7 @@ impl ReleaseGate {
         write: bool,
     ) -> Result<Decision, StoreError> {
         let decision = self.decide_on_view(request, sets, now_ms, write).await?;
-        let retry = matches!(&decision, Decision::Deny(denial)
-            if !matches!(denial, Denial::RefusedByChain | Denial::ChainUnavailable(_)));
-        if retry && self.mirror.catch_up().await? {
+        if is_retryable(&decision) && self.mirror.catch_up().await? {
             return self.decide_on_view(request, sets, now_ms, write).await;
         }
         Ok(decision)
@@ -194,13 +221,44 @@ impl ReleaseGate {
         now_ms: u64,
         write: bool,
     ) -> Result<Decision, StoreError> {
+        let mut decisions = self.decide_many_on_view(std::slice::from_ref(request), sets, now_ms, write).await?;
+        Ok(decisions.pop().expect("one decision per request"))
+    }
+
+    async fn decide_many_on_view(
+        &self,
+        requests: &[ReleaseRequest],
+        sets: &impl RecordSets,
+        now_ms: u64,
+        write: bool,
+    ) -> Result<Vec<Decision>, StoreError> {
         let Some(checkpoint) = self.mirror.checkpoint() else {
             let chain_id = self.mirror.chain_id();
-            return Ok(Decision::Deny(Denial::MirrorStale(Stale::NoCheckpoint { chain_id })));
+            let stale = Decision::Deny(Denial::MirrorStale(Stale::NoCheckpoint { chain_id }));
+            return Ok(vec![stale; requests.len()]);
         };
         if let Err(stale) = Freshness::of(&checkpoint, now_ms).check(&self.policy) {
-            return Ok(Decision::Deny(Denial::MirrorStale(stale)));
+            return Ok(vec![Decision::Deny(Denial::MirrorStale(stale)); requests.len()]);
         }
+        let mut confirmed = HashMap::new();
+        let mut decisions = Vec::with_capacity(requests.len());
+        for request in requests {
+            decisions.push(self.decide_at_checkpoint(&checkpoint, request, sets, now_ms, write, &mut confirmed).await?);
+        }
+        Ok(decisions)
+    }
+
+    /// One decision at `checkpoint`; `confirmed` remembers strict mode's answers per
+    /// (grant, category) for the rest of a batch.
+    async fn decide_at_checkpoint(
+        &self,
+        checkpoint: &Checkpoint,
+        request: &ReleaseRequest,
+        sets: &impl RecordSets,
+        now_ms: u64,
+        write: bool,
+        confirmed: &mut HashMap<(B256, u8), Result<bool, String>>,
+    ) -> Result<Decision, StoreError> {
         let chain_now = checkpoint.block.timestamp;
         let wall_now = now_ms / 1_000;
         let (earliest, latest) = (wall_now.min(chain_now), wall_now.max(chain_now));
@@ -219,7 +277,16 @@ impl ReleaseGate {
             any_live = true;
             if grant.records_root.is_zero() || sets.contains(grant.records_root, &request.record_id).await? {
                 if let Some(strict) = &self.strict {
-                    match strict.confirm(grant.grant_id, request).await {
+                    let key = (grant.grant_id, request.category.index());
+                    let answer = match confirmed.get(&key) {
+                        Some(answer) => answer.clone(),
+                        None => {
+                            let answer = strict.confirm(grant.grant_id, request).await;
+                            confirmed.insert(key, answer.clone());
+                            answer
+                        }
+                    };
+                    match answer {
                         Ok(true) => {}
                         Ok(false) => return Ok(Decision::Deny(Denial::RefusedByChain)),
                         Err(err) => return Ok(Decision::Deny(Denial::ChainUnavailable(err))),
@@ -235,6 +302,11 @@ impl ReleaseGate {
         }
         Ok(Decision::Deny(if any_live { Denial::NotInRecordSet } else { Denial::NoLiveGrant }))
     }
+}
+
+/// A refusal worth deciding again on a fresher view: not strict mode's, which is the chain's own.
+fn is_retryable(decision: &Decision) -> bool {
+    matches!(decision, Decision::Deny(denial) if !matches!(denial, Denial::RefusedByChain | Denial::ChainUnavailable(_)))
 }
 
 fn unix_ms() -> u64 {

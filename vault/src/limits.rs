@@ -25,8 +25,13 @@ use crate::redis_store::{Bucket, RedisStore, RedisUnavailable};
 #[derive(Clone, Copy, Debug)]
 pub struct LimitSettings {
     pub login_per_ip_per_minute: u32,
+    /// Records a provider may have released a minute (a batch counts each record).
     pub release_per_address_per_minute: u32,
+    /// Records released to one client address a minute.
     pub release_per_ip_per_minute: u32,
+    /// Patients a provider may open records of for the first time in an hour: a clinic opens a
+    /// large chart in one call, a provider sweeping through many patients is stopped.
+    pub patients_per_address_per_hour: u32,
     /// Failed logins from one IP for one address before it is locked out.
     pub lockout_after: u32,
     pub lockout_window: Duration,
@@ -37,8 +42,9 @@ impl Default for LimitSettings {
     fn default() -> Self {
         Self {
             login_per_ip_per_minute: 30,
-            release_per_address_per_minute: 600,
-            release_per_ip_per_minute: 1_200,
+            release_per_address_per_minute: 6_000,
+            release_per_ip_per_minute: 12_000,
+            patients_per_address_per_hour: 200,
             lockout_after: 5,
             lockout_window: Duration::from_secs(15 * 60),
             lockout_for: Duration::from_secs(15 * 60),
@@ -67,6 +73,9 @@ impl std::fmt::Display for Throttled {
 pub enum LimitError {
     #[error("{0}")]
     Throttled(Throttled),
+    /// More records in one request than the per-minute allowance: it could never be served.
+    #[error("{records} records in one request is more than the {allowed} a minute allowed")]
+    TooMany { records: u32, allowed: u32 },
     #[error(transparent)]
     Unavailable(#[from] RedisUnavailable),
 }
@@ -94,8 +103,14 @@ struct InMemory {
     login_by_ip: DefaultKeyedRateLimiter<IpAddr>,
     release_by_address: DefaultKeyedRateLimiter<Address>,
     release_by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    new_patients_by_address: DefaultKeyedRateLimiter<Address>,
+    /// (provider, patient) pairs that took a new-patient cell, and when: a patient counts once an hour.
+    patients_seen: Mutex<HashMap<(Address, Address), Instant>>,
     failures: Mutex<HashMap<(Address, IpAddr), Failures>>,
 }
+
+/// How long a (provider, patient) pair counts as seen for the new-patients limit.
+const PATIENT_SEEN_FOR: Duration = Duration::from_secs(3_600);
 
 #[derive(Clone, Copy, Debug)]
 struct Failures {
@@ -106,6 +121,18 @@ struct Failures {
 
 fn per_minute(n: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(n.max(1)).expect("at least 1"))
+}
+
+/// Takes `n` cells for `key`, or none.
+fn take_n<K: Hash + Eq + Clone>(limiter: &DefaultKeyedRateLimiter<K>, key: &K, n: NonZeroU32) -> Result<(), Throttled> {
+    match limiter.check_key_n(key, n) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(not_until)) => {
+            Err(Throttled::RateLimited { retry_after: not_until.wait_time_from(DefaultClock::default().now()) })
+        }
+        // Larger than the burst: refused by `release_attempts` before it gets here.
+        Err(_) => Err(Throttled::RateLimited { retry_after: Duration::from_secs(60) }),
+    }
 }
 
 fn check<K: Hash + Eq + Clone>(limiter: &DefaultKeyedRateLimiter<K>, key: &K) -> Result<(), Throttled> {
@@ -124,6 +151,12 @@ fn release_address_bucket(address: Address) -> String {
 fn release_ip_bucket(ip: IpAddr) -> String {
     format!("limit:release:ip:{ip}")
 }
+fn new_patients_bucket(provider: Address) -> String {
+    format!("limit:patients:address:{provider}")
+}
+fn patient_seen_key(provider: Address, patient: Address) -> String {
+    format!("limit:patients:seen:{provider}:{patient}")
+}
 fn failures_key(address: Address, ip: IpAddr) -> String {
     format!("lockout:failures:{address}:{ip}")
 }
@@ -140,6 +173,10 @@ impl Limits {
                 login_by_ip: RateLimiter::dashmap(per_minute(settings.login_per_ip_per_minute)),
                 release_by_address: RateLimiter::dashmap(per_minute(settings.release_per_address_per_minute)),
                 release_by_ip: RateLimiter::dashmap(per_minute(settings.release_per_ip_per_minute)),
+                new_patients_by_address: RateLimiter::dashmap(Quota::per_hour(
+                    NonZeroU32::new(settings.patients_per_address_per_hour.max(1)).expect("at least 1"),
+                )),
+                patients_seen: Mutex::default(),
                 failures: Mutex::default(),
             })),
         }
@@ -164,7 +201,7 @@ impl Limits {
         match &self.backend {
             Backend::Memory(memory) => Ok(check(&memory.login_by_ip, &ip)?),
             Backend::Redis(store) => {
-                let bucket = Bucket { key: login_bucket(ip), per_minute: self.settings.login_per_ip_per_minute };
+                let bucket = Bucket::per_minute(login_bucket(ip), self.settings.login_per_ip_per_minute);
                 rate_limited(store.take_cells(&[bucket]).await?)
             }
         }
@@ -221,20 +258,62 @@ impl Limits {
 
     /// Before a key release for `provider` from `ip`.
     pub async fn release_attempt(&self, provider: Address, ip: IpAddr) -> Result<(), LimitError> {
+        self.release_attempts(provider, ip, 1).await
+    }
+
+    /// Before releasing `records` keys at once (a batch) for `provider` from `ip`: each record
+    /// takes a cell, all or none.
+    pub async fn release_attempts(&self, provider: Address, ip: IpAddr, records: u32) -> Result<(), LimitError> {
+        let s = &self.settings;
+        let allowed = s.release_per_address_per_minute.min(s.release_per_ip_per_minute).max(1);
+        if records > allowed {
+            return Err(LimitError::TooMany { records, allowed });
+        }
+        let Some(n) = NonZeroU32::new(records) else { return Ok(()) };
         match &self.backend {
+            // In memory the two are taken one after the other (as governor offers no joint take):
+            // cells a refused request took from the address stay taken.
             Backend::Memory(memory) => {
-                check(&memory.release_by_address, &provider)?;
-                Ok(check(&memory.release_by_ip, &ip)?)
+                take_n(&memory.release_by_address, &provider, n)?;
+                Ok(take_n(&memory.release_by_ip, &ip, n)?)
             }
             Backend::Redis(store) => {
                 let buckets = [
-                    Bucket {
-                        key: release_address_bucket(provider),
-                        per_minute: self.settings.release_per_address_per_minute,
-                    },
-                    Bucket { key: release_ip_bucket(ip), per_minute: self.settings.release_per_ip_per_minute },
+                    Bucket::per_minute(release_address_bucket(provider), s.release_per_address_per_minute),
+                    Bucket::per_minute(release_ip_bucket(ip), s.release_per_ip_per_minute),
                 ];
-                rate_limited(store.take_cells(&buckets).await?)
+                rate_limited(store.take_n_cells(&buckets, records).await?)
+            }
+        }
+    }
+
+    /// Before releasing anything of `patient`'s to `provider`: a patient the provider has not
+    /// opened records of in the last hour takes a cell of its new-patients allowance.
+    pub async fn patient_opened(&self, provider: Address, patient: Address) -> Result<(), LimitError> {
+        match &self.backend {
+            Backend::Memory(memory) => {
+                let now = Instant::now();
+                let mut seen = memory.patients_seen.lock().expect("lock");
+                if seen.get(&(provider, patient)).is_some_and(|at| now.duration_since(*at) < PATIENT_SEEN_FOR) {
+                    return Ok(());
+                }
+                check(&memory.new_patients_by_address, &provider)?;
+                seen.insert((provider, patient), now);
+                Ok(())
+            }
+            Backend::Redis(store) => {
+                let seen = patient_seen_key(provider, patient);
+                if !store.put_new(&seen, PATIENT_SEEN_FOR).await? {
+                    return Ok(());
+                }
+                let bucket =
+                    Bucket::per_hour(new_patients_bucket(provider), self.settings.patients_per_address_per_hour);
+                let wait = store.take_cells(&[bucket]).await?;
+                if wait.is_some() {
+                    // Not opened after all: the next attempt must count again.
+                    store.delete(&[&seen]).await?;
+                }
+                rate_limited(wait)
             }
         }
     }
@@ -246,7 +325,9 @@ impl Limits {
         memory.login_by_ip.retain_recent();
         memory.release_by_address.retain_recent();
         memory.release_by_ip.retain_recent();
+        memory.new_patients_by_address.retain_recent();
         let now = Instant::now();
+        memory.patients_seen.lock().expect("lock").retain(|_, at| now.duration_since(*at) < PATIENT_SEEN_FOR);
         let window = self.settings.lockout_window;
         memory
             .failures

@@ -35,25 +35,28 @@ impl std::fmt::Debug for RedisStore {
 /// about a second before it is refused.
 const TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Takes one cell from every bucket or from none. KEYS: the buckets' theoretical arrival times
-/// (µs on Redis's clock); ARGV: per bucket, the emission interval `t` and the tolerance `tau`
-/// (µs). Returns 0 when taken, else how many µs until all could be. The same decision as
-/// governor's GCRA: allowed when `now >= tat - tau`, then `tat = max(tat, now) + t`.
+/// Takes `n` cells from every bucket or from none. KEYS: the buckets' theoretical arrival times
+/// (µs on Redis's clock); ARGV: `n`, then per bucket the emission interval `t` and the tolerance
+/// `tau` (µs). Returns 0 when taken, else how many µs until all could be. The same decision as
+/// governor's GCRA (`check_n`): with `after = max(tat, now) + n t`, allowed when
+/// `now >= after - t - tau`, then `tat = after`. For `n = 1` that is `now >= tat - tau`.
 static TAKE_CELLS: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local n = tonumber(ARGV[1])
 local wait = 0
 local next = {}
 for i, key in ipairs(KEYS) do
-  local t = tonumber(ARGV[2 * i - 1])
-  local tau = tonumber(ARGV[2 * i])
+  local t = tonumber(ARGV[2 * i])
+  local tau = tonumber(ARGV[2 * i + 1])
   local tat = tonumber(redis.call('GET', key)) or now
-  if now < tat - tau then
-    wait = math.max(wait, tat - tau - now)
+  local after = math.max(tat, now) + n * t
+  if now < after - t - tau then
+    wait = math.max(wait, after - t - tau - now)
   else
-    next[i] = math.max(tat, now) + t
+    next[i] = after
   end
 end
 if wait > 0 then
@@ -88,18 +91,28 @@ return count
     )
 });
 
-/// A rate-limit bucket: `per_minute` cells a minute, all of them available at once.
+/// A rate-limit bucket: `cells` cells per `period`, all of them available at once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bucket {
     pub key: String,
-    pub per_minute: u32,
+    pub cells: u32,
+    pub period: Duration,
 }
 
 impl Bucket {
-    /// The emission interval and the burst tolerance, in µs, as governor's `Quota::per_minute`.
+    pub fn per_minute(key: String, cells: u32) -> Self {
+        Self { key, cells, period: Duration::from_secs(60) }
+    }
+
+    pub fn per_hour(key: String, cells: u32) -> Self {
+        Self { key, cells, period: Duration::from_secs(3_600) }
+    }
+
+    /// The emission interval and the burst tolerance, in µs, as governor's `Quota`.
     fn gcra_micros(&self) -> (u64, u64) {
-        let n = u64::from(self.per_minute.max(1));
-        let t = (60_000_000 / n).max(1);
+        let n = u64::from(self.cells.max(1));
+        let period = u64::try_from(self.period.as_micros()).unwrap_or(u64::MAX);
+        let t = (period / n).max(1);
         (t, t * (n - 1))
     }
 }
@@ -165,7 +178,14 @@ impl RedisStore {
 
     /// Takes one cell from each bucket, atomically all or none; `Some(wait)` when any is empty.
     pub async fn take_cells(&self, buckets: &[Bucket]) -> Result<Option<Duration>, RedisUnavailable> {
+        self.take_n_cells(buckets, 1).await
+    }
+
+    /// Takes `n` cells from each bucket, atomically all or none; `Some(wait)` when any has fewer.
+    /// `n` must not exceed any bucket's `cells` (it could never be taken).
+    pub async fn take_n_cells(&self, buckets: &[Bucket], n: u32) -> Result<Option<Duration>, RedisUnavailable> {
         let mut invocation = TAKE_CELLS.prepare_invoke();
+        invocation.arg(n);
         for bucket in buckets {
             let (t, tau) = bucket.gcra_micros();
             invocation.key(self.key(&bucket.key)).arg(t).arg(tau);
@@ -207,11 +227,12 @@ mod tests {
 
     #[test]
     fn buckets_match_governors_per_minute_quota() {
-        let bucket = |per_minute| Bucket { key: "k".into(), per_minute }.gcra_micros();
+        let bucket = |per_minute| Bucket::per_minute("k".into(), per_minute).gcra_micros();
         assert_eq!(bucket(1), (60_000_000, 0), "one at a time, one a minute");
         assert_eq!(bucket(30), (2_000_000, 58_000_000), "a burst of 30, then one every 2 s");
         assert_eq!(bucket(0), (60_000_000, 0), "zero is treated as one, as in memory");
         assert_eq!(bucket(u32::MAX).0, 1, "never a zero interval");
+        assert_eq!(Bucket::per_hour("k".into(), 60).gcra_micros(), (60_000_000, 3_540_000_000), "one a minute");
     }
 
     #[test]

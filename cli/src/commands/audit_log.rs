@@ -113,7 +113,7 @@ fn audit_event(chain_id: u64, e: &AuditEntry) -> Value {
     let did = |a: Address| format!("did:pkh:eip155:{chain_id}:{a}");
     let action = match e.kind.as_str() {
         "record_created" | "attachment_stored" => "C",
-        "record_updated" => "U",
+        "record_updated" | "keys_added" => "U",
         "record_erased" => "D",
         "grant_relayed" | "revoke_relayed" => "E",
         _ => "R",

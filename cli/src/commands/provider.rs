@@ -34,6 +34,10 @@ enum ProviderCommand {
         after_help = "Example:\n  medkey provider fetch 8f14e45fceea167a5a36dedd4bea2543 --out result.json --attachment-out scan.pdf"
     )]
     Fetch(FetchArgs),
+    /// Open a patient's whole chart: every record you may read, released in batches of up to 500
+    /// keys a call, decrypted here and written as one FHIR Bundle.
+    #[command(after_help = "Example:\n  medkey provider chart --patient 0x7099… --out chart.json")]
+    Chart(ChartArgs),
     /// Open a break-glass grant to a patient who opted in (4 hours, reason hash on chain).
     Emergency(super::emergency::OpenArgs),
     /// Ask a patient for access; the patient approves with a grant of their own, or declines.
@@ -80,6 +84,17 @@ struct RecordsArgs {
 }
 
 #[derive(Debug, Args)]
+struct ChartArgs {
+    #[arg(long)]
+    patient: Address,
+    /// Where to write the FHIR R4 `collection` Bundle (default: print it).
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
 struct FetchArgs {
     record: String,
     /// Write the FHIR JSON here instead of printing it.
@@ -97,6 +112,7 @@ pub async fn run(args: ProviderArgs) -> anyhow::Result<()> {
         ProviderCommand::Patients(args) => patients(args).await,
         ProviderCommand::Records(args) => list_records(args).await,
         ProviderCommand::Fetch(args) => fetch(args).await,
+        ProviderCommand::Chart(args) => chart(args).await,
         ProviderCommand::Emergency(args) => super::emergency::open(args).await,
         ProviderCommand::Request(args) => super::requests::request(args).await,
         ProviderCommand::Add(args) => add(args).await,
@@ -150,6 +166,51 @@ async fn list_records(args: RecordsArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&records)?);
     } else {
         records::print_records(&records);
+    }
+    Ok(())
+}
+
+/// Keys asked for in one call (the vault's maximum).
+const KEYS_PER_CALL: usize = 500;
+
+async fn chart(args: ChartArgs) -> anyhow::Result<()> {
+    let session = Session::open(&args.connect).await?;
+    let listed = session.get(&format!("/v1/patients/{}/records", args.patient)).await?;
+    let ids: Vec<String> =
+        listed.as_array().into_iter().flatten().filter_map(|r| r["record_id"].as_str().map(str::to_owned)).collect();
+    let mut progress = crate::progress::Progress::new(ids.len() as u64, "opening");
+    let (mut entries, mut failures) = (Vec::new(), Vec::new());
+    for chunk in ids.chunks(KEYS_PER_CALL) {
+        let path = format!("/v1/patients/{}/keys", args.patient);
+        let batch = session.send("POST", &path, Some(&json!({"record_ids": chunk}))).await?;
+        for released in batch["released"].as_array().into_iter().flatten() {
+            let id = released["record"]["record_id"].as_str().unwrap_or("?").to_owned();
+            let opened = sealing::open(released, &session.wallet.encryption)
+                .and_then(|(_, _, plain)| Ok(serde_json::from_slice::<Value>(&plain)?));
+            match opened {
+                Ok(resource) => entries.push(json!({"resource": resource})),
+                Err(err) => failures.push((id.clone(), format!("{err:#}"))),
+            }
+            progress.item(&id);
+        }
+        for refused in batch["refused"].as_array().into_iter().flatten() {
+            let id = refused["record_id"].as_str().unwrap_or("?").to_owned();
+            failures.push((id.clone(), refused["error"]["message"].as_str().unwrap_or("refused").to_owned()));
+            progress.item(&id);
+        }
+    }
+    let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": entries});
+    let text = serde_json::to_string_pretty(&bundle)?;
+    match &args.out {
+        Some(path) => records::write_private(path, text.as_bytes())?,
+        None => println!("{text}"),
+    }
+    eprintln!("{} of {} records opened", entries.len(), ids.len());
+    for (id, reason) in &failures {
+        eprintln!("  not opened: {id}: {reason}");
+    }
+    if !failures.is_empty() {
+        anyhow::bail!("{} records could not be opened (listed above)", failures.len());
     }
     Ok(())
 }

@@ -142,6 +142,7 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget) 
         }
         None => None,
     };
+    check_open_file_limit(c.vault.max_connections);
     let listener = tokio::net::TcpListener::bind(c.vault.listen)
         .await
         .with_context(|| format!("binding the vault on {} (vault.listen)", c.vault.listen))?;
@@ -238,6 +239,21 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget) 
     services.run(StopOn::SignalOrExit).await?;
     eprintln!("medkey serve stopped");
     Ok(())
+}
+
+/// Raises the soft open-file limit to the hard one, and warns when `vault.max_connections` (plus
+/// the database pool, the listener and files) could still run into it: then sockets past the
+/// limit fail to be accepted instead of waiting for a slot.
+fn check_open_file_limit(max_connections: usize) {
+    const OTHER_FILES: u64 = 128;
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if (max_connections as u64).saturating_add(OTHER_FILES) > limit => eprintln!(
+            "warning: vault.max_connections ({max_connections}) is close to the open-file limit ({limit}): \
+             raise it (ulimit -n, LimitNOFILE=) or lower vault.max_connections"
+        ),
+        Ok(_) => {}
+        Err(err) => eprintln!("warning: cannot read the open-file limit: {err}"),
+    }
 }
 
 /// SQLite creates its file if missing, but not the directory it goes in.

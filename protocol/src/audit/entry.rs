@@ -20,7 +20,7 @@ const DOMAIN: &[u8] = b"medkey/v1/audit-entry";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub at_ms: u64,
-    /// `key_released`, `key_denied`, `record_created`, `record_updated`, `record_erased`,
+    /// `key_released`, `key_denied`, `record_created`, `record_updated`, `record_erased`, `keys_added`,
     /// `attachment_stored`, `attachment_released`, `attachment_denied`, `grant_relayed`,
     /// `revoke_relayed`, `login`, `mfa_enabled`, `mfa_disabled`, `encryption_key_published`, `emergency_providers_set`, `access_requested`,
     /// `access_approved`, `access_declined`.

@@ -185,6 +185,9 @@ impl From<LimitError> for ApiError {
     fn from(err: LimitError) -> Self {
         match err {
             LimitError::Throttled(throttled) => Self::from(throttled),
+            LimitError::TooMany { .. } => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large", format!("{err}: ask for fewer at once"))
+            }
             LimitError::Unavailable(err) => {
                 tracing::error!(%err, "rate limits cannot be checked: refusing");
                 Self::new(

@@ -13,6 +13,7 @@ mod grant_routes;
 mod health;
 mod ids;
 mod json;
+mod key_batch_routes;
 mod mfa_routes;
 mod openapi;
 mod provider_routes;
@@ -70,6 +71,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .route("/v1/access-requests/{id}/decline", post(request_routes::decline))
         .route("/v1/patients/{patient}/records", get(provider_routes::list_for_patient))
         .route("/v1/records/{id}/key", get(provider_routes::release_key))
+        .route("/v1/patients/{patient}/keys", post(key_batch_routes::release_keys))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(error_shape::shaped))

@@ -16,8 +16,8 @@ pub use shapes::*;
 
 use super::record_routes::RecordView;
 use super::{
-    account_key_routes, attachment_routes, audit_routes, emergency_provider_routes, grant_routes, health, mfa_routes,
-    provider_routes, record_routes, relay_routes, request_routes, session_routes,
+    account_key_routes, attachment_routes, audit_routes, emergency_provider_routes, grant_routes, health,
+    key_batch_routes, mfa_routes, provider_routes, record_routes, relay_routes, request_routes, session_routes,
 };
 
 /// The security scheme's name in the document, as the handlers' `security(("bearer" = []))` use it.
@@ -66,6 +66,7 @@ pub const BEARER: &str = "bearer";
         request_routes::decline,
         provider_routes::list_for_patient,
         provider_routes::release_key,
+        key_batch_routes::release_keys,
         attachment_routes::upload,
         attachment_routes::download,
         audit_routes::operator_key,

@@ -42,6 +42,9 @@ pub async fn list_for_patient(
 ) -> Result<Json<Vec<RecordView>>, ApiError> {
     caller.check_provider_mfa(&state)?;
     let patient = ids::address(&patient)?;
+    // Caught up once here rather than before each refusal below (most records of a patient are
+    // usually outside a provider's grants).
+    state.gate.mirror().catch_up().await?;
     let mut visible = Vec::new();
     for meta in state.records.list(patient, None).await? {
         if meta.erased {
@@ -49,7 +52,7 @@ pub async fn list_for_patient(
         }
         let request =
             ReleaseRequest { provider: caller.address, patient, record_id: meta.record_id, category: meta.category };
-        match state.gate.decide(&request, &state.records).await? {
+        match state.gate.decide_as_viewed(&request, &state.records).await? {
             Decision::Release(_) => visible.push(RecordView::from(meta)),
             Decision::Deny(denial) if denial.is_unavailable() => return Err(ApiError::from(&denial)),
             Decision::Deny(_) => {}

@@ -146,6 +146,11 @@ impl ParseErrorBodies {
 
     /// The JSON-bodied replacement for `head`, if it is such an automatic error response.
     fn rewrite(head: &[u8]) -> Option<Vec<u8>> {
+        // Cheap tests first: this sees every write, bodies included.
+        let error_status = head.starts_with(b"HTTP/1.1 4") || head.starts_with(b"HTTP/1.1 5");
+        if !error_status || head.len() > 1024 {
+            return None;
+        }
         let text = std::str::from_utf8(head).ok()?;
         let status_line = text.strip_prefix("HTTP/1.1 ")?;
         let status: u16 = status_line.get(..3)?.parse().ok()?;
