@@ -48,8 +48,11 @@ gas: setup
 bench-indexer: setup
 	cargo run --release -p medkey-e2e --bin indexer_bench -- 100000
 
-# Key releases per second over HTTP, SQLite then PostgreSQL (needs oha: cargo install oha --locked).
+# Key releases against the real medkey serve, SQLite then PostgreSQL: single releases alternated
+# with /healthz under wrk (apt-get install wrk), a 1,000-record chart in batches, 20 providers at once.
 bench-vault: setup
+	@command -v wrk >/dev/null || { echo "bench-vault needs wrk: apt-get install wrk" >&2; exit 1; }
+	cargo build --release --bin medkey
 	cargo run --release -p medkey-e2e --bin vault_bench -- sqlite 10 32
 	cargo run --release -p medkey-e2e --bin vault_bench -- postgres 10 32
 

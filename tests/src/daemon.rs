@@ -44,6 +44,11 @@ impl Daemon {
         Self { name: name.to_owned(), child, stdout, stderr }
     }
 
+    /// The process id (to read its CPU time from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn stdout(&self) -> String {
         self.stdout.lock().unwrap().clone()
     }

@@ -194,6 +194,9 @@ async fn revocation_suspension_and_sweeps_count_for_batches(backend: Backend) {
     }
     let (status, answer) = batch(bob.address(), &ids[1]).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (429, Some("rate_limited")), "{answer}");
+    let single = format!("/v1/records/{}/key", ids[1]);
+    let (status, answer) = vault.call("GET", &single, Some(&lab_token), None).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (429, Some("rate_limited")), "one record at a time too");
 
     // Revoked: refused at once.
     chain.revoke(alice.address(), grants[0]).await;

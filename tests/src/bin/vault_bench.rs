@@ -1,23 +1,44 @@
-//! Key-release throughput (not a test): a provider holding a live grant asks for the wrapped keys
-//! of 256 records, one picked at random per request, as fast as `oha` can, on loopback, audit logging on. Every answer must be
-//! a 200 and every release must be in the access log afterwards.
+//! Key releases against the real `medkey serve` (not a test), with a load generator the project
+//! did not write (wrk, from Debian), on loopback, audit logging on:
 //!
+//! 1. single releases: `GET /v1/records/{id}/key` for one of 256 records picked at random per
+//!    request, alternated in one run with the same server's `/healthz` (twice each), so the ratio
+//!    of the two rates says what a release costs beyond serving HTTP at all; p50/p99 from wrk,
+//!    and the CPU split between the server, PostgreSQL and wrk (from /proc);
+//! 2. a 1,000-record chart opened with `POST /v1/patients/{patient}/keys` (two batches of 500),
+//!    the wall time of the whole chart, 20 times;
+//! 3. 20 providers opening that chart at once, over and over: records released per second.
+//!
+//! Every answer must be a 200 and every release must be in the audit log afterwards.
+//!
+//!     cargo build --release --bin medkey
 //!     cargo run --release -p medkey-e2e --bin vault_bench -- [sqlite|postgres] [seconds] [connections]
 //!
-//! Needs anvil (`make setup`) and `oha` on PATH (`cargo install oha --locked`). Prints one
-//! Markdown row for BENCHMARKS.md.
+//! Needs anvil (`make setup`) and `wrk` on PATH (`apt-get install wrk`). Prints Markdown rows
+//! for BENCHMARKS.md.
 
+use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
-use alloy::primitives::B256;
+use alloy::primitives::{Address, B256};
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::http::reqwest;
 use medkey_e2e::chain::{TestChain, mined};
+use medkey_e2e::daemon::Daemon;
 use medkey_e2e::db::{Backend, TestDb};
-use medkey_e2e::mirror::{RunningIndexer, test_config};
+use medkey_e2e::medkey_bin;
 use medkey_e2e::sealed::{encryption_secret, upload_as};
-use medkey_e2e::vault::TestVault;
+use medkey_e2e::vault::{DOMAIN, siwe_message};
 use medkey_protocol::Category;
-use medkey_vault::limits::LimitSettings;
-use serde_json::Value;
+use medkey_protocol::envelope::EncryptionSecret;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+const SECRET: &str = "be7c4be7c4be7c4be7c4be7c4be7c4be7c4be7c4be7c4be7c4be7c4be7c4b001";
+const CHART: usize = 1_000;
+const PROVIDERS: usize = 20;
 
 #[tokio::main]
 async fn main() {
@@ -29,70 +50,322 @@ async fn main() {
     };
     let seconds: u64 = args.next().map_or(10, |s| s.parse().expect("seconds is a number"));
     let connections: u64 = args.next().map_or(32, |s| s.parse().expect("connections is a number"));
+    assert!(Command::new("wrk").arg("--version").output().is_ok(), "wrk is not on PATH (apt-get install wrk)");
 
+    // On chain: the lab and 20 clinics registered, each holding a live grant on lab results.
     let chain = TestChain::start().await;
-    let (patient_signer, lab) = (chain.keys[1].clone(), chain.keys[3].clone());
-    let alice = patient_signer.address();
+    let (alice_signer, lab) = (chain.keys[1].clone(), chain.keys[3].clone());
+    let alice = alice_signer.address();
     let lab_secret = encryption_secret(0xB2);
-    let lab_key = B256::from(lab_secret.public_key().0);
-    mined(chain.registry().registerProvider(lab.address(), lab_key).from(chain.admin()).send().await).await;
-    let mut request = chain.request(lab.address(), &[Category::LabResults]).await;
-    request.recordsRoot = B256::ZERO;
-    chain.grant(alice, request).await;
+    let clinics: Vec<(PrivateKeySigner, EncryptionSecret)> =
+        (0..PROVIDERS).map(|i| (PrivateKeySigner::random(), encryption_secret(0x10 + i as u8))).collect();
+    let mut requests = Vec::new();
+    for (provider, secret) in
+        std::iter::once((lab.address(), &lab_secret)).chain(clinics.iter().map(|(s, k)| (s.address(), k)))
+    {
+        let key = B256::from(secret.public_key().0);
+        mined(chain.registry().registerProvider(provider, key).from(chain.admin()).send().await).await;
+        let mut request = chain.request(provider, &[Category::LabResults]).await;
+        request.recordsRoot = B256::ZERO;
+        requests.push(request);
+    }
+    chain.grant_batch(alice, requests).await;
 
     let db = TestDb::new(backend).await;
-    let mut config = test_config(&chain, chain.rpc_url());
-    config.ws_url = Some(chain.ws_url());
-    let indexer = RunningIndexer::start(config, &db.url).await;
-    indexer.wait_for_block(chain.head().await).await;
-    let unlimited = LimitSettings {
-        release_per_address_per_minute: u32::MAX / 2,
-        release_per_ip_per_minute: u32::MAX / 2,
-        ..Default::default()
-    };
-    let vault = TestVault::start_with(&indexer, unlimited).await;
-    let patient = vault.login(&patient_signer, chain.chain_id()).await;
-    let readers = [(alice, &encryption_secret(0xA1)), (lab.address(), &lab_secret)];
-    // 256 records, ids 00…00 to 00…ff; oha picks one at random for every request.
-    for n in 0..=255u8 {
-        let mut id = [0u8; 16];
-        id[15] = n;
-        let record = upload_as(id, alice, Category::LabResults, "Observation", &readers);
-        let (status, body) = vault.call("POST", "/v1/records", Some(&patient), Some(record.body)).await;
-        assert_eq!(status, 201, "{body}");
-    }
-    let token = vault.login(&lab, chain.chain_id()).await;
-    let first = format!("/v1/records/{}/key", "00".repeat(16));
-    assert_eq!(vault.call("GET", &first, Some(&token), None).await.0, 200);
-    let url = format!("{}/v1/records/{}[0-9a-f]{{2}}/key", vault.url, "00".repeat(15));
-    let logged_before = vault.state.log.for_patient(alice).await.unwrap().len();
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = format!(
+        r#"
+[chain]
+rpc_url = "{rpc}"
+ws_url = "{ws}"
+chain_id = {chain_id}
+registry = "{registry}"
+deploy_block = {deploy_block}
 
-    // oha runs in its own process; the vault and indexer share this one's runtime.
-    let oha = tokio::task::spawn_blocking(move || {
-        Command::new("oha")
-            .args(["--no-tui", "--output-format", "json", "-z", &format!("{seconds}s"), "-c", &connections.to_string()])
-            .args(["--rand-regex-url", "-H", &format!("Authorization: Bearer {token}"), &url])
-            .output()
-            .expect("oha is on PATH (cargo install oha --locked)")
-    })
-    .await
-    .unwrap();
-    assert!(oha.status.success(), "oha failed: {}", String::from_utf8_lossy(&oha.stderr));
-    let report: Value = serde_json::from_slice(&oha.stdout).expect("oha's JSON report");
-    let codes = &report["statusCodeDistribution"];
-    let ok = codes["200"].as_u64().unwrap_or(0);
-    assert_eq!(codes.as_object().map_or(0, |c| c.len()), 1, "only 200s expected: {codes}");
-    let logged = vault.state.log.for_patient(alice).await.unwrap().len() - logged_before;
-    assert!(logged as u64 >= ok, "every release is logged: {logged} entries for {ok} releases");
+[database]
+url = "{database}"
 
-    let ms = |key: &str| report["latencyPercentiles"][key].as_f64().unwrap_or(f64::NAN) * 1_000.0;
-    println!("| backend | connections | releases/s | p50 ms | p99 ms | releases | logged |");
-    println!("|---|---|---|---|---|---|---|");
-    println!(
-        "| {backend:?} | {connections} | {:.0} | {:.2} | {:.2} | {ok} | {logged} |",
-        report["summary"]["requestsPerSec"].as_f64().unwrap_or(f64::NAN),
-        ms("p50"),
-        ms("p99"),
+[vault]
+listen = "127.0.0.1:{port}"
+max_connections = 4096
+
+[identity]
+domain = "{DOMAIN}"
+
+[limits]
+release_per_address_per_minute = 1000000000
+release_per_ip_per_minute = 1000000000
+
+[blobs]
+dir = "blobs"
+"#,
+        rpc = chain.rpc_url(),
+        ws = chain.ws_url(),
+        chain_id = chain.chain_id(),
+        registry = chain.registry,
+        deploy_block = chain.deploy_block,
+        database = db.url,
     );
+    let config_path = dir.path().join("medkey.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let mut command = Command::new(medkey_bin());
+    command.args(["serve", "--config", config_path.to_str().unwrap()]).current_dir(dir.path());
+    command.env("MEDKEY_VAULT_SECRET", SECRET).env("MEDKEY_LOG", "warn");
+    let mut serve = Daemon::spawn("medkey serve", command);
+    let base = format!("http://127.0.0.1:{port}");
+    serve.wait_for(&format!("{base}/readyz")).await;
+
+    // 1,000 records of Alice's, each wrapped for her, the lab and the 20 clinics.
+    let http = reqwest::Client::new();
+    let alice_token = login(&http, &base, &alice_signer, chain.chain_id()).await;
+    let alice_secret = encryption_secret(0xA1);
+    let mut readers: Vec<(Address, &EncryptionSecret)> = vec![(alice, &alice_secret), (lab.address(), &lab_secret)];
+    readers.extend(clinics.iter().map(|(s, k)| (s.address(), k)));
+    let mut ids = Vec::with_capacity(CHART);
+    for n in 0..CHART as u16 {
+        let mut id = [0u8; 16];
+        id[14..].copy_from_slice(&n.to_be_bytes());
+        let record = upload_as(id, alice, Category::LabResults, "Observation", &readers);
+        let response =
+            http.post(format!("{base}/v1/records")).bearer_auth(&alice_token).json(&record.body).send().await.unwrap();
+        assert_eq!(response.status(), 201);
+        ids.push(alloy::hex::encode(id));
+    }
+    let lab_token = login(&http, &base, &lab, chain.chain_id()).await;
+    let key = |id: &str| format!("{base}/v1/records/{id}/key");
+    assert_eq!(http.get(key(&ids[0])).bearer_auth(&lab_token).send().await.unwrap().status(), 200);
+
+    // 1. Single releases alternated with /healthz, twice each.
+    let script = dir.path().join("release.lua");
+    let lua_ids: Vec<String> = ids[..256].iter().map(|id| format!("\"{id}\"")).collect();
+    std::fs::write(
+        &script,
+        format!(
+            "local ids = {{{}}}\nwrk.headers[\"Authorization\"] = \"Bearer {lab_token}\"\n\
+             request = function() return wrk.format(\"GET\", \"/v1/records/\" .. ids[math.random(#ids)] .. \"/key\") end\n",
+            lua_ids.join(",")
+        ),
+    )
+    .unwrap();
+    let released_before = released(&db.url).await;
+    let mut rows = Vec::new();
+    let mut releases = 0u64;
+    for _ in 0..2 {
+        for (what, script) in [("/healthz", None), ("key release", Some(script.as_path()))] {
+            let url = if script.is_some() { base.clone() } else { format!("{base}/healthz") };
+            let run = wrk(&url, script, seconds, connections, serve.pid()).await;
+            if script.is_some() {
+                releases += run.requests;
+            }
+            rows.push((what, run));
+        }
+    }
+    let logged = released(&db.url).await - released_before;
+    assert!(logged >= releases, "every release is logged: {logged} entries for {releases} releases");
+
+    println!("\n| {backend:?} | route | requests/s | p50 ms | p99 ms | CPU: server | database | wrk | idle |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (what, run) in &rows {
+        println!(
+            "| | {what} | {:.0} | {:.2} | {:.2} | {:.0} % | {:.0} % | {:.0} % | {:.0} % |",
+            run.rate, run.p50_ms, run.p99_ms, run.cpu.server, run.cpu.database, run.cpu.wrk, run.cpu.idle
+        );
+    }
+    let rate = |name: &str| {
+        let runs: Vec<f64> = rows.iter().filter(|(w, _)| *w == name).map(|(_, r)| r.rate).collect();
+        runs.iter().sum::<f64>() / runs.len() as f64
+    };
+    println!("\nrelease / healthz = {:.2} (mean of two runs each)", rate("key release") / rate("/healthz"));
+
+    // 2. The whole chart, two batches of 500, 20 times.
+    let chart_path = format!("{base}/v1/patients/{alice}/keys");
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        assert_eq!(open_chart(&http, &chart_path, &lab_token, &ids).await, CHART);
+        times.push(started.elapsed());
+    }
+    times.sort();
+    println!(
+        "\n{CHART}-record chart, two calls of 500: p50 {:.1} ms, max {:.1} ms (20 openings)",
+        times[times.len() / 2].as_secs_f64() * 1e3,
+        times[times.len() - 1].as_secs_f64() * 1e3
+    );
+
+    // 3. 20 providers opening the chart at once, over and over.
+    let mut tokens = Vec::new();
+    for (signer, _) in &clinics {
+        tokens.push(login(&http, &base, signer, chain.chain_id()).await);
+    }
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for token in tokens {
+        let (http, path, ids) = (http.clone(), chart_path.clone(), ids.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut opened = 0usize;
+            while Instant::now() < deadline {
+                opened += open_chart(&http, &path, &token, &ids).await;
+            }
+            opened
+        }));
+    }
+    let mut total = 0usize;
+    for task in tasks {
+        total += task.await.unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "{PROVIDERS} providers opening {CHART}-record charts at once: {:.0} records/s ({} charts in {elapsed:.1} s)",
+        total as f64 / elapsed,
+        total / CHART
+    );
+    let (status, _) = serve.terminate();
+    assert!(status.success());
     db.cleanup().await;
+}
+
+async fn login(http: &reqwest::Client, base: &str, signer: &PrivateKeySigner, chain_id: u64) -> String {
+    let nonce: Value = http.get(format!("{base}/v1/auth/nonce")).send().await.unwrap().json().await.unwrap();
+    let message = siwe_message(signer.address(), chain_id, nonce["nonce"].as_str().unwrap());
+    let signature = signer.sign_message_sync(message.as_bytes()).unwrap();
+    let body = json!({"message": message, "signature": alloy::hex::encode_prefixed(signature.as_bytes())});
+    let session: Value =
+        http.post(format!("{base}/v1/auth/login")).json(&body).send().await.unwrap().json().await.unwrap();
+    session["access_token"].as_str().unwrap_or_else(|| panic!("login failed: {session}")).to_owned()
+}
+
+/// Asks for every key of the chart in calls of 500; returns how many were released.
+async fn open_chart(http: &reqwest::Client, path: &str, token: &str, ids: &[String]) -> usize {
+    let mut released = 0;
+    for chunk in ids.chunks(500) {
+        let response = http.post(path).bearer_auth(token).json(&json!({"record_ids": chunk})).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let batch: Value = response.json().await.unwrap();
+        assert_eq!(batch["refused"].as_array().map(Vec::len), Some(0), "{}", batch["refused"]);
+        released += batch["released"].as_array().map_or(0, Vec::len);
+    }
+    released
+}
+
+/// `key_released` entries in the audit log.
+async fn released(url: &str) -> u64 {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let row =
+        sqlx::query("SELECT COUNT(*) FROM access_log WHERE kind = 'key_released'").fetch_one(&pool).await.unwrap();
+    let count: i64 = row.try_get(0).unwrap();
+    pool.close().await;
+    count as u64
+}
+
+struct Run {
+    rate: f64,
+    requests: u64,
+    p50_ms: f64,
+    p99_ms: f64,
+    cpu: CpuSplit,
+}
+
+/// Shares of the machine's CPU time (all cores) during a run.
+struct CpuSplit {
+    server: f64,
+    database: f64,
+    wrk: f64,
+    idle: f64,
+}
+
+async fn wrk(url: &str, script: Option<&Path>, seconds: u64, connections: u64, server: u32) -> Run {
+    let (server_before, database_before, machine_before) = (process_ticks(server), database_ticks(), machine_ticks());
+    let children_before = children_ticks();
+    let mut command = Command::new("wrk");
+    command.args(["-t2", "-c", &connections.to_string(), "-d", &format!("{seconds}s"), "--latency"]);
+    if let Some(script) = script {
+        command.arg("-s").arg(script);
+    }
+    command.arg(url);
+    let output = tokio::task::spawn_blocking(move || command.output().expect("wrk runs")).await.unwrap();
+    let (server_after, database_after, machine_after) = (process_ticks(server), database_ticks(), machine_ticks());
+    let wrk_ticks = children_ticks() - children_before;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "wrk failed: {text}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(!text.contains("Non-2xx"), "only 200s expected:\n{text}");
+    let (busy, idle) = (machine_after.0 - machine_before.0, machine_after.1 - machine_before.1);
+    let all = (busy + idle).max(1) as f64 / 100.0;
+    Run {
+        rate: field(&text, "Requests/sec:").parse().unwrap(),
+        requests: text
+            .lines()
+            .find(|l| l.contains("requests in"))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap()
+            .parse()
+            .unwrap(),
+        p50_ms: latency_ms(&text, "50%"),
+        p99_ms: latency_ms(&text, "99%"),
+        cpu: CpuSplit {
+            server: (server_after - server_before) as f64 / all,
+            database: (database_after - database_before) as f64 / all,
+            wrk: wrk_ticks as f64 / all,
+            idle: idle as f64 / all,
+        },
+    }
+}
+
+fn field<'a>(text: &'a str, name: &str) -> &'a str {
+    text.lines().find_map(|l| l.trim().strip_prefix(name)).unwrap_or_else(|| panic!("no {name} in:\n{text}")).trim()
+}
+
+/// A latency line of wrk's distribution (`50%    1.23ms`), in milliseconds.
+fn latency_ms(text: &str, percentile: &str) -> f64 {
+    let value = field(text, percentile);
+    let (number, factor) = if let Some(v) = value.strip_suffix("us") {
+        (v, 1e-3)
+    } else if let Some(v) = value.strip_suffix("ms") {
+        (v, 1.0)
+    } else if let Some(v) = value.strip_suffix('s') {
+        (v, 1e3)
+    } else {
+        (value, 1.0)
+    };
+    number.parse::<f64>().unwrap() * factor
+}
+
+/// utime + stime of a process, in clock ticks.
+fn process_ticks(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(0, |stat| stat_ticks(&stat, 14, 15))
+}
+
+/// CPU of this process's waited-for children (wrk), in clock ticks.
+fn children_ticks() -> u64 {
+    std::fs::read_to_string("/proc/self/stat").map_or(0, |stat| stat_ticks(&stat, 16, 17))
+}
+
+/// The sum of fields `a` and `b` (numbered from 1 as in proc(5)) of a /proc stat line.
+fn stat_ticks(stat: &str, a: usize, b: usize) -> u64 {
+    // Split after `(comm)`, which may hold spaces: the rest starts at field 3.
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let at = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    at(a) + at(b)
+}
+
+/// CPU of every PostgreSQL process on the machine, in clock ticks.
+fn database_ticks() -> u64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter(|stat| stat.contains("(postgres)"))
+        .map(|stat| stat_ticks(&stat, 14, 15))
+        .sum()
+}
+
+/// (busy, idle) ticks of the whole machine since boot.
+fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let cpu: Vec<u64> =
+        stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+    let idle = cpu.get(3).copied().unwrap_or(0) + cpu.get(4).copied().unwrap_or(0);
+    (cpu.iter().sum::<u64>() - idle, idle)
 }

@@ -127,6 +127,7 @@ pub async fn download(
     let Some(meta) = meta else { return Err(ApiError::not_found("no such record")) };
     if meta.owner != caller.address {
         state.limits.release_attempt(caller.address, ip).await?;
+        state.limits.patient_opened(caller.address, meta.owner).await?;
         check_mfa_or_log(&state, &caller, record_id, "attachment_denied").await?;
         let release = decide_or_log(&state, caller.address, &meta, "attachment_denied").await?;
         let entry = AuditEntry {

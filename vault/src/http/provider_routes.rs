@@ -77,8 +77,9 @@ pub async fn list_for_patient(
         (status = 404, description = "not_found (also for an erased record)", body = ErrorBody),
         (status = 409, description = "key_not_wrapped: the grant is live but the patient's client has not wrapped the \
             key for the caller yet", body = ErrorBody),
-        (status = 429, description = "rate_limited: too many releases for this address or from this IP",
-            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 429, description = "rate_limited: too many releases for this address or from this IP, or too \
+            many new patients this hour", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 500, description = "internal", body = ErrorBody),
         (status = 503, description = "mirror_stale / chain_unavailable / limits_unavailable: the vault cannot decide \
             now", body = ErrorBody),
@@ -99,6 +100,7 @@ pub async fn release_key(
         deny_log(&state, "key_denied", caller.address, None, Some(record_id), "not_found").await?;
         return Err(ApiError::not_found("no such record"));
     };
+    state.limits.patient_opened(caller.address, meta.owner).await?;
     let release = decide_or_log(&state, caller.address, &meta, "key_denied").await?;
     let Some(wrapped) = wrapped_key else {
         deny_log(&state, "key_denied", caller.address, Some(meta.owner), Some(record_id), "key_not_wrapped").await?;
