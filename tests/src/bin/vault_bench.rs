@@ -94,6 +94,7 @@ max_connections = 4096
 domain = "{DOMAIN}"
 
 [limits]
+login_per_ip_per_minute = 1000
 release_per_address_per_minute = 1000000000
 release_per_ip_per_minute = 1000000000
 

@@ -31,7 +31,7 @@ use axum::routing::{get, post, put};
 pub use client_ip::TrustedProxies;
 pub use error::ApiError;
 pub use server::{ServerLimits, serve};
-pub use state::{AppState, DEFAULT_ATTACHMENT_LIMIT, MIRROR_POLL, SetupError, derived_audit_key};
+pub use state::{AppState, DEFAULT_ATTACHMENT_LIMIT, MIRROR_POLL, SetupError, VaultState, derived_audit_key};
 
 /// The whole API. `body_limit` caps every request body (413 beyond it).
 pub fn router(state: AppState, body_limit: usize) -> Router {

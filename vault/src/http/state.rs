@@ -29,8 +29,29 @@ pub const MIRROR_POLL: std::time::Duration = std::time::Duration::from_millis(5)
 /// 1 GiB: a large imaging study. Streamed, so memory does not grow with it.
 pub const DEFAULT_ATTACHMENT_LIMIT: u64 = 1 << 30;
 
+/// What every handler can reach, behind one `Arc`: axum hands each request its own clone of the
+/// state, and cloning (and dropping) a score of pools and handles per request showed in the
+/// profile of key releases. Fields read through `Deref`; the `with_*` setters write through
+/// `DerefMut` before the state is shared.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<VaultState>);
+
+impl std::ops::Deref for AppState {
+    type Target = VaultState;
+    fn deref(&self) -> &VaultState {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AppState {
+    /// Copies the state first if it is already shared (set everything up before serving).
+    fn deref_mut(&mut self) -> &mut VaultState {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct VaultState {
     pub identity: Identity,
     pub records: Records,
     pub release_reads: ReleaseReads,
@@ -85,7 +106,7 @@ impl AppState {
     ) -> Result<Self, SetupError> {
         let pool = crate::db::migrate(&mirror).await?;
         let audit_key = Arc::new(derived_audit_key(&identity.jwt_secret));
-        Ok(Self {
+        Ok(Self(Arc::new(VaultState {
             identity: Identity::new(pool.clone(), identity)?,
             records: Records::new(pool.clone(), mirror.backend()),
             release_reads: ReleaseReads::new(Records::new(pool.clone(), mirror.backend())),
@@ -104,7 +125,7 @@ impl AppState {
             emergency_providers: EmergencyProviders::new(pool.clone()),
             attachment_limit: DEFAULT_ATTACHMENT_LIMIT,
             trusted_proxies: super::TrustedProxies::default(),
-        })
+        })))
     }
 }
 
@@ -118,7 +139,7 @@ impl AppState {
 
     /// Strict mode: every release the mirror allows is confirmed with the registry on chain.
     pub fn with_strict(mut self, check: crate::gate::StrictCheck) -> Self {
-        self.gate = self.gate.with_strict(check);
+        self.gate = self.gate.clone().with_strict(check);
         self
     }
 
@@ -158,8 +179,8 @@ impl AppState {
         if let Err(err) = store.ping().await {
             tracing::warn!(%err, "Redis does not answer yet: logins and key releases get 503 until it does");
         }
-        self.identity = self.identity.with_redis(store.clone());
-        self.limits = self.limits.with_redis(store);
+        self.identity = self.identity.clone().with_redis(store.clone());
+        self.limits = self.limits.clone().with_redis(store);
         Ok(self)
     }
 }
