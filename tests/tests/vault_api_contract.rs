@@ -72,6 +72,7 @@ async fn the_openapi_document_is_valid_and_the_vault_keeps_to_it() {
         let vault_url = vault.url.clone();
         let header = format!("Authorization: Bearer {token}");
         let reports = dir.path().join(who);
+        let reports_dir = dir.path().to_owned();
         let run = tokio::task::spawn_blocking(move || {
             Command::new(api_tool("schemathesis"))
                 .args([
@@ -95,6 +96,8 @@ async fn the_openapi_document_is_valid_and_the_vault_keeps_to_it() {
                 .args(["--workers", "2", "--request-timeout", "10", "--max-time", "45"])
                 .arg("--report-dir")
                 .arg(&reports)
+                // Its cache (`.schemathesis/`) goes in the temporary directory, not the checkout.
+                .current_dir(&reports_dir)
                 .output()
                 .unwrap()
         })
@@ -103,7 +106,7 @@ async fn the_openapi_document_is_valid_and_the_vault_keeps_to_it() {
         let out = String::from_utf8_lossy(&run.stdout).into_owned() + &String::from_utf8_lossy(&run.stderr);
         assert!(run.status.success(), "schemathesis as the {who} found problems:\n{out}");
         assert!(out.contains("passed"), "schemathesis as the {who} ran no test:\n{out}");
-        let counted = out.lines().find(|l| l.contains(" generated")).unwrap_or_default().trim().to_owned();
+        let counted = out.lines().find(|l| l.contains(" generated,")).unwrap_or_default().trim().to_owned();
         eprintln!("schemathesis as the {who}: {counted}");
     }
     db.cleanup().await;
