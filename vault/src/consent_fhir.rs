@@ -60,7 +60,11 @@ pub fn consent(chain_id: u64, grant: &MirroredGrant, now: u64) -> Value {
         "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": if grant.emergency { "OPTINR" } else { "OPTIN" }}]},
         "provision": {
             "type": "permit",
-            "period": {"start": instant(grant.not_before), "end": instant(grant.expires_at)},
+            // A grant live at once (not_before 0) has no start of its own to show.
+            "period": match grant.not_before {
+                0 => json!({"end": instant(grant.expires_at)}),
+                start => json!({"start": instant(start), "end": instant(grant.expires_at)}),
+            },
             "actor": [{
                 "role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]},
                 "reference": reference(grant.provider),

@@ -171,7 +171,8 @@ impl ReleaseGate {
         request: &ReleaseRequest,
         sets: &impl RecordSets,
     ) -> Result<Decision, StoreError> {
-        self.decide_on_view(request, sets, unix_ms(), false).await
+        let mut decisions = self.decide_many_on_view(std::slice::from_ref(request), sets, unix_ms(), false).await?;
+        Ok(decisions.pop().expect("one decision per request"))
     }
 
     /// May this provider add a record for this patient in this category? The same checks as a
@@ -189,17 +190,9 @@ impl ReleaseGate {
         requests: &[ReleaseRequest],
         sets: &impl RecordSets,
     ) -> Result<Vec<Decision>, StoreError> {
-        let now_ms = unix_ms();
-        let decisions = self.decide_many_on_view(requests, sets, now_ms, false).await?;
-        if decisions.iter().any(is_retryable) && self.mirror.catch_up().await? {
-            return self.decide_many_on_view(requests, sets, now_ms, false).await;
-        }
-        Ok(decisions)
+        self.decide_caught_up(requests, sets, unix_ms(), false).await
     }
 
-    /// Decides; a refusal made on a view behind the store is made again on the store's block
-    /// (read-your-writes: once `/v1/grants` has shown a grant, the gate does not deny it from an
-    /// older block). Strict mode's own refusals are final: they come from the chain itself.
     async fn decide_access(
         &self,
         request: &ReleaseRequest,
@@ -207,22 +200,25 @@ impl ReleaseGate {
         now_ms: u64,
         write: bool,
     ) -> Result<Decision, StoreError> {
-        let decision = self.decide_on_view(request, sets, now_ms, write).await?;
-        if is_retryable(&decision) && self.mirror.catch_up().await? {
-            return self.decide_on_view(request, sets, now_ms, write).await;
-        }
-        Ok(decision)
+        let mut decisions = self.decide_caught_up(std::slice::from_ref(request), sets, now_ms, write).await?;
+        Ok(decisions.pop().expect("one decision per request"))
     }
 
-    async fn decide_on_view(
+    /// Decides; refusals made on a view behind the store are made again on the store's block
+    /// (read-your-writes: once `/v1/grants` has shown a grant, the gate does not deny it from an
+    /// older block). Strict mode's own refusals are final: they come from the chain itself.
+    async fn decide_caught_up(
         &self,
-        request: &ReleaseRequest,
+        requests: &[ReleaseRequest],
         sets: &impl RecordSets,
         now_ms: u64,
         write: bool,
-    ) -> Result<Decision, StoreError> {
-        let mut decisions = self.decide_many_on_view(std::slice::from_ref(request), sets, now_ms, write).await?;
-        Ok(decisions.pop().expect("one decision per request"))
+    ) -> Result<Vec<Decision>, StoreError> {
+        let decisions = self.decide_many_on_view(requests, sets, now_ms, write).await?;
+        if decisions.iter().any(is_retryable) && self.mirror.catch_up().await? {
+            return self.decide_many_on_view(requests, sets, now_ms, write).await;
+        }
+        Ok(decisions)
     }
 
     async fn decide_many_on_view(

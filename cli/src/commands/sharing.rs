@@ -163,10 +163,8 @@ pub async fn make_grant(session: &Session, spec: &GrantSpec) -> anyhow::Result<G
             // The vault learns a record set only through the typed-data draft, which registers it.
             draft(session, spec).await?;
         }
-        let mut request = request.clone();
-        if request.notBefore == 0 {
-            request.notBefore = now_s()?;
-        }
+        // notBefore 0 is the registry's "at once": live from the block that records it.
+        let request = request.clone();
         let receipt = session
             .registry()
             .grant(request)
@@ -195,11 +193,6 @@ pub async fn make_grant(session: &Session, spec: &GrantSpec) -> anyhow::Result<G
     let readers = [(spec.provider, provider_key)];
     let shared = share_existing(session, &spec.categories, &spec.record_ids, &readers).await?;
     Ok(Granted { grant_id, tx_hash, shared })
-}
-
-fn now_s() -> anyhow::Result<u32> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
-    Ok(u32::try_from(now)?)
 }
 
 fn records_root(ids: &[String]) -> anyhow::Result<B256> {

@@ -107,7 +107,11 @@ pub async fn grant_typed_data(
         return Err(ApiError::bad_request("invalid_grant", "name at least one category"));
     }
     let now_s = now_ms() / 1_000;
-    let not_before = draft.not_before.unwrap_or(u32::try_from(now_s).unwrap_or(u32::MAX));
+    // No start date asked for: zero, the registry's "at once" (live from the block that records
+    // it). The vault's clock would do worse: the block's timestamp can be a second behind it, and
+    // the gate then rightly holds the grant pending by the chain's clock while clients already
+    // see it listed.
+    let not_before = draft.not_before.unwrap_or(0);
     if u64::from(draft.expires_at) <= now_s || draft.expires_at <= not_before {
         return Err(ApiError::bad_request("invalid_grant", "expires_at must be in the future and after not_before"));
     }
