@@ -15,6 +15,7 @@ use super::client_ip::ClientIp;
 use super::ids;
 use super::json::ApiJson;
 use super::openapi::ErrorBody;
+use super::provider_routes::{KEY_NOT_WRAPPED, denied_entry, released_entry};
 use super::record_routes::RecordView;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
@@ -150,13 +151,7 @@ pub async fn release_keys(
         let id = view.meta.record_id;
         match (decision, view.wrapped_key, view.ciphertext) {
             (Decision::Release(release), Some(wrapped), Some(ciphertext)) => {
-                entries.push(AuditEntry {
-                    patient: Some(patient),
-                    record_id: Some(id),
-                    grant_id: Some(release.grant_id),
-                    purpose: Some(release.purpose),
-                    ..crate::access_log::stamped("key_released", caller.address)
-                });
+                entries.push(released_entry(caller.address, patient, id, &release));
                 released.push(ReleasedKey {
                     record: RecordView::from(view.meta),
                     grant_id: release.grant_id,
@@ -167,9 +162,7 @@ pub async fn release_keys(
                 });
             }
             (Decision::Release(_), _, _) => {
-                let message =
-                    "the grant is live but the patient's client has not wrapped this record's key for you yet";
-                refused.push(refusal(&id, "key_not_wrapped", message));
+                refused.push(refusal(&id, "key_not_wrapped", KEY_NOT_WRAPPED));
                 entries.push(denial(caller.address, Some(patient), id, "key_not_wrapped"));
             }
             (Decision::Deny(denial_reason), _, _) => {
@@ -215,10 +208,5 @@ fn refusal(id: &[u8; 16], code: &str, message: &str) -> RefusedKey {
 }
 
 fn denial(actor: Address, patient: Option<Address>, id: [u8; 16], code: &str) -> AuditEntry {
-    AuditEntry {
-        patient,
-        record_id: Some(id),
-        outcome: code.to_owned(),
-        ..crate::access_log::stamped("key_denied", actor)
-    }
+    denied_entry("key_denied", actor, patient, Some(id), code)
 }

@@ -104,22 +104,9 @@ pub async fn release_key(
     let release = decide_or_log(&state, caller.address, &meta, "key_denied").await?;
     let Some(wrapped) = wrapped_key else {
         deny_log(&state, "key_denied", caller.address, Some(meta.owner), Some(record_id), "key_not_wrapped").await?;
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "key_not_wrapped",
-            "the grant is live but the patient's client has not wrapped this record's key for you yet",
-        ));
+        return Err(ApiError::new(axum::http::StatusCode::CONFLICT, "key_not_wrapped", KEY_NOT_WRAPPED));
     };
-    state
-        .log
-        .append(&AuditEntry {
-            patient: Some(meta.owner),
-            record_id: Some(record_id),
-            grant_id: Some(release.grant_id),
-            purpose: Some(release.purpose),
-            ..crate::access_log::stamped("key_released", caller.address)
-        })
-        .await?;
+    state.log.append(&released_entry(caller.address, meta.owner, record_id, &release)).await?;
     Ok(Json(json!({
         "record": RecordView::from(meta),
         "grant_id": release.grant_id,
@@ -162,6 +149,32 @@ pub(super) async fn decide_or_log(
     }
 }
 
+/// Why a live grant still released nothing.
+pub(super) const KEY_NOT_WRAPPED: &str =
+    "the grant is live but the patient's client has not wrapped this record's key for you yet";
+
+/// The audit entry of a key released to `actor` under `release`.
+pub(super) fn released_entry(actor: Address, patient: Address, record_id: [u8; 16], release: &Release) -> AuditEntry {
+    AuditEntry {
+        patient: Some(patient),
+        record_id: Some(record_id),
+        grant_id: Some(release.grant_id),
+        purpose: Some(release.purpose),
+        ..crate::access_log::stamped("key_released", actor)
+    }
+}
+
+/// The audit entry of a refusal (`kind`, e.g. `key_denied`) with its code.
+pub(super) fn denied_entry(
+    kind: &str,
+    actor: Address,
+    patient: Option<Address>,
+    record_id: Option<[u8; 16]>,
+    code: &str,
+) -> AuditEntry {
+    AuditEntry { patient, record_id, outcome: code.into(), ..crate::access_log::stamped(kind, actor) }
+}
+
 async fn deny_log(
     state: &AppState,
     kind: &str,
@@ -170,6 +183,5 @@ async fn deny_log(
     record_id: Option<[u8; 16]>,
     code: &str,
 ) -> Result<(), ApiError> {
-    let entry = AuditEntry { patient, record_id, outcome: code.into(), ..crate::access_log::stamped(kind, actor) };
-    Ok(state.log.append(&entry).await?)
+    Ok(state.log.append(&denied_entry(kind, actor, patient, record_id, code)).await?)
 }
