@@ -2,18 +2,18 @@
 FORGE := tools/node_modules/.bin/forge
 SETUP_STAMP := tools/node_modules/.medkey-lock.sha256
 
-.PHONY: run test setup build contracts abi deployments check-abi test-contracts test-rust gas bench-indexer bench-revocation bench-vault bench-audit bench-cli coverage lint clean
+.PHONY: run test setup build contracts abi api deployments check-abi test-contracts test-rust test-web gas bench-indexer bench-revocation bench-vault bench-audit bench-cli coverage lint clean
 
 ## run: start a local chain with the ConsentRegistry deployed (Ctrl-C stops it)
 run: build
 	cargo run --quiet --bin medkey -- dev
 
-## test: every test in the project (forge suites, ABI drift, gas budgets, Rust unit + e2e)
-test: check-abi test-contracts test-rust
+## test: every test in the project (forge suites, ABI drift, gas budgets, Rust unit + e2e, web)
+test: check-abi test-contracts test-rust test-web
 
 ## setup: install Foundry, solc-js and OpenZeppelin from npm into tools/ (idempotent)
 setup: $(SETUP_STAMP)
-$(SETUP_STAMP): tools/package-lock.json tools/requirements.txt tools/requirements-api.txt scripts/setup.sh
+$(SETUP_STAMP): tools/package-lock.json tools/requirements.txt tools/requirements-api.txt web/package-lock.json scripts/setup.sh
 	bash scripts/setup.sh
 
 contracts: setup
@@ -39,6 +39,16 @@ test-contracts: setup
 
 test-rust: build
 	cargo nextest run --workspace --no-fail-fast
+
+# The web workspace: types and typecheck drift, unit tests, vectors against Rust, the e2e
+# against a real anvil and vault (it runs the medkey binary `make build` made).
+test-web: build
+	cd web && npm run typecheck && npm test
+
+## api: regenerate vault/openapi.json and the TypeScript API types after a handler change
+api:
+	MEDKEY_WRITE_OPENAPI=1 cargo nextest run -p medkey-e2e --test vault_openapi the_committed_document_is_the_generated_one
+	cd web/packages/client && npm run gen:api
 
 ## gas: refresh .gas-snapshot and contracts/snapshots/ after an intended gas change
 gas: setup

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Medkey's pinned dev tools: Foundry, solc-js and OpenZeppelin into tools/node_modules,
-# and the FHIR validator into tools/py. Idempotent: does nothing when each installed tree already
+# the FHIR validator into tools/py, and the web workspace's packages into web/node_modules. Idempotent: does nothing when each installed tree already
 # matches tools/package-lock.json and tools/requirements.txt.
 set -euo pipefail
 cd "$(dirname "$0")/../tools"
@@ -31,6 +31,15 @@ if [[ ! -f $api_stamp || $(cat "$api_stamp") != "$api_want" ]]; then
   python3 -m venv api-py || { echo "setup: python3 -m venv failed (install python3-venv)" >&2; exit 1; }
   api-py/bin/pip install --quiet --disable-pip-version-check -r requirements-api.txt
   echo "$api_want" > "$api_stamp"
+fi
+
+# The web workspace (client library, apps and their tests), pinned in web/package-lock.json.
+web_stamp=../web/node_modules/.medkey-lock.sha256
+web_want=$(sha256sum ../web/package-lock.json | cut -d' ' -f1)
+if [[ ! -f $web_stamp || $(cat "$web_stamp") != "$web_want" ]]; then
+  echo "setup: installing the web workspace (web/node_modules) ..."
+  (cd ../web && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$web_want" > "$web_stamp"
 fi
 
 stamp=node_modules/.medkey-lock.sha256

@@ -3,8 +3,9 @@
 //!
 //! The key comes from an encrypted keystore file (Web3 Secret Storage v3, scrypt, through
 //! alloy's `eth-keystore`) unlocked with a passphrase, or raw from `MEDKEY_PRIVATE_KEY` for
-//! automation. Deriving the encryption key means one secret to back up: whoever restores the
-//! wallet can open every record wrapped for it.
+//! automation. The encryption key is derived from the account's signature of Medkey's statement
+//! (`medkey_protocol::wallet_key`), exactly as a browser wallet derives it, so one account opens
+//! the same records in the CLI and in the browser, and one secret is all there is to back up.
 
 use std::path::{Path, PathBuf};
 
@@ -12,9 +13,9 @@ use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, bail};
 use clap::Args;
-use hkdf::Hkdf;
+use alloy::signers::SignerSync;
 use medkey_protocol::envelope::{EncryptionPublicKey, EncryptionSecret};
-use sha2::Sha256;
+use medkey_protocol::wallet_key;
 use zeroize::Zeroizing;
 
 /// Where the default keystore lives: `$MEDKEY_HOME` or `~/.medkey`.
@@ -99,15 +100,12 @@ pub fn parse_private_key(text: &str) -> anyhow::Result<PrivateKeySigner> {
         .map_err(|_| anyhow::anyhow!("MEDKEY_PRIVATE_KEY / --private-key is not a 32-byte hex private key"))
 }
 
-/// The account's X25519 key: HKDF-SHA256 of its secp256k1 secret, under a label of its own so
-/// it is independent of every signature the Ethereum key makes.
+/// The account's X25519 key: its signature of the wallet-key statement (RFC 6979, so always the
+/// same signature), through the derivation every Medkey client shares.
 pub fn encryption_secret_for(signer: &PrivateKeySigner) -> EncryptionSecret {
-    let secret = Zeroizing::new(signer.to_bytes().0);
-    let mut seed = Zeroizing::new([0u8; 32]);
-    Hkdf::<Sha256>::new(Some(b"medkey/v1"), secret.as_slice())
-        .expand(b"x25519 encryption key", seed.as_mut())
-        .expect("32 bytes is a valid HKDF-SHA256 length");
-    EncryptionSecret::from_bytes(*seed)
+    let statement = wallet_key::statement(signer.address());
+    let signature = signer.sign_message_sync(statement.as_bytes()).expect("a local key always signs");
+    wallet_key::derive(signer.address(), &signature.as_bytes()).expect("a local key's own signature derives")
 }
 
 /// The passphrase from `MEDKEY_PASSPHRASE`, else asked on the terminal (twice when `confirm`).

@@ -3,6 +3,7 @@
 //! and the per-network deployment files in `deployments/`.
 
 pub mod account_key;
+pub mod api;
 pub mod audit;
 pub mod bindings;
 pub mod consent;
@@ -12,6 +13,7 @@ pub mod envelope;
 pub mod fhir;
 pub mod fhir_category;
 pub mod redact;
+pub mod wallet_key;
 
 pub use bindings::ConsentRegistry;
 pub use consent::{Category, Purpose};

@@ -106,10 +106,10 @@ fn wrap_follows_the_documented_construction_and_known_answer() {
     let (e, r) = (ephemeral.public_key().0, recipient.public_key().0);
     let shared = x25519_dalek::StaticSecret::from([0x22; 32]).diffie_hellman(&x25519_dalek::PublicKey::from(r));
     let mut kek = [0u8; 32];
-    let info = [b"medkey/v1/key-wrap".as_slice(), &binding.to_bytes()].concat();
+    let info = [b"medkey/v1/key-wrap".as_slice(), &binding.to_bytes().unwrap()].concat();
     Hkdf::<Sha256>::new(Some(&[e, r].concat()), shared.as_bytes()).expand(&info, &mut kek).unwrap();
     let sealed = Aes256Gcm::new(&kek.into())
-        .encrypt(&Nonce::from([0; 12]), Payload { msg: &[0x33; 32], aad: &binding.to_bytes() })
+        .encrypt(&Nonce::from([0; 12]), Payload { msg: &[0x33; 32], aad: &binding.to_bytes().unwrap() })
         .unwrap();
     assert_eq!(wrapped.as_slice(), [&[1u8][..], &e, &sealed].concat());
     assert_eq!(wrapped.len(), 81);
@@ -129,7 +129,7 @@ fn sealed_record_known_answer_and_round_trip() {
     assert_eq!(sealed.len(), record.len() + record::OVERHEAD);
     assert_eq!(&sealed[..13], [&[1u8][..], &[0x44; 12]].concat().as_slice());
     let direct = Aes256Gcm::new(&[0x33; 32].into())
-        .encrypt(&Nonce::from([0x44; 12]), Payload { msg: record, aad: &binding().to_bytes() })
+        .encrypt(&Nonce::from([0x44; 12]), Payload { msg: record, aad: &binding().to_bytes().unwrap() })
         .unwrap();
     assert_eq!(&sealed[13..], direct.as_slice(), "body is plain AES-256-GCM with the binding as AAD");
     assert_eq!(alloy::hex::encode(&sealed), KNOWN_RECORD);

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use alloy::network::EthereumWallet;
-use alloy::primitives::{Address, B256, Bytes, Signature, TxHash};
+use alloy::primitives::{Address, B256, Bytes, Signature};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
@@ -17,17 +17,7 @@ use alloy::sol_types::SolEvent;
 use medkey_protocol::ConsentRegistry::{self, ConsentRegistryErrors, ConsentRegistryInstance};
 use medkey_protocol::eip712::{self, Grant, Revoke};
 
-/// What the relayer got mined.
-#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct Relayed {
-    /// 0x-prefixed hex (32 bytes).
-    #[schema(value_type = String, example = "0x9a8b7c6d5e4f30211203f4e5d6c7b8a9f0e1d2c3b4a5968778695a4b3c1d6e2f")]
-    pub tx_hash: TxHash,
-    pub block_number: u64,
-    /// The grant a `grantBySig` created, or the one a `revokeBySig` revoked (0x-prefixed hex).
-    #[schema(value_type = String, example = "0x3c1d6e2f9a8b7c6d5e4f30211203f4e5d6c7b8a9f0e1d2c3b4a5968778695a4b")]
-    pub grant_id: B256,
-}
+pub use medkey_protocol::api::Relayed;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {

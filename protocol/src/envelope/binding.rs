@@ -4,6 +4,11 @@
 
 use alloy::primitives::Address;
 
+use super::EnvelopeError;
+
+/// The longest resource type a binding carries, in ASCII bytes.
+pub const MAX_RESOURCE_TYPE: usize = 64;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordBinding {
     /// The record's id (a UUID's 16 bytes).
@@ -22,9 +27,12 @@ impl RecordBinding {
     /// Canonical bytes: `"medkey/v1/record" ‖ id(16) ‖ version(u32 BE) ‖ owner(20) ‖ category(1)
     /// ‖ len(1) ‖ resource type`. Fixed-width fields and one length prefix: no two bindings share
     /// an encoding.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub fn to_bytes(&self) -> Result<Vec<u8>, EnvelopeError> {
         let resource = self.resource_type.as_bytes();
-        let resource = &resource[..resource.len().min(64)];
+        // Refused, never truncated: two types sharing 64 bytes must not bind alike.
+        if resource.is_empty() || resource.len() > MAX_RESOURCE_TYPE || !resource.is_ascii() {
+            return Err(EnvelopeError::ResourceType(self.resource_type.chars().take(80).collect()));
+        }
         let mut out = Vec::with_capacity(16 + 16 + 4 + 20 + 2 + resource.len());
         out.extend_from_slice(b"medkey/v1/record");
         out.extend_from_slice(&self.record_id);
@@ -33,6 +41,6 @@ impl RecordBinding {
         out.push(self.category);
         out.push(resource.len() as u8);
         out.extend_from_slice(resource);
-        out
+        Ok(out)
     }
 }

@@ -37,6 +37,8 @@ pub enum EnvelopeError {
     Randomness,
     #[error("chunk size {0} is outside 1 KiB ..= 16 MiB")]
     ChunkSize(u32),
+    #[error("resource type {0:?} is not 1 to 64 ASCII bytes")]
+    ResourceType(String),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

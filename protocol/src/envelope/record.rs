@@ -24,7 +24,7 @@ pub fn seal_with_nonce(
     nonce: [u8; NONCE_LEN],
 ) -> Result<Vec<u8>, EnvelopeError> {
     let cipher = Aes256Gcm::new(key.as_bytes().into());
-    let aad = binding.to_bytes();
+    let aad = binding.to_bytes()?;
     let sealed = cipher
         .encrypt(&Nonce::from(nonce), Payload { msg: plaintext, aad: &aad })
         .map_err(|_| EnvelopeError::Authentication)?;
@@ -47,7 +47,7 @@ pub fn open(key: &DataKey, binding: &RecordBinding, sealed: &[u8]) -> Result<Vec
     let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
     let nonce: [u8; NONCE_LEN] = nonce.try_into().expect("split at NONCE_LEN");
     let cipher = Aes256Gcm::new(key.as_bytes().into());
-    let aad = binding.to_bytes();
+    let aad = binding.to_bytes()?;
     cipher
         .decrypt(&Nonce::from(nonce), Payload { msg: ciphertext, aad: &aad })
         .map_err(|_| EnvelopeError::Authentication)

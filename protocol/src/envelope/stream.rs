@@ -28,18 +28,30 @@ pub fn encrypt(
     key: &DataKey,
     binding: &RecordBinding,
     chunk_size: u32,
+    reader: impl Read,
+    writer: impl Write,
+) -> Result<u64, EnvelopeError> {
+    encrypt_with_prefix(key, binding, chunk_size, random_bytes()?, reader, writer)
+}
+
+/// [`encrypt`] with a given nonce prefix, for known-answer vectors. Outside tests the prefix
+/// must be random: two streams under one key with one prefix share nonces.
+pub fn encrypt_with_prefix(
+    key: &DataKey,
+    binding: &RecordBinding,
+    chunk_size: u32,
+    prefix: [u8; 7],
     mut reader: impl Read,
     mut writer: impl Write,
 ) -> Result<u64, EnvelopeError> {
     check_chunk_size(chunk_size)?;
-    let prefix: [u8; 7] = random_bytes()?;
     let mut header = [0u8; HEADER_LEN];
     header[0] = VERSION;
     header[1..5].copy_from_slice(&chunk_size.to_be_bytes());
     header[5..].copy_from_slice(&prefix);
     writer.write_all(&header)?;
 
-    let aad = binding.to_bytes();
+    let aad = binding.to_bytes()?;
     let mut encryptor = EncryptorBE32::from_aead(Aes256Gcm::new(key.as_bytes().into()), &prefix.into());
     let mut chunk = vec![0u8; chunk_size as usize];
     let mut lookahead: Option<u8> = None;
@@ -83,7 +95,7 @@ pub fn decrypt(
     check_chunk_size(chunk_size)?;
     let prefix: [u8; 7] = header[5..].try_into().expect("7 bytes");
 
-    let aad = binding.to_bytes();
+    let aad = binding.to_bytes()?;
     let mut decryptor = DecryptorBE32::from_aead(Aes256Gcm::new(key.as_bytes().into()), &prefix.into());
     let mut chunk = vec![0u8; chunk_size as usize + TAG_LEN];
     let mut lookahead: Option<u8> = None;

@@ -40,7 +40,7 @@ pub fn wrap_with_ephemeral(
 ) -> Result<[u8; WRAPPED_LEN], EnvelopeError> {
     let ephemeral_public = ephemeral.public_key();
     let kek = key_encryption_key(ephemeral.secret(), recipient, &ephemeral_public, recipient, binding)?;
-    let aad = binding.to_bytes();
+    let aad = binding.to_bytes()?;
     let sealed = Aes256Gcm::new((&*kek).into())
         .encrypt(&Nonce::from([0u8; 12]), Payload { msg: key.as_bytes(), aad: &aad })
         .map_err(|_| EnvelopeError::Authentication)?;
@@ -65,7 +65,7 @@ pub fn unwrap(wrapped: &[u8], recipient: &EncryptionSecret, binding: &RecordBind
     let kek =
         key_encryption_key(recipient.secret(), &ephemeral_public, &ephemeral_public, &recipient.public_key(), binding)
             .map_err(|_| EnvelopeError::Authentication)?;
-    let aad = binding.to_bytes();
+    let aad = binding.to_bytes()?;
     let key = Zeroizing::new(
         Aes256Gcm::new((&*kek).into())
             .decrypt(&Nonce::from([0u8; 12]), Payload { msg: &wrapped[33..], aad: &aad })
@@ -90,7 +90,7 @@ fn key_encryption_key(
     let mut salt = [0u8; 64];
     salt[..32].copy_from_slice(&ephemeral_public.0);
     salt[32..].copy_from_slice(&recipient_public.0);
-    let info = [INFO_LABEL, &binding.to_bytes()].concat();
+    let info = [INFO_LABEL, &binding.to_bytes()?].concat();
     let mut kek = Zeroizing::new([0u8; 32]);
     Hkdf::<Sha256>::new(Some(&salt), shared.as_bytes())
         .expand(&info, kek.as_mut())

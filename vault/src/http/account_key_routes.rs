@@ -7,8 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use medkey_protocol::account_key;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use medkey_protocol::api::{self, PublishKeyBody};
 
 use super::auth::Caller;
 use super::ids;
@@ -18,23 +17,12 @@ use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::account_keys::PublishedKey;
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PublishBody {
-    /// The X25519 public key, 0x-prefixed hex (32 bytes).
-    #[schema(example = "0x8f14e45fceea167a5a36dedd4bea2543c9f0f4e5d6c7b8a9f0e1d2c3b4a59687")]
-    encryption_key: String,
-    /// The account's EIP-191 signature (65 bytes, hex) of the statement
-    /// `Medkey encryption key\nAccount: <checksummed address>\nChain ID: <id>\nX25519 key: <0x key>`.
-    signature: String,
-}
-
 /// Publishes the caller's encryption key, vouched for by its wallet signature.
 #[utoipa::path(
     put,
     path = "/v1/account/encryption-key",
     tag = "sharing",
-    request_body = PublishBody,
+    request_body = PublishKeyBody,
     responses(
         (status = 204, description = "Published (replacing an earlier key)"),
         (status = 400, description = "invalid_key / bad_signature (not the caller's signature of the statement for \
@@ -50,7 +38,7 @@ pub struct PublishBody {
 pub async fn publish(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<PublishBody>,
+    ApiJson(body): ApiJson<PublishKeyBody>,
 ) -> Result<StatusCode, ApiError> {
     let key: [u8; 32] = alloy::hex::decode(body.encryption_key.trim())
         .ok()
@@ -75,7 +63,7 @@ pub async fn publish(
     params(("address" = String, Path, description = "The account's address, 0x-prefixed hex")),
     responses(
         (status = 200, description = "`{address, encryption_key, signature}`: check the signature before use",
-            body = Value),
+            body = api::PublishedKey),
         (status = 400, description = "invalid_address", body = ErrorBody),
         (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
             body = ErrorBody),
@@ -88,13 +76,13 @@ pub async fn fetch(
     State(state): State<AppState>,
     _caller: Caller,
     Path(address): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<api::PublishedKey>, ApiError> {
     let address = ids::address(&address)?;
     let published =
         state.account_keys.get(address).await?.ok_or_else(|| ApiError::not_found("this account published no key"))?;
-    Ok(Json(json!({
-        "address": address,
-        "encryption_key": alloy::hex::encode_prefixed(published.encryption_key),
-        "signature": alloy::hex::encode_prefixed(&published.signature),
-    })))
+    Ok(Json(api::PublishedKey {
+        address,
+        encryption_key: alloy::hex::encode_prefixed(published.encryption_key),
+        signature: alloy::hex::encode_prefixed(&published.signature),
+    }))
 }

@@ -11,12 +11,12 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
-use serde_json::{Value, json};
+use medkey_protocol::api::{AttachmentStored, EncryptedStream};
 
 use super::auth::Caller;
 use super::client_ip::ClientIp;
 use super::ids;
-use super::openapi::{AttachmentStored, EncryptedStream, ErrorBody};
+use super::openapi::ErrorBody;
 use super::provider_routes::{check_mfa_or_log, decide_or_log};
 use super::state::now_ms;
 use super::{ApiError, AppState};
@@ -59,7 +59,7 @@ pub async fn upload(
     Path((id, version)): Path<(String, String)>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+) -> Result<(StatusCode, axum::Json<AttachmentStored>), ApiError> {
     let record_id = ids::record_id(&id)?;
     let version = ids::version(&version)?;
     if headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) != Some(OCTET_STREAM) {
@@ -86,7 +86,7 @@ pub async fn upload(
         return Err(err.into());
     }
     super::record_routes::log(&state, "attachment_stored", caller.address, &meta).await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({"record_id": id, "version": version, "size": size}))))
+    Ok((StatusCode::CREATED, axum::Json(AttachmentStored { record_id: id, version, size })))
 }
 
 /// The current version's attachment (ciphertext): to the owner, or to a provider through the release

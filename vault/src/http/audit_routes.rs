@@ -13,9 +13,9 @@
 use axum::Json;
 use axum::extract::State;
 use medkey_protocol::audit::SignedTreeHead;
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use utoipa::{IntoParams, ToSchema};
+use medkey_protocol::api::{ConsistencyAnswer, OperatorKey, ProvenEntries, ProvenEntry, TreeHead};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::auth::Caller;
 use super::ids;
@@ -23,7 +23,7 @@ use super::json::ApiQuery;
 use super::openapi::ErrorBody;
 use super::state::now_ms;
 use super::{ApiError, AppState};
-use crate::access_log::{AuditEntry, EntryFilter};
+use crate::access_log::EntryFilter;
 
 const MAX_PAGE: u32 = 1_000;
 
@@ -81,25 +81,15 @@ impl EntriesQuery {
     }
 }
 
-/// An entry, where it sits in the tree, and the proof that it is there.
-#[derive(Serialize, ToSchema)]
-pub struct ProvenEntry {
-    leaf_index: u64,
-    #[schema(value_type = Object)]
-    entry: AuditEntry,
-    /// Inclusion proof hashes (hex), leaf to root, under `tree_head`.
-    proof: Vec<String>,
-}
-
 #[utoipa::path(
     get,
     path = "/.well-known/medkey-audit-key",
     tag = "audit",
-    responses((status = 200, description = "`{algorithm: \"Ed25519\", public_key, chain_id}`", body = Value)),
+    responses((status = 200, description = "The operator's tree-head signing key", body = OperatorKey)),
 )]
-pub async fn operator_key(State(state): State<AppState>) -> Json<Value> {
-    let key = alloy::hex::encode(state.audit_key.verifying_key().as_bytes());
-    Json(json!({"algorithm": "Ed25519", "public_key": key, "chain_id": state.chain_id}))
+pub async fn operator_key(State(state): State<AppState>) -> Json<OperatorKey> {
+    let public_key = alloy::hex::encode(state.audit_key.verifying_key().as_bytes());
+    Json(OperatorKey { algorithm: "Ed25519".into(), public_key, chain_id: state.chain_id })
 }
 
 #[utoipa::path(
@@ -107,7 +97,7 @@ pub async fn operator_key(State(state): State<AppState>) -> Json<Value> {
     path = "/v1/audit/tree-head",
     tag = "audit",
     responses(
-        (status = 200, description = "The current signed tree head", body = Value),
+        (status = 200, description = "The current signed tree head", body = TreeHead),
         (status = 500, description = "internal", body = ErrorBody),
     ),
 )]
@@ -122,8 +112,8 @@ pub async fn tree_head(State(state): State<AppState>) -> Result<Json<SignedTreeH
     tag = "audit",
     params(ConsistencyQuery),
     responses(
-        (status = 200, description = "`{tree_head, proof}`: proof hashes (hex) that the log at size `from` is a \
-            prefix of `tree_head`", body = Value),
+        (status = 200, description = "Proof hashes (hex) that the log at size `from` is a prefix of `tree_head`",
+            body = ConsistencyAnswer),
         (status = 400, description = "invalid_size (0, or larger than the log)", body = ErrorBody),
         (status = 500, description = "internal", body = ErrorBody),
     ),
@@ -131,7 +121,7 @@ pub async fn tree_head(State(state): State<AppState>) -> Result<Json<SignedTreeH
 pub async fn consistency(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ConsistencyQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ConsistencyAnswer>, ApiError> {
     let tree = state.log.tree().await?;
     let size = tree.len();
     if query.from == 0 || query.from > size {
@@ -139,7 +129,7 @@ pub async fn consistency(
     }
     let proof = tree.prove_consistency((size - query.from) as usize);
     let head = sign(&state, size, tree.root().as_bytes().as_slice());
-    Ok(Json(json!({"tree_head": head, "proof": hashes(proof.as_bytes())})))
+    Ok(Json(ConsistencyAnswer { tree_head: head, proof: hashes(proof.as_bytes()) }))
 }
 
 #[utoipa::path(
@@ -149,8 +139,8 @@ pub async fn consistency(
     params(EntriesQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "`{tree_head, entries: [ProvenEntry]}`: entries about the caller's records or \
-            caused by the caller, oldest first", body = Value),
+        (status = 200, description = "Entries about the caller's records or caused by the caller, oldest first",
+            body = ProvenEntries),
         (status = 400, description = "invalid_query / invalid_address / invalid_record_id", body = ErrorBody),
         (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
             body = ErrorBody),
@@ -161,7 +151,7 @@ pub async fn entries(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(query): ApiQuery<EntriesQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ProvenEntries>, ApiError> {
     let logged = state.log.visible_to(caller.address, &query.filter()?).await?;
     let tree = state.log.tree().await?;
     let size = tree.len();
@@ -176,7 +166,7 @@ pub async fn entries(
         })
         .collect();
     let head = sign(&state, size, tree.root().as_bytes().as_slice());
-    Ok(Json(json!({"tree_head": head, "entries": proven})))
+    Ok(Json(ProvenEntries { tree_head: head, entries: proven }))
 }
 
 fn sign(state: &AppState, size: u64, root: &[u8]) -> SignedTreeHead {

@@ -7,8 +7,7 @@ use std::collections::BTreeSet;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use medkey_protocol::api::{EmergencyProviders, ProvidersBody};
 
 use super::auth::Caller;
 use super::ids;
@@ -20,14 +19,6 @@ use super::{ApiError, AppState};
 /// More would be a sign of misuse: break-glass is for a few named emergency providers.
 const MAX_PROVIDERS: usize = 50;
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProvidersBody {
-    /// Provider addresses (0x-prefixed hex), at most 50, no repeats; `[]` clears the list.
-    #[schema(example = json!(["0x90F79bf6EB2c4f870365E785982E1f101E93b906"]))]
-    providers: Vec<String>,
-}
-
 /// The caller's break-glass providers.
 #[utoipa::path(
     get,
@@ -35,15 +26,15 @@ pub struct ProvidersBody {
     tag = "sharing",
     operation_id = "list_emergency_providers",
     responses(
-        (status = 200, description = "`{providers: [address]}`", body = Value),
+        (status = 200, description = "The caller's break-glass providers", body = EmergencyProviders),
         (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
             body = ErrorBody),
         (status = 500, description = "internal", body = ErrorBody),
     ),
     security(("bearer" = [])),
 )]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({"providers": state.emergency_providers.list(caller.address).await?})))
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<EmergencyProviders>, ApiError> {
+    Ok(Json(EmergencyProviders { providers: state.emergency_providers.list(caller.address).await? }))
 }
 
 /// Replaces the caller's break-glass providers.

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use medkey_protocol::api::ErrorBody;
 
 use crate::gate::Denial;
 use crate::identity::{LoginError, MfaError, NonceError, RefreshError, TokenError};
@@ -44,7 +44,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(json!({"error": {"code": self.code, "message": self.message}}));
+        let body = Json(ErrorBody::new(self.code, self.message));
         let mut response = (self.status, body).into_response();
         if let Some(secs) = self.retry_after_secs {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());

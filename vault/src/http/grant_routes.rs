@@ -3,8 +3,10 @@
 
 use axum::Json;
 use axum::extract::State;
+use medkey_indexer::model::{self, MirroredGrant};
+use medkey_protocol::api::{FhirBundle, GrantListing, GrantRecord, GrantState, GrantView};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::auth::Caller;
 use super::json::ApiQuery;
@@ -36,7 +38,7 @@ pub struct GrantsQuery {
     ),
     responses(
         (status = 200, description = "`json`: an array of `{grant, state, categories}`, `state` being pending, live, \
-            expired or revoked; `fhir`: a `collection` Bundle of R4 `Consent` resources", body = Value),
+            expired or revoked; `fhir`: a `collection` Bundle of R4 `Consent` resources", body = GrantListing),
         (status = 400, description = "invalid_query (format is neither json nor fhir, or as is neither patient nor provider)", body = ErrorBody),
         (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
             body = ErrorBody),
@@ -48,7 +50,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(query): ApiQuery<GrantsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<GrantListing>, ApiError> {
     let grants = match query.role.as_deref().unwrap_or("patient") {
         "patient" => state.mirror.grants_of_patient(state.chain_id, caller.address).await?,
         "provider" => state.mirror.grants_to_provider(state.chain_id, caller.address).await?,
@@ -61,18 +63,42 @@ pub async fn list(
     };
     let now = now_ms() / 1_000;
     match query.format.as_deref().unwrap_or("json") {
-        "json" => Ok(Json(json!(grants
-            .iter()
-            .map(|g| json!({"grant": g, "state": g.state_at(now), "categories": medkey_protocol::Category::from_mask(g.categories)}))
-            .collect::<Vec<_>>()))),
-        "fhir" => Ok(Json(json!({
+        "json" => Ok(Json(GrantListing::Grants(grants.iter().map(|g| view(g, now)).collect()))),
+        "fhir" => Ok(Json(GrantListing::Fhir(FhirBundle(json!({
             "resourceType": "Bundle",
             "type": "collection",
             "entry": grants
                 .iter()
                 .map(|g| json!({"resource": consent_fhir::consent(state.chain_id, g, now)}))
                 .collect::<Vec<_>>(),
-        }))),
+        }))))),
         other => Err(ApiError::bad_request("invalid_query", format!("format must be json or fhir, not '{other}'"))),
     }
+}
+
+fn view(g: &MirroredGrant, now: u64) -> GrantView {
+    let state = match g.state_at(now) {
+        model::GrantState::Pending => GrantState::Pending,
+        model::GrantState::Live => GrantState::Live,
+        model::GrantState::Expired => GrantState::Expired,
+        model::GrantState::Revoked => GrantState::Revoked,
+    };
+    let grant = GrantRecord {
+        grant_id: g.grant_id,
+        patient: g.patient,
+        provider: g.provider,
+        categories: g.categories,
+        records_root: g.records_root,
+        purpose: g.purpose,
+        not_before: g.not_before,
+        expires_at: g.expires_at,
+        write: g.write,
+        emergency: g.emergency,
+        reason_hash: g.reason_hash,
+        block_number: g.block_number,
+        tx_hash: g.tx_hash,
+        log_index: g.log_index,
+        revoked_block: g.revoked_block,
+    };
+    GrantView { grant, state, categories: medkey_protocol::Category::from_mask(g.categories) }
 }

@@ -4,9 +4,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use medkey_protocol::api::{Health, MirrorFreshness, Ready};
 
-use super::openapi::{ErrorBody, Health, Ready};
+use super::openapi::ErrorBody;
 use super::state::now_ms;
 use super::{ApiError, AppState};
 
@@ -19,8 +19,8 @@ use super::{ApiError, AppState};
         (status = 200, description = "Alive", body = Health),
     ),
 )]
-pub async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok".into() })
 }
 
 /// Readiness: the database answers and the chain mirror is fresh enough to decide releases.
@@ -33,7 +33,7 @@ pub async fn healthz() -> Json<Value> {
         (status = 503, description = "database_unavailable / mirror_stale", body = ErrorBody),
     ),
 )]
-pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> {
     sqlx::query("SELECT 1").execute(state.mirror.pool()).await.map_err(|_| {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable", "the database is not answering")
     })?;
@@ -42,5 +42,11 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         .ensure_fresh(state.chain_id, now_ms(), &state.freshness)
         .await
         .map_err(|err| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "mirror_stale", err.to_string()))?;
-    Ok(Json(json!({"status": "ready", "mirror": freshness})))
+    let mirror = MirrorFreshness {
+        indexed_block: freshness.indexed_block,
+        head_block: freshness.head_block,
+        lag_blocks: freshness.lag_blocks,
+        head_age_ms: freshness.head_age_ms,
+    };
+    Ok(Json(Ready { status: "ready".into(), mirror }))
 }

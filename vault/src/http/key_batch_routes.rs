@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use alloy::primitives::Address;
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::{Deserialize, Serialize};
+use medkey_protocol::api::{ErrorDetail, KeyBatch, KeyBatchBody, KeyRelease, RefusedKey};
 
 use super::auth::Caller;
 use super::client_ip::ClientIp;
@@ -23,57 +23,6 @@ use crate::gate::{Decision, ReleaseRequest};
 
 /// The most records one call may ask for.
 pub const MAX_BATCH: usize = 500;
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KeyBatchBody {
-    /// 1 to 500 distinct record ids of the patient (UUIDs, dashed or as 32 hex digits).
-    #[schema(example = json!(["00112233445566778899aabbccddeeff"]))]
-    record_ids: Vec<String>,
-}
-
-/// What each record came to: released, or refused with a code.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct KeyBatch {
-    /// In the order asked.
-    released: Vec<ReleasedKey>,
-    /// In the order asked.
-    refused: Vec<RefusedKey>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct ReleasedKey {
-    record: RecordView,
-    /// The live grant the release was made under, 0x-prefixed hex (32 bytes).
-    #[schema(value_type = String, example = "0x3c1d6e2f9a8b7c6d5e4f30211203f4e5d6c7b8a9f0e1d2c3b4a5968778695a4b")]
-    grant_id: alloy::primitives::B256,
-    /// The grant's HL7 PurposeOfUse code, e.g. `TREAT`.
-    #[schema(value_type = Option<String>, example = "TREAT")]
-    purpose: Option<medkey_protocol::Purpose>,
-    /// Released under break-glass emergency access.
-    emergency: bool,
-    /// Base64 of the sealed current version.
-    ciphertext: String,
-    /// Base64 of the data key wrapped for the caller (81 bytes).
-    wrapped_key: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct RefusedKey {
-    /// 32 lowercase hex digits.
-    record_id: String,
-    /// `not_found` (no such record of this patient, or erased) / `provider_not_registered` /
-    /// `provider_suspended` / `no_live_grant` / `not_in_record_set` / `refused_by_chain` /
-    /// `key_not_wrapped` / `mirror_stale` / `chain_unavailable`.
-    #[schema(inline)]
-    error: RefusalDetail,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct RefusalDetail {
-    code: String,
-    message: String,
-}
 
 /// The keys of many records of one patient, each released or refused (and logged) on its own.
 #[utoipa::path(
@@ -152,7 +101,7 @@ pub async fn release_keys(
         match (decision, view.wrapped_key, view.ciphertext) {
             (Decision::Release(release), Some(wrapped), Some(ciphertext)) => {
                 entries.push(released_entry(caller.address, patient, id, &release));
-                released.push(ReleasedKey {
+                released.push(KeyRelease {
                     record: RecordView::from(view.meta),
                     grant_id: release.grant_id,
                     purpose: medkey_protocol::Purpose::from_index(release.purpose),
@@ -203,7 +152,7 @@ fn distinct_ids(texts: &[String]) -> Result<Vec<[u8; 16]>, ApiError> {
 fn refusal(id: &[u8; 16], code: &str, message: &str) -> RefusedKey {
     RefusedKey {
         record_id: alloy::hex::encode(id),
-        error: RefusalDetail { code: code.to_owned(), message: message.to_owned() },
+        error: ErrorDetail { code: code.to_owned(), message: message.to_owned() },
     }
 }
 

@@ -4,37 +4,17 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use medkey_protocol::api::{CodeBody, FactorBody, MfaStatus, RecoveryCodes, TotpSetup};
 
 use super::auth::Caller;
 use super::client_ip::ClientIp;
 use super::json::ApiJson;
-use super::openapi::{ErrorBody, MfaStatus, RecoveryCodes, TotpSetup};
+use super::openapi::ErrorBody;
 use super::session_routes::second_factor;
 use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
 use crate::identity::MfaError;
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CodeBody {
-    /// A code from the authenticator app.
-    code: String,
-}
-
-/// One of the two, not both.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FactorBody {
-    /// The current TOTP code.
-    #[serde(default)]
-    totp: Option<String>,
-    /// Or one of the unused recovery codes.
-    #[serde(default)]
-    recovery_code: Option<String>,
-}
 
 /// Whether the account has a second factor, and whether this session used one.
 #[utoipa::path(
@@ -50,9 +30,9 @@ pub struct FactorBody {
     ),
     security(("bearer" = [])),
 )]
-pub async fn status(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+pub async fn status(State(state): State<AppState>, caller: Caller) -> Result<Json<MfaStatus>, ApiError> {
     let enabled = state.identity.mfa_enabled(caller.address).await?;
-    Ok(Json(json!({"enabled": enabled, "this_session": caller.mfa})))
+    Ok(Json(MfaStatus { enabled, this_session: caller.mfa }))
 }
 
 /// A new TOTP secret, shown once; it is not required until `enable` sees a code from it.
@@ -70,9 +50,9 @@ pub async fn status(State(state): State<AppState>, caller: Caller) -> Result<Jso
     ),
     security(("bearer" = [])),
 )]
-pub async fn setup(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+pub async fn setup(State(state): State<AppState>, caller: Caller) -> Result<Json<TotpSetup>, ApiError> {
     let enrollment = state.identity.begin_totp(caller.address, now_ms()).await?;
-    Ok(Json(json!({"secret": enrollment.secret_base32, "otpauth_url": enrollment.otpauth_url})))
+    Ok(Json(TotpSetup { secret: enrollment.secret_base32, otpauth_url: enrollment.otpauth_url }))
 }
 
 /// Turns the second factor on; answers with the recovery codes (shown once).
@@ -102,12 +82,12 @@ pub async fn enable(
     caller: Caller,
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<CodeBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RecoveryCodes>, ApiError> {
     state.limits.login_allowed(caller.address, ip).await?;
     let result = state.identity.enable_totp(caller.address, &body.code, now_ms()).await;
     count_attempt(&state, &caller, ip, &result).await?;
     log_change(&state, "mfa_enabled", &caller, &result).await?;
-    Ok(Json(json!({"recovery_codes": result?})))
+    Ok(Json(RecoveryCodes { recovery_codes: result? }))
 }
 
 /// Turns the second factor off; needs a current code or a recovery code.

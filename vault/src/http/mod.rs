@@ -26,52 +26,63 @@ mod state;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use client_ip::TrustedProxies;
 pub use error::ApiError;
 pub use server::{ServerLimits, serve};
 pub use state::{AppState, DEFAULT_ATTACHMENT_LIMIT, MIRROR_POLL, SetupError, VaultState, derived_audit_key};
 
+/// Every route with its documentation: the router and the OpenAPI document both come from
+/// this one list, so a route cannot exist undocumented or be documented without existing.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(openapi::serve))
+        .routes(routes!(session_routes::nonce))
+        .routes(routes!(session_routes::login))
+        .routes(routes!(session_routes::refresh))
+        .routes(routes!(session_routes::logout))
+        .routes(routes!(mfa_routes::status))
+        .routes(routes!(mfa_routes::setup))
+        .routes(routes!(mfa_routes::enable))
+        .routes(routes!(mfa_routes::disable))
+        .routes(routes!(record_routes::list, record_routes::create))
+        .routes(routes!(record_routes::fetch, record_routes::update, record_routes::erase))
+        .routes(routes!(record_routes::add_keys))
+        .routes(routes!(attachment_routes::upload))
+        .routes(routes!(attachment_routes::download))
+        .routes(routes!(audit_routes::operator_key))
+        .routes(routes!(audit_routes::tree_head))
+        .routes(routes!(audit_routes::consistency))
+        .routes(routes!(audit_routes::entries))
+        .routes(routes!(account_key_routes::publish))
+        .routes(routes!(account_key_routes::fetch))
+        .routes(routes!(emergency_provider_routes::list, emergency_provider_routes::replace))
+        .routes(routes!(grant_routes::list))
+        .routes(routes!(relay_routes::grant_typed_data))
+        .routes(routes!(relay_routes::revoke_typed_data))
+        .routes(routes!(relay_routes::relay))
+        .routes(routes!(request_routes::list, request_routes::create))
+        .routes(routes!(request_routes::approve))
+        .routes(routes!(request_routes::decline))
+        .routes(routes!(provider_routes::list_for_patient))
+        .routes(routes!(provider_routes::release_key))
+        .routes(routes!(key_batch_routes::release_keys))
+}
+
+/// The OpenAPI 3.1 document of the API, as `GET /openapi.json` serves it.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
+}
+
 /// The whole API. `body_limit` caps every request body (413 beyond it).
 pub fn router(state: AppState, body_limit: usize) -> Router {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/openapi.json", get(openapi::serve))
-        .route("/v1/auth/nonce", get(session_routes::nonce))
-        .route("/v1/auth/login", post(session_routes::login))
-        .route("/v1/auth/refresh", post(session_routes::refresh))
-        .route("/v1/auth/logout", post(session_routes::logout))
-        .route("/v1/auth/mfa", get(mfa_routes::status))
-        .route("/v1/auth/mfa/setup", post(mfa_routes::setup))
-        .route("/v1/auth/mfa/enable", post(mfa_routes::enable))
-        .route("/v1/auth/mfa/disable", post(mfa_routes::disable))
-        .route("/v1/records", get(record_routes::list).post(record_routes::create))
-        .route("/v1/records/{id}", get(record_routes::fetch).put(record_routes::update).delete(record_routes::erase))
-        .route("/v1/records/{id}/versions/{version}/keys", post(record_routes::add_keys))
-        .route("/v1/records/{id}/versions/{version}/attachment", put(attachment_routes::upload))
-        .route("/v1/records/{id}/attachment", get(attachment_routes::download))
-        .route("/.well-known/medkey-audit-key", get(audit_routes::operator_key))
-        .route("/v1/audit/tree-head", get(audit_routes::tree_head))
-        .route("/v1/audit/consistency", get(audit_routes::consistency))
-        .route("/v1/audit/entries", get(audit_routes::entries))
-        .route("/v1/account/encryption-key", put(account_key_routes::publish))
-        .route("/v1/accounts/{address}/encryption-key", get(account_key_routes::fetch))
-        .route(
-            "/v1/account/emergency-providers",
-            get(emergency_provider_routes::list).put(emergency_provider_routes::replace),
-        )
-        .route("/v1/grants", get(grant_routes::list))
-        .route("/v1/grants/typed-data", post(relay_routes::grant_typed_data))
-        .route("/v1/revocations/typed-data", post(relay_routes::revoke_typed_data))
-        .route("/v1/relay", post(relay_routes::relay))
-        .route("/v1/access-requests", get(request_routes::list).post(request_routes::create))
-        .route("/v1/access-requests/{id}/approve", post(request_routes::approve))
-        .route("/v1/access-requests/{id}/decline", post(request_routes::decline))
-        .route("/v1/patients/{patient}/records", get(provider_routes::list_for_patient))
-        .route("/v1/records/{id}/key", get(provider_routes::release_key))
-        .route("/v1/patients/{patient}/keys", post(key_batch_routes::release_keys))
+    let (routes, _document) = api().split_for_parts();
+    routes
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(error_shape::shaped))

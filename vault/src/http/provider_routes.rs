@@ -4,12 +4,12 @@
 use alloy::primitives::Address;
 use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::{Value, json};
+use medkey_protocol::api::KeyRelease;
 
 use super::auth::Caller;
 use super::client_ip::ClientIp;
 use super::ids;
-use super::openapi::{ErrorBody, KeyRelease};
+use super::openapi::ErrorBody;
 use super::record_routes::RecordView;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
@@ -91,7 +91,7 @@ pub async fn release_key(
     caller: Caller,
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<KeyRelease>, ApiError> {
     state.limits.release_attempt(caller.address, ip).await?;
     let record_id = ids::record_id(&id)?;
     check_mfa_or_log(&state, &caller, record_id, "key_denied").await?;
@@ -107,14 +107,14 @@ pub async fn release_key(
         return Err(ApiError::new(axum::http::StatusCode::CONFLICT, "key_not_wrapped", KEY_NOT_WRAPPED));
     };
     state.log.append(&released_entry(caller.address, meta.owner, record_id, &release)).await?;
-    Ok(Json(json!({
-        "record": RecordView::from(meta),
-        "grant_id": release.grant_id,
-        "purpose": medkey_protocol::Purpose::from_index(release.purpose),
-        "emergency": release.emergency,
-        "ciphertext": ids::to_base64(&ciphertext),
-        "wrapped_key": ids::to_base64(&wrapped),
-    })))
+    Ok(Json(KeyRelease {
+        record: RecordView::from(meta),
+        grant_id: release.grant_id,
+        purpose: medkey_protocol::Purpose::from_index(release.purpose),
+        emergency: release.emergency,
+        ciphertext: ids::to_base64(&ciphertext),
+        wrapped_key: ids::to_base64(&wrapped),
+    }))
 }
 
 /// Operator policy first (`require_provider_mfa`); a refusal is logged as `denied_kind`.

@@ -7,90 +7,26 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use medkey_protocol::Category;
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+pub use medkey_protocol::api::RecordView;
+use medkey_protocol::api::{
+    CreateRecordBody, KeysBody, ProviderNeedingKey, RecordContent, RecordCreated, VersionBody, WrappedKeyBody,
+};
+use serde::Deserialize;
 
 use super::auth::Caller;
 use super::ids;
 use super::json::{ApiJson, ApiQuery};
-use super::openapi::{ErrorBody, RecordContent, RecordCreated};
+use super::openapi::ErrorBody;
 use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
 use crate::gate::{Decision, ReleaseRequest};
 use crate::records::{KeyAdder, NewRecord, NewVersion, RecordError, RecordMeta};
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WrappedKeyBody {
-    /// The reader's address.
-    #[schema(example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
-    recipient: String,
-    /// Base64 of the 81-byte wrapped key.
-    wrapped: String,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateBody {
-    /// UUID chosen by the client (the envelope is bound to it).
-    record_id: String,
-    /// The patient the record belongs to; defaults to the caller. A provider sets it to write
-    /// under a write grant.
-    #[schema(example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
-    patient: Option<String>,
-    /// A record category name, e.g. `lab_results` (the consent vocabulary, 16 names).
-    #[schema(value_type = String, example = "lab_results")]
-    category: Category,
-    /// A FHIR R4 resource type, e.g. `Observation`.
-    #[schema(example = "Observation")]
-    resource_type: String,
-    /// Base64 of the sealed record.
-    ciphertext: String,
-    wrapped_keys: Vec<WrappedKeyBody>,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VersionBody {
-    /// Base64 of the sealed new version.
-    ciphertext: String,
-    wrapped_keys: Vec<WrappedKeyBody>,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KeysBody {
-    wrapped_keys: Vec<WrappedKeyBody>,
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     category: Option<Category>,
-}
-
-/// A record's metadata (never its content).
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct RecordView {
-    /// 32 lowercase hex digits.
-    #[schema(example = "00112233445566778899aabbccddeeff")]
-    record_id: String,
-    /// The patient's address (0x-prefixed, checksummed).
-    #[schema(value_type = String, example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
-    owner: Address,
-    #[schema(value_type = String, example = "lab_results")]
-    category: Category,
-    resource_type: String,
-    /// The current version, from 1.
-    version: u32,
-    /// The address that stored the first version.
-    #[schema(value_type = String, example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
-    created_by: Address,
-    created_at_ms: u64,
-    updated_at_ms: u64,
-    /// Crypto-shredded: every ciphertext and key is gone, this row stays.
-    erased: bool,
 }
 
 impl From<RecordMeta> for RecordView {
@@ -153,7 +89,7 @@ async fn check_writer(state: &AppState, caller: &Caller, meta: &RecordMeta) -> R
     path = "/v1/records",
     tag = "records",
     operation_id = "create_record",
-    request_body = CreateBody,
+    request_body = CreateRecordBody,
     responses(
         (status = 201, description = "Stored. Lists the providers with a live grant on the category that still need a \
             wrapped key", body = RecordCreated),
@@ -175,8 +111,8 @@ async fn check_writer(state: &AppState, caller: &Caller, meta: &RecordMeta) -> R
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(body): ApiJson<CreateBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ApiJson(body): ApiJson<CreateRecordBody>,
+) -> Result<(StatusCode, Json<RecordCreated>), ApiError> {
     let record_id = ids::record_id(&body.record_id)?;
     let patient = body.patient.as_deref().map(ids::address).transpose()?.unwrap_or(caller.address);
     if patient != caller.address {
@@ -196,9 +132,9 @@ pub async fn create(
         .await?
         .into_iter()
         .filter(|(provider, _)| !wrapped_for.contains(provider))
-        .map(|(provider, key)| json!({"provider": provider, "encryption_key": key}))
+        .map(|(provider, encryption_key)| ProviderNeedingKey { provider, encryption_key })
         .collect::<Vec<_>>();
-    Ok((StatusCode::CREATED, Json(json!({"record": RecordView::from(meta), "providers_needing_keys": needing}))))
+    Ok((StatusCode::CREATED, Json(RecordCreated { record: RecordView::from(meta), providers_needing_keys: needing })))
 }
 
 /// The caller's own records (metadata only), optionally of one category.
@@ -248,18 +184,18 @@ pub async fn fetch(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RecordContent>, ApiError> {
     let meta = owned(&state, &caller, &id).await?;
     if meta.erased {
         return Err(crate::records::RecordError::Erased.into());
     }
     let ciphertext = state.records.ciphertext(&meta.record_id, meta.current_version).await?;
     let wrapped = state.records.wrapped_key(&meta.record_id, meta.current_version, caller.address).await?;
-    Ok(Json(json!({
-        "record": RecordView::from(meta),
-        "ciphertext": ids::to_base64(&ciphertext),
-        "wrapped_key": wrapped.map(|w| ids::to_base64(&w)),
-    })))
+    Ok(Json(RecordContent {
+        record: RecordView::from(meta),
+        ciphertext: ids::to_base64(&ciphertext),
+        wrapped_key: wrapped.map(|w| ids::to_base64(&w)),
+    }))
 }
 
 /// A new version (the old ones are kept), with its wrapped keys.

@@ -6,76 +6,28 @@
 //! - `POST /v1/revocations/typed-data`: a grant id → the same for `Revoke`.
 //! - `POST /v1/relay`: `{typed_data, signature}` exactly as signed → mined transaction.
 
-use alloy::dyn_abi::TypedData;
 use alloy::primitives::{B256, U256};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use medkey_protocol::eip712::{self, Grant, Revoke};
-use medkey_protocol::{Category, Purpose};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use medkey_protocol::Category;
+use medkey_protocol::api::{GrantDraft, RelayBody, Relayed, RevokeDraft, Signable};
 
 use super::auth::Caller;
 use super::ids;
 use super::json::ApiJson;
-use super::openapi::{ErrorBody, Signable};
+use super::openapi::ErrorBody;
 use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
-use crate::relay::Relayed;
 
 /// How long a signature stays submittable unless the client asks otherwise (1 hour).
 const DEFAULT_DEADLINE_S: u64 = 3_600;
 const MAX_DEADLINE_S: u64 = 7 * 86_400;
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GrantDraft {
-    /// The provider's address.
-    #[schema(example = "0x90F79bf6EB2c4f870365E785982E1f101E93b906")]
-    provider: String,
-    /// Record category names (at least one), e.g. `lab_results`.
-    #[schema(value_type = Vec<String>, example = json!(["lab_results", "prescriptions"]))]
-    categories: Vec<Category>,
-    /// An HL7 PurposeOfUse code, e.g. `TREAT`.
-    #[schema(value_type = String, example = "TREAT")]
-    purpose: Purpose,
-    /// Unix seconds; defaults to now.
-    #[serde(default)]
-    not_before: Option<u32>,
-    /// Unix seconds.
-    expires_at: u32,
-    #[serde(default)]
-    write: bool,
-    /// Limit the grant to these records (ids); all records of the categories when absent.
-    #[serde(default)]
-    records: Option<Vec<String>>,
-    /// Seconds the signature stays valid (default 3600, at most 7 days).
-    #[serde(default)]
-    valid_for_s: Option<u64>,
-}
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RevokeDraft {
-    /// The grant to revoke, 0x-prefixed hex (32 bytes).
-    #[schema(value_type = String, example = "0x3c1d6e2f9a8b7c6d5e4f30211203f4e5d6c7b8a9f0e1d2c3b4a5968778695a4b")]
-    grant_id: B256,
-    /// Seconds the signature stays valid (default 3600, at most 7 days).
-    #[serde(default)]
-    valid_for_s: Option<u64>,
-}
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RelayBody {
-    /// The EIP-712 typed data exactly as signed (from a `typed-data` endpoint).
-    #[schema(value_type = Object)]
-    typed_data: TypedData,
-    /// The wallet's signature, 0x-prefixed hex.
-    signature: String,
-}
 
 /// A grant draft → ready-to-sign EIP-712 `Grant`. Naming records registers their set here.
 #[utoipa::path(
@@ -100,7 +52,7 @@ pub async fn grant_typed_data(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(draft): ApiJson<GrantDraft>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Signable>, ApiError> {
     let relayer = relayer(&state)?;
     let provider = ids::address(&draft.provider)?;
     if draft.categories.is_empty() {
@@ -160,7 +112,7 @@ pub async fn revoke_typed_data(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(draft): ApiJson<RevokeDraft>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Signable>, ApiError> {
     let relayer = relayer(&state)?;
     let grant = state.mirror.grant(state.chain_id, draft.grant_id).await?;
     if grant.is_none_or(|g| g.patient != caller.address) {
@@ -260,8 +212,8 @@ fn signable<S: alloy::sol_types::SolStruct + serde::Serialize>(
     message: &S,
     chain_id: u64,
     registry: alloy::primitives::Address,
-) -> Value {
-    let typed = eip712::typed_data(message, chain_id, registry);
+) -> Signable {
+    let typed_data = eip712::typed_data(message, chain_id, registry);
     let digest = message.eip712_signing_hash(&eip712::domain(chain_id, registry));
-    json!({"typed_data": typed, "digest": digest})
+    Signable { typed_data, digest }
 }

@@ -18,8 +18,8 @@ use axum::http::StatusCode;
 use medkey_indexer::Freshness;
 use medkey_indexer::model::{GrantState, ProviderStatus};
 use medkey_protocol::{Category, Purpose};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use medkey_protocol::api::{AccessRequestView, ApproveBody, RequestDraft};
+use serde::Deserialize;
 
 use super::auth::Caller;
 use super::json::{ApiJson, ApiQuery};
@@ -33,68 +33,10 @@ use crate::access_requests::{
 };
 use crate::notify::{Event, EventType};
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RequestDraft {
-    /// The patient's address.
-    #[schema(example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
-    patient: String,
-    /// Record category names (at least one), e.g. `lab_results`.
-    #[schema(example = json!(["lab_results", "prescriptions"]))]
-    categories: Vec<String>,
-    /// An HL7 PurposeOfUse code, e.g. `TREAT`.
-    #[schema(example = "TREAT")]
-    purpose: String,
-    /// How long the provider asks access for, in seconds: 3600 (1 hour) to 31536000 (365 days).
-    #[schema(value_type = u64, example = 2_592_000)]
-    duration_secs: Value,
-    /// Free text for the patient, at most 500 characters, no control characters (no line
-    /// breaks). Stays off chain and out of webhooks.
-    #[serde(default)]
-    note: Option<String>,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ApproveBody {
-    /// The grant the patient made for this request, 0x-prefixed hex (32 bytes).
-    #[schema(example = "0x3c1d6e2f9a8b7c6d5e4f30211203f4e5d6c7b8a9f0e1d2c3b4a5968778695a4b")]
-    grant_id: String,
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     status: Option<String>,
-}
-
-/// An access request as both parties see it.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct AccessRequestView {
-    /// 32 hex digits.
-    #[schema(example = "8f2c0b7e5d4a41e3b6c9a0f1e2d3c4b5")]
-    id: String,
-    /// `pending`, `approved`, `declined` or `expired` (30 days after it was made, unanswered).
-    #[schema(example = "pending")]
-    status: String,
-    #[schema(example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
-    patient: String,
-    #[schema(example = "0x90F79bf6EB2c4f870365E785982E1f101E93b906")]
-    provider: String,
-    #[schema(example = json!(["lab_results"]))]
-    categories: Vec<String>,
-    #[schema(example = "TREAT")]
-    purpose: String,
-    duration_secs: u64,
-    note: Option<String>,
-    /// RFC 3339.
-    created_at: String,
-    /// When a pending request expires (RFC 3339).
-    expires_at: String,
-    /// When the patient answered, or the request expired (RFC 3339).
-    decided_at: Option<String>,
-    /// The patient's grant that answered the request (approved only).
-    grant_id: Option<String>,
 }
 
 impl From<AccessRequest> for AccessRequestView {

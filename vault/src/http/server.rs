@@ -163,7 +163,8 @@ impl ParseErrorBodies {
             431 => ("headers_too_large", "the request's headers are too large"),
             _ => ("malformed_request", "the request could not be parsed as HTTP/1.1"),
         };
-        let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
+        let body = serde_json::to_string(&medkey_protocol::api::ErrorBody::new(code, message))
+            .expect("an error body serializes");
         let mut out = String::new();
         for line in text.trim_end_matches("\r\n").split("\r\n") {
             if !line.to_ascii_lowercase().starts_with("content-length:") {

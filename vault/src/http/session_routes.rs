@@ -3,33 +3,16 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use medkey_protocol::api::{LoginBody, Nonce, RefreshBody, SessionBody};
 
 use super::client_ip::ClientIp;
 use super::json::ApiJson;
-use super::openapi::{ErrorBody, Nonce};
+use super::openapi::ErrorBody;
 use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
 use crate::identity::{LoginError, MfaError, SecondFactor, Session};
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginBody {
-    /// The EIP-4361 message, exactly as signed.
-    message: String,
-    /// 65-byte signature, 0x-prefixed hex.
-    signature: String,
-    /// The current TOTP code, for an account with a second factor.
-    #[serde(default)]
-    totp: Option<String>,
-    /// Or one of its unused recovery codes.
-    #[serde(default)]
-    recovery_code: Option<String>,
-}
-
-/// At most one second factor per request.
 pub fn second_factor(totp: Option<String>, recovery_code: Option<String>) -> Result<Option<SecondFactor>, ApiError> {
     match (totp, recovery_code) {
         (Some(_), Some(_)) => Err(ApiError::bad_request("malformed_mfa", "send `totp` or `recovery_code`, not both")),
@@ -39,29 +22,10 @@ pub fn second_factor(totp: Option<String>, recovery_code: Option<String>) -> Res
     }
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RefreshBody {
-    refresh_token: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct SessionBody {
-    #[schema(example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
-    address: String,
-    /// Send as `Authorization: Bearer <access_token>`.
-    access_token: String,
-    /// Unix seconds.
-    access_expires_at: u64,
-    /// Single use: `POST /v1/auth/refresh` answers with a new one.
-    refresh_token: String,
-    refresh_expires_at_ms: u64,
-}
-
 impl From<Session> for SessionBody {
     fn from(s: Session) -> Self {
         Self {
-            address: s.address.to_string(),
+            address: s.address,
             access_token: s.access_token,
             access_expires_at: s.access_expires_at,
             refresh_token: s.refresh_token,
@@ -84,10 +48,10 @@ impl From<Session> for SessionBody {
             body = ErrorBody),
     ),
 )]
-pub async fn nonce(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Result<Json<Value>, ApiError> {
+pub async fn nonce(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Result<Json<Nonce>, ApiError> {
     state.limits.login_attempt(ip).await?;
     let nonce = state.identity.issue_nonce(now_ms()).await?;
-    Ok(Json(json!({"nonce": nonce, "uri": state.identity.origin()})))
+    Ok(Json(Nonce { nonce, uri: state.identity.origin().to_owned() }))
 }
 
 /// Signs in with a signed EIP-4361 (SIWE) message, plus a second factor if the account has one.

@@ -1,0 +1,187 @@
+// The vault's HTTP API, typed from its OpenAPI document (src/api/schema.ts is generated from
+// /openapi.json by openapi-typescript; `npm run gen:api`). Every call either returns the
+// documented body or throws a MedkeyError with the vault's code and a sentence for people.
+
+import createClient, { type Client } from 'openapi-fetch';
+import { MedkeyError } from '../errors.ts';
+import type { components, paths } from './schema.ts';
+
+export type Schemas = components['schemas'];
+
+type Fetched<T> = { data?: T; error?: unknown; response: Response };
+
+/** The vault's `{"error": {"code", "message"}}`, or a network failure, as a MedkeyError. */
+export function vaultError(response: Response | undefined, body: unknown): MedkeyError {
+  const detail = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  if (response && detail && typeof detail.code === 'string') {
+    const retry = response.headers.get('retry-after');
+    const wait = retry ? ` Try again in ${retry} seconds.` : '';
+    return new MedkeyError(detail.code, `${String(detail.message ?? detail.code)}.${wait}`, response.status);
+  }
+  const status = response ? `answered ${response.status}` : 'could not be reached';
+  return new MedkeyError('vault_unreachable', `The vault ${status}. Check your connection and try again.`, response?.status);
+}
+
+async function must<T>(call: Promise<Fetched<T>>): Promise<T> {
+  let result: Fetched<T>;
+  try {
+    result = await call;
+  } catch {
+    throw vaultError(undefined, undefined);
+  }
+  if (!result.response.ok || result.error !== undefined) throw vaultError(result.response, result.error);
+  return result.data as T;
+}
+
+export interface VaultClientOptions {
+  /** Custom fetch (tests, a service worker); defaults to the global one. */
+  fetch?: typeof globalThis.fetch;
+}
+
+/**
+ * One vault, one (optional) signed-in account. `token` is an access token held in memory only;
+ * the session module sets and refreshes it.
+ */
+export class VaultClient {
+  readonly api: Client<paths>;
+  token: string | undefined;
+  private readonly fetchFn: typeof globalThis.fetch;
+
+  constructor(
+    readonly baseUrl: string,
+    options: VaultClientOptions = {},
+  ) {
+    const base = baseUrl.replace(/\/+$/, '');
+    this.fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.api = createClient<paths>({ baseUrl: base, ...(options.fetch ? { fetch: options.fetch } : {}) });
+    this.api.use({
+      onRequest: ({ request }) => {
+        if (this.token) request.headers.set('authorization', `Bearer ${this.token}`);
+        return request;
+      },
+    });
+  }
+
+  // Public ----------------------------------------------------------------------------------
+
+  auditKey(): Promise<Schemas['OperatorKey']> {
+    return must(this.api.GET('/.well-known/medkey-audit-key'));
+  }
+
+  nonce(): Promise<Schemas['Nonce']> {
+    return must(this.api.GET('/v1/auth/nonce'));
+  }
+
+  login(body: Schemas['LoginBody']): Promise<Schemas['SessionBody']> {
+    return must(this.api.POST('/v1/auth/login', { body }));
+  }
+
+  refresh(refreshToken: string): Promise<Schemas['SessionBody']> {
+    return must(this.api.POST('/v1/auth/refresh', { body: { refresh_token: refreshToken } }));
+  }
+
+  async logout(refreshToken: string): Promise<void> {
+    await must(this.api.POST('/v1/auth/logout', { body: { refresh_token: refreshToken } }));
+  }
+
+  treeHead(): Promise<Schemas['TreeHead']> {
+    return must(this.api.GET('/v1/audit/tree-head'));
+  }
+
+  consistency(from: number): Promise<Schemas['ConsistencyAnswer']> {
+    return must(this.api.GET('/v1/audit/consistency', { params: { query: { from } } }));
+  }
+
+  // Signed in -------------------------------------------------------------------------------
+
+  async publishEncryptionKey(body: Schemas['PublishKeyBody']): Promise<void> {
+    await must(this.api.PUT('/v1/account/encryption-key', { body }));
+  }
+
+  accountKey(address: string): Promise<Schemas['PublishedKey']> {
+    return must(this.api.GET('/v1/accounts/{address}/encryption-key', { params: { path: { address } } }));
+  }
+
+  listRecords(query: paths['/v1/records']['get']['parameters']['query'] = {}): Promise<Schemas['RecordView'][]> {
+    return must(this.api.GET('/v1/records', { params: { query } }));
+  }
+
+  createRecord(body: Schemas['CreateRecordBody']): Promise<Schemas['RecordCreated']> {
+    return must(this.api.POST('/v1/records', { body }));
+  }
+
+  fetchRecord(id: string): Promise<Schemas['RecordContent']> {
+    return must(this.api.GET('/v1/records/{id}', { params: { path: { id } } }));
+  }
+
+  async addKeys(id: string, version: number, body: Schemas['KeysBody']): Promise<void> {
+    await must(this.api.POST('/v1/records/{id}/versions/{version}/keys', { params: { path: { id, version } }, body }));
+  }
+
+  /**
+   * Uploads an attachment's encrypted stream (from `encryptStream`) for one record version; a
+   * ReadableStream body is sent as it is produced, so memory stays flat.
+   */
+  async uploadAttachment(
+    id: string,
+    version: number,
+    body: ReadableStream<Uint8Array> | Uint8Array,
+  ): Promise<Schemas['AttachmentStored']> {
+    const init: RequestInit & { duplex?: 'half' } = {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: body as BodyInit,
+      ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+    };
+    const response = await this.raw(`/v1/records/${encodeURIComponent(id)}/versions/${version}/attachment`, init);
+    return (await response.json()) as Schemas['AttachmentStored'];
+  }
+
+  /** A record's encrypted attachment as a stream: pipe it through `decryptStream`. */
+  async downloadAttachment(id: string): Promise<{ stream: ReadableStream<Uint8Array>; version: number }> {
+    const response = await this.raw(`/v1/records/${encodeURIComponent(id)}/attachment`, { method: 'GET' });
+    if (!response.body) throw vaultError(response, undefined);
+    return { stream: response.body, version: Number(response.headers.get('x-medkey-version')) };
+  }
+
+  grants(): Promise<Schemas['GrantListing']> {
+    return must(this.api.GET('/v1/grants'));
+  }
+
+  grantTypedData(body: Schemas['GrantDraft']): Promise<Schemas['Signable']> {
+    return must(this.api.POST('/v1/grants/typed-data', { body }));
+  }
+
+  revokeTypedData(body: Schemas['RevokeDraft']): Promise<Schemas['Signable']> {
+    return must(this.api.POST('/v1/revocations/typed-data', { body }));
+  }
+
+  relay(body: Schemas['RelayBody']): Promise<Schemas['Relayed']> {
+    return must(this.api.POST('/v1/relay', { body }));
+  }
+
+  patientRecords(patient: string): Promise<Schemas['RecordView'][]> {
+    return must(this.api.GET('/v1/patients/{patient}/records', { params: { path: { patient } } }));
+  }
+
+  releaseKeys(patient: string, body: Schemas['KeyBatchBody']): Promise<Schemas['KeyBatch']> {
+    return must(this.api.POST('/v1/patients/{patient}/keys', { params: { path: { patient } }, body }));
+  }
+
+  auditEntries(query: paths['/v1/audit/entries']['get']['parameters']['query'] = {}): Promise<Schemas['ProvenEntries']> {
+    return must(this.api.GET('/v1/audit/entries', { params: { query } }));
+  }
+
+  private async raw(path: string, init: RequestInit): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.token) headers.set('authorization', `Bearer ${this.token}`);
+    let response: Response;
+    try {
+      response = await this.fetchFn(`${this.baseUrl.replace(/\/+$/, '')}${path}`, { ...init, headers });
+    } catch {
+      throw vaultError(undefined, undefined);
+    }
+    if (!response.ok) throw vaultError(response, await response.json().catch(() => undefined));
+    return response;
+  }
+}

@@ -1,0 +1,110 @@
+// A patient's records as the vault keeps them: sealed on this device under a fresh data key per
+// version, that key wrapped to each reader (the patient, and providers with a live grant), and
+// opened again here. The vault sees ciphertext, wrapped keys and the binding's fields.
+
+import { base64 } from '@scure/base';
+import { bytesToHex, getAddress, type Address } from 'viem';
+import type { Schemas } from './api/client.ts';
+import { CATEGORIES, categoryIndex, type Category } from './consent.ts';
+import { MedkeyError } from './errors.ts';
+import type { RecordBinding } from './envelope/binding.ts';
+import { generateDataKey, openRecord, sealRecord } from './envelope/record.ts';
+import { unwrapKey, wrapKey } from './envelope/wrap.ts';
+
+export interface Reader {
+  address: Address;
+  /** X25519 public key: the patient's own, or a provider's from the chain. */
+  publicKey: Uint8Array;
+}
+
+export interface FhirResource {
+  resourceType: string;
+  [field: string]: unknown;
+}
+
+export function newRecordId(): string {
+  return bytesToHex(globalThis.crypto.getRandomValues(new Uint8Array(16))).slice(2);
+}
+
+export interface Sealed {
+  body: Schemas['CreateRecordBody'];
+  binding: RecordBinding;
+  /** Keep only as long as needed to encrypt an attachment; wipe with fill(0). */
+  dataKey: Uint8Array;
+}
+
+/** Seals `resource` as version 1 of a new record of `owner`, wrapped to every reader. */
+export async function sealNewRecord(args: {
+  owner: Address;
+  resource: FhirResource;
+  category: Category;
+  readers: Reader[];
+  recordId?: string;
+  /** A provider writing under a write grant names the patient; the patient leaves it out. */
+  forPatient?: boolean;
+}): Promise<Sealed> {
+  const recordId = args.recordId ?? newRecordId();
+  const binding: RecordBinding = {
+    recordId,
+    version: 1,
+    owner: getAddress(args.owner),
+    category: categoryIndex(args.category),
+    resourceType: args.resource.resourceType,
+  };
+  const dataKey = generateDataKey();
+  const plaintext = new TextEncoder().encode(JSON.stringify(args.resource));
+  const sealed = await sealRecord(dataKey, binding, plaintext);
+  const body: Schemas['CreateRecordBody'] = {
+    record_id: recordId,
+    category: args.category,
+    resource_type: binding.resourceType,
+    ciphertext: base64.encode(sealed),
+    wrapped_keys: await wrapAll(dataKey, binding, args.readers),
+    ...(args.forPatient ? { patient: binding.owner } : {}),
+  };
+  return { body, binding, dataKey };
+}
+
+export async function wrapAll(dataKey: Uint8Array, binding: RecordBinding, readers: Reader[]) {
+  return Promise.all(
+    readers.map(async (r) => ({
+      recipient: getAddress(r.address),
+      wrapped: base64.encode(await wrapKey(dataKey, r.publicKey, binding)),
+    })),
+  );
+}
+
+/** The binding of a record the vault describes (its metadata is in the clear, and bound). */
+export function bindingOf(record: Schemas['RecordView'], version: number = record.version): RecordBinding {
+  const category = CATEGORIES.indexOf(record.category as Category);
+  if (category < 0) throw new MedkeyError('unknown_category', `The vault named an unknown category "${record.category}".`);
+  return {
+    recordId: record.record_id,
+    version,
+    owner: getAddress(record.owner),
+    category,
+    resourceType: record.resource_type,
+  };
+}
+
+export interface Opened {
+  resource: FhirResource;
+  binding: RecordBinding;
+  dataKey: Uint8Array;
+}
+
+/** Unwraps the data key with `secret` and opens the record; any tampering fails here. */
+export async function openRecordContent(
+  record: Schemas['RecordView'],
+  ciphertext: string,
+  wrappedKey: string | null | undefined,
+  secret: Uint8Array,
+): Promise<Opened> {
+  if (!wrappedKey) {
+    throw new MedkeyError('no_key', 'This record has no key for your account yet. Ask its owner to share it again.');
+  }
+  const binding = bindingOf(record);
+  const dataKey = await unwrapKey(base64.decode(wrappedKey), secret, binding);
+  const plaintext = await openRecord(dataKey, binding, base64.decode(ciphertext));
+  return { resource: JSON.parse(new TextDecoder().decode(plaintext)) as FhirResource, binding, dataKey };
+}
