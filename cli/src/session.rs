@@ -10,11 +10,15 @@ use std::path::PathBuf;
 use alloy::primitives::Address;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::SignerSync;
+use alloy::transports::http::reqwest::Method;
 use anyhow::{Context, bail};
 use clap::Args;
+use medkey_protocol::api::{OperatorKey, PublishKeyBody, PublishedKey};
 use medkey_protocol::envelope::EncryptionPublicKey;
 use medkey_protocol::{ConsentRegistry, Deployment, account_key};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::vault_client::VaultClient;
 use crate::wallet::{Wallet, WalletArgs};
@@ -53,8 +57,9 @@ impl Session {
     pub async fn open(args: &ConnectArgs) -> anyhow::Result<Self> {
         let wallet = args.wallet.unlock()?;
         let vault = VaultClient::new(&args.vault);
-        let published = vault.get("/.well-known/medkey-audit-key", None).await?;
-        let chain_id = published["chain_id"].as_u64().context("the vault does not say which chain it serves")?;
+        let published: OperatorKey =
+            vault.call(Method::GET, "/.well-known/medkey-audit-key", None, None::<&()>).await?;
+        let chain_id = published.chain_id;
         let deployment = Deployment::load(&args.deployments_dir, chain_id)
             .with_context(|| format!("the vault serves chain {chain_id}; where is its registry?"))?;
         let chain = chain_provider(&args.rpc_url, &wallet)?;
@@ -84,6 +89,21 @@ impl Session {
         self.vault.send(method, path, Some(&self.token), body).await
     }
 
+    /// A GET answering one of the API's types.
+    pub async fn get_as<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        self.vault.call(Method::GET, path, Some(&self.token), None::<&()>).await
+    }
+
+    /// A call with a typed body and answer.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &(impl Serialize + ?Sized),
+    ) -> anyhow::Result<T> {
+        self.vault.call(method, path, Some(&self.token), Some(body)).await
+    }
+
     /// A provider's X25519 key as registered on chain; refuses unregistered or suspended ones.
     pub async fn provider_key(&self, provider: Address) -> anyhow::Result<EncryptionPublicKey> {
         let info = self.registry().getProvider(provider).call().await.context("reading the provider from the chain")?;
@@ -103,23 +123,24 @@ impl Session {
         let key = self.wallet.encryption_public_key().0;
         let statement = account_key::statement(self.address(), self.chain_id, &key);
         let signature = self.wallet.signer.sign_message_sync(statement.as_bytes())?;
-        let body = json!({
-            "encryption_key": alloy::hex::encode_prefixed(key),
-            "signature": alloy::hex::encode_prefixed(signature.as_bytes()),
-        });
-        self.send("PUT", "/v1/account/encryption-key", Some(&body)).await?;
+        let body = PublishKeyBody {
+            encryption_key: alloy::hex::encode_prefixed(key),
+            signature: alloy::hex::encode_prefixed(signature.as_bytes()),
+        };
+        self.call::<Value>(Method::PUT, "/v1/account/encryption-key", &body).await?;
         Ok(())
     }
 
     /// Another account's published encryption key, accepted only with that account's signature.
     pub async fn account_key(&self, account: Address) -> anyhow::Result<EncryptionPublicKey> {
-        let published = self.get(&format!("/v1/accounts/{account}/encryption-key")).await.with_context(|| {
-            format!("{account} has published no encryption key (the patient's `medkey grant --write` publishes it)")
-        })?;
-        let key: [u8; 32] = alloy::hex::decode(published["encryption_key"].as_str().unwrap_or(""))?
+        let published: PublishedKey =
+            self.get_as(&format!("/v1/accounts/{account}/encryption-key")).await.with_context(|| {
+                format!("{account} has published no encryption key (the patient's `medkey grant --write` publishes it)")
+            })?;
+        let key: [u8; 32] = alloy::hex::decode(&published.encryption_key)?
             .try_into()
             .map_err(|_| anyhow::anyhow!("a published key is 32 bytes"))?;
-        let signature = alloy::hex::decode(published["signature"].as_str().unwrap_or(""))?;
+        let signature = alloy::hex::decode(&published.signature)?;
         if !account_key::verify(account, self.chain_id, &key, &signature) {
             bail!("the vault served a key for {account} that {account} did not sign; refusing to use it");
         }

@@ -4,7 +4,10 @@ use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest;
 use anyhow::{Context, bail};
-use serde_json::{Value, json};
+use medkey_protocol::api::{ErrorBody, LoginBody, Nonce, SessionBody};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 /// A refusal from the vault: its HTTP status and `{error: {code, message}}`.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +45,18 @@ impl VaultClient {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> anyhow::Result<Value> {
+        self.call(method, path, token, body).await
+    }
+
+    /// A call with a typed body and answer (the shared `medkey_protocol::api` types); an empty
+    /// answer (204) reads as JSON `null`.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&(impl Serialize + ?Sized)>,
+    ) -> anyhow::Result<T> {
         let mut request = self.http.request(method.clone(), format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -51,16 +66,19 @@ impl VaultClient {
         }
         let response = request.send().await.with_context(|| format!("reaching the vault at {}", self.base))?;
         let status = response.status();
-        let body: Value = serde_json::from_str(&response.text().await?).unwrap_or(Value::Null);
+        let text = response.text().await?;
         if !status.is_success() {
-            return Err(VaultError {
-                status: status.as_u16(),
-                code: body["error"]["code"].as_str().unwrap_or("unknown").to_owned(),
-                message: format!("{method} {path}: {}", body["error"]["message"].as_str().unwrap_or("no message")),
-            }
-            .into());
+            let (code, message) = match serde_json::from_str::<ErrorBody>(&text) {
+                Ok(body) => (body.error.code, body.error.message),
+                Err(_) => ("unknown".to_owned(), "no message".to_owned()),
+            };
+            return Err(
+                VaultError { status: status.as_u16(), code, message: format!("{method} {path}: {message}") }.into()
+            );
         }
-        Ok(body)
+        let text = if text.trim().is_empty() { "null" } else { &text };
+        serde_json::from_str(text)
+            .with_context(|| format!("{method} {path}: the vault's answer is not what the API documents"))
     }
 
     /// Streams a file (attachment ciphertext) with PUT.
@@ -114,26 +132,22 @@ impl VaultClient {
         domain: Option<&str>,
     ) -> anyhow::Result<String> {
         let domain = domain.map_or_else(|| self.base.split("://").last().unwrap_or("").to_owned(), str::to_owned);
-        let answer = self.get("/v1/auth/nonce", None).await?;
-        let nonce = answer["nonce"].as_str().context("no nonce")?;
+        let Nonce { nonce, uri } = self.call(reqwest::Method::GET, "/v1/auth/nonce", None, None::<&()>).await?;
         // The URI is the vault's public origin, as it says; the domain stays the one this client
         // chose, so a message signed here is good for no other vault.
-        let uri = answer["uri"].as_str().map_or_else(|| format!("https://{domain}"), str::to_owned);
         let issued = time_now_rfc3339();
         let message = format!(
             "{domain} wants you to sign in with your Ethereum account:\n{}\n\nSign in to Medkey.\n\n\
              URI: {uri}\nVersion: 1\nChain ID: {chain_id}\nNonce: {nonce}\nIssued At: {issued}",
             signer.address()
         );
-        let signature = signer.sign_message_sync(message.as_bytes())?;
-        let body = json!({"message": message, "signature": alloy::hex::encode_prefixed(signature.as_bytes())});
-        let response = self.http.post(format!("{}/v1/auth/login", self.base)).json(&body).send().await?;
-        let status = response.status();
-        let answer: Value = serde_json::from_str(&response.text().await?).unwrap_or(Value::Null);
-        if !status.is_success() {
-            bail!("signing in to the vault failed: {}", answer["error"]["message"].as_str().unwrap_or("no message"));
-        }
-        Ok(answer["access_token"].as_str().context("no access token")?.to_owned())
+        let signature = alloy::hex::encode_prefixed(signer.sign_message_sync(message.as_bytes())?.as_bytes());
+        let body = LoginBody { message, signature, totp: None, recovery_code: None };
+        let session: SessionBody = self
+            .call(reqwest::Method::POST, "/v1/auth/login", None, Some(&body))
+            .await
+            .map_err(|err| anyhow::anyhow!("signing in to the vault failed: {}", vault_message(&err)))?;
+        Ok(session.access_token)
     }
 }
 
@@ -144,4 +158,12 @@ fn time_now_rfc3339() -> String {
         .unwrap_or(time::OffsetDateTime::now_utc())
         .format(&format)
         .unwrap_or_default()
+}
+
+/// The vault's own sentence for a refusal, or the error itself.
+fn vault_message(err: &anyhow::Error) -> String {
+    match err.downcast_ref::<VaultError>() {
+        Some(refusal) => refusal.message.split_once(": ").map_or(refusal.message.clone(), |(_, m)| m.to_owned()),
+        None => format!("{err:#}"),
+    }
 }

@@ -10,10 +10,10 @@
 use std::path::{Path, PathBuf};
 
 use alloy::primitives::Address;
+use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, bail};
 use clap::Args;
-use alloy::signers::SignerSync;
 use medkey_protocol::envelope::{EncryptionPublicKey, EncryptionSecret};
 use medkey_protocol::wallet_key;
 use zeroize::Zeroizing;

@@ -81,7 +81,8 @@ mod tests {
     use super::*;
 
     /// secp256k1's group order n.
-    const ORDER: U256 = U256::from_be_bytes(alloy::hex!("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"));
+    const ORDER: U256 =
+        U256::from_be_bytes(alloy::hex!("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"));
 
     fn signer(byte: u8) -> PrivateKeySigner {
         PrivateKeySigner::from_bytes(&[byte; 32].into()).unwrap()

@@ -120,7 +120,7 @@ fn build() -> Value {
             "private_key": hex(PATIENT_KEY),
             "account": owner.address().to_checksum(None),
             "statement": statement,
-            "signature": hex(&signature),
+            "signature": hex(signature),
             "secret": hex(derived.to_bytes()),
             "public_key": hex(derived.public_key().0),
         },
@@ -141,7 +141,11 @@ fn audit_vectors(patient: Address) -> Value {
     let provider = address!("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
     let entries: Vec<AuditEntry> = (0..7u64)
         .map(|i| {
-            let mut entry = AuditEntry::new(if i % 2 == 0 { "key_released" } else { "key_denied" }, provider, 1_780_000_000_000 + i);
+            let mut entry = AuditEntry::new(
+                if i % 2 == 0 { "key_released" } else { "key_denied" },
+                provider,
+                1_780_000_000_000 + i,
+            );
             entry.patient = Some(patient);
             entry.record_id = (i % 3 != 0).then_some([i as u8; 16]);
             entry.grant_id = (i % 2 == 0).then_some(B256::repeat_byte(i as u8 + 1));
@@ -162,8 +166,9 @@ fn audit_vectors(patient: Address) -> Value {
         trees.push(tree.clone());
     }
     let size = tree.len() as usize;
-    let inclusion: Vec<Value> =
-        (0..size).map(|i| json!({"leaf_index": i, "proof": proof_hashes(tree.prove_inclusion(i).as_bytes())})).collect();
+    let inclusion: Vec<Value> = (0..size)
+        .map(|i| json!({"leaf_index": i, "proof": proof_hashes(tree.prove_inclusion(i).as_bytes())}))
+        .collect();
     let consistency: Vec<Value> = (1..=size)
         .map(|from| json!({"from": from, "proof": proof_hashes(tree.prove_consistency(size - from).as_bytes())}))
         .collect();

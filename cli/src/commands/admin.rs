@@ -78,11 +78,15 @@ enum ProviderCommand {
     #[command(after_help = "Example:\n  MEDKEY_PRIVATE_KEY=0x… medkey admin provider register \
         0x90F79bf6EB2c4f870365E785982E1f101E93b906 \\\n      --encryption-key \
         0x5a1c6d0e6e1a3c4b9f2d7e8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c\n\n\
-        The provider shows its key with `medkey keys show` (\"encryption public key\").")]
+        The key is derived from the provider's own wallet signature of Medkey's key statement \
+        (docs/envelope.md), so the provider obtains it without revealing anything secret: \
+        `medkey keys show` (\"encryption public key\") with its keystore, or the provider app \
+        with a browser or hardware wallet. Both give the same key for the same account.")]
     Register {
         /// The provider's Ethereum address.
         address: Address,
-        /// The provider's X25519 encryption public key: 32 bytes of hex.
+        /// The provider's X25519 encryption public key: 32 bytes of hex, as `medkey keys show` prints
+        /// it for the provider's account (derived from its wallet signature).
         #[arg(long, value_parser = parse_encryption_key)]
         encryption_key: B256,
     },

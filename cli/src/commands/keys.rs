@@ -138,6 +138,8 @@ fn describe(wallet: &Wallet, keystore: Option<&std::path::Path>, as_json: bool, 
     }
     println!("address         {}", wallet.address());
     println!("encryption key  {encryption} (X25519; providers register it on chain, patients wrap to it)");
+    println!("                derived from this account's signature of Medkey's key statement: the same");
+    println!("                key a browser or hardware wallet for this account derives in the apps");
     if let Some(path) = keystore {
         println!("keystore        {} (scrypt; keep a backup and the passphrase)", path.display());
     }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::Args;
 use medkey_protocol::Category;
+use medkey_protocol::api::{RecordContent, RecordView};
 use serde_json::{Value, json};
 
 use super::records::{self, write_private};
@@ -49,19 +50,19 @@ pub struct ImportArgs {
 
 pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.connect).await?;
-    let list = session.get("/v1/records").await?;
-    let records: Vec<&Value> = list.as_array().into_iter().flatten().filter(|r| r["erased"] != json!(true)).collect();
+    let list: Vec<RecordView> = session.get_as("/v1/records").await?;
+    let records: Vec<&RecordView> = list.iter().filter(|r| !r.erased).collect();
     let mut entries = Vec::with_capacity(records.len());
     let mut progress = Progress::new(records.len() as u64, "decrypting");
     for record in &records {
         let id = records::id_of(record);
-        let fetched = session.get(&format!("/v1/records/{id}")).await?;
+        let fetched: RecordContent = session.get_as(&format!("/v1/records/{id}")).await?;
         let (_, _, plaintext) =
             sealing::open(&fetched, &session.wallet.encryption).with_context(|| format!("opening record {id}"))?;
         let resource: Value = serde_json::from_slice(&plaintext).with_context(|| format!("record {id} is not JSON"))?;
         entries.push(json!({
             "fullUrl": format!("urn:uuid:{}", uuid_text(&id)),
-            "extension": [{"url": CATEGORY_EXTENSION, "valueCode": record["category"]}],
+            "extension": [{"url": CATEGORY_EXTENSION, "valueCode": record.category}],
             "resource": resource,
         }));
         progress.item(&id);

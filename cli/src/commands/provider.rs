@@ -2,8 +2,10 @@
 //! unwrapped and the record decrypted and checked on this machine).
 
 use alloy::primitives::Address;
+use alloy::transports::http::reqwest::Method;
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use medkey_protocol::api::{GrantState, GrantView, KeyBatch, KeyBatchBody, KeyRelease, RecordView};
 use serde_json::{Value, json};
 
 use super::records::{self, Opened, record_id, write_opened};
@@ -121,9 +123,11 @@ pub async fn run(args: ProviderArgs) -> anyhow::Result<()> {
 
 async fn patients(args: PatientsArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.connect).await?;
-    let grants = session.get("/v1/grants?as=provider").await?;
-    let grants: Vec<Value> =
-        grants.as_array().into_iter().flatten().filter(|g| args.all || g["state"] == "live").cloned().collect();
+    let grants: Vec<GrantView> = records::grant_views(&session, "/v1/grants?as=provider")
+        .await?
+        .into_iter()
+        .filter(|g| args.all || g.state == GrantState::Live)
+        .collect();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&grants)?);
         return Ok(());
@@ -132,13 +136,13 @@ async fn patients(args: PatientsArgs) -> anyhow::Result<()> {
         .iter()
         .map(|g| {
             vec![
-                g["grant"]["patient"].as_str().unwrap_or("?").to_owned(),
-                table::joined(&g["categories"]),
-                rfc3339_ms(g["grant"]["expires_at"].as_u64().unwrap_or(0) * 1_000),
-                if g["grant"]["write"] == json!(true) { "write" } else { "read" }.to_owned(),
-                if g["grant"]["emergency"] == json!(true) { "emergency" } else { "" }.to_owned(),
-                g["state"].as_str().unwrap_or("?").to_owned(),
-                table::short_hex(g["grant"]["grant_id"].as_str().unwrap_or("?")),
+                g.grant.patient.to_string(),
+                g.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","),
+                rfc3339_ms(g.grant.expires_at * 1_000),
+                if g.grant.write { "write" } else { "read" }.to_owned(),
+                if g.grant.emergency { "emergency" } else { "" }.to_owned(),
+                g.state.as_str().to_owned(),
+                table::short_hex(&g.grant.grant_id.to_string()),
             ]
         })
         .collect();
@@ -160,8 +164,7 @@ async fn add(args: AddArgs) -> anyhow::Result<()> {
 
 async fn list_records(args: RecordsArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.connect).await?;
-    let records = session.get(&format!("/v1/patients/{}/records", args.patient)).await?;
-    let records: Vec<Value> = records.as_array().cloned().unwrap_or_default();
+    let records: Vec<RecordView> = session.get_as(&format!("/v1/patients/{}/records", args.patient)).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&records)?);
     } else {
@@ -175,16 +178,15 @@ const KEYS_PER_CALL: usize = 500;
 
 async fn chart(args: ChartArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.connect).await?;
-    let listed = session.get(&format!("/v1/patients/{}/records", args.patient)).await?;
-    let ids: Vec<String> =
-        listed.as_array().into_iter().flatten().filter_map(|r| r["record_id"].as_str().map(str::to_owned)).collect();
+    let listed: Vec<RecordView> = session.get_as(&format!("/v1/patients/{}/records", args.patient)).await?;
+    let ids: Vec<String> = listed.into_iter().map(|r| r.record_id).collect();
     let mut progress = crate::progress::Progress::new(ids.len() as u64, "opening");
     let (mut entries, mut failures) = (Vec::new(), Vec::new());
     for chunk in ids.chunks(KEYS_PER_CALL) {
         let path = format!("/v1/patients/{}/keys", args.patient);
-        let batch = session.send("POST", &path, Some(&json!({"record_ids": chunk}))).await?;
-        for released in batch["released"].as_array().into_iter().flatten() {
-            let id = released["record"]["record_id"].as_str().unwrap_or("?").to_owned();
+        let batch: KeyBatch = session.call(Method::POST, &path, &KeyBatchBody { record_ids: chunk.to_vec() }).await?;
+        for released in &batch.released {
+            let id = released.record.record_id.clone();
             let opened = sealing::open(released, &session.wallet.encryption)
                 .and_then(|(_, _, plain)| Ok(serde_json::from_slice::<Value>(&plain)?));
             match opened {
@@ -193,9 +195,9 @@ async fn chart(args: ChartArgs) -> anyhow::Result<()> {
             }
             progress.item(&id);
         }
-        for refused in batch["refused"].as_array().into_iter().flatten() {
-            let id = refused["record_id"].as_str().unwrap_or("?").to_owned();
-            failures.push((id.clone(), refused["error"]["message"].as_str().unwrap_or("refused").to_owned()));
+        for refused in batch.refused {
+            let id = refused.record_id;
+            failures.push((id.clone(), refused.error.message));
             progress.item(&id);
         }
     }
@@ -218,7 +220,7 @@ async fn chart(args: ChartArgs) -> anyhow::Result<()> {
 async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
     let id = record_id(&args.record)?;
     let session = Session::open(&args.connect).await?;
-    let released = session.get(&format!("/v1/records/{id}/key")).await?;
+    let released: KeyRelease = session.get_as(&format!("/v1/records/{id}/key")).await?;
     let (binding, key, plaintext) = sealing::open(&released, &session.wallet.encryption)?;
     let resource: Value = serde_json::from_slice(&plaintext).context("the record is not JSON")?;
     if resource["resourceType"] != json!(binding.resource_type) {
@@ -226,9 +228,9 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
     }
     eprintln!(
         "released under grant {} for {}{}",
-        released["grant_id"].as_str().unwrap_or("?"),
-        released["purpose"].as_str().unwrap_or("?"),
-        if released["emergency"] == json!(true) { " (emergency access)" } else { "" }
+        released.grant_id,
+        released.purpose.map_or("?", |p| p.as_str()),
+        if released.emergency { " (emergency access)" } else { "" }
     );
     let opened = Opened { id: &id, binding: &binding, key: &key, resource: &resource };
     write_opened(&session, &opened, args.out.as_deref(), args.attachment_out.as_deref()).await

@@ -4,8 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use alloy::primitives::Address;
+use alloy::transports::http::reqwest::Method;
 use anyhow::{Context, bail};
 use clap::Args;
+use medkey_protocol::api::{GrantListing, GrantState, GrantView, KeysBody, RecordContent, RecordCreated, RecordView};
 use medkey_protocol::envelope::{EncryptionPublicKey, RecordBinding, stream};
 use medkey_protocol::{Category, fhir, fhir_category};
 use serde_json::{Value, json};
@@ -128,7 +130,7 @@ pub async fn store_all(
     planned: &[(Value, Category)],
     owner: Address,
     attach: Option<&Path>,
-) -> anyhow::Result<Vec<Value>> {
+) -> anyhow::Result<Vec<RecordView>> {
     // A patient's own records in her break-glass categories are wrapped for her chosen
     // emergency providers too (released only under an emergency grant).
     let emergency = if owner == session.address() { Emergency::load(session).await? } else { Emergency::none() };
@@ -153,7 +155,7 @@ pub async fn store_new(
     category: Category,
     owner: Address,
     also: &[Address],
-) -> anyhow::Result<(Value, Sealed)> {
+) -> anyhow::Result<(RecordView, Sealed)> {
     let resource_type = resource_type(resource)?;
     let binding = RecordBinding {
         record_id: sealing::new_record_id()?,
@@ -169,18 +171,14 @@ pub async fn store_new(
     if let Some(patient) = patient {
         readers.push((patient, session.account_key(patient).await?));
     }
-    let answer = session.send("POST", "/v1/records", Some(&sealed.create_body(&readers, patient)?)).await?;
-    let mut needing: Vec<Address> = answer["providers_needing_keys"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| p["provider"].as_str()?.parse().ok())
-        .chain(also.iter().copied())
-        .collect();
+    let answer: RecordCreated =
+        session.call(Method::POST, "/v1/records", &sealed.create_body(&readers, patient)?).await?;
+    let mut needing: Vec<Address> =
+        answer.providers_needing_keys.iter().map(|p| p.provider).chain(also.iter().copied()).collect();
     needing.sort();
     needing.dedup();
     share_version(session, &sealed, &needing).await?;
-    Ok((answer["record"].clone(), sealed))
+    Ok((answer.record, sealed))
 }
 
 /// Wraps a version's data key for `providers` (keys from the chain, never from the vault).
@@ -203,7 +201,7 @@ pub async fn share_version(session: &Session, sealed: &Sealed, providers: &[Addr
         alloy::hex::encode(sealed.binding.record_id),
         sealed.binding.version
     );
-    session.send("POST", &path, Some(&json!({"wrapped_keys": sealed.wrapped_for(&readers)?}))).await?;
+    session.call::<Value>(Method::POST, &path, &KeysBody { wrapped_keys: sealed.wrapped_for(&readers)? }).await?;
     Ok(())
 }
 
@@ -234,8 +232,7 @@ async fn attach_file(session: &Session, sealed: &Sealed, path: &Path) -> anyhow:
 pub async fn list(args: ListArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.connect).await?;
     let query = args.category.map(|c| format!("?category={c}")).unwrap_or_default();
-    let records = session.get(&format!("/v1/records{query}")).await?;
-    let records: Vec<Value> = records.as_array().cloned().unwrap_or_default();
+    let records: Vec<RecordView> = session.get_as(&format!("/v1/records{query}")).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&records)?);
     } else {
@@ -247,7 +244,7 @@ pub async fn list(args: ListArgs) -> anyhow::Result<()> {
 pub async fn show(args: ShowArgs) -> anyhow::Result<()> {
     let id = record_id(&args.record)?;
     let session = Session::open(&args.connect).await?;
-    let fetched = session.get(&format!("/v1/records/{id}")).await?;
+    let fetched: RecordContent = session.get_as(&format!("/v1/records/{id}")).await?;
     let (binding, key, plaintext) = sealing::open(&fetched, &session.wallet.encryption)?;
     let resource: Value = serde_json::from_slice(&plaintext).context("the record is not JSON")?;
     let opened = Opened { id: &id, binding: &binding, key: &key, resource: &resource };
@@ -259,8 +256,8 @@ pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
     let [resource] = resources.as_slice() else { bail!("update takes one resource, not a Bundle") };
     let id = record_id(&args.record)?;
     let session = Session::open(&args.connect).await?;
-    let current = session.get(&format!("/v1/records/{id}")).await?;
-    let mut binding = sealing::binding_of(&current["record"])?;
+    let current: RecordContent = session.get_as(&format!("/v1/records/{id}")).await?;
+    let mut binding = sealing::binding_of(&current.record)?;
     if resource_type(resource)? != binding.resource_type {
         bail!("record {id} is a {}, not a {}", binding.resource_type, resource_type(resource)?);
     }
@@ -268,7 +265,8 @@ pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
     let category = Category::from_index(binding.category).context("category")?;
     let sealed = sealing::seal(binding, &serde_json::to_vec(resource)?)?;
     let me = (session.address(), session.wallet.encryption_public_key());
-    let view = session.send("PUT", &format!("/v1/records/{id}"), Some(&sealed.version_body(&[me])?)).await?;
+    let view: RecordView =
+        session.call(Method::PUT, &format!("/v1/records/{id}"), &sealed.version_body(&[me])?).await?;
     let mut providers = live_providers(&session, category).await?;
     providers.extend_from_slice(Emergency::load(&session).await?.providers_for(category));
     providers.sort();
@@ -300,14 +298,11 @@ pub async fn delete(args: DeleteArgs) -> anyhow::Result<()> {
 
 /// Providers holding a live grant from this patient that covers `category`.
 pub async fn live_providers(session: &Session, category: Category) -> anyhow::Result<Vec<Address>> {
-    let grants = session.get("/v1/grants").await?;
-    let mut providers: Vec<Address> = grants
-        .as_array()
+    let mut providers: Vec<Address> = grant_views(session, "/v1/grants")
+        .await?
         .into_iter()
-        .flatten()
-        .filter(|g| g["state"] == "live")
-        .filter(|g| g["categories"].as_array().is_some_and(|c| c.iter().any(|c| c == category.as_str())))
-        .filter_map(|g| g["grant"]["provider"].as_str()?.parse().ok())
+        .filter(|g| g.state == GrantState::Live && g.categories.contains(&category))
+        .map(|g| g.grant.provider)
         .collect();
     providers.sort();
     providers.dedup();
@@ -365,8 +360,16 @@ pub fn record_id(text: &str) -> anyhow::Result<String> {
     Ok(hex)
 }
 
-pub fn id_of(view: &Value) -> String {
-    view["record_id"].as_str().unwrap_or("?").to_owned()
+pub fn id_of(view: &RecordView) -> String {
+    view.record_id.clone()
+}
+
+/// The grants a `/v1/grants` query answers as JSON (never the FHIR form).
+pub async fn grant_views(session: &Session, path: &str) -> anyhow::Result<Vec<GrantView>> {
+    match session.get_as(path).await? {
+        GrantListing::Grants(grants) => Ok(grants),
+        GrantListing::Fhir(_) => bail!("the vault answered {path} with FHIR, not the grants as JSON"),
+    }
 }
 
 /// A record decrypted on this machine.
@@ -412,16 +415,16 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     file.write_all(bytes).with_context(|| format!("writing {}", path.display()))
 }
 
-pub fn print_records(records: &[Value]) {
+pub fn print_records(records: &[RecordView]) {
     let rows: Vec<Vec<String>> = records
         .iter()
         .map(|r| {
             vec![
                 id_of(r),
-                r["category"].as_str().unwrap_or("?").to_owned(),
-                r["resource_type"].as_str().unwrap_or("?").to_owned(),
-                r["version"].to_string(),
-                crate::dates::rfc3339_ms(r["updated_at_ms"].as_u64().unwrap_or(0)),
+                r.category.to_string(),
+                r.resource_type.clone(),
+                r.version.to_string(),
+                crate::dates::rfc3339_ms(r.updated_at_ms),
             ]
         })
         .collect();

@@ -10,9 +10,11 @@
 use alloy::primitives::{Address, B256};
 use alloy::signers::SignerSync;
 use alloy::sol_types::{SolEvent, SolStruct};
+use alloy::transports::http::reqwest::Method;
 use anyhow::{Context, bail};
 use clap::Args;
 use medkey_protocol::ConsentRegistry::GrantCreated;
+use medkey_protocol::api::{KeysBody, RecordContent, RecordView};
 use medkey_protocol::bindings::IConsentRegistry::GrantRequest;
 use medkey_protocol::{Category, Purpose, consent, eip712};
 use serde_json::{Value, json};
@@ -281,25 +283,20 @@ pub async fn share_existing(
     only: &[String],
     readers: &[(Address, medkey_protocol::envelope::EncryptionPublicKey)],
 ) -> anyhow::Result<usize> {
-    let mine = session.get("/v1/records").await?;
-    let covered: Vec<&Value> = mine
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["erased"] != json!(true))
-        .filter(|r| {
-            r["category"].as_str().and_then(|c| c.parse::<Category>().ok()).is_some_and(|c| categories.contains(&c))
-        })
-        .filter(|r| only.is_empty() || only.iter().any(|id| r["record_id"] == json!(id)))
+    let mine: Vec<RecordView> = session.get_as("/v1/records").await?;
+    let covered: Vec<&RecordView> = mine
+        .iter()
+        .filter(|r| !r.erased && categories.contains(&r.category))
+        .filter(|r| only.is_empty() || only.contains(&r.record_id))
         .collect();
     let mut progress = Progress::new(covered.len() as u64, "sharing");
     for record in &covered {
         let id = records::id_of(record);
-        let fetched = session.get(&format!("/v1/records/{id}")).await?;
+        let fetched: RecordContent = session.get_as(&format!("/v1/records/{id}")).await?;
         let (binding, key, _) = sealing::open(&fetched, &session.wallet.encryption)?;
-        let wrapped = sealing::wrapped_keys(&key, &binding, readers)?;
+        let wrapped_keys = sealing::wrapped_keys(&key, &binding, readers)?;
         let path = format!("/v1/records/{id}/versions/{}/keys", binding.version);
-        session.send("POST", &path, Some(&json!({"wrapped_keys": wrapped}))).await?;
+        session.call::<Value>(Method::POST, &path, &KeysBody { wrapped_keys }).await?;
         progress.item(&format!("{id} ({})", binding.resource_type));
     }
     Ok(covered.len())

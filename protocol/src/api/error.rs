@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"error": {"code": "invalid_token", "message": "the token is invalid"}}))]
 pub struct ErrorBody {
+    #[schema(inline)]
     pub error: ErrorDetail,
 }
 

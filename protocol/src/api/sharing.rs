@@ -83,6 +83,17 @@ pub enum GrantState {
     Revoked,
 }
 
+impl GrantState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Live => "live",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
 /// A grant as the chain recorded it, with its state now and its categories by name.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct GrantView {
@@ -167,9 +178,9 @@ pub struct TypedDataDomain {
     name: String,
     /// `1`.
     version: String,
-    /// The chain id (a number, or 0x-hex).
-    #[schema(rename = "chainId", value_type = Object)]
-    chain_id: serde_json::Value,
+    /// The chain id, 0x-hex (e.g. `0x7a69` for 31337).
+    #[schema(rename = "chainId", example = "0x7a69")]
+    chain_id: String,
     /// The ConsentRegistry's address.
     #[schema(rename = "verifyingContract")]
     verifying_contract: String,

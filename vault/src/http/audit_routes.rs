@@ -12,8 +12,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use medkey_protocol::audit::SignedTreeHead;
 use medkey_protocol::api::{ConsistencyAnswer, OperatorKey, ProvenEntries, ProvenEntry, TreeHead};
+use medkey_protocol::audit::SignedTreeHead;
 use serde::Deserialize;
 use utoipa::IntoParams;
 

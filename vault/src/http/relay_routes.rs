@@ -10,9 +10,9 @@ use alloy::primitives::{B256, U256};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use medkey_protocol::eip712::{self, Grant, Revoke};
 use medkey_protocol::Category;
 use medkey_protocol::api::{GrantDraft, RelayBody, Relayed, RevokeDraft, Signable};
+use medkey_protocol::eip712::{self, Grant, Revoke};
 
 use super::auth::Caller;
 use super::ids;
@@ -25,9 +25,6 @@ use crate::access_log::AuditEntry;
 /// How long a signature stays submittable unless the client asks otherwise (1 hour).
 const DEFAULT_DEADLINE_S: u64 = 3_600;
 const MAX_DEADLINE_S: u64 = 7 * 86_400;
-
-
-
 
 /// A grant draft → ready-to-sign EIP-712 `Grant`. Naming records registers their set here.
 #[utoipa::path(

@@ -17,8 +17,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use medkey_indexer::Freshness;
 use medkey_indexer::model::{GrantState, ProviderStatus};
-use medkey_protocol::{Category, Purpose};
 use medkey_protocol::api::{AccessRequestView, ApproveBody, RequestDraft};
+use medkey_protocol::{Category, Purpose};
 use serde::Deserialize;
 
 use super::auth::Caller;

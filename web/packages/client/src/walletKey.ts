@@ -6,12 +6,12 @@
 //   secret    = HKDF-SHA256(ikm, salt = "medkey/wallet-key/v1", info = "x25519 encryption key", 32)
 
 import { secp256k1 } from '@noble/curves/secp256k1';
-import { x25519 } from '@noble/curves/ed25519';
 import { hkdf } from '@noble/hashes/hkdf';
 import { sha256 } from '@noble/hashes/sha2';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils';
 import { getAddress, recoverMessageAddress, type Address, type Hex, type PublicClient } from 'viem';
 import { MedkeyError } from './errors.ts';
+import { publicKeyOf } from './envelope/x25519.ts';
 import type { Wallet } from './wallet.ts';
 
 export const WALLET_KEY_VERSION = 1;
@@ -64,7 +64,7 @@ export async function keyFromSignature(account: Address, signature: Hex): Promis
   ikm.set(hexToBytes(lowS.toString(16).padStart(64, '0')), 32);
   const secret = hkdf(sha256, ikm, SALT, INFO, 32);
   ikm.fill(0);
-  return { secret, publicKey: x25519.getPublicKey(secret) };
+  return { secret, publicKey: await publicKeyOf(secret) };
 }
 
 export interface DeriveOptions {

@@ -62,7 +62,7 @@ describe('wrapped keys', () => {
   it('open only for their recipient and binding', async () => {
     const key = generateDataKey();
     const secret = generateDataKey();
-    const wrapped = await wrapKey(key, encryptionPublicKey(secret), binding);
+    const wrapped = await wrapKey(key, await encryptionPublicKey(secret), binding);
     expect(await unwrapKey(wrapped, secret, binding)).toEqual(key);
     expect(await code(unwrapKey(wrapped, generateDataKey(), binding))).toBe('authentication');
     expect(await code(unwrapKey(wrapped, secret, { ...binding, version: 2 }))).toBe('authentication');
@@ -70,8 +70,26 @@ describe('wrapped keys', () => {
   });
 
   it('are never made for a low-order public key', async () => {
-    const lowOrder = new Uint8Array(32); // the identity point: every shared secret is zero
-    expect(await code(wrapKey(generateDataKey(), lowOrder, binding))).toBe('weak_public_key');
+    // Points of order 1, 2, 4, 8: every shared secret with them is zero.
+    const lowOrder = [
+      '0000000000000000000000000000000000000000000000000000000000000000',
+      '0100000000000000000000000000000000000000000000000000000000000000',
+      'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+      '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
+      'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    ];
+    for (const hex of lowOrder) {
+      const point = Uint8Array.from(hex.match(/../g)!.map((b) => parseInt(b, 16)));
+      expect(await code(wrapKey(generateDataKey(), point, binding)), hex).toBe('weak_public_key');
+    }
+  });
+
+  it('agree with the audited pure-JS X25519 (the fallback) on every key', async () => {
+    const { x25519 } = await import('@noble/curves/ed25519');
+    for (let i = 0; i < 20; i++) {
+      const secret = generateDataKey();
+      expect(await encryptionPublicKey(secret)).toEqual(x25519.getPublicKey(secret));
+    }
   });
 });
 

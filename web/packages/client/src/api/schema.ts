@@ -704,7 +704,12 @@ export interface components {
          *     }
          */
         ErrorBody: {
-            error: components["schemas"]["ErrorDetail"];
+            error: {
+                /** @description Stable, snake_case, e.g. `no_live_grant`. */
+                code: string;
+                /** @description A sentence for people. */
+                message: string;
+            };
         };
         ErrorDetail: {
             /** @description Stable, snake_case, e.g. `no_live_grant`. */
@@ -1133,8 +1138,11 @@ export interface components {
             timestamp_ms: number;
         };
         TypedDataDomain: {
-            /** @description The chain id (a number, or 0x-hex). */
-            chainId: Record<string, unknown>;
+            /**
+             * @description The chain id, 0x-hex (e.g. `0x7a69` for 31337).
+             * @example 0x7a69
+             */
+            chainId: string;
             /** @description `Medkey ConsentRegistry`. */
             name: string;
             /** @description The ConsentRegistry's address. */

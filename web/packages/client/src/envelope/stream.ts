@@ -7,7 +7,7 @@
 // final chunk unless the whole input is empty; the decoder also accepts one after a full chunk.
 // A stream that errors must be discarded: truncation is only detected at its end.
 
-import { EnvelopeError, authenticationFailed } from '../errors.ts';
+import { EnvelopeError } from '../errors.ts';
 import { gcmDecrypt, gcmEncrypt, importAesKey, randomBytes } from './aesGcm.ts';
 import { bindingBytes, type RecordBinding } from './binding.ts';
 import { ENVELOPE_VERSION, checkVersion } from './record.ts';
@@ -43,12 +43,13 @@ class Blocks {
   constructor(private readonly size: number) {
     this.block = new Uint8Array(size);
   }
-  /** Feeds `bytes`; calls `full` with every block known not to be the last. */
-  async push(bytes: Uint8Array, full: (block: Uint8Array) => Promise<void>): Promise<void> {
+  /** Feeds `bytes`; returns every block now known not to be the last. */
+  push(bytes: Uint8Array): Uint8Array[] {
+    const full: Uint8Array[] = [];
     let offset = 0;
     while (offset < bytes.length) {
       if (this.filled === this.size) {
-        await full(this.block);
+        full.push(this.block);
         this.block = new Uint8Array(this.size);
         this.filled = 0;
       }
@@ -57,10 +58,27 @@ class Blocks {
       this.filled += take;
       offset += take;
     }
+    return full;
   }
   rest(): Uint8Array {
     return this.block.subarray(0, this.filled);
   }
+}
+
+/**
+ * Runs `op` on each block with its counter, all at once (WebCrypto works them in parallel off
+ * the main thread), and enqueues the results in order. Memory stays bounded by the size of the
+ * pieces the source hands in.
+ */
+async function inOrder(
+  blocks: Uint8Array[],
+  first: number,
+  op: (block: Uint8Array, counter: number) => Promise<Uint8Array>,
+  controller: TransformStreamDefaultController<Uint8Array>,
+): Promise<number> {
+  const done = await Promise.all(blocks.map((block, i) => op(block, first + i)));
+  for (const out of done) controller.enqueue(out);
+  return first + blocks.length;
 }
 
 /** Encrypts a byte stream under `dataKey`: pipe a file's `stream()` through it. */
@@ -84,9 +102,8 @@ export function encryptStream(
       controller.enqueue(header);
     },
     async transform(bytes, controller) {
-      await blocks.push(bytes, async (block) => {
-        controller.enqueue(await gcmEncrypt(await key, chunkNonce(prefix, counter++, false), block, aad));
-      });
+      const aes = await key;
+      counter = await inOrder(blocks.push(bytes), counter, (b, i) => gcmEncrypt(aes, chunkNonce(prefix, i, false), b, aad), controller);
     },
     async flush(controller) {
       controller.enqueue(await gcmEncrypt(await key, chunkNonce(prefix, counter, true), blocks.rest(), aad));
@@ -118,17 +135,14 @@ export function decryptStream(dataKey: Uint8Array, binding: RecordBinding): Tran
         blocks = new Blocks(chunkSize + TAG_LEN);
       }
       const nonceOf = prefix!;
-      await blocks.push(bytes, async (block) => {
-        controller.enqueue(await gcmDecrypt(await key, chunkNonce(nonceOf, counter++, false), block, aad));
-      });
+      const aes = await key;
+      counter = await inOrder(blocks.push(bytes), counter, (b, i) => gcmDecrypt(aes, chunkNonce(nonceOf, i, false), b, aad), controller);
     },
     async flush(controller) {
       if (!blocks || !prefix) throw new EnvelopeError('truncated', 'envelope is truncated');
       const last = blocks.rest();
       if (last.length < TAG_LEN) throw new EnvelopeError('truncated', 'envelope is truncated');
-      const plain = await gcmDecrypt(await key, chunkNonce(prefix, counter, true), last, aad).catch(() => {
-        throw authenticationFailed();
-      });
+      const plain = await gcmDecrypt(await key, chunkNonce(prefix, counter, true), last, aad);
       if (plain.length > 0) controller.enqueue(plain);
     },
   });
