@@ -22,14 +22,6 @@ const binding: RecordBinding = {
   resourceType: 'DocumentReference',
 };
 
-export interface StreamResult {
-  megabytes: number;
-  encryptMBps: number;
-  decryptMBps: number;
-  /** Largest heap seen while the stream ran, minus the heap before it, in MB. */
-  peakExtraHeapMB: number;
-}
-
 /** A source of `total` bytes in 1 MiB pieces, made as it is read (like a File's stream). */
 function source(total: number): ReadableStream<Uint8Array> {
   let made = 0;
@@ -44,34 +36,41 @@ function source(total: number): ReadableStream<Uint8Array> {
   });
 }
 
-/**
- * Encrypts `megabytes` as a stream into a sink (timed, heap watched: nothing is kept), then
- * decrypts a ciphertext of the same size, streamed from memory (timed, heap watched relative to
- * the ciphertext already held).
- */
-export async function streamWorkload(megabytes: number, heapUsed: () => number): Promise<StreamResult> {
+const megabytesPerSecond = (bytes: number, since: number) => bytes / (1024 * 1024) / ((performance.now() - since) / 1000);
+
+function sink(onChunk: (chunk: Uint8Array) => void = () => {}): WritableStream<Uint8Array> {
+  return new WritableStream({ write: onChunk });
+}
+
+/** Encrypts `megabytes` as a stream into a sink that keeps nothing; MB/s. */
+export async function encryptOnly(megabytes: number): Promise<number> {
+  const total = megabytes * 1024 * 1024;
+  const t = performance.now();
+  await source(total).pipeThrough(encryptStream(generateDataKey(), binding)).pipeTo(sink());
+  return megabytesPerSecond(total, t);
+}
+
+/** Encryption piped straight into decryption, nothing kept: memory must stay flat; MB/s. */
+export async function encryptThenDecrypt(megabytes: number): Promise<number> {
   const total = megabytes * 1024 * 1024;
   const key = generateDataKey();
-  let before = heapUsed();
-  let peak = before;
-  const watch = () => (peak = Math.max(peak, heapUsed()));
-
-  let t = performance.now();
-  let sealedBytes = 0;
+  let seen = 0;
+  const t = performance.now();
   await source(total)
     .pipeThrough(encryptStream(key, binding))
-    .pipeTo(new WritableStream({ write: (chunk) => void ((sealedBytes += chunk.length), watch()) }));
-  const encryptSeconds = (performance.now() - t) / 1000;
-  const encryptPeak = peak - before;
+    .pipeThrough(decryptStream(key, binding))
+    .pipeTo(sink((c) => void (seen += c.length)));
+  if (seen !== total) throw new Error('the stream lost bytes');
+  return megabytesPerSecond(total, t);
+}
 
+/** Decryption alone, of a ciphertext prepared in memory first (untimed) and fed in 1 MiB pieces; MB/s. */
+export async function decryptOnly(megabytes: number): Promise<number> {
+  const total = megabytes * 1024 * 1024;
+  const key = generateDataKey();
   const sealed: Uint8Array[] = [];
-  await source(total)
-    .pipeThrough(encryptStream(key, binding))
-    .pipeTo(new WritableStream({ write: (chunk) => void sealed.push(chunk) }));
-  before = heapUsed();
-  peak = before;
+  await source(total).pipeThrough(encryptStream(key, binding)).pipeTo(sink((c) => void sealed.push(c)));
   let next = 0;
-  // Handed to the decrypter in 1 MiB pieces, as a download arrives.
   const pieces = new ReadableStream<Uint8Array>({
     pull(controller) {
       if (next >= sealed.length) return controller.close();
@@ -83,19 +82,11 @@ export async function streamWorkload(megabytes: number, heapUsed: () => number):
       controller.enqueue(out);
     },
   });
-  t = performance.now();
-  let plainBytes = 0;
-  await pieces
-    .pipeThrough(decryptStream(key, binding))
-    .pipeTo(new WritableStream({ write: (chunk) => void ((plainBytes += chunk.length), watch()) }));
-  const decryptSeconds = (performance.now() - t) / 1000;
-  if (plainBytes !== total || sealedBytes <= total) throw new Error('the stream lost bytes');
-  return {
-    megabytes,
-    encryptMBps: megabytes / encryptSeconds,
-    decryptMBps: megabytes / decryptSeconds,
-    peakExtraHeapMB: Math.max(encryptPeak, peak - before) / (1024 * 1024),
-  };
+  let seen = 0;
+  const t = performance.now();
+  await pieces.pipeThrough(decryptStream(key, binding)).pipeTo(sink((c) => void (seen += c.length)));
+  if (seen !== total) throw new Error('the stream lost bytes');
+  return megabytesPerSecond(total, t);
 }
 
 export interface RecordsResult {

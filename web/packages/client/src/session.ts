@@ -45,7 +45,7 @@ export class VaultSession {
     const message = createSiweMessage({
       address: wallet.address,
       chainId: options.chainId,
-      domain: options.domain ?? new URL(vault.baseUrl).host,
+      domain: options.domain ?? (globalThis.location?.host || new URL(vault.baseUrl).host),
       nonce,
       uri,
       version: '1',
