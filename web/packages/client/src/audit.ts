@@ -10,28 +10,15 @@
 import { ed25519 } from '@noble/curves/ed25519';
 import { sha256 } from '@noble/hashes/sha2';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils';
-import { hexToBytes, type Address } from 'viem';
+import { hexToBytes } from 'viem';
+import type { Schemas } from './api/client.ts';
 import { MedkeyError } from './errors.ts';
 
 /** An audit entry as the vault serves it (serde of protocol/src/audit/entry.rs). */
-export interface AuditEntry {
-  at_ms: number;
-  kind: string;
-  actor: Address;
-  patient?: Address | null;
-  record_id?: number[] | null;
-  grant_id?: string | null;
-  purpose?: number | null;
-  outcome: string;
-}
-
-export interface SignedTreeHead {
-  chain_id: number;
-  size: number;
-  root: string;
-  timestamp_ms: number;
-  signature: string;
-}
+export type AuditEntry = Schemas['Entry'];
+/** A signed tree head as the vault serves it. */
+export type SignedTreeHead = Schemas['TreeHead'];
+type ProvenEntry = Schemas['ProvenEntry'];
 
 const ENTRY_DOMAIN = utf8ToBytes('medkey/v1/audit-entry');
 const HEAD_DOMAIN = utf8ToBytes('medkey/v1/tree-head');
@@ -157,11 +144,16 @@ export function verifyConsistency(
 export const proofHashes = (proof: readonly string[]) => proof.map(hex);
 
 /** The result of checking what the vault showed, in words the activity page can show. */
+export type AuditFailure = 'bad_signature' | 'wrong_chain' | 'not_consistent' | 'not_included' | 'anchor_mismatch' | 'busy';
+
 export type AuditCheck =
   | { ok: true; size: number }
-  | { ok: false; reason: 'bad_signature' | 'wrong_chain' | 'not_consistent' | 'not_included' | 'anchor_mismatch'; message: string };
+  | { ok: false; reason: AuditFailure; message: string };
 
-export function auditFailure(reason: Exclude<AuditCheck, { ok: true }>['reason']): AuditCheck {
+export function auditFailure(reason: AuditFailure): AuditCheck {
+  if (reason === 'busy') {
+    return { ok: false, reason, message: 'The activity log kept changing while it was being checked. Try again in a moment.' };
+  }
   const messages = {
     bad_signature: "The vault's activity log is not signed by its operator's key.",
     wrong_chain: "The vault's activity log belongs to another network.",
@@ -175,4 +167,72 @@ export function auditFailure(reason: Exclude<AuditCheck, { ok: true }>['reason']
 /** Throws a MedkeyError for a failed check (for callers that want exceptions). */
 export function assertAudit(check: AuditCheck): void {
   if (!check.ok) throw new MedkeyError(`audit_${check.reason}`, check.message);
+}
+
+/** A tree size and root this client trusts: the last head it checked, or the anchor on chain. */
+export interface KnownHead {
+  size: number;
+  root: string;
+}
+
+export interface CheckedLog {
+  check: AuditCheck;
+  /** The head every entry was checked against (keep it as the next `lastSeen`). */
+  head?: SignedTreeHead;
+  entries: ProvenEntry[];
+  /** The head anchored on chain, when there is one. */
+  anchored?: KnownHead & { anchoredAt: Date };
+}
+
+/** Where the log comes from: a VaultClient's `auditEntries` and `consistency`. */
+export interface AuditSource {
+  entries(): Promise<Schemas['ProvenEntries']>;
+  consistency(from: number): Promise<Schemas['ConsistencyAnswer']>;
+}
+
+/**
+ * Everything the activity page shows, checked: the head is the operator's (its key from the
+ * deployment, not the vault), every entry is in it, and it continues both the head this client
+ * saw last and the head anchored on chain. A log that grows while it is checked is retried.
+ */
+export async function checkAuditLog(args: {
+  source: AuditSource;
+  operatorKey: Uint8Array;
+  chainId: number;
+  lastSeen?: KnownHead;
+  anchored?: KnownHead & { anchoredAt: Date };
+}): Promise<CheckedLog> {
+  const anchored = args.anchored && args.anchored.size > 0 ? args.anchored : undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const { tree_head: head, entries } = await args.source.entries();
+    const fail = (reason: AuditFailure): CheckedLog => ({ check: auditFailure(reason), head, entries, ...(anchored ? { anchored } : {}) });
+    if (!verifyTreeHead(head, args.operatorKey)) return fail('bad_signature');
+    if (head.chain_id !== args.chainId) return fail('wrong_chain');
+    const root = hex(head.root);
+    for (const e of entries) {
+      if (!verifyInclusion(entryLeaf(e.entry), e.leaf_index, head.size, proofHashes(e.proof), root)) return fail('not_included');
+    }
+    let moved = false;
+    for (const [known, reason] of [
+      [args.lastSeen, 'not_consistent'],
+      [anchored, 'anchor_mismatch'],
+    ] as const) {
+      if (!known) continue;
+      if (known.size > head.size) return fail(reason);
+      if (known.size === head.size) {
+        if (!equal(hex(known.root), root)) return fail(reason);
+        continue;
+      }
+      const answer = await args.source.consistency(known.size);
+      if (!verifyTreeHead(answer.tree_head, args.operatorKey)) return fail('bad_signature');
+      if (answer.tree_head.size !== head.size) {
+        moved = true; // the log grew between the two calls: check again against one head
+        break;
+      }
+      if (!equal(hex(answer.tree_head.root), root)) return fail(reason);
+      if (!verifyConsistency(known.size, hex(known.root), head.size, root, proofHashes(answer.proof))) return fail(reason);
+    }
+    if (!moved) return { check: { ok: true, size: head.size }, head, entries, ...(anchored ? { anchored } : {}) };
+  }
+  return { check: auditFailure('busy'), entries: [] };
 }

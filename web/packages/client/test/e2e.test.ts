@@ -15,21 +15,19 @@ import {
   VaultSession,
   Wallet,
   bindingOf,
+  checkAuditLog,
   collect,
   decryptStream,
   deriveAndPublishKey,
   deriveEncryptionKey,
   encryptStream,
-  entryLeaf,
   grantViaRelay,
   openRecordContent,
-  proofHashes,
   providerEncryptionKey,
+  readAuditAnchor,
   readProvider,
   revokeViaRelay,
   sealNewRecord,
-  verifyInclusion,
-  verifyTreeHead,
   wrapAll,
   type Deployment,
   type EncryptionKeyPair,
@@ -157,15 +155,52 @@ describe('a wallet that only signs does what the patient and provider CLI do', (
     expect(batch.refused[0]?.error.code).toBe('no_live_grant');
   });
 
-  it("checks the vault's audit log: the operator's signature and every entry's inclusion", async () => {
-    const { tree_head: head, entries } = await patient.vault.auditEntries();
-    expect(verifyTreeHead(head, hexToBytes(`0x${stack.auditKey}`))).toBe(true);
-    const kinds = entries.map((e) => e.entry.kind);
+  it("checks the vault's audit log: signature, inclusion, the last head seen and the anchor on chain", async () => {
+    const operatorKey = hexToBytes(`0x${stack.auditKey}`);
+    const source = { entries: () => patient.vault.auditEntries(), consistency: (from: number) => patient.vault.consistency(from) };
+    const first = await checkAuditLog({ source, operatorKey, chainId: stack.chainId });
+    expect(first.check).toEqual({ ok: true, size: first.head!.size });
+    const kinds = first.entries.map((e) => e.entry.kind);
     expect(kinds).toEqual(expect.arrayContaining(['record_created', 'grant_relayed', 'key_released', 'key_denied']));
-    for (const e of entries) {
-      const leaf = entryLeaf(e.entry as never);
-      expect(verifyInclusion(leaf, e.leaf_index, head.size, proofHashes(e.proof), hexToBytes(head.root as Hex))).toBe(true);
-    }
+
+    // The operator anchors the head on chain; more happens; the log still continues both.
+    await medkeyCli(stack, stack.keys.admin, [
+      'admin', 'anchor', '--vault', stack.vaultUrl, '--rpc-url', stack.rpcUrl, '--deployments-dir', stack.deploymentsDir,
+    ]);
+    const anchored = await readAuditAnchor(chain(), deployment);
+    expect(anchored.size).toBeGreaterThanOrEqual(first.head!.size);
+    await patient.vault.fetchRecord(recordId).catch(() => undefined);
+    await connect(stack.keys.patient); // a sign-in is logged: the log grows past the anchor
+    const lastSeen = { size: first.head!.size, root: first.head!.root };
+    const later = await checkAuditLog({ source, operatorKey, chainId: stack.chainId, lastSeen, anchored });
+    expect(later.check.ok, JSON.stringify(later.check)).toBe(true);
+    expect(later.head!.size).toBeGreaterThan(anchored.size);
+
+    // A vault that edits an entry it serves, or shows a log that does not continue the one seen.
+    const edited = {
+      ...source,
+      entries: async () => {
+        const answer = await source.entries();
+        answer.entries[0]!.entry.outcome = 'ok_edited';
+        return answer;
+      },
+    };
+    expect((await checkAuditLog({ source: edited, operatorKey, chainId: stack.chainId })).check).toMatchObject({
+      ok: false,
+      reason: 'not_included',
+    });
+    const forked = { size: lastSeen.size, root: `0x${'ab'.repeat(32)}` };
+    const check = (await checkAuditLog({ source, operatorKey, chainId: stack.chainId, lastSeen: forked })).check;
+    expect(check).toMatchObject({ ok: false, reason: 'not_consistent' });
+    expect(check.ok ? '' : check.message).toMatch(/Do not rely on this list/);
+  });
+
+  it('refreshes its session and signs out', async () => {
+    const { session, vault } = await connect(stack.keys.patient);
+    await session.ensureFresh(Number.MAX_SAFE_INTEGER); // as if the access token were about to expire
+    expect((await vault.listRecords()).length).toBeGreaterThan(0);
+    await session.signOut();
+    await expect(vault.listRecords()).rejects.toMatchObject({ code: 'missing_token', status: 401 });
   });
 
   it('refuses a draft the vault altered, before anything is signed', async () => {

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import {
   bindingBytes,
   canonicalEntry,
+  checkAuditLog,
   decryptBytes,
   digestOf,
   encryptBytes,
@@ -121,6 +122,45 @@ describe('the Rust vectors', () => {
         expect(verifyConsistency(from, b(other.root), last.size, b(last.root), proofHashes(proof))).toBe(false);
       }
     }
+  });
+});
+
+describe('the whole audit check over the Rust vectors', () => {
+  const audit = rust.audit;
+  const heads = audit.tree_heads as SignedTreeHead[];
+  const last = heads[heads.length - 1]!;
+  const entries = (audit.entries as { entry: AuditEntry }[]).map((e, i) => ({
+    leaf_index: i,
+    entry: e.entry,
+    proof: (audit.inclusion as { proof: string[] }[])[i]!.proof,
+  }));
+  const source = {
+    entries: async () => ({ tree_head: last, entries: structuredClone(entries) }),
+    consistency: async (from: number) => ({
+      tree_head: last,
+      proof: (audit.consistency as { from: number; proof: string[] }[]).find((c) => c.from === from)!.proof,
+    }),
+  };
+  const base = { source, operatorKey: b(audit.operator_public_key), chainId: 31337 };
+  const at = (size: number) => ({ size, root: heads[size - 1]!.root });
+
+  it('accepts the log that continues the head seen and the anchor', async () => {
+    const checked = await checkAuditLog({ ...base, lastSeen: at(3), anchored: { ...at(5), anchoredAt: new Date() } });
+    expect(checked.check).toEqual({ ok: true, size: 7 });
+  });
+
+  it('flags an edited entry, a forked or shrunk log, another chain and a forged head', async () => {
+    const edited = { ...source, entries: async () => ({ tree_head: last, entries: entries.map((e, i) => (i === 2 ? { ...e, entry: { ...e.entry, outcome: 'no_live_grant_edited' } } : e)) }) };
+    const reason = async (args: Partial<Parameters<typeof checkAuditLog>[0]>) => {
+      const { check } = await checkAuditLog({ ...base, ...args });
+      return check.ok ? 'ok' : check.reason;
+    };
+    expect(await reason({ source: edited })).toBe('not_included');
+    expect(await reason({ lastSeen: { size: 3, root: heads[3]!.root } })).toBe('not_consistent');
+    expect(await reason({ lastSeen: { size: 8, root: last.root } })).toBe('not_consistent');
+    expect(await reason({ anchored: { size: 4, root: heads[2]!.root, anchoredAt: new Date() } })).toBe('anchor_mismatch');
+    expect(await reason({ chainId: 1 })).toBe('wrong_chain');
+    expect(await reason({ operatorKey: new Uint8Array(32).fill(7) })).toBe('bad_signature');
   });
 });
 

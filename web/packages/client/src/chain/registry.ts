@@ -55,3 +55,16 @@ export async function providerEncryptionKey(
 export function keyHex(key: Uint8Array): Hex {
   return bytesToHex(key);
 }
+
+/** The audit-log head the operator last anchored on chain (size 0: none yet). */
+export async function readAuditAnchor(
+  chain: Pick<PublicClient, 'readContract'>,
+  deployment: Deployment,
+): Promise<{ size: number; root: Hex; anchoredAt: Date }> {
+  const anchor = await chain.readContract({
+    address: deployment.address,
+    abi: consentRegistryAbi,
+    functionName: 'latestAuditAnchor',
+  });
+  return { size: Number(anchor.size), root: anchor.root, anchoredAt: new Date(Number(anchor.anchoredAt) * 1000) };
+}
