@@ -69,4 +69,21 @@ describe('wallet-signature keys', () => {
     const direct = await keyFromSignature(alice.address, await alice.signMessage({ message: walletKeyStatement(alice.address) }));
     expect(fromWallet.publicKey).toEqual(direct.publicKey);
   });
+
+  it('are refused for a smart-contract wallet before anything is signed', async () => {
+    let signed = 0;
+    const wallet = await Wallet.connect(
+      testWallet(alice, {
+        personalSign: async () => {
+          signed += 1;
+          return '0x' as Hex;
+        },
+      }),
+    );
+    const chain = { getCode: async () => '0x6080604052' as Hex };
+    const err = await deriveEncryptionKey(wallet, { chain }).catch((e: unknown) => e);
+    expect((err as MedkeyError).code).toBe('contract_wallet');
+    expect((err as MedkeyError).message).toMatch(/connect an ordinary account/);
+    expect(signed).toBe(0);
+  });
 });
