@@ -38,6 +38,7 @@ web_stamp=../web/node_modules/.medkey-lock.sha256
 web_want=$(sha256sum ../web/package-lock.json | cut -d' ' -f1)
 if [[ ! -f $web_stamp || $(cat "$web_stamp") != "$web_want" ]]; then
   echo "setup: installing the web workspace (web/node_modules) ..."
+  rm -rf ../web/node_modules # npm ci removes it too, but was seen to trip on the large tree (ENOTEMPTY)
   (cd ../web && npm ci --no-audit --no-fund --loglevel=error)
   echo "$web_want" > "$web_stamp"
 fi
