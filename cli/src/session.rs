@@ -80,10 +80,6 @@ impl Session {
         ConsentRegistry::new(self.deployment.address, self.chain.clone())
     }
 
-    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        self.vault.get(path, Some(&self.token)).await
-    }
-
     pub async fn send(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
         let method = method.parse().expect("a valid HTTP method");
         self.vault.send(method, path, Some(&self.token), body).await

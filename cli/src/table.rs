@@ -20,8 +20,3 @@ pub fn print(header: &[&str], rows: &[Vec<String>]) {
 pub fn short_hex(hex: &str) -> String {
     if hex.len() <= 16 { hex.to_owned() } else { format!("{}…{}", &hex[..10], &hex[hex.len() - 4..]) }
 }
-
-/// A JSON list of strings (e.g. category names) as `a,b,c`.
-pub fn joined(list: &serde_json::Value) -> String {
-    list.as_array().into_iter().flatten().filter_map(serde_json::Value::as_str).collect::<Vec<_>>().join(",")
-}

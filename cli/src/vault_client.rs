@@ -4,7 +4,8 @@ use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest;
 use anyhow::{Context, bail};
-use medkey_protocol::api::{ErrorBody, LoginBody, Nonce, SessionBody};
+use medkey_protocol::api::{ConsistencyAnswer, ErrorBody, LoginBody, Nonce, OperatorKey, SessionBody};
+use medkey_protocol::audit::SignedTreeHead;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -30,11 +31,6 @@ impl VaultClient {
 
     pub fn base(&self) -> &str {
         &self.base
-    }
-
-    /// A GET answering JSON; a non-2xx answer becomes an error with the vault's message.
-    pub async fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<Value> {
-        self.send(reqwest::Method::GET, path, token, None).await
     }
 
     /// Any JSON call; a non-2xx answer becomes a [`VaultError`] with the vault's code and message.
@@ -121,6 +117,21 @@ impl VaultClient {
             );
         }
         Ok(response.bytes().await?.to_vec())
+    }
+
+    /// The operator's audit key document (`/.well-known/medkey-audit-key`).
+    pub async fn operator_key(&self) -> anyhow::Result<OperatorKey> {
+        self.call(reqwest::Method::GET, "/.well-known/medkey-audit-key", None, None::<&()>).await
+    }
+
+    /// The current signed tree head (not yet verified: the caller checks the signature).
+    pub async fn tree_head(&self) -> anyhow::Result<SignedTreeHead> {
+        self.call(reqwest::Method::GET, "/v1/audit/tree-head", None, None::<&()>).await
+    }
+
+    /// A signed head and the proof that the log at size `from` is a prefix of it.
+    pub async fn consistency(&self, from: u64) -> anyhow::Result<ConsistencyAnswer> {
+        self.call(reqwest::Method::GET, &format!("/v1/audit/consistency?from={from}"), None, None::<&()>).await
     }
 
     /// Signs in with SIWE; `domain` defaults to the vault URL's host and port. Returns the access

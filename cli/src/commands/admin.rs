@@ -430,8 +430,7 @@ async fn anchor(args: &AdminArgs, anchor: &AnchorArgs) -> anyhow::Result<()> {
     let registry = args.registry.connect(Some(wallet.signer)).await?;
     let vault = VaultClient::new(&anchor.vault);
 
-    let published = vault.get("/.well-known/medkey-audit-key", None).await?;
-    let published_key = published["public_key"].as_str().context("the vault publishes no audit key")?.to_owned();
+    let published_key = vault.operator_key().await?.public_key;
     let expected = match (&anchor.operator_key, registry.deployment.as_ref().and_then(|d| d.audit_key.clone())) {
         (Some(key), _) => Some((key.clone(), "given with --operator-key")),
         (None, Some(key)) => Some((key, "in the deployment file")),
@@ -444,8 +443,7 @@ async fn anchor(args: &AdminArgs, anchor: &AnchorArgs) -> anyhow::Result<()> {
     }
     let operator = super::audit::parse_key(&published_key).context("the vault's audit key")?;
 
-    let mut head: SignedTreeHead = serde_json::from_value(vault.get("/v1/audit/tree-head", None).await?)
-        .context("the vault's tree head is malformed")?;
+    let mut head = vault.tree_head().await.context("the vault's tree head")?;
     head.verify(&operator).map_err(|err| anyhow::anyhow!("the vault's tree head does not verify: {err}"))?;
     if head.chain_id != registry.chain_id {
         bail!(
@@ -506,9 +504,8 @@ async fn prove_extends(
     size: u64,
     head: &SignedTreeHead,
 ) -> anyhow::Result<SignedTreeHead> {
-    let body = vault.get(&format!("/v1/audit/consistency?from={size}"), None).await?;
-    let proven: SignedTreeHead =
-        serde_json::from_value(body["tree_head"].clone()).context("the vault's consistency answer has no tree head")?;
+    let body = vault.consistency(size).await?;
+    let proven = body.tree_head;
     proven.verify(operator).map_err(|err| anyhow::anyhow!("the consistency proof's head does not verify: {err}"))?;
     if proven.size < head.size || proven.chain_id != head.chain_id {
         bail!(
@@ -517,12 +514,8 @@ async fn prove_extends(
             head.size
         );
     }
-    let mut hashes = Vec::new();
-    for hash in body["proof"].as_array().context("the consistency proof is not a list of hashes")? {
-        hashes.extend(alloy::hex::decode(hash.as_str().context("a proof hash is not a string")?)?);
-    }
-    let proof =
-        Consistency::try_from_bytes(hashes).map_err(|err| anyhow::anyhow!("malformed consistency proof: {err:?}"))?;
+    let proof = Consistency::try_from_bytes(super::audit::proof_bytes(&body.proof)?)
+        .map_err(|err| anyhow::anyhow!("malformed consistency proof: {err:?}"))?;
     if proven.root_hash().verify_consistency(&Root::new(root.0.into(), size), &proof).is_err() {
         bail!(
             "the vault's log (size {}) does not extend the head anchored on chain (size {size}, root {root}): it was \

@@ -15,10 +15,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use alloy::primitives::{Address, B256};
 use alloy::providers::ProviderBuilder;
+use alloy::transports::http::reqwest::Method;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use ed25519_dalek::VerifyingKey;
 use medkey_protocol::ConsentRegistry;
+use medkey_protocol::api::ProvenEntries;
 use medkey_protocol::audit::{AuditEntry, Consistency, Inclusion, Root, SignedTreeHead};
 use serde_json::{Value, json};
 
@@ -109,10 +111,10 @@ fn pass(what: &str) {
 
 async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     let vault = VaultClient::new(&args.vault);
-    let published = vault.get("/.well-known/medkey-audit-key", None).await?;
-    let chain_id = published["chain_id"].as_u64().context("the vault's key document has no chain_id")?;
+    let published = vault.operator_key().await?;
+    let chain_id = published.chain_id;
     let state = State::at(&args.state_dir, chain_id, vault.base());
-    let published_key = published["public_key"].as_str().context("the vault publishes no key")?.to_owned();
+    let published_key = published.public_key;
     let deployment = medkey_protocol::deployment::Deployment::load(&args.deployments_dir, chain_id).ok();
     let (pinned, source) = match (&args.operator_key, deployment.as_ref().and_then(|d| d.audit_key.clone())) {
         (Some(key), _) => (Some(key.clone()), "given"),
@@ -136,7 +138,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     };
     pass(&format!("operator key {published_key} ({source})"));
 
-    let head: SignedTreeHead = serde_json::from_value(vault.get("/v1/audit/tree-head", None).await?)?;
+    let head = vault.tree_head().await?;
     head.verify(&operator).map_err(|e| anyhow::anyhow!("FAIL  tree head signature: {e}"))?;
     if head.chain_id != chain_id {
         bail!("FAIL  tree head is for chain {}, not {chain_id}", head.chain_id);
@@ -209,8 +211,9 @@ pub(super) async fn all_proven_entries(
     let mut all: Vec<(u64, AuditEntry)> = Vec::new();
     let mut from = 0;
     loop {
-        let body = vault.get(&format!("/v1/audit/entries?from={from}&limit={PAGE}{query}"), Some(token)).await?;
-        let proven: SignedTreeHead = serde_json::from_value(body["tree_head"].clone())?;
+        let path = format!("/v1/audit/entries?from={from}&limit={PAGE}{query}");
+        let body: ProvenEntries = vault.call(Method::GET, &path, Some(token), None::<&()>).await?;
+        let proven = body.tree_head.clone();
         proven.verify(operator).map_err(|e| anyhow::anyhow!("FAIL  entries' tree head signature: {e}"))?;
         if proven.size != head.size || proven.root != head.root {
             check_extends(vault, operator, head, &proven, "the head verified above").await?;
@@ -231,13 +234,12 @@ pub(super) async fn all_proven_entries(
 const PAGE: u32 = 1_000;
 
 /// The entries of a `/v1/audit/entries` page, each checked to be in `head` by its proof.
-pub(super) fn proven_entries(head: &SignedTreeHead, body: &Value) -> anyhow::Result<Vec<(u64, AuditEntry)>> {
+pub(super) fn proven_entries(head: &SignedTreeHead, body: &ProvenEntries) -> anyhow::Result<Vec<(u64, AuditEntry)>> {
     let root = head.root_hash();
     let mut proven = Vec::new();
-    for item in body["entries"].as_array().context("no entries in the answer")? {
-        let index = item["leaf_index"].as_u64().context("an entry without a leaf index")?;
-        let entry: AuditEntry = serde_json::from_value(item["entry"].clone())?;
-        let proof = Inclusion::from_bytes(hashes(&item["proof"])?);
+    for item in &body.entries {
+        let (index, entry) = (item.leaf_index, item.entry.clone());
+        let proof = Inclusion::from_bytes(proof_bytes(&item.proof)?);
         if root.verify_inclusion(&entry.leaf(), index, &proof).is_err() {
             bail!(
                 "FAIL  entry {index} ({} by {} at {}) is not in the signed tree",
@@ -269,10 +271,10 @@ async fn check_extends(
         pass(&format!("same head as {what}"));
         return Ok(());
     }
-    let body = vault.get(&format!("/v1/audit/consistency?from={}", old.size), None).await?;
-    let proven: SignedTreeHead = serde_json::from_value(body["tree_head"].clone())?;
+    let body = vault.consistency(old.size).await?;
+    let proven = body.tree_head;
     proven.verify(operator).map_err(|e| anyhow::anyhow!("FAIL  consistency head signature: {e}"))?;
-    let proof = Consistency::try_from_bytes(hashes(&body["proof"])?).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let proof = Consistency::try_from_bytes(proof_bytes(&body.proof)?).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let old_root = Root::new(old.root.0.into(), old.size);
     if proven.root_hash().verify_consistency(&old_root, &proof).is_err() {
         bail!("FAIL  consistency with {what} (size {}): the log was rewritten or forked since", old.size);
@@ -295,10 +297,11 @@ async fn anchored_head<P: alloy::providers::Provider>(
     Ok((anchor.size > 0).then_some((anchor.root, anchor.size)))
 }
 
-fn hashes(list: &Value) -> anyhow::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    for hash in list.as_array().context("a proof is a list of hashes")? {
-        out.extend(alloy::hex::decode(hash.as_str().context("a proof hash is hex")?)?);
+/// A proof's hashes (hex strings, as the vault sends them) as the bytes ct-merkle reads.
+pub(super) fn proof_bytes(hashes: &[String]) -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(hashes.len() * 32);
+    for hash in hashes {
+        out.extend(alloy::hex::decode(hash).context("a proof hash is not hex")?);
     }
     Ok(out)
 }

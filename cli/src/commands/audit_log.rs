@@ -3,10 +3,9 @@
 //! the vault's signed tree (`medkey audit verify` does the full set of checks).
 
 use alloy::primitives::Address;
-use anyhow::Context;
 use clap::Args;
 use medkey_protocol::Purpose;
-use medkey_protocol::audit::{AuditEntry, SignedTreeHead};
+use medkey_protocol::audit::AuditEntry;
 use serde_json::{Value, json};
 
 use super::audit::{all_proven_entries, parse_key};
@@ -45,9 +44,8 @@ pub struct LogArgs {
 pub async fn run(args: LogArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.connect).await?;
     let (vault, token, chain_id) = (&session.vault, &session.token, session.chain_id);
-    let published = vault.get("/.well-known/medkey-audit-key", None).await?;
-    let operator = parse_key(published["public_key"].as_str().context("the vault publishes no key")?)?;
-    let head: SignedTreeHead = serde_json::from_value(vault.get("/v1/audit/tree-head", None).await?)?;
+    let operator = parse_key(&vault.operator_key().await?.public_key)?;
+    let head = vault.tree_head().await?;
     head.verify(&operator).map_err(|e| anyhow::anyhow!("FAIL  tree head signature: {e}"))?;
     let entries: Vec<AuditEntry> = all_proven_entries(vault, token, &operator, &head, &filter_query(&args)?)
         .await?

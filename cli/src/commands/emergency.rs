@@ -10,10 +10,12 @@
 
 use alloy::primitives::{Address, keccak256};
 use alloy::sol_types::SolEvent;
+use alloy::transports::http::reqwest::Method;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use medkey_protocol::Category;
 use medkey_protocol::ConsentRegistry::EmergencyAccessOpened;
+use medkey_protocol::api::{EmergencyProviders, ProvidersBody};
 use serde_json::json;
 
 use super::sharing::share_existing;
@@ -98,9 +100,8 @@ impl Emergency {
         if mask == 0 {
             return Ok(Self::none());
         }
-        let list = session.get("/v1/account/emergency-providers").await?;
-        let providers = serde_json::from_value(list["providers"].clone()).context("the vault's provider list")?;
-        Ok(Self { categories: Category::from_mask(mask), providers })
+        let list: EmergencyProviders = session.get_as("/v1/account/emergency-providers").await?;
+        Ok(Self { categories: Category::from_mask(mask), providers: list.providers })
     }
 
     /// Whom a new record of `category` is wrapped for, beyond the live grants.
@@ -116,7 +117,8 @@ pub async fn run(args: EmergencyArgs) -> anyhow::Result<()> {
         EmergencyCommand::OptOut(args) => {
             let session = Session::open(&args.connect).await?;
             set(&session, 0).await?;
-            session.send("PUT", "/v1/account/emergency-providers", Some(&json!({"providers": []}))).await?;
+            let body = ProvidersBody { providers: Vec::new() };
+            session.call::<serde_json::Value>(Method::PUT, "/v1/account/emergency-providers", &body).await?;
             if json {
                 println!("{}", json!({"categories": [], "providers": []}));
             } else {
@@ -128,8 +130,8 @@ pub async fn run(args: EmergencyArgs) -> anyhow::Result<()> {
             let session = Session::open(&args.connect).await?;
             let mask = session.registry().emergencyCategories(session.address()).call().await?;
             let categories = Category::from_mask(mask);
-            let list = session.get("/v1/account/emergency-providers").await?;
-            let providers: Vec<Address> = serde_json::from_value(list["providers"].clone())?;
+            let list: EmergencyProviders = session.get_as("/v1/account/emergency-providers").await?;
+            let providers: Vec<Address> = list.providers;
             if json {
                 println!("{}", json!({"categories": categories, "providers": providers}));
                 return Ok(());
@@ -156,8 +158,8 @@ async fn opt_in(args: OptInArgs, json: bool) -> anyhow::Result<()> {
     }
     set(&session, Category::mask(categories.iter().copied())).await?;
     if !args.providers.is_empty() {
-        let body = json!({"providers": args.providers});
-        session.send("PUT", "/v1/account/emergency-providers", Some(&body)).await?;
+        let body = ProvidersBody { providers: args.providers.iter().map(Address::to_string).collect() };
+        session.call::<serde_json::Value>(Method::PUT, "/v1/account/emergency-providers", &body).await?;
     }
     let shared = if keys.is_empty() { 0 } else { share_existing(&session, &categories, &[], &keys).await? };
     if keys.is_empty() {

@@ -3,8 +3,10 @@
 //! wallet (the vault cannot grant), or declines.
 
 use alloy::primitives::Address;
+use alloy::transports::http::reqwest::Method;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use medkey_protocol::api::{AccessRequestView, ApproveBody, RequestDraft};
 use medkey_protocol::{Category, Purpose};
 use serde_json::json;
 
@@ -73,15 +75,18 @@ pub async fn request(args: RequestArgs) -> anyhow::Result<()> {
     let categories = Category::parse_list(&args.categories)?;
     let duration_secs = parse_duration(&args.duration)?;
     let session = Session::open(&args.connect).await?;
-    let body = json!({
-        "patient": args.patient, "categories": categories, "purpose": args.purpose,
-        "duration_secs": duration_secs, "note": args.note,
-    });
-    let made = session.send("POST", "/v1/access-requests", Some(&body)).await?;
+    let body = RequestDraft {
+        patient: args.patient.to_string(),
+        categories: categories.iter().map(|c| c.as_str().to_owned()).collect(),
+        purpose: args.purpose.to_string(),
+        duration_secs: json!(duration_secs),
+        note: args.note.clone(),
+    };
+    let made: AccessRequestView = session.call(Method::POST, "/v1/access-requests", &body).await?;
     if args.json {
-        println!("{made}");
+        println!("{}", serde_json::to_string(&made)?);
     } else {
-        println!("request {} sent to {} (pending)", made["id"].as_str().unwrap_or("?"), args.patient);
+        println!("request {} sent to {} (pending)", made.id, args.patient);
     }
     Ok(())
 }
@@ -91,26 +96,22 @@ pub async fn run(args: RequestsArgs) -> anyhow::Result<()> {
     match args.command {
         None => {
             let query = args.status.map(|s| format!("?status={s}")).unwrap_or_default();
-            let list = session.get(&format!("/v1/access-requests{query}")).await?;
+            let list: Vec<AccessRequestView> = session.get_as(&format!("/v1/access-requests{query}")).await?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
                 return Ok(());
             }
             let rows: Vec<Vec<String>> = list
-                .as_array()
                 .into_iter()
-                .flatten()
                 .map(|r| {
-                    let text = |k: &str| r[k].as_str().unwrap_or("").to_owned();
-                    let days = r["duration_secs"].as_u64().unwrap_or(0) / 86_400;
                     vec![
-                        text("id"),
-                        text("provider"),
-                        table::joined(&r["categories"]),
-                        text("purpose"),
-                        format!("{days}d"),
-                        text("status"),
-                        text("note"),
+                        r.id,
+                        r.provider,
+                        r.categories.join(","),
+                        r.purpose,
+                        format!("{}d", r.duration_secs / 86_400),
+                        r.status,
+                        r.note.unwrap_or_default(),
                     ]
                 })
                 .collect();
@@ -126,32 +127,32 @@ pub async fn run(args: RequestsArgs) -> anyhow::Result<()> {
         }
         Some(RequestsCommand::Approve { id, direct }) => {
             let id = request_id(&id)?;
-            let list = session.get("/v1/access-requests?status=pending").await?;
+            let list: Vec<AccessRequestView> = session.get_as("/v1/access-requests?status=pending").await?;
             let found = list
-                .as_array()
                 .into_iter()
-                .flatten()
-                .find(|r| r["id"] == json!(id))
+                .find(|r| r.id == id)
                 .with_context(|| format!("no pending request {id} addressed to you"))?;
-            if found["patient"].as_str().and_then(|p| p.parse::<Address>().ok()) != Some(session.address()) {
+            if found.patient.parse::<Address>().ok() != Some(session.address()) {
                 bail!("request {id} is not addressed to you");
             }
-            let categories: Vec<Category> = serde_json::from_value(found["categories"].clone())?;
-            let duration = found["duration_secs"].as_u64().context("no duration")?;
+            let categories = found.categories.iter().map(|c| c.parse()).collect::<Result<Vec<Category>, _>>()?;
+            let duration = found.duration_secs;
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
             let spec = GrantSpec {
-                provider: found["provider"].as_str().context("no provider")?.parse()?,
+                provider: found.provider.parse()?,
                 categories,
                 not_before: None,
                 expires_at: u32::try_from(now + duration)?,
-                purpose: found["purpose"].as_str().context("no purpose")?.parse()?,
+                purpose: found.purpose.parse()?,
                 write: false,
                 record_ids: Vec::new(),
                 direct,
             };
             let granted = sharing::make_grant(&session, &spec).await?;
-            let body = json!({"grant_id": granted.grant_id});
-            session.send("POST", &format!("/v1/access-requests/{id}/approve"), Some(&body)).await?;
+            let body = ApproveBody { grant_id: granted.grant_id.to_string() };
+            session
+                .call::<AccessRequestView>(Method::POST, &format!("/v1/access-requests/{id}/approve"), &body)
+                .await?;
             if args.json {
                 let approved = json!({"request_id": id, "status": "approved", "grant_id": granted.grant_id,
                     "tx_hash": granted.tx_hash, "records_shared": granted.shared});

@@ -14,7 +14,9 @@ use alloy::transports::http::reqwest::Method;
 use anyhow::{Context, bail};
 use clap::Args;
 use medkey_protocol::ConsentRegistry::GrantCreated;
-use medkey_protocol::api::{KeysBody, RecordContent, RecordView};
+use medkey_protocol::api::{
+    GrantDraft, GrantView, KeysBody, RecordContent, RecordView, RelayBody, Relayed, RevokeDraft, Signable,
+};
 use medkey_protocol::bindings::IConsentRegistry::GrantRequest;
 use medkey_protocol::{Category, Purpose, consent, eip712};
 use serde_json::{Value, json};
@@ -184,11 +186,11 @@ pub async fn make_grant(session: &Session, spec: &GrantSpec) -> anyhow::Result<G
         (created.grantId, receipt.transaction_hash)
     } else {
         let signable = draft(session, spec).await?;
-        let message: eip712::Grant = serde_json::from_value(signable["typed_data"]["message"].clone())
+        let message: eip712::Grant = serde_json::from_value(signable.typed_data.message.clone())
             .context("the vault's typed data is not a Grant")?;
         check_draft(&message, &request, session.address(), spec.not_before)?;
         let relayed = relay(session, &message).await?;
-        (parse_b256(&relayed["grant_id"])?, parse_b256(&relayed["tx_hash"])?)
+        (relayed.grant_id, relayed.tx_hash)
     };
     eprintln!("grant {grant_id} on chain (tx {tx_hash}); waiting for the vault to see it …");
     wait_for_grant(session, grant_id).await?;
@@ -208,21 +210,18 @@ fn records_root(ids: &[String]) -> anyhow::Result<B256> {
     Ok(consent::records_root(&ids))
 }
 
-async fn draft(session: &Session, spec: &GrantSpec) -> anyhow::Result<Value> {
-    let mut body = json!({
-        "provider": spec.provider,
-        "categories": spec.categories,
-        "purpose": spec.purpose,
-        "expires_at": spec.expires_at,
-        "write": spec.write,
-    });
-    if let Some(not_before) = spec.not_before {
-        body["not_before"] = json!(not_before);
-    }
-    if !spec.record_ids.is_empty() {
-        body["records"] = json!(spec.record_ids);
-    }
-    session.send("POST", "/v1/grants/typed-data", Some(&body)).await
+async fn draft(session: &Session, spec: &GrantSpec) -> anyhow::Result<Signable> {
+    let body = GrantDraft {
+        provider: spec.provider.to_string(),
+        categories: spec.categories.clone(),
+        purpose: spec.purpose,
+        not_before: spec.not_before,
+        expires_at: spec.expires_at,
+        write: spec.write,
+        records: (!spec.record_ids.is_empty()).then(|| spec.record_ids.clone()),
+        valid_for_s: None,
+    };
+    session.call(Method::POST, "/v1/grants/typed-data", &body).await
 }
 
 /// The vault drafted `message`; it must be exactly the grant the patient asked for.
@@ -247,26 +246,23 @@ fn check_draft(
 }
 
 /// Signs `message` with the digest computed here and hands it to the vault's relayer.
-async fn relay<S: SolStruct + serde::Serialize>(session: &Session, message: &S) -> anyhow::Result<Value> {
+async fn relay<S: SolStruct + serde::Serialize>(session: &Session, message: &S) -> anyhow::Result<Relayed> {
     let domain = eip712::domain(session.chain_id, session.deployment.address);
     let signature = session.wallet.signer.sign_hash_sync(&message.eip712_signing_hash(&domain))?;
-    let typed = eip712::typed_data(message, session.chain_id, session.deployment.address);
-    let body = json!({"typed_data": typed, "signature": alloy::hex::encode_prefixed(signature.as_bytes())});
-    session.send("POST", "/v1/relay", Some(&body)).await
-}
-
-fn parse_b256(value: &Value) -> anyhow::Result<B256> {
-    value.as_str().context("a missing hash")?.parse().context("not a 32-byte hash")
+    let body = RelayBody {
+        typed_data: eip712::typed_data(message, session.chain_id, session.deployment.address),
+        signature: alloy::hex::encode_prefixed(signature.as_bytes()),
+    };
+    session.call(Method::POST, "/v1/relay", &body).await
 }
 
 /// The vault releases keys only once its mirror holds the grant.
-async fn wait_for_grant(session: &Session, grant_id: B256) -> anyhow::Result<Value> {
+async fn wait_for_grant(session: &Session, grant_id: B256) -> anyhow::Result<GrantView> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let grants = session.get("/v1/grants").await?;
-        if let Some(found) = grants.as_array().into_iter().flatten().find(|g| g["grant"]["grant_id"] == json!(grant_id))
-        {
-            return Ok(found.clone());
+        let grants = records::grant_views(session, "/v1/grants").await?;
+        if let Some(found) = grants.into_iter().find(|g| g.grant.grant_id == grant_id) {
+            return Ok(found);
         }
         if std::time::Instant::now() > deadline {
             bail!("the vault has not seen grant {grant_id} after 60 s (is its indexer following the chain?)");
@@ -315,13 +311,14 @@ pub async fn revoke(args: RevokeArgs) -> anyhow::Result<()> {
             .await?;
         receipt.transaction_hash
     } else {
-        let draft = session.send("POST", "/v1/revocations/typed-data", Some(&json!({"grant_id": args.grant}))).await?;
-        let message: eip712::Revoke = serde_json::from_value(draft["typed_data"]["message"].clone())
+        let body = RevokeDraft { grant_id: args.grant, valid_for_s: None };
+        let draft: Signable = session.call(Method::POST, "/v1/revocations/typed-data", &body).await?;
+        let message: eip712::Revoke = serde_json::from_value(draft.typed_data.message.clone())
             .context("the vault's typed data is not a Revoke")?;
         if message.patient != session.address() || message.grantId != args.grant {
             bail!("the vault drafted a different revocation than the one asked for; nothing was signed");
         }
-        parse_b256(&relay(&session, &message).await?["tx_hash"])?
+        relay(&session, &message).await?.tx_hash
     };
     if args.json {
         println!("{}", json!({"grant_id": args.grant, "tx_hash": tx_hash}));
@@ -331,15 +328,22 @@ pub async fn revoke(args: RevokeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A grant as the vault's mirror has it, with the chain's own `isLive` beside it.
+#[derive(serde::Serialize)]
+struct GrantWithChain {
+    #[serde(flatten)]
+    view: GrantView,
+    chain_live: bool,
+}
+
 pub async fn grants(args: GrantsArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.connect).await?;
-    let mut grants = session.get("/v1/grants").await?.as_array().cloned().unwrap_or_default();
     // The chain's own answer next to the mirror's: they differ only for the block or two the
     // mirror trails by, or when the vault's mirror is wrong.
-    for grant in &mut grants {
-        let id = parse_b256(&grant["grant"]["grant_id"])?;
-        let live = session.registry().isLive(id).call().await.context("asking the chain")?;
-        grant["chain_live"] = json!(live);
+    let mut grants = Vec::new();
+    for view in records::grant_views(&session, "/v1/grants").await? {
+        let chain_live = session.registry().isLive(view.grant.grant_id).call().await.context("asking the chain")?;
+        grants.push(GrantWithChain { view, chain_live });
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&grants)?);
@@ -348,18 +352,16 @@ pub async fn grants(args: GrantsArgs) -> anyhow::Result<()> {
     let rows: Vec<Vec<String>> = grants
         .iter()
         .map(|g| {
+            let grant = &g.view.grant;
             vec![
-                table::short_hex(g["grant"]["grant_id"].as_str().unwrap_or("?")),
-                g["grant"]["provider"].as_str().unwrap_or("?").to_owned(),
-                table::joined(&g["categories"]),
-                g["grant"]["purpose"]
-                    .as_u64()
-                    .and_then(|p| Purpose::from_index(p as u8))
-                    .map_or("?".into(), |p| p.to_string()),
-                rfc3339_ms(g["grant"]["expires_at"].as_u64().unwrap_or(0) * 1_000),
-                if g["grant"]["write"] == json!(true) { "write" } else { "read" }.to_owned(),
-                g["state"].as_str().unwrap_or("?").to_owned(),
-                if g["chain_live"] == json!(true) { "live" } else { "not live" }.to_owned(),
+                table::short_hex(&grant.grant_id.to_string()),
+                grant.provider.to_string(),
+                g.view.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","),
+                Purpose::from_index(grant.purpose).map_or("?".into(), |p| p.to_string()),
+                rfc3339_ms(grant.expires_at * 1_000),
+                if grant.write { "write" } else { "read" }.to_owned(),
+                g.view.state.as_str().to_owned(),
+                if g.chain_live { "live" } else { "not live" }.to_owned(),
             ]
         })
         .collect();
