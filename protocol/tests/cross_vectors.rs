@@ -131,7 +131,42 @@ fn build() -> Value {
             "digest": hex(digest),
         },
         "audit": audit_vectors(owner.address()),
+        "categories": category_vectors(),
     })
+}
+
+/// The category inferred for each official example in tests/fixtures/fhir-r4, and for a few
+/// resources that exercise the sensitive and Observation rules.
+fn category_vectors() -> Value {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/fhir-r4");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let mut resources: Vec<Value> = files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+        .collect();
+    let icd = |code: &str| json!({"resourceType": "Condition", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": code}]}});
+    let obs = |code: &str| json!({"resourceType": "Observation", "category": [{"coding": [{"code": code}]}]});
+    resources.extend([
+        icd("F32.1"),
+        icd("F10.2"),
+        icd("O80"),
+        icd("J45"),
+        obs("vital-signs"),
+        obs("laboratory"),
+        obs("survey"),
+    ]);
+    resources.push(json!({"resourceType": "DiagnosticReport", "category": [{"coding": [{"code": "RAD"}]}]}));
+    resources.push(json!({"resourceType": "Questionnaire"}));
+    let cases: Vec<Value> = resources
+        .into_iter()
+        .map(|resource| {
+            let category = medkey_protocol::fhir_category::infer(&resource).map(|c| c.as_str());
+            json!({"resource": resource, "category": category})
+        })
+        .collect();
+    Value::Array(cases)
 }
 
 /// Seven entries, a signed head at every size, every inclusion proof at size 7 and every

@@ -46,6 +46,9 @@ pub struct DevArgs {
     /// Directory for attachment ciphertext; emptied on every start, like the chain.
     #[arg(long, default_value = ".medkey/blobs")]
     pub blob_dir: PathBuf,
+    /// The patient app's built files, served at the vault's `/` (`make web` builds them).
+    #[arg(long, default_value = "web/apps/patient/dist")]
+    pub web_root: PathBuf,
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
@@ -101,6 +104,25 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         .with_context(|| format!("binding the vault on {} (use --vault-addr)", args.vault_addr))?;
     println!("  chain mirror     sqlite://{} (indexer following; new heads over WebSocket)", args.mirror_db.display());
     println!("  vault            http://{} (SIWE domain {})", args.vault_addr, vault.identity_domain);
+    let app_config = medkey_vault::http::AppConfig {
+        chain_id: deployment.chain_id,
+        registry: deployment.address,
+        audit_key: deployment.audit_key.clone().unwrap_or_default(),
+        dev_rpc_url: Some(anvil.endpoint()),
+    };
+    let web_app = match medkey_vault::http::WebApp::new(&args.web_root, &app_config) {
+        Ok(app) => {
+            println!(
+                "  patient app      http://{}/ (open it in a browser; built-in dev wallet)",
+                vault.identity_domain
+            );
+            Some(app)
+        }
+        Err(why) => {
+            println!("  patient app      not served: {why}");
+            None
+        }
+    };
     println!("  attachments      {} (ciphertext only)", args.blob_dir.display());
     println!("  relayer          anvil account 9 pays for gasless grants (POST /v1/relay)");
     println!("  audit log        anchored on chain every 100 entries or minute (GET /v1/audit/tree-head)");
@@ -127,6 +149,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         body_limit: runtime::DEFAULT_BODY_LIMIT,
         server_limits: Default::default(),
         anchoring: Some((anchorer, anchor_policy)),
+        web_app,
     };
     let stopped = services.run(StopOn::Signal).await;
     eprintln!("stopping anvil");

@@ -50,6 +50,8 @@ pub struct Services {
     pub server_limits: medkey_vault::http::ServerLimits,
     /// Anchors the audit log's tree head on chain by this policy.
     pub anchoring: Option<(Anchorer, AnchorPolicy)>,
+    /// The browser app served beside the API, if any.
+    pub web_app: Option<medkey_vault::http::WebApp>,
 }
 
 impl Services {
@@ -66,7 +68,7 @@ impl Services {
             self.anchoring.map(|(anchorer, policy)| tokio::spawn(anchorer.run(policy, until_stopped(stop_rx.clone()))));
         // Started with the vault's state (`AppState::with_notifier`), if at all; stopped below.
         let notifier = self.vault.notifier.clone();
-        let app = medkey_vault::http::router(self.vault, self.body_limit);
+        let app = medkey_vault::http::router_with_app(self.vault, self.body_limit, self.web_app);
         let mut server = tokio::spawn(medkey_vault::http::serve(
             self.listener,
             app,

@@ -235,6 +235,7 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget) 
         body_limit: c.vault.body_limit_bytes,
         server_limits: loaded.server_limits(),
         anchoring: anchoring.map(|(anchorer, policy, _)| (anchorer, policy)),
+        web_app: None,
     };
     services.run(StopOn::SignalOrExit).await?;
     eprintln!("medkey serve stopped");

@@ -23,6 +23,7 @@ mod request_routes;
 mod server;
 mod session_routes;
 mod state;
+mod web_app;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -34,6 +35,7 @@ pub use client_ip::TrustedProxies;
 pub use error::ApiError;
 pub use server::{ServerLimits, serve};
 pub use state::{AppState, DEFAULT_ATTACHMENT_LIMIT, MIRROR_POLL, SetupError, VaultState, derived_audit_key};
+pub use web_app::{AppConfig, WebApp};
 
 /// Every route with its documentation: the router and the OpenAPI document both come from
 /// this one list, so a route cannot exist undocumented or be documented without existing.
@@ -81,9 +83,17 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 
 /// The whole API. `body_limit` caps every request body (413 beyond it).
 pub fn router(state: AppState, body_limit: usize) -> Router {
+    router_with_app(state, body_limit, None)
+}
+
+/// The API, and the browser app at every other path when `app` is given.
+pub fn router_with_app(state: AppState, body_limit: usize, app: Option<WebApp>) -> Router {
     let (routes, _document) = api().split_for_parts();
+    let routes = match app {
+        Some(app) => routes.fallback(move |request: axum::extract::Request| async move { app.serve(request).await }),
+        None => routes.fallback(|| async { ApiError::not_found("no such endpoint") }),
+    };
     routes
-        .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(error_shape::shaped))
         .with_state(state)

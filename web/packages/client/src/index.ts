@@ -15,3 +15,4 @@ export * from './chain/registry.ts';
 export * from './grants.ts';
 export * from './records.ts';
 export * from './audit.ts';
+export * from './categoryInference.ts';

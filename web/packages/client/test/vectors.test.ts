@@ -15,6 +15,7 @@ import {
   digestOf,
   encryptBytes,
   encryptionPublicKey,
+  inferCategory,
   entryLeaf,
   keyFromSignature,
   openRecord,
@@ -121,6 +122,16 @@ describe('the Rust vectors', () => {
         const other = heads[from % heads.length === 0 ? 0 : from]!;
         expect(verifyConsistency(from, b(other.root), last.size, b(last.root), proofHashes(proof))).toBe(false);
       }
+    }
+  });
+});
+
+describe('category inference', () => {
+  it('files every resource under the category the Rust side infers', () => {
+    const cases = rust.categories as { resource: object; category: string | null }[];
+    expect(cases.length).toBeGreaterThan(15);
+    for (const { resource, category } of cases) {
+      expect(inferCategory(resource) ?? null, JSON.stringify(resource).slice(0, 80)).toBe(category);
     }
   });
 });

@@ -1,0 +1,100 @@
+//! The browser apps, served by the vault itself from a directory of built files (`web/apps/*/dist`):
+//! the page and the API then share one origin, so the Content-Security-Policy can allow the
+//! page to talk to nothing but this vault (and, on a local dev chain, the chain's RPC).
+//!
+//! Paths the API owns (`/v1/…`, `/.well-known/…`, `/healthz`, `/readyz`, `/openapi.json`) never
+//! reach the app: an unknown one is the API's JSON 404. Any other path is a file of the app, or
+//! its `index.html` (client-side routes).
+
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceExt;
+use tower_http::services::{ServeDir, ServeFile};
+
+use super::ApiError;
+
+/// Where the app's files are, and what its page may connect to besides the vault.
+#[derive(Clone, Debug)]
+pub struct WebApp {
+    dir: PathBuf,
+    csp: HeaderValue,
+    config: String,
+}
+
+/// What the app needs to know about the deployment it serves, at `/app-config.json`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AppConfig {
+    pub chain_id: u64,
+    /// The ConsentRegistry's address.
+    pub registry: alloy::primitives::Address,
+    /// The operator's Ed25519 key that signs the audit log's heads (hex).
+    pub audit_key: String,
+    /// A local development chain's RPC: the app then offers its built-in dev wallet.
+    pub dev_rpc_url: Option<String>,
+}
+
+impl WebApp {
+    /// Serves `dir` (which must hold an `index.html`) and `config`; the page may fetch from this
+    /// vault and, on a dev chain, its RPC (for the built-in dev wallet), nothing else.
+    pub fn new(dir: &Path, config: &AppConfig) -> Result<Self, String> {
+        if !dir.join("index.html").is_file() {
+            return Err(format!("{} has no index.html (build the app: make web)", dir.display()));
+        }
+        let connect =
+            std::iter::once("'self'".to_owned()).chain(config.dev_rpc_url.iter().cloned()).collect::<Vec<_>>();
+        // No inline script or style, no third-party origin, no framing, no plugins.
+        let csp = format!(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
+             font-src 'self'; connect-src {}; frame-src blob:; worker-src 'self' blob:; \
+             manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            connect.join(" ")
+        );
+        let csp = HeaderValue::from_str(&csp).map_err(|_| "an RPC origin is not a valid header value".to_owned())?;
+        let config = serde_json::to_string(config).map_err(|err| err.to_string())?;
+        Ok(Self { dir: dir.to_owned(), csp, config })
+    }
+
+    fn owned_by_api(path: &str) -> bool {
+        path.starts_with("/v1/")
+            || path == "/v1"
+            || path.starts_with("/.well-known/")
+            || matches!(path, "/healthz" | "/readyz" | "/openapi.json")
+    }
+
+    /// The router's fallback: the app's file for `request`, with the security headers.
+    pub async fn serve(&self, request: Request) -> Response {
+        if Self::owned_by_api(request.uri().path()) {
+            return ApiError::not_found("no such endpoint").into_response();
+        }
+        if request.uri().path() == "/app-config.json" {
+            let mut response = ([(header::CONTENT_TYPE, "application/json")], self.config.clone()).into_response();
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return response;
+        }
+        let index = self.dir.join("index.html");
+        let files = ServeDir::new(&self.dir).fallback(ServeFile::new(index));
+        let mut response = match files.oneshot(request).await {
+            Ok(response) => response.map(Body::new),
+            Err(never) => match never {},
+        };
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
+        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+        );
+        headers.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
+        // The page itself is never cached, so a new build is picked up at once; hashed assets may be.
+        if response.headers().get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/html")) {
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        response
+    }
+}

@@ -1,0 +1,2 @@
+export * from './fhir.ts';
+export { ResourceView } from './ResourceView.tsx';
