@@ -2,7 +2,7 @@
 FORGE := tools/node_modules/.bin/forge
 SETUP_STAMP := tools/node_modules/.medkey-lock.sha256
 
-.PHONY: run test setup build contracts abi api deployments check-abi test-contracts test-rust test-web gas bench-indexer bench-revocation bench-vault bench-audit bench-cli coverage lint clean
+.PHONY: run test setup build web contracts abi api deployments check-abi test-contracts test-rust test-web gas bench-indexer bench-revocation bench-vault bench-audit bench-cli coverage lint clean
 
 ## run: start a local chain with the ConsentRegistry deployed (Ctrl-C stops it)
 run: build
@@ -19,8 +19,12 @@ $(SETUP_STAMP): tools/package-lock.json tools/requirements.txt tools/requirement
 contracts: setup
 	$(FORGE) build
 
-build: contracts
+build: contracts web
 	cargo build --bins
+
+## web: build the patient app (web/apps/patient/dist), which medkey dev serves at the vault's /
+web: setup
+	cd web && npm run build
 
 ## abi: regenerate abi/ConsentRegistry.json and deployments/31337.json after a contract change
 abi: contracts
@@ -43,6 +47,7 @@ test-rust: build
 # The web workspace: types and typecheck drift, unit tests, vectors against Rust, the e2e
 # against a real anvil and vault (it runs the medkey binary `make build` made).
 test-web: build
+	@test -x "$${CHROMIUM:-/usr/bin/chromium}" || { echo "test-web needs Chromium: apt-get install chromium" >&2; exit 1; }
 	cd web && npm run typecheck && npm test
 
 ## api: regenerate vault/openapi.json and the TypeScript API types after a handler change

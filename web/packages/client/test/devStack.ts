@@ -44,7 +44,7 @@ export interface DevStack {
   stop(): Promise<void>;
 }
 
-export async function startDevStack(): Promise<DevStack> {
+export async function startDevStack(options: { webRoot?: string } = {}): Promise<DevStack> {
   const dir = mkdtempSync(join(tmpdir(), 'medkey-web-e2e-'));
   const [rpc, vault, metrics] = [await freePort(), await freePort(), await freePort()];
   const child: ChildProcess = spawn(
@@ -57,6 +57,7 @@ export async function startDevStack(): Promise<DevStack> {
       '--mirror-db', join(dir, 'dev.sqlite'),
       '--blob-dir', join(dir, 'blobs'),
       '--deployments-dir', join(dir, 'deployments'),
+      '--web-root', options.webRoot ?? join(dir, 'no-app'),
     ],
     {
       cwd: repoRoot,

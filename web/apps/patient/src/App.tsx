@@ -1,0 +1,75 @@
+import { useEffect, useMemo } from 'react';
+import { AddRecordScreen } from './screens/AddRecordScreen.tsx';
+import { ConnectScreen } from './screens/ConnectScreen.tsx';
+import { RecordScreen } from './screens/RecordScreen.tsx';
+import { RecordsScreen } from './screens/RecordsScreen.tsx';
+import { WelcomeScreen } from './screens/WelcomeScreen.tsx';
+import { PatientApp } from './services/patient.ts';
+import { AppContext, usePatientApp } from './usePatientApp.ts';
+
+function Status() {
+  const [state] = usePatientApp();
+  return (
+    <>
+      <p role="status" aria-live="polite" className="busy">
+        {state.busy ?? ''}
+      </p>
+      {state.error && (
+        <p role="alert" className="error">
+          {state.error}
+        </p>
+      )}
+      {state.notice && <p className="notice">{state.notice}</p>}
+    </>
+  );
+}
+
+function Screens() {
+  const [state, app] = usePatientApp();
+  useEffect(() => {
+    void app.start();
+    for (const event of ['keydown', 'pointerdown', 'scroll'] as const) window.addEventListener(event, app.touch, { passive: true });
+    return () => {
+      for (const event of ['keydown', 'pointerdown', 'scroll'] as const) window.removeEventListener(event, app.touch);
+    };
+  }, [app]);
+  return (
+    <>
+      <header>
+        <span className="brand">Medkey</span>
+        {state.address && (
+          <span className="account">
+            {state.address}{' '}
+            <button type="button" onClick={() => void app.lock('You signed out. Your key and records were cleared from this browser.')}>
+              Sign out
+            </button>
+          </span>
+        )}
+      </header>
+      <main>
+        <Status />
+        {state.phase === 'loading' && <p>Loading…</p>}
+        {state.phase === 'connect' && <ConnectScreen />}
+        {state.phase === 'welcome' && <WelcomeScreen />}
+        {state.phase === 'ready' && state.screen === 'records' && <RecordsScreen />}
+        {state.phase === 'ready' && state.screen === 'record' && <RecordScreen />}
+        {state.phase === 'ready' && state.screen === 'add' && <AddRecordScreen />}
+      </main>
+    </>
+  );
+}
+
+/** `?lock-after=SECONDS` shortens the idle lock (default 15 minutes), e.g. on a shared computer. */
+function idleMs(): number | undefined {
+  const seconds = Number(new URLSearchParams(window.location.search).get('lock-after'));
+  return Number.isFinite(seconds) && seconds >= 1 ? seconds * 1000 : undefined;
+}
+
+export function App() {
+  const app = useMemo(() => new PatientApp(idleMs()), []);
+  return (
+    <AppContext.Provider value={app}>
+      <Screens />
+    </AppContext.Provider>
+  );
+}

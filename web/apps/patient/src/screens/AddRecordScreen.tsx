@@ -1,0 +1,72 @@
+import { titleOf, typeName } from '@medkey/fhir-display';
+import type { Category } from '@medkey/client';
+import { CATEGORIES, CATEGORY_LABELS } from '../services/patient.ts';
+import { usePatientApp } from '../usePatientApp.ts';
+
+export function AddRecordScreen() {
+  const [state, app] = usePatientApp();
+  return (
+    <section aria-labelledby="add-title">
+      <h1 id="add-title">Add records</h1>
+      <p>
+        Choose a FHIR JSON file (one resource, or a Bundle as patient portals export it). Nothing is stored until you check
+        the list below: each record is then encrypted in this browser before it is sent.
+      </p>
+      <label htmlFor="file">FHIR file</label>
+      <input
+        id="file"
+        type="file"
+        accept=".json,application/json,application/fhir+json"
+        onChange={(e) => {
+          const file = e.currentTarget.files?.[0];
+          if (file) void app.planFile(file);
+        }}
+      />
+      {state.planned.length > 0 && (
+        <>
+          <h2>What will be stored</h2>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Record</th>
+                <th scope="col">Category</th>
+              </tr>
+            </thead>
+            <tbody>
+              {state.planned.map((plan, i) => (
+                <tr key={i} className={plan.sensitive ? 'sensitive' : undefined}>
+                  <td>
+                    {titleOf(plan.resource)} <span className="hint">({typeName(plan.resource.resourceType)})</span>
+                    {plan.sensitive && <p className="warning">Sensitive: never shared unless you choose this category by name.</p>}
+                  </td>
+                  <td>
+                    <select
+                      aria-label={`Category of ${titleOf(plan.resource)}`}
+                      value={plan.category ?? ''}
+                      onChange={(e) => app.setPlannedCategory(i, e.currentTarget.value as Category)}
+                    >
+                      <option value="" disabled>
+                        Choose a category
+                      </option>
+                      {CATEGORIES.map((c) => (
+                        <option key={c} value={c}>
+                          {CATEGORY_LABELS[c]}
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <button type="button" onClick={() => void app.storePlanned()} disabled={Boolean(state.busy)}>
+            Encrypt and store {state.planned.length} record{state.planned.length === 1 ? '' : 's'}
+          </button>
+        </>
+      )}
+      <button type="button" onClick={() => app.show('records')}>
+        Back to your records
+      </button>
+    </section>
+  );
+}

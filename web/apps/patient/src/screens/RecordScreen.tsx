@@ -1,0 +1,26 @@
+import { ResourceView } from '@medkey/fhir-display';
+import { usePatientApp } from '../usePatientApp.ts';
+
+export function RecordScreen() {
+  const [state, app] = usePatientApp();
+  const item = state.records.find((r) => r.view.record_id === state.selected);
+  return (
+    <section aria-label="Record">
+      <button type="button" onClick={() => app.show('records')}>
+        Back to your records
+      </button>
+      {!item && <p>This record is no longer here.</p>}
+      {item?.problem && (
+        <p role="alert">
+          This record could not be opened: {item.problem} It may have been altered; tell your Medkey operator.
+        </p>
+      )}
+      {item?.resource && <ResourceView resource={item.resource} />}
+      {item && (
+        <p className="hint">
+          Version {item.view.version}, stored {new Date(item.view.updated_at_ms).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' })}.
+        </p>
+      )}
+    </section>
+  );
+}

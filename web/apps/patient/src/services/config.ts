@@ -1,0 +1,16 @@
+// The deployment this vault serves, from /app-config.json (written by medkey dev / medkey serve).
+import type { Address } from 'viem';
+
+export interface AppConfig {
+  chain_id: number;
+  registry: Address;
+  audit_key: string;
+  /** Set only for a local development chain: the app then offers its built-in dev wallet. */
+  dev_rpc_url: string | null;
+}
+
+export async function loadConfig(): Promise<AppConfig> {
+  const response = await fetch('/app-config.json', { cache: 'no-store' });
+  if (!response.ok) throw new Error('This Medkey server did not say which network it serves. Try reloading the page.');
+  return (await response.json()) as AppConfig;
+}

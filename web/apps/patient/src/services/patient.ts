@@ -1,0 +1,312 @@
+// Everything the patient app does, outside React: the wallet, the session, the encryption key
+// (in memory only, wiped on lock), her records opened in this browser, adding records. Screens
+// read `state` and call these methods; they hold no logic of their own.
+
+import {
+  CATEGORIES,
+  MedkeyError,
+  SENSITIVE_CATEGORIES,
+  VaultClient,
+  VaultSession,
+  Wallet,
+  deriveAndPublishKey,
+  deriveEncryptionKey,
+  inferCategory,
+  openRecordContent,
+  providerEncryptionKey,
+  publishedKey,
+  sealNewRecord,
+  wrapAll,
+  type Category,
+  type Deployment,
+  type EncryptionKeyPair,
+  type Schemas,
+} from '@medkey/client';
+import { dateOf, titleOf, type Resource } from '@medkey/fhir-display';
+import { createPublicClient, custom, type PublicClient } from 'viem';
+import { loadConfig, type AppConfig } from './config.ts';
+import { devWallet } from './devWallet.ts';
+import { discoverWallets, type WalletChoice } from './wallets.ts';
+
+export type Phase = 'loading' | 'connect' | 'welcome' | 'ready';
+export type Screen = 'records' | 'record' | 'add';
+
+export interface RecordItem {
+  view: Schemas['RecordView'];
+  resource?: Resource;
+  title: string;
+  date?: Date;
+  /** Why it could not be opened, in words. */
+  problem?: string;
+}
+
+export interface PlannedRecord {
+  resource: Resource;
+  category: Category | undefined;
+  sensitive: boolean;
+}
+
+export interface PatientState {
+  phase: Phase;
+  screen: Screen;
+  config?: AppConfig | undefined;
+  wallets: WalletChoice[];
+  address?: string | undefined;
+  /** What is happening now, and what the person should do (e.g. "sign in your wallet"). */
+  busy?: string | undefined;
+  error?: string | undefined;
+  notice?: string | undefined;
+  records: RecordItem[];
+  selected?: string | undefined;
+  planned: PlannedRecord[];
+}
+
+/** Minutes of inactivity after which the app locks itself and forgets every key and record. */
+export const IDLE_LOCK_MINUTES = 15;
+
+export class PatientApp {
+  state: PatientState = { phase: 'loading', screen: 'records', wallets: [], records: [], planned: [] };
+  private listeners = new Set<() => void>();
+  private wallet?: Wallet;
+  private vault?: VaultClient;
+  private session?: VaultSession | undefined;
+  private chain?: PublicClient;
+  private keys?: EncryptionKeyPair | undefined;
+  private idleTimer?: ReturnType<typeof setTimeout>;
+
+  constructor(private readonly idleMs = IDLE_LOCK_MINUTES * 60_000) {}
+
+  subscribe = (listener: () => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  getState = () => this.state;
+
+  private set(patch: Partial<PatientState>) {
+    this.state = { ...this.state, ...patch };
+    for (const listener of this.listeners) listener();
+  }
+
+  private get deployment(): Deployment {
+    const config = this.state.config!;
+    return { chainId: config.chain_id, address: config.registry };
+  }
+
+  /** A failure in words, with what to do next. */
+  private fail(err: unknown) {
+    const message = err instanceof MedkeyError || err instanceof Error ? err.message : String(err);
+    this.set({ busy: undefined, error: message });
+  }
+
+  async start(): Promise<void> {
+    try {
+      const config = await loadConfig();
+      const wallets = await discoverWallets();
+      if (config.dev_rpc_url) wallets.push(devWallet(config.dev_rpc_url, config.chain_id));
+      this.set({ phase: 'connect', config, wallets });
+    } catch (err) {
+      this.set({ phase: 'connect' });
+      this.fail(err);
+    }
+  }
+
+  /** Connects a wallet and signs in (one signature); a first visit goes to the welcome step. */
+  async connect(choice: WalletChoice): Promise<void> {
+    const config = this.state.config;
+    if (!config) return;
+    this.set({ busy: 'Waiting for your wallet: approve the connection, then the sign-in message.', error: undefined });
+    try {
+      const wallet = await Wallet.connect(choice.provider);
+      const chainId = await wallet.chainId();
+      if (chainId !== config.chain_id) {
+        try {
+          await choice.provider.request({ method: 'wallet_switchEthereumChain', params: [{ chainId: `0x${config.chain_id.toString(16)}` }] });
+        } catch {
+          throw new MedkeyError('wrong_chain', `Your wallet is on network ${chainId}; this Medkey serves network ${config.chain_id}. Switch networks in your wallet and try again.`);
+        }
+      }
+      const vault = new VaultClient(window.location.origin);
+      const session = await VaultSession.signIn(vault, wallet, { chainId: config.chain_id, domain: window.location.host });
+      Object.assign(this, { wallet, vault, session, chain: createPublicClient({ transport: custom(choice.provider) }) });
+      const published = await publishedKey(vault, wallet.address, config.chain_id).catch((err: unknown) => {
+        if (err instanceof MedkeyError && err.status === 404) return undefined;
+        throw err;
+      });
+      if (!published) {
+        this.set({ phase: 'welcome', address: wallet.address, busy: undefined });
+        return;
+      }
+      this.set({ busy: 'Sign the key message in your wallet to open your records on this device.' });
+      const keys = await deriveEncryptionKey(wallet);
+      if (!keys.publicKey.every((b, i) => b === published[i])) {
+        keys.secret.fill(0);
+        throw new MedkeyError('key_mismatch', 'This wallet signed differently from when your key was created, so it cannot open your records. Use the wallet (and account) you set Medkey up with.');
+      }
+      this.keys = keys;
+      this.set({ phase: 'ready', address: wallet.address, busy: undefined });
+      this.armIdleLock();
+      await this.loadRecords();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** First visit: derive her key (asking twice to be sure her wallet is deterministic) and publish it. */
+  async createKey(): Promise<void> {
+    const { wallet, session, chain, state } = this;
+    if (!wallet || !session || !chain || !state.config) return;
+    this.set({ busy: 'Sign the key message twice, then the message that publishes your key.', error: undefined });
+    try {
+      this.keys = await deriveAndPublishKey(session, wallet, state.config.chain_id, { checkDeterministic: true, chain });
+      this.set({ phase: 'ready', busy: undefined, notice: 'Your encryption key is ready. Only this wallet can recreate it.' });
+      this.armIdleLock();
+      await this.loadRecords();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Lists her records and opens each one here, a few at a time. */
+  async loadRecords(): Promise<void> {
+    const { vault, keys } = this;
+    if (!vault || !keys) return;
+    this.set({ busy: 'Opening your records…' });
+    try {
+      const views = (await vault.listRecords()).filter((v) => !v.erased);
+      const items: RecordItem[] = [];
+      for (let i = 0; i < views.length; i += 20) {
+        items.push(...(await Promise.all(views.slice(i, i + 20).map((view) => this.open(view)))));
+      }
+      items.sort((a, b) => (b.date?.getTime() ?? b.view.created_at_ms) - (a.date?.getTime() ?? a.view.created_at_ms));
+      this.set({ records: items, busy: undefined });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private async open(view: Schemas['RecordView']): Promise<RecordItem> {
+    try {
+      const fetched = await this.vault!.fetchRecord(view.record_id);
+      const opened = await openRecordContent(fetched.record, fetched.ciphertext, fetched.wrapped_key, this.keys!.secret);
+      opened.dataKey.fill(0);
+      const resource = opened.resource as Resource;
+      return { view, resource, title: titleOf(resource), ...(dateOf(resource) ? { date: dateOf(resource)! } : {}) };
+    } catch (err) {
+      const problem = err instanceof Error ? err.message : String(err);
+      return { view, title: `${view.resource_type} (could not be opened)`, problem };
+    }
+  }
+
+  show(screen: Screen, selected?: string) {
+    this.set({ screen, ...(selected ? { selected } : {}), error: undefined, notice: undefined });
+  }
+
+  /** Reads a FHIR JSON file (a resource or a Bundle) and plans what would be stored. */
+  async planFile(file: File): Promise<void> {
+    this.set({ error: undefined, notice: undefined });
+    try {
+      const json = JSON.parse(await file.text()) as Resource;
+      const resources = json.resourceType === 'Bundle' ? bundleResources(json) : [json];
+      if (resources.length === 0) throw new Error(`${file.name} is an empty Bundle: there is nothing to add.`);
+      for (const r of resources) {
+        if (typeof r.resourceType !== 'string') throw new Error(`${file.name} holds something that is not a FHIR resource (no resourceType).`);
+      }
+      const planned = resources.map((resource) => {
+        const category = inferCategory(resource);
+        return { resource, category, sensitive: category !== undefined && SENSITIVE_CATEGORIES.includes(category) };
+      });
+      this.set({ planned });
+    } catch (err) {
+      this.fail(err instanceof SyntaxError ? new Error(`${file.name} is not valid JSON. Choose a FHIR JSON file.`) : err);
+    }
+  }
+
+  setPlannedCategory(index: number, category: Category) {
+    const planned = this.state.planned.map((p, i) =>
+      i === index ? { ...p, category, sensitive: SENSITIVE_CATEGORIES.includes(category) } : p,
+    );
+    this.set({ planned });
+  }
+
+  /** Seals each planned resource here and stores it; wraps it for providers she already shares the category with. */
+  async storePlanned(): Promise<void> {
+    const { vault, keys, wallet, chain, state } = this;
+    if (!vault || !keys || !wallet || !chain) return;
+    if (state.planned.some((p) => !p.category)) {
+      this.set({ error: 'Choose a category for every record first: it decides who you share it with.' });
+      return;
+    }
+    try {
+      let done = 0;
+      for (const plan of state.planned) {
+        this.set({ busy: `Encrypting and storing record ${done + 1} of ${state.planned.length}…` });
+        const sealed = await sealNewRecord({
+          owner: wallet.address,
+          resource: plan.resource,
+          category: plan.category!,
+          readers: [{ address: wallet.address, publicKey: keys.publicKey }],
+        });
+        const created = await vault.createRecord(sealed.body);
+        const readers = [];
+        for (const { provider } of created.providers_needing_keys) {
+          readers.push({ address: provider as `0x${string}`, publicKey: await providerEncryptionKey(chain, this.deployment, provider as `0x${string}`) });
+        }
+        if (readers.length > 0) await vault.addKeys(created.record.record_id, 1, { wrapped_keys: await wrapAll(sealed.dataKey, sealed.binding, readers) });
+        sealed.dataKey.fill(0);
+        done += 1;
+      }
+      this.set({ planned: [], busy: undefined, screen: 'records', notice: `${done} record${done === 1 ? '' : 's'} added, encrypted in this browser.` });
+      await this.loadRecords();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Forgets the key and every opened record, and signs out. */
+  async lock(reason = 'Medkey locked itself after a while without use. Connect again to continue.'): Promise<void> {
+    this.keys?.secret.fill(0);
+    this.keys = undefined;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    const session = this.session;
+    this.session = undefined;
+    this.set({ phase: 'connect', records: [], planned: [], selected: undefined, screen: 'records', notice: reason, busy: undefined, address: undefined });
+    await session?.signOut().catch(() => undefined);
+  }
+
+  /** Restarts the idle countdown (the app calls this on every keypress, click and scroll). */
+  touch = () => {
+    if (this.state.phase === 'ready') this.armIdleLock();
+  };
+
+  private armIdleLock() {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => void this.lock(), this.idleMs);
+  }
+}
+
+function bundleResources(bundle: Resource): Resource[] {
+  const entries = (bundle.entry as { resource?: Resource }[] | undefined) ?? [];
+  return entries.flatMap((e) => (e.resource ? (e.resource.resourceType === 'Bundle' ? bundleResources(e.resource) : [e.resource]) : []));
+}
+
+export const CATEGORY_LABELS: Record<Category, string> = {
+  lab_results: 'Lab results',
+  prescriptions: 'Prescriptions',
+  imaging: 'Imaging',
+  immunizations: 'Vaccinations',
+  allergies: 'Allergies',
+  conditions: 'Conditions',
+  clinical_notes: 'Clinical notes',
+  vitals: 'Vital signs',
+  procedures: 'Procedures',
+  encounters: 'Visits',
+  care_plans: 'Care plans',
+  documents: 'Documents',
+  mental_health: 'Mental health',
+  substance_use: 'Substance use',
+  sexual_reproductive_health: 'Sexual and reproductive health',
+  genetics: 'Genetics',
+};
+
+export { CATEGORIES };
