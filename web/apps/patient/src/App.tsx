@@ -1,5 +1,8 @@
 import { useEffect, useMemo } from 'react';
+import { ActivityScreen } from './screens/ActivityScreen.tsx';
 import { AddRecordScreen } from './screens/AddRecordScreen.tsx';
+import { ShareScreen } from './screens/ShareScreen.tsx';
+import { SharingScreen } from './screens/SharingScreen.tsx';
 import { ConnectScreen } from './screens/ConnectScreen.tsx';
 import { RecordScreen } from './screens/RecordScreen.tsx';
 import { RecordsScreen } from './screens/RecordsScreen.tsx';
@@ -46,6 +49,15 @@ function Screens() {
           </span>
         )}
       </header>
+      {state.phase === 'ready' && (
+        <nav aria-label="Sections">
+          {(['records', 'sharing', 'activity'] as const).map((screen) => (
+            <button key={screen} type="button" aria-current={state.screen === screen ? 'page' : undefined} onClick={() => app.show(screen)}>
+              {{ records: 'Records', sharing: 'Sharing', activity: 'Activity' }[screen]}
+            </button>
+          ))}
+        </nav>
+      )}
       <main>
         <Status />
         {state.phase === 'loading' && <p>Loading…</p>}
@@ -54,6 +66,9 @@ function Screens() {
         {state.phase === 'ready' && state.screen === 'records' && <RecordsScreen />}
         {state.phase === 'ready' && state.screen === 'record' && <RecordScreen />}
         {state.phase === 'ready' && state.screen === 'add' && <AddRecordScreen />}
+        {state.phase === 'ready' && state.screen === 'sharing' && <SharingScreen />}
+        {state.phase === 'ready' && state.screen === 'share' && <ShareScreen />}
+        {state.phase === 'ready' && state.screen === 'activity' && <ActivityScreen />}
       </main>
     </>
   );

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { VaultClient, VaultSession, Wallet, deriveEncryptionKey, openRecordContent } from '@medkey/client';
 import { startDevStack, testWallet, type DevStack } from '@medkey/client/testing';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -41,6 +42,25 @@ async function injectWallet(ctx: BrowserContext, answer: (method: string, params
       );
     window.addEventListener('eip6963:requestProvider', announce);
   });
+}
+
+/**
+ * The lab, through the client library in Node with its own wallet: the patient's records it may
+ * see, and what asking for their keys gives it (`ids` to ask for records it can no longer list).
+ */
+async function labReads(ids?: string[]): Promise<{ ids: string[]; released: number; refused?: string; resource?: unknown }> {
+  const wallet = await Wallet.connect(testWallet(privateKeyToAccount(stack.keys.lab), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }));
+  const vault = new VaultClient(stack.vaultUrl);
+  await VaultSession.signIn(vault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
+  const keys = await deriveEncryptionKey(wallet);
+  const patient = privateKeyToAccount(stack.keys.clinic).address;
+  const asked = ids ?? (await vault.patientRecords(patient)).map((r) => r.record_id);
+  const batch = await vault.releaseKeys(patient, { record_ids: asked });
+  const first = batch.released[0];
+  const refused = batch.refused[0]?.error.code;
+  if (!first) return { ids: asked, released: 0, ...(refused ? { refused } : {}) };
+  const opened = await openRecordContent(first.record, first.ciphertext, first.wrapped_key, keys.secret);
+  return { ids: asked, released: batch.released.length, resource: opened.resource };
 }
 
 async function axeViolations(p: Page): Promise<string[]> {
@@ -77,6 +97,7 @@ afterAll(async () => {
 });
 
 describe('the patient app', () => {
+  let sharedIds: string[] = [];
   const appUrl = () => `http://${stack.siweDomain}/`;
   const observation = {
     resourceType: 'Observation',
@@ -141,6 +162,60 @@ describe('the patient app', () => {
     }));
     expect(stored).toEqual({ local: 0, session: 0, cookies: '', databases: 0, caches: 0 });
     expect((await context.cookies()).length).toBe(0);
+  });
+
+  it('shares vital signs with the lab after saying what the signature means; the lab opens the record', async () => {
+    const lab = privateKeyToAccount(stack.keys.lab);
+    await page.getByRole('button', { name: 'Back to your records' }).click();
+    await page.getByRole('button', { name: 'Sharing', exact: true }).click();
+    await page.getByRole('button', { name: 'Share with a provider' }).click();
+    await page.getByLabel('Provider’s address').fill('0x1234');
+    await page.getByRole('button', { name: 'Check on the registry' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('That is not a provider address');
+    await page.getByLabel('Provider’s address').fill(lab.address);
+    await page.getByRole('button', { name: 'Check on the registry' }).click();
+    await page.getByText(`${lab.address} is a registered provider.`).waitFor();
+    await page.getByLabel('Vital signs').check();
+    expect(await page.getByLabel('Mental health').isChecked()).toBe(false);
+    await page.getByText(`${lab.address} can read your vital signs until`).waitFor();
+    await page.getByText('nobody can see the records themselves').waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(screenshots, 'share.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Sign and share' }).click();
+    await page.getByText('Shared. 1 existing record can now be opened by the provider.').waitFor();
+    await page.getByText('Active · until').waitFor();
+
+    const labSide = await labReads();
+    expect(labSide.released).toBe(1);
+    expect(labSide.resource).toEqual(observation);
+    sharedIds = labSide.ids;
+  });
+
+  it('stops sharing in one step, and the lab is refused at once', async () => {
+    await page.getByRole('button', { name: /Stop sharing with/ }).click();
+    await page.getByText('Sharing stopped.').waitFor();
+    await page.getByText('Stopped · until').waitFor();
+    const after = await labReads(sharedIds);
+    expect(after).toMatchObject({ released: 0, refused: 'no_live_grant' });
+  });
+
+  it('shows the activity checked in the browser, and flags a log the vault tampered with', async () => {
+    await page.getByRole('button', { name: 'Activity', exact: true }).click();
+    await page.getByText(/Checked in this browser: this list is the vault’s signed log/).waitFor();
+    await page.getByText(/opened a record/).first().waitFor();
+    await page.getByText(/was refused a record/).first().waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(screenshots, 'activity.png'), fullPage: true });
+    await page.route('**/v1/audit/entries**', async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      body.entries[0].entry.outcome = 'ok_but_edited';
+      await route.fulfill({ response, json: body });
+    });
+    await page.getByRole('button', { name: 'Check again' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('An activity entry the vault showed is not in its signed log');
+    await page.unroute('**/v1/audit/entries**');
+    await page.getByRole('button', { name: 'Records', exact: true }).click();
   });
 
   it('offers its clearly labelled dev wallet on a local chain, which works without any extension', async () => {

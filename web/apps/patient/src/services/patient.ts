@@ -17,19 +17,25 @@ import {
   publishedKey,
   sealNewRecord,
   wrapAll,
+  checkAuditLog,
+  readAuditAnchor,
+  type CheckedLog,
   type Category,
   type Deployment,
   type EncryptionKeyPair,
+  type GrantRequest,
+  type RegisteredProvider,
   type Schemas,
 } from '@medkey/client';
 import { dateOf, titleOf, type Resource } from '@medkey/fhir-display';
-import { createPublicClient, custom, type PublicClient } from 'viem';
+import { createPublicClient, custom, hexToBytes, isAddress, type Address, type Hex, type PublicClient } from 'viem';
+import { lookUpProvider, share, stopSharing, type ShareContext } from './sharing.ts';
 import { loadConfig, type AppConfig } from './config.ts';
 import { devWallet } from './devWallet.ts';
 import { discoverWallets, type WalletChoice } from './wallets.ts';
 
 export type Phase = 'loading' | 'connect' | 'welcome' | 'ready';
-export type Screen = 'records' | 'record' | 'add';
+export type Screen = 'records' | 'record' | 'add' | 'sharing' | 'share' | 'activity';
 
 export interface RecordItem {
   view: Schemas['RecordView'];
@@ -59,13 +65,17 @@ export interface PatientState {
   records: RecordItem[];
   selected?: string | undefined;
   planned: PlannedRecord[];
+  grants: Schemas['GrantView'][];
+  /** The provider the share wizard looked up on chain. */
+  provider?: RegisteredProvider | undefined;
+  activity?: CheckedLog | undefined;
 }
 
 /** Minutes of inactivity after which the app locks itself and forgets every key and record. */
 export const IDLE_LOCK_MINUTES = 15;
 
 export class PatientApp {
-  state: PatientState = { phase: 'loading', screen: 'records', wallets: [], records: [], planned: [] };
+  state: PatientState = { phase: 'loading', screen: 'records', wallets: [], records: [], planned: [], grants: [] };
   private listeners = new Set<() => void>();
   private wallet?: Wallet;
   private vault?: VaultClient;
@@ -73,6 +83,8 @@ export class PatientApp {
   private chain?: PublicClient;
   private keys?: EncryptionKeyPair | undefined;
   private idleTimer?: ReturnType<typeof setTimeout>;
+  /** The last audit head this page checked (memory only): the next one must continue it. */
+  private lastHead?: { size: number; root: string } | undefined;
 
   constructor(private readonly idleMs = IDLE_LOCK_MINUTES * 60_000) {}
 
@@ -199,7 +211,92 @@ export class PatientApp {
   }
 
   show(screen: Screen, selected?: string) {
-    this.set({ screen, ...(selected ? { selected } : {}), error: undefined, notice: undefined });
+    this.set({ screen, ...(selected ? { selected } : {}), error: undefined, notice: undefined, provider: undefined });
+    if (screen === 'sharing') void this.loadGrants();
+    if (screen === 'activity') void this.loadActivity();
+  }
+
+  private shareContext(): ShareContext | undefined {
+    const { vault, wallet, chain, keys } = this;
+    return vault && wallet && chain && keys ? { vault, wallet, chain, keys, deployment: this.deployment } : undefined;
+  }
+
+  async loadGrants(): Promise<void> {
+    if (!this.vault) return;
+    try {
+      const listing = await this.vault.grants();
+      const grants = Array.isArray(listing) ? listing : [];
+      grants.sort((a, b) => b.grant.block_number - a.grant.block_number);
+      this.set({ grants });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Reads a provider's registration from the chain (never from the vault). */
+  async lookUp(address: string): Promise<void> {
+    const ctx = this.shareContext();
+    if (!ctx) return;
+    if (!isAddress(address.trim())) {
+      this.set({ provider: undefined, error: 'That is not a provider address: it starts with 0x and has 40 more letters and digits. Copy it from the provider.' });
+      return;
+    }
+    try {
+      this.set({ error: undefined, provider: await lookUpProvider(ctx, address.trim() as Address) });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Signs the grant in the wallet and shares her existing records in those categories. */
+  async share(request: GrantRequest): Promise<void> {
+    const ctx = this.shareContext();
+    if (!ctx) return;
+    this.set({ busy: 'Sign the grant in your wallet (it costs nothing).', error: undefined });
+    try {
+      const views = this.state.records.map((r) => r.view);
+      const { shared } = await share(ctx, request, views, (done, total) =>
+        this.set({ busy: total === 0 ? 'Shared.' : `Sharing your existing records: ${done} of ${total}…` }),
+      );
+      this.set({ busy: undefined, screen: 'sharing', provider: undefined, notice: `Shared. ${shared} existing record${shared === 1 ? '' : 's'} can now be opened by the provider.` });
+      await this.loadGrants();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  async revoke(grantId: string): Promise<void> {
+    const ctx = this.shareContext();
+    if (!ctx) return;
+    this.set({ busy: 'Sign the revocation in your wallet (it costs nothing).', error: undefined });
+    try {
+      await stopSharing(ctx, grantId as Hex);
+      this.set({ busy: undefined, notice: 'Sharing stopped. The vault refuses this provider from the next block on.' });
+      await this.loadGrants();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Her activity log, checked here: the operator's signature, every entry, the chain's anchor. */
+  async loadActivity(): Promise<void> {
+    const { vault, chain, state } = this;
+    if (!vault || !chain || !state.config) return;
+    this.set({ busy: 'Checking your activity log…' });
+    try {
+      const anchor = await readAuditAnchor(chain, this.deployment).catch(() => undefined);
+      const activity = await checkAuditLog({
+        source: { entries: () => vault.auditEntries(), consistency: (from) => vault.consistency(from) },
+        operatorKey: hexToBytes(`0x${state.config.audit_key.replace(/^0x/, '')}`),
+        chainId: state.config.chain_id,
+        ...(this.lastHead ? { lastSeen: this.lastHead } : {}),
+        ...(anchor && anchor.size > 0 ? { anchored: anchor } : {}),
+      });
+      if (activity.check.ok && activity.head) this.lastHead = { size: activity.head.size, root: activity.head.root };
+      this.set({ activity, busy: undefined });
+    } catch (err) {
+      this.fail(err);
+    }
   }
 
   /** Reads a FHIR JSON file (a resource or a Bundle) and plans what would be stored. */
@@ -270,7 +367,7 @@ export class PatientApp {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     const session = this.session;
     this.session = undefined;
-    this.set({ phase: 'connect', records: [], planned: [], selected: undefined, screen: 'records', notice: reason, busy: undefined, address: undefined });
+    this.set({ phase: 'connect', records: [], planned: [], grants: [], activity: undefined, provider: undefined, selected: undefined, screen: 'records', notice: reason, busy: undefined, address: undefined });
     await session?.signOut().catch(() => undefined);
   }
 
@@ -290,23 +387,5 @@ function bundleResources(bundle: Resource): Resource[] {
   return entries.flatMap((e) => (e.resource ? (e.resource.resourceType === 'Bundle' ? bundleResources(e.resource) : [e.resource]) : []));
 }
 
-export const CATEGORY_LABELS: Record<Category, string> = {
-  lab_results: 'Lab results',
-  prescriptions: 'Prescriptions',
-  imaging: 'Imaging',
-  immunizations: 'Vaccinations',
-  allergies: 'Allergies',
-  conditions: 'Conditions',
-  clinical_notes: 'Clinical notes',
-  vitals: 'Vital signs',
-  procedures: 'Procedures',
-  encounters: 'Visits',
-  care_plans: 'Care plans',
-  documents: 'Documents',
-  mental_health: 'Mental health',
-  substance_use: 'Substance use',
-  sexual_reproductive_health: 'Sexual and reproductive health',
-  genetics: 'Genetics',
-};
-
+export { CATEGORY_LABELS } from './categories.ts';
 export { CATEGORIES };

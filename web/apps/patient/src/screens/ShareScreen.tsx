@@ -1,0 +1,87 @@
+import { CATEGORIES, SENSITIVE_CATEGORIES, type Category, type Purpose } from '@medkey/client';
+import { useState } from 'react';
+import type { Address } from 'viem';
+import { CATEGORY_LABELS } from '../services/categories.ts';
+import { DURATIONS, PURPOSE_LABELS, SENSITIVE_WARNINGS, grantSummary } from '../services/sharing.ts';
+import { usePatientApp } from '../usePatientApp.ts';
+
+const DAY = 86_400_000;
+
+export function ShareScreen() {
+  const [state, app] = usePatientApp();
+  const [address, setAddress] = useState('');
+  const [categories, setCategories] = useState<Category[]>([]);
+  const [purpose, setPurpose] = useState<Purpose>('TREAT');
+  const [days, setDays] = useState<number>(30);
+  const until = new Date(Date.now() + days * DAY);
+  const provider = state.provider;
+  const ready = provider?.status === 'active' && categories.length > 0;
+  const toggle = (c: Category) => setCategories((list) => (list.includes(c) ? list.filter((x) => x !== c) : [...list, c]));
+  const ordinary = CATEGORIES.filter((c) => !SENSITIVE_CATEGORIES.includes(c));
+  const checkbox = (c: Category) => (
+    <label key={c} className="choice">
+      <input type="checkbox" checked={categories.includes(c)} onChange={() => toggle(c)} /> {CATEGORY_LABELS[c]}
+      {SENSITIVE_WARNINGS[c] && <span className="warning"> {SENSITIVE_WARNINGS[c]}</span>}
+    </label>
+  );
+  return (
+    <section aria-labelledby="share-title">
+      <h1 id="share-title">Share with a provider</h1>
+      <h2>1. Who</h2>
+      <label htmlFor="provider">Provider’s address</label>
+      <input id="provider" value={address} onChange={(e) => setAddress(e.currentTarget.value)} placeholder="0x…" autoComplete="off" spellCheck={false} />
+      <button type="button" onClick={() => void app.lookUp(address)}>
+        Check on the registry
+      </button>
+      {provider && (
+        <p className={provider.status === 'active' ? 'notice' : 'error'}>
+          {provider.status === 'active' && `${provider.address} is a registered provider.`}
+          {provider.status === 'suspended' && `${provider.address} is suspended by the registry: you cannot share with it now.`}
+          {provider.status === 'unregistered' && `${provider.address} is not a registered provider. Check the address with the clinic.`}
+        </p>
+      )}
+      <fieldset>
+        <legend>2. What</legend>
+        {ordinary.map(checkbox)}
+      </fieldset>
+      <fieldset>
+        <legend>Sensitive records (off unless you choose them)</legend>
+        {SENSITIVE_CATEGORIES.map(checkbox)}
+      </fieldset>
+      <label htmlFor="purpose">3. Why</label>
+      <select id="purpose" value={purpose} onChange={(e) => setPurpose(e.currentTarget.value as Purpose)}>
+        {Object.entries(PURPOSE_LABELS).map(([code, label]) => (
+          <option key={code} value={code}>
+            {label}
+          </option>
+        ))}
+      </select>
+      <fieldset>
+        <legend>4. For how long</legend>
+        {DURATIONS.map((d) => (
+          <label key={d.days} className="choice">
+            <input type="radio" name="duration" checked={days === d.days} onChange={() => setDays(d.days)} /> {d.label}
+          </label>
+        ))}
+      </fieldset>
+      {ready && (
+        <div className="summary" aria-live="polite">
+          <h2>What you are about to sign</h2>
+          {grantSummary(provider.address, categories, until).map((line) => (
+            <p key={line}>{line}</p>
+          ))}
+        </div>
+      )}
+      <button
+        type="button"
+        disabled={!ready || Boolean(state.busy)}
+        onClick={() => void app.share({ provider: provider!.address as Address, categories, purpose, expiresAt: until })}
+      >
+        Sign and share
+      </button>
+      <button type="button" onClick={() => app.show('sharing')}>
+        Cancel
+      </button>
+    </section>
+  );
+}

@@ -1,0 +1,39 @@
+import { categoriesOf, type Category } from '@medkey/client';
+import { formatDate } from '@medkey/fhir-display';
+import { CATEGORY_LABELS } from '../services/categories.ts';
+import { listOf } from '../services/sharing.ts';
+import { usePatientApp } from '../usePatientApp.ts';
+
+const STATE_WORDS = { pending: 'Not started yet', live: 'Active', expired: 'Ended', revoked: 'Stopped' } as const;
+
+export function SharingScreen() {
+  const [state, app] = usePatientApp();
+  return (
+    <section aria-labelledby="sharing-title">
+      <h1 id="sharing-title">Who can read your records</h1>
+      <button type="button" onClick={() => app.show('share')}>
+        Share with a provider
+      </button>
+      {state.grants.length === 0 && <p>You have not shared anything yet.</p>}
+      <ul className="grants">
+        {state.grants.map(({ grant, state: grantState }) => (
+          <li key={grant.grant_id}>
+            <p>
+              <strong className="address">{grant.provider}</strong>: {listOf(categoriesOf(grant.categories).map((c: Category) => CATEGORY_LABELS[c].toLowerCase()))}
+              {grant.write ? ', and may add records' : ''}
+            </p>
+            <p className="hint">
+              {STATE_WORDS[grantState]} · until {formatDate(new Date(grant.expires_at * 1000))}
+              {grant.emergency ? ' · emergency access' : ''}
+            </p>
+            {(grantState === 'live' || grantState === 'pending') && (
+              <button type="button" onClick={() => void app.revoke(grant.grant_id)} disabled={Boolean(state.busy)}>
+                Stop sharing with {grant.provider.slice(0, 8)}…
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

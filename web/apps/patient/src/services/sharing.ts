@@ -1,0 +1,111 @@
+// Sharing, in plain words: what a grant means before it is signed, and the keys of existing
+// records wrapped for the provider after. Pure helpers and one workflow; no React.
+
+import {
+  grantViaRelay,
+  openRecordContent,
+  providerEncryptionKey,
+  readProvider,
+  revokeViaRelay,
+  wrapAll,
+  type Category,
+  type Deployment,
+  type EncryptionKeyPair,
+  type GrantRequest,
+  type Purpose,
+  type RegisteredProvider,
+  type Schemas,
+  type VaultClient,
+  type Wallet,
+} from '@medkey/client';
+import { formatDate } from '@medkey/fhir-display';
+import type { Address, Hex, PublicClient } from 'viem';
+import { CATEGORY_LABELS } from './categories.ts';
+
+export const PURPOSE_LABELS: Partial<Record<Purpose, string>> = {
+  TREAT: 'Treatment',
+  ETREAT: 'Emergency treatment',
+  COC: 'Coordination of care',
+  CAREMGT: 'Care management',
+  HPAYMT: 'Payment',
+  CLINTRL: 'A clinical trial',
+  HRESCH: 'Research',
+  FAMRQT: 'A family member’s request',
+  PWATRNY: 'Power of attorney',
+  PUBHLTH: 'Public health',
+};
+
+/** One line per sensitive category, shown beside its checkbox. */
+export const SENSITIVE_WARNINGS: Partial<Record<Category, string>> = {
+  mental_health: 'Diagnoses, therapy and psychiatric care. Share only with a provider who needs them.',
+  substance_use: 'Alcohol and drug treatment. Many laws protect these records specially.',
+  sexual_reproductive_health: 'Pregnancy, contraception, sexual health. Share only if you are sure.',
+  genetics: 'Your genes also say something about your family.',
+};
+
+export const DURATIONS = [
+  { label: '1 week', days: 7 },
+  { label: '1 month', days: 30 },
+  { label: '3 months', days: 91 },
+  { label: '1 year', days: 365 },
+] as const;
+
+export function listOf(words: string[]): string {
+  if (words.length <= 1) return words.join('');
+  return `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+}
+
+/** What signing the grant means, said before the signature is asked for. */
+export function grantSummary(providerName: string, categories: Category[], until: Date): string[] {
+  const what = listOf(categories.map((c) => CATEGORY_LABELS[c].toLowerCase()));
+  return [
+    `${providerName} can read your ${what} until ${formatDate(until)}.`,
+    `Anyone can see on the public chain that you shared ${what} with ${providerName}; nobody can see the records themselves.`,
+    'You can stop sharing at any time. What the provider has already opened stays with them.',
+  ];
+}
+
+export interface ShareContext {
+  vault: VaultClient;
+  wallet: Wallet;
+  chain: PublicClient;
+  deployment: Deployment;
+  keys: EncryptionKeyPair;
+}
+
+export function lookUpProvider(ctx: Pick<ShareContext, 'chain' | 'deployment'>, address: Address): Promise<RegisteredProvider> {
+  return readProvider(ctx.chain, ctx.deployment, address);
+}
+
+/**
+ * Signs the grant (one EIP-712 signature, relayed: no fee), then wraps the key of each of her
+ * records in those categories for the provider, reporting progress.
+ */
+export async function share(
+  ctx: ShareContext,
+  request: GrantRequest,
+  records: Schemas['RecordView'][],
+  progress: (done: number, total: number) => void,
+): Promise<{ grantId: Hex; shared: number }> {
+  const providerKey = await providerEncryptionKey(ctx.chain, ctx.deployment, request.provider);
+  const { grantId } = await grantViaRelay(ctx.vault, ctx.wallet, ctx.deployment, request);
+  const covered = records.filter((r) => !r.erased && request.categories.includes(r.category as Category));
+  let done = 0;
+  progress(done, covered.length);
+  for (const record of covered) {
+    const fetched = await ctx.vault.fetchRecord(record.record_id);
+    const opened = await openRecordContent(fetched.record, fetched.ciphertext, fetched.wrapped_key, ctx.keys.secret);
+    const wrapped_keys = await wrapAll(opened.dataKey, opened.binding, [{ address: request.provider, publicKey: providerKey }]);
+    opened.dataKey.fill(0);
+    await ctx.vault.addKeys(record.record_id, fetched.record.version, { wrapped_keys }).catch((err: unknown) => {
+      // Already wrapped for this provider (an earlier grant): nothing to do.
+      if ((err as { code?: string }).code !== 'wrapped_key_exists') throw err;
+    });
+    progress(++done, covered.length);
+  }
+  return { grantId, shared: covered.length };
+}
+
+export function stopSharing(ctx: ShareContext, grantId: Hex) {
+  return revokeViaRelay(ctx.vault, ctx.wallet, ctx.deployment, grantId);
+}
