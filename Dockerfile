@@ -6,7 +6,8 @@
 #   docker build -t medkey --build-arg FEATURES=s3 .  # with S3-compatible blob storage
 #   docker build -t medkey-anvil --target anvil .     # a local chain for docker-compose's dev profile
 #
-# The Rust build needs no Node.js: the contract's ABI and bytecode are committed in abi/.
+# The Rust build needs no Node.js: the contract's ABI and bytecode are committed in abi/. The
+# patient app is built in a Node stage of its own and copied in as static files.
 # docker-compose.yml runs it with PostgreSQL and Redis; config/production.toml is its config.
 
 ARG RUST_VERSION=1.94
@@ -28,6 +29,12 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo build --locked --release -p medkey-cli ${FEATURES:+--features "$FEATURES"} \
     && install -m 0755 target/release/medkey /usr/local/bin/medkey \
     && medkey --version
+
+# The patient app: static files the vault serves at / when vault.web_root points at them.
+FROM node:20-${DEBIAN_RELEASE}-slim AS web
+WORKDIR /web
+COPY web/ ./
+RUN npm ci --no-audit --no-fund --loglevel=error && npm run build --workspace @medkey/patient-app
 
 # anvil for the dev profile only, pinned to the version in tools/package.json (npm @foundry-rs/anvil).
 FROM node:20-${DEBIAN_RELEASE}-slim AS anvil
@@ -55,6 +62,7 @@ RUN apt-get update \
     && chown -R medkey:medkey /var/lib/medkey
 COPY --from=builder /usr/local/bin/medkey /usr/local/bin/medkey
 COPY config/production.toml /etc/medkey/medkey.toml
+COPY --from=web /web/apps/patient/dist/ /usr/share/medkey/patient-app/
 # The known networks' deployment files (config/production.toml reads them from here).
 COPY --chown=medkey:medkey deployments/ /var/lib/medkey/deployments/
 USER medkey:medkey

@@ -140,6 +140,10 @@ pub struct VaultConfig {
     pub request_timeout_secs: u64,
     /// Connections open at once; more wait in the listen backlog.
     pub max_connections: usize,
+    /// The patient app's built files (`make web`: web/apps/patient/dist), served at `/` beside
+    /// the API. Off by default: whoever serves the app's code is trusted with it
+    /// (docs/threat-model.md, "The browser apps").
+    pub web_root: Option<PathBuf>,
 }
 
 impl Default for VaultConfig {
@@ -154,6 +158,7 @@ impl Default for VaultConfig {
             body_timeout_secs: limits.body_timeout.as_secs(),
             request_timeout_secs: limits.request_timeout.as_secs(),
             max_connections: limits.max_connections,
+            web_root: None,
         }
     }
 }

@@ -869,3 +869,56 @@ async fn strict_mode_refuses_a_revocation_the_mirror_has_not_seen() {
     let (status, output) = serve.terminate();
     assert_eq!(status.code(), Some(0), "{output}");
 }
+
+/// `vault.web_root`: the app's files at `/` (and its client-side routes) with the security
+/// headers and the deployment's `/app-config.json` (no dev RPC in production), while the API's
+/// own unknown paths stay JSON 404s; a web root without an index.html is refused at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_the_patient_app_beside_the_api() {
+    let chain = TestChain::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    std::fs::create_dir_all(app.join("assets")).unwrap();
+    std::fs::write(app.join("index.html"), "<!doctype html><title>Medkey</title><div id=root></div>").unwrap();
+    std::fs::write(app.join("assets/app.js"), "console.log('medkey')").unwrap();
+    let database = format!("sqlite://{}", dir.path().join("mirror.sqlite").display());
+    let port = free_port();
+    let extra = format!("\n[vault]\nlisten = \"127.0.0.1:{port}\"\nweb_root = \"{}\"\n", app.display());
+    let config = base_config(&chain.rpc_url(), &chain.registry.to_string(), chain.deploy_block, &database) + &extra;
+    let config_path = write(dir.path(), "medkey.toml", &config);
+    let env = [("MEDKEY_VAULT_SECRET", VAULT_SECRET.to_owned())];
+    let mut serve = start_serve(dir.path(), &config_path, &env);
+    let base = format!("http://127.0.0.1:{port}");
+    serve.wait_for(&format!("{base}/readyz")).await;
+    assert!(serve.stdout().contains("patient app      served at /"), "{}", serve.stdout());
+
+    let http = reqwest::Client::new();
+    for path in ["/", "/records/some-client-route"] {
+        let page = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("script-src 'self'") && csp.contains("connect-src 'self';"), "{csp}");
+        assert!(!csp.contains("unsafe"), "{csp}");
+        assert_eq!(page.headers()["x-frame-options"], "DENY");
+        assert_eq!(page.headers()["cache-control"], "no-store");
+        assert!(page.text().await.unwrap().contains("<div id=root>"), "{path}");
+    }
+    let script = http.get(format!("{base}/assets/app.js")).send().await.unwrap();
+    assert_eq!(script.status(), 200);
+    assert_eq!(script.headers()["x-content-type-options"], "nosniff");
+    let config: Value = http.get(format!("{base}/app-config.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(config["chain_id"], chain.chain_id());
+    assert_eq!(config["registry"].as_str().unwrap().to_lowercase(), chain.registry.to_string().to_lowercase());
+    assert!(config["dev_rpc_url"].is_null(), "{config}");
+    let unknown = http.get(format!("{base}/v1/no-such-thing")).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    let body: Value = unknown.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    let (status, output) = serve.terminate();
+    assert_eq!(status.code(), Some(0), "{output}");
+
+    std::fs::remove_file(app.join("index.html")).unwrap();
+    let (code, _, stderr) = run(dir.path(), &["--config", config_path.to_str().unwrap()], &env);
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("has no index.html"), "{stderr}");
+}

@@ -224,6 +224,24 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget) 
         Some(line) => println!("  webhooks         {line}"),
         None => println!("  webhooks         off (no [notifications] section)"),
     }
+    let web_app = match &c.vault.web_root {
+        Some(dir) => {
+            let config = medkey_vault::http::AppConfig {
+                chain_id,
+                registry: registry.address,
+                audit_key: audit_public.clone(),
+                dev_rpc_url: None,
+            };
+            let app = medkey_vault::http::WebApp::new(dir, &config)
+                .map_err(|why| anyhow::anyhow!("vault.web_root: {why}"))?;
+            println!("  patient app      served at / from {}", dir.display());
+            Some(app)
+        }
+        None => {
+            println!("  patient app      not served (vault.web_root unset)");
+            None
+        }
+    };
     println!("Stop with Ctrl-C or SIGTERM.");
     drop(secrets);
 
@@ -235,7 +253,7 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget) 
         body_limit: c.vault.body_limit_bytes,
         server_limits: loaded.server_limits(),
         anchoring: anchoring.map(|(anchorer, policy, _)| (anchorer, policy)),
-        web_app: None,
+        web_app,
     };
     services.run(StopOn::SignalOrExit).await?;
     eprintln!("medkey serve stopped");
