@@ -25,13 +25,8 @@ pub struct KeyRelease {
     pub wrapped_key: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KeyBatchBody {
-    /// 1 to 500 distinct record ids of the patient (UUIDs, dashed or as 32 hex digits).
-    #[schema(example = json!(["00112233445566778899aabbccddeeff"]))]
-    pub record_ids: Vec<String>,
-}
+/// The keys of these records of one patient (a chart in one call).
+pub type KeyBatchBody = super::RecordIdsBody;
 
 /// What each record came to: released, or refused with a code.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

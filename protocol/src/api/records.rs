@@ -100,6 +100,24 @@ pub struct RecordContent {
     pub wrapped_key: Option<String>,
 }
 
+/// Many records at once: 1 to 500 distinct ids.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordIdsBody {
+    /// 1 to 500 distinct record ids (UUIDs, dashed or as 32 hex digits).
+    #[schema(example = json!(["00112233445566778899aabbccddeeff"]))]
+    pub record_ids: Vec<String>,
+}
+
+/// The caller's own records asked for, with their ciphertexts and keys, in the order asked;
+/// ids that are not the caller's (or are erased) are listed apart, like a missing one.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RecordContents {
+    pub records: Vec<RecordContent>,
+    /// 32 lowercase hex digits each.
+    pub missing: Vec<String>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct AttachmentStored {
     /// The record id as given in the path.

@@ -126,7 +126,7 @@ pub async fn release_keys(
 }
 
 /// The ids, each valid and named once, 1 to [`MAX_BATCH`] of them.
-fn distinct_ids(texts: &[String]) -> Result<Vec<[u8; 16]>, ApiError> {
+pub(super) fn distinct_ids(texts: &[String]) -> Result<Vec<[u8; 16]>, ApiError> {
     if texts.is_empty() {
         return Err(ApiError::bad_request("invalid_body", "record_ids names no record: send 1 to 500"));
     }

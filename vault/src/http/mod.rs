@@ -17,6 +17,7 @@ mod key_batch_routes;
 mod mfa_routes;
 mod openapi;
 mod provider_routes;
+mod record_batch_routes;
 mod record_routes;
 mod relay_routes;
 mod request_routes;
@@ -54,6 +55,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(mfa_routes::disable))
         .routes(routes!(record_routes::list, record_routes::create))
         .routes(routes!(record_routes::fetch, record_routes::update, record_routes::erase))
+        .routes(routes!(record_batch_routes::fetch_many))
         .routes(routes!(record_routes::add_keys))
         .routes(routes!(attachment_routes::upload))
         .routes(routes!(attachment_routes::download))

@@ -145,6 +145,13 @@ describe('a wallet that only signs does what the patient and provider CLI do', (
     const fetched = await patient.vault.fetchRecord(id);
     const opened = await openRecordContent(fetched.record, fetched.ciphertext, fetched.wrapped_key, patientKey.secret);
     expect(opened.resource).toEqual(fromCli);
+    // Both records in one call; an id that is not hers reads as missing.
+    const stranger = 'ffeeddccbbaa99887766554433221100';
+    const many = await patient.vault.fetchRecords([recordId, id, stranger]);
+    expect(many.records.map((r) => r.record.record_id)).toEqual([recordId, id]);
+    expect(many.missing).toEqual([stranger]);
+    const lab = await connect(stack.keys.lab);
+    expect((await lab.vault.fetchRecords([recordId])).missing).toEqual([recordId]);
   });
 
   it('revokes through the relay, and the lab is refused at once', async () => {

@@ -179,7 +179,7 @@ export class PatientApp {
     }
   }
 
-  /** Lists her records and opens each one here, a few at a time. */
+  /** Lists her records, fetches them 500 to a call, and opens each one here. */
   async loadRecords(): Promise<void> {
     const { vault, keys } = this;
     if (!vault || !keys) return;
@@ -187,8 +187,9 @@ export class PatientApp {
     try {
       const views = (await vault.listRecords()).filter((v) => !v.erased);
       const items: RecordItem[] = [];
-      for (let i = 0; i < views.length; i += 20) {
-        items.push(...(await Promise.all(views.slice(i, i + 20).map((view) => this.open(view)))));
+      for (let i = 0; i < views.length; i += 500) {
+        const { records } = await vault.fetchRecords(views.slice(i, i + 500).map((v) => v.record_id));
+        items.push(...(await Promise.all(records.map((content) => this.open(content)))));
       }
       items.sort((a, b) => (b.date?.getTime() ?? b.view.created_at_ms) - (a.date?.getTime() ?? a.view.created_at_ms));
       this.set({ records: items, busy: undefined });
@@ -197,10 +198,10 @@ export class PatientApp {
     }
   }
 
-  private async open(view: Schemas['RecordView']): Promise<RecordItem> {
+  private async open(content: Schemas['RecordContent']): Promise<RecordItem> {
+    const view = content.record;
     try {
-      const fetched = await this.vault!.fetchRecord(view.record_id);
-      const opened = await openRecordContent(fetched.record, fetched.ciphertext, fetched.wrapped_key, this.keys!.secret);
+      const opened = await openRecordContent(view, content.ciphertext, content.wrapped_key, this.keys!.secret);
       opened.dataKey.fill(0);
       const resource = opened.resource as Resource;
       return { view, resource, title: titleOf(resource), ...(dateOf(resource) ? { date: dateOf(resource)! } : {}) };

@@ -114,6 +114,11 @@ export class VaultClient {
     return must(this.api.GET('/v1/records/{id}', { params: { path: { id } } }));
   }
 
+  /** Many of the caller's own records in one call (at most 500 ids). */
+  fetchRecords(recordIds: string[]): Promise<Schemas['RecordContents']> {
+    return must(this.api.POST('/v1/records/contents', { body: { record_ids: recordIds } }));
+  }
+
   async addKeys(id: string, version: number, body: Schemas['KeysBody']): Promise<void> {
     await must(this.api.POST('/v1/records/{id}/versions/{version}/keys', { params: { path: { id, version } }, body }));
   }
@@ -164,7 +169,7 @@ export class VaultClient {
     return must(this.api.GET('/v1/patients/{patient}/records', { params: { path: { patient } } }));
   }
 
-  releaseKeys(patient: string, body: Schemas['KeyBatchBody']): Promise<Schemas['KeyBatch']> {
+  releaseKeys(patient: string, body: Schemas['RecordIdsBody']): Promise<Schemas['KeyBatch']> {
     return must(this.api.POST('/v1/patients/{patient}/keys', { params: { path: { patient } }, body }));
   }
 

@@ -445,6 +445,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/records/contents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The caller's own records, with their current ciphertexts and the keys wrapped for the caller. */
+        post: operations["fetch_records"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/records/{id}": {
         parameters: {
             query?: never;
@@ -825,15 +842,6 @@ export interface components {
             /** @description In the order asked. */
             released: components["schemas"]["KeyRelease"][];
         };
-        KeyBatchBody: {
-            /**
-             * @description 1 to 500 distinct record ids of the patient (UUIDs, dashed or as 32 hex digits).
-             * @example [
-             *       "00112233445566778899aabbccddeeff"
-             *     ]
-             */
-            record_ids: string[];
-        };
         /** @description A released key: the record's ciphertext and its data key wrapped for the caller. */
         KeyRelease: {
             /** @description Base64 of the sealed current version. */
@@ -978,6 +986,15 @@ export interface components {
             /** @description Base64 of the data key wrapped for the caller, if there is one. */
             wrapped_key?: string | null;
         };
+        /**
+         * @description The caller's own records asked for, with their ciphertexts and keys, in the order asked;
+         *     ids that are not the caller's (or are erased) are listed apart, like a missing one.
+         */
+        RecordContents: {
+            /** @description 32 lowercase hex digits each. */
+            missing: string[];
+            records: components["schemas"]["RecordContent"][];
+        };
         RecordCreated: {
             /**
              * @description Providers with a live grant on the record's category and no wrapped key yet: wrap for
@@ -985,6 +1002,16 @@ export interface components {
              */
             providers_needing_keys: components["schemas"]["ProviderNeedingKey"][];
             record: components["schemas"]["RecordView"];
+        };
+        /** @description Many records at once: 1 to 500 distinct ids. */
+        RecordIdsBody: {
+            /**
+             * @description 1 to 500 distinct record ids (UUIDs, dashed or as 32 hex digits).
+             * @example [
+             *       "00112233445566778899aabbccddeeff"
+             *     ]
+             */
+            record_ids: string[];
         };
         /** @description A record's metadata (never its content). */
         RecordView: {
@@ -2665,7 +2692,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["KeyBatchBody"];
+                "application/json": components["schemas"]["RecordIdsBody"];
             };
         };
         responses: {
@@ -2959,6 +2986,75 @@ export interface operations {
             };
             /** @description mirror_stale / chain_unavailable: the vault cannot decide now */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    fetch_records: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecordIdsBody"];
+            };
+        };
+        responses: {
+            /** @description The records the caller owns, in the order asked; the others as missing */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordContents"];
+                };
+            };
+            /** @description invalid_record_id / duplicate_record / malformed_json / invalid_body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description batch_too_large (more than 500) / body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
