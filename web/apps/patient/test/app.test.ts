@@ -218,6 +218,46 @@ describe('the patient app', () => {
     await page.getByRole('button', { name: 'Records', exact: true }).click();
   });
 
+  it('filters and searches the timeline, and downloads everything as one FHIR file', async () => {
+    await page.getByLabel('Search').fill('pressure');
+    expect(await page.locator('.timeline li').count()).toBe(1);
+    await page.getByLabel('Category').selectOption('allergies');
+    expect(await page.locator('.timeline li').count()).toBe(0);
+    await page.getByLabel('Category').selectOption('');
+    await page.getByLabel('Search').fill('');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download all as a FHIR file' }).click(),
+    ]);
+    const bundle = JSON.parse(readFileSync((await download.path())!, 'utf8'));
+    expect(bundle.resourceType).toBe('Bundle');
+    expect(bundle.entry.map((e: { resource: unknown }) => e.resource)).toEqual([observation]);
+  });
+
+  it("answers a provider's access request with the wizard filled in from it", async () => {
+    const wallet = await Wallet.connect(testWallet(privateKeyToAccount(stack.keys.lab), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }));
+    const labVault = new VaultClient(stack.vaultUrl);
+    await VaultSession.signIn(labVault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
+    const patient = privateKeyToAccount(stack.keys.clinic).address;
+    const asked = await labVault.api.POST('/v1/access-requests', {
+      body: { patient, categories: ['vitals'], purpose: 'TREAT', duration_secs: 14 * 86_400, note: 'For your check-up on Thursday' },
+    });
+    expect(asked.response.status).toBe(201);
+    await page.getByRole('button', { name: 'Sharing', exact: true }).click();
+    await page.getByText('For your check-up on Thursday').waitFor();
+    await page.getByRole('button', { name: 'Review and approve' }).click();
+    await page.getByText('Filled in from the provider’s request').waitFor();
+    await page.getByText(`${wallet.address} is a registered provider.`).waitFor();
+    expect(await page.getByLabel('Vital signs').isChecked()).toBe(true);
+    expect(await page.getByLabel('14 days (as asked)').isChecked()).toBe(true);
+    await page.getByRole('button', { name: 'Sign and share' }).click();
+    await page.getByText('Shared. 1 existing record').waitFor();
+    const answered = await labVault.accessRequests();
+    expect(answered[0]).toMatchObject({ status: 'approved' });
+    expect((await labReads()).released).toBe(1);
+    await page.getByRole('button', { name: 'Records', exact: true }).click();
+  });
+
   it('offers its clearly labelled dev wallet on a local chain, which works without any extension', async () => {
     const plain = await browser.newContext({ viewport: { width: 1024, height: 800 } });
     try {

@@ -9,10 +9,11 @@ const DAY = 86_400_000;
 
 export function ShareScreen() {
   const [state, app] = usePatientApp();
-  const [address, setAddress] = useState('');
-  const [categories, setCategories] = useState<Category[]>([]);
-  const [purpose, setPurpose] = useState<Purpose>('TREAT');
-  const [days, setDays] = useState<number>(30);
+  const prefill = state.prefill;
+  const [address, setAddress] = useState(prefill?.provider ?? '');
+  const [categories, setCategories] = useState<Category[]>(prefill?.categories ?? []);
+  const [purpose, setPurpose] = useState<Purpose>((prefill?.purpose as Purpose | undefined) ?? 'TREAT');
+  const [days, setDays] = useState<number>(prefill?.days ?? 30);
   const until = new Date(Date.now() + days * DAY);
   const provider = state.provider;
   const ready = provider?.status === 'active' && categories.length > 0;
@@ -27,6 +28,7 @@ export function ShareScreen() {
   return (
     <section aria-labelledby="share-title">
       <h1 id="share-title">Share with a provider</h1>
+      {prefill && <p className="notice">Filled in from the provider’s request. Check each step: you can change anything before you sign.</p>}
       <h2>1. Who</h2>
       <label htmlFor="provider">Provider’s address</label>
       <input id="provider" value={address} onChange={(e) => setAddress(e.currentTarget.value)} placeholder="0x…" autoComplete="off" spellCheck={false} />
@@ -58,7 +60,7 @@ export function ShareScreen() {
       </select>
       <fieldset>
         <legend>4. For how long</legend>
-        {DURATIONS.map((d) => (
+        {(DURATIONS.some((d) => d.days === days) ? DURATIONS : [...DURATIONS, { label: `${days} days (as asked)`, days }]).map((d) => (
           <label key={d.days} className="choice">
             <input type="radio" name="duration" checked={days === d.days} onChange={() => setDays(d.days)} /> {d.label}
           </label>

@@ -14,6 +14,30 @@ export function SharingScreen() {
       <button type="button" onClick={() => app.show('share')}>
         Share with a provider
       </button>
+      {state.requests.length > 0 && (
+        <>
+          <h2>Asking for access</h2>
+          <ul className="grants">
+            {state.requests.map((request) => (
+              <li key={request.id}>
+                <p>
+                  <strong className="address">{request.provider}</strong> asks to read your{' '}
+                  {listOf(request.categories.map((c) => CATEGORY_LABELS[c as Category]?.toLowerCase() ?? c))} for{' '}
+                  {Math.round(request.duration_secs / 86_400)} days.
+                </p>
+                {request.note && <p className="hint">“{request.note}”</p>}
+                <button type="button" onClick={() => app.approve(request)}>
+                  Review and approve
+                </button>
+                <button type="button" onClick={() => void app.decline(request.id)}>
+                  Decline
+                </button>
+              </li>
+            ))}
+          </ul>
+          <h2>Shared</h2>
+        </>
+      )}
       {state.grants.length === 0 && <p>You have not shared anything yet.</p>}
       <ul className="grants">
         {state.grants.map(({ grant, state: grantState }) => (

@@ -69,13 +69,41 @@ export interface PatientState {
   /** The provider the share wizard looked up on chain. */
   provider?: RegisteredProvider | undefined;
   activity?: CheckedLog | undefined;
+  /** The timeline's filters. */
+  filter: RecordFilter;
+  requests: Schemas['AccessRequestView'][];
+  /** A grant the share wizard starts from (an access request being approved). */
+  prefill?: SharePrefill | undefined;
+}
+
+export interface RecordFilter {
+  category: Category | '';
+  query: string;
+}
+
+export interface SharePrefill {
+  requestId: string;
+  provider: string;
+  categories: Category[];
+  purpose: string;
+  days: number;
+}
+
+/** The records the timeline shows for `filter`: one category, and words found in the title or type. */
+export function filterRecords(items: RecordItem[], filter: RecordFilter): RecordItem[] {
+  const words = filter.query.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  return items.filter((item) => {
+    if (filter.category && item.view.category !== filter.category) return false;
+    const haystack = `${item.title} ${item.view.resource_type} ${JSON.stringify(item.resource ?? {})}`.toLowerCase();
+    return words.every((w) => haystack.includes(w));
+  });
 }
 
 /** Minutes of inactivity after which the app locks itself and forgets every key and record. */
 export const IDLE_LOCK_MINUTES = 15;
 
 export class PatientApp {
-  state: PatientState = { phase: 'loading', screen: 'records', wallets: [], records: [], planned: [], grants: [] };
+  state: PatientState = { phase: 'loading', screen: 'records', wallets: [], records: [], planned: [], grants: [], requests: [], filter: { category: '', query: '' } };
   private listeners = new Set<() => void>();
   private wallet?: Wallet;
   private vault?: VaultClient;
@@ -211,9 +239,16 @@ export class PatientApp {
     }
   }
 
+  setFilter(filter: Partial<RecordFilter>) {
+    this.set({ filter: { ...this.state.filter, ...filter } });
+  }
+
   show(screen: Screen, selected?: string) {
-    this.set({ screen, ...(selected ? { selected } : {}), error: undefined, notice: undefined, provider: undefined });
-    if (screen === 'sharing') void this.loadGrants();
+    this.set({ screen, ...(selected ? { selected } : {}), error: undefined, notice: undefined, provider: undefined, ...(screen === 'share' ? {} : { prefill: undefined }) });
+    if (screen === 'sharing') {
+      void this.loadGrants();
+      void this.loadRequests();
+    }
     if (screen === 'activity') void this.loadActivity();
   }
 
@@ -232,6 +267,50 @@ export class PatientApp {
     } catch (err) {
       this.fail(err);
     }
+  }
+
+  async loadRequests(): Promise<void> {
+    if (!this.vault) return;
+    try {
+      this.set({ requests: await this.vault.accessRequests('pending') });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Opens the share wizard filled in from a provider's request; she still reviews and signs. */
+  approve(request: Schemas['AccessRequestView']) {
+    const categories = request.categories.filter((c): c is Category => (CATEGORIES as readonly string[]).includes(c));
+    this.set({
+      screen: 'share',
+      error: undefined,
+      notice: undefined,
+      prefill: { requestId: request.id, provider: request.provider, categories, purpose: request.purpose, days: Math.max(1, Math.round(request.duration_secs / 86_400)) },
+    });
+    void this.lookUp(request.provider);
+  }
+
+  async decline(requestId: string): Promise<void> {
+    if (!this.vault) return;
+    try {
+      await this.vault.declineRequest(requestId);
+      this.set({ notice: 'Request declined. The provider sees that you said no.' });
+      await this.loadRequests();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Her records as one FHIR Bundle file, decrypted here, for her to keep (a download she asked for). */
+  exportBundle(): Blob {
+    const entry = this.state.records
+      .filter((r) => r.resource)
+      .map((r) => ({
+        fullUrl: `urn:uuid:${r.view.record_id.replace(/(.{8})(.{4})(.{4})(.{4})(.{12})/, '$1-$2-$3-$4-$5')}`,
+        resource: r.resource,
+      }));
+    const bundle = { resourceType: 'Bundle', type: 'collection', timestamp: new Date().toISOString(), entry };
+    return new Blob([JSON.stringify(bundle, null, 2)], { type: 'application/fhir+json' });
   }
 
   /** Reads a provider's registration from the chain (never from the vault). */
@@ -256,9 +335,11 @@ export class PatientApp {
     this.set({ busy: 'Sign the grant in your wallet (it costs nothing).', error: undefined });
     try {
       const views = this.state.records.map((r) => r.view);
-      const { shared } = await share(ctx, request, views, (done, total) =>
+      const { grantId, shared } = await share(ctx, request, views, (done, total) =>
         this.set({ busy: total === 0 ? 'Shared.' : `Sharing your existing records: ${done} of ${total}…` }),
       );
+      const answered = this.state.prefill?.requestId;
+      if (answered) await ctx.vault.approveRequest(answered, grantId);
       this.set({ busy: undefined, screen: 'sharing', provider: undefined, notice: `Shared. ${shared} existing record${shared === 1 ? '' : 's'} can now be opened by the provider.` });
       await this.loadGrants();
     } catch (err) {
@@ -368,7 +449,7 @@ export class PatientApp {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     const session = this.session;
     this.session = undefined;
-    this.set({ phase: 'connect', records: [], planned: [], grants: [], activity: undefined, provider: undefined, selected: undefined, screen: 'records', notice: reason, busy: undefined, address: undefined });
+    this.set({ phase: 'connect', records: [], planned: [], grants: [], requests: [], prefill: undefined, activity: undefined, provider: undefined, selected: undefined, screen: 'records', notice: reason, busy: undefined, address: undefined });
     await session?.signOut().catch(() => undefined);
   }
 

@@ -165,6 +165,20 @@ export class VaultClient {
     return must(this.api.POST('/v1/relay', { body }));
   }
 
+  /** Access requests addressed to the caller (a patient) or made by it (a provider). */
+  accessRequests(status?: 'pending' | 'approved' | 'declined' | 'expired'): Promise<Schemas['AccessRequestView'][]> {
+    return must(this.api.GET('/v1/access-requests', { params: { query: status ? { status } : {} } }));
+  }
+
+  /** Answers a request with the grant the patient signed for it. */
+  approveRequest(id: string, grantId: string): Promise<Schemas['AccessRequestView']> {
+    return must(this.api.POST('/v1/access-requests/{id}/approve', { params: { path: { id } }, body: { grant_id: grantId } }));
+  }
+
+  declineRequest(id: string): Promise<Schemas['AccessRequestView']> {
+    return must(this.api.POST('/v1/access-requests/{id}/decline', { params: { path: { id } } }));
+  }
+
   patientRecords(patient: string): Promise<Schemas['RecordView'][]> {
     return must(this.api.GET('/v1/patients/{patient}/records', { params: { path: { patient } } }));
   }
