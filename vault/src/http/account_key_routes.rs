@@ -12,7 +12,7 @@ use medkey_protocol::api::{self, PublishKeyBody};
 use super::auth::Caller;
 use super::ids;
 use super::json::ApiJson;
-use super::openapi::ErrorBody;
+use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
 use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::account_keys::PublishedKey;
@@ -27,11 +27,9 @@ use crate::account_keys::PublishedKey;
         (status = 204, description = "Published (replacing an earlier key)"),
         (status = 400, description = "invalid_key / bad_signature (not the caller's signature of the statement for \
             this key and chain) / malformed_json / invalid_body", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
-        (status = 413, description = "body_too_large", body = ErrorBody),
-        (status = 415, description = "unsupported_media_type", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Unauthorized,
+        JsonBodyRefusals,
+        Internal,
     ),
     security(("bearer" = [])),
 )]
@@ -65,10 +63,9 @@ pub async fn publish(
         (status = 200, description = "`{address, encryption_key, signature}`: check the signature before use",
             body = api::PublishedKey),
         (status = 400, description = "invalid_address", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 404, description = "not_found: the account has published no key", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Internal,
     ),
     security(("bearer" = [])),
 )]

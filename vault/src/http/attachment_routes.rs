@@ -16,7 +16,7 @@ use medkey_protocol::api::{AttachmentStored, EncryptedStream};
 use super::auth::Caller;
 use super::client_ip::ClientIp;
 use super::ids;
-use super::openapi::ErrorBody;
+use super::openapi::{ErrorBody, Internal, Unauthorized};
 use super::provider_routes::{check_mfa_or_log, decide_or_log};
 use super::state::now_ms;
 use super::{ApiError, AppState};
@@ -41,15 +41,14 @@ const OCTET_STREAM: &str = "application/octet-stream";
         (status = 201, description = "Stored", body = AttachmentStored),
         (status = 400, description = "invalid_record_id / invalid_version / invalid_ciphertext (not an encrypted \
             stream) / upload_interrupted", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 404, description = "not_found: no such record version of the caller's", body = ErrorBody),
         (status = 409, description = "attachment_exists: a version has at most one attachment", body = ErrorBody),
         (status = 410, description = "record_erased: the record was erased while the upload was under way; \
             nothing was kept", body = ErrorBody),
         (status = 413, description = "attachment_too_large", body = ErrorBody),
         (status = 415, description = "unsupported_media_type: send application/octet-stream", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Internal,
     ),
     security(("bearer" = [])),
 )]
@@ -102,15 +101,14 @@ pub async fn upload(
             body = EncryptedStream,
             headers(("x-medkey-version" = u32, description = "The record version it belongs to"))),
         (status = 400, description = "invalid_record_id", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "mfa_required / provider_not_registered / provider_suspended / no_live_grant / \
             not_in_record_set / refused_by_chain (each denial is logged)", body = ErrorBody),
         (status = 404, description = "not_found: no such record, or its current version has no attachment",
             body = ErrorBody),
         (status = 429, description = "rate_limited: too many releases for this address or from this IP",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = "internal", body = ErrorBody),
+        Internal,
         (status = 503, description = "mirror_stale / chain_unavailable / limits_unavailable: the vault cannot decide \
             now", body = ErrorBody),
     ),

@@ -20,7 +20,7 @@ use utoipa::IntoParams;
 use super::auth::Caller;
 use super::ids;
 use super::json::ApiQuery;
-use super::openapi::ErrorBody;
+use super::openapi::{ErrorBody, Internal, Unauthorized};
 use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::EntryFilter;
@@ -98,7 +98,7 @@ pub async fn operator_key(State(state): State<AppState>) -> Json<OperatorKey> {
     tag = "audit",
     responses(
         (status = 200, description = "The current signed tree head", body = TreeHead),
-        (status = 500, description = "internal", body = ErrorBody),
+        Internal,
     ),
 )]
 pub async fn tree_head(State(state): State<AppState>) -> Result<Json<SignedTreeHead>, ApiError> {
@@ -115,7 +115,7 @@ pub async fn tree_head(State(state): State<AppState>) -> Result<Json<SignedTreeH
         (status = 200, description = "Proof hashes (hex) that the log at size `from` is a prefix of `tree_head`",
             body = ConsistencyAnswer),
         (status = 400, description = "invalid_size (0, or larger than the log)", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Internal,
     ),
 )]
 pub async fn consistency(
@@ -142,9 +142,8 @@ pub async fn consistency(
         (status = 200, description = "Entries about the caller's records or caused by the caller, oldest first",
             body = ProvenEntries),
         (status = 400, description = "invalid_query / invalid_address / invalid_record_id", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Unauthorized,
+        Internal,
     ),
 )]
 pub async fn entries(

@@ -12,7 +12,7 @@ use medkey_protocol::api::{EmergencyProviders, ProvidersBody};
 use super::auth::Caller;
 use super::ids;
 use super::json::ApiJson;
-use super::openapi::ErrorBody;
+use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
 use super::state::now_ms;
 use super::{ApiError, AppState};
 
@@ -27,9 +27,8 @@ const MAX_PROVIDERS: usize = 50;
     operation_id = "list_emergency_providers",
     responses(
         (status = 200, description = "The caller's break-glass providers", body = EmergencyProviders),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Unauthorized,
+        Internal,
     ),
     security(("bearer" = [])),
 )]
@@ -48,11 +47,9 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
         (status = 204, description = "Replaced"),
         (status = 400, description = "invalid_address / invalid_providers (more than 50, or repeated) / \
             malformed_json / invalid_body", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
-        (status = 413, description = "body_too_large", body = ErrorBody),
-        (status = 415, description = "unsupported_media_type", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Unauthorized,
+        JsonBodyRefusals,
+        Internal,
     ),
     security(("bearer" = [])),
 )]

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::auth::Caller;
 use super::json::ApiQuery;
-use super::openapi::ErrorBody;
+use super::openapi::{ErrorBody, Internal, Unauthorized};
 use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::consent_fhir;
@@ -40,9 +40,8 @@ pub struct GrantsQuery {
         (status = 200, description = "`json`: an array of `{grant, state, categories}`, `state` being pending, live, \
             expired or revoked; `fhir`: a `collection` Bundle of R4 `Consent` resources", body = GrantListing),
         (status = 400, description = "invalid_query (format is neither json nor fhir, or as is neither patient nor provider)", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Unauthorized,
+        Internal,
     ),
     security(("bearer" = [])),
 )]

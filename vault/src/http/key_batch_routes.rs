@@ -14,7 +14,7 @@ use super::auth::Caller;
 use super::client_ip::ClientIp;
 use super::ids;
 use super::json::ApiJson;
-use super::openapi::ErrorBody;
+use super::openapi::{ErrorBody, Internal, Unauthorized};
 use super::provider_routes::{KEY_NOT_WRAPPED, denied_entry, released_entry};
 use super::record_routes::RecordView;
 use super::{ApiError, AppState};
@@ -37,8 +37,7 @@ pub const MAX_BATCH: usize = 500;
             body = KeyBatch),
         (status = 400, description = "invalid_address / invalid_record_id / duplicate_record / invalid_body / \
             malformed_json", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "mfa_required (each record's refusal is logged)", body = ErrorBody),
         (status = 413, description = "batch_too_large: more than 500 records, or more than the per-minute \
             allowance / body_too_large", body = ErrorBody),
@@ -46,7 +45,7 @@ pub const MAX_BATCH: usize = 500;
         (status = 429, description = "rate_limited: too many records released for this address or to this IP, \
             or too many new patients this hour", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = "internal", body = ErrorBody),
+        Internal,
         (status = 503, description = "limits_unavailable: the vault cannot check its limits now", body = ErrorBody),
     ),
     security(("bearer" = [])),

@@ -9,7 +9,7 @@ use medkey_protocol::api::{CodeBody, FactorBody, MfaStatus, RecoveryCodes, TotpS
 use super::auth::Caller;
 use super::client_ip::ClientIp;
 use super::json::ApiJson;
-use super::openapi::ErrorBody;
+use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
 use super::session_routes::second_factor;
 use super::state::now_ms;
 use super::{ApiError, AppState};
@@ -24,9 +24,8 @@ use crate::identity::MfaError;
     operation_id = "mfa_status",
     responses(
         (status = 200, description = "The second factor's state", body = MfaStatus),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Unauthorized,
+        Internal,
     ),
     security(("bearer" = [])),
 )]
@@ -43,10 +42,9 @@ pub async fn status(State(state): State<AppState>, caller: Caller) -> Result<Jso
     operation_id = "mfa_setup",
     responses(
         (status = 200, description = "A new pending TOTP secret (replaces a pending one)", body = TotpSetup),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 409, description = "mfa_already_enabled: disable it first", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Internal,
     ),
     security(("bearer" = [])),
 )]
@@ -68,11 +66,10 @@ pub async fn setup(State(state): State<AppState>, caller: Caller) -> Result<Json
         (status = 401, description = "missing_token / invalid_token / token_expired / session_closed / \
             invalid_mfa_code (counts toward the sign-in lockout)", body = ErrorBody),
         (status = 409, description = "mfa_not_started (call setup first) / mfa_already_enabled", body = ErrorBody),
-        (status = 413, description = "body_too_large", body = ErrorBody),
-        (status = 415, description = "unsupported_media_type", body = ErrorBody),
+        JsonBodyRefusals,
         (status = 429, description = "locked_out: too many failed sign-ins or codes for this address from this IP",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = "internal", body = ErrorBody),
+        Internal,
         (status = 503, description = "limits_unavailable", body = ErrorBody),
     ),
     security(("bearer" = [])),
@@ -104,11 +101,10 @@ pub async fn enable(
         (status = 401, description = "missing_token / invalid_token / token_expired / session_closed / \
             invalid_mfa_code (counts toward the sign-in lockout)", body = ErrorBody),
         (status = 409, description = "mfa_not_enabled", body = ErrorBody),
-        (status = 413, description = "body_too_large", body = ErrorBody),
-        (status = 415, description = "unsupported_media_type", body = ErrorBody),
+        JsonBodyRefusals,
         (status = 429, description = "locked_out: too many failed sign-ins or codes for this address from this IP",
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = "internal", body = ErrorBody),
+        Internal,
         (status = 503, description = "limits_unavailable", body = ErrorBody),
     ),
     security(("bearer" = [])),

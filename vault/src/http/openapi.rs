@@ -74,3 +74,29 @@ static DOCUMENT: LazyLock<String> =
 pub async fn serve() -> impl IntoResponse {
     ([(CONTENT_TYPE, "application/json")], DOCUMENT.as_str())
 }
+
+/// The answers every route that needs a token can give: declared once, listed by each route.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code, reason = "documentation: ApiError builds these bodies")]
+pub enum Unauthorized {
+    #[response(status = 401, description = "missing_token / invalid_token / token_expired / session_closed")]
+    Unauthorized(ErrorBody),
+}
+
+/// The answer any route gives when something fails inside the vault.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code, reason = "documentation: ApiError builds these bodies")]
+pub enum Internal {
+    #[response(status = 500, description = "internal")]
+    Internal(ErrorBody),
+}
+
+/// What every route taking a JSON body refuses before reading it.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code, reason = "documentation: ApiJson and the body limit build these bodies")]
+pub enum JsonBodyRefusals {
+    #[response(status = 413, description = "body_too_large")]
+    TooLarge(ErrorBody),
+    #[response(status = 415, description = "unsupported_media_type")]
+    NotJson(ErrorBody),
+}

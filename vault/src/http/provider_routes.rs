@@ -9,7 +9,7 @@ use medkey_protocol::api::KeyRelease;
 use super::auth::Caller;
 use super::client_ip::ClientIp;
 use super::ids;
-use super::openapi::ErrorBody;
+use super::openapi::{ErrorBody, Internal, Unauthorized};
 use super::record_routes::RecordView;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
@@ -26,11 +26,10 @@ use crate::records::{RecordMeta, ReleaseView};
         (status = 200, description = "Metadata of the records the caller may read now (erased ones left out)",
             body = Vec<RecordView>),
         (status = 400, description = "invalid_address", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "mfa_required (operator policy: providers sign in with a second factor)",
             body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Internal,
         (status = 503, description = "mirror_stale / chain_unavailable: the vault cannot decide now", body = ErrorBody),
     ),
     security(("bearer" = [])),
@@ -70,8 +69,7 @@ pub async fn list_for_patient(
     responses(
         (status = 200, description = "Released under a live grant (and logged)", body = KeyRelease),
         (status = 400, description = "invalid_record_id", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "mfa_required / provider_not_registered / provider_suspended / no_live_grant / \
             not_in_record_set / refused_by_chain (each denial is logged)", body = ErrorBody),
         (status = 404, description = "not_found (also for an erased record)", body = ErrorBody),
@@ -80,7 +78,7 @@ pub async fn list_for_patient(
         (status = 429, description = "rate_limited: too many releases for this address or from this IP, or too \
             many new patients this hour", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = "internal", body = ErrorBody),
+        Internal,
         (status = 503, description = "mirror_stale / chain_unavailable / limits_unavailable: the vault cannot decide \
             now", body = ErrorBody),
     ),

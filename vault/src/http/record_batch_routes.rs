@@ -9,7 +9,7 @@ use super::auth::Caller;
 use super::ids;
 use super::json::ApiJson;
 use super::key_batch_routes::distinct_ids;
-use super::openapi::ErrorBody;
+use super::openapi::{ErrorBody, Internal, Unauthorized};
 use super::{ApiError, AppState};
 
 /// The caller's own records, with their current ciphertexts and the keys wrapped for the caller.
@@ -24,11 +24,10 @@ use super::{ApiError, AppState};
             body = RecordContents),
         (status = 400, description = "invalid_record_id / duplicate_record / malformed_json / invalid_body",
             body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 413, description = "batch_too_large (more than 500) / body_too_large", body = ErrorBody),
         (status = 415, description = "unsupported_media_type", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Internal,
     ),
     security(("bearer" = [])),
 )]
@@ -38,7 +37,8 @@ pub async fn fetch_many(
     ApiJson(body): ApiJson<RecordIdsBody>,
 ) -> Result<Json<RecordContents>, ApiError> {
     let record_ids = distinct_ids(&body.record_ids)?;
-    let pairs: Vec<([u8; 16], alloy::primitives::Address)> = record_ids.iter().map(|id| (*id, caller.address)).collect();
+    let pairs: Vec<([u8; 16], alloy::primitives::Address)> =
+        record_ids.iter().map(|id| (*id, caller.address)).collect();
     let mut views = state.records.for_release(&pairs).await?;
     let (mut records, mut missing) = (Vec::new(), Vec::new());
     for id in &record_ids {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::auth::Caller;
 use super::ids;
 use super::json::{ApiJson, ApiQuery};
-use super::openapi::ErrorBody;
+use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
 use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
@@ -96,14 +96,12 @@ async fn check_writer(state: &AppState, caller: &Caller, meta: &RecordMeta) -> R
         (status = 400, description = "invalid_record_id / invalid_address / invalid_base64 / unknown_resource_type / \
             invalid_ciphertext / invalid_wrapped_key / missing_owner_key / malformed_json / invalid_body",
             body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "Writing for a patient: mfa_required / provider_not_registered / \
             provider_suspended / no_live_grant / not_in_record_set / refused_by_chain", body = ErrorBody),
         (status = 409, description = "record_exists", body = ErrorBody),
-        (status = 413, description = "body_too_large", body = ErrorBody),
-        (status = 415, description = "unsupported_media_type", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        JsonBodyRefusals,
+        Internal,
         (status = 503, description = "mirror_stale / chain_unavailable: the vault cannot decide now", body = ErrorBody),
     ),
     security(("bearer" = [])),
@@ -147,9 +145,8 @@ pub async fn create(
     responses(
         (status = 200, description = "The caller's records", body = Vec<RecordView>),
         (status = 400, description = "invalid_query (e.g. an unknown category)", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Unauthorized,
+        Internal,
     ),
     security(("bearer" = [])),
 )]
@@ -172,11 +169,10 @@ pub async fn list(
     responses(
         (status = 200, description = "The record, its ciphertext and the caller's wrapped key", body = RecordContent),
         (status = 400, description = "invalid_record_id", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 404, description = "not_found (also for a record the caller does not own)", body = ErrorBody),
         (status = 410, description = "record_erased", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Internal,
     ),
     security(("bearer" = [])),
 )]
@@ -210,14 +206,12 @@ pub async fn fetch(
         (status = 200, description = "The record's metadata at its new version", body = RecordView),
         (status = 400, description = "invalid_record_id / invalid_address / invalid_base64 / invalid_ciphertext / \
             invalid_wrapped_key / missing_owner_key / malformed_json / invalid_body", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 404, description = "not_found", body = ErrorBody),
         (status = 409, description = "record_exists: a concurrent update won", body = ErrorBody),
         (status = 410, description = "record_erased", body = ErrorBody),
-        (status = 413, description = "body_too_large", body = ErrorBody),
-        (status = 415, description = "unsupported_media_type", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        JsonBodyRefusals,
+        Internal,
     ),
     security(("bearer" = [])),
 )]
@@ -244,11 +238,10 @@ pub async fn update(
     responses(
         (status = 204, description = "Erased"),
         (status = 400, description = "invalid_record_id", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 404, description = "not_found", body = ErrorBody),
         (status = 410, description = "record_erased", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Internal,
     ),
     security(("bearer" = [])),
 )]
@@ -291,17 +284,15 @@ pub async fn erase(
         (status = 204, description = "Added"),
         (status = 400, description = "invalid_record_id / invalid_version / invalid_address / invalid_base64 / \
             invalid_wrapped_key / duplicate_recipient / malformed_json / invalid_body", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "The writing provider: mfa_required / provider_not_registered / \
             provider_suspended / no_live_grant (its write grant ended)", body = ErrorBody),
         (status = 404, description = "not_found (the record or the version)", body = ErrorBody),
         (status = 409, description = "wrapped_key_exists: a different key is already wrapped for a recipient and \
             only the owner may replace it", body = ErrorBody),
         (status = 410, description = "record_erased", body = ErrorBody),
-        (status = 413, description = "body_too_large", body = ErrorBody),
-        (status = 415, description = "unsupported_media_type", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        JsonBodyRefusals,
+        Internal,
         (status = 503, description = "mirror_stale / chain_unavailable: the vault cannot decide now", body = ErrorBody),
     ),
     security(("bearer" = [])),

@@ -17,7 +17,7 @@ use medkey_protocol::eip712::{self, Grant, Revoke};
 use super::auth::Caller;
 use super::ids;
 use super::json::ApiJson;
-use super::openapi::ErrorBody;
+use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
 use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
@@ -36,11 +36,9 @@ const MAX_DEADLINE_S: u64 = 7 * 86_400;
         (status = 200, description = "Typed data for `eth_signTypedData_v4` and its digest", body = Signable),
         (status = 400, description = "invalid_address / invalid_grant / invalid_record_id / invalid_deadline / \
             foreign_record / malformed_json / invalid_body", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
-        (status = 413, description = "body_too_large", body = ErrorBody),
-        (status = 415, description = "unsupported_media_type", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Unauthorized,
+        JsonBodyRefusals,
+        Internal,
         (status = 503, description = "relay_not_configured: this vault has no relayer account", body = ErrorBody),
     ),
     security(("bearer" = [])),
@@ -95,12 +93,10 @@ pub async fn grant_typed_data(
     responses(
         (status = 200, description = "Typed data for `eth_signTypedData_v4` and its digest", body = Signable),
         (status = 400, description = "invalid_deadline / malformed_json / invalid_body", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 404, description = "not_found: no such grant of the caller's", body = ErrorBody),
-        (status = 413, description = "body_too_large", body = ErrorBody),
-        (status = 415, description = "unsupported_media_type", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        JsonBodyRefusals,
+        Internal,
         (status = 503, description = "relay_not_configured: this vault has no relayer account", body = ErrorBody),
     ),
     security(("bearer" = [])),
@@ -134,13 +130,11 @@ pub async fn revoke_typed_data(
         (status = 201, description = "Mined", body = Relayed),
         (status = 400, description = "bad_signature / wrong_domain / malformed_typed_data / malformed_json / \
             invalid_body", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "not_your_signature: the signer is not the caller", body = ErrorBody),
         (status = 409, description = "refused_by_registry (e.g. a used nonce or a passed deadline)", body = ErrorBody),
-        (status = 413, description = "body_too_large", body = ErrorBody),
-        (status = 415, description = "unsupported_media_type", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        JsonBodyRefusals,
+        Internal,
         (status = 502, description = "chain_unavailable: the chain did not take the transaction", body = ErrorBody),
         (status = 503, description = "relay_not_configured: this vault has no relayer account", body = ErrorBody),
     ),

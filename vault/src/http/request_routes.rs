@@ -23,7 +23,7 @@ use serde::Deserialize;
 
 use super::auth::Caller;
 use super::json::{ApiJson, ApiQuery};
-use super::openapi::ErrorBody;
+use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
 use super::state::now_ms;
 use super::{ApiError, AppState, ids};
 use crate::access_log::{AuditEntry, stamped};
@@ -86,15 +86,13 @@ impl From<RequestError> for ApiError {
         (status = 400, description = "invalid_address / invalid_category / invalid_purpose / invalid_duration / \
             invalid_note / invalid_request (no category, or the caller names itself) / malformed_json / \
             invalid_body", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "provider_not_registered / provider_suspended: only a registered, active \
             provider may ask", body = ErrorBody),
         (status = 409, description = "request_pending: this provider already has a pending request to this \
             patient", body = ErrorBody),
-        (status = 413, description = "body_too_large", body = ErrorBody),
-        (status = 415, description = "unsupported_media_type", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        JsonBodyRefusals,
+        Internal,
         (status = 503, description = "mirror_stale: the vault cannot check the provider's registration now",
             body = ErrorBody),
     ),
@@ -181,9 +179,8 @@ pub async fn create(
     responses(
         (status = 200, description = "The requests", body = Vec<AccessRequestView>),
         (status = 400, description = "invalid_status / invalid_query", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Unauthorized,
+        Internal,
     ),
     security(("bearer" = [])),
 )]
@@ -214,8 +211,7 @@ pub async fn list(
         (status = 200, description = "Approved, naming the grant", body = AccessRequestView),
         (status = 400, description = "invalid_request_id / invalid_grant_id / malformed_json / invalid_body",
             body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "not_the_patient: only the patient answers a request", body = ErrorBody),
         (status = 404, description = "not_found: no such request to or from the caller", body = ErrorBody),
         (status = 409, description = "request_not_pending / request_expired / grant_not_found (not in the \
@@ -223,9 +219,8 @@ pub async fn list(
             grant_is_emergency (a break-glass grant is not the patient's answer) / grant_revoked / grant_not_live \
             (not started or expired) / grant_insufficient (does not cover every requested category)",
             body = ErrorBody),
-        (status = 413, description = "body_too_large", body = ErrorBody),
-        (status = 415, description = "unsupported_media_type", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        JsonBodyRefusals,
+        Internal,
         (status = 503, description = "mirror_stale: the vault cannot check the grant now", body = ErrorBody),
     ),
     security(("bearer" = [])),
@@ -304,12 +299,11 @@ pub async fn approve(
     responses(
         (status = 200, description = "Declined", body = AccessRequestView),
         (status = 400, description = "invalid_request_id", body = ErrorBody),
-        (status = 401, description = "missing_token / invalid_token / token_expired / session_closed",
-            body = ErrorBody),
+        Unauthorized,
         (status = 403, description = "not_the_patient: only the patient answers a request", body = ErrorBody),
         (status = 404, description = "not_found: no such request to or from the caller", body = ErrorBody),
         (status = 409, description = "request_not_pending / request_expired", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        Internal,
     ),
     security(("bearer" = [])),
 )]

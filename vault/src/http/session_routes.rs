@@ -7,7 +7,7 @@ use medkey_protocol::api::{LoginBody, Nonce, RefreshBody, SessionBody};
 
 use super::client_ip::ClientIp;
 use super::json::ApiJson;
-use super::openapi::ErrorBody;
+use super::openapi::{ErrorBody, Internal, JsonBodyRefusals};
 use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
@@ -43,7 +43,7 @@ impl From<Session> for SessionBody {
         (status = 200, description = "A fresh nonce", body = Nonce),
         (status = 429, description = "rate_limited: too many sign-in requests from this IP", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = "internal", body = ErrorBody),
+        Internal,
         (status = 503, description = "limits_unavailable / nonces_unavailable: the shared store is not answering",
             body = ErrorBody),
     ),
@@ -68,11 +68,10 @@ pub async fn nonce(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Res
         (status = 401, description = "wrong_domain / wrong_uri / wrong_chain / login_expired / bad_signature / nonce_rejected / \
             mfa_required (send `totp` or `recovery_code` with the same signed message) / invalid_mfa_code",
             body = ErrorBody),
-        (status = 413, description = "body_too_large", body = ErrorBody),
-        (status = 415, description = "unsupported_media_type", body = ErrorBody),
+        JsonBodyRefusals,
         (status = 429, description = "rate_limited (per IP) / locked_out (too many failed sign-ins for this address \
             from this IP)", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 500, description = "internal", body = ErrorBody),
+        Internal,
         (status = 503, description = "limits_unavailable / nonces_unavailable", body = ErrorBody),
     ),
 )]
@@ -129,9 +128,8 @@ async fn log_login(
         (status = 400, description = "malformed_json / invalid_body", body = ErrorBody),
         (status = 401, description = "invalid_refresh_token / refresh_token_reused (the session family is now \
             closed)", body = ErrorBody),
-        (status = 413, description = "body_too_large", body = ErrorBody),
-        (status = 415, description = "unsupported_media_type", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        JsonBodyRefusals,
+        Internal,
     ),
 )]
 pub async fn refresh(
@@ -151,9 +149,8 @@ pub async fn refresh(
         (status = 204, description = "Signed out"),
         (status = 400, description = "malformed_json / invalid_body", body = ErrorBody),
         (status = 401, description = "invalid_refresh_token", body = ErrorBody),
-        (status = 413, description = "body_too_large", body = ErrorBody),
-        (status = 415, description = "unsupported_media_type", body = ErrorBody),
-        (status = 500, description = "internal", body = ErrorBody),
+        JsonBodyRefusals,
+        Internal,
     ),
 )]
 pub async fn logout(
