@@ -258,6 +258,28 @@ describe('the patient app', () => {
     await page.getByRole('button', { name: 'Records', exact: true }).click();
   });
 
+  it('attaches an image with progress, encrypted here, and shows it again decrypted', async () => {
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAIAAAADCAYAAAC56t6BAAAAEUlEQVR4nGP4z8DwH4QZMBgAoXkL9U3EmgcAAAAASUVORK5CYII=',
+      'base64',
+    );
+    await page.getByRole('button', { name: 'Add records' }).click();
+    await page.getByLabel('Or attach a document (PDF or image)').setInputFiles({ name: 'rash.png', mimeType: 'image/png', buffer: png });
+    await page.getByText('rash.png added, encrypted in this browser.').waitFor();
+    await page.getByRole('button', { name: /rash\.png/ }).click();
+    await page.getByRole('button', { name: 'Show the attached file' }).click();
+    const image = page.getByRole('img', { name: 'rash.png' });
+    await image.waitFor();
+    expect(await image.getAttribute('src')).toMatch(/^blob:/);
+    expect(await image.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([2, 3]);
+    expect(await axeViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Back to your records' }).click();
+    await page.getByRole('button', { name: 'Add records' }).click();
+    await page.getByLabel('Or attach a document (PDF or image)').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('is not a PDF or an image');
+    await page.getByRole('button', { name: 'Back to your records' }).click();
+  });
+
   it('offers its clearly labelled dev wallet on a local chain, which works without any extension', async () => {
     const plain = await browser.newContext({ viewport: { width: 1024, height: 800 } });
     try {

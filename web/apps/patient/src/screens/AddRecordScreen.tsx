@@ -22,6 +22,16 @@ export function AddRecordScreen() {
           if (file) void app.planFile(file);
         }}
       />
+      <label htmlFor="document">Or attach a document (PDF or image)</label>
+      <input
+        id="document"
+        type="file"
+        accept="application/pdf,image/png,image/jpeg,image/gif,image/webp"
+        onChange={(e) => {
+          const file = e.currentTarget.files?.[0];
+          if (file) void app.attachFile(file);
+        }}
+      />
       {state.planned.length > 0 && (
         <>
           <h2>What will be stored</h2>

@@ -16,6 +16,13 @@ export function RecordScreen() {
         </p>
       )}
       {item?.resource && <ResourceView resource={item.resource} />}
+      {item?.resource?.resourceType === 'DocumentReference' && !state.preview && (
+        <button type="button" onClick={() => void app.showAttachment(item.view.record_id)} disabled={Boolean(state.busy)}>
+          Show the attached file
+        </button>
+      )}
+      {state.preview?.contentType.startsWith('image/') && <img className="preview" src={state.preview.url} alt={state.preview.title} />}
+      {state.preview?.contentType === 'application/pdf' && <iframe className="preview" src={state.preview.url} title={state.preview.title} />}
       {item && (
         <p className="hint">
           Version {item.view.version}, stored {new Date(item.view.updated_at_ms).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' })}.

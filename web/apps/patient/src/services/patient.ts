@@ -11,6 +11,10 @@ import {
   Wallet,
   deriveAndPublishKey,
   deriveEncryptionKey,
+  bindingOf,
+  collect,
+  decryptStream,
+  encryptToBlob,
   inferCategory,
   openRecordContent,
   providerEncryptionKey,
@@ -74,6 +78,8 @@ export interface PatientState {
   requests: Schemas['AccessRequestView'][];
   /** A grant the share wizard starts from (an access request being approved). */
   prefill?: SharePrefill | undefined;
+  /** A decrypted attachment shown on the record screen (an object URL, revoked on leaving). */
+  preview?: { url: string; contentType: string; title: string } | undefined;
 }
 
 export interface RecordFilter {
@@ -239,11 +245,75 @@ export class PatientApp {
     }
   }
 
+  /**
+   * Adds a PDF or image as a DocumentReference record with the file attached: encrypted here in
+   * chunks, then uploaded, with progress for both.
+   */
+  async attachFile(file: File): Promise<void> {
+    const { vault, keys, wallet } = this;
+    if (!vault || !keys || !wallet) return;
+    if (!/^(application\/pdf|image\/(png|jpeg|gif|webp))$/.test(file.type)) {
+      this.set({ error: `${file.name} is not a PDF or an image (PNG, JPEG, GIF, WebP). Choose one of those.` });
+      return;
+    }
+    const percent = (done: number, total: number) => (total === 0 ? 100 : Math.floor((done / total) * 100));
+    try {
+      const resource: Resource = {
+        resourceType: 'DocumentReference',
+        status: 'current',
+        date: new Date().toISOString(),
+        description: file.name,
+        content: [{ attachment: { contentType: file.type, title: file.name, size: file.size } }],
+      };
+      const sealed = await sealNewRecord({ owner: wallet.address, resource, category: 'documents', readers: [{ address: wallet.address, publicKey: keys.publicKey }] });
+      const created = await vault.createRecord(sealed.body);
+      const ciphertext = await encryptToBlob(sealed.dataKey, sealed.binding, file, (done, total) =>
+        this.set({ busy: `Encrypting ${file.name}: ${percent(done, total)}%` }),
+      );
+      sealed.dataKey.fill(0);
+      await vault.uploadAttachmentBlob(created.record.record_id, 1, ciphertext, (sent, total) =>
+        this.set({ busy: `Uploading ${file.name}: ${percent(sent, total)}%` }),
+      );
+      this.set({ busy: undefined, screen: 'records', notice: `${file.name} added, encrypted in this browser.` });
+      await this.loadRecords();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Decrypts a record's attached file here and shows it (PDF or image), for this screen only. */
+  async showAttachment(recordId: string): Promise<void> {
+    const { vault, keys } = this;
+    const item = this.state.records.find((r) => r.view.record_id === recordId);
+    if (!vault || !keys || !item?.resource) return;
+    this.set({ busy: 'Opening the file…', error: undefined });
+    try {
+      const fetched = await vault.fetchRecord(recordId);
+      const opened = await openRecordContent(fetched.record, fetched.ciphertext, fetched.wrapped_key, keys.secret);
+      const { stream } = await vault.downloadAttachment(recordId);
+      const plain = await collect(stream.pipeThrough(decryptStream(opened.dataKey, bindingOf(fetched.record))));
+      opened.dataKey.fill(0);
+      const attachment = ((item.resource.content as { attachment?: { contentType?: string; title?: string } }[] | undefined) ?? [])[0]?.attachment;
+      const contentType = attachment?.contentType ?? 'application/octet-stream';
+      this.clearPreview();
+      const url = URL.createObjectURL(new Blob([plain as BlobPart], { type: contentType }));
+      this.set({ busy: undefined, preview: { url, contentType, title: attachment?.title ?? 'Attached file' } });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private clearPreview() {
+    if (this.state.preview) URL.revokeObjectURL(this.state.preview.url);
+    if (this.state.preview) this.set({ preview: undefined });
+  }
+
   setFilter(filter: Partial<RecordFilter>) {
     this.set({ filter: { ...this.state.filter, ...filter } });
   }
 
   show(screen: Screen, selected?: string) {
+    this.clearPreview();
     this.set({ screen, ...(selected ? { selected } : {}), error: undefined, notice: undefined, provider: undefined, ...(screen === 'share' ? {} : { prefill: undefined }) });
     if (screen === 'sharing') {
       void this.loadGrants();
@@ -444,6 +514,7 @@ export class PatientApp {
 
   /** Forgets the key and every opened record, and signs out. */
   async lock(reason = 'Medkey locked itself after a while without use. Connect again to continue.'): Promise<void> {
+    this.clearPreview();
     this.keys?.secret.fill(0);
     this.keys = undefined;
     if (this.idleTimer) clearTimeout(this.idleTimer);

@@ -142,6 +142,38 @@ export class VaultClient {
     return (await response.json()) as Schemas['AttachmentStored'];
   }
 
+  /**
+   * Uploads an attachment's ciphertext held in a Blob (see `encryptToBlob`), reporting upload
+   * progress; for browsers, where a streamed request body needs HTTP/2.
+   */
+  uploadAttachmentBlob(
+    id: string,
+    version: number,
+    body: Blob,
+    progress: (sent: number, total: number) => void = () => {},
+  ): Promise<Schemas['AttachmentStored']> {
+    const url = `${this.baseUrl.replace(/\/+$/, '')}/v1/records/${encodeURIComponent(id)}/versions/${version}/attachment`;
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('PUT', url);
+      xhr.setRequestHeader('content-type', 'application/octet-stream');
+      if (this.token) xhr.setRequestHeader('authorization', `Bearer ${this.token}`);
+      xhr.upload.onprogress = (e) => progress(e.loaded, e.total || body.size);
+      xhr.onerror = () => reject(vaultError(undefined, undefined));
+      xhr.onload = () => {
+        let answer: unknown;
+        try {
+          answer = JSON.parse(xhr.responseText);
+        } catch {
+          answer = undefined;
+        }
+        if (xhr.status >= 200 && xhr.status < 300) resolve(answer as Schemas['AttachmentStored']);
+        else reject(vaultError(new Response(null, { status: xhr.status, headers: { 'retry-after': xhr.getResponseHeader('retry-after') ?? '' } }), answer));
+      };
+      xhr.send(body);
+    });
+  }
+
   /** A record's encrypted attachment as a stream: pipe it through `decryptStream`. */
   async downloadAttachment(id: string): Promise<{ stream: ReadableStream<Uint8Array>; version: number }> {
     const response = await this.raw(`/v1/records/${encodeURIComponent(id)}/attachment`, { method: 'GET' });

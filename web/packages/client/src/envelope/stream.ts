@@ -187,3 +187,45 @@ export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8
   }
   return out;
 }
+
+/**
+ * Encrypts `file` into a Blob of ciphertext, for browsers that cannot stream a request body over
+ * HTTP/1.1 (Chromium): the ciphertext is handed to the browser's blob store 16 MiB at a time, so
+ * the page's own memory stays bounded. `progress(done, total)` reports plaintext bytes.
+ */
+export async function encryptToBlob(
+  dataKey: Uint8Array,
+  binding: RecordBinding,
+  file: Blob,
+  progress: (done: number, total: number) => void = () => {},
+): Promise<Blob> {
+  const parts: Blob[] = [];
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let done = 0;
+  const counting = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      done += chunk.length;
+      progress(done, file.size);
+      controller.enqueue(chunk);
+    },
+  });
+  await (file.stream() as ReadableStream<Uint8Array>)
+    .pipeThrough(counting)
+    .pipeThrough(encryptStream(dataKey, binding))
+    .pipeTo(
+      new WritableStream({
+        write(chunk) {
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          if (pendingBytes >= 16 * 1024 * 1024) {
+            parts.push(new Blob(pending as BlobPart[]));
+            pending = [];
+            pendingBytes = 0;
+          }
+        },
+      }),
+    );
+  parts.push(new Blob(pending as BlobPart[]));
+  return new Blob(parts, { type: 'application/octet-stream' });
+}
