@@ -132,7 +132,7 @@ describe('the patient app', () => {
 
   it('adds a FHIR file after showing what will be stored, and shows it readably', async () => {
     await page.getByRole('button', { name: 'Add records' }).click();
-    await page.getByLabel('FHIR file').setInputFiles({ name: 'bp.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(observation)) });
+    await page.getByLabel('FHIR or C-CDA file').setInputFiles({ name: 'bp.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(observation)) });
     await page.getByRole('combobox', { name: 'Category of Blood pressure panel' }).waitFor();
     expect(await page.getByRole('combobox', { name: 'Category of Blood pressure panel' }).inputValue()).toBe('vitals');
     expect(await axeViolations(page)).toEqual([]);
@@ -148,7 +148,7 @@ describe('the patient app', () => {
   it('refuses a file that is not FHIR, saying what to do', async () => {
     await page.getByRole('button', { name: 'Back to your records' }).click();
     await page.getByRole('button', { name: 'Add records' }).click();
-    await page.getByLabel('FHIR file').setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{oops') });
+    await page.getByLabel('FHIR or C-CDA file').setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{oops') });
     await expect(page.getByRole('alert').textContent()).resolves.toContain('is not valid JSON. Choose a FHIR JSON file.');
   });
 
@@ -256,6 +256,16 @@ describe('the patient app', () => {
     expect(answered[0]).toMatchObject({ status: 'approved' });
     expect((await labReads()).released).toBe(1);
     await page.getByRole('button', { name: 'Records', exact: true }).click();
+  });
+
+  it('reads a C-CDA document as portals export it, converted to FHIR in the page', async () => {
+    await page.getByRole('button', { name: 'Add records' }).click();
+    const ccd = readFileSync(join(appDir, 'test/fixtures/ccd.xml'));
+    await page.getByLabel('FHIR or C-CDA file').setInputFiles({ name: 'ccd.xml', mimeType: 'text/xml', buffer: ccd });
+    await page.getByRole('combobox', { name: 'Category of Penicillin G' }).waitFor();
+    expect(await page.getByRole('combobox', { name: 'Category of Penicillin G' }).inputValue()).toBe('allergies');
+    expect(await page.locator('tbody tr').count()).toBe(3); // the Composition, the Patient, the allergy
+    await page.getByRole('button', { name: 'Back to your records' }).click();
   });
 
   it('attaches an image with progress, encrypted here, and shows it again decrypted', async () => {

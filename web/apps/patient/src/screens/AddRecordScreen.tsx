@@ -9,14 +9,14 @@ export function AddRecordScreen() {
     <section aria-labelledby="add-title">
       <h1 id="add-title">Add records</h1>
       <p>
-        Choose a FHIR JSON file (one resource, or a Bundle as patient portals export it). Nothing is stored until you check
-        the list below: each record is then encrypted in this browser before it is sent.
+        Choose a file your patient portal exported: FHIR (JSON: one resource or a Bundle) or C-CDA (XML). Nothing is
+        stored until you check the list below: each record is then encrypted in this browser before it is sent.
       </p>
-      <label htmlFor="file">FHIR file</label>
+      <label htmlFor="file">FHIR or C-CDA file</label>
       <input
         id="file"
         type="file"
-        accept=".json,application/json,application/fhir+json"
+        accept=".json,.xml,application/json,application/fhir+json,text/xml,application/xml"
         onChange={(e) => {
           const file = e.currentTarget.files?.[0];
           if (file) void app.planFile(file);

@@ -451,11 +451,15 @@ export class PatientApp {
     }
   }
 
-  /** Reads a FHIR JSON file (a resource or a Bundle) and plans what would be stored. */
+  /**
+   * Reads a FHIR JSON file (a resource or a Bundle), or a C-CDA document as patient portals
+   * export it (converted to FHIR here by Medplum's converter), and plans what would be stored.
+   */
   async planFile(file: File): Promise<void> {
     this.set({ error: undefined, notice: undefined });
     try {
-      const json = JSON.parse(await file.text()) as Resource;
+      const text = await file.text();
+      const json = (looksLikeXml(file, text) ? await ccdaToBundle(file.name, text) : JSON.parse(text)) as Resource;
       const resources = json.resourceType === 'Bundle' ? bundleResources(json) : [json];
       if (resources.length === 0) throw new Error(`${file.name} is an empty Bundle: there is nothing to add.`);
       for (const r of resources) {
@@ -532,6 +536,20 @@ export class PatientApp {
   private armIdleLock() {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => void this.lock(), this.idleMs);
+  }
+}
+
+function looksLikeXml(file: File, text: string): boolean {
+  return /xml/.test(file.type) || file.name.toLowerCase().endsWith('.xml') || text.trimStart().startsWith('<');
+}
+
+/** A C-CDA document as a FHIR Bundle; the converter is loaded only when one is chosen. */
+async function ccdaToBundle(name: string, xml: string): Promise<Resource> {
+  const { convertCcdaToFhir, convertXmlToCcda } = await import('@medplum/ccda');
+  try {
+    return convertCcdaToFhir(convertXmlToCcda(xml)) as unknown as Resource;
+  } catch {
+    throw new Error(`${name} is not a C-CDA document Medkey can read. Export your records from your patient portal as C-CDA (XML) or FHIR (JSON).`);
   }
 }
 
