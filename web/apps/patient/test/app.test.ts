@@ -268,6 +268,22 @@ describe('the patient app', () => {
     await page.getByRole('button', { name: 'Back to your records' }).click();
   });
 
+  it('turns what she notes herself into a record, refusing impossible values in words', async () => {
+    await page.getByRole('button', { name: 'Add records' }).click();
+    await page.getByLabel('What').selectOption('weight');
+    await page.getByLabel('Weight (kg)').fill('6150');
+    await page.getByRole('button', { name: 'Add to the list' }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('The weight in kilograms must be a number from 0.5 to 500.');
+    await page.getByLabel('Weight (kg)').fill('61,5');
+    await page.getByRole('button', { name: 'Add to the list' }).click();
+    expect(await page.getByRole('combobox', { name: 'Category of Body weight' }).inputValue()).toBe('vitals');
+    await page.getByRole('button', { name: 'Encrypt and store 1 record' }).click();
+    await page.getByText('1 record added').waitFor();
+    await page.getByRole('button', { name: /Body weight/ }).click();
+    await page.getByText('61.5 kg').waitFor();
+    await page.getByRole('button', { name: 'Back to your records' }).click();
+  });
+
   it('attaches an image with progress, encrypted here, and shows it again decrypted', async () => {
     const png = Buffer.from(
       'iVBORw0KGgoAAAANSUhEUgAAAAIAAAADCAYAAAC56t6BAAAAEUlEQVR4nGP4z8DwH4QZMBgAoXkL9U3EmgcAAAAASUVORK5CYII=',

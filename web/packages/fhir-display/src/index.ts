@@ -1,2 +1,3 @@
 export * from './fhir.ts';
 export { ResourceView } from './ResourceView.tsx';
+export * from './selfReported.ts';

@@ -2,6 +2,7 @@ import { titleOf, typeName } from '@medkey/fhir-display';
 import type { Category } from '@medkey/client';
 import { CATEGORIES, CATEGORY_LABELS } from '../services/patient.ts';
 import { usePatientApp } from '../usePatientApp.ts';
+import { SelfReportForm } from './SelfReportForm.tsx';
 
 export function AddRecordScreen() {
   const [state, app] = usePatientApp();
@@ -32,6 +33,7 @@ export function AddRecordScreen() {
           if (file) void app.attachFile(file);
         }}
       />
+      <SelfReportForm />
       {state.planned.length > 0 && (
         <>
           <h2>What will be stored</h2>

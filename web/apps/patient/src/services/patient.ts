@@ -31,7 +31,7 @@ import {
   type RegisteredProvider,
   type Schemas,
 } from '@medkey/client';
-import { dateOf, titleOf, type Resource } from '@medkey/fhir-display';
+import { dateOf, selfReportedResource, titleOf, type Resource, type SelfReport } from '@medkey/fhir-display';
 import { createPublicClient, custom, hexToBytes, isAddress, type Address, type Hex, type PublicClient } from 'viem';
 import { lookUpProvider, share, stopSharing, type ShareContext } from './sharing.ts';
 import { loadConfig, type AppConfig } from './config.ts';
@@ -314,7 +314,16 @@ export class PatientApp {
 
   show(screen: Screen, selected?: string) {
     this.clearPreview();
-    this.set({ screen, ...(selected ? { selected } : {}), error: undefined, notice: undefined, provider: undefined, ...(screen === 'share' ? {} : { prefill: undefined }) });
+    // Leaving a screen drops what it had under way (a planned upload, a prefilled grant): nothing is stored unasked.
+    this.set({
+      screen,
+      ...(selected ? { selected } : {}),
+      error: undefined,
+      notice: undefined,
+      provider: undefined,
+      ...(screen === 'share' ? {} : { prefill: undefined }),
+      ...(screen === 'add' ? {} : { planned: [] }),
+    });
     if (screen === 'sharing') {
       void this.loadGrants();
       void this.loadRequests();
@@ -325,6 +334,20 @@ export class PatientApp {
   private shareContext(): ShareContext | undefined {
     const { vault, wallet, chain, keys } = this;
     return vault && wallet && chain && keys ? { vault, wallet, chain, keys, deployment: this.deployment } : undefined;
+  }
+
+  /**
+   * Reloads the grants until `grantId` is in the state wanted: the relay answers once the
+   * transaction is mined, and the vault's mirror of the chain may be a block behind.
+   */
+  private async waitForGrant(grantId: string, wanted: (state: string) => boolean): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      await this.loadGrants();
+      const grant = this.state.grants.find((g) => g.grant.grant_id.toLowerCase() === grantId.toLowerCase());
+      if ((grant && wanted(grant.state)) || Date.now() > deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
   }
 
   async loadGrants(): Promise<void> {
@@ -410,8 +433,8 @@ export class PatientApp {
       );
       const answered = this.state.prefill?.requestId;
       if (answered) await ctx.vault.approveRequest(answered, grantId);
+      await this.waitForGrant(grantId, (state) => state !== 'revoked');
       this.set({ busy: undefined, screen: 'sharing', provider: undefined, notice: `Shared. ${shared} existing record${shared === 1 ? '' : 's'} can now be opened by the provider.` });
-      await this.loadGrants();
     } catch (err) {
       this.fail(err);
     }
@@ -423,8 +446,9 @@ export class PatientApp {
     this.set({ busy: 'Sign the revocation in your wallet (it costs nothing).', error: undefined });
     try {
       await stopSharing(ctx, grantId as Hex);
-      this.set({ busy: undefined, notice: 'Sharing stopped. The vault refuses this provider from the next block on.' });
-      await this.loadGrants();
+      this.set({ busy: 'Sharing stopped on the chain; waiting for the vault to see it…' });
+      await this.waitForGrant(grantId, (state) => state === 'revoked');
+      this.set({ busy: undefined, notice: 'Sharing stopped. The vault refuses this provider from now on.' });
     } catch (err) {
       this.fail(err);
     }
@@ -472,6 +496,17 @@ export class PatientApp {
       this.set({ planned });
     } catch (err) {
       this.fail(err instanceof SyntaxError ? new Error(`${file.name} is not valid JSON. Choose a FHIR JSON file.`) : err);
+    }
+  }
+
+  /** Adds something she notes herself (as valid FHIR) to what will be stored. */
+  planSelfReport(report: SelfReport) {
+    try {
+      const resource = selfReportedResource(report);
+      const category = inferCategory(resource);
+      this.set({ error: undefined, planned: [...this.state.planned, { resource, category, sensitive: false }] });
+    } catch (err) {
+      this.fail(err);
     }
   }
 
