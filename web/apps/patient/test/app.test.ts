@@ -306,6 +306,48 @@ describe('the patient app', () => {
     await page.getByRole('button', { name: 'Back to your records' }).click();
   });
 
+  it('works with the keyboard alone: connect, create the key, add a record, open it', async () => {
+    const keyboardOnly = await browser.newContext({ viewport: { width: 375, height: 800 } });
+    try {
+      // Another patient (anvil account 4), so this is a first visit too.
+      const other = testWallet(privateKeyToAccount('0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a'), {
+        rpcUrl: stack.rpcUrl,
+        chainId: stack.chainId,
+      });
+      await injectWallet(keyboardOnly, (method, params) => other.request({ method, params } as never));
+      const kb = await keyboardOnly.newPage();
+      await kb.goto(appUrl());
+      /** Tabs forward until the focused element's text or label contains `name`, then presses `key`. */
+      const tabTo = async (name: string, key = 'Enter') => {
+        for (let i = 0; i < 40; i++) {
+          await kb.keyboard.press('Tab');
+          const focused = await kb.evaluate(() => {
+            const el = document.activeElement as HTMLElement | null;
+            return `${el?.textContent ?? ''} ${el?.getAttribute('aria-label') ?? ''} ${el?.id ?? ''}`;
+          });
+          if (focused.includes(name)) return kb.keyboard.press(key);
+        }
+        throw new Error(`no focusable element named ${name}`);
+      };
+      await kb.getByRole('button', { name: 'Test Wallet' }).waitFor();
+      await tabTo('Test Wallet');
+      await kb.getByRole('heading', { name: 'Welcome to Medkey' }).waitFor();
+      await tabTo('Create my encryption key');
+      await kb.getByRole('heading', { name: 'Your records' }).waitFor();
+      await tabTo('Add records');
+      await tabTo('self-kind', 'ArrowDown'); // "What": blood pressure → weight
+      await tabTo('self-first', '6');
+      await kb.keyboard.type('0');
+      await tabTo('Add to the list');
+      await tabTo('Encrypt and store 1 record');
+      await kb.getByText('1 record added').waitFor();
+      await tabTo('Body weight');
+      await kb.getByText('60 kg').waitFor();
+    } finally {
+      await keyboardOnly.close();
+    }
+  });
+
   it('offers its clearly labelled dev wallet on a local chain, which works without any extension', async () => {
     const plain = await browser.newContext({ viewport: { width: 1024, height: 800 } });
     try {
