@@ -1,5 +1,7 @@
 import { useEffect, useMemo } from 'react';
 import { ActivityScreen } from './screens/ActivityScreen.tsx';
+import { CodePrompt } from './screens/CodePrompt.tsx';
+import { SettingsScreen } from './screens/SettingsScreen.tsx';
 import { AddRecordScreen } from './screens/AddRecordScreen.tsx';
 import { ShareScreen } from './screens/ShareScreen.tsx';
 import { SharingScreen } from './screens/SharingScreen.tsx';
@@ -51,9 +53,9 @@ function Screens() {
       </header>
       {state.phase === 'ready' && (
         <nav aria-label="Sections">
-          {(['records', 'sharing', 'activity'] as const).map((screen) => (
+          {(['records', 'sharing', 'activity', 'settings'] as const).map((screen) => (
             <button key={screen} type="button" aria-current={state.screen === screen ? 'page' : undefined} onClick={() => app.show(screen)}>
-              {{ records: 'Records', sharing: 'Sharing', activity: 'Activity' }[screen]}
+              {{ records: 'Records', sharing: 'Sharing', activity: 'Activity', settings: 'Account' }[screen]}
             </button>
           ))}
         </nav>
@@ -61,7 +63,8 @@ function Screens() {
       <main>
         <Status />
         {state.phase === 'loading' && <p>Loading…</p>}
-        {state.phase === 'connect' && <ConnectScreen />}
+        {state.askingCode && <CodePrompt />}
+        {state.phase === 'connect' && !state.askingCode && <ConnectScreen />}
         {state.phase === 'welcome' && <WelcomeScreen />}
         {state.phase === 'ready' && state.screen === 'records' && <RecordsScreen />}
         {state.phase === 'ready' && state.screen === 'record' && <RecordScreen />}
@@ -69,6 +72,7 @@ function Screens() {
         {state.phase === 'ready' && state.screen === 'sharing' && <SharingScreen />}
         {state.phase === 'ready' && state.screen === 'share' && <ShareScreen />}
         {state.phase === 'ready' && state.screen === 'activity' && <ActivityScreen />}
+        {state.phase === 'ready' && state.screen === 'settings' && <SettingsScreen />}
       </main>
     </>
   );

@@ -12,6 +12,7 @@ import { VaultClient, VaultSession, Wallet, deriveEncryptionKey, openRecordConte
 import { startDevStack, testWallet, type DevStack } from '@medkey/client/testing';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
+import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
@@ -346,6 +347,34 @@ describe('the patient app', () => {
     } finally {
       await keyboardOnly.close();
     }
+  });
+
+  it('turns on a second factor with a QR code, asks for it at sign-in, and turns it off', async () => {
+    await page.getByRole('button', { name: 'Account', exact: true }).click();
+    await page.getByRole('button', { name: 'Turn on the second factor' }).click();
+    await page.getByRole('img', { name: 'QR code for your authenticator app' }).waitFor();
+    expect(await page.getByRole('img', { name: 'QR code for your authenticator app' }).getAttribute('src')).toMatch(/^data:image\/png;base64,/);
+    expect(await axeViolations(page)).toEqual([]);
+    const secret = (await page.getByTestId('totp-secret').textContent())!;
+    const totp = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' });
+    await page.getByLabel('Six-digit code').fill(totp.generate());
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByText('Second factor on.').waitFor();
+    const codes = await page.locator('.codes code').allTextContents();
+    expect(codes.length).toBeGreaterThanOrEqual(8);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Test Wallet' }).click();
+    await page.getByLabel('Six-digit code from your authenticator app (or a recovery code)').fill(codes[0]!);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Your records' }).waitFor();
+
+    await page.getByRole('button', { name: 'Account', exact: true }).click();
+    await page.getByText('On: signing in asks for a code').waitFor();
+    await page.getByLabel('Code (or a recovery code) to turn it off').fill(codes[1]!);
+    await page.getByRole('button', { name: 'Turn off the second factor' }).click();
+    await page.getByText('Second factor off.').waitFor();
+    await page.getByRole('button', { name: 'Records', exact: true }).click();
   });
 
   it('offers its clearly labelled dev wallet on a local chain, which works without any extension', async () => {

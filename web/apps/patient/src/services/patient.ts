@@ -39,7 +39,7 @@ import { devWallet } from './devWallet.ts';
 import { discoverWallets, type WalletChoice } from './wallets.ts';
 
 export type Phase = 'loading' | 'connect' | 'welcome' | 'ready';
-export type Screen = 'records' | 'record' | 'add' | 'sharing' | 'share' | 'activity';
+export type Screen = 'records' | 'record' | 'add' | 'sharing' | 'share' | 'activity' | 'settings';
 
 export interface RecordItem {
   view: Schemas['RecordView'];
@@ -78,6 +78,10 @@ export interface PatientState {
   requests: Schemas['AccessRequestView'][];
   /** A grant the share wizard starts from (an access request being approved). */
   prefill?: SharePrefill | undefined;
+  /** The second factor: whether it is on, and an enrolment under way (QR code, then recovery codes once). */
+  mfa?: { enabled: boolean; setup?: { secret: string; qr: string }; recoveryCodes?: string[] } | undefined;
+  /** Sign-in is waiting for a code from her authenticator app. */
+  askingCode?: boolean | undefined;
   /** A decrypted attachment shown on the record screen (an object URL, revoked on leaving). */
   preview?: { url: string; contentType: string; title: string } | undefined;
 }
@@ -117,6 +121,7 @@ export class PatientApp {
   private chain?: PublicClient;
   private keys?: EncryptionKeyPair | undefined;
   private idleTimer?: ReturnType<typeof setTimeout>;
+  private codeAnswer?: ((factor: { totp: string } | { recovery_code: string }) => void) | undefined;
   /** The last audit head this page checked (memory only): the next one must continue it. */
   private lastHead?: { size: number; root: string } | undefined;
 
@@ -173,7 +178,11 @@ export class PatientApp {
         }
       }
       const vault = new VaultClient(window.location.origin);
-      const session = await VaultSession.signIn(vault, wallet, { chainId: config.chain_id, domain: window.location.host });
+      const session = await VaultSession.signIn(vault, wallet, {
+        chainId: config.chain_id,
+        domain: window.location.host,
+        secondFactor: () => this.askForCode(),
+      });
       Object.assign(this, { wallet, vault, session, chain: createPublicClient({ transport: custom(choice.provider) }) });
       const published = await publishedKey(vault, wallet.address, config.chain_id).catch((err: unknown) => {
         if (err instanceof MedkeyError && err.status === 404) return undefined;
@@ -308,6 +317,73 @@ export class PatientApp {
     if (this.state.preview) this.set({ preview: undefined });
   }
 
+  /** Sign-in needs her second factor: the screen shows a code field until she answers. */
+  private askForCode(): Promise<{ totp: string } | { recovery_code: string }> {
+    this.set({ askingCode: true, busy: undefined });
+    return new Promise((resolve) => {
+      this.codeAnswer = resolve;
+    });
+  }
+
+  /** Her answer to the code prompt: six digits from the app, or a recovery code. */
+  answerCode(code: string) {
+    const text = code.trim().replaceAll(' ', '');
+    const answer = this.codeAnswer;
+    if (!answer) return;
+    this.codeAnswer = undefined;
+    this.set({ askingCode: false, busy: 'Checking the code…' });
+    answer(/^\d{6}$/.test(text) ? { totp: text } : { recovery_code: text });
+  }
+
+  async loadMfa(): Promise<void> {
+    if (!this.vault) return;
+    try {
+      const status = await this.vault.mfaStatus();
+      this.set({ mfa: { enabled: status.enabled } });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Turning the second factor on: a secret shown as a QR code for her authenticator app. */
+  async startMfa(): Promise<void> {
+    if (!this.vault) return;
+    try {
+      const setup = await this.vault.mfaSetup();
+      const { toDataURL } = await import('qrcode');
+      const qr = await toDataURL(setup.otpauth_url, { margin: 1, width: 240 });
+      this.set({ error: undefined, mfa: { enabled: false, setup: { secret: setup.secret, qr } } });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  async confirmMfa(code: string): Promise<void> {
+    if (!this.vault) return;
+    try {
+      const { recovery_codes } = await this.vault.mfaEnable(code.trim());
+      this.set({ error: undefined, mfa: { enabled: true, recoveryCodes: recovery_codes }, notice: 'Second factor on. Keep the recovery codes below somewhere safe: they are shown only now.' });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  async disableMfa(code: string): Promise<void> {
+    if (!this.vault) return;
+    const text = code.trim();
+    try {
+      await this.vault.mfaDisable(/^\d{6}$/.test(text) ? { totp: text } : { recovery_code: text });
+      this.set({ error: undefined, mfa: { enabled: false }, notice: 'Second factor off.' });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Her encryption key's public half, for the settings page. */
+  publicKeyHex(): string | undefined {
+    return this.keys ? `0x${[...this.keys.publicKey].map((b) => b.toString(16).padStart(2, '0')).join('')}` : undefined;
+  }
+
   setFilter(filter: Partial<RecordFilter>) {
     this.set({ filter: { ...this.state.filter, ...filter } });
   }
@@ -329,6 +405,7 @@ export class PatientApp {
       void this.loadRequests();
     }
     if (screen === 'activity') void this.loadActivity();
+    if (screen === 'settings') void this.loadMfa();
   }
 
   private shareContext(): ShareContext | undefined {
@@ -559,7 +636,7 @@ export class PatientApp {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     const session = this.session;
     this.session = undefined;
-    this.set({ phase: 'connect', records: [], planned: [], grants: [], requests: [], prefill: undefined, activity: undefined, provider: undefined, selected: undefined, screen: 'records', notice: reason, busy: undefined, address: undefined });
+    this.set({ phase: 'connect', mfa: undefined, askingCode: false, records: [], planned: [], grants: [], requests: [], prefill: undefined, activity: undefined, provider: undefined, selected: undefined, screen: 'records', notice: reason, busy: undefined, address: undefined });
     await session?.signOut().catch(() => undefined);
   }
 

@@ -92,6 +92,26 @@ export class VaultClient {
     return must(this.api.GET('/v1/audit/consistency', { params: { query: { from } } }));
   }
 
+  // Second factor ---------------------------------------------------------------------------
+
+  mfaStatus(): Promise<Schemas['MfaStatus']> {
+    return must(this.api.GET('/v1/auth/mfa'));
+  }
+
+  /** Starts enrolment: a secret for the authenticator app (shown once, as a QR code). */
+  mfaSetup(): Promise<Schemas['TotpSetup']> {
+    return must(this.api.POST('/v1/auth/mfa/setup'));
+  }
+
+  /** Confirms enrolment with a code from the app; returns the one-time recovery codes. */
+  mfaEnable(code: string): Promise<Schemas['RecoveryCodes']> {
+    return must(this.api.POST('/v1/auth/mfa/enable', { body: { code } }));
+  }
+
+  async mfaDisable(factor: Schemas['FactorBody']): Promise<void> {
+    await must(this.api.POST('/v1/auth/mfa/disable', { body: factor }));
+  }
+
   // Signed in -------------------------------------------------------------------------------
 
   async publishEncryptionKey(body: Schemas['PublishKeyBody']): Promise<void> {

@@ -1,0 +1,22 @@
+import { useState } from 'react';
+import { usePatientApp } from '../usePatientApp.ts';
+
+/** Sign-in's second step, when her account has a second factor. */
+export function CodePrompt() {
+  const [, app] = usePatientApp();
+  const [code, setCode] = useState('');
+  return (
+    <form
+      aria-labelledby="code-title"
+      onSubmit={(e) => {
+        e.preventDefault();
+        app.answerCode(code);
+      }}
+    >
+      <h2 id="code-title">Your second factor</h2>
+      <label htmlFor="signin-code">Six-digit code from your authenticator app (or a recovery code)</label>
+      <input id="signin-code" value={code} onChange={(e) => setCode(e.currentTarget.value)} inputMode="numeric" autoComplete="one-time-code" />
+      <button type="submit">Sign in</button>
+    </form>
+  );
+}
