@@ -15,7 +15,7 @@ import {
   inferCategory,
   sealNewRecord,
 } from '@medkey/client';
-import { repoRoot, startDevStack, testWallet } from '@medkey/client/testing';
+import { announceWallet, chromiumLaunchOptions, repoRoot, startDevStack, testWallet } from '@medkey/client/testing';
 import { chromium } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
 
@@ -49,22 +49,10 @@ try {
     );
   }
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await chromium.launch(chromiumLaunchOptions());
   try {
     const context = await browser.newContext();
-    await context.exposeBinding('__medkeyTestWallet', async (_s, method: string, params: unknown) => provider.request({ method, params } as never));
-    // A string, not a function: tsx's transpiler would add helpers the page does not have.
-    await context.addInitScript(`
-      const provider = { request: ({ method, params }) => window.__medkeyTestWallet(method, params) };
-      window.addEventListener('eip6963:requestProvider', () =>
-        window.dispatchEvent(new CustomEvent('eip6963:announceProvider', {
-          detail: { info: { uuid: 'bench', name: 'Bench Wallet', icon: '', rdns: 'bench.medkey' }, provider },
-        })));
-    `);
+    await announceWallet(context, 'Bench Wallet', (method, params) => provider.request({ method, params } as never));
     const page = await context.newPage();
     const scripts: number[] = [];
     page.on('response', async (response) => {

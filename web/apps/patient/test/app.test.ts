@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VaultClient, VaultSession, Wallet, deriveEncryptionKey, openRecordContent } from '@medkey/client';
-import { startDevStack, testWallet, type DevStack } from '@medkey/client/testing';
+import { announceWallet, chromiumLaunchOptions, startDevStack, testWallet, type DevStack } from '@medkey/client/testing';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
 import { Secret, TOTP } from 'otpauth';
@@ -25,25 +25,9 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 
-/** Announces a wallet over EIP-6963 whose every request is answered by `answer` in Node. */
-async function injectWallet(ctx: BrowserContext, answer: (method: string, params: unknown) => Promise<unknown>) {
-  await ctx.exposeBinding('__medkeyTestWallet', async (_source, method: string, params: unknown) => answer(method, params));
-  await ctx.addInitScript(() => {
-    const provider = {
-      request: ({ method, params }: { method: string; params?: unknown }) =>
-        (window as unknown as { __medkeyTestWallet: (m: string, p: unknown) => Promise<unknown> }).__medkeyTestWallet(method, params),
-      on: () => undefined,
-      removeListener: () => undefined,
-    };
-    const announce = () =>
-      window.dispatchEvent(
-        new CustomEvent('eip6963:announceProvider', {
-          detail: Object.freeze({ info: { uuid: 'medkey-test-wallet', name: 'Test Wallet', icon: 'data:image/svg+xml,<svg xmlns="http://www.w3.org/2000/svg"/>', rdns: 'test.medkey' }, provider }),
-        }),
-      );
-    window.addEventListener('eip6963:requestProvider', announce);
-  });
-}
+/** Announces the test wallet over EIP-6963; its requests are answered in Node. */
+const injectWallet = (ctx: BrowserContext, answer: (method: string, params: unknown) => Promise<unknown>) =>
+  announceWallet(ctx, 'Test Wallet', answer);
 
 /**
  * The lab, through the client library in Node with its own wallet: the patient's records it may
@@ -75,11 +59,7 @@ async function axeViolations(p: Page): Promise<string[]> {
 
 beforeAll(async () => {
   stack = await startDevStack({ webRoot: join(appDir, 'dist') });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await chromium.launch(chromiumLaunchOptions());
   context = await browser.newContext({ viewport: { width: 375, height: 800 } });
   const wallet = testWallet(privateKeyToAccount(stack.keys.clinic), { rpcUrl: stack.rpcUrl, chainId: stack.chainId });
   await injectWallet(context, (method, params) => wallet.request({ method, params } as never));

@@ -10,16 +10,9 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { build } from 'vite';
+import { chromiumLaunchOptions } from '../test/browser.ts';
 import { thousandResources } from './node.ts';
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const root = fileURLToPath(new URL('./browser/', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'medkey-bench-'));
@@ -55,11 +48,7 @@ function browserRssMB(profile: string): number {
 }
 
 const profile = mkdtempSync(join(tmpdir(), 'medkey-chromium-'));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: CHROMIUM_ARGS,
-});
+const browser = await chromium.launchPersistentContext(profile, chromiumLaunchOptions());
 try {
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${port}/`);

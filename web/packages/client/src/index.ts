@@ -16,3 +16,4 @@ export * from './grants.ts';
 export * from './records.ts';
 export * from './audit.ts';
 export * from './categoryInference.ts';
+export * from './localWallet.ts';

@@ -1,3 +1,4 @@
-// What other packages' tests use from this one: the real local stack and the test wallet.
+// What other packages' tests use from this one: the real local stack, the test wallet, Chromium.
 export { medkeyCli, medkeyBinary, repoRoot, startDevStack, type DevStack } from './devStack.ts';
 export { testWallet, type TestWalletOptions } from './testWallet.ts';
+export { CHROMIUM_ARGS, announceWallet, chromiumLaunchOptions } from './browser.ts';
