@@ -8,7 +8,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VaultClient, VaultSession, Wallet, deriveEncryptionKey, openRecordContent } from '@medkey/client';
+import { VaultClient, VaultSession, Wallet, consentRegistryAbi, deriveEncryptionKey, openRecordContent } from '@medkey/client';
+import { createPublicClient, http } from 'viem';
 import { announceWallet, chromiumLaunchOptions, startDevStack, testWallet, type DevStack } from '@medkey/client/testing';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -354,6 +355,23 @@ describe('the patient app', () => {
     await page.getByLabel('Code (or a recovery code) to turn it off').fill(codes[1]!);
     await page.getByRole('button', { name: 'Turn off the second factor' }).click();
     await page.getByText('Second factor off.').waitFor();
+    await page.getByRole('button', { name: 'Records', exact: true }).click();
+  });
+
+  it('sets emergency access after saying what the transaction does, with keys wrapped ahead', async () => {
+    const lab = privateKeyToAccount(stack.keys.lab).address;
+    await page.getByRole('button', { name: 'Sharing', exact: true }).click();
+    await page.getByText('Off: no provider can open your records in an emergency.').waitFor();
+    await page.getByRole('group', { name: 'What a provider may open in an emergency' }).getByLabel('Vital signs').check();
+    await page.getByLabel('Providers you trust in an emergency (addresses, one per line)').fill(lab);
+    await page.getByText(/Saving sends one transaction from your wallet, which pays a small network fee\. The providers you name can then open your vital signs for 4 hours/).waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Save emergency settings' }).click();
+    await page.getByText(/Saved\. \d+ records? ready for the providers you named\./).waitFor();
+    const patient = privateKeyToAccount(stack.keys.clinic).address;
+    const chain = createPublicClient({ transport: http(stack.rpcUrl) });
+    const mask = await chain.readContract({ address: stack.registry, abi: consentRegistryAbi, functionName: 'emergencyCategories', args: [patient] });
+    expect(mask).toBe(1 << 7); // vitals
     await page.getByRole('button', { name: 'Records', exact: true }).click();
   });
 

@@ -17,3 +17,4 @@ export * from './records.ts';
 export * from './audit.ts';
 export * from './categoryInference.ts';
 export * from './localWallet.ts';
+export * from './emergency.ts';

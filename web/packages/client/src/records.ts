@@ -4,7 +4,7 @@
 
 import { base64 } from '@scure/base';
 import { bytesToHex, getAddress, type Address } from 'viem';
-import type { Schemas } from './api/client.ts';
+import type { Schemas, VaultClient } from './api/client.ts';
 import { CATEGORIES, categoryIndex, type Category } from './consent.ts';
 import { MedkeyError } from './errors.ts';
 import type { RecordBinding } from './envelope/binding.ts';
@@ -107,4 +107,32 @@ export async function openRecordContent(
   const dataKey = await unwrapKey(base64.decode(wrappedKey), secret, binding);
   const plaintext = await openRecord(dataKey, binding, base64.decode(ciphertext));
   return { resource: JSON.parse(new TextDecoder().decode(plaintext)) as FhirResource, binding, dataKey };
+}
+
+/**
+ * Wraps the current key of each of `records` (hers) for `readers` as well, 500 records to a
+ * fetch; a reader who has the key already is skipped. Reports progress per record.
+ */
+export async function wrapExistingRecords(
+  vault: VaultClient,
+  secret: Uint8Array,
+  records: Schemas['RecordView'][],
+  readers: Reader[],
+  progress: (done: number, total: number) => void = () => {},
+): Promise<number> {
+  let done = 0;
+  progress(done, records.length);
+  for (let i = 0; i < records.length; i += 500) {
+    const { records: contents } = await vault.fetchRecords(records.slice(i, i + 500).map((r) => r.record_id));
+    for (const content of contents) {
+      const opened = await openRecordContent(content.record, content.ciphertext, content.wrapped_key, secret);
+      const wrapped_keys = await wrapAll(opened.dataKey, opened.binding, readers);
+      opened.dataKey.fill(0);
+      await vault.addKeys(content.record.record_id, content.record.version, { wrapped_keys }).catch((err: unknown) => {
+        if ((err as { code?: string }).code !== 'wrapped_key_exists') throw err; // wrapped already
+      });
+      progress(++done, records.length);
+    }
+  }
+  return done;
 }

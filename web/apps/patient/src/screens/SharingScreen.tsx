@@ -3,6 +3,7 @@ import { formatDate } from '@medkey/fhir-display';
 import { CATEGORY_LABELS } from '../services/categories.ts';
 import { listOf } from '../services/sharing.ts';
 import { usePatientApp } from '../usePatientApp.ts';
+import { EmergencySettings } from './EmergencySettings.tsx';
 
 const STATE_WORDS = { pending: 'Not started yet', live: 'Active', expired: 'Ended', revoked: 'Stopped' } as const;
 
@@ -58,6 +59,7 @@ export function SharingScreen() {
           </li>
         ))}
       </ul>
+      <EmergencySettings />
     </section>
   );
 }

@@ -22,6 +22,9 @@ import {
   sealNewRecord,
   wrapAll,
   checkAuditLog,
+  readEmergency,
+  setEmergency,
+  type EmergencySettings,
   readAuditAnchor,
   type CheckedLog,
   type Category,
@@ -78,6 +81,8 @@ export interface PatientState {
   requests: Schemas['AccessRequestView'][];
   /** A grant the share wizard starts from (an access request being approved). */
   prefill?: SharePrefill | undefined;
+  /** Break-glass: what an emergency provider may open, and who. */
+  emergency?: EmergencySettings | undefined;
   /** The second factor: whether it is on, and an enrolment under way (QR code, then recovery codes once). */
   mfa?: { enabled: boolean; setup?: { secret: string; qr: string }; recoveryCodes?: string[] } | undefined;
   /** Sign-in is waiting for a code from her authenticator app. */
@@ -403,6 +408,7 @@ export class PatientApp {
     if (screen === 'sharing') {
       void this.loadGrants();
       void this.loadRequests();
+      void this.loadEmergency();
     }
     if (screen === 'activity') void this.loadActivity();
     if (screen === 'settings') void this.loadMfa();
@@ -434,6 +440,40 @@ export class PatientApp {
       const grants = Array.isArray(listing) ? listing : [];
       grants.sort((a, b) => b.grant.block_number - a.grant.block_number);
       this.set({ grants });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  async loadEmergency(): Promise<void> {
+    const { vault, chain, wallet } = this;
+    if (!vault || !chain || !wallet) return;
+    try {
+      this.set({ emergency: await readEmergency(vault, chain, this.deployment, wallet.address) });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Saves her break-glass choice: one transaction from her wallet, then keys wrapped ahead. */
+  async saveEmergency(settings: EmergencySettings): Promise<void> {
+    const { vault, chain, wallet, keys } = this;
+    if (!vault || !chain || !wallet || !keys) return;
+    const bad = settings.providers.find((p) => !isAddress(p));
+    if (bad) {
+      this.set({ error: `“${bad}” is not a provider address (0x and 40 letters and digits). Copy it from the provider.` });
+      return;
+    }
+    this.set({ busy: 'Confirm the transaction in your wallet (it pays a small network fee).', error: undefined });
+    try {
+      const wrapped = await setEmergency({ vault, wallet, chain, deployment: this.deployment, secret: keys.secret }, settings, (done, total) =>
+        this.set({ busy: `Preparing your records for emergencies: ${done} of ${total}…` }),
+      );
+      this.set({
+        busy: undefined,
+        emergency: settings,
+        notice: settings.categories.length === 0 ? 'Emergency access is off.' : `Saved. ${wrapped} record${wrapped === 1 ? '' : 's'} ready for the providers you named.`,
+      });
     } catch (err) {
       this.fail(err);
     }
@@ -636,7 +676,7 @@ export class PatientApp {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     const session = this.session;
     this.session = undefined;
-    this.set({ phase: 'connect', mfa: undefined, askingCode: false, records: [], planned: [], grants: [], requests: [], prefill: undefined, activity: undefined, provider: undefined, selected: undefined, screen: 'records', notice: reason, busy: undefined, address: undefined });
+    this.set({ phase: 'connect', emergency: undefined, mfa: undefined, askingCode: false, records: [], planned: [], grants: [], requests: [], prefill: undefined, activity: undefined, provider: undefined, selected: undefined, screen: 'records', notice: reason, busy: undefined, address: undefined });
     await session?.signOut().catch(() => undefined);
   }
 

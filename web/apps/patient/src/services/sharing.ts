@@ -3,11 +3,10 @@
 
 import {
   grantViaRelay,
-  openRecordContent,
   providerEncryptionKey,
   readProvider,
   revokeViaRelay,
-  wrapAll,
+  wrapExistingRecords,
   type Category,
   type Deployment,
   type EncryptionKeyPair,
@@ -79,7 +78,7 @@ export function lookUpProvider(ctx: Pick<ShareContext, 'chain' | 'deployment'>, 
 
 /**
  * Signs the grant (one EIP-712 signature, relayed: no fee), then wraps the key of each of her
- * records in those categories for the provider, reporting progress.
+ * records in those categories for the provider (500 to a fetch), reporting progress.
  */
 export async function share(
   ctx: ShareContext,
@@ -90,19 +89,7 @@ export async function share(
   const providerKey = await providerEncryptionKey(ctx.chain, ctx.deployment, request.provider);
   const { grantId } = await grantViaRelay(ctx.vault, ctx.wallet, ctx.deployment, request);
   const covered = records.filter((r) => !r.erased && request.categories.includes(r.category as Category));
-  let done = 0;
-  progress(done, covered.length);
-  for (const record of covered) {
-    const fetched = await ctx.vault.fetchRecord(record.record_id);
-    const opened = await openRecordContent(fetched.record, fetched.ciphertext, fetched.wrapped_key, ctx.keys.secret);
-    const wrapped_keys = await wrapAll(opened.dataKey, opened.binding, [{ address: request.provider, publicKey: providerKey }]);
-    opened.dataKey.fill(0);
-    await ctx.vault.addKeys(record.record_id, fetched.record.version, { wrapped_keys }).catch((err: unknown) => {
-      // Already wrapped for this provider (an earlier grant): nothing to do.
-      if ((err as { code?: string }).code !== 'wrapped_key_exists') throw err;
-    });
-    progress(++done, covered.length);
-  }
+  await wrapExistingRecords(ctx.vault, ctx.keys.secret, covered, [{ address: request.provider, publicKey: providerKey }], progress);
   return { grantId, shared: covered.length };
 }
 

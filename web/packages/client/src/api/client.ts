@@ -201,6 +201,14 @@ export class VaultClient {
     return { stream: response.body, version: Number(response.headers.get('x-medkey-version')) };
   }
 
+  emergencyProviders(): Promise<Schemas['EmergencyProviders']> {
+    return must(this.api.GET('/v1/account/emergency-providers'));
+  }
+
+  async setEmergencyProviders(body: Schemas['ProvidersBody']): Promise<void> {
+    await must(this.api.PUT('/v1/account/emergency-providers', { body }));
+  }
+
   grants(): Promise<Schemas['GrantListing']> {
     return must(this.api.GET('/v1/grants'));
   }
