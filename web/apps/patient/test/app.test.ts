@@ -282,6 +282,22 @@ describe('the patient app', () => {
     expect(await image.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([2, 3]);
     expect(await axeViolations(page)).toEqual([]);
     await page.getByRole('button', { name: 'Back to your records' }).click();
+    // A PDF is shown in a frame whose source is the decrypted file, in memory only.
+    const pdf = Buffer.from(
+      '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj ' +
+        '3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
+    );
+    await page.getByRole('button', { name: 'Add records' }).click();
+    await page.getByLabel('Or attach a document (PDF or image)').setInputFiles({ name: 'letter.pdf', mimeType: 'application/pdf', buffer: pdf });
+    await page.getByText('letter.pdf added, encrypted in this browser.').waitFor();
+    await page.getByRole('button', { name: /letter\.pdf/ }).click();
+    await page.getByRole('button', { name: 'Show the attached file' }).click();
+    const frame = page.locator('iframe[title="letter.pdf"]');
+    await frame.waitFor();
+    const source = (await frame.getAttribute('src'))!;
+    expect(source).toMatch(/^blob:/);
+    await page.getByRole('button', { name: 'Back to your records' }).click();
+    expect(await page.locator('iframe').count()).toBe(0); // and its object URL revoked (the page's CSP forbids fetching it to check)
     await page.getByRole('button', { name: 'Add records' }).click();
     await page.getByLabel('Or attach a document (PDF or image)').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
     await expect(page.getByRole('alert').textContent()).resolves.toContain('is not a PDF or an image');
