@@ -3,8 +3,10 @@
 use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest;
-use anyhow::{Context, bail};
-use medkey_protocol::api::{ConsistencyAnswer, ErrorBody, LoginBody, Nonce, OperatorKey, SessionBody};
+use anyhow::Context;
+use medkey_protocol::api::{
+    AttachmentStored, ConsistencyAnswer, ErrorBody, LoginBody, Nonce, OperatorKey, SessionBody,
+};
 use medkey_protocol::audit::SignedTreeHead;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -64,13 +66,7 @@ impl VaultClient {
         let status = response.status();
         let text = response.text().await?;
         if !status.is_success() {
-            let (code, message) = match serde_json::from_str::<ErrorBody>(&text) {
-                Ok(body) => (body.error.code, body.error.message),
-                Err(_) => ("unknown".to_owned(), "no message".to_owned()),
-            };
-            return Err(
-                VaultError { status: status.as_u16(), code, message: format!("{method} {path}: {message}") }.into()
-            );
+            return Err(refusal(status, &method, path, &text).into());
         }
         let text = if text.trim().is_empty() { "null" } else { &text };
         serde_json::from_str(text)
@@ -78,7 +74,7 @@ impl VaultClient {
     }
 
     /// Streams a file (attachment ciphertext) with PUT.
-    pub async fn put_file(&self, path: &str, token: &str, file: tokio::fs::File) -> anyhow::Result<Value> {
+    pub async fn put_file(&self, path: &str, token: &str, file: tokio::fs::File) -> anyhow::Result<AttachmentStored> {
         let response = self
             .http
             .put(format!("{}{path}", self.base))
@@ -89,14 +85,12 @@ impl VaultClient {
             .await
             .with_context(|| format!("reaching the vault at {}", self.base))?;
         let status = response.status();
-        let body: Value = serde_json::from_str(&response.text().await?).unwrap_or(Value::Null);
+        let text = response.text().await?;
         if !status.is_success() {
-            bail!(
-                "the vault answered {status} to PUT {path}: {}",
-                body["error"]["message"].as_str().unwrap_or("no message")
-            );
+            return Err(refusal(status, &reqwest::Method::PUT, path, &text).into());
         }
-        Ok(body)
+        serde_json::from_str(&text)
+            .with_context(|| format!("PUT {path}: the vault's answer is not what the API documents"))
     }
 
     /// Downloads raw bytes (attachment ciphertext).
@@ -110,11 +104,7 @@ impl VaultClient {
             .with_context(|| format!("reaching the vault at {}", self.base))?;
         let status = response.status();
         if !status.is_success() {
-            let body: Value = serde_json::from_str(&response.text().await?).unwrap_or(Value::Null);
-            bail!(
-                "the vault answered {status} to GET {path}: {}",
-                body["error"]["message"].as_str().unwrap_or("no message")
-            );
+            return Err(refusal(status, &reqwest::Method::GET, path, &response.text().await?).into());
         }
         Ok(response.bytes().await?.to_vec())
     }
@@ -169,6 +159,15 @@ fn time_now_rfc3339() -> String {
         .unwrap_or(time::OffsetDateTime::now_utc())
         .format(&format)
         .unwrap_or_default()
+}
+
+/// A non-2xx answer as a [`VaultError`]: the vault's code and sentence when it sent its error body.
+fn refusal(status: reqwest::StatusCode, method: &reqwest::Method, path: &str, text: &str) -> VaultError {
+    let (code, message) = match serde_json::from_str::<ErrorBody>(text) {
+        Ok(body) => (body.error.code, body.error.message),
+        Err(_) => ("unknown".to_owned(), format!("HTTP {status}, no message")),
+    };
+    VaultError { status: status.as_u16(), code, message: format!("{method} {path}: {message}") }
 }
 
 /// The vault's own sentence for a refusal, or the error itself.
