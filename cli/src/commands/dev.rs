@@ -103,7 +103,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding the vault on {} (use --vault-addr)", args.vault_addr))?;
     println!("  chain mirror     sqlite://{} (indexer following; new heads over WebSocket)", args.mirror_db.display());
-    println!("  vault            http://{} (SIWE domain {})", args.vault_addr, vault.identity_domain);
+    // The address clients use is the SIWE domain's (localhost), so a URL copied from here signs in.
+    println!("  vault            http://{} (listening on {})", vault.identity_domain, args.vault_addr);
     let app_config = medkey_vault::http::AppConfig {
         chain_id: deployment.chain_id,
         registry: deployment.address,

@@ -68,7 +68,8 @@ pub struct GrantArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Example:\n  medkey revoke 0x3c1d6e2f…")]
 pub struct RevokeArgs {
-    grant: B256,
+    /// The grant's id: in full, or as `medkey grants` shows it (`0x3c44cddd…0618`).
+    grant: String,
     /// Send the transaction yourself instead of through the relayer.
     #[arg(long)]
     direct: bool,
@@ -300,6 +301,15 @@ pub async fn share_existing(
 
 pub async fn revoke(args: RevokeArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.connect).await?;
+    let grant = match args.grant.trim().parse::<B256>() {
+        Ok(id) => id,
+        Err(_) => {
+            let mine: Vec<B256> =
+                records::grant_views(&session, "/v1/grants").await?.into_iter().map(|g| g.grant.grant_id).collect();
+            resolve_grant_id(&args.grant, &mine)?
+        }
+    };
+    let args = ResolvedRevoke { grant, direct: args.direct, json: args.json };
     let tx_hash = if args.direct {
         let receipt = session
             .registry()
@@ -336,6 +346,46 @@ struct GrantWithChain {
     chain_live: bool,
 }
 
+struct ResolvedRevoke {
+    grant: B256,
+    direct: bool,
+    json: bool,
+}
+
+/// The one grant of `mine` that `text` names: a full id, or the short form `medkey grants`
+/// prints (`0x` + first 8 hex digits + `…` + last 4), or a prefix of at least 8 hex digits.
+pub fn resolve_grant_id(text: &str, mine: &[B256]) -> anyhow::Result<B256> {
+    let text = text.trim().to_ascii_lowercase();
+    let body = text.strip_prefix("0x").unwrap_or(&text);
+    let (head, tail) = match body.split_once(['…', '.']) {
+        Some((head, tail)) => (head, tail.trim_start_matches('.')),
+        None => (body, ""),
+    };
+    let hex = |s: &str| s.chars().all(|c| c.is_ascii_hexdigit());
+    if head.len() < 8 || !hex(head) || !hex(tail) {
+        bail!(
+            "'{text}' is not a grant id: give the full id (0x and 64 hex digits) or the short form \
+             `medkey grants` shows (e.g. 0x3c44cddd…0618)"
+        );
+    }
+    let matches: Vec<&B256> = mine
+        .iter()
+        .filter(|id| {
+            let full = alloy::hex::encode(id.as_slice());
+            full.starts_with(head) && full.ends_with(tail)
+        })
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(**one),
+        [] => bail!("none of your grants is '{text}' (see `medkey grants`)"),
+        several => bail!(
+            "'{text}' names {} of your grants; give more of the id: {}",
+            several.len(),
+            several.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
 pub async fn grants(args: GrantsArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.connect).await?;
     // The chain's own answer next to the mirror's: they differ only for the block or two the
@@ -367,4 +417,23 @@ pub async fn grants(args: GrantsArgs) -> anyhow::Result<()> {
         .collect();
     table::print(&["GRANT", "PROVIDER", "CATEGORIES", "PURPOSE", "UNTIL (UTC)", "ACCESS", "STATE", "CHAIN"], &rows);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grant_is_named_by_its_full_id_its_short_form_or_a_prefix() {
+        let a: B256 = "0x3c44cddd6a900fa2b585dd299e03d12fa4293bc0a1b2c3d4e5f60718293a0618".parse().unwrap();
+        let b: B256 = "0x3c44cddd00000000000000000000000000000000000000000000000000009999".parse().unwrap();
+        let mine = [a, b];
+        assert_eq!(resolve_grant_id(&crate::table::short_hex(&a.to_string()), &mine).unwrap(), a);
+        assert_eq!(resolve_grant_id("0x3c44cddd6a90", &mine).unwrap(), a);
+        assert_eq!(resolve_grant_id("0x3C44CDDD...0618", &mine).unwrap(), a, "ASCII dots and any case");
+        let ambiguous = resolve_grant_id("0x3c44cddd", &mine).unwrap_err().to_string();
+        assert!(ambiguous.contains("names 2 of your grants"), "{ambiguous}");
+        assert!(resolve_grant_id("0x1234", &mine).unwrap_err().to_string().contains("not a grant id"));
+        assert!(resolve_grant_id("0xdeadbeef…0000", &mine).unwrap_err().to_string().contains("none of your grants"));
+    }
 }
