@@ -12,7 +12,6 @@ import { sha256 } from '@noble/hashes/sha2';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils';
 import { hexToBytes } from 'viem';
 import type { Schemas } from './api/client.ts';
-import { MedkeyError } from './errors.ts';
 
 /** An audit entry as the vault serves it (serde of protocol/src/audit/entry.rs). */
 export type AuditEntry = Schemas['Entry'];
@@ -162,11 +161,6 @@ export function auditFailure(reason: AuditFailure): AuditCheck {
     anchor_mismatch: 'The activity log does not match the copy anchored on the public chain.',
   } as const;
   return { ok: false, reason, message: `${messages[reason]} Do not rely on this list; tell your vault's operator.` };
-}
-
-/** Throws a MedkeyError for a failed check (for callers that want exceptions). */
-export function assertAudit(check: AuditCheck): void {
-  if (!check.ok) throw new MedkeyError(`audit_${check.reason}`, check.message);
 }
 
 /** A tree size and root this client trusts: the last head it checked, or the anchor on chain. */

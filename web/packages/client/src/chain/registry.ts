@@ -1,7 +1,7 @@
 // Reads from the ConsentRegistry itself, never through the vault: a provider's encryption key
 // comes from the chain, so a compromised vault cannot slip in a key of its own.
 
-import { bytesToHex, hexToBytes, type Address, type Hex, type PublicClient } from 'viem';
+import { hexToBytes, type Address, type Hex, type PublicClient } from 'viem';
 import { MedkeyError } from '../errors.ts';
 import { consentRegistryAbi } from './consentRegistryAbi.ts';
 
@@ -50,10 +50,6 @@ export async function providerEncryptionKey(
     throw new MedkeyError('not_a_provider', `${provider} is not a registered provider. Check the address with the clinic.`);
   }
   return info.encryptionKey;
-}
-
-export function keyHex(key: Uint8Array): Hex {
-  return bytesToHex(key);
 }
 
 /** The audit-log head the operator last anchored on chain (size 0: none yet). */
