@@ -2,6 +2,9 @@
 
 mod commands;
 mod dates;
+mod fhir_bundle_writer;
+mod fhir_file;
+mod keystore;
 mod progress;
 mod sealing;
 mod serve_config;
@@ -27,6 +30,8 @@ async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_env("MEDKEY_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)))
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal: a log written to a file stays plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = commands::Cli::parse();
     match cli.run().await {

@@ -93,9 +93,11 @@ impl VaultClient {
             .with_context(|| format!("PUT {path}: the vault's answer is not what the API documents"))
     }
 
-    /// Downloads raw bytes (attachment ciphertext).
-    pub async fn get_bytes(&self, path: &str, token: &str) -> anyhow::Result<Vec<u8>> {
-        let response = self
+    /// Downloads raw bytes (attachment ciphertext) into a private temporary file, as they
+    /// arrive: memory stays flat whatever the size.
+    pub async fn get_to_file(&self, path: &str, token: &str) -> anyhow::Result<std::fs::File> {
+        use std::io::{Seek, Write};
+        let mut response = self
             .http
             .get(format!("{}{path}", self.base))
             .bearer_auth(token)
@@ -106,7 +108,12 @@ impl VaultClient {
         if !status.is_success() {
             return Err(refusal(status, &reqwest::Method::GET, path, &response.text().await?).into());
         }
-        Ok(response.bytes().await?.to_vec())
+        let mut file = tempfile::tempfile().context("a temporary file for a download")?;
+        while let Some(chunk) = response.chunk().await.with_context(|| format!("GET {path}: the download broke off"))? {
+            file.write_all(&chunk)?;
+        }
+        file.rewind()?;
+        Ok(file)
     }
 
     /// The operator's audit key document (`/.well-known/medkey-audit-key`).

@@ -1,13 +1,13 @@
 //! The account a command acts as: an Ethereum key (it signs in, signs grants and sends
 //! transactions) and the X25519 encryption key derived from it (data keys are wrapped to it).
 //!
-//! The key comes from an encrypted keystore file (Web3 Secret Storage v3, scrypt, through
-//! alloy's `eth-keystore`) unlocked with a passphrase, or raw from `MEDKEY_PRIVATE_KEY` for
+//! The key comes from an encrypted keystore file (Web3 Secret Storage v3, scrypt; written by
+//! `crate::keystore`, read through alloy's `eth-keystore`) unlocked with a passphrase, or raw from `MEDKEY_PRIVATE_KEY` for
 //! automation. The encryption key is derived from the account's signature of Medkey's statement
 //! (`medkey_protocol::wallet_key`), exactly as a browser wallet derives it, so one account opens
 //! the same records in the CLI and in the browser, and one secret is all there is to back up.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use alloy::primitives::Address;
 use alloy::signers::SignerSync;
@@ -125,22 +125,6 @@ pub fn passphrase(prompt: &str, confirm: bool) -> anyhow::Result<Zeroizing<Strin
     Ok(first)
 }
 
-/// Writes `signer` encrypted under `passphrase` to `path` (refusing to overwrite unless `force`),
-/// through a temporary file so a crash never leaves half a keystore.
-pub fn save_keystore(path: &Path, signer: &PrivateKeySigner, passphrase: &str, force: bool) -> anyhow::Result<()> {
-    if path.exists() && !force {
-        bail!("{} already exists; pass --force to replace it (its key is lost unless backed up)", path.display());
-    }
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let name = format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("keystore.json"));
-    let secret = Zeroizing::new(signer.to_bytes().0);
-    PrivateKeySigner::encrypt_keystore(dir, &mut rand::thread_rng(), secret.as_slice(), passphrase, Some(&name))
-        .map_err(|err| anyhow::anyhow!("encrypting the keystore: {err}"))?;
-    std::fs::rename(dir.join(&name), path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,19 +136,5 @@ mod tests {
         assert_eq!(encryption_secret_for(&a).to_bytes(), encryption_secret_for(&a).to_bytes());
         assert_ne!(encryption_secret_for(&a).public_key(), encryption_secret_for(&b).public_key());
         assert_ne!(encryption_secret_for(&a).to_bytes(), [1u8; 32]);
-    }
-
-    #[test]
-    fn a_keystore_round_trips_only_with_its_passphrase() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("k.json");
-        let signer = PrivateKeySigner::random();
-        save_keystore(&path, &signer, "correct horse", false).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(!text.contains(&alloy::hex::encode(signer.to_bytes())), "the key is stored encrypted");
-        assert!(text.contains("scrypt"), "{text}");
-        assert_eq!(PrivateKeySigner::decrypt_keystore(&path, "correct horse").unwrap().address(), signer.address());
-        assert!(PrivateKeySigner::decrypt_keystore(&path, "wrong").is_err());
-        assert!(save_keystore(&path, &PrivateKeySigner::random(), "x", false).is_err(), "no silent overwrite");
     }
 }

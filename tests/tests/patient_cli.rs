@@ -684,12 +684,19 @@ async fn a_keystore_account_signs_in_without_a_raw_key(setup: Setup) {
         }
     };
     let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    for weak in ["", "password1"] {
+        let (ok, _, err) = env_run(args(&["keys", "new"]), weak).await;
+        assert!(!ok && err.contains("passphrase"), "{weak:?} accepted: {err}");
+    }
+    assert!(!home.path().join("keystore.json").exists(), "nothing written for a refused passphrase");
     let (ok, out, err) = env_run(args(&["keys", "new", "--json"]), "correct horse battery").await;
     assert!(ok, "{err}");
     let created = json_of(&out);
     assert!(created.get("private_key").is_none(), "never printed unless asked: {out}");
     let keystore = std::fs::read_to_string(home.path().join("keystore.json")).unwrap();
-    assert!(keystore.contains("scrypt"), "{keystore}");
+    assert!(keystore.contains("scrypt") && keystore.contains("\"n\":262144"), "geth's standard cost: {keystore}");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(home.path().join("keystore.json")).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "readable by its owner only");
     let (ok, _, err) = env_run(args(&["keys", "new"]), "correct horse battery").await;
     assert!(!ok && err.contains("already exists"), "{err}");
     let (ok, _, err) = env_run(args(&["keys", "show"]), "wrong passphrase").await;

@@ -8,7 +8,7 @@ use medkey_e2e::chain::TestChain;
 use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::mirror::{RunningIndexer, test_config};
 use medkey_e2e::on_both_backends;
-use medkey_e2e::sealed::{encryption_secret, unb64, upload};
+use medkey_e2e::sealed::{b64, encryption_secret, unb64, upload};
 use medkey_e2e::vault::TestVault;
 use medkey_protocol::Category;
 use medkey_protocol::envelope::{stream, wrap};
@@ -97,12 +97,45 @@ async fn attachments_stream_in_and_out_under_the_gate(backend: Backend) {
             .any(|e| e.kind == "attachment_denied" && e.actor == clinic.address() && e.outcome == "no_live_grant")
     );
 
+    // Her history: a second version (no attachment) on top of the first, each listed with who
+    // stored it and its attachment's size; the first one still opens with its own key.
+    let v2_binding = medkey_protocol::envelope::RecordBinding { version: 2, ..record.binding.clone() };
+    let v2_key = medkey_protocol::envelope::DataKey::generate().unwrap();
+    let v2 = medkey_protocol::envelope::record::seal(&v2_key, &v2_binding, br#"{"resourceType":"Binary"}"#).unwrap();
+    let v2_wrapped = wrap::wrap(&v2_key, &encryption_secret(0xA1).public_key(), &v2_binding).unwrap();
+    let body = serde_json::json!({"ciphertext": b64(&v2), "wrapped_keys": [{"recipient": alice.address(), "wrapped": b64(&v2_wrapped)}]});
+    let record_path = format!("/v1/records/{}", alloy::hex::encode(record.id));
+    assert_eq!(vault.call("PUT", &record_path, Some(&owner), Some(body)).await.0, 200);
+    let (status, history) = vault.call("GET", &format!("{record_path}/versions"), Some(&owner), None).await;
+    assert_eq!(status, 200, "{history}");
+    let versions = history["versions"].as_array().unwrap();
+    assert_eq!(versions.iter().map(|v| v["version"].as_u64().unwrap()).collect::<Vec<_>>(), [2, 1], "newest first");
+    assert_eq!(versions[0]["attachment_size"], serde_json::Value::Null);
+    assert_eq!(versions[1]["attachment_size"].as_u64(), Some(sealed.len() as u64));
+    assert_eq!(versions[1]["created_by"].as_str().unwrap().parse::<alloy::primitives::Address>().unwrap(), alice.address());
+    let (status, first) = vault.call("GET", &format!("{record_path}/versions/1"), Some(&owner), None).await;
+    assert_eq!((status, first["version"]["version"].as_u64(), first["record"]["version"].as_u64()), (200, Some(1), Some(2)));
+    let v1_key = wrap::unwrap(&unb64(&first["wrapped_key"]), &encryption_secret(0xA1), &record.binding).unwrap();
+    let opened = medkey_protocol::envelope::record::open(&v1_key, &record.binding, &unb64(&first["ciphertext"])).unwrap();
+    assert!(String::from_utf8(opened).unwrap().contains("secret-5"));
+    for (path, token, expected) in [
+        (format!("{record_path}/versions"), &lab_token, (404, "not_found")),
+        (format!("{record_path}/versions/1"), &lab_token, (404, "not_found")),
+        (format!("{record_path}/versions/3"), &owner, (404, "not_found")),
+        (format!("{record_path}/versions/0"), &owner, (400, "invalid_version")),
+    ] {
+        let (status, body) = vault.call("GET", &path, Some(token), None).await;
+        assert_eq!((status, body["error"]["code"].as_str().unwrap()), expected, "{path}");
+    }
+
     // Erasing the record deletes the blob as well.
     let (status, _) =
         vault.call("DELETE", &format!("/v1/records/{}", alloy::hex::encode(record.id)), Some(&owner), None).await;
     assert_eq!(status, 204);
     assert_eq!(files_under(dir.path()), 0);
     assert_eq!(vault.call("GET", &get, Some(&owner), None).await.0, 404);
+    let (status, body) = vault.call("GET", &format!("{record_path}/versions/1"), Some(&owner), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (410, Some("record_erased")));
     db.cleanup().await;
 }
 on_both_backends!(attachments_stream_in_and_out_under_the_gate);

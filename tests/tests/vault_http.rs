@@ -271,6 +271,11 @@ async fn grants_are_listed_as_the_chain_has_them_and_as_fhir_consent(backend: Ba
     write.write = true;
     let revoked = chain.grant(alice.address(), write).await;
     chain.revoke(alice.address(), revoked).await;
+    // A grant whose provider the registry then suspends reads as suspended, not live.
+    let paused = chain.provider_account(2);
+    chain.register_provider(paused).await;
+    chain.grant(alice.address(), chain.request(paused, &[Category::Imaging]).await).await;
+    mined(chain.registry().suspendProvider(paused).from(chain.admin()).send().await).await;
     let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
     indexer.wait_for_block(chain.head().await).await;
     let vault = TestVault::start(&indexer).await;
@@ -279,14 +284,14 @@ async fn grants_are_listed_as_the_chain_has_them_and_as_fhir_consent(backend: Ba
     let (status, list) = vault.call("GET", "/v1/grants", Some(&token), None).await;
     assert_eq!(status, 200, "{list}");
     let states: Vec<&str> = list.as_array().unwrap().iter().map(|g| g["state"].as_str().unwrap()).collect();
-    assert_eq!(states, ["live", "revoked"]);
+    assert_eq!(states, ["live", "revoked", "suspended"]);
     assert_eq!(list[0]["categories"], json!(["lab_results", "vitals"]));
 
     let (status, bundle) = vault.call("GET", "/v1/grants?format=fhir", Some(&token), None).await;
     assert_eq!(status, 200);
     assert_eq!((bundle["resourceType"].as_str(), bundle["type"].as_str()), (Some("Bundle"), Some("collection")));
     let consents: Vec<&Value> = bundle["entry"].as_array().unwrap().iter().map(|e| &e["resource"]).collect();
-    assert_eq!(consents.len(), 2);
+    assert_eq!(consents.len(), 3);
     for consent in &consents {
         // R4 Consent: status, scope, category (1..*) and a policy rule (consent-1) are required.
         assert_eq!(consent["resourceType"], "Consent");

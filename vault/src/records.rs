@@ -24,6 +24,18 @@ pub struct RecordMeta {
     pub created_at_ms: u64,
     pub updated_at_ms: u64,
     pub erased: bool,
+    /// Bytes of the current version's encrypted attachment, if it has one.
+    pub attachment_size: Option<u64>,
+}
+
+/// One stored version of a record (see [`Records::versions`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionMeta {
+    pub version: u32,
+    pub size: u64,
+    pub created_by: Address,
+    pub created_at_ms: u64,
+    pub attachment_size: Option<u64>,
 }
 
 /// A record as a key release sees it (see [`Records::for_release`]).
@@ -195,7 +207,9 @@ impl Records {
         // Bound in the order they appear in the text (SQLite's `?` are positional).
         let sql = format!(
             "SELECT r.record_id, r.owner, r.category, r.resource_type, r.current_version, r.created_by, \
-                    r.created_at_ms, r.updated_at_ms, r.erased_at_ms, v.ciphertext, k.recipient, k.wrapped \
+                    r.created_at_ms, r.updated_at_ms, r.erased_at_ms, v.ciphertext, k.recipient, k.wrapped, \
+                    (SELECT a.size FROM attachments a WHERE a.record_id = r.record_id \
+                     AND a.version = r.current_version) AS attachment_size \
              FROM records r \
              JOIN record_versions v ON v.record_id = r.record_id AND v.version = r.current_version \
              LEFT JOIN wrapped_keys k \
@@ -247,6 +261,20 @@ impl Records {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(meta_from_row).collect()
+    }
+
+    /// Every stored version of a record, newest first, with its attachment's size if it has one.
+    pub async fn versions(&self, record_id: &[u8; 16]) -> Result<Vec<VersionMeta>, RecordError> {
+        let rows = sqlx::query(
+            "SELECT v.version, v.size, v.created_by, v.created_at_ms, a.size AS attachment_size \
+             FROM record_versions v \
+             LEFT JOIN attachments a ON a.record_id = v.record_id AND a.version = v.version \
+             WHERE v.record_id = $1 ORDER BY v.version DESC",
+        )
+        .bind(record_id.to_vec())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(version_from_row).collect()
     }
 
     pub async fn ciphertext(&self, record_id: &[u8; 16], version: u32) -> Result<Vec<u8>, RecordError> {
@@ -435,7 +463,9 @@ impl crate::gate::RecordSets for Records {
     }
 }
 
-const META_COLUMNS: &str = "record_id, owner, category, resource_type, current_version, created_by, created_at_ms, updated_at_ms, erased_at_ms";
+const META_COLUMNS: &str = "record_id, owner, category, resource_type, current_version, created_by, created_at_ms, \
+    updated_at_ms, erased_at_ms, (SELECT a.size FROM attachments a WHERE a.record_id = records.record_id \
+    AND a.version = records.current_version) AS attachment_size";
 
 fn meta_from_row(row: &AnyRow) -> Result<RecordMeta, RecordError> {
     let bytes = |column: &str| -> Result<Vec<u8>, sqlx::Error> { row.try_get::<Vec<u8>, _>(column) };
@@ -452,6 +482,28 @@ fn meta_from_row(row: &AnyRow) -> Result<RecordMeta, RecordError> {
         created_at_ms: row.try_get::<i64, _>("created_at_ms")? as u64,
         updated_at_ms: row.try_get::<i64, _>("updated_at_ms")? as u64,
         erased: row.try_get::<Option<i64>, _>("erased_at_ms")?.is_some(),
+        attachment_size: row
+            .try_get::<Option<i64>, _>("attachment_size")?
+            .map(|s| u64::try_from(s).map_err(|_| malformed("attachment_size")))
+            .transpose()?,
+    })
+}
+
+fn version_from_row(row: &AnyRow) -> Result<VersionMeta, RecordError> {
+    let malformed = |column: &str| sqlx::Error::Decode(format!("malformed {column}").into());
+    let unsigned = |column: &str| -> Result<u64, sqlx::Error> {
+        u64::try_from(row.try_get::<i64, _>(column)?).map_err(|_| malformed(column))
+    };
+    let created_by: Vec<u8> = row.try_get("created_by")?;
+    Ok(VersionMeta {
+        version: u32::try_from(unsigned("version")?).map_err(|_| malformed("version"))?,
+        size: unsigned("size")?,
+        created_by: Address::try_from(created_by.as_slice()).map_err(|_| malformed("created_by"))?,
+        created_at_ms: unsigned("created_at_ms")?,
+        attachment_size: row
+            .try_get::<Option<i64>, _>("attachment_size")?
+            .map(|s| u64::try_from(s).map_err(|_| malformed("attachment_size")))
+            .transpose()?,
     })
 }
 

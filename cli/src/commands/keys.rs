@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
+use crate::keystore;
 use crate::wallet::{self, Wallet, WalletArgs};
 
 #[derive(Debug, Args)]
@@ -83,13 +84,21 @@ struct ShowArgs {
     json: bool,
 }
 
+/// A new keystore's passphrase: asked twice (or MEDKEY_PASSPHRASE), refused if easy to guess.
+fn new_passphrase() -> anyhow::Result<zeroize::Zeroizing<String>> {
+    let passphrase = wallet::passphrase("New passphrase: ", true)?;
+    keystore::check_strength(&passphrase)?;
+    Ok(passphrase)
+}
+
 pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
     match args.command {
         KeysCommand::New(args) => {
             let path = args.keystore.clone().unwrap_or_else(wallet::default_keystore);
-            let passphrase = wallet::passphrase("New passphrase: ", true)?;
+            keystore::refuse_existing(&path, args.force)?;
+            let passphrase = new_passphrase()?;
             let signer = PrivateKeySigner::random();
-            wallet::save_keystore(&path, &signer, &passphrase, args.force)?;
+            keystore::write(&path, &signer, &passphrase, args.force)?;
             describe(&Wallet::from_signer(signer), Some(&path), args.json, false);
         }
         KeysCommand::Import(args) => {
@@ -103,8 +112,9 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
             };
             let signer = wallet::parse_private_key(&text)?;
             let path = args.write.keystore.clone().unwrap_or_else(wallet::default_keystore);
-            let passphrase = wallet::passphrase("New passphrase: ", true)?;
-            wallet::save_keystore(&path, &signer, &passphrase, args.write.force)?;
+            keystore::refuse_existing(&path, args.write.force)?;
+            let passphrase = new_passphrase()?;
+            keystore::write(&path, &signer, &passphrase, args.write.force)?;
             describe(&Wallet::from_signer(signer), Some(&path), args.write.json, false);
         }
         KeysCommand::Show(args) => describe(&args.wallet.unlock()?, None, args.json, args.reveal_private_key),

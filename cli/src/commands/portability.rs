@@ -1,24 +1,27 @@
 //! `export` and `import`: the patient's records as a FHIR R4 Bundle (type `collection`), and
 //! optionally as NDJSON bulk-export files (one per resource type), decrypted on this machine.
 //! Each entry carries the Medkey category as an extension, so an export imported elsewhere
-//! lands in the same categories; entries from other systems get theirs inferred.
+//! lands in the same categories; entries from other systems get theirs inferred. Attached files
+//! travel inside the Bundle (see `fhir_bundle_writer`), values exactly as stored. A record that
+//! cannot be opened is listed, never silently left out, and never costs the others.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 
+use alloy::transports::http::reqwest::Method;
 use anyhow::{Context, bail};
 use clap::Args;
 use medkey_protocol::Category;
-use medkey_protocol::api::{RecordContent, RecordView};
-use serde_json::{Value, json};
+use medkey_protocol::api::{RecordContent, RecordContents, RecordIdsBody, RecordView};
+use serde::Serialize;
+use serde_json::json;
 
-use super::records::{self, write_private};
+use super::records;
+use crate::fhir_bundle_writer::{BundleWriter, ExportRecord, ndjson_line};
 use crate::progress::Progress;
 use crate::sealing;
 use crate::session::{ConnectArgs, Session};
-
-/// The extension on `Bundle.entry` naming the record's Medkey category.
-pub const CATEGORY_EXTENSION: &str = "https://medkey.dev/fhir/StructureDefinition/record-category";
 
 /// Decrypt every record here and write a FHIR R4 Bundle (and NDJSON files).
 #[derive(Debug, Args)]
@@ -26,12 +29,16 @@ pub const CATEGORY_EXTENSION: &str = "https://medkey.dev/fhir/StructureDefinitio
     after_help = "Examples:\n  medkey export --out my-records.json\n  medkey export --out my-records.json --ndjson bulk/"
 )]
 pub struct ExportArgs {
-    /// The Bundle file to write (readable by you only).
+    /// The Bundle file to write (readable by you only). If some record cannot be opened, an
+    /// existing file is left as it is and the others go to `<out>.partial`.
     #[arg(long)]
     out: PathBuf,
     /// Also write `<ResourceType>.ndjson` files into this directory (FHIR Bulk Data format).
     #[arg(long)]
     ndjson: Option<PathBuf>,
+    /// Print a JSON summary (where it was written, counts, each record that failed and why).
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     connect: ConnectArgs,
 }
@@ -48,95 +55,158 @@ pub struct ImportArgs {
     connect: ConnectArgs,
 }
 
+/// A record that could not be exported, and why.
+#[derive(Debug, Serialize)]
+struct Failure {
+    record_id: String,
+    reason: String,
+}
+
 pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.connect).await?;
     let list: Vec<RecordView> = session.get_as("/v1/records").await?;
     let records: Vec<&RecordView> = list.iter().filter(|r| !r.erased).collect();
-    let mut entries = Vec::with_capacity(records.len());
+    let dir = args.out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    // Written beside the target and moved into place only once complete.
+    let mut temp = tempfile::Builder::new()
+        .prefix(".medkey-export")
+        .permissions(private_mode())
+        .tempfile_in(dir)
+        .with_context(|| format!("writing in {}", dir.display()))?;
+    let mut bundle = BundleWriter::start(BufWriter::new(temp.as_file_mut()), &crate::dates::rfc3339_ms(now_ms()))?;
+    let mut ndjson = args.ndjson.as_deref().map(Ndjson::create).transpose()?;
+    let (mut failures, mut exported, mut attachments) = (Vec::new(), 0usize, 0usize);
     let mut progress = Progress::new(records.len() as u64, "decrypting");
-    for record in &records {
-        let id = records::id_of(record);
-        let fetched: RecordContent = session.get_as(&format!("/v1/records/{id}")).await?;
-        let (_, _, plaintext) =
-            sealing::open(&fetched, &session.wallet.encryption).with_context(|| format!("opening record {id}"))?;
-        let resource: Value = serde_json::from_slice(&plaintext).with_context(|| format!("record {id} is not JSON"))?;
-        entries.push(json!({
-            "fullUrl": format!("urn:uuid:{}", uuid_text(&id)),
-            "extension": [{"url": CATEGORY_EXTENSION, "valueCode": record.category}],
-            "resource": resource,
-        }));
-        progress.item(&id);
+    for chunk in records.chunks(500) {
+        let body = RecordIdsBody { record_ids: chunk.iter().map(|r| records::id_of(r)).collect() };
+        let contents: RecordContents = session.call(Method::POST, "/v1/records/contents", &body).await?;
+        for id in contents.missing {
+            failures.push(Failure { record_id: id, reason: "the vault did not return it (erased meanwhile?)".into() });
+        }
+        for content in &contents.records {
+            let id = records::id_of(&content.record);
+            // Everything that can fail for one record happens before anything of it is written.
+            match open(&session, content).await {
+                Ok(mut record) => {
+                    bundle.entry(&mut record)?;
+                    if let Some(ndjson) = ndjson.as_mut() {
+                        ndjson.write(&content.record.resource_type, &mut record)?;
+                    }
+                    exported += 1;
+                    attachments += usize::from(record.attachment.is_some());
+                }
+                Err(err) => {
+                    eprintln!("error: record {id} could not be exported: {err:#}");
+                    failures.push(Failure { record_id: id.clone(), reason: format!("{err:#}") });
+                }
+            }
+            progress.item(&id);
+        }
     }
-    let bundle = json!({
-        "resourceType": "Bundle",
-        "type": "collection",
-        "timestamp": crate::dates::rfc3339_ms(now_ms()),
-        "entry": entries,
-    });
-    write_private(&args.out, &serde_json::to_vec_pretty(&bundle)?)?;
-    if let Some(dir) = &args.ndjson {
-        write_ndjson(dir, &bundle)?;
+    bundle.finish()?.flush()?;
+    temp.as_file().sync_all()?;
+    // A complete export replaces the file; a partial one never replaces an existing file.
+    let written = if failures.is_empty() || !args.out.exists() { args.out.clone() } else { partial(&args.out) };
+    temp.persist(&written).with_context(|| format!("writing {}", written.display()))?;
+    if let Some(ndjson) = ndjson {
+        ndjson.finish(!failures.is_empty())?;
     }
-    eprintln!("{} records written to {}", records.len(), args.out.display());
+    if args.json {
+        let summary = json!({
+            "out": written, "records": exported, "attachments": attachments, "failures": failures,
+        });
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    }
+    eprintln!("{exported} records ({attachments} with an attached file) written to {}", written.display());
+    if !failures.is_empty() {
+        bail!(
+            "{} of {} records could not be exported (listed above){}",
+            failures.len(),
+            records.len(),
+            if written == args.out { String::new() } else { format!("; {} was left as it was", args.out.display()) }
+        );
+    }
     Ok(())
 }
 
-fn write_ndjson(dir: &std::path::Path, bundle: &Value) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut by_type: BTreeMap<String, String> = BTreeMap::new();
-    for entry in bundle["entry"].as_array().into_iter().flatten() {
-        let kind = entry["resource"]["resourceType"].as_str().unwrap_or("Unknown").to_owned();
-        let line = by_type.entry(kind).or_default();
-        line.push_str(&serde_json::to_string(&entry["resource"])?);
-        line.push('\n');
+/// Decrypts one record (and its attached file, into a temporary file) for the export.
+async fn open(session: &Session, content: &RecordContent) -> anyhow::Result<ExportRecord> {
+    let (binding, key, plaintext) = sealing::open(content, &session.wallet.encryption)?;
+    serde_json::from_slice::<serde::de::IgnoredAny>(&plaintext).context("the record is not JSON")?;
+    let attachment = match content.record.attachment_size {
+        Some(_) => Some(records::decrypted_attachment(session, &content.record.record_id, &binding, &key).await?.file),
+        None => None,
+    };
+    Ok(ExportRecord { category: content.record.category, plaintext, attachment })
+}
+
+fn partial(out: &Path) -> PathBuf {
+    let mut name = out.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".partial");
+    out.with_file_name(name)
+}
+
+#[cfg(unix)]
+fn private_mode() -> std::fs::Permissions {
+    std::os::unix::fs::PermissionsExt::from_mode(0o600)
+}
+
+#[cfg(not(unix))]
+fn private_mode() -> std::fs::Permissions {
+    std::fs::metadata(".").map(|m| m.permissions()).expect("the working directory")
+}
+
+/// The NDJSON files, one per resource type, written in a temporary directory beside the
+/// target and moved into it at the end.
+struct Ndjson {
+    target: PathBuf,
+    temp: tempfile::TempDir,
+    files: BTreeMap<String, BufWriter<std::fs::File>>,
+}
+
+impl Ndjson {
+    fn create(target: &Path) -> anyhow::Result<Self> {
+        let parent = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        let temp = tempfile::Builder::new().prefix(".medkey-ndjson").tempdir_in(parent)?;
+        Ok(Self { target: target.to_owned(), temp, files: BTreeMap::new() })
     }
-    for (kind, lines) in &by_type {
-        write_private(&dir.join(format!("{kind}.ndjson")), lines.as_bytes())?;
+
+    fn write(&mut self, resource_type: &str, record: &mut ExportRecord) -> anyhow::Result<()> {
+        if !self.files.contains_key(resource_type) {
+            let file = records::private_file(&self.temp.path().join(format!("{resource_type}.ndjson")))?;
+            self.files.insert(resource_type.to_owned(), BufWriter::new(file));
+        }
+        let out = self.files.get_mut(resource_type).expect("just inserted");
+        ndjson_line(out, record)
     }
-    eprintln!("NDJSON: {} file(s) in {}", by_type.len(), dir.display());
-    Ok(())
+
+    /// Moves the files into the target directory (`<target>.partial` when some records failed).
+    fn finish(mut self, partial_export: bool) -> anyhow::Result<()> {
+        let target = if partial_export { partial(&self.target) } else { self.target.clone() };
+        std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
+        for (kind, mut file) in std::mem::take(&mut self.files) {
+            file.flush()?;
+            let name = format!("{kind}.ndjson");
+            std::fs::rename(self.temp.path().join(&name), target.join(&name))
+                .with_context(|| format!("writing {}", target.join(&name).display()))?;
+        }
+        eprintln!("NDJSON written to {}", target.display());
+        Ok(())
+    }
 }
 
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let bundle: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", args.file.display()))?;
-    if bundle["resourceType"] != "Bundle" {
-        bail!("{} is not a FHIR Bundle (use `medkey upload` for a single resource)", args.file.display());
-    }
-    let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
-    // Check every entry before storing any, so a bad Bundle leaves nothing half-imported.
-    let mut planned = Vec::with_capacity(entries.len());
-    for (i, entry) in entries.iter().enumerate() {
-        let resource = records::resources_of(entry["resource"].clone()).with_context(|| format!("entry {}", i + 1))?;
-        let category = match entry_category(entry)? {
-            Some(category) => category,
-            None => match (records::category_of(&resource[0]), args.default_category) {
-                (Ok(category), _) => category,
-                (Err(_), Some(default)) => default,
-                (Err(err), None) => return Err(err.context(format!("entry {} (or pass --default-category)", i + 1))),
-            },
-        };
-        planned.push((resource[0].clone(), category));
-    }
+    // Every entry (nested Bundles' included) is read and checked before any is stored, so a bad
+    // file leaves nothing half-imported; inline files are decoded to temporary files meanwhile.
+    let entries = records::read_resources(&args.file)?;
+    let planned = records::plan(entries, None, args.default_category)
+        .map_err(|err| err.context("pass --default-category for resources whose category cannot be told"))?;
+    let attachments = planned.iter().filter(|p| p.entry.attachment.is_some()).count();
     let session = Session::open(&args.connect).await?;
-    records::store_all(&session, &planned, session.address(), None).await?;
-    eprintln!("{} records imported", planned.len());
+    let stored = records::store_all(&session, planned, session.address()).await?;
+    eprintln!("{} records imported ({attachments} with an attached file)", stored.len());
     Ok(())
-}
-
-fn entry_category(entry: &Value) -> anyhow::Result<Option<Category>> {
-    let found = entry["extension"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|e| e["url"] == CATEGORY_EXTENSION)
-        .and_then(|e| e["valueCode"].as_str());
-    found.map(|code| code.parse::<Category>().map_err(anyhow::Error::from)).transpose()
-}
-
-/// `00112233-4455-6677-8899-aabbccddeeff` from 32 hex digits.
-fn uuid_text(hex: &str) -> String {
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
 fn now_ms() -> u64 {

@@ -151,9 +151,9 @@ async fn patients(args: PatientsArgs) -> anyhow::Result<()> {
 }
 
 async fn add(args: AddArgs) -> anyhow::Result<()> {
-    let planned = records::plan(records::read_resources(&args.file)?, args.category)?;
+    let planned = records::plan(records::read_resources(&args.file)?, args.category, None)?;
     let session = Session::open(&args.connect).await?;
-    let added = records::store_all(&session, &planned, args.patient, None).await?;
+    let added = records::store_all(&session, planned, args.patient).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&added)?);
     } else {
@@ -222,8 +222,8 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.connect).await?;
     let released: KeyRelease = session.get_as(&format!("/v1/records/{id}/key")).await?;
     let (binding, key, plaintext) = sealing::open(&released, &session.wallet.encryption)?;
-    let resource: Value = serde_json::from_slice(&plaintext).context("the record is not JSON")?;
-    if resource["resourceType"] != json!(binding.resource_type) {
+    let resource: serde_json::Value = serde_json::from_slice(&plaintext).context("the record is not JSON")?;
+    if resource["resourceType"] != binding.resource_type.as_str() {
         anyhow::bail!("the decrypted record is not the {} its metadata names", binding.resource_type);
     }
     eprintln!(
@@ -232,6 +232,6 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
         released.purpose.map_or("?", |p| p.as_str()),
         if released.emergency { " (emergency access)" } else { "" }
     );
-    let opened = Opened { id: &id, binding: &binding, key: &key, resource: &resource };
+    let opened = Opened { id: &id, binding: &binding, key: &key, plaintext: &plaintext };
     write_opened(&session, &opened, args.out.as_deref(), args.attachment_out.as_deref()).await
 }

@@ -13,6 +13,7 @@ use medkey_protocol::{Category, fhir, fhir_category};
 use serde_json::{Value, json};
 
 use super::emergency::Emergency;
+use crate::fhir_file::{self, FileEntry, InlineFile};
 use crate::progress::Progress;
 use crate::sealing::{self, Sealed};
 use crate::session::{ConnectArgs, Session};
@@ -66,12 +67,22 @@ pub struct ShowArgs {
     connect: ConnectArgs,
 }
 
-/// Replace a record with a new version (the resourceType must stay the same).
+/// Replace a record with a new version (the resourceType must stay the same). Its attached
+/// file, if it has one, stays with the new version unless replaced or dropped; earlier versions
+/// are kept as they were until the record is erased.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  medkey update 8f14e45fceea167a5a36dedd4bea2543 corrected-result.json")]
+#[command(
+    after_help = "Examples:\n  medkey update 8f14e45fceea167a5a36dedd4bea2543 corrected-result.json\n  medkey update 8f14e45fceea167a5a36dedd4bea2543 report.json --attach new-scan.pdf\n  medkey update 8f14e45fceea167a5a36dedd4bea2543 report.json --drop-attachment"
+)]
 pub struct UpdateArgs {
     record: String,
     file: PathBuf,
+    /// Attach this file to the new version instead of the current attachment.
+    #[arg(long, conflicts_with = "drop_attachment")]
+    attach: Option<PathBuf>,
+    /// The new version has no attachment (the earlier versions keep theirs).
+    #[arg(long)]
+    drop_attachment: bool,
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -93,12 +104,18 @@ pub struct DeleteArgs {
 }
 
 pub async fn upload(args: UploadArgs) -> anyhow::Result<()> {
-    let planned = plan(read_resources(&args.file)?, args.category)?;
-    if args.attach.is_some() && planned.len() != 1 {
-        bail!("--attach needs a single resource, not a Bundle of {}", planned.len());
+    let mut planned = plan(read_resources(&args.file)?, args.category, None)?;
+    if let Some(path) = &args.attach {
+        let [single] = planned.as_mut_slice() else {
+            bail!("--attach needs a single resource, not a Bundle of {}", planned.len());
+        };
+        if single.entry.attachment.is_some() {
+            bail!("{} carries its own attached file; --attach would replace it", args.file.display());
+        }
+        single.entry.attachment = Some(inline_file(path)?);
     }
     let session = Session::open(&args.connect).await?;
-    let uploaded = store_all(&session, &planned, session.address(), args.attach.as_deref()).await?;
+    let uploaded = store_all(&session, planned, session.address()).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&uploaded)?);
     } else {
@@ -107,41 +124,59 @@ pub async fn upload(args: UploadArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Each resource with its category (`category` for all, else inferred), all checked before
-/// anything is stored, so a bad Bundle stores nothing.
-pub fn plan(resources: Vec<Value>, category: Option<Category>) -> anyhow::Result<Vec<(Value, Category)>> {
-    resources
+/// A resource from a file and the category it will be stored under.
+#[derive(Debug)]
+pub struct Planned {
+    pub entry: FileEntry,
+    pub category: Category,
+}
+
+/// Each resource with its category: `category` for all if given, else the one its Bundle entry
+/// names, else inferred from its codes, else `default`. All are checked before anything is
+/// stored, so a bad file stores nothing.
+pub fn plan(entries: Vec<FileEntry>, category: Option<Category>, default: Option<Category>) -> anyhow::Result<Vec<Planned>> {
+    entries
         .into_iter()
-        .enumerate()
-        .map(|(i, resource)| {
-            let category = match category {
+        .map(|entry| {
+            let category = match category.or(entry.category) {
                 Some(category) => category,
-                None => category_of(&resource).with_context(|| format!("resource {}", i + 1))?,
+                None => match (category_of(&entry.parsed), default) {
+                    (Ok(category), _) => category,
+                    (Err(_), Some(default)) => default,
+                    (Err(err), None) => return Err(err.context(where_in_file(&entry))),
+                },
             };
-            Ok((resource, category))
+            Ok(Planned { entry, category })
         })
         .collect()
 }
 
-/// Stores each planned resource as a new record of `owner` (attaching `attach` to a single
-/// one), with progress; returns the vault's views.
-pub async fn store_all(
-    session: &Session,
-    planned: &[(Value, Category)],
-    owner: Address,
-    attach: Option<&Path>,
-) -> anyhow::Result<Vec<RecordView>> {
+fn where_in_file(entry: &FileEntry) -> String {
+    if entry.place.is_empty() { "the resource".into() } else { format!("entry {}", entry.place) }
+}
+
+/// A file on disk to attach, as `InlineFile` (what a FHIR file's inline data becomes).
+pub fn inline_file(path: &Path) -> anyhow::Result<InlineFile> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let size = file.metadata()?.len();
+    Ok(InlineFile { file, size, title: path.file_name().map(|n| n.to_string_lossy().into_owned()) })
+}
+
+/// Stores each planned resource as a new record of `owner`, with its attached file if it has
+/// one, with progress; returns the vault's views.
+pub async fn store_all(session: &Session, planned: Vec<Planned>, owner: Address) -> anyhow::Result<Vec<RecordView>> {
     // A patient's own records in her break-glass categories are wrapped for her chosen
     // emergency providers too (released only under an emergency grant).
     let emergency = if owner == session.address() { Emergency::load(session).await? } else { Emergency::none() };
     let mut progress = Progress::new(planned.len() as u64, "uploading");
     let mut stored = Vec::with_capacity(planned.len());
-    for (resource, category) in planned {
-        let (view, sealed) = store_new(session, resource, *category, owner, emergency.providers_for(*category)).await?;
-        if let Some(path) = attach {
-            attach_file(session, &sealed, path).await?;
+    for Planned { entry, category } in planned {
+        let (view, sealed) = store_new(session, &entry, category, owner, emergency.providers_for(category)).await?;
+        let line = format!("{} {category} → {}", entry.resource_type(), id_of(&view));
+        if let Some(file) = entry.attachment {
+            attach_file(session, &sealed, file).await?;
         }
-        progress.item(&format!("{} {category} → {}", resource["resourceType"].as_str().unwrap_or("?"), id_of(&view)));
+        progress.item(&line);
         stored.push(view);
     }
     Ok(stored)
@@ -151,12 +186,12 @@ pub async fn store_all(
 /// read from the chain), stores it, and returns the vault's view of it and the sealed version.
 pub async fn store_new(
     session: &Session,
-    resource: &Value,
+    entry: &FileEntry,
     category: Category,
     owner: Address,
     also: &[Address],
 ) -> anyhow::Result<(RecordView, Sealed)> {
-    let resource_type = resource_type(resource)?;
+    let resource_type = resource_type(&entry.parsed)?;
     let binding = RecordBinding {
         record_id: sealing::new_record_id()?,
         version: 1,
@@ -164,7 +199,8 @@ pub async fn store_new(
         category: category.index(),
         resource_type: resource_type.to_owned(),
     };
-    let sealed = sealing::seal(binding, &serde_json::to_vec(resource)?)?;
+    // The text as the file had it: every value, decimals included, exactly as written.
+    let sealed = sealing::seal(binding, entry.text.as_bytes())?;
     let mut readers = vec![(session.address(), session.wallet.encryption_public_key())];
     // A provider writing for a patient wraps for the patient too, to the key she signed.
     let patient = (owner != session.address()).then_some(owner);
@@ -205,14 +241,14 @@ pub async fn share_version(session: &Session, sealed: &Sealed, providers: &[Addr
     Ok(())
 }
 
-async fn attach_file(session: &Session, sealed: &Sealed, path: &Path) -> anyhow::Result<()> {
+/// Encrypts `file` under the version's data key and uploads it as the version's attachment.
+async fn attach_file(session: &Session, sealed: &Sealed, file: InlineFile) -> anyhow::Result<()> {
     // Encrypted chunk by chunk into a private temporary file, then streamed up: memory stays
     // flat whatever the file's size, and the plaintext never leaves this machine.
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let size = file.metadata()?.len();
-    let bar = crate::progress::bytes(size, "encrypting");
+    let name = file.title.clone().unwrap_or_else(|| "the attached file".into());
+    let bar = crate::progress::bytes(file.size, "encrypting");
     let mut sealed_file = tempfile::tempfile().context("a temporary file for the ciphertext")?;
-    let reader = std::io::BufReader::new(bar.wrap_read(file));
+    let reader = std::io::BufReader::new(bar.wrap_read(file.file));
     let mut writer = std::io::BufWriter::new(&mut sealed_file);
     stream::encrypt(&sealed.key, &sealed.binding, stream::DEFAULT_CHUNK, reader, &mut writer)?;
     std::io::Write::flush(&mut writer)?;
@@ -225,7 +261,7 @@ async fn attach_file(session: &Session, sealed: &Sealed, path: &Path) -> anyhow:
         sealed.binding.version
     );
     session.vault.put_file(&url, &session.token, tokio::fs::File::from_std(sealed_file)).await?;
-    eprintln!("attached {} ({size} bytes, encrypted)", path.display());
+    eprintln!("attached {name} ({} bytes, encrypted)", file.size);
     Ok(())
 }
 
@@ -246,32 +282,57 @@ pub async fn show(args: ShowArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.connect).await?;
     let fetched: RecordContent = session.get_as(&format!("/v1/records/{id}")).await?;
     let (binding, key, plaintext) = sealing::open(&fetched, &session.wallet.encryption)?;
-    let resource: Value = serde_json::from_slice(&plaintext).context("the record is not JSON")?;
-    let opened = Opened { id: &id, binding: &binding, key: &key, resource: &resource };
+    let opened = Opened { id: &id, binding: &binding, key: &key, plaintext: &plaintext };
     write_opened(&session, &opened, args.out.as_deref(), args.attachment_out.as_deref()).await
 }
 
 pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
-    let resources = read_resources(&args.file)?;
-    let [resource] = resources.as_slice() else { bail!("update takes one resource, not a Bundle") };
+    let mut entries = read_resources(&args.file)?;
+    if entries.len() != 1 {
+        bail!("update takes one resource, not a Bundle of {}", entries.len());
+    }
+    let mut entry = entries.remove(0);
+    let new_file = match (&args.attach, entry.attachment.take()) {
+        (Some(_), Some(_)) => bail!("{} carries its own attached file; --attach would replace it", args.file.display()),
+        (Some(path), None) => Some(inline_file(path)?),
+        (None, inline) => inline,
+    };
     let id = record_id(&args.record)?;
     let session = Session::open(&args.connect).await?;
     let current: RecordContent = session.get_as(&format!("/v1/records/{id}")).await?;
     let mut binding = sealing::binding_of(&current.record)?;
-    if resource_type(resource)? != binding.resource_type {
-        bail!("record {id} is a {}, not a {}", binding.resource_type, resource_type(resource)?);
+    let new_type = resource_type(&entry.parsed)?;
+    if new_type != binding.resource_type {
+        bail!("record {id} is a {}, not a {new_type}", binding.resource_type);
     }
+    // The new version's file: the one given, none if dropped, else the current one, decrypted
+    // here before anything changes and sealed again under the new version's key.
+    let carried = match new_file {
+        Some(file) => Some(file),
+        None if args.drop_attachment || current.record.attachment_size.is_none() => None,
+        None => {
+            let (old_binding, old_key, _) = sealing::open(&current, &session.wallet.encryption)?;
+            Some(decrypted_attachment(&session, &id, &old_binding, &old_key).await?)
+        }
+    };
     binding.version += 1;
     let category = Category::from_index(binding.category).context("category")?;
-    let sealed = sealing::seal(binding, &serde_json::to_vec(resource)?)?;
+    let sealed = sealing::seal(binding, entry.text.as_bytes())?;
     let me = (session.address(), session.wallet.encryption_public_key());
-    let view: RecordView =
+    let mut view: RecordView =
         session.call(Method::PUT, &format!("/v1/records/{id}"), &sealed.version_body(&[me])?).await?;
     let mut providers = live_providers(&session, category).await?;
     providers.extend_from_slice(Emergency::load(&session).await?.providers_for(category));
     providers.sort();
     providers.dedup();
     share_version(&session, &sealed, &providers).await?;
+    if let Some(file) = carried {
+        let size = file.size;
+        attach_file(&session, &sealed, file).await.with_context(|| {
+            format!("version {} is stored without its attached file (version {} still has it)", sealed.binding.version, sealed.binding.version - 1)
+        })?;
+        view.attachment_size = Some(size);
+    }
     eprintln!("record {id} is now version {} (shared with {} provider(s))", sealed.binding.version, providers.len());
     if args.json {
         println!("{}", serde_json::to_string_pretty(&view)?);
@@ -309,27 +370,14 @@ pub async fn live_providers(session: &Session, category: Category) -> anyhow::Re
     Ok(providers)
 }
 
-/// The resources in a file: the file's resource, or each entry of a Bundle.
-pub fn read_resources(path: &Path) -> anyhow::Result<Vec<Value>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let value: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
-    resources_of(value).with_context(|| format!("in {}", path.display()))
-}
-
-pub fn resources_of(value: Value) -> anyhow::Result<Vec<Value>> {
-    let resources = if value["resourceType"] == "Bundle" {
-        let entries = value["entry"].as_array().cloned().unwrap_or_default();
-        entries.into_iter().map(|e| e["resource"].clone()).collect()
-    } else {
-        vec![value]
-    };
-    if resources.is_empty() {
-        bail!("the Bundle has no entries");
+/// The resources in a FHIR file (a resource, or a Bundle with Bundles inside), each checked to
+/// be a resource type Medkey stores.
+pub fn read_resources(path: &Path) -> anyhow::Result<Vec<FileEntry>> {
+    let entries = fhir_file::read(path)?;
+    for entry in &entries {
+        resource_type(&entry.parsed).with_context(|| format!("in {}, {}", path.display(), where_in_file(entry)))?;
     }
-    for (i, resource) in resources.iter().enumerate() {
-        resource_type(resource).with_context(|| format!("resource {}", i + 1))?;
-    }
-    Ok(resources)
+    Ok(entries)
 }
 
 fn resource_type(resource: &Value) -> anyhow::Result<&str> {
@@ -377,42 +425,65 @@ pub struct Opened<'a> {
     pub id: &'a str,
     pub binding: &'a RecordBinding,
     pub key: &'a medkey_protocol::envelope::DataKey,
-    pub resource: &'a Value,
+    /// The record's JSON as it was sealed.
+    pub plaintext: &'a [u8],
 }
 
-/// Prints the resource or writes it to `out`; fetches and decrypts the attachment into
-/// `attachment_out` when asked.
+/// Prints the resource or writes it to `out` (indented, every value as stored); fetches and
+/// decrypts the attachment into `attachment_out` when asked.
 pub async fn write_opened(
     session: &Session,
     opened: &Opened<'_>,
     out: Option<&Path>,
     attachment_out: Option<&Path>,
 ) -> anyhow::Result<()> {
+    let pretty = fhir_file::pretty(opened.plaintext).context("the record is not JSON")?;
     match out {
-        Some(path) => write_private(path, &serde_json::to_vec_pretty(opened.resource)?)?,
-        None => println!("{}", serde_json::to_string_pretty(opened.resource)?),
+        Some(path) => write_private(path, pretty.as_bytes())?,
+        None => println!("{pretty}"),
     }
     if let Some(path) = attachment_out {
-        let url = format!("/v1/records/{}/attachment", opened.id);
-        let ciphertext = session.vault.get_bytes(&url, &session.token).await?;
-        let mut plain = Vec::new();
-        stream::decrypt(opened.key, opened.binding, ciphertext.as_slice(), &mut plain)
-            .context("the attachment does not authenticate")?;
-        write_private(path, &plain)?;
-        eprintln!("attachment written to {} ({} bytes)", path.display(), plain.len());
+        let mut plain = decrypted_attachment(session, opened.id, opened.binding, opened.key).await?;
+        let mut target = private_file(path)?;
+        let size = std::io::copy(&mut plain.file, &mut target).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("attachment written to {} ({size} bytes)", path.display());
     }
     Ok(())
+}
+
+/// The current version's attachment, downloaded and decrypted here into a private temporary
+/// file (memory stays flat); refused if any part of it does not authenticate.
+pub async fn decrypted_attachment(
+    session: &Session,
+    id: &str,
+    binding: &RecordBinding,
+    key: &medkey_protocol::envelope::DataKey,
+) -> anyhow::Result<InlineFile> {
+    let ciphertext = session.vault.get_to_file(&format!("/v1/records/{id}/attachment"), &session.token).await?;
+    let mut plain = tempfile::tempfile().context("a temporary file for the attachment")?;
+    let mut writer = std::io::BufWriter::new(&mut plain);
+    stream::decrypt(key, binding, std::io::BufReader::new(ciphertext), &mut writer)
+        .context("the attachment does not authenticate")?;
+    std::io::Write::flush(&mut writer)?;
+    drop(writer);
+    let size = std::io::Seek::stream_position(&mut plain)?;
+    std::io::Seek::rewind(&mut plain)?;
+    Ok(InlineFile { file: plain, size, title: None })
 }
 
 /// Decrypted health data goes to files only this user can read.
 pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
+    private_file(path)?.write_all(bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// `path` created (or truncated) readable by this user only.
+pub fn private_file(path: &Path) -> anyhow::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(bytes).with_context(|| format!("writing {}", path.display()))
+    options.open(path).with_context(|| format!("writing {}", path.display()))
 }
 
 pub fn print_records(records: &[RecordView]) {

@@ -41,13 +41,13 @@ pub struct RequestArgs {
 /// Access requests addressed to you (or sent by you): list, approve, decline.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  medkey requests\n  medkey requests approve 8f2c0b7e5d4a41e3b6c9a0f1e2d3c4b5\n  medkey requests decline 8f2c0b7e5d4a41e3b6c9a0f1e2d3c4b5"
+    after_help = "Examples:\n  medkey requests\n  medkey requests list --status pending\n  medkey requests approve 8f2c0b7e5d4a41e3b6c9a0f1e2d3c4b5\n  medkey requests decline 8f2c0b7e5d4a41e3b6c9a0f1e2d3c4b5"
 )]
 pub struct RequestsArgs {
     #[command(subcommand)]
     command: Option<RequestsCommand>,
     /// Only requests in this state: pending, approved, declined, expired.
-    #[arg(long)]
+    #[arg(long, global = true)]
     status: Option<String>,
     /// Print JSON.
     #[arg(long, global = true)]
@@ -58,6 +58,9 @@ pub struct RequestsArgs {
 
 #[derive(Debug, Subcommand)]
 enum RequestsCommand {
+    /// List the requests (the same as `medkey requests` with no subcommand).
+    #[command(after_help = "Example:\n  medkey requests list --status pending")]
+    List,
     /// Grant what the request asks for (signed by your wallet), then mark it approved.
     #[command(after_help = "Example:\n  medkey requests approve 8f2c0b7e5d4a41e3b6c9a0f1e2d3c4b5")]
     Approve {
@@ -94,7 +97,7 @@ pub async fn request(args: RequestArgs) -> anyhow::Result<()> {
 pub async fn run(args: RequestsArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.connect).await?;
     match args.command {
-        None => {
+        None | Some(RequestsCommand::List) => {
             let query = args.status.map(|s| format!("?status={s}")).unwrap_or_default();
             let list: Vec<AccessRequestView> = session.get_as(&format!("/v1/access-requests{query}")).await?;
             if args.json {

@@ -72,6 +72,9 @@ pub struct RecordView {
     pub updated_at_ms: u64,
     /// Crypto-shredded: every ciphertext and key is gone, this row stays.
     pub erased: bool,
+    /// Bytes of the current version's encrypted attachment, if it has one.
+    #[serde(default)]
+    pub attachment_size: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -97,6 +100,40 @@ pub struct RecordContent {
     /// Base64 of the sealed current version.
     pub ciphertext: String,
     /// Base64 of the data key wrapped for the caller, if there is one.
+    pub wrapped_key: Option<String>,
+}
+
+/// One stored version of a record, as its owner's history lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VersionView {
+    /// From 1.
+    pub version: u32,
+    /// Bytes of the sealed version.
+    pub size: u64,
+    /// The address that stored this version (the patient, or a provider under a write grant).
+    #[schema(value_type = String, example = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8")]
+    pub created_by: Address,
+    pub created_at_ms: u64,
+    /// Bytes of this version's encrypted attachment, if it has one.
+    pub attachment_size: Option<u64>,
+}
+
+/// A record's versions, newest first.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RecordHistory {
+    pub record: RecordView,
+    pub versions: Vec<VersionView>,
+}
+
+/// One version of a record: its ciphertext and the data key wrapped for the owner.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct VersionContent {
+    /// The record as it is now (its `version` is the current one).
+    pub record: RecordView,
+    pub version: VersionView,
+    /// Base64 of the sealed version.
+    pub ciphertext: String,
+    /// Base64 of the version's data key wrapped for the owner, if there is one.
     pub wrapped_key: Option<String>,
 }
 

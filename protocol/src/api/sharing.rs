@@ -81,6 +81,9 @@ pub enum GrantState {
     Live,
     Expired,
     Revoked,
+    /// Neither revoked nor expired, but the registry suspended its provider: nothing is
+    /// released under it until the provider is reinstated.
+    Suspended,
 }
 
 impl GrantState {
@@ -90,6 +93,7 @@ impl GrantState {
             Self::Live => "live",
             Self::Expired => "expired",
             Self::Revoked => "revoked",
+            Self::Suspended => "suspended",
         }
     }
 }

@@ -1,6 +1,9 @@
 //! `/v1/grants`: a patient's grants as the chain has them (via the mirror), as JSON or as FHIR
 //! R4 `Consent` resources in a `collection` Bundle.
 
+use std::collections::HashSet;
+
+use alloy::primitives::Address;
 use axum::Json;
 use axum::extract::State;
 use medkey_indexer::model::{self, MirroredGrant};
@@ -38,7 +41,7 @@ pub struct GrantsQuery {
     ),
     responses(
         (status = 200, description = "`json`: an array of `{grant, state, categories}`, `state` being pending, live, \
-            expired or revoked; `fhir`: a `collection` Bundle of R4 `Consent` resources", body = GrantListing),
+            expired, revoked or suspended (the provider suspended by the registry); `fhir`: a `collection` Bundle of R4 `Consent` resources", body = GrantListing),
         (status = 400, description = "invalid_query (format is neither json nor fhir, or as is neither patient nor provider)", body = ErrorBody),
         Unauthorized,
         Internal,
@@ -62,7 +65,10 @@ pub async fn list(
     };
     let now = now_ms() / 1_000;
     match query.format.as_deref().unwrap_or("json") {
-        "json" => Ok(Json(GrantListing::Grants(grants.iter().map(|g| view(g, now)).collect()))),
+        "json" => {
+            let suspended = suspended_providers(&state, &grants).await?;
+            Ok(Json(GrantListing::Grants(grants.iter().map(|g| view(g, now, &suspended)).collect())))
+        }
         "fhir" => Ok(Json(GrantListing::Fhir(FhirBundle(json!({
             "resourceType": "Bundle",
             "type": "collection",
@@ -75,8 +81,22 @@ pub async fn list(
     }
 }
 
-fn view(g: &MirroredGrant, now: u64) -> GrantView {
+/// The providers among `grants` that the registry has suspended (as the mirror has it).
+async fn suspended_providers(state: &AppState, grants: &[MirroredGrant]) -> Result<HashSet<Address>, ApiError> {
+    let providers: HashSet<Address> = grants.iter().map(|g| g.provider).collect();
+    let mut suspended = HashSet::new();
+    for provider in providers {
+        let found = state.mirror.provider(state.chain_id, provider).await?;
+        if found.is_some_and(|p| p.status == model::ProviderStatus::Suspended) {
+            suspended.insert(provider);
+        }
+    }
+    Ok(suspended)
+}
+
+fn view(g: &MirroredGrant, now: u64, suspended: &HashSet<Address>) -> GrantView {
     let state = match g.state_at(now) {
+        model::GrantState::Pending | model::GrantState::Live if suspended.contains(&g.provider) => GrantState::Suspended,
         model::GrantState::Pending => GrantState::Pending,
         model::GrantState::Live => GrantState::Live,
         model::GrantState::Expired => GrantState::Expired,

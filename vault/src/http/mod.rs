@@ -24,6 +24,7 @@ mod request_routes;
 mod server;
 mod session_routes;
 mod state;
+mod version_routes;
 mod web_app;
 
 use axum::Router;
@@ -57,6 +58,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(record_routes::fetch, record_routes::update, record_routes::erase))
         .routes(routes!(record_batch_routes::fetch_many))
         .routes(routes!(record_routes::add_keys))
+        .routes(routes!(version_routes::history))
+        .routes(routes!(version_routes::fetch))
         .routes(routes!(attachment_routes::upload))
         .routes(routes!(attachment_routes::download))
         .routes(routes!(audit_routes::operator_key))

@@ -41,6 +41,7 @@ impl From<RecordMeta> for RecordView {
             created_at_ms: m.created_at_ms,
             updated_at_ms: m.updated_at_ms,
             erased: m.erased,
+            attachment_size: m.attachment_size,
         }
     }
 }
@@ -55,7 +56,7 @@ fn wrapped_keys(keys: &[WrappedKeyBody]) -> Result<Vec<(Address, Vec<u8>)>, ApiE
 
 /// The record, if the caller owns it; anyone else gets the same 404 as for a missing record, so
 /// ids cannot be probed.
-async fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<RecordMeta, ApiError> {
+pub(super) async fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<RecordMeta, ApiError> {
     let meta = state.records.find(&ids::record_id(id)?).await?;
     meta.filter(|m| m.owner == caller.address).ok_or_else(|| ApiError::not_found("no such record"))
 }

@@ -3,14 +3,14 @@
 // extension injects one (EIP-6963); it signs in this test's Node process, so its key never
 // enters the page.
 
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VaultClient, VaultSession, Wallet, consentRegistryAbi, deriveEncryptionKey, openRecordContent } from '@medkey/client';
 import { createPublicClient, http } from 'viem';
-import { announceWallet, chromiumLaunchOptions, startDevStack, testWallet, type DevStack } from '@medkey/client/testing';
+import { announceWallet, chromiumLaunchOptions, medkeyCli, startDevStack, testWallet, type DevStack } from '@medkey/client/testing';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
 import { Secret, TOTP } from 'otpauth';
@@ -302,6 +302,83 @@ describe('the patient app', () => {
     await page.getByLabel('Or attach a document (PDF or image)').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
     await expect(page.getByRole('alert').textContent()).resolves.toContain('is not a PDF or an image');
     await page.getByRole('button', { name: 'Back to your records' }).click();
+  });
+
+  it('carries attached files in the FHIR download and brings them back from it', async () => {
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download all as a FHIR file' }).click(),
+    ]);
+    const bundle = JSON.parse(readFileSync((await download.path())!, 'utf8'));
+    const documents = bundle.entry.map((e: { resource: Record<string, any> }) => e.resource).filter((r: { resourceType: string }) => r.resourceType === 'DocumentReference');
+    const rash = documents.find((d: any) => d.content[0].attachment.title === 'rash.png');
+    expect(Buffer.from(rash.content[0].attachment.data, 'base64').toString('base64')).toBe(rash.content[0].attachment.data);
+    expect(Buffer.from(rash.content[0].attachment.data, 'base64').subarray(1, 4).toString()).toBe('PNG');
+    expect(documents.find((d: any) => d.content[0].attachment.title === 'letter.pdf').content[0].attachment.data).toMatch(/^JVBERi0xLjQ/);
+
+    // Back in, under another name: the plan says a file comes with it; the file opens again.
+    rash.content[0].attachment.title = 'rash-again.png';
+    const file = { resourceType: 'Bundle', type: 'collection', entry: [{ resource: rash }] };
+    await page.getByRole('button', { name: 'Add records' }).click();
+    await page.getByLabel('FHIR or C-CDA file').setInputFiles({ name: 'export.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(file)) });
+    await page.getByText(/With an attached file: rash-again\.png \(\d+ bytes\)/).waitFor();
+    await page.getByRole('button', { name: 'Encrypt and store 1 record' }).click();
+    await page.getByText('1 record added, encrypted in this browser.').waitFor();
+    await page.getByRole('button', { name: /rash-again\.png/ }).click();
+    await page.getByRole('button', { name: 'Show the attached file' }).click();
+    const image = page.getByRole('img', { name: 'rash-again.png' });
+    await image.waitFor();
+    expect(await image.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([2, 3]);
+    await page.getByRole('button', { name: 'Back to your records' }).click();
+
+    // A Bundle entry that holds a request rather than a resource is refused by name, nothing stored.
+    await page.getByRole('button', { name: 'Add records' }).click();
+    const transaction = { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: observation }, { request: { method: 'DELETE', url: 'Observation/1' } }] };
+    await page.getByLabel('FHIR or C-CDA file').setInputFiles({ name: 'tx.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(transaction)) });
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('Entry 2 of tx.json holds no resource (a DELETE Observation/1 request)');
+    await page.getByRole('button', { name: 'Back to your records' }).click();
+  });
+
+  it("lists a record's versions and opens an earlier one", async () => {
+    const listed = JSON.parse(await medkeyCli(stack, stack.keys.clinic, ['records', '--json'])) as { record_id: string; resource_type: string }[];
+    const id = listed.find((r) => r.resource_type === 'Observation')!.record_id;
+    const changed = { ...observation, component: [observation.component[0], { ...observation.component[1], valueQuantity: { value: 79, unit: 'mmHg' } }] };
+    const path = join(tmpdir(), `medkey-bp-${process.pid}.json`);
+    writeFileSync(path, JSON.stringify(changed));
+    await medkeyCli(stack, stack.keys.clinic, ['update', id, path]);
+    await page.getByRole('button', { name: 'Activity', exact: true }).click();
+    await page.getByRole('button', { name: 'Records', exact: true }).click();
+    await page.getByRole('button', { name: /Blood pressure/ }).click();
+    await page.getByText('118/79 mmHg').first().waitFor();
+    const history = page.getByRole('region', { name: 'History' });
+    await history.getByText(/Version 2, stored .* by you \(this is what you see above\)/).waitFor();
+    await history.getByRole('button', { name: 'Show version 1' }).click();
+    await history.getByText('Version 1, as it was').waitFor();
+    await history.getByText('118/76 mmHg').waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(screenshots, 'record-history.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Back to your records' }).click();
+  });
+
+  it('downloads her checked activity as FHIR AuditEvents, and shows one person at a time', async () => {
+    await page.getByRole('button', { name: 'Activity', exact: true }).click();
+    await page.getByText(/Checked in this browser/).waitFor();
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download as FHIR AuditEvents' }).click(),
+    ]);
+    const bundle = JSON.parse(readFileSync((await download.path())!, 'utf8'));
+    const events = bundle.entry.map((e: { resource: Record<string, any> }) => e.resource);
+    expect(events.every((e: any) => e.resourceType === 'AuditEvent')).toBe(true);
+    const lab = privateKeyToAccount(stack.keys.lab).address;
+    const labEvents = events.filter((e: any) => e.agent[0].who.identifier.value === `did:pkh:eip155:${stack.chainId}:${lab}`);
+    expect(labEvents.map((e: any) => [e.type.code, e.outcome])).toEqual(expect.arrayContaining([['key_released', '0'], ['key_denied', '4']]));
+    await page.getByLabel('Who').selectOption(lab);
+    const shown = await page.locator('.activity li').allTextContents();
+    expect(shown.length).toBe(labEvents.length);
+    expect(shown.every((line) => line.includes(lab))).toBe(true);
+    expect(shown.some((line) => /opened a record for treatment, under grant 0x/.test(line))).toBe(true);
+    await page.getByRole('button', { name: 'Records', exact: true }).click();
   });
 
   it('works with the keyboard alone: connect, create the key, add a record, open it', async () => {

@@ -18,3 +18,5 @@ export * from './audit.ts';
 export * from './categoryInference.ts';
 export * from './localWallet.ts';
 export * from './emergency.ts';
+export * from './portability.ts';
+export * from './auditEvents.ts';

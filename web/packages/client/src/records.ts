@@ -93,17 +93,19 @@ export interface Opened {
   dataKey: Uint8Array;
 }
 
-/** Unwraps the data key with `secret` and opens the record; any tampering fails here. */
+/** Unwraps the data key with `secret` and opens the record (its current version unless `version`
+ * names an older one); any tampering fails here. */
 export async function openRecordContent(
   record: Schemas['RecordView'],
   ciphertext: string,
   wrappedKey: string | null | undefined,
   secret: Uint8Array,
+  version: number = record.version,
 ): Promise<Opened> {
   if (!wrappedKey) {
     throw new MedkeyError('no_key', 'This record has no key for your account yet. Ask its owner to share it again.');
   }
-  const binding = bindingOf(record);
+  const binding = bindingOf(record, version);
   const dataKey = await unwrapKey(base64.decode(wrappedKey), secret, binding);
   const plaintext = await openRecord(dataKey, binding, base64.decode(ciphertext));
   return { resource: JSON.parse(new TextDecoder().decode(plaintext)) as FhirResource, binding, dataKey };

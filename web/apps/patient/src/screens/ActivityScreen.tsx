@@ -1,10 +1,14 @@
+import { useState } from 'react';
 import { usePatientApp } from '../usePatientApp.ts';
-import { outcomeWords, whatHappened } from '../services/activity.ts';
+import { otherActors, outcomeWords, underWhat, whatHappened } from '../services/activity.ts';
+import { saveFile } from '../services/saveFile.ts';
 
 export function ActivityScreen() {
   const [state, app] = usePatientApp();
+  const [actor, setActor] = useState('');
   const activity = state.activity;
-  const entries = [...(activity?.entries ?? [])].reverse();
+  const all = [...(activity?.entries ?? [])].reverse();
+  const entries = actor ? all.filter(({ entry }) => entry.actor === actor) : all;
   return (
     <section aria-labelledby="activity-title">
       <h1 id="activity-title">Who looked at what</h1>
@@ -22,11 +26,30 @@ export function ActivityScreen() {
       <button type="button" onClick={() => void app.loadActivity()}>
         Check again
       </button>
+      {activity?.check.ok && (
+        <button type="button" onClick={() => { const blob = app.activityAsFhir(); if (blob) saveFile(blob, `medkey-activity-${new Date().toISOString().slice(0, 10)}.json`); }}>
+          Download as FHIR AuditEvents
+        </button>
+      )}
+      {activity && (
+        <div className="filters">
+          <label htmlFor="actor">Who</label>
+          <select id="actor" value={actor} onChange={(e) => setActor(e.currentTarget.value)}>
+            <option value="">Everyone</option>
+            {otherActors(all.map((e) => e.entry), state.address).map((a) => (
+              <option key={a} value={a}>
+                {a}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
       <ol className="activity">
         {entries.map(({ leaf_index, entry }) => (
           <li key={leaf_index}>
             <span className="record-date">{new Date(entry.at_ms).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' })}</span>{' '}
             <span className="address">{entry.actor.toLowerCase() === state.address?.toLowerCase() ? 'You' : entry.actor}</span> {whatHappened(entry)}
+            {underWhat(entry) && <span className="hint"> {underWhat(entry)}</span>}
             {entry.outcome !== 'ok' && <strong> (refused: {outcomeWords(entry.outcome)})</strong>}
           </li>
         ))}

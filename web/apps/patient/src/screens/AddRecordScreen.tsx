@@ -1,4 +1,5 @@
 import { titleOf, typeName } from '@medkey/fhir-display';
+import { formatSize } from '../services/formatSize.ts';
 import type { Category } from '@medkey/client';
 import { CATEGORIES, CATEGORY_LABELS } from '../services/patient.ts';
 import { usePatientApp } from '../usePatientApp.ts';
@@ -49,6 +50,7 @@ export function AddRecordScreen() {
                 <tr key={i} className={plan.sensitive ? 'sensitive' : undefined}>
                   <td>
                     {titleOf(plan.resource)} <span className="hint">({typeName(plan.resource.resourceType)})</span>
+                    {plan.attachment && <p className="hint">With an attached file: {plan.attachment.title} ({formatSize(plan.attachment.file.size)})</p>}
                     {plan.sensitive && <p className="warning">Sensitive: never shared unless you choose this category by name.</p>}
                   </td>
                   <td>

@@ -1,5 +1,7 @@
 import { ResourceView } from '@medkey/fhir-display';
+import { attachedFile } from '../services/timeline.ts';
 import { usePatientApp } from '../usePatientApp.ts';
+import { VersionHistory } from './VersionHistory.tsx';
 
 export function RecordScreen() {
   const [state, app] = usePatientApp();
@@ -16,18 +18,14 @@ export function RecordScreen() {
         </p>
       )}
       {item?.resource && <ResourceView resource={item.resource} />}
-      {item?.resource?.resourceType === 'DocumentReference' && !state.preview && (
-        <button type="button" onClick={() => void app.showAttachment(item.view.record_id)} disabled={Boolean(state.busy)}>
+      {attachedFile(item) && !state.preview && (
+        <button type="button" onClick={() => void app.showAttachment(item!.view.record_id)} disabled={Boolean(state.busy)}>
           Show the attached file
         </button>
       )}
       {state.preview?.contentType.startsWith('image/') && <img className="preview" src={state.preview.url} alt={state.preview.title} />}
       {state.preview?.contentType === 'application/pdf' && <iframe className="preview" src={state.preview.url} title={state.preview.title} />}
-      {item && (
-        <p className="hint">
-          Version {item.view.version}, stored {new Date(item.view.updated_at_ms).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' })}.
-        </p>
-      )}
+      {item && <VersionHistory recordId={item.view.record_id} owner={item.view.owner} />}
     </section>
   );
 }

@@ -1,17 +1,24 @@
 import { formatDate, typeName } from '@medkey/fhir-display';
 import type { Category } from '@medkey/client';
-import { CATEGORIES, CATEGORY_LABELS, filterRecords } from '../services/patient.ts';
+import { CATEGORIES, CATEGORY_LABELS } from '../services/patient.ts';
+import { attachedFile, filterRecords, itemDate, recordTypes } from '../services/timeline.ts';
+import { saveFile } from '../services/saveFile.ts';
 import { usePatientApp } from '../usePatientApp.ts';
 
 export function RecordsScreen() {
   const [state, app] = usePatientApp();
+  const shown = filterRecords(state.records, state.filter);
   return (
     <section aria-labelledby="records-title">
       <h1 id="records-title">Your records</h1>
       <button type="button" onClick={() => app.show('add')}>
         Add records
       </button>
-      <button type="button" onClick={() => download(app.exportBundle())} disabled={state.records.length === 0}>
+      <button
+        type="button"
+        onClick={() => void app.exportRecords().then((blob) => blob && saveFile(blob, `medkey-records-${new Date().toISOString().slice(0, 10)}.json`))}
+        disabled={state.records.length === 0 || Boolean(state.busy)}
+      >
         Download all as a FHIR file
       </button>
       {state.records.length === 0 && !state.busy && <p>You have no records yet. Add a FHIR file exported from your patient portal.</p>}
@@ -28,14 +35,35 @@ export function RecordsScreen() {
               </option>
             ))}
           </select>
+          <label htmlFor="type">Type</label>
+          <select id="type" value={state.filter.type} onChange={(e) => app.setFilter({ type: e.currentTarget.value })}>
+            <option value="">All types</option>
+            {recordTypes(state.records).map((t) => (
+              <option key={t} value={t}>
+                {typeName(t)}
+              </option>
+            ))}
+          </select>
+          <label htmlFor="from">From</label>
+          <input id="from" type="date" value={state.filter.from} onChange={(e) => app.setFilter({ from: e.currentTarget.value })} />
+          <label htmlFor="to">To</label>
+          <input id="to" type="date" value={state.filter.to} onChange={(e) => app.setFilter({ to: e.currentTarget.value })} />
         </div>
       )}
+      {state.records.length > 0 && shown.length < state.records.length && (
+        <p className="hint" role="status">
+          Showing {shown.length} of {state.records.length} records.
+        </p>
+      )}
       <ol className="timeline" aria-label="Your records, newest first">
-        {filterRecords(state.records, state.filter).map((item) => (
+        {shown.map((item) => (
           <li key={item.view.record_id}>
             <button type="button" className="record-link" onClick={() => app.show('record', item.view.record_id)}>
-              <span className="record-date">{formatDate(item.date ?? new Date(item.view.created_at_ms))}</span>
-              <span className="record-title">{item.title}</span>
+              <span className="record-date">{formatDate(itemDate(item))}</span>
+              <span className="record-title">
+                {item.title}
+                {attachedFile(item) && <span className="attachment-marker"> (with an attached file)</span>}
+              </span>
               <span className="record-meta">
                 {typeName(item.view.resource_type)} · {CATEGORY_LABELS[item.view.category as keyof typeof CATEGORY_LABELS] ?? item.view.category}
                 {item.view.created_by !== item.view.owner && ` · added by ${item.view.created_by}`}
@@ -46,14 +74,4 @@ export function RecordsScreen() {
       </ol>
     </section>
   );
-}
-
-/** Saves `blob` as a file the person keeps; the object URL is released at once. */
-function download(blob: Blob) {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = `medkey-records-${new Date().toISOString().slice(0, 10)}.json`;
-  link.click();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }

@@ -5,7 +5,13 @@ import { listOf } from '../services/sharing.ts';
 import { usePatientApp } from '../usePatientApp.ts';
 import { EmergencySettings } from './EmergencySettings.tsx';
 
-const STATE_WORDS = { pending: 'Not started yet', live: 'Active', expired: 'Ended', revoked: 'Stopped' } as const;
+const STATE_WORDS = {
+  pending: 'Not started yet',
+  live: 'Active',
+  expired: 'Ended',
+  revoked: 'Stopped',
+  suspended: 'On hold: the registry suspended this provider, so it can read nothing until reinstated',
+} as const;
 
 export function SharingScreen() {
   const [state, app] = usePatientApp();
@@ -51,7 +57,7 @@ export function SharingScreen() {
               {STATE_WORDS[grantState]} · until {formatDate(new Date(grant.expires_at * 1000))}
               {grant.emergency ? ' · emergency access' : ''}
             </p>
-            {(grantState === 'live' || grantState === 'pending') && (
+            {(grantState === 'live' || grantState === 'pending' || grantState === 'suspended') && (
               <button type="button" onClick={() => void app.revoke(grant.grant_id)} disabled={Boolean(state.busy)}>
                 Stop sharing with {grant.provider.slice(0, 8)}…
               </button>

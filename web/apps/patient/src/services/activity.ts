@@ -1,5 +1,6 @@
 // The activity page's words: what each audit entry means to the patient.
-import type { AuditEntry } from '@medkey/client';
+import { PURPOSES, type AuditEntry } from '@medkey/client';
+import { PURPOSE_LABELS } from './sharing.ts';
 
 const KINDS: Record<string, string> = {
   key_released: 'opened a record',
@@ -37,4 +38,17 @@ const OUTCOMES: Record<string, string> = {
 
 export function outcomeWords(outcome: string): string {
   return OUTCOMES[outcome] ?? outcome.replaceAll('_', ' ');
+}
+
+/** "for treatment, under grant 0x3c44…0618", or '' when the entry names neither. */
+export function underWhat(entry: AuditEntry): string {
+  const purpose = entry.purpose === null || entry.purpose === undefined ? undefined : PURPOSES[entry.purpose];
+  const label = purpose ? (PURPOSE_LABELS[purpose] ?? purpose).toLowerCase() : undefined;
+  const grant = entry.grant_id ? `${entry.grant_id.slice(0, 10)}…${entry.grant_id.slice(-4)}` : undefined;
+  return [label && `for ${label}`, grant && `under grant ${grant}`].filter(Boolean).join(', ');
+}
+
+/** Everyone in the log other than her, for the per-person filter. */
+export function otherActors(entries: AuditEntry[], self: string | undefined): string[] {
+  return [...new Set(entries.map((e) => e.actor))].filter((a) => a.toLowerCase() !== self?.toLowerCase()).sort();
 }

@@ -11,7 +11,6 @@ import {
   Wallet,
   deriveAndPublishKey,
   deriveEncryptionKey,
-  bindingOf,
   collect,
   decryptStream,
   encryptToBlob,
@@ -33,9 +32,15 @@ import {
   type GrantRequest,
   type RegisteredProvider,
   type Schemas,
+  type Sealed,
+  auditEventBundle,
+  exportBundle,
 } from '@medkey/client';
 import { dateOf, selfReportedResource, titleOf, type Resource, type SelfReport } from '@medkey/fhir-display';
 import { createPublicClient, custom, hexToBytes, isAddress, type Address, type Hex, type PublicClient } from 'viem';
+import { NO_FILTER, attachedFile, newestFirst, type RecordFilter, type RecordItem } from './timeline.ts';
+import { plan, readRecordsFile, type PlannedRecord } from './importFile.ts';
+import { saveFile } from './saveFile.ts';
 import { lookUpProvider, share, stopSharing, type ShareContext } from './sharing.ts';
 import { loadConfig, type AppConfig } from './config.ts';
 import { devWallet } from './devWallet.ts';
@@ -43,21 +48,6 @@ import { discoverWallets, type WalletChoice } from './wallets.ts';
 
 export type Phase = 'loading' | 'connect' | 'welcome' | 'ready';
 export type Screen = 'records' | 'record' | 'add' | 'sharing' | 'share' | 'activity' | 'settings';
-
-export interface RecordItem {
-  view: Schemas['RecordView'];
-  resource?: Resource;
-  title: string;
-  date?: Date;
-  /** Why it could not be opened, in words. */
-  problem?: string;
-}
-
-export interface PlannedRecord {
-  resource: Resource;
-  category: Category | undefined;
-  sensitive: boolean;
-}
 
 export interface PatientState {
   phase: Phase;
@@ -89,11 +79,8 @@ export interface PatientState {
   askingCode?: boolean | undefined;
   /** A decrypted attachment shown on the record screen (an object URL, revoked on leaving). */
   preview?: { url: string; contentType: string; title: string } | undefined;
-}
-
-export interface RecordFilter {
-  category: Category | '';
-  query: string;
+  /** The versions of the record on screen, and an earlier one she opened. */
+  history?: { recordId: string; versions: Schemas['VersionView'][]; shown?: { version: number; resource: Resource } } | undefined;
 }
 
 export interface SharePrefill {
@@ -104,21 +91,11 @@ export interface SharePrefill {
   days: number;
 }
 
-/** The records the timeline shows for `filter`: one category, and words found in the title or type. */
-export function filterRecords(items: RecordItem[], filter: RecordFilter): RecordItem[] {
-  const words = filter.query.trim().toLowerCase().split(/\s+/).filter(Boolean);
-  return items.filter((item) => {
-    if (filter.category && item.view.category !== filter.category) return false;
-    const haystack = `${item.title} ${item.view.resource_type} ${JSON.stringify(item.resource ?? {})}`.toLowerCase();
-    return words.every((w) => haystack.includes(w));
-  });
-}
-
 /** Minutes of inactivity after which the app locks itself and forgets every key and record. */
 export const IDLE_LOCK_MINUTES = 15;
 
 export class PatientApp {
-  state: PatientState = { phase: 'loading', screen: 'records', wallets: [], records: [], planned: [], grants: [], requests: [], filter: { category: '', query: '' } };
+  state: PatientState = { phase: 'loading', screen: 'records', wallets: [], records: [], planned: [], grants: [], requests: [], filter: NO_FILTER };
   private listeners = new Set<() => void>();
   private wallet?: Wallet;
   private vault?: VaultClient;
@@ -239,8 +216,7 @@ export class PatientApp {
         const { records } = await vault.fetchRecords(views.slice(i, i + 500).map((v) => v.record_id));
         items.push(...(await Promise.all(records.map((content) => this.open(content)))));
       }
-      items.sort((a, b) => (b.date?.getTime() ?? b.view.created_at_ms) - (a.date?.getTime() ?? a.view.created_at_ms));
-      this.set({ records: items, busy: undefined });
+      this.set({ records: newestFirst(items), busy: undefined });
     } catch (err) {
       this.fail(err);
     }
@@ -270,7 +246,6 @@ export class PatientApp {
       this.set({ error: `${file.name} is not a PDF or an image (PNG, JPEG, GIF, WebP). Choose one of those.` });
       return;
     }
-    const percent = (done: number, total: number) => (total === 0 ? 100 : Math.floor((done / total) * 100));
     try {
       const resource: Resource = {
         resourceType: 'DocumentReference',
@@ -281,13 +256,7 @@ export class PatientApp {
       };
       const sealed = await sealNewRecord({ owner: wallet.address, resource, category: 'documents', readers: [{ address: wallet.address, publicKey: keys.publicKey }] });
       const created = await vault.createRecord(sealed.body);
-      const ciphertext = await encryptToBlob(sealed.dataKey, sealed.binding, file, (done, total) =>
-        this.set({ busy: `Encrypting ${file.name}: ${percent(done, total)}%` }),
-      );
-      sealed.dataKey.fill(0);
-      await vault.uploadAttachmentBlob(created.record.record_id, 1, ciphertext, (sent, total) =>
-        this.set({ busy: `Uploading ${file.name}: ${percent(sent, total)}%` }),
-      );
+      await this.uploadAttachment(created.record.record_id, sealed, file, file.name);
       this.set({ busy: undefined, screen: 'records', notice: `${file.name} added, encrypted in this browser.` });
       await this.loadRecords();
     } catch (err) {
@@ -295,23 +264,78 @@ export class PatientApp {
     }
   }
 
+  /** Encrypts `file` under the new record's data key (then wiped) and uploads it, with progress. */
+  private async uploadAttachment(recordId: string, sealed: Sealed, file: Blob, name: string): Promise<void> {
+    const percent = (done: number, total: number) => (total === 0 ? 100 : Math.floor((done / total) * 100));
+    try {
+      const ciphertext = await encryptToBlob(sealed.dataKey, sealed.binding, file, (done, total) =>
+        this.set({ busy: `Encrypting ${name}: ${percent(done, total)}%` }),
+      );
+      await this.vault!.uploadAttachmentBlob(recordId, sealed.binding.version, ciphertext, (sent, total) =>
+        this.set({ busy: `Uploading ${name}: ${percent(sent, total)}%` }),
+      );
+    } finally {
+      sealed.dataKey.fill(0);
+    }
+  }
+
+  /** The plaintext of a record's attached file, decrypted here as it streams in. */
+  private async attachmentStream(recordId: string): Promise<ReadableStream<Uint8Array>> {
+    const vault = this.vault!;
+    const fetched = await vault.fetchRecord(recordId);
+    const opened = await openRecordContent(fetched.record, fetched.ciphertext, fetched.wrapped_key, this.keys!.secret);
+    const { stream } = await vault.downloadAttachment(recordId);
+    const key = opened.dataKey;
+    // The key is wiped once the stream is read to the end or abandoned.
+    return stream.pipeThrough(decryptStream(key, opened.binding)).pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({ flush: () => void key.fill(0) }),
+    );
+  }
+
   /** Decrypts a record's attached file here and shows it (PDF or image), for this screen only. */
   async showAttachment(recordId: string): Promise<void> {
-    const { vault, keys } = this;
     const item = this.state.records.find((r) => r.view.record_id === recordId);
-    if (!vault || !keys || !item?.resource) return;
+    const file = attachedFile(item);
+    if (!this.vault || !this.keys || !file) return;
     this.set({ busy: 'Opening the file…', error: undefined });
     try {
-      const fetched = await vault.fetchRecord(recordId);
-      const opened = await openRecordContent(fetched.record, fetched.ciphertext, fetched.wrapped_key, keys.secret);
-      const { stream } = await vault.downloadAttachment(recordId);
-      const plain = await collect(stream.pipeThrough(decryptStream(opened.dataKey, bindingOf(fetched.record))));
-      opened.dataKey.fill(0);
-      const attachment = ((item.resource.content as { attachment?: { contentType?: string; title?: string } }[] | undefined) ?? [])[0]?.attachment;
-      const contentType = attachment?.contentType ?? 'application/octet-stream';
+      const plain = await collect(await this.attachmentStream(recordId));
       this.clearPreview();
-      const url = URL.createObjectURL(new Blob([plain as BlobPart], { type: contentType }));
-      this.set({ busy: undefined, preview: { url, contentType, title: attachment?.title ?? 'Attached file' } });
+      const blob = new Blob([plain as BlobPart], { type: file.contentType });
+      if (!/^(application\/pdf|image\/)/.test(file.contentType)) {
+        // Not something a page can show safely: she saves it instead (a download she asked for).
+        saveFile(blob, file.title);
+        this.set({ busy: undefined, notice: `${file.title} decrypted and saved to your downloads.` });
+        return;
+      }
+      const url = URL.createObjectURL(blob);
+      this.set({ busy: undefined, preview: { url, contentType: file.contentType, title: file.title } });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** A record's versions, newest first (what each says is opened only when she asks). */
+  async loadHistory(recordId: string): Promise<void> {
+    const { vault } = this;
+    if (!vault) return;
+    try {
+      const { versions } = await vault.recordHistory(recordId);
+      this.set({ history: { recordId, versions } });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Opens an earlier version of a record here, to read beside the current one. */
+  async showVersion(recordId: string, version: number): Promise<void> {
+    const { vault, keys, state } = this;
+    if (!vault || !keys || state.history?.recordId !== recordId) return;
+    try {
+      const content = await vault.fetchRecordVersion(recordId, version);
+      const opened = await openRecordContent(content.record, content.ciphertext, content.wrapped_key, keys.secret, version);
+      opened.dataKey.fill(0);
+      this.set({ history: { ...state.history, shown: { version, resource: opened.resource as Resource } } });
     } catch (err) {
       this.fail(err);
     }
@@ -404,7 +428,9 @@ export class PatientApp {
       provider: undefined,
       ...(screen === 'share' ? {} : { prefill: undefined }),
       ...(screen === 'add' ? {} : { planned: [] }),
+      history: undefined,
     });
+    if (screen === 'record' && selected) void this.loadHistory(selected);
     if (screen === 'sharing') {
       void this.loadGrants();
       void this.loadRequests();
@@ -511,15 +537,37 @@ export class PatientApp {
     }
   }
 
-  /** Her records as one FHIR Bundle file, decrypted here, for her to keep (a download she asked for). */
-  exportBundle(): Blob {
-    const entry = this.state.records
-      .filter((r) => r.resource)
-      .map((r) => ({
-        fullUrl: `urn:uuid:${r.view.record_id.replace(/(.{8})(.{4})(.{4})(.{4})(.{12})/, '$1-$2-$3-$4-$5')}`,
-        resource: r.resource,
-      }));
-    const bundle = { resourceType: 'Bundle', type: 'collection', timestamp: new Date().toISOString(), entry };
+  /**
+   * Her records as one FHIR Bundle file, decrypted here, attached files inline, for her to keep
+   * (a download she asked for). Records that could not be opened are left out and named.
+   */
+  async exportRecords(): Promise<Blob | undefined> {
+    if (!this.vault || !this.keys) return undefined;
+    const items = this.state.records.flatMap((r) =>
+      r.resource
+        ? [{ resource: r.resource, category: r.view.category as Category, ...(attachedFile(r) ? { attachment: () => this.attachmentStream(r.view.record_id) } : {}) }]
+        : [],
+    );
+    const left = this.state.records.length - items.length;
+    try {
+      const blob = await exportBundle(items, (done, total) => this.set({ busy: `Preparing your file: record ${done} of ${total}…` }));
+      this.set({
+        busy: undefined,
+        notice: `${items.length} record${items.length === 1 ? '' : 's'} saved to a FHIR file, attached files included.` +
+          (left > 0 ? ` ${left} could not be opened and ${left === 1 ? 'is' : 'are'} not in it.` : ''),
+      });
+      return blob;
+    } catch (err) {
+      this.fail(err);
+      return undefined;
+    }
+  }
+
+  /** The activity she checked, as FHIR AuditEvents (a download she asked for). */
+  activityAsFhir(): Blob | undefined {
+    const { activity, config } = this.state;
+    if (!activity?.check.ok || !config) return undefined;
+    const bundle = auditEventBundle(config.chain_id, activity.entries.map((e) => e.entry));
     return new Blob([JSON.stringify(bundle, null, 2)], { type: 'application/fhir+json' });
   }
 
@@ -592,36 +640,21 @@ export class PatientApp {
     }
   }
 
-  /**
-   * Reads a FHIR JSON file (a resource or a Bundle), or a C-CDA document as patient portals
-   * export it (converted to FHIR here by Medplum's converter), and plans what would be stored.
-   */
+  /** Reads a FHIR JSON or C-CDA file and plans what would be stored, nothing sealed yet. */
   async planFile(file: File): Promise<void> {
-    this.set({ error: undefined, notice: undefined });
+    this.set({ error: undefined, notice: undefined, busy: `Reading ${file.name}…` });
     try {
-      const text = await file.text();
-      const json = (looksLikeXml(file, text) ? await ccdaToBundle(file.name, text) : JSON.parse(text)) as Resource;
-      const resources = json.resourceType === 'Bundle' ? bundleResources(json) : [json];
-      if (resources.length === 0) throw new Error(`${file.name} is an empty Bundle: there is nothing to add.`);
-      for (const r of resources) {
-        if (typeof r.resourceType !== 'string') throw new Error(`${file.name} holds something that is not a FHIR resource (no resourceType).`);
-      }
-      const planned = resources.map((resource) => {
-        const category = inferCategory(resource);
-        return { resource, category, sensitive: category !== undefined && SENSITIVE_CATEGORIES.includes(category) };
-      });
-      this.set({ planned });
+      const planned = (await readRecordsFile(file)).map(plan);
+      this.set({ planned, busy: undefined });
     } catch (err) {
-      this.fail(err instanceof SyntaxError ? new Error(`${file.name} is not valid JSON. Choose a FHIR JSON file.`) : err);
+      this.fail(err);
     }
   }
 
   /** Adds something she notes herself (as valid FHIR) to what will be stored. */
   planSelfReport(report: SelfReport) {
     try {
-      const resource = selfReportedResource(report);
-      const category = inferCategory(resource);
-      this.set({ error: undefined, planned: [...this.state.planned, { resource, category, sensitive: false }] });
+      this.set({ error: undefined, planned: [...this.state.planned, plan({ resource: selfReportedResource(report) })] });
     } catch (err) {
       this.fail(err);
     }
@@ -658,7 +691,11 @@ export class PatientApp {
           readers.push({ address: provider as `0x${string}`, publicKey: await providerEncryptionKey(chain, this.deployment, provider as `0x${string}`) });
         }
         if (readers.length > 0) await vault.addKeys(created.record.record_id, 1, { wrapped_keys: await wrapAll(sealed.dataKey, sealed.binding, readers) });
-        sealed.dataKey.fill(0);
+        if (plan.attachment) {
+          await this.uploadAttachment(created.record.record_id, sealed, plan.attachment.file, plan.attachment.title);
+        } else {
+          sealed.dataKey.fill(0);
+        }
         done += 1;
       }
       this.set({ planned: [], busy: undefined, screen: 'records', notice: `${done} record${done === 1 ? '' : 's'} added, encrypted in this browser.` });
@@ -676,7 +713,7 @@ export class PatientApp {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     const session = this.session;
     this.session = undefined;
-    this.set({ phase: 'connect', emergency: undefined, mfa: undefined, askingCode: false, records: [], planned: [], grants: [], requests: [], prefill: undefined, activity: undefined, provider: undefined, selected: undefined, screen: 'records', notice: reason, busy: undefined, address: undefined });
+    this.set({ phase: 'connect', emergency: undefined, mfa: undefined, askingCode: false, records: [], planned: [], grants: [], requests: [], prefill: undefined, activity: undefined, history: undefined, provider: undefined, selected: undefined, screen: 'records', notice: reason, busy: undefined, address: undefined });
     await session?.signOut().catch(() => undefined);
   }
 
@@ -689,25 +726,6 @@ export class PatientApp {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => void this.lock(), this.idleMs);
   }
-}
-
-function looksLikeXml(file: File, text: string): boolean {
-  return /xml/.test(file.type) || file.name.toLowerCase().endsWith('.xml') || text.trimStart().startsWith('<');
-}
-
-/** A C-CDA document as a FHIR Bundle; the converter is loaded only when one is chosen. */
-async function ccdaToBundle(name: string, xml: string): Promise<Resource> {
-  const { convertCcdaToFhir, convertXmlToCcda } = await import('@medplum/ccda');
-  try {
-    return convertCcdaToFhir(convertXmlToCcda(xml)) as unknown as Resource;
-  } catch {
-    throw new Error(`${name} is not a C-CDA document Medkey can read. Export your records from your patient portal as C-CDA (XML) or FHIR (JSON).`);
-  }
-}
-
-function bundleResources(bundle: Resource): Resource[] {
-  const entries = (bundle.entry as { resource?: Resource }[] | undefined) ?? [];
-  return entries.flatMap((e) => (e.resource ? (e.resource.resourceType === 'Bundle' ? bundleResources(e.resource) : [e.resource]) : []));
 }
 
 export { CATEGORY_LABELS } from './categories.ts';

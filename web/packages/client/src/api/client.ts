@@ -134,6 +134,16 @@ export class VaultClient {
     return must(this.api.GET('/v1/records/{id}', { params: { path: { id } } }));
   }
 
+  /** A record's versions, newest first (metadata only). */
+  recordHistory(id: string): Promise<Schemas['RecordHistory']> {
+    return must(this.api.GET('/v1/records/{id}/versions', { params: { path: { id } } }));
+  }
+
+  /** One version of the caller's own record, sealed, with its key wrapped for her. */
+  fetchRecordVersion(id: string, version: number): Promise<Schemas['VersionContent']> {
+    return must(this.api.GET('/v1/records/{id}/versions/{version}', { params: { path: { id, version } } }));
+  }
+
   /** Many of the caller's own records in one call (at most 500 ids). */
   fetchRecords(recordIds: string[]): Promise<Schemas['RecordContents']> {
     return must(this.api.POST('/v1/records/contents', { body: { record_ids: recordIds } }));

@@ -518,6 +518,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/records/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The record's versions, newest first (sizes, who stored each and when; no contents). */
+        get: operations["record_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/records/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version's ciphertext and the data key wrapped for the owner. */
+        get: operations["fetch_record_version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/records/{id}/versions/{version}/attachment": {
         parameters: {
             query?: never;
@@ -821,7 +855,7 @@ export interface components {
          * @description `pending` (not yet started), `live`, `expired` or `revoked`.
          * @enum {string}
          */
-        GrantState: "pending" | "live" | "expired" | "revoked";
+        GrantState: "pending" | "live" | "expired" | "revoked" | "suspended";
         /** @description A grant as the chain recorded it, with its state now and its categories by name. */
         GrantView: {
             categories: string[];
@@ -1003,6 +1037,11 @@ export interface components {
             providers_needing_keys: components["schemas"]["ProviderNeedingKey"][];
             record: components["schemas"]["RecordView"];
         };
+        /** @description A record's versions, newest first. */
+        RecordHistory: {
+            record: components["schemas"]["RecordView"];
+            versions: components["schemas"]["VersionView"][];
+        };
         /** @description Many records at once: 1 to 500 distinct ids. */
         RecordIdsBody: {
             /**
@@ -1015,6 +1054,11 @@ export interface components {
         };
         /** @description A record's metadata (never its content). */
         RecordView: {
+            /**
+             * Format: int64
+             * @description Bytes of the current version's encrypted attachment, if it has one.
+             */
+            attachment_size?: number | null;
             /** @example lab_results */
             category: string;
             /** Format: int64 */
@@ -1197,6 +1241,41 @@ export interface components {
             /** @description Base64 of the sealed new version. */
             ciphertext: string;
             wrapped_keys: components["schemas"]["WrappedKeyBody"][];
+        };
+        /** @description One version of a record: its ciphertext and the data key wrapped for the owner. */
+        VersionContent: {
+            /** @description Base64 of the sealed version. */
+            ciphertext: string;
+            /** @description The record as it is now (its `version` is the current one). */
+            record: components["schemas"]["RecordView"];
+            version: components["schemas"]["VersionView"];
+            /** @description Base64 of the version's data key wrapped for the owner, if there is one. */
+            wrapped_key?: string | null;
+        };
+        /** @description One stored version of a record, as its owner's history lists it. */
+        VersionView: {
+            /**
+             * Format: int64
+             * @description Bytes of this version's encrypted attachment, if it has one.
+             */
+            attachment_size?: number | null;
+            /** Format: int64 */
+            created_at_ms: number;
+            /**
+             * @description The address that stored this version (the patient, or a provider under a write grant).
+             * @example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+             */
+            created_by: string;
+            /**
+             * Format: int64
+             * @description Bytes of the sealed version.
+             */
+            size: number;
+            /**
+             * Format: int32
+             * @description From 1.
+             */
+            version: number;
         };
         WrappedKeyBody: {
             /**
@@ -2564,7 +2643,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `json`: an array of `{grant, state, categories}`, `state` being pending, live, expired or revoked; `fhir`: a `collection` Bundle of R4 `Consent` resources */
+            /** @description `json`: an array of `{grant, state, categories}`, `state` being pending, live, expired, revoked or suspended (the provider suspended by the registry); `fhir`: a `collection` Bundle of R4 `Consent` resources */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3475,6 +3554,144 @@ export interface operations {
             };
             /** @description mirror_stale / chain_unavailable / limits_unavailable: the vault cannot decide now */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    record_history: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The record id: a UUID, dashed or as 32 hex digits */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The record and its versions, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordHistory"];
+                };
+            };
+            /** @description invalid_record_id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found (also for a record the caller does not own) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description record_erased */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    fetch_record_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The record id: a UUID, dashed or as 32 hex digits */
+                id: string;
+                /** @description The version, from 1 */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The version, its ciphertext and the owner's wrapped key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionContent"];
+                };
+            };
+            /** @description invalid_record_id / invalid_version */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found (the record, for a caller who does not own it, or the version) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description record_erased */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

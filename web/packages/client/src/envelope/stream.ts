@@ -11,6 +11,7 @@ import { EnvelopeError } from '../errors.ts';
 import { gcmDecrypt, gcmEncrypt, importAesKey, randomBytes } from './aesGcm.ts';
 import { bindingBytes, type RecordBinding } from './binding.ts';
 import { ENVELOPE_VERSION, checkVersion } from './record.ts';
+import { BlobCollector } from '../blobCollector.ts';
 
 export const DEFAULT_CHUNK = 64 * 1024;
 export const HEADER_LEN = 1 + 4 + 7;
@@ -199,9 +200,7 @@ export async function encryptToBlob(
   file: Blob,
   progress: (done: number, total: number) => void = () => {},
 ): Promise<Blob> {
-  const parts: Blob[] = [];
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
+  const collected = new BlobCollector();
   let done = 0;
   const counting = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
@@ -213,19 +212,6 @@ export async function encryptToBlob(
   await (file.stream() as ReadableStream<Uint8Array>)
     .pipeThrough(counting)
     .pipeThrough(encryptStream(dataKey, binding))
-    .pipeTo(
-      new WritableStream({
-        write(chunk) {
-          pending.push(chunk);
-          pendingBytes += chunk.length;
-          if (pendingBytes >= 16 * 1024 * 1024) {
-            parts.push(new Blob(pending as BlobPart[]));
-            pending = [];
-            pendingBytes = 0;
-          }
-        },
-      }),
-    );
-  parts.push(new Blob(pending as BlobPart[]));
-  return new Blob(parts, { type: 'application/octet-stream' });
+    .pipeTo(new WritableStream({ write: (chunk) => collected.push(chunk) }));
+  return collected.finish('application/octet-stream');
 }

@@ -1,0 +1,88 @@
+// Reading a file she drops in: FHIR JSON (a resource or a Bundle, nested Bundles included) or a
+// C-CDA document as patient portals export it (converted to FHIR here by Medplum's converter).
+// Either every resource in the file is read, or the file is refused with the reason: never a
+// part of it in silence.
+
+import { SENSITIVE_CATEGORIES, entryCategory, inferCategory, takeInlineAttachment, type BundleEntry, type Category, type InlineAttachment } from '@medkey/client';
+import type { Resource } from '@medkey/fhir-display';
+
+export interface PlannedRecord {
+  resource: Resource;
+  category: Category | undefined;
+  sensitive: boolean;
+  /** A file the record carried inline (base64), to be stored encrypted beside it. */
+  attachment?: InlineAttachment;
+}
+
+/** A resource read from a file, with the category its Bundle entry named (a Medkey export does). */
+export interface FileEntry {
+  resource: Resource;
+  category?: Category;
+  /** The entry's extensions (a Medkey export carries a record's file there when it has no place in the resource). */
+  extension?: BundleEntry['extension'];
+}
+
+/**
+ * What would be stored for an entry: the category its file named, else the one inferred from its
+ * codes; its inline file taken out.
+ */
+export function plan(entry: FileEntry): PlannedRecord {
+  const { resource: stored, attachment } = takeInlineAttachment(entry);
+  const category = entry.category ?? inferCategory(stored);
+  return {
+    resource: stored as Resource,
+    category,
+    sensitive: category !== undefined && SENSITIVE_CATEGORIES.includes(category),
+    ...(attachment ? { attachment } : {}),
+  };
+}
+
+/** Every resource in `file`, or an error that says why the file cannot be read. */
+export async function readRecordsFile(file: File): Promise<FileEntry[]> {
+  const text = await file.text();
+  let json: Resource;
+  if (looksLikeXml(file, text)) {
+    json = await ccdaToBundle(file.name, text);
+  } else {
+    try {
+      json = JSON.parse(text) as Resource;
+    } catch {
+      throw new Error(`${file.name} is not valid JSON. Choose a FHIR JSON file.`);
+    }
+  }
+  if (typeof json?.resourceType !== 'string') throw new Error(`${file.name} is not a FHIR resource (it has no resourceType).`);
+  const resources = json.resourceType === 'Bundle' ? bundleResources(json, file.name, []) : [{ resource: json }];
+  if (resources.length === 0) throw new Error(`${file.name} is an empty Bundle: there is nothing to add.`);
+  return resources;
+}
+
+function looksLikeXml(file: File, text: string): boolean {
+  return /xml/.test(file.type) || file.name.toLowerCase().endsWith('.xml') || text.trimStart().startsWith('<');
+}
+
+/** A C-CDA document as a FHIR Bundle; the converter is loaded only when one is chosen. */
+async function ccdaToBundle(name: string, xml: string): Promise<Resource> {
+  const { convertCcdaToFhir, convertXmlToCcda } = await import('@medplum/ccda');
+  try {
+    return convertCcdaToFhir(convertXmlToCcda(xml)) as unknown as Resource;
+  } catch {
+    throw new Error(`${name} is not a C-CDA document Medkey can read. Export your records from your patient portal as C-CDA (XML) or FHIR (JSON).`);
+  }
+}
+
+/** The resources of a Bundle, those of Bundles inside it included; `path` names where we are for errors. */
+function bundleResources(bundle: Resource, name: string, path: number[]): FileEntry[] {
+  type Entry = { resource?: Resource; request?: { method?: string; url?: string }; extension?: BundleEntry['extension'] };
+  const entries = (bundle.entry as Entry[] | undefined) ?? [];
+  return entries.flatMap((entry, index) => {
+    const where = [...path, index + 1].join('.');
+    if (!entry.resource) {
+      const request = entry.request ? ` (a ${entry.request.method ?? ''} ${entry.request.url ?? ''} request)`.replace(/\s+\)/, ')') : '';
+      throw new Error(`Entry ${where} of ${name} holds no resource${request}, so there is nothing to store for it. Remove that entry, or export the records themselves.`);
+    }
+    if (typeof entry.resource.resourceType !== 'string') throw new Error(`Entry ${where} of ${name} is not a FHIR resource (it has no resourceType).`);
+    if (entry.resource.resourceType === 'Bundle') return bundleResources(entry.resource, name, [...path, index + 1]);
+    const category = entryCategory(entry);
+    return [{ resource: entry.resource, ...(category ? { category } : {}), ...(entry.extension ? { extension: entry.extension } : {}) }];
+  });
+}

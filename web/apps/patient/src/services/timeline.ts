@@ -1,0 +1,84 @@
+// Her records as the timeline shows them: opened items, the filters, and what each line says.
+// Pure functions over records already decrypted in this browser.
+
+import type { Category, Schemas } from '@medkey/client';
+import type { Resource } from '@medkey/fhir-display';
+
+export interface RecordItem {
+  view: Schemas['RecordView'];
+  resource?: Resource;
+  title: string;
+  date?: Date;
+  /** Why it could not be opened, in words. */
+  problem?: string;
+}
+
+export interface RecordFilter {
+  category: Category | '';
+  /** A FHIR resource type, or '' for all. */
+  type: string;
+  /** `YYYY-MM-DD` bounds (inclusive), or '' for none. */
+  from: string;
+  to: string;
+  query: string;
+}
+
+export const NO_FILTER: RecordFilter = { category: '', type: '', from: '', to: '', query: '' };
+
+/** The day a record is dated on the timeline: the resource's own date, else when it was stored. */
+export function itemDate(item: RecordItem): Date {
+  return item.date ?? new Date(item.view.created_at_ms);
+}
+
+/** The local calendar day of `date` as `YYYY-MM-DD` (what a date input gives). */
+function localDay(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/** The records the timeline shows for `filter`: category, type, dates, and words found in the record. */
+export function filterRecords(items: RecordItem[], filter: RecordFilter): RecordItem[] {
+  const words = filter.query.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  return items.filter((item) => {
+    if (filter.category && item.view.category !== filter.category) return false;
+    if (filter.type && item.view.resource_type !== filter.type) return false;
+    const day = localDay(itemDate(item));
+    if (filter.from && day < filter.from) return false;
+    if (filter.to && day > filter.to) return false;
+    const haystack = `${item.title} ${item.view.resource_type} ${JSON.stringify(item.resource ?? {})}`.toLowerCase();
+    return words.every((w) => haystack.includes(w));
+  });
+}
+
+/** The resource types among her records, for the type filter. */
+export function recordTypes(items: RecordItem[]): string[] {
+  return [...new Set(items.map((i) => i.view.resource_type))].sort();
+}
+
+/** Newest first, by the record's own date. */
+export function newestFirst(items: RecordItem[]): RecordItem[] {
+  return [...items].sort((a, b) => itemDate(b).getTime() - itemDate(a).getTime());
+}
+
+/** The file attached to a record (stored encrypted beside it), as the record describes it. */
+export interface AttachedFile {
+  contentType: string;
+  title: string;
+  size?: number;
+}
+
+/**
+ * The file attached to a record (the vault says whether the current version has one), described
+ * by the record itself when it is a DocumentReference (type, title), generically otherwise.
+ */
+export function attachedFile(item: RecordItem | undefined): AttachedFile | undefined {
+  if (item?.view.attachment_size === null || item?.view.attachment_size === undefined) return undefined;
+  const resource = item.resource;
+  const content = resource?.resourceType === 'DocumentReference' ? ((resource.content as { attachment?: { contentType?: string; title?: string; size?: number } }[] | undefined) ?? []) : [];
+  const attachment = content[0]?.attachment;
+  return {
+    contentType: attachment?.contentType ?? 'application/octet-stream',
+    title: attachment?.title ?? 'Attached file',
+    ...(typeof attachment?.size === 'number' ? { size: attachment.size } : {}),
+  };
+}
