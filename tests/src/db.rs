@@ -52,6 +52,13 @@ impl TestDb {
         }
     }
 
+    /// A connection pool on the test database, for a test that reaches past the API (to tamper
+    /// with what the vault stores, say).
+    pub async fn pool(&self) -> AnyPool {
+        sqlx::any::install_default_drivers();
+        AnyPool::connect(&self.url).await.unwrap_or_else(|err| panic!("connecting to {}: {err}", self.url))
+    }
+
     /// Drops a PostgreSQL test database (SQLite files go with their temp dir).
     pub async fn cleanup(self) {
         if self.backend == Backend::Postgres {

@@ -353,16 +353,22 @@ async fn a_patient_shares_a_lab_result_and_revokes(setup: Setup) {
 }
 in_every_setup!(a_patient_shares_a_lab_result_and_revokes);
 
-/// Export → import into a fresh account → export again gives the same resources; the Bundle is
-/// a FHIR R4 `collection` and the NDJSON files hold one resource per line.
+/// Export → import into a fresh account → export again gives the same resources, attached
+/// files and exact decimals included; nested Bundles are read whole; the Bundle is a valid FHIR
+/// R4 `collection` and the NDJSON files hold one resource per line. A record that cannot be
+/// opened is listed, the others exported, and a previous export file is not replaced.
 async fn export_then_import_round_trips(setup: Setup) {
     let world = World::start(setup).await;
     let (alice, bob) = (world.chain.keys[1].clone(), world.chain.keys[2].clone());
     let bundle = tempfile::tempdir().unwrap();
-    let mut source = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": []});
-    for name in [
-        "Observation-bloodgroup.json",
-        "Observation-example.json",
+    let entries = |names: &[&str]| -> Vec<Value> {
+        names.iter().map(|name| serde_json::json!({"resource": read_json(&fixture(name))})).collect()
+    };
+    // Two official examples inside a Bundle inside the Bundle: both are stored.
+    let nested = serde_json::json!({"resource": {"resourceType": "Bundle", "type": "collection",
+        "entry": entries(&["Observation-bloodgroup.json", "Observation-example.json"])}});
+    let mut source = serde_json::json!({"resourceType": "Bundle", "type": "collection", "entry": [nested]});
+    source["entry"].as_array_mut().unwrap().extend(entries(&[
         "MedicationRequest-medrx0302.json",
         "Condition-f201.json",
         "AllergyIntolerance-example.json",
@@ -370,11 +376,14 @@ async fn export_then_import_round_trips(setup: Setup) {
         "DiagnosticReport-f201.json",
         "DocumentReference-example.json",
         "Patient-example.json",
-    ] {
-        source["entry"].as_array_mut().unwrap().push(serde_json::json!({"resource": read_json(&fixture(name))}));
-    }
+    ]));
+    // Written by hand so the decimals are as a lab would send them (a JSON value would round them).
+    let exact = r#"{"resource":{"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}],"code":{"text":"Body temperature"},"valueQuantity":{"value":37.10,"unit":"Cel"},"component":[{"code":{"text":"tiny"},"valueQuantity":{"value":1.000000000000000000E-245}}]}}"#;
+    let listed: Vec<String> = source["entry"].as_array().unwrap().iter().map(Value::to_string).collect();
+    let source_text =
+        format!(r#"{{"resourceType":"Bundle","type":"collection","entry":[{},{exact}]}}"#, listed.join(","));
     let source_file = bundle.path().join("source.json");
-    std::fs::write(&source_file, source.to_string()).unwrap();
+    std::fs::write(&source_file, &source_text).unwrap();
     let (ok, out, err) = world.medkey(&alice, &["upload", source_file.to_str().unwrap(), "--json"]).await;
     assert!(ok, "{err}");
     let categories: Vec<String> =
@@ -389,16 +398,43 @@ async fn export_then_import_round_trips(setup: Setup) {
         "imaging",
         "documents",
         "documents",
+        "vitals",
     ];
     assert_eq!(categories, inferred);
+
+    // Two records with attached files: a scanned letter, and a photo attached to an Observation.
+    let pdf: Vec<u8> = [&b"%PDF-1.4\n"[..], &(0..300_000u32).map(|i| (i * 31 % 251) as u8).collect::<Vec<_>>()].concat();
+    let (letter, photo) = (bundle.path().join("letter.pdf"), bundle.path().join("rash.png"));
+    std::fs::write(&letter, &pdf).unwrap();
+    std::fs::write(&photo, b"\x89PNG\r\n\x1a\n-a-small-image").unwrap();
+    let document = bundle.path().join("letter.json");
+    std::fs::write(&document, r#"{"resourceType":"DocumentReference","status":"current","content":[{"attachment":{"contentType":"application/pdf","title":"letter.pdf"}}]}"#).unwrap();
+    let (ok, out, err) =
+        world.medkey(&alice, &["upload", document.to_str().unwrap(), "--attach", letter.to_str().unwrap(), "--json"]).await;
+    assert!(ok, "{err}");
+    let letter_id = json_of(&out)[0]["record_id"].as_str().unwrap().to_owned();
+    let rash = bundle.path().join("rash.json");
+    std::fs::write(&rash, r#"{"resourceType":"Observation","status":"final","code":{"text":"Rash on the left arm"}}"#).unwrap();
+    let args = ["upload", rash.to_str().unwrap(), "--attach", photo.to_str().unwrap(), "--category", "imaging"];
+    assert!(world.medkey(&alice, &args).await.0);
 
     let first = bundle.path().join("first.json");
     let ndjson = bundle.path().join("bulk");
     let (ok, _, err) =
         world.medkey(&alice, &["export", "--out", first.to_str().unwrap(), "--ndjson", ndjson.to_str().unwrap()]).await;
     assert!(ok, "{err}");
-    let exported = read_json(&first);
+    let first_text = std::fs::read_to_string(&first).unwrap();
+    assert!(first_text.contains("37.10") && first_text.contains("1.000000000000000000E-245"), "decimals as written");
+    let exported = json_of(&first_text);
     assert_eq!((exported["resourceType"].as_str(), exported["type"].as_str()), (Some("Bundle"), Some("collection")));
+    let b64 = |bytes: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
+    let entry_of = |bundle: &Value, pred: &dyn Fn(&Value) -> bool| -> Value {
+        bundle["entry"].as_array().unwrap().iter().find(|e| pred(&e["resource"])).cloned().unwrap()
+    };
+    let letter_entry = entry_of(&exported, &|r| r["content"][0]["attachment"]["title"] == "letter.pdf");
+    assert_eq!(letter_entry["resource"]["content"][0]["attachment"]["data"], b64(&pdf), "the PDF inside the Bundle");
+    let rash_entry = entry_of(&exported, &|r| r["code"]["text"] == "Rash on the left arm");
+    assert_eq!(rash_entry["extension"][1]["valueAttachment"]["data"], b64(b"\x89PNG\r\n\x1a\n-a-small-image"));
     let (valid, report) = medkey_e2e::fhir_validate(&[&first]);
     assert!(valid && report.contains("valid    ") && report.contains("FHIR 4.0.1"), "{report}");
     // The validator is not a rubber stamp: the same Bundle with one broken entry fails.
@@ -409,29 +445,41 @@ async fn export_then_import_round_trips(setup: Setup) {
     let (valid, report) = medkey_e2e::fhir_validate(&[&broken_file]);
     assert!(!valid && report.contains("INVALID"), "{report}");
     let observations = std::fs::read_to_string(ndjson.join("Observation.ndjson")).unwrap();
-    assert_eq!(observations.lines().count(), 2);
+    assert_eq!(observations.lines().count(), 4);
     assert!(observations.lines().all(|line| json_of(line)["resourceType"] == "Observation"));
+    assert!(std::fs::read_to_string(ndjson.join("DocumentReference.ndjson")).unwrap().contains(&b64(&pdf)));
 
     let (ok, _, err) = world.medkey(&bob, &["import", first.to_str().unwrap()]).await;
     assert!(ok, "{err}");
+    assert!(err.contains("12 records imported (2 with an attached file)"), "{err}");
     let second = bundle.path().join("second.json");
     let (ok, _, err) = world.medkey(&bob, &["export", "--out", second.to_str().unwrap()]).await;
     assert!(ok, "{err}");
+    let second_text = std::fs::read_to_string(&second).unwrap();
+    assert!(second_text.contains("37.10") && second_text.contains("1.000000000000000000E-245"), "decimals as written");
     let resources = |bundle: &Value| {
-        let mut all: Vec<String> = bundle["entry"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| format!("{}|{}", e["extension"][0]["valueCode"], e["resource"]))
-            .collect();
+        let mut all: Vec<String> =
+            bundle["entry"].as_array().unwrap().iter().map(|e| format!("{}|{}", e["extension"], e["resource"])).collect();
         all.sort();
         all
     };
-    assert_eq!(resources(&read_json(&second)), resources(&exported));
-    let mut originals: Vec<String> =
-        source["entry"].as_array().unwrap().iter().map(|e| e["resource"].to_string()).collect();
-    let mut round_tripped: Vec<String> =
-        read_json(&second)["entry"].as_array().unwrap().iter().map(|e| e["resource"].to_string()).collect();
+    assert_eq!(resources(&json_of(&second_text)), resources(&exported), "the same records, files and categories");
+    let mut originals: Vec<String> = json_of(&source_text)["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| match e["resource"]["resourceType"].as_str() {
+            Some("Bundle") => e["resource"]["entry"].as_array().unwrap().iter().map(|e| e["resource"].to_string()).collect(),
+            _ => vec![e["resource"].to_string()],
+        })
+        .collect();
+    let mut round_tripped: Vec<String> = json_of(&second_text)["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"]["content"][0]["attachment"]["title"] != "letter.pdf" && e["extension"][1].is_null())
+        .map(|e| e["resource"].to_string())
+        .collect();
     originals.sort();
     round_tripped.sort();
     assert_eq!(round_tripped, originals, "the same resources, byte for byte as JSON values");
@@ -445,7 +493,46 @@ async fn export_then_import_round_trips(setup: Setup) {
     assert!(!ok && err.contains("entry 2"), "{err}");
     let (ok, out, _) = world.medkey(&bob, &["records", "--json"]).await;
     assert!(ok);
-    assert_eq!(json_of(&out).as_array().unwrap().len(), 9, "nothing of the bad Bundle was stored");
+    assert_eq!(json_of(&out).as_array().unwrap().len(), 12, "nothing of the bad Bundle was stored");
+
+    // An update keeps the attached file (sealed again under the new version's key).
+    let (ok, _, err) = world.medkey(&alice, &["update", &letter_id, document.to_str().unwrap()]).await;
+    assert!(ok, "{err}");
+    let kept = bundle.path().join("kept.pdf");
+    let (ok, _, err) = world.medkey(&alice, &["show", &letter_id, "--attachment-out", kept.to_str().unwrap()]).await;
+    assert!(ok, "{err}");
+    assert_eq!(std::fs::read(&kept).unwrap(), pdf);
+
+    // A record the vault serves corrupted: the rest is exported, the failure named, and the
+    // earlier export file left as it was.
+    let pool = world.db.pool().await;
+    let id = alloy::hex::decode(&letter_id).unwrap();
+    let stored: Vec<u8> = sqlx::query_scalar(
+        "SELECT ciphertext FROM record_versions WHERE record_id = $1 ORDER BY version DESC LIMIT 1",
+    )
+    .bind(id.clone())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let mut tampered = stored.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    sqlx::query("UPDATE record_versions SET ciphertext = $1 WHERE record_id = $2 AND version = 2")
+        .bind(tampered)
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let before = std::fs::read(&first).unwrap();
+    let (ok, out, err) = world.medkey(&alice, &["export", "--out", first.to_str().unwrap(), "--json"]).await;
+    assert!(!ok, "a partial export fails");
+    assert!(err.contains(&format!("record {letter_id} could not be exported")), "{err}");
+    assert_eq!(std::fs::read(&first).unwrap(), before, "the earlier export is left as it was");
+    let summary = json_of(&out);
+    assert_eq!(summary["failures"][0]["record_id"], letter_id.as_str());
+    assert_eq!(summary["records"], 11);
+    let partial = read_json(&bundle.path().join("first.json.partial"));
+    assert_eq!(partial["entry"].as_array().unwrap().len(), 11);
     world.db.cleanup().await;
 }
 in_every_setup!(export_then_import_round_trips);

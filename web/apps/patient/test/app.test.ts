@@ -318,6 +318,7 @@ describe('the patient app', () => {
 
     // Back in, under another name: the plan says a file comes with it; the file opens again.
     rash.content[0].attachment.title = 'rash-again.png';
+    rash.description = 'rash-again.png';
     const file = { resourceType: 'Bundle', type: 'collection', entry: [{ resource: rash }] };
     await page.getByRole('button', { name: 'Add records' }).click();
     await page.getByLabel('FHIR or C-CDA file').setInputFiles({ name: 'export.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(file)) });
@@ -373,7 +374,7 @@ describe('the patient app', () => {
     const lab = privateKeyToAccount(stack.keys.lab).address;
     const labEvents = events.filter((e: any) => e.agent[0].who.identifier.value === `did:pkh:eip155:${stack.chainId}:${lab}`);
     expect(labEvents.map((e: any) => [e.type.code, e.outcome])).toEqual(expect.arrayContaining([['key_released', '0'], ['key_denied', '4']]));
-    await page.getByLabel('Who').selectOption(lab);
+    await page.getByLabel('Whose activity').selectOption(lab);
     const shown = await page.locator('.activity li').allTextContents();
     expect(shown.length).toBe(labEvents.length);
     expect(shown.every((line) => line.includes(lab))).toBe(true);

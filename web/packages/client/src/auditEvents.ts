@@ -4,6 +4,7 @@
 // outcome 4 (minor failure). Only entries already checked against the signed log belong here.
 
 import { bytesToHex } from '@noble/hashes/utils';
+import { getAddress } from 'viem';
 import type { AuditEntry } from './audit.ts';
 import { PURPOSES } from './consent.ts';
 import type { FhirResource } from './records.ts';
@@ -24,7 +25,7 @@ function instant(atMs: number): string {
 }
 
 export function auditEvent(chainId: number, e: AuditEntry): FhirResource {
-  const did = (address: string) => ({ identifier: { system: 'urn:ietf:rfc:3986', value: `did:pkh:eip155:${chainId}:${address}` } });
+  const did = (address: string) => ({ identifier: { system: 'urn:ietf:rfc:3986', value: `did:pkh:eip155:${chainId}:${getAddress(address)}` } });
   const entities: unknown[] = [];
   if (e.record_id) entities.push({ what: { identifier: { system: 'urn:medkey:record', value: bytesToHex(Uint8Array.from(e.record_id)) } } });
   if (e.grant_id) entities.push({ what: { identifier: { system: `urn:medkey:grant:${chainId}`, value: e.grant_id } } });

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { usePatientApp } from '../usePatientApp.ts';
-import { otherActors, outcomeWords, underWhat, whatHappened } from '../services/activity.ts';
+import { byActor, otherActors, outcomeWords, underWhat, whatHappened } from '../services/activity.ts';
+import { getAddress } from 'viem';
 import { saveFile } from '../services/saveFile.ts';
 
 export function ActivityScreen() {
@@ -8,7 +9,7 @@ export function ActivityScreen() {
   const [actor, setActor] = useState('');
   const activity = state.activity;
   const all = [...(activity?.entries ?? [])].reverse();
-  const entries = actor ? all.filter(({ entry }) => entry.actor === actor) : all;
+  const entries = actor ? all.filter(({ entry }) => byActor(entry, actor)) : all;
   return (
     <section aria-labelledby="activity-title">
       <h1 id="activity-title">Who looked at what</h1>
@@ -33,7 +34,7 @@ export function ActivityScreen() {
       )}
       {activity && (
         <div className="filters">
-          <label htmlFor="actor">Who</label>
+          <label htmlFor="actor">Whose activity</label>
           <select id="actor" value={actor} onChange={(e) => setActor(e.currentTarget.value)}>
             <option value="">Everyone</option>
             {otherActors(all.map((e) => e.entry), state.address).map((a) => (
@@ -48,7 +49,7 @@ export function ActivityScreen() {
         {entries.map(({ leaf_index, entry }) => (
           <li key={leaf_index}>
             <span className="record-date">{new Date(entry.at_ms).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' })}</span>{' '}
-            <span className="address">{entry.actor.toLowerCase() === state.address?.toLowerCase() ? 'You' : entry.actor}</span> {whatHappened(entry)}
+            <span className="address">{state.address && byActor(entry, state.address) ? 'You' : getAddress(entry.actor)}</span> {whatHappened(entry)}
             {underWhat(entry) && <span className="hint"> {underWhat(entry)}</span>}
             {entry.outcome !== 'ok' && <strong> (refused: {outcomeWords(entry.outcome)})</strong>}
           </li>

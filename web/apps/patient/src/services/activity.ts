@@ -1,5 +1,6 @@
 // The activity page's words: what each audit entry means to the patient.
 import { PURPOSES, type AuditEntry } from '@medkey/client';
+import { getAddress } from 'viem';
 import { PURPOSE_LABELS } from './sharing.ts';
 
 const KINDS: Record<string, string> = {
@@ -48,7 +49,12 @@ export function underWhat(entry: AuditEntry): string {
   return [label && `for ${label}`, grant && `under grant ${grant}`].filter(Boolean).join(', ');
 }
 
-/** Everyone in the log other than her, for the per-person filter. */
+/** Everyone in the log other than her (checksummed addresses), for the per-person filter. */
 export function otherActors(entries: AuditEntry[], self: string | undefined): string[] {
-  return [...new Set(entries.map((e) => e.actor))].filter((a) => a.toLowerCase() !== self?.toLowerCase()).sort();
+  return [...new Set(entries.map((e) => getAddress(e.actor)))].filter((a) => a.toLowerCase() !== self?.toLowerCase()).sort();
+}
+
+/** Whether `entry` was caused by `actor` (addresses compared whatever their case). */
+export function byActor(entry: AuditEntry, actor: string): boolean {
+  return entry.actor.toLowerCase() === actor.toLowerCase();
 }

@@ -322,6 +322,12 @@ export class PatientApp {
     try {
       const { versions } = await vault.recordHistory(recordId);
       this.set({ history: { recordId, versions } });
+      // Changed elsewhere since the timeline was opened (her CLI, another device): show the latest.
+      const shown = this.state.records.find((r) => r.view.record_id === recordId);
+      if (shown && versions[0] && versions[0].version !== shown.view.version) {
+        const latest = await this.open(await vault.fetchRecord(recordId));
+        this.set({ records: this.state.records.map((r) => (r.view.record_id === recordId ? latest : r)) });
+      }
     } catch (err) {
       this.fail(err);
     }
