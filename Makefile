@@ -2,11 +2,15 @@
 FORGE := tools/node_modules/.bin/forge
 SETUP_STAMP := tools/node_modules/.medkey-lock.sha256
 
-.PHONY: run test setup build web contracts abi api deployments check-abi test-contracts test-rust test-web gas bench-indexer bench-revocation bench-vault bench-audit bench-cli coverage lint clean
+.PHONY: run install test setup build web contracts abi api deployments check-abi test-contracts test-rust test-web gas bench-indexer bench-revocation bench-vault bench-audit bench-cli coverage lint clean
 
 ## run: start a local chain with the ConsentRegistry deployed (Ctrl-C stops it)
 run: build
 	cargo run --quiet --bin medkey -- dev
+
+## install: put `medkey` on your PATH (cargo's bin directory, ~/.cargo/bin)
+install:
+	cargo install --locked --path cli
 
 ## test: every test in the project (forge suites, ABI drift, gas budgets, Rust unit + e2e, web)
 test: check-abi test-contracts test-rust test-web

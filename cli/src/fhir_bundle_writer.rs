@@ -40,7 +40,8 @@ pub struct BundleWriter<W: Write> {
 
 impl<W: Write> BundleWriter<W> {
     pub fn start(out: W, timestamp: &str) -> anyhow::Result<Self> {
-        let mut json = JsonStreamWriter::new_custom(out, WriterSettings { pretty_print: true, ..WriterSettings::default() });
+        let mut json =
+            JsonStreamWriter::new_custom(out, WriterSettings { pretty_print: true, ..WriterSettings::default() });
         json.begin_object()?;
         json.name("resourceType")?;
         json.string_value("Bundle")?;
@@ -93,7 +94,8 @@ impl<W: Write> BundleWriter<W> {
 
 /// One resource as one line of NDJSON (FHIR Bulk Data), its DocumentReference file inline.
 pub fn ndjson_line(out: &mut impl Write, record: &mut ExportRecord) -> anyhow::Result<()> {
-    let file = if record.attachment.is_some() && record.file_in_resource()? { record.attachment.as_mut() } else { None };
+    let file =
+        if record.attachment.is_some() && record.file_in_resource()? { record.attachment.as_mut() } else { None };
     let mut json = JsonStreamWriter::new(&mut *out);
     write_resource(&mut json, &record.plaintext, file)?;
     json.finish_document()?;
@@ -193,8 +195,16 @@ mod tests {
         let document = br#"{"resourceType":"DocumentReference","status":"current","content":[{"attachment":{"contentType":"application/pdf","title":"scan.pdf"}}]}"#;
         let observation = br#"{"resourceType":"Observation","valueQuantity":{"value":0.40,"unit":"mmol/L"},"note":[{"text":"a \"quoted\" word"}]}"#;
         let mut records = [
-            ExportRecord { category: Category::Documents, plaintext: document.to_vec(), attachment: Some(temp_with(&pdf)) },
-            ExportRecord { category: Category::LabResults, plaintext: observation.to_vec(), attachment: Some(temp_with(b"\x01\x02")) },
+            ExportRecord {
+                category: Category::Documents,
+                plaintext: document.to_vec(),
+                attachment: Some(temp_with(&pdf)),
+            },
+            ExportRecord {
+                category: Category::LabResults,
+                plaintext: observation.to_vec(),
+                attachment: Some(temp_with(b"\x01\x02")),
+            },
             ExportRecord { category: Category::Vitals, plaintext: observation.to_vec(), attachment: None },
         ];
         let mut bundle = BundleWriter::start(Vec::new(), "2026-11-30T12:00:00Z").unwrap();

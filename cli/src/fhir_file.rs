@@ -225,9 +225,9 @@ fn copy<R: JsonReader, W: JsonWriter>(
                 let carries_file = name == "data" && matches!(parent, Some("attachment" | "valueAttachment"));
                 if carries_file && r.peek()? == ValueType::String {
                     let position = r.current_position(true);
-                    let token = inline.divert(r.next_string_reader()?).with_context(|| {
-                        format!("the attached data at {position:?} is not valid base64")
-                    })?;
+                    let token = inline
+                        .divert(r.next_string_reader()?)
+                        .with_context(|| format!("the attached data at {position:?} is not valid base64"))?;
                     w.string_value(&token)?;
                 } else {
                     copy(r, w, Some(&name), depth + 1, inline)?;
@@ -272,7 +272,8 @@ impl Inline {
 
     fn divert(&mut self, data: impl Read) -> anyhow::Result<String> {
         let mut file = tempfile::tempfile().context("a temporary file for an attached file")?;
-        let mut decoder = base64::read::DecoderReader::new(SkipWhitespace(data), &base64::engine::general_purpose::STANDARD);
+        let mut decoder =
+            base64::read::DecoderReader::new(SkipWhitespace(data), &base64::engine::general_purpose::STANDARD);
         let size = std::io::copy(&mut decoder, &mut file)?;
         file.rewind()?;
         self.files.push(Some((file, size)));
@@ -371,7 +372,9 @@ mod tests {
             {"resource":{"resourceType":"Bundle","entry":[{"request":{"method":"DELETE","url":"Observation/1"}}]}}]}"#;
         let err = format!("{:#}", read_str(transaction).unwrap_err());
         assert!(err.contains("entry 2.1 holds no resource (a DELETE Observation/1 request)"), "{err}");
-        assert!(format!("{:#}", read_str(r#"{"resourceType":"Bundle","entry":[]}"#).unwrap_err()).contains("no entries"));
+        assert!(
+            format!("{:#}", read_str(r#"{"resourceType":"Bundle","entry":[]}"#).unwrap_err()).contains("no entries")
+        );
         assert!(format!("{:#}", read_str(r#"{"status":"final"}"#).unwrap_err()).contains("no resourceType"));
         assert!(format!("{:#}", read_str(r#"{"resourceType":"Patient"} x"#).unwrap_err()).contains("follows"));
     }

@@ -80,9 +80,11 @@ pub fn encrypt(signer: &PrivateKeySigner, passphrase: &str, log_n: u8) -> anyhow
     rng.fill_bytes(&mut salt);
     rng.fill_bytes(&mut iv);
     rng.fill_bytes(&mut id);
-    let params = scrypt::Params::new(log_n, SCRYPT_R, SCRYPT_P).map_err(|_| anyhow::anyhow!("invalid scrypt parameters"))?;
+    let params =
+        scrypt::Params::new(log_n, SCRYPT_R, SCRYPT_P).map_err(|_| anyhow::anyhow!("invalid scrypt parameters"))?;
     let mut derived = Zeroizing::new([0u8; 32]);
-    scrypt::scrypt(passphrase.as_bytes(), &salt, &params, derived.as_mut()).map_err(|_| anyhow::anyhow!("scrypt failed"))?;
+    scrypt::scrypt(passphrase.as_bytes(), &salt, &params, derived.as_mut())
+        .map_err(|_| anyhow::anyhow!("scrypt failed"))?;
     let mut ciphertext = signer.to_bytes().to_vec();
     Aes128Ctr::new(derived[..16].into(), iv.as_slice().into()).apply_keystream(&mut ciphertext);
     let mac = alloy::primitives::keccak256([&derived[16..32], ciphertext.as_slice()].concat());
@@ -127,7 +129,8 @@ mod tests {
         assert!(json.contains("\"n\":1024"), "{json}");
         assert!(!json.contains(&alloy::hex::encode(signer.to_bytes())), "stored encrypted");
         std::fs::write(dir.path().join("k.json"), &json).unwrap();
-        let read = PrivateKeySigner::decrypt_keystore(dir.path().join("k.json"), "violet ladder quietly orbit").unwrap();
+        let read =
+            PrivateKeySigner::decrypt_keystore(dir.path().join("k.json"), "violet ladder quietly orbit").unwrap();
         assert_eq!(read.address(), signer.address());
         assert!(PrivateKeySigner::decrypt_keystore(dir.path().join("k.json"), "violet ladder quietly orbi").is_err());
     }

@@ -2,6 +2,7 @@
 
 mod commands;
 mod dates;
+mod deployments;
 mod fhir_bundle_writer;
 mod fhir_file;
 mod keystore;

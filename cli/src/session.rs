@@ -60,8 +60,7 @@ impl Session {
         let published: OperatorKey =
             vault.call(Method::GET, "/.well-known/medkey-audit-key", None, None::<&()>).await?;
         let chain_id = published.chain_id;
-        let deployment = Deployment::load(&args.deployments_dir, chain_id)
-            .with_context(|| format!("the vault serves chain {chain_id}; where is its registry?"))?;
+        let deployment = crate::deployments::find(&args.deployments_dir, chain_id)?;
         let chain = chain_provider(&args.rpc_url, &wallet)?;
         let rpc_chain =
             chain.get_chain_id().await.with_context(|| format!("cannot reach the chain at {}", args.rpc_url))?;

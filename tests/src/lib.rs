@@ -34,9 +34,24 @@ pub fn medkey_bin() -> PathBuf {
     bin
 }
 
+/// A medkey home (keystore, deployment copies, audit state) of this test process's own, so no
+/// test reads or writes the real `~/.medkey`.
+pub fn test_home() -> &'static Path {
+    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| tempfile::Builder::new().prefix("medkey-home").tempdir().expect("a temporary medkey home"))
+        .path()
+}
+
+/// `medkey` as the tests run it: in the test process's own medkey home (a test may set another).
+pub fn medkey_command() -> Command {
+    let mut cmd = Command::new(medkey_bin());
+    cmd.env("MEDKEY_HOME", test_home());
+    cmd
+}
+
 /// Runs `medkey` with `args` and extra environment, returning its output.
 pub fn medkey(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(medkey_bin());
+    let mut cmd = medkey_command();
     cmd.args(args).current_dir(workspace_root()).env_remove("MEDKEY_PRIVATE_KEY");
     for (k, v) in env {
         cmd.env(k, v);

@@ -1,8 +1,8 @@
 //! The README's first command as a new user meets it: `medkey dev` starts a chain, deploys the
 //! registry, registers two demo providers, runs the indexer and the vault on SQLite, and prints a
-//! three-line walkthrough. This test runs those three lines exactly as printed (in bash, with the
-//! built `medkey` on PATH): the patient uploads an official FHIR example, grants the demo lab
-//! through the relay, and the lab decrypts it.
+//! three-line walkthrough. This test runs those three lines exactly as printed (in bash, from a
+//! directory outside the checkout, `medkey` not on the PATH): the patient uploads an official
+//! FHIR example, grants the demo lab through the relay, and the lab decrypts it.
 
 use std::path::Path;
 use std::process::Command;
@@ -14,14 +14,12 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Runs `script` in bash from the workspace root with `medkey` on PATH; (success, stdout, stderr).
-fn bash(script: &str) -> (bool, String, String) {
-    let bin_dir = medkey_bin().parent().unwrap().to_path_buf();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+/// Runs `script` in bash from `dir` (in the tests' medkey home); (success, stdout, stderr).
+fn bash(script: &str, dir: &Path) -> (bool, String, String) {
     let out = Command::new("bash")
         .args(["-c", script])
-        .current_dir(workspace_root())
-        .env("PATH", path)
+        .current_dir(dir)
+        .env("MEDKEY_HOME", medkey_e2e::test_home())
         .env_remove("MEDKEY_PRIVATE_KEY")
         .output()
         .unwrap();
@@ -34,22 +32,27 @@ async fn the_printed_walkthrough_works() {
     let dir = tempfile::tempdir().unwrap();
     let at = |name: &str| dir.path().join(name).display().to_string();
     let (chain, vault, metrics) = (free_port(), free_port(), free_port());
-    let mut command = Command::new(medkey_bin());
-    command.current_dir(workspace_root()).env_remove("MEDKEY_PRIVATE_KEY").args([
-        "dev",
-        "--port",
-        &chain.to_string(),
-        "--vault-addr",
-        &format!("127.0.0.1:{vault}"),
-        "--metrics-addr",
-        &format!("127.0.0.1:{metrics}"),
-        "--deployments-dir",
-        &at("deployments"),
-        "--mirror-db",
-        &at("dev.sqlite"),
-        "--blob-dir",
-        &at("blobs"),
-    ]);
+    // Started outside the checkout with the default deployments directory (there, not in the
+    // checkout's tracked deployments/); the commands then run from yet another directory.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let mut command = medkey_e2e::medkey_command();
+    command
+        .current_dir(dir.path())
+        .env("MEDKEY_ANVIL", workspace_root().join("tools/node_modules/.bin/anvil"))
+        .env_remove("MEDKEY_PRIVATE_KEY")
+        .args([
+            "dev",
+            "--port",
+            &chain.to_string(),
+            "--vault-addr",
+            &format!("127.0.0.1:{vault}"),
+            "--metrics-addr",
+            &format!("127.0.0.1:{metrics}"),
+            "--mirror-db",
+            &at("dev.sqlite"),
+            "--blob-dir",
+            &at("blobs"),
+        ]);
     let mut dev = Daemon::spawn("medkey dev", command);
     let printed = dev.wait_for_output("Press Ctrl-C").await;
     assert!(printed.contains("demo lab") && printed.contains("demo clinic"), "{printed}");
@@ -63,13 +66,18 @@ async fn the_printed_walkthrough_works() {
     assert_eq!(steps.len(), 3, "a three-line walkthrough:\n{printed}");
     assert!(Path::new(&at("deployments")).join("31337.json").exists());
 
-    let (ok, out, err) = bash(steps[0]);
+    assert!(
+        steps[0].contains(&medkey_bin().canonicalize().unwrap().display().to_string()),
+        "by its full path: {}",
+        steps[0]
+    );
+    let (ok, out, err) = bash(steps[0], elsewhere.path());
     assert!(ok, "step 1 `{}`:\n{out}{err}", steps[0]);
     let record = out.lines().nth(1).and_then(|row| row.split_whitespace().next()).expect("the uploaded record's id");
     let export = steps[0].split("; ").next().unwrap();
-    let (ok, out, err) = bash(&format!("{export}; {}", steps[1]));
+    let (ok, out, err) = bash(&format!("{export}; {}", steps[1]), elsewhere.path());
     assert!(ok && out.contains("shared    1 record(s)"), "step 2 `{}`:\n{out}{err}", steps[1]);
-    let (ok, out, err) = bash(&steps[2].replace("<record id from upload>", record));
+    let (ok, out, err) = bash(&steps[2].replace("<record id from upload>", record), elsewhere.path());
     assert!(ok, "step 3 `{}`:\n{out}{err}", steps[2]);
     let fetched: serde_json::Value = serde_json::from_str(&out).unwrap();
     let original: serde_json::Value = serde_json::from_str(

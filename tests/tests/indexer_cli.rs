@@ -1,12 +1,12 @@
 //! `medkey indexer` as an operator runs it: Prometheus metrics while it follows, and clear
 //! errors for bad input.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use alloy::transports::http::reqwest;
 use medkey_e2e::chain::TestChain;
-use medkey_e2e::{medkey, medkey_bin};
+use medkey_e2e::medkey;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -19,7 +19,7 @@ async fn serves_lag_and_throughput_metrics_while_following() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("mirror.sqlite").display());
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut child = Command::new(medkey_bin())
+    let mut child = medkey_e2e::medkey_command()
         .args(["indexer", "--rpc-url", &chain.rpc_url(), "--database-url", &db, "--metrics-addr", &addr])
         .args(["--registry", &chain.registry.to_string(), "--deploy-block", &chain.deploy_block.to_string()])
         .args(["--poll-interval-ms", "50"])

@@ -1,18 +1,18 @@
 //! Exactly once across crashes: `medkey indexer` killed with SIGKILL in the middle of a backfill
 //! and restarted ends with a mirror identical, row by row, to an uninterrupted run.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use medkey_e2e::chain::TestChain;
 use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::mirror::dump;
-use medkey_e2e::{medkey_bin, on_both_backends};
+use medkey_e2e::on_both_backends;
 use medkey_indexer::Store;
 use medkey_protocol::Category;
 
 fn indexer_process(chain: &TestChain, database_url: &str, exit_when_synced: bool) -> Child {
-    let mut cmd = Command::new(medkey_bin());
+    let mut cmd = medkey_e2e::medkey_command();
     cmd.args(["indexer", "--no-metrics", "--initial-log-range", "2", "--max-log-range", "2", "--max-reorg-depth", "3"])
         .args(["--rpc-url", &chain.rpc_url(), "--database-url", database_url])
         .args(["--registry", &chain.registry.to_string(), "--deploy-block", &chain.deploy_block.to_string()])

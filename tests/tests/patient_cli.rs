@@ -403,18 +403,21 @@ async fn export_then_import_round_trips(setup: Setup) {
     assert_eq!(categories, inferred);
 
     // Two records with attached files: a scanned letter, and a photo attached to an Observation.
-    let pdf: Vec<u8> = [&b"%PDF-1.4\n"[..], &(0..300_000u32).map(|i| (i * 31 % 251) as u8).collect::<Vec<_>>()].concat();
+    let pdf: Vec<u8> =
+        [&b"%PDF-1.4\n"[..], &(0..300_000u32).map(|i| (i * 31 % 251) as u8).collect::<Vec<_>>()].concat();
     let (letter, photo) = (bundle.path().join("letter.pdf"), bundle.path().join("rash.png"));
     std::fs::write(&letter, &pdf).unwrap();
     std::fs::write(&photo, b"\x89PNG\r\n\x1a\n-a-small-image").unwrap();
     let document = bundle.path().join("letter.json");
     std::fs::write(&document, r#"{"resourceType":"DocumentReference","status":"current","content":[{"attachment":{"contentType":"application/pdf","title":"letter.pdf"}}]}"#).unwrap();
-    let (ok, out, err) =
-        world.medkey(&alice, &["upload", document.to_str().unwrap(), "--attach", letter.to_str().unwrap(), "--json"]).await;
+    let (ok, out, err) = world
+        .medkey(&alice, &["upload", document.to_str().unwrap(), "--attach", letter.to_str().unwrap(), "--json"])
+        .await;
     assert!(ok, "{err}");
     let letter_id = json_of(&out)[0]["record_id"].as_str().unwrap().to_owned();
     let rash = bundle.path().join("rash.json");
-    std::fs::write(&rash, r#"{"resourceType":"Observation","status":"final","code":{"text":"Rash on the left arm"}}"#).unwrap();
+    std::fs::write(&rash, r#"{"resourceType":"Observation","status":"final","code":{"text":"Rash on the left arm"}}"#)
+        .unwrap();
     let args = ["upload", rash.to_str().unwrap(), "--attach", photo.to_str().unwrap(), "--category", "imaging"];
     assert!(world.medkey(&alice, &args).await.0);
 
@@ -458,8 +461,12 @@ async fn export_then_import_round_trips(setup: Setup) {
     let second_text = std::fs::read_to_string(&second).unwrap();
     assert!(second_text.contains("37.10") && second_text.contains("1.000000000000000000E-245"), "decimals as written");
     let resources = |bundle: &Value| {
-        let mut all: Vec<String> =
-            bundle["entry"].as_array().unwrap().iter().map(|e| format!("{}|{}", e["extension"], e["resource"])).collect();
+        let mut all: Vec<String> = bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| format!("{}|{}", e["extension"], e["resource"]))
+            .collect();
         all.sort();
         all
     };
@@ -469,7 +476,9 @@ async fn export_then_import_round_trips(setup: Setup) {
         .unwrap()
         .iter()
         .flat_map(|e| match e["resource"]["resourceType"].as_str() {
-            Some("Bundle") => e["resource"]["entry"].as_array().unwrap().iter().map(|e| e["resource"].to_string()).collect(),
+            Some("Bundle") => {
+                e["resource"]["entry"].as_array().unwrap().iter().map(|e| e["resource"].to_string()).collect()
+            }
             _ => vec![e["resource"].to_string()],
         })
         .collect();
@@ -507,13 +516,12 @@ async fn export_then_import_round_trips(setup: Setup) {
     // earlier export file left as it was.
     let pool = world.db.pool().await;
     let id = alloy::hex::decode(&letter_id).unwrap();
-    let stored: Vec<u8> = sqlx::query_scalar(
-        "SELECT ciphertext FROM record_versions WHERE record_id = $1 ORDER BY version DESC LIMIT 1",
-    )
-    .bind(id.clone())
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let stored: Vec<u8> =
+        sqlx::query_scalar("SELECT ciphertext FROM record_versions WHERE record_id = $1 ORDER BY version DESC LIMIT 1")
+            .bind(id.clone())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     let mut tampered = stored.clone();
     *tampered.last_mut().unwrap() ^= 1;
     sqlx::query("UPDATE record_versions SET ciphertext = $1 WHERE record_id = $2 AND version = 2")
@@ -782,7 +790,9 @@ async fn a_keystore_account_signs_in_without_a_raw_key(setup: Setup) {
     assert!(created.get("private_key").is_none(), "never printed unless asked: {out}");
     let keystore = std::fs::read_to_string(home.path().join("keystore.json")).unwrap();
     assert!(keystore.contains("scrypt") && keystore.contains("\"n\":262144"), "geth's standard cost: {keystore}");
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(home.path().join("keystore.json")).unwrap().permissions());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(home.path().join("keystore.json")).unwrap().permissions(),
+    );
     assert_eq!(mode & 0o777, 0o600, "readable by its owner only");
     let (ok, _, err) = env_run(args(&["keys", "new"]), "correct horse battery").await;
     assert!(!ok && err.contains("already exists"), "{err}");

@@ -20,7 +20,7 @@ use medkey_e2e::chain::TestChain;
 use medkey_e2e::daemon::Daemon;
 use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::vault::{DOMAIN, siwe_message};
-use medkey_e2e::{medkey_bin, on_both_backends, spawn_anvil};
+use medkey_e2e::{on_both_backends, spawn_anvil};
 use medkey_protocol::{Category, Deployment};
 use medkey_vault::notify::verify_signature;
 use medkey_vault::redis_store::RedisStore;
@@ -47,7 +47,7 @@ type Serve = Daemon;
 
 /// `medkey serve` with a clean environment (only `PATH` and `env`), run in `dir`.
 fn command(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
-    let mut cmd = Command::new(medkey_bin());
+    let mut cmd = medkey_e2e::medkey_command();
     cmd.arg("serve").args(args).current_dir(dir).env_clear();
     if let Some(path) = std::env::var_os("PATH") {
         cmd.env("PATH", path);

@@ -112,11 +112,18 @@ async fn attachments_stream_in_and_out_under_the_gate(backend: Backend) {
     assert_eq!(versions.iter().map(|v| v["version"].as_u64().unwrap()).collect::<Vec<_>>(), [2, 1], "newest first");
     assert_eq!(versions[0]["attachment_size"], serde_json::Value::Null);
     assert_eq!(versions[1]["attachment_size"].as_u64(), Some(sealed.len() as u64));
-    assert_eq!(versions[1]["created_by"].as_str().unwrap().parse::<alloy::primitives::Address>().unwrap(), alice.address());
+    assert_eq!(
+        versions[1]["created_by"].as_str().unwrap().parse::<alloy::primitives::Address>().unwrap(),
+        alice.address()
+    );
     let (status, first) = vault.call("GET", &format!("{record_path}/versions/1"), Some(&owner), None).await;
-    assert_eq!((status, first["version"]["version"].as_u64(), first["record"]["version"].as_u64()), (200, Some(1), Some(2)));
+    assert_eq!(
+        (status, first["version"]["version"].as_u64(), first["record"]["version"].as_u64()),
+        (200, Some(1), Some(2))
+    );
     let v1_key = wrap::unwrap(&unb64(&first["wrapped_key"]), &encryption_secret(0xA1), &record.binding).unwrap();
-    let opened = medkey_protocol::envelope::record::open(&v1_key, &record.binding, &unb64(&first["ciphertext"])).unwrap();
+    let opened =
+        medkey_protocol::envelope::record::open(&v1_key, &record.binding, &unb64(&first["ciphertext"])).unwrap();
     assert!(String::from_utf8(opened).unwrap().contains("secret-5"));
     for (path, token, expected) in [
         (format!("{record_path}/versions"), &lab_token, (404, "not_found")),

@@ -50,24 +50,27 @@ enum AuditCommand {
 )]
 pub struct VerifyArgs {
     /// The vault's base URL.
-    #[arg(long, default_value = "http://localhost:8080")]
+    #[arg(long, env = "MEDKEY_VAULT_URL", default_value = "http://localhost:8080")]
     vault: String,
     /// The operator's Ed25519 public key (hex). Default: the `auditKey` of the deployment file;
     /// failing that, the key the vault publishes is pinned on first use and must not change.
     #[arg(long)]
     operator_key: Option<String>,
-    /// An RPC URL of the chain, to check the head anchored on the registry.
-    #[arg(long)]
+    /// An RPC URL of the chain, to check the head anchored on the registry (default for the
+    /// local dev chain 31337: http://127.0.0.1:8545).
+    #[arg(long, env = "MEDKEY_RPC_URL")]
     rpc_url: Option<String>,
     /// The registry's address (default: deployments/<chain id>.json).
     #[arg(long)]
     registry: Option<Address>,
-    /// Directory of per-network deployment files (for the registry's address).
-    #[arg(long, default_value = "deployments")]
+    /// Directory of per-network deployment files (for the registry's address); the medkey
+    /// home's `deployments/` is looked in too.
+    #[arg(long, env = "MEDKEY_DEPLOYMENTS_DIR", default_value = "deployments")]
     deployments_dir: PathBuf,
-    /// Where the last verified head and the pinned key are kept.
-    #[arg(long, default_value = ".medkey/audit")]
-    state_dir: PathBuf,
+    /// Where the last verified head and the pinned key are kept (default: the medkey home's
+    /// `audit/`, e.g. ~/.medkey/audit).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
     /// The account to sign in as, to check every entry about it (without a key or keystore,
     /// only the tree is checked).
     #[command(flatten)]
@@ -113,9 +116,10 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     let vault = VaultClient::new(&args.vault);
     let published = vault.operator_key().await?;
     let chain_id = published.chain_id;
-    let state = State::at(&args.state_dir, chain_id, vault.base());
+    let state_dir = args.state_dir.clone().unwrap_or_else(|| crate::wallet::medkey_home().join("audit"));
+    let state = State::at(&state_dir, chain_id, vault.base());
     let published_key = published.public_key;
-    let deployment = medkey_protocol::deployment::Deployment::load(&args.deployments_dir, chain_id).ok();
+    let deployment = crate::deployments::find(&args.deployments_dir, chain_id).ok();
     let (pinned, source) = match (&args.operator_key, deployment.as_ref().and_then(|d| d.audit_key.clone())) {
         (Some(key), _) => (Some(key.clone()), "given"),
         (None, Some(key)) => (Some(key), "published in the deployment file"),
@@ -148,7 +152,9 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     if let Some(last) = state.last_head()? {
         check_extends(&vault, &operator, &last, &head, "the last head this client saw").await?;
     }
-    if let Some(rpc_url) = &args.rpc_url {
+    // The local dev chain's endpoint is known; other chains need --rpc-url (or MEDKEY_RPC_URL).
+    let rpc_url = args.rpc_url.clone().or_else(|| (chain_id == 31337).then(|| "http://127.0.0.1:8545".to_owned()));
+    if let Some(rpc_url) = &rpc_url {
         let registry = match args.registry {
             Some(registry) => registry,
             None => {

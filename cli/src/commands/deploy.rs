@@ -46,7 +46,7 @@ pub async fn run(args: DeployArgs) -> anyhow::Result<()> {
     let audit_key = args.audit_key.as_deref().map(super::audit::parse_key).transpose().context("--audit-key")?;
     let mut deployment = deploy(&args.rpc_url, signer, args.admin, args.admin_delay).await?;
     deployment.audit_key = audit_key.map(|key| alloy::hex::encode(key.as_bytes()));
-    let path = deployment.save(&args.deployments_dir)?;
+    let path = crate::deployments::save(&deployment, &args.deployments_dir)?;
     report(&deployment, &path, args.json);
     Ok(())
 }

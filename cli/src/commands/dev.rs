@@ -64,7 +64,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     // every start and the committed deployments/31337.json can publish it.
     let audit_key = medkey_vault::http::derived_audit_key(&anvil.keys()[0].to_bytes());
     deployment.audit_key = Some(alloy::hex::encode(audit_key.verifying_key().as_bytes()));
-    let path = deployment.save(&args.deployments_dir)?;
+    let path = crate::deployments::save(&deployment, &args.deployments_dir)?;
 
     println!("Medkey dev chain is up");
     println!("  RPC              {}", anvil.endpoint());
@@ -254,11 +254,37 @@ fn print_walkthrough(
     if deployments_dir != Path::new("deployments") {
         vault += &format!(" --deployments-dir {}", deployments_dir.display());
     }
+    // Printed so they work as they are, from any directory: the example file by its full path,
+    // and `medkey` by its full path unless it is on the PATH (`make install` puts it there).
+    let medkey = medkey_as_typed();
+    let example = example_record();
     println!("Try it (anvil's public dev keys; patient = account 1, lab = account 2):");
-    println!(
-        "  export MEDKEY_PRIVATE_KEY={}; medkey upload tests/fixtures/fhir-r4/Observation-bloodgroup.json{vault}",
-        key(&patient)
-    );
-    println!("  medkey grant --provider {} --categories lab_results --until {until}{vault}", lab.address());
-    println!("  MEDKEY_PRIVATE_KEY={} medkey provider fetch <record id from upload>{vault}", key(lab));
+    println!("  export MEDKEY_PRIVATE_KEY={}; {medkey} upload {}{vault}", key(&patient), example.display());
+    println!("  {medkey} grant --provider {} --categories lab_results --until {until}{vault}", lab.address());
+    println!("  MEDKEY_PRIVATE_KEY={} {medkey} provider fetch <record id from upload>{vault}", key(lab));
+    if medkey != "medkey" {
+        println!("(`make install` puts medkey on your PATH.)");
+    }
+}
+
+/// An official FHIR example to upload: below the current directory, else in the source checkout
+/// this binary was built from.
+fn example_record() -> PathBuf {
+    let name = "tests/fixtures/fhir-r4/Observation-bloodgroup.json";
+    let here = std::env::current_dir().map(|dir| dir.join(name)).unwrap_or_else(|_| PathBuf::from(name));
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
+    [here, built_from]
+        .into_iter()
+        .find(|p| p.exists())
+        .and_then(|p| p.canonicalize().ok())
+        .unwrap_or_else(|| name.into())
+}
+
+/// `medkey` if the PATH finds this very binary under that name, else this binary's full path.
+fn medkey_as_typed() -> String {
+    let Ok(me) = std::env::current_exe().and_then(|p| p.canonicalize()) else { return "medkey".into() };
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| dir.join("medkey").canonicalize().is_ok_and(|found| found == me))
+    });
+    if on_path { "medkey".into() } else { me.display().to_string() }
 }

@@ -134,7 +134,11 @@ pub struct Planned {
 /// Each resource with its category: `category` for all if given, else the one its Bundle entry
 /// names, else inferred from its codes, else `default`. All are checked before anything is
 /// stored, so a bad file stores nothing.
-pub fn plan(entries: Vec<FileEntry>, category: Option<Category>, default: Option<Category>) -> anyhow::Result<Vec<Planned>> {
+pub fn plan(
+    entries: Vec<FileEntry>,
+    category: Option<Category>,
+    default: Option<Category>,
+) -> anyhow::Result<Vec<Planned>> {
     entries
         .into_iter()
         .map(|entry| {
@@ -329,7 +333,11 @@ pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
     if let Some(file) = carried {
         let size = file.size;
         attach_file(&session, &sealed, file).await.with_context(|| {
-            format!("version {} is stored without its attached file (version {} still has it)", sealed.binding.version, sealed.binding.version - 1)
+            format!(
+                "version {} is stored without its attached file (version {} still has it)",
+                sealed.binding.version,
+                sealed.binding.version - 1
+            )
         })?;
         view.attachment_size = Some(size);
     }
@@ -445,7 +453,8 @@ pub async fn write_opened(
     if let Some(path) = attachment_out {
         let mut plain = decrypted_attachment(session, opened.id, opened.binding, opened.key).await?;
         let mut target = private_file(path)?;
-        let size = std::io::copy(&mut plain.file, &mut target).with_context(|| format!("writing {}", path.display()))?;
+        let size =
+            std::io::copy(&mut plain.file, &mut target).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("attachment written to {} ({size} bytes)", path.display());
     }
     Ok(())

@@ -96,7 +96,9 @@ async fn suspended_providers(state: &AppState, grants: &[MirroredGrant]) -> Resu
 
 fn view(g: &MirroredGrant, now: u64, suspended: &HashSet<Address>) -> GrantView {
     let state = match g.state_at(now) {
-        model::GrantState::Pending | model::GrantState::Live if suspended.contains(&g.provider) => GrantState::Suspended,
+        model::GrantState::Pending | model::GrantState::Live if suspended.contains(&g.provider) => {
+            GrantState::Suspended
+        }
         model::GrantState::Pending => GrantState::Pending,
         model::GrantState::Live => GrantState::Live,
         model::GrantState::Expired => GrantState::Expired,

@@ -61,7 +61,7 @@ export async function startDevStack(options: { webRoot?: string } = {}): Promise
     ],
     {
       cwd: repoRoot,
-      env: { ...process.env, MEDKEY_ANVIL: join(repoRoot, 'tools/node_modules/.bin/anvil'), RUST_LOG: 'warn' },
+      env: { ...process.env, MEDKEY_HOME: join(dir, 'home'), MEDKEY_ANVIL: join(repoRoot, 'tools/node_modules/.bin/anvil'), RUST_LOG: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -119,6 +119,7 @@ export function medkeyCli(stack: DevStack, privateKey: string, args: string[]): 
         MEDKEY_SIWE_DOMAIN: stack.siweDomain,
         MEDKEY_RPC_URL: stack.rpcUrl,
         MEDKEY_DEPLOYMENTS_DIR: stack.deploymentsDir,
+        MEDKEY_HOME: join(stack.deploymentsDir, '..', 'home'),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
