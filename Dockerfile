@@ -34,6 +34,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 FROM node:20-${DEBIAN_RELEASE}-slim AS web
 WORKDIR /web
 COPY web/ ./
+# The browser client reads the sensitive-category evidence from the same file as the Rust side.
+COPY protocol/src/sensitive_codes.json /protocol/src/sensitive_codes.json
 RUN npm ci --no-audit --no-fund --loglevel=error && npm run build --workspace @medkey/patient-app
 
 # anvil for the dev profile only, pinned to the version in tools/package.json (npm @foundry-rs/anvil).

@@ -4,12 +4,11 @@
 //! mode 0600 through a temporary file. Reading stays with `eth-keystore` (any cost it names).
 //! A passphrase is checked with zxcvbn, a strength estimator, before anything is written.
 
-use std::io::Write;
 use std::path::Path;
 
 use aes::cipher::{KeyIvInit, StreamCipher};
 use alloy::signers::local::PrivateKeySigner;
-use anyhow::{Context, bail};
+use anyhow::bail;
 use eth_keystore::{CipherparamsJson, CryptoJson, EthKeystore, KdfType, KdfparamsType};
 use rand::RngCore;
 use zeroize::Zeroizing;
@@ -47,22 +46,11 @@ pub fn check_strength(passphrase: &str) -> anyhow::Result<()> {
     )
 }
 
-/// Encrypts `signer`'s key under `passphrase` and writes it to `path` (mode 0600), refusing to
-/// overwrite unless `force`.
+/// Encrypts `signer`'s key under `passphrase` and writes it to `path` (mode 0600, all or
+/// nothing), refusing to overwrite unless `force`.
 pub fn write(path: &Path, signer: &PrivateKeySigner, passphrase: &str, force: bool) -> anyhow::Result<()> {
     refuse_existing(path, force)?;
-    let json = encrypt(signer, passphrase, SCRYPT_LOG_N)?;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut file = tempfile::Builder::new()
-        .prefix(".keystore")
-        .permissions(private_mode())
-        .tempfile_in(dir)
-        .with_context(|| format!("writing in {}", dir.display()))?;
-    file.write_all(json.as_bytes())?;
-    file.as_file().sync_all()?;
-    file.persist(path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    crate::private_files::write_atomically(path, encrypt(signer, passphrase, SCRYPT_LOG_N)?.as_bytes())
 }
 
 /// Fails before any question is asked if `path` exists and may not be replaced.
@@ -104,16 +92,6 @@ pub fn encrypt(signer: &PrivateKeySigner, passphrase: &str, log_n: u8) -> anyhow
         version: 3,
     };
     Ok(serde_json::to_string(&keystore)?)
-}
-
-#[cfg(unix)]
-fn private_mode() -> std::fs::Permissions {
-    std::os::unix::fs::PermissionsExt::from_mode(0o600)
-}
-
-#[cfg(not(unix))]
-fn private_mode() -> std::fs::Permissions {
-    std::fs::metadata(".").map(|m| m.permissions()).expect("the working directory")
 }
 
 #[cfg(test)]

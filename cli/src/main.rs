@@ -6,10 +6,13 @@ mod deployments;
 mod fhir_bundle_writer;
 mod fhir_file;
 mod keystore;
+mod plain_errors;
+mod private_files;
 mod progress;
 mod sealing;
 mod serve_config;
 mod session;
+mod session_cache;
 mod signals;
 mod table;
 mod tools;
@@ -39,7 +42,11 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             // Lower layers quote URLs in their errors; RPC URLs carry API keys.
-            eprintln!("error: {}", medkey_protocol::redact::scrub_urls(&format!("{err:#}")));
+            let raw = medkey_protocol::redact::scrub_urls(&format!("{err:#}"));
+            match plain_errors::explain(&raw).or_else(|| plain_errors::explain(&raw.to_lowercase())) {
+                Some(plain) => eprintln!("error: {plain}\n(details: {raw})"),
+                None => eprintln!("error: {raw}"),
+            }
             std::process::ExitCode::FAILURE
         }
     }

@@ -67,7 +67,7 @@ impl Session {
         if rpc_chain != chain_id {
             bail!("the vault serves chain {chain_id} but {} is chain {rpc_chain}", args.rpc_url);
         }
-        let token = vault.login(&wallet.signer, chain_id, args.siwe_domain.as_deref()).await?;
+        let token = crate::session_cache::token(&vault, &wallet.signer, chain_id, args.siwe_domain.as_deref()).await?;
         Ok(Self { vault, token, wallet, chain_id, deployment, chain })
     }
 

@@ -55,14 +55,28 @@ impl VaultClient {
         token: Option<&str>,
         body: Option<&(impl Serialize + ?Sized)>,
     ) -> anyhow::Result<T> {
-        let mut request = self.http.request(method.clone(), format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.with_context(|| format!("reaching the vault at {}", self.base))?;
+        let mut waited = 0;
+        let response = loop {
+            let mut request = self.http.request(method.clone(), format!("{}{path}", self.base));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = request.send().await.with_context(|| format!("reaching the vault at {}", self.base))?;
+            // Too many requests: wait as long as the vault asks (a few times, a minute at most each).
+            match retry_after(&response) {
+                Some(secs) if waited < 3 => {
+                    eprintln!(
+                        "the vault is busy with this account's requests; waiting {secs} s as it asks, then trying again"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+                    waited += 1;
+                }
+                _ => break response,
+            }
+        };
         let status = response.status();
         let text = response.text().await?;
         if !status.is_success() {
@@ -131,14 +145,14 @@ impl VaultClient {
         self.call(reqwest::Method::GET, &format!("/v1/audit/consistency?from={from}"), None, None::<&()>).await
     }
 
-    /// Signs in with SIWE; `domain` defaults to the vault URL's host and port. Returns the access
-    /// token.
+    /// Signs in with SIWE; `domain` defaults to the vault URL's host and port. Returns the
+    /// session (access and refresh tokens); see `session_cache` for reusing it.
     pub async fn login(
         &self,
         signer: &PrivateKeySigner,
         chain_id: u64,
         domain: Option<&str>,
-    ) -> anyhow::Result<String> {
+    ) -> anyhow::Result<SessionBody> {
         let domain = domain.map_or_else(|| self.base.split("://").last().unwrap_or("").to_owned(), str::to_owned);
         let Nonce { nonce, uri } = self.call(reqwest::Method::GET, "/v1/auth/nonce", None, None::<&()>).await?;
         // The URI is the vault's public origin, as it says; the domain stays the one this client
@@ -155,8 +169,18 @@ impl VaultClient {
             .call(reqwest::Method::POST, "/v1/auth/login", None, Some(&body))
             .await
             .map_err(|err| anyhow::anyhow!("signing in to the vault failed: {}", vault_message(&err)))?;
-        Ok(session.access_token)
+        Ok(session)
     }
+}
+
+/// For a 429 answer, the seconds its `Retry-After` asks for (1 to 60; a longer wait is reported
+/// as the error it is instead).
+fn retry_after(response: &reqwest::Response) -> Option<u64> {
+    if response.status() != reqwest::StatusCode::TOO_MANY_REQUESTS {
+        return None;
+    }
+    let secs: u64 = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    (1..=60).contains(&secs).then_some(secs)
 }
 
 fn time_now_rfc3339() -> String {

@@ -36,7 +36,11 @@ macro_rules! vocabulary {
             type Err = UnknownTerm;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 Self::ALL.iter().copied().find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
-                    .ok_or_else(|| UnknownTerm { kind: $err, term: s.to_owned() })
+                    .ok_or_else(|| UnknownTerm {
+                        kind: $err,
+                        term: s.to_owned(),
+                        valid: Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
+                    })
             }
         }
 
@@ -53,10 +57,12 @@ macro_rules! vocabulary {
 
 /// A term that is not in the fixed vocabulary.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {kind} '{term}'")]
+#[error("unknown {kind} '{term}' (one of: {valid})")]
 pub struct UnknownTerm {
     pub kind: &'static str,
     pub term: String,
+    /// The terms that are, comma-separated.
+    pub valid: String,
 }
 
 vocabulary!(
@@ -119,6 +125,11 @@ impl Category {
     pub fn parse_list(list: &str) -> Result<Vec<Category>, UnknownTerm> {
         list.split(',').filter(|s| !s.trim().is_empty()).map(str::parse).collect()
     }
+
+    /// `lab_results,vitals`: the names, comma-separated, as the CLI takes them.
+    pub fn names(list: &[Category]) -> String {
+        list.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",")
+    }
 }
 
 /// The commitment a grant carries when it covers only some records: keccak256 of
@@ -168,7 +179,10 @@ mod tests {
     #[test]
     fn unknown_terms_are_named_in_the_error() {
         let err = Category::parse_list("lab_results,horoscope").unwrap_err();
-        assert_eq!(err.to_string(), "unknown category 'horoscope'");
+        assert!(
+            err.to_string().starts_with("unknown category 'horoscope' (one of: lab_results, prescriptions,"),
+            "{err}"
+        );
         assert!("TREATMENT".parse::<Purpose>().is_err());
         assert_eq!("etreat".parse::<Purpose>().unwrap(), Purpose::Etreat);
         assert_eq!(Purpose::ALL.len(), 12);

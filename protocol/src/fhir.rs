@@ -167,3 +167,18 @@ mod tests {
         assert!(!is_r4_resource_type("../etc/passwd"));
     }
 }
+
+/// A resource type with its indefinite article, for sentences: "an Observation", "a Condition".
+pub fn with_article(resource_type: &str) -> String {
+    let vowel = resource_type.chars().next().is_some_and(|c| "AEIOUaeiou".contains(c));
+    format!("{} {resource_type}", if vowel { "an" } else { "a" })
+}
+
+#[cfg(test)]
+mod article_tests {
+    #[test]
+    fn vowels_take_an() {
+        assert_eq!(super::with_article("Observation"), "an Observation");
+        assert_eq!(super::with_article("Condition"), "a Condition");
+    }
+}

@@ -1,9 +1,15 @@
 //! Which record category a FHIR R4 resource belongs to, from its `resourceType` and, where the
 //! type alone does not say, its codes. Deliberately conservative: a resource that could be
 //! sensitive (mental health, substance use, sexual and reproductive health, genetics) is put in
-//! that category when its codes say so, and a type we do not know gets no guess at all, so the
-//! patient picks (`--category`) rather than a record landing where a grant would expose it.
+//! that category when any evidence says so — ICD-10-CM, LOINC and SNOMED CT codes, genetics
+//! profiles and extensions, category codes, words in its code's text — whatever its type would
+//! say, and a type we do not know gets no guess at all, so the patient picks (`--category`)
+//! rather than a record landing where a grant would expose it. The evidence is data
+//! (`sensitive_codes.json`, shared with the browser client; docs/consent-model.md has the table).
 
+use std::sync::OnceLock;
+
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::Category;
@@ -11,7 +17,7 @@ use crate::Category;
 /// The category for `resource`, or `None` when the patient must choose.
 pub fn infer(resource: &Value) -> Option<Category> {
     let kind = resource.get("resourceType")?.as_str()?;
-    if let Some(sensitive) = sensitive_by_code(resource) {
+    if let Some((sensitive, _)) = sensitive_evidence(resource) {
         return Some(sensitive);
     }
     Some(match kind {
@@ -57,40 +63,123 @@ fn observation(resource: &Value) -> Category {
     }
 }
 
-/// ICD-10 chapters that are sensitive in themselves: F10–F19 substance use, other F codes
-/// mental health, O pregnancy. A code anywhere in `code.coding` decides.
-fn sensitive_by_code(resource: &Value) -> Option<Category> {
-    let codings = resource.pointer("/code/coding")?.as_array()?;
-    for coding in codings {
-        let system = coding.get("system").and_then(Value::as_str).unwrap_or("");
-        let code = coding.get("code").and_then(Value::as_str).unwrap_or("").to_ascii_uppercase();
-        if !system.contains("icd-10") {
-            continue;
+#[derive(Deserialize)]
+struct Table {
+    order: Vec<Category>,
+    categories: std::collections::HashMap<Category, Evidence>,
+}
+
+#[derive(Deserialize)]
+struct Evidence {
+    icd10_prefixes: Vec<String>,
+    loinc: Vec<String>,
+    snomed: Vec<String>,
+    category_codes: Vec<String>,
+    profiles: Vec<String>,
+    words: Vec<String>,
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        serde_json::from_str(include_str!("sensitive_codes.json")).expect("sensitive_codes.json parses")
+    })
+}
+
+/// The sensitive category `resource` belongs in, and the evidence, in words ("LOINC 59041-4").
+pub fn sensitive_evidence(resource: &Value) -> Option<(Category, String)> {
+    let codings = codings(resource);
+    let profiles: Vec<&str> = resource
+        .pointer("/meta/profile")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .chain(resource.get("extension").and_then(Value::as_array).into_iter().flatten().map(|e| &e["url"]))
+        .filter_map(Value::as_str)
+        .collect();
+    let text = normalized_text(resource);
+    let table = table();
+    for category in &table.order {
+        let evidence = &table.categories[category];
+        for (system, code) in &codings {
+            let upper = code.to_ascii_uppercase();
+            if system.contains("icd-10") && evidence.icd10_prefixes.iter().any(|p| upper.starts_with(p.as_str())) {
+                return Some((*category, format!("ICD-10 {code}")));
+            }
+            if *system == "http://loinc.org" && evidence.loinc.iter().any(|c| c == code) {
+                return Some((*category, format!("LOINC {code}")));
+            }
+            if *system == "http://snomed.info/sct" && evidence.snomed.iter().any(|c| c == code) {
+                return Some((*category, format!("SNOMED CT {code}")));
+            }
         }
-        if let Some(rest) = code.strip_prefix('F') {
-            let chapter: u32 = rest.get(..2).and_then(|d| d.parse().ok()).unwrap_or(0);
-            return Some(if (10..=19).contains(&chapter) { Category::SubstanceUse } else { Category::MentalHealth });
+        if let Some(code) =
+            category_codes(resource).find(|c| evidence.category_codes.iter().any(|e| e.eq_ignore_ascii_case(c)))
+        {
+            return Some((*category, format!("category code {code}")));
         }
-        if code.starts_with('O') {
-            return Some(Category::SexualReproductiveHealth);
+        if let Some(found) = profiles.iter().find(|url| evidence.profiles.iter().any(|p| url.contains(p.as_str()))) {
+            return Some((*category, format!("profile or extension {found}")));
+        }
+        if let Some(word) = evidence.words.iter().find(|w| text.contains(&format!(" {w}"))) {
+            return Some((*category, format!("the words \"{word}\"")));
         }
     }
     None
 }
 
-/// Whether any `category[].coding[].code` is one of `codes`.
-fn has_category_code(resource: &Value, codes: &[&str]) -> bool {
-    let Some(categories) = resource.get("category") else { return false };
-    let categories: Vec<&Value> = match categories {
-        Value::Array(list) => list.iter().collect(),
-        single => vec![single],
-    };
-    categories
-        .iter()
+/// (system, code) of `code`, `category` and `valueCodeableConcept`.
+fn codings(resource: &Value) -> Vec<(&str, &str)> {
+    let concepts = [resource.get("code"), resource.get("valueCodeableConcept")]
+        .into_iter()
+        .flatten()
+        .chain(as_list(resource.get("category")));
+    concepts
+        .filter_map(|c| c.get("coding").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|c| Some((c.get("system").and_then(Value::as_str).unwrap_or(""), c.get("code")?.as_str()?)))
+        .collect()
+}
+
+fn category_codes(resource: &Value) -> impl Iterator<Item = &str> {
+    as_list(resource.get("category"))
         .filter_map(|c| c.get("coding").and_then(Value::as_array))
         .flatten()
         .filter_map(|coding| coding.get("code").and_then(Value::as_str))
-        .any(|code| codes.iter().any(|c| c.eq_ignore_ascii_case(code)))
+}
+
+/// `category` is a list in most resources and a single concept in a few.
+fn as_list(value: Option<&Value>) -> impl Iterator<Item = &Value> {
+    let list: Vec<&Value> = match value {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(single) => vec![single],
+        None => vec![],
+    };
+    list.into_iter()
+}
+
+/// The words of the code's and categories' texts and displays, lower case, each after a space.
+fn normalized_text(resource: &Value) -> String {
+    let concepts = [resource.get("code"), resource.get("valueCodeableConcept")]
+        .into_iter()
+        .flatten()
+        .chain(as_list(resource.get("category")));
+    let mut text = String::from(" ");
+    for concept in concepts {
+        let displays = concept.get("coding").and_then(Value::as_array).into_iter().flatten().map(|c| &c["display"]);
+        for part in std::iter::once(&concept["text"]).chain(displays).filter_map(Value::as_str) {
+            for word in part.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+                text.push_str(word);
+                text.push(' ');
+            }
+        }
+    }
+    text
+}
+
+/// Whether any `category[].coding[].code` is one of `codes`.
+fn has_category_code(resource: &Value, codes: &[&str]) -> bool {
+    category_codes(resource).any(|code| codes.iter().any(|c| c.eq_ignore_ascii_case(code)))
 }
 
 #[cfg(test)]
@@ -128,6 +217,33 @@ mod tests {
         assert_eq!(infer(&condition("F10.2")), Some(Category::SubstanceUse));
         assert_eq!(infer(&condition("O24.4")), Some(Category::SexualReproductiveHealth));
         assert_eq!(infer(&condition("E11.9")), Some(Category::Conditions));
+    }
+
+    #[test]
+    fn official_sensitive_examples_land_in_their_sensitive_category() {
+        let fixture = |name: &str| -> Value {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/fhir-r4/");
+            serde_json::from_str(&std::fs::read_to_string(format!("{path}{name}")).unwrap()).unwrap()
+        };
+        for (name, category, because) in [
+            ("Observation-example-genetics-brcapat.json", Category::Genetics, "LOINC 59041-4"),
+            ("Observation-example-TPMT-diplotype.json", Category::Genetics, "SNOMED CT 363779003"),
+            ("DiagnosticReport-example-pgx.json", Category::Genetics, "the words \"pharmacogen\""),
+            ("Observation-alcohol-type.json", Category::SubstanceUse, "the words \"alcohol\""),
+            ("Procedure-ob.json", Category::SexualReproductiveHealth, "SNOMED CT 22633006"),
+        ] {
+            let resource = fixture(name);
+            assert_eq!(infer(&resource), Some(category), "{name}");
+            assert_eq!(sensitive_evidence(&resource).unwrap().1, because, "{name}");
+        }
+        // Ordinary examples stay ordinary.
+        for name in ["Observation-bloodgroup.json", "Observation-example.json", "Condition-f201.json"] {
+            assert_eq!(sensitive_evidence(&fixture(name)), None, "{name}");
+        }
+        let ecg = json!({"resourceType": "Observation", "code": {"text": "ST segment depression"}});
+        assert_eq!(sensitive_evidence(&ecg), None, "an ECG finding is not a mental health record");
+        let phq9 = json!({"resourceType": "Observation", "code": {"coding": [{"system": "http://loinc.org", "code": "44261-6"}]}});
+        assert_eq!(infer(&phq9), Some(Category::MentalHealth));
     }
 
     #[test]

@@ -158,7 +158,21 @@ fn category_vectors() -> Value {
         obs("survey"),
     ]);
     resources.push(json!({"resourceType": "DiagnosticReport", "category": [{"coding": [{"code": "RAD"}]}]}));
+    resources.push(json!({"resourceType": "DiagnosticReport", "category": [{"coding": [{"code": "GE"}]}]}));
     resources.push(json!({"resourceType": "Questionnaire"}));
+    // Evidence other than ICD-10: LOINC, SNOMED CT, profiles, extensions, words (and a near miss).
+    let coded = |system: &str, code: &str| json!({"resourceType": "Observation", "code": {"coding": [{"system": system, "code": code}]}});
+    resources.extend([
+        coded("http://loinc.org", "44261-6"),
+        coded("http://loinc.org", "11331-6"),
+        coded("http://snomed.info/sct", "77386006"),
+        coded("http://snomed.info/sct", "363779003"),
+        json!({"resourceType": "Observation", "meta": {"profile": ["http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition/variant"]}}),
+        json!({"resourceType": "Observation", "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/observation-geneticsGene"}]}),
+        json!({"resourceType": "Condition", "code": {"text": "HIV infection, asymptomatic"}}),
+        json!({"resourceType": "Observation", "code": {"text": "ST segment depression"}}),
+        json!({"resourceType": "Procedure", "code": {"coding": [{"display": "Archive retrieval"}]}}),
+    ]);
     let cases: Vec<Value> = resources
         .into_iter()
         .map(|resource| {

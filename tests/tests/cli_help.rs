@@ -41,6 +41,19 @@ fn every_command_has_help_with_an_example() {
 fn bad_usage_exits_with_2_and_a_failure_with_1() {
     let usage = medkey(&["grant", "--provider", "not-an-address"], &[]);
     assert_eq!(usage.status.code(), Some(2), "{}", String::from_utf8_lossy(&usage.stderr));
+    // An unknown category is bad usage too, in every command that takes categories, with the list.
+    let provider = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+    for args in [
+        &["grant", "--provider", provider, "--categories", "labs", "--until", "2030-01-01"][..],
+        &["emergency", "opt-in", "--categories", "labs"][..],
+        &["provider", "request", "--patient", provider, "--categories", "lab_results,labs"][..],
+        &["records", "--category", "vital"][..],
+    ] {
+        let out = medkey(args, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("lab_results"), "the valid categories are named: {stderr}");
+    }
     // Checked before anything is unlocked or contacted.
     let failed = medkey(&["show", "not-a-record-id"], &[]);
     let stderr = String::from_utf8_lossy(&failed.stderr);

@@ -256,6 +256,13 @@ async fn a_patient_shares_a_lab_result_and_revokes(setup: Setup) {
     assert!(ok, "{err}");
     assert_eq!(json_of(&out), read_json(&fixture("Observation-bloodgroup.json")));
 
+    // A new account with no ETH that sends a grant itself is told so in plain words, with what to do.
+    let penniless = PrivateKeySigner::random();
+    let lab_text = lab.address().to_string();
+    let direct = ["grant", "--provider", &lab_text, "--categories", "lab_results", "--until", "2030-01-01", "--direct"];
+    let (ok, _, err) = world.medkey(&penniless, &direct).await;
+    assert!(!ok && err.contains("This account has no ETH to pay the transaction fee. Leave out --direct"), "{err}");
+
     // Grant through the relay: the patient pays no gas.
     let balance = world.chain.provider.get_balance(alice.address()).await.unwrap();
     let tomorrow = time::OffsetDateTime::now_utc().date().next_day().unwrap().to_string();
@@ -346,7 +353,7 @@ async fn a_patient_shares_a_lab_result_and_revokes(setup: Setup) {
     // Bad input is refused precisely, before anything is sent.
     let (ok, _, err) =
         world.medkey(&alice, &["grant", "--provider", &provider, "--categories", "x-rays", "--until", &tomorrow]).await;
-    assert!(!ok && err.contains("unknown category 'x-rays'"), "{err}");
+    assert!(!ok && err.contains("unknown category 'x-rays' (one of: lab_results,"), "{err}");
     let (ok, _, err) = world.medkey(&alice, &["show", "not-an-id"]).await;
     assert!(!ok && err.contains("not a record id"), "{err}");
     world.db.cleanup().await;
@@ -492,6 +499,10 @@ async fn export_then_import_round_trips(setup: Setup) {
     originals.sort();
     round_tripped.sort();
     assert_eq!(round_tripped, originals, "the same resources, byte for byte as JSON values");
+
+    // The same file again: recognised and skipped, with a count.
+    let (ok, _, err) = world.medkey(&bob, &["import", first.to_str().unwrap()]).await;
+    assert!(ok && err.contains("0 records imported") && err.contains("12 skipped"), "{err}");
 
     // A Bundle with one bad entry imports nothing.
     let bad = bundle.path().join("bad.json");
@@ -819,6 +830,26 @@ async fn a_keystore_account_signs_in_without_a_raw_key(setup: Setup) {
     let (ok, out, err) = env_run(args(&verify), "correct horse battery").await;
     assert!(ok, "{out}{err}");
     assert!(out.contains(&format!("entries about {}", signer.address())), "{out}");
+
+    // The session is kept (0600, in the medkey home) and reused: three commands, one sign-in.
+    let list = [&["records", "--json"][..], &connect[..]].concat();
+    assert!(env_run(args(&list), "correct horse battery").await.0);
+    let sessions: Vec<_> =
+        std::fs::read_dir(home.path().join("sessions")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&sessions[0]).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let log = [&["audit", "log", "--json"][..], &connect[..]].concat();
+    let (ok, out, err) = env_run(args(&log), "correct horse battery").await;
+    assert!(ok, "{err}");
+    let logins = json_of(&out).as_array().unwrap().iter().filter(|e| e["kind"] == "login").count();
+    assert_eq!(logins, 1, "one sign-in for four commands: {out}");
+    // A session the vault no longer honours (here: a made-up token) just means a new sign-in.
+    let mut kept = read_json(&sessions[0]);
+    kept["access_token"] = "e30.e30.AAAA".into();
+    kept["refresh_token"] = "spent".into();
+    std::fs::write(&sessions[0], kept.to_string()).unwrap();
+    assert!(env_run(args(&list), "correct horse battery").await.0);
     world.db.cleanup().await;
 }
 in_every_setup!(a_keystore_account_signs_in_without_a_raw_key);

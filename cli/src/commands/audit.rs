@@ -175,7 +175,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     }
     if let Some(wallet) = &wallet {
         let signer = &wallet.signer;
-        let token = vault.login(signer, chain_id, args.siwe_domain.as_deref()).await?;
+        let token = crate::session_cache::token(&vault, signer, chain_id, args.siwe_domain.as_deref()).await?;
         let entries = all_proven_entries(&vault, &token, &operator, &head, "").await?;
         pass(&format!("{} entries about {} are in the signed tree", entries.len(), signer.address()));
         let returned: std::collections::BTreeSet<u64> = entries.iter().map(|(index, _)| *index).collect();

@@ -51,8 +51,8 @@ enum EmergencyCommand {
 #[derive(Debug, Args)]
 struct OptInArgs {
     /// Comma-separated categories, e.g. allergies,prescriptions.
-    #[arg(long)]
-    categories: String,
+    #[arg(long, value_delimiter = ',', required = true)]
+    categories: Vec<Category>,
     /// Providers whose keys to wrap your records of these categories for, now.
     #[arg(long, value_delimiter = ',')]
     providers: Vec<Address>,
@@ -147,10 +147,7 @@ pub async fn run(args: EmergencyArgs) -> anyhow::Result<()> {
 }
 
 async fn opt_in(args: OptInArgs, json: bool) -> anyhow::Result<()> {
-    let categories = Category::parse_list(&args.categories)?;
-    if categories.is_empty() {
-        bail!("--categories names no category (use opt-out to turn break-glass off)");
-    }
+    let categories = args.categories.clone();
     let session = Session::open(&args.connect).await?;
     let mut keys = Vec::new();
     for provider in &args.providers {
@@ -168,7 +165,7 @@ async fn opt_in(args: OptInArgs, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", json!({"categories": categories, "providers": args.providers, "records_wrapped": shared}));
     } else {
-        println!("break-glass access allowed for {}", args.categories);
+        println!("break-glass access allowed for {}", Category::names(&args.categories));
         println!("{shared} record(s) wrapped for {} provider(s), released only under an emergency grant", keys.len());
     }
     Ok(())

@@ -5,7 +5,7 @@
 //! travel inside the Bundle (see `fhir_bundle_writer`), values exactly as stored. A record that
 //! cannot be opened is listed, never silently left out, and never costs the others.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -16,6 +16,7 @@ use medkey_protocol::Category;
 use medkey_protocol::api::{RecordContent, RecordContents, RecordIdsBody, RecordView};
 use serde::Serialize;
 use serde_json::json;
+use sha2::Digest;
 
 use super::records;
 use crate::fhir_bundle_writer::{BundleWriter, ExportRecord, ndjson_line};
@@ -51,6 +52,10 @@ pub struct ImportArgs {
     /// Category for resources whose category is neither in the Bundle nor inferable.
     #[arg(long)]
     default_category: Option<Category>,
+    /// Store resources even when the account has a record with the same content already
+    /// (by default they are skipped, and counted).
+    #[arg(long)]
+    allow_duplicates: bool,
     #[command(flatten)]
     connect: ConnectArgs,
 }
@@ -68,11 +73,7 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let records: Vec<&RecordView> = list.iter().filter(|r| !r.erased).collect();
     let dir = args.out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     // Written beside the target and moved into place only once complete.
-    let mut temp = tempfile::Builder::new()
-        .prefix(".medkey-export")
-        .permissions(private_mode())
-        .tempfile_in(dir)
-        .with_context(|| format!("writing in {}", dir.display()))?;
+    let mut temp = crate::private_files::temp_in(dir)?;
     let mut bundle = BundleWriter::start(BufWriter::new(temp.as_file_mut()), &crate::dates::rfc3339_ms(now_ms()))?;
     let mut ndjson = args.ndjson.as_deref().map(Ndjson::create).transpose()?;
     let (mut failures, mut exported, mut attachments) = (Vec::new(), 0usize, 0usize);
@@ -146,16 +147,6 @@ fn partial(out: &Path) -> PathBuf {
     out.with_file_name(name)
 }
 
-#[cfg(unix)]
-fn private_mode() -> std::fs::Permissions {
-    std::os::unix::fs::PermissionsExt::from_mode(0o600)
-}
-
-#[cfg(not(unix))]
-fn private_mode() -> std::fs::Permissions {
-    std::fs::metadata(".").map(|m| m.permissions()).expect("the working directory")
-}
-
 /// The NDJSON files, one per resource type, written in a temporary directory beside the
 /// target and moved into it at the end.
 struct Ndjson {
@@ -174,7 +165,7 @@ impl Ndjson {
 
     fn write(&mut self, resource_type: &str, record: &mut ExportRecord) -> anyhow::Result<()> {
         if !self.files.contains_key(resource_type) {
-            let file = records::private_file(&self.temp.path().join(format!("{resource_type}.ndjson")))?;
+            let file = crate::private_files::create(&self.temp.path().join(format!("{resource_type}.ndjson")))?;
             self.files.insert(resource_type.to_owned(), BufWriter::new(file));
         }
         let out = self.files.get_mut(resource_type).expect("just inserted");
@@ -202,11 +193,76 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let entries = records::read_resources(&args.file)?;
     let planned = records::plan(entries, None, args.default_category)
         .map_err(|err| err.context("pass --default-category for resources whose category cannot be told"))?;
-    let attachments = planned.iter().filter(|p| p.entry.attachment.is_some()).count();
     let session = Session::open(&args.connect).await?;
+    // The same content twice (an import repeated, or a record twice in the file) is stored once.
+    let mut seen = if args.allow_duplicates { HashSet::new() } else { stored_contents(&session).await? };
+    let total = planned.len();
+    let planned: Vec<records::Planned> =
+        planned.into_iter().filter(|p| args.allow_duplicates || seen.insert(content_key(&p.entry.parsed))).collect();
+    let skipped = total - planned.len();
+    let attachments = planned.iter().filter(|p| p.entry.attachment.is_some()).count();
     let stored = records::store_all(&session, planned, session.address()).await?;
     eprintln!("{} records imported ({attachments} with an attached file)", stored.len());
+    if skipped > 0 {
+        eprintln!("{skipped} skipped: the same content is stored already (pass --allow-duplicates to store it again)");
+    }
     Ok(())
+}
+
+/// The content keys of every record the account has (decrypted here, 500 at a time).
+async fn stored_contents(session: &Session) -> anyhow::Result<HashSet<[u8; 32]>> {
+    let list: Vec<RecordView> = session.get_as("/v1/records").await?;
+    let ids: Vec<String> = list.iter().filter(|r| !r.erased).map(records::id_of).collect();
+    let mut keys = HashSet::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let body = RecordIdsBody { record_ids: chunk.to_vec() };
+        let contents: RecordContents = session.call(Method::POST, "/v1/records/contents", &body).await?;
+        for content in &contents.records {
+            // A record that does not open cannot be compared; the import does not depend on it.
+            if let Ok((_, _, plaintext)) = sealing::open(content, &session.wallet.encryption)
+                && let Ok(parsed) = serde_json::from_slice::<serde_json::Value>(&plaintext)
+            {
+                keys.insert(content_key(&parsed));
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// What makes two resources the same content: their JSON with object keys in sorted order.
+fn content_key(resource: &serde_json::Value) -> [u8; 32] {
+    fn canonical(value: &serde_json::Value, out: &mut String) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, key) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String(key.clone()).to_string());
+                    out.push(':');
+                    canonical(&map[key], out);
+                }
+                out.push('}');
+            }
+            serde_json::Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    canonical(item, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut text = String::new();
+    canonical(resource, &mut text);
+    sha2::Sha256::digest(text.as_bytes()).into()
 }
 
 fn now_ms() -> u64 {

@@ -145,7 +145,13 @@ pub fn plan(
             let category = match category.or(entry.category) {
                 Some(category) => category,
                 None => match (category_of(&entry.parsed), default) {
-                    (Ok(category), _) => category,
+                    (Ok(category), _) => {
+                        // Said aloud, since it may differ from what the type alone suggests.
+                        if let Some((_, because)) = fhir_category::sensitive_evidence(&entry.parsed) {
+                            eprintln!("{}: {category} ({because})", where_in_file(&entry));
+                        }
+                        category
+                    }
                     (Err(_), Some(default)) => default,
                     (Err(err), None) => return Err(err.context(where_in_file(&entry))),
                 },
@@ -307,7 +313,7 @@ pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
     let mut binding = sealing::binding_of(&current.record)?;
     let new_type = resource_type(&entry.parsed)?;
     if new_type != binding.resource_type {
-        bail!("record {id} is a {}, not a {new_type}", binding.resource_type);
+        bail!("record {id} is {}, not {}", fhir::with_article(&binding.resource_type), fhir::with_article(new_type));
     }
     // The new version's file: the one given, none if dropped, else the current one, decrypted
     // here before anything changes and sealed again under the new version's key.
@@ -400,8 +406,8 @@ pub fn category_of(resource: &Value) -> anyhow::Result<Category> {
     fhir_category::infer(resource).with_context(|| {
         let names: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
         format!(
-            "cannot tell the category of a {}: pass --category (one of {})",
-            resource["resourceType"].as_str().unwrap_or("resource"),
+            "cannot tell the category of {}: pass --category (one of {})",
+            fhir::with_article(resource["resourceType"].as_str().unwrap_or("resource")),
             names.join(", ")
         )
     })
@@ -452,7 +458,7 @@ pub async fn write_opened(
     }
     if let Some(path) = attachment_out {
         let mut plain = decrypted_attachment(session, opened.id, opened.binding, opened.key).await?;
-        let mut target = private_file(path)?;
+        let mut target = crate::private_files::create(path)?;
         let size =
             std::io::copy(&mut plain.file, &mut target).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("attachment written to {} ({size} bytes)", path.display());
@@ -483,16 +489,7 @@ pub async fn decrypted_attachment(
 /// Decrypted health data goes to files only this user can read.
 pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
-    private_file(path)?.write_all(bytes).with_context(|| format!("writing {}", path.display()))
-}
-
-/// `path` created (or truncated) readable by this user only.
-pub fn private_file(path: &Path) -> anyhow::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path).with_context(|| format!("writing {}", path.display()))
+    crate::private_files::create(path)?.write_all(bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 pub fn print_records(records: &[RecordView]) {

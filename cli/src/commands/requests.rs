@@ -22,8 +22,9 @@ use crate::table;
 pub struct RequestArgs {
     #[arg(long)]
     patient: Address,
-    #[arg(long)]
-    categories: String,
+    /// Comma-separated categories, e.g. lab_results,prescriptions.
+    #[arg(long, value_delimiter = ',', required = true)]
+    categories: Vec<Category>,
     #[arg(long, default_value = "TREAT")]
     purpose: Purpose,
     /// How long: e.g. 12h, 30d (1 hour to 365 days).
@@ -75,7 +76,7 @@ enum RequestsCommand {
 }
 
 pub async fn request(args: RequestArgs) -> anyhow::Result<()> {
-    let categories = Category::parse_list(&args.categories)?;
+    let categories = &args.categories;
     let duration_secs = parse_duration(&args.duration)?;
     let session = Session::open(&args.connect).await?;
     let body = RequestDraft {

@@ -38,8 +38,8 @@ pub struct GrantArgs {
     #[arg(long)]
     provider: Address,
     /// Comma-separated categories, e.g. lab_results,prescriptions.
-    #[arg(long)]
-    categories: String,
+    #[arg(long, value_delimiter = ',', required = true)]
+    categories: Vec<Category>,
     /// Last day (YYYY-MM-DD, through its end, UTC) or instant (RFC 3339) of access.
     #[arg(long)]
     until: String,
@@ -109,10 +109,7 @@ pub struct Granted {
 }
 
 pub async fn grant(args: GrantArgs) -> anyhow::Result<()> {
-    let categories = Category::parse_list(&args.categories)?;
-    if categories.is_empty() {
-        bail!("--categories names no category");
-    }
+    let categories = args.categories.clone();
     let expires_at = u32::try_from(parse_unix(&args.until, DayEnd::End)?).context("--until is too far away")?;
     let not_before = args.from.as_deref().map(|f| parse_unix(f, DayEnd::Start)).transpose()?;
     let not_before = not_before.map(u32::try_from).transpose().context("--from is too far away")?;
@@ -144,7 +141,7 @@ pub async fn grant(args: GrantArgs) -> anyhow::Result<()> {
     } else {
         println!("grant     {}", granted.grant_id);
         println!("provider  {}", args.provider);
-        println!("access    {} until {}", args.categories, rfc3339_ms(u64::from(expires_at) * 1_000));
+        println!("access    {} until {}", Category::names(&args.categories), rfc3339_ms(u64::from(expires_at) * 1_000));
         println!("shared    {} record(s) (keys wrapped on this machine for the provider)", granted.shared);
     }
     Ok(())

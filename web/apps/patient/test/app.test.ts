@@ -395,7 +395,7 @@ describe('the patient app', () => {
       await kb.goto(appUrl());
       /** Tabs forward until the focused element's text or label contains `name`, then presses `key`. */
       const tabTo = async (name: string, key = 'Enter') => {
-        for (let i = 0; i < 40; i++) {
+        for (let i = 0; i < 80; i++) {
           await kb.keyboard.press('Tab');
           const focused = await kb.evaluate(() => {
             const el = document.activeElement as HTMLElement | null;
@@ -417,6 +417,8 @@ describe('the patient app', () => {
       await tabTo('Add to the list');
       await tabTo('Encrypt and store 1 record');
       await kb.getByText('1 record added').waitFor();
+      // The timeline is rebuilt once the record is stored: tab to it only when it is there.
+      await kb.getByRole('button', { name: /Body weight/ }).waitFor();
       await tabTo('Body weight');
       await kb.getByText('60 kg').waitFor();
     } finally {

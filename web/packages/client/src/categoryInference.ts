@@ -1,12 +1,23 @@
 // A record's category from its FHIR content: the same rules as protocol/src/fhir_category.rs
 // (docs/consent-model.md has the table), checked against the Rust side by the cross vectors.
-// Sensitive categories (mental health, substance use, sexual and reproductive health) win
-// over the resource type, so they are never shared under a broader category by accident.
+// Sensitive categories (substance use, mental health, sexual and reproductive health, genetics)
+// win over the resource type, so they are never shared under a broader category by accident;
+// their evidence is the data file both sides read.
 
+import table from '../../../../protocol/src/sensitive_codes.json' with { type: 'json' };
 import type { Category } from './consent.ts';
 
-type Coding = { system?: string; code?: string };
-type Resource = { resourceType?: unknown; code?: { coding?: Coding[] }; category?: unknown };
+type Coding = { system?: string; code?: string; display?: string };
+type Concept = { coding?: Coding[]; text?: string };
+type Resource = {
+  resourceType?: unknown;
+  code?: Concept;
+  valueCodeableConcept?: Concept;
+  category?: unknown;
+  meta?: { profile?: unknown };
+  extension?: unknown;
+};
+type Evidence = (typeof table.categories)[keyof typeof table.categories];
 
 const BY_TYPE: Record<string, Category> = {
   Specimen: 'lab_results',
@@ -43,22 +54,57 @@ const BY_TYPE: Record<string, Category> = {
 /** The categories that are off by default when sharing, each with a warning. */
 export const SENSITIVE_CATEGORIES: readonly Category[] = ['mental_health', 'substance_use', 'sexual_reproductive_health', 'genetics'];
 
-function hasCategoryCode(resource: Resource, codes: string[]): boolean {
-  const list = Array.isArray(resource.category) ? resource.category : resource.category ? [resource.category] : [];
-  return list
-    .flatMap((c: { coding?: Coding[] }) => c?.coding ?? [])
-    .some((coding: Coding) => codes.some((code) => code.toLowerCase() === coding.code?.toLowerCase()));
+/** `category` is a list in most resources and a single concept in a few. */
+function categories(resource: Resource): Concept[] {
+  const value = resource.category as Concept | Concept[] | undefined;
+  return Array.isArray(value) ? value : value ? [value] : [];
 }
 
-function sensitiveByCode(resource: Resource): Category | undefined {
-  for (const coding of resource.code?.coding ?? []) {
-    if (!coding.system?.includes('icd-10')) continue;
-    const code = (coding.code ?? '').toUpperCase();
-    if (code.startsWith('F')) {
-      const chapter = Number.parseInt(code.slice(1, 3), 10);
-      return chapter >= 10 && chapter <= 19 ? 'substance_use' : 'mental_health';
+function categoryCodes(resource: Resource): string[] {
+  return categories(resource).flatMap((c) => c?.coding ?? []).flatMap((coding) => (coding.code ? [coding.code] : []));
+}
+
+function hasCategoryCode(resource: Resource, codes: string[]): boolean {
+  return categoryCodes(resource).some((code) => codes.some((c) => c.toLowerCase() === code.toLowerCase()));
+}
+
+/** The concepts whose codes and words count: `code`, `valueCodeableConcept`, `category`. */
+function concepts(resource: Resource): Concept[] {
+  return [resource.code, resource.valueCodeableConcept, ...categories(resource)].filter((c): c is Concept => Boolean(c));
+}
+
+/** Lower-case words of the concepts' texts and displays, each after a space (as the Rust side). */
+function normalizedText(resource: Resource): string {
+  const parts = concepts(resource).flatMap((c) => [c.text, ...(c.coding ?? []).map((coding) => coding.display)]);
+  const words = parts
+    .filter((p): p is string => typeof p === 'string')
+    .flatMap((p) => p.toLowerCase().split(/[^\p{L}\p{N}]+/u))
+    .filter(Boolean);
+  return ` ${words.join(' ')} `;
+}
+
+/** The sensitive category `resource` belongs in and the evidence in words ("LOINC 59041-4"), if any. */
+export function sensitiveEvidence(resource: Resource): { category: Category; because: string } | undefined {
+  const codings = concepts(resource).flatMap((c) => c.coding ?? []);
+  const profiles = [
+    ...(Array.isArray(resource.meta?.profile) ? resource.meta.profile : []),
+    ...(Array.isArray(resource.extension) ? resource.extension.map((e: { url?: unknown }) => e?.url) : []),
+  ].filter((u): u is string => typeof u === 'string');
+  const text = normalizedText(resource);
+  for (const category of table.order as Category[]) {
+    const evidence: Evidence = table.categories[category as keyof typeof table.categories];
+    for (const { system = '', code } of codings) {
+      if (!code) continue;
+      if (system.includes('icd-10') && evidence.icd10_prefixes.some((p) => code.toUpperCase().startsWith(p))) return { category, because: `ICD-10 ${code}` };
+      if (system === 'http://loinc.org' && evidence.loinc.includes(code)) return { category, because: `LOINC ${code}` };
+      if (system === 'http://snomed.info/sct' && evidence.snomed.includes(code)) return { category, because: `SNOMED CT ${code}` };
     }
-    if (code.startsWith('O')) return 'sexual_reproductive_health';
+    const categoryCode = categoryCodes(resource).find((c) => evidence.category_codes.some((e) => e.toLowerCase() === c.toLowerCase()));
+    if (categoryCode) return { category, because: `category code ${categoryCode}` };
+    const profile = profiles.find((url) => evidence.profiles.some((p) => url.includes(p)));
+    if (profile) return { category, because: `profile or extension ${profile}` };
+    const word = evidence.words.find((w) => text.includes(` ${w}`));
+    if (word) return { category, because: `the words "${word}"` };
   }
   return undefined;
 }
@@ -67,8 +113,8 @@ function sensitiveByCode(resource: Resource): Category | undefined {
 export function inferCategory(resource: Resource): Category | undefined {
   const kind = resource.resourceType;
   if (typeof kind !== 'string') return undefined;
-  const sensitive = sensitiveByCode(resource);
-  if (sensitive) return sensitive;
+  const sensitive = sensitiveEvidence(resource);
+  if (sensitive) return sensitive.category;
   if (kind === 'Observation') {
     if (hasCategoryCode(resource, ['vital-signs'])) return 'vitals';
     if (hasCategoryCode(resource, ['imaging'])) return 'imaging';

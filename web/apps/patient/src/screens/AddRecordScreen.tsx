@@ -51,7 +51,11 @@ export function AddRecordScreen() {
                   <td>
                     {titleOf(plan.resource)} <span className="hint">({typeName(plan.resource.resourceType)})</span>
                     {plan.attachment && <p className="hint">With an attached file: {plan.attachment.title} ({formatSize(plan.attachment.file.size)})</p>}
-                    {plan.sensitive && <p className="warning">Sensitive: never shared unless you choose this category by name.</p>}
+                    {plan.sensitive && (
+                      <p className="warning">
+                        Sensitive{plan.because ? ` (recognised by ${plan.because})` : ''}: never shared unless you choose this category by name.
+                      </p>
+                    )}
                   </td>
                   <td>
                     <select

@@ -3,13 +3,15 @@
 // Either every resource in the file is read, or the file is refused with the reason: never a
 // part of it in silence.
 
-import { SENSITIVE_CATEGORIES, entryCategory, inferCategory, takeInlineAttachment, type BundleEntry, type Category, type InlineAttachment } from '@medkey/client';
+import { SENSITIVE_CATEGORIES, entryCategory, inferCategory, sensitiveEvidence, takeInlineAttachment, type BundleEntry, type Category, type InlineAttachment } from '@medkey/client';
 import type { Resource } from '@medkey/fhir-display';
 
 export interface PlannedRecord {
   resource: Resource;
   category: Category | undefined;
   sensitive: boolean;
+  /** Why the category is sensitive, when the record's own codes say so ("LOINC 59041-4"). */
+  because?: string;
   /** A file the record carried inline (base64), to be stored encrypted beside it. */
   attachment?: InlineAttachment;
 }
@@ -29,10 +31,12 @@ export interface FileEntry {
 export function plan(entry: FileEntry): PlannedRecord {
   const { resource: stored, attachment } = takeInlineAttachment(entry);
   const category = entry.category ?? inferCategory(stored);
+  const evidence = sensitiveEvidence(stored);
   return {
     resource: stored as Resource,
     category,
     sensitive: category !== undefined && SENSITIVE_CATEGORIES.includes(category),
+    ...(evidence && evidence.category === category ? { because: evidence.because } : {}),
     ...(attachment ? { attachment } : {}),
   };
 }
