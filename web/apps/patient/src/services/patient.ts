@@ -436,7 +436,8 @@ export class PatientApp {
       ...(screen === 'add' ? {} : { planned: [] }),
       history: undefined,
     });
-    if (screen === 'record' && selected) void this.loadHistory(selected);
+    // After the record is on screen: its history is below it and can come a moment later.
+    if (screen === 'record' && selected) setTimeout(() => void this.loadHistory(selected), 0);
     if (screen === 'sharing') {
       void this.loadGrants();
       void this.loadRequests();

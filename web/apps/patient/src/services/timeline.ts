@@ -39,12 +39,15 @@ function localDay(date: Date): string {
 /** The records the timeline shows for `filter`: category, type, dates, and words found in the record. */
 export function filterRecords(items: RecordItem[], filter: RecordFilter): RecordItem[] {
   const words = filter.query.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  // Each test only when its filter is set: the timeline is filtered on every render.
   return items.filter((item) => {
     if (filter.category && item.view.category !== filter.category) return false;
     if (filter.type && item.view.resource_type !== filter.type) return false;
-    const day = localDay(itemDate(item));
-    if (filter.from && day < filter.from) return false;
-    if (filter.to && day > filter.to) return false;
+    if (filter.from || filter.to) {
+      const day = localDay(itemDate(item));
+      if ((filter.from && day < filter.from) || (filter.to && day > filter.to)) return false;
+    }
+    if (words.length === 0) return true;
     const haystack = `${item.title} ${item.view.resource_type} ${JSON.stringify(item.resource ?? {})}`.toLowerCase();
     return words.every((w) => haystack.includes(w));
   });
