@@ -120,7 +120,9 @@ describe('the patient app', () => {
     expect(await axeViolations(page)).toEqual([]);
     await page.getByRole('button', { name: 'Encrypt and store 1 record' }).click();
     await page.getByText('1 record added').waitFor();
+    await page.getByRole('button', { name: /Blood pressure panel/ }).waitFor();
     await page.screenshot({ path: join(screenshots, 'records.png'), fullPage: true });
+    expect(await page.evaluate('document.documentElement.scrollWidth'), 'no sideways scrolling on a phone').toBeLessThanOrEqual(375);
     await page.getByRole('button', { name: /Blood pressure panel/ }).click();
     await page.getByText('118/76 mmHg').waitFor();
     expect(await axeViolations(page)).toEqual([]);
@@ -188,6 +190,7 @@ describe('the patient app', () => {
     await page.getByText(/was refused a record/).first().waitFor();
     expect(await axeViolations(page)).toEqual([]);
     await page.screenshot({ path: join(screenshots, 'activity.png'), fullPage: true });
+    expect(await page.evaluate('document.documentElement.scrollWidth'), 'no sideways scrolling on a phone').toBeLessThanOrEqual(375);
     await page.route('**/v1/audit/entries**', async (route) => {
       const response = await route.fetch();
       const body = await response.json();
@@ -358,6 +361,7 @@ describe('the patient app', () => {
     await history.getByText('118/76 mmHg').waitFor();
     expect(await axeViolations(page)).toEqual([]);
     await page.screenshot({ path: join(screenshots, 'record-history.png'), fullPage: true });
+    expect(await page.evaluate('document.documentElement.scrollWidth'), 'no sideways scrolling on a phone').toBeLessThanOrEqual(375);
     await page.getByRole('button', { name: 'Back to your records' }).click();
   });
 
