@@ -665,7 +665,7 @@ async fn an_access_request_becomes_the_patients_own_grant(setup: Setup) {
     let (ok, out, err) = world.medkey(&clinic, &["provider", "fetch", &record]).await;
     assert!(ok, "{err}");
     assert_eq!(json_of(&out), read_json(&fixture("Immunization-example.json")));
-    let (ok, out, _) = world.medkey(&clinic, &["requests", "--status", "approved", "--json"]).await;
+    let (ok, out, _) = world.medkey(&clinic, &["requests", "list", "--status", "approved", "--json"]).await;
     assert!(ok && json_of(&out)[0]["grant_id"].is_string(), "{out}");
 
     let (ok, out, err) = world.medkey(&clinic, &ask).await;
