@@ -182,17 +182,30 @@ pub async fn fetch(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RecordContent>, ApiError> {
-    let meta = owned(&state, &caller, &id).await?;
+    let meta = owned_live(&state, &caller, &id).await?;
+    let (ciphertext, wrapped_key) = sealed_version(&state, &meta, meta.current_version, caller.address).await?;
+    Ok(Json(RecordContent { record: RecordView::from(meta), ciphertext, wrapped_key }))
+}
+
+/// The caller's own record, refused with 410 once erased.
+pub(super) async fn owned_live(state: &AppState, caller: &Caller, id: &str) -> Result<RecordMeta, ApiError> {
+    let meta = owned(state, caller, id).await?;
     if meta.erased {
-        return Err(crate::records::RecordError::Erased.into());
+        return Err(RecordError::Erased.into());
     }
-    let ciphertext = state.records.ciphertext(&meta.record_id, meta.current_version).await?;
-    let wrapped = state.records.wrapped_key(&meta.record_id, meta.current_version, caller.address).await?;
-    Ok(Json(RecordContent {
-        record: RecordView::from(meta),
-        ciphertext: ids::to_base64(&ciphertext),
-        wrapped_key: wrapped.map(|w| ids::to_base64(&w)),
-    }))
+    Ok(meta)
+}
+
+/// A version's ciphertext and its data key wrapped for `reader` (if there is one), as base64.
+pub(super) async fn sealed_version(
+    state: &AppState,
+    meta: &RecordMeta,
+    version: u32,
+    reader: Address,
+) -> Result<(String, Option<String>), ApiError> {
+    let ciphertext = state.records.ciphertext(&meta.record_id, version).await?;
+    let wrapped = state.records.wrapped_key(&meta.record_id, version, reader).await?;
+    Ok((ids::to_base64(&ciphertext), wrapped.map(|w| ids::to_base64(&w))))
 }
 
 /// A new version (the old ones are kept), with its wrapped keys.

@@ -8,7 +8,7 @@ use medkey_protocol::api::{RecordHistory, RecordView, VersionContent, VersionVie
 use super::auth::Caller;
 use super::ids;
 use super::openapi::{ErrorBody, Internal, Unauthorized};
-use super::record_routes::owned;
+use super::record_routes::{owned_live, sealed_version};
 use super::{ApiError, AppState};
 use crate::records::{RecordError, VersionMeta};
 
@@ -46,10 +46,7 @@ pub async fn history(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RecordHistory>, ApiError> {
-    let meta = owned(&state, &caller, &id).await?;
-    if meta.erased {
-        return Err(RecordError::Erased.into());
-    }
+    let meta = owned_live(&state, &caller, &id).await?;
     let versions = state.records.versions(&meta.record_id).await?;
     Ok(Json(RecordHistory { record: meta.into(), versions: versions.into_iter().map(Into::into).collect() }))
 }
@@ -79,19 +76,10 @@ pub async fn fetch(
     caller: Caller,
     Path((id, version)): Path<(String, String)>,
 ) -> Result<Json<VersionContent>, ApiError> {
-    let meta = owned(&state, &caller, &id).await?;
+    let meta = owned_live(&state, &caller, &id).await?;
     let version = ids::version(&version)?;
-    if meta.erased {
-        return Err(RecordError::Erased.into());
-    }
     let stored = state.records.versions(&meta.record_id).await?;
     let found = stored.into_iter().find(|v| v.version == version).ok_or(RecordError::NotFound)?;
-    let ciphertext = state.records.ciphertext(&meta.record_id, version).await?;
-    let wrapped = state.records.wrapped_key(&meta.record_id, version, caller.address).await?;
-    Ok(Json(VersionContent {
-        record: RecordView::from(meta),
-        version: found.into(),
-        ciphertext: ids::to_base64(&ciphertext),
-        wrapped_key: wrapped.map(|w| ids::to_base64(&w)),
-    }))
+    let (ciphertext, wrapped_key) = sealed_version(&state, &meta, version, caller.address).await?;
+    Ok(Json(VersionContent { record: RecordView::from(meta), version: found.into(), ciphertext, wrapped_key }))
 }
