@@ -26,7 +26,7 @@ pub async fn token(
     domain: Option<&str>,
 ) -> anyhow::Result<String> {
     let path = path_for(vault.base(), signer.address(), domain);
-    let now_s = now_ms() / 1_000;
+    let now_s = crate::dates::now_ms() / 1_000;
     if let Some(kept) = read(&path).filter(|s| s.address == signer.address()) {
         // Still good here (a vault restarted with another signing secret would refuse it).
         if kept.access_expires_at > now_s + MARGIN_SECS
@@ -37,7 +37,7 @@ pub async fn token(
         {
             return Ok(kept.access_token);
         }
-        if kept.refresh_expires_at_ms > now_ms() {
+        if kept.refresh_expires_at_ms > crate::dates::now_ms() {
             let body = RefreshBody { refresh_token: kept.refresh_token };
             let refreshed: anyhow::Result<SessionBody> =
                 vault.call(reqwest::Method::POST, "/v1/auth/refresh", None, Some(&body)).await;
@@ -75,8 +75,4 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     #[cfg(unix)]
     std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
     crate::private_files::write_atomically(path, bytes)
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }

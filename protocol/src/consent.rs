@@ -121,11 +121,6 @@ impl Category {
         Self::ALL.iter().copied().filter(|c| mask & c.bit() != 0).collect()
     }
 
-    /// Parses a comma-separated list such as `lab_results,prescriptions`.
-    pub fn parse_list(list: &str) -> Result<Vec<Category>, UnknownTerm> {
-        list.split(',').filter(|s| !s.trim().is_empty()).map(str::parse).collect()
-    }
-
     /// `lab_results,vitals`: the names, comma-separated, as the CLI takes them.
     pub fn names(list: &[Category]) -> String {
         list.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",")
@@ -169,7 +164,8 @@ mod tests {
             assert_eq!(c.as_str().parse::<Category>().unwrap(), *c);
             assert_eq!(Category::from_index(c.index()), Some(*c));
         }
-        let list = Category::parse_list("lab_results, GENETICS").unwrap();
+        // Names are read trimmed and in any case (the CLI splits its lists at commas).
+        let list: Vec<Category> = ["lab_results", " GENETICS"].iter().map(|s| s.parse().unwrap()).collect();
         let mask = Category::mask(list.clone());
         assert_eq!(mask, 0b1000_0000_0000_0001);
         assert_eq!(Category::from_mask(mask), list);
@@ -178,7 +174,7 @@ mod tests {
 
     #[test]
     fn unknown_terms_are_named_in_the_error() {
-        let err = Category::parse_list("lab_results,horoscope").unwrap_err();
+        let err = "horoscope".parse::<Category>().unwrap_err();
         assert!(
             err.to_string().starts_with("unknown category 'horoscope' (one of: lab_results, prescriptions,"),
             "{err}"

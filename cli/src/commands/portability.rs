@@ -74,7 +74,8 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let dir = args.out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     // Written beside the target and moved into place only once complete.
     let mut temp = crate::private_files::temp_in(dir)?;
-    let mut bundle = BundleWriter::start(BufWriter::new(temp.as_file_mut()), &crate::dates::rfc3339_ms(now_ms()))?;
+    let mut bundle =
+        BundleWriter::start(BufWriter::new(temp.as_file_mut()), &crate::dates::rfc3339_ms(crate::dates::now_ms()))?;
     let mut ndjson = args.ndjson.as_deref().map(Ndjson::create).transpose()?;
     let (mut failures, mut exported, mut attachments) = (Vec::new(), 0usize, 0usize);
     let mut progress = Progress::new(records.len() as u64, "decrypting");
@@ -263,8 +264,4 @@ fn content_key(resource: &serde_json::Value) -> [u8; 32] {
     let mut text = String::new();
     canonical(resource, &mut text);
     sha2::Sha256::digest(text.as_bytes()).into()
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
