@@ -3,6 +3,7 @@
 mod commands;
 mod dates;
 mod deployments;
+mod directory_check;
 mod fhir_bundle_writer;
 mod fhir_file;
 mod keystore;

@@ -112,6 +112,17 @@ impl Session {
 }
 
 impl Session {
+    /// Directory names of these addresses, each checked against the chain (see `directory_check`).
+    pub async fn names(
+        &self,
+        addresses: impl IntoIterator<Item = Address>,
+    ) -> std::collections::HashMap<Address, String> {
+        let mut unique: Vec<Address> = addresses.into_iter().collect();
+        unique.sort();
+        unique.dedup();
+        crate::directory_check::names(&self.vault, &self.registry(), self.chain_id, &unique).await
+    }
+
     /// Publishes this account's encryption key with its wallet's signature, so providers it
     /// lets write can wrap new records to it (the vault stores the statement, cannot forge it).
     pub async fn publish_encryption_key(&self) -> anyhow::Result<()> {

@@ -81,34 +81,58 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, Pa
 
     // ---------------------------------------------------------------- providers
 
-    /// @notice Registers `provider` with the X25519 public key patients will wrap data keys to.
+    /// @notice Registers `provider` with the X25519 public key patients will wrap data keys to, and
+    ///         commits to its directory profile.
+    /// @param profileHash first 31 bytes of the EIP-712 digest of the profile the provider signed;
+    ///        every client checks the profile it shows against it
     /// @dev Only REGISTRAR_ROLE. A suspended provider is reinstated, never registered again.
-    function registerProvider(address provider, bytes32 encryptionKey) external onlyRole(REGISTRAR_ROLE) {
+    function registerProvider(address provider, bytes32 encryptionKey, bytes31 profileHash)
+        external
+        onlyRole(REGISTRAR_ROLE)
+    {
         if (provider == address(0)) revert ZeroAddress();
         if (encryptionKey == bytes32(0)) revert InvalidEncryptionKey();
+        if (profileHash == bytes31(0)) revert MissingProfile();
         Provider storage p = _providers[provider];
         if (p.status != ProviderStatus.None) revert ProviderAlreadyRegistered(provider);
         p.status = ProviderStatus.Active;
+        p.profileHash = profileHash;
         p.encryptionKey = encryptionKey;
-        emit ProviderRegistered(provider, encryptionKey);
+        emit ProviderRegistered(provider, encryptionKey, profileHash);
+    }
+
+    /// @notice Commits to a provider's new directory profile, after the registrar reviewed it.
+    /// @dev Only REGISTRAR_ROLE: a provider cannot change its own commitment, so a profile the
+    ///      registry never reviewed (a new NPI, say) can never show as verified.
+    function updateProviderProfile(address provider, bytes31 profileHash) external onlyRole(REGISTRAR_ROLE) {
+        if (profileHash == bytes31(0)) revert MissingProfile();
+        Provider storage p = _providers[provider];
+        if (p.status == ProviderStatus.None) revert ProviderNotRegistered(provider);
+        p.profileHash = profileHash;
+        emit ProviderProfileUpdated(provider, profileHash);
     }
 
     /// @notice Suspends an active provider: its grants stop being live until it is reinstated.
+    /// @param reasonHash keccak256 of the reason in words (kept off chain, shown to the provider and
+    ///        to the patients whose grants it affects); must not be zero
     /// @dev Only REGISTRAR_ROLE.
-    function suspendProvider(address provider) external onlyRole(REGISTRAR_ROLE) {
+    function suspendProvider(address provider, bytes32 reasonHash) external onlyRole(REGISTRAR_ROLE) {
+        if (reasonHash == bytes32(0)) revert MissingReason();
         Provider storage p = _providers[provider];
         if (p.status != ProviderStatus.Active) revert ProviderNotActive(provider);
         p.status = ProviderStatus.Suspended;
-        emit ProviderSuspended(provider);
+        emit ProviderSuspended(provider, reasonHash);
     }
 
     /// @notice Reinstates a suspended provider; its unrevoked, unexpired grants are live again.
+    /// @param reasonHash keccak256 of the reason in words; must not be zero
     /// @dev Only REGISTRAR_ROLE.
-    function reinstateProvider(address provider) external onlyRole(REGISTRAR_ROLE) {
+    function reinstateProvider(address provider, bytes32 reasonHash) external onlyRole(REGISTRAR_ROLE) {
+        if (reasonHash == bytes32(0)) revert MissingReason();
         Provider storage p = _providers[provider];
         if (p.status != ProviderStatus.Suspended) revert ProviderNotSuspended(provider);
         p.status = ProviderStatus.Active;
-        emit ProviderReinstated(provider);
+        emit ProviderReinstated(provider, reasonHash);
     }
 
     /// @notice Replaces the caller's own encryption key, e.g. after a device is lost. Allowed while
@@ -121,7 +145,7 @@ contract ConsentRegistry is IConsentRegistry, AccessControlDefaultAdminRules, Pa
         emit ProviderKeyRotated(msg.sender, encryptionKey);
     }
 
-    /// @notice A provider's status and current X25519 encryption key.
+    /// @notice A provider's status, profile commitment and current X25519 encryption key.
     function getProvider(address provider) external view returns (Provider memory) {
         return _providers[provider];
     }

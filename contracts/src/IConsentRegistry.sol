@@ -43,8 +43,13 @@ interface IConsentRegistry {
         Suspended
     }
 
+    /// @dev `profileHash` is packed beside `status` so that the commitment costs registration no
+    ///      storage slot of its own: it is the first 31 bytes of the EIP-712 digest of the
+    ///      provider's signed directory profile (docs/provider-directory.md). The profile itself,
+    ///      public business information, lives off chain.
     struct Provider {
         ProviderStatus status;
+        bytes31 profileHash;
         bytes32 encryptionKey; // X25519 public key that patients wrap data keys to
     }
 
@@ -54,9 +59,12 @@ interface IConsentRegistry {
         uint64 anchoredAt;
     }
 
-    event ProviderRegistered(address indexed provider, bytes32 encryptionKey);
-    event ProviderSuspended(address indexed provider);
-    event ProviderReinstated(address indexed provider);
+    event ProviderRegistered(address indexed provider, bytes32 encryptionKey, bytes31 profileHash);
+    event ProviderProfileUpdated(address indexed provider, bytes31 profileHash);
+    /// @param reasonHash keccak256 of the registrar's reason in words, which stays off chain
+    event ProviderSuspended(address indexed provider, bytes32 reasonHash);
+    /// @param reasonHash keccak256 of the registrar's reason in words, which stays off chain
+    event ProviderReinstated(address indexed provider, bytes32 reasonHash);
     event ProviderKeyRotated(address indexed provider, bytes32 encryptionKey);
 
     event GrantCreated(
@@ -86,6 +94,7 @@ interface IConsentRegistry {
     error ProviderNotRegistered(address provider);
     error ProviderNotSuspended(address provider);
     error InvalidEncryptionKey();
+    error MissingProfile();
     error ZeroAddress();
 
     error EmptyCategories();

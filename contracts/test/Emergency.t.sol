@@ -86,7 +86,7 @@ contract EmergencyTest is RegistryFixture {
         registry.openEmergencyAccess(patient, REASON);
 
         vm.prank(admin);
-        registry.suspendProvider(provider);
+        registry.suspendProvider(provider, REASON);
         vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.ProviderNotActive.selector, provider));
         vm.prank(provider);
         registry.openEmergencyAccess(patient, REASON);

@@ -63,7 +63,7 @@ contract GrantsTest is RegistryFixture {
 
     function test_grant_revertsForSuspendedProvider() public {
         vm.prank(admin);
-        registry.suspendProvider(provider);
+        registry.suspendProvider(provider, SUSPEND_REASON);
         vm.expectRevert(abi.encodeWithSelector(IConsentRegistry.ProviderNotActive.selector, provider));
         grantAs(patient, labRequest(provider));
     }

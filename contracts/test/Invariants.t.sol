@@ -102,9 +102,9 @@ contract RegistryHandler {
         address provider = providers[seed % 3];
         vm.startPrank(admin);
         if (registry.getProvider(provider).status == IConsentRegistry.ProviderStatus.Active) {
-            registry.suspendProvider(provider);
+            registry.suspendProvider(provider, keccak256("registrar review"));
         } else {
-            registry.reinstateProvider(provider);
+            registry.reinstateProvider(provider, keccak256("registrar review"));
         }
         vm.stopPrank();
     }
@@ -122,7 +122,7 @@ contract InvariantsTest is RegistryFixture {
         super.setUp();
         address p3 = address(0xD0C3);
         vm.prank(admin);
-        registry.registerProvider(p3, keccak256("x25519:p3"));
+        registry.registerProvider(p3, keccak256("x25519:p3"), PROFILE);
         handler = new RegistryHandler(registry, admin, [provider, provider2, p3]);
     }
 

@@ -21,9 +21,10 @@ contract PrivacyTest is RegistryFixture {
     }
 
     function test_everyEventCarriesOnlyFixedSizeFields() public {
-        allow(IConsentRegistry.ProviderRegistered.selector, 1);
-        allow(IConsentRegistry.ProviderSuspended.selector, 0);
-        allow(IConsentRegistry.ProviderReinstated.selector, 0);
+        allow(IConsentRegistry.ProviderRegistered.selector, 2);
+        allow(IConsentRegistry.ProviderProfileUpdated.selector, 1);
+        allow(IConsentRegistry.ProviderSuspended.selector, 1);
+        allow(IConsentRegistry.ProviderReinstated.selector, 1);
         allow(IConsentRegistry.ProviderKeyRotated.selector, 1);
         allow(IConsentRegistry.GrantCreated.selector, 6);
         allow(IConsentRegistry.GrantRevoked.selector, 0);
@@ -38,9 +39,10 @@ contract PrivacyTest is RegistryFixture {
         vm.recordLogs();
         // Exercise every path that emits.
         vm.startPrank(admin);
-        registry.registerProvider(address(0xC11), keccak256("k"));
-        registry.suspendProvider(address(0xC11));
-        registry.reinstateProvider(address(0xC11));
+        registry.registerProvider(address(0xC11), keccak256("k"), PROFILE);
+        registry.updateProviderProfile(address(0xC11), bytes31(keccak256("profile v2")));
+        registry.suspendProvider(address(0xC11), SUSPEND_REASON);
+        registry.reinstateProvider(address(0xC11), SUSPEND_REASON);
         registry.anchorAudit(keccak256("root"), 1);
         registry.pause();
         registry.unpause();
@@ -58,7 +60,7 @@ contract PrivacyTest is RegistryFixture {
         registry.openEmergencyAccess(patient, keccak256("reason"));
 
         Vm.Log[] memory logs = vm.getRecordedLogs();
-        vm.assertEq(logs.length, 14, "every path emitted once");
+        vm.assertEq(logs.length, 15, "every path emitted once");
         for (uint256 i; i < logs.length; ++i) {
             if (logs[i].emitter != address(registry)) continue;
             bytes32 topic0 = logs[i].topics[0];

@@ -1,10 +1,11 @@
 //! Turning the registry's logs into the changes the mirror applies.
 //!
-//! Decoding is total over the events the mirror cares about; role and admin-transfer events from
-//! OpenZeppelin are recognised and skipped, and a log the ABI does not know is an error (it means
-//! the deployment and the binary disagree about the contract).
+//! Decoding is total over the events the mirror cares about; role grants and revocations are
+//! mirrored, OpenZeppelin's admin-transfer scheduling events are recognised and skipped, and a
+//! log the ABI does not know is an error (it means the deployment and the binary disagree about
+//! the contract).
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::{Address, B256, FixedBytes};
 use alloy::rpc::types::Log;
 use alloy::sol_types::SolEventInterface;
 use medkey_protocol::ConsentRegistry::ConsentRegistryEvents as Event;
@@ -31,6 +32,7 @@ pub enum Change {
     NonceIncremented { patient: Address, nonce: u64 },
     Paused { paused: bool, account: Address },
     AuditAnchored { operator: Address, root: B256, size: u64 },
+    Role { role: B256, account: Address, granted: bool },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,9 +50,10 @@ pub struct GrantCreated {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProviderEvent {
-    Registered { encryption_key: B256 },
-    Suspended,
-    Reinstated,
+    Registered { encryption_key: B256, profile_hash: FixedBytes<31> },
+    ProfileUpdated { profile_hash: FixedBytes<31> },
+    Suspended { reason_hash: B256 },
+    Reinstated { reason_hash: B256 },
     KeyRotated { encryption_key: B256 },
 }
 
@@ -58,9 +61,18 @@ impl ProviderEvent {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Registered { .. } => "registered",
-            Self::Suspended => "suspended",
-            Self::Reinstated => "reinstated",
+            Self::ProfileUpdated { .. } => "profile_updated",
+            Self::Suspended { .. } => "suspended",
+            Self::Reinstated { .. } => "reinstated",
             Self::KeyRotated { .. } => "key_rotated",
+        }
+    }
+
+    /// The hash of the registrar's reason, for a suspension or a reinstatement.
+    pub fn reason_hash(&self) -> Option<B256> {
+        match self {
+            Self::Suspended { reason_hash } | Self::Reinstated { reason_hash } => Some(*reason_hash),
+            _ => None,
         }
     }
 }
@@ -80,7 +92,7 @@ pub enum DecodeError {
     UnknownLog { tx_hash: B256, log_index: u64, source: Box<alloy::sol_types::Error> },
 }
 
-/// Decodes one log; `Ok(None)` for events the mirror deliberately ignores (roles, admin rules).
+/// Decodes one log; `Ok(None)` for events the mirror deliberately ignores (admin-transfer rules).
 pub fn decode(log: &Log) -> Result<Option<PositionedChange>, DecodeError> {
     let position = LogPosition {
         block_number: log.block_number.ok_or(DecodeError::MissingField("block number"))?,
@@ -110,10 +122,18 @@ pub fn decode(log: &Log) -> Result<Option<PositionedChange>, DecodeError> {
         Event::EmergencyAccessOpened(e) => Change::EmergencyOpened { grant_id: e.grantId, reason_hash: e.reasonHash },
         Event::ProviderRegistered(e) => Change::Provider {
             provider: e.provider,
-            event: ProviderEvent::Registered { encryption_key: e.encryptionKey },
+            event: ProviderEvent::Registered { encryption_key: e.encryptionKey, profile_hash: e.profileHash },
         },
-        Event::ProviderSuspended(e) => Change::Provider { provider: e.provider, event: ProviderEvent::Suspended },
-        Event::ProviderReinstated(e) => Change::Provider { provider: e.provider, event: ProviderEvent::Reinstated },
+        Event::ProviderProfileUpdated(e) => Change::Provider {
+            provider: e.provider,
+            event: ProviderEvent::ProfileUpdated { profile_hash: e.profileHash },
+        },
+        Event::ProviderSuspended(e) => {
+            Change::Provider { provider: e.provider, event: ProviderEvent::Suspended { reason_hash: e.reasonHash } }
+        }
+        Event::ProviderReinstated(e) => {
+            Change::Provider { provider: e.provider, event: ProviderEvent::Reinstated { reason_hash: e.reasonHash } }
+        }
         Event::ProviderKeyRotated(e) => Change::Provider {
             provider: e.provider,
             event: ProviderEvent::KeyRotated { encryption_key: e.encryptionKey },
@@ -125,6 +145,8 @@ pub fn decode(log: &Log) -> Result<Option<PositionedChange>, DecodeError> {
         Event::Paused(e) => Change::Paused { paused: true, account: e.account },
         Event::Unpaused(e) => Change::Paused { paused: false, account: e.account },
         Event::AuditAnchored(e) => Change::AuditAnchored { operator: e.operator, root: e.root, size: e.size },
+        Event::RoleGranted(e) => Change::Role { role: e.role, account: e.account, granted: true },
+        Event::RoleRevoked(e) => Change::Role { role: e.role, account: e.account, granted: false },
         _ => return Ok(None),
     };
     Ok(Some(PositionedChange { position, change }))

@@ -1,6 +1,6 @@
 //! What the mirror holds, as the vault and the CLI read it.
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::{Address, B256, FixedBytes};
 use serde::Serialize;
 
 /// A grant as the chain recorded it. Its state depends on the time it is asked about.
@@ -76,6 +76,16 @@ impl ProviderStatus {
     }
 }
 
+/// What the registry holds for a provider after an event: the same three fields as its
+/// `getProvider`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProviderState {
+    pub status: ProviderStatus,
+    pub encryption_key: B256,
+    /// First 31 bytes of the EIP-712 digest of the provider's signed directory profile.
+    pub profile_hash: FixedBytes<31>,
+}
+
 /// A registered provider's current state (the latest row of its history).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MirroredProvider {
@@ -83,18 +93,36 @@ pub struct MirroredProvider {
     pub status: ProviderStatus,
     /// X25519 public key the patient's client wraps data keys to.
     pub encryption_key: B256,
+    /// The directory profile the registry committed to (see [`ProviderState::profile_hash`]).
+    pub profile_hash: FixedBytes<31>,
     pub updated_block: u64,
 }
 
 /// One step of a provider's history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ProviderHistoryEntry {
+    /// `registered`, `profile_updated`, `suspended`, `reinstated` or `key_rotated`.
     pub kind: String,
     pub status: ProviderStatus,
     pub encryption_key: B256,
+    pub profile_hash: FixedBytes<31>,
+    /// keccak256 of the registrar's reason, for a suspension or a reinstatement.
+    pub reason_hash: Option<B256>,
+    /// Unix seconds of the event's block, when the node reported it.
+    pub block_timestamp: Option<u64>,
     pub block_number: u64,
     pub tx_hash: B256,
     pub log_index: u64,
+}
+
+/// One grant or revocation of a registry role.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RoleEvent {
+    pub role: B256,
+    pub account: Address,
+    pub granted: bool,
+    pub block_number: u64,
+    pub tx_hash: B256,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

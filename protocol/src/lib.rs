@@ -8,6 +8,7 @@ pub mod audit;
 pub mod bindings;
 pub mod consent;
 pub mod deployment;
+pub mod directory;
 pub mod eip712;
 pub mod envelope;
 pub mod fhir;

@@ -7,7 +7,7 @@ use alloy::json_abi::{JsonAbi, Param};
 use medkey_protocol::bindings::ARTIFACT_JSON;
 
 const FIXED_SIZE_TYPES: &[&str] =
-    &["address", "bytes32", "bytes4", "bool", "uint8", "uint16", "uint32", "uint48", "uint64", "uint256"];
+    &["address", "bytes31", "bytes32", "bytes4", "bool", "uint8", "uint16", "uint32", "uint48", "uint64", "uint256"];
 
 fn abi() -> JsonAbi {
     let artifact: serde_json::Value = serde_json::from_str(ARTIFACT_JSON).expect("artifact is JSON");

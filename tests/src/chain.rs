@@ -14,6 +14,11 @@ use medkey_protocol::{Category, ConsentRegistry, Purpose, eip712};
 
 use crate::spawn_anvil;
 
+/// A profile hash for providers registered without a directory profile.
+pub const PROFILE_HASH: alloy::primitives::FixedBytes<31> = alloy::primitives::FixedBytes([0x11; 31]);
+/// The reason hash the tests suspend and reinstate with.
+pub const REASON_HASH: B256 = B256::repeat_byte(0x22);
+
 /// Anvil plus a deployed registry. Account 0 is the admin (and relayer), 1–2 are patients,
 /// 3–5 are providers; the wallet holds all their keys, so any of them can send.
 pub struct TestChain {
@@ -123,9 +128,11 @@ impl TestChain {
         medkey_vault::relay::Relayer::new(&self.rpc_url(), key, self.registry, self.chain_id(), timeout).unwrap()
     }
 
+    /// Registers `provider` with a placeholder profile hash: it is registered but not listed in
+    /// the directory (no signed profile); the directory's own tests register real profiles.
     pub async fn register_provider(&self, provider: Address) {
         let key = B256::left_padding_from(provider.as_slice());
-        mined(self.registry().registerProvider(provider, key).from(self.admin()).send().await).await;
+        mined(self.registry().registerProvider(provider, key, PROFILE_HASH).from(self.admin()).send().await).await;
     }
 
     pub async fn grant(&self, patient: Address, request: GrantRequest) -> B256 {

@@ -10,8 +10,10 @@ use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256};
 use alloy::providers::Provider;
 use medkey_e2e::chain::TestChain;
-use medkey_e2e::db::Backend;
+use medkey_e2e::db::{Backend, TestDb};
+use medkey_e2e::mirror::{RunningIndexer, test_config};
 use medkey_e2e::scenario::AuditedWorld;
+use medkey_e2e::vault::{DOMAIN, TestVault};
 use medkey_protocol::ConsentRegistry::ConsentRegistryErrors;
 use medkey_protocol::{Category, Deployment};
 use serde_json::Value;
@@ -89,12 +91,27 @@ async fn providers_are_registered_suspended_and_reinstated_on_chain() {
     let chain = TestChain::start().await;
     let dir = tempfile::tempdir().unwrap();
     write_deployment(&chain, dir.path());
+    // The vault keeps the words of suspension and reinstatement reasons (their hash goes on chain).
+    let db = TestDb::new(Backend::Sqlite).await;
+    let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
+    let vault = TestVault::start(&indexer).await;
     let admin = chain.keys[0].clone();
     let (rpc, deployments) = (chain.rpc_url(), dir.path().display().to_string());
-    let target = ["--rpc-url".to_owned(), rpc, "--deployments-dir".to_owned(), deployments];
+    let target = [
+        "--rpc-url".to_owned(),
+        rpc,
+        "--deployments-dir".to_owned(),
+        deployments,
+        "--vault".to_owned(),
+        vault.url.clone(),
+        "--siwe-domain".to_owned(),
+        DOMAIN.to_owned(),
+    ];
     let lab = chain.provider_account(0);
     let lab_text = lab.to_string();
     let key = format!("0x{}", "ab".repeat(32));
+    let profile = format!("0x{}", "cd".repeat(31));
+    let reason = "Licence under review";
 
     // Not registered yet.
     let shown = json_line(&ok(medkey(&with(&["admin", "provider", "show", &lab_text, "--json"], &target), None).await));
@@ -102,7 +119,20 @@ async fn providers_are_registered_suspended_and_reinstated_on_chain() {
     assert!(shown["encryption_key"].is_null(), "{shown}");
 
     let out = ok(medkey(
-        &with(&["admin", "provider", "register", &lab_text, "--encryption-key", &key, "--json"], &target),
+        &with(
+            &[
+                "admin",
+                "provider",
+                "register",
+                &lab_text,
+                "--encryption-key",
+                &key,
+                "--profile-hash",
+                &profile,
+                "--json",
+            ],
+            &target,
+        ),
         Some(&admin),
     )
     .await);
@@ -124,7 +154,9 @@ async fn providers_are_registered_suspended_and_reinstated_on_chain() {
     let is_live = || async { chain.registry().isLive(grant).call().await.unwrap() };
     assert!(can_access().await && is_live().await);
 
-    let out = ok(medkey(&with(&["admin", "provider", "suspend", &lab_text], &target), Some(&admin)).await);
+    let out =
+        ok(medkey(&with(&["admin", "provider", "suspend", &lab_text, "--reason", reason], &target), Some(&admin))
+            .await);
     assert!(out.contains("suspended") && out.contains("tx 0x") && out.contains("block"), "{out}");
     assert_eq!(provider_on_chain(&chain, lab).await.0, 2);
     assert!(!can_access().await && !is_live().await, "a suspended provider's grant is not live");
@@ -132,30 +164,60 @@ async fn providers_are_registered_suspended_and_reinstated_on_chain() {
     assert_eq!((shown["registered"].as_bool(), shown["suspended"].as_bool()), (Some(true), Some(true)), "{shown}");
 
     // Suspending twice is refused by the registry, decoded.
-    let text = refused(medkey(&with(&["admin", "provider", "suspend", &lab_text], &target), Some(&admin)).await);
+    let text = refused(
+        medkey(&with(&["admin", "provider", "suspend", &lab_text, "--reason", reason], &target), Some(&admin)).await,
+    );
     assert!(text.contains("ProviderNotActive") && text.contains("hint:"), "{text}");
 
-    let out = ok(medkey(&with(&["admin", "provider", "reinstate", &lab_text, "--json"], &target), Some(&admin)).await);
+    let out = ok(medkey(
+        &with(&["admin", "provider", "reinstate", &lab_text, "--reason", "Licence confirmed", "--json"], &target),
+        Some(&admin),
+    )
+    .await);
     assert_eq!(json_line(&out)["action"], "provider_reinstate");
     assert_eq!(provider_on_chain(&chain, lab).await.0, 1);
     assert!(can_access().await && is_live().await, "reinstated: live again");
 
-    let text = refused(medkey(&with(&["admin", "provider", "reinstate", &lab_text], &target), Some(&admin)).await);
+    let text = refused(
+        medkey(
+            &with(&["admin", "provider", "reinstate", &lab_text, "--reason", "Licence confirmed"], &target),
+            Some(&admin),
+        )
+        .await,
+    );
     assert!(text.contains("ProviderNotSuspended"), "{text}");
     let text = refused(
-        medkey(&with(&["admin", "provider", "register", &lab_text, "--encryption-key", &key], &target), Some(&admin))
-            .await,
+        medkey(
+            &with(
+                &["admin", "provider", "register", &lab_text, "--encryption-key", &key, "--profile-hash", &profile],
+                &target,
+            ),
+            Some(&admin),
+        )
+        .await,
     );
     assert!(text.contains("ProviderAlreadyRegistered"), "{text}");
     let text = refused(
-        medkey(&with(&["admin", "provider", "suspend", &chain.provider_account(2).to_string()], &target), Some(&admin))
-            .await,
+        medkey(
+            &with(
+                &["admin", "provider", "suspend", &chain.provider_account(2).to_string(), "--reason", reason],
+                &target,
+            ),
+            Some(&admin),
+        )
+        .await,
     );
     assert!(text.contains("ProviderNotActive"), "{text}");
 
     // A malformed key never reaches the chain (usage error).
-    let bad =
-        medkey(&with(&["admin", "provider", "register", &lab_text, "--encryption-key", "0x1234"], &target), None).await;
+    let bad = medkey(
+        &with(
+            &["admin", "provider", "register", &lab_text, "--encryption-key", "0x1234", "--profile-hash", &profile],
+            &target,
+        ),
+        None,
+    )
+    .await;
     assert_eq!(bad.status.code(), Some(2), "{:?}", streams(&bad));
 }
 
@@ -167,11 +229,15 @@ async fn a_key_without_the_role_is_refused_with_the_registry_error_and_nothing_c
     let clinic = chain.provider_account(1);
     let clinic_text = clinic.to_string();
     let key = format!("0x{}", "cd".repeat(32));
+    let profile = format!("0x{}", "ef".repeat(31));
     let before = chain.head().await;
 
     let text = refused(
         medkey(
-            &with(&["admin", "provider", "register", &clinic_text, "--encryption-key", &key], &target),
+            &with(
+                &["admin", "provider", "register", &clinic_text, "--encryption-key", &key, "--profile-hash", &profile],
+                &target,
+            ),
             Some(&outsider),
         )
         .await,
@@ -183,7 +249,20 @@ async fn a_key_without_the_role_is_refused_with_the_registry_error_and_nothing_c
 
     // --json: the refusal as JSON on stdout too, still exit code 1.
     let output = medkey(
-        &with(&["admin", "provider", "register", &clinic_text, "--encryption-key", &key, "--json"], &target),
+        &with(
+            &[
+                "admin",
+                "provider",
+                "register",
+                &clinic_text,
+                "--encryption-key",
+                &key,
+                "--profile-hash",
+                &profile,
+                "--json",
+            ],
+            &target,
+        ),
         Some(&outsider),
     )
     .await;
@@ -201,7 +280,10 @@ async fn a_key_without_the_role_is_refused_with_the_registry_error_and_nothing_c
 
     // The registered provider cannot be suspended by the outsider either.
     chain.register_provider(clinic).await;
-    let text = refused(medkey(&with(&["admin", "provider", "suspend", &clinic_text], &target), Some(&outsider)).await);
+    let text = refused(
+        medkey(&with(&["admin", "provider", "suspend", &clinic_text, "--reason", "no role"], &target), Some(&outsider))
+            .await,
+    );
     assert!(text.contains("AccessControlUnauthorizedAccount"), "{text}");
     assert_eq!(provider_on_chain(&chain, clinic).await.0, 1, "still active");
 

@@ -85,7 +85,9 @@ async fn grant_sign_relay_revoke_on_a_real_chain() {
     let as_relayer = ConsentRegistry::new(deployment.address, connect(relayer));
 
     let enc_key = keccak256("x25519 public key of the provider");
-    let gas_register = gas(as_admin.registerProvider(provider_addr, enc_key).send().await.unwrap()).await;
+    let gas_register =
+        gas(as_admin.registerProvider(provider_addr, enc_key, medkey_e2e::chain::PROFILE_HASH).send().await.unwrap())
+            .await;
     let p = as_admin.getProvider(provider_addr).call().await.unwrap();
     assert_eq!(p.encryptionKey, enc_key);
 

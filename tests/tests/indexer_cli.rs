@@ -44,7 +44,8 @@ async fn serves_lag_and_throughput_metrics_while_following() {
     child.wait().unwrap();
     assert!(body.contains("medkey_indexer_lag_blocks 0"), "{body}");
     assert!(body.contains(&format!("medkey_indexer_head_block {head}")), "{body}");
-    assert!(body.contains("medkey_indexer_events_total 1"), "one ProviderRegistered event: {body}");
+    // The deployment's four RoleGranted (admin, registrar, pauser, operator) and one ProviderRegistered.
+    assert!(body.contains("medkey_indexer_events_total 5"), "five events: {body}");
     assert!(body.contains("# TYPE medkey_indexer_reorgs counter"), "{body}");
 }
 

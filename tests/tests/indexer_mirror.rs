@@ -40,7 +40,7 @@ async fn mirrors_every_event_with_its_state(backend: Backend) {
     chain.revoke(alice, batch[1]).await;
     chain.revoke_by_sig(2, signed).await;
     chain.register_provider(other).await;
-    mined(chain.registry().suspendProvider(lab).from(chain.admin()).send().await).await;
+    mined(chain.registry().suspendProvider(lab, medkey_e2e::chain::REASON_HASH).from(chain.admin()).send().await).await;
     let rotated = B256::repeat_byte(0x77);
     mined(chain.registry().rotateEncryptionKey(rotated).from(clinic).send().await).await;
     mined(chain.registry().setEmergencyAccess(Category::mask([Category::Allergies])).from(bob).send().await).await;

@@ -62,7 +62,16 @@ async fn survives_sigkill_mid_backfill(backend: Backend) {
             previous = Some(chain.grant(chain.patient(0), request).await);
         }
     }
-    chain.registry().suspendProvider(lab).from(chain.admin()).send().await.unwrap().get_receipt().await.unwrap();
+    chain
+        .registry()
+        .suspendProvider(lab, medkey_e2e::chain::REASON_HASH)
+        .from(chain.admin())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
     let head = chain.head().await;
 
     let reference_db = TestDb::new(backend).await;

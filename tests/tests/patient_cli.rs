@@ -144,7 +144,14 @@ impl World {
         );
         let key: B256 = shown["encryption_key"].as_str().unwrap().parse().unwrap();
         let registry = self.chain.registry();
-        mined(registry.registerProvider(provider.address(), key).from(self.chain.admin()).send().await).await;
+        mined(
+            registry
+                .registerProvider(provider.address(), key, medkey_e2e::chain::PROFILE_HASH)
+                .from(self.chain.admin())
+                .send()
+                .await,
+        )
+        .await;
     }
 }
 

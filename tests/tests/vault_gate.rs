@@ -51,7 +51,8 @@ async fn authorization_matrix(backend: Backend) {
 
     let lab_grant = chain.grant(alice, every_record(&chain, lab, &[Category::LabResults]).await).await;
     chain.grant(alice, every_record(&chain, suspended, &[Category::LabResults]).await).await;
-    mined(chain.registry().suspendProvider(suspended).from(chain.admin()).send().await).await;
+    mined(chain.registry().suspendProvider(suspended, medkey_e2e::chain::REASON_HASH).from(chain.admin()).send().await)
+        .await;
     let revoked = chain.grant(alice, every_record(&chain, clinic, &[Category::Imaging]).await).await;
     chain.revoke(alice, revoked).await;
     let mut later = every_record(&chain, clinic, &[Category::Vitals]).await;

@@ -27,7 +27,15 @@ async fn key_release_matrix_over_http(backend: Backend) {
         [(&lab, &lab_secret), (&clinic, &encryption_secret(0xC3)), (&suspended, &encryption_secret(0xD4))]
     {
         let key = B256::from(secret.public_key().0);
-        mined(chain.registry().registerProvider(signer.address(), key).from(chain.admin()).send().await).await;
+        mined(
+            chain
+                .registry()
+                .registerProvider(signer.address(), key, medkey_e2e::chain::PROFILE_HASH)
+                .from(chain.admin())
+                .send()
+                .await,
+        )
+        .await;
     }
     let mut lab_request = chain.request(lab.address(), &[Category::LabResults]).await;
     lab_request.recordsRoot = B256::ZERO;
@@ -35,7 +43,15 @@ async fn key_release_matrix_over_http(backend: Backend) {
     let mut susp_request = chain.request(suspended.address(), &[Category::LabResults]).await;
     susp_request.recordsRoot = B256::ZERO;
     chain.grant(alice, susp_request).await;
-    mined(chain.registry().suspendProvider(suspended.address()).from(chain.admin()).send().await).await;
+    mined(
+        chain
+            .registry()
+            .suspendProvider(suspended.address(), medkey_e2e::chain::REASON_HASH)
+            .from(chain.admin())
+            .send()
+            .await,
+    )
+    .await;
 
     let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
     indexer.wait_for_block(chain.head().await).await;
@@ -275,7 +291,8 @@ async fn grants_are_listed_as_the_chain_has_them_and_as_fhir_consent(backend: Ba
     let paused = chain.provider_account(2);
     chain.register_provider(paused).await;
     chain.grant(alice.address(), chain.request(paused, &[Category::Imaging]).await).await;
-    mined(chain.registry().suspendProvider(paused).from(chain.admin()).send().await).await;
+    mined(chain.registry().suspendProvider(paused, medkey_e2e::chain::REASON_HASH).from(chain.admin()).send().await)
+        .await;
     let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
     indexer.wait_for_block(chain.head().await).await;
     let vault = TestVault::start(&indexer).await;

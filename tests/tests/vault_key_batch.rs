@@ -210,7 +210,15 @@ async fn revocation_suspension_and_sweeps_count_for_batches(backend: Backend) {
     let mut request = chain.request(lab.address(), &[Category::LabResults]).await;
     request.recordsRoot = B256::ZERO;
     chain.grant(alice.address(), request).await;
-    mined(chain.registry().suspendProvider(lab.address()).from(chain.admin()).send().await).await;
+    mined(
+        chain
+            .registry()
+            .suspendProvider(lab.address(), medkey_e2e::chain::REASON_HASH)
+            .from(chain.admin())
+            .send()
+            .await,
+    )
+    .await;
     indexer.wait_for_block(chain.head().await).await;
     vault.wait_for_mirror_head(chain.head().await).await;
     let (_, answer) = batch(alice.address(), &ids[0]).await;

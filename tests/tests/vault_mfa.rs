@@ -23,8 +23,15 @@ async fn totp_enrolment_sign_in_and_provider_policy(backend: Backend) {
     let chain = TestChain::start().await;
     let db = TestDb::new(backend).await;
     let (alice, lab) = (chain.keys[1].clone(), chain.keys[3].clone());
-    mined(chain.registry().registerProvider(lab.address(), B256::repeat_byte(7)).from(chain.admin()).send().await)
-        .await;
+    mined(
+        chain
+            .registry()
+            .registerProvider(lab.address(), B256::repeat_byte(7), medkey_e2e::chain::PROFILE_HASH)
+            .from(chain.admin())
+            .send()
+            .await,
+    )
+    .await;
     let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
     indexer.wait_for_block(chain.head().await).await;
     let vault = TestVault::start_with_policy(&indexer, LimitSettings::default(), true).await;

@@ -214,7 +214,15 @@ async fn declines_refusals_and_bad_input(backend: Backend) {
     assert_eq!((status, code(&body)), (403, Some("provider_not_registered")));
     let (status, body) = w.call("POST", "/v1/access-requests", &bob_token, Some(ask(alice))).await;
     assert_eq!((status, code(&body)), (403, Some("provider_not_registered")));
-    mined(w.chain.registry().suspendProvider(w.lab.address()).from(w.chain.admin()).send().await).await;
+    mined(
+        w.chain
+            .registry()
+            .suspendProvider(w.lab.address(), medkey_e2e::chain::REASON_HASH)
+            .from(w.chain.admin())
+            .send()
+            .await,
+    )
+    .await;
     w.synced().await;
     let lab_token = w.login(&w.lab).await;
     let (status, body) = w.call("POST", "/v1/access-requests", &lab_token, Some(ask(alice))).await;

@@ -16,6 +16,7 @@ const POSTGRES: &[EmbeddedMigration] = &[
     (8, "account_keys", include_str!("../migrations/postgres/0008_account_keys.sql")),
     (9, "emergency_providers", include_str!("../migrations/postgres/0009_emergency_providers.sql")),
     (10, "attachment_blobs", include_str!("../migrations/postgres/0010_attachment_blobs.sql")),
+    (11, "provider_directory", include_str!("../migrations/postgres/0011_provider_directory.sql")),
 ];
 const SQLITE: &[EmbeddedMigration] = &[
     (1, "identity", include_str!("../migrations/sqlite/0001_identity.sql")),
@@ -28,6 +29,7 @@ const SQLITE: &[EmbeddedMigration] = &[
     (8, "account_keys", include_str!("../migrations/sqlite/0008_account_keys.sql")),
     (9, "emergency_providers", include_str!("../migrations/sqlite/0009_emergency_providers.sql")),
     (10, "attachment_blobs", include_str!("../migrations/sqlite/0010_attachment_blobs.sql")),
+    (11, "provider_directory", include_str!("../migrations/sqlite/0011_provider_directory.sql")),
 ];
 
 /// Runs the vault's pending migrations on the mirror's database and returns its pool.

@@ -22,6 +22,7 @@ pub mod attachments;
 pub mod blobs;
 pub mod consent_fhir;
 pub mod db;
+pub mod directory;
 pub mod emergency_providers;
 pub mod gate;
 pub mod http;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use alloy::contract::SolCallBuilder;
 use alloy::network::EthereumWallet;
-use alloy::primitives::{Address, B256, keccak256};
+use alloy::primitives::{Address, B256, FixedBytes, keccak256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolInterface};
@@ -23,6 +23,7 @@ use medkey_protocol::audit::{Consistency, Root, SignedTreeHead};
 use medkey_vault::anchoring::Anchored;
 use serde_json::{Value, json};
 
+use super::registrar;
 use crate::dates::rfc3339_ms;
 use crate::vault_client::VaultClient;
 use crate::wallet::WalletArgs;
@@ -49,6 +50,12 @@ pub struct AdminArgs {
     /// Print JSON instead of prose.
     #[arg(long, global = true)]
     json: bool,
+    /// The vault's base URL (applications, and the words of a suspension's reason).
+    #[arg(long, env = "MEDKEY_VAULT_URL", default_value = "http://localhost:8080", global = true)]
+    vault: String,
+    /// The SIWE domain the vault expects (default: the vault URL's host and port).
+    #[arg(long, env = "MEDKEY_SIWE_DOMAIN", global = true)]
+    siwe_domain: Option<String>,
     #[command(subcommand)]
     command: AdminCommand,
 }
@@ -70,6 +77,33 @@ enum AdminCommand {
     Unpause,
     /// Anchor the vault's audit-log tree head on chain now (OPERATOR_ROLE).
     Anchor(AnchorArgs),
+    /// Provider applications waiting for a decision (REGISTRAR_ROLE).
+    #[command(after_help = "Example:\n  MEDKEY_PRIVATE_KEY=0x… medkey admin applications --status pending")]
+    Applications {
+        /// pending, approved or declined.
+        #[arg(long, default_value = "pending")]
+        status: String,
+    },
+    /// Approve an application: checks the applicant's signature here, registers it on chain from
+    /// your wallet (or commits to its new profile) and lists it in the directory (REGISTRAR_ROLE).
+    #[command(
+        after_help = "Example:\n  MEDKEY_PRIVATE_KEY=0x… medkey admin approve 8f2c0b7e5d4a41e3b6c9a0f1e2d3c4b5\n\n\
+        Check the NPI against the official registry (NPPES, npiregistry.cms.hhs.gov) first: Medkey checks \
+        only its check digit."
+    )]
+    Approve {
+        /// The application id (medkey admin applications).
+        id: String,
+    },
+    /// Decline an application with a reason the applicant sees (REGISTRAR_ROLE).
+    #[command(after_help = "Example:\n  MEDKEY_PRIVATE_KEY=0x… medkey admin decline 8f2c0b7e5d4a41e3b6c9a0f1e2d3c4b5 \
+        --reason \"The NPI belongs to another practitioner.\"")]
+    Decline {
+        id: String,
+        /// Shown to the applicant, one line.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,20 +123,31 @@ enum ProviderCommand {
         /// it for the provider's account (derived from its wallet signature).
         #[arg(long, value_parser = parse_encryption_key)]
         encryption_key: B256,
+        /// The hash of the provider's signed directory profile (31 bytes of hex), as its application
+        /// shows it. `medkey admin approve` does all of this from an application, with checks.
+        #[arg(long, value_parser = parse_profile_hash)]
+        profile_hash: FixedBytes<31>,
     },
     /// Suspend an active provider: its grants stop being live until it is reinstated.
     #[command(after_help = "Example:\n  MEDKEY_PRIVATE_KEY=0x… medkey admin provider suspend \
-        0x90F79bf6EB2c4f870365E785982E1f101E93b906")]
+        0x90F79bf6EB2c4f870365E785982E1f101E93b906 --reason \"Licence under review by the state board\"")]
     Suspend {
         /// The provider's Ethereum address.
         address: Address,
+        /// Why, in words: public, shown to the provider and to patients whose grants it affects.
+        /// Only its hash goes on chain.
+        #[arg(long)]
+        reason: String,
     },
     /// Reinstate a suspended provider: its unrevoked, unexpired grants are live again.
     #[command(after_help = "Example:\n  MEDKEY_PRIVATE_KEY=0x… medkey admin provider reinstate \
-        0x90F79bf6EB2c4f870365E785982E1f101E93b906")]
+        0x90F79bf6EB2c4f870365E785982E1f101E93b906 --reason \"Licence confirmed\"")]
     Reinstate {
         /// The provider's Ethereum address.
         address: Address,
+        /// Why, in words (public; only its hash goes on chain).
+        #[arg(long)]
+        reason: String,
     },
     /// Show whether a provider is registered or suspended, and its encryption key (no key needed).
     #[command(after_help = "Example:\n  medkey admin provider show 0x90F79bf6EB2c4f870365E785982E1f101E93b906 --json")]
@@ -201,22 +246,31 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             let contract = registry.contract();
             let timeout = Duration::from_secs(args.timeout);
             let (sent, fields, prose) = match command {
-                ProviderCommand::Register { address, encryption_key } => {
-                    let sent = transact(contract.registerProvider(*address, *encryption_key), from, timeout, json);
+                ProviderCommand::Register { address, encryption_key, profile_hash } => {
+                    let call = contract.registerProvider(*address, *encryption_key, *profile_hash);
+                    let sent = transact(call, from, timeout, json);
                     let fields =
                         json!({"action": "provider_register", "provider": address, "encryption_key": encryption_key});
                     (sent.await?, fields, format!("provider {address} registered with encryption key {encryption_key}"))
                 }
-                ProviderCommand::Suspend { address } => {
-                    let sent = transact(contract.suspendProvider(*address), from, timeout, json).await?;
+                ProviderCommand::Suspend { address, reason } => {
+                    let hash = keccak256(reason.trim().as_bytes());
+                    // The registry's refusal first (no role, not active), then the words kept, then
+                    // the transaction: a hash on chain is never left without its words.
+                    simulate(contract.suspendProvider(*address, hash), from, json).await?;
+                    registrar::keep_reason(&vault_session(&args).await?, reason, hash).await?;
+                    let sent = transact(contract.suspendProvider(*address, hash), from, timeout, json).await?;
                     let prose = format!("provider {address} suspended: its grants are not live until it is reinstated");
-                    (sent, json!({"action": "provider_suspend", "provider": address}), prose)
+                    (sent, json!({"action": "provider_suspend", "provider": address, "reason_hash": hash}), prose)
                 }
-                ProviderCommand::Reinstate { address } => {
-                    let sent = transact(contract.reinstateProvider(*address), from, timeout, json).await?;
+                ProviderCommand::Reinstate { address, reason } => {
+                    let hash = keccak256(reason.trim().as_bytes());
+                    simulate(contract.reinstateProvider(*address, hash), from, json).await?;
+                    registrar::keep_reason(&vault_session(&args).await?, reason, hash).await?;
+                    let sent = transact(contract.reinstateProvider(*address, hash), from, timeout, json).await?;
                     let prose =
                         format!("provider {address} reinstated: its unrevoked, unexpired grants are live again");
-                    (sent, json!({"action": "provider_reinstate", "provider": address}), prose)
+                    (sent, json!({"action": "provider_reinstate", "provider": address, "reason_hash": hash}), prose)
                 }
                 ProviderCommand::Show { .. } => unreachable!("handled above"),
             };
@@ -242,7 +296,31 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             Ok(())
         }
         AdminCommand::Anchor(anchor_args) => anchor(&args, anchor_args).await,
+        AdminCommand::Applications { status } => registrar::list(&vault_session(&args).await?, status, json).await,
+        AdminCommand::Approve { id } => {
+            let session = vault_session(&args).await?;
+            let (registry, from) = sender(&args).await?;
+            let timeout = Duration::from_secs(args.timeout);
+            let (sent, fields, prose) = registrar::approve(&session, &registry, from, id, timeout, json).await?;
+            report(&sent, fields, &prose, json);
+            Ok(())
+        }
+        AdminCommand::Decline { id, reason } => {
+            registrar::decline(&vault_session(&args).await?, id, reason, json).await
+        }
     }
+}
+
+/// Signs in to the vault with the admin's account (a registrar's pages need it).
+async fn vault_session(args: &AdminArgs) -> anyhow::Result<crate::session::Session> {
+    let connect = crate::session::ConnectArgs {
+        vault: args.vault.clone(),
+        siwe_domain: args.siwe_domain.clone(),
+        rpc_url: args.registry.rpc_url.clone(),
+        deployments_dir: args.registry.deployments_dir.clone(),
+        wallet: args.wallet.clone(),
+    };
+    crate::session::Session::open(&connect).await
 }
 
 /// The connection, sending from the unlocked account.
@@ -257,6 +335,15 @@ pub(super) struct Sent {
     pub tx_hash: B256,
     pub block: u64,
     pub from: Address,
+}
+
+/// Simulates `call` from `from`: a refusal comes back as the registry's error, with a hint.
+pub(super) async fn simulate<C: SolCall>(
+    call: SolCallBuilder<&DynProvider, C>,
+    from: Address,
+    json: bool,
+) -> anyhow::Result<()> {
+    call.from(from).call().await.map(|_| ()).map_err(|err| explain(err, json))
 }
 
 /// Simulates `call` from `from` (a refusal comes back as the registry's error), then sends it and
@@ -374,6 +461,17 @@ fn parse_encryption_key(text: &str) -> Result<B256, String> {
     Ok(B256::from(key))
 }
 
+fn parse_profile_hash(text: &str) -> Result<FixedBytes<31>, String> {
+    let bytes = alloy::hex::decode(text.trim())
+        .map_err(|_| "the profile hash is not hex (expected 0x and 62 hex digits)".to_owned())?;
+    let hash = FixedBytes::<31>::try_from(bytes.as_slice())
+        .map_err(|_| format!("the profile hash is {} bytes; it is 31", bytes.len()))?;
+    if hash == FixedBytes::ZERO {
+        return Err("the profile hash is all zeros".into());
+    }
+    Ok(hash)
+}
+
 /// Prints a mined transaction with what it did.
 fn report(sent: &Sent, mut fields: Value, prose: &str, json: bool) {
     if json {
@@ -407,6 +505,7 @@ async fn show_provider(registry: &Registry, address: Address, json: bool) -> any
                 "suspended": suspended,
                 "status": name.replace(' ', "_"),
                 "encryption_key": key,
+                "profile_hash": registered.then_some(provider.profileHash),
                 "chain_id": registry.chain_id,
                 "registry": registry.address,
             })
@@ -417,6 +516,9 @@ async fn show_provider(registry: &Registry, address: Address, json: bool) -> any
         match key {
             Some(key) => println!("  encryption key  {key}"),
             None => println!("  encryption key  none"),
+        }
+        if registered {
+            println!("  profile hash    {} (medkey directory show {address})", provider.profileHash);
         }
     }
     Ok(())

@@ -63,7 +63,8 @@ pub async fn run(args: LogArgs) -> anyhow::Result<()> {
     } else if args.json {
         println!("{}", serde_json::to_string_pretty(&entries)?);
     } else {
-        print_table(&entries);
+        let names = session.names(entries.iter().map(|e| e.actor)).await;
+        print_table(&entries, &names);
         eprintln!("{} entries, each checked to be in the vault's signed log", entries.len());
     }
     Ok(())
@@ -87,13 +88,13 @@ fn filter_query(args: &LogArgs) -> anyhow::Result<String> {
     Ok(query)
 }
 
-fn print_table(entries: &[AuditEntry]) {
+fn print_table(entries: &[AuditEntry], names: &std::collections::HashMap<alloy::primitives::Address, String>) {
     let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| {
             vec![
                 rfc3339_ms(e.at_ms),
-                e.actor.to_string(),
+                crate::directory_check::labelled(names, e.actor),
                 e.kind.clone(),
                 e.record_id.map_or("-".into(), alloy::hex::encode),
                 e.grant_id.map_or("-".into(), |g| table::short_hex(&g.to_string())),

@@ -127,7 +127,7 @@ struct Indexed {
     provider: Option<usize>,
 }
 
-fn indexed_events() -> [Indexed; 9] {
+fn indexed_events() -> [Indexed; 10] {
     use ConsentRegistry as C;
     let grant_event = |topic0| Indexed { topic0, grant: Some(1), patient: Some(2), provider: Some(3) };
     let patient_event = |topic0| Indexed { topic0, grant: None, patient: Some(1), provider: None };
@@ -139,6 +139,7 @@ fn indexed_events() -> [Indexed; 9] {
         patient_event(C::EmergencyAccessConfigured::SIGNATURE_HASH),
         patient_event(C::NonceIncremented::SIGNATURE_HASH),
         provider_event(C::ProviderRegistered::SIGNATURE_HASH),
+        provider_event(C::ProviderProfileUpdated::SIGNATURE_HASH),
         provider_event(C::ProviderSuspended::SIGNATURE_HASH),
         provider_event(C::ProviderReinstated::SIGNATURE_HASH),
         provider_event(C::ProviderKeyRotated::SIGNATURE_HASH),
@@ -358,7 +359,7 @@ fn address(key: &'static str, value: Address) -> Field {
     Field { key, json: json!(text), text: Some(text) }
 }
 
-fn hash(key: &'static str, value: B256) -> Field {
+fn hash(key: &'static str, value: impl serde::Serialize + std::fmt::Display) -> Field {
     Field { key, json: json!(value), text: Some(value.to_string()) }
 }
 
@@ -473,7 +474,15 @@ fn decode(log: &Log) -> Row {
         }
         E::ProviderRegistered(e) => {
             row.provider = Some(e.provider);
-            fields.extend([address("provider", e.provider), hash("encryption_key", e.encryptionKey)]);
+            fields.extend([
+                address("provider", e.provider),
+                hash("encryption_key", e.encryptionKey),
+                hash("profile_hash", e.profileHash),
+            ]);
+        }
+        E::ProviderProfileUpdated(e) => {
+            row.provider = Some(e.provider);
+            fields.extend([address("provider", e.provider), hash("profile_hash", e.profileHash)]);
         }
         E::ProviderKeyRotated(e) => {
             row.provider = Some(e.provider);
@@ -481,11 +490,11 @@ fn decode(log: &Log) -> Row {
         }
         E::ProviderSuspended(e) => {
             row.provider = Some(e.provider);
-            fields.push(address("provider", e.provider));
+            fields.extend([address("provider", e.provider), hash("reason_hash", e.reasonHash)]);
         }
         E::ProviderReinstated(e) => {
             row.provider = Some(e.provider);
-            fields.push(address("provider", e.provider));
+            fields.extend([address("provider", e.provider), hash("reason_hash", e.reasonHash)]);
         }
         E::AuditAnchored(e) => {
             fields.extend([address("operator", e.operator), hash("root", e.root), number("size", e.size)]);

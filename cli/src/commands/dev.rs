@@ -99,6 +99,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         state: vault.state.with_blobs(blobs, DEFAULT_ATTACHMENT_LIMIT).with_relayer(relayer).with_audit_key(audit_key),
         identity_domain: vault.identity_domain,
     };
+    list_demo_providers(&vault.state, &demo, &deployment).await?;
     let listener = tokio::net::TcpListener::bind(args.vault_addr)
         .await
         .with_context(|| format!("binding the vault on {} (use --vault-addr)", args.vault_addr))?;
@@ -211,41 +212,95 @@ async fn fresh_mirror(path: &Path) -> anyhow::Result<Store> {
 }
 
 /// Two registered providers to share with: anvil accounts 2 (a lab) and 3 (a clinic), each with
-/// the encryption key its own `medkey` derives from its wallet key.
+/// the encryption key its own `medkey` derives from its wallet key and a directory profile it
+/// signed, approved by the admin (anvil account 0, the registrar) as a real registrar would.
 async fn register_demo_providers(
     anvil: &alloy::node_bindings::AnvilInstance,
     deployment: &medkey_protocol::Deployment,
-) -> anyhow::Result<Vec<(&'static str, alloy::signers::local::PrivateKeySigner)>> {
+) -> anyhow::Result<Vec<DemoProvider>> {
     let admin = crate::wallet::Wallet::from_signer(anvil.keys()[0].clone().into());
     let chain = crate::session::chain_provider(&anvil.endpoint(), &admin)?;
     let registry = medkey_protocol::ConsentRegistry::new(deployment.address, chain);
     let mut demo = Vec::new();
-    for (name, index) in [("lab", 2), ("clinic", 3)] {
-        let provider: alloy::signers::local::PrivateKeySigner = anvil.keys()[index].clone().into();
-        let key = crate::wallet::encryption_secret_for(&provider).public_key();
+    for (name, index, display_name, organization, npi, taxonomy) in [
+        ("lab", 2, "Northside Lab", "Northside Diagnostics", "1234567893", "291U00000X"),
+        ("clinic", 3, "Dr. Maria Lopez", "Riverside Family Clinic", "1245319599", "207Q00000X"),
+    ] {
+        let signer: alloy::signers::local::PrivateKeySigner = anvil.keys()[index].clone().into();
+        let key = crate::wallet::encryption_secret_for(&signer).public_key();
+        let profile = medkey_protocol::directory::DirectoryProfile {
+            provider: signer.address(),
+            encryption_key: key.0.into(),
+            display_name: display_name.into(),
+            organization: organization.into(),
+            npi: npi.into(),
+            taxonomy: taxonomy.into(),
+            city: "Springfield".into(),
+            country: "US".into(),
+            website: format!("https://{name}.medkey.example"),
+            phone: String::new(),
+            email: String::new(),
+            issued_at: crate::dates::now_ms() / 1000,
+        };
+        let digest = profile.signing_hash(deployment.chain_id, deployment.address);
+        let signature = alloy::signers::SignerSync::sign_hash_sync(&signer, &digest)?.as_bytes().to_vec();
+        let hash = profile.commitment(deployment.chain_id, deployment.address);
         registry
-            .registerProvider(provider.address(), key.0.into())
+            .registerProvider(signer.address(), key.0.into(), hash)
             .send()
             .await
             .with_context(|| format!("registering the demo {name}"))?
             .get_receipt()
             .await?;
-        println!("  demo {name:<11} {} (anvil account {index}, registered provider)", provider.address());
-        demo.push((name, provider));
+        println!("  demo {name:<11} {display_name} {} (anvil account {index}, registered provider)", signer.address());
+        demo.push(DemoProvider { name, signer, profile, signature });
     }
     Ok(demo)
+}
+
+/// A demo provider, its signed profile and the signature (listed in the dev vault's directory).
+struct DemoProvider {
+    name: &'static str,
+    signer: alloy::signers::local::PrivateKeySigner,
+    profile: medkey_protocol::directory::DirectoryProfile,
+    signature: Vec<u8>,
+}
+
+/// Files the demo providers' applications with the dev vault; it lists them as soon as its
+/// mirror sees their registration.
+async fn list_demo_providers(
+    state: &medkey_vault::http::AppState,
+    demo: &[DemoProvider],
+    deployment: &medkey_protocol::Deployment,
+) -> anyhow::Result<()> {
+    use medkey_vault::directory::{Application, ApplicationKind, ApplicationStatus};
+    for provider in demo {
+        let application = Application {
+            id: medkey_vault::access_requests::new_id(),
+            kind: ApplicationKind::Register,
+            status: ApplicationStatus::Pending,
+            profile: provider.profile.clone(),
+            signature: provider.signature.clone(),
+            profile_hash: provider.profile.commitment(deployment.chain_id, deployment.address),
+            reason: None,
+            submitted_at_ms: crate::dates::now_ms(),
+            decided_at_ms: None,
+        };
+        state.directory.submit(&application).await.with_context(|| format!("listing the demo {}", provider.name))?;
+    }
+    Ok(())
 }
 
 /// Three commands that show the whole system, with anvil's public, well-known dev keys.
 fn print_walkthrough(
     anvil: &alloy::node_bindings::AnvilInstance,
-    demo: &[(&str, alloy::signers::local::PrivateKeySigner)],
+    demo: &[DemoProvider],
     vault_port: u16,
     deployments_dir: &Path,
 ) {
     let key = |signer: &alloy::signers::local::PrivateKeySigner| alloy::hex::encode_prefixed(signer.to_bytes());
     let patient: alloy::signers::local::PrivateKeySigner = anvil.keys()[1].clone().into();
-    let lab = &demo[0].1;
+    let lab = &demo[0].signer;
     let until = time::OffsetDateTime::now_utc().date().saturating_add(time::Duration::days(30));
     let mut vault = if vault_port == 8080 { String::new() } else { format!(" --vault http://localhost:{vault_port}") };
     if anvil.port() != 8545 {

@@ -6,12 +6,15 @@ mod audit_log;
 mod chain_events;
 mod deploy;
 mod dev;
+mod directory;
 mod emergency;
 mod indexer;
 mod keys;
 mod portability;
 mod provider;
+mod provider_apply;
 mod records;
+mod registrar;
 mod requests;
 pub(crate) mod runtime;
 mod serve;
@@ -40,6 +43,8 @@ enum Command {
     /// Read the registry straight from the chain: its events, decoded, like a block explorer.
     Chain(chain_events::ChainArgs),
     Deploy(deploy::DeployArgs),
+    /// Find providers in the verified directory, checked against the chain.
+    Directory(directory::DirectoryArgs),
     Dev(dev::DevArgs),
     Indexer(indexer::IndexerArgs),
     /// Create, import or show your account (wallet and encryption key).
@@ -81,6 +86,7 @@ impl Cli {
             Command::Audit(args) => audit::run(args).await,
             Command::Chain(args) => chain_events::run(args).await,
             Command::Deploy(args) => deploy::run(args).await,
+            Command::Directory(args) => directory::run(args).await,
             Command::Dev(args) => dev::run(args).await,
             Command::Indexer(args) => indexer::run(args).await,
             Command::Keys(args) => keys::run(args).await,

@@ -46,6 +46,10 @@ enum ProviderCommand {
     Request(super::requests::RequestArgs),
     /// Add a record to a patient's file under a write grant (encrypted here for the patient and you).
     Add(AddArgs),
+    /// Apply to be registered as a provider and listed in the directory (a profile you sign).
+    Apply(super::provider_apply::ApplyArgs),
+    /// Your applications and the registrar's answers.
+    Application(super::provider_apply::StatusArgs),
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +122,8 @@ pub async fn run(args: ProviderArgs) -> anyhow::Result<()> {
         ProviderCommand::Emergency(args) => super::emergency::open(args).await,
         ProviderCommand::Request(args) => super::requests::request(args).await,
         ProviderCommand::Add(args) => add(args).await,
+        ProviderCommand::Apply(args) => super::provider_apply::apply(args).await,
+        ProviderCommand::Application(args) => super::provider_apply::status(args).await,
     }
 }
 

@@ -396,13 +396,14 @@ pub async fn grants(args: GrantsArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&grants)?);
         return Ok(());
     }
+    let names = session.names(grants.iter().map(|g| g.view.grant.provider)).await;
     let rows: Vec<Vec<String>> = grants
         .iter()
         .map(|g| {
             let grant = &g.view.grant;
             vec![
                 table::short_hex(&grant.grant_id.to_string()),
-                grant.provider.to_string(),
+                crate::directory_check::labelled(&names, grant.provider),
                 g.view.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","),
                 Purpose::from_index(grant.purpose).map_or("?".into(), |p| p.to_string()),
                 rfc3339_ms(grant.expires_at * 1_000),

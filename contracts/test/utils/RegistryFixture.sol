@@ -20,6 +20,8 @@ abstract contract RegistryFixture {
 
     bytes32 internal constant PROVIDER_ENC_KEY = keccak256("x25519:provider");
     bytes32 internal constant PROVIDER2_ENC_KEY = keccak256("x25519:provider2");
+    bytes31 internal constant PROFILE = bytes31(keccak256("profile:provider"));
+    bytes32 internal constant SUSPEND_REASON = keccak256("licence under review");
 
     ConsentRegistry internal registry;
     address internal admin = address(0xAD);
@@ -38,8 +40,8 @@ abstract contract RegistryFixture {
         provider = vm.addr(PROVIDER_PK);
         registry = new ConsentRegistry(admin, ADMIN_DELAY);
         vm.startPrank(admin);
-        registry.registerProvider(provider, PROVIDER_ENC_KEY);
-        registry.registerProvider(provider2, PROVIDER2_ENC_KEY);
+        registry.registerProvider(provider, PROVIDER_ENC_KEY, PROFILE);
+        registry.registerProvider(provider2, PROVIDER2_ENC_KEY, PROFILE);
         vm.stopPrank();
         vm.label(address(registry), "ConsentRegistry");
         vm.label(patient, "patient");

@@ -1,7 +1,7 @@
 //! Conversions between chain types and column values. Addresses and hashes are stored as raw
 //! bytes, integers as signed 64-bit (every chain quantity we store fits).
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::{Address, B256, FixedBytes};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -34,6 +34,12 @@ pub fn get_b256(row: &AnyRow, column: &'static str) -> Result<B256, StoreError> 
 pub fn get_opt_b256(row: &AnyRow, column: &'static str) -> Result<Option<B256>, StoreError> {
     let value: Option<Vec<u8>> = row.try_get(column)?;
     value.map(|v| B256::try_from(v.as_slice()).map_err(|_| StoreError::Malformed { column })).transpose()
+}
+
+/// A profile commitment (31 bytes); NULL or malformed reads as none.
+pub fn get_opt_profile_hash(row: &AnyRow, column: &'static str) -> Result<Option<FixedBytes<31>>, StoreError> {
+    let value: Option<Vec<u8>> = row.try_get(column)?;
+    value.map(|v| FixedBytes::<31>::try_from(v.as_slice()).map_err(|_| StoreError::Malformed { column })).transpose()
 }
 
 pub fn get_address(row: &AnyRow, column: &'static str) -> Result<Address, StoreError> {

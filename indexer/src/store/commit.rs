@@ -8,10 +8,10 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
 
-use super::codec::{bytes, get_b256, int, value_rows};
+use super::codec::{bytes, get_b256, get_opt_profile_hash, int, value_rows};
 use super::{Backend, Store, StoreError};
 use crate::changes::{Change, GrantCreated, LogPosition, PositionedChange, ProviderEvent};
-use crate::model::{BlockRef, ProviderStatus};
+use crate::model::{BlockRef, ProviderState, ProviderStatus};
 
 /// Blocks `parent + 1 ..= tip.number`, ready to commit.
 #[derive(Clone, Copy, Debug)]
@@ -59,7 +59,7 @@ impl Store {
         let mut stats = CommitStats::default();
         let mut grants: Vec<GrantRow> = Vec::new();
         let mut new_grant_index: HashMap<B256, usize> = HashMap::new();
-        let mut providers: HashMap<Address, (ProviderStatus, B256)> = HashMap::new();
+        let mut providers: HashMap<Address, ProviderState> = HashMap::new();
         for PositionedChange { position, change } in batch.changes {
             match change {
                 Change::GrantCreated(created) => {
@@ -106,6 +106,16 @@ impl Store {
                 Change::Paused { paused, account } => {
                     let sql = "INSERT INTO pause_events (chain_id, paused, account, block_number, tx_hash, log_index) VALUES ($1, $2, $3, $4, $5, $6)";
                     let query = sqlx::query(sql).bind(int(chain_id)).bind(i64::from(*paused)).bind(bytes(account));
+                    bind_position(query, position).execute(&mut *tx).await?;
+                    stats.other += 1;
+                }
+                Change::Role { role, account, granted } => {
+                    let sql = "INSERT INTO role_events (chain_id, role, account, granted, block_number, tx_hash, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+                    let query = sqlx::query(sql)
+                        .bind(int(chain_id))
+                        .bind(bytes(role))
+                        .bind(bytes(account))
+                        .bind(i64::from(*granted));
                     bind_position(query, position).execute(&mut *tx).await?;
                     stats.other += 1;
                 }
@@ -246,9 +256,9 @@ async fn latest_provider_state(
     tx: &mut AnyConnection,
     chain_id: u64,
     provider: &Address,
-) -> Result<Option<(ProviderStatus, B256)>, StoreError> {
+) -> Result<Option<ProviderState>, StoreError> {
     let row = sqlx::query(
-        "SELECT status, encryption_key FROM provider_events WHERE chain_id = $1 AND provider = $2 \
+        "SELECT status, encryption_key, profile_hash FROM provider_events WHERE chain_id = $1 AND provider = $2 \
          ORDER BY block_number DESC, log_index DESC LIMIT 1",
     )
     .bind(int(chain_id))
@@ -258,24 +268,41 @@ async fn latest_provider_state(
     let Some(row) = row else { return Ok(None) };
     let status: String = row.try_get("status")?;
     let status = ProviderStatus::parse(&status).ok_or(StoreError::Malformed { column: "status" })?;
-    Ok(Some((status, get_b256(&row, "encryption_key")?)))
+    Ok(Some(ProviderState {
+        status,
+        encryption_key: get_b256(&row, "encryption_key")?,
+        profile_hash: get_opt_profile_hash(&row, "profile_hash")?.unwrap_or_default(),
+    }))
 }
 
 /// A provider's state after `event`: the same transitions the contract allows.
 fn next_provider_state(
     provider: Address,
-    previous: Option<(ProviderStatus, B256)>,
+    previous: Option<ProviderState>,
     event: &ProviderEvent,
-) -> Result<(ProviderStatus, B256), StoreError> {
+) -> Result<ProviderState, StoreError> {
     match (previous, event) {
-        (None, ProviderEvent::Registered { encryption_key }) => Ok((ProviderStatus::Active, *encryption_key)),
-        (Some((_, key)), ProviderEvent::Suspended) => Ok((ProviderStatus::Suspended, key)),
-        (Some((_, key)), ProviderEvent::Reinstated) => Ok((ProviderStatus::Active, key)),
-        (Some((status, _)), ProviderEvent::KeyRotated { encryption_key }) => Ok((status, *encryption_key)),
+        (None, ProviderEvent::Registered { encryption_key, profile_hash }) => Ok(ProviderState {
+            status: ProviderStatus::Active,
+            encryption_key: *encryption_key,
+            profile_hash: *profile_hash,
+        }),
+        (Some(state), ProviderEvent::ProfileUpdated { profile_hash }) => {
+            Ok(ProviderState { profile_hash: *profile_hash, ..state })
+        }
+        (Some(state), ProviderEvent::Suspended { .. }) => {
+            Ok(ProviderState { status: ProviderStatus::Suspended, ..state })
+        }
+        (Some(state), ProviderEvent::Reinstated { .. }) => {
+            Ok(ProviderState { status: ProviderStatus::Active, ..state })
+        }
+        (Some(state), ProviderEvent::KeyRotated { encryption_key }) => {
+            Ok(ProviderState { encryption_key: *encryption_key, ..state })
+        }
         _ => Err(StoreError::Inconsistent(format!(
             "provider {provider}: {} after {}",
             event.kind(),
-            previous.map_or("nothing", |(status, _)| status.as_str())
+            previous.map_or("nothing", |state| state.status.as_str())
         ))),
     }
 }
@@ -285,18 +312,21 @@ async fn insert_provider_event(
     chain_id: u64,
     provider: &Address,
     event: &ProviderEvent,
-    (status, key): (ProviderStatus, B256),
+    state: ProviderState,
     position: &LogPosition,
 ) -> Result<(), StoreError> {
     let query = sqlx::query(
-        "INSERT INTO provider_events (chain_id, provider, kind, status, encryption_key, block_number, tx_hash, log_index) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO provider_events (chain_id, provider, kind, status, encryption_key, profile_hash, reason_hash, \
+         block_timestamp, block_number, tx_hash, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(int(chain_id))
     .bind(bytes(provider))
     .bind(event.kind())
-    .bind(status.as_str())
-    .bind(bytes(key));
+    .bind(state.status.as_str())
+    .bind(bytes(state.encryption_key))
+    .bind(bytes(state.profile_hash))
+    .bind(event.reason_hash().map(bytes))
+    .bind(position.block_timestamp.map(int));
     bind_position(query, position).execute(&mut *tx).await?;
     Ok(())
 }

@@ -9,8 +9,14 @@ use super::Backend;
 /// One embedded migration: version, description, SQL.
 pub type EmbeddedMigration = (i64, &'static str, &'static str);
 
-const POSTGRES: &[EmbeddedMigration] = &[(1, "mirror", include_str!("../../migrations/postgres/0001_mirror.sql"))];
-const SQLITE: &[EmbeddedMigration] = &[(1, "mirror", include_str!("../../migrations/sqlite/0001_mirror.sql"))];
+const POSTGRES: &[EmbeddedMigration] = &[
+    (1, "mirror", include_str!("../../migrations/postgres/0001_mirror.sql")),
+    (2, "directory", include_str!("../../migrations/postgres/0002_directory.sql")),
+];
+const SQLITE: &[EmbeddedMigration] = &[
+    (1, "mirror", include_str!("../../migrations/sqlite/0001_mirror.sql")),
+    (2, "directory", include_str!("../../migrations/sqlite/0002_directory.sql")),
+];
 
 pub fn migrator(backend: Backend) -> Migrator {
     // The indexer and the vault share a database; each keeps its own migration history.

@@ -4,12 +4,13 @@ use alloy::primitives::{Address, B256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::codec::{bytes, get_address, get_b256, get_opt_b256, get_opt_u64, get_u64, int};
+use super::codec::{bytes, get_address, get_b256, get_opt_b256, get_opt_profile_hash, get_opt_u64, get_u64, int};
 use super::commit::remember_block;
 use super::{Store, StoreError};
 use crate::freshness::{Freshness, FreshnessPolicy, Stale};
 use crate::model::{
     BlockRef, Checkpoint, MirroredAnchor, MirroredGrant, MirroredProvider, ProviderHistoryEntry, ProviderStatus,
+    RoleEvent,
 };
 
 const GRANT_COLUMNS: &str = "grant_id, patient, provider, categories, records_root, purpose, not_before, expires_at, \
@@ -217,7 +218,7 @@ impl Store {
 
     pub async fn provider(&self, chain_id: u64, provider: Address) -> Result<Option<MirroredProvider>, StoreError> {
         let row = sqlx::query(
-            "SELECT provider, status, encryption_key, block_number FROM provider_events \
+            "SELECT provider, status, encryption_key, profile_hash, block_number FROM provider_events \
              WHERE chain_id = $1 AND provider = $2 ORDER BY block_number DESC, log_index DESC LIMIT 1",
         )
         .bind(int(chain_id))
@@ -230,7 +231,7 @@ impl Store {
     /// Every provider ever registered, with its current state, by address.
     pub async fn providers(&self, chain_id: u64) -> Result<Vec<MirroredProvider>, StoreError> {
         let rows = sqlx::query(
-            "SELECT e.provider, e.status, e.encryption_key, e.block_number FROM provider_events e \
+            "SELECT e.provider, e.status, e.encryption_key, e.profile_hash, e.block_number FROM provider_events e \
              WHERE e.chain_id = $1 AND NOT EXISTS (SELECT 1 FROM provider_events later \
                WHERE later.chain_id = e.chain_id AND later.provider = e.provider \
                AND (later.block_number > e.block_number \
@@ -243,13 +244,39 @@ impl Store {
         rows.iter().map(provider_from_row).collect()
     }
 
+    /// The current state of every provider with an event after block `after` (what a reader that
+    /// has seen the mirror up to `after` must look at again).
+    pub async fn providers_changed_after(
+        &self,
+        chain_id: u64,
+        after: u64,
+    ) -> Result<Vec<MirroredProvider>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT e.provider, e.status, e.encryption_key, e.profile_hash, e.block_number FROM provider_events e \
+             WHERE e.chain_id = $1 AND e.provider IN \
+               (SELECT provider FROM provider_events WHERE chain_id = $2 AND block_number > $3) \
+             AND NOT EXISTS (SELECT 1 FROM provider_events later \
+               WHERE later.chain_id = e.chain_id AND later.provider = e.provider \
+               AND (later.block_number > e.block_number \
+                    OR (later.block_number = e.block_number AND later.log_index > e.log_index))) \
+             ORDER BY e.provider",
+        )
+        .bind(int(chain_id))
+        .bind(int(chain_id))
+        .bind(int(after))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(provider_from_row).collect()
+    }
+
     pub async fn provider_history(
         &self,
         chain_id: u64,
         provider: Address,
     ) -> Result<Vec<ProviderHistoryEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT kind, status, encryption_key, block_number, tx_hash, log_index FROM provider_events \
+            "SELECT kind, status, encryption_key, profile_hash, reason_hash, block_timestamp, block_number, tx_hash, \
+             log_index FROM provider_events \
              WHERE chain_id = $1 AND provider = $2 ORDER BY block_number, log_index",
         )
         .bind(int(chain_id))
@@ -262,12 +289,52 @@ impl Store {
                     kind: row.try_get("kind")?,
                     status: status_from_row(row)?,
                     encryption_key: get_b256(row, "encryption_key")?,
+                    profile_hash: get_opt_profile_hash(row, "profile_hash")?.unwrap_or_default(),
+                    reason_hash: get_opt_b256(row, "reason_hash")?,
+                    block_timestamp: get_opt_u64(row, "block_timestamp")?,
                     block_number: get_u64(row, "block_number")?,
                     tx_hash: get_b256(row, "tx_hash")?,
                     log_index: get_u64(row, "log_index")?,
                 })
             })
             .collect()
+    }
+
+    /// Every role grant and revocation, oldest first: who holds which role is the last event of
+    /// each (role, account).
+    pub async fn role_events(&self, chain_id: u64) -> Result<Vec<RoleEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT role, account, granted, block_number, tx_hash FROM role_events WHERE chain_id = $1 \
+             ORDER BY block_number, log_index",
+        )
+        .bind(int(chain_id))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RoleEvent {
+                    role: get_b256(row, "role")?,
+                    account: get_address(row, "account")?,
+                    granted: row.try_get::<i64, _>("granted")? != 0,
+                    block_number: get_u64(row, "block_number")?,
+                    tx_hash: get_b256(row, "tx_hash")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether `account` holds `role` at the mirror's checkpoint.
+    pub async fn has_role(&self, chain_id: u64, role: B256, account: Address) -> Result<bool, StoreError> {
+        let granted: Option<i64> = sqlx::query_scalar(
+            "SELECT granted FROM role_events WHERE chain_id = $1 AND role = $2 AND account = $3 \
+             ORDER BY block_number DESC, log_index DESC LIMIT 1",
+        )
+        .bind(int(chain_id))
+        .bind(bytes(role))
+        .bind(bytes(account))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(granted.is_some_and(|g| g != 0))
     }
 
     /// The categories a patient opened to break-glass access (0 when never configured).
@@ -358,6 +425,7 @@ fn provider_from_row(row: &AnyRow) -> Result<MirroredProvider, StoreError> {
         address: get_address(row, "provider")?,
         status: status_from_row(row)?,
         encryption_key: get_b256(row, "encryption_key")?,
+        profile_hash: get_opt_profile_hash(row, "profile_hash")?.unwrap_or_default(),
         updated_block: get_u64(row, "block_number")?,
     })
 }

@@ -8,8 +8,8 @@ use super::{Store, StoreError};
 use crate::model::BlockRef;
 
 /// Tables whose rows are wholly owned by the block in their `block_number` column.
-const BLOCK_OWNED_TABLES: [&str; 6] =
-    ["grants", "provider_events", "emergency_settings", "nonce_events", "pause_events", "audit_anchors"];
+const BLOCK_OWNED_TABLES: [&str; 7] =
+    ["grants", "provider_events", "emergency_settings", "nonce_events", "pause_events", "audit_anchors", "role_events"];
 
 impl Store {
     /// Rewinds the mirror from checkpoint `from` to `ancestor`, the newest block still canonical.

@@ -9,6 +9,7 @@
 pub mod account;
 pub mod audit;
 pub mod auth;
+pub mod directory;
 pub mod error;
 pub mod health;
 pub mod provider;
@@ -19,6 +20,7 @@ pub mod sharing;
 pub use account::*;
 pub use audit::*;
 pub use auth::*;
+pub use directory::*;
 pub use error::*;
 pub use health::*;
 pub use provider::*;

@@ -66,7 +66,15 @@ async fn main() {
     let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
     let shown: Value = serde_json::from_str(&shown).unwrap();
     let key: B256 = shown["encryption_key"].as_str().unwrap().parse().unwrap();
-    mined(chain.registry().registerProvider(lab.address(), key).from(chain.admin()).send().await).await;
+    mined(
+        chain
+            .registry()
+            .registerProvider(lab.address(), key, medkey_e2e::chain::PROFILE_HASH)
+            .from(chain.admin())
+            .send()
+            .await,
+    )
+    .await;
 
     let mut rows: Vec<(&str, Duration)> = Vec::new();
     rows.push(("upload (seal + store)", run(&alice, &["upload", bundle.to_str().unwrap()]).0));

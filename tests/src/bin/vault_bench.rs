@@ -64,7 +64,15 @@ async fn main() {
         std::iter::once((lab.address(), &lab_secret)).chain(clinics.iter().map(|(s, k)| (s.address(), k)))
     {
         let key = B256::from(secret.public_key().0);
-        mined(chain.registry().registerProvider(provider, key).from(chain.admin()).send().await).await;
+        mined(
+            chain
+                .registry()
+                .registerProvider(provider, key, medkey_e2e::chain::PROFILE_HASH)
+                .from(chain.admin())
+                .send()
+                .await,
+        )
+        .await;
         let mut request = chain.request(provider, &[Category::LabResults]).await;
         request.recordsRoot = B256::ZERO;
         requests.push(request);

@@ -228,6 +228,15 @@ impl From<crate::access_log::AppendError> for ApiError {
     }
 }
 
+impl From<crate::directory::CatchUpError> for ApiError {
+    fn from(err: crate::directory::CatchUpError) -> Self {
+        match err {
+            crate::directory::CatchUpError::Mirror(err) => err.into(),
+            crate::directory::CatchUpError::Database(err) => err.into(),
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         Self::internal(err)

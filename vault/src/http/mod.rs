@@ -2,10 +2,13 @@
 //! `{"error": {"code", "message"}}` with a precise status; every handler denies by default.
 
 mod account_key_routes;
+mod admin_routes;
+mod application_routes;
 mod attachment_routes;
 mod audit_routes;
 mod auth;
 mod client_ip;
+mod directory_routes;
 mod emergency_provider_routes;
 mod error;
 mod error_shape;
@@ -79,6 +82,16 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(provider_routes::list_for_patient))
         .routes(routes!(provider_routes::release_key))
         .routes(routes!(key_batch_routes::release_keys))
+        .routes(routes!(directory_routes::search))
+        .routes(routes!(directory_routes::lookup))
+        .routes(routes!(directory_routes::entry))
+        .routes(routes!(application_routes::apply))
+        .routes(routes!(application_routes::mine))
+        .routes(routes!(admin_routes::roles))
+        .routes(routes!(admin_routes::applications))
+        .routes(routes!(admin_routes::decline))
+        .routes(routes!(admin_routes::confirm))
+        .routes(routes!(admin_routes::add_reason))
 }
 
 /// The OpenAPI 3.1 document of the API, as `GET /openapi.json` serves it.

@@ -33,6 +33,10 @@ pub const BEARER: &str = "bearer";
                                            signed in their own wallet (the vault cannot grant) or declines"),
         (name = "provider", description = "What a provider may read: key releases through the consent gate, \
                                            each release and denial logged"),
+        (name = "directory", description = "The verified provider directory (public) and applications to it: \
+                                            profiles signed by the provider, committed to on chain"),
+        (name = "admin", description = "The registrar's side: applications, reasons; only for accounts holding a \
+                                        registry role on chain, every call logged"),
         (name = "audit", description = "The tamper-evident audit log: signed tree heads, consistency and \
                                         inclusion proofs, the operator's key"),
         (name = "health", description = "Liveness, readiness and this document"),

@@ -11,6 +11,7 @@ use crate::access_log::AccessLog;
 use crate::account_keys::AccountKeys;
 use crate::attachments::Attachments;
 use crate::blobs::BlobStore;
+use crate::directory::Directory;
 use crate::emergency_providers::EmergencyProviders;
 use crate::gate::ReleaseGate;
 use crate::identity::{ConfigError, Identity, IdentityConfig};
@@ -68,6 +69,8 @@ pub struct VaultState {
     pub account_keys: AccountKeys,
     /// Patients' chosen break-glass providers.
     pub emergency_providers: EmergencyProviders,
+    /// Provider applications, the listed profiles and the registry's reasons.
+    pub directory: Directory,
     /// The largest attachment accepted, in bytes.
     pub attachment_limit: u64,
     /// Signs audit tree heads (Ed25519). Derived from the vault secret unless
@@ -123,6 +126,7 @@ impl AppState {
             attachments: Attachments::new(pool.clone()),
             account_keys: AccountKeys::new(pool.clone()),
             emergency_providers: EmergencyProviders::new(pool.clone()),
+            directory: Directory::new(pool.clone()),
             attachment_limit: DEFAULT_ATTACHMENT_LIMIT,
             trusted_proxies: super::TrustedProxies::default(),
         })))

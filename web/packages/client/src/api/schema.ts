@@ -175,6 +175,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/applications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Applications in one state, oldest first (at most 500). */
+        get: operations["applications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/applications/{id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lists an application the registrar approved on chain: the registry must hold its profile hash
+         *     (`registerProvider` or `updateProviderProfile` mined, as the mirror shows).
+         */
+        post: operations["confirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/applications/{id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Declines a pending application with a reason the applicant sees. */
+        post: operations["decline"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reasons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Keeps the words of a suspension or reinstatement; send the returned hash on chain with it. */
+        post: operations["add_reason"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/roles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The registry roles the caller holds (the console shows only what they allow). */
+        get: operations["roles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit/consistency": {
         parameters: {
             query?: never;
@@ -359,6 +447,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/directory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Searches the directory: listed providers whose profile the registry committed to. */
+        get: operations["search"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/directory/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The directory entries of these addresses (the names behind a list of grants, say). */
+        post: operations["lookup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/directory/{address}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One provider's directory entry. */
+        get: operations["entry"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/grants": {
         parameters: {
             query?: never;
@@ -419,6 +558,40 @@ export interface paths {
         };
         /** The patient's records whose category the caller may read now (metadata only). */
         get: operations["list_for_patient"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/provider-applications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Applies with a profile signed by the caller's wallet. */
+        post: operations["apply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/provider-applications/mine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's applications, newest first, with the registrar's answers. */
+        get: operations["mine"];
         put?: never;
         post?: never;
         delete?: never;
@@ -667,6 +840,43 @@ export interface components {
              */
             status: string;
         };
+        /** @description The registry roles the caller holds, from the chain's events. */
+        AdminRoles: {
+            address: string;
+            /** @description Some of `admin`, `registrar`, `pauser`, `operator`. */
+            roles: string[];
+        };
+        /** @description A provider's application: its profile, signed by its wallet. */
+        ApplicationBody: {
+            profile: components["schemas"]["DirectoryProfile"];
+            /** @description EIP-712 signature over the profile by `profile.provider`, 0x-hex (65 bytes). */
+            signature: string;
+        };
+        /** @description An application as the applicant and the registrar see it. */
+        ApplicationView: {
+            /** Format: int64 */
+            decided_at_ms?: number | null;
+            /** @description 32 hex digits. */
+            id: string;
+            /** @description `register` (a new provider) or `update` (a registered provider's new profile). */
+            kind: string;
+            /** @description Other listed providers with the same NPI (the registrar looks into these before approving). */
+            npi_also_listed_for?: string[];
+            profile: components["schemas"]["DirectoryProfile"];
+            /**
+             * @description What the registrar sends on chain (`registerProvider` / `updateProviderProfile`):
+             *     the first 31 bytes of the profile's EIP-712 digest, 0x-hex.
+             */
+            profile_hash: string;
+            /** @description Why the registrar declined, in its words. */
+            reason?: string | null;
+            signature: string;
+            specialty?: string | null;
+            /** @description `pending`, `approved` or `declined`. */
+            status: string;
+            /** Format: int64 */
+            submitted_at_ms: number;
+        };
         ApproveBody: {
             /**
              * @description The grant the patient made for this request, 0x-prefixed hex (32 bytes).
@@ -717,6 +927,85 @@ export interface components {
              */
             resource_type: string;
             wrapped_keys: components["schemas"]["WrappedKeyBody"][];
+        };
+        DeclineApplicationBody: {
+            /** @description Shown to the applicant: 1 to 500 characters, no control characters. */
+            reason: string;
+        };
+        /**
+         * @description A profile the registry committed to, as the directory serves it. Clients check `signature`
+         *     against `profile.provider` and the profile's commitment against the chain before they show it.
+         */
+        DirectoryEntry: {
+            profile: components["schemas"]["DirectoryProfile"];
+            registry_action?: components["schemas"]["RegistryAction"] | null;
+            /** @description The provider's EIP-712 signature over the profile, 0x-hex (65 bytes). */
+            signature: string;
+            /** @description The specialty's name, when the taxonomy code is one Medkey names. */
+            specialty?: string | null;
+            /**
+             * @description `active` or `suspended`, as the vault's mirror of the chain has it.
+             * @example active
+             */
+            status: string;
+            /**
+             * Format: int64
+             * @description When the registry committed to this profile, Unix ms (from the block), if known.
+             */
+            verified_at_ms?: number | null;
+        };
+        DirectoryLookup: {
+            /** @description The listed ones among the addresses asked about, in the order asked; others are left out. */
+            providers: components["schemas"]["DirectoryEntry"][];
+        };
+        /** @description Directory entries of these addresses at once (names for a list of grants, say). */
+        DirectoryLookupBody: {
+            /** @description Up to 500 addresses, 0x-hex. */
+            addresses: string[];
+        };
+        DirectoryPage: {
+            /** Format: int32 */
+            page: number;
+            /** Format: int32 */
+            per_page: number;
+            providers: components["schemas"]["DirectoryEntry"][];
+            /**
+             * Format: int64
+             * @description How many providers match, over every page.
+             */
+            total: number;
+        };
+        /** @description A provider's public profile as the API carries it. Public business information only. */
+        DirectoryProfile: {
+            city: string;
+            /** @description ISO 3166-1 alpha-2, e.g. `US`. */
+            country: string;
+            /** @description How patients see the provider: "Dr. Maria Lopez" or "Northside Lab". */
+            display_name: string;
+            /** @description Or empty; at least one of website, phone and e-mail is given. */
+            email: string;
+            /** @description The X25519 key patients wrap data keys to, 0x-hex (32 bytes); the same the registry holds. */
+            encryption_key: string;
+            /**
+             * Format: int64
+             * @description When the provider signed the profile, Unix seconds.
+             */
+            issued_at: number;
+            /** @description National Provider Identifier: 10 digits, Luhn-checked. */
+            npi: string;
+            /** @description The practice, clinic or hospital; empty for an independent practitioner. */
+            organization: string;
+            /** @description International form, `+1 555 010 0199`, or empty. */
+            phone: string;
+            /**
+             * @description The provider's wallet, checksummed 0x-hex.
+             * @example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+             */
+            provider: string;
+            /** @description NUCC Health Care Provider Taxonomy code, e.g. `207Q00000X` (Family Medicine). */
+            taxonomy: string;
+            /** @description `https://…`, or empty. */
+            website: string;
         };
         EmergencyProviders: {
             providers: string[];
@@ -1105,6 +1394,36 @@ export interface components {
             error: components["schemas"]["ErrorDetail"];
             /** @description 32 lowercase hex digits. */
             record_id: string;
+        };
+        /**
+         * @description A suspension or reinstatement: the chain carries only the reason's hash; its words are shown
+         *     when the vault holds text with that hash.
+         */
+        RegistryAction: {
+            /**
+             * Format: int64
+             * @description Unix ms of the block, if known.
+             */
+            at_ms?: number | null;
+            /** @description `suspended` or `reinstated`. */
+            kind: string;
+            /** @description The reason in words, when known (its hash is checked by every client). */
+            reason?: string | null;
+            /** @description keccak256 of the reason, 0x-hex, as on chain. */
+            reason_hash: string;
+        };
+        RegistryReason: {
+            reason: string;
+            /** @description keccak256 of the reason's UTF-8 bytes, 0x-hex: pass it to `suspendProvider` / `reinstateProvider`. */
+            reason_hash: string;
+        };
+        /**
+         * @description The words of a suspension or reinstatement, stored before the registrar sends the transaction
+         *     that carries their hash.
+         */
+        RegistryReasonBody: {
+            /** @description 1 to 500 characters, no control characters. Public: shown to the provider and to patients. */
+            reason: string;
         };
         RelayBody: {
             /** @description The wallet's signature, hex (65 bytes). */
@@ -1946,6 +2265,357 @@ export interface operations {
             };
         };
     };
+    applications: {
+        parameters: {
+            query?: {
+                /** @description `pending` (default), `approved` or `declined`. */
+                status?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplicationView"][];
+                };
+            };
+            /** @description invalid_status */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_registrar */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    confirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The application id (32 hex digits) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Approved and listed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplicationView"];
+                };
+            };
+            /** @description invalid_application_id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_registrar */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_on_chain: the registry does not hold this profile's hash (yet) / not_pending: declined already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    decline: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The application id (32 hex digits) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeclineApplicationBody"];
+            };
+        };
+        responses: {
+            /** @description Declined */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplicationView"];
+                };
+            };
+            /** @description invalid_application_id / invalid_reason / malformed_json / invalid_body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_registrar */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_pending: approved or declined already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_reason: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistryReasonBody"];
+            };
+        };
+        responses: {
+            /** @description Stored (the same words twice give the same hash) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistryReason"];
+                };
+            };
+            /** @description invalid_reason / malformed_json / invalid_body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_registrar */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    roles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Possibly none */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminRoles"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     consistency: {
         parameters: {
             query: {
@@ -2629,6 +3299,167 @@ export interface operations {
             };
         };
     };
+    search: {
+        parameters: {
+            query?: {
+                /** @description Words of a name, organisation or city (any case), or an exact NPI. */
+                q?: string;
+                /** @description A NUCC taxonomy code, e.g. `207Q00000X`. */
+                specialty?: string;
+                /** @description A city, whole (any case). */
+                city?: string;
+                /** @description ISO 3166-1 alpha-2. */
+                country?: string;
+                /** @description From 1 (default 1). */
+                page?: number;
+                /** @description 1 to 100 (default 20). */
+                per_page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of providers, by name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryPage"];
+                };
+            };
+            /** @description invalid_query (page, per_page, specialty, country or a query over 100 characters) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lookup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DirectoryLookupBody"];
+            };
+        };
+        responses: {
+            /** @description The listed ones, in the order asked; unlisted addresses are left out */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryLookup"];
+                };
+            };
+            /** @description invalid_address / too_many_addresses (over 500) / malformed_json / invalid_body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    entry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The provider's address, 0x-prefixed hex */
+                address: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The provider's listed profile */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryEntry"];
+                };
+            };
+            /** @description invalid_address */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_listed: no profile of this address is committed on chain */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_grants: {
         parameters: {
             query?: {
@@ -2919,6 +3750,140 @@ export interface operations {
             };
             /** @description mirror_stale / chain_unavailable: the vault cannot decide now */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    apply: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApplicationBody"];
+            };
+        };
+        responses: {
+            /** @description Waiting for the registrar */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplicationView"];
+                };
+            };
+            /** @description invalid_profile (the message names the field) / invalid_signature / key_mismatch (a registered provider's profile must carry the key the registry holds) / malformed_json / invalid_body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_your_profile: the profile names another wallet */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description application_pending: one of this wallet's applications is already waiting */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description mirror_not_started: the vault does not know the registry yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApplicationView"][];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -456,6 +456,11 @@ export const consentRegistryAbi = [
             "internalType": "enum IConsentRegistry.ProviderStatus"
           },
           {
+            "name": "profileHash",
+            "type": "bytes31",
+            "internalType": "bytes31"
+          },
+          {
             "name": "encryptionKey",
             "type": "bytes32",
             "internalType": "bytes32"
@@ -1025,6 +1030,11 @@ export const consentRegistryAbi = [
         "name": "encryptionKey",
         "type": "bytes32",
         "internalType": "bytes32"
+      },
+      {
+        "name": "profileHash",
+        "type": "bytes31",
+        "internalType": "bytes31"
       }
     ],
     "outputs": [],
@@ -1038,6 +1048,11 @@ export const consentRegistryAbi = [
         "name": "provider",
         "type": "address",
         "internalType": "address"
+      },
+      {
+        "name": "reasonHash",
+        "type": "bytes32",
+        "internalType": "bytes32"
       }
     ],
     "outputs": [],
@@ -1193,6 +1208,11 @@ export const consentRegistryAbi = [
         "name": "provider",
         "type": "address",
         "internalType": "address"
+      },
+      {
+        "name": "reasonHash",
+        "type": "bytes32",
+        "internalType": "bytes32"
       }
     ],
     "outputs": [],
@@ -1202,6 +1222,24 @@ export const consentRegistryAbi = [
     "type": "function",
     "name": "unpause",
     "inputs": [],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "updateProviderProfile",
+    "inputs": [
+      {
+        "name": "provider",
+        "type": "address",
+        "internalType": "address"
+      },
+      {
+        "name": "profileHash",
+        "type": "bytes31",
+        "internalType": "bytes31"
+      }
+    ],
     "outputs": [],
     "stateMutability": "nonpayable"
   },
@@ -1481,6 +1519,25 @@ export const consentRegistryAbi = [
   },
   {
     "type": "event",
+    "name": "ProviderProfileUpdated",
+    "inputs": [
+      {
+        "name": "provider",
+        "type": "address",
+        "indexed": true,
+        "internalType": "address"
+      },
+      {
+        "name": "profileHash",
+        "type": "bytes31",
+        "indexed": false,
+        "internalType": "bytes31"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
     "name": "ProviderRegistered",
     "inputs": [
       {
@@ -1494,6 +1551,12 @@ export const consentRegistryAbi = [
         "type": "bytes32",
         "indexed": false,
         "internalType": "bytes32"
+      },
+      {
+        "name": "profileHash",
+        "type": "bytes31",
+        "indexed": false,
+        "internalType": "bytes31"
       }
     ],
     "anonymous": false
@@ -1507,6 +1570,12 @@ export const consentRegistryAbi = [
         "type": "address",
         "indexed": true,
         "internalType": "address"
+      },
+      {
+        "name": "reasonHash",
+        "type": "bytes32",
+        "indexed": false,
+        "internalType": "bytes32"
       }
     ],
     "anonymous": false
@@ -1520,6 +1589,12 @@ export const consentRegistryAbi = [
         "type": "address",
         "indexed": true,
         "internalType": "address"
+      },
+      {
+        "name": "reasonHash",
+        "type": "bytes32",
+        "indexed": false,
+        "internalType": "bytes32"
       }
     ],
     "anonymous": false
@@ -1791,6 +1866,11 @@ export const consentRegistryAbi = [
         "internalType": "uint32"
       }
     ]
+  },
+  {
+    "type": "error",
+    "name": "MissingProfile",
+    "inputs": []
   },
   {
     "type": "error",

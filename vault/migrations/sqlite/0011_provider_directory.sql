@@ -1,0 +1,47 @@
+-- Issue #17: providers apply with a wallet-signed profile; the registrar approves on chain
+-- (the registry commits to the profile's hash) or declines with a reason. A profile is listed in
+-- the directory once the chain's commitment matches it. Public business information only.
+CREATE TABLE provider_applications (
+    id              TEXT    PRIMARY KEY,
+    provider        BLOB    NOT NULL,
+    kind            TEXT    NOT NULL,
+    status          TEXT    NOT NULL,
+    profile_json    TEXT    NOT NULL,
+    signature       BLOB    NOT NULL,
+    profile_hash    BLOB    NOT NULL,
+    npi             TEXT    NOT NULL,
+    reason          TEXT,
+    submitted_at_ms INTEGER NOT NULL,
+    decided_at_ms   INTEGER
+);
+-- At most one application waits per provider: a second one is refused, never queued.
+CREATE UNIQUE INDEX provider_applications_one_pending ON provider_applications (provider) WHERE status = 'pending';
+CREATE INDEX provider_applications_by_status ON provider_applications (status, submitted_at_ms);
+CREATE INDEX provider_applications_by_provider ON provider_applications (provider, submitted_at_ms);
+
+-- The listed profile of each provider (the approved application the chain commits to now).
+-- Search columns are lowercased copies of the profile's fields.
+CREATE TABLE directory (
+    provider        BLOB    PRIMARY KEY,
+    application_id  TEXT    NOT NULL,
+    profile_hash    BLOB    NOT NULL,
+    name_lc         TEXT    NOT NULL,
+    organization_lc TEXT    NOT NULL,
+    npi             TEXT    NOT NULL,
+    taxonomy        TEXT    NOT NULL,
+    city_lc         TEXT    NOT NULL,
+    country         TEXT    NOT NULL,
+    listed_at_ms    INTEGER NOT NULL
+);
+CREATE INDEX directory_by_name ON directory (name_lc);
+CREATE INDEX directory_by_npi ON directory (npi);
+CREATE INDEX directory_by_taxonomy ON directory (taxonomy, name_lc);
+CREATE INDEX directory_by_city ON directory (city_lc, name_lc);
+
+-- The words behind a suspension's or reinstatement's reason hash on chain.
+CREATE TABLE registry_reasons (
+    reason_hash BLOB    PRIMARY KEY,
+    reason      TEXT    NOT NULL,
+    added_by    BLOB    NOT NULL,
+    added_at_ms INTEGER NOT NULL
+);

@@ -1,0 +1,253 @@
+//! `/v1/admin/…`: the registrar's side of the directory. Only accounts that hold a registry role
+//! on chain (as the vault's mirror of the role events shows) get anything, and every call, let
+//! through or refused, is in the audit log. The registrar's decisions that matter happen on chain
+//! from its own wallet; the vault only keeps the words (decline and registry reasons) and lists
+//! what the chain committed to.
+
+use alloy::primitives::{Address, B256, keccak256};
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use medkey_protocol::api::{AdminRoles, ApplicationView, DeclineApplicationBody, RegistryReason, RegistryReasonBody};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::application_routes::view;
+use super::auth::Caller;
+use super::ids;
+use super::json::{ApiJson, ApiQuery};
+use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
+use super::state::now_ms;
+use super::{ApiError, AppState};
+use crate::access_log::stamped;
+use crate::directory::ApplicationStatus;
+
+/// The registry's roles, by the name the API gives them.
+const ROLES: [(&str, &str); 4] =
+    [("admin", ""), ("registrar", "REGISTRAR_ROLE"), ("pauser", "PAUSER_ROLE"), ("operator", "OPERATOR_ROLE")];
+
+fn role_hash(constant: &str) -> B256 {
+    // OpenZeppelin's DEFAULT_ADMIN_ROLE is zero; the others are keccak256 of their name.
+    if constant.is_empty() { B256::ZERO } else { keccak256(constant.as_bytes()) }
+}
+
+/// A signed-in account that holds REGISTRAR_ROLE at the mirror's latest block.
+pub struct Registrar(pub Address);
+
+impl FromRequestParts<AppState> for Registrar {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        state.gate.mirror().catch_up().await?;
+        if state.mirror.has_role(state.chain_id, role_hash("REGISTRAR_ROLE"), caller.address).await? {
+            return Ok(Self(caller.address));
+        }
+        let refused = crate::access_log::AuditEntry {
+            outcome: "not_registrar".into(),
+            ..stamped(&format!("admin_{}", parts.method.as_str().to_lowercase()), caller.address)
+        };
+        state.log.append(&refused).await?;
+        Err(ApiError::forbidden(
+            "not_registrar",
+            "this account does not hold the registry's registrar role, so the registrar's pages are closed to it",
+        ))
+    }
+}
+
+/// The registry roles the caller holds (the console shows only what they allow).
+#[utoipa::path(
+    get,
+    path = "/v1/admin/roles",
+    tag = "admin",
+    responses((status = 200, description = "Possibly none", body = AdminRoles), Unauthorized, Internal),
+    security(("bearer" = [])),
+)]
+pub async fn roles(State(state): State<AppState>, caller: Caller) -> Result<Json<AdminRoles>, ApiError> {
+    state.gate.mirror().catch_up().await?;
+    let mut held = Vec::new();
+    for (name, constant) in ROLES {
+        if state.mirror.has_role(state.chain_id, role_hash(constant), caller.address).await? {
+            held.push(name.to_owned());
+        }
+    }
+    Ok(Json(AdminRoles { address: caller.address.to_string(), roles: held }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationsQuery {
+    /// `pending` (default), `approved` or `declined`.
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// Applications in one state, oldest first (at most 500).
+#[utoipa::path(
+    get,
+    path = "/v1/admin/applications",
+    tag = "admin",
+    params(ApplicationsQuery),
+    responses(
+        (status = 200, description = "Oldest first", body = Vec<ApplicationView>),
+        (status = 400, description = "invalid_status", body = ErrorBody),
+        Unauthorized,
+        (status = 403, description = "not_registrar", body = ErrorBody),
+        Internal,
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn applications(
+    State(state): State<AppState>,
+    Registrar(registrar): Registrar,
+    ApiQuery(query): ApiQuery<ApplicationsQuery>,
+) -> Result<Json<Vec<ApplicationView>>, ApiError> {
+    let status = query.status.as_deref().unwrap_or("pending");
+    let status = ApplicationStatus::parse(status)
+        .ok_or_else(|| ApiError::bad_request("invalid_status", "status is pending, approved or declined"))?;
+    state.log.append(&stamped("admin_applications_read", registrar)).await?;
+    state.directory.catch_up(&state.mirror, state.chain_id, now_ms()).await?;
+    let mut views = Vec::new();
+    for application in state.directory.applications(status, 500).await? {
+        views.push(view(&state, application).await?);
+    }
+    Ok(Json(views))
+}
+
+/// Declines a pending application with a reason the applicant sees.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/applications/{id}/decline",
+    tag = "admin",
+    params(("id" = String, Path, description = "The application id (32 hex digits)")),
+    request_body = DeclineApplicationBody,
+    responses(
+        (status = 200, description = "Declined", body = ApplicationView),
+        (status = 400, description = "invalid_application_id / invalid_reason / malformed_json / invalid_body",
+            body = ErrorBody),
+        Unauthorized,
+        (status = 403, description = "not_registrar", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 409, description = "not_pending: approved or declined already", body = ErrorBody),
+        JsonBodyRefusals,
+        Internal,
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn decline(
+    State(state): State<AppState>,
+    Registrar(registrar): Registrar,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<DeclineApplicationBody>,
+) -> Result<Json<ApplicationView>, ApiError> {
+    let id = application_id(&id)?;
+    let reason = reason_text(&body.reason)?;
+    if !state.directory.decline(id, reason, now_ms()).await? {
+        state.directory.application(id).await?.ok_or_else(|| ApiError::not_found("no such application"))?;
+        return Err(not_pending());
+    }
+    state.log.append(&stamped("application_declined", registrar)).await?;
+    let application =
+        state.directory.application(id).await?.ok_or_else(|| ApiError::not_found("no such application"))?;
+    Ok(Json(view(&state, application).await?))
+}
+
+/// Lists an application the registrar approved on chain: the registry must hold its profile hash
+/// (`registerProvider` or `updateProviderProfile` mined, as the mirror shows).
+#[utoipa::path(
+    post,
+    path = "/v1/admin/applications/{id}/confirm",
+    tag = "admin",
+    params(("id" = String, Path, description = "The application id (32 hex digits)")),
+    responses(
+        (status = 200, description = "Approved and listed", body = ApplicationView),
+        (status = 400, description = "invalid_application_id", body = ErrorBody),
+        Unauthorized,
+        (status = 403, description = "not_registrar", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 409, description = "not_on_chain: the registry does not hold this profile's hash (yet) / \
+            not_pending: declined already", body = ErrorBody),
+        Internal,
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn confirm(
+    State(state): State<AppState>,
+    Registrar(registrar): Registrar,
+    Path(id): Path<String>,
+) -> Result<Json<ApplicationView>, ApiError> {
+    let id = application_id(&id)?;
+    let application =
+        state.directory.application(id).await?.ok_or_else(|| ApiError::not_found("no such application"))?;
+    if application.status == ApplicationStatus::Declined {
+        return Err(not_pending());
+    }
+    let on_chain = state.mirror.provider(state.chain_id, application.profile.provider).await?;
+    if on_chain.as_ref().is_none_or(|p| p.profile_hash != application.profile_hash) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_on_chain",
+            format!(
+                "the registry does not hold this profile yet: send {} with profile hash {}, wait until it is mined, \
+                 then confirm again",
+                if on_chain.is_some() { "updateProviderProfile" } else { "registerProvider" },
+                alloy::hex::encode_prefixed(application.profile_hash)
+            ),
+        ));
+    }
+    let on_chain = on_chain.expect("checked above");
+    state.directory.reconcile(&on_chain, now_ms()).await?;
+    state.log.append(&stamped("application_confirmed", registrar)).await?;
+    let application =
+        state.directory.application(id).await?.ok_or_else(|| ApiError::not_found("no such application"))?;
+    Ok(Json(view(&state, application).await?))
+}
+
+/// Keeps the words of a suspension or reinstatement; send the returned hash on chain with it.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/reasons",
+    tag = "admin",
+    request_body = RegistryReasonBody,
+    responses(
+        (status = 200, description = "Stored (the same words twice give the same hash)", body = RegistryReason),
+        (status = 400, description = "invalid_reason / malformed_json / invalid_body", body = ErrorBody),
+        Unauthorized,
+        (status = 403, description = "not_registrar", body = ErrorBody),
+        JsonBodyRefusals,
+        Internal,
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn add_reason(
+    State(state): State<AppState>,
+    Registrar(registrar): Registrar,
+    ApiJson(body): ApiJson<RegistryReasonBody>,
+) -> Result<Json<RegistryReason>, ApiError> {
+    let reason = reason_text(&body.reason)?;
+    let hash = state.directory.add_reason(reason, registrar, now_ms()).await?;
+    state.log.append(&stamped("registry_reason_recorded", registrar)).await?;
+    Ok(Json(RegistryReason { reason_hash: hash.to_string(), reason: reason.to_owned() }))
+}
+
+fn application_id(text: &str) -> Result<[u8; 16], ApiError> {
+    ids::record_id(text)
+        .map_err(|_| ApiError::bad_request("invalid_application_id", "an application id is 32 hex digits"))
+}
+
+fn reason_text(reason: &str) -> Result<&str, ApiError> {
+    let trimmed = reason.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > 500 || trimmed.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "invalid_reason",
+            "a reason is 1 to 500 characters on one line, with no control characters",
+        ));
+    }
+    Ok(trimmed)
+}
+
+fn not_pending() -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "not_pending", "this application was decided already")
+}
