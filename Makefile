@@ -2,7 +2,7 @@
 FORGE := tools/node_modules/.bin/forge
 SETUP_STAMP := tools/node_modules/.medkey-lock.sha256
 
-.PHONY: run install test setup build web contracts abi api deployments check-abi test-contracts test-rust test-web gas bench-indexer bench-revocation bench-vault bench-audit bench-cli coverage lint clean
+.PHONY: run install test setup build web contracts abi api deployments check-abi test-contracts test-rust test-web gas bench-indexer bench-revocation bench-vault bench-audit bench-cli bench-directory coverage lint clean
 
 ## run: start a local chain with the ConsentRegistry deployed (Ctrl-C stops it)
 run: build
@@ -80,6 +80,10 @@ bench-audit: setup
 	cargo run --release -p medkey-e2e --bin audit_bench -- 200000 512
 
 # The medkey client: upload, grant (wrap for a provider), export, import of 1,000 records.
+bench-directory:
+	cargo run --release -p medkey-e2e --bin directory_bench -- sqlite 8
+	cargo run --release -p medkey-e2e --bin directory_bench -- postgres 8
+
 bench-cli: setup
 	cargo build --release --bin medkey
 	cargo run --release -p medkey-e2e --bin cli_bench -- 1000

@@ -19,17 +19,24 @@ CREATE UNIQUE INDEX provider_applications_one_pending ON provider_applications (
 CREATE INDEX provider_applications_by_status ON provider_applications (status, submitted_at_ms);
 CREATE INDEX provider_applications_by_provider ON provider_applications (provider, submitted_at_ms);
 
--- The listed profile of each provider (the approved application the chain commits to now).
--- Search columns are lowercased copies of the profile's fields.
+-- The listed profile of each provider (the approved application the chain commits to now),
+-- with what the chain says of the provider, so a search reads this table alone. Search columns
+-- are lowercased copies of the profile's fields; search_lc joins name, organisation and city.
 CREATE TABLE directory (
     provider        BLOB    PRIMARY KEY,
     application_id  TEXT    NOT NULL,
     profile_hash    BLOB    NOT NULL,
+    status          TEXT    NOT NULL,
+    verified_at_ms  INTEGER,
+    action_kind     TEXT,
+    action_reason   BLOB,
+    action_at_ms    INTEGER,
     name_lc         TEXT    NOT NULL,
     organization_lc TEXT    NOT NULL,
     npi             TEXT    NOT NULL,
     taxonomy        TEXT    NOT NULL,
     city_lc         TEXT    NOT NULL,
+    search_lc       TEXT    NOT NULL,
     country         TEXT    NOT NULL,
     listed_at_ms    INTEGER NOT NULL
 );
@@ -37,6 +44,12 @@ CREATE INDEX directory_by_name ON directory (name_lc);
 CREATE INDEX directory_by_npi ON directory (npi);
 CREATE INDEX directory_by_taxonomy ON directory (taxonomy, name_lc);
 CREATE INDEX directory_by_city ON directory (city_lc, name_lc);
+
+-- The mirror block up to which the directory was brought in line with the chain.
+CREATE TABLE directory_sync (
+    chain_id     INTEGER PRIMARY KEY,
+    block_number INTEGER NOT NULL
+);
 
 -- The words behind a suspension's or reinstatement's reason hash on chain.
 CREATE TABLE registry_reasons (

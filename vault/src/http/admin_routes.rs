@@ -108,7 +108,7 @@ pub async fn applications(
     let status = ApplicationStatus::parse(status)
         .ok_or_else(|| ApiError::bad_request("invalid_status", "status is pending, approved or declined"))?;
     state.log.append(&stamped("admin_applications_read", registrar)).await?;
-    state.directory.catch_up(&state.mirror, state.chain_id, now_ms()).await?;
+    super::directory_routes::caught_up(&state).await?;
     let mut views = Vec::new();
     for application in state.directory.applications(status, 500).await? {
         views.push(view(&state, application).await?);
@@ -197,8 +197,7 @@ pub async fn confirm(
             ),
         ));
     }
-    let on_chain = on_chain.expect("checked above");
-    state.directory.reconcile(&on_chain, now_ms()).await?;
+    state.directory.refresh(&state.mirror, state.chain_id, application.profile.provider, now_ms()).await?;
     state.log.append(&stamped("application_confirmed", registrar)).await?;
     let application =
         state.directory.application(id).await?.ok_or_else(|| ApiError::not_found("no such application"))?;

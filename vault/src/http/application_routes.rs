@@ -88,9 +88,7 @@ pub async fn apply(
         Err(SubmitError::Database(err)) => return Err(err.into()),
     }
     // The registrar may have committed to this very profile already (it saw it elsewhere).
-    if let Some(mirrored) = state.mirror.provider(state.chain_id, caller.address).await? {
-        state.directory.reconcile(&mirrored, now_ms()).await?;
-    }
+    state.directory.refresh(&state.mirror, state.chain_id, caller.address, now_ms()).await?;
     state.log.append(&stamped("provider_applied", caller.address)).await?;
     Ok((StatusCode::CREATED, Json(view(&state, application).await?)))
 }
@@ -109,7 +107,7 @@ pub async fn apply(
 )]
 pub async fn mine(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ApplicationView>>, ApiError> {
     // An approval the registrar sent on chain shows here even before it confirmed it to the vault.
-    state.directory.catch_up(&state.mirror, state.chain_id, now_ms()).await?;
+    super::directory_routes::caught_up(&state).await?;
     let mut views = Vec::new();
     for application in state.directory.applications_of(caller.address).await? {
         views.push(view(&state, application).await?);

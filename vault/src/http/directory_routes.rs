@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use alloy::primitives::Address;
 use axum::Json;
 use axum::extract::{Path, State};
-use medkey_indexer::model::ProviderStatus;
 use medkey_protocol::api::{DirectoryEntry, DirectoryLookup, DirectoryLookupBody, DirectoryPage, RegistryAction};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -90,9 +89,9 @@ pub async fn search(
         offset: u64::from(page - 1) * u64::from(per_page),
         limit: u64::from(per_page),
     };
-    state.directory.catch_up(&state.mirror, state.chain_id, now_ms()).await?;
+    caught_up(&state).await?;
     let (listed, total) = state.directory.search(&search).await?;
-    Ok(Json(DirectoryPage { providers: entries(&state, listed).await?, total, page, per_page }))
+    Ok(Json(DirectoryPage { providers: listed.into_iter().map(entry_of).collect(), total, page, per_page }))
 }
 
 /// The directory entries of these addresses (the names behind a list of grants, say).
@@ -118,11 +117,11 @@ pub async fn lookup(
         return Err(ApiError::bad_request("too_many_addresses", format!("ask about at most {MAX_LOOKUP} addresses")));
     }
     let addresses = body.addresses.iter().map(|text| ids::address(text)).collect::<Result<Vec<_>, _>>()?;
-    state.directory.catch_up(&state.mirror, state.chain_id, now_ms()).await?;
+    caught_up(&state).await?;
     let mut by_address: HashMap<Address, Listed> =
-        state.directory.listed(&addresses).await?.into_iter().map(|l| (l.profile.provider, l)).collect();
-    let ordered = addresses.iter().filter_map(|a| by_address.remove(a)).collect();
-    Ok(Json(DirectoryLookup { providers: entries(&state, ordered).await? }))
+        state.directory.listed(&addresses).await?.into_iter().map(|l| (l.facts.provider, l)).collect();
+    let providers = addresses.iter().filter_map(|a| by_address.remove(a)).map(entry_of).collect();
+    Ok(Json(DirectoryLookup { providers }))
 }
 
 /// One provider's directory entry.
@@ -143,9 +142,9 @@ pub async fn entry(
     Path(address): Path<String>,
 ) -> Result<Json<DirectoryEntry>, ApiError> {
     let address = ids::address(&address)?;
-    state.directory.catch_up(&state.mirror, state.chain_id, now_ms()).await?;
+    caught_up(&state).await?;
     let listed = state.directory.listed(&[address]).await?;
-    entries(&state, listed).await?.pop().map(Json).ok_or_else(|| {
+    listed.into_iter().map(entry_of).next().map(Json).ok_or_else(|| {
         ApiError::new(
             axum::http::StatusCode::NOT_FOUND,
             "not_listed",
@@ -154,49 +153,25 @@ pub async fn entry(
     })
 }
 
-/// The entries of `listed`, with the chain's state of each. A provider whose on-chain profile
-/// moved on since it was listed is brought up to date and left out of this answer.
-pub(super) async fn entries(state: &AppState, listed: Vec<Listed>) -> Result<Vec<DirectoryEntry>, ApiError> {
-    let mut out = Vec::with_capacity(listed.len());
-    for application in listed {
-        let address = application.profile.provider;
-        let Some(mirrored) = state.mirror.provider(state.chain_id, address).await? else { continue };
-        if mirrored.profile_hash != application.profile_hash {
-            state.directory.reconcile(&mirrored, now_ms()).await?;
-            continue;
-        }
-        let history = state.mirror.provider_history(state.chain_id, address).await?;
-        let verified_at_ms = history
-            .iter()
-            .rev()
-            .find(|e| {
-                (e.kind == "registered" || e.kind == "profile_updated") && e.profile_hash == mirrored.profile_hash
-            })
-            .and_then(|e| e.block_timestamp)
-            .map(|secs| secs * 1000);
-        let registry_action = match history.iter().rev().find(|e| e.reason_hash.is_some()) {
-            Some(event) => {
-                let hash = event.reason_hash.expect("found by its reason hash");
-                Some(RegistryAction {
-                    kind: event.kind.clone(),
-                    reason_hash: hash.to_string(),
-                    reason: state.directory.reason(hash).await?,
-                    at_ms: event.block_timestamp.map(|secs| secs * 1000),
-                })
-            }
-            None => None,
-        };
-        out.push(DirectoryEntry {
-            specialty: application.profile.specialty().map(str::to_owned),
-            signature: alloy::hex::encode_prefixed(&application.signature),
-            status: match mirrored.status {
-                ProviderStatus::Active => "active".into(),
-                ProviderStatus::Suspended => "suspended".into(),
-            },
-            verified_at_ms,
-            registry_action,
-            profile: application.profile,
-        });
+/// Brings the listing in line with the vault's view of the mirror before a read.
+pub(super) async fn caught_up(state: &AppState) -> Result<(), ApiError> {
+    let at = state.gate.mirror().checkpoint().map(|c| c.block.number);
+    Ok(state.directory.catch_up(&state.mirror, state.chain_id, at, now_ms()).await?)
+}
+
+fn entry_of(listed: Listed) -> DirectoryEntry {
+    let Listed { application, facts, action_reason_text } = listed;
+    DirectoryEntry {
+        specialty: application.profile.specialty().map(str::to_owned),
+        signature: alloy::hex::encode_prefixed(&application.signature),
+        status: facts.status.as_str().to_owned(),
+        verified_at_ms: facts.verified_at_ms,
+        registry_action: facts.action.map(|action| RegistryAction {
+            kind: action.kind,
+            reason_hash: action.reason_hash.to_string(),
+            reason: action_reason_text,
+            at_ms: action.at_ms,
+        }),
+        profile: application.profile,
     }
-    Ok(out)
 }
