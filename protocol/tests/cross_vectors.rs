@@ -132,6 +132,33 @@ fn build() -> Value {
         },
         "audit": audit_vectors(owner.address()),
         "categories": category_vectors(),
+        "directory_profile": profile_vector(&owner),
+    })
+}
+
+/// A provider profile signed by anvil's account 1: its EIP-712 digest, the registry's
+/// commitment (the first 31 bytes) and the signature.
+fn profile_vector(signer: &PrivateKeySigner) -> Value {
+    let profile = medkey_protocol::directory::DirectoryProfile {
+        provider: signer.address(),
+        encryption_key: B256::repeat_byte(0x42),
+        display_name: "Dr. María José Núñez".into(),
+        organization: "Clínica Río".into(),
+        npi: "1234567893".into(),
+        taxonomy: "207Q00000X".into(),
+        city: "San Juan".into(),
+        country: "PR".into(),
+        website: "https://clinica-rio.example".into(),
+        phone: "+1 787 555 0100".into(),
+        email: String::new(),
+        issued_at: 1_800_000_000,
+    };
+    let digest = profile.signing_hash(CHAIN_ID, REGISTRY);
+    json!({
+        "profile": profile,
+        "digest": hex(digest),
+        "commitment": hex(profile.commitment(CHAIN_ID, REGISTRY)),
+        "signature": hex(signer.sign_hash_sync(&digest).unwrap().as_bytes()),
     })
 }
 

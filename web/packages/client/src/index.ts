@@ -20,3 +20,4 @@ export * from './localWallet.ts';
 export * from './emergency.ts';
 export * from './portability.ts';
 export * from './auditEvents.ts';
+export * from './directory.ts';

@@ -4,7 +4,7 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { bytesToHex, hexToBytes, type Address, type Hex } from 'viem';
+import { bytesToHex, hexToBytes, recoverAddress, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
 import {
@@ -18,7 +18,11 @@ import {
   inferCategory,
   entryLeaf,
   keyFromSignature,
+  npiIsValid,
   openRecord,
+  profileCommitment,
+  profileDigest,
+  specialtyName,
   proofHashes,
   sealRecord,
   unwrapKey,
@@ -94,6 +98,17 @@ describe('the Rust vectors', () => {
 
   it('hash the grant to the same EIP-712 digest', () => {
     expect(digestOf(rust.eip712.typed_data as TypedDataJson)).toBe(rust.eip712.digest);
+  });
+
+  it('hash a provider profile to the same digest and commitment, and take its signature', async () => {
+    const v = rust.directory_profile;
+    const deployment = { chainId: rust.eip712.chain_id as number, address: rust.eip712.registry as Address };
+    expect(profileDigest(v.profile, deployment)).toBe(v.digest);
+    expect(profileCommitment(v.profile, deployment)).toBe(v.commitment);
+    expect((await recoverAddress({ hash: v.digest, signature: v.signature })).toLowerCase()).toBe(v.profile.provider);
+    expect(npiIsValid(v.profile.npi)).toBe(true);
+    expect(npiIsValid('1234567890')).toBe(false);
+    expect(specialtyName(v.profile.taxonomy)).toBe('Family Medicine');
   });
 
   it('check the audit log: signed heads, every inclusion and consistency proof', () => {

@@ -257,6 +257,50 @@ export class VaultClient {
     return must(this.api.POST('/v1/patients/{patient}/keys', { params: { path: { patient } }, body }));
   }
 
+  /** The public directory: providers the registry committed to (check each with `checkDirectoryEntry`). */
+  searchDirectory(query: paths['/v1/directory']['get']['parameters']['query'] = {}): Promise<Schemas['DirectoryPage']> {
+    return must(this.api.GET('/v1/directory', { params: { query } }));
+  }
+
+  lookupDirectory(addresses: string[]): Promise<Schemas['DirectoryLookup']> {
+    return must(this.api.POST('/v1/directory/lookup', { body: { addresses } }));
+  }
+
+  directoryEntry(address: string): Promise<Schemas['DirectoryEntry']> {
+    return must(this.api.GET('/v1/directory/{address}', { params: { path: { address } } }));
+  }
+
+  /** Applies to be a provider with a profile the caller's wallet signed. */
+  applyAsProvider(body: Schemas['ApplicationBody']): Promise<Schemas['ApplicationView']> {
+    return must(this.api.POST('/v1/provider-applications', { body }));
+  }
+
+  myApplications(): Promise<Schemas['ApplicationView'][]> {
+    return must(this.api.GET('/v1/provider-applications/mine'));
+  }
+
+  /** The registry roles the caller holds, as the chain's events show them. */
+  adminRoles(): Promise<Schemas['AdminRoles']> {
+    return must(this.api.GET('/v1/admin/roles'));
+  }
+
+  adminApplications(status: 'pending' | 'approved' | 'declined' = 'pending'): Promise<Schemas['ApplicationView'][]> {
+    return must(this.api.GET('/v1/admin/applications', { params: { query: { status } } }));
+  }
+
+  declineApplication(id: string, reason: string): Promise<Schemas['ApplicationView']> {
+    return must(this.api.POST('/v1/admin/applications/{id}/decline', { params: { path: { id } }, body: { reason } }));
+  }
+
+  confirmApplication(id: string): Promise<Schemas['ApplicationView']> {
+    return must(this.api.POST('/v1/admin/applications/{id}/confirm', { params: { path: { id } } }));
+  }
+
+  /** Keeps the words of a suspension's or reinstatement's reason; its hash goes on chain. */
+  addRegistryReason(reason: string): Promise<Schemas['RegistryReason']> {
+    return must(this.api.POST('/v1/admin/reasons', { body: { reason } }));
+  }
+
   auditEntries(query: paths['/v1/audit/entries']['get']['parameters']['query'] = {}): Promise<Schemas['ProvenEntries']> {
     return must(this.api.GET('/v1/audit/entries', { params: { query } }));
   }
