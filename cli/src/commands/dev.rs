@@ -49,6 +49,12 @@ pub struct DevArgs {
     /// The patient app's built files, served at the vault's `/` (`make web` builds them).
     #[arg(long, default_value = "web/apps/patient/dist")]
     pub web_root: PathBuf,
+    /// The provider app's built files, served at `/provider/`.
+    #[arg(long, default_value = "web/apps/provider/dist")]
+    pub provider_web_root: PathBuf,
+    /// The admin console's built files, served at `/admin/`.
+    #[arg(long, default_value = "web/apps/admin/dist")]
+    pub admin_web_root: PathBuf,
 }
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
@@ -112,7 +118,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         audit_key: deployment.audit_key.clone().unwrap_or_default(),
         dev_rpc_url: Some(anvil.endpoint()),
     };
-    let web_app = match medkey_vault::http::WebApp::new(&args.web_root, &app_config) {
+    let mut web_app = match medkey_vault::http::WebApp::new(&args.web_root, &app_config) {
         Ok(app) => {
             println!(
                 "  patient app      http://{}/ (open it in a browser; built-in dev wallet)",
@@ -125,6 +131,21 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             None
         }
     };
+    for (name, prefix, dir) in
+        [("provider app", "/provider", &args.provider_web_root), ("admin console", "/admin", &args.admin_web_root)]
+    {
+        let Some(app) = web_app.take() else { break };
+        web_app = Some(match app.clone().with_mount(prefix, dir) {
+            Ok(mounted) => {
+                println!("  {name:<16} http://{}{prefix}/ (built-in dev wallets)", vault.identity_domain);
+                mounted
+            }
+            Err(why) => {
+                println!("  {name:<16} not served: {why}");
+                app
+            }
+        });
+    }
     println!("  attachments      {} (ciphertext only)", args.blob_dir.display());
     println!("  relayer          anvil account 9 pays for gasless grants (POST /v1/relay)");
     println!("  audit log        anchored on chain every 100 entries or minute (GET /v1/audit/tree-head)");

@@ -21,6 +21,8 @@ use super::ApiError;
 #[derive(Clone, Debug)]
 pub struct WebApp {
     dir: PathBuf,
+    /// Other apps under a path of their own (`/provider`, `/admin`), each its own built files.
+    mounts: Vec<(String, PathBuf)>,
     csp: HeaderValue,
     config: String,
 }
@@ -55,7 +57,16 @@ impl WebApp {
         );
         let csp = HeaderValue::from_str(&csp).map_err(|_| "an RPC origin is not a valid header value".to_owned())?;
         let config = serde_json::to_string(config).map_err(|err| err.to_string())?;
-        Ok(Self { dir: dir.to_owned(), csp, config })
+        Ok(Self { dir: dir.to_owned(), mounts: Vec::new(), csp, config })
+    }
+
+    /// Also serves the app built in `dir` under `prefix` (e.g. `/provider`), built with that base.
+    pub fn with_mount(mut self, prefix: &str, dir: &Path) -> Result<Self, String> {
+        if !dir.join("index.html").is_file() {
+            return Err(format!("{} has no index.html (build the apps: make web)", dir.display()));
+        }
+        self.mounts.push((prefix.trim_end_matches('/').to_owned(), dir.to_owned()));
+        Ok(self)
     }
 
     fn owned_by_api(path: &str) -> bool {
@@ -75,8 +86,22 @@ impl WebApp {
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             return response;
         }
-        let index = self.dir.join("index.html");
-        let files = ServeDir::new(&self.dir).fallback(ServeFile::new(index));
+        let path = request.uri().path().to_owned();
+        let mounted = self.mounts.iter().find(|(prefix, _)| path == *prefix || path.starts_with(&format!("{prefix}/")));
+        let mut request = request;
+        let dir = match mounted {
+            Some((prefix, dir)) => {
+                // The mounted app's own paths, relative to its directory.
+                let rest = path[prefix.len()..].to_owned();
+                let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+                let rest = if rest.is_empty() { "/".to_owned() } else { rest };
+                *request.uri_mut() = format!("{rest}{query}").parse().unwrap_or_else(|_| "/".parse().expect("a path"));
+                dir
+            }
+            None => &self.dir,
+        };
+        let index = dir.join("index.html");
+        let files = ServeDir::new(dir).fallback(ServeFile::new(index));
         let mut response = match files.oneshot(request).await {
             Ok(response) => response.map(Body::new),
             Err(never) => match never {},

@@ -1,7 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
-import './styles.css';
+import '@medkey/app-shell/styles.css';
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -21,3 +21,4 @@ export * from './emergency.ts';
 export * from './portability.ts';
 export * from './auditEvents.ts';
 export * from './directory.ts';
+export * from './registryActions.ts';

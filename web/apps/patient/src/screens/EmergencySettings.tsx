@@ -1,7 +1,7 @@
 import { CATEGORIES, type Category } from '@medkey/client';
 import { useState } from 'react';
 import type { Address } from 'viem';
-import { CATEGORY_LABELS } from '../services/categories.ts';
+import { CATEGORY_LABELS } from '@medkey/app-shell';
 import { listOf } from '../services/sharing.ts';
 import { usePatientApp } from '../usePatientApp.ts';
 

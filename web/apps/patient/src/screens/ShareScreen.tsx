@@ -1,7 +1,7 @@
 import { CATEGORIES, SENSITIVE_CATEGORIES, type Category, type Purpose } from '@medkey/client';
 import { useState } from 'react';
 import type { Address } from 'viem';
-import { CATEGORY_LABELS } from '../services/categories.ts';
+import { CATEGORY_LABELS } from '@medkey/app-shell';
 import { DURATIONS, PURPOSE_LABELS, SENSITIVE_WARNINGS, grantSummary } from '../services/sharing.ts';
 import { usePatientApp } from '../usePatientApp.ts';
 

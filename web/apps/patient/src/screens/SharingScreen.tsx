@@ -1,6 +1,6 @@
 import { categoriesOf, type Category } from '@medkey/client';
 import { formatDate } from '@medkey/fhir-display';
-import { CATEGORY_LABELS } from '../services/categories.ts';
+import { CATEGORY_LABELS } from '@medkey/app-shell';
 import { listOf } from '../services/sharing.ts';
 import { usePatientApp } from '../usePatientApp.ts';
 import { EmergencySettings } from './EmergencySettings.tsx';

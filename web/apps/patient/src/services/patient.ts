@@ -37,14 +37,12 @@ import {
   exportBundle,
 } from '@medkey/client';
 import { dateOf, selfReportedResource, titleOf, type Resource, type SelfReport } from '@medkey/fhir-display';
-import { createPublicClient, custom, hexToBytes, isAddress, type Address, type Hex, type PublicClient } from 'viem';
+import { hexToBytes, isAddress, type Address, type Hex, type PublicClient } from 'viem';
 import { NO_FILTER, attachedFile, newestFirst, type RecordFilter, type RecordItem } from './timeline.ts';
 import { plan, readRecordsFile, type PlannedRecord } from './importFile.ts';
 import { saveFile } from './saveFile.ts';
 import { lookUpProvider, share, stopSharing, type ShareContext } from './sharing.ts';
-import { loadConfig, type AppConfig } from './config.ts';
-import { devWallet } from './devWallet.ts';
-import { discoverWallets, type WalletChoice } from './wallets.ts';
+import { ANVIL_KEYS, connectAndSignIn, devWallet, discoverWallets, loadConfig, type AppConfig, type WalletChoice } from '@medkey/app-shell';
 
 export type Phase = 'loading' | 'connect' | 'welcome' | 'ready';
 export type Screen = 'records' | 'record' | 'add' | 'sharing' | 'share' | 'activity' | 'settings';
@@ -136,7 +134,7 @@ export class PatientApp {
     try {
       const config = await loadConfig();
       const wallets = await discoverWallets();
-      if (config.dev_rpc_url) wallets.push(devWallet(config.dev_rpc_url, config.chain_id));
+      if (config.dev_rpc_url) wallets.push(devWallet(config.dev_rpc_url, config.chain_id, ANVIL_KEYS.patient, 'Dev wallet (local test chain only)'));
       this.set({ phase: 'connect', config, wallets });
     } catch (err) {
       this.set({ phase: 'connect' });
@@ -150,22 +148,8 @@ export class PatientApp {
     if (!config) return;
     this.set({ busy: 'Waiting for your wallet: approve the connection, then the sign-in message.', error: undefined });
     try {
-      const wallet = await Wallet.connect(choice.provider);
-      const chainId = await wallet.chainId();
-      if (chainId !== config.chain_id) {
-        try {
-          await choice.provider.request({ method: 'wallet_switchEthereumChain', params: [{ chainId: `0x${config.chain_id.toString(16)}` }] });
-        } catch {
-          throw new MedkeyError('wrong_chain', `Your wallet is on network ${chainId}; this Medkey serves network ${config.chain_id}. Switch networks in your wallet and try again.`);
-        }
-      }
-      const vault = new VaultClient(window.location.origin);
-      const session = await VaultSession.signIn(vault, wallet, {
-        chainId: config.chain_id,
-        domain: window.location.host,
-        secondFactor: () => this.askForCode(),
-      });
-      Object.assign(this, { wallet, vault, session, chain: createPublicClient({ transport: custom(choice.provider) }) });
+      const { wallet, vault, session, chain } = await connectAndSignIn(choice, config, () => this.askForCode());
+      Object.assign(this, { wallet, vault, session, chain });
       const published = await publishedKey(vault, wallet.address, config.chain_id).catch((err: unknown) => {
         if (err instanceof MedkeyError && err.status === 404) return undefined;
         throw err;
@@ -735,5 +719,5 @@ export class PatientApp {
   }
 }
 
-export { CATEGORY_LABELS } from './categories.ts';
+export { CATEGORY_LABELS } from '@medkey/app-shell';
 export { CATEGORIES };

@@ -11,7 +11,6 @@ import {
   type Deployment,
   type EncryptionKeyPair,
   type GrantRequest,
-  type Purpose,
   type RegisteredProvider,
   type Schemas,
   type VaultClient,
@@ -19,20 +18,9 @@ import {
 } from '@medkey/client';
 import { formatDate } from '@medkey/fhir-display';
 import type { Address, Hex, PublicClient } from 'viem';
-import { CATEGORY_LABELS } from './categories.ts';
+import { CATEGORY_LABELS, PURPOSE_LABELS } from '@medkey/app-shell';
+export { PURPOSE_LABELS };
 
-export const PURPOSE_LABELS: Partial<Record<Purpose, string>> = {
-  TREAT: 'Treatment',
-  ETREAT: 'Emergency treatment',
-  COC: 'Coordination of care',
-  CAREMGT: 'Care management',
-  HPAYMT: 'Payment',
-  CLINTRL: 'A clinical trial',
-  HRESCH: 'Research',
-  FAMRQT: 'A family member’s request',
-  PWATRNY: 'Power of attorney',
-  PUBHLTH: 'Public health',
-};
 
 /** One line per sensitive category, shown beside its checkbox. */
 export const SENSITIVE_WARNINGS: Partial<Record<Category, string>> = {

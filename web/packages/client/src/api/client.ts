@@ -219,8 +219,14 @@ export class VaultClient {
     await must(this.api.PUT('/v1/account/emergency-providers', { body }));
   }
 
-  grants(): Promise<Schemas['GrantListing']> {
-    return must(this.api.GET('/v1/grants'));
+  /** The grants the caller made (as a patient), or those made to it (`provider`). */
+  grants(role: 'patient' | 'provider' = 'patient'): Promise<Schemas['GrantListing']> {
+    return must(this.api.GET('/v1/grants', { params: { query: { as: role } } }));
+  }
+
+  /** A provider asks a patient for access; she answers with a grant of her own, or declines. */
+  requestAccess(body: Schemas['RequestDraft']): Promise<Schemas['AccessRequestView']> {
+    return must(this.api.POST('/v1/access-requests', { body }));
   }
 
   grantTypedData(body: Schemas['GrantDraft']): Promise<Schemas['Signable']> {
