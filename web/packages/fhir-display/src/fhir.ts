@@ -113,3 +113,13 @@ export function referenceRange(resource: Resource): string | undefined {
   const high = formatQuantity(range.high);
   return low && high ? `${low} to ${high}` : low ? `at least ${low}` : high ? `up to ${high}` : undefined;
 }
+
+/** A Patient's name as people write it ("María José Núñez"), from its official or first name. */
+export function patientName(resource: Resource): string | undefined {
+  if (resource.resourceType !== 'Patient') return undefined;
+  const names = get<{ text?: string; given?: string[]; family?: string; use?: string }[]>(resource, 'name');
+  const name = names?.find((n) => n.use === 'official') ?? names?.[0];
+  if (!name) return undefined;
+  const written = name.text ?? [...(name.given ?? []), name.family].filter(Boolean).join(' ');
+  return written || undefined;
+}

@@ -1,0 +1,202 @@
+// Everything the admin console does, outside React. It is for accounts that hold a registry role
+// (checked on chain after sign-in); the registrar's decisions are transactions from its own
+// wallet, and the vault keeps only the words (a decline's reason, a suspension's reason) and
+// lists what the chain committed to. Every admin call lands in the vault's audit log.
+
+import {
+  MedkeyError,
+  approveApplication,
+  checkDirectoryEntry,
+  consentRegistryAbi,
+  setProviderSuspended,
+  type CheckedEntry,
+  type Deployment,
+  type RegistrarContext,
+  type Schemas,
+  type VaultClient,
+  type VaultSession,
+  type Wallet,
+} from '@medkey/client';
+import { ANVIL_KEYS, connectAndSignIn, devWallet, discoverWallets, loadConfig, type AppConfig, type WalletChoice } from '@medkey/app-shell';
+import { encodeFunctionData, type Address, type PublicClient } from 'viem';
+
+export type Phase = 'loading' | 'connect' | 'ready';
+export type Screen = 'applications' | 'providers' | 'registry';
+
+export interface AdminState {
+  phase: Phase;
+  screen: Screen;
+  config?: AppConfig | undefined;
+  wallets: WalletChoice[];
+  address?: Address | undefined;
+  busy?: string | undefined;
+  error?: string | undefined;
+  notice?: string | undefined;
+  /** The registry roles this account holds: `admin`, `registrar`, `pauser`, `operator`. */
+  roles: string[];
+  applications: Schemas['ApplicationView'][];
+  providers: CheckedEntry[];
+  query: string;
+  paused?: boolean | undefined;
+}
+
+export class AdminApp {
+  state: AdminState = { phase: 'loading', screen: 'applications', wallets: [], roles: [], applications: [], providers: [], query: '' };
+  private listeners = new Set<() => void>();
+  private wallet?: Wallet;
+  private vault?: VaultClient;
+  private session?: VaultSession;
+  private chain?: PublicClient;
+
+  subscribe = (listener: () => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  getState = () => this.state;
+
+  private set(patch: Partial<AdminState>) {
+    this.state = { ...this.state, ...patch };
+    for (const listener of this.listeners) listener();
+  }
+
+  private get deployment(): Deployment {
+    const config = this.state.config!;
+    return { chainId: config.chain_id, address: config.registry };
+  }
+
+  private get registrar(): RegistrarContext {
+    if (!this.vault || !this.wallet || !this.chain) throw new MedkeyError('signed_out', 'Sign in first.');
+    return { vault: this.vault, wallet: this.wallet, chain: this.chain, deployment: this.deployment };
+  }
+
+  private fail(err: unknown) {
+    const message = err instanceof Error ? err.message : String(err);
+    this.set({ busy: undefined, error: message });
+  }
+
+  show(screen: Screen) {
+    this.set({ screen, error: undefined, notice: undefined });
+    if (screen === 'providers') void this.search(this.state.query);
+    if (screen === 'registry') void this.readPause();
+  }
+
+  async start(): Promise<void> {
+    try {
+      const config = await loadConfig();
+      const wallets = await discoverWallets();
+      if (config.dev_rpc_url) {
+        wallets.push(devWallet(config.dev_rpc_url, config.chain_id, ANVIL_KEYS.admin, 'Dev wallet: the registry’s deployer (local test chain only)'));
+      }
+      this.set({ phase: 'connect', config, wallets });
+    } catch (err) {
+      this.set({ phase: 'connect' });
+      this.fail(err);
+    }
+  }
+
+  /** Signs in, then asks which registry roles this account holds; none: nothing here for it. */
+  async connect(choice: WalletChoice): Promise<void> {
+    const config = this.state.config;
+    if (!config) return;
+    this.set({ busy: 'Waiting for your wallet: approve the connection, then the sign-in message.', error: undefined });
+    try {
+      const { wallet, vault, session, chain } = await connectAndSignIn(choice, config);
+      Object.assign(this, { wallet, vault, session, chain });
+      const { roles } = await vault.adminRoles();
+      this.set({ phase: 'ready', address: wallet.address, roles, busy: undefined });
+      if (roles.includes('registrar')) await this.loadApplications();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  async loadApplications(): Promise<void> {
+    try {
+      this.set({ applications: await this.registrar.vault.adminApplications('pending') });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Checks the application, sends `registerProvider` from this wallet, lists the provider. */
+  async approve(application: Schemas['ApplicationView']): Promise<void> {
+    this.set({ busy: `Confirm the registration of ${application.profile.display_name} in your wallet.`, error: undefined });
+    try {
+      await approveApplication(this.registrar, application);
+      this.set({ busy: undefined, notice: `${application.profile.display_name} is registered and listed in the directory.` });
+      await this.loadApplications();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  async decline(application: Schemas['ApplicationView'], reason: string): Promise<void> {
+    this.set({ busy: 'Declining…', error: undefined });
+    try {
+      await this.registrar.vault.declineApplication(application.id, reason);
+      this.set({ busy: undefined, notice: `The application of ${application.profile.display_name} was declined; they see your reason.` });
+      await this.loadApplications();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** The directory, each entry checked against the chain. */
+  async search(query: string): Promise<void> {
+    this.set({ query });
+    try {
+      const { vault, chain } = this.registrar;
+      const page = await vault.searchDirectory({ q: query, per_page: 50 });
+      const providers = await Promise.all(
+        page.providers.map(async (entry) => ({ entry, verdict: await checkDirectoryEntry(entry, chain, this.deployment) })),
+      );
+      this.set({ providers });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Suspends or reinstates with a reason: its words kept by the vault, its hash on chain. */
+  async setSuspended(provider: Address, suspend: boolean, reason: string): Promise<void> {
+    this.set({ busy: `Confirm the ${suspend ? 'suspension' : 'reinstatement'} in your wallet.`, error: undefined });
+    try {
+      await setProviderSuspended(this.registrar, provider, suspend, reason);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      this.set({ busy: undefined, notice: suspend ? 'Suspended. Its grants are paused; patients see why.' : 'Reinstated. Its grants are live again.' });
+      await this.search(this.state.query);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  async readPause(): Promise<void> {
+    try {
+      const { chain } = this.registrar;
+      const paused = await chain.readContract({ address: this.deployment.address, abi: consentRegistryAbi, functionName: 'paused' });
+      this.set({ paused });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Stops (or restarts) new grants; revocations keep working either way. */
+  async setPaused(pause: boolean): Promise<void> {
+    this.set({ busy: `Confirm in your wallet: ${pause ? 'pause' : 'unpause'} the registry.`, error: undefined });
+    try {
+      const ctx = this.registrar;
+      const data = encodeFunctionData({ abi: consentRegistryAbi, functionName: pause ? 'pause' : 'unpause' });
+      const hash = await ctx.wallet.sendTransaction({ to: this.deployment.address, data, chainId: this.deployment.chainId });
+      await ctx.chain.waitForTransactionReceipt({ hash });
+      this.set({ busy: undefined, notice: pause ? 'Paused: no new grants. Revocations still work.' : 'Unpaused: new grants are accepted again.' });
+      await this.readPause();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  async signOut(): Promise<void> {
+    await this.session?.signOut().catch(() => undefined);
+    this.set({ phase: 'connect', address: undefined, roles: [], applications: [], providers: [], notice: 'You signed out.' });
+  }
+}

@@ -1,0 +1,67 @@
+import { useEffect, useMemo } from 'react';
+import { ApplyScreen } from './screens/ApplyScreen.tsx';
+import { ConnectScreen } from './screens/ConnectScreen.tsx';
+import { PatientScreen } from './screens/PatientScreen.tsx';
+import { PatientsScreen } from './screens/PatientsScreen.tsx';
+import { RequestScreen } from './screens/RequestScreen.tsx';
+import { StandingBanner } from './screens/StandingBanner.tsx';
+import { ProviderApp } from './services/provider.ts';
+import { AppContext, useProviderApp } from './useProviderApp.ts';
+
+function Screens() {
+  const [state, app] = useProviderApp();
+  useEffect(() => void app.start(), [app]);
+  const registered = state.standing && state.standing.status !== 'unregistered';
+  return (
+    <>
+      <header>
+        <span className="brand">Medkey for providers</span>
+        {state.address && (
+          <span className="account">
+            {state.standing?.entry?.verdict.verified ? `${state.standing.entry.entry.profile.display_name} · ` : ''}
+            {state.address}{' '}
+            <button type="button" onClick={() => void app.signOut()}>
+              Sign out
+            </button>
+          </span>
+        )}
+      </header>
+      {state.phase === 'ready' && (
+        <nav aria-label="Sections">
+          {(registered ? (['patients', 'request', 'apply'] as const) : (['apply'] as const)).map((screen) => (
+            <button key={screen} type="button" aria-current={state.screen === screen ? 'page' : undefined} onClick={() => app.show(screen)}>
+              {{ patients: 'My patients', request: 'Request access', apply: 'Registration' }[screen]}
+            </button>
+          ))}
+        </nav>
+      )}
+      <main>
+        <p role="status" aria-live="polite" className="busy">
+          {state.busy ?? ''}
+        </p>
+        {state.error && (
+          <p role="alert" className="error">
+            {state.error}
+          </p>
+        )}
+        {state.notice && <p className="notice">{state.notice}</p>}
+        {state.phase === 'loading' && <p>Loading…</p>}
+        {state.phase === 'connect' && <ConnectScreen />}
+        {state.phase === 'ready' && <StandingBanner />}
+        {state.phase === 'ready' && state.screen === 'apply' && <ApplyScreen />}
+        {state.phase === 'ready' && state.screen === 'patients' && <PatientsScreen />}
+        {state.phase === 'ready' && state.screen === 'patient' && <PatientScreen />}
+        {state.phase === 'ready' && state.screen === 'request' && <RequestScreen />}
+      </main>
+    </>
+  );
+}
+
+export function App() {
+  const app = useMemo(() => new ProviderApp(), []);
+  return (
+    <AppContext.Provider value={app}>
+      <Screens />
+    </AppContext.Provider>
+  );
+}

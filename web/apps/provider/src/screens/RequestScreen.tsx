@@ -1,0 +1,75 @@
+import { CATEGORY_LABELS, PURPOSE_LABELS } from '@medkey/app-shell';
+import { CATEGORIES, type Category, type Purpose } from '@medkey/client';
+import { useState, type FormEvent } from 'react';
+import { isAddress } from 'viem';
+import { useProviderApp } from '../useProviderApp.ts';
+
+export function RequestScreen() {
+  const [state, app] = useProviderApp();
+  const [patient, setPatient] = useState('');
+  const [categories, setCategories] = useState<Category[]>([]);
+  const [purpose, setPurpose] = useState<Purpose>('TREAT');
+  const [days, setDays] = useState(30);
+  const [note, setNote] = useState('');
+  const [problem, setProblem] = useState<string>();
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    if (!isAddress(patient.trim())) return setProblem('That is not a patient address: it starts with 0x and has 40 more characters. Copy it again from the patient.');
+    if (categories.length === 0) return setProblem('Choose at least one kind of record to ask for.');
+    setProblem(undefined);
+    void app.requestAccess({ patient: patient.trim(), categories, purpose, days, note: note.trim() });
+  }
+
+  return (
+    <section aria-labelledby="request-title">
+      <h1 id="request-title">Request access</h1>
+      <p>The patient sees your request, with your name from the directory, and answers it from her own app.</p>
+      <form onSubmit={submit}>
+        <label>
+          Patient’s address
+          <input required value={patient} onChange={(e) => setPatient(e.target.value)} placeholder="0x…" />
+        </label>
+        <fieldset>
+          <legend>Records you need</legend>
+          {CATEGORIES.map((c) => (
+            <label key={c} className="check">
+              <input
+                type="checkbox"
+                checked={categories.includes(c)}
+                onChange={(e) => setCategories(e.target.checked ? [...categories, c] : categories.filter((x) => x !== c))}
+              />
+              {CATEGORY_LABELS[c]}
+            </label>
+          ))}
+        </fieldset>
+        <label>
+          Why
+          <select value={purpose} onChange={(e) => setPurpose(e.target.value as Purpose)}>
+            {Object.entries(PURPOSE_LABELS).map(([code, label]) => (
+              <option key={code} value={code}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          For how many days
+          <input type="number" min={1} max={365} value={days} onChange={(e) => setDays(Number(e.target.value))} />
+        </label>
+        <label>
+          A note for the patient (optional)
+          <input maxLength={500} value={note} onChange={(e) => setNote(e.target.value)} />
+        </label>
+        {problem && (
+          <p role="alert" className="error">
+            {problem}
+          </p>
+        )}
+        <button type="submit" disabled={Boolean(state.busy)}>
+          Send the request
+        </button>
+      </form>
+    </section>
+  );
+}

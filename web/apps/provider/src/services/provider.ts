@@ -1,0 +1,249 @@
+// Everything the provider app does, outside React: the wallet and session, the provider's
+// standing with the registry (checked on chain), its application, the patients who shared with
+// it, their records opened in this browser, and asking for access. Screens read `state` and call
+// these methods; they hold no logic of their own. Keys and records live in memory only.
+
+import {
+  MedkeyError,
+  PURPOSES,
+  applyAsProvider,
+  categoriesOf,
+  checkDirectoryEntry,
+  deriveEncryptionKey,
+  openRecordContent,
+  readProvider,
+  type Category,
+  type CheckedEntry,
+  type Deployment,
+  type EncryptionKeyPair,
+  type ProfileFields,
+  type Purpose,
+  type Schemas,
+  type VaultClient,
+  type VaultSession,
+  type Wallet,
+} from '@medkey/client';
+import { ANVIL_KEYS, connectAndSignIn, devWallet, discoverWallets, loadConfig, type AppConfig, type WalletChoice } from '@medkey/app-shell';
+import { patientName, type Resource } from '@medkey/fhir-display';
+import type { Address, PublicClient } from 'viem';
+
+export type Phase = 'loading' | 'connect' | 'ready';
+export type Screen = 'patients' | 'patient' | 'apply' | 'request';
+
+/** One patient who shared with this provider: what, why and until when, over all her grants. */
+export interface PatientRow {
+  patient: Address;
+  /** Her name, once she shared her Patient resource and it was opened here. */
+  name?: string | undefined;
+  grants: Schemas['GrantView'][];
+}
+
+export interface ProviderState {
+  phase: Phase;
+  screen: Screen;
+  config?: AppConfig | undefined;
+  wallets: WalletChoice[];
+  address?: Address | undefined;
+  busy?: string | undefined;
+  error?: string | undefined;
+  notice?: string | undefined;
+  /** The registry's word on this account, and its directory entry checked against the chain. */
+  standing?: { status: 'unregistered' | 'active' | 'suspended'; entry?: CheckedEntry | undefined } | undefined;
+  applications: Schemas['ApplicationView'][];
+  patients: PatientRow[];
+  /** The patient on screen: her records, and the ones opened in this browser. */
+  patient?: { address: Address; records: Schemas['RecordView'][]; opened: Record<string, Resource> } | undefined;
+}
+
+export class ProviderApp {
+  state: ProviderState = { phase: 'loading', screen: 'patients', wallets: [], applications: [], patients: [] };
+  private listeners = new Set<() => void>();
+  private wallet?: Wallet;
+  private vault?: VaultClient;
+  private session?: VaultSession;
+  private chain?: PublicClient;
+  private keys?: EncryptionKeyPair | undefined;
+
+  subscribe = (listener: () => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  getState = () => this.state;
+
+  private set(patch: Partial<ProviderState>) {
+    this.state = { ...this.state, ...patch };
+    for (const listener of this.listeners) listener();
+  }
+
+  private get deployment(): Deployment {
+    const config = this.state.config!;
+    return { chainId: config.chain_id, address: config.registry };
+  }
+
+  private fail(err: unknown) {
+    const message = err instanceof Error ? err.message : String(err);
+    this.set({ busy: undefined, error: message });
+  }
+
+  show(screen: Screen) {
+    this.set({ screen, error: undefined, notice: undefined });
+  }
+
+  async start(): Promise<void> {
+    try {
+      const config = await loadConfig();
+      const wallets = await discoverWallets();
+      if (config.dev_rpc_url) {
+        wallets.push(devWallet(config.dev_rpc_url, config.chain_id, ANVIL_KEYS.clinic, 'Dev wallet: the demo clinic (local test chain only)'));
+        wallets.push(devWallet(config.dev_rpc_url, config.chain_id, ANVIL_KEYS.newcomer, 'Dev wallet: a new provider (local test chain only)'));
+      }
+      this.set({ phase: 'connect', config, wallets });
+    } catch (err) {
+      this.set({ phase: 'connect' });
+      this.fail(err);
+    }
+  }
+
+  /** Connects a wallet, signs in, and reads this account's standing from the chain. */
+  async connect(choice: WalletChoice): Promise<void> {
+    const config = this.state.config;
+    if (!config) return;
+    this.set({ busy: 'Waiting for your wallet: approve the connection, then the sign-in message.', error: undefined });
+    try {
+      const { wallet, vault, session, chain } = await connectAndSignIn(choice, config);
+      Object.assign(this, { wallet, vault, session, chain });
+      this.set({ phase: 'ready', address: wallet.address, busy: undefined });
+      await this.refreshStanding();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Registered or not, suspended or not (from the chain), the directory entry, the applications. */
+  async refreshStanding(): Promise<void> {
+    const { wallet, vault, chain } = this;
+    if (!wallet || !vault || !chain) return;
+    try {
+      const onChain = await readProvider(chain, this.deployment, wallet.address);
+      const applications = await vault.myApplications();
+      let entry: CheckedEntry | undefined;
+      if (onChain.status !== 'unregistered') {
+        const listed = await vault.directoryEntry(wallet.address).catch(() => undefined);
+        if (listed) entry = { entry: listed, verdict: await checkDirectoryEntry(listed, chain, this.deployment) };
+      }
+      this.set({ standing: { status: onChain.status, entry }, applications });
+      if (onChain.status === 'unregistered') this.set({ screen: 'apply' });
+      else await this.loadPatients();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Applies with `fields`: the wallet signs the key message (once) and then the profile. */
+  async apply(fields: ProfileFields): Promise<void> {
+    const { wallet, vault } = this;
+    if (!wallet || !vault) return;
+    this.set({ busy: 'Sign the key message, then your profile, in your wallet.', error: undefined });
+    try {
+      this.keys ??= await deriveEncryptionKey(wallet);
+      const application = await applyAsProvider(vault, wallet, this.keys, this.deployment, fields);
+      this.set({
+        busy: undefined,
+        applications: [application, ...this.state.applications],
+        notice: 'Your application was sent. The registry reviews it; this page shows the answer.',
+      });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** The patients who shared with this provider, from the grants made to it. */
+  async loadPatients(): Promise<void> {
+    const vault = this.vault;
+    if (!vault) return;
+    const listing = await vault.grants('provider');
+    const grants = Array.isArray(listing) ? listing : [];
+    const byPatient = new Map<string, PatientRow>();
+    for (const grant of grants) {
+      const key = grant.grant.patient.toLowerCase();
+      const known = this.state.patients.find((p) => p.patient.toLowerCase() === key);
+      const row = byPatient.get(key) ?? { patient: grant.grant.patient as Address, name: known?.name, grants: [] };
+      row.grants.push(grant);
+      byPatient.set(key, row);
+    }
+    this.set({ patients: [...byPatient.values()] });
+  }
+
+  /** A patient's records this provider may read now; her name if she shared it. */
+  async openPatient(address: Address): Promise<void> {
+    const vault = this.vault;
+    if (!vault) return;
+    this.set({ busy: 'Reading the records you may see…', error: undefined });
+    try {
+      const records = await vault.patientRecords(address);
+      this.set({ screen: 'patient', patient: { address, records, opened: {} }, busy: undefined });
+      const details = records.find((r) => r.resource_type === 'Patient');
+      if (details) await this.openRecord(details.record_id);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Releases a record's key through the vault's gate and decrypts it here. */
+  async openRecord(recordId: string): Promise<void> {
+    const { vault, wallet, state } = this;
+    const patient = state.patient;
+    if (!vault || !wallet || !patient) return;
+    this.set({ busy: 'Opening the record…', error: undefined });
+    try {
+      if (!this.keys) {
+        this.set({ busy: 'Sign the key message in your wallet to open records in this browser.' });
+        this.keys = await deriveEncryptionKey(wallet);
+      }
+      const batch = await vault.releaseKeys(patient.address, { record_ids: [recordId] });
+      const released = batch.released[0];
+      if (!released) {
+        throw new MedkeyError(batch.refused[0]?.error.code ?? 'refused', batch.refused[0]?.error.message ?? 'The record could not be opened.');
+      }
+      const opened = await openRecordContent(released.record, released.ciphertext, released.wrapped_key, this.keys.secret);
+      const resource = opened.resource as Resource;
+      const name = patientName(resource);
+      const patients = name
+        ? this.state.patients.map((p) => (p.patient.toLowerCase() === patient.address.toLowerCase() ? { ...p, name } : p))
+        : this.state.patients;
+      this.set({ busy: undefined, patients, patient: { ...patient, opened: { ...patient.opened, [recordId]: resource } } });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Asks a patient for access; she answers with a grant of her own, or declines. */
+  async requestAccess(request: { patient: string; categories: Category[]; purpose: Purpose; days: number; note: string }): Promise<void> {
+    const vault = this.vault;
+    if (!vault) return;
+    this.set({ busy: 'Sending your request…', error: undefined });
+    try {
+      await vault.requestAccess({
+        patient: request.patient,
+        categories: request.categories,
+        purpose: request.purpose,
+        duration_secs: request.days * 86_400,
+        ...(request.note ? { note: request.note } : {}),
+      });
+      this.set({ busy: undefined, screen: 'patients', notice: 'Your request was sent. The patient sees it in her app and answers there.' });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Signs out and forgets the key and every record opened here. */
+  async signOut(): Promise<void> {
+    this.keys?.secret.fill(0);
+    this.keys = undefined;
+    await this.session?.signOut().catch(() => undefined);
+    this.set({ phase: 'connect', address: undefined, standing: undefined, patients: [], patient: undefined, applications: [], notice: 'You signed out. Keys and records were cleared from this browser.' });
+  }
+}
+
+export { PURPOSES, categoriesOf };
