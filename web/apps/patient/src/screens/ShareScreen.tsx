@@ -1,3 +1,4 @@
+import { ProviderName, namedAddress } from './ProviderName.tsx';
 import { CATEGORIES, SENSITIVE_CATEGORIES, type Category, type Purpose } from '@medkey/client';
 import { useState } from 'react';
 import type { Address } from 'viem';
@@ -11,6 +12,7 @@ export function ShareScreen() {
   const [state, app] = usePatientApp();
   const prefill = state.prefill;
   const [address, setAddress] = useState(prefill?.provider ?? '');
+  const [query, setQuery] = useState('');
   const [categories, setCategories] = useState<Category[]>(prefill?.categories ?? []);
   const [purpose, setPurpose] = useState<Purpose>((prefill?.purpose as Purpose | undefined) ?? 'TREAT');
   const [days, setDays] = useState<number>(prefill?.days ?? 30);
@@ -30,14 +32,41 @@ export function ShareScreen() {
       <h1 id="share-title">Share with a provider</h1>
       {prefill && <p className="notice">Filled in from the provider’s request. Check each step: you can change anything before you sign.</p>}
       <h2>1. Who</h2>
-      <label htmlFor="provider">Provider’s address</label>
+      <label htmlFor="find-provider">Find your provider by name, practice, city or NPI</label>
+      <input id="find-provider" type="search" value={query} onChange={(e) => setQuery(e.currentTarget.value)} autoComplete="off" />
+      <button type="button" onClick={() => void app.findProviders(query)}>
+        Search the directory
+      </button>
+      {state.found && state.found.length === 0 && <p>No provider in the directory matches “{query}”. Try part of the name, or ask the clinic for its address.</p>}
+      {state.found && state.found.length > 0 && (
+        <ul className="found">
+          {state.found.map((checked) => (
+            <li key={checked.entry.profile.provider}>
+              <ProviderName address={checked.entry.profile.provider} checked={checked} />
+              {checked.entry.status === 'suspended' && <span className="warning"> Suspended by the registry.</span>}
+              {checked.verdict.verified && checked.entry.status === 'active' && (
+                <button
+                  type="button"
+                  onClick={() => {
+                    setAddress(checked.entry.profile.provider);
+                    void app.lookUp(checked.entry.profile.provider);
+                  }}
+                >
+                  Choose {checked.entry.profile.display_name}
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      <label htmlFor="provider">Or the provider’s address</label>
       <input id="provider" value={address} onChange={(e) => setAddress(e.currentTarget.value)} placeholder="0x…" autoComplete="off" spellCheck={false} />
       <button type="button" onClick={() => void app.lookUp(address)}>
         Check on the registry
       </button>
       {provider && (
         <p className={provider.status === 'active' ? 'notice' : 'error'}>
-          {provider.status === 'active' && `${provider.address} is a registered provider.`}
+          {provider.status === 'active' && <>{state.names[provider.address.toLowerCase()]?.verdict.verified ? <ProviderName address={provider.address} checked={state.names[provider.address.toLowerCase()]} /> : provider.address} is a registered provider.</>}
           {provider.status === 'suspended' && `${provider.address} is suspended by the registry: you cannot share with it now.`}
           {provider.status === 'unregistered' && `${provider.address} is not a registered provider. Check the address with the clinic.`}
         </p>
@@ -69,7 +98,7 @@ export function ShareScreen() {
       {ready && (
         <div className="summary" aria-live="polite">
           <h2>What you are about to sign</h2>
-          {grantSummary(provider.address, categories, until).map((line) => (
+          {grantSummary(namedAddress(provider.address, state.names[provider.address.toLowerCase()]), categories, until).map((line) => (
             <p key={line}>{line}</p>
           ))}
         </div>

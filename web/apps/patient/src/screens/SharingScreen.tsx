@@ -1,3 +1,4 @@
+import { ProviderName, shortName, suspensionWords } from './ProviderName.tsx';
 import { categoriesOf, type Category } from '@medkey/client';
 import { formatDate } from '@medkey/fhir-display';
 import { CATEGORY_LABELS } from '@medkey/app-shell';
@@ -28,7 +29,7 @@ export function SharingScreen() {
             {state.requests.map((request) => (
               <li key={request.id}>
                 <p>
-                  <strong className="address">{request.provider}</strong> asks to read your{' '}
+                  <ProviderName address={request.provider} checked={state.names[request.provider.toLowerCase()]} /> asks to read your{' '}
                   {listOf(request.categories.map((c) => CATEGORY_LABELS[c as Category]?.toLowerCase() ?? c))} for{' '}
                   {Math.round(request.duration_secs / 86_400)} days.
                 </p>
@@ -50,16 +51,19 @@ export function SharingScreen() {
         {state.grants.map(({ grant, state: grantState }) => (
           <li key={grant.grant_id}>
             <p>
-              <strong className="address">{grant.provider}</strong>: {listOf(categoriesOf(grant.categories).map((c: Category) => CATEGORY_LABELS[c].toLowerCase()))}
+              <ProviderName address={grant.provider} checked={state.names[grant.provider.toLowerCase()]} />: {listOf(categoriesOf(grant.categories).map((c: Category) => CATEGORY_LABELS[c].toLowerCase()))}
               {grant.write ? ', and may add records' : ''}
             </p>
             <p className="hint">
               {STATE_WORDS[grantState]} · until {formatDate(new Date(grant.expires_at * 1000))}
               {grant.emergency ? ' · emergency access' : ''}
             </p>
+            {grantState === 'suspended' && suspensionWords(state.names[grant.provider.toLowerCase()]) && (
+              <p className="warning">{suspensionWords(state.names[grant.provider.toLowerCase()])}</p>
+            )}
             {(grantState === 'live' || grantState === 'pending' || grantState === 'suspended') && (
               <button type="button" onClick={() => void app.revoke(grant.grant_id)} disabled={Boolean(state.busy)}>
-                Stop sharing with {grant.provider.slice(0, 8)}…
+                Stop sharing with {shortName(grant.provider, state.names[grant.provider.toLowerCase()])}
               </button>
             )}
           </li>

@@ -34,7 +34,10 @@ import {
   type Schemas,
   type Sealed,
   auditEventBundle,
+  checkDirectoryEntry,
+  checkedNames,
   exportBundle,
+  type CheckedEntry,
 } from '@medkey/client';
 import { dateOf, selfReportedResource, titleOf, type Resource, type SelfReport } from '@medkey/fhir-display';
 import { hexToBytes, isAddress, type Address, type Hex, type PublicClient } from 'viem';
@@ -63,6 +66,10 @@ export interface PatientState {
   grants: Schemas['GrantView'][];
   /** The provider the share wizard looked up on chain. */
   provider?: RegisteredProvider | undefined;
+  /** Directory entries of the providers she deals with, checked against the chain, by lower-case address. */
+  names: Record<string, CheckedEntry>;
+  /** The share wizard's directory search. */
+  found?: CheckedEntry[] | undefined;
   activity?: CheckedLog | undefined;
   /** The timeline's filters. */
   filter: RecordFilter;
@@ -93,7 +100,7 @@ export interface SharePrefill {
 export const IDLE_LOCK_MINUTES = 15;
 
 export class PatientApp {
-  state: PatientState = { phase: 'loading', screen: 'records', wallets: [], records: [], planned: [], grants: [], requests: [], filter: NO_FILTER };
+  state: PatientState = { phase: 'loading', screen: 'records', wallets: [], records: [], planned: [], grants: [], requests: [], filter: NO_FILTER, names: {} };
   private listeners = new Set<() => void>();
   private wallet?: Wallet;
   private vault?: VaultClient;
@@ -457,6 +464,7 @@ export class PatientApp {
       const grants = Array.isArray(listing) ? listing : [];
       grants.sort((a, b) => b.grant.block_number - a.grant.block_number);
       this.set({ grants });
+      await this.loadNames(grants.map((g) => g.grant.provider));
     } catch (err) {
       this.fail(err);
     }
@@ -499,7 +507,9 @@ export class PatientApp {
   async loadRequests(): Promise<void> {
     if (!this.vault) return;
     try {
-      this.set({ requests: await this.vault.accessRequests('pending') });
+      const requests = await this.vault.accessRequests('pending');
+      this.set({ requests });
+      await this.loadNames(requests.map((r) => r.provider));
     } catch (err) {
       this.fail(err);
     }
@@ -562,6 +572,38 @@ export class PatientApp {
     return new Blob([JSON.stringify(bundle, null, 2)], { type: 'application/fhir+json' });
   }
 
+  /** Names for these providers from the directory, each checked against the chain. */
+  async loadNames(addresses: string[]): Promise<void> {
+    const { vault, chain } = this;
+    const missing = addresses.filter((a) => !this.state.names[a.toLowerCase()]);
+    if (!vault || !chain || missing.length === 0) return;
+    try {
+      const found = await checkedNames(vault, chain, this.deployment, missing);
+      this.set({ names: { ...this.state.names, ...Object.fromEntries(found) } });
+    } catch {
+      // Names are a help: without them, addresses show.
+    }
+  }
+
+  /** Searches the directory by name, organisation, city or NPI; each result checked on chain. */
+  async findProviders(query: string): Promise<void> {
+    const { vault, chain } = this;
+    if (!vault || !chain) return;
+    if (query.trim() === '') {
+      this.set({ found: undefined });
+      return;
+    }
+    try {
+      const page = await vault.searchDirectory({ q: query, per_page: 10 });
+      const found = await Promise.all(
+        page.providers.map(async (entry) => ({ entry, verdict: await checkDirectoryEntry(entry, chain, this.deployment) })),
+      );
+      this.set({ found, error: undefined });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
   /** Reads a provider's registration from the chain (never from the vault). */
   async lookUp(address: string): Promise<void> {
     const ctx = this.shareContext();
@@ -572,6 +614,7 @@ export class PatientApp {
     }
     try {
       this.set({ error: undefined, provider: await lookUpProvider(ctx, address.trim() as Address) });
+      await this.loadNames([address.trim()]);
     } catch (err) {
       this.fail(err);
     }
@@ -704,7 +747,7 @@ export class PatientApp {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     const session = this.session;
     this.session = undefined;
-    this.set({ phase: 'connect', emergency: undefined, mfa: undefined, askingCode: false, records: [], planned: [], grants: [], requests: [], prefill: undefined, activity: undefined, history: undefined, provider: undefined, selected: undefined, screen: 'records', notice: reason, busy: undefined, address: undefined });
+    this.set({ phase: 'connect', emergency: undefined, mfa: undefined, askingCode: false, records: [], planned: [], grants: [], requests: [], names: {}, found: undefined, prefill: undefined, activity: undefined, history: undefined, provider: undefined, selected: undefined, screen: 'records', notice: reason, busy: undefined, address: undefined });
     await session?.signOut().catch(() => undefined);
   }
 
