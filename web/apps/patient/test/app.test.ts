@@ -161,7 +161,7 @@ describe('the patient app', () => {
     await page.getByText(`${lab.address} is a registered provider.`).waitFor();
     await page.getByLabel('Vital signs').check();
     expect(await page.getByLabel('Mental health').isChecked()).toBe(false);
-    await page.getByText(`${lab.address} can read your vital signs until`).waitFor();
+    await page.getByText(`Northside Lab (${lab.address}) can read your vital signs until`).waitFor();
     await page.getByText('nobody can see the records themselves').waitFor();
     expect(await axeViolations(page)).toEqual([]);
     await page.screenshot({ path: join(screenshots, 'share.png'), fullPage: true });

@@ -464,7 +464,7 @@ export class PatientApp {
       const grants = Array.isArray(listing) ? listing : [];
       grants.sort((a, b) => b.grant.block_number - a.grant.block_number);
       this.set({ grants });
-      await this.loadNames(grants.map((g) => g.grant.provider));
+      await this.loadNames(grants.map((g) => g.grant.provider), true);
     } catch (err) {
       this.fail(err);
     }
@@ -572,10 +572,13 @@ export class PatientApp {
     return new Blob([JSON.stringify(bundle, null, 2)], { type: 'application/fhir+json' });
   }
 
-  /** Names for these providers from the directory, each checked against the chain. */
-  async loadNames(addresses: string[]): Promise<void> {
+  /**
+   * Names for these providers from the directory, each checked against the chain; `fresh` reads
+   * known ones again too (a suspension or a new profile since).
+   */
+  async loadNames(addresses: string[], fresh = false): Promise<void> {
     const { vault, chain } = this;
-    const missing = addresses.filter((a) => !this.state.names[a.toLowerCase()]);
+    const missing = fresh ? addresses : addresses.filter((a) => !this.state.names[a.toLowerCase()]);
     if (!vault || !chain || missing.length === 0) return;
     try {
       const found = await checkedNames(vault, chain, this.deployment, missing);

@@ -1,0 +1,200 @@
+// The provider app and the admin console in Debian's headless Chromium (playwright-core),
+// against a real anvil and vault (medkey dev serving all three apps), each person with a wallet
+// of their own injected the way an extension injects one (EIP-6963; keys stay in this process):
+// a provider applies → the registrar approves from the console with its wallet → a patient finds
+// the provider by name and shares → the provider reads the record in its app → asks for more →
+// the patient approves → a suspension with its reason shows in both apps. Also: a directory entry
+// the vault edited is flagged, an account without a role gets nothing from the console, and axe
+// finds no serious or critical violation on any screen.
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { announceWallet, chromiumLaunchOptions, startDevStack, testWallet, type DevStack } from '@medkey/client/testing';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { privateKeyToAccount } from 'viem/accounts';
+import type { Hex } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const webDir = fileURLToPath(new URL('../../', import.meta.url));
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+/** anvil's account 4: not registered when `medkey dev` starts. */
+const NEWCOMER: Hex = '0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a';
+const REASON = 'Licence under review by the state board';
+
+let stack: DevStack;
+let browser: Browser;
+
+/** A page of its own for one person, with that person's wallet. */
+async function personPage(key: Hex): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
+  const wallet = testWallet(privateKeyToAccount(key), { rpcUrl: stack.rpcUrl, chainId: stack.chainId });
+  await announceWallet(context, 'Test Wallet', (method, params) => wallet.request({ method, params } as never));
+  return context.newPage();
+}
+
+async function axeViolations(p: Page): Promise<string[]> {
+  await p.evaluate(axeSource);
+  const result = await p.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string; help: string }[] }> } }).axe;
+    return axe.run(document, { resultTypes: ['violations'] });
+  });
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help}`);
+}
+
+const url = (path: string) => `http://${stack.siweDomain}${path}`;
+
+beforeAll(async () => {
+  stack = await startDevStack({ webRoot: join(webDir, 'patient/dist') });
+  browser = await chromium.launch(chromiumLaunchOptions());
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+describe('the provider app and the admin console', () => {
+  let provider: Page;
+  let admin: Page;
+  let patient: Page;
+  const providerAddress = privateKeyToAccount(NEWCOMER).address;
+
+  it('a new provider applies with a profile its wallet signs', async () => {
+    provider = await personPage(NEWCOMER);
+    await provider.goto(url('/provider/'));
+    await provider.getByRole('button', { name: 'Test Wallet' }).click();
+    await provider.getByRole('heading', { name: 'Register as a provider' }).waitFor();
+    expect(await axeViolations(provider)).toEqual([]);
+    await provider.getByLabel('Name patients will see').fill('Dr. Ana Reyes');
+    await provider.getByLabel('Practice, clinic or hospital').fill('Harbor Heart Clinic');
+    await provider.getByLabel('NPI (National Provider Identifier)').fill('1234567890');
+    await provider.getByLabel('Specialty').selectOption('207RC0000X');
+    await provider.getByLabel('City').fill('Portland');
+    await provider.getByLabel('Phone (international, e.g. +1 555 010 0199)').fill('+1 503 555 0100');
+    await provider.getByRole('button', { name: 'Sign and apply' }).click();
+    await expect(provider.getByRole('alert').textContent()).resolves.toContain('That NPI is not valid');
+    await provider.getByLabel('NPI (National Provider Identifier)').fill('1234567893');
+    await provider.getByRole('button', { name: 'Sign and apply' }).click();
+    await provider.getByText('Your application was sent.').waitFor();
+    await provider.getByText('Dr. Ana Reyes — Waiting for the registry’s review').waitFor();
+  });
+
+  it('gives an account without a registry role nothing in the console', async () => {
+    patient = await personPage(stack.keys.patient);
+    await patient.goto(url('/admin/'));
+    await patient.getByRole('button', { name: 'Test Wallet' }).click();
+    await patient.getByText('This account holds no role in the registry').waitFor();
+    expect(await patient.getByRole('heading', { name: 'Applications' }).count()).toBe(0);
+  });
+
+  it('the registrar approves it from the console with its own wallet', async () => {
+    admin = await personPage(stack.keys.admin);
+    await admin.goto(url('/admin/'));
+    await admin.getByRole('button', { name: 'Test Wallet' }).click();
+    await admin.getByRole('heading', { name: 'Applications' }).waitFor();
+    await admin.getByRole('heading', { name: 'Dr. Ana Reyes' }).waitFor();
+    await admin.getByText('1234567893 (its check digit is valid').waitFor();
+    expect(await axeViolations(admin)).toEqual([]);
+    await admin.getByRole('button', { name: 'Approve Dr. Ana Reyes' }).click();
+    await admin.getByText('Dr. Ana Reyes is registered and listed in the directory.').waitFor();
+    await admin.getByText('No application is waiting.').waitFor();
+  });
+
+  it('a patient finds the provider by name and shares a record with it', async () => {
+    await patient.goto(url('/'));
+    await patient.getByRole('button', { name: 'Test Wallet' }).click();
+    await patient.getByRole('button', { name: 'Create my encryption key' }).click();
+    await patient.getByRole('heading', { name: 'Your records' }).waitFor();
+    const result = {
+      resourceType: 'Observation',
+      status: 'final',
+      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }],
+      code: { coding: [{ system: 'http://loinc.org', code: '2093-3', display: 'Cholesterol' }] },
+      valueQuantity: { value: 182, unit: 'mg/dL' },
+    };
+    await patient.getByRole('button', { name: 'Add records' }).click();
+    await patient.getByLabel('FHIR or C-CDA file').setInputFiles({ name: 'chol.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(result)) });
+    await patient.getByRole('button', { name: 'Encrypt and store 1 record' }).click();
+    await patient.getByText('1 record added').waitFor();
+    await patient.getByRole('button', { name: 'Sharing', exact: true }).click();
+    await patient.getByRole('button', { name: 'Share with a provider' }).click();
+    await patient.getByLabel('Find your provider by name, practice, city or NPI').fill('reyes');
+    await patient.getByRole('button', { name: 'Search the directory' }).click();
+    await patient.getByRole('button', { name: 'Choose Dr. Ana Reyes' }).click();
+    await patient.getByText(`${providerAddress} is a registered provider.`).waitFor();
+    await patient.getByLabel('Lab results').check();
+    await patient.getByText(`Dr. Ana Reyes (${providerAddress}) can read your lab results until`).waitFor();
+    expect(await axeViolations(patient)).toEqual([]);
+    await patient.getByRole('button', { name: 'Sign and share' }).click();
+    await patient.getByText('Shared. 1 existing record can now be opened by the provider.').waitFor();
+    await patient.getByRole('button', { name: 'Stop sharing with Dr. Ana Reyes' }).waitFor();
+  });
+
+  it('the provider sees the patient and reads the record, decrypted in its browser', async () => {
+    await provider.reload();
+    await provider.getByRole('button', { name: 'Test Wallet' }).click();
+    await provider.getByText('Listed in the directory as Dr. Ana Reyes').waitFor();
+    await provider.getByRole('heading', { name: 'My patients' }).waitFor();
+    await provider.getByText('Lab results — for treatment, until').waitFor();
+    expect(await axeViolations(provider)).toEqual([]);
+    await provider.getByRole('button', { name: /Open her records/ }).click();
+    await provider.getByRole('button', { name: /Open measurement or test result/ }).click();
+    await provider.getByText('182 mg/dL').waitFor();
+    expect(await axeViolations(provider)).toEqual([]);
+  });
+
+  it('asks for more, and the patient sees the request by name and approves it', async () => {
+    const patientAddress = privateKeyToAccount(stack.keys.patient).address;
+    await provider.getByRole('button', { name: 'Request access' }).click();
+    await provider.getByLabel('Patient’s address').fill(patientAddress);
+    await provider.getByLabel('Vital signs').check();
+    await provider.getByLabel('A note for the patient (optional)').fill('Before your cardiology visit');
+    expect(await axeViolations(provider)).toEqual([]);
+    await provider.getByRole('button', { name: 'Send the request' }).click();
+    await provider.getByText('Your request was sent.').waitFor();
+
+    await patient.getByRole('button', { name: 'Records', exact: true }).click();
+    await patient.getByRole('button', { name: 'Sharing', exact: true }).click();
+    await patient.getByText('Before your cardiology visit').waitFor();
+    await patient.getByText(/Dr\. Ana Reyes.*asks to read your vital signs/).waitFor();
+    await patient.getByRole('button', { name: 'Review and approve' }).click();
+    await patient.getByRole('button', { name: 'Sign and share' }).click();
+    await patient.getByText(/Shared\./).waitFor();
+  });
+
+  it('flags a directory entry the vault edited instead of believing it', async () => {
+    await patient.route('**/v1/directory?**', async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      for (const entry of body.providers) entry.profile.display_name = 'Dr. Someone Else';
+      await route.fulfill({ response, json: body });
+    });
+    await patient.getByRole('button', { name: 'Share with a provider' }).click();
+    await patient.getByLabel('Find your provider by name, practice, city or NPI').fill('reyes');
+    await patient.getByRole('button', { name: 'Search the directory' }).click();
+    await patient.getByText('its directory entry could not be verified: the provider did not sign this profile').waitFor();
+    expect(await patient.getByRole('button', { name: /Choose/ }).count()).toBe(0);
+    await patient.unroute('**/v1/directory?**');
+  });
+
+  it('a suspension shows with its reason and date in both apps', async () => {
+    await admin.getByRole('button', { name: 'Providers', exact: true }).click();
+    await admin.getByLabel('Search by name, organisation, city or NPI').fill('reyes');
+    await admin.getByRole('heading', { name: 'Dr. Ana Reyes' }).waitFor();
+    expect(await axeViolations(admin)).toEqual([]);
+    await admin.getByLabel(`Reason (public: the provider and its patients see it)`).fill(REASON);
+    await admin.getByRole('button', { name: 'Suspend Dr. Ana Reyes' }).click();
+    await admin.getByText('Suspended. Its grants are paused; patients see why.').waitFor();
+
+    await provider.reload();
+    await provider.getByRole('button', { name: 'Test Wallet' }).click();
+    await provider.getByText(new RegExp(`Suspended by the registry on .*: ${REASON}`)).waitFor();
+    await provider.getByText('Paused: you are suspended', { exact: false }).first().waitFor();
+
+    await patient.getByRole('button', { name: 'Records', exact: true }).click();
+    await patient.getByRole('button', { name: 'Sharing', exact: true }).click();
+    await patient.getByText(new RegExp(`Suspended by the registry on .*: ${REASON}`)).first().waitFor();
+  });
+});
