@@ -30,13 +30,17 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && install -m 0755 target/release/medkey /usr/local/bin/medkey \
     && medkey --version
 
-# The patient app: static files the vault serves at / when vault.web_root points at them.
+# The browser apps: static files the vault serves at / (patient), /provider/ and /admin/ when
+# vault.web_root, vault.provider_web_root and vault.admin_web_root point at them.
 FROM node:20-${DEBIAN_RELEASE}-slim AS web
 WORKDIR /web
 COPY web/ ./
 # The browser client reads the sensitive-category evidence from the same file as the Rust side.
 COPY protocol/src/sensitive_codes.json /protocol/src/sensitive_codes.json
-RUN npm ci --no-audit --no-fund --loglevel=error && npm run build --workspace @medkey/patient-app
+# ...and the named NUCC specialties from the same file as the Rust directory.
+COPY protocol/src/directory/nucc_taxonomy.json /protocol/src/directory/nucc_taxonomy.json
+RUN npm ci --no-audit --no-fund --loglevel=error \
+    && npm run build --workspace @medkey/patient-app --workspace @medkey/provider-app --workspace @medkey/admin-console
 
 # anvil for the dev profile only, pinned to the version in tools/package.json (npm @foundry-rs/anvil).
 FROM node:20-${DEBIAN_RELEASE}-slim AS anvil
@@ -65,6 +69,8 @@ RUN apt-get update \
 COPY --from=builder /usr/local/bin/medkey /usr/local/bin/medkey
 COPY config/production.toml /etc/medkey/medkey.toml
 COPY --from=web /web/apps/patient/dist/ /usr/share/medkey/patient-app/
+COPY --from=web /web/apps/provider/dist/ /usr/share/medkey/provider-app/
+COPY --from=web /web/apps/admin/dist/ /usr/share/medkey/admin-console/
 # The known networks' deployment files (config/production.toml reads them from here).
 COPY --chown=medkey:medkey deployments/ /var/lib/medkey/deployments/
 USER medkey:medkey

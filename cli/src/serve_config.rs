@@ -144,6 +144,11 @@ pub struct VaultConfig {
     /// the API. Off by default: whoever serves the app's code is trusted with it
     /// (docs/threat-model.md, "The browser apps").
     pub web_root: Option<PathBuf>,
+    /// The provider app's built files (web/apps/provider/dist), served at `/provider/`; needs
+    /// `web_root`.
+    pub provider_web_root: Option<PathBuf>,
+    /// The admin console's built files (web/apps/admin/dist), served at `/admin/`; needs `web_root`.
+    pub admin_web_root: Option<PathBuf>,
 }
 
 impl Default for VaultConfig {
@@ -159,6 +164,8 @@ impl Default for VaultConfig {
             request_timeout_secs: limits.request_timeout.as_secs(),
             max_connections: limits.max_connections,
             web_root: None,
+            provider_web_root: None,
+            admin_web_root: None,
         }
     }
 }

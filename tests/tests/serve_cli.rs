@@ -872,7 +872,8 @@ async fn strict_mode_refuses_a_revocation_the_mirror_has_not_seen() {
 
 /// `vault.web_root`: the app's files at `/` (and its client-side routes) with the security
 /// headers and the deployment's `/app-config.json` (no dev RPC in production), while the API's
-/// own unknown paths stay JSON 404s; a web root without an index.html is refused at start.
+/// own unknown paths stay JSON 404s; the provider app under `/provider/` from its own directory;
+/// a web root without an index.html is refused at start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_the_patient_app_beside_the_api() {
     let chain = TestChain::start().await;
@@ -881,9 +882,17 @@ async fn serves_the_patient_app_beside_the_api() {
     std::fs::create_dir_all(app.join("assets")).unwrap();
     std::fs::write(app.join("index.html"), "<!doctype html><title>Medkey</title><div id=root></div>").unwrap();
     std::fs::write(app.join("assets/app.js"), "console.log('medkey')").unwrap();
+    let provider_app = dir.path().join("provider");
+    std::fs::create_dir_all(provider_app.join("assets")).unwrap();
+    std::fs::write(provider_app.join("index.html"), "<!doctype html><title>Medkey for providers</title>").unwrap();
+    std::fs::write(provider_app.join("assets/p.js"), "console.log('provider')").unwrap();
     let database = format!("sqlite://{}", dir.path().join("mirror.sqlite").display());
     let port = free_port();
-    let extra = format!("\n[vault]\nlisten = \"127.0.0.1:{port}\"\nweb_root = \"{}\"\n", app.display());
+    let extra = format!(
+        "\n[vault]\nlisten = \"127.0.0.1:{port}\"\nweb_root = \"{}\"\nprovider_web_root = \"{}\"\n",
+        app.display(),
+        provider_app.display()
+    );
     let config = base_config(&chain.rpc_url(), &chain.registry.to_string(), chain.deploy_block, &database) + &extra;
     let config_path = write(dir.path(), "medkey.toml", &config);
     let env = [("MEDKEY_VAULT_SECRET", VAULT_SECRET.to_owned())];
@@ -905,6 +914,14 @@ async fn serves_the_patient_app_beside_the_api() {
     }
     let script = http.get(format!("{base}/assets/app.js")).send().await.unwrap();
     assert_eq!(script.status(), 200);
+    for path in ["/provider/", "/provider/patients/0xabc", "/provider"] {
+        let page = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+        assert!(page.text().await.unwrap().contains("Medkey for providers"), "{path}");
+    }
+    let provider_script = http.get(format!("{base}/provider/assets/p.js")).send().await.unwrap();
+    assert_eq!(provider_script.text().await.unwrap(), "console.log('provider')");
     assert_eq!(script.headers()["x-content-type-options"], "nosniff");
     let config: Value = http.get(format!("{base}/app-config.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(config["chain_id"], chain.chain_id());

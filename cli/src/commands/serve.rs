@@ -232,9 +232,18 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget) 
                 audit_key: audit_public.clone(),
                 dev_rpc_url: None,
             };
-            let app = medkey_vault::http::WebApp::new(dir, &config)
+            let mut app = medkey_vault::http::WebApp::new(dir, &config)
                 .map_err(|why| anyhow::anyhow!("vault.web_root: {why}"))?;
             println!("  patient app      served at / from {}", dir.display());
+            for (key, name, prefix, mounted) in [
+                ("provider_web_root", "provider app", "/provider", &c.vault.provider_web_root),
+                ("admin_web_root", "admin console", "/admin", &c.vault.admin_web_root),
+            ] {
+                if let Some(mounted) = mounted {
+                    app = app.with_mount(prefix, mounted).map_err(|why| anyhow::anyhow!("vault.{key}: {why}"))?;
+                    println!("  {name:<16} served at {prefix}/ from {}", mounted.display());
+                }
+            }
             Some(app)
         }
         None => {
