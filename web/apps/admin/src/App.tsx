@@ -1,3 +1,4 @@
+import { Header, Status } from '@medkey/app-shell';
 import { useEffect, useMemo } from 'react';
 import { ApplicationsScreen } from './screens/ApplicationsScreen.tsx';
 import { ConnectScreen } from './screens/ConnectScreen.tsx';
@@ -12,17 +13,7 @@ function Screens() {
   const registrar = state.roles.includes('registrar');
   return (
     <>
-      <header>
-        <span className="brand">Medkey registry console</span>
-        {state.address && (
-          <span className="account">
-            {state.address}{' '}
-            <button type="button" onClick={() => void app.signOut()}>
-              Sign out
-            </button>
-          </span>
-        )}
-      </header>
+      <Header brand="Medkey registry console" who={state.address} onSignOut={() => void app.signOut()} />
       {state.phase === 'ready' && state.roles.length > 0 && (
         <nav aria-label="Sections">
           {(registrar ? (['applications', 'providers', 'registry'] as const) : (['registry'] as const)).map((screen) => (
@@ -33,15 +24,7 @@ function Screens() {
         </nav>
       )}
       <main>
-        <p role="status" aria-live="polite" className="busy">
-          {state.busy ?? ''}
-        </p>
-        {state.error && (
-          <p role="alert" className="error">
-            {state.error}
-          </p>
-        )}
-        {state.notice && <p className="notice">{state.notice}</p>}
+        <Status state={state} />
         {state.phase === 'loading' && <p>Loading…</p>}
         {state.phase === 'connect' && <ConnectScreen />}
         {state.phase === 'ready' && state.roles.length === 0 && (

@@ -1,3 +1,4 @@
+import { Header, Status } from '@medkey/app-shell';
 import { useEffect, useMemo } from 'react';
 import { ActivityScreen } from './screens/ActivityScreen.tsx';
 import { CodePrompt } from './screens/CodePrompt.tsx';
@@ -12,23 +13,6 @@ import { WelcomeScreen } from './screens/WelcomeScreen.tsx';
 import { PatientApp } from './services/patient.ts';
 import { AppContext, usePatientApp } from './usePatientApp.ts';
 
-function Status() {
-  const [state] = usePatientApp();
-  return (
-    <>
-      <p role="status" aria-live="polite" className="busy">
-        {state.busy ?? ''}
-      </p>
-      {state.error && (
-        <p role="alert" className="error">
-          {state.error}
-        </p>
-      )}
-      {state.notice && <p className="notice">{state.notice}</p>}
-    </>
-  );
-}
-
 function Screens() {
   const [state, app] = usePatientApp();
   useEffect(() => {
@@ -40,17 +24,7 @@ function Screens() {
   }, [app]);
   return (
     <>
-      <header>
-        <span className="brand">Medkey</span>
-        {state.address && (
-          <span className="account">
-            {state.address}{' '}
-            <button type="button" onClick={() => void app.lock('You signed out. Your key and records were cleared from this browser.')}>
-              Sign out
-            </button>
-          </span>
-        )}
-      </header>
+      <Header brand="Medkey" who={state.address} onSignOut={() => void app.lock('You signed out. Your key and records were cleared from this browser.')} />
       {state.phase === 'ready' && (
         <nav aria-label="Sections">
           {(['records', 'sharing', 'activity', 'settings'] as const).map((screen) => (
@@ -61,7 +35,7 @@ function Screens() {
         </nav>
       )}
       <main>
-        <Status />
+        <Status state={state} />
         {state.phase === 'loading' && <p>Loading…</p>}
         {state.askingCode && <CodePrompt />}
         {state.phase === 'connect' && !state.askingCode && <ConnectScreen />}

@@ -1,3 +1,4 @@
+import { Header, Status } from '@medkey/app-shell';
 import { useEffect, useMemo } from 'react';
 import { ApplyScreen } from './screens/ApplyScreen.tsx';
 import { ConnectScreen } from './screens/ConnectScreen.tsx';
@@ -14,18 +15,7 @@ function Screens() {
   const registered = state.standing && state.standing.status !== 'unregistered';
   return (
     <>
-      <header>
-        <span className="brand">Medkey for providers</span>
-        {state.address && (
-          <span className="account">
-            {state.standing?.entry?.verdict.verified ? `${state.standing.entry.entry.profile.display_name} · ` : ''}
-            {state.address}{' '}
-            <button type="button" onClick={() => void app.signOut()}>
-              Sign out
-            </button>
-          </span>
-        )}
-      </header>
+      <Header brand="Medkey for providers" who={state.address ? `${state.standing?.entry?.verdict.verified ? `${state.standing.entry.entry.profile.display_name} · ` : ''}${state.address}` : undefined} onSignOut={() => void app.signOut()} />
       {state.phase === 'ready' && (
         <nav aria-label="Sections">
           {(registered ? (['patients', 'request', 'apply'] as const) : (['apply'] as const)).map((screen) => (
@@ -36,15 +26,7 @@ function Screens() {
         </nav>
       )}
       <main>
-        <p role="status" aria-live="polite" className="busy">
-          {state.busy ?? ''}
-        </p>
-        {state.error && (
-          <p role="alert" className="error">
-            {state.error}
-          </p>
-        )}
-        {state.notice && <p className="notice">{state.notice}</p>}
+        <Status state={state} />
         {state.phase === 'loading' && <p>Loading…</p>}
         {state.phase === 'connect' && <ConnectScreen />}
         {state.phase === 'ready' && <StandingBanner />}

@@ -7,3 +7,5 @@ export * from './devWallet.ts';
 export * from './labels.ts';
 export * from './signIn.ts';
 export * from './WalletList.tsx';
+export * from './appStore.ts';
+export * from './Status.tsx';

@@ -17,21 +17,18 @@ import {
   type VaultSession,
   type Wallet,
 } from '@medkey/client';
-import { ANVIL_KEYS, connectAndSignIn, devWallet, discoverWallets, loadConfig, type AppConfig, type WalletChoice } from '@medkey/app-shell';
+import { ANVIL_KEYS, AppStore, connectAndSignIn, devWallet, discoverWallets, loadConfig, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
 import { encodeFunctionData, type Address, type PublicClient } from 'viem';
 
 export type Phase = 'loading' | 'connect' | 'ready';
 export type Screen = 'applications' | 'providers' | 'registry';
 
-export interface AdminState {
+export interface AdminState extends StatusState {
   phase: Phase;
   screen: Screen;
   config?: AppConfig | undefined;
   wallets: WalletChoice[];
   address?: Address | undefined;
-  busy?: string | undefined;
-  error?: string | undefined;
-  notice?: string | undefined;
   /** The registry roles this account holds: `admin`, `registrar`, `pauser`, `operator`. */
   roles: string[];
   applications: Schemas['ApplicationView'][];
@@ -40,24 +37,14 @@ export interface AdminState {
   paused?: boolean | undefined;
 }
 
-export class AdminApp {
-  state: AdminState = { phase: 'loading', screen: 'applications', wallets: [], roles: [], applications: [], providers: [], query: '' };
-  private listeners = new Set<() => void>();
+export class AdminApp extends AppStore<AdminState> {
   private wallet?: Wallet;
   private vault?: VaultClient;
   private session?: VaultSession;
   private chain?: PublicClient;
 
-  subscribe = (listener: () => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-
-  getState = () => this.state;
-
-  private set(patch: Partial<AdminState>) {
-    this.state = { ...this.state, ...patch };
-    for (const listener of this.listeners) listener();
+  constructor() {
+    super({ phase: 'loading', screen: 'applications', wallets: [], roles: [], applications: [], providers: [], query: '' });
   }
 
   private get deployment(): Deployment {
@@ -68,11 +55,6 @@ export class AdminApp {
   private get registrar(): RegistrarContext {
     if (!this.vault || !this.wallet || !this.chain) throw new MedkeyError('signed_out', 'Sign in first.');
     return { vault: this.vault, wallet: this.wallet, chain: this.chain, deployment: this.deployment };
-  }
-
-  private fail(err: unknown) {
-    const message = err instanceof Error ? err.message : String(err);
-    this.set({ busy: undefined, error: message });
   }
 
   show(screen: Screen) {

@@ -45,12 +45,12 @@ import { NO_FILTER, attachedFile, newestFirst, type RecordFilter, type RecordIte
 import { plan, readRecordsFile, type PlannedRecord } from './importFile.ts';
 import { saveFile } from './saveFile.ts';
 import { lookUpProvider, share, stopSharing, type ShareContext } from './sharing.ts';
-import { ANVIL_KEYS, connectAndSignIn, devWallet, discoverWallets, loadConfig, type AppConfig, type WalletChoice } from '@medkey/app-shell';
+import { ANVIL_KEYS, AppStore, connectAndSignIn, devWallet, discoverWallets, loadConfig, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
 
 export type Phase = 'loading' | 'connect' | 'welcome' | 'ready';
 export type Screen = 'records' | 'record' | 'add' | 'sharing' | 'share' | 'activity' | 'settings';
 
-export interface PatientState {
+export interface PatientState extends StatusState {
   phase: Phase;
   screen: Screen;
   config?: AppConfig | undefined;
@@ -99,9 +99,7 @@ export interface SharePrefill {
 /** Minutes of inactivity after which the app locks itself and forgets every key and record. */
 export const IDLE_LOCK_MINUTES = 15;
 
-export class PatientApp {
-  state: PatientState = { phase: 'loading', screen: 'records', wallets: [], records: [], planned: [], grants: [], requests: [], filter: NO_FILTER, names: {} };
-  private listeners = new Set<() => void>();
+export class PatientApp extends AppStore<PatientState> {
   private wallet?: Wallet;
   private vault?: VaultClient;
   private session?: VaultSession | undefined;
@@ -112,18 +110,8 @@ export class PatientApp {
   /** The last audit head this page checked (memory only): the next one must continue it. */
   private lastHead?: { size: number; root: string } | undefined;
 
-  constructor(private readonly idleMs = IDLE_LOCK_MINUTES * 60_000) {}
-
-  subscribe = (listener: () => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-
-  getState = () => this.state;
-
-  private set(patch: Partial<PatientState>) {
-    this.state = { ...this.state, ...patch };
-    for (const listener of this.listeners) listener();
+  constructor(private readonly idleMs = IDLE_LOCK_MINUTES * 60_000) {
+    super({ phase: 'loading', screen: 'records', wallets: [], records: [], planned: [], grants: [], requests: [], filter: NO_FILTER, names: {} });
   }
 
   private get deployment(): Deployment {
@@ -131,11 +119,6 @@ export class PatientApp {
     return { chainId: config.chain_id, address: config.registry };
   }
 
-  /** A failure in words, with what to do next. */
-  private fail(err: unknown) {
-    const message = err instanceof MedkeyError || err instanceof Error ? err.message : String(err);
-    this.set({ busy: undefined, error: message });
-  }
 
   async start(): Promise<void> {
     try {

@@ -23,7 +23,7 @@ import {
   type VaultSession,
   type Wallet,
 } from '@medkey/client';
-import { ANVIL_KEYS, connectAndSignIn, devWallet, discoverWallets, loadConfig, type AppConfig, type WalletChoice } from '@medkey/app-shell';
+import { ANVIL_KEYS, AppStore, connectAndSignIn, devWallet, discoverWallets, loadConfig, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
 import { patientName, type Resource } from '@medkey/fhir-display';
 import type { Address, PublicClient } from 'viem';
 
@@ -38,15 +38,12 @@ export interface PatientRow {
   grants: Schemas['GrantView'][];
 }
 
-export interface ProviderState {
+export interface ProviderState extends StatusState {
   phase: Phase;
   screen: Screen;
   config?: AppConfig | undefined;
   wallets: WalletChoice[];
   address?: Address | undefined;
-  busy?: string | undefined;
-  error?: string | undefined;
-  notice?: string | undefined;
   /** The registry's word on this account, and its directory entry checked against the chain. */
   standing?: { status: 'unregistered' | 'active' | 'suspended'; entry?: CheckedEntry | undefined } | undefined;
   applications: Schemas['ApplicationView'][];
@@ -55,35 +52,20 @@ export interface ProviderState {
   patient?: { address: Address; records: Schemas['RecordView'][]; opened: Record<string, Resource> } | undefined;
 }
 
-export class ProviderApp {
-  state: ProviderState = { phase: 'loading', screen: 'patients', wallets: [], applications: [], patients: [] };
-  private listeners = new Set<() => void>();
+export class ProviderApp extends AppStore<ProviderState> {
   private wallet?: Wallet;
   private vault?: VaultClient;
   private session?: VaultSession;
   private chain?: PublicClient;
   private keys?: EncryptionKeyPair | undefined;
 
-  subscribe = (listener: () => void) => {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  };
-
-  getState = () => this.state;
-
-  private set(patch: Partial<ProviderState>) {
-    this.state = { ...this.state, ...patch };
-    for (const listener of this.listeners) listener();
+  constructor() {
+    super({ phase: 'loading', screen: 'patients', wallets: [], applications: [], patients: [] });
   }
 
   private get deployment(): Deployment {
     const config = this.state.config!;
     return { chainId: config.chain_id, address: config.registry };
-  }
-
-  private fail(err: unknown) {
-    const message = err instanceof Error ? err.message : String(err);
-    this.set({ busy: undefined, error: message });
   }
 
   show(screen: Screen) {
