@@ -335,5 +335,24 @@ async fn declines_refusals_and_bad_input(backend: Backend) {
     assert_eq!((status, code(&body)), (400, Some("too_many_addresses")), "{body}");
 }
 
+/// The directory is public, so reads (searches and lookups alike) are limited per client IP.
+async fn directory_reads_are_limited_per_ip(backend: Backend) {
+    let chain = TestChain::start().await;
+    let db = TestDb::new(backend).await;
+    let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
+    let limits = medkey_vault::limits::LimitSettings { directory_per_ip_per_minute: 3, ..Default::default() };
+    let vault = TestVault::start_with(&indexer, limits).await;
+    let lookup = json!({"addresses": [chain.admin().to_string()]});
+    for _ in 0..2 {
+        assert_eq!(vault.call("GET", "/v1/directory?q=lopez", None, None).await.0, 200);
+    }
+    assert_eq!(vault.call("POST", "/v1/directory/lookup", None, Some(lookup.clone())).await.0, 200);
+    let (status, body) = vault.call("GET", "/v1/directory?q=lopez", None, None).await;
+    assert_eq!((status, code(&body)), (429, Some("rate_limited")), "{body}");
+    let (status, body) = vault.call("POST", "/v1/directory/lookup", None, Some(lookup)).await;
+    assert_eq!((status, code(&body)), (429, Some("rate_limited")), "{body}");
+}
+
 on_both_backends!(a_provider_applies_is_approved_found_and_suspended);
+on_both_backends!(directory_reads_are_limited_per_ip);
 on_both_backends!(declines_refusals_and_bad_input);

@@ -32,6 +32,9 @@ pub struct LimitSettings {
     /// Patients a provider may open records of for the first time in an hour: a clinic opens a
     /// large chart in one call, a provider sweeping through many patients is stopped.
     pub patients_per_address_per_hour: u32,
+    /// Directory reads (searches and lookups) from one client IP a minute: the directory is public,
+    /// so this is what keeps a scraper or a flood from tying up the database.
+    pub directory_per_ip_per_minute: u32,
     /// Failed logins from one IP for one address before it is locked out.
     pub lockout_after: u32,
     pub lockout_window: Duration,
@@ -45,6 +48,7 @@ impl Default for LimitSettings {
             release_per_address_per_minute: 6_000,
             release_per_ip_per_minute: 12_000,
             patients_per_address_per_hour: 200,
+            directory_per_ip_per_minute: 300,
             lockout_after: 5,
             lockout_window: Duration::from_secs(15 * 60),
             lockout_for: Duration::from_secs(15 * 60),
@@ -104,6 +108,7 @@ struct InMemory {
     release_by_address: DefaultKeyedRateLimiter<Address>,
     release_by_ip: DefaultKeyedRateLimiter<IpAddr>,
     new_patients_by_address: DefaultKeyedRateLimiter<Address>,
+    directory_by_ip: DefaultKeyedRateLimiter<IpAddr>,
     /// (provider, patient) pairs that took a new-patient cell, and when: a patient counts once an hour.
     patients_seen: Mutex<HashMap<(Address, Address), Instant>>,
     failures: Mutex<HashMap<(Address, IpAddr), Failures>>,
@@ -145,6 +150,9 @@ fn check<K: Hash + Eq + Clone>(limiter: &DefaultKeyedRateLimiter<K>, key: &K) ->
 fn login_bucket(ip: IpAddr) -> String {
     format!("limit:login:ip:{ip}")
 }
+fn directory_bucket(ip: IpAddr) -> String {
+    format!("limit:directory:ip:{ip}")
+}
 fn release_address_bucket(address: Address) -> String {
     format!("limit:release:address:{address}")
 }
@@ -176,6 +184,7 @@ impl Limits {
                 new_patients_by_address: RateLimiter::dashmap(Quota::per_hour(
                     NonZeroU32::new(settings.patients_per_address_per_hour.max(1)).expect("at least 1"),
                 )),
+                directory_by_ip: RateLimiter::dashmap(per_minute(settings.directory_per_ip_per_minute)),
                 patients_seen: Mutex::default(),
                 failures: Mutex::default(),
             })),
@@ -202,6 +211,17 @@ impl Limits {
             Backend::Memory(memory) => Ok(check(&memory.login_by_ip, &ip)?),
             Backend::Redis(store) => {
                 let bucket = Bucket::per_minute(login_bucket(ip), self.settings.login_per_ip_per_minute);
+                rate_limited(store.take_cells(&[bucket]).await?)
+            }
+        }
+    }
+
+    /// Before a directory search or lookup from `ip`.
+    pub async fn directory_read(&self, ip: IpAddr) -> Result<(), LimitError> {
+        match &self.backend {
+            Backend::Memory(memory) => Ok(check(&memory.directory_by_ip, &ip)?),
+            Backend::Redis(store) => {
+                let bucket = Bucket::per_minute(directory_bucket(ip), self.settings.directory_per_ip_per_minute);
                 rate_limited(store.take_cells(&[bucket]).await?)
             }
         }
@@ -326,6 +346,7 @@ impl Limits {
         memory.release_by_address.retain_recent();
         memory.release_by_ip.retain_recent();
         memory.new_patients_by_address.retain_recent();
+        memory.directory_by_ip.retain_recent();
         let now = Instant::now();
         memory.patients_seen.lock().expect("lock").retain(|_, at| now.duration_since(*at) < PATIENT_SEEN_FOR);
         let window = self.settings.lockout_window;

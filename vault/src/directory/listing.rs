@@ -148,44 +148,54 @@ impl Directory {
             .bind(hash.clone())
             .fetch_optional(&self.pool)
             .await?;
+        let Some(row) = found else {
+            sqlx::query("DELETE FROM directory WHERE provider = $1").bind(address).execute(&self.pool).await?;
+            return Ok(listed.is_some());
+        };
+        let application = application_from_row(&row)?;
+        let p = &application.profile;
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM directory WHERE provider = $1").bind(address.clone()).execute(&mut *tx).await?;
-        if let Some(row) = found {
-            let application = application_from_row(&row)?;
-            let p = &application.profile;
-            sqlx::query(
-                "UPDATE provider_applications SET status = 'approved', decided_at_ms = COALESCE(decided_at_ms, $1) \
-                 WHERE id = $2",
-            )
-            .bind(now_ms as i64)
-            .bind(alloy::hex::encode(application.id))
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO directory (provider, application_id, profile_hash, status, verified_at_ms, action_kind, \
-                 action_reason, action_at_ms, name_lc, organization_lc, npi, taxonomy, city_lc, search_lc, country, \
-                 listed_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-            )
-            .bind(address.clone())
-            .bind(alloy::hex::encode(application.id))
-            .bind(hash)
-            .bind(facts.status.as_str())
-            .bind(facts.verified_at_ms.map(|v| v as i64))
-            .bind(facts.action.as_ref().map(|a| a.kind.clone()))
-            .bind(facts.action.as_ref().map(|a| a.reason_hash.to_vec()))
-            .bind(facts.action.as_ref().and_then(|a| a.at_ms).map(|v| v as i64))
-            .bind(p.display_name.to_lowercase())
-            .bind(p.organization.to_lowercase())
-            .bind(p.npi.clone())
-            .bind(p.taxonomy.clone())
-            .bind(p.city.to_lowercase())
-            // One column to match words against, in a character no word contains.
-            .bind([p.display_name.as_str(), &p.organization, &p.city].join("\u{1}").to_lowercase())
-            .bind(p.country.clone())
-            .bind(now_ms as i64)
-            .execute(&mut *tx)
-            .await?;
-        }
+        sqlx::query(
+            "UPDATE provider_applications SET status = 'approved', decided_at_ms = COALESCE(decided_at_ms, $1) \
+             WHERE id = $2",
+        )
+        .bind(now_ms as i64)
+        .bind(alloy::hex::encode(application.id))
+        .execute(&mut *tx)
+        .await?;
+        // An upsert, not a delete and an insert: two replicas listing the same provider at once
+        // both succeed, and the row ends as the chain says.
+        sqlx::query(
+            "INSERT INTO directory (provider, application_id, profile_hash, status, verified_at_ms, action_kind, \
+             action_reason, action_at_ms, name_lc, organization_lc, npi, taxonomy, city_lc, search_lc, country, \
+             listed_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             ON CONFLICT (provider) DO UPDATE SET application_id = excluded.application_id, \
+             profile_hash = excluded.profile_hash, status = excluded.status, verified_at_ms = excluded.verified_at_ms, \
+             action_kind = excluded.action_kind, action_reason = excluded.action_reason, \
+             action_at_ms = excluded.action_at_ms, name_lc = excluded.name_lc, \
+             organization_lc = excluded.organization_lc, npi = excluded.npi, taxonomy = excluded.taxonomy, \
+             city_lc = excluded.city_lc, search_lc = excluded.search_lc, country = excluded.country, \
+             listed_at_ms = excluded.listed_at_ms",
+        )
+        .bind(address)
+        .bind(alloy::hex::encode(application.id))
+        .bind(hash)
+        .bind(facts.status.as_str())
+        .bind(facts.verified_at_ms.map(|v| v as i64))
+        .bind(facts.action.as_ref().map(|a| a.kind.clone()))
+        .bind(facts.action.as_ref().map(|a| a.reason_hash.to_vec()))
+        .bind(facts.action.as_ref().and_then(|a| a.at_ms).map(|v| v as i64))
+        .bind(p.display_name.to_lowercase())
+        .bind(p.organization.to_lowercase())
+        .bind(p.npi.clone())
+        .bind(p.taxonomy.clone())
+        .bind(p.city.to_lowercase())
+        // One column to match words against, joined by a character no word contains.
+        .bind([p.display_name.as_str(), &p.organization, &p.city].join("\u{1}").to_lowercase())
+        .bind(p.country.clone())
+        .bind(now_ms as i64)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -11,6 +11,7 @@ use medkey_protocol::api::{DirectoryEntry, DirectoryLookup, DirectoryLookupBody,
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::client_ip::ClientIp;
 use super::ids;
 use super::json::{ApiJson, ApiQuery};
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals};
@@ -56,13 +57,17 @@ pub struct DirectoryQuery {
         (status = 200, description = "One page of providers, by name", body = DirectoryPage),
         (status = 400, description = "invalid_query (page, per_page, specialty, country or a query over 100 \
             characters)", body = ErrorBody),
+        (status = 429, description = "rate_limited: too many directory reads from this IP", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         Internal,
     ),
 )]
 pub async fn search(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiQuery(query): ApiQuery<DirectoryQuery>,
 ) -> Result<Json<DirectoryPage>, ApiError> {
+    state.limits.directory_read(ip).await?;
     let page = query.page.unwrap_or(1);
     let per_page = query.per_page.unwrap_or(DEFAULT_PER_PAGE);
     if page == 0 || page > 10_000 {
@@ -106,13 +111,17 @@ pub async fn search(
         (status = 400, description = "invalid_address / too_many_addresses (over 500) / malformed_json / \
             invalid_body", body = ErrorBody),
         JsonBodyRefusals,
+        (status = 429, description = "rate_limited: too many directory reads from this IP", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         Internal,
     ),
 )]
 pub async fn lookup(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<DirectoryLookupBody>,
 ) -> Result<Json<DirectoryLookup>, ApiError> {
+    state.limits.directory_read(ip).await?;
     if body.addresses.len() > MAX_LOOKUP {
         return Err(ApiError::bad_request("too_many_addresses", format!("ask about at most {MAX_LOOKUP} addresses")));
     }
@@ -134,6 +143,8 @@ pub async fn lookup(
         (status = 200, description = "The provider's listed profile", body = DirectoryEntry),
         (status = 400, description = "invalid_address", body = ErrorBody),
         (status = 404, description = "not_listed: no profile of this address is committed on chain", body = ErrorBody),
+        (status = 429, description = "rate_limited: too many directory reads from this IP", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         Internal,
     ),
 )]
