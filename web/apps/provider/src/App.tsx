@@ -1,6 +1,8 @@
 import { Header, Status } from '@medkey/app-shell';
 import { useEffect, useMemo } from 'react';
 import { ApplyScreen } from './screens/ApplyScreen.tsx';
+import { EmergencyScreen } from './screens/EmergencyScreen.tsx';
+import { HistoryScreen } from './screens/HistoryScreen.tsx';
 import { ConnectScreen } from './screens/ConnectScreen.tsx';
 import { PatientScreen } from './screens/PatientScreen.tsx';
 import { PatientsScreen } from './screens/PatientsScreen.tsx';
@@ -18,9 +20,9 @@ function Screens() {
       <Header brand="Medkey for providers" who={state.address ? `${state.standing?.entry?.verdict.verified ? `${state.standing.entry.entry.profile.display_name} · ` : ''}${state.address}` : undefined} onSignOut={() => void app.signOut()} />
       {state.phase === 'ready' && (
         <nav aria-label="Sections">
-          {(registered ? (['patients', 'request', 'apply'] as const) : (['apply'] as const)).map((screen) => (
+          {(registered ? (['patients', 'request', 'emergency', 'history', 'apply'] as const) : (['apply'] as const)).map((screen) => (
             <button key={screen} type="button" aria-current={state.screen === screen ? 'page' : undefined} onClick={() => app.show(screen)}>
-              {{ patients: 'My patients', request: 'Request access', apply: 'Registration' }[screen]}
+              {{ patients: 'My patients', request: 'Request access', emergency: 'Emergency access', history: 'My access history', apply: 'Registration' }[screen]}
             </button>
           ))}
         </nav>
@@ -34,6 +36,8 @@ function Screens() {
         {state.phase === 'ready' && state.screen === 'patients' && <PatientsScreen />}
         {state.phase === 'ready' && state.screen === 'patient' && <PatientScreen />}
         {state.phase === 'ready' && state.screen === 'request' && <RequestScreen />}
+        {state.phase === 'ready' && state.screen === 'emergency' && <EmergencyScreen />}
+        {state.phase === 'ready' && state.screen === 'history' && <HistoryScreen />}
       </main>
     </>
   );

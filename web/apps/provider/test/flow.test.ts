@@ -164,6 +164,27 @@ describe('the provider app and the admin console', () => {
     await patient.getByText(/Shared\./).waitFor();
   });
 
+  it('shows the provider its own access history, checked against the signed log', async () => {
+    const patientAddress = privateKeyToAccount(stack.keys.patient).address;
+    await provider.getByRole('button', { name: 'My access history' }).click();
+    await provider.getByText(/Checked in this browser: this list is the vault’s signed log/).waitFor();
+    await provider.getByText(`you opened a record of ${patientAddress}`, { exact: false }).first().waitFor();
+    expect(await axeViolations(provider)).toEqual([]);
+  });
+
+  it('asks for an explicit confirmation before break-glass access, and says when a patient has not allowed it', async () => {
+    const patientAddress = privateKeyToAccount(stack.keys.patient).address;
+    await provider.getByRole('button', { name: 'Emergency access' }).click();
+    await provider.getByLabel('Patient’s address').fill(patientAddress);
+    await provider.getByLabel('Why you need it now (at least 10 characters)').fill('Unconscious on arrival, checking allergies');
+    const open = provider.getByRole('button', { name: 'Open emergency access' });
+    expect(await open.isDisabled()).toBe(true);
+    await provider.getByLabel(/I understand: this is recorded publicly on the blockchain/).check();
+    expect(await axeViolations(provider)).toEqual([]);
+    await open.click();
+    await expect(provider.getByRole('alert').textContent()).resolves.toContain('This patient has not allowed emergency access');
+  });
+
   it('flags a directory entry the vault edited instead of believing it', async () => {
     await patient.route('**/v1/directory?**', async (route) => {
       const response = await route.fetch();

@@ -9,3 +9,4 @@ export * from './signIn.ts';
 export * from './WalletList.tsx';
 export * from './appStore.ts';
 export * from './Status.tsx';
+export * from './activityWords.ts';

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { usePatientApp } from '../usePatientApp.ts';
-import { byActor, otherActors, outcomeWords, underWhat, whatHappened } from '../services/activity.ts';
+import { byActor, otherActors, outcomeWords, underWhat, whatHappened } from '@medkey/app-shell';
 import { getAddress } from 'viem';
 import { saveFile } from '../services/saveFile.ts';
 

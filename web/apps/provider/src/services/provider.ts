@@ -8,6 +8,10 @@ import {
   PURPOSES,
   applyAsProvider,
   categoriesOf,
+  checkAuditLog,
+  openEmergencyAccess,
+  readAuditAnchor,
+  type CheckedLog,
   checkDirectoryEntry,
   deriveEncryptionKey,
   openRecordContent,
@@ -25,10 +29,10 @@ import {
 } from '@medkey/client';
 import { ANVIL_KEYS, AppStore, connectAndSignIn, devWallet, discoverWallets, loadConfig, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
 import { patientName, type Resource } from '@medkey/fhir-display';
-import type { Address, PublicClient } from 'viem';
+import { hexToBytes, isAddress, type Address, type PublicClient } from 'viem';
 
 export type Phase = 'loading' | 'connect' | 'ready';
-export type Screen = 'patients' | 'patient' | 'apply' | 'request';
+export type Screen = 'patients' | 'patient' | 'apply' | 'request' | 'emergency' | 'history';
 
 /** One patient who shared with this provider: what, why and until when, over all her grants. */
 export interface PatientRow {
@@ -48,6 +52,8 @@ export interface ProviderState extends StatusState {
   standing?: { status: 'unregistered' | 'active' | 'suspended'; entry?: CheckedEntry | undefined } | undefined;
   applications: Schemas['ApplicationView'][];
   patients: PatientRow[];
+  /** This provider's own access history, checked here against the operator's signed log. */
+  history?: CheckedLog | undefined;
   /** The patient on screen: her records, and the ones opened in this browser. */
   patient?: { address: Address; records: Schemas['RecordView'][]; opened: Record<string, Resource> } | undefined;
 }
@@ -70,6 +76,7 @@ export class ProviderApp extends AppStore<ProviderState> {
 
   show(screen: Screen) {
     this.set({ screen, error: undefined, notice: undefined });
+    if (screen === 'history') void this.loadHistory();
   }
 
   async start(): Promise<void> {
@@ -214,6 +221,47 @@ export class ProviderApp extends AppStore<ProviderState> {
         ...(request.note ? { note: request.note } : {}),
       });
       this.set({ busy: undefined, screen: 'patients', notice: 'Your request was sent. The patient sees it in her app and answers there.' });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /**
+   * Break-glass: opens a 4-hour emergency grant to a patient who allowed it, from this wallet,
+   * then her records. Only after the person confirmed that it is public and logged.
+   */
+  async openEmergency(patient: string, reason: string): Promise<void> {
+    const { wallet, chain } = this;
+    if (!wallet || !chain) return;
+    if (!isAddress(patient.trim())) {
+      this.set({ error: 'That is not a patient address: it starts with 0x and has 40 more characters.' });
+      return;
+    }
+    this.set({ busy: 'Confirm the emergency access in your wallet.', error: undefined });
+    try {
+      const opened = await openEmergencyAccess(wallet, chain, this.deployment, patient.trim() as Address, reason);
+      this.set({ notice: `Emergency access open until ${opened.expiresAt.toLocaleTimeString()}. The patient and anyone reading the chain can see it.` });
+      await this.loadPatients();
+      await this.openPatient(patient.trim() as Address);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** What this provider opened or was refused, from the vault's signed, anchored log, checked here. */
+  async loadHistory(): Promise<void> {
+    const { vault, chain, state } = this;
+    if (!vault || !chain || !state.config) return;
+    this.set({ busy: 'Checking your access history…' });
+    try {
+      const anchor = await readAuditAnchor(chain, this.deployment).catch(() => undefined);
+      const history = await checkAuditLog({
+        source: { entries: () => vault.auditEntries(), consistency: (from) => vault.consistency(from) },
+        operatorKey: hexToBytes(`0x${state.config.audit_key.replace(/^0x/, '')}`),
+        chainId: state.config.chain_id,
+        ...(anchor && anchor.size > 0 ? { anchored: anchor } : {}),
+      });
+      this.set({ history, busy: undefined });
     } catch (err) {
       this.fail(err);
     }

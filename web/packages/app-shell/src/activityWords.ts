@@ -1,7 +1,7 @@
-// The activity page's words: what each audit entry means to the patient.
+// The words of an activity log: what each audit entry means, to a patient or a provider.
 import { PURPOSES, type AuditEntry } from '@medkey/client';
 import { getAddress } from 'viem';
-import { PURPOSE_LABELS } from './sharing.ts';
+import { PURPOSE_LABELS } from './labels.ts';
 
 const KINDS: Record<string, string> = {
   key_released: 'opened a record',
@@ -17,6 +17,7 @@ const KINDS: Record<string, string> = {
   revoke_relayed: 'stopped sharing',
   encryption_key_published: 'published an encryption key',
   emergency_providers_set: 'chose emergency providers',
+  provider_applied: 'applied to the registry',
   access_requested: 'asked for access',
   access_approved: 'approved an access request',
   access_declined: 'declined an access request',
@@ -49,7 +50,7 @@ export function underWhat(entry: AuditEntry): string {
   return [label && `for ${label}`, grant && `under grant ${grant}`].filter(Boolean).join(', ');
 }
 
-/** Everyone in the log other than her (checksummed addresses), for the per-person filter. */
+/** Everyone in the log other than `self` (checksummed addresses), for the per-person filter. */
 export function otherActors(entries: AuditEntry[], self: string | undefined): string[] {
   return [...new Set(entries.map((e) => getAddress(e.actor)))].filter((a) => a.toLowerCase() !== self?.toLowerCase()).sort();
 }
