@@ -319,6 +319,28 @@ async fn declines_refusals_and_bad_input(backend: Backend) {
         world.call("POST", "/v1/provider-applications", Some(&token), Some(apply(&profile, &signature))).await;
     assert_eq!(status, 201, "{body}");
 
+    // The console's status page: for role holders only; the roles from the chain's events.
+    let (status, body) = world.call("GET", "/v1/admin/status", Some(&token), None).await;
+    assert_eq!((status, code(&body)), (403, Some("no_registry_role")), "{body}");
+    let (status, system) = world.call("GET", "/v1/admin/status", Some(&admin_token), None).await;
+    assert_eq!(status, 200, "{system}");
+    let admin_address = admin.address().to_string();
+    for role in ["admin", "registrar", "pauser", "operator"] {
+        let held =
+            system["roles"].as_array().unwrap().iter().any(|h| h["role"] == role && h["account"] == admin_address);
+        assert!(held, "{role}: {system}");
+    }
+    assert!(system["anchoring"]["log_size"].as_u64().unwrap() > 0, "{system}");
+    assert_eq!(system["indexer"]["fresh"], true, "{system}");
+    assert!(system.get("relayer").is_none(), "no relayer configured: {system}");
+    assert_eq!(system["webhooks"]["enabled"], false);
+    let (status, body) = world.call("GET", "/v1/admin/webhooks", Some(&admin_token), None).await;
+    assert_eq!((status, body.as_array().map(Vec::len)), (200, Some(0)), "{body}");
+    let (status, body) = world.call("POST", "/v1/admin/webhooks/abc/retry", Some(&token), None).await;
+    assert_eq!((status, code(&body)), (403, Some("not_operator")), "{body}");
+    let (status, body) = world.call("POST", "/v1/admin/webhooks/abc/retry", Some(&admin_token), None).await;
+    assert_eq!((status, code(&body)), (409, Some("notifications_off")), "{body}");
+
     // The registry refuses a registration without a profile hash, and the directory refuses bad
     // queries with a code.
     let registry = world.chain.registry();

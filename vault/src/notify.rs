@@ -342,6 +342,22 @@ pub async fn delivery(pool: &AnyPool, id: &str) -> Result<Option<Delivery>, sqlx
     row.as_ref().map(delivery_from_row).transpose()
 }
 
+/// How many deliveries are pending, delivered and dead.
+pub async fn counts(pool: &AnyPool) -> Result<(u64, u64, u64), sqlx::Error> {
+    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM webhook_outbox GROUP BY status").fetch_all(pool).await?;
+    let mut counts = (0, 0, 0);
+    for row in rows {
+        let n = row.try_get::<i64, _>("n")? as u64;
+        match row.try_get::<String, _>("status")?.as_str() {
+            "pending" => counts.0 = n,
+            "delivered" => counts.1 = n,
+            "dead" => counts.2 = n,
+            _ => {}
+        }
+    }
+    Ok(counts)
+}
+
 /// Every delivery, oldest first (diagnostics and tests).
 pub async fn deliveries(pool: &AnyPool) -> Result<Vec<Delivery>, sqlx::Error> {
     let sql = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_outbox ORDER BY seq");

@@ -42,6 +42,8 @@ impl RelayError {
 #[derive(Clone, Debug)]
 pub struct Relayer {
     registry: ConsentRegistryInstance<DynProvider>,
+    /// The account that pays the gas.
+    address: Address,
     chain_id: u64,
     timeout: Duration,
 }
@@ -55,8 +57,23 @@ impl Relayer {
         chain_id: u64,
         timeout: Duration,
     ) -> Result<Self, String> {
+        let address = key.address();
         let provider = sending_provider(rpc_url, key, "relayer")?;
-        Ok(Self { registry: ConsentRegistry::new(registry, provider), chain_id, timeout })
+        Ok(Self { registry: ConsentRegistry::new(registry, provider), address, chain_id, timeout })
+    }
+
+    /// The account that pays the gas of relayed grants and revocations.
+    pub fn address(&self) -> Address {
+        self.address
+    }
+
+    /// Its balance in wei, as the chain has it now.
+    pub async fn balance(&self) -> Result<alloy::primitives::U256, String> {
+        let call = self.registry.provider().get_balance(self.address);
+        match tokio::time::timeout(self.timeout, call).await {
+            Err(_) => Err(format!("no answer within {:?}", self.timeout)),
+            Ok(result) => result.map_err(|err| err.to_string()),
+        }
     }
 
     pub fn registry(&self) -> Address {

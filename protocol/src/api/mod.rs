@@ -7,6 +7,7 @@
 //! field's name says otherwise.
 
 pub mod account;
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod directory;
@@ -18,6 +19,7 @@ pub mod requests;
 pub mod sharing;
 
 pub use account::*;
+pub use admin::*;
 pub use audit::*;
 pub use auth::*;
 pub use directory::*;

@@ -32,6 +32,46 @@ fn role_hash(constant: &str) -> B256 {
     if constant.is_empty() { B256::ZERO } else { keccak256(constant.as_bytes()) }
 }
 
+/// The API's name of a role hash, or the hash when it is none of the registry's.
+pub(super) fn role_name(role: B256) -> String {
+    ROLES
+        .iter()
+        .find(|(_, constant)| role_hash(constant) == role)
+        .map_or_else(|| role.to_string(), |(n, _)| (*n).to_owned())
+}
+
+/// The registry roles `account` holds at the mirror's latest block, by API name.
+async fn held_roles(state: &AppState, account: Address) -> Result<Vec<&'static str>, ApiError> {
+    state.gate.mirror().catch_up().await?;
+    let mut held = Vec::new();
+    for (name, constant) in ROLES {
+        if state.mirror.has_role(state.chain_id, role_hash(constant), account).await? {
+            held.push(name);
+        }
+    }
+    Ok(held)
+}
+
+/// The signed-in caller if it holds one of `roles`; otherwise the refusal, logged.
+async fn caller_holding(
+    parts: &mut Parts,
+    state: &AppState,
+    roles: &[&str],
+    code: &'static str,
+    message: &'static str,
+) -> Result<Address, ApiError> {
+    let caller = Caller::from_request_parts(parts, state).await?;
+    if held_roles(state, caller.address).await?.iter().any(|held| roles.contains(held)) {
+        return Ok(caller.address);
+    }
+    let refused = crate::access_log::AuditEntry {
+        outcome: code.into(),
+        ..stamped(&format!("admin_{}", parts.method.as_str().to_lowercase()), caller.address)
+    };
+    state.log.append(&refused).await?;
+    Err(ApiError::forbidden(code, message))
+}
+
 /// A signed-in account that holds REGISTRAR_ROLE at the mirror's latest block.
 pub struct Registrar(pub Address);
 
@@ -39,20 +79,34 @@ impl FromRequestParts<AppState> for Registrar {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let caller = Caller::from_request_parts(parts, state).await?;
-        state.gate.mirror().catch_up().await?;
-        if state.mirror.has_role(state.chain_id, role_hash("REGISTRAR_ROLE"), caller.address).await? {
-            return Ok(Self(caller.address));
-        }
-        let refused = crate::access_log::AuditEntry {
-            outcome: "not_registrar".into(),
-            ..stamped(&format!("admin_{}", parts.method.as_str().to_lowercase()), caller.address)
-        };
-        state.log.append(&refused).await?;
-        Err(ApiError::forbidden(
-            "not_registrar",
-            "this account does not hold the registry's registrar role, so the registrar's pages are closed to it",
-        ))
+        let message =
+            "this account does not hold the registry's registrar role, so the registrar's pages are closed to it";
+        Ok(Self(caller_holding(parts, state, &["registrar"], "not_registrar", message).await?))
+    }
+}
+
+/// A signed-in account that holds any registry role.
+pub struct RoleHolder(pub Address);
+
+impl FromRequestParts<AppState> for RoleHolder {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let all = ["admin", "registrar", "pauser", "operator"];
+        let message = "this account holds no role in the registry, so the console's pages are closed to it";
+        Ok(Self(caller_holding(parts, state, &all, "no_registry_role", message).await?))
+    }
+}
+
+/// A signed-in account that holds the operator's or the admin's role.
+pub struct Operator(pub Address);
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let message = "only the registry's operator or admin may retry webhook deliveries";
+        Ok(Self(caller_holding(parts, state, &["operator", "admin"], "not_operator", message).await?))
     }
 }
 
@@ -65,14 +119,8 @@ impl FromRequestParts<AppState> for Registrar {
     security(("bearer" = [])),
 )]
 pub async fn roles(State(state): State<AppState>, caller: Caller) -> Result<Json<AdminRoles>, ApiError> {
-    state.gate.mirror().catch_up().await?;
-    let mut held = Vec::new();
-    for (name, constant) in ROLES {
-        if state.mirror.has_role(state.chain_id, role_hash(constant), caller.address).await? {
-            held.push(name.to_owned());
-        }
-    }
-    Ok(Json(AdminRoles { address: caller.address.to_string(), roles: held }))
+    let held = held_roles(&state, caller.address).await?;
+    Ok(Json(AdminRoles { address: caller.address.to_string(), roles: held.into_iter().map(str::to_owned).collect() }))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -3,6 +3,7 @@
 
 mod account_key_routes;
 mod admin_routes;
+mod admin_status_routes;
 mod application_routes;
 mod attachment_routes;
 mod audit_routes;
@@ -92,6 +93,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_routes::decline))
         .routes(routes!(admin_routes::confirm))
         .routes(routes!(admin_routes::add_reason))
+        .routes(routes!(admin_status_routes::status))
+        .routes(routes!(admin_status_routes::dead_webhooks))
+        .routes(routes!(admin_status_routes::retry_webhook))
 }
 
 /// The OpenAPI 3.1 document of the API, as `GET /openapi.json` serves it.

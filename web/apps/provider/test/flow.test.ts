@@ -200,6 +200,16 @@ describe('the provider app and the admin console', () => {
     await patient.unroute('**/v1/directory?**');
   });
 
+  it('shows the registry, the audit log, the mirror, the relayer and the role holders', async () => {
+    await admin.getByRole('button', { name: 'Registry', exact: true }).click();
+    await admin.getByText('Running: new grants are accepted. Revocations always work, paused or not.').waitFor();
+    await admin.getByText(/entries now\./).waitFor();
+    await admin.getByText(/Fresh: keys are released\./).waitFor();
+    await admin.getByText(/pays for gasless grants; balance .* ETH/).waitFor();
+    await admin.getByRole('cell', { name: 'Registrar (providers)' }).first().waitFor();
+    expect(await axeViolations(admin)).toEqual([]);
+  });
+
   it('a suspension shows with its reason and date in both apps', async () => {
     await admin.getByRole('button', { name: 'Providers', exact: true }).click();
     await admin.getByLabel('Search by name, organisation, city or NPI').fill('reyes');

@@ -35,6 +35,9 @@ export interface AdminState extends StatusState {
   providers: CheckedEntry[];
   query: string;
   paused?: boolean | undefined;
+  /** The running system, and the webhook deliveries that gave up. */
+  system?: Schemas['SystemStatus'] | undefined;
+  deadWebhooks: Schemas['FailedDelivery'][];
 }
 
 export class AdminApp extends AppStore<AdminState> {
@@ -44,7 +47,7 @@ export class AdminApp extends AppStore<AdminState> {
   private chain?: PublicClient;
 
   constructor() {
-    super({ phase: 'loading', screen: 'applications', wallets: [], roles: [], applications: [], providers: [], query: '' });
+    super({ phase: 'loading', screen: 'applications', wallets: [], roles: [], applications: [], providers: [], query: '', deadWebhooks: [] });
   }
 
   private get deployment(): Deployment {
@@ -60,7 +63,7 @@ export class AdminApp extends AppStore<AdminState> {
   show(screen: Screen) {
     this.set({ screen, error: undefined, notice: undefined });
     if (screen === 'providers') void this.search(this.state.query);
-    if (screen === 'registry') void this.readPause();
+    if (screen === 'registry') void this.loadSystem();
   }
 
   async start(): Promise<void> {
@@ -147,6 +150,29 @@ export class AdminApp extends AppStore<AdminState> {
       await new Promise((resolve) => setTimeout(resolve, 300));
       this.set({ busy: undefined, notice: suspend ? 'Suspended. Its grants are paused; patients see why.' : 'Reinstated. Its grants are live again.' });
       await this.search(this.state.query);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Pause, anchoring, the mirror, the relayer, webhooks and roles, read now. */
+  async loadSystem(): Promise<void> {
+    try {
+      const vault = this.registrar.vault;
+      const [system, deadWebhooks] = await Promise.all([vault.adminStatus(), vault.deadWebhooks()]);
+      this.set({ system, deadWebhooks });
+      await this.readPause();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Puts a dead webhook delivery back in the queue (operator or admin). */
+  async retryWebhook(id: string): Promise<void> {
+    try {
+      await this.registrar.vault.retryWebhook(id);
+      this.set({ notice: 'Queued again: the vault retries the delivery now.' });
+      await this.loadSystem();
     } catch (err) {
       this.fail(err);
     }

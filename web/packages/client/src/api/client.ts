@@ -302,6 +302,19 @@ export class VaultClient {
     return must(this.api.POST('/v1/admin/applications/{id}/confirm', { params: { path: { id } } }));
   }
 
+  /** The running system for the registry console: anchoring, mirror, relayer, webhooks, roles. */
+  adminStatus(): Promise<Schemas['SystemStatus']> {
+    return must(this.api.GET('/v1/admin/status'));
+  }
+
+  deadWebhooks(): Promise<Schemas['FailedDelivery'][]> {
+    return must(this.api.GET('/v1/admin/webhooks'));
+  }
+
+  async retryWebhook(id: string): Promise<void> {
+    await must(this.api.POST('/v1/admin/webhooks/{id}/retry', { params: { path: { id } } }));
+  }
+
   /** Keeps the words of a suspension's or reinstatement's reason; its hash goes on chain. */
   addRegistryReason(reason: string): Promise<Schemas['RegistryReason']> {
     return must(this.api.POST('/v1/admin/reasons', { body: { reason } }));

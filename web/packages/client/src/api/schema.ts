@@ -263,6 +263,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The system at a glance, for any registry role holder. */
+        get: operations["status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Webhook deliveries given up after every retry (payloads left out), oldest first, at most 200. */
+        get: operations["dead_webhooks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhooks/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Puts a dead delivery back in the queue with a fresh set of attempts. */
+        post: operations["retry_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit/consistency": {
         parameters: {
             query?: never;
@@ -846,6 +897,26 @@ export interface components {
             /** @description Some of `admin`, `registrar`, `pauser`, `operator`. */
             roles: string[];
         };
+        AnchoringStatus: {
+            /**
+             * Format: int64
+             * @description Unix ms of the anchoring block.
+             */
+            anchored_at_ms?: number | null;
+            anchored_root?: string | null;
+            /**
+             * Format: int64
+             * @description The last anchored head on chain (none yet: absent).
+             */
+            anchored_size?: number | null;
+            /** @description The log's root now, 0x-hex. */
+            log_root: string;
+            /**
+             * Format: int64
+             * @description Entries in the vault's audit log now.
+             */
+            log_size: number;
+        };
         /** @description A provider's application: its profile, signed by its wallet. */
         ApplicationBody: {
             profile: components["schemas"]["DirectoryProfile"];
@@ -1064,6 +1135,17 @@ export interface components {
             /** @description The current TOTP code. */
             totp?: string | null;
         };
+        /** @description A webhook delivery that failed, without its payload. */
+        FailedDelivery: {
+            /** Format: int32 */
+            attempts: number;
+            /** Format: int64 */
+            created_at_ms: number;
+            event_type: string;
+            id: string;
+            /** @description An HTTP status or a transport error; never the receiver's body. */
+            last_error?: string | null;
+        };
         /** @description A FHIR R4 Bundle, as JSON. */
         FhirBundle: Record<string, unknown>;
         GrantDraft: {
@@ -1157,6 +1239,23 @@ export interface components {
              * @example ok
              */
             status: string;
+        };
+        IndexerStatus: {
+            /** @description Whether the vault would release keys now (the freshness policy). */
+            fresh: boolean;
+            /**
+             * Format: int64
+             * @description Milliseconds since the indexer last confirmed the chain head.
+             */
+            head_age_ms: number;
+            /** Format: int64 */
+            head_block: number;
+            /** Format: int64 */
+            indexed_block: number;
+            /** Format: int64 */
+            lag_blocks: number;
+            /** @description Why not, in words. */
+            problem?: string | null;
         };
         /** @description What each record came to: released, or refused with a code. */
         KeyBatch: {
@@ -1445,6 +1544,11 @@ export interface components {
              */
             tx_hash: string;
         };
+        RelayerStatus: {
+            address: string;
+            /** @description In wei, as a decimal string. */
+            balance_wei: string;
+        };
         RequestDraft: {
             /**
              * @description Record category names (at least one), e.g. `lab_results`.
@@ -1483,6 +1587,11 @@ export interface components {
             /** Format: int64 */
             valid_for_s?: number | null;
         };
+        RoleHolder: {
+            account: string;
+            /** @description `admin`, `registrar`, `pauser`, `operator`, or the role's hash when unknown. */
+            role: string;
+        };
         SessionBody: {
             /**
              * Format: int64
@@ -1507,6 +1616,14 @@ export interface components {
              *     is, and send it back unchanged to `POST /v1/relay`.
              */
             typed_data: components["schemas"]["TypedDataJson"];
+        };
+        SystemStatus: {
+            anchoring: components["schemas"]["AnchoringStatus"];
+            indexer: components["schemas"]["IndexerStatus"];
+            relayer?: components["schemas"]["RelayerStatus"] | null;
+            /** @description Current holders, from the chain's role events, by role then account. */
+            roles: components["schemas"]["RoleHolder"][];
+            webhooks: components["schemas"]["WebhookCounts"];
         };
         TotpSetup: {
             /** @description The same as an `otpauth://` URL, for a QR code. */
@@ -1595,6 +1712,19 @@ export interface components {
              * @description From 1.
              */
             version: number;
+        };
+        WebhookCounts: {
+            /**
+             * Format: int64
+             * @description Given up after every retry; retry them with `POST /v1/admin/webhooks/{id}/retry`.
+             */
+            dead: number;
+            /** Format: int64 */
+            delivered: number;
+            /** @description Whether notifications are configured. */
+            enabled: boolean;
+            /** Format: int64 */
+            pending: number;
         };
         WrappedKeyBody: {
             /**
@@ -2598,6 +2728,166 @@ export interface operations {
             };
             /** @description missing_token / invalid_token / token_expired / session_closed */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Anchoring, mirror, relayer, webhooks and roles */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SystemStatus"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no_registry_role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    dead_webhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Dead deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FailedDelivery"][];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no_registry_role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    retry_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The delivery id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued again */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_operator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found: no dead delivery with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description notifications_off: this vault sends no webhooks */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
