@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { announceWallet, chromiumLaunchOptions, startDevStack, testWallet, type DevStack } from '@medkey/client/testing';
+import { announceWallet, chromiumLaunchOptions, medkeyCli, startDevStack, testWallet, type DevStack } from '@medkey/client/testing';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Hex } from 'viem';
@@ -145,11 +145,33 @@ describe('the provider app and the admin console', () => {
     expect(await axeViolations(provider)).toEqual([]);
   });
 
+  it('adds a record to her file under a write grant, sealed for her and for itself', async () => {
+    const until = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    await medkeyCli(stack, stack.keys.patient, ['grant', '--provider', providerAddress, '--categories', 'vitals', '--until', until, '--write']);
+    await provider.reload();
+    await provider.getByRole('button', { name: 'Test Wallet' }).click();
+    await provider.getByText('Vital signs — for treatment, until').waitFor();
+    await provider.getByRole('button', { name: /Open her records/ }).click();
+    const weight = {
+      resourceType: 'Observation',
+      status: 'final',
+      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+      code: { coding: [{ system: 'http://loinc.org', code: '29463-7', display: 'Body weight' }] },
+      valueQuantity: { value: 71.5, unit: 'kg' },
+    };
+    await provider.getByLabel('Or paste the FHIR resource').fill(JSON.stringify(weight));
+    expect(await axeViolations(provider)).toEqual([]);
+    await provider.getByRole('button', { name: 'Encrypt and add to her records' }).click();
+    await provider.getByText('Added to her records. She can read it, and so can you.').waitFor();
+    await provider.getByRole('button', { name: /Open measurement or test result \(Vital signs/ }).click();
+    await provider.getByText('71.5 kg').waitFor();
+  });
+
   it('asks for more, and the patient sees the request by name and approves it', async () => {
     const patientAddress = privateKeyToAccount(stack.keys.patient).address;
     await provider.getByRole('button', { name: 'Request access' }).click();
     await provider.getByLabel('Patient’s address').fill(patientAddress);
-    await provider.getByLabel('Vital signs').check();
+    await provider.getByLabel('Vaccinations').check();
     await provider.getByLabel('A note for the patient (optional)').fill('Before your cardiology visit');
     expect(await axeViolations(provider)).toEqual([]);
     await provider.getByRole('button', { name: 'Send the request' }).click();
@@ -158,7 +180,7 @@ describe('the provider app and the admin console', () => {
     await patient.getByRole('button', { name: 'Records', exact: true }).click();
     await patient.getByRole('button', { name: 'Sharing', exact: true }).click();
     await patient.getByText('Before your cardiology visit').waitFor();
-    await patient.getByText(/Dr\. Ana Reyes.*asks to read your vital signs/).waitFor();
+    await patient.getByText(/Dr\. Ana Reyes.*asks to read your vaccinations/).waitFor();
     await patient.getByRole('button', { name: 'Review and approve' }).click();
     await patient.getByRole('button', { name: 'Sign and share' }).click();
     await patient.getByText(/Shared\./).waitFor();

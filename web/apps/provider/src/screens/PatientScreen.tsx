@@ -1,13 +1,45 @@
 import { CATEGORY_LABELS } from '@medkey/app-shell';
 import type { Category } from '@medkey/client';
 import { ResourceView, formatDate, typeName } from '@medkey/fhir-display';
+import { useState } from 'react';
 import { useProviderApp } from '../useProviderApp.ts';
+
+/** A FHIR resource, pasted or from a file, for a write grant. */
+function AddRecord() {
+  const [state, app] = useProviderApp();
+  const [text, setText] = useState('');
+  return (
+    <form
+      aria-labelledby="add-title"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void app.addRecord(text);
+      }}
+    >
+      <h2 id="add-title">Add a record</h2>
+      <p>She allowed you to add records. It is encrypted here for her and for you; she sees who added it.</p>
+      <label>
+        FHIR JSON file
+        <input type="file" accept=".json,application/fhir+json,application/json" onChange={(e) => void e.target.files?.[0]?.text().then(setText)} />
+      </label>
+      <label>
+        Or paste the FHIR resource
+        <textarea rows={6} value={text} onChange={(e) => setText(e.target.value)} />
+      </label>
+      <button type="submit" disabled={Boolean(state.busy) || text.trim() === ''}>
+        Encrypt and add to her records
+      </button>
+    </form>
+  );
+}
 
 export function PatientScreen() {
   const [state, app] = useProviderApp();
   const patient = state.patient;
   if (!patient) return null;
-  const name = state.patients.find((p) => p.patient.toLowerCase() === patient.address.toLowerCase())?.name;
+  const row = state.patients.find((p) => p.patient.toLowerCase() === patient.address.toLowerCase());
+  const name = row?.name;
+  const canWrite = Boolean(row?.grants.some((g) => g.grant.write && g.state === 'live'));
   return (
     <section aria-labelledby="patient-title">
       <button type="button" onClick={() => app.show('patients')}>
@@ -15,6 +47,7 @@ export function PatientScreen() {
       </button>
       <h1 id="patient-title">{name ?? 'Patient'}’s records</h1>
       <p className="address">{patient.address}</p>
+      {canWrite && <AddRecord />}
       {patient.records.length === 0 && <p>None of her records are shared with you now.</p>}
       <ul className="records">
         {patient.records.map((record) => {

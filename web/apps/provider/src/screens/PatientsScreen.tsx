@@ -4,8 +4,8 @@ import { formatDate } from '@medkey/fhir-display';
 import { useProviderApp } from '../useProviderApp.ts';
 
 const STATES: Record<string, string> = {
-  active: 'Active',
-  upcoming: 'Not started yet',
+  live: 'Active',
+  pending: 'Not started yet',
   expired: 'Expired',
   revoked: 'Withdrawn by the patient',
   suspended: 'Paused: you are suspended',

@@ -9,7 +9,12 @@ import {
   applyAsProvider,
   categoriesOf,
   checkAuditLog,
+  inferCategory,
   openEmergencyAccess,
+  publishedKey,
+  sealNewRecord,
+  type FhirResource,
+  type Sealed,
   readAuditAnchor,
   type CheckedLog,
   checkDirectoryEntry,
@@ -204,6 +209,47 @@ export class ProviderApp extends AppStore<ProviderState> {
       this.set({ busy: undefined, patients, patient: { ...patient, opened: { ...patient.opened, [recordId]: resource } } });
     } catch (err) {
       this.fail(err);
+    }
+  }
+
+  /**
+   * Adds a FHIR resource to the patient's records under a write grant: sealed here for her (her
+   * published key, checked against her signature) and for this provider. (Attaching a file to it
+   * is the owner's alone in the vault today.)
+   */
+  async addRecord(resourceText: string): Promise<void> {
+    const { vault, wallet, state } = this;
+    const patient = state.patient;
+    if (!vault || !wallet || !patient || !state.config) return;
+    this.set({ busy: 'Sealing the record for the patient and for you…', error: undefined, notice: undefined });
+    let sealed: Sealed | undefined;
+    try {
+      let resource: FhirResource;
+      try {
+        resource = JSON.parse(resourceText) as FhirResource;
+      } catch {
+        throw new MedkeyError('not_json', 'That is not valid JSON. Paste a FHIR R4 resource, or choose a FHIR JSON file.');
+      }
+      if (typeof resource?.resourceType !== 'string') throw new MedkeyError('not_fhir', 'That is not a FHIR resource: it has no resourceType.');
+      this.keys ??= await deriveEncryptionKey(wallet);
+      const patientKey = await publishedKey(vault, patient.address, state.config.chain_id);
+      sealed = await sealNewRecord({
+        owner: patient.address,
+        resource,
+        category: inferCategory(resource) ?? 'documents',
+        readers: [
+          { address: patient.address, publicKey: patientKey },
+          { address: wallet.address, publicKey: this.keys.publicKey },
+        ],
+        forPatient: true,
+      });
+      await vault.createRecord(sealed.body);
+      this.set({ busy: undefined, notice: 'Added to her records. She can read it, and so can you.' });
+      await this.openPatient(patient.address);
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      sealed?.dataKey.fill(0);
     }
   }
 
