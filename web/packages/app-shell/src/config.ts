@@ -14,3 +14,8 @@ export async function loadConfig(): Promise<AppConfig> {
   if (!response.ok) throw new Error('This Medkey server did not say which network it serves. Try reloading the page.');
   return (await response.json()) as AppConfig;
 }
+
+/** The registry this vault serves, as the client library takes it. */
+export function deploymentOf(config: AppConfig): { chainId: number; address: Address } {
+  return { chainId: config.chain_id, address: config.registry };
+}

@@ -4,7 +4,8 @@
 import { localWallet } from '@medkey/client';
 import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import type { WalletChoice } from './wallets.ts';
+import { loadConfig, type AppConfig } from './config.ts';
+import { discoverWallets, type WalletChoice } from './wallets.ts';
 
 /** anvil's well-known dev accounts, by their part in `medkey dev`. */
 export const ANVIL_KEYS = {
@@ -22,4 +23,15 @@ export const ANVIL_KEYS = {
 export function devWallet(rpcUrl: string, chainId: number, key: Hex, name: string): WalletChoice {
   const provider = localWallet(privateKeyToAccount(key), { chainId, rpcUrl });
   return { id: `medkey-dev-${key.slice(2, 10)}`, name, provider, dev: true };
+}
+
+/**
+ * The deployment this page is served for and the wallets to offer: the browser's own, and on a
+ * local development chain only, these dev wallets.
+ */
+export async function configAndWallets(dev: { key: Hex; name: string }[]): Promise<{ config: AppConfig; wallets: WalletChoice[] }> {
+  const config = await loadConfig();
+  const wallets = await discoverWallets();
+  if (config.dev_rpc_url) for (const d of dev) wallets.push(devWallet(config.dev_rpc_url, config.chain_id, d.key, d.name));
+  return { config, wallets };
 }

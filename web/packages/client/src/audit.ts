@@ -10,8 +10,9 @@
 import { ed25519 } from '@noble/curves/ed25519';
 import { sha256 } from '@noble/hashes/sha2';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils';
-import { hexToBytes } from 'viem';
-import type { Schemas } from './api/client.ts';
+import { hexToBytes, type PublicClient } from 'viem';
+import type { Schemas, VaultClient } from './api/client.ts';
+import { readAuditAnchor, type Deployment } from './chain/registry.ts';
 
 /** An audit entry as the vault serves it (serde of protocol/src/audit/entry.rs). */
 export type AuditEntry = Schemas['Entry'];
@@ -229,4 +230,25 @@ export async function checkAuditLog(args: {
     if (!moved) return { check: { ok: true, size: head.size }, head, entries, ...(anchored ? { anchored } : {}) };
   }
   return { check: auditFailure('busy'), entries: [] };
+}
+
+/**
+ * The log the vault shows the signed-in account, checked here: the operator's signature on the
+ * head, every entry's inclusion, consistency with `lastSeen` and with the anchor on chain.
+ */
+export async function checkVaultLog(
+  vault: Pick<VaultClient, 'auditEntries' | 'consistency'>,
+  chain: Pick<PublicClient, 'readContract'>,
+  deployment: Deployment,
+  operatorKeyHex: string,
+  lastSeen?: KnownHead,
+): Promise<CheckedLog> {
+  const anchor = await readAuditAnchor(chain, deployment).catch(() => undefined);
+  return checkAuditLog({
+    source: { entries: () => vault.auditEntries(), consistency: (from) => vault.consistency(from) },
+    operatorKey: hexToBytes(`0x${operatorKeyHex.replace(/^0x/, '')}`),
+    chainId: deployment.chainId,
+    ...(lastSeen ? { lastSeen } : {}),
+    ...(anchor && anchor.size > 0 ? { anchored: anchor } : {}),
+  });
 }

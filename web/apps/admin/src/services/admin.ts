@@ -17,7 +17,7 @@ import {
   type VaultSession,
   type Wallet,
 } from '@medkey/client';
-import { ANVIL_KEYS, AppStore, connectAndSignIn, devWallet, discoverWallets, loadConfig, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
+import { ANVIL_KEYS, AppStore, configAndWallets, connectAndSignIn, deploymentOf, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
 import { encodeFunctionData, type Address, type PublicClient } from 'viem';
 
 export type Phase = 'loading' | 'connect' | 'ready';
@@ -51,8 +51,7 @@ export class AdminApp extends AppStore<AdminState> {
   }
 
   private get deployment(): Deployment {
-    const config = this.state.config!;
-    return { chainId: config.chain_id, address: config.registry };
+    return deploymentOf(this.state.config!);
   }
 
   private get registrar(): RegistrarContext {
@@ -68,11 +67,9 @@ export class AdminApp extends AppStore<AdminState> {
 
   async start(): Promise<void> {
     try {
-      const config = await loadConfig();
-      const wallets = await discoverWallets();
-      if (config.dev_rpc_url) {
-        wallets.push(devWallet(config.dev_rpc_url, config.chain_id, ANVIL_KEYS.admin, 'Dev wallet: the registry’s deployer (local test chain only)'));
-      }
+      const { config, wallets } = await configAndWallets([
+        { key: ANVIL_KEYS.admin, name: 'Dev wallet: the registry’s deployer (local test chain only)' },
+      ]);
       this.set({ phase: 'connect', config, wallets });
     } catch (err) {
       this.set({ phase: 'connect' });

@@ -20,11 +20,10 @@ import {
   publishedKey,
   sealNewRecord,
   wrapAll,
-  checkAuditLog,
+  checkVaultLog,
   readEmergency,
   setEmergency,
   type EmergencySettings,
-  readAuditAnchor,
   type CheckedLog,
   type Category,
   type Deployment,
@@ -40,12 +39,12 @@ import {
   type CheckedEntry,
 } from '@medkey/client';
 import { dateOf, selfReportedResource, titleOf, type Resource, type SelfReport } from '@medkey/fhir-display';
-import { hexToBytes, isAddress, type Address, type Hex, type PublicClient } from 'viem';
+import { isAddress, type Address, type Hex, type PublicClient } from 'viem';
 import { NO_FILTER, attachedFile, newestFirst, type RecordFilter, type RecordItem } from './timeline.ts';
 import { plan, readRecordsFile, type PlannedRecord } from './importFile.ts';
 import { saveFile } from './saveFile.ts';
 import { lookUpProvider, share, stopSharing, type ShareContext } from './sharing.ts';
-import { ANVIL_KEYS, AppStore, connectAndSignIn, devWallet, discoverWallets, loadConfig, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
+import { ANVIL_KEYS, AppStore, configAndWallets, connectAndSignIn, deploymentOf, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
 
 export type Phase = 'loading' | 'connect' | 'welcome' | 'ready';
 export type Screen = 'records' | 'record' | 'add' | 'sharing' | 'share' | 'activity' | 'settings';
@@ -115,16 +114,13 @@ export class PatientApp extends AppStore<PatientState> {
   }
 
   private get deployment(): Deployment {
-    const config = this.state.config!;
-    return { chainId: config.chain_id, address: config.registry };
+    return deploymentOf(this.state.config!);
   }
 
 
   async start(): Promise<void> {
     try {
-      const config = await loadConfig();
-      const wallets = await discoverWallets();
-      if (config.dev_rpc_url) wallets.push(devWallet(config.dev_rpc_url, config.chain_id, ANVIL_KEYS.patient, 'Dev wallet (local test chain only)'));
+      const { config, wallets } = await configAndWallets([{ key: ANVIL_KEYS.patient, name: 'Dev wallet (local test chain only)' }]);
       this.set({ phase: 'connect', config, wallets });
     } catch (err) {
       this.set({ phase: 'connect' });
@@ -645,14 +641,7 @@ export class PatientApp extends AppStore<PatientState> {
     if (!vault || !chain || !state.config) return;
     this.set({ busy: 'Checking your activity log…' });
     try {
-      const anchor = await readAuditAnchor(chain, this.deployment).catch(() => undefined);
-      const activity = await checkAuditLog({
-        source: { entries: () => vault.auditEntries(), consistency: (from) => vault.consistency(from) },
-        operatorKey: hexToBytes(`0x${state.config.audit_key.replace(/^0x/, '')}`),
-        chainId: state.config.chain_id,
-        ...(this.lastHead ? { lastSeen: this.lastHead } : {}),
-        ...(anchor && anchor.size > 0 ? { anchored: anchor } : {}),
-      });
+      const activity = await checkVaultLog(vault, chain, this.deployment, state.config.audit_key, this.lastHead);
       if (activity.check.ok && activity.head) this.lastHead = { size: activity.head.size, root: activity.head.root };
       this.set({ activity, busy: undefined });
     } catch (err) {

@@ -8,14 +8,13 @@ import {
   PURPOSES,
   applyAsProvider,
   categoriesOf,
-  checkAuditLog,
+  checkVaultLog,
   inferCategory,
   openEmergencyAccess,
   publishedKey,
   sealNewRecord,
   type FhirResource,
   type Sealed,
-  readAuditAnchor,
   type CheckedLog,
   checkDirectoryEntry,
   deriveEncryptionKey,
@@ -32,9 +31,9 @@ import {
   type VaultSession,
   type Wallet,
 } from '@medkey/client';
-import { ANVIL_KEYS, AppStore, connectAndSignIn, devWallet, discoverWallets, loadConfig, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
+import { ANVIL_KEYS, AppStore, configAndWallets, connectAndSignIn, deploymentOf, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
 import { patientName, type Resource } from '@medkey/fhir-display';
-import { hexToBytes, isAddress, type Address, type PublicClient } from 'viem';
+import { isAddress, type Address, type PublicClient } from 'viem';
 
 export type Phase = 'loading' | 'connect' | 'ready';
 export type Screen = 'patients' | 'patient' | 'apply' | 'request' | 'emergency' | 'history';
@@ -75,8 +74,7 @@ export class ProviderApp extends AppStore<ProviderState> {
   }
 
   private get deployment(): Deployment {
-    const config = this.state.config!;
-    return { chainId: config.chain_id, address: config.registry };
+    return deploymentOf(this.state.config!);
   }
 
   show(screen: Screen) {
@@ -86,12 +84,10 @@ export class ProviderApp extends AppStore<ProviderState> {
 
   async start(): Promise<void> {
     try {
-      const config = await loadConfig();
-      const wallets = await discoverWallets();
-      if (config.dev_rpc_url) {
-        wallets.push(devWallet(config.dev_rpc_url, config.chain_id, ANVIL_KEYS.clinic, 'Dev wallet: the demo clinic (local test chain only)'));
-        wallets.push(devWallet(config.dev_rpc_url, config.chain_id, ANVIL_KEYS.newcomer, 'Dev wallet: a new provider (local test chain only)'));
-      }
+      const { config, wallets } = await configAndWallets([
+        { key: ANVIL_KEYS.clinic, name: 'Dev wallet: the demo clinic (local test chain only)' },
+        { key: ANVIL_KEYS.newcomer, name: 'Dev wallet: a new provider (local test chain only)' },
+      ]);
       this.set({ phase: 'connect', config, wallets });
     } catch (err) {
       this.set({ phase: 'connect' });
@@ -300,14 +296,7 @@ export class ProviderApp extends AppStore<ProviderState> {
     if (!vault || !chain || !state.config) return;
     this.set({ busy: 'Checking your access history…' });
     try {
-      const anchor = await readAuditAnchor(chain, this.deployment).catch(() => undefined);
-      const history = await checkAuditLog({
-        source: { entries: () => vault.auditEntries(), consistency: (from) => vault.consistency(from) },
-        operatorKey: hexToBytes(`0x${state.config.audit_key.replace(/^0x/, '')}`),
-        chainId: state.config.chain_id,
-        ...(anchor && anchor.size > 0 ? { anchored: anchor } : {}),
-      });
-      this.set({ history, busy: undefined });
+      this.set({ history: await checkVaultLog(vault, chain, this.deployment, state.config.audit_key), busy: undefined });
     } catch (err) {
       this.fail(err);
     }
