@@ -1,4 +1,4 @@
-import { Header, Status } from '@medkey/app-shell';
+import { CodePrompt, Header, Status } from '@medkey/app-shell';
 import { useEffect, useMemo } from 'react';
 import { ApplicationsScreen } from './screens/ApplicationsScreen.tsx';
 import { ConnectScreen } from './screens/ConnectScreen.tsx';
@@ -26,7 +26,8 @@ function Screens() {
       <main>
         <Status state={state} />
         {state.phase === 'loading' && <p>Loading…</p>}
-        {state.phase === 'connect' && <ConnectScreen />}
+        {state.askingCode && <CodePrompt onAnswer={(code) => app.answerCode(code)} />}
+        {state.phase === 'connect' && !state.askingCode && <ConnectScreen />}
         {state.phase === 'ready' && state.roles.length === 0 && (
           <p>This account holds no role in the registry, so the console has nothing for it. Sign in with a role holder’s wallet.</p>
         )}

@@ -1,7 +1,6 @@
-import { Header, Status } from '@medkey/app-shell';
+import { CodePrompt, Header, Status } from '@medkey/app-shell';
 import { useEffect, useMemo } from 'react';
 import { ActivityScreen } from './screens/ActivityScreen.tsx';
-import { CodePrompt } from './screens/CodePrompt.tsx';
 import { SettingsScreen } from './screens/SettingsScreen.tsx';
 import { AddRecordScreen } from './screens/AddRecordScreen.tsx';
 import { ShareScreen } from './screens/ShareScreen.tsx';
@@ -37,7 +36,7 @@ function Screens() {
       <main>
         <Status state={state} />
         {state.phase === 'loading' && <p>Loading…</p>}
-        {state.askingCode && <CodePrompt />}
+        {state.askingCode && <CodePrompt onAnswer={(code) => app.answerCode(code)} />}
         {state.phase === 'connect' && !state.askingCode && <ConnectScreen />}
         {state.phase === 'welcome' && <WelcomeScreen />}
         {state.phase === 'ready' && state.screen === 'records' && <RecordsScreen />}

@@ -1,4 +1,4 @@
-import { Header, Status } from '@medkey/app-shell';
+import { CodePrompt, Header, Status } from '@medkey/app-shell';
 import { useEffect, useMemo } from 'react';
 import { ApplyScreen } from './screens/ApplyScreen.tsx';
 import { EmergencyScreen } from './screens/EmergencyScreen.tsx';
@@ -30,7 +30,8 @@ function Screens() {
       <main>
         <Status state={state} />
         {state.phase === 'loading' && <p>Loading…</p>}
-        {state.phase === 'connect' && <ConnectScreen />}
+        {state.askingCode && <CodePrompt onAnswer={(code) => app.answerCode(code)} />}
+        {state.phase === 'connect' && !state.askingCode && <ConnectScreen />}
         {state.phase === 'ready' && <StandingBanner />}
         {state.phase === 'ready' && state.screen === 'apply' && <ApplyScreen />}
         {state.phase === 'ready' && state.screen === 'patients' && <PatientsScreen />}

@@ -11,7 +11,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { VaultClient, VaultSession, Wallet } from '@medkey/client';
 import { announceWallet, chromiumLaunchOptions, medkeyCli, startDevStack, testWallet, type DevStack } from '@medkey/client/testing';
+import { Secret, TOTP } from 'otpauth';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { Hex } from 'viem';
@@ -249,5 +251,20 @@ describe('the provider app and the admin console', () => {
     await patient.getByRole('button', { name: 'Records', exact: true }).click();
     await patient.getByRole('button', { name: 'Sharing', exact: true }).click();
     await patient.getByText(new RegExp(`Suspended by the registry on .*: ${REASON}`)).first().waitFor();
+  });
+
+  it('asks a provider with a second factor for its code at sign-in', async () => {
+    const wallet = await Wallet.connect(testWallet(privateKeyToAccount(NEWCOMER), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }));
+    const vault = new VaultClient(stack.vaultUrl);
+    await VaultSession.signIn(vault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
+    const setup = await vault.mfaSetup();
+    const totp = new TOTP({ secret: Secret.fromBase32(setup.secret), digits: 6, period: 30, algorithm: 'SHA1' });
+    const { recovery_codes: codes } = await vault.mfaEnable(totp.generate());
+    await provider.reload();
+    await provider.getByRole('button', { name: 'Test Wallet' }).click();
+    await provider.getByLabel('Six-digit code from your authenticator app (or a recovery code)').fill(codes[0]!);
+    expect(await axeViolations(provider)).toEqual([]);
+    await provider.getByRole('button', { name: 'Sign in' }).click();
+    await provider.getByRole('heading', { name: 'My patients' }).waitFor();
   });
 });

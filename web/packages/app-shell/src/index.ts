@@ -10,3 +10,4 @@ export * from './WalletList.tsx';
 export * from './appStore.ts';
 export * from './Status.tsx';
 export * from './activityWords.ts';
+export * from './CodePrompt.tsx';

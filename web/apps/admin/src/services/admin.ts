@@ -83,7 +83,7 @@ export class AdminApp extends AppStore<AdminState> {
     if (!config) return;
     this.set({ busy: 'Waiting for your wallet: approve the connection, then the sign-in message.', error: undefined });
     try {
-      const { wallet, vault, session, chain } = await connectAndSignIn(choice, config);
+      const { wallet, vault, session, chain } = await connectAndSignIn(choice, config, () => this.askForCode());
       Object.assign(this, { wallet, vault, session, chain });
       const { roles } = await vault.adminRoles();
       this.set({ phase: 'ready', address: wallet.address, roles, busy: undefined });

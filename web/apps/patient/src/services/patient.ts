@@ -79,8 +79,6 @@ export interface PatientState extends StatusState {
   emergency?: EmergencySettings | undefined;
   /** The second factor: whether it is on, and an enrolment under way (QR code, then recovery codes once). */
   mfa?: { enabled: boolean; setup?: { secret: string; qr: string }; recoveryCodes?: string[] } | undefined;
-  /** Sign-in is waiting for a code from her authenticator app. */
-  askingCode?: boolean | undefined;
   /** A decrypted attachment shown on the record screen (an object URL, revoked on leaving). */
   preview?: { url: string; contentType: string; title: string } | undefined;
   /** The versions of the record on screen, and an earlier one she opened. */
@@ -105,7 +103,6 @@ export class PatientApp extends AppStore<PatientState> {
   private chain?: PublicClient;
   private keys?: EncryptionKeyPair | undefined;
   private idleTimer?: ReturnType<typeof setTimeout>;
-  private codeAnswer?: ((factor: { totp: string } | { recovery_code: string }) => void) | undefined;
   /** The last audit head this page checked (memory only): the next one must continue it. */
   private lastHead?: { size: number; root: string } | undefined;
 
@@ -320,24 +317,6 @@ export class PatientApp extends AppStore<PatientState> {
   private clearPreview() {
     if (this.state.preview) URL.revokeObjectURL(this.state.preview.url);
     if (this.state.preview) this.set({ preview: undefined });
-  }
-
-  /** Sign-in needs her second factor: the screen shows a code field until she answers. */
-  private askForCode(): Promise<{ totp: string } | { recovery_code: string }> {
-    this.set({ askingCode: true, busy: undefined });
-    return new Promise((resolve) => {
-      this.codeAnswer = resolve;
-    });
-  }
-
-  /** Her answer to the code prompt: six digits from the app, or a recovery code. */
-  answerCode(code: string) {
-    const text = code.trim().replaceAll(' ', '');
-    const answer = this.codeAnswer;
-    if (!answer) return;
-    this.codeAnswer = undefined;
-    this.set({ askingCode: false, busy: 'Checking the code…' });
-    answer(/^\d{6}$/.test(text) ? { totp: text } : { recovery_code: text });
   }
 
   async loadMfa(): Promise<void> {

@@ -101,7 +101,7 @@ export class ProviderApp extends AppStore<ProviderState> {
     if (!config) return;
     this.set({ busy: 'Waiting for your wallet: approve the connection, then the sign-in message.', error: undefined });
     try {
-      const { wallet, vault, session, chain } = await connectAndSignIn(choice, config);
+      const { wallet, vault, session, chain } = await connectAndSignIn(choice, config, () => this.askForCode());
       Object.assign(this, { wallet, vault, session, chain });
       this.set({ phase: 'ready', address: wallet.address, busy: undefined });
       await this.refreshStanding();

@@ -1,16 +1,14 @@
 import { useState } from 'react';
-import { usePatientApp } from '../usePatientApp.ts';
 
-/** Sign-in's second step, when her account has a second factor. */
-export function CodePrompt() {
-  const [, app] = usePatientApp();
+/** Sign-in's second step, when the account has a second factor. */
+export function CodePrompt({ onAnswer }: { onAnswer: (code: string) => void }) {
   const [code, setCode] = useState('');
   return (
     <form
       aria-labelledby="code-title"
       onSubmit={(e) => {
         e.preventDefault();
-        app.answerCode(code);
+        onAnswer(code);
       }}
     >
       <h2 id="code-title">Your second factor</h2>
