@@ -53,8 +53,8 @@ impl World {
         let rpc = self.chain.rpc_url();
         let dir = self.deployments.path().display().to_string();
         let flags = ["--vault", &self.vault.url, "--siwe-domain", DOMAIN, "--rpc-url", &rpc, "--deployments-dir", &dir];
-        // The directory is public: no sign-in, so no SIWE domain.
-        let public = args[0] == "directory";
+        // The directory and the chain's events are public: no sign-in, so no SIWE domain.
+        let public = args[0] == "directory" || args[0] == "chain";
         all.extend(
             flags.iter().filter(|f| !(public && (**f == "--siwe-domain" || **f == DOMAIN))).map(|s| s.to_string()),
         );
@@ -216,6 +216,9 @@ async fn a_provider_applies_is_approved_found_and_suspended(backend: Backend) {
     world.synced().await;
     let (ok, out, err) = world.medkey(&patient, &["grants"]).await;
     assert!(ok && out.contains(&format!("Dr. Ana Reyes ({})", provider.address())), "{out}{err}");
+    let provider_text = provider.address().to_string();
+    let (ok, out, err) = world.medkey(&patient, &["chain", "events", "--provider", &provider_text]).await;
+    assert!(ok && out.contains("ProviderRegistered") && out.contains("provider_name=\"Dr. Ana Reyes\""), "{out}{err}");
 
     // A vault that edits a listed profile is caught by every client: the signature and the
     // chain's hash no longer match.

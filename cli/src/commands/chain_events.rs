@@ -76,6 +76,10 @@ struct EventsArgs {
     /// One JSON object per event and line instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also show providers' names from this vault's directory, each checked against the chain
+    /// (without it, the chain alone is read).
+    #[arg(long, env = "MEDKEY_VAULT_URL")]
+    vault: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -238,12 +242,29 @@ async fn list_events(registry_args: &RegistryArgs, args: EventsArgs) -> anyhow::
         row.timestamp = Some(block.header.timestamp);
     }
 
+    let names = match &args.vault {
+        Some(vault) => {
+            let providers: Vec<Address> = rows
+                .iter()
+                .filter_map(|row| row.provider)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let vault = crate::vault_client::VaultClient::new(vault);
+            crate::directory_check::names(&vault, &registry.contract(), registry.chain_id, &providers).await
+        }
+        None => HashMap::new(),
+    };
     if args.json {
         for row in &rows {
-            println!("{}", row_json(row));
+            let mut line = row_json(row);
+            if let Some(name) = row.provider.and_then(|p| names.get(&p)) {
+                line["provider_name"] = json!(name);
+            }
+            println!("{line}");
         }
     } else {
-        print_table(&rows, start, end);
+        print_table(&rows, start, end, &names);
     }
     Ok(())
 }
@@ -541,7 +562,7 @@ fn row_json(row: &Row) -> Value {
     })
 }
 
-fn print_table(rows: &[Row], start: u64, end: u64) {
+fn print_table(rows: &[Row], start: u64, end: u64, names: &HashMap<Address, String>) {
     if rows.is_empty() {
         println!("no matching registry events in blocks {start}–{end}");
         return;
@@ -549,11 +570,14 @@ fn print_table(rows: &[Row], start: u64, end: u64) {
     let lines: Vec<[String; 5]> = rows
         .iter()
         .map(|row| {
-            let details: Vec<String> = row
+            let mut details: Vec<String> = row
                 .fields
                 .iter()
                 .filter_map(|field| field.text.as_ref().map(|text| format!("{}={text}", field.key)))
                 .collect();
+            if let Some(name) = row.provider.and_then(|p| names.get(&p)) {
+                details.insert(0, format!("provider_name=\"{name}\""));
+            }
             [
                 row.block.to_string(),
                 row.timestamp.map_or_else(|| "?".into(), |at| rfc3339_ms(at.saturating_mul(1_000))),
