@@ -259,6 +259,17 @@ async fn a_provider_applies_is_approved_found_and_suspended(backend: Backend) {
     assert_eq!(entry["registry_action"]["reason_hash"], keccak256(reason).to_string());
     let (ok, out, err) = world.medkey(&patient, &["directory", "show", &provider.address().to_string()]).await;
     assert!(ok && out.contains("suspended by the registry on") && out.contains(reason), "{out}{err}");
+
+    // The console's history of the provider: registered, then suspended with the reason's words.
+    let path = format!("/v1/admin/providers/{}/history", provider.address());
+    let (status, history) = world.call("GET", &path, Some(&admin_token), None).await;
+    assert_eq!(status, 200, "{history}");
+    let kinds: Vec<&str> = history.as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["registered", "suspended"], "{history}");
+    assert_eq!(history[1]["reason"], reason);
+    assert!(history[1]["at_ms"].as_u64().is_some(), "{history}");
+    let (status, body) = world.call("GET", &path, Some(&patient_token), None).await;
+    assert_eq!((status, code(&body)), (403, Some("no_registry_role")), "{body}");
 }
 
 async fn declines_refusals_and_bad_input(backend: Backend) {

@@ -82,3 +82,21 @@ pub struct FailedDelivery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
 }
+
+/// One step of a provider's history with the registry, as the chain recorded it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProviderHistoryStep {
+    /// `registered`, `profile_updated`, `suspended`, `reinstated` or `key_rotated`.
+    pub kind: String,
+    /// Unix ms of the block, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<u64>,
+    pub block_number: u64,
+    pub tx_hash: String,
+    /// keccak256 of the registrar's reason, for a suspension or a reinstatement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_hash: Option<String>,
+    /// The reason's words, when the vault holds them (check them against the hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}

@@ -21,3 +21,13 @@ impl Directory {
         Ok(hash)
     }
 }
+
+impl Directory {
+    /// The words of the reason with this hash, when the vault holds them.
+    pub async fn reason(&self, hash: B256) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT reason FROM registry_reasons WHERE reason_hash = $1")
+            .bind(hash.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+    }
+}

@@ -10,8 +10,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use medkey_protocol::api::{
-    AnchoringStatus, FailedDelivery, IndexerStatus, RelayerStatus, RoleHolder as RoleHolderView, SystemStatus,
-    WebhookCounts,
+    AnchoringStatus, FailedDelivery, IndexerStatus, ProviderHistoryStep, RelayerStatus, RoleHolder as RoleHolderView,
+    SystemStatus, WebhookCounts,
 };
 
 use super::admin_routes::{Operator, RoleHolder, role_name};
@@ -155,4 +155,46 @@ pub async fn retry_webhook(
     }
     state.log.append(&stamped("webhook_retried", who)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A provider's history with the registry: registration, profile updates, suspensions and
+/// reinstatements with their reasons, key rotations; oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/providers/{address}/history",
+    tag = "admin",
+    params(("address" = String, Path, description = "The provider's address, 0x-prefixed hex")),
+    responses(
+        (status = 200, description = "Oldest first; empty for an address the registry never registered",
+            body = Vec<ProviderHistoryStep>),
+        (status = 400, description = "invalid_address", body = ErrorBody),
+        Unauthorized,
+        (status = 403, description = "no_registry_role", body = ErrorBody),
+        Internal,
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn provider_history(
+    State(state): State<AppState>,
+    RoleHolder(who): RoleHolder,
+    Path(address): Path<String>,
+) -> Result<Json<Vec<ProviderHistoryStep>>, ApiError> {
+    let provider = super::ids::address(&address)?;
+    state.log.append(&stamped("admin_provider_history_read", who)).await?;
+    let mut steps = Vec::new();
+    for event in state.mirror.provider_history(state.chain_id, provider).await? {
+        let reason = match event.reason_hash {
+            Some(hash) => state.directory.reason(hash).await?,
+            None => None,
+        };
+        steps.push(ProviderHistoryStep {
+            kind: event.kind,
+            at_ms: event.block_timestamp.map(|secs| secs * 1000),
+            block_number: event.block_number,
+            tx_hash: event.tx_hash.to_string(),
+            reason_hash: event.reason_hash.map(|h| h.to_string()),
+            reason,
+        });
+    }
+    Ok(Json(steps))
 }

@@ -96,6 +96,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_status_routes::status))
         .routes(routes!(admin_status_routes::dead_webhooks))
         .routes(routes!(admin_status_routes::retry_webhook))
+        .routes(routes!(admin_status_routes::provider_history))
 }
 
 /// The OpenAPI 3.1 document of the API, as `GET /openapi.json` serves it.

@@ -242,6 +242,8 @@ describe('the provider app and the admin console', () => {
     await admin.getByLabel(`Reason (public: the provider and its patients see it)`).fill(REASON);
     await admin.getByRole('button', { name: 'Suspend Dr. Ana Reyes' }).click();
     await admin.getByText('Suspended. Its grants are paused; patients see why.').waitFor();
+    await admin.getByRole('button', { name: 'History of Dr. Ana Reyes' }).click();
+    await admin.getByRole('list', { name: 'History of Dr. Ana Reyes' }).getByText(new RegExp(`Suspended on .*: ${REASON}`)).waitFor();
 
     await provider.reload();
     await provider.getByRole('button', { name: 'Test Wallet' }).click();

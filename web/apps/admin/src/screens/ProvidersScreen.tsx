@@ -4,6 +4,14 @@ import { useState } from 'react';
 import type { Address } from 'viem';
 import { useAdminApp } from '../useAdminApp.ts';
 
+const STEP_WORDS: Record<string, string> = {
+  registered: 'Registered',
+  profile_updated: 'New profile approved',
+  suspended: 'Suspended',
+  reinstated: 'Reinstated',
+  key_rotated: 'Changed its encryption key',
+};
+
 function Provider({ checked }: { checked: CheckedEntry }) {
   const [state, app] = useAdminApp();
   const [reason, setReason] = useState('');
@@ -28,6 +36,21 @@ function Provider({ checked }: { checked: CheckedEntry }) {
         {suspended ? 'Suspended' : 'Active'}
         {action ? ` — ${action.kind} by the registry${action.at_ms ? ` on ${formatDate(new Date(action.at_ms))}` : ''}${action.reason ? `: ${action.reason}` : ''}` : ''}
       </p>
+      {state.histories[p.provider.toLowerCase()] ? (
+        <ol aria-label={`History of ${p.display_name}`}>
+          {state.histories[p.provider.toLowerCase()]!.map((step) => (
+            <li key={`${step.tx_hash}-${step.kind}`}>
+              {STEP_WORDS[step.kind] ?? step.kind}
+              {step.at_ms ? ` on ${formatDate(new Date(step.at_ms))}` : ` in block ${step.block_number}`}
+              {step.reason ? `: ${step.reason}` : ''}
+            </li>
+          ))}
+        </ol>
+      ) : (
+        <button type="button" onClick={() => void app.loadHistory(p.provider as Address)}>
+          History of {p.display_name}
+        </button>
+      )}
       <label htmlFor={reasonId}>Reason (public: the provider and its patients see it)</label>
       <input id={reasonId} value={reason} onChange={(e) => setReason(e.target.value)} maxLength={500} />
       <button

@@ -38,6 +38,8 @@ export interface AdminState extends StatusState {
   /** The running system, and the webhook deliveries that gave up. */
   system?: Schemas['SystemStatus'] | undefined;
   deadWebhooks: Schemas['FailedDelivery'][];
+  /** Providers' histories with the registry, once asked for, by lower-case address. */
+  histories: Record<string, Schemas['ProviderHistoryStep'][]>;
 }
 
 export class AdminApp extends AppStore<AdminState> {
@@ -45,9 +47,11 @@ export class AdminApp extends AppStore<AdminState> {
   private vault?: VaultClient;
   private session?: VaultSession;
   private chain?: PublicClient;
+  /** Searches asked so far; an answer shows only if it is the latest one's. */
+  private searches = 0;
 
   constructor() {
-    super({ phase: 'loading', screen: 'applications', wallets: [], roles: [], applications: [], providers: [], query: '', deadWebhooks: [] });
+    super({ phase: 'loading', screen: 'applications', wallets: [], roles: [], applications: [], providers: [], query: '', deadWebhooks: [], histories: {} });
   }
 
   private get deployment(): Deployment {
@@ -124,16 +128,28 @@ export class AdminApp extends AppStore<AdminState> {
     }
   }
 
-  /** The directory, each entry checked against the chain. */
+  /** The directory, each entry checked against the chain. Only the latest query's answer shows. */
   async search(query: string): Promise<void> {
     this.set({ query });
+    const asked = ++this.searches;
     try {
       const { vault, chain } = this.registrar;
       const page = await vault.searchDirectory({ q: query, per_page: 50 });
       const providers = await Promise.all(
         page.providers.map(async (entry) => ({ entry, verdict: await checkDirectoryEntry(entry, chain, this.deployment) })),
       );
-      this.set({ providers });
+      // A slower answer to an earlier query (typing, or the screen opening) must not replace it.
+      if (asked === this.searches) this.set({ providers });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** A provider's registration, suspensions and reinstatements (with their reasons), from the chain. */
+  async loadHistory(provider: Address): Promise<void> {
+    try {
+      const steps = await this.registrar.vault.providerHistory(provider);
+      this.set({ histories: { ...this.state.histories, [provider.toLowerCase()]: steps } });
     } catch (err) {
       this.fail(err);
     }

@@ -307,6 +307,11 @@ export class VaultClient {
     return must(this.api.GET('/v1/admin/status'));
   }
 
+  /** A provider's history with the registry, for the console (role holders only). */
+  providerHistory(address: string): Promise<Schemas['ProviderHistoryStep'][]> {
+    return must(this.api.GET('/v1/admin/providers/{address}/history', { params: { path: { address } } }));
+  }
+
   deadWebhooks(): Promise<Schemas['FailedDelivery'][]> {
     return must(this.api.GET('/v1/admin/webhooks'));
   }

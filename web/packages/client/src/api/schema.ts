@@ -229,6 +229,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/providers/{address}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A provider's history with the registry: registration, profile updates, suspensions and
+         *     reinstatements with their reasons, key rotations; oldest first.
+         */
+        get: operations["provider_history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/reasons": {
         parameters: {
             query?: never;
@@ -1353,6 +1373,23 @@ export interface components {
             leaf_index: number;
             /** @description Inclusion proof hashes (hex), leaf to root, under `tree_head`. */
             proof: string[];
+        };
+        /** @description One step of a provider's history with the registry, as the chain recorded it. */
+        ProviderHistoryStep: {
+            /**
+             * Format: int64
+             * @description Unix ms of the block, if known.
+             */
+            at_ms?: number | null;
+            /** Format: int64 */
+            block_number: number;
+            /** @description `registered`, `profile_updated`, `suspended`, `reinstated` or `key_rotated`. */
+            kind: string;
+            /** @description The reason's words, when the vault holds them (check them against the hash). */
+            reason?: string | null;
+            /** @description keccak256 of the registrar's reason, for a suspension or a reinstatement. */
+            reason_hash?: string | null;
+            tx_hash: string;
         };
         ProviderNeedingKey: {
             /**
@@ -2612,6 +2649,65 @@ export interface operations {
             };
             /** @description unsupported_media_type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    provider_history: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The provider's address, 0x-prefixed hex */
+                address: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Oldest first; empty for an address the registry never registered */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderHistoryStep"][];
+                };
+            };
+            /** @description invalid_address */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no_registry_role */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
