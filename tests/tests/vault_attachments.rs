@@ -145,7 +145,53 @@ async fn attachments_stream_in_and_out_under_the_gate(backend: Backend) {
     assert_eq!((status, body["error"]["code"].as_str()), (410, Some("record_erased")));
     db.cleanup().await;
 }
+/// A provider that wrote a record for a patient under a write grant may attach a file to it
+/// while that grant is live, and only then; nobody else may.
+async fn a_writer_attaches_only_under_a_live_write_grant(backend: Backend) {
+    let chain = TestChain::start().await;
+    let db = TestDb::new(backend).await;
+    let (alice, lab, stranger) = (chain.keys[1].clone(), chain.keys[3].clone(), chain.keys[5].clone());
+    let alice_secret = encryption_secret(0xA1);
+    chain.register_provider(lab.address()).await;
+    let mut request = chain.request(lab.address(), &[Category::LabResults]).await;
+    (request.recordsRoot, request.write) = (B256::ZERO, true);
+    let grant = chain.grant(alice.address(), request).await;
+    let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
+    indexer.wait_for_block(chain.head().await).await;
+    let vault = TestVault::start(&indexer).await;
+    vault.wait_for_mirror_head(chain.head().await).await;
+    let id = chain.chain_id();
+    let (lab_token, stranger_token) = (vault.login(&lab, id).await, vault.login(&stranger, id).await);
+
+    let readers = [(alice.address(), &alice_secret)];
+    let (mut paths, mut files) = (Vec::new(), Vec::new());
+    for seed in [0x61, 0x62] {
+        let mut written = upload(alice.address(), seed, Category::LabResults, "Observation", &readers);
+        written.body["patient"] = serde_json::json!(alice.address());
+        let (status, body) = vault.call("POST", "/v1/records", Some(&lab_token), Some(written.body.clone())).await;
+        assert_eq!(status, 201, "{body}");
+        paths.push(format!("/v1/records/{}/versions/1/attachment", alloy::hex::encode(written.id)));
+        let mut sealed = Vec::new();
+        stream::encrypt(&written.key, &written.binding, stream::DEFAULT_CHUNK, &b"%PDF-1.4 scan"[..], &mut sealed)
+            .unwrap();
+        files.push(sealed);
+    }
+    let octets = "application/octet-stream";
+    let (status, body) = vault.raw("PUT", &paths[0], &lab_token, octets, files[0].clone()).await;
+    assert_eq!(status, 201, "the writer, under its live grant: {body}");
+    let (status, body) = vault.raw("PUT", &paths[1], &stranger_token, octets, files[1].clone()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
+
+    medkey_e2e::chain::mined(chain.registry().revoke(grant).from(alice.address()).send().await).await;
+    let head = chain.head().await;
+    indexer.wait_for_block(head).await;
+    vault.wait_for_mirror_head(head).await;
+    let (status, body) = vault.raw("PUT", &paths[1], &lab_token, octets, files[1].clone()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("no_live_grant")), "revoked: {body}");
+}
+
 on_both_backends!(attachments_stream_in_and_out_under_the_gate);
+on_both_backends!(a_writer_attaches_only_under_a_live_write_grant);
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();

@@ -42,7 +42,10 @@ const OCTET_STREAM: &str = "application/octet-stream";
         (status = 400, description = "invalid_record_id / invalid_version / invalid_ciphertext (not an encrypted \
             stream) / upload_interrupted", body = ErrorBody),
         Unauthorized,
-        (status = 404, description = "not_found: no such record version of the caller's", body = ErrorBody),
+        (status = 403, description = "no_live_grant / provider_suspended / mfa_required: the record's writer \
+            attaches only while its write grant is live", body = ErrorBody),
+        (status = 404, description = "not_found: no such record version of the caller's (or written by it)",
+            body = ErrorBody),
         (status = 409, description = "attachment_exists: a version has at most one attachment", body = ErrorBody),
         (status = 410, description = "record_erased: the record was erased while the upload was under way; \
             nothing was kept", body = ErrorBody),
@@ -68,10 +71,18 @@ pub async fn upload(
             "send the encrypted stream as application/octet-stream",
         ));
     }
-    let meta = state.records.find(&record_id).await?.filter(|m| m.owner == caller.address && !m.erased);
+    // The owner, or the provider that wrote the record for her while its write grant is live.
+    let meta = state
+        .records
+        .find(&record_id)
+        .await?
+        .filter(|m| !m.erased && (m.owner == caller.address || m.created_by == caller.address));
     let Some(meta) = meta.filter(|m| version >= 1 && version <= m.current_version) else {
         return Err(ApiError::not_found("no such record version"));
     };
+    if meta.owner != caller.address {
+        super::record_routes::check_writer(&state, &caller, &meta).await?;
+    }
     if state.attachments.find(&record_id, version).await?.is_some() {
         return Err(crate::attachments::AttachmentError::Exists.into());
     }

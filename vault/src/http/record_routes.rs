@@ -70,7 +70,7 @@ async fn owned_or_written(state: &AppState, caller: &Caller, id: &str) -> Result
 }
 
 /// The writer of a patient's record may act on it only while its write grant is live.
-async fn check_writer(state: &AppState, caller: &Caller, meta: &RecordMeta) -> Result<(), ApiError> {
+pub(super) async fn check_writer(state: &AppState, caller: &Caller, meta: &RecordMeta) -> Result<(), ApiError> {
     caller.check_provider_mfa(state)?;
     let request = ReleaseRequest {
         provider: caller.address,

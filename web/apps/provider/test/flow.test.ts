@@ -162,9 +162,10 @@ describe('the provider app and the admin console', () => {
       valueQuantity: { value: 71.5, unit: 'kg' },
     };
     await provider.getByLabel('Or paste the FHIR resource').fill(JSON.stringify(weight));
+    await provider.getByLabel('Attach a file (optional: a PDF or an image)').setInputFiles({ name: 'scale.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 weight') });
     expect(await axeViolations(provider)).toEqual([]);
     await provider.getByRole('button', { name: 'Encrypt and add to her records' }).click();
-    await provider.getByText('Added to her records. She can read it, and so can you.').waitFor();
+    await provider.getByText('Added to her records with scale.pdf. She can read it, and so can you.').waitFor();
     await provider.getByRole('button', { name: /Open measurement or test result \(Vital signs/ }).click();
     await provider.getByText('71.5 kg').waitFor();
   });

@@ -4,16 +4,17 @@ import { ResourceView, formatDate, typeName } from '@medkey/fhir-display';
 import { useState } from 'react';
 import { useProviderApp } from '../useProviderApp.ts';
 
-/** A FHIR resource, pasted or from a file, for a write grant. */
+/** A FHIR resource (pasted or from a file) and an optional attached file, for a write grant. */
 function AddRecord() {
   const [state, app] = useProviderApp();
   const [text, setText] = useState('');
+  const [file, setFile] = useState<File>();
   return (
     <form
       aria-labelledby="add-title"
       onSubmit={(e) => {
         e.preventDefault();
-        void app.addRecord(text);
+        void app.addRecord(text, file);
       }}
     >
       <h2 id="add-title">Add a record</h2>
@@ -25,6 +26,10 @@ function AddRecord() {
       <label>
         Or paste the FHIR resource
         <textarea rows={6} value={text} onChange={(e) => setText(e.target.value)} />
+      </label>
+      <label>
+        Attach a file (optional: a PDF or an image)
+        <input type="file" onChange={(e) => setFile(e.target.files?.[0])} />
       </label>
       <button type="submit" disabled={Boolean(state.busy) || text.trim() === ''}>
         Encrypt and add to her records

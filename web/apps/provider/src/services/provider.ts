@@ -9,6 +9,7 @@ import {
   applyAsProvider,
   categoriesOf,
   checkVaultLog,
+  encryptToBlob,
   inferCategory,
   openEmergencyAccess,
   publishedKey,
@@ -209,11 +210,11 @@ export class ProviderApp extends AppStore<ProviderState> {
   }
 
   /**
-   * Adds a FHIR resource to the patient's records under a write grant: sealed here for her (her
-   * published key, checked against her signature) and for this provider. (Attaching a file to it
-   * is the owner's alone in the vault today.)
+   * Adds a FHIR resource (and optionally a file) to the patient's records under a write grant:
+   * sealed here for her (her published key, checked against her signature) and for this
+   * provider; the file is encrypted here under the record's key before it is uploaded.
    */
-  async addRecord(resourceText: string): Promise<void> {
+  async addRecord(resourceText: string, file?: File): Promise<void> {
     const { vault, wallet, state } = this;
     const patient = state.patient;
     if (!vault || !wallet || !patient || !state.config) return;
@@ -239,8 +240,14 @@ export class ProviderApp extends AppStore<ProviderState> {
         ],
         forPatient: true,
       });
-      await vault.createRecord(sealed.body);
-      this.set({ busy: undefined, notice: 'Added to her records. She can read it, and so can you.' });
+      const created = await vault.createRecord(sealed.body);
+      if (file) {
+        const ciphertext = await encryptToBlob(sealed.dataKey, sealed.binding, file, () => this.set({ busy: `Encrypting ${file.name}…` }));
+        await vault.uploadAttachmentBlob(created.record.record_id, sealed.binding.version, ciphertext, () =>
+          this.set({ busy: `Uploading ${file.name}…` }),
+        );
+      }
+      this.set({ busy: undefined, notice: `Added to her records${file ? ` with ${file.name}` : ''}. She can read it, and so can you.` });
       await this.openPatient(patient.address);
     } catch (err) {
       this.fail(err);

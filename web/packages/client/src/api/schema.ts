@@ -5131,7 +5131,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description not_found: no such record version of the caller's */
+            /** @description no_live_grant / provider_suspended / mfa_required: the record's writer attaches only while its write grant is live */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found: no such record version of the caller's (or written by it) */
             404: {
                 headers: {
                     [name: string]: unknown;
