@@ -220,6 +220,26 @@ async fn a_provider_applies_is_approved_found_and_suspended(backend: Backend) {
     let (ok, out, err) = world.medkey(&patient, &["chain", "events", "--provider", &provider_text]).await;
     assert!(ok && out.contains("ProviderRegistered") && out.contains("provider_name=\"Dr. Ana Reyes\""), "{out}{err}");
 
+    // With --names, a provider sees the name a patient shared in her Patient record (opening it
+    // is a logged key release); without it, addresses only.
+    let dir = tempfile::tempdir().unwrap();
+    let details = dir.path().join("me.json");
+    let me = json!({"resourceType": "Patient", "name": [{"use": "official", "given": ["María"], "family": "Núñez"}]});
+    std::fs::write(&details, me.to_string()).unwrap();
+    let (ok, out, err) =
+        world.medkey(&patient, &["upload", details.to_str().unwrap(), "--category", "documents"]).await;
+    assert!(ok, "{out}{err}");
+    let share =
+        ["grant", "--provider", &provider_text, "--categories", "documents", "--until", "2030-01-01", "--direct"];
+    let (ok, out, err) = world.medkey(&patient, &share).await;
+    assert!(ok, "{out}{err}");
+    world.synced().await;
+    let patient_text = patient.address().to_string();
+    let (ok, out, err) = world.medkey(&provider, &["provider", "patients", "--names"]).await;
+    assert!(ok && out.contains(&format!("María Núñez ({patient_text})")), "{out}{err}");
+    let (ok, out, _) = world.medkey(&provider, &["provider", "patients"]).await;
+    assert!(ok && out.contains(&patient_text) && !out.contains("María"), "{out}");
+
     // A vault that edits a listed profile is caught by every client: the signature and the
     // chain's hash no longer match.
     let pool = world.indexer.store.pool();

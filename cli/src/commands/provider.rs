@@ -69,10 +69,15 @@ struct AddArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  medkey provider patients\n  medkey provider patients --names --all")]
 struct PatientsArgs {
     /// Include expired and revoked grants.
     #[arg(long)]
     all: bool,
+    /// Show each patient's name, from the Patient record she shared with you. Opening it is a key
+    /// release like any other: it is logged, and she sees it in her activity.
+    #[arg(long)]
+    names: bool,
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -138,11 +143,12 @@ async fn patients(args: PatientsArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&grants)?);
         return Ok(());
     }
+    let names = if args.names { patient_names(&session, &grants).await } else { Default::default() };
     let rows: Vec<Vec<String>> = grants
         .iter()
         .map(|g| {
             vec![
-                g.grant.patient.to_string(),
+                crate::directory_check::labelled(&names, g.grant.patient),
                 g.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","),
                 rfc3339_ms(g.grant.expires_at * 1_000),
                 if g.grant.write { "write" } else { "read" }.to_owned(),
@@ -154,6 +160,40 @@ async fn patients(args: PatientsArgs) -> anyhow::Result<()> {
         .collect();
     table::print(&["PATIENT", "CATEGORIES", "UNTIL (UTC)", "ACCESS", "KIND", "STATE", "GRANT"], &rows);
     Ok(())
+}
+
+/// Each patient's name from the Patient record she shared with this provider, where there is one
+/// it may open now. A patient whose record cannot be opened is shown by address.
+async fn patient_names(session: &Session, grants: &[GrantView]) -> std::collections::HashMap<Address, String> {
+    let mut names = std::collections::HashMap::new();
+    let patients: std::collections::BTreeSet<Address> = grants.iter().map(|g| g.grant.patient).collect();
+    for patient in patients {
+        let Ok(records) = session.get_as::<Vec<RecordView>>(&format!("/v1/patients/{patient}/records")).await else {
+            continue;
+        };
+        let Some(details) = records.iter().find(|r| r.resource_type == "Patient") else { continue };
+        let Ok(released) = session.get_as::<KeyRelease>(&format!("/v1/records/{}/key", details.record_id)).await else {
+            continue;
+        };
+        let Ok((_, _, plaintext)) = sealing::open(&released, &session.wallet.encryption) else { continue };
+        if let Some(name) = serde_json::from_slice::<Value>(&plaintext).ok().as_ref().and_then(patient_name) {
+            names.insert(patient, name);
+        }
+    }
+    names
+}
+
+/// A FHIR Patient's name as people write it: its official (or first) name's text, or given
+/// names and family name.
+fn patient_name(resource: &Value) -> Option<String> {
+    let names = resource["name"].as_array()?;
+    let name = names.iter().find(|n| n["use"] == "official").or_else(|| names.first())?;
+    if let Some(text) = name["text"].as_str() {
+        return Some(text.to_owned());
+    }
+    let mut parts: Vec<&str> = name["given"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    parts.extend(name["family"].as_str());
+    (!parts.is_empty()).then(|| parts.join(" "))
 }
 
 async fn add(args: AddArgs) -> anyhow::Result<()> {
@@ -240,4 +280,23 @@ async fn fetch(args: FetchArgs) -> anyhow::Result<()> {
     );
     let opened = Opened { id: &id, binding: &binding, key: &key, plaintext: &plaintext };
     write_opened(&session, &opened, args.out.as_deref(), args.attachment_out.as_deref()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::patient_name;
+
+    #[test]
+    fn a_patients_name_as_people_write_it() {
+        let official = json!({"resourceType": "Patient", "name": [
+            {"use": "nickname", "given": ["Majo"]},
+            {"use": "official", "given": ["María", "José"], "family": "Núñez"}]});
+        assert_eq!(patient_name(&official).as_deref(), Some("María José Núñez"));
+        let text = json!({"resourceType": "Patient", "name": [{"text": "Ana Reyes"}]});
+        assert_eq!(patient_name(&text).as_deref(), Some("Ana Reyes"));
+        assert_eq!(patient_name(&json!({"resourceType": "Patient"})), None);
+        assert_eq!(patient_name(&json!({"resourceType": "Patient", "name": [{}]})), None);
+    }
 }
