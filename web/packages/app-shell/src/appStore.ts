@@ -2,6 +2,12 @@
 // and the listeners React subscribes with (useSyncExternalStore). Screens read the state and
 // call the subclass's methods; they hold no logic of their own.
 
+import type { Hex } from 'viem';
+import type { AppConfig } from './config.ts';
+import { configAndWallets } from './devWallet.ts';
+import { connectAndSignIn, type SignedIn } from './signIn.ts';
+import type { WalletChoice } from './wallets.ts';
+
 /** What every app's state has: what is going on, what went wrong, what just happened. */
 export interface StatusState {
   /** What is happening now, and what the person should do (e.g. "sign in your wallet"). */
@@ -15,7 +21,14 @@ export interface StatusState {
 /** A second factor as the vault takes it: six digits from the app, or a recovery code. */
 export type SecondFactor = { totp: string } | { recovery_code: string };
 
-export class AppStore<S extends StatusState> {
+/** What every app's state has before sign-in: the deployment and the wallets to offer. */
+export interface ShellState extends StatusState {
+  phase: string;
+  config?: AppConfig | undefined;
+  wallets: WalletChoice[];
+}
+
+export class AppStore<S extends ShellState> {
   private listeners = new Set<() => void>();
   private codeAnswer?: ((factor: SecondFactor) => void) | undefined;
 
@@ -31,6 +44,23 @@ export class AppStore<S extends StatusState> {
   protected set(patch: Partial<S>) {
     this.state = { ...this.state, ...patch };
     for (const listener of this.listeners) listener();
+  }
+
+  /** Loads the deployment and the wallets to offer (these dev wallets on a local chain only). */
+  protected async startWith(dev: { key: Hex; name: string }[]): Promise<void> {
+    try {
+      const { config, wallets } = await configAndWallets(dev);
+      this.set({ phase: 'connect', config, wallets } as Partial<S>);
+    } catch (err) {
+      this.set({ phase: 'connect' } as Partial<S>);
+      this.fail(err);
+    }
+  }
+
+  /** Connects `choice` and signs in to this page's vault, asking for the code when needed. */
+  protected signIn(choice: WalletChoice, config: AppConfig): Promise<SignedIn> {
+    this.set({ busy: 'Waiting for your wallet: approve the connection, then the sign-in message.', error: undefined } as Partial<S>);
+    return connectAndSignIn(choice, config, () => this.askForCode());
   }
 
   /** Sign-in needs the second factor: the screen shows a code field until the person answers. */

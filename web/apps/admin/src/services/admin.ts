@@ -17,7 +17,7 @@ import {
   type VaultSession,
   type Wallet,
 } from '@medkey/client';
-import { ANVIL_KEYS, AppStore, configAndWallets, connectAndSignIn, deploymentOf, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
+import { ANVIL_KEYS, AppStore, deploymentOf, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
 import { encodeFunctionData, type Address, type PublicClient } from 'viem';
 
 export type Phase = 'loading' | 'connect' | 'ready';
@@ -69,25 +69,18 @@ export class AdminApp extends AppStore<AdminState> {
     if (screen === 'registry') void this.loadSystem();
   }
 
-  async start(): Promise<void> {
-    try {
-      const { config, wallets } = await configAndWallets([
+  start(): Promise<void> {
+    return this.startWith([
         { key: ANVIL_KEYS.admin, name: 'Dev wallet: the registry’s deployer (local test chain only)' },
       ]);
-      this.set({ phase: 'connect', config, wallets });
-    } catch (err) {
-      this.set({ phase: 'connect' });
-      this.fail(err);
-    }
   }
 
   /** Signs in, then asks which registry roles this account holds; none: nothing here for it. */
   async connect(choice: WalletChoice): Promise<void> {
     const config = this.state.config;
     if (!config) return;
-    this.set({ busy: 'Waiting for your wallet: approve the connection, then the sign-in message.', error: undefined });
     try {
-      const { wallet, vault, session, chain } = await connectAndSignIn(choice, config, () => this.askForCode());
+      const { wallet, vault, session, chain } = await this.signIn(choice, config);
       Object.assign(this, { wallet, vault, session, chain });
       const { roles } = await vault.adminRoles();
       this.set({ phase: 'ready', address: wallet.address, roles, busy: undefined });

@@ -44,7 +44,7 @@ import { NO_FILTER, attachedFile, newestFirst, type RecordFilter, type RecordIte
 import { plan, readRecordsFile, type PlannedRecord } from './importFile.ts';
 import { saveFile } from './saveFile.ts';
 import { lookUpProvider, share, stopSharing, type ShareContext } from './sharing.ts';
-import { ANVIL_KEYS, AppStore, configAndWallets, connectAndSignIn, deploymentOf, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
+import { ANVIL_KEYS, AppStore, deploymentOf, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
 
 export type Phase = 'loading' | 'connect' | 'welcome' | 'ready';
 export type Screen = 'records' | 'record' | 'add' | 'sharing' | 'share' | 'activity' | 'settings';
@@ -115,23 +115,16 @@ export class PatientApp extends AppStore<PatientState> {
   }
 
 
-  async start(): Promise<void> {
-    try {
-      const { config, wallets } = await configAndWallets([{ key: ANVIL_KEYS.patient, name: 'Dev wallet (local test chain only)' }]);
-      this.set({ phase: 'connect', config, wallets });
-    } catch (err) {
-      this.set({ phase: 'connect' });
-      this.fail(err);
-    }
+  start(): Promise<void> {
+    return this.startWith([{ key: ANVIL_KEYS.patient, name: 'Dev wallet (local test chain only)' }]);
   }
 
   /** Connects a wallet and signs in (one signature); a first visit goes to the welcome step. */
   async connect(choice: WalletChoice): Promise<void> {
     const config = this.state.config;
     if (!config) return;
-    this.set({ busy: 'Waiting for your wallet: approve the connection, then the sign-in message.', error: undefined });
     try {
-      const { wallet, vault, session, chain } = await connectAndSignIn(choice, config, () => this.askForCode());
+      const { wallet, vault, session, chain } = await this.signIn(choice, config);
       Object.assign(this, { wallet, vault, session, chain });
       const published = await publishedKey(vault, wallet.address, config.chain_id).catch((err: unknown) => {
         if (err instanceof MedkeyError && err.status === 404) return undefined;

@@ -32,7 +32,7 @@ import {
   type VaultSession,
   type Wallet,
 } from '@medkey/client';
-import { ANVIL_KEYS, AppStore, configAndWallets, connectAndSignIn, deploymentOf, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
+import { ANVIL_KEYS, AppStore, deploymentOf, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
 import { patientName, type Resource } from '@medkey/fhir-display';
 import { isAddress, type Address, type PublicClient } from 'viem';
 
@@ -83,26 +83,19 @@ export class ProviderApp extends AppStore<ProviderState> {
     if (screen === 'history') void this.loadHistory();
   }
 
-  async start(): Promise<void> {
-    try {
-      const { config, wallets } = await configAndWallets([
+  start(): Promise<void> {
+    return this.startWith([
         { key: ANVIL_KEYS.clinic, name: 'Dev wallet: the demo clinic (local test chain only)' },
         { key: ANVIL_KEYS.newcomer, name: 'Dev wallet: a new provider (local test chain only)' },
       ]);
-      this.set({ phase: 'connect', config, wallets });
-    } catch (err) {
-      this.set({ phase: 'connect' });
-      this.fail(err);
-    }
   }
 
   /** Connects a wallet, signs in, and reads this account's standing from the chain. */
   async connect(choice: WalletChoice): Promise<void> {
     const config = this.state.config;
     if (!config) return;
-    this.set({ busy: 'Waiting for your wallet: approve the connection, then the sign-in message.', error: undefined });
     try {
-      const { wallet, vault, session, chain } = await connectAndSignIn(choice, config, () => this.askForCode());
+      const { wallet, vault, session, chain } = await this.signIn(choice, config);
       Object.assign(this, { wallet, vault, session, chain });
       this.set({ phase: 'ready', address: wallet.address, busy: undefined });
       await this.refreshStanding();
