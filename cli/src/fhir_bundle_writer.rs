@@ -4,6 +4,9 @@
 //! base64 straight from its (decrypted, temporary) file, so memory stays flat whatever its size:
 //! into a DocumentReference's `content[0].attachment.data`, or else into the entry's
 //! record-attachment extension.
+//!
+//! Records that came from a Bundle go back into that Bundle ([`BundleWriter::begin_bundle`]),
+//! each entry with its `fullUrl` and the rest it had, so references between them resolve again.
 
 use std::fs::File;
 use std::io::{Seek, Write};
@@ -11,10 +14,14 @@ use std::io::{Seek, Write};
 use anyhow::Context;
 use medkey_protocol::Category;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use struson::reader::{JsonReader, ValueType};
 use struson::writer::{JsonStreamWriter, JsonWriter, StringValueWriter, WriterSettings};
 
-use crate::fhir_file::{self, ATTACHMENT_EXTENSION, CATEGORY_EXTENSION};
+use crate::fhir_file::{self, ATTACHMENT_EXTENSION, CATEGORY_EXTENSION, EXPORT_TAG};
+
+/// A JSON object's members in order, each value's text as written.
+type Members = indexmap::IndexMap<String, Box<RawValue>>;
 
 /// A decrypted record ready to be written.
 pub struct ExportRecord {
@@ -45,6 +52,20 @@ impl<W: Write> BundleWriter<W> {
         json.begin_object()?;
         json.name("resourceType")?;
         json.string_value("Bundle")?;
+        json.name("meta")?;
+        json.begin_object()?;
+        json.name("tag")?;
+        json.begin_array()?;
+        json.begin_object()?;
+        json.name("system")?;
+        json.string_value(EXPORT_TAG.0)?;
+        json.name("code")?;
+        json.string_value(EXPORT_TAG.1)?;
+        json.name("display")?;
+        json.string_value("Medkey export")?;
+        json.end_object()?;
+        json.end_array()?;
+        json.end_object()?;
         json.name("type")?;
         json.string_value("collection")?;
         json.name("timestamp")?;
@@ -54,10 +75,15 @@ impl<W: Write> BundleWriter<W> {
         Ok(Self { json })
     }
 
-    pub fn entry(&mut self, record: &mut ExportRecord) -> anyhow::Result<()> {
+    /// One record's entry; `rest` is what its entry had besides the resource (`fullUrl`, …).
+    pub fn entry(&mut self, record: &mut ExportRecord, rest: Option<&RawValue>) -> anyhow::Result<()> {
         let in_resource = record.attachment.is_some() && record.file_in_resource()?;
+        let mut rest: Members = rest.map(|r| serde_json::from_str(r.get())).transpose()?.unwrap_or_default();
+        let their_extensions: Vec<Box<RawValue>> =
+            rest.shift_remove("extension").map(|e| serde_json::from_str(e.get())).transpose()?.unwrap_or_default();
         let json = &mut self.json;
         json.begin_object()?;
+        write_members(json, &rest)?;
         json.name("extension")?;
         json.begin_array()?;
         json.begin_object()?;
@@ -77,6 +103,9 @@ impl<W: Write> BundleWriter<W> {
             json.end_object()?;
             json.end_object()?;
         }
+        for extension in &their_extensions {
+            write_raw(json, extension)?;
+        }
         json.end_array()?;
         json.name("resource")?;
         let file = if in_resource { record.attachment.as_mut() } else { None };
@@ -85,11 +114,51 @@ impl<W: Write> BundleWriter<W> {
         Ok(())
     }
 
+    /// Opens an entry holding a Bundle: `rest` is what the entry had besides the resource, and
+    /// `header` the Bundle without its entries. The entries written next go inside it, up to
+    /// [`end_bundle`](Self::end_bundle).
+    pub fn begin_bundle(&mut self, rest: Option<&RawValue>, header: &RawValue) -> anyhow::Result<()> {
+        let json = &mut self.json;
+        json.begin_object()?;
+        if let Some(rest) = rest {
+            write_members(json, &serde_json::from_str(rest.get())?)?;
+        }
+        json.name("resource")?;
+        json.begin_object()?;
+        write_members(json, &serde_json::from_str(header.get())?)?;
+        json.name("entry")?;
+        json.begin_array()?;
+        Ok(())
+    }
+
+    pub fn end_bundle(&mut self) -> anyhow::Result<()> {
+        self.json.end_array()?;
+        self.json.end_object()?;
+        self.json.end_object()?;
+        Ok(())
+    }
+
     pub fn finish(mut self) -> anyhow::Result<W> {
         self.json.end_array()?;
         self.json.end_object()?;
         Ok(self.json.finish_document()?)
     }
+}
+
+/// Each member, its value copied token by token (numbers as their text).
+fn write_members<J: JsonWriter>(json: &mut J, members: &Members) -> anyhow::Result<()> {
+    for (name, value) in members {
+        json.name(name)?;
+        write_raw(json, value)?;
+    }
+    Ok(())
+}
+
+fn write_raw<J: JsonWriter>(json: &mut J, value: &RawValue) -> anyhow::Result<()> {
+    let mut reader = fhir_file::json_reader(value.get().as_bytes());
+    reader.transfer_to(json)?;
+    reader.consume_trailing_whitespace()?;
+    Ok(())
 }
 
 /// One resource as one line of NDJSON (FHIR Bulk Data), its DocumentReference file inline.
@@ -208,13 +277,20 @@ mod tests {
             ExportRecord { category: Category::Vitals, plaintext: observation.to_vec(), attachment: None },
         ];
         let mut bundle = BundleWriter::start(Vec::new(), "2026-11-30T12:00:00Z").unwrap();
-        for record in &mut records {
-            bundle.entry(record).unwrap();
-        }
+        let full_url = RawValue::from_string(r#"{"fullUrl":"urn:uuid:6f1e2c1d-8b1a-4f7e-9c51-2a7c0e0d3b11"}"#.into()).unwrap();
+        bundle.entry(&mut records[0], None).unwrap();
+        let header = RawValue::from_string(r#"{"resourceType":"Bundle","id":"b1","type":"collection"}"#.into()).unwrap();
+        bundle.begin_bundle(None, &header).unwrap();
+        bundle.entry(&mut records[1], Some(&full_url)).unwrap();
+        bundle.entry(&mut records[2], None).unwrap();
+        bundle.end_bundle().unwrap();
         let written = bundle.finish().unwrap();
         let parsed: Value = serde_json::from_slice(&written).unwrap();
         assert_eq!(parsed["entry"][0]["resource"]["content"][0]["attachment"]["title"], "scan.pdf");
-        assert_eq!(parsed["entry"][1]["extension"][1]["url"], ATTACHMENT_EXTENSION);
+        let inner = &parsed["entry"][1]["resource"];
+        assert_eq!((inner["id"].as_str(), inner["entry"].as_array().unwrap().len()), (Some("b1"), 2));
+        assert_eq!(inner["entry"][0]["extension"][1]["url"], ATTACHMENT_EXTENSION);
+        assert_eq!(inner["entry"][0]["fullUrl"], "urn:uuid:6f1e2c1d-8b1a-4f7e-9c51-2a7c0e0d3b11");
 
         let read = fhir_file::read_from(written.as_slice()).unwrap();
         assert_eq!(read.len(), 3);
@@ -233,6 +309,14 @@ mod tests {
         assert_eq!(bytes(0), pdf);
         assert_eq!(bytes(1), [1, 2]);
         assert!(read[2].attachment.is_none());
+        // The export's own Bundle is no origin; the Bundle inside it is, with the entry's fullUrl.
+        assert!(read[0].origin.as_ref().unwrap().bundles.is_empty());
+        let origin = read[1].origin.as_ref().unwrap();
+        assert_eq!((origin.bundles.len(), origin.bundles[0].position), (1, 0));
+        assert_eq!(origin.bundles[0].header.get(), header.get());
+        assert_eq!(origin.entry.as_ref().unwrap().get(), full_url.get());
+        assert_eq!(read[2].origin.as_ref().unwrap().bundles[0].position, 1);
+        assert_eq!(read[1].origin.as_ref().unwrap().bundles[0].key, read[2].origin.as_ref().unwrap().bundles[0].key);
 
         let mut line = Vec::new();
         ndjson_line(&mut line, &mut records[0]).unwrap();

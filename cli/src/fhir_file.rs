@@ -10,6 +10,11 @@
 //!
 //! The inline-file format is the one `export` writes (see `fhir_bundle_writer`): a
 //! DocumentReference's `content[0].attachment.data`, or the entry's record-attachment extension.
+//!
+//! Each resource also gets its origin: the Bundles around it (each without its entries) and its
+//! entry without the resource (`fullUrl`, `request`, …), so an export can put it back where it
+//! was and the references between the entries resolve as they did. A Medkey export's own Bundle
+//! (tagged [`EXPORT_TAG`]) is not an origin: its entries were somewhere else before.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
@@ -17,7 +22,9 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use base64::Engine;
+use indexmap::IndexMap;
 use medkey_protocol::Category;
+use medkey_protocol::envelope::origin::{OriginBundle, RecordOrigin};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -28,6 +35,9 @@ use struson::writer::{JsonStreamWriter, JsonWriter, WriterSettings};
 pub const CATEGORY_EXTENSION: &str = "https://medkey.dev/fhir/StructureDefinition/record-category";
 /// The extension on `Bundle.entry` carrying the file of a record that is not a DocumentReference.
 pub const ATTACHMENT_EXTENSION: &str = "https://medkey.dev/fhir/StructureDefinition/record-attachment";
+
+/// The `meta.tag` system and code marking the Bundle a Medkey export writes around the records.
+pub const EXPORT_TAG: (&str, &str) = ("https://medkey.dev/fhir/CodeSystem/bundle-role", "export");
 
 /// Deeper than any FHIR resource nests; a file nested deeper is refused rather than risk the stack.
 const MAX_DEPTH: usize = 128;
@@ -47,6 +57,8 @@ pub struct FileEntry {
     pub category: Option<Category>,
     /// A file it carried inline, now decoded into a temporary file.
     pub attachment: Option<InlineFile>,
+    /// Where it was in the file; `None` for a file that is a single resource.
+    pub origin: Option<RecordOrigin>,
 }
 
 /// An attached file taken out of a FHIR file: decoded bytes in a private temporary file.
@@ -92,12 +104,12 @@ pub fn read_from(input: impl Read) -> anyhow::Result<Vec<FileEntry>> {
     let top: &RawValue = serde_json::from_str(&text)?;
     let mut entries = Vec::new();
     if shallow(top)?.resource_type.as_deref() == Some("Bundle") {
-        walk_bundle(top, "", &mut inline, &mut entries)?;
+        walk_bundle(top, "", &[], &mut inline, &mut entries)?;
         if entries.is_empty() {
             bail!("the Bundle has no entries");
         }
     } else {
-        entries.push(leaf(top, String::new(), None, &mut inline)?);
+        entries.push(leaf(top, String::new(), None, None, &mut inline)?);
     }
     Ok(entries)
 }
@@ -136,8 +148,26 @@ fn shallow(raw: &RawValue) -> anyhow::Result<Shallow<'_>> {
     serde_json::from_str(raw.get()).context("not a FHIR resource (a JSON object with a resourceType)")
 }
 
-fn walk_bundle(bundle: &RawValue, prefix: &str, inline: &mut Inline, out: &mut Vec<FileEntry>) -> anyhow::Result<()> {
-    for (i, entry) in shallow(bundle)?.entry.into_iter().enumerate() {
+/// A JSON object's members in order, each value's text as written.
+type Members = IndexMap<String, Box<RawValue>>;
+
+fn walk_bundle(
+    bundle: &RawValue,
+    prefix: &str,
+    around: &[OriginBundle],
+    inline: &mut Inline,
+    out: &mut Vec<FileEntry>,
+) -> anyhow::Result<()> {
+    let mut members: Members = serde_json::from_str(bundle.get())?;
+    let raw_entries: Vec<Members> = match members.shift_remove("entry") {
+        Some(entries) => serde_json::from_str(entries.get()).context("the Bundle's entry is not a list of objects")?,
+        None => Vec::new(),
+    };
+    let header = raw(&inline.restore_all(&serde_json::to_string(&members)?)?)?;
+    // The export's own Bundle is not where its records came from; any other Bundle is.
+    let is_origin = !(prefix.is_empty() && is_medkey_export(&members));
+    let key = alloy::hex::encode(crate::sealing::new_record_id()?);
+    for (i, (entry, mut rest)) in shallow(bundle)?.entry.into_iter().zip(raw_entries).enumerate() {
         let place = if prefix.is_empty() { (i + 1).to_string() } else { format!("{prefix}.{}", i + 1) };
         let Some(resource) = entry.resource else {
             let what = entry
@@ -150,17 +180,66 @@ fn walk_bundle(bundle: &RawValue, prefix: &str, inline: &mut Inline, out: &mut V
                  the records themselves"
             );
         };
-        if shallow(resource).with_context(|| format!("entry {place}"))?.resource_type.as_deref() == Some("Bundle") {
-            walk_bundle(resource, &place, inline, out)?;
+        rest.shift_remove("resource");
+        let rest = entry_rest(rest, inline).with_context(|| format!("entry {place}"))?;
+        let nested = shallow(resource).with_context(|| format!("entry {place}"))?.resource_type.as_deref() == Some("Bundle");
+        let mut chain = around.to_vec();
+        if is_origin {
+            let position = u32::try_from(i).context("too many entries")?;
+            let held = if nested { rest.as_ref().map(|r| raw(r.get())).transpose()? } else { None };
+            chain.push(OriginBundle { key: key.clone(), header: header.clone(), position, entry: held });
+        }
+        if nested {
+            walk_bundle(resource, &place, &chain, inline, out)?;
         } else {
-            out.push(leaf(resource, place, Some(&entry.extension), inline)?);
+            let origin = RecordOrigin { bundles: chain, entry: rest };
+            out.push(leaf(resource, place, Some(&entry.extension), Some(origin), inline)?);
         }
     }
     Ok(())
 }
 
+fn raw(text: &str) -> anyhow::Result<Box<RawValue>> {
+    Ok(RawValue::from_string(text.to_owned())?)
+}
+
+/// Whether a Bundle's members mark it as a Medkey export (see [`EXPORT_TAG`]).
+fn is_medkey_export(members: &Members) -> bool {
+    let Some(meta) = members.get("meta").and_then(|m| serde_json::from_str::<Value>(m.get()).ok()) else {
+        return false;
+    };
+    meta["tag"].as_array().is_some_and(|tags| {
+        tags.iter().any(|t| t["system"] == EXPORT_TAG.0 && t["code"] == EXPORT_TAG.1)
+    })
+}
+
+/// An entry without its resource and without Medkey's own extensions (written again on export),
+/// or `None` when nothing else is left.
+fn entry_rest(mut rest: Members, inline: &mut Inline) -> anyhow::Result<Option<Box<RawValue>>> {
+    if let Some(extensions) = rest.shift_remove("extension") {
+        let mut kept: Vec<Box<RawValue>> = serde_json::from_str(extensions.get()).context("extension is not a list")?;
+        kept.retain(|e| {
+            let url = serde_json::from_str::<Value>(e.get()).map(|v| v["url"].clone()).unwrap_or_default();
+            url != CATEGORY_EXTENSION && url != ATTACHMENT_EXTENSION
+        });
+        if !kept.is_empty() {
+            rest.insert("extension".into(), raw(&serde_json::to_string(&kept)?)?);
+        }
+    }
+    if rest.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(raw(&inline.restore_all(&serde_json::to_string(&rest)?)?)?))
+}
+
 /// A resource that is not a Bundle: its category and inline file taken from where export puts them.
-fn leaf(raw: &RawValue, place: String, extensions: Option<&[Value]>, inline: &mut Inline) -> anyhow::Result<FileEntry> {
+fn leaf(
+    raw: &RawValue,
+    place: String,
+    extensions: Option<&[Value]>,
+    origin: Option<RecordOrigin>,
+    inline: &mut Inline,
+) -> anyhow::Result<FileEntry> {
     let at = |what: &str| if place.is_empty() { what.to_owned() } else { format!("entry {place}: {what}") };
     let mut text = raw.get().to_owned();
     let parsed: Value = serde_json::from_str(&text)?;
@@ -189,7 +268,7 @@ fn leaf(raw: &RawValue, place: String, extensions: Option<&[Value]>, inline: &mu
     // Inline data anywhere else stays where it was, as it was.
     text = inline.restore_all(&text)?;
     let parsed = if attachment.is_some() { serde_json::from_str(&text)? } else { parsed };
-    Ok(FileEntry { place, text, parsed, category, attachment })
+    Ok(FileEntry { place, text, parsed, category, attachment, origin })
 }
 
 /// `text` (compact JSON, as this module writes it) without the member `"name":"value"`.

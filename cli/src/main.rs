@@ -4,6 +4,7 @@ mod commands;
 mod dates;
 mod deployments;
 mod directory_check;
+mod export_layout;
 mod fhir_bundle_writer;
 mod fhir_file;
 mod keystore;

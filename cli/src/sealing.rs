@@ -8,6 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use medkey_protocol::Category;
 use medkey_protocol::api::{CreateRecordBody, KeyRelease, RecordContent, RecordView, VersionBody, WrappedKeyBody};
+use medkey_protocol::envelope::origin::{OriginKey, RecordOrigin};
 use medkey_protocol::envelope::{DataKey, EncryptionPublicKey, EncryptionSecret, RecordBinding, record, wrap};
 
 /// One version of a record, sealed; its data key stays on this machine.
@@ -17,10 +18,12 @@ pub struct Sealed {
     pub ciphertext: Vec<u8>,
 }
 
-/// A random record id (16 bytes, shown as 32 hex digits).
+/// A random record id: an RFC 4122 version-4 UUID (122 random bits), shown as 32 hex digits.
 pub fn new_record_id() -> anyhow::Result<[u8; 16]> {
     let mut id = [0u8; 16];
     getrandom::fill(&mut id).map_err(|err| anyhow::anyhow!("no OS randomness: {err}"))?;
+    id[6] = (id[6] & 0x0f) | 0x40; // version 4
+    id[8] = (id[8] & 0x3f) | 0x80; // the RFC 4122 variant
     Ok(id)
 }
 
@@ -41,11 +44,13 @@ impl Sealed {
         Ok(VersionBody { ciphertext: STANDARD.encode(&self.ciphertext), wrapped_keys: self.wrapped_for(readers)? })
     }
 
-    /// The `POST /v1/records` body (`patient` set when a provider writes for a patient).
+    /// The `POST /v1/records` body (`patient` set when a provider writes for a patient; `origin`
+    /// sealed with [`seal_origin`], only by the patient herself).
     pub fn create_body(
         &self,
         readers: &[(Address, EncryptionPublicKey)],
         patient: Option<Address>,
+        origin: Option<&[u8]>,
     ) -> anyhow::Result<CreateRecordBody> {
         Ok(CreateRecordBody {
             record_id: alloy::hex::encode(self.binding.record_id),
@@ -54,8 +59,27 @@ impl Sealed {
             resource_type: self.binding.resource_type.clone(),
             ciphertext: STANDARD.encode(&self.ciphertext),
             wrapped_keys: self.wrapped_for(readers)?,
+            origin: origin.map(|o| STANDARD.encode(o)),
         })
     }
+}
+
+/// A record's origin sealed under the owner's origin key (see `envelope::origin`).
+pub fn seal_origin(owner: &EncryptionSecret, binding: &RecordBinding, origin: &RecordOrigin) -> anyhow::Result<Vec<u8>> {
+    Ok(OriginKey::derive(owner).seal(&binding.record_id, binding.owner, origin)?)
+}
+
+/// The origin stored with a record the caller owns, if any; an origin that does not open is an
+/// error (it was altered, or moved from another record).
+pub fn open_origin(content: &RecordContent, owner: &EncryptionSecret) -> anyhow::Result<Option<RecordOrigin>> {
+    let Some(sealed) = content.origin.as_deref() else {
+        return Ok(None);
+    };
+    let binding = binding_of(&content.record)?;
+    let origin = OriginKey::derive(owner)
+        .open(&binding.record_id, binding.owner, &STANDARD.decode(sealed)?)
+        .context("the record's origin does not open (altered, or moved from another record)")?;
+    Ok(Some(origin))
 }
 
 pub fn wrapped_keys(
@@ -117,4 +141,15 @@ pub fn open(fetched: &impl Fetched, secret: &EncryptionSecret) -> anyhow::Result
     let plaintext = record::open(&key, &binding, &ciphertext)
         .context("the ciphertext does not authenticate: it was altered or belongs to another record")?;
     Ok((binding, key, plaintext))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn record_ids_are_version_4_uuids() {
+        for _ in 0..64 {
+            let id = uuid::Uuid::from_bytes(super::new_record_id().unwrap());
+            assert_eq!((id.get_version_num(), id.get_variant()), (4, Some(uuid::Variant::RFC4122)));
+        }
+    }
 }

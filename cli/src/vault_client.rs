@@ -208,3 +208,59 @@ fn vault_message(err: &anyhow::Error) -> String {
         None => format!("{err:#}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use axum::http::{HeaderValue, StatusCode, header};
+    use axum::response::IntoResponse;
+
+    use super::*;
+
+    /// A vault stand-in that answers 429 with `Retry-After: {retry}` to the first `busy` requests.
+    async fn busy_vault(busy: u32, retry: &'static str) -> (String, Arc<AtomicU32>) {
+        let seen = Arc::new(AtomicU32::new(0));
+        let counter = seen.clone();
+        let app = axum::Router::new().route(
+            "/v1/thing",
+            axum::routing::get(move || {
+                let counter = counter.clone();
+                async move {
+                    if counter.fetch_add(1, Ordering::SeqCst) < busy {
+                        let body = r#"{"error":{"code":"rate_limited","message":"too many requests"}}"#;
+                        let mut answer = (StatusCode::TOO_MANY_REQUESTS, body).into_response();
+                        answer.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(retry));
+                        answer
+                    } else {
+                        axum::Json(serde_json::json!({"ok": true})).into_response()
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (base, seen)
+    }
+
+    #[tokio::test]
+    async fn a_429_is_waited_out_as_the_vault_asks() {
+        let (base, seen) = busy_vault(1, "1").await;
+        let started = std::time::Instant::now();
+        let answer: Value = VaultClient::new(&base).call(reqwest::Method::GET, "/v1/thing", None, None::<&()>).await.unwrap();
+        assert_eq!(answer["ok"], true);
+        assert_eq!(seen.load(Ordering::SeqCst), 2, "asked again once");
+        assert!(started.elapsed() >= std::time::Duration::from_secs(1), "waited the second it asked for");
+    }
+
+    #[tokio::test]
+    async fn a_wait_longer_than_a_minute_is_the_refusal_it_is() {
+        let (base, seen) = busy_vault(1, "3600").await;
+        let err = VaultClient::new(&base).call::<Value>(reqwest::Method::GET, "/v1/thing", None, None::<&()>).await;
+        let refusal = err.unwrap_err().downcast::<VaultError>().unwrap();
+        assert_eq!((refusal.status, refusal.code.as_str()), (429, "rate_limited"));
+        assert_eq!(seen.load(Ordering::SeqCst), 1, "not asked again");
+    }
+}

@@ -4,6 +4,7 @@
 pub mod chain;
 pub mod daemon;
 pub mod db;
+pub mod fhir_refs;
 pub mod mirror;
 pub mod proxy;
 pub mod scenario;

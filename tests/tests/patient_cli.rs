@@ -232,6 +232,16 @@ fn read_json(path: &Path) -> Value {
     json_of(&std::fs::read_to_string(path).unwrap())
 }
 
+/// A Bundle's entries that hold a resource other than a Bundle, nested Bundles' included.
+fn leaves(bundle: &Value) -> Vec<Value> {
+    bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| if e["resource"]["resourceType"] == "Bundle" { leaves(&e["resource"]) } else { vec![e.clone()] })
+        .collect()
+}
+
 async fn a_patient_shares_a_lab_result_and_revokes(setup: Setup) {
     let world = World::start(setup).await;
     let (alice, lab) = (world.chain.keys[1].clone(), world.chain.keys[3].clone());
@@ -496,9 +506,7 @@ async fn export_then_import_round_trips(setup: Setup) {
             _ => vec![e["resource"].to_string()],
         })
         .collect();
-    let mut round_tripped: Vec<String> = json_of(&second_text)["entry"]
-        .as_array()
-        .unwrap()
+    let mut round_tripped: Vec<String> = leaves(&json_of(&second_text))
         .iter()
         .filter(|e| e["resource"]["content"][0]["attachment"]["title"] != "letter.pdf" && e["extension"][1].is_null())
         .map(|e| e["resource"].to_string())
@@ -558,10 +566,74 @@ async fn export_then_import_round_trips(setup: Setup) {
     assert_eq!(summary["failures"][0]["record_id"], letter_id.as_str());
     assert_eq!(summary["records"], 11);
     let partial = read_json(&bundle.path().join("first.json.partial"));
-    assert_eq!(partial["entry"].as_array().unwrap().len(), 11);
+    assert_eq!(leaves(&partial).len(), 11);
     world.db.cleanup().await;
 }
 in_every_setup!(export_then_import_round_trips);
+
+/// References between a Bundle's entries (`urn:uuid:` fullUrls, and `Type/id` against RESTful
+/// fullUrls, in a Bundle inside a Bundle) resolve in the export as in the uploaded file, and
+/// again after that export is imported into another account and exported; the Bundle's own
+/// id, type and meta come back too.
+async fn bundle_references_resolve_after_export_and_import(setup: Setup) {
+    let world = World::start(setup).await;
+    let (alice, bob) = (world.chain.keys[1].clone(), world.chain.keys[2].clone());
+    let dir = tempfile::tempdir().unwrap();
+    let patient = read_json(&fixture("Patient-example.json"));
+    let weight = read_json(&fixture("Observation-example.json"));
+    assert_eq!(weight["subject"]["reference"], "Patient/example");
+    let restful = serde_json::json!({"resourceType": "Bundle", "id": "clinic-export", "type": "searchset",
+        "meta": {"lastUpdated": "2026-11-01T09:00:00Z"}, "total": 2, "entry": [
+        {"fullUrl": "http://clinic.example/fhir/Patient/example", "resource": patient,
+         "search": {"mode": "match"}},
+        {"fullUrl": "http://clinic.example/fhir/Observation/example", "resource": weight,
+         "search": {"mode": "include"}}]});
+    let (p, o) = ("urn:uuid:2f0b8a52-6c3e-4b7e-9d1a-0c4e5f6a7b8c", "urn:uuid:8d7c6b5a-4f3e-4d2c-8b1a-0f9e8d7c6b5a");
+    let source = serde_json::json!({"resourceType": "Bundle", "id": "from-my-gp", "type": "collection",
+        "meta": {"tag": [{"system": "http://example.org/tags", "code": "gp"}]}, "entry": [
+        {"fullUrl": o, "resource": {"resourceType": "Observation", "status": "final",
+            "code": {"text": "Heart rate"}, "subject": {"reference": p},
+            "valueQuantity": {"value": 64, "unit": "/min"}}},
+        {"resource": restful},
+        {"fullUrl": p, "resource": {"resourceType": "Patient", "name": [{"family": "Example"}]}}]});
+    let source_file = dir.path().join("gp.json");
+    std::fs::write(&source_file, source.to_string()).unwrap();
+    let expected = medkey_e2e::fhir_refs::resolved(&source);
+    assert_eq!(expected.len(), 2, "the file's own references resolve: {expected:?}");
+    let (ok, _, err) = world.medkey(&alice, &["upload", source_file.to_str().unwrap(), "--category", "documents"]).await;
+    assert!(ok, "{err}");
+
+    let first = dir.path().join("first.json");
+    let (ok, _, err) = world.medkey(&alice, &["export", "--out", first.to_str().unwrap()]).await;
+    assert!(ok, "{err}");
+    let exported = read_json(&first);
+    assert_eq!(medkey_e2e::fhir_refs::resolved(&exported), expected, "after upload and export");
+    let gp = &exported["entry"][0]["resource"];
+    assert_eq!((gp["id"].as_str(), gp["type"].as_str()), (Some("from-my-gp"), Some("collection")));
+    assert_eq!(gp["meta"], source["meta"]);
+    assert_eq!(gp["entry"][1]["resource"]["total"], 2, "the inner Bundle as it was, its entries in order");
+    assert_eq!(gp["entry"][1]["resource"]["entry"][0]["search"]["mode"], "match");
+    let (valid, report) = medkey_e2e::fhir_validate(&[&first]);
+    assert!(valid, "{report}");
+
+    let (ok, _, err) = world.medkey(&bob, &["import", first.to_str().unwrap()]).await;
+    assert!(ok, "{err}");
+    let second = dir.path().join("second.json");
+    let (ok, _, err) = world.medkey(&bob, &["export", "--out", second.to_str().unwrap()]).await;
+    assert!(ok, "{err}");
+    let again = read_json(&second);
+    assert_eq!(medkey_e2e::fhir_refs::resolved(&again), expected, "after export, import and export");
+    assert_eq!(again["entry"], exported["entry"], "the same Bundle inside the export");
+    world.db.cleanup().await;
+}
+
+mod bundle_references_resolve_after_export_and_import {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::bundle_references_resolve_after_export_and_import(super::Setup::InProcess(super::Backend::Sqlite))
+            .await
+    }
+}
 
 /// Break-glass: refused before the patient opts in; after opt-in (keys wrapped for the named
 /// emergency department) the provider opens a 4-hour grant and reads the allergy, not the

@@ -8,7 +8,7 @@ use medkey_indexer::Store;
 use medkey_protocol::Category;
 use medkey_protocol::envelope::{DataKey, EncryptionSecret, RecordBinding, record, wrap};
 use medkey_vault::RecordSets;
-use medkey_vault::records::{NewRecord, NewVersion, RecordError, Records};
+use medkey_vault::records::{MAX_ORIGIN_BYTES, NewRecord, NewVersion, RecordError, Records};
 use medkey_vault::release_reads::ReleaseReads;
 use sqlx::Row;
 
@@ -58,6 +58,7 @@ async fn stores_only_ciphertext_keeps_versions_and_shreds(backend: Backend) {
         owner: patient.address,
         category: Category::LabResults,
         resource_type: "Observation".into(),
+        origin: Some(vec![0x5e; 48]),
     };
 
     let v1 = client_encrypt(OBSERVATION, &binding(id, 1, patient.address), &[&patient, &lab]);
@@ -65,6 +66,7 @@ async fn stores_only_ciphertext_keeps_versions_and_shreds(backend: Backend) {
     assert_eq!((meta.current_version, meta.category, meta.erased), (1, Category::LabResults, false));
     assert_eq!(client_decrypt(&records, id, 1, &lab, patient.address).await, OBSERVATION);
     assert!(matches!(records.create(&new, patient.address, &v1, 1_000).await, Err(RecordError::Exists)));
+    assert_eq!(records.origins(&[id, [8; 16]]).await.unwrap().get(&id), Some(&vec![0x5e; 48]), "origin kept");
 
     let updated = OBSERVATION.replace("6.3", "5.9");
     let v2 = client_encrypt(&updated, &binding(id, 2, patient.address), &[&patient]);
@@ -106,6 +108,7 @@ async fn stores_only_ciphertext_keeps_versions_and_shreds(backend: Backend) {
     assert!(records.get(&id).await.unwrap().erased);
     assert!(matches!(records.ciphertext(&id, 1).await, Err(RecordError::Erased)));
     assert!(records.wrapped_key(&id, 2, patient.address).await.unwrap().is_none(), "keys shredded");
+    assert!(records.origins(&[id]).await.unwrap().is_empty(), "origin shredded");
     assert!(matches!(records.update(&id, patient.address, &v2, 5_000).await, Err(RecordError::Erased)));
     store.close().await;
     db.cleanup().await;
@@ -122,7 +125,12 @@ async fn refuses_malformed_input_and_foreign_record_sets(backend: Backend) {
         owner: patient.address,
         category: Category::LabResults,
         resource_type: resource.into(),
+        origin: None,
     };
+    let too_big = NewRecord { origin: Some(vec![0; MAX_ORIGIN_BYTES + 1]), ..new(3, "Observation") };
+    let good3 = client_encrypt(OBSERVATION, &binding([3; 16], 1, patient.address), &[&patient]);
+    let err = records.create(&too_big, patient.address, &good3, 0).await.unwrap_err();
+    assert!(matches!(err, RecordError::OriginTooLarge), "{err}");
     let good = client_encrypt(OBSERVATION, &binding([1; 16], 1, patient.address), &[&patient]);
     let err = records.create(&new(1, "Observations"), patient.address, &good, 0).await.unwrap_err();
     assert!(matches!(err, RecordError::UnknownResourceType(ref t) if t == "Observations"), "{err}");
@@ -195,6 +203,7 @@ async fn batched_release_reads_answer_each_request_exactly(backend: Backend) {
         owner: patient.address,
         category: Category::LabResults,
         resource_type: "Observation".into(),
+        origin: None,
     };
     for n in 1..=3u8 {
         let readers: &[&Party] = if n == 2 { &[&patient] } else { &[&patient, &lab] };

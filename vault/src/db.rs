@@ -17,6 +17,7 @@ const POSTGRES: &[EmbeddedMigration] = &[
     (9, "emergency_providers", include_str!("../migrations/postgres/0009_emergency_providers.sql")),
     (10, "attachment_blobs", include_str!("../migrations/postgres/0010_attachment_blobs.sql")),
     (11, "provider_directory", include_str!("../migrations/postgres/0011_provider_directory.sql")),
+    (12, "record_origin", include_str!("../migrations/postgres/0012_record_origin.sql")),
 ];
 const SQLITE: &[EmbeddedMigration] = &[
     (1, "identity", include_str!("../migrations/sqlite/0001_identity.sql")),
@@ -30,6 +31,7 @@ const SQLITE: &[EmbeddedMigration] = &[
     (9, "emergency_providers", include_str!("../migrations/sqlite/0009_emergency_providers.sql")),
     (10, "attachment_blobs", include_str!("../migrations/sqlite/0010_attachment_blobs.sql")),
     (11, "provider_directory", include_str!("../migrations/sqlite/0011_provider_directory.sql")),
+    (12, "record_origin", include_str!("../migrations/sqlite/0012_record_origin.sql")),
 ];
 
 /// Runs the vault's pending migrations on the mirror's database and returns its pool.

@@ -53,7 +53,13 @@ pub struct NewRecord {
     pub owner: Address,
     pub category: Category,
     pub resource_type: String,
+    /// The sealed origin the patient's client stored with it (opaque here).
+    pub origin: Option<Vec<u8>>,
 }
+
+/// The largest sealed origin accepted: a Bundle's header and an entry's `fullUrl` fit many
+/// times over; anything bigger is not an origin.
+pub const MAX_ORIGIN_BYTES: usize = 16 * 1024;
 
 /// One version's ciphertext and the data key wrapped for each reader (the owner included).
 #[derive(Clone, Debug)]
@@ -99,6 +105,8 @@ pub enum RecordError {
     DuplicateRecipient(Address),
     #[error("a different key is already wrapped for {0} on this version; only the record's owner can replace it")]
     WrappedKeyExists(Address),
+    #[error("the sealed origin is larger than {MAX_ORIGIN_BYTES} bytes")]
+    OriginTooLarge,
     #[error("record {0} in the set does not belong to the patient")]
     ForeignRecordInSet(String),
     #[error(transparent)]
@@ -127,13 +135,16 @@ impl Records {
             return Err(RecordError::UnknownResourceType(new.resource_type.clone()));
         }
         check_version(new.owner, version)?;
+        if new.origin.as_ref().is_some_and(|o| o.len() > MAX_ORIGIN_BYTES) {
+            return Err(RecordError::OriginTooLarge);
+        }
         if self.find(&new.record_id).await?.is_some() {
             return Err(RecordError::Exists);
         }
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO records (record_id, owner, category, resource_type, current_version, created_by, \
-             created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, 1, $5, $6, $6)",
+             created_at_ms, updated_at_ms, origin) VALUES ($1, $2, $3, $4, 1, $5, $6, $6, $7)",
         )
         .bind(new.record_id.to_vec())
         .bind(new.owner.to_vec())
@@ -141,6 +152,7 @@ impl Records {
         .bind(&new.resource_type)
         .bind(created_by.to_vec())
         .bind(now_ms as i64)
+        .bind(new.origin.clone())
         .execute(&mut *tx)
         .await
         .map_err(|err| if is_unique_violation(&err) { RecordError::Exists } else { err.into() })?;
@@ -193,6 +205,29 @@ impl Records {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(meta_from_row).transpose()
+    }
+
+    /// The sealed origins of those of `ids` that have one (live records only).
+    pub async fn origins(&self, ids: &[[u8; 16]]) -> Result<HashMap<[u8; 16], Vec<u8>>, RecordError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids = distinct_padded(ids.iter().copied());
+        let sql = format!(
+            "SELECT record_id, origin FROM records WHERE origin IS NOT NULL AND record_id IN ({})",
+            placeholders(0, ids.len(), self.backend)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for id in &ids {
+            query = query.bind(id.to_vec());
+        }
+        let mut origins = HashMap::new();
+        for row in query.fetch_all(&self.pool).await? {
+            let id: Vec<u8> = row.try_get("record_id")?;
+            let id: [u8; 16] = id.try_into().map_err(|_| sqlx::Error::Decode("malformed record id".into()))?;
+            origins.insert(id, row.try_get("origin")?);
+        }
+        Ok(origins)
     }
 
     /// What key releases need, for many (record, reader) pairs in one query: each record, its
@@ -372,7 +407,8 @@ impl Records {
         self.get(record_id).await?;
         let mut tx = self.pool.begin().await?;
         let marked = sqlx::query(
-            "UPDATE records SET erased_at_ms = $1, updated_at_ms = $1 WHERE record_id = $2 AND erased_at_ms IS NULL",
+            "UPDATE records SET erased_at_ms = $1, updated_at_ms = $1, origin = NULL \
+             WHERE record_id = $2 AND erased_at_ms IS NULL",
         )
         .bind(now_ms as i64)
         .bind(record_id.to_vec())

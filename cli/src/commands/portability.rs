@@ -3,7 +3,9 @@
 //! Each entry carries the Medkey category as an extension, so an export imported elsewhere
 //! lands in the same categories; entries from other systems get theirs inferred. Attached files
 //! travel inside the Bundle (see `fhir_bundle_writer`), values exactly as stored. A record that
-//! cannot be opened is listed, never silently left out, and never costs the others.
+//! cannot be opened is listed, never silently left out, and never costs the others. Records
+//! that came from a Bundle go back into it (see `export_layout`), so the references between
+//! its entries resolve in the export as they did in the file.
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufWriter, Write};
@@ -14,11 +16,15 @@ use anyhow::{Context, bail};
 use clap::Args;
 use medkey_protocol::Category;
 use medkey_protocol::api::{RecordContent, RecordContents, RecordIdsBody, RecordView};
+use medkey_protocol::envelope::origin::RecordOrigin;
+use medkey_protocol::envelope::{DataKey, RecordBinding};
+use serde_json::value::RawValue;
 use serde::Serialize;
 use serde_json::json;
 use sha2::Digest;
 
 use super::records;
+use crate::export_layout::{Level, Node, unique_full_url};
 use crate::fhir_bundle_writer::{BundleWriter, ExportRecord, ndjson_line};
 use crate::progress::Progress;
 use crate::sealing;
@@ -72,12 +78,10 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let list: Vec<RecordView> = session.get_as("/v1/records").await?;
     let records: Vec<&RecordView> = list.iter().filter(|r| !r.erased).collect();
     let dir = args.out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    // Written beside the target and moved into place only once complete.
-    let mut temp = crate::private_files::temp_in(dir)?;
-    let mut bundle =
-        BundleWriter::start(BufWriter::new(temp.as_file_mut()), &crate::dates::rfc3339_ms(crate::dates::now_ms()))?;
-    let mut ndjson = args.ndjson.as_deref().map(Ndjson::create).transpose()?;
-    let (mut failures, mut exported, mut attachments) = (Vec::new(), 0usize, 0usize);
+    // Every record is opened first (its attached file only when it is written), so that records
+    // from one Bundle can go back into it together wherever they are in the list.
+    let mut failures = Vec::new();
+    let mut opened = Vec::with_capacity(records.len());
     let mut progress = Progress::new(records.len() as u64, "decrypting");
     for chunk in records.chunks(500) {
         let body = RecordIdsBody { record_ids: chunk.iter().map(|r| records::id_of(r)).collect() };
@@ -85,27 +89,33 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
         for id in contents.missing {
             failures.push(Failure { record_id: id, reason: "the vault did not return it (erased meanwhile?)".into() });
         }
-        for content in &contents.records {
+        for content in contents.records {
             let id = records::id_of(&content.record);
-            // Everything that can fail for one record happens before anything of it is written.
-            match open(&session, content).await {
-                Ok(mut record) => {
-                    bundle.entry(&mut record)?;
-                    if let Some(ndjson) = ndjson.as_mut() {
-                        ndjson.write(&content.record.resource_type, &mut record)?;
-                    }
-                    exported += 1;
-                    attachments += usize::from(record.attachment.is_some());
-                }
-                Err(err) => {
-                    eprintln!("error: record {id} could not be exported: {err:#}");
-                    failures.push(Failure { record_id: id.clone(), reason: format!("{err:#}") });
-                }
+            match open(&session, content) {
+                Ok(record) => opened.push(record),
+                Err(err) => failure(&mut failures, id.clone(), err),
             }
             progress.item(&id);
         }
     }
-    bundle.finish()?.flush()?;
+    drop(progress);
+
+    // Written beside the target and moved into place only once complete.
+    let mut temp = crate::private_files::temp_in(dir)?;
+    let (failures, exported, attachments, ndjson) = {
+        let bundle = BundleWriter::start(
+            BufWriter::new(temp.as_file_mut()),
+            &crate::dates::rfc3339_ms(crate::dates::now_ms()),
+        )?;
+        let ndjson = args.ndjson.as_deref().map(Ndjson::create).transpose()?;
+        let layout = Level::of(opened.iter().map(|r| r.origin.as_ref()));
+        let mut out = Out { session: &session, bundle, ndjson, failures, exported: 0, attachments: 0 };
+        let mut progress = Progress::new(opened.len() as u64, "writing");
+        out.level(&layout, &mut opened, true, &mut progress).await?;
+        let Out { bundle, ndjson, failures, exported, attachments, session: _ } = out;
+        bundle.finish()?.flush()?;
+        (failures, exported, attachments, ndjson)
+    };
     temp.as_file().sync_all()?;
     // A complete export replaces the file; a partial one never replaces an existing file.
     let written = if failures.is_empty() || !args.out.exists() { args.out.clone() } else { partial(&args.out) };
@@ -131,15 +141,102 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Decrypts one record (and its attached file, into a temporary file) for the export.
-async fn open(session: &Session, content: &RecordContent) -> anyhow::Result<ExportRecord> {
-    let (binding, key, plaintext) = sealing::open(content, &session.wallet.encryption)?;
+fn failure(failures: &mut Vec<Failure>, record_id: String, err: anyhow::Error) {
+    eprintln!("error: record {record_id} could not be exported: {err:#}");
+    failures.push(Failure { record_id, reason: format!("{err:#}") });
+}
+
+/// A record decrypted for the export; its attached file is fetched when it is written.
+struct Opened {
+    id: String,
+    category: Category,
+    resource_type: String,
+    plaintext: Vec<u8>,
+    origin: Option<RecordOrigin>,
+    /// The binding and data key that open its attached file, if it has one.
+    file_key: Option<(RecordBinding, DataKey)>,
+}
+
+fn open(session: &Session, content: RecordContent) -> anyhow::Result<Opened> {
+    let (binding, key, plaintext) = sealing::open(&content, &session.wallet.encryption)?;
     serde_json::from_slice::<serde::de::IgnoredAny>(&plaintext).context("the record is not JSON")?;
-    let attachment = match content.record.attachment_size {
-        Some(_) => Some(records::decrypted_attachment(session, &content.record.record_id, &binding, &key).await?.file),
-        None => None,
-    };
-    Ok(ExportRecord { category: content.record.category, plaintext, attachment })
+    let origin = sealing::open_origin(&content, &session.wallet.encryption)?;
+    Ok(Opened {
+        id: records::id_of(&content.record),
+        category: content.record.category,
+        resource_type: content.record.resource_type.clone(),
+        plaintext,
+        origin,
+        file_key: content.record.attachment_size.map(|_| (binding, key)),
+    })
+}
+
+/// The export being written: the Bundle, the NDJSON files, and what went right and wrong.
+struct Out<'a, W: Write> {
+    session: &'a Session,
+    bundle: BundleWriter<W>,
+    ndjson: Option<Ndjson>,
+    failures: Vec<Failure>,
+    exported: usize,
+    attachments: usize,
+}
+
+impl<W: Write> Out<'_, W> {
+    /// Writes a level of the layout; `top`: the export's own entries (whose fullUrls must stay
+    /// unique across records from different files).
+    fn level<'b>(
+        &'b mut self,
+        level: &'b Level,
+        opened: &'b mut [Opened],
+        top: bool,
+        progress: &'b mut Progress,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + 'b>> {
+        Box::pin(async move {
+            let mut seen = HashSet::new();
+            for node in &level.nodes {
+                match node {
+                    Node::Record(index) => {
+                        let record = &mut opened[*index];
+                        let rest = record.origin.as_ref().and_then(|o| o.entry.as_deref());
+                        let rest = if top { unique_full_url(rest, &mut seen)? } else { rest.map(ToOwned::to_owned) };
+                        self.record(record, rest.as_deref()).await?;
+                        progress.item(&format!("{} written", record.id));
+                    }
+                    Node::Bundle(group) => {
+                        self.bundle.begin_bundle(group.entry.as_deref(), &group.header)?;
+                        for inner in group.children.values() {
+                            self.level(inner, opened, false, progress).await?;
+                        }
+                        self.bundle.end_bundle()?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// One record's entry (and NDJSON line); a file that cannot be fetched fails the record only.
+    async fn record(&mut self, record: &mut Opened, rest: Option<&RawValue>) -> anyhow::Result<()> {
+        let attachment = match &record.file_key {
+            None => None,
+            Some((binding, key)) => match records::decrypted_attachment(self.session, &record.id, binding, key).await {
+                Ok(file) => Some(file.file),
+                Err(err) => {
+                    failure(&mut self.failures, record.id.clone(), err);
+                    return Ok(());
+                }
+            },
+        };
+        let mut export =
+            ExportRecord { category: record.category, plaintext: std::mem::take(&mut record.plaintext), attachment };
+        self.bundle.entry(&mut export, rest)?;
+        if let Some(ndjson) = self.ndjson.as_mut() {
+            ndjson.write(&record.resource_type, &mut export)?;
+        }
+        self.exported += 1;
+        self.attachments += usize::from(export.attachment.is_some());
+        Ok(())
+    }
 }
 
 fn partial(out: &Path) -> PathBuf {

@@ -217,8 +217,13 @@ pub async fn store_new(
     if let Some(patient) = patient {
         readers.push((patient, session.account_key(patient).await?));
     }
-    let answer: RecordCreated =
-        session.call(Method::POST, "/v1/records", &sealed.create_body(&readers, patient)?).await?;
+    // Where it was in the patient's file, so an export can put it back (hers alone to open).
+    let origin = match (&entry.origin, patient) {
+        (Some(origin), None) => Some(sealing::seal_origin(&session.wallet.encryption, &sealed.binding, origin)?),
+        _ => None,
+    };
+    let body = sealed.create_body(&readers, patient, origin.as_deref())?;
+    let answer: RecordCreated = session.call(Method::POST, "/v1/records", &body).await?;
     let mut needing: Vec<Address> =
         answer.providers_needing_keys.iter().map(|p| p.provider).chain(also.iter().copied()).collect();
     needing.sort();

@@ -35,6 +35,11 @@ pub struct CreateRecordBody {
     /// Base64 of the sealed record.
     pub ciphertext: String,
     pub wrapped_keys: Vec<WrappedKeyBody>,
+    /// Base64 of where the record came from in the patient's file (its Bundle, its entry's
+    /// `fullUrl`), sealed by her client under a key only she derives (see `envelope::origin`);
+    /// at most 16 KiB. Only the patient herself may set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -101,6 +106,9 @@ pub struct RecordContent {
     pub ciphertext: String,
     /// Base64 of the data key wrapped for the caller, if there is one.
     pub wrapped_key: Option<String>,
+    /// Base64 of the sealed origin the patient stored with the record, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 /// One stored version of a record, as its owner's history lists it.

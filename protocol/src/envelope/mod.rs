@@ -6,12 +6,14 @@
 //! - [`wrap`]: the data key wrapped to a recipient's X25519 public key (ephemeral X25519,
 //!   HKDF-SHA256, AES-256-GCM), bound to the same record.
 //! - [`stream`]: attachments in 64 KiB chunks (STREAM over AES-256-GCM), so memory stays flat.
+//! - [`origin`]: where a record came from in the patient's file, under a key only she derives.
 //!
 //! The vault only ever sees the outputs. Every failure to open is one opaque error: the
 //! caller learns nothing about which byte was wrong.
 
 mod binding;
 mod keys;
+pub mod origin;
 pub mod record;
 pub mod stream;
 pub mod wrap;

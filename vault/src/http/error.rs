@@ -66,6 +66,7 @@ impl From<RecordError> for ApiError {
             RecordError::MissingOwnerKey => Self::bad_request("missing_owner_key", message),
             RecordError::DuplicateRecipient(_) => Self::bad_request("duplicate_recipient", message),
             RecordError::WrappedKeyExists(_) => Self::new(StatusCode::CONFLICT, "wrapped_key_exists", message),
+            RecordError::OriginTooLarge => Self::bad_request("origin_too_large", message),
             RecordError::ForeignRecordInSet(_) => Self::bad_request("foreign_record", message),
             RecordError::Database(err) => Self::internal(err),
         }

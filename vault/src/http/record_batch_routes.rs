@@ -40,6 +40,7 @@ pub async fn fetch_many(
     let pairs: Vec<([u8; 16], alloy::primitives::Address)> =
         record_ids.iter().map(|id| (*id, caller.address)).collect();
     let mut views = state.records.for_release(&pairs).await?;
+    let mut origins = state.records.origins(&record_ids).await?;
     let (mut records, mut missing) = (Vec::new(), Vec::new());
     for id in &record_ids {
         match views.remove(&(*id, caller.address)) {
@@ -49,6 +50,7 @@ pub async fn fetch_many(
                     record: RecordView::from(view.meta),
                     ciphertext: ids::to_base64(&ciphertext),
                     wrapped_key: view.wrapped_key.map(|w| ids::to_base64(&w)),
+                    origin: origins.remove(id).map(|o| ids::to_base64(&o)),
                 }),
                 None => missing.push(alloy::hex::encode(id)),
             },

@@ -95,7 +95,8 @@ pub(super) async fn check_writer(state: &AppState, caller: &Caller, meta: &Recor
         (status = 201, description = "Stored. Lists the providers with a live grant on the category that still need a \
             wrapped key", body = RecordCreated),
         (status = 400, description = "invalid_record_id / invalid_address / invalid_base64 / unknown_resource_type / \
-            invalid_ciphertext / invalid_wrapped_key / missing_owner_key / malformed_json / invalid_body",
+            invalid_ciphertext / invalid_wrapped_key / missing_owner_key / origin_not_allowed / origin_too_large / \
+            malformed_json / invalid_body",
             body = ErrorBody),
         Unauthorized,
         (status = 403, description = "Writing for a patient: mfa_required / provider_not_registered / \
@@ -122,7 +123,13 @@ pub async fn create(
         }
     }
     let version = version_from(&body.ciphertext, &body.wrapped_keys)?;
-    let new = NewRecord { record_id, owner: patient, category: body.category, resource_type: body.resource_type };
+    // Sealed under a key only the patient derives: a provider writing for her has nothing to put here.
+    if body.origin.is_some() && patient != caller.address {
+        return Err(ApiError::bad_request("origin_not_allowed", "only the patient herself stores a record's origin"));
+    }
+    let origin = body.origin.as_deref().map(|o| ids::base64("origin", o)).transpose()?;
+    let new =
+        NewRecord { record_id, owner: patient, category: body.category, resource_type: body.resource_type, origin };
     let meta = state.records.create(&new, caller.address, &version, now_ms()).await?;
     log(&state, "record_created", caller.address, &meta).await?;
     // Providers with a live grant on this category who have no key yet: the client wraps for them.
@@ -184,7 +191,8 @@ pub async fn fetch(
 ) -> Result<Json<RecordContent>, ApiError> {
     let meta = owned_live(&state, &caller, &id).await?;
     let (ciphertext, wrapped_key) = sealed_version(&state, &meta, meta.current_version, caller.address).await?;
-    Ok(Json(RecordContent { record: RecordView::from(meta), ciphertext, wrapped_key }))
+    let origin = state.records.origins(&[meta.record_id]).await?.remove(&meta.record_id).map(|o| ids::to_base64(&o));
+    Ok(Json(RecordContent { record: RecordView::from(meta), ciphertext, wrapped_key, origin }))
 }
 
 /// The caller's own record, refused with 410 once erased.

@@ -1,0 +1,133 @@
+//! A record's origin, sealed so that only its owner can open it: where the record came from in
+//! the patient's file (the Bundles around it, its entry's `fullUrl`), kept beside the record so
+//! an export can rebuild those Bundles and every reference between their entries resolves again.
+//!
+//! ```text
+//! K      = HKDF-SHA256(ikm = owner's X25519 secret, salt = "medkey/v1/record-origin", info = "origin key", L = 32)
+//! aad    = "medkey/v1/record-origin" ‖ record_id(16) ‖ owner(20)
+//! sealed = VERSION(1) ‖ nonce(12, random) ‖ AES-256-GCM(K, nonce, origin JSON, aad)
+//! ```
+//!
+//! The key belongs to the account, not to a version: an update keeps the origin, and no provider
+//! a record's data key is released to can read it. Bound to the record and owner, so a sealed
+//! origin moved to another record does not open.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use alloy::primitives::Address;
+use hkdf::Hkdf;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use super::{EncryptionSecret, EnvelopeError, VERSION, random_bytes};
+
+const LABEL: &[u8] = b"medkey/v1/record-origin";
+
+/// Where a record came from in a FHIR file. Fragments are kept as the file wrote them (numbers
+/// with their digits), never re-serialised.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RecordOrigin {
+    /// The Bundles around the record's entry, outermost first. Empty for an entry at the top of
+    /// a Medkey export (the export's own Bundle is not an origin).
+    pub bundles: Vec<OriginBundle>,
+    /// The record's own entry without its `resource` and Medkey's extensions (`fullUrl`,
+    /// `search`, `request`, …), if it has anything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<Box<RawValue>>,
+}
+
+/// One Bundle the record was in.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OriginBundle {
+    /// Random, chosen when the file was read: records from the same Bundle share it.
+    pub key: String,
+    /// The Bundle without its `entry` array (`resourceType`, `id`, `type`, `meta`, `timestamp`, …).
+    pub header: Box<RawValue>,
+    /// The place of the entry leading to the record in this Bundle's `entry` array, from 0.
+    pub position: u32,
+    /// That entry without its `resource` (the `fullUrl` of a Bundle inside a Bundle, …), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry: Option<Box<RawValue>>,
+}
+
+/// The account's key for sealing origins.
+pub struct OriginKey(Zeroizing<[u8; 32]>);
+
+impl OriginKey {
+    pub fn derive(owner_secret: &EncryptionSecret) -> Self {
+        let ikm = Zeroizing::new(owner_secret.to_bytes());
+        let mut key = Zeroizing::new([0u8; 32]);
+        Hkdf::<Sha256>::new(Some(LABEL), &*ikm).expand(b"origin key", &mut *key).expect("32 bytes is a valid length");
+        Self(key)
+    }
+
+    pub fn seal(&self, record_id: &[u8; 16], owner: Address, origin: &RecordOrigin) -> Result<Vec<u8>, EnvelopeError> {
+        let plaintext = serde_json::to_vec(origin).expect("an origin serialises");
+        let nonce: [u8; 12] = random_bytes()?;
+        let sealed = Aes256Gcm::new((&*self.0).into())
+            .encrypt(&Nonce::from(nonce), Payload { msg: &plaintext, aad: &aad(record_id, owner) })
+            .map_err(|_| EnvelopeError::Authentication)?;
+        let mut out = Vec::with_capacity(1 + 12 + sealed.len());
+        out.push(VERSION);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    pub fn open(&self, record_id: &[u8; 16], owner: Address, sealed: &[u8]) -> Result<RecordOrigin, EnvelopeError> {
+        let (&version, rest) = sealed.split_first().ok_or(EnvelopeError::Truncated)?;
+        if version != VERSION {
+            return Err(EnvelopeError::UnsupportedVersion(version));
+        }
+        if rest.len() < 12 + 16 {
+            return Err(EnvelopeError::Truncated);
+        }
+        let (nonce, ciphertext) = rest.split_at(12);
+        let plaintext = Aes256Gcm::new((&*self.0).into())
+            .decrypt(&Nonce::try_from(nonce).map_err(|_| EnvelopeError::Truncated)?, Payload { msg: ciphertext, aad: &aad(record_id, owner) })
+            .map_err(|_| EnvelopeError::Authentication)?;
+        serde_json::from_slice(&plaintext).map_err(|_| EnvelopeError::Authentication)
+    }
+}
+
+fn aad(record_id: &[u8; 16], owner: Address) -> Vec<u8> {
+    [LABEL, record_id.as_slice(), owner.as_slice()].concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin() -> RecordOrigin {
+        RecordOrigin {
+            bundles: vec![OriginBundle {
+                key: "k1".into(),
+                header: RawValue::from_string(r#"{"resourceType":"Bundle","id":"b","type":"collection"}"#.into())
+                    .unwrap(),
+                position: 3,
+                entry: None,
+            }],
+            entry: Some(RawValue::from_string(r#"{"fullUrl":"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"}"#.into()).unwrap()),
+        }
+    }
+
+    #[test]
+    fn opens_for_its_record_and_owner_only() {
+        let secret = EncryptionSecret::from_bytes([7; 32]);
+        let key = OriginKey::derive(&secret);
+        let owner = Address::repeat_byte(0xA1);
+        let sealed = key.seal(&[1; 16], owner, &origin()).unwrap();
+        let opened = key.open(&[1; 16], owner, &sealed).unwrap();
+        assert_eq!(opened.bundles[0].position, 3);
+        assert_eq!(opened.entry.unwrap().get(), r#"{"fullUrl":"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"}"#);
+        assert!(key.open(&[2; 16], owner, &sealed).is_err(), "moved to another record");
+        assert!(key.open(&[1; 16], Address::repeat_byte(0xB2), &sealed).is_err(), "another owner");
+        let other = OriginKey::derive(&EncryptionSecret::from_bytes([8; 32]));
+        assert!(other.open(&[1; 16], owner, &sealed).is_err(), "another account's key");
+        let mut tampered = sealed.clone();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert!(key.open(&[1; 16], owner, &tampered).is_err(), "tampered");
+    }
+}
