@@ -7,6 +7,7 @@ mod directory_check;
 mod export_layout;
 mod fhir_bundle_writer;
 mod fhir_file;
+mod fhir_validation;
 mod keystore;
 mod plain_errors;
 mod private_files;

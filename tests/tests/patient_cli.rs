@@ -603,6 +603,17 @@ async fn bundle_references_resolve_after_export_and_import(setup: Setup) {
     let (ok, _, err) = world.medkey(&alice, &["upload", source_file.to_str().unwrap(), "--category", "documents"]).await;
     assert!(ok, "{err}");
 
+    // Invalid FHIR is refused before anything is sealed, at the path of its first error;
+    // --no-validate stores it as it is.
+    let invalid = dir.path().join("invalid.json");
+    std::fs::write(&invalid, r#"{"resourceType":"Observation","valueQuantity":{"value":"high"}}"#).unwrap();
+    let upload = ["upload", invalid.to_str().unwrap(), "--category", "vitals"];
+    let (ok, _, err) = world.medkey(&alice, &upload).await;
+    assert!(!ok && err.contains("Observation.valueQuantity.value: expected a number, found a string"), "{err}");
+    assert!(err.contains("--no-validate"), "{err}");
+    let (_, out, _) = world.medkey(&alice, &["records", "--json"]).await;
+    assert_eq!(json_of(&out).as_array().unwrap().len(), 4, "nothing of the invalid file was stored");
+
     let first = dir.path().join("first.json");
     let (ok, _, err) = world.medkey(&alice, &["export", "--out", first.to_str().unwrap()]).await;
     assert!(ok, "{err}");

@@ -63,6 +63,8 @@ pub struct ImportArgs {
     #[arg(long)]
     allow_duplicates: bool,
     #[command(flatten)]
+    validate: crate::fhir_validation::ValidateArgs,
+    #[command(flatten)]
     connect: ConnectArgs,
 }
 
@@ -288,7 +290,7 @@ impl Ndjson {
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     // Every entry (nested Bundles' included) is read and checked before any is stored, so a bad
     // file leaves nothing half-imported; inline files are decoded to temporary files meanwhile.
-    let entries = records::read_resources(&args.file)?;
+    let entries = records::read_resources(&args.file, args.validate)?;
     let planned = records::plan(entries, None, args.default_category)
         .map_err(|err| err.context("pass --default-category for resources whose category cannot be told"))?;
     let session = Session::open(&args.connect).await?;

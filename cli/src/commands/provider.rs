@@ -65,6 +65,8 @@ struct AddArgs {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
+    validate: crate::fhir_validation::ValidateArgs,
+    #[command(flatten)]
     connect: ConnectArgs,
 }
 
@@ -197,7 +199,7 @@ fn patient_name(resource: &Value) -> Option<String> {
 }
 
 async fn add(args: AddArgs) -> anyhow::Result<()> {
-    let planned = records::plan(records::read_resources(&args.file)?, args.category, None)?;
+    let planned = records::plan(records::read_resources(&args.file, args.validate)?, args.category, None)?;
     let session = Session::open(&args.connect).await?;
     let added = records::store_all(&session, planned, args.patient).await?;
     if args.json {

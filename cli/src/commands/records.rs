@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::emergency::Emergency;
 use crate::fhir_file::{self, FileEntry, InlineFile};
+use crate::fhir_validation::{self, ValidateArgs};
 use crate::progress::Progress;
 use crate::sealing::{self, Sealed};
 use crate::session::{ConnectArgs, Session};
@@ -36,6 +37,8 @@ pub struct UploadArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    validate: crate::fhir_validation::ValidateArgs,
     #[command(flatten)]
     connect: ConnectArgs,
 }
@@ -86,6 +89,8 @@ pub struct UpdateArgs {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
+    validate: crate::fhir_validation::ValidateArgs,
+    #[command(flatten)]
     connect: ConnectArgs,
 }
 
@@ -104,7 +109,7 @@ pub struct DeleteArgs {
 }
 
 pub async fn upload(args: UploadArgs) -> anyhow::Result<()> {
-    let mut planned = plan(read_resources(&args.file)?, args.category, None)?;
+    let mut planned = plan(read_resources(&args.file, args.validate)?, args.category, None)?;
     if let Some(path) = &args.attach {
         let [single] = planned.as_mut_slice() else {
             bail!("--attach needs a single resource, not a Bundle of {}", planned.len());
@@ -302,7 +307,7 @@ pub async fn show(args: ShowArgs) -> anyhow::Result<()> {
 }
 
 pub async fn update(args: UpdateArgs) -> anyhow::Result<()> {
-    let mut entries = read_resources(&args.file)?;
+    let mut entries = read_resources(&args.file, args.validate)?;
     if entries.len() != 1 {
         bail!("update takes one resource, not a Bundle of {}", entries.len());
     }
@@ -391,11 +396,14 @@ pub async fn live_providers(session: &Session, category: Category) -> anyhow::Re
 
 /// The resources in a FHIR file (a resource, or a Bundle with Bundles inside), each checked to
 /// be a resource type Medkey stores.
-pub fn read_resources(path: &Path) -> anyhow::Result<Vec<FileEntry>> {
+/// Every resource of the FHIR file at `path`, each of a type Medkey stores and (unless
+/// `--no-validate`) valid FHIR R4, or an error naming the first one that is not.
+pub fn read_resources(path: &Path, validate: ValidateArgs) -> anyhow::Result<Vec<FileEntry>> {
     let entries = fhir_file::read(path)?;
     for entry in &entries {
         resource_type(&entry.parsed).with_context(|| format!("in {}, {}", path.display(), where_in_file(entry)))?;
     }
+    fhir_validation::check(&entries, validate).with_context(|| format!("in {}", path.display()))?;
     Ok(entries)
 }
 

@@ -1005,6 +1005,12 @@ export interface components {
             /** @description Base64 of the sealed record. */
             ciphertext: string;
             /**
+             * @description Base64 of where the record came from in the patient's file (its Bundle, its entry's
+             *     `fullUrl`), sealed by her client under a key only she derives (see `envelope::origin`);
+             *     at most 16 KiB. Only the patient herself may set it.
+             */
+            origin?: string | null;
+            /**
              * @description The patient the record belongs to; defaults to the caller. A provider sets it to write
              *     under a write grant.
              * @example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
@@ -1441,6 +1447,8 @@ export interface components {
         RecordContent: {
             /** @description Base64 of the sealed current version. */
             ciphertext: string;
+            /** @description Base64 of the sealed origin the patient stored with the record, if any. */
+            origin?: string | null;
             record: components["schemas"]["RecordView"];
             /** @description Base64 of the data key wrapped for the caller, if there is one. */
             wrapped_key?: string | null;
@@ -4384,7 +4392,7 @@ export interface operations {
                     "application/json": components["schemas"]["RecordCreated"];
                 };
             };
-            /** @description invalid_record_id / invalid_address / invalid_base64 / unknown_resource_type / invalid_ciphertext / invalid_wrapped_key / missing_owner_key / malformed_json / invalid_body */
+            /** @description invalid_record_id / invalid_address / invalid_base64 / unknown_resource_type / invalid_ciphertext / invalid_wrapped_key / missing_owner_key / origin_not_allowed / origin_too_large / malformed_json / invalid_body */
             400: {
                 headers: {
                     [name: string]: unknown;
