@@ -277,9 +277,11 @@ mod tests {
             ExportRecord { category: Category::Vitals, plaintext: observation.to_vec(), attachment: None },
         ];
         let mut bundle = BundleWriter::start(Vec::new(), "2026-11-30T12:00:00Z").unwrap();
-        let full_url = RawValue::from_string(r#"{"fullUrl":"urn:uuid:6f1e2c1d-8b1a-4f7e-9c51-2a7c0e0d3b11"}"#.into()).unwrap();
+        let full_url =
+            RawValue::from_string(r#"{"fullUrl":"urn:uuid:6f1e2c1d-8b1a-4f7e-9c51-2a7c0e0d3b11"}"#.into()).unwrap();
         bundle.entry(&mut records[0], None).unwrap();
-        let header = RawValue::from_string(r#"{"resourceType":"Bundle","id":"b1","type":"collection"}"#.into()).unwrap();
+        let header =
+            RawValue::from_string(r#"{"resourceType":"Bundle","id":"b1","type":"collection"}"#.into()).unwrap();
         bundle.begin_bundle(None, &header).unwrap();
         bundle.entry(&mut records[1], Some(&full_url)).unwrap();
         bundle.entry(&mut records[2], None).unwrap();

@@ -182,7 +182,8 @@ fn walk_bundle(
         };
         rest.shift_remove("resource");
         let rest = entry_rest(rest, inline).with_context(|| format!("entry {place}"))?;
-        let nested = shallow(resource).with_context(|| format!("entry {place}"))?.resource_type.as_deref() == Some("Bundle");
+        let nested =
+            shallow(resource).with_context(|| format!("entry {place}"))?.resource_type.as_deref() == Some("Bundle");
         let mut chain = around.to_vec();
         if is_origin {
             let position = u32::try_from(i).context("too many entries")?;
@@ -208,9 +209,9 @@ fn is_medkey_export(members: &Members) -> bool {
     let Some(meta) = members.get("meta").and_then(|m| serde_json::from_str::<Value>(m.get()).ok()) else {
         return false;
     };
-    meta["tag"].as_array().is_some_and(|tags| {
-        tags.iter().any(|t| t["system"] == EXPORT_TAG.0 && t["code"] == EXPORT_TAG.1)
-    })
+    meta["tag"]
+        .as_array()
+        .is_some_and(|tags| tags.iter().any(|t| t["system"] == EXPORT_TAG.0 && t["code"] == EXPORT_TAG.1))
 }
 
 /// An entry without its resource and without Medkey's own extensions (written again on export),

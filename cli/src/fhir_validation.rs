@@ -29,9 +29,7 @@ pub fn check(entries: &[FileEntry], args: ValidateArgs) -> anyhow::Result<()> {
             Err(fhirkit::Error::Invalid(issues)) => issues,
             Err(fhirkit::Error::Json(err)) => bail!("{}: not JSON ({err})", place(entry)),
         };
-        let Some(first) = issues.first() else {
-            bail!("{}: not a FHIR R4 resource this build can read", place(entry))
-        };
+        let Some(first) = issues.first() else { bail!("{}: not a FHIR R4 resource this build can read", place(entry)) };
         let more = match issues.len() - 1 {
             0 => String::new(),
             n => format!(" (and {n} more problem{})", if n == 1 { "" } else { "s" }),
@@ -60,15 +58,22 @@ mod tests {
 
     #[test]
     fn the_first_error_is_named_by_its_path() {
-        let high = r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":"high"}}"#;
+        let high =
+            r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":"high"}}"#;
         let err = checked(high).unwrap_err().to_string();
-        assert!(err.contains("the resource: not valid FHIR R4: Observation.valueQuantity.value: expected a number"), "{err}");
+        assert!(
+            err.contains("the resource: not valid FHIR R4: Observation.valueQuantity.value: expected a number"),
+            "{err}"
+        );
         assert!(err.contains("--no-validate"), "{err}");
         let bundle = r#"{"resourceType":"Bundle","type":"collection","entry":[
             {"resource":{"resourceType":"Patient"}},
             {"resource":{"resourceType":"Observation","code":{"text":"x"},"effectiveDateTime":"yesterday"}}]}"#;
         let err = checked(bundle).unwrap_err().to_string();
-        assert!(err.starts_with("entry 2: not valid FHIR R4: Observation.") && err.contains("(and 1 more problem)"), "{err}");
+        assert!(
+            err.starts_with("entry 2: not valid FHIR R4: Observation.") && err.contains("(and 1 more problem)"),
+            "{err}"
+        );
         let entries = crate::fhir_file::read_from(high.as_bytes()).unwrap();
         assert!(check(&entries, ValidateArgs { no_validate: true }).is_ok(), "--no-validate stores it as it is");
     }

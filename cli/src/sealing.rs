@@ -65,7 +65,11 @@ impl Sealed {
 }
 
 /// A record's origin sealed under the owner's origin key (see `envelope::origin`).
-pub fn seal_origin(owner: &EncryptionSecret, binding: &RecordBinding, origin: &RecordOrigin) -> anyhow::Result<Vec<u8>> {
+pub fn seal_origin(
+    owner: &EncryptionSecret,
+    binding: &RecordBinding,
+    origin: &RecordOrigin,
+) -> anyhow::Result<Vec<u8>> {
     Ok(OriginKey::derive(owner).seal(&binding.record_id, binding.owner, origin)?)
 }
 

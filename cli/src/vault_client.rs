@@ -249,7 +249,8 @@ mod tests {
     async fn a_429_is_waited_out_as_the_vault_asks() {
         let (base, seen) = busy_vault(1, "1").await;
         let started = std::time::Instant::now();
-        let answer: Value = VaultClient::new(&base).call(reqwest::Method::GET, "/v1/thing", None, None::<&()>).await.unwrap();
+        let answer: Value =
+            VaultClient::new(&base).call(reqwest::Method::GET, "/v1/thing", None, None::<&()>).await.unwrap();
         assert_eq!(answer["ok"], true);
         assert_eq!(seen.load(Ordering::SeqCst), 2, "asked again once");
         assert!(started.elapsed() >= std::time::Duration::from_secs(1), "waited the second it asked for");

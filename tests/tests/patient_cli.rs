@@ -600,7 +600,8 @@ async fn bundle_references_resolve_after_export_and_import(setup: Setup) {
     std::fs::write(&source_file, source.to_string()).unwrap();
     let expected = medkey_e2e::fhir_refs::resolved(&source);
     assert_eq!(expected.len(), 2, "the file's own references resolve: {expected:?}");
-    let (ok, _, err) = world.medkey(&alice, &["upload", source_file.to_str().unwrap(), "--category", "documents"]).await;
+    let (ok, _, err) =
+        world.medkey(&alice, &["upload", source_file.to_str().unwrap(), "--category", "documents"]).await;
     assert!(ok, "{err}");
 
     // Invalid FHIR is refused before anything is sealed, at the path of its first error;
@@ -641,8 +642,7 @@ async fn bundle_references_resolve_after_export_and_import(setup: Setup) {
 mod bundle_references_resolve_after_export_and_import {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite() {
-        super::bundle_references_resolve_after_export_and_import(super::Setup::InProcess(super::Backend::Sqlite))
-            .await
+        super::bundle_references_resolve_after_export_and_import(super::Setup::InProcess(super::Backend::Sqlite)).await
     }
 }
 

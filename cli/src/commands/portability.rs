@@ -18,9 +18,9 @@ use medkey_protocol::Category;
 use medkey_protocol::api::{RecordContent, RecordContents, RecordIdsBody, RecordView};
 use medkey_protocol::envelope::origin::RecordOrigin;
 use medkey_protocol::envelope::{DataKey, RecordBinding};
-use serde_json::value::RawValue;
 use serde::Serialize;
 use serde_json::json;
+use serde_json::value::RawValue;
 use sha2::Digest;
 
 use super::records;
@@ -105,10 +105,8 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     // Written beside the target and moved into place only once complete.
     let mut temp = crate::private_files::temp_in(dir)?;
     let (failures, exported, attachments, ndjson) = {
-        let bundle = BundleWriter::start(
-            BufWriter::new(temp.as_file_mut()),
-            &crate::dates::rfc3339_ms(crate::dates::now_ms()),
-        )?;
+        let bundle =
+            BundleWriter::start(BufWriter::new(temp.as_file_mut()), &crate::dates::rfc3339_ms(crate::dates::now_ms()))?;
         let ndjson = args.ndjson.as_deref().map(Ndjson::create).transpose()?;
         let layout = Level::of(opened.iter().map(|r| r.origin.as_ref()));
         let mut out = Out { session: &session, bundle, ndjson, failures, exported: 0, attachments: 0 };

@@ -86,7 +86,10 @@ impl OriginKey {
         }
         let (nonce, ciphertext) = rest.split_at(12);
         let plaintext = Aes256Gcm::new((&*self.0).into())
-            .decrypt(&Nonce::try_from(nonce).map_err(|_| EnvelopeError::Truncated)?, Payload { msg: ciphertext, aad: &aad(record_id, owner) })
+            .decrypt(
+                &Nonce::try_from(nonce).map_err(|_| EnvelopeError::Truncated)?,
+                Payload { msg: ciphertext, aad: &aad(record_id, owner) },
+            )
             .map_err(|_| EnvelopeError::Authentication)?;
         serde_json::from_slice(&plaintext).map_err(|_| EnvelopeError::Authentication)
     }
@@ -109,7 +112,9 @@ mod tests {
                 position: 3,
                 entry: None,
             }],
-            entry: Some(RawValue::from_string(r#"{"fullUrl":"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"}"#.into()).unwrap()),
+            entry: Some(
+                RawValue::from_string(r#"{"fullUrl":"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"}"#.into()).unwrap(),
+            ),
         }
     }
 

@@ -112,9 +112,12 @@ describe('the patient app', () => {
     await expect(page.getByText('Your encryption key is ready').isVisible()).resolves.toBe(true);
   });
 
+  const exactObservation = JSON.stringify(observation).replace('"value":118,', '"value":118.0,');
+
   it('adds a FHIR file after showing what will be stored, and shows it readably', async () => {
     await page.getByRole('button', { name: 'Add records' }).click();
-    await page.getByLabel('FHIR or C-CDA file').setInputFiles({ name: 'bp.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(observation)) });
+    // Written as a device would: `118.0`, whose digits FHIR says are significant (JSON.parse would drop them).
+    await page.getByLabel('FHIR or C-CDA file').setInputFiles({ name: 'bp.json', mimeType: 'application/json', buffer: Buffer.from(exactObservation) });
     await page.getByRole('combobox', { name: 'Category of Blood pressure panel' }).waitFor();
     expect(await page.getByRole('combobox', { name: 'Category of Blood pressure panel' }).inputValue()).toBe('vitals');
     expect(await axeViolations(page)).toEqual([]);
@@ -214,9 +217,11 @@ describe('the patient app', () => {
       page.waitForEvent('download'),
       page.getByRole('button', { name: 'Download all as a FHIR file' }).click(),
     ]);
-    const bundle = JSON.parse(readFileSync((await download.path())!, 'utf8'));
+    const text = readFileSync((await download.path())!, 'utf8');
+    const bundle = JSON.parse(text);
     expect(bundle.resourceType).toBe('Bundle');
     expect(bundle.entry.map((e: { resource: unknown }) => e.resource)).toEqual([observation]);
+    expect(text, 'the decimal as the file wrote it').toContain(exactObservation);
   });
 
   it("answers a provider's access request with the wizard filled in from it", async () => {

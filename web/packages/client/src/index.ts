@@ -14,6 +14,7 @@ export * from './api/client.ts';
 export * from './chain/registry.ts';
 export * from './grants.ts';
 export * from './records.ts';
+export * from './exactJson.ts';
 export * from './audit.ts';
 export * from './categoryInference.ts';
 export * from './localWallet.ts';

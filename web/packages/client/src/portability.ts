@@ -9,6 +9,7 @@ import { base64 } from '@scure/base';
 import { BlobCollector } from './blobCollector.ts';
 import { CATEGORIES, type Category } from './consent.ts';
 import { MedkeyError } from './errors.ts';
+import { parseExact, stringifyExact } from './exactJson.ts';
 import type { FhirResource } from './records.ts';
 
 /** The extension on `Bundle.entry` naming the record's Medkey category (as the CLI writes it). */
@@ -26,6 +27,8 @@ export function entryCategory(entry: { extension?: { url?: string; valueCode?: s
 /** One record to export: its resource, its category and, if it has one, a way to read its attached file. */
 export interface ExportItem {
   resource: FhirResource;
+  /** The record's JSON text as sealed; when given it is written as it is (numbers exact). */
+  text?: string;
   category: Category;
   /** The attached file's plaintext, decrypted on this device. */
   attachment?: () => Promise<ReadableStream<Uint8Array>>;
@@ -42,14 +45,16 @@ export async function exportBundle(items: ExportItem[], progress: (done: number,
   for (const [index, item] of items.entries()) {
     if (index > 0) out.push(',');
     const extension: object[] = [{ url: CATEGORY_EXTENSION, valueCode: item.category }];
+    // The resource as sealed, read so that its numbers keep their digits.
+    const resource = (item.text === undefined ? item.resource : parseExact(item.text)) as FhirResource;
     if (!item.attachment) {
-      out.push(JSON.stringify({ extension, resource: item.resource }));
+      out.push(stringifyExact({ extension, resource }));
     } else {
-      const inResource = describesFile(item.resource);
+      const inResource = describesFile(resource);
       const entry = inResource
-        ? { extension, resource: withAttachmentData(item.resource, SLOT) }
-        : { extension: [...extension, { url: ATTACHMENT_EXTENSION, valueAttachment: { data: SLOT } }], resource: item.resource };
-      const [before, after] = JSON.stringify(entry).split(JSON.stringify(SLOT));
+        ? { extension, resource: withAttachmentData(resource, SLOT) }
+        : { extension: [...extension, { url: ATTACHMENT_EXTENSION, valueAttachment: { data: SLOT } }], resource };
+      const [before, after] = stringifyExact(entry).split(JSON.stringify(SLOT));
       out.push(`${before}"`);
       await pushBase64(out, await item.attachment());
       out.push(`"${after}`);

@@ -43,6 +43,8 @@ export async function sealNewRecord(args: {
   recordId?: string;
   /** A provider writing under a write grant names the patient; the patient leaves it out. */
   forPatient?: boolean;
+  /** The resource's JSON text as the file had it (numbers exact, see exactJson.ts); else it is serialised here. */
+  text?: string;
 }): Promise<Sealed> {
   const recordId = args.recordId ?? newRecordId();
   const binding: RecordBinding = {
@@ -53,7 +55,7 @@ export async function sealNewRecord(args: {
     resourceType: args.resource.resourceType,
   };
   const dataKey = generateDataKey();
-  const plaintext = new TextEncoder().encode(JSON.stringify(args.resource));
+  const plaintext = new TextEncoder().encode(args.text ?? JSON.stringify(args.resource));
   const sealed = await sealRecord(dataKey, binding, plaintext);
   const body: Schemas['CreateRecordBody'] = {
     record_id: recordId,
@@ -90,6 +92,8 @@ export function bindingOf(record: Schemas['RecordView'], version: number = recor
 
 export interface Opened {
   resource: FhirResource;
+  /** The record's JSON text as sealed: every number exactly as written (export it, not `resource`). */
+  text: string;
   binding: RecordBinding;
   dataKey: Uint8Array;
 }
@@ -109,7 +113,8 @@ export async function openRecordContent(
   const binding = bindingOf(record, version);
   const dataKey = await unwrapKey(base64.decode(wrappedKey), secret, binding);
   const plaintext = await openRecord(dataKey, binding, base64.decode(ciphertext));
-  return { resource: JSON.parse(new TextDecoder().decode(plaintext)) as FhirResource, binding, dataKey };
+  const text = new TextDecoder().decode(plaintext);
+  return { resource: JSON.parse(text) as FhirResource, text, binding, dataKey };
 }
 
 /**

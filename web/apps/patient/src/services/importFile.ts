@@ -3,11 +3,13 @@
 // Either every resource in the file is read, or the file is refused with the reason: never a
 // part of it in silence.
 
-import { SENSITIVE_CATEGORIES, entryCategory, inferCategory, sensitiveEvidence, takeInlineAttachment, type BundleEntry, type Category, type InlineAttachment } from '@medkey/client';
+import { SENSITIVE_CATEGORIES, entryCategory, inferCategory, parseExact, plainResource, sensitiveEvidence, stringifyExact, takeInlineAttachment, type BundleEntry, type Category, type InlineAttachment } from '@medkey/client';
 import type { Resource } from '@medkey/fhir-display';
 
 export interface PlannedRecord {
   resource: Resource;
+  /** The resource's JSON text as the file had it (every number's digits kept): what gets sealed. */
+  text: string;
   category: Category | undefined;
   sensitive: boolean;
   /** Why the category is sensitive, when the record's own codes say so ("LOINC 59041-4"). */
@@ -16,7 +18,10 @@ export interface PlannedRecord {
   attachment?: InlineAttachment;
 }
 
-/** A resource read from a file, with the category its Bundle entry named (a Medkey export does). */
+/**
+ * A resource read from a file, with the category its Bundle entry named (a Medkey export does).
+ * Its numbers are kept as their text (see `parseExact`), so nothing is rounded on the way in.
+ */
 export interface FileEntry {
   resource: Resource;
   category?: Category;
@@ -29,11 +34,14 @@ export interface FileEntry {
  * codes; its inline file taken out.
  */
 export function plan(entry: FileEntry): PlannedRecord {
-  const { resource: stored, attachment } = takeInlineAttachment(entry);
+  const { resource: exact, attachment } = takeInlineAttachment(entry);
+  const text = stringifyExact(exact);
+  const stored = plainResource(text);
   const category = entry.category ?? inferCategory(stored);
   const evidence = sensitiveEvidence(stored);
   return {
     resource: stored as Resource,
+    text,
     category,
     sensitive: category !== undefined && SENSITIVE_CATEGORIES.includes(category),
     ...(evidence && evidence.category === category ? { because: evidence.because } : {}),
@@ -49,7 +57,7 @@ export async function readRecordsFile(file: File): Promise<FileEntry[]> {
     json = await ccdaToBundle(file.name, text);
   } else {
     try {
-      json = JSON.parse(text) as Resource;
+      json = parseExact(text) as Resource;
     } catch {
       throw new Error(`${file.name} is not valid JSON. Choose a FHIR JSON file.`);
     }

@@ -188,7 +188,7 @@ export class PatientApp extends AppStore<PatientState> {
       const opened = await openRecordContent(view, content.ciphertext, content.wrapped_key, this.keys!.secret);
       opened.dataKey.fill(0);
       const resource = opened.resource as Resource;
-      return { view, resource, title: titleOf(resource), ...(dateOf(resource) ? { date: dateOf(resource)! } : {}) };
+      return { view, resource, text: opened.text, title: titleOf(resource), ...(dateOf(resource) ? { date: dateOf(resource)! } : {}) };
     } catch (err) {
       const problem = err instanceof Error ? err.message : String(err);
       return { view, title: `${view.resource_type} (could not be opened)`, problem };
@@ -497,7 +497,7 @@ export class PatientApp extends AppStore<PatientState> {
     if (!this.vault || !this.keys) return undefined;
     const items = this.state.records.flatMap((r) =>
       r.resource
-        ? [{ resource: r.resource, category: r.view.category as Category, ...(attachedFile(r) ? { attachment: () => this.attachmentStream(r.view.record_id) } : {}) }]
+        ? [{ resource: r.resource, ...(r.text ? { text: r.text } : {}), category: r.view.category as Category, ...(attachedFile(r) ? { attachment: () => this.attachmentStream(r.view.record_id) } : {}) }]
         : [],
     );
     const left = this.state.records.length - items.length;
@@ -663,6 +663,7 @@ export class PatientApp extends AppStore<PatientState> {
         const sealed = await sealNewRecord({
           owner: wallet.address,
           resource: plan.resource,
+          text: plan.text,
           category: plan.category!,
           readers: [{ address: wallet.address, publicKey: keys.publicKey }],
         });

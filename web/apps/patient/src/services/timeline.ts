@@ -7,6 +7,8 @@ import type { Resource } from '@medkey/fhir-display';
 export interface RecordItem {
   view: Schemas['RecordView'];
   resource?: Resource;
+  /** Its JSON text as sealed (numbers exact): what a download writes. */
+  text?: string;
   title: string;
   date?: Date;
   /** Why it could not be opened, in words. */
