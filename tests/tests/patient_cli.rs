@@ -615,6 +615,18 @@ async fn bundle_references_resolve_after_export_and_import(setup: Setup) {
     let (_, out, _) = world.medkey(&alice, &["records", "--json"]).await;
     assert_eq!(json_of(&out).as_array().unwrap().len(), 4, "nothing of the invalid file was stored");
 
+    // A Bundle whose header is too large to keep beside each record (a big signature): the
+    // record is stored all the same, said so, and exported on its own.
+    let signed = dir.path().join("signed.json");
+    let signature = serde_json::json!({"type": [{"system": "urn:iso-astm:E1762-95:2013",
+        "code": "1.2.840.10065.1.12.1.1"}], "when": "2026-11-01T09:00:00Z", "who": {"display": "GP"},
+        "data": "QUJD".repeat(5_000)});
+    let big = serde_json::json!({"resourceType": "Bundle", "type": "collection", "signature": signature,
+        "entry": [{"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "Signed"}}}]});
+    std::fs::write(&signed, big.to_string()).unwrap();
+    let (ok, _, err) = world.medkey(&alice, &["upload", signed.to_str().unwrap(), "--category", "vitals"]).await;
+    assert!(ok && err.contains("too large to keep"), "{err}");
+
     let first = dir.path().join("first.json");
     let (ok, _, err) = world.medkey(&alice, &["export", "--out", first.to_str().unwrap()]).await;
     assert!(ok, "{err}");
@@ -625,6 +637,7 @@ async fn bundle_references_resolve_after_export_and_import(setup: Setup) {
     assert_eq!(gp["meta"], source["meta"]);
     assert_eq!(gp["entry"][1]["resource"]["total"], 2, "the inner Bundle as it was, its entries in order");
     assert_eq!(gp["entry"][1]["resource"]["entry"][0]["search"]["mode"], "match");
+    assert_eq!(exported["entry"][1]["resource"]["code"]["text"], "Signed", "on its own, after the Bundle");
     let (valid, report) = medkey_e2e::fhir_validate(&[&first]);
     assert!(valid, "{report}");
 

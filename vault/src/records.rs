@@ -57,9 +57,8 @@ pub struct NewRecord {
     pub origin: Option<Vec<u8>>,
 }
 
-/// The largest sealed origin accepted: a Bundle's header and an entry's `fullUrl` fit many
-/// times over; anything bigger is not an origin.
-pub const MAX_ORIGIN_BYTES: usize = 16 * 1024;
+/// The largest sealed origin accepted (see `envelope::origin`).
+pub use medkey_protocol::envelope::origin::MAX_SEALED_BYTES as MAX_ORIGIN_BYTES;
 
 /// One version's ciphertext and the data key wrapped for each reader (the owner included).
 #[derive(Clone, Debug)]

@@ -19,6 +19,7 @@ use crate::progress::Progress;
 use crate::sealing::{self, Sealed};
 use crate::session::{ConnectArgs, Session};
 use crate::table;
+use medkey_protocol::envelope::origin::MAX_SEALED_BYTES;
 
 /// Encrypt and upload a FHIR R4 resource, or every resource of a Bundle.
 #[derive(Debug, Args)]
@@ -227,6 +228,19 @@ pub async fn store_new(
         (Some(origin), None) => Some(sealing::seal_origin(&session.wallet.encryption, &sealed.binding, origin)?),
         _ => None,
     };
+    // A Bundle with a huge header (a large signature, say): the record is kept all the same.
+    let origin = origin.filter(|sealed| {
+        let fits = sealed.len() <= MAX_SEALED_BYTES;
+        if !fits {
+            eprintln!(
+                "warning: {}: where it was in the file is too large to keep ({} bytes); it is stored without it, \
+                 and an export lists it on its own",
+                where_in_file(entry),
+                sealed.len()
+            );
+        }
+        fits
+    });
     let body = sealed.create_body(&readers, patient, origin.as_deref())?;
     let answer: RecordCreated = session.call(Method::POST, "/v1/records", &body).await?;
     let mut needing: Vec<Address> =

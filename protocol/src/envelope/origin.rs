@@ -25,6 +25,10 @@ use super::{EncryptionSecret, EnvelopeError, VERSION, random_bytes};
 
 const LABEL: &[u8] = b"medkey/v1/record-origin";
 
+/// The largest sealed origin a vault stores: a Bundle's header and an entry's `fullUrl` fit many
+/// times over. A client keeps a record without its origin rather than go over.
+pub const MAX_SEALED_BYTES: usize = 16 * 1024;
+
 /// Where a record came from in a FHIR file. Fragments are kept as the file wrote them (numbers
 /// with their digits), never re-serialised.
 #[derive(Clone, Debug, Serialize, Deserialize)]
