@@ -3,7 +3,7 @@
 // with lossless-json, and the text that is sealed (and exported again) keeps each number's
 // digits. The plain objects the screens show are parsed from that text.
 
-import { isLosslessNumber, parse, stringify } from 'lossless-json';
+import { parse, stringify } from 'lossless-json';
 import type { FhirResource } from './records.ts';
 
 /** A JSON value whose numbers are kept as their text (lossless-json's LosslessNumber). */
@@ -23,9 +23,4 @@ export function stringifyExact(value: ExactJson): string {
 /** The same resource as plain JSON for reading and showing (numbers become doubles here only). */
 export function plainResource(text: string): FhirResource {
   return JSON.parse(text) as FhirResource;
-}
-
-/** Whether a value read with {@link parseExact} is a number (kept as its text). */
-export function isExactNumber(value: unknown): boolean {
-  return isLosslessNumber(value);
 }
