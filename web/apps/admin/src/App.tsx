@@ -1,4 +1,4 @@
-import { CodePrompt, Header, Status } from '@medkey/app-shell';
+import { Header, SectionNav, SignInStages } from '@medkey/app-shell';
 import { useEffect, useMemo } from 'react';
 import { ApplicationsScreen } from './screens/ApplicationsScreen.tsx';
 import { ConnectScreen } from './screens/ConnectScreen.tsx';
@@ -15,19 +15,15 @@ function Screens() {
     <>
       <Header brand="Medkey registry console" who={state.address} onSignOut={() => void app.signOut()} />
       {state.phase === 'ready' && state.roles.length > 0 && (
-        <nav aria-label="Sections">
-          {(registrar ? (['applications', 'providers', 'registry'] as const) : (['registry'] as const)).map((screen) => (
-            <button key={screen} type="button" aria-current={state.screen === screen ? 'page' : undefined} onClick={() => app.show(screen)}>
-              {{ applications: 'Applications', providers: 'Providers', registry: 'Registry' }[screen]}
-            </button>
-          ))}
-        </nav>
+        <SectionNav
+          sections={registrar ? (['applications', 'providers', 'registry'] as const) : (['registry'] as const)}
+          labels={{ applications: 'Applications', providers: 'Providers', registry: 'Registry' }}
+          current={state.screen}
+          onShow={(screen) => app.show(screen)}
+        />
       )}
       <main>
-        <Status state={state} />
-        {state.phase === 'loading' && <p>Loading…</p>}
-        {state.askingCode && <CodePrompt onAnswer={(code) => app.answerCode(code)} />}
-        {state.phase === 'connect' && !state.askingCode && <ConnectScreen />}
+        <SignInStages state={state} onAnswerCode={(code) => app.answerCode(code)} connect={<ConnectScreen />} />
         {state.phase === 'ready' && state.roles.length === 0 && (
           <p>This account holds no role in the registry, so the console has nothing for it. Sign in with a role holder’s wallet.</p>
         )}

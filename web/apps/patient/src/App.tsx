@@ -1,4 +1,4 @@
-import { CodePrompt, Header, Status } from '@medkey/app-shell';
+import { Header, SectionNav, SignInStages } from '@medkey/app-shell';
 import { useEffect, useMemo } from 'react';
 import { ActivityScreen } from './screens/ActivityScreen.tsx';
 import { SettingsScreen } from './screens/SettingsScreen.tsx';
@@ -25,19 +25,15 @@ function Screens() {
     <>
       <Header brand="Medkey" who={state.address} onSignOut={() => void app.lock('You signed out. Your key and records were cleared from this browser.')} />
       {state.phase === 'ready' && (
-        <nav aria-label="Sections">
-          {(['records', 'sharing', 'activity', 'settings'] as const).map((screen) => (
-            <button key={screen} type="button" aria-current={state.screen === screen ? 'page' : undefined} onClick={() => app.show(screen)}>
-              {{ records: 'Records', sharing: 'Sharing', activity: 'Activity', settings: 'Account' }[screen]}
-            </button>
-          ))}
-        </nav>
+        <SectionNav
+          sections={['records', 'sharing', 'activity', 'settings'] as const}
+          labels={{ records: 'Records', sharing: 'Sharing', activity: 'Activity', settings: 'Account' }}
+          current={state.screen}
+          onShow={(screen) => app.show(screen)}
+        />
       )}
       <main>
-        <Status state={state} />
-        {state.phase === 'loading' && <p>Loading…</p>}
-        {state.askingCode && <CodePrompt onAnswer={(code) => app.answerCode(code)} />}
-        {state.phase === 'connect' && !state.askingCode && <ConnectScreen />}
+        <SignInStages state={state} onAnswerCode={(code) => app.answerCode(code)} connect={<ConnectScreen />} />
         {state.phase === 'welcome' && <WelcomeScreen />}
         {state.phase === 'ready' && state.screen === 'records' && <RecordsScreen />}
         {state.phase === 'ready' && state.screen === 'record' && <RecordScreen />}

@@ -1,4 +1,4 @@
-import { CodePrompt, Header, Status } from '@medkey/app-shell';
+import { Header, SectionNav, SignInStages } from '@medkey/app-shell';
 import { useEffect, useMemo } from 'react';
 import { ApplyScreen } from './screens/ApplyScreen.tsx';
 import { EmergencyScreen } from './screens/EmergencyScreen.tsx';
@@ -19,19 +19,15 @@ function Screens() {
     <>
       <Header brand="Medkey for providers" who={state.address ? `${state.standing?.entry?.verdict.verified ? `${state.standing.entry.entry.profile.display_name} · ` : ''}${state.address}` : undefined} onSignOut={() => void app.signOut()} />
       {state.phase === 'ready' && (
-        <nav aria-label="Sections">
-          {(registered ? (['patients', 'request', 'emergency', 'history', 'apply'] as const) : (['apply'] as const)).map((screen) => (
-            <button key={screen} type="button" aria-current={state.screen === screen ? 'page' : undefined} onClick={() => app.show(screen)}>
-              {{ patients: 'My patients', request: 'Request access', emergency: 'Emergency access', history: 'My access history', apply: 'Registration' }[screen]}
-            </button>
-          ))}
-        </nav>
+        <SectionNav
+          sections={registered ? (['patients', 'request', 'emergency', 'history', 'apply'] as const) : (['apply'] as const)}
+          labels={{ patients: 'My patients', request: 'Request access', emergency: 'Emergency access', history: 'My access history', apply: 'Registration' }}
+          current={state.screen}
+          onShow={(screen) => app.show(screen)}
+        />
       )}
       <main>
-        <Status state={state} />
-        {state.phase === 'loading' && <p>Loading…</p>}
-        {state.askingCode && <CodePrompt onAnswer={(code) => app.answerCode(code)} />}
-        {state.phase === 'connect' && !state.askingCode && <ConnectScreen />}
+        <SignInStages state={state} onAnswerCode={(code) => app.answerCode(code)} connect={<ConnectScreen />} />
         {state.phase === 'ready' && <StandingBanner />}
         {state.phase === 'ready' && state.screen === 'apply' && <ApplyScreen />}
         {state.phase === 'ready' && state.screen === 'patients' && <PatientsScreen />}

@@ -2,7 +2,8 @@
 // and the listeners React subscribes with (useSyncExternalStore). Screens read the state and
 // call the subclass's methods; they hold no logic of their own.
 
-import type { Hex } from 'viem';
+import type { VaultClient, VaultSession, Wallet } from '@medkey/client';
+import type { Hex, PublicClient } from 'viem';
 import type { AppConfig } from './config.ts';
 import { configAndWallets } from './devWallet.ts';
 import { connectAndSignIn, type SignedIn } from './signIn.ts';
@@ -31,6 +32,11 @@ export interface ShellState extends StatusState {
 export class AppStore<S extends ShellState> {
   private listeners = new Set<() => void>();
   private codeAnswer?: ((factor: SecondFactor) => void) | undefined;
+  // Set by a successful sign-in: the person's wallet, the vault with her session, the chain.
+  protected wallet?: Wallet | undefined;
+  protected vault?: VaultClient | undefined;
+  protected session?: VaultSession | undefined;
+  protected chain?: PublicClient | undefined;
 
   constructor(public state: S) {}
 
@@ -57,10 +63,15 @@ export class AppStore<S extends ShellState> {
     }
   }
 
-  /** Connects `choice` and signs in to this page's vault, asking for the code when needed. */
-  protected signIn(choice: WalletChoice, config: AppConfig): Promise<SignedIn> {
+  /**
+   * Connects `choice` and signs in to this page's vault, asking for the code when needed; the
+   * wallet, vault, session and chain are kept on the store.
+   */
+  protected async signIn(choice: WalletChoice, config: AppConfig): Promise<SignedIn> {
     this.set({ busy: 'Waiting for your wallet: approve the connection, then the sign-in message.', error: undefined } as Partial<S>);
-    return connectAndSignIn(choice, config, () => this.askForCode());
+    const signedIn = await connectAndSignIn(choice, config, () => this.askForCode());
+    Object.assign(this, signedIn);
+    return signedIn;
   }
 
   /** Sign-in needs the second factor: the screen shows a code field until the person answers. */

@@ -3,7 +3,7 @@
 // opened again here. The vault sees ciphertext, wrapped keys and the binding's fields.
 
 import { base64 } from '@scure/base';
-import { bytesToHex, getAddress, type Address } from 'viem';
+import { getAddress, type Address } from 'viem';
 import type { Schemas, VaultClient } from './api/client.ts';
 import { CATEGORIES, categoryIndex, type Category } from './consent.ts';
 import { MedkeyError } from './errors.ts';

@@ -13,12 +13,9 @@ import {
   type Deployment,
   type RegistrarContext,
   type Schemas,
-  type VaultClient,
-  type VaultSession,
-  type Wallet,
 } from '@medkey/client';
 import { ANVIL_KEYS, AppStore, deploymentOf, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
-import { encodeFunctionData, type Address, type PublicClient } from 'viem';
+import { encodeFunctionData, type Address } from 'viem';
 
 export type Phase = 'loading' | 'connect' | 'ready';
 export type Screen = 'applications' | 'providers' | 'registry';
@@ -43,10 +40,6 @@ export interface AdminState extends StatusState {
 }
 
 export class AdminApp extends AppStore<AdminState> {
-  private wallet?: Wallet;
-  private vault?: VaultClient;
-  private session?: VaultSession;
-  private chain?: PublicClient;
   /** Searches asked so far; an answer shows only if it is the latest one's. */
   private searches = 0;
 
@@ -80,8 +73,7 @@ export class AdminApp extends AppStore<AdminState> {
     const config = this.state.config;
     if (!config) return;
     try {
-      const { wallet, vault, session, chain } = await this.signIn(choice, config);
-      Object.assign(this, { wallet, vault, session, chain });
+      const { wallet, vault } = await this.signIn(choice, config);
       const { roles } = await vault.adminRoles();
       this.set({ phase: 'ready', address: wallet.address, roles, busy: undefined });
       if (roles.includes('registrar')) await this.loadApplications();

@@ -6,15 +6,11 @@ import {
   CATEGORIES,
   MedkeyError,
   SENSITIVE_CATEGORIES,
-  VaultClient,
-  VaultSession,
-  Wallet,
   deriveAndPublishKey,
   deriveEncryptionKey,
   collect,
   decryptStream,
   encryptToBlob,
-  inferCategory,
   openRecordContent,
   providerEncryptionKey,
   publishedKey,
@@ -39,7 +35,7 @@ import {
   type CheckedEntry,
 } from '@medkey/client';
 import { dateOf, selfReportedResource, titleOf, type Resource, type SelfReport } from '@medkey/fhir-display';
-import { isAddress, type Address, type Hex, type PublicClient } from 'viem';
+import { isAddress, type Address, type Hex } from 'viem';
 import { NO_FILTER, attachedFile, newestFirst, type RecordFilter, type RecordItem } from './timeline.ts';
 import { plan, readRecordsFile, type PlannedRecord } from './importFile.ts';
 import { saveFile } from './saveFile.ts';
@@ -97,10 +93,6 @@ export interface SharePrefill {
 export const IDLE_LOCK_MINUTES = 15;
 
 export class PatientApp extends AppStore<PatientState> {
-  private wallet?: Wallet;
-  private vault?: VaultClient;
-  private session?: VaultSession | undefined;
-  private chain?: PublicClient;
   private keys?: EncryptionKeyPair | undefined;
   private idleTimer?: ReturnType<typeof setTimeout>;
   /** The last audit head this page checked (memory only): the next one must continue it. */
@@ -124,8 +116,7 @@ export class PatientApp extends AppStore<PatientState> {
     const config = this.state.config;
     if (!config) return;
     try {
-      const { wallet, vault, session, chain } = await this.signIn(choice, config);
-      Object.assign(this, { wallet, vault, session, chain });
+      const { wallet, vault } = await this.signIn(choice, config);
       const published = await publishedKey(vault, wallet.address, config.chain_id).catch((err: unknown) => {
         if (err instanceof MedkeyError && err.status === 404) return undefined;
         throw err;

@@ -28,13 +28,10 @@ import {
   type ProfileFields,
   type Purpose,
   type Schemas,
-  type VaultClient,
-  type VaultSession,
-  type Wallet,
 } from '@medkey/client';
 import { ANVIL_KEYS, AppStore, deploymentOf, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
 import { patientName, type Resource } from '@medkey/fhir-display';
-import { isAddress, type Address, type PublicClient } from 'viem';
+import { isAddress, type Address } from 'viem';
 
 export type Phase = 'loading' | 'connect' | 'ready';
 export type Screen = 'patients' | 'patient' | 'apply' | 'request' | 'emergency' | 'history';
@@ -64,10 +61,6 @@ export interface ProviderState extends StatusState {
 }
 
 export class ProviderApp extends AppStore<ProviderState> {
-  private wallet?: Wallet;
-  private vault?: VaultClient;
-  private session?: VaultSession;
-  private chain?: PublicClient;
   private keys?: EncryptionKeyPair | undefined;
 
   constructor() {
@@ -95,8 +88,7 @@ export class ProviderApp extends AppStore<ProviderState> {
     const config = this.state.config;
     if (!config) return;
     try {
-      const { wallet, vault, session, chain } = await this.signIn(choice, config);
-      Object.assign(this, { wallet, vault, session, chain });
+      const { wallet } = await this.signIn(choice, config);
       this.set({ phase: 'ready', address: wallet.address, busy: undefined });
       await this.refreshStanding();
     } catch (err) {
