@@ -38,6 +38,7 @@ async fn populated_vault(chain: &TestChain, db: &TestDb) -> (TestVault, String, 
         release_per_address_per_minute: 100_000,
         release_per_ip_per_minute: 100_000,
         directory_per_ip_per_minute: 100_000,
+        share_link_per_ip_per_minute: 100_000,
         ..LimitSettings::default()
     };
     // With a relayer, so the relay endpoints answer rather than 503 relay_not_configured.

@@ -18,6 +18,7 @@ const POSTGRES: &[EmbeddedMigration] = &[
     (10, "attachment_blobs", include_str!("../migrations/postgres/0010_attachment_blobs.sql")),
     (11, "provider_directory", include_str!("../migrations/postgres/0011_provider_directory.sql")),
     (12, "record_origin", include_str!("../migrations/postgres/0012_record_origin.sql")),
+    (13, "share_links", include_str!("../migrations/postgres/0013_share_links.sql")),
 ];
 const SQLITE: &[EmbeddedMigration] = &[
     (1, "identity", include_str!("../migrations/sqlite/0001_identity.sql")),
@@ -32,6 +33,7 @@ const SQLITE: &[EmbeddedMigration] = &[
     (10, "attachment_blobs", include_str!("../migrations/sqlite/0010_attachment_blobs.sql")),
     (11, "provider_directory", include_str!("../migrations/sqlite/0011_provider_directory.sql")),
     (12, "record_origin", include_str!("../migrations/sqlite/0012_record_origin.sql")),
+    (13, "share_links", include_str!("../migrations/sqlite/0013_share_links.sql")),
 ];
 
 /// Runs the vault's pending migrations on the mirror's database and returns its pool.

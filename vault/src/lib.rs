@@ -34,6 +34,7 @@ pub mod records;
 pub mod redis_store;
 pub mod relay;
 pub mod release_reads;
+pub mod share_links;
 
 pub use gate::{Decision, Denial, RecordSets, Release, ReleaseGate, ReleaseRequest, StrictCheck};
 pub use mirror_view::MirrorView;

@@ -35,6 +35,9 @@ pub struct LimitSettings {
     /// Directory reads (searches and lookups) from one client IP a minute: the directory is public,
     /// so this is what keeps a scraper or a flood from tying up the database.
     pub directory_per_ip_per_minute: u32,
+    /// SMART Health Link manifest and file requests from one client IP a minute: they are public,
+    /// and passcodes must not be guessed at speed (each link also counts its own wrong ones).
+    pub share_link_per_ip_per_minute: u32,
     /// Failed logins from one IP for one address before it is locked out.
     pub lockout_after: u32,
     pub lockout_window: Duration,
@@ -49,6 +52,7 @@ impl Default for LimitSettings {
             release_per_ip_per_minute: 12_000,
             patients_per_address_per_hour: 200,
             directory_per_ip_per_minute: 300,
+            share_link_per_ip_per_minute: 60,
             lockout_after: 5,
             lockout_window: Duration::from_secs(15 * 60),
             lockout_for: Duration::from_secs(15 * 60),
@@ -109,6 +113,7 @@ struct InMemory {
     release_by_ip: DefaultKeyedRateLimiter<IpAddr>,
     new_patients_by_address: DefaultKeyedRateLimiter<Address>,
     directory_by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    share_link_by_ip: DefaultKeyedRateLimiter<IpAddr>,
     /// (provider, patient) pairs that took a new-patient cell, and when: a patient counts once an hour.
     patients_seen: Mutex<HashMap<(Address, Address), Instant>>,
     failures: Mutex<HashMap<(Address, IpAddr), Failures>>,
@@ -153,6 +158,9 @@ fn login_bucket(ip: IpAddr) -> String {
 fn directory_bucket(ip: IpAddr) -> String {
     format!("limit:directory:ip:{ip}")
 }
+fn share_link_bucket(ip: IpAddr) -> String {
+    format!("limit:share-link:ip:{ip}")
+}
 fn release_address_bucket(address: Address) -> String {
     format!("limit:release:address:{address}")
 }
@@ -185,6 +193,7 @@ impl Limits {
                     NonZeroU32::new(settings.patients_per_address_per_hour.max(1)).expect("at least 1"),
                 )),
                 directory_by_ip: RateLimiter::dashmap(per_minute(settings.directory_per_ip_per_minute)),
+                share_link_by_ip: RateLimiter::dashmap(per_minute(settings.share_link_per_ip_per_minute)),
                 patients_seen: Mutex::default(),
                 failures: Mutex::default(),
             })),
@@ -222,6 +231,17 @@ impl Limits {
             Backend::Memory(memory) => Ok(check(&memory.directory_by_ip, &ip)?),
             Backend::Redis(store) => {
                 let bucket = Bucket::per_minute(directory_bucket(ip), self.settings.directory_per_ip_per_minute);
+                rate_limited(store.take_cells(&[bucket]).await?)
+            }
+        }
+    }
+
+    /// Before a share link's manifest or file request from `ip`.
+    pub async fn share_link_read(&self, ip: IpAddr) -> Result<(), LimitError> {
+        match &self.backend {
+            Backend::Memory(memory) => Ok(check(&memory.share_link_by_ip, &ip)?),
+            Backend::Redis(store) => {
+                let bucket = Bucket::per_minute(share_link_bucket(ip), self.settings.share_link_per_ip_per_minute);
                 rate_limited(store.take_cells(&[bucket]).await?)
             }
         }
@@ -347,6 +367,7 @@ impl Limits {
         memory.release_by_ip.retain_recent();
         memory.new_patients_by_address.retain_recent();
         memory.directory_by_ip.retain_recent();
+        memory.share_link_by_ip.retain_recent();
         let now = Instant::now();
         memory.patients_seen.lock().expect("lock").retain(|_, at| now.duration_since(*at) < PATIENT_SEEN_FOR);
         let window = self.settings.lockout_window;

@@ -77,6 +77,8 @@ pub enum EventType {
     EmergencyAccess,
     /// A grant (emergency ones too) was revoked on chain.
     GrantRevoked,
+    /// Someone opened one of the patient's SMART Health Links (its manifest was answered).
+    ShareLinkOpened,
 }
 
 impl EventType {
@@ -88,6 +90,7 @@ impl EventType {
             Self::GrantCreated => "grant_created",
             Self::EmergencyAccess => "emergency_access",
             Self::GrantRevoked => "grant_revoked",
+            Self::ShareLinkOpened => "share_link_opened",
         }
     }
 }
@@ -102,6 +105,7 @@ pub struct Event {
     /// RFC 3339. For chain events, when the vault saw the block (`block_number` says which).
     pub occurred_at: String,
     pub patient: Address,
+    /// The provider concerned (zero for a share link: whoever holds it).
     pub provider: Address,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<B256>,
@@ -111,6 +115,9 @@ pub struct Event {
     pub categories: Option<Vec<Category>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block_number: Option<u64>,
+    /// A share link's hash (as the audit log names it), never the link itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share_link: Option<B256>,
 }
 
 impl Event {
@@ -136,6 +143,25 @@ impl Event {
             request_id: Some(alloy::hex::encode(request_id)),
             categories: Some(Category::from_mask(categories)),
             block_number: None,
+            share_link: None,
+        }
+    }
+
+    /// A share link's manifest was answered, with a fresh random id.
+    pub fn share_link(at_ms: u64, patient: Address, link: &B256) -> Self {
+        let mut id = [0u8; 16];
+        getrandom::fill(&mut id).expect("the OS random number generator works");
+        Self {
+            id: alloy::hex::encode(id),
+            kind: EventType::ShareLinkOpened,
+            occurred_at: rfc3339(at_ms),
+            patient,
+            provider: Address::ZERO,
+            grant_id: None,
+            request_id: None,
+            categories: None,
+            block_number: None,
+            share_link: Some(*link),
         }
     }
 
@@ -158,11 +184,12 @@ impl Event {
             request_id: None,
             categories: Some(Category::from_mask(grant.categories)),
             block_number: Some(block_number),
+            share_link: None,
         }
     }
 }
 
-fn rfc3339(at_ms: u64) -> String {
+pub fn rfc3339(at_ms: u64) -> String {
     use time::format_description::well_known::Rfc3339;
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
         .ok()

@@ -16,6 +16,7 @@ pub mod health;
 pub mod provider;
 pub mod records;
 pub mod requests;
+pub mod share_links;
 pub mod sharing;
 
 pub use account::*;
@@ -28,4 +29,5 @@ pub use health::*;
 pub use provider::*;
 pub use records::*;
 pub use requests::*;
+pub use share_links::*;
 pub use sharing::*;

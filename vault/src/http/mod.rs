@@ -27,6 +27,7 @@ mod relay_routes;
 mod request_routes;
 mod server;
 mod session_routes;
+mod share_link_routes;
 mod state;
 mod version_routes;
 mod web_app;
@@ -97,6 +98,11 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_status_routes::dead_webhooks))
         .routes(routes!(admin_status_routes::retry_webhook))
         .routes(routes!(admin_status_routes::provider_history))
+        .routes(routes!(share_link_routes::list, share_link_routes::create))
+        .routes(routes!(share_link_routes::revoke))
+        .routes(routes!(share_link_routes::replace_files))
+        .routes(routes!(share_link_routes::manifest))
+        .routes(routes!(share_link_routes::file))
 }
 
 /// The OpenAPI 3.1 document of the API, as `GET /openapi.json` serves it.
