@@ -116,10 +116,3 @@ pub struct Manifest {
     pub status: String,
     pub files: Vec<ManifestFile>,
 }
-
-/// The specification's answer to a wrong passcode (HTTP 401).
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
-pub struct PasscodeRefused {
-    #[serde(rename = "remainingAttempts")]
-    pub remaining_attempts: u32,
-}

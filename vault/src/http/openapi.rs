@@ -37,6 +37,8 @@ pub const BEARER: &str = "bearer";
                                             profiles signed by the provider, committed to on chain"),
         (name = "admin", description = "The registrar's side: applications, reasons; only for accounts holding a \
                                         registry role on chain, every call logged"),
+        (name = "share-links", description = "SMART Health Links: a patient's links (hers to create, list and \
+                                              revoke) and their public manifests and files, JWE only"),
         (name = "audit", description = "The tamper-evident audit log: signed tree heads, consistency and \
                                         inclusion proofs, the operator's key"),
         (name = "health", description = "Liveness, readiness and this document"),

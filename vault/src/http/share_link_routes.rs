@@ -11,8 +11,8 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use medkey_protocol::api::{
-    CreateShareLinkBody, Manifest, ManifestFile, ManifestRequest, PasscodeRefused, ShareFileBody, ShareFilesBody,
-    ShareLinkAccess, ShareLinkView,
+    CreateShareLinkBody, Manifest, ManifestFile, ManifestRequest, ShareFileBody, ShareFilesBody, ShareLinkAccess,
+    ShareLinkView,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -56,7 +56,7 @@ pub fn link_digest(id: &str) -> B256 {
 #[utoipa::path(
     post,
     path = "/v1/share-links",
-    tag = "share links",
+    tag = "share-links",
     request_body = CreateShareLinkBody,
     responses(
         (status = 201, description = "Stored; the link works at once", body = ShareLinkView),
@@ -124,7 +124,7 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/v1/share-links",
-    tag = "share links",
+    tag = "share-links",
     responses((status = 200, description = "Her links", body = Vec<ShareLinkView>), Unauthorized, Internal),
     security(("bearer" = [])),
 )]
@@ -149,7 +149,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
 #[utoipa::path(
     delete,
     path = "/v1/share-links/{id}",
-    tag = "share links",
+    tag = "share-links",
     params(("id" = String, Path, description = "The link's id")),
     responses(
         (status = 204, description = "Revoked"),
@@ -180,7 +180,7 @@ pub async fn revoke(
 #[utoipa::path(
     put,
     path = "/v1/share-links/{id}/files",
-    tag = "share links",
+    tag = "share-links",
     params(("id" = String, Path, description = "The link's id")),
     request_body = ShareFilesBody,
     responses(
@@ -212,14 +212,15 @@ pub async fn replace_files(
 #[utoipa::path(
     post,
     path = "/shl/{id}",
-    tag = "share links",
+    tag = "share-links",
     params(("id" = String, Path, description = "The link's id")),
     request_body = ManifestRequest,
     responses(
         (status = 200, description = "The manifest", body = Manifest),
         (status = 400, description = "invalid_request (recipient missing or too long) / malformed_json / invalid_body",
             body = ErrorBody),
-        (status = 401, description = "wrong_passcode, with remainingAttempts", body = PasscodeRefused),
+        (status = 401, description = "wrong_passcode; the body also carries the specification's \
+            `remainingAttempts` (wrong passcodes left before the link stops working)", body = ErrorBody),
         (status = 404, description = "no_such_link / link_revoked / link_expired / link_used / link_disabled",
             body = ErrorBody),
         (status = 429, description = "rate_limited", body = ErrorBody,
@@ -304,7 +305,7 @@ pub struct TicketQuery {
 #[utoipa::path(
     get,
     path = "/shl/{id}/files/{position}",
-    tag = "share links",
+    tag = "share-links",
     params(
         ("id" = String, Path, description = "The link's id"),
         ("position" = u32, Path, description = "The file's place in the manifest, from 0"),
@@ -312,6 +313,7 @@ pub struct TicketQuery {
     ),
     responses(
         (status = 200, description = "The file: a compact JWE", content_type = "application/jose", body = String),
+        (status = 400, description = "invalid_query: no ticket, or an unknown parameter", body = ErrorBody),
         (status = 404, description = "not_found: no such file, a ticket that expired, or a link no longer active",
             body = ErrorBody),
         (status = 429, description = "rate_limited", body = ErrorBody,

@@ -71,6 +71,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/shl/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The manifest (the specification's manifest request): the files, inline or by a location
+         *     good for an hour. A wrong passcode is answered 401 with `remainingAttempts`; a link that is
+         *     revoked, expired, used or disabled, 404.
+         */
+        post: operations["manifest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shl/{id}/files/{position}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One file of a link, by the location a manifest gave (good for an hour, while the link lives). */
+        get: operations["file"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/access-requests": {
         parameters: {
             query?: never;
@@ -871,6 +909,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/share-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Her links, newest first, each with every manifest request made of it. */
+        get: operations["list"];
+        put?: never;
+        /** Creates a link: the files are JWE the patient's client made; the key never comes here. */
+        post: operations["create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/share-links/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revokes her link: its manifest and every file location it handed out stop working at once. */
+        delete: operations["revoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/share-links/{id}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** New files for her long-lived link (flag `L`): the link stays the same, recipients get the new files. */
+        put: operations["replace_files"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1024,6 +1114,32 @@ export interface components {
              */
             resource_type: string;
             wrapped_keys: components["schemas"]["WrappedKeyBody"][];
+        };
+        CreateShareLinkBody: {
+            /**
+             * Format: int64
+             * @description When the link stops working (Unix ms); none: until revoked.
+             */
+            expires_at_ms?: number | null;
+            /** @description 1 to 20 files. */
+            files: components["schemas"]["ShareFileBody"][];
+            /** @description 43 characters: 32 random bytes, base64url, chosen by the client (the manifest's path). */
+            id: string;
+            /** @description What the patient calls it (shown to her only; the link's own label is inside the payload). */
+            label: string;
+            /** @description Flag `L`: the patient's client may replace the files later (the link stays the same). */
+            long_lived?: boolean;
+            /**
+             * @description The manifest URL the link carries: this vault's `/shl/{id}` as the client reaches it.
+             * @example https://vault.example.org/shl/c1Ju8qCn5uWtAyD0Oz3bu2jyD1O6r8aGyVPBA2JETYE
+             */
+            manifest_url: string;
+            /** @description A passcode the recipient must give (flag `P`), 4 to 64 characters; stored as a slow hash. */
+            passcode?: string | null;
+            /** @description `link` (default) or `emergency` (the emergency card). */
+            purpose?: string | null;
+            /** @description Works for one manifest request only. */
+            single_use?: boolean;
         };
         DeclineApplicationBody: {
             /** @description Shown to the applicant: 1 to 500 characters, no control characters. */
@@ -1322,6 +1438,30 @@ export interface components {
             signature: string;
             /** @description The current TOTP code, when the account has a second factor. */
             totp?: string | null;
+        };
+        Manifest: {
+            files: components["schemas"]["ManifestFile"][];
+            /** @description `finalized`, or `can-change` for a long-lived link. */
+            status: string;
+        };
+        ManifestFile: {
+            contentType: string;
+            embedded?: string | null;
+            /** @description RFC 3339. */
+            lastUpdated?: string | null;
+            /** @description A URL good for one hour that answers with the JWE. */
+            location?: string | null;
+        };
+        /** @description The specification's manifest request (its member names). */
+        ManifestRequest: {
+            /**
+             * Format: int64
+             * @description Files up to this many characters come inline (`embedded`) instead of by `location`.
+             */
+            embeddedLengthMax?: number | null;
+            passcode?: string | null;
+            /** @description Who is asking, in words (a person or a system): shown to the patient. */
+            recipient: string;
         };
         MfaStatus: {
             /** @description The account has a second factor. */
@@ -1652,6 +1792,53 @@ export interface components {
             /** @description Single use: each refresh returns a new one. */
             refresh_token: string;
         };
+        /** @description One file of a link: a compact JWE made by the patient's client. */
+        ShareFileBody: {
+            /**
+             * @description `application/fhir+json;fhirVersion=4.0.1` or `application/smart-health-card`.
+             * @example application/fhir+json;fhirVersion=4.0.1
+             */
+            content_type: string;
+            /** @description The file as a compact JWE (`alg: dir`, `enc: A256GCM`), at most 5 MiB. */
+            jwe: string;
+        };
+        ShareFilesBody: {
+            files: components["schemas"]["ShareFileBody"][];
+        };
+        /** @description One manifest request, as the patient sees it. */
+        ShareLinkAccess: {
+            /** Format: int64 */
+            at_ms: number;
+            /** @description `ok`, or why it was refused: `wrong_passcode`, `expired`, `revoked`, `used`, `disabled`. */
+            outcome: string;
+            /** @description The name the requester gave (the specification's `recipient`), as given. */
+            recipient: string;
+        };
+        ShareLinkView: {
+            /** @description Every manifest request, oldest first. */
+            accesses: components["schemas"]["ShareLinkAccess"][];
+            /**
+             * Format: int32
+             * @description Wrong passcodes still allowed before the link is disabled.
+             */
+            attempts_left: number;
+            /** Format: int64 */
+            created_at_ms: number;
+            /** Format: int64 */
+            expires_at_ms?: number | null;
+            /** Format: int32 */
+            files: number;
+            has_passcode: boolean;
+            id: string;
+            label: string;
+            long_lived: boolean;
+            manifest_url: string;
+            /** @description `link` or `emergency`. */
+            purpose: string;
+            single_use: boolean;
+            /** @description `active`, `expired`, `revoked`, `used` or `disabled` (its passcode attempts ran out). */
+            state: string;
+        };
         /** @description Input for the wallet's `eth_signTypedData_v4`, and the digest it signs. */
         Signable: {
             /** @description The EIP-712 signing hash, 0x-prefixed hex. */
@@ -1869,6 +2056,164 @@ export interface operations {
             };
             /** @description database_unavailable / mirror_stale */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    manifest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The link's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ManifestRequest"];
+            };
+        };
+        responses: {
+            /** @description The manifest */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Manifest"];
+                };
+            };
+            /** @description invalid_request (recipient missing or too long) / malformed_json / invalid_body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description wrong_passcode; the body also carries the specification's `remainingAttempts` (wrong passcodes left before the link stops working) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no_such_link / link_revoked / link_expired / link_used / link_disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    file: {
+        parameters: {
+            query: {
+                /** @description The ticket the manifest's location carries. */
+                ticket: string;
+            };
+            header?: never;
+            path: {
+                /** @description The link's id */
+                id: string;
+                /** @description The file's place in the manifest, from 0 */
+                position: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file: a compact JWE */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/jose": string;
+                };
+            };
+            /** @description invalid_query: no ticket, or an unknown parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found: no such file, a ticket that expired, or a link no longer active */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5504,6 +5849,249 @@ export interface operations {
             };
             /** @description relay_not_configured: this vault has no relayer account */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Her links */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareLinkView"][];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateShareLinkBody"];
+            };
+        };
+        responses: {
+            /** @description Stored; the link works at once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareLinkView"];
+                };
+            };
+            /** @description invalid_link (id, manifest_url, label, passcode, expiry, purpose or files, named in the message) / malformed_json / invalid_body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description link_exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The link's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found (also for a link of someone else's, or revoked already) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    replace_files: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The link's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShareFilesBody"];
+            };
+        };
+        responses: {
+            /** @description Replaced */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_link (the files) / malformed_json / invalid_body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found: no live long-lived link of hers with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
