@@ -15,6 +15,7 @@ export * from './chain/registry.ts';
 export * from './grants.ts';
 export * from './records.ts';
 export * from './exactJson.ts';
+export * from './shareLinks.ts';
 export * from './audit.ts';
 export * from './categoryInference.ts';
 export * from './localWallet.ts';

@@ -285,6 +285,24 @@ export class VaultClient {
     return must(this.api.GET('/v1/provider-applications/mine'));
   }
 
+  /** Stores a SMART Health Link's encrypted files (see `shareLinks.ts`); the key stays here. */
+  createShareLink(body: Schemas['CreateShareLinkBody']): Promise<Schemas['ShareLinkView']> {
+    return must(this.api.POST('/v1/share-links', { body }));
+  }
+
+  /** Her links, newest first, each with every time someone asked for it. */
+  shareLinks(): Promise<Schemas['ShareLinkView'][]> {
+    return must(this.api.GET('/v1/share-links'));
+  }
+
+  async revokeShareLink(id: string): Promise<void> {
+    await must(this.api.DELETE('/v1/share-links/{id}', { params: { path: { id } } }));
+  }
+
+  async replaceShareLinkFiles(id: string, files: Schemas['ShareFileBody'][]): Promise<void> {
+    await must(this.api.PUT('/v1/share-links/{id}/files', { params: { path: { id } }, body: { files } }));
+  }
+
   /** The registry roles the caller holds, as the chain's events show them. */
   adminRoles(): Promise<Schemas['AdminRoles']> {
     return must(this.api.GET('/v1/admin/roles'));
