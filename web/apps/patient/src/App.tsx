@@ -5,6 +5,7 @@ import { SettingsScreen } from './screens/SettingsScreen.tsx';
 import { AddRecordScreen } from './screens/AddRecordScreen.tsx';
 import { ShareScreen } from './screens/ShareScreen.tsx';
 import { SharingScreen } from './screens/SharingScreen.tsx';
+import { LinksScreen } from './screens/LinksScreen.tsx';
 import { ConnectScreen } from './screens/ConnectScreen.tsx';
 import { RecordScreen } from './screens/RecordScreen.tsx';
 import { RecordsScreen } from './screens/RecordsScreen.tsx';
@@ -40,6 +41,7 @@ function Screens() {
         {state.phase === 'ready' && state.screen === 'add' && <AddRecordScreen />}
         {state.phase === 'ready' && state.screen === 'sharing' && <SharingScreen />}
         {state.phase === 'ready' && state.screen === 'share' && <ShareScreen />}
+        {state.phase === 'ready' && state.screen === 'links' && <LinksScreen />}
         {state.phase === 'ready' && state.screen === 'activity' && <ActivityScreen />}
         {state.phase === 'ready' && state.screen === 'settings' && <SettingsScreen />}
       </main>

@@ -15,6 +15,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { privateKeyToAccount } from 'viem/accounts';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -184,6 +186,57 @@ describe('the patient app', () => {
     await page.getByText('Stopped · until').waitFor();
     const after = await labReads(sharedIds);
     expect(after).toMatchObject({ released: 0, refused: 'no_live_grant' });
+  });
+
+  it('shares records by a link and QR code that a stranger opens in a clean browser, until she stops it', async () => {
+    await page.getByRole('button', { name: 'Sharing', exact: true }).click();
+    await page.getByRole('button', { name: 'Share by link or QR code' }).click();
+    await page.getByLabel(/Name of the link/).fill('For my new dentist');
+    await page.getByRole('checkbox', { name: 'Vital signs' }).check();
+    await page.getByLabel(/^Passcode/).fill('tulip-42');
+    await page.getByRole('button', { name: 'Make the link' }).click();
+    await page.getByRole('heading', { name: '“For my new dentist” is ready' }).waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(screenshots, 'share-link.png'), fullPage: true });
+    // The QR code, read back as a phone camera would: the viewer URL with the link in its fragment.
+    const qr = await page.getByAltText('QR code of the link').getAttribute('src');
+    const png = PNG.sync.read(Buffer.from(qr!.split(',')[1]!, 'base64'));
+    const scanned = jsQR(new Uint8ClampedArray(png.data), png.width, png.height)!.data;
+    expect(scanned).toBe(await page.getByLabel('Link to open in a browser').inputValue());
+    expect(scanned).toMatch(new RegExp(`^${appUrl()}view/#shlink:/`));
+    // Nothing of the link (its key) is kept by the page.
+    const stored = await page.evaluate('JSON.stringify(Object.assign({}, localStorage, sessionStorage))');
+    expect(stored).not.toContain('shlink');
+
+    const stranger = await browser.newContext({ viewport: { width: 375, height: 800 } });
+    const view = await stranger.newPage();
+    await view.goto(scanned);
+    await view.getByRole('heading', { name: /Someone shared health records with you: “For my new dentist”/ }).waitFor();
+    await view.getByLabel(/Your name/).fill('Dr. Ruiz, Smile Dental');
+    await view.getByLabel(/^Passcode/).fill('tulip-00');
+    await view.getByRole('button', { name: 'Open the records' }).click();
+    await view.getByText(/That passcode is not right. 9 tries are left/).waitFor();
+    await view.getByLabel(/^Passcode/).fill('tulip-42');
+    await view.getByRole('button', { name: 'Open the records' }).click();
+    await view.getByText('118/76 mmHg').waitFor();
+    expect(await axeViolations(view)).toEqual([]);
+    expect(await view.evaluate('document.documentElement.scrollWidth'), 'no sideways scrolling on a phone').toBeLessThanOrEqual(375);
+
+    // She sees each use by the name given, then stops the link; the stranger is refused at once.
+    await page.getByRole('button', { name: 'Back to sharing' }).click();
+    await page.getByRole('button', { name: 'Share by link or QR code' }).click();
+    await page.getByText(/“Dr. Ruiz, Smile Dental” gave a wrong passcode/).waitFor();
+    await page.getByText(/“Dr. Ruiz, Smile Dental” opened it/).waitFor();
+    await page.getByRole('button', { name: 'Stop this link' }).click();
+    await page.getByText('Link stopped. Nobody can open it from now on.').waitFor();
+    await page.getByText('Stopped by you').waitFor();
+    const again = await stranger.newPage();
+    await again.goto(scanned);
+    await again.getByLabel(/Your name/).fill('Dr. Ruiz, Smile Dental');
+    await again.getByLabel(/^Passcode/).fill('tulip-42');
+    await again.getByRole('button', { name: 'Open the records' }).click();
+    await again.getByText('The person who shared this link has stopped sharing it.').waitFor();
+    await stranger.close();
   });
 
   it('shows the activity checked in the browser, and flags a log the vault tampered with', async () => {

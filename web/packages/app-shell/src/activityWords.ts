@@ -21,6 +21,10 @@ const KINDS: Record<string, string> = {
   access_requested: 'asked for access',
   access_approved: 'approved an access request',
   access_declined: 'declined an access request',
+  share_link_created: 'made a share link',
+  share_link_revoked: 'stopped a share link',
+  share_link_opened: 'opened one of your share links',
+  share_link_refused: 'was refused one of your share links',
 };
 
 export function whatHappened(entry: AuditEntry): string {
@@ -36,6 +40,11 @@ const OUTCOMES: Record<string, string> = {
   mfa_required: 'second factor required',
   not_in_record_set: 'record not in the shared set',
   key_not_wrapped: 'record not shared yet',
+  wrong_passcode: 'wrong passcode',
+  revoked: 'the link was stopped',
+  expired: 'the link had expired',
+  used: 'the link had been used',
+  disabled: 'the link was stopped after wrong passcodes',
 };
 
 export function outcomeWords(outcome: string): string {
@@ -44,6 +53,8 @@ export function outcomeWords(outcome: string): string {
 
 /** "for treatment, under grant 0x3c44…0618", or '' when the entry names neither. */
 export function underWhat(entry: AuditEntry): string {
+  // A share link's entries name the link by a hash of it, not a grant.
+  if (entry.kind.startsWith('share_link') && entry.grant_id) return `link ${entry.grant_id.slice(0, 10)}…`;
   const purpose = entry.purpose === null || entry.purpose === undefined ? undefined : PURPOSES[entry.purpose];
   const label = purpose ? (PURPOSE_LABELS[purpose] ?? purpose).toLowerCase() : undefined;
   const grant = entry.grant_id ? `${entry.grant_id.slice(0, 10)}…${entry.grant_id.slice(-4)}` : undefined;

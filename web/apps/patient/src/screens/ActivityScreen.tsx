@@ -49,7 +49,7 @@ export function ActivityScreen() {
         {entries.map(({ leaf_index, entry }) => (
           <li key={leaf_index}>
             <span className="record-date">{new Date(entry.at_ms).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' })}</span>{' '}
-            <span className="address">{state.address && byActor(entry, state.address) ? 'You' : getAddress(entry.actor)}</span> {whatHappened(entry)}
+            <span className="address">{state.address && byActor(entry, state.address) ? 'You' : /^0x0{40}$/.test(entry.actor) ? 'Someone with the link' : getAddress(entry.actor)}</span> {whatHappened(entry)}
             {underWhat(entry) && <span className="hint"> {underWhat(entry)}</span>}
             {entry.outcome !== 'ok' && <strong> (refused: {outcomeWords(entry.outcome)})</strong>}
           </li>

@@ -21,6 +21,9 @@ export function SharingScreen() {
       <h1 id="sharing-title">Who can read your records</h1>
       <button type="button" onClick={() => app.show('share')}>
         Share with a provider
+      </button>{' '}
+      <button type="button" onClick={() => app.show('links')}>
+        Share by link or QR code
       </button>
       {state.requests.length > 0 && (
         <>

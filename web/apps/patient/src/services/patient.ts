@@ -12,6 +12,7 @@ import {
   decryptStream,
   encryptToBlob,
   openRecordContent,
+  createShareLink,
   providerEncryptionKey,
   publishedKey,
   sealNewRecord,
@@ -39,11 +40,12 @@ import { isAddress, type Address, type Hex } from 'viem';
 import { NO_FILTER, attachedFile, newestFirst, type RecordFilter, type RecordItem } from './timeline.ts';
 import { plan, readRecordsFile, type PlannedRecord } from './importFile.ts';
 import { saveFile } from './saveFile.ts';
+import { bundleText, qrImage, recordsFor, type LinkForm } from './linkSharing.ts';
 import { lookUpProvider, share, stopSharing, type ShareContext } from './sharing.ts';
 import { ANVIL_KEYS, AppStore, deploymentOf, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
 
 export type Phase = 'loading' | 'connect' | 'welcome' | 'ready';
-export type Screen = 'records' | 'record' | 'add' | 'sharing' | 'share' | 'activity' | 'settings';
+export type Screen = 'records' | 'record' | 'add' | 'sharing' | 'share' | 'links' | 'activity' | 'settings';
 
 export interface PatientState extends StatusState {
   phase: Phase;
@@ -77,6 +79,10 @@ export interface PatientState extends StatusState {
   mfa?: { enabled: boolean; setup?: { secret: string; qr: string }; recoveryCodes?: string[] } | undefined;
   /** A decrypted attachment shown on the record screen (an object URL, revoked on leaving). */
   preview?: { url: string; contentType: string; title: string } | undefined;
+  /** Her SMART Health Links, each with every time someone asked for it. */
+  shareLinks?: Schemas['ShareLinkView'][] | undefined;
+  /** The link just made: shown once (the key is in it and is kept nowhere). */
+  newLink?: { link: string; viewerUrl: string; qr: string; label: string } | undefined;
   /** The versions of the record on screen, and an earlier one she opened. */
   history?: { recordId: string; versions: Schemas['VersionView'][]; shown?: { version: number; resource: Resource } } | undefined;
 }
@@ -376,6 +382,8 @@ export class PatientApp extends AppStore<PatientState> {
       void this.loadRequests();
       void this.loadEmergency();
     }
+    if (screen === 'links') void this.loadShareLinks();
+    if (screen !== 'links') this.set({ newLink: undefined });
     if (screen === 'activity') void this.loadActivity();
     if (screen === 'settings') void this.loadMfa();
   }
@@ -598,6 +606,54 @@ export class PatientApp extends AppStore<PatientState> {
     }
   }
 
+  async loadShareLinks(): Promise<void> {
+    if (!this.vault) return;
+    try {
+      this.set({ shareLinks: await this.vault.shareLinks() });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /**
+   * A SMART Health Link to her records in `form.categories`: the Bundle is encrypted here under a
+   * fresh key that goes only into the link; the vault keeps the ciphertext.
+   */
+  async createShareLink(form: LinkForm): Promise<void> {
+    if (!this.vault) return;
+    const chosen = recordsFor(this.state.records, form.categories);
+    if (!form.label.trim()) return this.set({ error: 'Give the link a name, so you can tell your links apart (for example, “For my new dentist”).' });
+    if (chosen.length === 0) return this.set({ error: 'None of your records is in the categories you chose. Choose at least one category with records in it.' });
+    if (form.passcode && form.passcode.length < 4) return this.set({ error: 'A passcode has at least 4 characters. Tell it to the person separately from the link.' });
+    this.set({ busy: `Encrypting ${chosen.length} record${chosen.length === 1 ? '' : 's'} for the link…`, error: undefined, newLink: undefined });
+    try {
+      const created = await createShareLink(this.vault, bundleText(chosen), {
+        label: form.label,
+        passcode: form.passcode || undefined,
+        expiresAt: form.days > 0 ? new Date(Date.now() + form.days * 86_400_000) : undefined,
+        singleUse: form.singleUse,
+      });
+      // The QR holds the viewer URL, so a phone's camera opens it in a browser (SHL allows either form).
+      const qr = await qrImage(created.viewerUrl);
+      created.key.fill(0);
+      this.set({ busy: undefined, newLink: { link: created.link, viewerUrl: created.viewerUrl, qr, label: form.label }, notice: 'Your link is ready. Copy or print it now: Medkey does not keep it.' });
+      await this.loadShareLinks();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  async revokeShareLink(id: string): Promise<void> {
+    if (!this.vault) return;
+    try {
+      await this.vault.revokeShareLink(id);
+      this.set({ notice: 'Link stopped. Nobody can open it from now on.', newLink: undefined });
+      await this.loadShareLinks();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
   /** Her activity log, checked here: the operator's signature, every entry, the chain's anchor. */
   async loadActivity(): Promise<void> {
     const { vault, chain, state } = this;
@@ -686,7 +742,7 @@ export class PatientApp extends AppStore<PatientState> {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     const session = this.session;
     this.session = undefined;
-    this.set({ phase: 'connect', emergency: undefined, mfa: undefined, askingCode: false, records: [], planned: [], grants: [], requests: [], names: {}, found: undefined, prefill: undefined, activity: undefined, history: undefined, provider: undefined, selected: undefined, screen: 'records', notice: reason, busy: undefined, address: undefined });
+    this.set({ phase: 'connect', emergency: undefined, mfa: undefined, askingCode: false, records: [], planned: [], grants: [], requests: [], names: {}, found: undefined, prefill: undefined, activity: undefined, history: undefined, shareLinks: undefined, newLink: undefined, provider: undefined, selected: undefined, screen: 'records', notice: reason, busy: undefined, address: undefined });
     await session?.signOut().catch(() => undefined);
   }
 

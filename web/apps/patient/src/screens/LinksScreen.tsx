@@ -1,0 +1,114 @@
+import { CATEGORY_LABELS } from '@medkey/app-shell';
+import { CATEGORIES, type Category } from '@medkey/client';
+import { useState } from 'react';
+import { accessWords, linkStateWords, recordsFor } from '../services/linkSharing.ts';
+import { usePatientApp } from '../usePatientApp.ts';
+
+/** Sharing records with anyone by a SMART Health Link (and its QR code), and her links with every use. */
+export function LinksScreen() {
+  const [state, app] = usePatientApp();
+  const [label, setLabel] = useState('');
+  const [categories, setCategories] = useState<Category[]>([]);
+  const [passcode, setPasscode] = useState('');
+  const [days, setDays] = useState(30);
+  const [singleUse, setSingleUse] = useState(false);
+  const withRecords = CATEGORIES.filter((c) => recordsFor(state.records, [c]).length > 0);
+  const chosen = recordsFor(state.records, categories).length;
+  const toggle = (c: Category) => setCategories((now) => (now.includes(c) ? now.filter((x) => x !== c) : [...now, c]));
+  return (
+    <section aria-labelledby="links-title">
+      <h1 id="links-title">Share by link or QR code</h1>
+      <button type="button" onClick={() => app.show('sharing')}>
+        Back to sharing
+      </button>
+      <p>
+        A link lets anyone who has it read the records you put in it, in any web browser, even if they do not use Medkey: a new dentist, a doctor abroad, a school
+        nurse. It works outside the registry’s consent: whoever holds the link can open it until it expires or you stop it. Add a passcode and tell it to them
+        separately, so a link that is seen by the wrong person is not enough.
+      </p>
+      <form
+        aria-labelledby="new-link-title"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void app.createShareLink({ label, categories, passcode, days, singleUse });
+        }}
+      >
+        <h2 id="new-link-title">A new link</h2>
+        <label htmlFor="link-label">Name of the link (only you see it, and whoever opens it)</label>
+        <input id="link-label" value={label} maxLength={80} onChange={(e) => setLabel(e.currentTarget.value)} placeholder="For my new dentist" />
+        <fieldset>
+          <legend>Records to put in it</legend>
+          {withRecords.length === 0 && <p>You have no records to share yet.</p>}
+          {withRecords.map((c) => (
+            <label key={c} className="check">
+              <input type="checkbox" checked={categories.includes(c)} onChange={() => toggle(c)} /> {CATEGORY_LABELS[c]}
+            </label>
+          ))}
+        </fieldset>
+        <label htmlFor="link-passcode">Passcode (optional, at least 4 characters)</label>
+        <input id="link-passcode" value={passcode} onChange={(e) => setPasscode(e.currentTarget.value)} autoComplete="off" />
+        <label htmlFor="link-days">Stops working after</label>
+        <select id="link-days" value={days} onChange={(e) => setDays(Number(e.currentTarget.value))}>
+          <option value={1}>1 day</option>
+          <option value={7}>7 days</option>
+          <option value={30}>30 days</option>
+          <option value={365}>1 year</option>
+          <option value={0}>Never (until you stop it)</option>
+        </select>
+        <label className="check">
+          <input type="checkbox" checked={singleUse} onChange={(e) => setSingleUse(e.currentTarget.checked)} /> It works once only
+        </label>
+        <p className="hint">
+          {chosen} record{chosen === 1 ? '' : 's'} will be encrypted in this browser. Medkey stores only the encrypted copy; the key is in the link itself and Medkey
+          does not keep it. Each time someone opens the link, you see it below, with the name they give.
+        </p>
+        <button type="submit" disabled={Boolean(state.busy)}>
+          Make the link
+        </button>
+      </form>
+      {state.newLink && (
+        <section aria-labelledby="link-ready-title" className="link-ready">
+          <h2 id="link-ready-title">“{state.newLink.label}” is ready</h2>
+          <img src={state.newLink.qr} alt="QR code of the link" width={320} height={320} />
+          <label htmlFor="link-url">Link to open in a browser</label>
+          <input id="link-url" readOnly value={state.newLink.viewerUrl} onFocus={(e) => e.currentTarget.select()} />
+          <button type="button" onClick={() => void navigator.clipboard?.writeText(state.newLink!.viewerUrl)}>
+            Copy the link
+          </button>{' '}
+          <button type="button" onClick={() => window.print()}>
+            Print
+          </button>
+          <p className="hint">Shown once: Medkey keeps no copy of the link or its key. To stop it, use “Stop this link” below.</p>
+        </section>
+      )}
+      <h2>Your links</h2>
+      {state.shareLinks?.length === 0 && <p>You have not made a link yet.</p>}
+      <ul className="grants">
+        {state.shareLinks?.map((link) => (
+          <li key={link.id}>
+            <p>
+              <strong>{link.label}</strong>
+              {link.purpose === 'emergency' ? ' (emergency card)' : ''}: {linkStateWords(link)}
+              {link.has_passcode ? ' · with a passcode' : ''}
+              {link.single_use ? ' · works once' : ''}
+            </p>
+            {link.accesses.length === 0 ? (
+              <p className="hint">Nobody has opened it yet.</p>
+            ) : (
+              <ul aria-label={`Uses of ${link.label}`}>
+                {link.accesses.map((a) => (
+                  <li key={`${a.at_ms}-${a.recipient}-${a.outcome}`}>{accessWords(a)}</li>
+                ))}
+              </ul>
+            )}
+            {link.state === 'active' && (
+              <button type="button" onClick={() => void app.revokeShareLink(link.id)}>
+                Stop this link
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,60 @@
+import { Status } from '@medkey/app-shell';
+import { ResourceView, titleOf } from '@medkey/fhir-display';
+import { useMemo, useState, useSyncExternalStore } from 'react';
+import { ViewerApp } from '../services/viewer.ts';
+
+/** Opens a SMART Health Link someone was given: no account, no wallet, nothing kept. */
+export function ViewerScreen() {
+  const app = useMemo(() => new ViewerApp(window.location.hash, window.location.origin), []);
+  const state = useSyncExternalStore(app.subscribe, app.getState);
+  const [recipient, setRecipient] = useState('');
+  const [passcode, setPasscode] = useState('');
+  return (
+    <>
+      <header>
+        <span className="brand">Medkey · shared health records</span>
+      </header>
+      <main>
+        <Status state={state} />
+        {state.phase === 'broken' && <p>Ask the person who shared it for the link again, and open it exactly as they sent it.</p>}
+        {state.phase === 'ask' && state.payload && (
+          <form
+            aria-labelledby="viewer-title"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void app.open(recipient, passcode);
+            }}
+          >
+            <h1 id="viewer-title">Someone shared health records with you{state.payload.label ? `: “${state.payload.label}”` : ''}</h1>
+            <p>
+              They are decrypted here, in this browser, and kept nowhere. The person who shared them sees that you opened them, with the name you give.
+              {state.payload.exp ? ` The link works until ${new Date(state.payload.exp * 1000).toLocaleDateString()}.` : ''}
+            </p>
+            <label htmlFor="viewer-recipient">Your name (or your practice’s)</label>
+            <input id="viewer-recipient" value={recipient} onChange={(e) => setRecipient(e.currentTarget.value)} autoComplete="name" />
+            {app.needsPasscode && (
+              <>
+                <label htmlFor="viewer-passcode">Passcode (the person who shared the link told it to you)</label>
+                <input id="viewer-passcode" value={passcode} onChange={(e) => setPasscode(e.currentTarget.value)} autoComplete="off" />
+              </>
+            )}
+            <button type="submit" disabled={Boolean(state.busy)}>
+              Open the records
+            </button>
+          </form>
+        )}
+        {state.phase === 'shown' && (
+          <section aria-labelledby="shared-title">
+            <h1 id="shared-title">Shared records{state.payload?.label ? `: “${state.payload.label}”` : ''}</h1>
+            {state.resources.length === 0 && <p>The link holds no records.</p>}
+            {state.resources.map((resource, i) => (
+              <article key={i} aria-label={titleOf(resource)}>
+                <ResourceView resource={resource} />
+              </article>
+            ))}
+          </section>
+        )}
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,61 @@
+// The page that opens a SMART Health Link someone was given: the link (with its key) is in the
+// URL's fragment, which the browser never sends to a server; the manifest and the files come from
+// this vault, and the records are decrypted and shown here, kept in memory only.
+
+import { AppStore, type ShellState } from '@medkey/app-shell';
+import { decodeShareLink, openShareLink, type ShlPayload } from '@medkey/client';
+import type { Resource } from '@medkey/fhir-display';
+
+export interface ViewerState extends ShellState {
+  phase: 'ask' | 'shown' | 'broken';
+  payload?: ShlPayload | undefined;
+  /** The records the link holds, once opened. */
+  resources: Resource[];
+}
+
+export class ViewerApp extends AppStore<ViewerState> {
+  /** The `shlink:/…` from the fragment (it holds the key): in memory only. */
+  private readonly link: string;
+
+  constructor(fragment: string, origin: string) {
+    super({ phase: 'ask', wallets: [], resources: [] });
+    this.link = fragment.replace(/^#/, '');
+    try {
+      const payload = decodeShareLink(this.link);
+      if (new URL(payload.url).origin !== origin) {
+        this.set({ phase: 'broken', error: `This link is for another service (${new URL(payload.url).host}). Open it with the app or site it came with.` });
+        return;
+      }
+      this.set({ payload });
+    } catch (err) {
+      this.set({ phase: 'broken' });
+      this.fail(err);
+    }
+  }
+
+  get needsPasscode(): boolean {
+    return Boolean(this.state.payload?.flag?.includes('P'));
+  }
+
+  /** Asks for the records as `recipient` (shown to the person who shared them). */
+  async open(recipient: string, passcode: string): Promise<void> {
+    const { payload } = this.state;
+    if (!payload) return;
+    if (!recipient.trim()) return this.set({ error: 'Say who you are (your name, or your practice): the person who shared this sees it.' });
+    this.set({ busy: 'Opening the shared records…', error: undefined });
+    try {
+      const { files } = await openShareLink(this.link, recipient.trim(), passcode);
+      const resources = files.flatMap((file) => entriesOf(file.content));
+      this.set({ phase: 'shown', resources, busy: undefined });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+}
+
+/** The resources of a FHIR Bundle (nested Bundles' too), or the resource itself. */
+function entriesOf(content: unknown): Resource[] {
+  const resource = content as Resource & { entry?: { resource?: Resource }[] };
+  if (resource?.resourceType !== 'Bundle') return resource?.resourceType ? [resource] : [];
+  return (resource.entry ?? []).flatMap((e) => (e.resource ? entriesOf(e.resource) : []));
+}
