@@ -6,6 +6,7 @@ import { AddRecordScreen } from './screens/AddRecordScreen.tsx';
 import { ShareScreen } from './screens/ShareScreen.tsx';
 import { SharingScreen } from './screens/SharingScreen.tsx';
 import { LinksScreen } from './screens/LinksScreen.tsx';
+import { EmergencyCardScreen } from './screens/EmergencyCardScreen.tsx';
 import { ConnectScreen } from './screens/ConnectScreen.tsx';
 import { RecordScreen } from './screens/RecordScreen.tsx';
 import { RecordsScreen } from './screens/RecordsScreen.tsx';
@@ -42,6 +43,7 @@ function Screens() {
         {state.phase === 'ready' && state.screen === 'sharing' && <SharingScreen />}
         {state.phase === 'ready' && state.screen === 'share' && <ShareScreen />}
         {state.phase === 'ready' && state.screen === 'links' && <LinksScreen />}
+        {state.phase === 'ready' && state.screen === 'card' && <EmergencyCardScreen />}
         {state.phase === 'ready' && state.screen === 'activity' && <ActivityScreen />}
         {state.phase === 'ready' && state.screen === 'settings' && <SettingsScreen />}
       </main>

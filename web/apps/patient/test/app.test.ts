@@ -239,6 +239,43 @@ describe('the patient app', () => {
     await stranger.close();
   });
 
+  it('makes an emergency card after she reviews it, which a stranger scans and reads, and she sees it opened', async () => {
+    await page.getByRole('button', { name: 'Back to sharing' }).click();
+    await page.getByRole('button', { name: 'Emergency card' }).click();
+    await page.getByLabel('Your name').fill('Ana María López');
+    await page.getByLabel('Blood group (optional; taken from your records if one says it)').fill('O negative');
+    await page.getByLabel('Name', { exact: true }).fill('Lucía López');
+    await page.getByLabel('Who they are to you').fill('sister');
+    await page.getByLabel('Phone').fill('+34 600 000 000');
+    await page.getByRole('button', { name: 'Review what the card shows' }).click();
+    await page.getByRole('heading', { name: 'Check your summary' }).waitFor();
+    for (const section of ['Allergies and intolerances', 'Medications', 'Problems']) await page.getByRole('heading', { name: section }).waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Make my emergency card' }).click();
+    await page.getByRole('heading', { name: 'Medical emergency: scan for my health summary' }).waitFor();
+    await page.getByText('Ana María López').first().waitFor();
+    await page.getByText(/Blood group O negative/).waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(screenshots, 'emergency-card.png'), fullPage: true });
+    const qr = await page.getByAltText('QR code of the emergency card').getAttribute('src');
+    const png = PNG.sync.read(Buffer.from(qr!.split(',')[1]!, 'base64'));
+    const scanned = jsQR(new Uint8ClampedArray(png.data), png.width, png.height)!.data;
+
+    const stranger = await browser.newContext({ viewport: { width: 375, height: 800 } });
+    const view = await stranger.newPage();
+    await view.goto(scanned);
+    await view.getByLabel(/Your name/).fill('Emergency department, Hospital del Mar');
+    expect(await view.getByLabel(/^Passcode/).count(), 'no passcode asked').toBe(0);
+    await view.getByRole('button', { name: 'Open the records' }).click();
+    await view.getByText(/Lucía López/).first().waitFor();
+    await stranger.close();
+
+    await page.getByRole('button', { name: 'Back to sharing' }).click();
+    await page.getByRole('button', { name: 'Share by link or QR code' }).click();
+    await page.getByText(/Emergency card.*\(emergency card\)/).waitFor();
+    await page.getByText(/“Emergency department, Hospital del Mar” opened it/).waitFor();
+  });
+
   it('shows the activity checked in the browser, and flags a log the vault tampered with', async () => {
     await page.getByRole('button', { name: 'Activity', exact: true }).click();
     await page.getByText(/Checked in this browser: this list is the vault’s signed log/).waitFor();

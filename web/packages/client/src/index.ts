@@ -16,6 +16,7 @@ export * from './grants.ts';
 export * from './records.ts';
 export * from './exactJson.ts';
 export * from './shareLinks.ts';
+export * from './patientSummary.ts';
 export * from './audit.ts';
 export * from './categoryInference.ts';
 export * from './localWallet.ts';

@@ -5,10 +5,12 @@
 // vault are refused, each in words.
 
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VaultClient, VaultSession, Wallet, createShareLink, decodeShareLink, encryptShareFile, openShareLink, type CreatedShareLink } from '../src/index.ts';
+import { VaultClient, VaultSession, Wallet, buildPatientSummary, createShareLink, decodeShareLink, encryptShareFile, openShareLink, type CreatedShareLink, type FhirResource } from '../src/index.ts';
 import { repoRoot, startDevStack, type DevStack } from './devStack.ts';
 import { testWallet } from './testWallet.ts';
 
@@ -110,5 +112,45 @@ describe('a SMART Health Link', () => {
     await expect(openShareLink(elsewhere, 'Dr. Ruiz', 'tulip-42')).rejects.toThrow();
     expect(() => decodeShareLink('shlink:/not-base64-json')).toThrow(/damaged/);
     expect(() => decodeShareLink('https://example.org/')).toThrow(/not a SMART Health Link/);
+  });
+});
+
+describe('the emergency card', () => {
+  const fixture = (name: string) => JSON.parse(readFileSync(join(repoRoot, 'tests/fixtures/fhir-r4', name), 'utf8')) as FhirResource;
+
+  it('is an IPS document with the required sections, that the FHIR validator accepts, and opens through its link', async () => {
+    const resources = ['AllergyIntolerance-example.json', 'MedicationRequest-medrx0302.json', 'Condition-f201.json', 'Immunization-example.json', 'Observation-bloodgroup.json', 'Observation-example.json'].map(fixture);
+    const summary = buildPatientSummary({ resources, name: 'Ana María López', birthDate: '1984-03-09', contacts: [{ name: 'Lucía López', relationship: 'sister', phone: '+34 600 000 000' }] });
+    const bundle = summary.bundle as unknown as { type: string; entry: { fullUrl: string; resource: FhirResource & { section?: { code: { coding: { code: string }[] }; entry?: { reference: string }[]; emptyReason?: unknown }[] } }[] };
+    expect(bundle.type).toBe('document');
+    const composition = bundle.entry[0]!.resource;
+    expect(composition.resourceType).toBe('Composition');
+    const codes = composition.section!.map((s) => s.code.coding[0]!.code);
+    expect(codes).toEqual(['48765-2', '10160-0', '11450-4', '11369-6', '30954-2']);
+    // Every reference in the document resolves inside it.
+    const urls = new Set(bundle.entry.map((e) => e.fullUrl));
+    const refs = JSON.stringify(bundle).match(/"reference":"([^"]+)"/g)!.map((r) => r.slice(13, -1)).filter((r) => r.startsWith('urn:uuid:'));
+    expect(refs.length).toBeGreaterThan(6);
+    expect(refs.every((r) => urls.has(r))).toBe(true);
+    expect(summary.header).toMatchObject({ name: 'Ana María López', allergies: ['Cashew nuts'] });
+    expect(summary.header.bloodGroup).toBeTruthy();
+    const file = join(mkdtempSync(join(tmpdir(), 'medkey-ips-')), 'ips.json');
+    writeFileSync(file, JSON.stringify(bundle));
+    const report = await new Promise<[number, string]>((resolve) =>
+      execFile(join(repoRoot, 'tools/py/bin/python'), [join(repoRoot, 'scripts/fhir_validate.py'), file], (error, stdout, stderr) =>
+        resolve([error ? 1 : 0, stdout + stderr]),
+      ),
+    );
+    expect(report[0], report[1]).toBe(0);
+    // No allergies recorded: the required section is still there, saying so.
+    const empty = buildPatientSummary({ resources: [], name: 'Ana', contacts: [] });
+    const emptySections = (empty.bundle as unknown as typeof bundle).entry[0]!.resource.section!;
+    expect(emptySections.map((s) => Boolean(s.emptyReason))).toEqual([true, true, true]);
+
+    const card = await createShareLink(vault, JSON.stringify(summary.bundle), { label: 'Emergency card', purpose: 'emergency' });
+    const [code, out] = await receive(card.link, 'Emergency department, Hospital del Mar');
+    expect(code).toBe(0);
+    expect((JSON.parse(out) as { files: { content: unknown }[] }).files[0]!.content).toEqual(summary.bundle);
+    expect((await vault.shareLinks()).find((l) => l.id === card.view.id)!.purpose).toBe('emergency');
   });
 });

@@ -61,6 +61,24 @@ function Details({ resource }: { resource: Resource }) {
           <Field label="How to take it">{(resource.dosageInstruction as { text?: string }[] | undefined)?.[0]?.text}</Field>
         </>
       );
+    case 'Patient': {
+      type Contact = { relationship?: never[]; name?: { text?: string; family?: string; given?: string[] }; telecom?: { value?: string }[] };
+      const contacts = (resource.contact as Contact[] | undefined) ?? [];
+      return (
+        <>
+          <Field label="Date of birth">{text(resource, 'birthDate')}</Field>
+          {contacts.map((c, i) => (
+            <Field key={i} label={`Contact${conceptText(c.relationship?.[0]) ? ` (${conceptText(c.relationship?.[0])})` : ''}`}>
+              {[c.name?.text ?? [...(c.name?.given ?? []), c.name?.family].filter(Boolean).join(' '), ...(c.telecom ?? []).map((t) => t.value)].filter(Boolean).join(' · ')}
+            </Field>
+          ))}
+        </>
+      );
+    }
+    case 'Composition':
+      return (
+        <Field label="Sections">{((resource.section as { title?: string }[] | undefined) ?? []).map((s) => s.title).filter(Boolean).join(', ')}</Field>
+      );
     default:
       return <Field label="Status">{text(resource, 'status')}</Field>;
   }

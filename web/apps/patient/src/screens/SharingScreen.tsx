@@ -24,6 +24,9 @@ export function SharingScreen() {
       </button>{' '}
       <button type="button" onClick={() => app.show('links')}>
         Share by link or QR code
+      </button>{' '}
+      <button type="button" onClick={() => app.show('card')}>
+        Emergency card
       </button>
       {state.requests.length > 0 && (
         <>

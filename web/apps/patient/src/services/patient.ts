@@ -13,6 +13,10 @@ import {
   encryptToBlob,
   openRecordContent,
   createShareLink,
+  buildPatientSummary,
+  type FhirResource,
+  type PatientSummary,
+  type SummaryInput,
   providerEncryptionKey,
   publishedKey,
   sealNewRecord,
@@ -45,7 +49,7 @@ import { lookUpProvider, share, stopSharing, type ShareContext } from './sharing
 import { ANVIL_KEYS, AppStore, deploymentOf, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
 
 export type Phase = 'loading' | 'connect' | 'welcome' | 'ready';
-export type Screen = 'records' | 'record' | 'add' | 'sharing' | 'share' | 'links' | 'activity' | 'settings';
+export type Screen = 'records' | 'record' | 'add' | 'sharing' | 'share' | 'links' | 'card' | 'activity' | 'settings';
 
 export interface PatientState extends StatusState {
   phase: Phase;
@@ -83,6 +87,9 @@ export interface PatientState extends StatusState {
   shareLinks?: Schemas['ShareLinkView'][] | undefined;
   /** The link just made: shown once (the key is in it and is kept nowhere). */
   newLink?: { link: string; viewerUrl: string; qr: string; label: string } | undefined;
+  /** The emergency card under review (built here from her records), then made (shown once). */
+  cardDraft?: PatientSummary | undefined;
+  card?: { header: PatientSummary['header']; qr: string; viewerUrl: string; passcode: boolean } | undefined;
   /** The versions of the record on screen, and an earlier one she opened. */
   history?: { recordId: string; versions: Schemas['VersionView'][]; shown?: { version: number; resource: Resource } } | undefined;
 }
@@ -383,7 +390,8 @@ export class PatientApp extends AppStore<PatientState> {
       void this.loadEmergency();
     }
     if (screen === 'links') void this.loadShareLinks();
-    if (screen !== 'links') this.set({ newLink: undefined });
+    // A link or card is shown once, on the screen that made it.
+    this.set({ newLink: undefined, cardDraft: undefined, card: undefined });
     if (screen === 'activity') void this.loadActivity();
     if (screen === 'settings') void this.loadMfa();
   }
@@ -643,6 +651,30 @@ export class PatientApp extends AppStore<PatientState> {
     }
   }
 
+  /** Builds her patient summary from her opened records, for her to review before anything is shared. */
+  draftEmergencyCard(input: Omit<SummaryInput, 'resources'>): void {
+    if (!input.name.trim()) return this.set({ error: 'Write your name as a doctor should see it on the card.' });
+    if (input.contacts.some((c) => !c.name.trim() || !c.phone.trim())) return this.set({ error: 'Give each emergency contact a name and a phone number, or remove the contact.' });
+    const resources = this.state.records.flatMap((r) => (r.resource ? [r.resource as FhirResource] : []));
+    this.set({ error: undefined, card: undefined, cardDraft: buildPatientSummary({ ...input, resources }) });
+  }
+
+  /** The reviewed summary as an emergency SMART Health Link (no expiry), shown as a card to print. */
+  async makeEmergencyCard(passcode: string): Promise<void> {
+    const draft = this.state.cardDraft;
+    if (!this.vault || !draft) return;
+    if (passcode && passcode.length < 4) return this.set({ error: 'A passcode has at least 4 characters. Leave it empty if a stranger must open the card without asking you.' });
+    this.set({ busy: 'Encrypting your summary for the card…', error: undefined });
+    try {
+      const created = await createShareLink(this.vault, JSON.stringify(draft.bundle), { label: 'Emergency card', passcode: passcode || undefined, purpose: 'emergency' });
+      created.key.fill(0);
+      const qr = await qrImage(created.viewerUrl);
+      this.set({ busy: undefined, cardDraft: undefined, card: { header: draft.header, qr, viewerUrl: created.viewerUrl, passcode: Boolean(passcode) }, notice: 'Your emergency card is ready. Print it or save it as an image now: Medkey does not keep it.' });
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
   async revokeShareLink(id: string): Promise<void> {
     if (!this.vault) return;
     try {
@@ -742,7 +774,7 @@ export class PatientApp extends AppStore<PatientState> {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     const session = this.session;
     this.session = undefined;
-    this.set({ phase: 'connect', emergency: undefined, mfa: undefined, askingCode: false, records: [], planned: [], grants: [], requests: [], names: {}, found: undefined, prefill: undefined, activity: undefined, history: undefined, shareLinks: undefined, newLink: undefined, provider: undefined, selected: undefined, screen: 'records', notice: reason, busy: undefined, address: undefined });
+    this.set({ phase: 'connect', emergency: undefined, mfa: undefined, askingCode: false, records: [], planned: [], grants: [], requests: [], names: {}, found: undefined, prefill: undefined, activity: undefined, history: undefined, shareLinks: undefined, newLink: undefined, cardDraft: undefined, card: undefined, provider: undefined, selected: undefined, screen: 'records', notice: reason, busy: undefined, address: undefined });
     await session?.signOut().catch(() => undefined);
   }
 

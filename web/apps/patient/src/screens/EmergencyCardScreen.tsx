@@ -1,0 +1,123 @@
+import type { EmergencyContact } from '@medkey/client';
+import { useState } from 'react';
+import { usePatientApp } from '../usePatientApp.ts';
+
+const NO_CONTACT: EmergencyContact = { name: '', relationship: '', phone: '' };
+
+/** The emergency card: her summary built here, reviewed, then a link and QR code to print. */
+export function EmergencyCardScreen() {
+  const [state, app] = usePatientApp();
+  const [name, setName] = useState('');
+  const [birthDate, setBirthDate] = useState('');
+  const [bloodGroup, setBloodGroup] = useState('');
+  const [contacts, setContacts] = useState<EmergencyContact[]>([{ ...NO_CONTACT }]);
+  const [passcode, setPasscode] = useState('');
+  const setContact = (i: number, patch: Partial<EmergencyContact>) => setContacts((now) => now.map((c, j) => (j === i ? { ...c, ...patch } : c)));
+  return (
+    <section aria-labelledby="card-title">
+      <h1 id="card-title">Emergency card</h1>
+      <button type="button" onClick={() => app.show('sharing')}>
+        Back to sharing
+      </button>
+      <p>
+        A card with a QR code that any doctor can scan in an emergency, even one who has never heard of Medkey: it opens a summary of your allergies, medicines,
+        problems, vaccinations and blood group, with the people to call. You see each time it is opened, and you can stop it and make a new one.
+      </p>
+      {!state.cardDraft && !state.card && (
+        <form
+          aria-labelledby="card-form-title"
+          onSubmit={(e) => {
+            e.preventDefault();
+            app.draftEmergencyCard({ name, birthDate: birthDate || undefined, bloodGroup: bloodGroup || undefined, contacts: contacts.filter((c) => c.name || c.phone) });
+          }}
+        >
+          <h2 id="card-form-title">What the card says</h2>
+          <label htmlFor="card-name">Your name</label>
+          <input id="card-name" value={name} onChange={(e) => setName(e.currentTarget.value)} autoComplete="name" />
+          <label htmlFor="card-birth">Date of birth (optional)</label>
+          <input id="card-birth" type="date" value={birthDate} onChange={(e) => setBirthDate(e.currentTarget.value)} />
+          <label htmlFor="card-blood">Blood group (optional; taken from your records if one says it)</label>
+          <input id="card-blood" value={bloodGroup} onChange={(e) => setBloodGroup(e.currentTarget.value)} placeholder="O negative" />
+          {contacts.map((contact, i) => (
+            <fieldset key={i}>
+              <legend>Emergency contact {i + 1}</legend>
+              <label htmlFor={`contact-name-${i}`}>Name</label>
+              <input id={`contact-name-${i}`} value={contact.name} onChange={(e) => setContact(i, { name: e.currentTarget.value })} />
+              <label htmlFor={`contact-relation-${i}`}>Who they are to you</label>
+              <input id={`contact-relation-${i}`} value={contact.relationship} onChange={(e) => setContact(i, { relationship: e.currentTarget.value })} placeholder="sister" />
+              <label htmlFor={`contact-phone-${i}`}>Phone</label>
+              <input id={`contact-phone-${i}`} type="tel" value={contact.phone} onChange={(e) => setContact(i, { phone: e.currentTarget.value })} />
+            </fieldset>
+          ))}
+          {contacts.length < 3 && (
+            <button type="button" onClick={() => setContacts((now) => [...now, { ...NO_CONTACT }])}>
+              Add another contact
+            </button>
+          )}{' '}
+          <button type="submit">Review what the card shows</button>
+        </form>
+      )}
+      {state.cardDraft && (
+        <form
+          aria-labelledby="card-review-title"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void app.makeEmergencyCard(passcode);
+          }}
+        >
+          <h2 id="card-review-title">Check your summary</h2>
+          <p>
+            On the card: <strong>{state.cardDraft.header.name}</strong>
+            {state.cardDraft.header.bloodGroup ? ` · blood group ${state.cardDraft.header.bloodGroup}` : ''}
+            {state.cardDraft.header.allergies.length ? ` · allergies: ${state.cardDraft.header.allergies.join(', ')}` : ' · no allergies recorded'}
+          </p>
+          {state.cardDraft.sections.map((section) => (
+            <div key={section.title}>
+              <h3>{section.title}</h3>
+              {section.items.length ? (
+                <ul>
+                  {section.items.map((item, i) => (
+                    <li key={i}>{item}</li>
+                  ))}
+                </ul>
+              ) : (
+                <p className="hint">None in your records.</p>
+              )}
+            </div>
+          ))}
+          <label htmlFor="card-passcode">Passcode (optional: without one, whoever scans the card can read it, which is what an emergency needs)</label>
+          <input id="card-passcode" value={passcode} onChange={(e) => setPasscode(e.currentTarget.value)} autoComplete="off" />
+          <p className="hint">
+            Making the card encrypts this summary in this browser and stores only the encrypted copy with Medkey. Anyone holding the card can read the summary until
+            you stop it. This does not change who can read your other records.
+          </p>
+          <button type="submit" disabled={Boolean(state.busy)}>
+            Make my emergency card
+          </button>{' '}
+          <button type="button" onClick={() => app.show('card')}>
+            Change something
+          </button>
+        </form>
+      )}
+      {state.card && (
+        <section aria-labelledby="card-ready-title" className="emergency-card">
+          <h2 id="card-ready-title">Medical emergency: scan for my health summary</h2>
+          <p>
+            <strong>{state.card.header.name}</strong>
+            {state.card.header.bloodGroup && <> · Blood group {state.card.header.bloodGroup}</>}
+          </p>
+          <p>{state.card.header.allergies.length ? `Allergies: ${state.card.header.allergies.join(', ')}` : 'No allergies recorded'}</p>
+          <img src={state.card.qr} alt="QR code of the emergency card" width={320} height={320} />
+          {state.card.passcode && <p>Ask me or my contacts for the passcode.</p>}
+          <button type="button" onClick={() => window.print()}>
+            Print the card
+          </button>{' '}
+          <a href={state.card.qr} download="medkey-emergency-card.png">
+            Save the QR code as an image
+          </a>
+          <p className="hint">To stop this card, use “Stop this link” on the page of your links.</p>
+        </section>
+      )}
+    </section>
+  );
+}
