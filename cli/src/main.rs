@@ -16,6 +16,7 @@ mod sealing;
 mod serve_config;
 mod session;
 mod session_cache;
+mod share_link_file;
 mod signals;
 mod table;
 mod tools;

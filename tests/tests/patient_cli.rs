@@ -659,6 +659,80 @@ mod bundle_references_resolve_after_export_and_import {
     }
 }
 
+/// `medkey share-link`: records shared by a SMART Health Link that a receiver written from the
+/// specification (Python, jwcrypto) opens with the passcode; listed with each use; revoked.
+async fn a_share_link_from_the_cli_opens_in_an_independent_receiver(setup: Setup) {
+    let world = World::start(setup).await;
+    let alice = world.chain.keys[1].clone();
+    let upload = |name: &str| ["upload".to_owned(), fixture(name).to_str().unwrap().to_owned()];
+    for name in ["AllergyIntolerance-example.json", "Condition-f201.json"] {
+        let args = upload(name);
+        let (ok, _, err) = world.medkey(&alice, &[&args[0], &args[1]]).await;
+        assert!(ok, "{err}");
+    }
+    let create = [
+        "share-link",
+        "create",
+        "--categories",
+        "allergies",
+        "--label",
+        "For Dr. Okafor",
+        "--passcode",
+        "tulip-42",
+        "--json",
+    ];
+    let (ok, out, err) = world.medkey(&alice, &create).await;
+    assert!(ok, "{err}");
+    assert!(err.contains("1 record(s) shared by link \"For Dr. Okafor\""), "{err}");
+    let created = json_of(&out);
+    let link = created["link"].as_str().unwrap().to_owned();
+    assert!(link.starts_with("shlink:/") && created["viewer_url"].as_str().unwrap().contains("/view/#shlink:/"));
+    let receive = |passcode: &str| {
+        std::process::Command::new(medkey_e2e::workspace_root().join("tools/py/bin/python"))
+            .arg(medkey_e2e::workspace_root().join("scripts/shl_receive.py"))
+            .args([&link, "--recipient", "Dr. Okafor", "--passcode", passcode])
+            .output()
+            .unwrap()
+    };
+    let wrong = receive("tulip-00");
+    assert_eq!(wrong.status.code(), Some(3), "{}", String::from_utf8_lossy(&wrong.stderr));
+    let right = receive("tulip-42");
+    assert!(right.status.success(), "{}", String::from_utf8_lossy(&right.stderr));
+    let received = json_of(&String::from_utf8_lossy(&right.stdout));
+    let bundle = &received["files"][0]["content"];
+    assert_eq!(bundle["resourceType"], "Bundle");
+    let kinds: Vec<&str> =
+        bundle["entry"].as_array().unwrap().iter().map(|e| e["resource"]["resourceType"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["AllergyIntolerance"], "the allergies only");
+    assert_eq!(bundle["entry"][0]["resource"], read_json(&fixture("AllergyIntolerance-example.json")));
+
+    let (ok, out, _) = world.medkey(&alice, &["share-link", "list", "--json"]).await;
+    assert!(ok);
+    let links = json_of(&out);
+    let outcomes: Vec<&str> =
+        links[0]["accesses"].as_array().unwrap().iter().map(|a| a["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["wrong_passcode", "ok"]);
+    let id = created["share_link"]["id"].as_str().unwrap();
+    let (ok, _, err) = world.medkey(&alice, &["share-link", "revoke", id]).await;
+    assert!(ok, "{err}");
+    let after = receive("tulip-42");
+    assert_eq!(after.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&after.stderr).contains("link_revoked"));
+    let (ok, _, err) = world.medkey(&alice, &["share-link", "create", "--categories", "imaging", "--label", "x"]).await;
+    assert!(!ok && err.contains("none of your records is in those categories"), "{err}");
+    world.db.cleanup().await;
+}
+
+mod a_share_link_from_the_cli_opens_in_an_independent_receiver {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::a_share_link_from_the_cli_opens_in_an_independent_receiver(super::Setup::InProcess(
+            super::Backend::Sqlite,
+        ))
+        .await
+    }
+}
+
 /// Break-glass: refused before the patient opts in; after opt-in (keys wrapped for the named
 /// emergency department) the provider opens a 4-hour grant and reads the allergy, not the
 /// prescription; the patient sees it in her audit log.

@@ -18,6 +18,7 @@ mod registrar;
 mod requests;
 pub(crate) mod runtime;
 mod serve;
+mod share_link;
 mod sharing;
 
 use clap::{Parser, Subcommand};
@@ -71,6 +72,8 @@ enum Command {
     Requests(requests::RequestsArgs),
     /// Provider commands: patients, their records, fetch and decrypt.
     Provider(provider::ProviderArgs),
+    /// Share records with anyone by a SMART Health Link (and QR code); list and revoke links.
+    ShareLink(share_link::ShareLinkArgs),
     /// Decrypt everything here into a FHIR R4 Bundle (and NDJSON).
     Export(portability::ExportArgs),
     /// Import a FHIR Bundle as new records.
@@ -101,6 +104,7 @@ impl Cli {
             Command::Emergency(args) => emergency::run(args).await,
             Command::Requests(args) => requests::run(args).await,
             Command::Provider(args) => provider::run(args).await,
+            Command::ShareLink(args) => share_link::run(args).await,
             Command::Export(args) => portability::export(args).await,
             Command::Import(args) => portability::import(args).await,
             Command::Serve(args) => serve::run(args).await,

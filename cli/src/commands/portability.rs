@@ -147,8 +147,8 @@ fn failure(failures: &mut Vec<Failure>, record_id: String, err: anyhow::Error) {
 }
 
 /// A record decrypted for the export; its attached file is fetched when it is written.
-struct Opened {
-    id: String,
+pub(super) struct Opened {
+    pub(super) id: String,
     category: Category,
     resource_type: String,
     plaintext: Vec<u8>,
@@ -157,7 +157,19 @@ struct Opened {
     file_key: Option<(RecordBinding, DataKey)>,
 }
 
-fn open(session: &Session, content: RecordContent) -> anyhow::Result<Opened> {
+impl Opened {
+    /// The record as the Bundle writer takes it, its attached file fetched and decrypted now.
+    pub(super) async fn with_file(&mut self, session: &Session) -> anyhow::Result<ExportRecord> {
+        let attachment = match &self.file_key {
+            None => None,
+            Some((binding, key)) => Some(records::decrypted_attachment(session, &self.id, binding, key).await?.file),
+        };
+        Ok(ExportRecord { category: self.category, plaintext: std::mem::take(&mut self.plaintext), attachment })
+    }
+}
+
+/// Opens one of the caller's records (not its attached file: see [`Opened::with_file`]).
+pub(super) fn open(session: &Session, content: RecordContent) -> anyhow::Result<Opened> {
     let (binding, key, plaintext) = sealing::open(&content, &session.wallet.encryption)?;
     serde_json::from_slice::<serde::de::IgnoredAny>(&plaintext).context("the record is not JSON")?;
     let origin = sealing::open_origin(&content, &session.wallet.encryption)?;
@@ -217,18 +229,13 @@ impl<W: Write> Out<'_, W> {
 
     /// One record's entry (and NDJSON line); a file that cannot be fetched fails the record only.
     async fn record(&mut self, record: &mut Opened, rest: Option<&RawValue>) -> anyhow::Result<()> {
-        let attachment = match &record.file_key {
-            None => None,
-            Some((binding, key)) => match records::decrypted_attachment(self.session, &record.id, binding, key).await {
-                Ok(file) => Some(file.file),
-                Err(err) => {
-                    failure(&mut self.failures, record.id.clone(), err);
-                    return Ok(());
-                }
-            },
+        let mut export = match record.with_file(self.session).await {
+            Ok(export) => export,
+            Err(err) => {
+                failure(&mut self.failures, record.id.clone(), err);
+                return Ok(());
+            }
         };
-        let mut export =
-            ExportRecord { category: record.category, plaintext: std::mem::take(&mut record.plaintext), attachment };
         self.bundle.entry(&mut export, rest)?;
         if let Some(ndjson) = self.ndjson.as_mut() {
             ndjson.write(&record.resource_type, &mut export)?;
