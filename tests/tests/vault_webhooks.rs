@@ -277,6 +277,18 @@ async fn deliveries_are_signed_retried_and_cover_every_event(backend: Backend) {
     assert_eq!(emergency["categories"], json!(["allergies"]));
     assert!(receiver.delivered("grant_created").iter().all(|p| address(&p["patient"]) != bob), "not a grant");
 
+    // A share link opened (its manifest answered), with the recipient's name kept out.
+    let link = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, [7u8; 32]);
+    let jwe = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..cVdlcnR5dWlvcGFz.Y2lwaGVydGV4dA.dGFnLXRhZy10YWctdGFn";
+    let body = json!({"id": link, "manifest_url": format!("{}/shl/{link}", vault.url), "label": "Dentist",
+        "files": [{"content_type": "application/fhir+json", "jwe": jwe}]});
+    assert_eq!(vault.call("POST", "/v1/share-links", Some(&alice_token), Some(body)).await.0, 201);
+    let (status, _) =
+        vault.call("POST", &format!("/shl/{link}"), None, Some(json!({"recipient": "RECIPIENT-NAME"}))).await;
+    assert_eq!(status, 200);
+    let opened = receiver.wait_for("share_link_opened", |p| address(&p["patient"]) == alice).await;
+    assert_eq!((address(&opened["provider"]), opened["share_link"].as_str().map(str::len)), (Address::ZERO, Some(66)));
+
     // Every attempt is signed; no payload carries the note, a reason or any record content;
     // each event was delivered once.
     let all = receiver.attempts();
@@ -288,7 +300,8 @@ async fn deliveries_are_signed_retried_and_cover_every_event(backend: Backend) {
     assert_eq!(ids.len(), delivered, "an event delivered twice");
     for attempt in &all {
         let text = String::from_utf8(attempt.body.clone()).unwrap();
-        for secret in [NOTE, "NOTE-FROM", "secret-94", &ciphertext[..24], "Observation", "eeeeeeee"] {
+        for secret in [NOTE, "NOTE-FROM", "secret-94", &ciphertext[..24], "Observation", "eeeeeeee", "RECIPIENT", &link]
+        {
             assert!(!text.contains(secret), "a webhook carries {secret:?}: {text}");
         }
         let payload = attempt.json();
@@ -303,6 +316,7 @@ async fn deliveries_are_signed_retried_and_cover_every_event(backend: Backend) {
                 "request_id",
                 "categories",
                 "block_number",
+                "share_link",
             ];
             assert!(allowed.contains(&field.as_str()), "unexpected field {field}");
         }
