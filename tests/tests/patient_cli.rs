@@ -705,6 +705,11 @@ async fn a_share_link_from_the_cli_opens_in_an_independent_receiver(setup: Setup
         bundle["entry"].as_array().unwrap().iter().map(|e| e["resource"]["resourceType"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["AllergyIntolerance"], "the allergies only");
     assert_eq!(bundle["entry"][0]["resource"], read_json(&fixture("AllergyIntolerance-example.json")));
+    let shared = tempfile::tempdir().unwrap();
+    let shared_file = shared.path().join("shared.json");
+    std::fs::write(&shared_file, bundle.to_string()).unwrap();
+    let (valid, report) = medkey_e2e::fhir_validate(&[&shared_file]);
+    assert!(valid, "the shared Bundle is valid FHIR R4: {report}");
 
     let (ok, out, _) = world.medkey(&alice, &["share-link", "list", "--json"]).await;
     assert!(ok);

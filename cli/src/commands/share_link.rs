@@ -85,7 +85,8 @@ struct PlainArgs {
 
 #[derive(Debug, Args)]
 struct RevokeArgs {
-    /// The link's id (from `medkey share-link list`).
+    /// The link's id (from `medkey share-link list`). Ids are base64url, so one may start with '-'.
+    #[arg(allow_hyphen_values = true)]
     id: String,
     #[command(flatten)]
     connect: ConnectArgs,
@@ -232,4 +233,21 @@ async fn revoke(args: RevokeArgs, json: bool) -> anyhow::Result<()> {
         eprintln!("link {} stopped: nobody can open it from now on", args.id);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args, FromArgMatches};
+
+    use super::*;
+
+    #[test]
+    fn an_id_starting_with_a_hyphen_is_an_id() {
+        let command = ShareLinkArgs::augment_args(clap::Command::new("share-link"));
+        let matches = command
+            .try_get_matches_from(["share-link", "revoke", "-n3kVnCzm2yBkYk0eNfbm4Wq2Y2E6pV3j8bKxvQ1PZQ"])
+            .unwrap();
+        let args = ShareLinkArgs::from_arg_matches(&matches).unwrap();
+        assert!(matches!(args.command, ShareLinkCommand::Revoke(RevokeArgs { ref id, .. }) if id.starts_with("-n3k")));
+    }
 }
