@@ -251,15 +251,22 @@ describe('the patient app', () => {
     await page.getByRole('heading', { name: 'Check your summary' }).waitFor();
     for (const section of ['Allergies and intolerances', 'Medications', 'Problems']) await page.getByRole('heading', { name: section }).waitFor();
     expect(await axeViolations(page)).toEqual([]);
+    await page.getByRole('checkbox', { name: 'My allergies' }).uncheck();
     await page.getByRole('button', { name: 'Make my emergency card' }).click();
     await page.getByRole('heading', { name: 'Medical emergency: scan for my health summary' }).waitFor();
     await page.getByText('Ana María López').first().waitFor();
     await page.getByText(/Blood group O negative/).waitFor();
     expect(await axeViolations(page)).toEqual([]);
     await page.screenshot({ path: join(screenshots, 'emergency-card.png'), fullPage: true });
+    expect(await page.getByText(/Allergies:/).count(), 'she chose not to show her allergies').toBe(0);
+    const lockScreen = await page.getByRole('link', { name: 'Save as a phone lock-screen picture' }).getAttribute('href');
+    const picture = PNG.sync.read(Buffer.from(lockScreen!.split(',')[1]!, 'base64'));
+    expect([picture.width, picture.height]).toEqual([1080, 1920]);
     const qr = await page.getByAltText('QR code of the emergency card').getAttribute('src');
     const png = PNG.sync.read(Buffer.from(qr!.split(',')[1]!, 'base64'));
     const scanned = jsQR(new Uint8ClampedArray(png.data), png.width, png.height)!.data;
+    expect(jsQR(new Uint8ClampedArray(picture.data), picture.width, picture.height)!.data, 'the lock-screen picture scans too').toBe(scanned);
+    writeFileSync(join(screenshots, 'lock-screen.png'), PNG.sync.write(picture));
 
     const stranger = await browser.newContext({ viewport: { width: 375, height: 800 } });
     const view = await stranger.newPage();

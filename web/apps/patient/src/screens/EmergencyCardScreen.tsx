@@ -12,6 +12,8 @@ export function EmergencyCardScreen() {
   const [bloodGroup, setBloodGroup] = useState('');
   const [contacts, setContacts] = useState<EmergencyContact[]>([{ ...NO_CONTACT }]);
   const [passcode, setPasscode] = useState('');
+  const [showBlood, setShowBlood] = useState(true);
+  const [showAllergies, setShowAllergies] = useState(true);
   const setContact = (i: number, patch: Partial<EmergencyContact>) => setContacts((now) => now.map((c, j) => (j === i ? { ...c, ...patch } : c)));
   return (
     <section aria-labelledby="card-title">
@@ -62,7 +64,7 @@ export function EmergencyCardScreen() {
           aria-labelledby="card-review-title"
           onSubmit={(e) => {
             e.preventDefault();
-            void app.makeEmergencyCard(passcode);
+            void app.makeEmergencyCard(passcode, { bloodGroup: showBlood, allergies: showAllergies });
           }}
         >
           <h2 id="card-review-title">Check your summary</h2>
@@ -85,6 +87,15 @@ export function EmergencyCardScreen() {
               )}
             </div>
           ))}
+          <fieldset>
+            <legend>On the face of the card, for anyone who sees it</legend>
+            <label className="check">
+              <input type="checkbox" checked={showBlood} onChange={(e) => setShowBlood(e.currentTarget.checked)} /> My blood group
+            </label>
+            <label className="check">
+              <input type="checkbox" checked={showAllergies} onChange={(e) => setShowAllergies(e.currentTarget.checked)} /> My allergies
+            </label>
+          </fieldset>
           <label htmlFor="card-passcode">Passcode (optional: without one, whoever scans the card can read it, which is what an emergency needs)</label>
           <input id="card-passcode" value={passcode} onChange={(e) => setPasscode(e.currentTarget.value)} autoComplete="off" />
           <p className="hint">
@@ -112,8 +123,8 @@ export function EmergencyCardScreen() {
           <button type="button" onClick={() => window.print()}>
             Print the card
           </button>{' '}
-          <a href={state.card.qr} download="medkey-emergency-card.png">
-            Save the QR code as an image
+          <a href={state.card.lockScreen} download="medkey-emergency-card.png">
+            Save as a phone lock-screen picture
           </a>
           <p className="hint">To stop this card, use “Stop this link” on the page of your links.</p>
         </section>

@@ -63,3 +63,67 @@ export function accessWords(access: Schemas['ShareLinkAccess']): string {
   };
   return `${when}: “${access.recipient}” ${outcome[access.outcome] ?? access.outcome}`;
 }
+
+/** What the emergency card says on its face, as she chose it. */
+export interface CardFace {
+  name: string;
+  bloodGroup?: string | undefined;
+  allergies: string[];
+}
+
+/**
+ * The emergency card as a phone lock-screen picture (1080×1920 PNG): the words she chose above
+ * the QR code. Drawn in this page; nothing is uploaded.
+ */
+export async function lockScreenImage(face: CardFace, qr: string): Promise<string> {
+  const canvas = document.createElement('canvas');
+  canvas.width = 1080;
+  canvas.height = 1920;
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('This browser cannot draw the card image. Print the card instead.');
+  ctx.fillStyle = '#ffffff';
+  ctx.fillRect(0, 0, 1080, 1920);
+  ctx.fillStyle = '#b00020';
+  ctx.fillRect(0, 0, 1080, 220);
+  ctx.fillStyle = '#ffffff';
+  ctx.font = 'bold 72px sans-serif';
+  ctx.textAlign = 'center';
+  ctx.fillText('MEDICAL EMERGENCY', 540, 140);
+  ctx.fillStyle = '#111111';
+  ctx.font = 'bold 64px sans-serif';
+  ctx.fillText(face.name, 540, 340);
+  ctx.font = '48px sans-serif';
+  let y = 430;
+  if (face.bloodGroup) {
+    ctx.fillText(`Blood group: ${face.bloodGroup}`, 540, y);
+    y += 80;
+  }
+  const allergies = face.allergies.length ? `Allergies: ${face.allergies.join(', ')}` : '';
+  for (const line of wrap(ctx, allergies, 960)) {
+    ctx.fillText(line, 540, y);
+    y += 64;
+  }
+  const image = new Image();
+  image.src = qr;
+  await image.decode();
+  ctx.drawImage(image, 190, Math.max(y + 40, 800), 700, 700);
+  ctx.font = '44px sans-serif';
+  ctx.fillText('Scan for my health summary', 540, 1800);
+  return canvas.toDataURL('image/png');
+}
+
+function wrap(ctx: CanvasRenderingContext2D, text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ').filter(Boolean)) {
+    const next = line ? `${line} ${word}` : word;
+    if (ctx.measureText(next).width > width && line) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = next;
+    }
+  }
+  if (line) lines.push(line);
+  return lines.slice(0, 4);
+}

@@ -44,7 +44,7 @@ import { isAddress, type Address, type Hex } from 'viem';
 import { NO_FILTER, attachedFile, newestFirst, type RecordFilter, type RecordItem } from './timeline.ts';
 import { plan, readRecordsFile, type PlannedRecord } from './importFile.ts';
 import { saveFile } from './saveFile.ts';
-import { bundleText, qrImage, recordsFor, type LinkForm } from './linkSharing.ts';
+import { bundleText, lockScreenImage, qrImage, recordsFor, type CardFace, type LinkForm } from './linkSharing.ts';
 import { lookUpProvider, share, stopSharing, type ShareContext } from './sharing.ts';
 import { ANVIL_KEYS, AppStore, deploymentOf, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
 
@@ -89,7 +89,7 @@ export interface PatientState extends StatusState {
   newLink?: { link: string; viewerUrl: string; qr: string; label: string } | undefined;
   /** The emergency card under review (built here from her records), then made (shown once). */
   cardDraft?: PatientSummary | undefined;
-  card?: { header: PatientSummary['header']; qr: string; viewerUrl: string; passcode: boolean } | undefined;
+  card?: { header: CardFace; qr: string; lockScreen: string; viewerUrl: string; passcode: boolean } | undefined;
   /** The versions of the record on screen, and an earlier one she opened. */
   history?: { recordId: string; versions: Schemas['VersionView'][]; shown?: { version: number; resource: Resource } } | undefined;
 }
@@ -660,7 +660,7 @@ export class PatientApp extends AppStore<PatientState> {
   }
 
   /** The reviewed summary as an emergency SMART Health Link (no expiry), shown as a card to print. */
-  async makeEmergencyCard(passcode: string): Promise<void> {
+  async makeEmergencyCard(passcode: string, show: { bloodGroup: boolean; allergies: boolean }): Promise<void> {
     const draft = this.state.cardDraft;
     if (!this.vault || !draft) return;
     if (passcode && passcode.length < 4) return this.set({ error: 'A passcode has at least 4 characters. Leave it empty if a stranger must open the card without asking you.' });
@@ -669,7 +669,10 @@ export class PatientApp extends AppStore<PatientState> {
       const created = await createShareLink(this.vault, JSON.stringify(draft.bundle), { label: 'Emergency card', passcode: passcode || undefined, purpose: 'emergency' });
       created.key.fill(0);
       const qr = await qrImage(created.viewerUrl);
-      this.set({ busy: undefined, cardDraft: undefined, card: { header: draft.header, qr, viewerUrl: created.viewerUrl, passcode: Boolean(passcode) }, notice: 'Your emergency card is ready. Print it or save it as an image now: Medkey does not keep it.' });
+      // The card's face says only what she chose to show to whoever sees it.
+      const face: CardFace = { name: draft.header.name, bloodGroup: show.bloodGroup ? draft.header.bloodGroup : undefined, allergies: show.allergies ? draft.header.allergies : [] };
+      const lockScreen = await lockScreenImage(face, qr);
+      this.set({ busy: undefined, cardDraft: undefined, card: { header: face, qr, lockScreen, viewerUrl: created.viewerUrl, passcode: Boolean(passcode) }, notice: 'Your emergency card is ready. Print it or save it as an image now: Medkey does not keep it.' });
     } catch (err) {
       this.fail(err);
     }
