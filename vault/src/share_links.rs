@@ -52,6 +52,8 @@ pub struct NewLink {
     pub passcode_hash: Option<String>,
     pub single_use: bool,
     pub long_lived: bool,
+    /// Category mask a long-lived link follows.
+    pub categories: u16,
     pub expires_at_ms: Option<u64>,
     pub files: Vec<NewFile>,
 }
@@ -73,6 +75,7 @@ pub struct Link {
     pub attempts_left: u32,
     pub single_use: bool,
     pub long_lived: bool,
+    pub categories: u16,
     pub created_at_ms: u64,
     pub expires_at_ms: Option<u64>,
     pub revoked_at_ms: Option<u64>,
@@ -124,7 +127,7 @@ pub struct ShareLinks {
 }
 
 const LINK_COLUMNS: &str = "id, owner, manifest_url, label, purpose, passcode_hash, attempts_left, single_use, \
-     long_lived, created_at_ms, expires_at_ms, revoked_at_ms, used_at_ms";
+     long_lived, categories, created_at_ms, expires_at_ms, revoked_at_ms, used_at_ms";
 
 impl ShareLinks {
     pub fn new(pool: AnyPool) -> Self {
@@ -135,7 +138,8 @@ impl ShareLinks {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO share_links (id, owner, manifest_url, label, purpose, passcode_hash, attempts_left, \
-             single_use, long_lived, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             single_use, long_lived, categories, created_at_ms, expires_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&new.id)
         .bind(new.owner.to_vec())
@@ -146,6 +150,7 @@ impl ShareLinks {
         .bind(i64::from(PASSCODE_ATTEMPTS))
         .bind(i64::from(new.single_use))
         .bind(i64::from(new.long_lived))
+        .bind(i64::from(new.categories))
         .bind(now_ms as i64)
         .bind(new.expires_at_ms.map(|at| at as i64))
         .execute(&mut *tx)
@@ -389,6 +394,7 @@ fn link_from_row(row: &AnyRow) -> Result<Link, sqlx::Error> {
         attempts_left: row.try_get::<i64, _>("attempts_left")? as u32,
         single_use: row.try_get::<i64, _>("single_use")? != 0,
         long_lived: row.try_get::<i64, _>("long_lived")? != 0,
+        categories: row.try_get::<i64, _>("categories")? as u16,
         created_at_ms: row.try_get::<i64, _>("created_at_ms")? as u64,
         expires_at_ms: optional_ms("expires_at_ms")?,
         revoked_at_ms: optional_ms("revoked_at_ms")?,

@@ -161,6 +161,7 @@ async fn create(args: CreateArgs, json: bool) -> anyhow::Result<()> {
         single_use: args.once,
         long_lived: false,
         purpose: None,
+        categories: Vec::new(),
         files: vec![ShareFileBody { content_type: FHIR_CONTENT_TYPE.into(), jwe }],
     };
     let view: ShareLinkView = session.call(Method::POST, "/v1/share-links", &body).await?;

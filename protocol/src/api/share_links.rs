@@ -43,6 +43,11 @@ pub struct CreateShareLinkBody {
     /// `link` (default) or `emergency` (the emergency card).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
+    /// The record categories a long-lived link follows, so her clients know which links to
+    /// refresh when those records change (names as grants carry them).
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub categories: Vec<crate::Category>,
     /// 1 to 20 files.
     pub files: Vec<ShareFileBody>,
 }
@@ -74,6 +79,8 @@ pub struct ShareLinkView {
     pub expires_at_ms: Option<u64>,
     pub single_use: bool,
     pub long_lived: bool,
+    #[schema(value_type = Vec<String>)]
+    pub categories: Vec<crate::Category>,
     pub has_passcode: bool,
     /// Wrong passcodes still allowed before the link is disabled.
     pub attempts_left: u32,

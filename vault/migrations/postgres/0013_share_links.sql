@@ -16,6 +16,8 @@ CREATE TABLE share_links (
     attempts_left  BIGINT NOT NULL,
     single_use     BIGINT NOT NULL,
     long_lived     BIGINT NOT NULL,
+    -- The record categories a long-lived link follows (a mask, as grants carry them; 0: none).
+    categories     BIGINT NOT NULL DEFAULT 0,
     created_at_ms  BIGINT NOT NULL,
     expires_at_ms  BIGINT,
     revoked_at_ms  BIGINT,

@@ -16,6 +16,8 @@ CREATE TABLE share_links (
     attempts_left  INTEGER NOT NULL,
     single_use     INTEGER NOT NULL,
     long_lived     INTEGER NOT NULL,
+    -- The record categories a long-lived link follows (a mask, as grants carry them; 0: none).
+    categories     INTEGER NOT NULL DEFAULT 0,
     created_at_ms  INTEGER NOT NULL,
     expires_at_ms  INTEGER,
     revoked_at_ms  INTEGER,

@@ -107,6 +107,7 @@ pub async fn create(
         passcode_hash,
         single_use: body.single_use,
         long_lived: body.long_lived,
+        categories: medkey_protocol::Category::mask(body.categories.iter().copied()),
         expires_at_ms: body.expires_at_ms,
         files,
     };
@@ -443,6 +444,7 @@ fn view(link: &Link, files: u32, accesses: Vec<ShareLinkAccess>, now: u64) -> Sh
         expires_at_ms: link.expires_at_ms,
         single_use: link.single_use,
         long_lived: link.long_lived,
+        categories: medkey_protocol::Category::from_mask(link.categories),
         has_passcode: link.passcode_hash.is_some(),
         attempts_left: link.attempts_left,
         state: link.state(now).as_str().into(),

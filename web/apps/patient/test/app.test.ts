@@ -355,6 +355,37 @@ describe('the patient app', () => {
     await page.getByRole('button', { name: 'Back to your records' }).click();
   });
 
+  let followingLink = '';
+
+  it('makes a link that follows her vital signs as they change', async () => {
+    await page.getByRole('button', { name: 'Sharing', exact: true }).click();
+    await page.getByRole('button', { name: 'Share by link or QR code' }).click();
+    await page.getByLabel(/Name of the link/).fill('For my GP abroad');
+    await page.getByRole('checkbox', { name: 'Vital signs' }).check();
+    await page.getByRole('checkbox', { name: /Keep it up to date/ }).check();
+    await page.getByRole('button', { name: 'Make the link' }).click();
+    await page.getByRole('heading', { name: '“For my GP abroad” is ready' }).waitFor();
+    await page.getByText(/kept up to date/).waitFor();
+    followingLink = await page.getByLabel('Link to open in a browser').inputValue();
+    expect(await strangerSees(followingLink, '118/76 mmHg')).toBe(true);
+    await page.getByRole('button', { name: 'Records', exact: true }).click();
+  });
+
+  /** Whether a clean browser opening `link` sees `text` among the shared records. */
+  async function strangerSees(link: string, text: string): Promise<boolean> {
+    const stranger = await browser.newContext();
+    try {
+      const view = await stranger.newPage();
+      await view.goto(link);
+      await view.getByLabel(/Your name/).fill('Dr. Okafor, Lagos');
+      await view.getByRole('button', { name: 'Open the records' }).click();
+      await view.getByRole('heading', { name: /Shared records/ }).waitFor();
+      return (await view.getByText(text).count()) > 0;
+    } finally {
+      await stranger.close();
+    }
+  }
+
   it('turns what she notes herself into a record, refusing impossible values in words', async () => {
     await page.getByRole('button', { name: 'Add records' }).click();
     await page.getByLabel('What').selectOption('weight');
@@ -366,9 +397,12 @@ describe('the patient app', () => {
     expect(await page.getByRole('combobox', { name: 'Category of Body weight' }).inputValue()).toBe('vitals');
     await page.getByRole('button', { name: 'Encrypt and store 1 record' }).click();
     await page.getByText('1 record added').waitFor();
+    // The link that follows her vital signs now carries the new record too.
+    await page.getByText(/1 link that follows these records updated/).waitFor();
     await page.getByRole('button', { name: /Body weight/ }).click();
     await page.getByText('61.5 kg').waitFor();
     await page.getByRole('button', { name: 'Back to your records' }).click();
+    expect(await strangerSees(followingLink, '61.5 kg')).toBe(true);
   });
 
   it('attaches an image with progress, encrypted here, and shows it again decrypted', async () => {

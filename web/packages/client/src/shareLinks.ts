@@ -7,7 +7,11 @@
 // revoke it at once, and every time someone asks for it is in her activity.
 
 import { CompactEncrypt, compactDecrypt } from 'jose';
+import { hkdf } from '@noble/hashes/hkdf';
+import { sha256 } from '@noble/hashes/sha2';
+import { utf8ToBytes } from '@noble/hashes/utils';
 import { base64urlnopad } from '@scure/base';
+import type { Category } from './consent.ts';
 import { MedkeyError } from './errors.ts';
 import type { Schemas, VaultClient } from './api/client.ts';
 
@@ -32,8 +36,11 @@ export interface ShareLinkOptions {
   passcode?: string | undefined;
   expiresAt?: Date | undefined;
   singleUse?: boolean;
-  /** Flag L: she may replace the files later (the link stays the same). */
-  longLived?: boolean;
+  /**
+   * Flag L: the link follows her records of `categories`, its files replaced when they change
+   * (`refreshShareLink`). Its key is derived from `accountSecret`, so none is kept anywhere.
+   */
+  longLived?: { categories: Category[]; accountSecret: Uint8Array } | undefined;
   purpose?: 'link' | 'emergency';
 }
 
@@ -51,6 +58,24 @@ function random(n: number): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(n));
 }
 
+/**
+ * A long-lived link's key: HKDF-SHA256 of her account's secret and the link's id, so any device
+ * of hers can encrypt the link's files again later and no device has to keep the key.
+ */
+export function longLivedKey(accountSecret: Uint8Array, id: string): Uint8Array {
+  return hkdf(sha256, accountSecret, utf8ToBytes('medkey/v1/share-link-key'), utf8ToBytes(id), 32);
+}
+
+/** New files for her long-lived link `id` (the link itself, and so its key, stays the same). */
+export async function refreshShareLink(vault: VaultClient, id: string, bundleText: string, accountSecret: Uint8Array): Promise<void> {
+  const key = longLivedKey(accountSecret, id);
+  try {
+    await vault.replaceShareLinkFiles(id, [{ content_type: FHIR_CONTENT_TYPE, jwe: await encryptShareFile(bundleText, key) }]);
+  } finally {
+    key.fill(0);
+  }
+}
+
 /** One file: `content` (JSON text) as a compact JWE under `key`. */
 export async function encryptShareFile(content: string, key: Uint8Array, contentType = FHIR_CONTENT_TYPE): Promise<string> {
   return new CompactEncrypt(new TextEncoder().encode(content))
@@ -61,8 +86,8 @@ export async function encryptShareFile(content: string, key: Uint8Array, content
 /** Creates a link to `bundleText` (a FHIR Bundle's JSON) on `vault`, which she is signed in to. */
 export async function createShareLink(vault: VaultClient, bundleText: string, options: ShareLinkOptions): Promise<CreatedShareLink> {
   const label = options.label.trim().slice(0, 80);
-  const key = random(32);
   const id = base64urlnopad.encode(random(32));
+  const key = options.longLived ? longLivedKey(options.longLived.accountSecret, id) : random(32);
   const url = `${vault.baseUrl.replace(/\/+$/, '')}/shl/${id}`;
   const jwe = await encryptShareFile(bundleText, key);
   const view = await vault.createShareLink({
@@ -72,7 +97,8 @@ export async function createShareLink(vault: VaultClient, bundleText: string, op
     ...(options.passcode ? { passcode: options.passcode } : {}),
     ...(options.expiresAt ? { expires_at_ms: options.expiresAt.getTime() } : {}),
     single_use: options.singleUse ?? false,
-    long_lived: options.longLived ?? false,
+    long_lived: Boolean(options.longLived),
+    categories: options.longLived?.categories ?? [],
     purpose: options.purpose ?? 'link',
     files: [{ content_type: FHIR_CONTENT_TYPE, jwe }],
   });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VaultClient, VaultSession, Wallet, buildPatientSummary, createShareLink, decodeShareLink, encryptShareFile, openShareLink, type CreatedShareLink, type FhirResource } from '../src/index.ts';
+import { VaultClient, VaultSession, Wallet, buildPatientSummary, createShareLink, refreshShareLink, decodeShareLink, encryptShareFile, openShareLink, type CreatedShareLink, type FhirResource } from '../src/index.ts';
 import { repoRoot, startDevStack, type DevStack } from './devStack.ts';
 import { testWallet } from './testWallet.ts';
 
@@ -89,8 +89,15 @@ describe('a SMART Health Link', () => {
   });
 
   it('refuses a file that does not match its link', async () => {
-    const live = await createShareLink(vault, bundleText, { label: 'Long-lived', longLived: true });
+    const secret = globalThis.crypto.getRandomValues(new Uint8Array(32));
+    const live = await createShareLink(vault, bundleText, { label: 'Long-lived', longLived: { categories: ['allergies'], accountSecret: secret } });
     expect(decodeShareLink(live.link).flag).toBe('L');
+    expect(live.view.categories).toEqual(['allergies']);
+    // Her records changed: new files under the same link, which opens them (the key is derived again, not kept).
+    const changed = bundleText.replace('Penicillin', 'Penicillin and latex');
+    await refreshShareLink(vault, live.view.id, changed, secret);
+    const { files } = await openShareLink(live.link, 'Clinic');
+    expect(JSON.stringify(files[0]!.content)).toContain('Penicillin and latex');
     const otherKey = globalThis.crypto.getRandomValues(new Uint8Array(32));
     await vault.replaceShareLinkFiles(live.view.id, [{ content_type: 'application/fhir+json;fhirVersion=4.0.1', jwe: await encryptShareFile(bundleText, otherKey) }]);
     await expect(openShareLink(live.link, 'Clinic')).rejects.toThrow(/does not match its link/);

@@ -12,6 +12,7 @@ export function LinksScreen() {
   const [passcode, setPasscode] = useState('');
   const [days, setDays] = useState(30);
   const [singleUse, setSingleUse] = useState(false);
+  const [followChanges, setFollowChanges] = useState(false);
   const withRecords = CATEGORIES.filter((c) => recordsFor(state.records, [c]).length > 0);
   const chosen = recordsFor(state.records, categories).length;
   const toggle = (c: Category) => setCategories((now) => (now.includes(c) ? now.filter((x) => x !== c) : [...now, c]));
@@ -30,7 +31,7 @@ export function LinksScreen() {
         aria-labelledby="new-link-title"
         onSubmit={(e) => {
           e.preventDefault();
-          void app.createShareLink({ label, categories, passcode, days, singleUse });
+          void app.createShareLink({ label, categories, passcode, days, singleUse, followChanges });
         }}
       >
         <h2 id="new-link-title">A new link</h2>
@@ -57,6 +58,10 @@ export function LinksScreen() {
         </select>
         <label className="check">
           <input type="checkbox" checked={singleUse} onChange={(e) => setSingleUse(e.currentTarget.checked)} /> It works once only
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={followChanges} onChange={(e) => setFollowChanges(e.currentTarget.checked)} /> Keep it up to date: when you add records in
+          these categories, whoever opens the link later sees them too
         </label>
         <p className="hint">
           {chosen} record{chosen === 1 ? '' : 's'} will be encrypted in this browser. Medkey stores only the encrypted copy; the key is in the link itself and Medkey
@@ -91,6 +96,7 @@ export function LinksScreen() {
               {link.purpose === 'emergency' ? ' (emergency card)' : ''}: {linkStateWords(link)}
               {link.has_passcode ? ' · with a passcode' : ''}
               {link.single_use ? ' · works once' : ''}
+              {link.long_lived ? ' · kept up to date' : ''}
             </p>
             {link.accesses.length === 0 ? (
               <p className="hint">Nobody has opened it yet.</p>

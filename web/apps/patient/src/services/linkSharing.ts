@@ -13,6 +13,8 @@ export interface LinkForm {
   /** Days until it stops working; 0: until she revokes it. */
   days: number;
   singleUse: boolean;
+  /** Flag L: the link follows her records in these categories as they change. */
+  followChanges: boolean;
 }
 
 /** Her opened records in the chosen categories. */

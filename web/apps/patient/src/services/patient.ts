@@ -13,6 +13,7 @@ import {
   encryptToBlob,
   openRecordContent,
   createShareLink,
+  refreshShareLink,
   buildPatientSummary,
   type FhirResource,
   type PatientSummary,
@@ -223,6 +224,7 @@ export class PatientApp extends AppStore<PatientState> {
       await this.uploadAttachment(created.record.record_id, sealed, file, file.name);
       this.set({ busy: undefined, screen: 'records', notice: `${file.name} added, encrypted in this browser.` });
       await this.loadRecords();
+      await this.refreshLinks(['documents']);
     } catch (err) {
       this.fail(err);
     }
@@ -640,6 +642,7 @@ export class PatientApp extends AppStore<PatientState> {
         passcode: form.passcode || undefined,
         expiresAt: form.days > 0 ? new Date(Date.now() + form.days * 86_400_000) : undefined,
         singleUse: form.singleUse,
+        longLived: form.followChanges ? { categories: form.categories, accountSecret: this.keys!.secret } : undefined,
       });
       // The QR holds the viewer URL, so a phone's camera opens it in a browser (SHL allows either form).
       const qr = await qrImage(created.viewerUrl);
@@ -675,6 +678,24 @@ export class PatientApp extends AppStore<PatientState> {
       this.set({ busy: undefined, cardDraft: undefined, card: { header: face, qr, lockScreen, viewerUrl: created.viewerUrl, passcode: Boolean(passcode) }, notice: 'Your emergency card is ready. Print it or save it as an image now: Medkey does not keep it.' });
     } catch (err) {
       this.fail(err);
+    }
+  }
+
+  /**
+   * Her long-lived links that follow `changed` categories get new files from her records as they
+   * are now (encrypted here; the vault cannot). A failure is said, and the records stay stored.
+   */
+  private async refreshLinks(changed: Category[]): Promise<void> {
+    const { vault, keys } = this;
+    if (!vault || !keys) return;
+    try {
+      const due = (await vault.shareLinks()).filter((l) => l.long_lived && l.state === 'active' && l.categories.some((c) => changed.includes(c as Category)));
+      for (const link of due) {
+        await refreshShareLink(vault, link.id, bundleText(recordsFor(this.state.records, link.categories as Category[])), keys.secret);
+      }
+      if (due.length > 0) this.set({ notice: `${this.state.notice ?? ''} ${due.length} link${due.length === 1 ? '' : 's'} that follow${due.length === 1 ? 's' : ''} these records updated.`.trim() });
+    } catch (err) {
+      this.set({ error: `Your records are stored, but a link that follows them could not be updated: ${err instanceof Error ? err.message : String(err)} Open your links to try again.` });
     }
   }
 
@@ -762,8 +783,10 @@ export class PatientApp extends AppStore<PatientState> {
         }
         done += 1;
       }
+      const changed = [...new Set(state.planned.map((p) => p.category!))];
       this.set({ planned: [], busy: undefined, screen: 'records', notice: `${done} record${done === 1 ? '' : 's'} added, encrypted in this browser.` });
       await this.loadRecords();
+      await this.refreshLinks(changed);
     } catch (err) {
       this.fail(err);
     }

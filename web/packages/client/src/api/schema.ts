@@ -1117,6 +1117,11 @@ export interface components {
         };
         CreateShareLinkBody: {
             /**
+             * @description The record categories a long-lived link follows, so her clients know which links to
+             *     refresh when those records change (names as grants carry them).
+             */
+            categories?: string[];
+            /**
              * Format: int64
              * @description When the link stops working (Unix ms); none: until revoked.
              */
@@ -1822,6 +1827,7 @@ export interface components {
              * @description Wrong passcodes still allowed before the link is disabled.
              */
             attempts_left: number;
+            categories: string[];
             /** Format: int64 */
             created_at_ms: number;
             /** Format: int64 */
