@@ -261,9 +261,24 @@ fn proof_hashes(proof: &[u8]) -> Vec<String> {
     proof.chunks(32).map(alloy::hex::encode).collect()
 }
 
+/// `value` with every object's keys in sorted order: the file's form whether or not some crate in
+/// the build turns on serde_json's `preserve_order` (the JOSE crates do), which would otherwise
+/// write keys in insertion order in a workspace build and sorted in this crate's own.
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
 #[test]
 fn rust_vectors_equal_the_committed_file() {
-    let built = serde_json::to_string_pretty(&build()).unwrap() + "\n";
+    let built = serde_json::to_string_pretty(&sorted(build())).unwrap() + "\n";
     let path = dir().join("rust-v1.json");
     if std::env::var_os("MEDKEY_WRITE_VECTORS").is_some() {
         std::fs::write(&path, &built).unwrap();
