@@ -128,10 +128,22 @@ impl TestVault {
         self.send(request).await
     }
 
-    /// Waits until the vault's view of the mirror has seen chain head `head` (the view follows
-    /// the store on its own task, so a test that writes the checkpoint must wait for it).
+    /// Waits until the vault's view of the mirror decides at block `head` or later (the view
+    /// follows the store on its own task, so a test that writes the checkpoint must wait for it).
     pub async fn wait_for_mirror_head(&self, head: u64) {
         wait_for_view(self.state.gate.mirror(), head).await;
+    }
+
+    /// Waits until the view has seen chain head `head`, whatever block it has mirrored: for a
+    /// test that stops the indexer and records a head the mirror never reaches (a stale mirror).
+    pub async fn wait_for_chain_head_seen(&self, head: u64) {
+        for _ in 0..5_000 {
+            if self.state.gate.mirror().checkpoint().is_some_and(|c| c.head_number >= head) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("the mirror view never saw chain head {head}");
     }
 
     /// A GET whose answer is bytes (attachments); returns the status and the body.
@@ -167,11 +179,13 @@ pub fn siwe_message(address: Address, chain_id: u64, nonce: &str) -> String {
     )
 }
 
-/// Waits until `view` (which follows the stored mirror on its own task) has seen chain head
+/// Waits until `view` (which follows the stored mirror on its own task) has mirrored block
 /// `head`: after the indexer stores a block, a gate decides on it only once its view caught up.
 pub async fn wait_for_view(view: &medkey_vault::MirrorView, head: u64) {
     for _ in 0..5_000 {
-        if view.checkpoint().is_some_and(|c| c.head_number >= head) {
+        // The block the view decides at, not the chain head the indexer last saw: a checkpoint can
+        // name head N while its mirrored block is still N-1 (the next read brings it).
+        if view.checkpoint().is_some_and(|c| c.block.number >= head) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(1)).await;

@@ -142,7 +142,7 @@ async fn key_release_matrix_over_http(backend: Backend) {
     chain.mine(3).await;
     let head = chain.head().await;
     store.record_head(id, head, now_ms()).await.unwrap();
-    vault.wait_for_mirror_head(head).await;
+    vault.wait_for_chain_head_seen(head).await;
     expect(503, "mirror_stale")(vault.call("GET", &key_path, Some(&lab_token), None).await);
     expect(503, "mirror_stale")(vault.call("GET", "/readyz", None, None).await);
     store.close().await;

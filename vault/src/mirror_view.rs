@@ -39,6 +39,11 @@ pub struct MirrorView {
     checkpoint: watch::Receiver<Option<Checkpoint>>,
     /// Shared with the follower task, so a decision can bring the view up to date at once.
     publish: Arc<watch::Sender<Option<Checkpoint>>>,
+    /// Held from reading the store's checkpoint to publishing it, by the follower and by
+    /// [`MirrorView::catch_up`] alike: reads publish in the order they were made, so a slow read
+    /// can never put back an older checkpoint after a newer one was shown (only the store
+    /// itself moving back, a reorg, rewinds the view).
+    reading: Arc<tokio::sync::Mutex<()>>,
     facts: Arc<Mutex<FactsCache>>,
 }
 
@@ -55,14 +60,16 @@ impl MirrorView {
     pub async fn follow(store: Store, chain_id: u64, poll: Duration) -> Result<Self, StoreError> {
         let (publish, checkpoint) = watch::channel(store.checkpoint(chain_id).await?);
         let publish = Arc::new(publish);
-        tokio::spawn(follow_checkpoint(store.clone(), chain_id, poll, publish.clone()));
-        Ok(Self { store, chain_id, checkpoint, publish, facts: Arc::default() })
+        let reading = Arc::new(tokio::sync::Mutex::new(()));
+        tokio::spawn(follow_checkpoint(store.clone(), chain_id, poll, publish.clone(), reading.clone()));
+        Ok(Self { store, chain_id, checkpoint, publish, reading, facts: Arc::default() })
     }
 
     /// Reads the store's checkpoint now rather than at the follower's next read, and publishes
     /// it; true if the view moved. The gate calls this before it refuses, so that a decision never
     /// rests on an older block than one another endpoint (reading the store) has already shown.
     pub async fn catch_up(&self) -> Result<bool, StoreError> {
+        let _in_order = self.reading.lock().await;
         let latest = self.store.checkpoint(self.chain_id).await?;
         Ok(publish(&self.publish, latest))
     }
@@ -131,6 +138,7 @@ async fn follow_checkpoint(
     chain_id: u64,
     poll: Duration,
     sender: Arc<watch::Sender<Option<Checkpoint>>>,
+    reading: Arc<tokio::sync::Mutex<()>>,
 ) {
     let mut writes = store.subscribe_writes();
     loop {
@@ -139,6 +147,7 @@ async fn follow_checkpoint(
             _ = writes.changed() => {}
             () = tokio::time::sleep(poll) => {}
         }
+        let _in_order = reading.lock().await;
         match store.checkpoint(chain_id).await {
             Ok(latest) => {
                 publish(&sender, latest);
