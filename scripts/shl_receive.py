@@ -16,6 +16,7 @@ import base64
 import json
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from jwcrypto import jwe, jwk
@@ -108,6 +109,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    import urllib.parse  # noqa: E402  (used for the U flag)
-
     sys.exit(main())

@@ -101,7 +101,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(share_link_routes::list, share_link_routes::create))
         .routes(routes!(share_link_routes::revoke))
         .routes(routes!(share_link_routes::replace_files))
-        .routes(routes!(share_link_routes::manifest))
+        .routes(routes!(share_link_routes::manifest, share_link_routes::direct))
         .routes(routes!(share_link_routes::file))
 }
 

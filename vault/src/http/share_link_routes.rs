@@ -236,8 +236,87 @@ pub async fn manifest(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ManifestRequest>,
 ) -> Result<Response, ApiError> {
+    let (link, now) = match admit(&state, ip, &id, &body.recipient, body.passcode.as_deref()).await? {
+        Admission::Admitted { link, now } => (link, now),
+        Admission::Refused(answer) => return Ok(answer),
+    };
+    let links = store(&state);
+    let files = links.files(&link.id).await?;
+    let ticket = links.issue_ticket(&link.id, now).await?;
+    let max_embedded = body.embedded_length_max.unwrap_or(0);
+    let files = files.iter().map(|file| manifest_file(&link, file, &ticket, max_embedded)).collect();
+    opened(&state, &link, body.recipient.trim(), now).await?;
+    let status = if link.long_lived { "can-change" } else { "finalized" };
+    Ok(Json(Manifest { status: status.into(), files }).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DirectQuery {
+    /// Who is asking, in words (shown to the patient).
+    recipient: String,
+}
+
+/// A link with flag `U`: its one file, directly (the specification's direct-file request).
+#[utoipa::path(
+    get,
+    path = "/shl/{id}",
+    tag = "share-links",
+    params(("id" = String, Path, description = "The link's id"), DirectQuery),
+    responses(
+        (status = 200, description = "The file: a compact JWE", content_type = "application/jose", body = String),
+        (status = 400, description = "invalid_request (recipient) / invalid_query / not_direct: the link has a \
+            passcode or more than one file, so ask for its manifest", body = ErrorBody),
+        (status = 404, description = "no_such_link / link_revoked / link_expired / link_used", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        Internal,
+    ),
+)]
+pub async fn direct(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<DirectQuery>,
+) -> Result<Response, ApiError> {
+    // Only a link without a passcode and with one file is direct (a passcode needs the manifest).
+    let candidate = store(&state).get(&id).await?;
+    if let Some(link) = &candidate
+        && (link.passcode_hash.is_some() || store(&state).files(&link.id).await?.len() != 1)
+    {
+        return Err(ApiError::bad_request("not_direct", "this link is not a direct one: ask for its manifest (POST)"));
+    }
+    let (link, now) = match admit(&state, ip, &id, &query.recipient, None).await? {
+        Admission::Admitted { link, now } => (link, now),
+        Admission::Refused(answer) => return Ok(answer),
+    };
+    let file = store(&state).files(&link.id).await?.into_iter().next().ok_or_else(no_such_link)?;
+    opened(&state, &link, query.recipient.trim(), now).await?;
+    Ok(([(header::CONTENT_TYPE, "application/jose")], file.jwe).into_response())
+}
+
+enum Admission {
+    Admitted {
+        link: Link,
+        now: u64,
+    },
+    /// The answer to give (a wrong passcode: 401 with the specification's body).
+    Refused(Response),
+}
+
+/// Everything a request for a link's files must pass, each refusal stored and logged before it
+/// is answered: the recipient's name, the link being active, its passcode (an attempt taken
+/// before the check, so parallel guesses cannot exceed the limit), single use.
+async fn admit(
+    state: &AppState,
+    ip: std::net::IpAddr,
+    id: &str,
+    recipient: &str,
+    passcode: Option<&str>,
+) -> Result<Admission, ApiError> {
     state.limits.share_link_read(ip).await?;
-    let recipient = body.recipient.trim();
+    let recipient = recipient.trim();
     if recipient.is_empty()
         || recipient.chars().count() > MAX_RECIPIENT_CHARS
         || recipient.chars().any(char::is_control)
@@ -247,51 +326,48 @@ pub async fn manifest(
             format!("recipient names who is asking, in 1 to {MAX_RECIPIENT_CHARS} characters"),
         ));
     }
-    let links = store(&state);
+    let links = store(state);
     let now = now_ms();
-    let link = links.get(&id).await?.ok_or_else(no_such_link)?;
+    let link = links.get(id).await?.ok_or_else(no_such_link)?;
     let state_now = link.state(now);
     if state_now != LinkState::Active {
-        refused(&state, &link, recipient, state_now.as_str(), now).await?;
+        refused(state, &link, recipient, state_now.as_str(), now).await?;
         return Err(inactive(state_now));
     }
     if let Some(hash) = &link.passcode_hash {
-        // The attempt is taken before the check, so parallel guesses cannot exceed the limit.
         let Some(left) = links.take_attempt(&link.id).await? else {
-            refused(&state, &link, recipient, LinkState::Disabled.as_str(), now).await?;
+            refused(state, &link, recipient, LinkState::Disabled.as_str(), now).await?;
             return Err(inactive(LinkState::Disabled));
         };
-        let given = body.passcode.clone().unwrap_or_default();
-        if verify_passcode(hash.clone(), given).await? {
+        if verify_passcode(hash.clone(), passcode.unwrap_or_default().to_owned()).await? {
             links.refund_attempt(&link.id).await?;
         } else {
-            refused(&state, &link, recipient, "wrong_passcode", now).await?;
+            refused(state, &link, recipient, "wrong_passcode", now).await?;
             let answer = serde_json::json!({
                 "remainingAttempts": left,
                 "error": {"code": "wrong_passcode", "message": format!(
                     "the passcode is not right; {left} attempt{} left before the link stops working",
                     if left == 1 { "" } else { "s" })},
             });
-            return Ok((StatusCode::UNAUTHORIZED, Json(answer)).into_response());
+            return Ok(Admission::Refused((StatusCode::UNAUTHORIZED, Json(answer)).into_response()));
         }
     }
     if link.single_use && !links.mark_used(&link.id, now).await? {
-        refused(&state, &link, recipient, LinkState::Used.as_str(), now).await?;
+        refused(state, &link, recipient, LinkState::Used.as_str(), now).await?;
         return Err(inactive(LinkState::Used));
     }
-    let files = links.files(&link.id).await?;
-    let ticket = links.issue_ticket(&link.id, now).await?;
-    let max_embedded = body.embedded_length_max.unwrap_or(0);
-    let files = files.iter().map(|file| manifest_file(&link, file, &ticket, max_embedded)).collect();
-    // Stored, notified and logged before the files are handed out.
+    Ok(Admission::Admitted { link, now })
+}
+
+/// An answered request: stored with the name given, notified and logged before the files go out.
+async fn opened(state: &AppState, link: &Link, recipient: &str, now: u64) -> Result<(), ApiError> {
     let event = state.notifier.as_ref().map(|_| Event::share_link(now, link.owner, &link_digest(&link.id)));
-    links.record_access(&link.id, now, recipient, "ok", event.as_ref()).await?;
+    store(state).record_access(&link.id, now, recipient, "ok", event.as_ref()).await?;
     if let Some(notifier) = &state.notifier {
         notifier.wake();
     }
-    state.log.append(&audit(&link, "share_link_opened", "ok")).await?;
-    let status = if link.long_lived { "can-change" } else { "finalized" };
-    Ok(Json(Manifest { status: status.into(), files }).into_response())
+    state.log.append(&audit(link, "share_link_opened", "ok")).await?;
+    Ok(())
 }
 
 #[derive(Deserialize, IntoParams)]

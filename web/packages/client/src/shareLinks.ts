@@ -42,6 +42,8 @@ export interface ShareLinkOptions {
    */
   longLived?: { categories: Category[]; accountSecret: Uint8Array } | undefined;
   purpose?: 'link' | 'emergency';
+  /** Flag U: the one file is fetched directly (`GET url?recipient=…`), no manifest; not with a passcode. */
+  direct?: boolean;
 }
 
 export interface CreatedShareLink {
@@ -102,7 +104,8 @@ export async function createShareLink(vault: VaultClient, bundleText: string, op
     purpose: options.purpose ?? 'link',
     files: [{ content_type: FHIR_CONTENT_TYPE, jwe }],
   });
-  const flag = [options.longLived ? 'L' : '', options.passcode ? 'P' : ''].join('');
+  if (options.direct && options.passcode) throw new MedkeyError('invalid_link', 'A direct link cannot have a passcode: the recipient never asks for a manifest.');
+  const flag = [options.longLived ? 'L' : '', options.passcode ? 'P' : '', options.direct ? 'U' : ''].join('');
   const payload: ShlPayload = {
     url,
     key: base64urlnopad.encode(key),
@@ -160,6 +163,12 @@ export async function openShareLink(text: string, recipient: string, passcode?: 
   const payload = decodeShareLink(text);
   if (payload.exp !== undefined && payload.exp * 1000 < Date.now()) throw refusal(404, { error: { code: 'link_expired' } });
   const key = base64urlnopad.decode(payload.key);
+  if (payload.flag?.includes('U')) {
+    // Flag U: the one file, directly.
+    const fetched = await fetchFn(`${payload.url}?recipient=${encodeURIComponent(recipient)}`);
+    if (!fetched.ok) throw refusal(fetched.status, (await fetched.json().catch(() => undefined)) as undefined);
+    return { payload, files: [await decryptFile(FHIR_CONTENT_TYPE, await fetched.text(), key)] };
+  }
   const answer = await fetchFn(payload.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -176,13 +185,17 @@ export async function openShareLink(text: string, recipient: string, passcode?: 
       compact = await fetched.text();
     }
     if (!compact) continue;
-    let plaintext: Uint8Array;
-    try {
-      ({ plaintext } = await compactDecrypt(compact, key));
-    } catch {
-      throw new MedkeyError('tampered', 'The shared file does not match its link: it was changed, or the link was. Ask for a new one.');
-    }
-    files.push({ contentType: file.contentType, content: JSON.parse(new TextDecoder().decode(plaintext)) });
+    files.push(await decryptFile(file.contentType, compact, key));
   }
   return { payload, files };
+}
+
+async function decryptFile(contentType: string, compact: string, key: Uint8Array): Promise<ReceivedFile> {
+  let plaintext: Uint8Array;
+  try {
+    ({ plaintext } = await compactDecrypt(compact, key));
+  } catch {
+    throw new MedkeyError('tampered', 'The shared file does not match its link: it was changed, or the link was. Ask for a new one.');
+  }
+  return { contentType, content: JSON.parse(new TextDecoder().decode(plaintext)) };
 }

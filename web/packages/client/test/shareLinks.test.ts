@@ -88,6 +88,23 @@ describe('a SMART Health Link', () => {
     ]);
   });
 
+  it('with flag U hands its one file directly, to the independent receiver too', async () => {
+    const direct = await createShareLink(vault, bundleText, { label: 'Direct', direct: true });
+    expect(decodeShareLink(direct.link).flag).toBe('U');
+    const { files } = await openShareLink(direct.link, 'Walk-in clinic');
+    expect(files[0]!.content).toEqual(JSON.parse(bundleText));
+    const [code, out, err] = await receive(direct.link, 'Walk-in clinic');
+    expect(code, err).toBe(0);
+    expect((JSON.parse(out) as { files: { content: unknown }[] }).files[0]!.content).toEqual(JSON.parse(bundleText));
+    await expect(createShareLink(vault, bundleText, { label: 'x', direct: true, passcode: 'abcd' })).rejects.toThrow(/cannot have a passcode/);
+    // A link with a passcode is not direct: the vault says to ask for the manifest.
+    const guarded = await fetch(`${stack.vaultUrl}/shl/${shared.view.id}?recipient=x`);
+    expect(guarded.status).toBe(400);
+    expect(((await guarded.json()) as { error: { code: string } }).error.code).toBe('not_direct');
+    const [mine] = (await vault.shareLinks()).filter((l) => l.id === direct.view.id);
+    expect(mine!.accesses.map((a) => a.recipient)).toEqual(['Walk-in clinic', 'Walk-in clinic']);
+  });
+
   it('refuses a file that does not match its link', async () => {
     const secret = globalThis.crypto.getRandomValues(new Uint8Array(32));
     const live = await createShareLink(vault, bundleText, { label: 'Long-lived', longLived: { categories: ['allergies'], accountSecret: secret } });

@@ -78,7 +78,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** A link with flag `U`: its one file, directly (the specification's direct-file request). */
+        get: operations["direct"];
         put?: never;
         /**
          * The manifest (the specification's manifest request): the files, inline or by a location
@@ -2062,6 +2063,70 @@ export interface operations {
             };
             /** @description database_unavailable / mirror_stale */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    direct: {
+        parameters: {
+            query: {
+                /** @description Who is asking, in words (shown to the patient). */
+                recipient: string;
+            };
+            header?: never;
+            path: {
+                /** @description The link's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file: a compact JWE */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/jose": string;
+                };
+            };
+            /** @description invalid_request (recipient) / invalid_query / not_direct: the link has a passcode or more than one file, so ask for its manifest */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no_such_link / link_revoked / link_expired / link_used */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
