@@ -2,7 +2,7 @@
 FORGE := tools/node_modules/.bin/forge
 SETUP_STAMP := tools/node_modules/.medkey-lock.sha256
 
-.PHONY: run install test setup build web contracts abi api deployments check-abi test-contracts test-rust test-web gas bench-indexer bench-revocation bench-vault bench-audit bench-cli bench-directory coverage lint clean
+.PHONY: run install test setup build web contracts abi api deployments check-abi test-contracts test-rust test-cluster test-web gas bench-indexer bench-revocation bench-vault bench-audit bench-cli bench-directory coverage lint clean
 
 ## run: start a local chain with the ConsentRegistry deployed (Ctrl-C stops it)
 run: build
@@ -12,8 +12,8 @@ run: build
 install:
 	cargo install --locked --path cli
 
-## test: every test in the project (forge suites, ABI drift, gas budgets, Rust unit + e2e, web)
-test: check-abi test-contracts test-rust test-web
+## test: every test in the project (forge suites, ABI drift, gas budgets, Rust unit + e2e, the cluster under faults, web)
+test: check-abi test-contracts test-rust test-cluster test-web
 
 ## setup: install Foundry, solc-js and OpenZeppelin from npm into tools/ (idempotent)
 setup: $(SETUP_STAMP)
@@ -46,7 +46,12 @@ test-contracts: setup
 	$(FORGE) snapshot --match-contract GasTest --check
 
 test-rust: build
-	cargo nextest run --workspace --no-fail-fast
+	cargo nextest run --workspace --no-fail-fast -E 'not binary(cluster)'
+
+## test-cluster: 1 indexer, 3 vault replicas behind HAProxy, PostgreSQL and Redis, each broken in turn under load; prints its table
+test-cluster: build
+	@command -v haproxy >/dev/null || { echo "test-cluster needs HAProxy: apt-get install haproxy" >&2; exit 1; }
+	cargo nextest run -p medkey-e2e --test cluster --no-capture
 
 # The web workspace: types and typecheck drift, unit tests, vectors against Rust, the e2e
 # against a real anvil and vault (it runs the medkey binary `make build` made).

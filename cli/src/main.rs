@@ -32,15 +32,31 @@ use tracing_subscriber::EnvFilter;
 /// (block, lag, events/s): the progress output of a long backfill.
 const DEFAULT_LOG: &str = "warn,medkey_indexer::sync=info,alloy_pubsub=off,alloy_transport_ws=off";
 
+fn init_logging() {
+    let filter = EnvFilter::try_from_env("MEDKEY_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match std::env::var(LOG_FORMAT_ENV).as_deref() {
+        Ok("json") => builder.json().with_current_span(false).init(),
+        Ok("text") | Err(_) => builder
+            // Colour only for a person at a terminal: a log written to a file stays plain text.
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        Ok(other) => {
+            builder.with_ansi(false).init();
+            tracing::warn!("{LOG_FORMAT_ENV}={other:?} is neither \"text\" nor \"json\"; logging text");
+        }
+    }
+}
+
 /// Exit codes: 0 success, 1 a command failed (the message says why), 2 bad usage.
+/// `MEDKEY_LOG_FORMAT=json`: log lines as JSON objects (one per line) for a log collector.
+const LOG_FORMAT_ENV: &str = "MEDKEY_LOG_FORMAT";
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("MEDKEY_LOG").unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG)))
-        .with_writer(std::io::stderr)
-        // Colour only for a person at a terminal: a log written to a file stays plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    init_logging();
+    // One TLS provider for every client that takes the process default (Redis over rediss://).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = commands::Cli::parse();
     match cli.run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,

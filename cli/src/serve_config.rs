@@ -121,6 +121,10 @@ pub struct RedisConfig {
     pub url: String,
     #[serde(default = "defaults::redis_prefix")]
     pub prefix: String,
+    /// For `rediss://` to a server whose certificate a private CA signed: that CA (PEM). The
+    /// server's name is checked against its certificate either way.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,6 +153,10 @@ pub struct VaultConfig {
     pub provider_web_root: Option<PathBuf>,
     /// The admin console's built files (web/apps/admin/dist), served at `/admin/`; needs `web_root`.
     pub admin_web_root: Option<PathBuf>,
+    /// Serve HTTPS: the certificate chain (PEM, the server's first) and its private key (PEM).
+    /// Both or neither; without them the vault speaks plain HTTP, for a TLS-terminating proxy.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
 }
 
 impl Default for VaultConfig {
@@ -166,6 +174,8 @@ impl Default for VaultConfig {
             web_root: None,
             provider_web_root: None,
             admin_web_root: None,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -577,6 +587,11 @@ impl Loaded {
                 format!("'{}' is not a redis:// or rediss:// URL", redact_url(&redis.url)),
             );
             check(
+                redis.ca_file.is_none() || url_scheme(&redis.url) == Some("rediss"),
+                "redis.ca_file",
+                "is set but redis.url is not rediss://: a CA certificate only means something over TLS".into(),
+            );
+            check(
                 !redis.prefix.is_empty() && !redis.prefix.contains(char::is_whitespace),
                 "redis.prefix",
                 "must be a non-empty word (keys are named <prefix>:…)".into(),
@@ -594,6 +609,13 @@ impl Loaded {
             check((1..=3_600).contains(&secs), key, "must be between 1 and 3600 seconds".into());
         }
         check(c.vault.max_connections >= 1, "vault.max_connections", "must be at least 1".into());
+        check(
+            c.vault.tls_cert_file.is_some() == c.vault.tls_key_file.is_some(),
+            if c.vault.tls_cert_file.is_some() { "vault.tls_key_file" } else { "vault.tls_cert_file" },
+            "is not set but its pair is: HTTPS needs both the certificate (vault.tls_cert_file) and its key \
+             (vault.tls_key_file)"
+                .into(),
+        );
         check(c.freshness.strict_timeout_ms >= 100, "freshness.strict_timeout_ms", "must be at least 100".into());
         if let Some(origin) = &c.identity.origin {
             let parsed = url::Url::parse(origin).ok();
@@ -969,8 +991,12 @@ impl Loaded {
             (
                 "redis",
                 match &c.redis {
-                    Some(redis) => vec![("url", quoted(&redact_url(&redis.url))), ("prefix", quoted(&redis.prefix))],
-                    None => vec![("url", UNSET.into()), ("prefix", UNSET.into())],
+                    Some(redis) => vec![
+                        ("url", quoted(&redact_url(&redis.url))),
+                        ("prefix", quoted(&redis.prefix)),
+                        ("ca_file", opt(redis.ca_file.as_deref().map(path))),
+                    ],
+                    None => vec![("url", UNSET.into()), ("prefix", UNSET.into()), ("ca_file", UNSET.into())],
                 },
             ),
             (
@@ -984,6 +1010,8 @@ impl Loaded {
                     ("body_timeout_secs", c.vault.body_timeout_secs.to_string()),
                     ("request_timeout_secs", c.vault.request_timeout_secs.to_string()),
                     ("max_connections", c.vault.max_connections.to_string()),
+                    ("tls_cert_file", opt(c.vault.tls_cert_file.as_deref().map(path))),
+                    ("tls_key_file", opt(c.vault.tls_key_file.as_deref().map(path))),
                 ],
             ),
             (

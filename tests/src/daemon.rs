@@ -90,6 +90,19 @@ impl Daemon {
         }
     }
 
+    /// SIGKILL (a crash: nothing is flushed or finished), then everything printed.
+    pub fn kill(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        self.output()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
     /// SIGTERM, then the exit status (within 30 s) and everything printed.
     pub fn terminate(mut self) -> (ExitStatus, String) {
         let killed = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();

@@ -4,11 +4,13 @@
 pub mod chain;
 pub mod daemon;
 pub mod db;
+pub mod engines;
 pub mod fhir_refs;
 pub mod mirror;
 pub mod proxy;
 pub mod scenario;
 pub mod sealed;
+pub mod serve;
 pub mod vault;
 
 use std::{

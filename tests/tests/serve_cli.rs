@@ -5,21 +5,21 @@
 //! is ever printed. With `[notifications]`, grants on chain reach a local webhook receiver,
 //! signed.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use medkey_e2e::chain::TestChain;
-use medkey_e2e::daemon::Daemon;
 use medkey_e2e::db::{Backend, TestDb};
-use medkey_e2e::vault::{DOMAIN, siwe_message};
+use medkey_e2e::engines::free_port;
+use medkey_e2e::serve::{
+    Serve, base_config, hex_key, login, new_nonce, run, start_serve, try_login, write, write_secret_file,
+};
+use medkey_e2e::vault::DOMAIN;
 use medkey_e2e::{on_both_backends, spawn_anvil};
 use medkey_protocol::{Category, Deployment};
 use medkey_vault::notify::verify_signature;
@@ -33,114 +33,6 @@ const AUDIT_SEED: &str = "a0d17a0d17a0d17a0d17a0d17a0d17a0d17a0d17a0d17a0d17a0d1
 const DB_PASSWORD: &str = "pg-pass-do-not-print-7731";
 /// The webhooks' HMAC secret (used as is: 41 bytes).
 const WEBHOOK_SECRET: &str = "whsec-medkey-serve-test-7e1f0c2b9a8d4e6f5";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn hex_key(signer: &PrivateKeySigner) -> String {
-    alloy::hex::encode(signer.to_bytes())
-}
-
-/// A running `medkey serve`.
-type Serve = Daemon;
-
-/// `medkey serve` with a clean environment (only `PATH` and `env`), run in `dir`.
-fn command(dir: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
-    let mut cmd = medkey_e2e::medkey_command();
-    cmd.arg("serve").args(args).current_dir(dir).env_clear();
-    if let Some(path) = std::env::var_os("PATH") {
-        cmd.env("PATH", path);
-    }
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    cmd
-}
-
-/// `medkey serve --config CONFIG`, running.
-fn start_serve(dir: &Path, config: &Path, env: &[(&str, String)]) -> Serve {
-    Daemon::spawn("medkey serve", command(dir, &["--config", config.to_str().unwrap()], env))
-}
-
-/// Runs `medkey serve ARGS` to completion: exit code, stdout, stderr.
-fn run(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (Option<i32>, String, String) {
-    let out = command(dir, args, env).output().expect("medkey runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn write_secret_file(dir: &Path, name: &str, text: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = write(dir, name, text);
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    path
-}
-
-/// A minimal valid configuration for `chain`'s node, the registry named in the file.
-fn base_config(rpc_url: &str, registry: &str, deploy_block: u64, database_url: &str) -> String {
-    format!(
-        r#"
-[chain]
-rpc_url = "{rpc_url}"
-chain_id = 31337
-registry = "{registry}"
-deploy_block = {deploy_block}
-poll_interval_ms = 50
-
-[database]
-url = "{database_url}"
-
-[identity]
-domain = "{DOMAIN}"
-
-[blobs]
-dir = "blobs"
-"#
-    )
-}
-
-/// Signs in with SIWE; returns the access token.
-async fn login(http: &reqwest::Client, base: &str, signer: &PrivateKeySigner) -> String {
-    let (status, body) = try_login(http, base, signer, None).await;
-    assert_eq!(status, 200, "{body}");
-    body["access_token"].as_str().unwrap().to_owned()
-}
-
-/// A login with a fresh nonce, or with `nonce` when given.
-async fn try_login(http: &reqwest::Client, base: &str, signer: &PrivateKeySigner, nonce: Option<&str>) -> (u16, Value) {
-    let nonce = match nonce {
-        Some(nonce) => nonce.to_owned(),
-        None => new_nonce(http, base).await,
-    };
-    let message = siwe_message(signer.address(), 31337, &nonce);
-    let signature = signer.sign_message_sync(message.as_bytes()).unwrap();
-    let body = json!({"message": message, "signature": alloy::hex::encode_prefixed(signature.as_bytes())});
-    let response = http
-        .post(format!("{base}/v1/auth/login"))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
-
-async fn new_nonce(http: &reqwest::Client, base: &str) -> String {
-    let response = http.get(format!("{base}/v1/auth/nonce")).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
-    body["nonce"].as_str().unwrap().to_owned()
-}
 
 /// Polls the patient's `/v1/grants` until `grant_id` shows up (the mirror caught up).
 async fn wait_for_grant(http: &reqwest::Client, base: &str, token: &str, grant_id: &str) -> Value {
@@ -241,6 +133,38 @@ listen = "127.0.0.1:{metrics_port}"
     let mirrored = wait_for_grant(&http, &base, &token, &grant_id).await;
     assert_eq!(mirrored["state"], "live", "{mirrored}");
     assert_eq!(mirrored["categories"], json!(["lab_results"]), "{mirrored}");
+
+    // The vault's own metrics, beside the indexer's: the sign-in, its audit entry, the routes,
+    // an error by its code.
+    assert_eq!(http.get(format!("{base}/v1/no-such-route")).send().await.unwrap().status(), 404);
+    let metrics = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics")).await.unwrap().text().await.unwrap();
+    for expected in [
+        r#"medkey_vault_sign_ins_total{outcome="ok"} 1"#,
+        r#"medkey_vault_audit_entries_total{kind="login",outcome="ok"} 1"#,
+        r#"medkey_vault_http_requests_total{route="/v1/auth/login",method="POST",status="200"} 1"#,
+        r#"medkey_vault_http_request_duration_seconds_bucket{le="+Inf",route="/v1/grants",method="GET"}"#,
+        r#"medkey_vault_http_errors_total{route="unmatched",code="not_found"} 1"#,
+    ] {
+        assert!(metrics.contains(expected), "{expected} missing from:\n{metrics}");
+    }
+    assert!(!metrics.contains(&chain.patient(0).to_string().to_lowercase()[2..]), "metrics name no address");
+    // The Grafana dashboard is built on metrics that exist.
+    let dashboard =
+        std::fs::read_to_string(medkey_e2e::workspace_root().join("docs/operations/grafana-dashboard.json")).unwrap();
+    let mut names: Vec<&str> = dashboard
+        .match_indices("medkey_")
+        .map(|(at, _)| {
+            let rest = &dashboard[at..];
+            &rest[..rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len())]
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    assert!(names.len() >= 12, "{names:?}");
+    for name in names {
+        let family = name.trim_end_matches("_bucket").trim_end_matches("_total");
+        assert!(metrics.contains(&format!("# TYPE {family} ")), "the dashboard's {name} is not exported:\n{metrics}");
+    }
 
     let (status, output) = serve.terminate();
     assert_eq!(status.code(), Some(0), "SIGTERM must stop medkey serve cleanly:\n{output}");

@@ -23,6 +23,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::metrics::VaultMetrics;
+
 /// An entry for `kind` done by `actor` now; fill in the rest with struct update syntax.
 pub fn stamped(kind: &str, actor: Address) -> AuditEntry {
     AuditEntry::new(kind, actor, medkey_indexer::sync::now_ms())
@@ -64,6 +66,8 @@ type Pending = (AuditEntry, oneshot::Sender<Result<(), AppendError>>);
 pub enum AppendError {
     #[error("the access log could not store the entry: {0}")]
     Database(String),
+    #[error("the access log could not store the entry, the database is not answering: {0}")]
+    Unavailable(String),
     #[error("the access log writer has stopped")]
     Closed,
 }
@@ -83,6 +87,11 @@ impl AccessLog {
     /// position (an edited, deleted or reordered row stops the vault here), gives a leaf to rows
     /// written before the log was a tree, then starts the writer on the current Tokio runtime.
     pub async fn open(pool: AnyPool, backend: Backend) -> Result<Self, OpenError> {
+        Self::open_counted(pool, backend, VaultMetrics::default()).await
+    }
+
+    /// [`AccessLog::open`], counting each stored entry by kind and outcome in `metrics`.
+    pub async fn open_counted(pool: AnyPool, backend: Backend, metrics: VaultMetrics) -> Result<Self, OpenError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM access_log ORDER BY id")))
             .fetch_all(&pool)
             .await?;
@@ -110,7 +119,7 @@ impl AccessLog {
         }
         let tree = Arc::new(RwLock::new(tree));
         let (queue, pending) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(write_batches(pool.clone(), backend, tree.clone(), pending));
+        tokio::spawn(write_batches(pool.clone(), backend, tree.clone(), pending, metrics));
         Ok(Self { pool, queue, tree })
     }
 
@@ -133,6 +142,13 @@ impl AccessLog {
             stored.await.map_err(|_| AppendError::Closed)??;
         }
         Ok(())
+    }
+
+    /// How many entries are stored, by every replica (read from the database, not the tree).
+    pub async fn stored_size(&self) -> Result<u64, sqlx::Error> {
+        let row =
+            sqlx::query("SELECT COALESCE(MAX(leaf_index) + 1, 0) AS n FROM access_log").fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>("n")? as u64)
     }
 
     /// The tree with every stored entry in it (other replicas' too), for proofs and heads;
@@ -223,7 +239,13 @@ fn entry_from_row(row: &AnyRow) -> Result<AuditEntry, sqlx::Error> {
 /// Attempts at a batch before giving up (clashes with another replica's batch, a busy SQLite).
 const ATTEMPTS: u32 = 10;
 
-async fn write_batches(pool: AnyPool, backend: Backend, tree: Arc<RwLock<Tree>>, mut pending: mpsc::Receiver<Pending>) {
+async fn write_batches(
+    pool: AnyPool,
+    backend: Backend,
+    tree: Arc<RwLock<Tree>>,
+    mut pending: mpsc::Receiver<Pending>,
+    metrics: VaultMetrics,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let leaves: Vec<[u8; 32]> = batch.iter().map(|(entry, _)| entry.leaf()).collect();
@@ -247,7 +269,16 @@ async fn write_batches(pool: AnyPool, backend: Backend, tree: Arc<RwLock<Tree>>,
             let _ = catch_up(&pool, &tree).await;
             tokio::time::sleep(std::time::Duration::from_millis(1 << attempt)).await;
         }
-        let stored = stored.map_err(|err| AppendError::Database(err.to_string()));
+        if stored.is_ok() {
+            for entry in &entries {
+                metrics.entry_stored(&entry.kind, &entry.outcome);
+            }
+        }
+        let stored = stored.map_err(|err| match crate::db::is_unavailable(&err) {
+            true => AppendError::Unavailable(err.to_string()),
+            false => AppendError::Database(err.to_string()),
+        });
+        drop(entries);
         for (_, reply) in batch.drain(..) {
             // The requester may have gone away; its entry is stored all the same.
             let _ = reply.send(stored.clone());

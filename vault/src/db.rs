@@ -41,3 +41,19 @@ pub async fn migrate(store: &Store) -> Result<AnyPool, sqlx::migrate::MigrateErr
     embedded_migrator("_medkey_vault_migrations", store.backend(), POSTGRES, SQLITE).run(store.pool()).await?;
     Ok(store.pool().clone())
 }
+
+/// Whether `err` means the database cannot be reached or is restarting (a lost connection, no
+/// free connection in time, TLS failure, PostgreSQL's SQLSTATE classes 08 and 57P), rather than a
+/// fault of the query: the vault then answers 503 `database_unavailable` and the client retries.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}

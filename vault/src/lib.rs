@@ -28,6 +28,7 @@ pub mod gate;
 pub mod http;
 pub mod identity;
 pub mod limits;
+pub mod metrics;
 pub mod mirror_view;
 pub mod notify;
 pub mod records;

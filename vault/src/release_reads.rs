@@ -16,6 +16,8 @@ type Pending = (([u8; 16], Address), oneshot::Sender<Result<Option<ReleaseView>,
 pub enum ReadError {
     #[error("reading the record failed: {0}")]
     Database(String),
+    #[error("the database is not answering: {0}")]
+    Unavailable(String),
     #[error("the record reader has stopped")]
     Closed,
 }
@@ -53,7 +55,12 @@ async fn read_batches(records: Records, mut pending: mpsc::Receiver<Pending>) {
                 }
             }
             Err(err) => {
-                let err = ReadError::Database(err.to_string());
+                let err = match &err {
+                    crate::records::RecordError::Database(db) if crate::db::is_unavailable(db) => {
+                        ReadError::Unavailable(err.to_string())
+                    }
+                    _ => ReadError::Database(err.to_string()),
+                };
                 for (_, reply) in batch.drain(..) {
                     let _ = reply.send(Err(err.clone()));
                 }

@@ -17,7 +17,7 @@ use prometheus_client::registry::Registry;
 
 use super::deploy::deploy;
 use super::indexer::serve_metrics;
-use super::runtime::{self, Services, StopOn};
+use super::runtime::{self, Services, StopOn, VaultServer};
 use crate::tools;
 
 /// Start a local anvil chain, deploy the ConsentRegistry, mirror it with the indexer and serve
@@ -37,7 +37,7 @@ pub struct DevArgs {
     /// SQLite file for the chain mirror; reset on every start, like the chain itself.
     #[arg(long, default_value = ".medkey/dev.sqlite")]
     pub mirror_db: PathBuf,
-    /// Serve the indexer's Prometheus metrics on http://ADDR/metrics.
+    /// Serve the indexer's and the vault's Prometheus metrics on http://ADDR/metrics.
     #[arg(long, default_value = "127.0.0.1:9464")]
     pub metrics_addr: std::net::SocketAddr,
     /// Serve the vault's HTTP API here.
@@ -89,7 +89,6 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let store = fresh_mirror(&args.mirror_db).await?;
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry);
-    serve_metrics(args.metrics_addr, Arc::new(registry)).await?;
     let mut config = IndexerConfig::for_deployment(&deployment, anvil.endpoint());
     config.ws_url = Some(anvil.ws_endpoint());
     config.poll_interval = Duration::from_millis(100);
@@ -106,6 +105,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         identity_domain: vault.identity_domain,
     };
     list_demo_providers(&vault.state, &demo, &deployment).await?;
+    vault.state.metrics.register(&mut registry);
+    serve_metrics(args.metrics_addr, Arc::new(registry)).await?;
     let listener = tokio::net::TcpListener::bind(args.vault_addr)
         .await
         .with_context(|| format!("binding the vault on {} (use --vault-addr)", args.vault_addr))?;
@@ -166,13 +167,17 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let anchor_policy = AnchorPolicy { every_entries: 100, every: Duration::from_secs(60) };
     let services = Services {
         store,
-        indexer,
-        vault: vault.state,
-        listener,
-        body_limit: runtime::DEFAULT_BODY_LIMIT,
-        server_limits: Default::default(),
-        anchoring: Some((anchorer, anchor_policy)),
-        web_app,
+        indexer: Some(indexer),
+        vault: Some(VaultServer {
+            state: vault.state,
+            listener,
+            tls: None,
+            body_limit: runtime::DEFAULT_BODY_LIMIT,
+            server_limits: Default::default(),
+            anchoring: Some((anchorer, anchor_policy)),
+            web_app,
+            sample_metrics: true,
+        }),
     };
     let stopped = services.run(StopOn::Signal).await;
     eprintln!("stopping anvil");

@@ -38,13 +38,23 @@ pub enum StopOn {
     SignalOrExit,
 }
 
-/// Everything that runs until stopped, ready to start.
+/// Everything that runs until stopped, ready to start: the indexer, the vault, or both
+/// (`medkey serve --role`).
 pub struct Services {
     pub store: Store,
-    pub indexer: Indexer,
-    pub vault: AppState,
+    /// Follows the chain into the mirror; `None` when another process does (`--role vault`).
+    pub indexer: Option<Indexer>,
+    /// The HTTP API; `None` for an indexer alone (`--role indexer`).
+    pub vault: Option<VaultServer>,
+}
+
+/// The vault's HTTP server and what runs beside it.
+pub struct VaultServer {
+    pub state: AppState,
     /// Bound already, so a taken port fails before anything starts.
     pub listener: tokio::net::TcpListener,
+    /// Serve HTTPS with this certificate, else plain HTTP.
+    pub tls: Option<medkey_vault::http::TlsAcceptor>,
     pub body_limit: usize,
     /// Timeouts and the connection cap of the HTTP server.
     pub server_limits: medkey_vault::http::ServerLimits,
@@ -52,6 +62,18 @@ pub struct Services {
     pub anchoring: Option<(Anchorer, AnchorPolicy)>,
     /// The browser app served beside the API, if any.
     pub web_app: Option<medkey_vault::http::WebApp>,
+    /// Reads the sampled gauges of `medkey_vault::metrics` (when they are exported).
+    pub sample_metrics: bool,
+}
+
+type Task<T> = Option<tokio::task::JoinHandle<T>>;
+
+/// Waits for `task` if there is one, else forever (for `select!` over optional parts).
+async fn finished<T>(task: &mut Task<T>) -> Result<T, tokio::task::JoinError> {
+    match task {
+        Some(handle) => handle.await,
+        None => std::future::pending().await,
+    }
 }
 
 impl Services {
@@ -64,54 +86,72 @@ impl Services {
         let until_stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stopped| *stopped).await;
         };
-        let anchoring =
-            self.anchoring.map(|(anchorer, policy)| tokio::spawn(anchorer.run(policy, until_stopped(stop_rx.clone()))));
-        // Started with the vault's state (`AppState::with_notifier`), if at all; stopped below.
-        let notifier = self.vault.notifier.clone();
-        let app = medkey_vault::http::router_with_app(self.vault, self.body_limit, self.web_app);
-        let mut server = tokio::spawn(medkey_vault::http::serve(
-            self.listener,
-            app,
-            self.server_limits,
-            until_stopped(stop_rx.clone()),
-        ));
-        let mut indexer = tokio::spawn(self.indexer.run(until_stopped(stop_rx)));
+        let mut background = Vec::new();
+        let mut notifier = None;
+        let mut server: Task<std::io::Result<()>> = None;
+        if let Some(vault) = self.vault {
+            if let Some((anchorer, policy)) = vault.anchoring {
+                background.push(tokio::spawn(anchorer.run(policy, until_stopped(stop_rx.clone()))));
+            }
+            if vault.sample_metrics {
+                let sampling = medkey_vault::metrics::sample(vault.state.clone(), until_stopped(stop_rx.clone()));
+                background.push(tokio::spawn(sampling));
+            }
+            // Started with the vault's state (`AppState::with_notifier`), if at all; stopped below.
+            notifier = vault.state.notifier.clone();
+            let app = medkey_vault::http::router_with_app(vault.state, vault.body_limit, vault.web_app);
+            server = Some(tokio::spawn(medkey_vault::http::serve_with(
+                vault.listener,
+                app,
+                vault.server_limits,
+                vault.tls,
+                until_stopped(stop_rx.clone()),
+            )));
+        }
+        let mut indexer: Task<Result<(), medkey_indexer::IndexerError>> =
+            self.indexer.map(|indexer| tokio::spawn(indexer.run(until_stopped(stop_rx))));
         let (mut indexed, mut served) = (None, None);
         match stop_on {
             StopOn::Signal => wait_for_signal().await,
             StopOn::SignalOrExit => tokio::select! {
                 () = wait_for_signal() => {}
-                result = &mut indexer => {
-                    tracing::error!("the indexer stopped on its own; stopping the vault");
+                result = finished(&mut indexer) => {
+                    tracing::error!("the indexer stopped on its own; stopping the rest");
                     indexed = Some(result);
                 }
-                result = &mut server => {
-                    tracing::error!("the vault's server stopped on its own; stopping the indexer");
+                result = finished(&mut server) => {
+                    tracing::error!("the vault's server stopped on its own; stopping the rest");
                     served = Some(result);
                 }
             },
         }
         stop_tx.send_replace(true);
-        let indexed = match indexed {
-            Some(result) => result,
-            None => indexer.await,
+        let indexed = match (indexed, indexer) {
+            (Some(result), _) => Some(result),
+            (None, Some(handle)) => Some(handle.await),
+            (None, None) => None,
+        };
+        for task in background {
+            task.await.context("a background task of the vault")?;
         }
-        .context("indexer task")?;
-        if let Some(anchoring) = anchoring {
-            anchoring.await.context("anchoring task")?;
-        }
-        let served = match served {
-            Some(result) => result,
-            None => server.await,
+        let served = match (served, server) {
+            (Some(result), _) => Some(result),
+            (None, Some(handle)) => Some(handle.await),
+            (None, None) => None,
         };
         // After the server, whose last requests may have queued notifications; stopped even when
         // the server failed, so that no attempt is cut off mid-way.
         if let Some(notifier) = notifier {
             notifier.shutdown().await;
         }
-        served.context("vault task")?.context("vault server")?;
+        if let Some(served) = served {
+            served.context("vault task")?.context("vault server")?;
+        }
         self.store.close().await;
-        Ok(indexed?)
+        if let Some(indexed) = indexed {
+            indexed.context("indexer task")??;
+        }
+        Ok(())
     }
 }
 

@@ -17,7 +17,7 @@ use medkey_vault::blobs::BlobStore;
 use medkey_vault::relay::Relayer;
 use prometheus_client::registry::Registry;
 
-use super::runtime::{self, Services, StopOn};
+use super::runtime::{self, Services, StopOn, VaultServer};
 use crate::serve_config::{self, BlobBackend, Loaded, RegistryTarget, Secrets, redact_url};
 
 /// Run the chain mirror and the vault API in production, configured by a TOML file.
@@ -39,12 +39,46 @@ pub struct ServeArgs {
     /// and exit without connecting to anything.
     #[arg(long)]
     pub check: bool,
+    /// What this process runs: `all` (the indexer and the vault), `vault` (the API alone, over a
+    /// mirror another process keeps: run several behind a load balancer) or `indexer` (the chain
+    /// mirror alone; needs no secret).
+    #[arg(long, value_enum, default_value_t = Role::All, env = "MEDKEY_ROLE")]
+    pub role: Role,
+}
+
+/// The parts of Medkey one `medkey serve` process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    All,
+    Vault,
+    Indexer,
+}
+
+impl Role {
+    fn runs_indexer(self) -> bool {
+        self != Role::Vault
+    }
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let loaded = serve_config::load(&args.config)?;
-    let secrets = loaded.secrets()?;
     let registry = loaded.registry()?;
+    if args.role == Role::Indexer {
+        for warning in &loaded.warnings {
+            eprintln!("warning: {warning}");
+        }
+        if args.check {
+            println!(
+                "role indexer: chain {} → {}",
+                redact_url(&loaded.config.chain.rpc_url),
+                redact_url(&loaded.config.database.url)
+            );
+            println!("\nconfiguration OK: {} (the indexer reads no secret)", args.config.display());
+            return Ok(());
+        }
+        return serve_indexer(&loaded, registry).await;
+    }
+    let secrets = loaded.secrets()?;
     for warning in loaded.warnings.iter().chain(serve_config::audit_key_mismatch(&registry, &secrets).as_ref()) {
         eprintln!("warning: {warning}");
     }
@@ -53,10 +87,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         println!("\nconfiguration OK: {}", args.config.display());
         return Ok(());
     }
-    serve(&loaded, secrets, registry).await
+    serve(&loaded, secrets, registry, args.role).await
 }
 
-async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget) -> anyhow::Result<()> {
+/// The chain, checked to be the configured one, and the mirror's database.
+async fn connect(loaded: &Loaded) -> anyhow::Result<(u64, Store)> {
     let c = &loaded.config;
     let rpc = redact_url(&c.chain.rpc_url);
     let chain_id = node_chain_id(&c.chain.rpc_url, Duration::from_millis(c.chain.rpc_timeout_ms))
@@ -65,28 +100,68 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget) 
     if chain_id != c.chain.chain_id {
         bail!("the node at {rpc} serves chain {chain_id}, but chain.chain_id is {}", c.chain.chain_id);
     }
-
-    let database = redact_url(&c.database.url);
     create_sqlite_dir(&c.database.url)?;
     let store = Store::connect(&c.database.url)
         .await
-        .with_context(|| format!("opening the database {database} (database.url)"))?;
+        .with_context(|| format!("opening the database {} (database.url)", redact_url(&c.database.url)))?;
+    Ok((chain_id, store))
+}
+
+/// Serves `registry` on `metrics.listen`, if set.
+async fn serve_metrics(loaded: &Loaded, registry: Registry) -> anyhow::Result<()> {
+    let Some(addr) = loaded.config.metrics.listen else { return Ok(()) };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the metrics listener on {addr} (metrics.listen)"))?;
+    let router = medkey_indexer::metrics::router(Arc::new(registry));
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, router).await {
+            tracing::error!(%err, "metrics server stopped");
+        }
+    });
+    Ok(())
+}
+
+/// `--role indexer`: the chain mirror alone, for vault replicas (`--role vault`) to read.
+async fn serve_indexer(loaded: &Loaded, registry: RegistryTarget) -> anyhow::Result<()> {
+    let c = &loaded.config;
+    let (chain_id, store) = connect(loaded).await?;
     let mut metrics_registry = Registry::default();
     let metrics = Metrics::register(&mut metrics_registry);
-    if let Some(addr) = c.metrics.listen {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding the metrics listener on {addr} (metrics.listen)"))?;
-        let router = medkey_indexer::metrics::router(Arc::new(metrics_registry));
-        tokio::spawn(async move {
-            if let Err(err) = axum::serve(listener, router).await {
-                tracing::error!(%err, "metrics server stopped");
-            }
-        });
-    }
+    serve_metrics(loaded, metrics_registry).await?;
     let indexer = Indexer::connect(loaded.indexer_config(&registry), store.clone(), metrics)
         .await
         .context("starting the indexer")?;
+    println!("Medkey's indexer is running (--role indexer)");
+    println!("  chain            {chain_id} at {}", redact_url(&c.chain.rpc_url));
+    println!("  ConsentRegistry  {} from block {} ({})", registry.address, registry.deploy_block, registry.source);
+    println!("  chain mirror     {}", redact_url(&c.database.url));
+    match c.metrics.listen {
+        Some(addr) => println!("  metrics          http://{addr}/metrics"),
+        None => println!("  metrics          off"),
+    }
+    println!("Stop with Ctrl-C or SIGTERM.");
+    let services = Services { store, indexer: Some(indexer), vault: None };
+    services.run(StopOn::SignalOrExit).await?;
+    eprintln!("medkey serve stopped");
+    Ok(())
+}
+
+async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget, role: Role) -> anyhow::Result<()> {
+    let c = &loaded.config;
+    let rpc = redact_url(&c.chain.rpc_url);
+    let database = redact_url(&c.database.url);
+    let (chain_id, store) = connect(loaded).await?;
+    let mut metrics_registry = Registry::default();
+    let metrics = Metrics::register(&mut metrics_registry);
+    let indexer = match role.runs_indexer() {
+        true => Some(
+            Indexer::connect(loaded.indexer_config(&registry), store.clone(), metrics)
+                .await
+                .context("starting the indexer")?,
+        ),
+        false => None,
+    };
 
     let blobs = match c.blobs.backend {
         BlobBackend::Local => {
@@ -112,11 +187,25 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget) 
         state = state.with_strict(check);
     }
     if let Some(redis) = &c.redis {
+        let ca = match &redis.ca_file {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .with_context(|| format!("reading the CA certificate {} (redis.ca_file)", path.display()))?,
+            ),
+            None => None,
+        };
         state = state
-            .with_redis(&redis.url, &redis.prefix)
+            .with_redis_ca(&redis.url, &redis.prefix, ca.as_deref())
             .await
             .with_context(|| format!("connecting to Redis at {} (redis.url)", redact_url(&redis.url)))?;
     }
+    let tls = match (&c.vault.tls_cert_file, &c.vault.tls_key_file) {
+        (Some(cert), Some(key)) => Some(
+            medkey_vault::http::server_tls(cert, key)
+                .map_err(|why| anyhow::anyhow!("vault.tls_cert_file / vault.tls_key_file: {why}"))?,
+        ),
+        _ => None,
+    };
     let relayer_account = match &secrets.relayer {
         Some((key, _)) => {
             let timeout = Duration::from_secs(c.relayer.timeout_secs);
@@ -142,6 +231,8 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget) 
         }
         None => None,
     };
+    state.metrics.register(&mut metrics_registry);
+    serve_metrics(loaded, metrics_registry).await?;
     check_open_file_limit(c.vault.max_connections);
     let listener = tokio::net::TcpListener::bind(c.vault.listen)
         .await
@@ -160,7 +251,10 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget) 
         None => None,
     };
 
-    println!("Medkey is serving");
+    match role {
+        Role::All => println!("Medkey is serving"),
+        _ => println!("Medkey is serving (--role vault: the indexer runs in another process)"),
+    }
     let heads = match (&c.chain.ws_url, c.chain.rpc_url.starts_with("ws")) {
         (Some(_), _) | (None, true) => "new heads over WebSocket".to_owned(),
         (None, false) => format!("polling every {} ms", c.chain.poll_interval_ms),
@@ -171,9 +265,13 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget) 
         Finality::Finalized => "finalized blocks only".to_owned(),
         Finality::Confirmations(n) => format!("{n} confirmations"),
     };
-    println!("  chain mirror     {database} (indexer following, {finality})");
+    match role.runs_indexer() {
+        true => println!("  chain mirror     {database} (indexer following, {finality})"),
+        false => println!("  chain mirror     {database} (kept by a separate indexer)"),
+    }
     println!(
-        "  vault            http://{} (SIWE domain {}, origin {})",
+        "  vault            {}://{} (SIWE domain {}, origin {})",
+        if tls.is_some() { "https" } else { "http" },
         c.vault.listen,
         c.identity.domain,
         loaded.origin()
@@ -257,12 +355,16 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget) 
     let services = Services {
         store,
         indexer,
-        vault: state,
-        listener,
-        body_limit: c.vault.body_limit_bytes,
-        server_limits: loaded.server_limits(),
-        anchoring: anchoring.map(|(anchorer, policy, _)| (anchorer, policy)),
-        web_app,
+        vault: Some(VaultServer {
+            state,
+            listener,
+            tls,
+            body_limit: c.vault.body_limit_bytes,
+            server_limits: loaded.server_limits(),
+            anchoring: anchoring.map(|(anchorer, policy, _)| (anchorer, policy)),
+            web_app,
+            sample_metrics: c.metrics.listen.is_some(),
+        }),
     };
     services.run(StopOn::SignalOrExit).await?;
     eprintln!("medkey serve stopped");

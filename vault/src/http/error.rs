@@ -35,6 +35,27 @@ impl ApiError {
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
+    /// A database error: 503 `database_unavailable` (retry shortly) when the database cannot be
+    /// reached or is restarting, else [`ApiError::internal`]. Nothing is decided on a failed read.
+    pub fn database(err: sqlx::Error) -> Self {
+        if crate::db::is_unavailable(&err) {
+            tracing::warn!(%err, "the database is not answering: 503");
+            return Self::unavailable_database();
+        }
+        Self::internal(err)
+    }
+
+    /// 503 `database_unavailable`, with `Retry-After: 1`.
+    pub fn unavailable_database() -> Self {
+        let mut err = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database is not answering; try again shortly",
+        );
+        err.retry_after_secs = Some(1);
+        err
+    }
+
     /// A failure that is ours, not the caller's: logged in full, reported without detail.
     pub fn internal(err: impl std::fmt::Display) -> Self {
         tracing::error!(%err, "internal error");
@@ -46,6 +67,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Json(ErrorBody::new(self.code, self.message));
         let mut response = (self.status, body).into_response();
+        response.extensions_mut().insert(crate::metrics::ErrorCode(self.code));
         if let Some(secs) = self.retry_after_secs {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
         }
@@ -68,7 +90,7 @@ impl From<RecordError> for ApiError {
             RecordError::WrappedKeyExists(_) => Self::new(StatusCode::CONFLICT, "wrapped_key_exists", message),
             RecordError::OriginTooLarge => Self::bad_request("origin_too_large", message),
             RecordError::ForeignRecordInSet(_) => Self::bad_request("foreign_record", message),
-            RecordError::Database(err) => Self::internal(err),
+            RecordError::Database(err) => Self::database(err),
         }
     }
 }
@@ -109,7 +131,7 @@ impl From<crate::attachments::AttachmentError> for ApiError {
             crate::attachments::AttachmentError::Erased => {
                 Self::new(StatusCode::GONE, "record_erased", "the record was erased; the upload was not kept")
             }
-            crate::attachments::AttachmentError::Database(err) => Self::internal(err),
+            crate::attachments::AttachmentError::Database(err) => Self::database(err),
         }
     }
 }
@@ -122,7 +144,8 @@ impl From<MfaError> for ApiError {
                 Self::new(StatusCode::CONFLICT, code, message)
             }
             MfaError::InvalidCode => Self::unauthorized(code, message),
-            MfaError::SealBroken | MfaError::Database(_) => Self::internal(err),
+            MfaError::Database(err) => Self::database(err),
+            MfaError::SealBroken => Self::internal(err),
         }
     }
 }
@@ -130,7 +153,7 @@ impl From<MfaError> for ApiError {
 impl From<LoginError> for ApiError {
     fn from(err: LoginError) -> Self {
         match err {
-            LoginError::Database(err) => Self::internal(err),
+            LoginError::Database(err) => Self::database(err),
             LoginError::NoncesUnavailable(err) => Self::from(NonceError::Unavailable(err)),
             LoginError::Mfa(MfaError::NotEnabled) => Self::bad_request("mfa_not_enabled", err.to_string()),
             LoginError::Mfa(err) => Self::from(err),
@@ -143,7 +166,7 @@ impl From<LoginError> for ApiError {
 impl From<RefreshError> for ApiError {
     fn from(err: RefreshError) -> Self {
         match err {
-            RefreshError::Database(err) => Self::internal(err),
+            RefreshError::Database(err) => Self::database(err),
             RefreshError::Invalid => Self::unauthorized("invalid_refresh_token", err.to_string()),
             RefreshError::Reused => Self::unauthorized("refresh_token_reused", err.to_string()),
         }
@@ -204,7 +227,7 @@ impl From<LimitError> for ApiError {
 impl From<NonceError> for ApiError {
     fn from(err: NonceError) -> Self {
         match err {
-            NonceError::Database(err) => Self::internal(err),
+            NonceError::Database(err) => Self::database(err),
             NonceError::Unavailable(err) => {
                 tracing::error!(%err, "sign-in nonces cannot be issued or checked: refusing");
                 Self::new(
@@ -219,13 +242,20 @@ impl From<NonceError> for ApiError {
 
 impl From<crate::release_reads::ReadError> for ApiError {
     fn from(err: crate::release_reads::ReadError) -> Self {
-        Self::internal(err)
+        match err {
+            crate::release_reads::ReadError::Unavailable(_) => Self::unavailable_database(),
+            _ => Self::internal(err),
+        }
     }
 }
 
+/// An entry not stored means no answer: a release is never made without its entry.
 impl From<crate::access_log::AppendError> for ApiError {
     fn from(err: crate::access_log::AppendError) -> Self {
-        Self::internal(err)
+        match err {
+            crate::access_log::AppendError::Unavailable(_) => Self::unavailable_database(),
+            _ => Self::internal(err),
+        }
     }
 }
 
@@ -240,12 +270,15 @@ impl From<crate::directory::CatchUpError> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
-        Self::internal(err)
+        Self::database(err)
     }
 }
 
 impl From<medkey_indexer::StoreError> for ApiError {
     fn from(err: medkey_indexer::StoreError) -> Self {
-        Self::internal(err)
+        match err {
+            medkey_indexer::StoreError::Database(err) => Self::database(err),
+            err => Self::internal(err),
+        }
     }
 }

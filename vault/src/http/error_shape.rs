@@ -38,7 +38,9 @@ pub async fn shaped(request: Request, next: Next) -> Response {
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_lowercase());
-    let shaped = ApiError::new(status, code_for(status), message).into_response();
+    let code = code_for(status);
+    let shaped = ApiError::new(status, code, message).into_response();
+    parts.extensions.insert(crate::metrics::ErrorCode(code));
     parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     parts.headers.insert(CONTENT_TYPE, "application/json".parse().expect("a valid header value"));
     let (_, body) = shaped.into_parts();

@@ -29,6 +29,7 @@ mod server;
 mod session_routes;
 mod share_link_routes;
 mod state;
+mod tls;
 mod version_routes;
 mod web_app;
 
@@ -40,8 +41,9 @@ use utoipa_axum::routes;
 
 pub use client_ip::TrustedProxies;
 pub use error::ApiError;
-pub use server::{ServerLimits, serve};
+pub use server::{ServerLimits, serve, serve_with};
 pub use state::{AppState, DEFAULT_ATTACHMENT_LIMIT, MIRROR_POLL, SetupError, VaultState, derived_audit_key};
+pub use tls::{TlsAcceptor, server_tls};
 pub use web_app::{AppConfig, WebApp};
 
 /// Every route with its documentation: the router and the OpenAPI document both come from
@@ -122,8 +124,10 @@ pub fn router_with_app(state: AppState, body_limit: usize, app: Option<WebApp>) 
         Some(app) => routes.fallback(move |request: axum::extract::Request| async move { app.serve(request).await }),
         None => routes.fallback(|| async { ApiError::not_found("no such endpoint") }),
     };
+    let metrics = state.metrics.clone();
     routes
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(error_shape::shaped))
+        .layer(axum::middleware::from_fn_with_state(metrics, crate::metrics::track))
         .with_state(state)
 }

@@ -10,6 +10,7 @@
 //!   and so cannot exhaust the process's file descriptors.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -22,8 +23,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
+#[cfg(test)]
+use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use super::ApiError;
@@ -55,6 +59,18 @@ pub async fn serve(
     limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
+    serve_with(listener, app, limits, None, shutdown).await
+}
+
+/// [`serve`], over TLS when `tls` is given: each connection's handshake must finish within
+/// `limits.header_timeout`, and a failed handshake only closes that connection.
+pub async fn serve_with(
+    listener: TcpListener,
+    app: Router,
+    limits: ServerLimits,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
     let app = app
         .layer(axum::middleware::from_fn_with_state(limits.request_timeout, bounded))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(limits.body_timeout));
@@ -82,25 +98,16 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let mut stopping = stopping.clone();
+        let stopping = stopping.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                app.clone().oneshot(request.map(axum::body::Body::new))
-            });
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
-            let connection = builder.serve_connection(TokioIo::new(ParseErrorBodies::new(stream)), service);
-            tokio::pin!(connection);
-            let stopped = async move {
-                let _ = stopping.wait_for(|stopped| *stopped).await;
-            };
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                () = stopped => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.as_mut().await;
-                }
+            match tls {
+                None => serve_connection(stream, peer, app, limits, stopping).await,
+                Some(acceptor) => match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => serve_connection(stream, peer, app, limits, stopping).await,
+                    Ok(Err(err)) => tracing::debug!(%err, %peer, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                },
             }
             drop(slot);
         });
@@ -110,6 +117,37 @@ pub async fn serve(
     drop(stopping);
     stop.closed().await;
     Ok(())
+}
+
+/// One connection, plain or TLS, until it closes or the server stops (then its request in
+/// flight is answered first).
+async fn serve_connection<S>(
+    stream: S,
+    peer: SocketAddr,
+    app: Router,
+    limits: ServerLimits,
+    mut stopping: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        app.clone().oneshot(request.map(axum::body::Body::new))
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    let connection = builder.serve_connection(TokioIo::new(ParseErrorBodies::new(stream)), service);
+    tokio::pin!(connection);
+    let stopped = async move {
+        let _ = stopping.wait_for(|stopped| *stopped).await;
+    };
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        () = stopped => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.as_mut().await;
+        }
+    }
 }
 
 /// Answers 408 in the API's error shape when a request takes longer than the limit to answer.
@@ -133,14 +171,14 @@ async fn bounded(State(limit): State<Duration>, request: Request, next: Next) ->
 /// request line) itself, with an empty body, before the router sees it. Every response the
 /// router makes has a body, so an error head on the wire with `content-length: 0` can only be
 /// one of those: this rewrites it into the API's error shape, `{"error": {"code", "message"}}`.
-struct ParseErrorBodies {
-    stream: TcpStream,
+struct ParseErrorBodies<S> {
+    stream: S,
     /// A rewritten response still being written, and the length of what hyper asked to write.
     rewriting: Option<(Vec<u8>, usize, usize)>,
 }
 
-impl ParseErrorBodies {
-    fn new(stream: TcpStream) -> Self {
+impl<S: AsyncWrite + Unpin> ParseErrorBodies<S> {
+    fn new(stream: S) -> Self {
         Self { stream, rewriting: None }
     }
 
@@ -194,13 +232,13 @@ impl ParseErrorBodies {
     }
 }
 
-impl AsyncRead for ParseErrorBodies {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ParseErrorBodies<S> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.stream).poll_read(cx, buf)
     }
 }
 
-impl AsyncWrite for ParseErrorBodies {
+impl<S: AsyncWrite + Unpin> AsyncWrite for ParseErrorBodies<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         if self.rewriting.is_none()
             && let Some(replacement) = Self::rewrite(buf)
@@ -252,7 +290,7 @@ mod tests {
     #[test]
     fn only_empty_error_heads_are_rewritten() {
         let head = b"HTTP/1.1 414 URI Too Long\r\ncontent-length: 0\r\ndate: Mon, 30 Nov 2026 06:00:00 GMT\r\n\r\n";
-        let rewritten = String::from_utf8(ParseErrorBodies::rewrite(head).unwrap()).unwrap();
+        let rewritten = String::from_utf8(ParseErrorBodies::<TcpStream>::rewrite(head).unwrap()).unwrap();
         let (head, body) = rewritten.split_once("\r\n\r\n").unwrap();
         assert!(head.starts_with("HTTP/1.1 414 URI Too Long\r\n") && head.contains("date: Mon"));
         assert!(head.contains(&format!("content-length: {}", body.len())));
@@ -263,7 +301,7 @@ mod tests {
             b"HTTP/1.1 404 Not Found\r\ncontent-length: 52\r\n\r\n",
             b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n{",
         ] {
-            assert!(ParseErrorBodies::rewrite(untouched).is_none());
+            assert!(ParseErrorBodies::<TcpStream>::rewrite(untouched).is_none());
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::emergency_providers::EmergencyProviders;
 use crate::gate::ReleaseGate;
 use crate::identity::{ConfigError, Identity, IdentityConfig};
 use crate::limits::{LimitSettings, Limits};
+use crate::metrics::VaultMetrics;
 use crate::mirror_view::MirrorView;
 use crate::notify::{Notifier, NotifierConfig};
 use crate::records::Records;
@@ -82,6 +83,8 @@ pub struct VaultState {
     pub notifier: Option<Notifier>,
     /// Reverse proxies whose forwarding headers name the client (none by default).
     pub trusted_proxies: super::TrustedProxies,
+    /// Counted always; exported when the process registers them (`VaultMetrics::register`).
+    pub metrics: VaultMetrics,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,12 +112,14 @@ impl AppState {
     ) -> Result<Self, SetupError> {
         let pool = crate::db::migrate(&mirror).await?;
         let audit_key = Arc::new(derived_audit_key(&identity.jwt_secret));
+        let metrics = VaultMetrics::default();
         Ok(Self(Arc::new(VaultState {
             identity: Identity::new(pool.clone(), identity)?,
             records: Records::new(pool.clone(), mirror.backend()),
             release_reads: ReleaseReads::new(Records::new(pool.clone(), mirror.backend())),
             gate: ReleaseGate::new(MirrorView::follow(mirror.clone(), chain_id, MIRROR_POLL).await?, freshness),
-            log: AccessLog::open(pool.clone(), mirror.backend()).await?,
+            log: AccessLog::open_counted(pool.clone(), mirror.backend(), metrics.clone()).await?,
+            metrics,
             mirror,
             chain_id,
             freshness,
@@ -178,8 +183,13 @@ impl AppState {
     /// `prefix:`, so that every vault replica configured alike shares them. Errs only on a
     /// malformed URL: while Redis is unreachable (now or later), logins and key releases are
     /// refused with 503 rather than let through unchecked.
-    pub async fn with_redis(mut self, url: &str, prefix: &str) -> Result<Self, SetupError> {
-        let store = RedisStore::connect(url, prefix)?;
+    pub async fn with_redis(self, url: &str, prefix: &str) -> Result<Self, SetupError> {
+        self.with_redis_ca(url, prefix, None).await
+    }
+
+    /// [`AppState::with_redis`] over TLS to a server whose certificate `ca_pem` (PEM) signed.
+    pub async fn with_redis_ca(mut self, url: &str, prefix: &str, ca_pem: Option<&[u8]>) -> Result<Self, SetupError> {
+        let store = RedisStore::connect_with_ca(url, prefix, ca_pem)?;
         if let Err(err) = store.ping().await {
             tracing::warn!(%err, "Redis does not answer yet: logins and key releases get 503 until it does");
         }
