@@ -6,6 +6,7 @@ pub mod daemon;
 pub mod db;
 pub mod engines;
 pub mod fhir_refs;
+pub mod load;
 pub mod mirror;
 pub mod proxy;
 pub mod scenario;

@@ -75,6 +75,11 @@ impl Haproxy {
     pub fn config_path(&self) -> &std::path::Path {
         &self.config
     }
+
+    /// The process id (to read its CPU time from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Haproxy {

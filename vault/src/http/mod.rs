@@ -109,7 +109,9 @@ fn api() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI 3.1 document of the API, as `GET /openapi.json` serves it.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
+    let mut document = api().into_openapi();
+    openapi::document_unavailable_database(&mut document);
+    document
 }
 
 /// The whole API. `body_limit` caps every request body (413 beyond it).

@@ -81,6 +81,30 @@ pub async fn serve() -> impl IntoResponse {
     ([(CONTENT_TYPE, "application/json")], DOCUMENT.as_str())
 }
 
+/// Every route that can fail inside the vault (it documents 500) can also find the database not
+/// answering, and then says so with 503 `database_unavailable` (and `Retry-After`) rather than
+/// 500: added to the document here once, rather than on each route, with the body of the 500.
+pub fn document_unavailable_database(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    const ADDED: &str = "database_unavailable: the database is not answering; retry after Retry-After";
+    for item in document.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            let Some(RefOr::T(internal)) = responses.get("500").cloned() else { continue };
+            match responses.get_mut("503") {
+                Some(RefOr::T(unavailable)) => unavailable.description.push_str(&format!(" / {ADDED}")),
+                Some(RefOr::Ref(_)) => {}
+                None => {
+                    let mut unavailable = internal;
+                    unavailable.description = ADDED.to_owned();
+                    responses.insert("503".to_owned(), RefOr::T(unavailable));
+                }
+            }
+        }
+    }
+}
+
 /// The answers every route that needs a token can give: declared once, listed by each route.
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code, reason = "documentation: ApiError builds these bodies")]
