@@ -146,3 +146,18 @@ pub async fn audit_releases(url: &str) -> u64 {
     pool.close().await;
     count as u64
 }
+
+/// Writes a wrk script that asks for the key of one of `ids` (hex record ids), picked at random
+/// per request, with `token` as the bearer.
+pub fn release_script(path: &Path, ids: &[String], token: &str) {
+    let quoted: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
+    std::fs::write(
+        path,
+        format!(
+            "local ids = {{{}}}\nwrk.headers[\"Authorization\"] = \"Bearer {token}\"\n\
+             request = function() return wrk.format(\"GET\", \"/v1/records/\" .. ids[math.random(#ids)] .. \"/key\") end\n",
+            quoted.join(",")
+        ),
+    )
+    .unwrap();
+}

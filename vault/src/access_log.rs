@@ -7,10 +7,12 @@
 //! request holds a lock while it waits, and an append returns only once its entry is stored: a
 //! release is never answered before that. Proofs are read from the tree under a read lock.
 //!
-//! Several vault replicas may share one database: a batch takes the indices after this replica's
-//! tree; if another replica got there first, the unique index refuses the whole batch, and the
-//! writer catches its tree up from the database and tries again. Every replica also catches up
-//! before it signs a head.
+//! Several vault replicas may share one PostgreSQL database: each batch is stored in a
+//! transaction under an advisory lock, at the indices after the last stored entry, so replicas
+//! take turns and never clash; a replica whose tree is behind (others appended meanwhile)
+//! catches up from the database. (On SQLite, a batch takes the indices after this process's
+//! tree, and a clash on the unique index means catch up and try again.) Every replica also
+//! catches up before it signs a head.
 
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
@@ -252,19 +254,37 @@ async fn write_batches(
         let entries: Vec<&AuditEntry> = batch.iter().map(|(entry, _)| entry).collect();
         let mut stored = Err(sqlx::Error::PoolClosed);
         for attempt in 0..ATTEMPTS {
-            // Optimistic: the next free index is this replica's tree size. If another replica
-            // took it, the unique index refuses the batch; catch up and try again.
-            let first = tree.read().unwrap_or_else(PoisonError::into_inner).len();
-            stored = insert(&pool, backend, first, &entries, &leaves).await;
-            if stored.is_ok() {
-                let mut tree = tree.write().unwrap_or_else(PoisonError::into_inner);
-                // A concurrent catch-up may already have pulled some of these rows in.
-                for (i, leaf) in leaves.iter().enumerate() {
-                    if first + i as u64 == tree.len() {
-                        tree.push(*leaf);
-                    }
+            let at = match backend {
+                // Replicas take turns under a lock, each batch at the indices after the last
+                // stored: no clash, so no retry or wait, however many replicas append at once.
+                Backend::Postgres => insert_next(&pool, &entries, &leaves).await,
+                // One process: the next free index is this tree's size. (Another process on the
+                // same file clashes on the unique index; then catch up and try again.)
+                Backend::Sqlite => {
+                    let first = tree.read().unwrap_or_else(PoisonError::into_inner).len();
+                    insert(&pool, backend, first, &entries, &leaves).await.map(|()| first)
                 }
-                break;
+            };
+            match at {
+                Ok(first) => {
+                    let behind = {
+                        let mut tree = tree.write().unwrap_or_else(PoisonError::into_inner);
+                        // A concurrent catch-up may already have pulled some of these rows in.
+                        for (i, leaf) in leaves.iter().enumerate() {
+                            if first + i as u64 == tree.len() {
+                                tree.push(*leaf);
+                            }
+                        }
+                        tree.len() < first + leaves.len() as u64
+                    };
+                    // Other replicas' entries came first: read them and ours, in order.
+                    if behind {
+                        let _ = catch_up(&pool, &tree).await;
+                    }
+                    stored = Ok(());
+                    break;
+                }
+                Err(err) => stored = Err(err),
             }
             let _ = catch_up(&pool, &tree).await;
             tokio::time::sleep(std::time::Duration::from_millis(1 << attempt)).await;
@@ -309,9 +329,26 @@ async fn catch_up(pool: &AnyPool, tree: &RwLock<Tree>) -> Result<(), sqlx::Error
     Ok(())
 }
 
+/// The advisory lock (PostgreSQL) under which replicas append in turn: "medkey-a" in ASCII.
+const APPEND_LOCK: i64 = 0x6d65_646b_6579_2d61;
+
+/// Stores a batch right after the last stored entry, whichever replica wrote it, in one
+/// transaction under [`APPEND_LOCK`]; returns the index of its first entry.
+async fn insert_next(pool: &AnyPool, entries: &[&AuditEntry], leaves: &[[u8; 32]]) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(APPEND_LOCK).execute(&mut *tx).await?;
+    let next: i64 = sqlx::query("SELECT COALESCE(MAX(leaf_index) + 1, 0) AS n FROM access_log")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+    insert(&mut *tx, Backend::Postgres, next as u64, entries, leaves).await?;
+    tx.commit().await?;
+    Ok(next as u64)
+}
+
 /// Stores a batch at indices `first..`, in one statement: all of it or, on a clash, none.
-async fn insert(
-    pool: &AnyPool,
+async fn insert<'c>(
+    executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
     backend: Backend,
     first: u64,
     entries: &[&AuditEntry],
@@ -336,6 +373,6 @@ async fn insert(
             .bind(entry.purpose.map(i64::from))
             .bind(entry.outcome.clone());
     }
-    query.execute(pool).await?;
+    query.execute(executor).await?;
     Ok(())
 }

@@ -20,7 +20,7 @@ use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::engines::free_port;
 use medkey_e2e::engines::haproxy::Haproxy;
 use medkey_e2e::engines::redis::TempRedis;
-use medkey_e2e::load::{audit_releases, wrk};
+use medkey_e2e::load::{audit_releases, release_script, wrk};
 use medkey_e2e::sealed::{encryption_secret, upload_as};
 use medkey_e2e::serve::{base_config, command, login, write};
 use medkey_protocol::Category;
@@ -92,19 +92,11 @@ async fn main() {
             .await
             .unwrap();
         assert_eq!(response.status(), 201);
-        ids.push(format!("\"{}\"", alloy::hex::encode(id)));
+        ids.push(alloy::hex::encode(id));
     }
     let lab_token = login(&http, &direct, &lab).await;
     let script = dir.path().join("release.lua");
-    std::fs::write(
-        &script,
-        format!(
-            "local ids = {{{}}}\nwrk.headers[\"Authorization\"] = \"Bearer {lab_token}\"\n\
-             request = function() return wrk.format(\"GET\", \"/v1/records/\" .. ids[math.random(#ids)] .. \"/key\") end\n",
-            ids.join(",")
-        ),
-    )
-    .unwrap();
+    release_script(&script, &ids, &lab_token);
 
     let released_before = audit_releases(&db.url).await;
     let mut releases = 0u64;

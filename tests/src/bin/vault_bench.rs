@@ -27,7 +27,7 @@ use alloy::transports::http::reqwest;
 use medkey_e2e::chain::{TestChain, mined};
 use medkey_e2e::daemon::Daemon;
 use medkey_e2e::db::{Backend, TestDb};
-use medkey_e2e::load::{audit_releases, wrk};
+use medkey_e2e::load::{audit_releases, release_script, wrk};
 use medkey_e2e::medkey_bin;
 use medkey_e2e::sealed::{encryption_secret, upload_as};
 use medkey_e2e::vault::{DOMAIN, siwe_message};
@@ -146,16 +146,7 @@ dir = "blobs"
 
     // 1. Single releases alternated with /healthz, twice each.
     let script = dir.path().join("release.lua");
-    let lua_ids: Vec<String> = ids[..256].iter().map(|id| format!("\"{id}\"")).collect();
-    std::fs::write(
-        &script,
-        format!(
-            "local ids = {{{}}}\nwrk.headers[\"Authorization\"] = \"Bearer {lab_token}\"\n\
-             request = function() return wrk.format(\"GET\", \"/v1/records/\" .. ids[math.random(#ids)] .. \"/key\") end\n",
-            lua_ids.join(",")
-        ),
-    )
-    .unwrap();
+    release_script(&script, &ids[..256], &lab_token);
     let released_before = audit_releases(&db.url).await;
     let mut rows = Vec::new();
     let mut releases = 0u64;
