@@ -152,14 +152,14 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget, 
     let rpc = redact_url(&c.chain.rpc_url);
     let database = redact_url(&c.database.url);
     let (chain_id, store) = connect(loaded).await?;
+    // A vault replica exports the vault's metrics only; the indexer's are its own process's.
     let mut metrics_registry = Registry::default();
-    let metrics = Metrics::register(&mut metrics_registry);
     let indexer = match role.runs_indexer() {
-        true => Some(
-            Indexer::connect(loaded.indexer_config(&registry), store.clone(), metrics)
-                .await
-                .context("starting the indexer")?,
-        ),
+        true => {
+            let metrics = Metrics::register(&mut metrics_registry);
+            let config = loaded.indexer_config(&registry);
+            Some(Indexer::connect(config, store.clone(), metrics).await.context("starting the indexer")?)
+        }
         false => None,
     };
 
