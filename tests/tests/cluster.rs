@@ -41,8 +41,9 @@ const MAX_HEAD_AGE_SECS: u64 = 2;
 /// What a revocation may take beyond that: the indexer's poll, the vault's mirror poll, clocks.
 const REVOCATION_SLACK_MS: u64 = 1_000;
 /// The 5xx codes the vault and the load balancer document for a fault (docs/operations.md).
-const DOCUMENTED_5XX: [&str; 6] = [
+const DOCUMENTED_5XX: [&str; 7] = [
     "database_unavailable",
+    "blobs_unavailable",
     "mirror_stale",
     "limits_unavailable",
     "nonces_unavailable",

@@ -190,7 +190,45 @@ async fn a_writer_attaches_only_under_a_live_write_grant(backend: Backend) {
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("no_live_grant")), "revoked: {body}");
 }
 
+/// Storage that does not answer is 503 `blobs_unavailable` (retry), not a 500; nothing is kept,
+/// and the same upload succeeds once the storage is back.
+async fn unavailable_storage_fails_closed_and_recovers(backend: Backend) {
+    let chain = TestChain::start().await;
+    let db = TestDb::new(backend).await;
+    let alice = chain.keys[1].clone();
+    let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
+    indexer.wait_for_block(chain.head().await).await;
+    let dir = tempfile::tempdir().unwrap();
+    let blobs_dir = dir.path().join("blobs");
+    let blobs = BlobStore::local(&blobs_dir).unwrap();
+    let state = TestVault::state(&indexer, LimitSettings::default(), false).await.with_blobs(blobs, LIMIT);
+    let vault = TestVault::serve(state).await;
+    let owner = vault.login(&alice, chain.chain_id()).await;
+    let record =
+        upload(alice.address(), 9, Category::Imaging, "Binary", &[(alice.address(), &encryption_secret(0xA1))]);
+    assert_eq!(vault.call("POST", "/v1/records", Some(&owner), Some(record.body.clone())).await.0, 201);
+    let mut sealed = Vec::new();
+    stream::encrypt(&record.key, &record.binding, stream::DEFAULT_CHUNK, &[7u8; 5_000][..], &mut sealed).unwrap();
+    let put = format!("/v1/records/{}/versions/1/attachment", alloy::hex::encode(record.id));
+
+    // The storage's directory is gone and a file stands in its way: every write fails.
+    std::fs::remove_dir_all(&blobs_dir).unwrap();
+    std::fs::write(&blobs_dir, b"not a directory").unwrap();
+    let (status, body) = vault.raw("PUT", &put, &owner, "application/octet-stream", sealed.clone()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("blobs_unavailable")), "{body}");
+    let get = format!("/v1/records/{}/attachment", alloy::hex::encode(record.id));
+    assert_eq!(vault.call("GET", &get, Some(&owner), None).await.0, 404, "nothing was kept");
+
+    std::fs::remove_file(&blobs_dir).unwrap();
+    std::fs::create_dir(&blobs_dir).unwrap();
+    let (status, body) = vault.raw("PUT", &put, &owner, "application/octet-stream", sealed.clone()).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(vault.bytes(&get, &owner).await, (200, sealed));
+    db.cleanup().await;
+}
+
 on_both_backends!(attachments_stream_in_and_out_under_the_gate);
+on_both_backends!(unavailable_storage_fails_closed_and_recovers);
 on_both_backends!(a_writer_attaches_only_under_a_live_write_grant);
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -52,6 +52,8 @@ const OCTET_STREAM: &str = "application/octet-stream";
         (status = 413, description = "attachment_too_large", body = ErrorBody),
         (status = 415, description = "unsupported_media_type: send application/octet-stream", body = ErrorBody),
         Internal,
+        (status = 503, description = "blobs_unavailable: attachment storage is not answering; nothing was kept, \
+            send it again", body = ErrorBody),
     ),
     security(("bearer" = [])),
 )]
@@ -121,7 +123,7 @@ pub async fn upload(
             body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         Internal,
         (status = 503, description = "mirror_stale / chain_unavailable / limits_unavailable: the vault cannot decide \
-            now", body = ErrorBody),
+            now / blobs_unavailable: attachment storage is not answering", body = ErrorBody),
     ),
     security(("bearer" = [])),
 )]

@@ -117,6 +117,18 @@ impl From<crate::blobs::BlobError> for ApiError {
             BlobError::Body(_) => Self::bad_request("upload_interrupted", err.to_string()),
             BlobError::NotAStream => Self::bad_request("invalid_ciphertext", err.to_string()),
             BlobError::NotFound => Self::not_found(err.to_string()),
+            // The store did not answer (down, unreachable, timed out): 503, retry shortly. Any
+            // other storage error (a bad path, a refused credential) is ours: 500.
+            BlobError::Storage(object_store::Error::Generic { .. } | object_store::Error::JoinError { .. }) => {
+                tracing::warn!(%err, "the blob store is not answering: 503");
+                let mut unavailable = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "blobs_unavailable",
+                    "attachment storage is not answering; try again shortly",
+                );
+                unavailable.retry_after_secs = Some(1);
+                unavailable
+            }
             BlobError::Storage(_) => Self::internal(err),
         }
     }

@@ -5578,7 +5578,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description mirror_stale / chain_unavailable / limits_unavailable: the vault cannot decide now / database_unavailable: the database is not answering; retry after Retry-After */
+            /** @description mirror_stale / chain_unavailable / limits_unavailable: the vault cannot decide now / blobs_unavailable: attachment storage is not answering / database_unavailable: the database is not answering; retry after Retry-After */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5951,7 +5951,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description database_unavailable: the database is not answering; retry after Retry-After */
+            /** @description blobs_unavailable: attachment storage is not answering; nothing was kept, send it again / database_unavailable: the database is not answering; retry after Retry-After */
             503: {
                 headers: {
                     [name: string]: unknown;
