@@ -3,7 +3,6 @@
 # The `medkey` binary on slim Debian, running `medkey serve` as a non-root user:
 #
 #   docker build -t medkey .                          # the runtime image (the last stage)
-#   docker build -t medkey --build-arg FEATURES=s3 .  # with S3-compatible blob storage
 #   docker build -t medkey-anvil --target anvil .     # a local chain for docker-compose's dev profile
 #
 # The Rust build needs no Node.js: the contract's ABI and bytecode are committed in abi/. The
@@ -14,7 +13,8 @@ ARG RUST_VERSION=1.94
 ARG DEBIAN_RELEASE=bookworm
 
 FROM rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS builder
-# Extra cargo features of medkey-cli, e.g. "s3" (S3 blob storage; builds aws-lc-rs, hence cmake).
+# Extra cargo features of medkey-cli, if any (S3 blob storage is built in by default); cmake is
+# installed for them in case one builds C with it.
 ARG FEATURES=""
 RUN if [ -n "$FEATURES" ]; then \
       apt-get update && apt-get install -y --no-install-recommends cmake && rm -rf /var/lib/apt/lists/*; \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs Medkey's pinned dev tools: Foundry, solc-js and OpenZeppelin into tools/node_modules,
-# the FHIR validator into tools/py, and the web workspace's packages into web/node_modules. Idempotent: does nothing when each installed tree already
+# the FHIR validator into tools/py, Garage (S3) into tools/garage, and the web workspace's
+# packages into web/node_modules. Idempotent: does nothing when each installed tree already
 # matches tools/package-lock.json and tools/requirements.txt.
 set -euo pipefail
 cd "$(dirname "$0")/../tools"
@@ -31,6 +32,20 @@ if [[ ! -f $api_stamp || $(cat "$api_stamp") != "$api_want" ]]; then
   python3 -m venv api-py || { echo "setup: python3 -m venv failed (install python3-venv)" >&2; exit 1; }
   api-py/bin/pip install --quiet --disable-pip-version-check -r requirements-api.txt
   echo "$api_want" > "$api_stamp"
+fi
+
+# Garage, a real S3-compatible object store for the cluster test, built once from crates.io at a
+# pinned version with only what the test uses (SQLite metadata, bundled C libraries). Its own
+# temporary build directory, so that it never churns the workspace's target/.
+garage_version=2.5.0
+garage_stamp=garage/.medkey-version
+if [[ ! -x garage/bin/garage || ! -f $garage_stamp || $(cat "$garage_stamp") != "$garage_version" ]]; then
+  need cargo "Rust (rustup)"
+  echo "setup: building Garage $garage_version from crates.io into tools/garage (once; several minutes) ..."
+  rm -rf garage
+  env -u CARGO_TARGET_DIR cargo install garage --version "$garage_version" --locked --quiet \
+    --no-default-features --features bundled-libs,sqlite --root garage
+  echo "$garage_version" > "$garage_stamp"
 fi
 
 # The web workspace (client library, apps and their tests), pinned in web/package-lock.json.

@@ -689,8 +689,8 @@ impl Loaded {
                 check(
                     cfg!(feature = "s3"),
                     "blobs.backend",
-                    "\"s3\" needs a medkey built with the s3 feature (cargo build --release -p medkey-cli --features \
-                     s3); this one stores blobs in a local directory only"
+                    "\"s3\" needs a medkey built with the s3 feature (on by default; this one was built with \
+                     --no-default-features and stores blobs in a local directory only)"
                         .into(),
                 );
             }

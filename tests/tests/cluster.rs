@@ -1,9 +1,10 @@
-//! The production shape under faults (`make test-cluster` prints its table): PostgreSQL and Redis
-//! of the test's own, one `medkey serve --role indexer`, three `medkey serve --role vault`
+//! The production shape under faults (`make test-cluster` prints its table): PostgreSQL, Redis
+//! and Garage of the test's own, one `medkey serve --role indexer`, three `medkey serve --role vault`
 //! replicas and HAProxy in front. A bounded mixed workload runs through HAProxy (patients upload
-//! records with attachments, consent is granted and revoked on chain, providers fetch keys and
-//! attachments, the audit head is read) while, in turn, a replica is SIGKILLed and restarted,
-//! PostgreSQL restarts, Redis stops and starts, and the indexer is SIGKILLed and restarted.
+//! records with attachments kept in Garage (a real S3 server), consent is granted and revoked on
+//! chain, providers fetch keys and attachments, the audit head is read) while, in turn, a replica
+//! is SIGKILLed and restarted, PostgreSQL restarts, Redis stops and starts, Garage stops and
+//! starts, and the indexer is SIGKILLed and restarted.
 //!
 //! Then: every record and attachment acknowledged opens byte for byte; every grant and revocation
 //! mined is in the mirror; every key release answered 200 is in the audit log, which verifies and
@@ -23,6 +24,7 @@ use alloy::transports::http::reqwest;
 use medkey_e2e::chain::TestChain;
 use medkey_e2e::daemon::Daemon;
 use medkey_e2e::engines::free_port;
+use medkey_e2e::engines::garage::Garage;
 use medkey_e2e::engines::haproxy::Haproxy;
 use medkey_e2e::engines::postgres::TempPostgres;
 use medkey_e2e::engines::redis::TempRedis;
@@ -328,24 +330,28 @@ struct Cluster {
     config: PathBuf,
     postgres: TempPostgres,
     redis: TempRedis,
+    garage: Garage,
     indexer: Option<Daemon>,
     replicas: Vec<(u16, Option<Daemon>)>,
 }
 
 impl Cluster {
-    fn env(listen: u16) -> Vec<(&'static str, String)> {
-        vec![
+    /// Every process's environment: the secret, its listen address and the object store's keys.
+    fn env(&self, listen: u16) -> Vec<(&'static str, String)> {
+        let mut env = vec![
             ("MEDKEY_VAULT_SECRET", VAULT_SECRET.to_owned()),
             ("MEDKEY_VAULT__LISTEN", format!("127.0.0.1:{listen}")),
             ("MEDKEY_LOG", "warn".to_owned()),
-        ]
+        ];
+        env.extend(self.garage.env());
+        env
     }
 
     fn start_role(&self, role: &str, listen: u16) -> Daemon {
         let args = ["--config", self.config.to_str().unwrap(), "--role", role];
         Daemon::spawn(
             &format!("medkey serve --role {role} ({listen})"),
-            command(self.dir.path(), &args, &Self::env(listen)),
+            command(self.dir.path(), &args, &self.env(listen)),
         )
     }
 
@@ -363,11 +369,25 @@ impl Cluster {
     }
 }
 
-/// Until a request through the load balancer succeeds: the recovery time after a fault.
-async fn recovery(shared: &Shared, started: Instant) -> Duration {
+/// The first record `owner` has acknowledged (waiting up to 30 s for one).
+async fn acked_by(shared: &Shared, owner: Address) -> [u8; 16] {
+    let started = Instant::now();
     loop {
-        let answer = shared.http.get(format!("{}/readyz", shared.base)).send().await;
-        if answer.is_ok_and(|r| r.status() == 200) {
+        if let Some(acked) = shared.records.lock().unwrap().iter().find(|r| r.owner == owner) {
+            return acked.id;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let tally = shared.tally.lock().unwrap();
+            panic!("no record acknowledged in 30 s: failed {:?}, refused {:?}", tally.failed, tally.refused);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Until `probe` through the load balancer succeeds: the recovery time after a fault.
+async fn recovery(started: Instant, probe: impl Fn() -> reqwest::RequestBuilder) -> Duration {
+    loop {
+        if probe().send().await.is_ok_and(|r| r.status() == 200) {
             return started.elapsed();
         }
         assert!(started.elapsed() < Duration::from_secs(60), "the cluster did not recover within 60 s");
@@ -401,11 +421,11 @@ async fn survives_faults_with_nothing_lost() {
     let postgres = TempPostgres::start(None);
     let redis = TempRedis::start(None);
     let chain = Arc::new(TestChain::start().await);
+    let garage = tokio::task::block_in_place(Garage::start);
     let dir = tempfile::Builder::new().prefix("medkey-cluster").tempdir().unwrap();
-    let blobs = dir.path().join("blobs");
     let mut config =
         base_config(&chain.rpc_url(), &chain.registry.to_string(), chain.deploy_block, &postgres.url("127.0.0.1", ""));
-    config = config.replace("dir = \"blobs\"", &format!("dir = \"{}\"", blobs.display()));
+    config = config.replace("dir = \"blobs\"", &format!("backend = \"s3\"\nbucket = \"{}\"", garage.bucket));
     config.push_str(&format!(
         r#"
 [redis]
@@ -431,6 +451,7 @@ patients_per_address_per_hour = 100000
         config: config_path,
         postgres,
         redis,
+        garage,
         indexer: None,
         replicas: (0..REPLICAS).map(|_| (free_port(), None)).collect(),
     };
@@ -482,7 +503,15 @@ patients_per_address_per_hour = 100000
     let patient = chain.keys[1].clone();
     audit_verify(&cluster, &base, &audit_state, &chain, &patient);
 
-    // The faults, one after the other, each held for a while under load.
+    // The faults, one after the other, each held for a while under load. Recovery is the first
+    // request through HAProxy that succeeds: readiness, or for the object store an attachment.
+    let ready = || shared.http.get(format!("{base}/readyz"));
+    let probe_token = session(&shared, &patient).await;
+    let probe_record = acked_by(&shared, patient.address()).await;
+    let attachment = || {
+        let url = format!("{base}/v1/records/{}/attachment", alloy::hex::encode(probe_record));
+        shared.http.get(url).bearer_auth(&probe_token)
+    };
     let mut recoveries: Vec<(&str, Duration)> = Vec::new();
     let hold = Duration::from_secs(3);
 
@@ -491,25 +520,31 @@ patients_per_address_per_hour = 100000
     tokio::time::sleep(hold).await;
     let lifted = Instant::now();
     cluster.start_replica(1).await;
-    recoveries.push(("SIGKILL a vault replica, restart it", recovery(&shared, lifted).await));
+    recoveries.push(("SIGKILL a vault replica, restart it", recovery(lifted, ready).await));
 
     tokio::task::block_in_place(|| cluster.postgres.stop());
     tokio::time::sleep(hold).await;
     let lifted = Instant::now();
     tokio::task::block_in_place(|| cluster.postgres.start_again());
-    recoveries.push(("restart PostgreSQL", recovery(&shared, lifted).await));
+    recoveries.push(("restart PostgreSQL", recovery(lifted, ready).await));
 
     cluster.redis.stop();
     tokio::time::sleep(hold).await;
     let lifted = Instant::now();
     tokio::task::block_in_place(|| cluster.redis.start_again());
-    recoveries.push(("stop Redis, start it again", recovery(&shared, lifted).await));
+    recoveries.push(("stop Redis, start it again", recovery(lifted, ready).await));
+
+    cluster.garage.stop();
+    tokio::time::sleep(hold).await;
+    let lifted = Instant::now();
+    tokio::task::block_in_place(|| cluster.garage.start_again());
+    recoveries.push(("stop the object store, start it again", recovery(lifted, attachment).await));
 
     cluster.indexer.take().unwrap().kill();
     tokio::time::sleep(hold).await;
     let lifted = Instant::now();
     cluster.start_indexer().await;
-    recoveries.push(("SIGKILL the indexer, restart it", recovery(&shared, lifted).await));
+    recoveries.push(("SIGKILL the indexer, restart it", recovery(lifted, ready).await));
 
     tokio::time::sleep(Duration::from_secs(2)).await;
     shared.stop.store(true, Ordering::Relaxed);
@@ -611,12 +646,13 @@ patients_per_address_per_hour = 100000
         .keys()
         .filter(|label| label.starts_with('5') && !DOCUMENTED_5XX.iter().any(|code| label.ends_with(code)))
         .collect();
-    println!("\nCluster under faults: 1 indexer, {REPLICAS} vault replicas behind HAProxy, PostgreSQL, Redis");
+    println!(
+        "\nCluster under faults: 1 indexer, {REPLICAS} vault replicas behind HAProxy, PostgreSQL, Redis, Garage (S3)"
+    );
     println!("{:<40} {:>12}", "fault", "recovered in");
     for (fault, took) in &recoveries {
         println!("{fault:<40} {:>9} ms", took.as_millis());
     }
-    println!("{:<40} {:>12}", "object store stopped", "not run (local blob directory)");
     println!("\n{:<40} {:>12}", "requests", "count");
     println!("{:<40} {:>12}", "sent (attempts)", tally.sent);
     println!("{:<40} {:>12}", "answered 2xx", tally.answered_2xx);

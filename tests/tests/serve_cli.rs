@@ -539,9 +539,9 @@ fn rejects_bad_configurations_precisely() {
         &["chain.registry (default): is not set but chain.deploy_block is"],
     );
     fails(
-        &good.replace("dir = \"blobs\"", "backend = \"s3\"\nbucket = \"records\""),
+        &good.replace("dir = \"blobs\"", "backend = \"s3\""),
         &secret,
-        &["blobs.backend", "needs a medkey built with the s3 feature"],
+        &["blobs.bucket", "is not set: it names the S3 bucket"],
     );
     fails(&good.replace("[identity]\ndomain", "[identity]\nrealm"), &secret, &["identity.realm", "unknown key"]);
     fails(&good.replace("domain = ", "# domain = "), &secret, &["identity.domain: missing", "MEDKEY_IDENTITY__DOMAIN"]);

@@ -54,7 +54,16 @@ impl BlobStore {
     /// `AWS_*` environment variables.
     #[cfg(feature = "s3")]
     pub fn s3(bucket: &str) -> Result<Self, BlobError> {
-        let store = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket).build()?;
+        // A store that does not answer is reported within seconds (503 blobs_unavailable, the
+        // client retries) rather than after object_store's default three minutes of retries,
+        // which would hold the request past the vault's own timeout.
+        let retry = object_store::RetryConfig {
+            backoff: object_store::BackoffConfig::default(),
+            max_retries: 3,
+            retry_timeout: std::time::Duration::from_secs(5),
+        };
+        let store =
+            object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket).with_retry(retry).build()?;
         Ok(Self { store: Arc::new(store) })
     }
 

@@ -418,5 +418,7 @@ fn s3_blobs(bucket: &str) -> anyhow::Result<BlobStore> {
 
 #[cfg(not(feature = "s3"))]
 fn s3_blobs(_bucket: &str) -> anyhow::Result<BlobStore> {
-    bail!("blobs.backend = \"s3\" needs a medkey built with --features s3")
+    bail!(
+        "blobs.backend = \"s3\" needs a medkey built with the s3 feature (on by default; this one was built without it)"
+    )
 }

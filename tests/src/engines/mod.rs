@@ -4,6 +4,7 @@
 //! missing, naming the Debian package that has it.
 
 pub mod certs;
+pub mod garage;
 pub mod haproxy;
 pub mod postgres;
 pub mod redis;
