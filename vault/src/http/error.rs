@@ -47,11 +47,13 @@ impl ApiError {
 
     /// 503 `database_unavailable`, with `Retry-After: 1`.
     pub fn unavailable_database() -> Self {
-        let mut err = Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "database_unavailable",
-            "the database is not answering; try again shortly",
-        );
+        Self::unavailable("database_unavailable", "the database is not answering; try again shortly")
+    }
+
+    /// 503 with `code` and `Retry-After: 1`: a server the vault needs is not answering, and the
+    /// same request may be sent again shortly.
+    pub fn unavailable(code: &'static str, message: &str) -> Self {
+        let mut err = Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message);
         err.retry_after_secs = Some(1);
         err
     }
@@ -121,13 +123,7 @@ impl From<crate::blobs::BlobError> for ApiError {
             // other storage error (a bad path, a refused credential) is ours: 500.
             BlobError::Storage(object_store::Error::Generic { .. } | object_store::Error::JoinError { .. }) => {
                 tracing::warn!(%err, "the blob store is not answering: 503");
-                let mut unavailable = Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "blobs_unavailable",
-                    "attachment storage is not answering; try again shortly",
-                );
-                unavailable.retry_after_secs = Some(1);
-                unavailable
+                Self::unavailable("blobs_unavailable", "attachment storage is not answering; try again shortly")
             }
             BlobError::Storage(_) => Self::internal(err),
         }
