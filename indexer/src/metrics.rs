@@ -46,7 +46,8 @@ impl Metrics {
     }
 }
 
-fn gauge_value(value: u64) -> i64 {
+/// A count as a gauge's value (saturating: a gauge is signed).
+pub fn gauge_value(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use medkey_indexer::metrics::gauge_value;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -189,10 +190,6 @@ fn seconds(since: Instant) -> f64 {
 
 /// How often [`sample`] reads the gauges.
 pub const SAMPLE_EVERY: Duration = Duration::from_secs(5);
-
-fn gauge_value(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
 
 /// Reads the audit log's size and anchor, the relayer's balance and the webhook outbox into the
 /// gauges every [`SAMPLE_EVERY`], until `stop` completes. A failed read keeps the last value and

@@ -21,7 +21,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256};
-use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::transports::http::reqwest;
 use medkey_e2e::chain::{TestChain, mined};
@@ -30,7 +29,8 @@ use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::load::{audit_releases, release_script, wrk};
 use medkey_e2e::medkey_bin;
 use medkey_e2e::sealed::{encryption_secret, upload_as};
-use medkey_e2e::vault::{DOMAIN, siwe_message};
+use medkey_e2e::serve::login;
+use medkey_e2e::vault::DOMAIN;
 use medkey_protocol::Category;
 use medkey_protocol::envelope::EncryptionSecret;
 use serde_json::{Value, json};
@@ -126,7 +126,7 @@ dir = "blobs"
 
     // 1,000 records of Alice's, each wrapped for her, the lab and the 20 clinics.
     let http = reqwest::Client::new();
-    let alice_token = login(&http, &base, &alice_signer, chain.chain_id()).await;
+    let alice_token = login(&http, &base, &alice_signer).await;
     let alice_secret = encryption_secret(0xA1);
     let mut readers: Vec<(Address, &EncryptionSecret)> = vec![(alice, &alice_secret), (lab.address(), &lab_secret)];
     readers.extend(clinics.iter().map(|(s, k)| (s.address(), k)));
@@ -140,7 +140,7 @@ dir = "blobs"
         assert_eq!(response.status(), 201);
         ids.push(alloy::hex::encode(id));
     }
-    let lab_token = login(&http, &base, &lab, chain.chain_id()).await;
+    let lab_token = login(&http, &base, &lab).await;
     let key = |id: &str| format!("{base}/v1/records/{id}/key");
     assert_eq!(http.get(key(&ids[0])).bearer_auth(&lab_token).send().await.unwrap().status(), 200);
 
@@ -195,7 +195,7 @@ dir = "blobs"
     // 3. 20 providers opening the chart at once, over and over.
     let mut tokens = Vec::new();
     for (signer, _) in &clinics {
-        tokens.push(login(&http, &base, signer, chain.chain_id()).await);
+        tokens.push(login(&http, &base, signer).await);
     }
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
@@ -223,16 +223,6 @@ dir = "blobs"
     let (status, _) = serve.terminate();
     assert!(status.success());
     db.cleanup().await;
-}
-
-async fn login(http: &reqwest::Client, base: &str, signer: &PrivateKeySigner, chain_id: u64) -> String {
-    let nonce: Value = http.get(format!("{base}/v1/auth/nonce")).send().await.unwrap().json().await.unwrap();
-    let message = siwe_message(signer.address(), chain_id, nonce["nonce"].as_str().unwrap());
-    let signature = signer.sign_message_sync(message.as_bytes()).unwrap();
-    let body = json!({"message": message, "signature": alloy::hex::encode_prefixed(signature.as_bytes())});
-    let session: Value =
-        http.post(format!("{base}/v1/auth/login")).json(&body).send().await.unwrap().json().await.unwrap();
-    session["access_token"].as_str().unwrap_or_else(|| panic!("login failed: {session}")).to_owned()
 }
 
 /// Asks for every key of the chart in calls of 500; returns how many were released.
