@@ -26,6 +26,11 @@ mod wallet;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's malloc: under load `medkey serve` spent a tenth of its time in
+/// glibc's allocator (`perf`, BENCHMARKS.md, issue #15).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// alloy's WebSocket layer logs its own reconnects at ERROR; the indexer already reports every
 /// failed call it retries, so those lines would only be noise (e.g. when Ctrl-C stops anvil).
 /// The indexer's sync loop reports its start and, every 5 s while it indexes, its progress

@@ -144,3 +144,22 @@ async fn refuses_a_database_that_mirrors_another_registry(backend: Backend) {
     db.cleanup().await;
 }
 on_both_backends!(refuses_a_database_that_mirrors_another_registry);
+
+/// sqlx 0.9.0 leaves Nagle's algorithm on; the store turns it off on every PostgreSQL
+/// connection, so a long message (a batch of audit entries) is not held back ~40 ms for the
+/// server's delayed ACK. Checked on the socket itself, for a fresh connection and one the pool
+/// hands out again.
+#[tokio::test]
+async fn postgres_connections_send_without_delay() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = medkey_indexer::Store::connect(&db.url).await.unwrap();
+    for _ in 0..2 {
+        let mut conn = store.pool().acquire().await.unwrap();
+        assert_eq!(medkey_indexer::store::nodelay::is_set(&mut conn).await.unwrap(), Some(true));
+    }
+    let mut detached = store.pool().acquire().await.unwrap().detach();
+    assert_eq!(medkey_indexer::store::nodelay::is_set(&mut detached).await.unwrap(), Some(true));
+    drop(detached);
+    store.close().await;
+    db.cleanup().await;
+}

@@ -2,19 +2,23 @@
 //! append-only Merkle tree (`medkey_protocol::audit`) anyone can check.
 //!
 //! Appends are sequenced like Trillian's: requests hand their entries to one writer task, which
-//! gives each batch consecutive leaf indices, stores the batch in a single INSERT and only then
-//! adds the leaves to the in-memory tree. A busy vault pays for one transaction per batch, no
-//! request holds a lock while it waits, and an append returns only once its entry is stored: a
-//! release is never answered before that. Proofs are read from the tree under a read lock.
+//! gives each batch consecutive leaf indices, stores the batch in a single statement on a
+//! connection of its own and only then adds the leaves to the in-memory tree. A busy vault pays
+//! for one statement per batch, no request holds a lock while it waits, and an append returns
+//! only once its entry is stored: a release is never answered before that. Proofs are read from
+//! the tree under a read lock.
 //!
-//! Several vault replicas may share one PostgreSQL database: each batch is stored in a
-//! transaction under an advisory lock, at the indices after the last stored entry, so replicas
-//! take turns and never clash; a replica whose tree is behind (others appended meanwhile)
+//! Several vault replicas may share one PostgreSQL database: each batch is stored at the
+//! indices after the last stored entry, computed in the storing statement itself. Two batches
+//! that meet clash on the unique index; the loser retries, and from then on for a while this
+//! replica stores its batches in a transaction under an advisory lock, so busy replicas take
+//! turns instead of clashing. A replica whose tree is behind (others appended meanwhile)
 //! catches up from the database. (On SQLite, a batch takes the indices after this process's
 //! tree, and a clash on the unique index means catch up and try again.) Every replica also
 //! catches up before it signs a head.
 
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256};
 use medkey_indexer::Backend;
@@ -22,9 +26,10 @@ use medkey_indexer::store::value_rows;
 pub use medkey_protocol::audit::AuditEntry;
 use medkey_protocol::audit::Tree;
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::db::HeldConnection;
 use crate::metrics::VaultMetrics;
 
 /// An entry for `kind` done by `actor` now; fill in the rest with struct update syntax.
@@ -121,7 +126,8 @@ impl AccessLog {
         }
         let tree = Arc::new(RwLock::new(tree));
         let (queue, pending) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(write_batches(pool.clone(), backend, tree.clone(), pending, metrics));
+        let conn = HeldConnection::new(pool.clone());
+        tokio::spawn(write_batches(pool.clone(), conn, backend, tree.clone(), pending, metrics));
         Ok(Self { pool, queue, tree })
     }
 
@@ -241,13 +247,19 @@ fn entry_from_row(row: &AnyRow) -> Result<AuditEntry, sqlx::Error> {
 /// Attempts at a batch before giving up (clashes with another replica's batch, a busy SQLite).
 const ATTEMPTS: u32 = 10;
 
+/// After a batch clashed with another replica's, how long this one appends under
+/// [`APPEND_LOCK`] (PostgreSQL).
+const TAKE_TURNS_FOR: Duration = Duration::from_secs(10);
+
 async fn write_batches(
     pool: AnyPool,
+    mut conn: HeldConnection,
     backend: Backend,
     tree: Arc<RwLock<Tree>>,
     mut pending: mpsc::Receiver<Pending>,
     metrics: VaultMetrics,
 ) {
+    let mut take_turns_until: Option<Instant> = None;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let leaves: Vec<[u8; 32]> = batch.iter().map(|(entry, _)| entry.leaf()).collect();
@@ -255,14 +267,22 @@ async fn write_batches(
         let mut stored = Err(sqlx::Error::PoolClosed);
         for attempt in 0..ATTEMPTS {
             let at = match backend {
-                // Replicas take turns under a lock, each batch at the indices after the last
-                // stored: no clash, so no retry or wait, however many replicas append at once.
-                Backend::Postgres => insert_next(&pool, &entries, &leaves).await,
+                // The batch goes right after the last stored entry, whichever replica wrote it.
+                // Alone, one statement does it; two replicas whose batches meet clash on the
+                // unique index, and then both take turns under a lock for a while.
+                Backend::Postgres => {
+                    let take_turns = take_turns_until.is_some_and(|until| Instant::now() < until);
+                    let at = conn.run(async |conn| append_next(conn, take_turns, &entries, &leaves).await).await;
+                    if at.as_ref().is_err_and(is_clash) {
+                        take_turns_until = Some(Instant::now() + TAKE_TURNS_FOR);
+                    }
+                    at
+                }
                 // One process: the next free index is this tree's size. (Another process on the
                 // same file clashes on the unique index; then catch up and try again.)
                 Backend::Sqlite => {
                     let first = tree.read().unwrap_or_else(PoisonError::into_inner).len();
-                    insert(&pool, backend, first, &entries, &leaves).await.map(|()| first)
+                    conn.run(async |conn| append_at(conn, first, &entries, &leaves).await).await.map(|()| first)
                 }
             };
             match at {
@@ -306,6 +326,11 @@ async fn write_batches(
     }
 }
 
+/// Another batch took some of the same indices first.
+fn is_clash(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
 /// Adds to the tree every stored leaf it lacks, in index order (this replica's and others').
 async fn catch_up(pool: &AnyPool, tree: &RwLock<Tree>) -> Result<(), sqlx::Error> {
     let have = tree.read().unwrap_or_else(PoisonError::into_inner).len();
@@ -332,37 +357,79 @@ async fn catch_up(pool: &AnyPool, tree: &RwLock<Tree>) -> Result<(), sqlx::Error
 /// The advisory lock (PostgreSQL) under which replicas append in turn: "medkey-a" in ASCII.
 const APPEND_LOCK: i64 = 0x6d65_646b_6579_2d61;
 
-/// Stores a batch right after the last stored entry, whichever replica wrote it, in one
-/// transaction under [`APPEND_LOCK`]; returns the index of its first entry.
-async fn insert_next(pool: &AnyPool, entries: &[&AuditEntry], leaves: &[[u8; 32]]) -> Result<u64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+/// PostgreSQL: stores a batch right after the last stored entry in one statement, or, taking
+/// turns, in a transaction under [`APPEND_LOCK`]; returns the index of its first entry.
+async fn append_next(
+    conn: &mut AnyConnection,
+    take_turns: bool,
+    entries: &[&AuditEntry],
+    leaves: &[[u8; 32]],
+) -> Result<u64, sqlx::Error> {
+    let sql = append_sql(entries.len(), Backend::Postgres);
+    if !take_turns {
+        return first_index(bind_batch(sqlx::query(AssertSqlSafe(sql)), entries, leaves).fetch_one(conn).await?);
+    }
+    let mut tx = conn.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(APPEND_LOCK).execute(&mut *tx).await?;
-    let next: i64 = sqlx::query("SELECT COALESCE(MAX(leaf_index) + 1, 0) AS n FROM access_log")
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
-    insert(&mut *tx, Backend::Postgres, next as u64, entries, leaves).await?;
+    // Under the lock, this statement's snapshot sees every batch stored before it.
+    let first = first_index(bind_batch(sqlx::query(AssertSqlSafe(sql)), entries, leaves).fetch_one(&mut *tx).await?)?;
     tx.commit().await?;
-    Ok(next as u64)
+    Ok(first)
 }
 
-/// Stores a batch at indices `first..`, in one statement: all of it or, on a clash, none.
-async fn insert<'c>(
-    executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
-    backend: Backend,
+fn first_index(row: AnyRow) -> Result<u64, sqlx::Error> {
+    Ok(row.try_get::<i64, _>("first")? as u64)
+}
+
+/// SQLite: stores a batch at indices `first..`, in one statement: all of it or, on a clash, none.
+async fn append_at(
+    conn: &mut AnyConnection,
     first: u64,
     entries: &[&AuditEntry],
     leaves: &[[u8; 32]],
 ) -> Result<(), sqlx::Error> {
-    let sql = format!(
-        "INSERT INTO access_log (leaf_index, leaf, at_ms, kind, actor, patient, record_id, grant_id, purpose, outcome) \
-         VALUES {}",
-        value_rows(entries.len(), 10, backend)
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let query = bind_batch(sqlx::query(AssertSqlSafe(append_sql(entries.len(), Backend::Sqlite))), entries, leaves);
+    query.bind(first as i64).execute(conn).await?;
+    Ok(())
+}
+
+/// The columns a batch binds per entry: its offset in the batch, then the stored columns.
+const BATCH_COLUMNS: &str = "i, leaf, at_ms, kind, actor, patient, record_id, grant_id, purpose, outcome";
+
+/// The statement storing a batch of `entries` rows. Its VALUES are padded to a power of two
+/// with rows of NULLs, which the statement skips: a dozen statement texts serve every batch
+/// size, so each is prepared once per connection instead of once per batch.
+fn append_sql(entries: usize, backend: Backend) -> String {
+    let values = value_rows(entries.next_power_of_two(), 10, backend);
+    let stored = "leaf, at_ms, kind, actor, patient, record_id, grant_id, purpose, outcome";
+    let insert = "INSERT INTO access_log (leaf_index, leaf, at_ms, kind, actor, patient, record_id, grant_id, \
+                  purpose, outcome)";
+    match backend {
+        // The first index is MAX + 1 as this statement sees the table; RETURNING reports it.
+        Backend::Postgres => format!(
+            "WITH batch ({BATCH_COLUMNS}) AS (VALUES {values}), \
+                  next AS (SELECT COALESCE(MAX(leaf_index) + 1, 0) AS n FROM access_log), \
+                  stored AS ({insert} SELECT next.n + batch.i, {stored} FROM batch, next \
+                            WHERE batch.i IS NOT NULL RETURNING leaf_index) \
+             SELECT MIN(leaf_index) AS first FROM stored"
+        ),
+        // The first index is bound last.
+        Backend::Sqlite => format!(
+            "WITH batch ({BATCH_COLUMNS}) AS (VALUES {values}) \
+             {insert} SELECT ? + i, {stored} FROM batch WHERE i IS NOT NULL"
+        ),
+    }
+}
+
+/// Binds a batch's entries, then NULL rows up to the padded size of [`append_sql`].
+fn bind_batch<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    entries: &[&AuditEntry],
+    leaves: &[[u8; 32]],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     for (i, (entry, leaf)) in entries.iter().zip(leaves).enumerate() {
         query = query
-            .bind((first + i as u64) as i64)
+            .bind(i as i64)
             .bind(leaf.to_vec())
             .bind(entry.at_ms as i64)
             .bind(entry.kind.clone())
@@ -373,6 +440,18 @@ async fn insert<'c>(
             .bind(entry.purpose.map(i64::from))
             .bind(entry.outcome.clone());
     }
-    query.execute(executor).await?;
-    Ok(())
+    for _ in entries.len()..entries.len().next_power_of_two() {
+        query = query
+            .bind(None::<i64>)
+            .bind(None::<Vec<u8>>)
+            .bind(None::<i64>)
+            .bind(None::<String>)
+            .bind(None::<Vec<u8>>)
+            .bind(None::<Vec<u8>>)
+            .bind(None::<Vec<u8>>)
+            .bind(None::<Vec<u8>>)
+            .bind(None::<i64>)
+            .bind(None::<String>);
+    }
+    query
 }

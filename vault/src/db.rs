@@ -57,3 +57,40 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// A connection kept by a task that queries in a loop (the release reader, the audit writer).
+///
+/// Checking a connection out of sqlx's pool costs a ping, and putting it back another: for
+/// SQLite, two extra hand-offs to the connection's worker thread per query; for PostgreSQL, two
+/// extra round trips. A task that runs one query per batch keeps its own connection instead,
+/// detached from the pool (so closing the pool never waits on it), and drops it after any
+/// error: the next batch then takes a fresh one, tested by the pool as usual.
+#[derive(Debug)]
+pub struct HeldConnection {
+    pool: AnyPool,
+    conn: Option<sqlx::AnyConnection>,
+}
+
+impl HeldConnection {
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool, conn: None }
+    }
+
+    /// Runs `work` on the kept connection (a new one from the pool if none is kept). On an
+    /// error the connection is dropped, whatever the error was (a lost connection, or a failed
+    /// statement that might have left it mid-way).
+    pub async fn run<T, E: From<sqlx::Error>>(
+        &mut self,
+        work: impl AsyncFnOnce(&mut sqlx::AnyConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            empty => empty.insert(self.pool.acquire().await?.detach()),
+        };
+        let result = work(conn).await;
+        if result.is_err() {
+            self.conn = None;
+        }
+        result
+    }
+}

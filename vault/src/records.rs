@@ -123,6 +123,10 @@ impl Records {
         Self { pool, backend }
     }
 
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     pub async fn create(
         &self,
         new: &NewRecord,
@@ -236,6 +240,15 @@ impl Records {
         &self,
         pairs: &[([u8; 16], Address)],
     ) -> Result<HashMap<([u8; 16], Address), ReleaseView>, RecordError> {
+        self.for_release_on(&self.pool, pairs).await
+    }
+
+    /// [`Self::for_release`] on a given connection (the release reader keeps one).
+    pub async fn for_release_on<'c>(
+        &self,
+        executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
+        pairs: &[([u8; 16], Address)],
+    ) -> Result<HashMap<([u8; 16], Address), ReleaseView>, RecordError> {
         let ids = distinct_padded(pairs.iter().map(|(id, _)| *id));
         let readers = distinct_padded(pairs.iter().map(|(_, reader)| *reader));
         // Bound in the order they appear in the text (SQLite's `?` are positional).
@@ -261,7 +274,7 @@ impl Records {
         }
         let mut wrapped: HashMap<([u8; 16], Address), Vec<u8>> = HashMap::new();
         let mut records: HashMap<[u8; 16], (RecordMeta, Option<Vec<u8>>)> = HashMap::new();
-        for row in query.fetch_all(&self.pool).await? {
+        for row in query.fetch_all(executor).await? {
             let meta = meta_from_row(&row)?;
             let recipient: Option<Vec<u8>> = row.try_get("recipient")?;
             let key: Option<Vec<u8>> = row.try_get("wrapped")?;

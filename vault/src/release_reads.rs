@@ -1,11 +1,13 @@
 //! Coalesced record reads for key releases. Concurrent releases hand their (record, reader)
 //! pair to one reader task, which answers everything queued with a single query: under load a
 //! batch costs one database round trip instead of one per request, and nothing is cached, so an
-//! erasure or a new version is seen by the very next release.
+//! erasure or a new version is seen by the very next release. The reader keeps one connection
+//! of its own ([`HeldConnection`]), so a batch is one query and nothing else.
 
 use alloy::primitives::Address;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::db::HeldConnection;
 use crate::records::{Records, ReleaseView};
 
 const MAX_BATCH: usize = 256;
@@ -28,10 +30,12 @@ pub struct ReleaseReads {
 }
 
 impl ReleaseReads {
-    /// Starts the reader task on the current Tokio runtime; it stops when the last handle drops.
+    /// Starts the reader task on the current Tokio runtime, on a connection of its own; it
+    /// stops when the last handle drops.
     pub fn new(records: Records) -> Self {
         let (queue, pending) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(read_batches(records, pending));
+        let conn = HeldConnection::new(records.pool().clone());
+        tokio::spawn(read_batches(records, conn, pending));
         Self { queue }
     }
 
@@ -43,11 +47,12 @@ impl ReleaseReads {
     }
 }
 
-async fn read_batches(records: Records, mut pending: mpsc::Receiver<Pending>) {
+async fn read_batches(records: Records, mut conn: HeldConnection, mut pending: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let pairs: Vec<([u8; 16], Address)> = batch.iter().map(|(pair, _)| *pair).collect();
-        match records.for_release(&pairs).await {
+        let read = conn.run(async |conn| records.for_release_on(conn, &pairs).await).await;
+        match read {
             Ok(found) => {
                 // Several requests in a batch may ask for the same pair.
                 for (pair, reply) in batch.drain(..) {

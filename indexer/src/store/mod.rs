@@ -4,6 +4,7 @@
 mod codec;
 mod commit;
 mod migrations;
+pub mod nodelay;
 mod read;
 mod rollback;
 
@@ -95,6 +96,9 @@ impl Store {
                     Ok(())
                 })
             });
+        }
+        if backend == Backend::Postgres {
+            pool_options = pool_options.after_connect(|conn, _| Box::pin(nodelay::set_on(conn)));
         }
         let pool = pool_options.connect_with(options).await?;
         migrations::migrator(backend).run(&pool).await?;
