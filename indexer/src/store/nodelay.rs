@@ -34,9 +34,8 @@ pub async fn is_set(conn: &mut AnyConnection) -> Result<Option<bool>, sqlx::Erro
 
 /// This connection's (client, server) ports as the server sees them; `None` over a Unix socket.
 async fn ports(conn: &mut AnyConnection) -> Result<Option<(u16, u16)>, sqlx::Error> {
-    let row = sqlx::query("SELECT inet_client_port() AS client, inet_server_port() AS server")
-        .fetch_one(&mut *conn)
-        .await?;
+    let row =
+        sqlx::query("SELECT inet_client_port() AS client, inet_server_port() AS server").fetch_one(&mut *conn).await?;
     let port = |column: &str| -> Result<Option<u16>, sqlx::Error> {
         Ok(row.try_get::<Option<i32>, _>(column)?.and_then(|port| u16::try_from(port).ok()))
     };
