@@ -36,7 +36,7 @@ abi: contracts
 	$(MAKE) deployments
 
 deployments:
-	cargo run --quiet --bin medkey -- dev --port 18545 --exit-after-deploy
+	cargo run --quiet --bin medkey -- dev --port 18545 --exit-after-deploy --deployments-dir deployments
 
 check-abi: contracts
 	node scripts/abi.mjs --check

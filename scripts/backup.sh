@@ -20,7 +20,11 @@ if [ -e "$out" ] && [ -n "$(ls -A "$out" 2>/dev/null)" ]; then
   echo "backup: $out is not empty; choose a new directory" >&2
   exit 1
 fi
+# A backup holds share-link ids and live tickets, labels and recipients' names: the directory is
+# the operator's only (0700) and every file in it 0600, whatever the umask says.
+umask 077
 mkdir -p "$out"
+chmod 700 "$out"
 
 case "$database_url" in
   postgres://* | postgresql://*)
@@ -49,4 +53,5 @@ else
   exit 1
 fi
 (cd "$out" && sha256sum -- * > SHA256SUMS)
+chmod 600 "$out"/*
 echo "backup: written to $out ($(du -sh "$out" | cut -f1)); keep the secrets apart from it"

@@ -1,12 +1,12 @@
 //! Checking what the vault's directory says against the chain before showing it: the profile
 //! must be well formed, signed by the provider's own wallet, committed to by the registry (its
 //! hash equals `getProvider().profileHash`) and carry the encryption key the registry holds. A
-//! reason shown for a suspension must hash to the one on chain. Anything else is flagged, never
+//! reason shown for a suspension must hash to the one the registry's own latest event carries. Anything else is flagged, never
 //! shown as fact: the vault is not trusted with who a provider is.
 
 use std::collections::HashMap;
 
-use alloy::primitives::{Address, keccak256};
+use alloy::primitives::{Address, B256, keccak256};
 use alloy::providers::DynProvider;
 use alloy::transports::http::reqwest::Method;
 use medkey_protocol::ConsentRegistry::ConsentRegistryInstance;
@@ -51,13 +51,41 @@ pub async fn check(entry: &DirectoryEntry, registry: &ConsentRegistryInstance<Dy
     if entry.status != status {
         return Verdict::Flagged(format!("the vault says {}, the chain says {status}", entry.status));
     }
-    if let Some(action) = &entry.registry_action
-        && let Some(reason) = &action.reason
-        && keccak256(reason.as_bytes()).to_string() != action.reason_hash
-    {
-        return Verdict::Flagged("the reason shown is not the one whose hash is on chain".into());
+    if let Some(action) = &entry.registry_action {
+        // Compared with the chain's own hash (the registry's latest action on this provider),
+        // never with the one the vault supplies beside its text.
+        let on_chain = match latest_action(registry, profile.provider).await {
+            Ok(found) => found,
+            Err(err) => return Verdict::Flagged(format!("the chain could not be asked ({err})")),
+        };
+        let Some((kind, hash)) =
+            on_chain.filter(|(kind, hash)| *kind == action.kind && hash.to_string() == action.reason_hash)
+        else {
+            return Verdict::Flagged("the registry's last action on this provider is not the one shown".into());
+        };
+        if action.reason.as_ref().is_some_and(|reason| keccak256(reason.as_bytes()) != hash) {
+            return Verdict::Flagged(format!(
+                "the reason shown for being {kind} is not the one whose hash is on chain"
+            ));
+        }
     }
     Verdict::Verified
+}
+
+/// The registry's latest suspension or reinstatement of `provider` (`suspended` or `reinstated`,
+/// and the reason's hash), read from the chain's own events.
+async fn latest_action(
+    registry: &ConsentRegistryInstance<DynProvider>,
+    provider: Address,
+) -> Result<Option<(&'static str, B256)>, alloy::contract::Error> {
+    let suspended = registry.ProviderSuspended_filter().topic1(provider).from_block(0).query().await?;
+    let reinstated = registry.ProviderReinstated_filter().topic1(provider).from_block(0).query().await?;
+    let order = |log: &alloy::rpc::types::Log| (log.block_number.unwrap_or(0), log.log_index.unwrap_or(0));
+    let actions = suspended
+        .into_iter()
+        .map(|(event, log)| (order(&log), "suspended", event.reasonHash))
+        .chain(reinstated.into_iter().map(|(event, log)| (order(&log), "reinstated", event.reasonHash)));
+    Ok(actions.max_by_key(|(at, _, _)| *at).map(|(_, kind, hash)| (kind, hash)))
 }
 
 /// "Northside Lab (0x3C44…93BC)" for each listed address whose entry checks out, and a warning

@@ -1,6 +1,8 @@
 //! Files that hold health data, keys or sessions: readable by this user only (mode 0600), and,
 //! where a half-written file would do harm (a keystore, an export), written beside their target
-//! and moved into place only when complete.
+//! and moved into place only when complete. Decrypted records and attachments always are
+//! ([`write_new`], [`Pending`]): an existing file's looser mode is never kept, and a symbolic link
+//! in the target's place is refused rather than followed.
 
 use std::io::Write;
 use std::path::Path;
@@ -25,6 +27,49 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     file.as_file().sync_all()?;
     file.persist(path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+/// Refuses a symbolic link at `path`: writing through it would put health data wherever it points.
+fn refuse_symlink(path: &Path) -> anyhow::Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => anyhow::bail!(
+            "{} is a symbolic link; name a regular file (decrypted health data is never written through a link)",
+            path.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Writes decrypted data to `path`: a new 0600 file moved into place (never an existing file's
+/// mode, never through a symbolic link).
+pub fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    refuse_symlink(path)?;
+    write_atomically(path, bytes)
+}
+
+/// A decrypted file being written (streamed) beside `path`; [`Pending::finish`] moves it into place.
+pub struct Pending {
+    temp: tempfile::NamedTempFile,
+    path: std::path::PathBuf,
+}
+
+impl Pending {
+    pub fn begin(path: &Path) -> anyhow::Result<Self> {
+        refuse_symlink(path)?;
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Ok(Self { temp: temp_in(dir)?, path: path.to_owned() })
+    }
+
+    pub fn file(&mut self) -> &mut std::fs::File {
+        self.temp.as_file_mut()
+    }
+
+    /// Synced and renamed over `path` (dropped unfinished, the temporary file is removed).
+    pub fn finish(self) -> anyhow::Result<()> {
+        self.temp.as_file().sync_all()?;
+        self.temp.persist(&self.path).with_context(|| format!("writing {}", self.path.display()))?;
+        Ok(())
+    }
 }
 
 /// `path` created (or truncated) readable by this user only.

@@ -23,7 +23,7 @@ use figment::providers::{Env, Format, Toml};
 use medkey_indexer::{Backend, Finality, FreshnessPolicy, IndexerConfig};
 use medkey_protocol::Deployment;
 pub use medkey_protocol::redact::redact_url;
-use medkey_vault::http::{ServerLimits, TrustedProxies};
+use medkey_vault::http::{ForwardedHeader, ServerLimits, TrustedProxies};
 use medkey_vault::identity::IdentityConfig;
 use medkey_vault::limits::LimitSettings;
 use medkey_vault::notify::{self, NotifierConfig};
@@ -136,6 +136,9 @@ pub struct VaultConfig {
     /// Reverse proxies (addresses or CIDR networks) whose `Forwarded` / `X-Forwarded-For`
     /// headers name the client; none by default, so the socket's peer is the client.
     pub trusted_proxies: Vec<String>,
+    /// The one forwarding header those proxies write and the vault reads: `x-forwarded-for`
+    /// (HAProxy's `option forwardfor`; the default) or `forwarded` (RFC 7239).
+    pub forwarded_header: String,
     /// Time to send a request's headers (also how long a kept-alive connection may idle).
     pub header_timeout_secs: u64,
     /// Longest pause inside a request body.
@@ -167,6 +170,7 @@ impl Default for VaultConfig {
             secret_file: None,
             body_limit_bytes: crate::commands::runtime::DEFAULT_BODY_LIMIT,
             trusted_proxies: Vec::new(),
+            forwarded_header: "x-forwarded-for".into(),
             header_timeout_secs: limits.header_timeout.as_secs(),
             body_timeout_secs: limits.body_timeout.as_secs(),
             request_timeout_secs: limits.request_timeout.as_secs(),
@@ -230,6 +234,8 @@ pub struct LimitsConfig {
     pub patients_per_address_per_hour: u32,
     pub directory_per_ip_per_minute: u32,
     pub share_link_per_ip_per_minute: u32,
+    pub share_links_per_address_per_minute: u32,
+    pub share_link_uses_per_link_per_minute: u32,
     pub lockout_after: u32,
     pub lockout_window_secs: u64,
     pub lockout_for_secs: u64,
@@ -245,6 +251,8 @@ impl Default for LimitsConfig {
             patients_per_address_per_hour: limits.patients_per_address_per_hour,
             directory_per_ip_per_minute: limits.directory_per_ip_per_minute,
             share_link_per_ip_per_minute: limits.share_link_per_ip_per_minute,
+            share_links_per_address_per_minute: limits.share_links_per_address_per_minute,
+            share_link_uses_per_link_per_minute: limits.share_link_uses_per_link_per_minute,
             lockout_after: limits.lockout_after,
             lockout_window_secs: limits.lockout_window.as_secs(),
             lockout_for_secs: limits.lockout_for.as_secs(),
@@ -601,6 +609,9 @@ impl Loaded {
         if let Err(err) = TrustedProxies::parse(&c.vault.trusted_proxies) {
             check(false, "vault.trusted_proxies", err);
         }
+        if let Err(err) = ForwardedHeader::parse(&c.vault.forwarded_header) {
+            check(false, "vault.forwarded_header", err);
+        }
         for (key, secs) in [
             ("vault.header_timeout_secs", c.vault.header_timeout_secs),
             ("vault.body_timeout_secs", c.vault.body_timeout_secs),
@@ -668,6 +679,8 @@ impl Loaded {
             ("limits.patients_per_address_per_hour", u64::from(limits.patients_per_address_per_hour)),
             ("limits.directory_per_ip_per_minute", u64::from(limits.directory_per_ip_per_minute)),
             ("limits.share_link_per_ip_per_minute", u64::from(limits.share_link_per_ip_per_minute)),
+            ("limits.share_links_per_address_per_minute", u64::from(limits.share_links_per_address_per_minute)),
+            ("limits.share_link_uses_per_link_per_minute", u64::from(limits.share_link_uses_per_link_per_minute)),
             ("limits.lockout_after", u64::from(limits.lockout_after)),
             ("limits.lockout_window_secs", limits.lockout_window_secs),
             ("limits.lockout_for_secs", limits.lockout_for_secs),
@@ -934,7 +947,8 @@ impl Loaded {
 
     /// `vault.trusted_proxies`, checked by [`Self::problems`] already.
     pub fn trusted_proxies(&self) -> TrustedProxies {
-        TrustedProxies::parse(&self.config.vault.trusted_proxies).unwrap_or_default()
+        let header = ForwardedHeader::parse(&self.config.vault.forwarded_header).unwrap_or_default();
+        TrustedProxies::parse(&self.config.vault.trusted_proxies).unwrap_or_default().reading(header)
     }
 
     pub fn freshness(&self) -> FreshnessPolicy {
@@ -953,6 +967,8 @@ impl Loaded {
             patients_per_address_per_hour: l.patients_per_address_per_hour,
             directory_per_ip_per_minute: l.directory_per_ip_per_minute,
             share_link_per_ip_per_minute: l.share_link_per_ip_per_minute,
+            share_links_per_address_per_minute: l.share_links_per_address_per_minute,
+            share_link_uses_per_link_per_minute: l.share_link_uses_per_link_per_minute,
             lockout_after: l.lockout_after,
             lockout_window: Duration::from_secs(l.lockout_window_secs),
             lockout_for: Duration::from_secs(l.lockout_for_secs),
@@ -1006,6 +1022,7 @@ impl Loaded {
                     ("secret_file", opt(c.vault.secret_file.as_deref().map(path))),
                     ("body_limit_bytes", c.vault.body_limit_bytes.to_string()),
                     ("trusted_proxies", format!("{:?}", c.vault.trusted_proxies)),
+                    ("forwarded_header", quoted(&c.vault.forwarded_header)),
                     ("header_timeout_secs", c.vault.header_timeout_secs.to_string()),
                     ("body_timeout_secs", c.vault.body_timeout_secs.to_string()),
                     ("request_timeout_secs", c.vault.request_timeout_secs.to_string()),
@@ -1043,6 +1060,8 @@ impl Loaded {
                     ("patients_per_address_per_hour", c.limits.patients_per_address_per_hour.to_string()),
                     ("directory_per_ip_per_minute", c.limits.directory_per_ip_per_minute.to_string()),
                     ("share_link_per_ip_per_minute", c.limits.share_link_per_ip_per_minute.to_string()),
+                    ("share_links_per_address_per_minute", c.limits.share_links_per_address_per_minute.to_string()),
+                    ("share_link_uses_per_link_per_minute", c.limits.share_link_uses_per_link_per_minute.to_string()),
                     ("lockout_after", c.limits.lockout_after.to_string()),
                     ("lockout_window_secs", c.limits.lockout_window_secs.to_string()),
                     ("lockout_for_secs", c.limits.lockout_for_secs.to_string()),

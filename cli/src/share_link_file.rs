@@ -14,7 +14,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 /// The content type of a FHIR Bundle file in a link.
-pub const FHIR_CONTENT_TYPE: &str = "application/fhir+json;fhirVersion=4.0.1";
+pub const FHIR_CONTENT_TYPE: &str = "application/fhir+json";
 
 /// The link's payload, as the specification names its members.
 #[derive(Debug, Serialize)]

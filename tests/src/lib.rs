@@ -39,11 +39,30 @@ pub fn medkey_bin() -> PathBuf {
 }
 
 /// A medkey home (keystore, deployment copies, audit state) of this test process's own, so no
-/// test reads or writes the real `~/.medkey`.
+/// test reads or writes the real `~/.medkey`. A static is never dropped, so the home cannot
+/// delete itself when the process ends: homes live under the target directory
+/// (`test-homes/<pid>`), and each new one first removes those whose process has exited, so a
+/// test run leaves at most the homes of processes still running, and nothing in the system's
+/// temporary folder.
 pub fn test_home() -> &'static Path {
-    static HOME: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    HOME.get_or_init(|| tempfile::Builder::new().prefix("medkey-home").tempdir().expect("a temporary medkey home"))
-        .path()
+    static HOME: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from);
+        let root = target.join("test-homes");
+        std::fs::create_dir_all(&root).expect("the test homes' directory");
+        for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let pid = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok());
+            if pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let home = root.join(std::process::id().to_string());
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(&home).expect("a medkey home for this test process");
+        std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("a private home");
+        home
+    })
 }
 
 /// `medkey` as the tests run it: in the test process's own medkey home (a test may set another).

@@ -167,6 +167,14 @@ async fn restores_everything_and_a_rollback_is_detected() {
     let older = dir.path().join("backup-older");
     let database = original.url("127.0.0.1", "");
     script("backup.sh", &[&database, blobs.to_str().unwrap(), older.to_str().unwrap()]);
+    // The operator's only: share-link ids, live tickets and recipients' names are inside.
+    let mode =
+        |path: &Path| std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).unwrap().permissions()) & 0o777;
+    assert_eq!(mode(&older), 0o700, "the backup directory");
+    for file in std::fs::read_dir(&older).unwrap() {
+        let file = file.unwrap().path();
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
 
     records.extend(upload_records(&http, &base, &patient, 10, 4).await);
     let size = log_size(&http, &base).await;

@@ -32,8 +32,8 @@ async fn the_printed_walkthrough_works() {
     let dir = tempfile::tempdir().unwrap();
     let at = |name: &str| dir.path().join(name).display().to_string();
     let (chain, vault, metrics) = (free_port(), free_port(), free_port());
-    // Started outside the checkout with the default deployments directory (there, not in the
-    // checkout's tracked deployments/); the commands then run from yet another directory.
+    // Started outside the checkout with the default deployments directory (in the medkey home,
+    // never the checkout's tracked deployments/); the commands then run from yet another directory.
     let elsewhere = tempfile::tempdir().unwrap();
     let mut command = medkey_e2e::medkey_command();
     command
@@ -64,7 +64,9 @@ async fn the_printed_walkthrough_works() {
         .map(str::trim)
         .collect();
     assert_eq!(steps.len(), 3, "a three-line walkthrough:\n{printed}");
-    assert!(Path::new(&at("deployments")).join("31337.json").exists());
+    assert!(medkey_e2e::test_home().join("deployments/31337.json").exists(), "dev state in the medkey home");
+    assert!(!Path::new(&at("deployments")).exists(), "nothing written where it was started");
+    assert!(printed.contains("by anvil account 8"), "the anchorer has an account of its own:\n{printed}");
 
     assert!(
         steps[0].contains(&medkey_bin().canonicalize().unwrap().display().to_string()),

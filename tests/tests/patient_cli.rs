@@ -104,9 +104,9 @@ impl World {
                 let url = format!("{}/readyz", self.vault_url);
                 for _ in 0..1_000 {
                     let ready: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+                    // /readyz brings the vault's own view (the one it decides on) to at least the
+                    // block it reports, so this waits for the vault's view, not the database's.
                     if ready["mirror"]["indexed_block"].as_u64().is_some_and(|b| b >= head) {
-                        // The vault's view follows the stored mirror every 5 ms.
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                         return;
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -317,9 +317,25 @@ async fn a_patient_shares_a_lab_result_and_revokes(setup: Setup) {
     let out_file = fetched.path().join("result.json");
     let scan_out = fetched.path().join("report.pdf");
     let (out_arg, scan_arg) = (out_file.to_str().unwrap(), scan_out.to_str().unwrap());
+    // Into files that exist, world-readable: each comes back a new file only its owner reads.
+    for existing in [&out_file, &scan_out] {
+        std::fs::write(existing, b"old").unwrap();
+        std::fs::set_permissions(existing, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    }
     let fetch = ["provider", "fetch", &lab_id, "--out", out_arg, "--attachment-out", scan_arg];
     let (ok, _, err) = world.medkey(&lab, &fetch).await;
     assert!(ok, "{err}");
+    for written in [&out_file, &scan_out] {
+        let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(written).unwrap().permissions());
+        assert_eq!(mode & 0o777, 0o600, "{} kept a looser mode", written.display());
+    }
+    // A symbolic link in the output's place is refused, and what it points to is left alone.
+    let (victim, link) = (fetched.path().join("victim.txt"), fetched.path().join("link.json"));
+    std::fs::write(&victim, b"keep me").unwrap();
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let (ok, _, err) = world.medkey(&lab, &["provider", "fetch", &lab_id, "--out", link.to_str().unwrap()]).await;
+    assert!(!ok && err.contains("symbolic link"), "{err}");
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep me");
     assert!(std::fs::read(&scan_out).unwrap() == scan, "the attachment decrypts to the scanned file");
     assert!(err.contains("released under grant") && err.contains("TREAT"), "{err}");
     assert_eq!(read_json(&out_file), read_json(&fixture("Observation-bloodgroup.json")));
@@ -615,17 +631,33 @@ async fn bundle_references_resolve_after_export_and_import(setup: Setup) {
     let (_, out, _) = world.medkey(&alice, &["records", "--json"]).await;
     assert_eq!(json_of(&out).as_array().unwrap().len(), 4, "nothing of the invalid file was stored");
 
-    // A Bundle whose header is too large to keep beside each record (a big signature): the
-    // record is stored all the same, said so, and exported on its own.
+    // A Bundle whose header is over what is kept beside each record (a big signature, as HL7's
+    // Bundle-father has): its entries stay in it with their fullUrls, so its references still
+    // resolve after a round trip; only the signature is left out, and the upload says so.
     let signed = dir.path().join("signed.json");
     let signature = serde_json::json!({"type": [{"system": "urn:iso-astm:E1762-95:2013",
         "code": "1.2.840.10065.1.12.1.1"}], "when": "2026-11-01T09:00:00Z", "who": {"display": "GP"},
         "data": "QUJD".repeat(5_000)});
-    let big = serde_json::json!({"resourceType": "Bundle", "type": "collection", "signature": signature,
-        "entry": [{"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "Signed"}}}]});
+    let (q, r) = ("urn:uuid:5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d", "urn:uuid:0e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b");
+    let big = serde_json::json!({"resourceType": "Bundle", "id": "signed", "type": "collection",
+        "signature": signature, "entry": [
+        {"fullUrl": q, "resource": {"resourceType": "Observation", "status": "final", "code": {"text": "Signed"},
+            "subject": {"reference": r}}},
+        {"fullUrl": r, "resource": {"resourceType": "Patient", "name": [{"family": "Signed"}]}}]});
     std::fs::write(&signed, big.to_string()).unwrap();
     let (ok, _, err) = world.medkey(&alice, &["upload", signed.to_str().unwrap(), "--category", "vitals"]).await;
-    assert!(ok && err.contains("too large to keep"), "{err}");
+    assert!(ok && err.contains("kept without Bundle.signature"), "{err}");
+    // Another Bundle holding exactly the same resources as the first one's (as HL7's Bundle-ghp
+    // shares Observations with Bundle-101): each Bundle keeps its own copy through a round trip.
+    let shared = dir.path().join("shared.json");
+    let copy = serde_json::json!({"resourceType": "Bundle", "id": "same-resources", "type": "collection",
+        "entry": [source["entry"][0].clone(), source["entry"][2].clone()]});
+    std::fs::write(&shared, copy.to_string()).unwrap();
+    let (ok, _, err) = world.medkey(&alice, &["upload", shared.to_str().unwrap(), "--category", "vitals"]).await;
+    assert!(ok, "{err}");
+    let mut expected = expected;
+    expected.extend(medkey_e2e::fhir_refs::resolved(&big));
+    expected.extend(medkey_e2e::fhir_refs::resolved(&copy));
 
     let first = dir.path().join("first.json");
     let (ok, _, err) = world.medkey(&alice, &["export", "--out", first.to_str().unwrap()]).await;
@@ -637,7 +669,12 @@ async fn bundle_references_resolve_after_export_and_import(setup: Setup) {
     assert_eq!(gp["meta"], source["meta"]);
     assert_eq!(gp["entry"][1]["resource"]["total"], 2, "the inner Bundle as it was, its entries in order");
     assert_eq!(gp["entry"][1]["resource"]["entry"][0]["search"]["mode"], "match");
-    assert_eq!(exported["entry"][1]["resource"]["code"]["text"], "Signed", "on its own, after the Bundle");
+    let kept = exported["entry"].as_array().unwrap().iter().find(|e| e["resource"]["id"] == "signed").unwrap();
+    assert_eq!(kept["resource"]["entry"].as_array().unwrap().len(), 2, "its entries in it: {kept}");
+    assert!(kept["resource"].get("signature").is_none(), "the signature was left out: {kept}");
+    assert_eq!(kept["resource"]["entry"][1]["fullUrl"], r);
+    let both = exported["entry"].as_array().unwrap().iter().find(|e| e["resource"]["id"] == "same-resources").unwrap();
+    assert_eq!(both["resource"]["entry"].as_array().unwrap().len(), 2, "{both}");
     let (valid, report) = medkey_e2e::fhir_validate(&[&first]);
     assert!(valid, "{report}");
 
@@ -895,6 +932,17 @@ async fn a_write_grant_lets_a_provider_add_records(setup: Setup) {
     let (ok, out, err) = world.medkey(&lab, &["provider", "fetch", &id]).await;
     assert!(ok, "{err}");
     assert_eq!(json_of(&out), read_json(&result));
+
+    // A Patient record the clinic writes for her never names her to other providers: her name
+    // comes from her own Patient record only.
+    let impostor = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(impostor.path(), r#"{"resourceType":"Patient","name":[{"text":"Mallory Impostor"}]}"#).unwrap();
+    let add =
+        ["provider", "add", "--patient", &patient, impostor.path().to_str().unwrap(), "--category", "lab_results"];
+    let (ok, _, err) = world.medkey(&clinic, &add).await;
+    assert!(ok, "{err}");
+    let (ok, out, err) = world.medkey(&lab, &["provider", "patients", "--names"]).await;
+    assert!(ok && out.contains(&patient) && !out.contains("Mallory"), "{out}{err}");
 
     let prescription = fixture("MedicationRequest-medrx0302.json");
     let (ok, _, err) =

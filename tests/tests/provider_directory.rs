@@ -280,6 +280,33 @@ async fn a_provider_applies_is_approved_found_and_suspended(backend: Backend) {
     let (ok, out, err) = world.medkey(&patient, &["directory", "show", &provider.address().to_string()]).await;
     assert!(ok && out.contains("suspended by the registry on") && out.contains(reason), "{out}{err}");
 
+    // A vault that edits its own database to show another reason, with that reason's own hash, is
+    // caught: clients compare with the hash the registry's event carries.
+    let made_up = "Convicted of prescription fraud";
+    sqlx::query("INSERT INTO registry_reasons (reason_hash, reason, added_by, added_at_ms) VALUES ($1, $2, $3, 0)")
+        .bind(keccak256(made_up).to_vec())
+        .bind(made_up)
+        .bind(admin.address().to_vec())
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE directory SET action_reason = $1 WHERE provider = $2")
+        .bind(keccak256(made_up).to_vec())
+        .bind(provider.address().to_vec())
+        .execute(pool)
+        .await
+        .unwrap();
+    let (_, entry) = world.call("GET", &format!("/v1/directory/{}", provider.address()), None, None).await;
+    assert_eq!(entry["registry_action"]["reason"], made_up, "the vault now tells the made-up reason: {entry}");
+    let (ok, out, err) = world.medkey(&patient, &["directory", "show", &provider.address().to_string()]).await;
+    assert!(ok && out.contains("NOT verified") && out.contains("not the one shown"), "{out}{err}");
+    sqlx::query("UPDATE directory SET action_reason = $1 WHERE provider = $2")
+        .bind(keccak256(reason).to_vec())
+        .bind(provider.address().to_vec())
+        .execute(pool)
+        .await
+        .unwrap();
+
     // The console's history of the provider: registered, then suspended with the reason's words.
     let path = format!("/v1/admin/providers/{}/history", provider.address());
     let (status, history) = world.call("GET", &path, Some(&admin_token), None).await;

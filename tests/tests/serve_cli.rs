@@ -137,6 +137,11 @@ listen = "127.0.0.1:{metrics_port}"
     // The vault's own metrics, beside the indexer's: the sign-in, its audit entry, the routes,
     // an error by its code.
     assert_eq!(http.get(format!("{base}/v1/no-such-route")).send().await.unwrap().status(), 404);
+    // Made-up methods are one label between them, not a series each kept forever.
+    for made_up in ["BREW", "XYZZY1", "XYZZY2"] {
+        let method = reqwest::Method::from_bytes(made_up.as_bytes()).unwrap();
+        http.request(method, format!("{base}/v1/grants")).send().await.unwrap();
+    }
     let metrics = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics")).await.unwrap().text().await.unwrap();
     for expected in [
         r#"medkey_vault_sign_ins_total{outcome="ok"} 1"#,
@@ -144,9 +149,11 @@ listen = "127.0.0.1:{metrics_port}"
         r#"medkey_vault_http_requests_total{route="/v1/auth/login",method="POST",status="200"} 1"#,
         r#"medkey_vault_http_request_duration_seconds_bucket{le="+Inf",route="/v1/grants",method="GET"}"#,
         r#"medkey_vault_http_errors_total{route="unmatched",code="not_found"} 1"#,
+        r#"medkey_vault_http_requests_total{route="/v1/grants",method="other",status="405"} 3"#,
     ] {
         assert!(metrics.contains(expected), "{expected} missing from:\n{metrics}");
     }
+    assert!(!metrics.contains("XYZZY"), "a made-up method is no label:\n{metrics}");
     assert!(!metrics.contains(&chain.patient(0).to_string().to_lowercase()[2..]), "metrics name no address");
     // The Grafana dashboard is built on metrics that exist.
     let dashboard =

@@ -164,12 +164,13 @@ async fn a_writer_attaches_only_under_a_live_write_grant(backend: Backend) {
     let (lab_token, stranger_token) = (vault.login(&lab, id).await, vault.login(&stranger, id).await);
 
     let readers = [(alice.address(), &alice_secret)];
-    let (mut paths, mut files) = (Vec::new(), Vec::new());
+    let (mut paths, mut files, mut ids) = (Vec::new(), Vec::new(), Vec::new());
     for seed in [0x61, 0x62] {
         let mut written = upload(alice.address(), seed, Category::LabResults, "Observation", &readers);
         written.body["patient"] = serde_json::json!(alice.address());
         let (status, body) = vault.call("POST", "/v1/records", Some(&lab_token), Some(written.body.clone())).await;
         assert_eq!(status, 201, "{body}");
+        ids.push(written.id);
         paths.push(format!("/v1/records/{}/versions/1/attachment", alloy::hex::encode(written.id)));
         let mut sealed = Vec::new();
         stream::encrypt(&written.key, &written.binding, stream::DEFAULT_CHUNK, &b"%PDF-1.4 scan"[..], &mut sealed)
@@ -182,12 +183,72 @@ async fn a_writer_attaches_only_under_a_live_write_grant(backend: Backend) {
     let (status, body) = vault.raw("PUT", &paths[1], &stranger_token, octets, files[1].clone()).await;
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
 
+    // Asking for the file of a record that has none is 404, and the log does not say it was released.
+    let (status, _) = vault
+        .call("GET", &format!("/v1/records/{}/attachment", alloy::hex::encode(ids[1])), Some(&lab_token), None)
+        .await;
+    assert_eq!(status, 404);
+    let log = vault.state.log.for_patient(alice.address()).await.unwrap();
+    assert!(
+        !log.iter().any(|e| e.kind == "attachment_released" && e.record_id == Some(ids[1])),
+        "a release was logged for a file that does not exist"
+    );
+
+    // The writer acts only on the versions it wrote: not on one the patient wrote herself.
+    let alice_token = vault.login(&alice, id).await;
+    let theirs = medkey_protocol::envelope::RecordBinding {
+        record_id: ids[1],
+        version: 2,
+        owner: alice.address(),
+        category: Category::LabResults.index(),
+        resource_type: "Observation".into(),
+    };
+    let key = medkey_protocol::envelope::DataKey::generate().unwrap();
+    let sealed = medkey_protocol::envelope::record::seal(&key, &theirs, br#"{"resourceType":"Observation"}"#).unwrap();
+    let wrapped = wrap::wrap(&key, &alice_secret.public_key(), &theirs).unwrap();
+    let body = serde_json::json!({"ciphertext": b64(&sealed), "wrapped_keys": [{"recipient": alice.address(), "wrapped": b64(&wrapped)}]});
+    let record_path = format!("/v1/records/{}", alloy::hex::encode(ids[1]));
+    let (status, body) = vault.call("PUT", &record_path, Some(&alice_token), Some(body)).await;
+    assert_eq!(status, 200, "her own version 2: {body}");
+    let mut her_file = Vec::new();
+    stream::encrypt(&key, &theirs, stream::DEFAULT_CHUNK, &b"%PDF-1.4 hers"[..], &mut her_file).unwrap();
+    let her_path = format!("{record_path}/versions/2/attachment");
+    let (status, body) = vault.raw("PUT", &her_path, &lab_token, octets, her_file.clone()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "the writer on her version: {body}");
+    let lab_wrapped = wrap::wrap(&key, &encryption_secret(0xB2).public_key(), &theirs).unwrap();
+    let keys = serde_json::json!({"wrapped_keys": [{"recipient": lab.address(), "wrapped": b64(&lab_wrapped)}]});
+    let (status, body) =
+        vault.call("POST", &format!("{record_path}/versions/2/keys"), Some(&lab_token), Some(keys)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "a key on her version: {body}");
+    let (status, body) = vault.raw("PUT", &her_path, &alice_token, octets, her_file).await;
+    assert_eq!(status, 201, "her own attachment to her own version: {body}");
+
     medkey_e2e::chain::mined(chain.registry().revoke(grant).from(alice.address()).send().await).await;
     let head = chain.head().await;
     indexer.wait_for_block(head).await;
     vault.wait_for_mirror_head(head).await;
     let (status, body) = vault.raw("PUT", &paths[1], &lab_token, octets, files[1].clone()).await;
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("no_live_grant")), "revoked: {body}");
+    // The revoked writer's refused attachment and record creation are in her log.
+    let mut refused = upload(alice.address(), 0x63, Category::LabResults, "Observation", &readers);
+    refused.body["patient"] = serde_json::json!(alice.address());
+    let (status, body) = vault.call("POST", "/v1/records", Some(&lab_token), Some(refused.body.clone())).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("no_live_grant")), "{body}");
+    let log = vault.state.log.for_patient(alice.address()).await.unwrap();
+    let refusals: Vec<(&str, &str)> = log
+        .iter()
+        .filter(|e| e.actor == lab.address() && e.outcome == "no_live_grant")
+        .map(|e| (e.kind.as_str(), e.outcome.as_str()))
+        .collect();
+    assert_eq!(refusals, [("attachment_stored", "no_live_grant"), ("record_created", "no_live_grant")]);
+    // A wallet that was never a provider cannot grow her log by trying.
+    let before = log.len();
+    let mut stranger_record = upload(alice.address(), 0x64, Category::LabResults, "Observation", &readers);
+    stranger_record.body["patient"] = serde_json::json!(alice.address());
+    let (status, _) = vault.call("POST", "/v1/records", Some(&stranger_token), Some(stranger_record.body)).await;
+    assert_eq!(status, 403);
+    assert_eq!(vault.state.log.for_patient(alice.address()).await.unwrap().len(), before);
+    db.cleanup().await;
 }
 
 /// Storage that does not answer is 503 `blobs_unavailable` (retry), not a 500; nothing is kept,

@@ -123,6 +123,51 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
     db.cleanup().await;
 }
 
+/// Through the shipped HAProxy rules, a client that writes its own `Forwarded` or
+/// `X-Forwarded-For` is still counted under the address the proxy saw: the proxy drops both before
+/// adding its own, and the vault reads only the header the proxy writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_behind_haproxy_cannot_choose_its_address() {
+    let chain = TestChain::start().await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let indexer = RunningIndexer::following(&chain, &db.url).await;
+    let limits = LimitSettings { login_per_ip_per_minute: 3, ..LimitSettings::default() };
+    let vault = TestVault::serve(
+        TestVault::state(&indexer, limits, false)
+            .await
+            .with_trusted_proxies(TrustedProxies::parse(&["127.0.0.1"]).unwrap()),
+    )
+    .await;
+    let vault_port: u16 = vault.url.rsplit(':').next().unwrap().parse().unwrap();
+    let haproxy = medkey_e2e::engines::haproxy::Haproxy::start(&[vault_port]);
+    let url = format!("http://127.0.0.1:{}/v1/auth/nonce", haproxy.port);
+    let client = reqwest::Client::new();
+    // HAProxy health-checks the replica before it sends it anything.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let health = client.get(format!("http://127.0.0.1:{}/healthz", haproxy.port)).send().await;
+        if health.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "HAProxy never reached the vault");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let response = client
+            .get(&url)
+            .header("forwarded", format!("for=198.51.100.{i}"))
+            .header("x-forwarded-for", format!("203.0.113.{i}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429, 429], "three nonces a minute from one client, whatever it claims");
+    drop(haproxy);
+    db.cleanup().await;
+}
+
 /// Reads until the server closes the connection (or 10 s pass); returns what it sent and when it
 /// closed.
 fn read_until_closed(socket: &mut TcpStream) -> (String, Instant) {

@@ -208,3 +208,145 @@ async fn races_and_limits_hold(backend: Backend) {
     world.db.cleanup().await;
 }
 on_both_backends!(races_and_limits_hold);
+
+/// The outside probes' findings, each held: tickets stop with the link, right passcodes are never
+/// refused for guesses beside them, a refused direct request counts and is listed, an expired
+/// long-lived link's files stay as they were, manifests name content types exactly, and one
+/// account's link creations (an Argon2 hash each) are bounded.
+async fn share_links_do_what_they_say(backend: Backend) {
+    let world = World::start(backend).await;
+    let mut created = 0;
+    let location = |manifest: &Value| manifest["files"][0]["location"].as_str().unwrap().to_owned();
+
+    // Manifests name the specification's content type exactly, whatever the client sent.
+    let plain = link_id(20);
+    assert_eq!(world.create(&plain, json!({})).await.0, 201);
+    created += 1;
+    let (status, manifest) = world.manifest(&plain, json!({"recipient": "A receiver"})).await;
+    assert_eq!(status, 200, "{manifest}");
+    assert_eq!(manifest["files"][0]["contentType"], "application/fhir+json", "{manifest}");
+
+    // The manifest URL is this vault's: not another host's, whose ticketed locations the vault
+    // would then hand out.
+    let elsewhere = link_id(24);
+    let (status, body) =
+        world.create(&elsewhere, json!({"manifest_url": format!("https://elsewhere.example/shl/{elsewhere}")})).await;
+    assert_eq!((status, code(&body)), (400, "invalid_link"), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("manifest_url"), "{body}");
+
+    // Any origin may call the public link endpoints (a receiver is often a web page), and only them.
+    let preflight = world
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/shl/{plain}", world.vault.url))
+        .header("origin", "https://viewer.clinic.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "preflight: {}", preflight.status());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    let answered = world
+        .http
+        .post(format!("{}/shl/{plain}", world.vault.url))
+        .header("origin", "https://viewer.clinic.example")
+        .json(&json!({"recipient": "A clinic's viewer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 200);
+    assert_eq!(answered.headers()["access-control-allow-origin"], "*");
+    let hers = world
+        .http
+        .get(format!("{}/v1/share-links", world.vault.url))
+        .bearer_auth(&world.token)
+        .header("origin", "https://viewer.clinic.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hers.status(), 200);
+    assert!(hers.headers().get("access-control-allow-origin").is_none(), "her own routes allow no other origin");
+
+    // A ticket stops when its link expires.
+    let brief = link_id(21);
+    let expires = medkey_indexer::sync::now_ms() + 1_500;
+    assert_eq!(world.create(&brief, json!({"expires_at_ms": expires})).await.0, 201);
+    created += 1;
+    let (status, manifest) = world.manifest(&brief, json!({"recipient": "Quick"})).await;
+    assert_eq!(status, 200, "{manifest}");
+    let ticketed = location(&manifest);
+    assert_eq!(world.get(&ticketed).await.0, 200);
+    while medkey_indexer::sync::now_ms() <= expires + 50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(world.get(&ticketed).await.0, 404, "a ticket outlived its expired link");
+
+    // Fifteen right passcodes and three wrong ones at once: every right one opens the link, and a
+    // ticket stops once guesses disable it.
+    let guarded = link_id(22);
+    assert_eq!(world.create(&guarded, json!({"passcode": "right-one"})).await.0, 201);
+    created += 1;
+    let answers = futures_util::future::join_all((0..18).map(|i| {
+        let passcode = if i % 6 == 5 { format!("guess-{i}") } else { "right-one".to_owned() };
+        world.manifest(&guarded, json!({"recipient": format!("Nurse {i}"), "passcode": passcode}))
+    }))
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 15, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 3, "{statuses:?}");
+    let ticketed = location(&answers.iter().find(|(s, _)| *s == 200).unwrap().1);
+    for i in 0..7 {
+        let (status, _) =
+            world.manifest(&guarded, json!({"recipient": "Guesser", "passcode": format!("no-{i}")})).await;
+        assert_eq!(status, 401);
+    }
+    let (status, body) = world.manifest(&guarded, json!({"recipient": "Guesser", "passcode": "right-one"})).await;
+    assert_eq!((status, code(&body)), (404, "link_disabled"));
+    assert_eq!(world.get(&ticketed).await.0, 404, "a ticket outlived its disabled link");
+
+    // A direct request for a passcode link is refused, listed, and counted by the rate limit.
+    let direct = format!("{}/shl/{guarded}?recipient=Direct%20asker", world.vault.url);
+    let (status, body) = world.get(&direct).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("not_direct"), "{body}");
+    let listed = world.links().await;
+    let accesses = &listed.iter().find(|l| l["id"] == guarded.as_str()).unwrap()["accesses"];
+    assert!(
+        accesses.as_array().unwrap().iter().any(|a| a["recipient"] == "Direct asker" && a["outcome"] == "not_direct"),
+        "{accesses}"
+    );
+    let mut last = 0;
+    for _ in 0..70 {
+        last = world.get(&direct).await.0;
+        if last == 429 {
+            break;
+        }
+    }
+    assert_eq!(last, 429, "direct requests for a passcode link were never rate-limited");
+
+    // An expired long-lived link's files cannot be replaced.
+    let standing = link_id(23);
+    let expires = medkey_indexer::sync::now_ms() + 1_000;
+    assert_eq!(world.create(&standing, json!({"long_lived": true, "expires_at_ms": expires})).await.0, 201);
+    created += 1;
+    let files = json!({"files": [{"content_type": "application/fhir+json", "jwe": JWE}]});
+    let path = format!("/v1/share-links/{standing}/files");
+    assert_eq!(world.vault.call("PUT", &path, Some(&world.token), Some(files.clone())).await.0, 204);
+    while medkey_indexer::sync::now_ms() <= expires + 50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, body) = world.vault.call("PUT", &path, Some(&world.token), Some(files)).await;
+    assert_eq!(status, 404, "{body}");
+
+    // Ten links a minute per account (each passcode is a 19 MiB hash), then 429.
+    let mut answers = Vec::new();
+    for n in 0..12u8 {
+        let (status, body) = world.create(&link_id(40 + n), json!({"passcode": "tulip-42"})).await;
+        answers.push((status, code(&body).to_owned()));
+    }
+    let allowed = answers.iter().filter(|(s, _)| *s == 201).count();
+    assert_eq!(allowed + created, 10, "{answers:?}");
+    assert!(answers.iter().filter(|(s, _)| *s != 201).all(|(s, c)| *s == 429 && c == "rate_limited"), "{answers:?}");
+    world.db.cleanup().await;
+}
+on_both_backends!(share_links_do_what_they_say);

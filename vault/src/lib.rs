@@ -11,6 +11,8 @@
 //! - [`access_log`] records every release and denial, group-committed;
 //! - [`access_requests`] keeps providers' requests for access and the patients' answers;
 //! - [`notify`] sends signed webhook notifications from a stored outbox;
+//! - [`passcodes`] hashes and checks share-link passcodes, a bounded number at a time;
+//! - [`stranger_refusals`] logs refusals of callers without standing once per window;
 //! - [`limits`] throttles logins and key releases, in memory or shared through [`redis_store`];
 //! - [`http`] is the axum API over all of it.
 
@@ -31,11 +33,13 @@ pub mod limits;
 pub mod metrics;
 pub mod mirror_view;
 pub mod notify;
+pub mod passcodes;
 pub mod records;
 pub mod redis_store;
 pub mod relay;
 pub mod release_reads;
 pub mod share_links;
+pub mod stranger_refusals;
 
 pub use gate::{Decision, Denial, RecordSets, Release, ReleaseGate, ReleaseRequest, StrictCheck};
 pub use mirror_view::MirrorView;

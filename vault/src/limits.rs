@@ -38,6 +38,11 @@ pub struct LimitSettings {
     /// SMART Health Link manifest and file requests from one client IP a minute: they are public,
     /// and passcodes must not be guessed at speed (each link also counts its own wrong ones).
     pub share_link_per_ip_per_minute: u32,
+    /// Share links one account may create a minute: each passcode costs an Argon2 hash (19 MiB).
+    pub share_links_per_address_per_minute: u32,
+    /// Requests for one link a minute, from anyone: each is stored in her list of the link's uses
+    /// with the name the requester typed, so a stranger cannot fill that list.
+    pub share_link_uses_per_link_per_minute: u32,
     /// Failed logins from one IP for one address before it is locked out.
     pub lockout_after: u32,
     pub lockout_window: Duration,
@@ -53,6 +58,8 @@ impl Default for LimitSettings {
             patients_per_address_per_hour: 200,
             directory_per_ip_per_minute: 300,
             share_link_per_ip_per_minute: 60,
+            share_links_per_address_per_minute: 10,
+            share_link_uses_per_link_per_minute: 40,
             lockout_after: 5,
             lockout_window: Duration::from_secs(15 * 60),
             lockout_for: Duration::from_secs(15 * 60),
@@ -114,6 +121,8 @@ struct InMemory {
     new_patients_by_address: DefaultKeyedRateLimiter<Address>,
     directory_by_ip: DefaultKeyedRateLimiter<IpAddr>,
     share_link_by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    share_link_created_by_address: DefaultKeyedRateLimiter<Address>,
+    share_link_uses_by_link: DefaultKeyedRateLimiter<String>,
     /// (provider, patient) pairs that took a new-patient cell, and when: a patient counts once an hour.
     patients_seen: Mutex<HashMap<(Address, Address), Instant>>,
     failures: Mutex<HashMap<(Address, IpAddr), Failures>>,
@@ -161,6 +170,12 @@ fn directory_bucket(ip: IpAddr) -> String {
 fn share_link_bucket(ip: IpAddr) -> String {
     format!("limit:share-link:ip:{ip}")
 }
+fn share_link_uses_bucket(link: &str) -> String {
+    format!("limit:share-link-uses:link:{link}")
+}
+fn share_link_creation_bucket(address: Address) -> String {
+    format!("limit:share-link-create:address:{address}")
+}
 fn release_address_bucket(address: Address) -> String {
     format!("limit:release:address:{address}")
 }
@@ -194,6 +209,10 @@ impl Limits {
                 )),
                 directory_by_ip: RateLimiter::dashmap(per_minute(settings.directory_per_ip_per_minute)),
                 share_link_by_ip: RateLimiter::dashmap(per_minute(settings.share_link_per_ip_per_minute)),
+                share_link_created_by_address: RateLimiter::dashmap(per_minute(
+                    settings.share_links_per_address_per_minute,
+                )),
+                share_link_uses_by_link: RateLimiter::dashmap(per_minute(settings.share_link_uses_per_link_per_minute)),
                 patients_seen: Mutex::default(),
                 failures: Mutex::default(),
             })),
@@ -242,6 +261,32 @@ impl Limits {
             Backend::Memory(memory) => Ok(check(&memory.share_link_by_ip, &ip)?),
             Backend::Redis(store) => {
                 let bucket = Bucket::per_minute(share_link_bucket(ip), self.settings.share_link_per_ip_per_minute);
+                rate_limited(store.take_cells(&[bucket]).await?)
+            }
+        }
+    }
+
+    /// Before a request for the existing link `link` is stored among its uses.
+    pub async fn share_link_use(&self, link: &str) -> Result<(), LimitError> {
+        match &self.backend {
+            Backend::Memory(memory) => Ok(check(&memory.share_link_uses_by_link, &link.to_owned())?),
+            Backend::Redis(store) => {
+                let bucket =
+                    Bucket::per_minute(share_link_uses_bucket(link), self.settings.share_link_uses_per_link_per_minute);
+                rate_limited(store.take_cells(&[bucket]).await?)
+            }
+        }
+    }
+
+    /// Before `address` creates a share link.
+    pub async fn share_link_creation(&self, address: Address) -> Result<(), LimitError> {
+        match &self.backend {
+            Backend::Memory(memory) => Ok(check(&memory.share_link_created_by_address, &address)?),
+            Backend::Redis(store) => {
+                let bucket = Bucket::per_minute(
+                    share_link_creation_bucket(address),
+                    self.settings.share_links_per_address_per_minute,
+                );
                 rate_limited(store.take_cells(&[bucket]).await?)
             }
         }

@@ -161,7 +161,7 @@ impl VaultMetrics {
 pub async fn track(State(metrics): State<VaultMetrics>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request.extensions().get::<MatchedPath>().map_or(UNMATCHED, |path| path.as_str()).to_owned();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method()).to_owned();
     let response = next.run(request).await;
     let status = response.status().as_u16();
     let code = response.extensions().get::<ErrorCode>().map(|code| code.0);
@@ -182,6 +182,23 @@ pub async fn track(State(metrics): State<VaultMetrics>, request: Request, next: 
         .observe(seconds(started));
     metrics.requests.get_or_create(&RequestLabels { route, method, status }).inc();
     response
+}
+
+/// The method as a label: the standard ones by name, every other one (anyone can make one up,
+/// and each would be a new series kept forever) as `other`.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "PATCH" => "PATCH",
+        "OPTIONS" => "OPTIONS",
+        "TRACE" => "TRACE",
+        "CONNECT" => "CONNECT",
+        _ => "other",
+    }
 }
 
 fn seconds(since: Instant) -> f64 {

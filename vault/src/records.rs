@@ -311,6 +311,17 @@ impl Records {
     }
 
     /// Every stored version of a record, newest first, with its attachment's size if it has one.
+    /// Who wrote `version` of the record, if that version exists.
+    pub async fn version_author(&self, record_id: &[u8; 16], version: u32) -> Result<Option<Address>, RecordError> {
+        let author: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT created_by FROM record_versions WHERE record_id = $1 AND version = $2")
+                .bind(record_id.to_vec())
+                .bind(i64::from(version))
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(author.map(|bytes| Address::from_slice(&bytes)))
+    }
+
     pub async fn versions(&self, record_id: &[u8; 16]) -> Result<Vec<VersionMeta>, RecordError> {
         let rows = sqlx::query(
             "SELECT v.version, v.size, v.created_by, v.created_at_ms, a.size AS attachment_size \

@@ -225,6 +225,7 @@ impl ShareLinks {
     }
 
     /// Replaces the files of the owner's live, long-lived link. False: no such link.
+    /// Replaces a long-lived link's files while it is neither revoked nor expired; false otherwise.
     pub async fn replace_files(
         &self,
         owner: Address,
@@ -236,10 +237,11 @@ impl ShareLinks {
         // Taking the link's row first orders this against a revocation running at the same time.
         let live = sqlx::query(
             "UPDATE share_links SET label = label WHERE id = $1 AND owner = $2 AND long_lived = 1 \
-             AND revoked_at_ms IS NULL",
+             AND revoked_at_ms IS NULL AND (expires_at_ms IS NULL OR expires_at_ms > $3)",
         )
         .bind(id)
         .bind(owner.to_vec())
+        .bind(now_ms as i64)
         .execute(&mut *tx)
         .await?;
         if live.rows_affected() != 1 {

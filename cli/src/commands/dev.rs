@@ -28,24 +28,27 @@ pub struct DevArgs {
     /// Port for the local chain's JSON-RPC.
     #[arg(long, default_value_t = 8545)]
     pub port: u16,
-    /// Directory of per-network deployment files (the local chain writes 31337.json).
-    #[arg(long, default_value = "deployments")]
-    pub deployments_dir: PathBuf,
+    /// Directory of per-network deployment files (the local chain writes 31337.json)
+    /// [default: deployments/ in the medkey home, never the checkout's tracked files].
+    #[arg(long)]
+    pub deployments_dir: Option<PathBuf>,
     /// Deploy, print, and exit instead of waiting for Ctrl-C (stops the chain).
     #[arg(long)]
     pub exit_after_deploy: bool,
-    /// SQLite file for the chain mirror; reset on every start, like the chain itself.
-    #[arg(long, default_value = ".medkey/dev.sqlite")]
-    pub mirror_db: PathBuf,
+    /// SQLite file for the chain mirror; reset on every start, like the chain itself
+    /// [default: dev/dev.sqlite in the medkey home, $MEDKEY_HOME or ~/.medkey].
+    #[arg(long)]
+    pub mirror_db: Option<PathBuf>,
     /// Serve the indexer's and the vault's Prometheus metrics on http://ADDR/metrics.
     #[arg(long, default_value = "127.0.0.1:9464")]
     pub metrics_addr: std::net::SocketAddr,
     /// Serve the vault's HTTP API here.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub vault_addr: std::net::SocketAddr,
-    /// Directory for attachment ciphertext; emptied on every start, like the chain.
-    #[arg(long, default_value = ".medkey/blobs")]
-    pub blob_dir: PathBuf,
+    /// Directory for attachment ciphertext; emptied on every start, like the chain
+    /// [default: dev/blobs in the medkey home].
+    #[arg(long)]
+    pub blob_dir: Option<PathBuf>,
     /// The patient app's built files, served at the vault's `/` (`make web` builds them).
     #[arg(long, default_value = "web/apps/patient/dist")]
     pub web_root: PathBuf,
@@ -57,7 +60,17 @@ pub struct DevArgs {
     pub admin_web_root: PathBuf,
 }
 
+/// Where dev state goes unless named: under the medkey home, so a checkout stays as cloned.
+fn dev_state(named: Option<PathBuf>, default: &str) -> PathBuf {
+    named.unwrap_or_else(|| crate::wallet::medkey_home().join("dev").join(default))
+}
+
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
+    // The medkey home's deployments/ is where every `medkey` command looks when ./deployments/
+    // has no file for the chain.
+    let deployments_dir = args.deployments_dir.clone().unwrap_or_else(crate::deployments::home_dir);
+    let mirror_db = dev_state(args.mirror_db.clone(), "dev.sqlite");
+    let blob_dir = dev_state(args.blob_dir.clone(), "blobs");
     let anvil_path = tools::anvil()?;
     eprintln!("starting anvil ({}) on port {} ...", anvil_path.display(), args.port);
     let anvil = Anvil::at(&anvil_path)
@@ -70,7 +83,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     // every start and the committed deployments/31337.json can publish it.
     let audit_key = medkey_vault::http::derived_audit_key(&anvil.keys()[0].to_bytes());
     deployment.audit_key = Some(alloy::hex::encode(audit_key.verifying_key().as_bytes()));
-    let path = crate::deployments::save(&deployment, &args.deployments_dir)?;
+    let path = crate::deployments::save(&deployment, &deployments_dir)?;
 
     println!("Medkey dev chain is up");
     println!("  RPC              {}", anvil.endpoint());
@@ -86,14 +99,14 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let demo = register_demo_providers(&anvil, &deployment).await?;
-    let store = fresh_mirror(&args.mirror_db).await?;
+    let store = fresh_mirror(&mirror_db).await?;
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry);
     let mut config = IndexerConfig::for_deployment(&deployment, anvil.endpoint());
     config.ws_url = Some(anvil.ws_endpoint());
     config.poll_interval = Duration::from_millis(100);
     let indexer = Indexer::connect(config, store.clone(), metrics).await.context("starting the indexer")?;
-    let blobs = fresh_blob_dir(&args.blob_dir)?;
+    let blobs = fresh_blob_dir(&blob_dir)?;
     // anvil account 9 pays the gas of patients' signed grants and revocations (gasless sharing).
     let relayer_key: alloy::signers::local::PrivateKeySigner = anvil.keys()[9].clone().into();
     let relayer =
@@ -110,7 +123,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.vault_addr)
         .await
         .with_context(|| format!("binding the vault on {} (use --vault-addr)", args.vault_addr))?;
-    println!("  chain mirror     sqlite://{} (indexer following; new heads over WebSocket)", args.mirror_db.display());
+    println!("  chain mirror     sqlite://{} (indexer following; new heads over WebSocket)", mirror_db.display());
     // The address clients use is the SIWE domain's (localhost), so a URL copied from here signs in.
     println!("  vault            http://{} (listening on {})", vault.identity_domain, args.vault_addr);
     let app_config = medkey_vault::http::AppConfig {
@@ -147,15 +160,16 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
             }
         });
     }
-    println!("  attachments      {} (ciphertext only)", args.blob_dir.display());
+    println!("  attachments      {} (ciphertext only)", blob_dir.display());
     println!("  relayer          anvil account 9 pays for gasless grants (POST /v1/relay)");
-    println!("  audit log        anchored on chain every 100 entries or minute (GET /v1/audit/tree-head)");
+    println!(
+        "  audit log        anchored on chain every 100 entries or minute by anvil account 8 (GET /v1/audit/tree-head)"
+    );
     println!("  metrics          http://{}/metrics", args.metrics_addr);
-    print_walkthrough(&anvil, &demo, args.vault_addr.port(), &args.deployments_dir);
+    print_walkthrough(&anvil, &demo, args.vault_addr.port(), &deployments_dir);
     println!("Press Ctrl-C to stop.");
 
-    // anvil account 0 deployed the registry and holds OPERATOR_ROLE: it anchors the audit log.
-    let operator: alloy::signers::local::PrivateKeySigner = anvil.keys()[0].clone().into();
+    let operator = dev_operator(&anvil, &deployment).await?;
     let anchorer = Anchorer::new(
         &anvil.endpoint(),
         operator,
@@ -284,6 +298,28 @@ async fn register_demo_providers(
     Ok(demo)
 }
 
+/// The audit log's anchoring operator: anvil account 8, given OPERATOR_ROLE by the admin here.
+/// Each role has an account of its own, so the anchorer never races the admin (the registrar in
+/// the console) for a nonce.
+async fn dev_operator(
+    anvil: &alloy::node_bindings::AnvilInstance,
+    deployment: &medkey_protocol::Deployment,
+) -> anyhow::Result<alloy::signers::local::PrivateKeySigner> {
+    let admin = crate::wallet::Wallet::from_signer(anvil.keys()[0].clone().into());
+    let chain = crate::session::chain_provider(&anvil.endpoint(), &admin)?;
+    let registry = medkey_protocol::ConsentRegistry::new(deployment.address, chain);
+    let operator: alloy::signers::local::PrivateKeySigner = anvil.keys()[8].clone().into();
+    let role = alloy::primitives::keccak256("OPERATOR_ROLE");
+    registry
+        .grantRole(role, operator.address())
+        .send()
+        .await
+        .context("giving the dev operator OPERATOR_ROLE")?
+        .get_receipt()
+        .await?;
+    Ok(operator)
+}
+
 /// A demo provider, its signed profile and the signature (listed in the dev vault's directory).
 struct DemoProvider {
     name: &'static str,
@@ -332,7 +368,7 @@ fn print_walkthrough(
     if anvil.port() != 8545 {
         vault += &format!(" --rpc-url {}", anvil.endpoint());
     }
-    if deployments_dir != Path::new("deployments") {
+    if deployments_dir != Path::new("deployments") && deployments_dir != crate::deployments::home_dir() {
         vault += &format!(" --deployments-dir {}", deployments_dir.display());
     }
     // Printed so they work as they are, from any directory: the example file by its full path,

@@ -299,22 +299,29 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let planned = records::plan(entries, None, args.default_category)
         .map_err(|err| err.context("pass --default-category for resources whose category cannot be told"))?;
     let session = Session::open(&args.connect).await?;
-    // The same content twice (an import repeated, or a record twice in the file) is stored once.
+    // A record already stored with the same content in the same place (an import repeated) is
+    // stored once. The place counts: two Bundles may hold the same resource, and each keeps its
+    // own copy so that a round trip gives back both Bundles whole.
     let mut seen = if args.allow_duplicates { HashSet::new() } else { stored_contents(&session).await? };
     let total = planned.len();
-    let planned: Vec<records::Planned> =
-        planned.into_iter().filter(|p| args.allow_duplicates || seen.insert(content_key(&p.entry.parsed))).collect();
+    let planned: Vec<records::Planned> = planned
+        .into_iter()
+        .filter(|p| args.allow_duplicates || seen.insert(record_key(&p.entry.parsed, p.entry.origin.as_ref())))
+        .collect();
     let skipped = total - planned.len();
     let attachments = planned.iter().filter(|p| p.entry.attachment.is_some()).count();
     let stored = records::store_all(&session, planned, session.address()).await?;
     eprintln!("{} records imported ({attachments} with an attached file)", stored.len());
     if skipped > 0 {
-        eprintln!("{skipped} skipped: the same content is stored already (pass --allow-duplicates to store it again)");
+        eprintln!(
+            "{skipped} skipped: stored already, with the same content from the same place in a file (pass \
+             --allow-duplicates to store them again)"
+        );
     }
     Ok(())
 }
 
-/// The content keys of every record the account has (decrypted here, 500 at a time).
+/// The keys ([`record_key`]) of every record the account has (decrypted here, 500 at a time).
 async fn stored_contents(session: &Session) -> anyhow::Result<HashSet<[u8; 32]>> {
     let list: Vec<RecordView> = session.get_as("/v1/records").await?;
     let ids: Vec<String> = list.iter().filter(|r| !r.erased).map(records::id_of).collect();
@@ -327,14 +334,34 @@ async fn stored_contents(session: &Session) -> anyhow::Result<HashSet<[u8; 32]>>
             if let Ok((_, _, plaintext)) = sealing::open(content, &session.wallet.encryption)
                 && let Ok(parsed) = serde_json::from_slice::<serde_json::Value>(&plaintext)
             {
-                keys.insert(content_key(&parsed));
+                let origin = sealing::open_origin(content, &session.wallet.encryption).ok().flatten();
+                keys.insert(record_key(&parsed, origin.as_ref()));
             }
         }
     }
     Ok(keys)
 }
 
-/// What makes two resources the same content: their JSON with object keys in sorted order.
+/// What makes two records the same: their content (JSON with object keys in sorted order) and
+/// where they were in a file (each Bundle's header, the entry's place and its own fields; the
+/// random key an import gives each Bundle is left out, so the same file read twice agrees).
+fn record_key(resource: &serde_json::Value, origin: Option<&RecordOrigin>) -> [u8; 32] {
+    let parse =
+        |raw: &serde_json::value::RawValue| serde_json::from_str::<serde_json::Value>(raw.get()).unwrap_or_default();
+    let place = origin.map(|origin| {
+        serde_json::json!({
+            "bundles": origin.bundles.iter().map(|b| serde_json::json!({
+                "header": parse(&b.header),
+                "position": b.position,
+                "entry": b.entry.as_deref().map(parse),
+            })).collect::<Vec<_>>(),
+            "entry": origin.entry.as_deref().map(parse),
+        })
+    });
+    content_key(&serde_json::json!({"resource": resource, "place": place}))
+}
+
+/// Their JSON with object keys in sorted order, hashed.
 fn content_key(resource: &serde_json::Value) -> [u8; 32] {
     fn canonical(value: &serde_json::Value, out: &mut String) {
         match value {

@@ -164,8 +164,9 @@ async fn patients(args: PatientsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Each patient's name from the Patient record she shared with this provider, where there is one
-/// it may open now. A patient whose record cannot be opened is shown by address.
+/// Each patient's name from the Patient record she wrote herself and shared with this provider,
+/// where there is one it may open now (a Patient record a provider wrote for her never names
+/// her). A patient whose record cannot be opened is shown by address.
 async fn patient_names(session: &Session, grants: &[GrantView]) -> std::collections::HashMap<Address, String> {
     let mut names = std::collections::HashMap::new();
     let patients: std::collections::BTreeSet<Address> = grants.iter().map(|g| g.grant.patient).collect();
@@ -173,7 +174,8 @@ async fn patient_names(session: &Session, grants: &[GrantView]) -> std::collecti
         let Ok(records) = session.get_as::<Vec<RecordView>>(&format!("/v1/patients/{patient}/records")).await else {
             continue;
         };
-        let Some(details) = records.iter().find(|r| r.resource_type == "Patient") else { continue };
+        let own = |r: &&RecordView| r.resource_type == "Patient" && r.created_by == r.owner;
+        let Some(details) = records.iter().find(own) else { continue };
         let Ok(released) = session.get_as::<KeyRelease>(&format!("/v1/records/{}/key", details.record_id)).await else {
             continue;
         };

@@ -225,22 +225,9 @@ pub async fn store_new(
     }
     // Where it was in the patient's file, so an export can put it back (hers alone to open).
     let origin = match (&entry.origin, patient) {
-        (Some(origin), None) => Some(sealing::seal_origin(&session.wallet.encryption, &sealed.binding, origin)?),
+        (Some(origin), None) => kept_origin(session, &sealed.binding, origin, entry)?,
         _ => None,
     };
-    // A Bundle with a huge header (a large signature, say): the record is kept all the same.
-    let origin = origin.filter(|sealed| {
-        let fits = sealed.len() <= MAX_SEALED_BYTES;
-        if !fits {
-            eprintln!(
-                "warning: {}: where it was in the file is too large to keep ({} bytes); it is stored without it, \
-                 and an export lists it on its own",
-                where_in_file(entry),
-                sealed.len()
-            );
-        }
-        fits
-    });
     let body = sealed.create_body(&readers, patient, origin.as_deref())?;
     let answer: RecordCreated = session.call(Method::POST, "/v1/records", &body).await?;
     let mut needing: Vec<Address> =
@@ -249,6 +236,43 @@ pub async fn store_new(
     needing.dedup();
     share_version(session, &sealed, &needing).await?;
     Ok((answer.record, sealed))
+}
+
+/// The record's origin sealed, within what a vault keeps ([`MAX_SEALED_BYTES`]). A Bundle whose
+/// header is too large (a big signature, say) keeps what its entries' references need (id, type,
+/// the order, each `fullUrl`) and drops the rest, saying what; only if even that is too large is
+/// the record stored without it (an export then lists it on its own), said too.
+fn kept_origin(
+    session: &Session,
+    binding: &RecordBinding,
+    origin: &medkey_protocol::envelope::origin::RecordOrigin,
+    entry: &FileEntry,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let sealed = sealing::seal_origin(&session.wallet.encryption, binding, origin)?;
+    if sealed.len() <= MAX_SEALED_BYTES {
+        return Ok(Some(sealed));
+    }
+    for level in [1, 2] {
+        let (slim, dropped) = origin.slimmed(level);
+        let sealed = sealing::seal_origin(&session.wallet.encryption, binding, &slim)?;
+        if sealed.len() <= MAX_SEALED_BYTES {
+            let dropped: Vec<String> = dropped.into_iter().collect();
+            eprintln!(
+                "note: {}: its Bundle is kept without {} (too large to keep beside each record); its entries, their \
+                 order and references are kept",
+                where_in_file(entry),
+                dropped.join(", ")
+            );
+            return Ok(Some(sealed));
+        }
+    }
+    eprintln!(
+        "warning: {}: where it was in the file is too large to keep ({} bytes); it is stored without it, and an \
+         export lists it on its own",
+        where_in_file(entry),
+        sealed.len()
+    );
+    Ok(None)
 }
 
 /// Wraps a version's data key for `providers` (keys from the chain, never from the vault).
@@ -485,9 +509,10 @@ pub async fn write_opened(
     }
     if let Some(path) = attachment_out {
         let mut plain = decrypted_attachment(session, opened.id, opened.binding, opened.key).await?;
-        let mut target = crate::private_files::create(path)?;
+        let mut target = crate::private_files::Pending::begin(path)?;
         let size =
-            std::io::copy(&mut plain.file, &mut target).with_context(|| format!("writing {}", path.display()))?;
+            std::io::copy(&mut plain.file, target.file()).with_context(|| format!("writing {}", path.display()))?;
+        target.finish()?;
         eprintln!("attachment written to {} ({size} bytes)", path.display());
     }
     Ok(())
@@ -513,10 +538,9 @@ pub async fn decrypted_attachment(
     Ok(InlineFile { file: plain, size, title: None })
 }
 
-/// Decrypted health data goes to files only this user can read.
+/// Decrypted health data goes to new files only this user can read (see `private_files`).
 pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    crate::private_files::create(path)?.write_all(bytes).with_context(|| format!("writing {}", path.display()))
+    crate::private_files::write_new(path, bytes)
 }
 
 pub fn print_records(records: &[RecordView]) {

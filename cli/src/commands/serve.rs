@@ -286,7 +286,11 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget, 
     );
     match c.vault.trusted_proxies.as_slice() {
         [] => println!("  client address   the connection's peer (no trusted proxies)"),
-        proxies => println!("  client address   from forwarding headers set by {}", proxies.join(", ")),
+        proxies => println!(
+            "  client address   from the {} header set by {} (no other header is read)",
+            c.vault.forwarded_header,
+            proxies.join(", ")
+        ),
     }
     match c.freshness.strict {
         true => println!("  key releases     strict: each confirmed with canAccess on chain"),

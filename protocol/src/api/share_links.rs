@@ -11,8 +11,9 @@ use utoipa::ToSchema;
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShareFileBody {
-    /// `application/fhir+json;fhirVersion=4.0.1` or `application/smart-health-card`.
-    #[schema(example = "application/fhir+json;fhirVersion=4.0.1")]
+    /// `application/fhir+json`, `application/smart-health-card` or `application/smart-api-access`
+    /// (parameters are dropped: manifests name the type exactly as the specification does).
+    #[schema(example = "application/fhir+json")]
     pub content_type: String,
     /// The file as a compact JWE (`alg: dir`, `enc: A256GCM`), at most 5 MiB.
     pub jwe: String,
@@ -64,7 +65,8 @@ pub struct ShareLinkAccess {
     pub at_ms: u64,
     /// The name the requester gave (the specification's `recipient`), as given.
     pub recipient: String,
-    /// `ok`, or why it was refused: `wrong_passcode`, `expired`, `revoked`, `used`, `disabled`.
+    /// `ok`, or why it was refused: `wrong_passcode`, `expired`, `revoked`, `used`, `disabled`,
+    /// `not_direct` (a direct request for a link that needs its manifest).
     pub outcome: String,
 }
 

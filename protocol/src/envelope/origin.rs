@@ -56,6 +56,49 @@ pub struct OriginBundle {
     pub entry: Option<Box<RawValue>>,
 }
 
+/// What an export needs of a Bundle's header to put its entries back so their references
+/// resolve, and to say which Bundle it was: the rest (a signature, `meta`, links) may be dropped
+/// when the whole is too large to keep beside each record.
+const HEADER_ESSENTIALS: [&str; 5] = ["resourceType", "id", "type", "timestamp", "total"];
+/// What an entry (without its resource) keeps in that case: the `fullUrl` references resolve by.
+const ENTRY_ESSENTIALS: [&str; 1] = ["fullUrl"];
+
+impl RecordOrigin {
+    /// The same origin, smaller: first without the Bundles' signatures (the usual reason a
+    /// header is large), else with only what references need (each header's `resourceType`,
+    /// `id`, `type`, `timestamp` and `total`, each entry's `fullUrl`), and the order kept either
+    /// way. Also the names of the fields left out (`signature`, `Bundle.meta`, `entry.search`…),
+    /// for the person importing to be told. `level` 1 or 2; anything else is level 2.
+    pub fn slimmed(&self, level: u8) -> (RecordOrigin, std::collections::BTreeSet<String>) {
+        let mut dropped = std::collections::BTreeSet::new();
+        let mut keep = |raw: &RawValue, essentials: &[&str], what: &str| -> Box<RawValue> {
+            let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_str::<serde_json::Value>(raw.get()) else {
+                return raw.to_owned();
+            };
+            fields.retain(|name, _| {
+                let kept = if level == 1 { name != "signature" } else { essentials.contains(&name.as_str()) };
+                if !kept {
+                    dropped.insert(format!("{what}.{name}"));
+                }
+                kept
+            });
+            RawValue::from_string(serde_json::Value::Object(fields).to_string()).expect("JSON stays JSON")
+        };
+        let bundles = self
+            .bundles
+            .iter()
+            .map(|b| OriginBundle {
+                key: b.key.clone(),
+                header: keep(&b.header, &HEADER_ESSENTIALS, "Bundle"),
+                position: b.position,
+                entry: b.entry.as_deref().map(|e| keep(e, &ENTRY_ESSENTIALS, "Bundle.entry")),
+            })
+            .collect();
+        let entry = self.entry.as_deref().map(|e| keep(e, &ENTRY_ESSENTIALS, "Bundle.entry"));
+        (RecordOrigin { bundles, entry }, dropped)
+    }
+}
+
 /// The account's key for sealing origins.
 pub struct OriginKey(Zeroizing<[u8; 32]>);
 
@@ -120,6 +163,33 @@ mod tests {
                 RawValue::from_string(r#"{"fullUrl":"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"}"#.into()).unwrap(),
             ),
         }
+    }
+
+    #[test]
+    fn slimming_keeps_what_references_need() {
+        let mut big = origin();
+        big.bundles[0].header = RawValue::from_string(
+            r#"{"resourceType":"Bundle","id":"b","type":"document","meta":{"tag":[]},"signature":{"data":"QUJD"}}"#
+                .into(),
+        )
+        .unwrap();
+        big.entry =
+            Some(RawValue::from_string(r#"{"fullUrl":"urn:uuid:1","search":{"mode":"match"}}"#.into()).unwrap());
+        let (first, dropped) = big.slimmed(1);
+        let json = |raw: &RawValue| serde_json::from_str::<serde_json::Value>(raw.get()).unwrap();
+        assert_eq!(
+            json(&first.bundles[0].header),
+            serde_json::json!({"resourceType": "Bundle", "id": "b", "type": "document", "meta": {"tag": []}})
+        );
+        assert_eq!(dropped.into_iter().collect::<Vec<_>>(), ["Bundle.signature"]);
+        let (second, dropped) = big.slimmed(2);
+        assert_eq!(
+            json(&second.bundles[0].header),
+            serde_json::json!({"resourceType": "Bundle", "id": "b", "type": "document"})
+        );
+        assert_eq!(json(second.entry.as_deref().unwrap()), serde_json::json!({"fullUrl": "urn:uuid:1"}));
+        assert_eq!(second.bundles[0].position, 3);
+        assert_eq!(dropped.into_iter().collect::<Vec<_>>(), ["Bundle.entry.search", "Bundle.meta", "Bundle.signature"]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! HAProxy (Debian's haproxy) in front of vault replicas: round robin, each replica
 //! health-checked on `/readyz` twice a second, the client's address passed on in
-//! `X-Forwarded-For` (the vault trusts it from 127.0.0.1 only when told to), and a request whose
+//! `X-Forwarded-For` after dropping any the client sent (the shipped rules; the vault trusts it
+//! from 127.0.0.1 only when told to), and a request whose
 //! connection to a replica failed sent to another one (nothing was sent, so nothing is repeated).
 //! `docs/operations/haproxy.cfg` is the production version of this file.
 
@@ -19,9 +20,23 @@ pub struct Haproxy {
     child: Child,
 }
 
+/// The shipped configuration's `http-request del-header` lines (the client's own forwarding
+/// headers dropped), so that the tests run exactly what operators are told to run.
+fn shipped_header_rules() -> String {
+    let shipped = std::fs::read_to_string(crate::workspace_root().join("docs/operations/haproxy.cfg")).unwrap();
+    let rules: String = shipped
+        .lines()
+        .filter(|line| line.trim_start().starts_with("http-request del-header"))
+        .map(|line| format!("    {}\n", line.trim()))
+        .collect();
+    assert!(!rules.is_empty(), "docs/operations/haproxy.cfg drops no client forwarding header");
+    rules
+}
+
 /// The configuration for `backends` (ports on 127.0.0.1), listening on `port`. HAProxy's own
 /// 502 and 503 are the shipped error files (docs/operations/errors), in the API's error shape.
 pub fn config(port: u16, stats_port: u16, backends: &[u16]) -> String {
+    let header_rules = shipped_header_rules();
     let errors = crate::workspace_root().join("docs/operations/errors");
     let errorfiles: String = [502, 503]
         .iter()
@@ -32,7 +47,7 @@ pub fn config(port: u16, stats_port: u16, backends: &[u16]) -> String {
          defaults\n    mode http\n    timeout connect 2s\n    timeout client 30s\n    timeout server 30s\n    \
          timeout http-request 15s\n    retries 3\n    option redispatch 1\n    \
          retry-on conn-failure empty-response\n    option forwardfor\n{errorfiles}\n\
-         frontend vault\n    bind 127.0.0.1:{port}\n    default_backend replicas\n\n\
+         frontend vault\n    bind 127.0.0.1:{port}\n{header_rules}    default_backend replicas\n\n\
          backend replicas\n    balance roundrobin\n    option httpchk GET /readyz\n    \
          http-check expect status 200\n    default-server inter 500ms fall 2 rise 2\n    \
          # A request that may have changed something is never sent twice by the proxy.\n    \

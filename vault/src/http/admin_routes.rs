@@ -1,6 +1,7 @@
 //! `/v1/admin/…`: the registrar's side of the directory. Only accounts that hold a registry role
-//! on chain (as the vault's mirror of the role events shows) get anything, and every call, let
-//! through or refused, is in the audit log. The registrar's decisions that matter happen on chain
+//! on chain (as the vault's mirror of the role events shows) get anything; every call let through
+//! is in the audit log, and a caller without a role is logged once per window
+//! (`crate::stranger_refusals`). The registrar's decisions that matter happen on chain
 //! from its own wallet; the vault only keeps the words (decline and registry reasons) and lists
 //! what the chain committed to.
 
@@ -64,12 +65,28 @@ async fn caller_holding(
     if held_roles(state, caller.address).await?.iter().any(|held| roles.contains(held)) {
         return Ok(caller.address);
     }
-    let refused = crate::access_log::AuditEntry {
-        outcome: code.into(),
-        ..stamped(&format!("admin_{}", parts.method.as_str().to_lowercase()), caller.address)
-    };
-    state.log.append(&refused).await?;
+    // No role, no standing: in the operator's log once per caller and window, not on every call.
+    if state.stranger_refusals.first_in_window(caller.address, code) {
+        let refused = crate::access_log::AuditEntry {
+            outcome: code.into(),
+            ..stamped(&format!("admin_{}", method_label(&parts.method)), caller.address)
+        };
+        state.log.append(&refused).await?;
+    }
     Err(ApiError::forbidden(code, message))
+}
+
+/// The method in an entry's kind: the standard ones by name, any other as `other` (anyone can
+/// make one up).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "get",
+        "POST" => "post",
+        "PUT" => "put",
+        "DELETE" => "delete",
+        "PATCH" => "patch",
+        _ => "other",
+    }
 }
 
 /// A signed-in account that holds REGISTRAR_ROLE at the mirror's latest block.

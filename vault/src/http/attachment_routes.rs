@@ -83,7 +83,14 @@ pub async fn upload(
         return Err(ApiError::not_found("no such record version"));
     };
     if meta.owner != caller.address {
-        super::record_routes::check_writer(&state, &caller, &meta).await?;
+        // The record's writer, refused now (its grant ended, it was suspended): in her log.
+        if let Err(err) = super::record_routes::check_writer(&state, &caller, &meta).await {
+            let (patient, id) = (meta.owner, meta.record_id);
+            super::record_routes::log_refused(&state, "attachment_stored", caller.address, patient, id, err.code)
+                .await?;
+            return Err(err);
+        }
+        super::record_routes::check_version_writer(&state, &caller, &meta, version).await?;
     }
     if state.attachments.find(&record_id, version).await?.is_some() {
         return Err(crate::attachments::AttachmentError::Exists.into());
@@ -136,11 +143,20 @@ pub async fn download(
     let record_id = ids::record_id(&id)?;
     let meta = state.records.find(&record_id).await?.filter(|m| !m.erased);
     let Some(meta) = meta else { return Err(ApiError::not_found("no such record")) };
-    if meta.owner != caller.address {
+    // A provider is decided on (a denial logged) before it learns whether there is a file; the
+    // release is logged only once there is one to release.
+    let release = if meta.owner != caller.address {
         state.limits.release_attempt(caller.address, ip).await?;
         state.limits.patient_opened(caller.address, meta.owner).await?;
         check_mfa_or_log(&state, &caller, record_id, "attachment_denied").await?;
-        let release = decide_or_log(&state, caller.address, &meta, "attachment_denied").await?;
+        Some(decide_or_log(&state, caller.address, &meta, "attachment_denied").await?)
+    } else {
+        None
+    };
+    let Some(stored) = state.attachments.find(&record_id, meta.current_version).await? else {
+        return Err(ApiError::not_found("this record version has no attachment"));
+    };
+    if let Some(release) = release {
         let entry = AuditEntry {
             patient: Some(meta.owner),
             record_id: Some(record_id),
@@ -150,9 +166,6 @@ pub async fn download(
         };
         state.log.append(&entry).await?;
     }
-    let Some(stored) = state.attachments.find(&record_id, meta.current_version).await? else {
-        return Err(ApiError::not_found("this record version has no attachment"));
-    };
     let (size, stream) = (stored.size, state.blobs.get(&stored.blob).await?);
     let headers = [
         (CONTENT_TYPE, OCTET_STREAM.to_owned()),

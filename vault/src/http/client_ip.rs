@@ -1,8 +1,10 @@
 //! The client's address, for rate limits and lockouts. The socket's peer, unless the peer is one
-//! of the configured trusted proxies: then the forwarding headers they add are read from the
-//! right, skipping trusted hops, and the first untrusted hop is the client (anyone can write a
-//! forwarding header, so only the part the trusted proxies appended is believed). Trusts no proxy
-//! unless configured.
+//! of the configured trusted proxies: then the one forwarding header those proxies write
+//! (`X-Forwarded-For` unless configured otherwise) is read from the right, skipping trusted hops,
+//! and the first untrusted hop is the client (anyone can write a forwarding header, so only the
+//! part the trusted proxies appended is believed). The other header is never read: a client's own
+//! `Forwarded` beside the proxy's `X-Forwarded-For` would otherwise choose its address. Trusts no
+//! proxy unless configured.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -14,13 +16,40 @@ use ipnet::IpNet;
 
 use super::{ApiError, AppState};
 
-/// The reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are believed.
+/// Which forwarding header the trusted proxies write (and the only one read).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For` (HAProxy's `option forwardfor`, nginx's `$proxy_add_x_forwarded_for`).
+    #[default]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239), for proxies that write that one instead.
+    Forwarded,
+}
+
+impl ForwardedHeader {
+    /// `x-forwarded-for` or `forwarded` (any case).
+    pub fn parse(name: &str) -> Result<Self, String> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            other => Err(format!("'{other}' is not a forwarding header: use \"x-forwarded-for\" or \"forwarded\"")),
+        }
+    }
+}
+
+/// The reverse proxies whose forwarding header is believed, and which header that is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Arc<Vec<IpNet>>);
+pub struct TrustedProxies(Arc<Vec<IpNet>>, ForwardedHeader);
 
 impl TrustedProxies {
     pub fn new(networks: Vec<IpNet>) -> Self {
-        Self(Arc::new(networks))
+        Self(Arc::new(networks), ForwardedHeader::default())
+    }
+
+    /// Reads `header` instead of the default `X-Forwarded-For`.
+    pub fn reading(mut self, header: ForwardedHeader) -> Self {
+        self.1 = header;
+        self
     }
 
     /// Addresses (`10.0.0.7`, `::1`) or networks in CIDR form (`10.0.0.0/8`, `fd00::/8`).
@@ -54,15 +83,16 @@ impl TrustedProxies {
         if !self.trusts(peer) {
             return peer;
         }
-        // `Forwarded` (RFC 7239) if present, else `X-Forwarded-For`; each header line in order.
-        let hops: Vec<Option<IpAddr>> = if headers.contains_key("forwarded") {
-            headers.get_all("forwarded").iter().flat_map(|v| forwarded_for(v.to_str().unwrap_or(""))).collect()
-        } else {
-            headers
+        // The configured header only; each header line in order.
+        let hops: Vec<Option<IpAddr>> = match self.1 {
+            ForwardedHeader::Forwarded => {
+                headers.get_all("forwarded").iter().flat_map(|v| forwarded_for(v.to_str().unwrap_or(""))).collect()
+            }
+            ForwardedHeader::XForwardedFor => headers
                 .get_all("x-forwarded-for")
                 .iter()
                 .flat_map(|v| v.to_str().unwrap_or("").split(',').map(|hop| parse_hop(hop.trim())).collect::<Vec<_>>())
-                .collect()
+                .collect(),
         };
         let mut client = peer;
         for hop in hops.into_iter().rev() {
@@ -153,11 +183,25 @@ mod tests {
         let split = headers(&[("x-forwarded-for", "1.1.1.1"), ("x-forwarded-for", "198.51.100.7")]);
         assert_eq!(proxies.client_ip(ip("::1"), &split), ip("198.51.100.7"));
         let forwarded = headers(&[("forwarded", r#"for=1.1.1.1, for="[2001:db8::7]:4711";proto=https"#)]);
-        assert_eq!(proxies.client_ip(ip("10.0.0.1"), &forwarded), ip("2001:db8::7"));
+        let rfc7239 = proxies.clone().reading(ForwardedHeader::Forwarded);
+        assert_eq!(rfc7239.client_ip(ip("10.0.0.1"), &forwarded), ip("2001:db8::7"));
         let mapped = headers(&[("x-forwarded-for", "::ffff:198.51.100.8")]);
         assert_eq!(proxies.client_ip(ip("::ffff:10.0.0.1"), &mapped), ip("198.51.100.8"));
         let ported = headers(&[("x-forwarded-for", "198.51.100.9:5555")]);
         assert_eq!(proxies.client_ip(ip("10.0.0.1"), &ported), ip("198.51.100.9"));
+    }
+
+    #[test]
+    fn only_the_header_the_proxy_writes_is_read() {
+        // HAProxy appended the peer it saw to X-Forwarded-For; the client wrote its own Forwarded.
+        let proxies = TrustedProxies::parse(&["10.0.0.0/8"]).unwrap();
+        let both = headers(&[("forwarded", "for=198.51.100.66"), ("x-forwarded-for", "203.0.113.5")]);
+        assert_eq!(proxies.client_ip(ip("10.0.0.1"), &both), ip("203.0.113.5"));
+        let rfc7239 = proxies.reading(ForwardedHeader::Forwarded);
+        let both = headers(&[("forwarded", "for=203.0.113.5"), ("x-forwarded-for", "198.51.100.66")]);
+        assert_eq!(rfc7239.client_ip(ip("10.0.0.1"), &both), ip("203.0.113.5"));
+        assert_eq!(ForwardedHeader::parse("Forwarded"), Ok(ForwardedHeader::Forwarded));
+        assert!(ForwardedHeader::parse("x-real-ip").is_err());
     }
 
     #[test]

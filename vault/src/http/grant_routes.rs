@@ -63,6 +63,9 @@ pub async fn list(
             ));
         }
     };
+    // The gate's view is brought at least to the block these grants were read at: a grant shown
+    // expired or revoked here is never released on an older view.
+    state.gate.mirror().catch_up().await?;
     let now = now_ms() / 1_000;
     match query.format.as_deref().unwrap_or("json") {
         "json" => {

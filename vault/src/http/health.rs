@@ -42,6 +42,9 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, ApiErr
         .ensure_fresh(state.chain_id, now_ms(), &state.freshness)
         .await
         .map_err(|err| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "mirror_stale", err.to_string()))?;
+    // The gate's view is brought at least to the block shown here (read after it): no decision
+    // rests on an older block than a caller has seen mirrored.
+    state.gate.mirror().catch_up().await?;
     let mirror = MirrorFreshness {
         indexed_block: freshness.indexed_block,
         head_block: freshness.head_block,

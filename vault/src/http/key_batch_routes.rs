@@ -1,7 +1,10 @@
 //! `POST /v1/patients/{patient}/keys`: the keys of many records of one patient in one call, so a
 //! provider opens a whole chart at once. Each record is released or refused on its own, with the
-//! same checks and codes as `GET /v1/records/{id}/key`; every release and every refusal is its
-//! own audit entry, all stored before the answer. Rate limits count the records.
+//! same checks and codes as `GET /v1/records/{id}/key`; every release, and every refusal of one
+//! of her records to a provider, is its own audit entry, all stored before the answer. Refusals
+//! that name no record of hers are one entry for the batch (ids that do not exist, a missing
+//! second factor), and a wallet that is no provider is the operator's log's, once per window.
+//! Rate limits count the records.
 
 use std::collections::HashSet;
 
@@ -38,7 +41,7 @@ pub const MAX_BATCH: usize = 500;
         (status = 400, description = "invalid_address / invalid_record_id / duplicate_record / invalid_body / \
             malformed_json", body = ErrorBody),
         Unauthorized,
-        (status = 403, description = "mfa_required (each record's refusal is logged)", body = ErrorBody),
+        (status = 403, description = "mfa_required (the refused batch is one audit entry)", body = ErrorBody),
         (status = 413, description = "batch_too_large: more than 500 records, or more than the per-minute \
             allowance / body_too_large", body = ErrorBody),
         (status = 415, description = "unsupported_media_type", body = ErrorBody),
@@ -62,9 +65,8 @@ pub async fn release_keys(
     state.limits.release_attempts(caller.address, ip, record_ids.len() as u32).await?;
     state.limits.patient_opened(caller.address, patient).await?;
     if let Err(refusal) = caller.check_provider_mfa(&state) {
-        let entries: Vec<AuditEntry> =
-            record_ids.iter().map(|id| denial(caller.address, None, *id, "mfa_required")).collect();
-        state.log.append_all(&entries).await?;
+        // One entry for the refused batch, not one per id the caller named.
+        state.log.append(&denial_of_batch(caller.address, Some(patient), "mfa_required")).await?;
         return Err(refusal);
     }
 
@@ -78,13 +80,15 @@ pub async fn release_keys(
             Some(view) if view.meta.owner == patient && !view.meta.erased && view.ciphertext.is_some() => {
                 candidates.push(view);
             }
-            // The same refusal whether the record is missing, erased or another patient's.
-            _ => {
-                refused.push(refusal(id, "not_found", "no such record of this patient"));
-                entries.push(denial(caller.address, None, *id, "not_found"));
-            }
+            // The same refusal whether the record is missing, erased or another patient's; the
+            // ids are the caller's own words, so they make one entry between them (below).
+            _ => refused.push(refusal(id, "not_found", "no such record of this patient")),
         }
     }
+    if !refused.is_empty() {
+        entries.push(denial_of_batch(caller.address, None, "not_found"));
+    }
+    let mut stranger = false;
     let requests: Vec<ReleaseRequest> = candidates
         .iter()
         .map(|v| ReleaseRequest {
@@ -115,12 +119,20 @@ pub async fn release_keys(
             }
             (Decision::Deny(denial_reason), _, _) => {
                 refused.push(refusal(&id, denial_reason.code(), &denial_reason.to_string()));
-                entries.push(denial(caller.address, Some(patient), id, denial_reason.code()));
+                // A wallet that is no provider is the operator's concern, not hers (see below).
+                if denial_reason == crate::Denial::ProviderNotRegistered {
+                    stranger = true;
+                } else {
+                    entries.push(denial(caller.address, Some(patient), id, denial_reason.code()));
+                }
             }
         }
     }
     // Logged before answered.
     state.log.append_all(&entries).await?;
+    if stranger {
+        super::provider_routes::stranger_refused(&state, "key_denied", caller.address).await?;
+    }
     Ok(Json(KeyBatch { released, refused }))
 }
 
@@ -157,4 +169,9 @@ fn refusal(id: &[u8; 16], code: &str, message: &str) -> RefusedKey {
 
 fn denial(actor: Address, patient: Option<Address>, id: [u8; 16], code: &str) -> AuditEntry {
     denied_entry("key_denied", actor, patient, Some(id), code)
+}
+
+/// One entry for a refusal that covers the caller's whole batch (no record named).
+fn denial_of_batch(actor: Address, patient: Option<Address>, code: &str) -> AuditEntry {
+    denied_entry("key_denied", actor, patient, None, code)
 }

@@ -39,7 +39,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use client_ip::TrustedProxies;
+pub use client_ip::{ForwardedHeader, TrustedProxies};
 pub use error::ApiError;
 pub use server::{ServerLimits, serve, serve_with};
 pub use state::{AppState, DEFAULT_ATTACHMENT_LIMIT, MIRROR_POLL, SetupError, VaultState, derived_audit_key};
@@ -103,8 +103,22 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(share_link_routes::list, share_link_routes::create))
         .routes(routes!(share_link_routes::revoke))
         .routes(routes!(share_link_routes::replace_files))
+        .merge(share_link_public_api())
+}
+
+/// The public SMART Health Link endpoints (`/shl/*`): bearer URLs without cookies or sessions, so
+/// any origin may call them (a clinic's viewer on its own site is a receiver too), and only they.
+fn share_link_public_api() -> OpenApiRouter<AppState> {
+    use tower_http::cors::{Any, CorsLayer};
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers([axum::http::header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(3_600));
+    OpenApiRouter::new()
         .routes(routes!(share_link_routes::manifest, share_link_routes::direct))
         .routes(routes!(share_link_routes::file))
+        .layer(cors)
 }
 
 /// The OpenAPI 3.1 document of the API, as `GET /openapi.json` serves it.

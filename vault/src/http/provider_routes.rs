@@ -141,7 +141,11 @@ pub(super) async fn decide_or_log(
     match state.gate.decide(&request, &state.records).await? {
         Decision::Release(release) => Ok(release),
         Decision::Deny(denial) => {
-            deny_log(state, denied_kind, provider, Some(meta.owner), Some(meta.record_id), denial.code()).await?;
+            if denial == crate::Denial::ProviderNotRegistered {
+                stranger_refused(state, denied_kind, provider).await?;
+            } else {
+                deny_log(state, denied_kind, provider, Some(meta.owner), Some(meta.record_id), denial.code()).await?;
+            }
             Err(ApiError::from(&denial))
         }
     }
@@ -171,6 +175,17 @@ pub(super) fn denied_entry(
     code: &str,
 ) -> AuditEntry {
     AuditEntry { patient, record_id, outcome: code.into(), ..crate::access_log::stamped(kind, actor) }
+}
+
+/// A wallet that is no registered provider was refused: the operator's log (no patient, no
+/// record), once per caller and window (`crate::stranger_refusals`), so that strangers cannot
+/// grow a patient's log or the anchored tree by asking.
+pub(super) async fn stranger_refused(state: &AppState, kind: &str, actor: Address) -> Result<(), ApiError> {
+    let code = crate::Denial::ProviderNotRegistered.code();
+    if state.stranger_refusals.first_in_window(actor, code) {
+        deny_log(state, kind, actor, None, None, code).await?;
+    }
+    Ok(())
 }
 
 async fn deny_log(

@@ -69,6 +69,20 @@ async fn owned_or_written(state: &AppState, caller: &Caller, id: &str) -> Result
         .ok_or_else(|| ApiError::not_found("no such record"))
 }
 
+/// A provider that wrote a patient's record acts only on the versions it wrote itself, never on
+/// one the patient wrote (404, as for a version that does not exist).
+pub(super) async fn check_version_writer(
+    state: &AppState,
+    caller: &Caller,
+    meta: &RecordMeta,
+    version: u32,
+) -> Result<(), ApiError> {
+    match state.records.version_author(&meta.record_id, version).await? {
+        Some(author) if author == caller.address => Ok(()),
+        _ => Err(ApiError::not_found("no such record version written by you")),
+    }
+}
+
 /// The writer of a patient's record may act on it only while its write grant is live.
 pub(super) async fn check_writer(state: &AppState, caller: &Caller, meta: &RecordMeta) -> Result<(), ApiError> {
     caller.check_provider_mfa(state)?;
@@ -119,6 +133,11 @@ pub async fn create(
         caller.check_provider_mfa(&state)?;
         let request = ReleaseRequest { provider: caller.address, patient, record_id, category: body.category };
         if let Decision::Deny(denial) = state.gate.decide_write(&request).await? {
+            // A provider refused (its write grant ended, it was suspended) is in her log; a wallet
+            // that was never a provider is not, so that strangers cannot grow her log.
+            if denial != crate::Denial::ProviderNotRegistered {
+                log_refused(&state, "record_created", caller.address, patient, record_id, denial.code()).await?;
+            }
             return Err(ApiError::from(&denial));
         }
     }
@@ -350,9 +369,28 @@ async fn add_keys_to(
         KeyAdder::Owner
     } else {
         check_writer(state, caller, meta).await?;
+        check_version_writer(state, caller, meta, version).await?;
         KeyAdder::Writer
     };
     Ok(state.records.add_wrapped_keys(&meta.record_id, version, &keys, adder, now_ms()).await?)
+}
+
+/// A refused write by a provider, in the patient's log with the refusal's code as its outcome.
+pub(super) async fn log_refused(
+    state: &AppState,
+    kind: &str,
+    actor: Address,
+    patient: Address,
+    record_id: [u8; 16],
+    code: &str,
+) -> Result<(), ApiError> {
+    let entry = AuditEntry {
+        patient: Some(patient),
+        record_id: Some(record_id),
+        outcome: code.to_owned(),
+        ..crate::access_log::stamped(kind, actor)
+    };
+    Ok(state.log.append(&entry).await?)
 }
 
 pub(super) async fn log(state: &AppState, kind: &str, actor: Address, meta: &RecordMeta) -> Result<(), ApiError> {

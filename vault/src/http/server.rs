@@ -130,13 +130,16 @@ async fn serve_connection<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let writer = ParseErrorBodies::new(stream);
+    let routed = writer.routed.clone();
     let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+        routed.store(true, std::sync::atomic::Ordering::Release);
         request.extensions_mut().insert(ConnectInfo(peer));
         app.clone().oneshot(request.map(axum::body::Body::new))
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
-    let connection = builder.serve_connection(TokioIo::new(ParseErrorBodies::new(stream)), service);
+    let connection = builder.serve_connection(TokioIo::new(writer), service);
     tokio::pin!(connection);
     let stopped = async move {
         let _ = stopping.wait_for(|stopped| *stopped).await;
@@ -168,18 +171,28 @@ async fn bounded(State(limit): State<Duration>, request: Request, next: Next) ->
 }
 
 /// hyper answers a request it cannot parse (a URI over 64 KiB, a head too large, a malformed
-/// request line) itself, with an empty body, before the router sees it. Every response the
-/// router makes has a body, so an error head on the wire with `content-length: 0` can only be
-/// one of those: this rewrites it into the API's error shape, `{"error": {"code", "message"}}`.
+/// request line) itself, with an empty body, before the router sees it. This rewrites such an
+/// answer into the API's error shape, `{"error": {"code", "message"}}`, but only while the router
+/// has answered nothing on the connection: once it has, any write may be part of a body (an
+/// attachment can hold bytes that look exactly like an empty error head), and a body is never
+/// touched. A request hyper cannot parse after others on a kept-alive connection gets hyper's
+/// own empty-bodied answer.
 struct ParseErrorBodies<S> {
     stream: S,
     /// A rewritten response still being written, and the length of what hyper asked to write.
     rewriting: Option<(Vec<u8>, usize, usize)>,
+    /// Set once the router has been handed a request on this connection.
+    routed: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl<S: AsyncWrite + Unpin> ParseErrorBodies<S> {
     fn new(stream: S) -> Self {
-        Self { stream, rewriting: None }
+        Self { stream, rewriting: None, routed: Default::default() }
+    }
+
+    /// Whether a write may be one of hyper's own answers (nothing routed on this connection yet).
+    fn may_rewrite(&self) -> bool {
+        self.rewriting.is_none() && !self.routed.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The JSON-bodied replacement for `head`, if it is such an automatic error response.
@@ -240,7 +253,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ParseErrorBodies<S> {
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for ParseErrorBodies<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        if self.rewriting.is_none()
+        if self.may_rewrite()
             && let Some(replacement) = Self::rewrite(buf)
         {
             self.rewriting = Some((replacement, 0, buf.len()));
@@ -258,7 +271,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for ParseErrorBodies<S> {
     ) -> Poll<std::io::Result<usize>> {
         // An automatic error response is a head alone: one non-empty slice.
         let mut non_empty = bufs.iter().filter(|b| !b.is_empty());
-        if self.rewriting.is_none()
+        if self.may_rewrite()
             && let (Some(only), None) = (non_empty.next(), non_empty.next())
             && let Some(replacement) = Self::rewrite(only)
         {
@@ -302,6 +315,30 @@ mod tests {
             b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n{",
         ] {
             assert!(ParseErrorBodies::<TcpStream>::rewrite(untouched).is_none());
+        }
+    }
+
+    /// A body chunk that looks exactly like an empty error head goes out as it is once the
+    /// router has answered on the connection; before that, such a head is hyper's and is shaped.
+    #[tokio::test]
+    async fn a_body_is_never_rewritten() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let lookalike = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n";
+        for routed in [false, true] {
+            let (client, server) = tokio::io::duplex(4096);
+            let mut writer = ParseErrorBodies::new(server);
+            writer.routed.store(routed, std::sync::atomic::Ordering::Release);
+            writer.write_all(lookalike).await.unwrap();
+            writer.shutdown().await.unwrap();
+            drop(writer);
+            let mut seen = Vec::new();
+            let mut client = client;
+            client.read_to_end(&mut seen).await.unwrap();
+            if routed {
+                assert_eq!(seen, lookalike, "a body was altered");
+            } else {
+                assert!(String::from_utf8(seen).unwrap().contains("malformed_request"));
+            }
         }
     }
 }

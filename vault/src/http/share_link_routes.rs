@@ -64,6 +64,9 @@ pub fn link_digest(id: &str) -> B256 {
             named in the message) / malformed_json / invalid_body", body = ErrorBody),
         Unauthorized,
         (status = 409, description = "link_exists", body = ErrorBody),
+        (status = 429, description = "rate_limited: this account created limits.share_links_per_address_per_minute \
+            links in the last minute", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until another may be created"))),
         JsonBodyRefusals,
         Internal,
     ),
@@ -72,11 +75,14 @@ pub fn link_digest(id: &str) -> B256 {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<CreateShareLinkBody>,
 ) -> Result<(StatusCode, Json<ShareLinkView>), ApiError> {
     let now = now_ms();
     check_id(&body.id)?;
-    check_manifest_url(&body.manifest_url, &body.id)?;
+    let reached_at = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    check_manifest_url(&body.manifest_url, &body.id, state.identity.origin(), reached_at)?;
+    state.limits.share_link_creation(caller.address).await?;
     let label = body.label.trim();
     if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
         return Err(invalid(format!("label is 1 to {MAX_LABEL_CHARS} characters of plain text")));
@@ -236,7 +242,8 @@ pub async fn manifest(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ManifestRequest>,
 ) -> Result<Response, ApiError> {
-    let (link, now) = match admit(&state, ip, &id, &body.recipient, body.passcode.as_deref()).await? {
+    state.limits.share_link_read(ip).await?;
+    let (link, now) = match admit(&state, &id, &body.recipient, body.passcode.as_deref()).await? {
         Admission::Admitted { link, now } => (link, now),
         Admission::Refused(answer) => return Ok(answer),
     };
@@ -280,14 +287,19 @@ pub async fn direct(
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<DirectQuery>,
 ) -> Result<Response, ApiError> {
-    // Only a link without a passcode and with one file is direct (a passcode needs the manifest).
+    state.limits.share_link_read(ip).await?;
+    // Only a link without a passcode and with one file is direct (a passcode needs the manifest);
+    // a refused direct request is in her list of uses like any other.
     let candidate = store(&state).get(&id).await?;
     if let Some(link) = &candidate
         && (link.passcode_hash.is_some() || store(&state).files(&link.id).await?.len() != 1)
     {
+        let recipient = checked_recipient(&query.recipient)?;
+        state.limits.share_link_use(&link.id).await?;
+        refused(&state, link, recipient, "not_direct", now_ms()).await?;
         return Err(ApiError::bad_request("not_direct", "this link is not a direct one: ask for its manifest (POST)"));
     }
-    let (link, now) = match admit(&state, ip, &id, &query.recipient, None).await? {
+    let (link, now) = match admit(&state, &id, &query.recipient, None).await? {
         Admission::Admitted { link, now } => (link, now),
         Admission::Refused(answer) => return Ok(answer),
     };
@@ -308,33 +320,23 @@ enum Admission {
 /// Everything a request for a link's files must pass, each refusal stored and logged before it
 /// is answered: the recipient's name, the link being active, its passcode (an attempt taken
 /// before the check, so parallel guesses cannot exceed the limit), single use.
-async fn admit(
-    state: &AppState,
-    ip: std::net::IpAddr,
-    id: &str,
-    recipient: &str,
-    passcode: Option<&str>,
-) -> Result<Admission, ApiError> {
-    state.limits.share_link_read(ip).await?;
-    let recipient = recipient.trim();
-    if recipient.is_empty()
-        || recipient.chars().count() > MAX_RECIPIENT_CHARS
-        || recipient.chars().any(char::is_control)
-    {
-        return Err(ApiError::bad_request(
-            "invalid_request",
-            format!("recipient names who is asking, in 1 to {MAX_RECIPIENT_CHARS} characters"),
-        ));
-    }
+/// The caller has taken the rate limit (`share_link_read`) already.
+async fn admit(state: &AppState, id: &str, recipient: &str, passcode: Option<&str>) -> Result<Admission, ApiError> {
+    let recipient = checked_recipient(recipient)?;
     let links = store(state);
     let now = now_ms();
     let link = links.get(id).await?.ok_or_else(no_such_link)?;
+    state.limits.share_link_use(&link.id).await?;
     let state_now = link.state(now);
     if state_now != LinkState::Active {
         refused(state, &link, recipient, state_now.as_str(), now).await?;
         return Err(inactive(state_now));
     }
     if let Some(hash) = &link.passcode_hash {
+        // One passcode check of a link at a time in this process: a right passcode waits for the
+        // guesses before it to settle instead of finding their attempts taken (`link_disabled`
+        // for a link that stays active).
+        let _turn = crate::passcodes::turn(&link.id).await;
         let Some(left) = links.take_attempt(&link.id).await? else {
             refused(state, &link, recipient, LinkState::Disabled.as_str(), now).await?;
             return Err(inactive(LinkState::Disabled));
@@ -357,6 +359,21 @@ async fn admit(
         return Err(inactive(LinkState::Used));
     }
     Ok(Admission::Admitted { link, now })
+}
+
+/// The name a requester gives: 1 to `MAX_RECIPIENT_CHARS` characters of plain text, trimmed.
+fn checked_recipient(recipient: &str) -> Result<&str, ApiError> {
+    let recipient = recipient.trim();
+    if recipient.is_empty()
+        || recipient.chars().count() > MAX_RECIPIENT_CHARS
+        || recipient.chars().any(char::is_control)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            format!("recipient names who is asking, in 1 to {MAX_RECIPIENT_CHARS} characters"),
+        ));
+    }
+    Ok(recipient)
 }
 
 /// An answered request: stored with the name given, notified and logged before the files go out.
@@ -407,8 +424,9 @@ pub async fn file(
     state.limits.share_link_read(ip).await?;
     let now = now_ms();
     let links = store(&state);
-    // A revocation after the manifest stops the files too (the tickets go with it).
-    let live = links.get(&id).await?.is_some_and(|link| link.state(now) != LinkState::Revoked);
+    // The files go with the link: revoked, expired or disabled after the manifest, its tickets
+    // stop too. A single-use link is `used` by the very request that got the ticket.
+    let live = links.get(&id).await?.is_some_and(|link| matches!(link.state(now), LinkState::Active | LinkState::Used));
     let found = if live { links.ticket_file(&id, position, &query.ticket, now).await? } else { None };
     let file = found
         .ok_or_else(|| ApiError::not_found("no such file, or its location expired: ask for the manifest again"))?;
@@ -418,7 +436,9 @@ pub async fn file(
 fn manifest_file(link: &Link, file: &StoredFile, ticket: &str, max_embedded: u64) -> ManifestFile {
     let embed = file.jwe.len() as u64 <= max_embedded;
     ManifestFile {
-        content_type: file.content_type.clone(),
+        // Exactly one of the specification's three types: parameters (older clients sent
+        // `;fhirVersion=4.0.1`) are not part of it, and receivers match the type as a whole.
+        content_type: media_type(&file.content_type).to_owned(),
         location: (!embed).then(|| format!("{}/files/{}?ticket={ticket}", link.manifest_url, file.position)),
         embedded: embed.then(|| file.jwe.clone()),
         last_updated: Some(crate::notify::rfc3339(file.updated_at_ms)),
@@ -471,17 +491,40 @@ fn check_id(id: &str) -> Result<(), ApiError> {
 }
 
 /// `https://…/shl/{id}` (plain http only for a local address).
-fn check_manifest_url(url: &str, id: &str) -> Result<(), ApiError> {
+/// The manifest URL must be this vault's own `/shl/{id}`: at its public origin (`identity.origin`)
+/// or at the host the request reached it by (`Host`, what a client that reached it directly
+/// uses), https unless on loopback. The manifest's file locations are built from it, so a link
+/// cannot send its receivers' ticketed requests to another host.
+fn check_manifest_url(url: &str, id: &str, public_origin: &str, reached_at: Option<&str>) -> Result<(), ApiError> {
     let parsed = url::Url::parse(url).map_err(|_| invalid("manifest_url is not a URL"))?;
     let local = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     let scheme_ok = parsed.scheme() == "https" || (parsed.scheme() == "http" && local);
-    if !scheme_ok || parsed.query().is_some() || parsed.fragment().is_some() || !url.ends_with(&format!("/shl/{id}")) {
-        return Err(invalid("manifest_url is this vault's https://…/shl/{id} for this id"));
+    let origin = parsed.origin().ascii_serialization();
+    let public = url::Url::parse(public_origin).map(|u| u.origin().ascii_serialization()).ok();
+    let reached = reached_at.map(|host| format!("{}://{host}", parsed.scheme()));
+    let ours = public.as_deref() == Some(origin.as_str())
+        || reached.and_then(|r| url::Url::parse(&r).ok()).map(|u| u.origin().ascii_serialization()) == Some(origin);
+    if !scheme_ok
+        || !ours
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+        || parsed.path() != format!("/shl/{id}")
+    {
+        return Err(invalid(format!("manifest_url is this vault's {public_origin}/shl/{{id}} for this id")));
     }
     if url.len() > 128 {
         return Err(invalid("manifest_url is at most 128 characters (the specification's limit)"));
     }
     Ok(())
+}
+
+/// The content types a SMART Health Links manifest may name (STU1, "manifest files").
+const SPEC_CONTENT_TYPES: [&str; 3] =
+    ["application/fhir+json", "application/smart-health-card", "application/smart-api-access"];
+
+/// A content type without its parameters, as the manifest names it.
+fn media_type(content_type: &str) -> &str {
+    content_type.split(';').next().unwrap_or_default().trim()
 }
 
 fn check_files(files: &[ShareFileBody]) -> Result<Vec<NewFile>, ApiError> {
@@ -492,9 +535,11 @@ fn check_files(files: &[ShareFileBody]) -> Result<Vec<NewFile>, ApiError> {
         .iter()
         .enumerate()
         .map(|(i, file)| {
-            let known = ["application/fhir+json", "application/smart-health-card", "application/smart-api-access"];
-            if !known.iter().any(|k| file.content_type.split(';').next() == Some(k)) {
-                return Err(invalid(format!("file {i}: content_type is one the specification names")));
+            if !SPEC_CONTENT_TYPES.contains(&media_type(&file.content_type)) {
+                return Err(invalid(format!(
+                    "file {i}: content_type is one the specification names: {}",
+                    SPEC_CONTENT_TYPES.join(", ")
+                )));
             }
             let parts: Vec<&str> = file.jwe.split('.').collect();
             let compact = parts.len() == 5
@@ -505,7 +550,7 @@ fn check_files(files: &[ShareFileBody]) -> Result<Vec<NewFile>, ApiError> {
                     "file {i}: not a compact JWE with direct encryption (alg dir), or larger than 5 MiB"
                 )));
             }
-            Ok(NewFile { content_type: file.content_type.clone(), jwe: file.jwe.clone() })
+            Ok(NewFile { content_type: media_type(&file.content_type).to_owned(), jwe: file.jwe.clone() })
         })
         .collect()
 }
@@ -529,28 +574,10 @@ fn view(link: &Link, files: u32, accesses: Vec<ShareLinkAccess>, now: u64) -> Sh
     }
 }
 
-/// Argon2id with the crate's defaults (OWASP's minimum: 19 MiB, 2 passes), off the async workers.
 async fn hash_passcode(passcode: String) -> Result<String, ApiError> {
-    use argon2::PasswordHasher;
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(ApiError::internal)?;
-    tokio::task::spawn_blocking(move || {
-        let salt = argon2::password_hash::SaltString::encode_b64(&salt)?;
-        argon2::Argon2::default().hash_password(passcode.as_bytes(), &salt).map(|hash| hash.to_string())
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)
+    crate::passcodes::hash(passcode).await.map_err(ApiError::internal)
 }
 
 async fn verify_passcode(hash: String, given: String) -> Result<bool, ApiError> {
-    use argon2::PasswordVerifier;
-    tokio::task::spawn_blocking(move || {
-        let parsed = argon2::PasswordHash::new(&hash).map_err(|err| err.to_string())?;
-        // Constant-time comparison inside the crate.
-        Ok::<bool, String>(argon2::Argon2::default().verify_password(given.as_bytes(), &parsed).is_ok())
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)
+    crate::passcodes::verify(hash, given).await.map_err(ApiError::internal)
 }

@@ -85,6 +85,8 @@ pub struct VaultState {
     pub trusted_proxies: super::TrustedProxies,
     /// Counted always; exported when the process registers them (`VaultMetrics::register`).
     pub metrics: VaultMetrics,
+    /// Which refusals of callers without standing were logged this window.
+    pub stranger_refusals: Arc<crate::stranger_refusals::StrangerRefusals>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +136,7 @@ impl AppState {
             directory: Directory::new(pool.clone()),
             attachment_limit: DEFAULT_ATTACHMENT_LIMIT,
             trusted_proxies: super::TrustedProxies::default(),
+            stranger_refusals: Arc::default(),
         })))
     }
 }

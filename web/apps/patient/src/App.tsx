@@ -1,4 +1,5 @@
-import { Header, SectionNav, SignInStages } from '@medkey/app-shell';
+import { Header, ScreenFallback, SectionNav, SignInStages } from '@medkey/app-shell';
+import { ErrorBoundary } from '@medkey/fhir-display';
 import { useEffect, useMemo } from 'react';
 import { ActivityScreen } from './screens/ActivityScreen.tsx';
 import { SettingsScreen } from './screens/SettingsScreen.tsx';
@@ -36,6 +37,7 @@ function Screens() {
       )}
       <main>
         <SignInStages state={state} onAnswerCode={(code) => app.answerCode(code)} connect={<ConnectScreen />} />
+        <ErrorBoundary fallback={<ScreenFallback onBack={() => app.show('records')} />} resetKey={`${state.phase}:${state.screen}:${state.selected ?? ''}`}>
         {state.phase === 'welcome' && <WelcomeScreen />}
         {state.phase === 'ready' && state.screen === 'records' && <RecordsScreen />}
         {state.phase === 'ready' && state.screen === 'record' && <RecordScreen />}
@@ -46,6 +48,7 @@ function Screens() {
         {state.phase === 'ready' && state.screen === 'card' && <EmergencyCardScreen />}
         {state.phase === 'ready' && state.screen === 'activity' && <ActivityScreen />}
         {state.phase === 'ready' && state.screen === 'settings' && <SettingsScreen />}
+        </ErrorBoundary>
       </main>
     </>
   );

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VaultClient, VaultSession, Wallet, consentRegistryAbi, deriveEncryptionKey, openRecordContent } from '@medkey/client';
+import { VaultClient, VaultSession, Wallet, consentRegistryAbi, createShareLink, deriveEncryptionKey, openRecordContent } from '@medkey/client';
 import { createPublicClient, http } from 'viem';
 import { announceWallet, chromiumLaunchOptions, medkeyCli, startDevStack, testWallet, type DevStack } from '@medkey/client/testing';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -236,6 +236,32 @@ describe('the patient app', () => {
     await again.getByLabel(/^Passcode/).fill('tulip-42');
     await again.getByRole('button', { name: 'Open the records' }).click();
     await again.getByText('The person who shared this link has stopped sharing it.').waitFor();
+    await stranger.close();
+  });
+
+  it('opens a link whose records hold objects where FHIR has text, showing what it can and saying what it cannot', async () => {
+    // Written outside the apps, as anyone who makes a link may write it.
+    const wallet = await Wallet.connect(testWallet(privateKeyToAccount(stack.keys.clinic), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }));
+    const vault = new VaultClient(`http://${stack.siweDomain}`);
+    await VaultSession.signIn(vault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [
+        { resource: { resourceType: 'Observation', status: 'final', code: { text: { note: 'x' } }, valueString: { note: 'y' } } },
+        { resource: 'not a resource at all' },
+        { resource: observation },
+      ],
+    };
+    const created = await createShareLink(vault, JSON.stringify(bundle), { label: 'Odd records' });
+    const stranger = await browser.newContext({ viewport: { width: 375, height: 800 } });
+    const view = await stranger.newPage();
+    await view.goto(created.viewerUrl);
+    await view.getByLabel(/Your name/).fill('A careful receiver');
+    await view.getByRole('button', { name: 'Open the records' }).click();
+    await view.getByText('118/76 mmHg').waitFor();
+    await view.getByRole('article', { name: 'Measurement or test result' }).first().waitFor();
+    await view.getByText(/This record could not be shown — open it as FHIR JSON/).waitFor();
     await stranger.close();
   });
 

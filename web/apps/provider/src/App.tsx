@@ -1,4 +1,5 @@
-import { Header, SectionNav, SignInStages } from '@medkey/app-shell';
+import { Header, ScreenFallback, SectionNav, SignInStages } from '@medkey/app-shell';
+import { ErrorBoundary } from '@medkey/fhir-display';
 import { useEffect, useMemo } from 'react';
 import { ApplyScreen } from './screens/ApplyScreen.tsx';
 import { EmergencyScreen } from './screens/EmergencyScreen.tsx';
@@ -29,12 +30,14 @@ function Screens() {
       <main>
         <SignInStages state={state} onAnswerCode={(code) => app.answerCode(code)} connect={<ConnectScreen />} />
         {state.phase === 'ready' && <StandingBanner />}
+        <ErrorBoundary fallback={<ScreenFallback onBack={() => app.show('patients')} backLabel="Back to my patients" />} resetKey={`${state.phase}:${state.screen}:${state.patient?.address ?? ''}`}>
         {state.phase === 'ready' && state.screen === 'apply' && <ApplyScreen />}
         {state.phase === 'ready' && state.screen === 'patients' && <PatientsScreen />}
         {state.phase === 'ready' && state.screen === 'patient' && <PatientScreen />}
         {state.phase === 'ready' && state.screen === 'request' && <RequestScreen />}
         {state.phase === 'ready' && state.screen === 'emergency' && <EmergencyScreen />}
         {state.phase === 'ready' && state.screen === 'history' && <HistoryScreen />}
+        </ErrorBoundary>
       </main>
     </>
   );

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VaultClient, VaultSession, Wallet } from '@medkey/client';
-import { announceWallet, chromiumLaunchOptions, medkeyCli, startDevStack, testWallet, type DevStack } from '@medkey/client/testing';
+import { announceWallet, chromiumLaunchOptions, medkeyCli, startDevStack, testWallet, unsteadyAccount, type DevStack } from '@medkey/client/testing';
 import { Secret, TOTP } from 'otpauth';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -24,6 +24,8 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/
 /** anvil's account 4: not registered when `medkey dev` starts. */
 const NEWCOMER: Hex = '0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a';
 const REASON = 'Licence under review by the state board';
+/** anvil's account 6: a wallet whose signatures differ every time it signs. */
+const UNSTEADY: Hex = '0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e';
 
 let stack: DevStack;
 let browser: Browser;
@@ -81,6 +83,25 @@ describe('the provider app and the admin console', () => {
     await provider.getByRole('button', { name: 'Sign and apply' }).click();
     await provider.getByText('Your application was sent.').waitFor();
     await provider.getByText('Dr. Ana Reyes — Waiting for the registry’s review').waitFor();
+  });
+
+  it('refuses to apply with a wallet that does not sign the same way twice, saying why', async () => {
+    const context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
+    const wallet = testWallet(unsteadyAccount(UNSTEADY), { rpcUrl: stack.rpcUrl, chainId: stack.chainId });
+    await announceWallet(context, 'Test Wallet', (method, params) => wallet.request({ method, params } as never));
+    const unsteady = await context.newPage();
+    await unsteady.goto(url('/provider/'));
+    await unsteady.getByRole('button', { name: 'Test Wallet' }).click();
+    await unsteady.getByRole('heading', { name: 'Register as a provider' }).waitFor();
+    await unsteady.getByLabel('Name patients will see').fill('Dr. Lee Unsteady');
+    await unsteady.getByLabel('Practice, clinic or hospital').fill('Unsteady Clinic');
+    await unsteady.getByLabel('NPI (National Provider Identifier)').fill('1245319599');
+    await unsteady.getByLabel('Specialty').selectOption('207RC0000X');
+    await unsteady.getByLabel('City').fill('Portland');
+    await unsteady.getByLabel('Phone (international, e.g. +1 555 010 0199)').fill('+1 503 555 0101');
+    await unsteady.getByRole('button', { name: 'Sign and apply' }).click();
+    await unsteady.getByText(/signed the same text twice with different results/).waitFor();
+    await context.close();
   });
 
   it('gives an account without a registry role nothing in the console', async () => {
@@ -168,6 +189,36 @@ describe('the provider app and the admin console', () => {
     await provider.getByText('Added to her records with scale.pdf. She can read it, and so can you.').waitFor();
     await provider.getByRole('button', { name: /Open measurement or test result \(Vital signs/ }).click();
     await provider.getByText('71.5 kg').waitFor();
+  });
+
+  it('keeps the provider app and the patient app alive when a record holds objects where FHIR has text', async () => {
+    // What an outside probe wrote under a write grant: React error #31 blanked every app.
+    const hostile = {
+      resourceType: 'Observation',
+      status: { odd: true },
+      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+      code: { text: { note: 'x' } },
+      valueString: { note: 'y' },
+      effectiveDateTime: { when: 'now' },
+      referenceRange: [{ text: ['not', 'text'] }],
+    };
+    await provider.getByLabel('Or paste the FHIR resource').fill(JSON.stringify(hostile));
+    await provider.getByRole('button', { name: 'Encrypt and add to her records' }).click();
+    await provider.getByText('Added to her records. She can read it, and so can you.').waitFor();
+    const closed = provider.getByRole('button', { name: /Open measurement or test result \(Vital signs/ });
+    while ((await closed.count()) > 0) await closed.first().click();
+    await provider.getByText('71.5 kg').waitFor();
+    await provider.getByRole('heading', { name: /records$/ }).waitFor();
+    expect(await provider.getByRole('article', { name: 'Measurement or test result' }).count()).toBe(1);
+
+    await patient.reload();
+    await patient.getByRole('button', { name: 'Test Wallet' }).click();
+    await patient.getByRole('heading', { name: 'Your records' }).waitFor();
+    await patient.getByRole('button', { name: /Body weight/ }).waitFor();
+    await patient.getByRole('button', { name: /Measurement or test result\s*Measurement or test result/ }).click();
+    await patient.getByRole('article', { name: 'Measurement or test result' }).waitFor();
+    await patient.getByRole('button', { name: 'Back to your records' }).click();
+    await patient.getByRole('button', { name: /Cholesterol/ }).waitFor();
   });
 
   it('asks for more, and the patient sees the request by name and approves it', async () => {

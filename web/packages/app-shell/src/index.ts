@@ -11,3 +11,4 @@ export * from './appStore.ts';
 export * from './Status.tsx';
 export * from './activityWords.ts';
 export * from './CodePrompt.tsx';
+export * from './ScreenFallback.tsx';

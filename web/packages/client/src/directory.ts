@@ -87,12 +87,37 @@ export function npiIsValid(npi: string): boolean {
   return (10 - (sum % 10)) % 10 === Number(npi[9]);
 }
 
+/** The registry's latest suspension or reinstatement of `provider`, from the chain's own events. */
+async function latestRegistryAction(
+  chain: Pick<PublicClient, 'getContractEvents'>,
+  deployment: Deployment,
+  provider: Address,
+): Promise<{ kind: 'suspended' | 'reinstated'; reasonHash: string } | undefined> {
+  const [suspended, reinstated] = await Promise.all(
+    (['ProviderSuspended', 'ProviderReinstated'] as const).map((eventName) =>
+      chain.getContractEvents({ address: deployment.address, abi: consentRegistryAbi, eventName, args: { provider }, fromBlock: 0n }),
+    ),
+  );
+  const order = (log: { blockNumber: bigint | null; logIndex: number | null }) => [log.blockNumber ?? 0n, BigInt(log.logIndex ?? 0)] as const;
+  const tagged = [
+    ...(suspended ?? []).map((log) => ({ kind: 'suspended' as const, log })),
+    ...(reinstated ?? []).map((log) => ({ kind: 'reinstated' as const, log })),
+  ].sort((a, b) => {
+    const [ab, ai] = order(a.log);
+    const [bb, bi] = order(b.log);
+    return ab === bb ? (ai < bi ? -1 : ai > bi ? 1 : 0) : ab < bb ? -1 : 1;
+  });
+  const last = tagged.at(-1);
+  const reasonHash = (last?.log.args as { reasonHash?: string } | undefined)?.reasonHash;
+  return last && reasonHash ? { kind: last.kind, reasonHash } : undefined;
+}
+
 export type Verdict = { verified: true } | { verified: false; problem: string };
 
 /** Checks `entry` against the chain (see the module comment). Never throws. */
 export async function checkDirectoryEntry(
   entry: DirectoryEntry,
-  chain: Pick<PublicClient, 'readContract'>,
+  chain: Pick<PublicClient, 'readContract' | 'getContractEvents'>,
   deployment: Deployment,
 ): Promise<Verdict> {
   const profile = entry.profile;
@@ -124,9 +149,22 @@ export async function checkDirectoryEntry(
   }
   const status = onChain.status === 2 ? 'suspended' : 'active';
   if (entry.status !== status) return { verified: false, problem: `the vault says ${entry.status}, the registry says ${status}` };
-  const reason = entry.registry_action?.reason;
-  if (reason && keccak256(toBytes(reason)).toLowerCase() !== entry.registry_action?.reason_hash.toLowerCase()) {
-    return { verified: false, problem: 'the reason shown is not the one whose hash is on chain' };
+  const action = entry.registry_action;
+  if (action) {
+    // The hash to compare with is the chain's own (the registry's latest suspension or
+    // reinstatement of this provider), never the one the vault supplies beside its text.
+    let onChainAction: { kind: string; reasonHash: string } | undefined;
+    try {
+      onChainAction = await latestRegistryAction(chain, deployment, profile.provider as Address);
+    } catch {
+      return { verified: false, problem: 'the registry could not be asked' };
+    }
+    if (!onChainAction || onChainAction.kind !== action.kind || onChainAction.reasonHash.toLowerCase() !== action.reason_hash.toLowerCase()) {
+      return { verified: false, problem: 'the registry’s last action on this provider is not the one shown' };
+    }
+    if (typeof action.reason === 'string' && keccak256(toBytes(action.reason)).toLowerCase() !== onChainAction.reasonHash.toLowerCase()) {
+      return { verified: false, problem: 'the reason shown is not the one whose hash is on chain' };
+    }
   }
   return { verified: true };
 }
@@ -140,7 +178,7 @@ export interface CheckedEntry {
 /** The checked directory entries of `addresses` (unlisted ones left out), by address in lower case. */
 export async function checkedNames(
   vault: { lookupDirectory(addresses: string[]): Promise<Schemas['DirectoryLookup']> },
-  chain: Pick<PublicClient, 'readContract'>,
+  chain: Pick<PublicClient, 'readContract' | 'getContractEvents'>,
   deployment: Deployment,
   addresses: string[],
 ): Promise<Map<string, CheckedEntry>> {

@@ -38,7 +38,7 @@ export async function applyAsProvider(
 export interface RegistrarContext {
   vault: VaultClient;
   wallet: Wallet;
-  chain: Pick<PublicClient, 'readContract' | 'waitForTransactionReceipt'>;
+  chain: Pick<PublicClient, 'readContract' | 'waitForTransactionReceipt' | 'getContractEvents'>;
   deployment: Deployment;
 }
 

@@ -16,7 +16,7 @@ import { MedkeyError } from './errors.ts';
 import type { Schemas, VaultClient } from './api/client.ts';
 
 /** The content type of a FHIR Bundle file in a link. */
-export const FHIR_CONTENT_TYPE = 'application/fhir+json;fhirVersion=4.0.1';
+export const FHIR_CONTENT_TYPE = 'application/fhir+json';
 
 /** The link's payload, as the specification names its members. */
 export interface ShlPayload {

@@ -70,7 +70,7 @@ describe('a SMART Health Link', () => {
     expect(code, err).toBe(0);
     const received = JSON.parse(out) as { files: { contentType: string; cty: string; content: unknown }[] };
     expect(received.files).toHaveLength(1);
-    expect(received.files[0]!.contentType).toBe('application/fhir+json;fhirVersion=4.0.1');
+    expect(received.files[0]!.contentType).toBe('application/fhir+json');
     expect(received.files[0]!.cty).toBe('application/fhir+json');
     expect(received.files[0]!.content).toEqual(JSON.parse(bundleText));
   });

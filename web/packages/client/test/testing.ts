@@ -2,3 +2,4 @@
 export { medkeyCli, medkeyBinary, repoRoot, startDevStack, type DevStack } from './devStack.ts';
 export { testWallet, type TestWalletOptions } from './testWallet.ts';
 export { CHROMIUM_ARGS, announceWallet, chromiumLaunchOptions } from './browser.ts';
+export { unsteadyAccount } from './unsteadyAccount.ts';

@@ -1,8 +1,12 @@
 // A FHIR resource shown readably: the fields a person looks for first, per resource type, and
-// the full JSON behind a disclosure. Used by every app.
+// the full JSON behind a disclosure. Used by every app. Every value is read through `read.ts`
+// and the view sits in its own error boundary: a malformed record says so and is still openable
+// as JSON, and nothing else on the page goes away.
 
 import type { ReactNode } from 'react';
-import { conceptText, dateOf, formatDate, observationValue, referenceRange, titleOf, typeName, type Resource } from './fhir.ts';
+import { ErrorBoundary } from './ErrorBoundary.tsx';
+import { conceptText, dateOf, formatDate, observationValue, patientContacts, referenceRange, titleOf, typeName, type Resource } from './fhir.ts';
+import { obj, objs, str } from './read.ts';
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
   if (children === undefined || children === null || children === '') return null;
@@ -14,8 +18,9 @@ function Field({ label, children }: { label: string; children: ReactNode }) {
   );
 }
 
-const concept = (resource: Resource, field: string) => conceptText(resource[field] as never);
-const text = (resource: Resource, field: string) => (typeof resource[field] === 'string' ? (resource[field] as string) : undefined);
+const concept = (resource: Resource, field: string) => conceptText(resource[field]);
+const text = (resource: Resource, field: string) => str(resource[field]);
+const firstConcept = (resource: Resource, field: string) => conceptText(objs(resource[field])[0]);
 
 function Details({ resource }: { resource: Resource }) {
   switch (resource.resourceType) {
@@ -24,7 +29,7 @@ function Details({ resource }: { resource: Resource }) {
         <>
           <Field label="Result">{observationValue(resource)}</Field>
           <Field label="Normal range">{referenceRange(resource)}</Field>
-          <Field label="Interpretation">{conceptText((resource.interpretation as never[] | undefined)?.[0])}</Field>
+          <Field label="Interpretation">{firstConcept(resource, 'interpretation')}</Field>
           <Field label="Status">{text(resource, 'status')}</Field>
         </>
       );
@@ -33,16 +38,14 @@ function Details({ resource }: { resource: Resource }) {
         <>
           <Field label="Clinical status">{concept(resource, 'clinicalStatus')}</Field>
           <Field label="Severity">{concept(resource, 'severity')}</Field>
-          <Field label="Body site">{conceptText((resource.bodySite as never[] | undefined)?.[0])}</Field>
+          <Field label="Body site">{firstConcept(resource, 'bodySite')}</Field>
         </>
       );
     case 'AllergyIntolerance':
       return (
         <>
           <Field label="Criticality">{text(resource, 'criticality')}</Field>
-          <Field label="Reaction">
-            {conceptText(((resource.reaction as { manifestation?: never[] }[] | undefined)?.[0]?.manifestation ?? [])[0])}
-          </Field>
+          <Field label="Reaction">{conceptText(objs(objs(resource.reaction)[0]?.manifestation)[0])}</Field>
           <Field label="Clinical status">{concept(resource, 'clinicalStatus')}</Field>
         </>
       );
@@ -58,46 +61,81 @@ function Details({ resource }: { resource: Resource }) {
       return (
         <>
           <Field label="Status">{text(resource, 'status')}</Field>
-          <Field label="How to take it">{(resource.dosageInstruction as { text?: string }[] | undefined)?.[0]?.text}</Field>
+          <Field label="How to take it">{str(objs(resource.dosageInstruction)[0]?.text) ?? str(objs(resource.dosage)[0]?.text)}</Field>
         </>
       );
-    case 'Patient': {
-      type Contact = { relationship?: never[]; name?: { text?: string; family?: string; given?: string[] }; telecom?: { value?: string }[] };
-      const contacts = (resource.contact as Contact[] | undefined) ?? [];
+    case 'Patient':
       return (
         <>
           <Field label="Date of birth">{text(resource, 'birthDate')}</Field>
-          {contacts.map((c, i) => (
-            <Field key={i} label={`Contact${conceptText(c.relationship?.[0]) ? ` (${conceptText(c.relationship?.[0])})` : ''}`}>
-              {[c.name?.text ?? [...(c.name?.given ?? []), c.name?.family].filter(Boolean).join(' '), ...(c.telecom ?? []).map((t) => t.value)].filter(Boolean).join(' · ')}
+          {patientContacts(resource).map((c, i) => (
+            <Field key={i} label={`Contact${c.relationship ? ` (${c.relationship})` : ''}`}>
+              {c.words}
             </Field>
           ))}
         </>
       );
-    }
     case 'Composition':
       return (
-        <Field label="Sections">{((resource.section as { title?: string }[] | undefined) ?? []).map((s) => s.title).filter(Boolean).join(', ')}</Field>
+        <Field label="Sections">
+          {objs(resource.section)
+            .map((s) => str(s.title))
+            .filter(Boolean)
+            .join(', ')}
+        </Field>
       );
     default:
       return <Field label="Status">{text(resource, 'status')}</Field>;
   }
 }
 
-export function ResourceView({ resource }: { resource: Resource }) {
+/** The record's JSON as stored, behind a disclosure (always possible, whatever it holds). */
+function StoredJson({ resource, open }: { resource: unknown; open?: boolean }) {
+  let json: string;
+  try {
+    json = JSON.stringify(resource, null, 2);
+  } catch {
+    json = 'This record cannot be written out as JSON.';
+  }
   return (
-    <article className="resource" aria-label={titleOf(resource)}>
-      <h2>{titleOf(resource)}</h2>
+    <details open={open}>
+      <summary>The record as stored (FHIR JSON)</summary>
+      <pre>{json}</pre>
+    </details>
+  );
+}
+
+/** What stands in for a record that cannot be shown: it says so, and its JSON is still there. */
+export function UnshowableRecord({ resource }: { resource: unknown }) {
+  return (
+    <article className="resource" aria-label="A record that could not be shown">
+      <p role="alert">This record could not be shown — open it as FHIR JSON below, or erase it.</p>
+      <StoredJson resource={resource} />
+    </article>
+  );
+}
+
+function ReadableView({ resource }: { resource: Resource }) {
+  const title = titleOf(resource);
+  return (
+    <article className="resource" aria-label={title}>
+      <h2>{title}</h2>
       <p className="resource-type">
         {typeName(resource.resourceType)} · {formatDate(dateOf(resource))}
       </p>
       <dl>
         <Details resource={resource} />
       </dl>
-      <details>
-        <summary>The record as stored (FHIR JSON)</summary>
-        <pre>{JSON.stringify(resource, null, 2)}</pre>
-      </details>
+      <StoredJson resource={resource} />
     </article>
+  );
+}
+
+export function ResourceView({ resource }: { resource: Resource }) {
+  if (!obj(resource) || typeof resource.resourceType !== 'string') return <UnshowableRecord resource={resource} />;
+  return (
+    <ErrorBoundary fallback={<UnshowableRecord resource={resource} />} resetKey={resource}>
+      <ReadableView resource={resource} />
+    </ErrorBoundary>
   );
 }

@@ -1,23 +1,23 @@
 // Reading a FHIR R4 resource for people: its title from its codes, its date, its value. Pure
-// functions (no React), so lists, search and the views all agree.
+// functions (no React), so lists, search and the views all agree. Every field is read through
+// `read.ts`: a value of the wrong type is treated as absent, never passed on to be shown.
+
+import { bool, num, obj, objs, str, strs, type Json } from './read.ts';
 
 export interface Resource {
   resourceType: string;
   [field: string]: unknown;
 }
 
-type Coding = { system?: string; code?: string; display?: string };
-type CodeableConcept = { text?: string; coding?: Coding[] };
-type Quantity = { value?: number; unit?: string; code?: string; comparator?: string };
-
-const get = <T>(resource: Resource, field: string): T | undefined => resource[field] as T | undefined;
-
 /** The words of a CodeableConcept: its text, else its first coding's display, else its code. */
-export function conceptText(concept: CodeableConcept | undefined): string | undefined {
-  if (!concept) return undefined;
-  if (concept.text) return concept.text;
-  const coding = concept.coding?.find((c) => c.display) ?? concept.coding?.[0];
-  return coding?.display ?? coding?.code;
+export function conceptText(concept: unknown): string | undefined {
+  const c = obj(concept);
+  if (!c) return undefined;
+  const text = str(c.text);
+  if (text) return text;
+  const codings = objs(c.coding);
+  const coding = codings.find((x) => str(x.display)) ?? codings[0];
+  return str(coding?.display) ?? str(coding?.code);
 }
 
 /** Plain names of resource types, as a patient reads them. */
@@ -37,39 +37,38 @@ const TYPE_NAMES: Record<string, string> = {
   CarePlan: 'Care plan',
 };
 
-export function typeName(resourceType: string): string {
-  return TYPE_NAMES[resourceType] ?? resourceType.replace(/([a-z])([A-Z])/g, '$1 $2');
+export function typeName(resourceType: unknown): string {
+  const type = str(resourceType);
+  if (!type) return 'Record';
+  return Object.hasOwn(TYPE_NAMES, type) ? TYPE_NAMES[type]! : type.replace(/([a-z])([A-Z])/g, '$1 $2');
 }
 
 /** A human title: what the resource is about, from its codes; the type's name otherwise. */
 export function titleOf(resource: Resource): string {
-  const concept =
-    get<CodeableConcept>(resource, 'code') ??
-    get<CodeableConcept>(resource, 'vaccineCode') ??
-    get<CodeableConcept>(resource, 'medicationCodeableConcept') ??
-    get<CodeableConcept>(resource, 'type');
-  const text = conceptText(concept);
-  if (text) return text;
+  for (const field of ['code', 'vaccineCode', 'medicationCodeableConcept', 'type']) {
+    const text = conceptText(resource[field]);
+    if (text) return text;
+  }
   if (resource.resourceType === 'Patient') return 'Personal details';
-  const description = get<string>(resource, 'description');
-  return description ?? typeName(resource.resourceType);
+  return str(resource.description) ?? typeName(resource.resourceType);
 }
 
 /** When it happened, as the resource says (the first of the usual date fields). */
 export function dateOf(resource: Resource): Date | undefined {
-  const period = (get<{ start?: string }>(resource, 'effectivePeriod') ?? get<{ start?: string }>(resource, 'period'))?.start;
+  const period = str((obj(resource.effectivePeriod) ?? obj(resource.period))?.start);
   const candidates = [
-    get<string>(resource, 'effectiveDateTime'),
-    get<string>(resource, 'occurrenceDateTime'),
-    get<string>(resource, 'performedDateTime'),
-    get<string>(resource, 'onsetDateTime'),
-    get<string>(resource, 'recordedDate'),
-    get<string>(resource, 'authoredOn'),
-    get<string>(resource, 'issued'),
-    get<string>(resource, 'date'),
+    resource.effectiveDateTime,
+    resource.occurrenceDateTime,
+    resource.performedDateTime,
+    resource.onsetDateTime,
+    resource.recordedDate,
+    resource.authoredOn,
+    resource.issued,
+    resource.date,
     period,
   ];
-  for (const text of candidates) {
+  for (const candidate of candidates) {
+    const text = str(candidate);
     if (!text) continue;
     const date = new Date(text);
     if (!Number.isNaN(date.getTime())) return date;
@@ -83,43 +82,71 @@ export function formatDate(date: Date | undefined, locale?: string): string {
   return date.toLocaleDateString(locale, { day: 'numeric', month: 'long', year: 'numeric' });
 }
 
-export function formatQuantity(q: Quantity | undefined): string | undefined {
-  if (!q || q.value === undefined) return undefined;
-  return `${q.comparator ?? ''}${q.value}${q.unit ? ` ${q.unit}` : q.code ? ` ${q.code}` : ''}`;
+export function formatQuantity(quantity: unknown): string | undefined {
+  const q = obj(quantity);
+  const value = num(q?.value);
+  if (!q || value === undefined) return undefined;
+  const unit = str(q.unit) ?? str(q.code);
+  return `${str(q.comparator) ?? ''}${value}${unit ? ` ${unit}` : ''}`;
 }
+
+const codesOf = (concept: unknown): string[] => objs(obj(concept)?.coding).map((c) => str(c.code)).filter((c): c is string => c !== undefined);
 
 /** An Observation's value in words: a quantity, a concept, text; blood pressure as one reading. */
 export function observationValue(resource: Resource): string | undefined {
-  const components = get<{ code?: CodeableConcept; valueQuantity?: Quantity }[]>(resource, 'component');
-  const codes = (c: { code?: CodeableConcept }) => c.code?.coding?.map((x) => x.code) ?? [];
-  const systolic = components?.find((c) => codes(c).includes('8480-6'));
-  const diastolic = components?.find((c) => codes(c).includes('8462-4'));
-  if (systolic?.valueQuantity?.value !== undefined && diastolic?.valueQuantity?.value !== undefined) {
-    return `${systolic.valueQuantity.value}/${diastolic.valueQuantity.value} ${systolic.valueQuantity.unit ?? 'mmHg'}`;
-  }
+  const components = objs(resource.component);
+  const systolic = obj(components.find((c) => codesOf(c.code).includes('8480-6'))?.valueQuantity);
+  const diastolic = obj(components.find((c) => codesOf(c.code).includes('8462-4'))?.valueQuantity);
+  const [high, low] = [num(systolic?.value), num(diastolic?.value)];
+  if (high !== undefined && low !== undefined) return `${high}/${low} ${str(systolic?.unit) ?? 'mmHg'}`;
+  const flag = bool(resource.valueBoolean);
   return (
-    formatQuantity(get<Quantity>(resource, 'valueQuantity')) ??
-    conceptText(get<CodeableConcept>(resource, 'valueCodeableConcept')) ??
-    get<string>(resource, 'valueString') ??
-    (get<boolean>(resource, 'valueBoolean') === undefined ? undefined : get<boolean>(resource, 'valueBoolean') ? 'Yes' : 'No')
+    formatQuantity(resource.valueQuantity) ??
+    conceptText(resource.valueCodeableConcept) ??
+    str(resource.valueString) ??
+    (flag === undefined ? undefined : flag ? 'Yes' : 'No')
   );
 }
 
 export function referenceRange(resource: Resource): string | undefined {
-  const range = get<{ low?: Quantity; high?: Quantity; text?: string }[]>(resource, 'referenceRange')?.[0];
+  const range = objs(resource.referenceRange)[0];
   if (!range) return undefined;
-  if (range.text) return range.text;
+  const text = str(range.text);
+  if (text) return text;
   const low = formatQuantity(range.low);
   const high = formatQuantity(range.high);
   return low && high ? `${low} to ${high}` : low ? `at least ${low}` : high ? `up to ${high}` : undefined;
 }
 
-/** A Patient's name as people write it ("María José Núñez"), from its official or first name. */
+/** A HumanName as people write it ("María José Núñez"): its text, else given names and family. */
+export function humanName(name: unknown): string | undefined {
+  const n = obj(name);
+  if (!n) return undefined;
+  const written = str(n.text) ?? [...strs(n.given), str(n.family)].filter(Boolean).join(' ');
+  return written || undefined;
+}
+
+/** A Patient's name as people write it, from its official or first name. */
 export function patientName(resource: Resource): string | undefined {
   if (resource.resourceType !== 'Patient') return undefined;
-  const names = get<{ text?: string; given?: string[]; family?: string; use?: string }[]>(resource, 'name');
-  const name = names?.find((n) => n.use === 'official') ?? names?.[0];
-  if (!name) return undefined;
-  const written = name.text ?? [...(name.given ?? []), name.family].filter(Boolean).join(' ');
-  return written || undefined;
+  const names = objs(resource.name);
+  return humanName(names.find((n) => n.use === 'official') ?? names[0]);
+}
+
+/** A Patient's contacts: relationship, name and ways to reach them, in words. */
+export function patientContacts(resource: Resource): { relationship?: string; words: string }[] {
+  return objs(resource.contact).map((contact: Json) => {
+    const relationship = conceptText(objs(contact.relationship)[0]);
+    const words = [humanName(contact.name), ...objs(contact.telecom).map((t) => str(t.value))].filter(Boolean).join(' · ');
+    return relationship ? { relationship, words } : { words };
+  });
+}
+
+/** What a record's row says when its content is not a FHIR resource at all. */
+export const UNSHOWABLE = 'this record could not be shown — open it as FHIR JSON, or erase it.';
+
+/** Decrypted JSON as a resource, if it is one (an object with a string `resourceType`). */
+export function asResource(value: unknown): Resource | undefined {
+  const o = obj(value);
+  return o && typeof o.resourceType === 'string' ? (o as Resource) : undefined;
 }

@@ -1,3 +1,5 @@
 export * from './fhir.ts';
-export { ResourceView } from './ResourceView.tsx';
+export { ErrorBoundary } from './ErrorBoundary.tsx';
+export { ResourceView, UnshowableRecord } from './ResourceView.tsx';
 export * from './selfReported.ts';
+export * from './read.ts';

@@ -1,21 +1,56 @@
-import { ResourceView } from '@medkey/fhir-display';
+import { ResourceView, UNSHOWABLE } from '@medkey/fhir-display';
+import { useState } from 'react';
 import { attachedFile } from '../services/timeline.ts';
 import { usePatientApp } from '../usePatientApp.ts';
 import { VersionHistory } from './VersionHistory.tsx';
 
+/** Erasing asks twice: it cannot be undone. */
+function EraseRecord({ recordId }: { recordId: string }) {
+  const [state, app] = usePatientApp();
+  const [asked, setAsked] = useState(false);
+  if (!asked) {
+    return (
+      <button type="button" onClick={() => setAsked(true)} disabled={Boolean(state.busy)}>
+        Erase this record
+      </button>
+    );
+  }
+  return (
+    <p role="group" aria-label="Erase this record">
+      Erasing removes this record and every earlier version of it for good, for you and for everyone you shared it with.{' '}
+      <button type="button" onClick={() => void app.eraseRecord(recordId)} disabled={Boolean(state.busy)}>
+        Erase it for good
+      </button>{' '}
+      <button type="button" onClick={() => setAsked(false)}>
+        Keep it
+      </button>
+    </p>
+  );
+}
+
 export function RecordScreen() {
   const [state, app] = usePatientApp();
   const item = state.records.find((r) => r.view.record_id === state.selected);
+  const unshowable = item?.problem === UNSHOWABLE;
   return (
     <section aria-label="Record">
       <button type="button" onClick={() => app.show('records')}>
         Back to your records
       </button>
       {!item && <p>This record is no longer here.</p>}
-      {item?.problem && (
+      {item?.problem && !unshowable && (
         <p role="alert">
           This record could not be opened: {item.problem} It may have been altered; tell your Medkey operator.
         </p>
+      )}
+      {unshowable && (
+        <article className="resource" aria-label="A record that could not be shown">
+          <p role="alert">This record could not be shown — open it as FHIR JSON below, or erase it.</p>
+          <details>
+            <summary>The record as stored (FHIR JSON)</summary>
+            <pre>{item.text}</pre>
+          </details>
+        </article>
       )}
       {item?.resource && <ResourceView resource={item.resource} />}
       {attachedFile(item) && !state.preview && (
@@ -25,6 +60,7 @@ export function RecordScreen() {
       )}
       {state.preview?.contentType.startsWith('image/') && <img className="preview" src={state.preview.url} alt={state.preview.title} />}
       {state.preview?.contentType === 'application/pdf' && <iframe className="preview" src={state.preview.url} title={state.preview.title} />}
+      {item && <EraseRecord recordId={item.view.record_id} />}
       {item && <VersionHistory recordId={item.view.record_id} owner={item.view.owner} />}
     </section>
   );

@@ -1,9 +1,19 @@
-import { formatDate, typeName } from '@medkey/fhir-display';
+import { ErrorBoundary, formatDate, typeName, UNSHOWABLE } from '@medkey/fhir-display';
 import type { Category } from '@medkey/client';
 import { CATEGORIES, CATEGORY_LABELS } from '../services/patient.ts';
 import { attachedFile, filterRecords, itemDate, recordTypes } from '../services/timeline.ts';
 import { saveFile } from '../services/saveFile.ts';
 import { usePatientApp } from '../usePatientApp.ts';
+
+/** A row that failed to render: it says so and still opens, to read its JSON or erase it. */
+function UnshowableRow({ recordId }: { recordId: string }) {
+  const [, app] = usePatientApp();
+  return (
+    <button type="button" className="record-link" onClick={() => app.show('record', recordId)}>
+      This record could not be shown — open it as FHIR JSON, or erase it.
+    </button>
+  );
+}
 
 export function RecordsScreen() {
   const [state, app] = usePatientApp();
@@ -58,6 +68,7 @@ export function RecordsScreen() {
       <ol className="timeline" aria-label="Your records, newest first">
         {shown.map((item) => (
           <li key={item.view.record_id}>
+            <ErrorBoundary fallback={<UnshowableRow recordId={item.view.record_id} />} resetKey={item}>
             <button type="button" className="record-link" onClick={() => app.show('record', item.view.record_id)}>
               <span className="record-date">{formatDate(itemDate(item))}</span>
               <span className="record-title">
@@ -68,7 +79,9 @@ export function RecordsScreen() {
                 {typeName(item.view.resource_type)} · {CATEGORY_LABELS[item.view.category as keyof typeof CATEGORY_LABELS] ?? item.view.category}
                 {item.view.created_by !== item.view.owner && ` · added by ${item.view.created_by}`}
               </span>
+              {item.problem === UNSHOWABLE && <span className="record-problem"> This record could not be shown — open it as FHIR JSON, or erase it.</span>}
             </button>
+            </ErrorBoundary>
           </li>
         ))}
       </ol>

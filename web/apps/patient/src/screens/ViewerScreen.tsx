@@ -1,5 +1,5 @@
 import { Status } from '@medkey/app-shell';
-import { ResourceView, titleOf } from '@medkey/fhir-display';
+import { ErrorBoundary, ResourceView, asResource, titleOf } from '@medkey/fhir-display';
 import { useMemo, useState, useSyncExternalStore } from 'react';
 import { ViewerApp } from '../services/viewer.ts';
 
@@ -15,6 +15,7 @@ export function ViewerScreen() {
         <span className="brand">Medkey · shared health records</span>
       </header>
       <main>
+        <ErrorBoundary fallback={<p role="alert">These records could not be shown. Ask the person who shared them to check the link, or open it again.</p>}>
         <Status state={state} />
         {state.phase === 'broken' && <p>Ask the person who shared it for the link again, and open it exactly as they sent it.</p>}
         {state.phase === 'ask' && state.payload && (
@@ -48,12 +49,13 @@ export function ViewerScreen() {
             <h1 id="shared-title">Shared records{state.payload?.label ? `: “${state.payload.label}”` : ''}</h1>
             {state.resources.length === 0 && <p>The link holds no records.</p>}
             {state.resources.map((resource, i) => (
-              <article key={i} aria-label={titleOf(resource)}>
+              <article key={i} aria-label={asResource(resource) ? titleOf(resource) : 'A record that could not be shown'}>
                 <ResourceView resource={resource} />
               </article>
             ))}
           </section>
         )}
+        </ErrorBoundary>
       </main>
     </>
   );

@@ -62,8 +62,12 @@ export function accessWords(access: Schemas['ShareLinkAccess']): string {
     expired: 'tried after it expired',
     used: 'tried after it was used',
     disabled: 'tried after it was stopped',
+    not_direct: 'asked for it without its passcode',
   };
-  return `${when}: “${access.recipient}” ${outcome[access.outcome] ?? access.outcome}`;
+  // The name is whatever the requester typed (anyone holding or guessing the link can): said as
+  // such, and cut short, so that a stranger's words never read as Medkey's.
+  const name = access.recipient.length > 80 ? `${access.recipient.slice(0, 80)}…` : access.recipient;
+  return `${when}: someone who gave the name “${name}” ${outcome[access.outcome] ?? 'was refused'}`;
 }
 
 /** What the emergency card says on its face, as she chose it. */

@@ -40,7 +40,7 @@ import {
   exportBundle,
   type CheckedEntry,
 } from '@medkey/client';
-import { dateOf, selfReportedResource, titleOf, type Resource, type SelfReport } from '@medkey/fhir-display';
+import { asResource, dateOf, selfReportedResource, titleOf, typeName, UNSHOWABLE, type Resource, type SelfReport } from '@medkey/fhir-display';
 import { isAddress, type Address, type Hex } from 'viem';
 import { NO_FILTER, attachedFile, newestFirst, type RecordFilter, type RecordItem } from './timeline.ts';
 import { plan, readRecordsFile, type PlannedRecord } from './importFile.ts';
@@ -192,11 +192,25 @@ export class PatientApp extends AppStore<PatientState> {
     try {
       const opened = await openRecordContent(view, content.ciphertext, content.wrapped_key, this.keys!.secret);
       opened.dataKey.fill(0);
-      const resource = opened.resource as Resource;
+      const resource = asResource(opened.resource);
+      if (!resource) return { view, text: opened.text, title: `${typeName(view.resource_type)} (could not be shown)`, problem: UNSHOWABLE };
       return { view, resource, text: opened.text, title: titleOf(resource), ...(dateOf(resource) ? { date: dateOf(resource)! } : {}) };
     } catch (err) {
       const problem = err instanceof Error ? err.message : String(err);
       return { view, title: `${view.resource_type} (could not be opened)`, problem };
+    }
+  }
+
+  /** Erases one of her records for good (crypto-shredded in the vault), then shows the rest. */
+  async eraseRecord(recordId: string): Promise<void> {
+    const vault = this.vault;
+    if (!vault) return;
+    this.set({ busy: 'Erasing the record…', error: undefined, notice: undefined });
+    try {
+      await vault.eraseRecord(recordId);
+      this.set({ busy: undefined, screen: 'records', records: this.state.records.filter((r) => r.view.record_id !== recordId), notice: 'The record was erased.' });
+    } catch (err) {
+      this.fail(err);
     }
   }
 

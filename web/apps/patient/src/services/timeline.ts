@@ -2,7 +2,7 @@
 // Pure functions over records already decrypted in this browser.
 
 import type { Category, Schemas } from '@medkey/client';
-import type { Resource } from '@medkey/fhir-display';
+import { num, obj, objs, str, type Resource } from '@medkey/fhir-display';
 
 export interface RecordItem {
   view: Schemas['RecordView'];
@@ -79,11 +79,12 @@ export interface AttachedFile {
 export function attachedFile(item: RecordItem | undefined): AttachedFile | undefined {
   if (item?.view.attachment_size === null || item?.view.attachment_size === undefined) return undefined;
   const resource = item.resource;
-  const content = resource?.resourceType === 'DocumentReference' ? ((resource.content as { attachment?: { contentType?: string; title?: string; size?: number } }[] | undefined) ?? []) : [];
-  const attachment = content[0]?.attachment;
+  // Read through the type-checking readers: a record's fields are untrusted input.
+  const attachment = resource?.resourceType === 'DocumentReference' ? obj(objs(resource.content)[0]?.attachment) : undefined;
+  const size = num(attachment?.size);
   return {
-    contentType: attachment?.contentType ?? 'application/octet-stream',
-    title: attachment?.title ?? 'Attached file',
-    ...(typeof attachment?.size === 'number' ? { size: attachment.size } : {}),
+    contentType: str(attachment?.contentType) ?? 'application/octet-stream',
+    title: str(attachment?.title) ?? 'Attached file',
+    ...(size !== undefined ? { size } : {}),
   };
 }

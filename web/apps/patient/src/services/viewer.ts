@@ -4,7 +4,7 @@
 
 import { AppStore, type ShellState } from '@medkey/app-shell';
 import { decodeShareLink, openShareLink, type ShlPayload } from '@medkey/client';
-import type { Resource } from '@medkey/fhir-display';
+import { asResource, objs, type Resource } from '@medkey/fhir-display';
 
 export interface ViewerState extends ShellState {
   phase: 'ask' | 'shown' | 'broken';
@@ -53,9 +53,14 @@ export class ViewerApp extends AppStore<ViewerState> {
   }
 }
 
-/** The resources of a FHIR Bundle (nested Bundles' too), or the resource itself. */
+/**
+ * The resources of a FHIR Bundle (nested Bundles' too), or the resource itself. The content is a
+ * stranger's JSON: an entry whose resource is not one is kept as it is, for the page to say it
+ * cannot be shown (`ResourceView` does), rather than dropped without a word.
+ */
 function entriesOf(content: unknown): Resource[] {
-  const resource = content as Resource & { entry?: { resource?: Resource }[] };
-  if (resource?.resourceType !== 'Bundle') return resource?.resourceType ? [resource] : [];
-  return (resource.entry ?? []).flatMap((e) => (e.resource ? entriesOf(e.resource) : []));
+  const resource = asResource(content);
+  if (!resource) return content === undefined || content === null ? [] : [content as Resource];
+  if (resource.resourceType !== 'Bundle') return [resource];
+  return objs(resource.entry).flatMap((e) => (e.resource === undefined ? [] : entriesOf(e.resource)));
 }

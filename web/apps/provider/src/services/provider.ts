@@ -30,7 +30,7 @@ import {
   type Schemas,
 } from '@medkey/client';
 import { ANVIL_KEYS, AppStore, deploymentOf, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
-import { patientName, type Resource } from '@medkey/fhir-display';
+import { asResource, patientName, type Resource } from '@medkey/fhir-display';
 import { isAddress, type Address } from 'viem';
 
 export type Phase = 'loading' | 'connect' | 'ready';
@@ -116,13 +116,38 @@ export class ProviderApp extends AppStore<ProviderState> {
     }
   }
 
-  /** Applies with `fields`: the wallet signs the key message (once) and then the profile. */
+  /**
+   * This account's encryption key, derived from the wallet once per session. Before applying
+   * (`firstUse`), the wallet signs twice and must give the same key, or the registry would hold a
+   * key it can never derive again; once registered, the derived key must be the one on chain,
+   * or every record shared with it would fail to open.
+   */
+  private async encryptionKeys(firstUse = false): Promise<EncryptionKeyPair> {
+    const { wallet, chain } = this;
+    if (this.keys) return this.keys;
+    if (!wallet || !chain) throw new MedkeyError('not_connected', 'Connect your wallet first.');
+    const keys = await deriveEncryptionKey(wallet, { checkDeterministic: firstUse, chain });
+    const onChain = await readProvider(chain, this.deployment, wallet.address);
+    const mine = keys.publicKey.every((b, i) => b === onChain.encryptionKey[i]);
+    if (onChain.status !== 'unregistered' && !mine) {
+      keys.secret.fill(0);
+      throw new MedkeyError(
+        'key_mismatch',
+        'This wallet now gives a different encryption key from the one the registry holds for you, so records shared with you cannot be opened here. ' +
+          'Use the wallet you registered with, or ask the registry to rotate your key.',
+      );
+    }
+    this.keys = keys;
+    return keys;
+  }
+
+  /** Applies with `fields`: the wallet signs the key message (twice, to check it) and then the profile. */
   async apply(fields: ProfileFields): Promise<void> {
     const { wallet, vault } = this;
     if (!wallet || !vault) return;
-    this.set({ busy: 'Sign the key message, then your profile, in your wallet.', error: undefined });
+    this.set({ busy: 'Sign the key message twice (to check your wallet gives the same key each time), then your profile, in your wallet.', error: undefined });
     try {
-      this.keys ??= await deriveEncryptionKey(wallet);
+      this.keys ??= await this.encryptionKeys(true);
       const application = await applyAsProvider(vault, wallet, this.keys, this.deployment, fields);
       this.set({
         busy: undefined,
@@ -159,7 +184,7 @@ export class ProviderApp extends AppStore<ProviderState> {
     try {
       const records = await vault.patientRecords(address);
       this.set({ screen: 'patient', patient: { address, records, opened: {} }, busy: undefined });
-      const details = records.find((r) => r.resource_type === 'Patient');
+      const details = records.find((r) => r.resource_type === 'Patient' && r.created_by.toLowerCase() === r.owner.toLowerCase());
       if (details) await this.openRecord(details.record_id);
     } catch (err) {
       this.fail(err);
@@ -175,7 +200,7 @@ export class ProviderApp extends AppStore<ProviderState> {
     try {
       if (!this.keys) {
         this.set({ busy: 'Sign the key message in your wallet to open records in this browser.' });
-        this.keys = await deriveEncryptionKey(wallet);
+        this.keys = await this.encryptionKeys();
       }
       const batch = await vault.releaseKeys(patient.address, { record_ids: [recordId] });
       const released = batch.released[0];
@@ -183,8 +208,11 @@ export class ProviderApp extends AppStore<ProviderState> {
         throw new MedkeyError(batch.refused[0]?.error.code ?? 'refused', batch.refused[0]?.error.message ?? 'The record could not be opened.');
       }
       const opened = await openRecordContent(released.record, released.ciphertext, released.wrapped_key, this.keys.secret);
-      const resource = opened.resource as Resource;
-      const name = patientName(resource);
+      opened.dataKey.fill(0);
+      const resource = (asResource(opened.resource) ?? { resourceType: 'Unknown', content: opened.resource }) as Resource;
+      // Her name comes from her own Patient record only, never from one a provider wrote.
+      const ownRecord = released.record.created_by.toLowerCase() === released.record.owner.toLowerCase();
+      const name = ownRecord ? patientName(resource) : undefined;
       const patients = name
         ? this.state.patients.map((p) => (p.patient.toLowerCase() === patient.address.toLowerCase() ? { ...p, name } : p))
         : this.state.patients;
@@ -213,7 +241,7 @@ export class ProviderApp extends AppStore<ProviderState> {
         throw new MedkeyError('not_json', 'That is not valid JSON. Paste a FHIR R4 resource, or choose a FHIR JSON file.');
       }
       if (typeof resource?.resourceType !== 'string') throw new MedkeyError('not_fhir', 'That is not a FHIR resource: it has no resourceType.');
-      this.keys ??= await deriveEncryptionKey(wallet);
+      this.keys ??= await this.encryptionKeys();
       const patientKey = await publishedKey(vault, patient.address, state.config.chain_id);
       sealed = await sealNewRecord({
         owner: patient.address,

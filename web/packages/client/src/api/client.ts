@@ -134,6 +134,11 @@ export class VaultClient {
     return must(this.api.GET('/v1/records/{id}', { params: { path: { id } } }));
   }
 
+  /** Erases the caller's own record for good: every ciphertext and wrapped key is dropped. */
+  async eraseRecord(id: string): Promise<void> {
+    await must(this.api.DELETE('/v1/records/{id}', { params: { path: { id } } }));
+  }
+
   /** A record's versions, newest first (metadata only). */
   recordHistory(id: string): Promise<Schemas['RecordHistory']> {
     return must(this.api.GET('/v1/records/{id}/versions', { params: { path: { id } } }));

@@ -1801,8 +1801,9 @@ export interface components {
         /** @description One file of a link: a compact JWE made by the patient's client. */
         ShareFileBody: {
             /**
-             * @description `application/fhir+json;fhirVersion=4.0.1` or `application/smart-health-card`.
-             * @example application/fhir+json;fhirVersion=4.0.1
+             * @description `application/fhir+json`, `application/smart-health-card` or `application/smart-api-access`
+             *     (parameters are dropped: manifests name the type exactly as the specification does).
+             * @example application/fhir+json
              */
             content_type: string;
             /** @description The file as a compact JWE (`alg: dir`, `enc: A256GCM`), at most 5 MiB. */
@@ -1815,7 +1816,10 @@ export interface components {
         ShareLinkAccess: {
             /** Format: int64 */
             at_ms: number;
-            /** @description `ok`, or why it was refused: `wrong_passcode`, `expired`, `revoked`, `used`, `disabled`. */
+            /**
+             * @description `ok`, or why it was refused: `wrong_passcode`, `expired`, `revoked`, `used`, `disabled`,
+             *     `not_direct` (a direct request for a link that needs its manifest).
+             */
             outcome: string;
             /** @description The name the requester gave (the specification's `recipient`), as given. */
             recipient: string;
@@ -4737,7 +4741,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description mfa_required (each record's refusal is logged) */
+            /** @description mfa_required (the refused batch is one audit entry) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6379,6 +6383,17 @@ export interface operations {
             /** @description unsupported_media_type */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited: this account created limits.share_links_per_address_per_minute links in the last minute */
+            429: {
+                headers: {
+                    /** @description Seconds until another may be created */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
