@@ -61,7 +61,8 @@ async fn key_release_matrix_over_http(backend: Backend) {
     let lab_token = vault.login(&lab, id).await;
     let clinic_token = vault.login(&clinic, id).await;
     let suspended_token = vault.login(&suspended, id).await;
-    let stranger_token = vault.login(&PrivateKeySigner::random(), id).await;
+    let stranger = PrivateKeySigner::random();
+    let stranger_token = vault.login(&stranger, id).await;
 
     // The patient uploads a lab result (wrapped for themself only) and a prescription.
     let lab_result = upload(alice, 1, Category::LabResults, "Observation", &[(alice, &patient_secret)]);
@@ -121,16 +122,15 @@ async fn key_release_matrix_over_http(backend: Backend) {
         entries.iter().filter(|e| e.kind.starts_with("key_")).map(|e| e.outcome.as_str()).collect();
     assert_eq!(
         outcomes,
-        [
-            "key_not_wrapped",
-            "ok",
-            "no_live_grant",
-            "no_live_grant",
-            "provider_not_registered",
-            "provider_suspended",
-            "no_live_grant"
-        ]
+        ["key_not_wrapped", "ok", "no_live_grant", "no_live_grant", "provider_suspended", "no_live_grant"]
     );
+    // A wallet that is no provider grows no patient's log: its refusals are the operator's, once
+    // per window however often it asks.
+    expect(403, "provider_not_registered")(vault.call("GET", &key_path, Some(&stranger_token), None).await);
+    let strangers = vault.state.log.for_actor(stranger.address()).await.unwrap();
+    let refusals: Vec<(&str, Option<Address>)> =
+        strangers.iter().filter(|e| e.kind == "key_denied").map(|e| (e.outcome.as_str(), e.patient)).collect();
+    assert_eq!(refusals, [("provider_not_registered", None)]);
     let released = entries.iter().find(|e| e.kind == "key_released").unwrap();
     assert_eq!(
         (released.actor, released.grant_id, released.record_id),

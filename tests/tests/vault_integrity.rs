@@ -50,11 +50,15 @@ async fn a_writer_cannot_replace_keys_and_every_attempt_is_logged(backend: Backe
     let (status, body) = vault.call("PUT", &format!("/v1/records/{record_hex}"), Some(&alice_token), Some(v2)).await;
     assert_eq!(status, 200, "{body}");
 
-    // The lab tries to put junk in place of Alice's own key on her version: refused, precisely.
-    let keys = format!("/v1/records/{record_hex}/versions/2/keys");
+    // The lab tries to put junk on Alice's own version 2: that version is not the lab's to touch.
+    let her_keys = format!("/v1/records/{record_hex}/versions/2/keys");
     let mut junk = vec![0x42u8; 81];
     junk[0] = medkey_protocol::envelope::VERSION;
     let junk_for_alice = json!({"wrapped_keys": [{"recipient": alice.address(), "wrapped": b64(&junk)}]});
+    let (status, body) = vault.call("POST", &her_keys, Some(&lab_token), Some(junk_for_alice.clone())).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
+    // On its own version 1, it cannot replace Alice's key: refused, precisely.
+    let keys = format!("/v1/records/{record_hex}/versions/1/keys");
     let (status, body) = vault.call("POST", &keys, Some(&lab_token), Some(junk_for_alice.clone())).await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("wrapped_key_exists")), "{body}");
     assert_eq!(open_own(&vault, &alice_token, &record_hex, &alice_secret, alice.address()).await, 2);
@@ -74,13 +78,13 @@ async fn a_writer_cannot_replace_keys_and_every_attempt_is_logged(backend: Backe
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("duplicate_recipient")), "{body}");
 
     // Alice, the owner, may replace the junk with a real key for the clinic.
-    let current = vault.call("GET", &format!("/v1/records/{record_hex}"), Some(&alice_token), None).await.1;
-    let binding = binding(&written, 2, alice.address());
-    let key = wrap::unwrap(&unb64(&current["wrapped_key"]), &alice_secret, &binding).unwrap();
+    let first = vault.call("GET", &format!("/v1/records/{record_hex}/versions/1"), Some(&alice_token), None).await.1;
+    let binding = binding(&written, 1, alice.address());
+    let key = wrap::unwrap(&unb64(&first["wrapped_key"]), &alice_secret, &binding).unwrap();
     let real = wrap::wrap(&key, &clinic_secret.public_key(), &binding).unwrap();
     let replace = json!({"wrapped_keys": [{"recipient": clinic.address(), "wrapped": b64(&real)}]});
     assert_eq!(vault.call("POST", &keys, Some(&alice_token), Some(replace)).await.0, 204);
-    let stored = vault.state.records.wrapped_key(&written.id, 2, clinic.address()).await.unwrap().unwrap();
+    let stored = vault.state.records.wrapped_key(&written.id, 1, clinic.address()).await.unwrap().unwrap();
     assert_eq!(stored, real.to_vec());
 
     // Alice's audit log shows every call, with its outcome and who made it.
@@ -90,6 +94,7 @@ async fn a_writer_cannot_replace_keys_and_every_attempt_is_logged(backend: Backe
     assert_eq!(
         calls,
         [
+            (lab.address(), "not_found"),
             (lab.address(), "wrapped_key_exists"),
             (lab.address(), "ok"),
             (lab.address(), "ok"),

@@ -52,7 +52,8 @@ export function PatientScreen() {
       </button>
       <h1 id="patient-title">{name ?? 'Patient'}’s records</h1>
       <p className="address">{patient.address}</p>
-      {canWrite && <AddRecord />}
+      {/* Keyed on her records: once one is added, the form starts empty again. */}
+      {canWrite && <AddRecord key={patient.records.length} />}
       {patient.records.length === 0 && <p>None of her records are shared with you now.</p>}
       <ul className="records">
         {patient.records.map((record) => {
