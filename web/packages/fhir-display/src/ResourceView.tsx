@@ -5,7 +5,7 @@
 
 import type { ReactNode } from 'react';
 import { ErrorBoundary } from './ErrorBoundary.tsx';
-import { conceptText, dateOf, formatDate, observationValue, patientContacts, referenceRange, titleOf, typeName, type Resource } from './fhir.ts';
+import { UNSHOWABLE, conceptText, dateOf, formatDate, observationValue, patientContacts, referenceRange, titleOf, typeName, type Resource } from './fhir.ts';
 import { obj, objs, str } from './read.ts';
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
@@ -89,28 +89,31 @@ function Details({ resource }: { resource: Resource }) {
   }
 }
 
-/** The record's JSON as stored, behind a disclosure (always possible, whatever it holds). */
-function StoredJson({ resource, open }: { resource: unknown; open?: boolean }) {
-  let json: string;
+/** The record's JSON as stored (its own `text` when the caller has it), behind a disclosure. */
+function StoredJson({ resource, text }: { resource: unknown; text?: string | undefined }) {
+  let json = text;
   try {
-    json = JSON.stringify(resource, null, 2);
+    json ??= JSON.stringify(resource, null, 2);
   } catch {
     json = 'This record cannot be written out as JSON.';
   }
   return (
-    <details open={open}>
+    <details>
       <summary>The record as stored (FHIR JSON)</summary>
       <pre>{json}</pre>
     </details>
   );
 }
 
-/** What stands in for a record that cannot be shown: it says so, and its JSON is still there. */
-export function UnshowableRecord({ resource }: { resource: unknown }) {
+/**
+ * What stands in for a record that cannot be shown: it says so, and its JSON is still there (the
+ * decrypted `text` as sealed when the caller has it, else `resource` written out).
+ */
+export function UnshowableRecord({ resource, text }: { resource?: unknown; text?: string | undefined }) {
   return (
     <article className="resource" aria-label="A record that could not be shown">
-      <p role="alert">This record could not be shown — open it as FHIR JSON below, or erase it.</p>
-      <StoredJson resource={resource} />
+      <p role="alert">{UNSHOWABLE}</p>
+      <StoredJson resource={resource} text={text} />
     </article>
   );
 }

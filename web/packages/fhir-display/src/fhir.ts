@@ -142,8 +142,8 @@ export function patientContacts(resource: Resource): { relationship?: string; wo
   });
 }
 
-/** What a record's row says when its content is not a FHIR resource at all. */
-export const UNSHOWABLE = 'this record could not be shown — open it as FHIR JSON, or erase it.';
+/** What every app says of a record it cannot show (in its row, and in place of its view). */
+export const UNSHOWABLE = 'This record could not be shown — open it as FHIR JSON, or erase it.';
 
 /** Decrypted JSON as a resource, if it is one (an object with a string `resourceType`). */
 export function asResource(value: unknown): Resource | undefined {

@@ -1,4 +1,4 @@
-import { ResourceView, UNSHOWABLE } from '@medkey/fhir-display';
+import { ResourceView, UNSHOWABLE, UnshowableRecord } from '@medkey/fhir-display';
 import { useState } from 'react';
 import { attachedFile } from '../services/timeline.ts';
 import { usePatientApp } from '../usePatientApp.ts';
@@ -43,15 +43,7 @@ export function RecordScreen() {
           This record could not be opened: {item.problem} It may have been altered; tell your Medkey operator.
         </p>
       )}
-      {unshowable && (
-        <article className="resource" aria-label="A record that could not be shown">
-          <p role="alert">This record could not be shown — open it as FHIR JSON below, or erase it.</p>
-          <details>
-            <summary>The record as stored (FHIR JSON)</summary>
-            <pre>{item.text}</pre>
-          </details>
-        </article>
-      )}
+      {unshowable && <UnshowableRecord text={item.text} />}
       {item?.resource && <ResourceView resource={item.resource} />}
       {attachedFile(item) && !state.preview && (
         <button type="button" onClick={() => void app.showAttachment(item!.view.record_id)} disabled={Boolean(state.busy)}>

@@ -10,7 +10,7 @@ function UnshowableRow({ recordId }: { recordId: string }) {
   const [, app] = usePatientApp();
   return (
     <button type="button" className="record-link" onClick={() => app.show('record', recordId)}>
-      This record could not be shown — open it as FHIR JSON, or erase it.
+      {UNSHOWABLE}
     </button>
   );
 }
@@ -79,7 +79,7 @@ export function RecordsScreen() {
                 {typeName(item.view.resource_type)} · {CATEGORY_LABELS[item.view.category as keyof typeof CATEGORY_LABELS] ?? item.view.category}
                 {item.view.created_by !== item.view.owner && ` · added by ${item.view.created_by}`}
               </span>
-              {item.problem === UNSHOWABLE && <span className="record-problem"> This record could not be shown — open it as FHIR JSON, or erase it.</span>}
+              {item.problem === UNSHOWABLE && <span className="record-problem"> {UNSHOWABLE}</span>}
             </button>
             </ErrorBoundary>
           </li>
