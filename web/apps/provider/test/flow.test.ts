@@ -205,8 +205,13 @@ describe('the provider app and the admin console', () => {
     await provider.getByLabel('Or paste the FHIR resource').fill(JSON.stringify(hostile));
     await provider.getByRole('button', { name: 'Encrypt and add to her records' }).click();
     await provider.getByText('Added to her records. She can read it, and so can you.').waitFor();
+    // Her records as listed again after the add: the weight and the odd record, both closed.
     const closed = provider.getByRole('button', { name: /Open measurement or test result \(Vital signs/ });
-    while ((await closed.count()) > 0) await closed.first().click();
+    await expect.poll(() => closed.count(), { timeout: 15_000 }).toBe(2);
+    await closed.first().click();
+    await expect.poll(() => closed.count(), { timeout: 15_000 }).toBe(1);
+    await closed.first().click();
+    await expect.poll(() => closed.count(), { timeout: 15_000 }).toBe(0);
     await provider.getByText('71.5 kg').waitFor();
     await provider.getByRole('heading', { name: /records$/ }).waitFor();
     expect(await provider.getByRole('article', { name: 'Measurement or test result' }).count()).toBe(1);
