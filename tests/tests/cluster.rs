@@ -109,14 +109,17 @@ fn now_ms() -> u64 {
 
 /// One attempt's outcome as the table names it: the status and the error code, or the
 /// connection error.
-async fn outcome(response: reqwest::Response) -> (u16, Vec<u8>, String) {
+/// The status, the body and a label; `None` when the body was cut off (a replica or the object
+/// store died while it streamed: hyper has sent the head already and can only drop the
+/// connection), which the caller counts as a failure and retries, not as an answer.
+async fn outcome(response: reqwest::Response) -> Option<(u16, Vec<u8>, String)> {
     let status = response.status().as_u16();
-    let body = response.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+    let body = response.bytes().await.ok()?.to_vec();
     let code = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| v["error"]["code"].as_str().map(str::to_owned))
         .unwrap_or_else(|| "(no code)".into());
-    (status, body, format!("{status} {code}"))
+    Some((status, body, format!("{status} {code}")))
 }
 
 impl Shared {
@@ -131,9 +134,8 @@ impl Shared {
                 self.tally.lock().unwrap().retried += 1;
             }
             let failure = match make().send().await {
-                Ok(response) => {
-                    let (status, body, label) = outcome(response).await;
-                    if status < 500 {
+                Ok(response) => match outcome(response).await {
+                    Some((status, body, label)) if status < 500 => {
                         let mut tally = self.tally.lock().unwrap();
                         match status {
                             200..300 => tally.answered_2xx += 1,
@@ -141,8 +143,9 @@ impl Shared {
                         }
                         return Some((status, body));
                     }
-                    label
-                }
+                    Some((_, _, label)) => label,
+                    None => "body cut off".to_owned(),
+                },
                 Err(err) if err.is_timeout() => "timeout".to_owned(),
                 Err(_) => "connection failed".to_owned(),
             };
