@@ -125,6 +125,7 @@ fn share_link_public_api() -> OpenApiRouter<AppState> {
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut document = api().into_openapi();
     openapi::document_unavailable_database(&mut document);
+    openapi::document_uri_too_long(&mut document);
     document
 }
 

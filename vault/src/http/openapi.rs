@@ -105,6 +105,26 @@ pub fn document_unavailable_database(document: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// Every route can answer 414 `uri_too_long`: the error-shape layer refuses a path and query
+/// over `error_shape::MAX_URI_LEN` before routing. Added to each operation (in the API's error
+/// shape, like its 500), so that the document says what any client may meet.
+pub fn document_uri_too_long(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    let added = format!("uri_too_long: the path and query are longer than {} bytes", super::error_shape::MAX_URI_LEN);
+    for item in document.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            let Some(RefOr::T(internal)) = responses.get("500").cloned() else { continue };
+            if !responses.contains_key("414") {
+                let mut too_long = internal;
+                too_long.description = added.clone();
+                responses.insert("414".to_owned(), RefOr::T(too_long));
+            }
+        }
+    }
+}
+
 /// The answers every route that needs a token can give: declared once, listed by each route.
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code, reason = "documentation: ApiError builds these bodies")]

@@ -2118,6 +2118,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description rate_limited */
             429: {
                 headers: {
@@ -2210,6 +2219,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unsupported_media_type */
             415: {
                 headers: {
@@ -2294,6 +2312,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description rate_limited */
             429: {
                 headers: {
@@ -2357,6 +2384,15 @@ export interface operations {
             };
             /** @description missing_token / invalid_token / token_expired / session_closed */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2444,6 +2480,15 @@ export interface operations {
             };
             /** @description body_too_large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2559,6 +2604,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unsupported_media_type */
             415: {
                 headers: {
@@ -2654,6 +2708,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description internal */
             500: {
                 headers: {
@@ -2694,6 +2757,15 @@ export interface operations {
             };
             /** @description missing_token / invalid_token / token_expired / session_closed */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2761,6 +2833,15 @@ export interface operations {
             };
             /** @description body_too_large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2837,6 +2918,15 @@ export interface operations {
             };
             /** @description body_too_large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2921,6 +3011,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description internal */
             500: {
                 headers: {
@@ -2982,6 +3081,15 @@ export interface operations {
             };
             /** @description not_registrar */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3068,6 +3176,15 @@ export interface operations {
             };
             /** @description not_on_chain: the registry does not hold this profile's hash (yet) / not_pending: declined already */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3174,6 +3291,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unsupported_media_type */
             415: {
                 headers: {
@@ -3244,6 +3370,15 @@ export interface operations {
             };
             /** @description no_registry_role */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3329,6 +3464,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unsupported_media_type */
             415: {
                 headers: {
@@ -3378,6 +3522,15 @@ export interface operations {
             };
             /** @description missing_token / invalid_token / token_expired / session_closed */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3441,6 +3594,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description internal */
             500: {
                 headers: {
@@ -3490,6 +3652,15 @@ export interface operations {
             };
             /** @description no_registry_role */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3572,6 +3743,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description internal */
             500: {
                 headers: {
@@ -3615,6 +3795,15 @@ export interface operations {
             };
             /** @description invalid_size (0, or larger than the log) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3691,6 +3880,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description internal */
             500: {
                 headers: {
@@ -3727,6 +3925,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TreeHead"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description internal */
@@ -3791,6 +3998,15 @@ export interface operations {
             };
             /** @description body_too_large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3885,6 +4101,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unsupported_media_type */
             415: {
                 headers: {
@@ -3934,6 +4159,15 @@ export interface operations {
             };
             /** @description missing_token / invalid_token / token_expired / session_closed */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4010,6 +4244,15 @@ export interface operations {
             };
             /** @description body_too_large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4115,6 +4358,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unsupported_media_type */
             415: {
                 headers: {
@@ -4191,6 +4443,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description internal */
             500: {
                 headers: {
@@ -4227,6 +4488,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Nonce"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description rate_limited: too many sign-in requests from this IP */
@@ -4309,6 +4579,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unsupported_media_type */
             415: {
                 headers: {
@@ -4371,6 +4650,15 @@ export interface operations {
             };
             /** @description invalid_query (page, per_page, specialty, country or a query over 100 characters) */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4442,6 +4730,15 @@ export interface operations {
             };
             /** @description body_too_large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4528,6 +4825,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description rate_limited: too many directory reads from this IP */
             429: {
                 headers: {
@@ -4600,6 +4906,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description internal */
             500: {
                 headers: {
@@ -4662,6 +4977,15 @@ export interface operations {
             };
             /** @description body_too_large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4759,6 +5083,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unsupported_media_type */
             415: {
                 headers: {
@@ -4840,6 +5173,15 @@ export interface operations {
             };
             /** @description mfa_required (operator policy: providers sign in with a second factor) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4934,6 +5276,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unsupported_media_type */
             415: {
                 headers: {
@@ -4983,6 +5334,15 @@ export interface operations {
             };
             /** @description missing_token / invalid_token / token_expired / session_closed */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5042,6 +5402,15 @@ export interface operations {
             };
             /** @description missing_token / invalid_token / token_expired / session_closed */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5136,6 +5505,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unsupported_media_type */
             415: {
                 headers: {
@@ -5207,6 +5585,15 @@ export interface operations {
             };
             /** @description batch_too_large (more than 500) / body_too_large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5293,6 +5680,15 @@ export interface operations {
             };
             /** @description record_erased */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5399,6 +5795,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unsupported_media_type */
             415: {
                 headers: {
@@ -5483,6 +5888,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description internal */
             500: {
                 headers: {
@@ -5555,6 +5969,15 @@ export interface operations {
             };
             /** @description not_found: no such record, or its current version has no attachment */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5659,6 +6082,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description rate_limited: too many releases for this address or from this IP, or too many new patients this hour */
             429: {
                 headers: {
@@ -5747,6 +6179,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description internal */
             500: {
                 headers: {
@@ -5819,6 +6260,15 @@ export interface operations {
             };
             /** @description record_erased */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5930,6 +6380,15 @@ export interface operations {
             };
             /** @description attachment_too_large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6054,6 +6513,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unsupported_media_type */
             415: {
                 headers: {
@@ -6143,6 +6611,15 @@ export interface operations {
             };
             /** @description body_too_large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6246,6 +6723,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unsupported_media_type */
             415: {
                 headers: {
@@ -6295,6 +6781,15 @@ export interface operations {
             };
             /** @description missing_token / invalid_token / token_expired / session_closed */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6380,6 +6875,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unsupported_media_type */
             415: {
                 headers: {
@@ -6450,6 +6954,15 @@ export interface operations {
             };
             /** @description not_found (also for a link of someone else's, or revoked already) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6529,6 +7042,15 @@ export interface operations {
             };
             /** @description body_too_large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
