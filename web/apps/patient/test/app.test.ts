@@ -3,7 +3,7 @@
 // extension injects one (EIP-6963); it signs in this test's Node process, so its key never
 // enters the page.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -512,6 +512,7 @@ describe('the patient app', () => {
     const path = join(tmpdir(), `medkey-bp-${process.pid}.json`);
     writeFileSync(path, JSON.stringify(changed));
     await medkeyCli(stack, stack.keys.clinic, ['update', id, path]);
+    rmSync(path, { force: true });
     await page.getByRole('button', { name: 'Activity', exact: true }).click();
     await page.getByRole('button', { name: 'Records', exact: true }).click();
     await page.getByRole('button', { name: /Blood pressure/ }).click();

@@ -3,7 +3,7 @@
 // handler change that is not regenerated (`make api`) fails here.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +12,12 @@ import { expect, it } from 'vitest';
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 
 it('src/api/schema.ts is generated from vault/openapi.json', () => {
-  const out = join(mkdtempSync(join(tmpdir(), 'medkey-api-')), 'schema.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'medkey-api-'));
+  const out = join(dir, 'schema.ts');
   const bin = join(pkg, '../../node_modules/.bin/openapi-typescript');
   execFileSync(bin, ['../../../vault/openapi.json', '--empty-objects-unknown', '-o', out], { cwd: pkg, stdio: 'pipe' });
   const committed = readFileSync(join(pkg, 'src/api/schema.ts'), 'utf8');
-  expect(committed === readFileSync(out, 'utf8'), 'src/api/schema.ts is stale: run `make api` and commit it').toBe(true);
+  const generated = readFileSync(out, 'utf8');
+  rmSync(dir, { recursive: true, force: true });
+  expect(committed === generated, 'src/api/schema.ts is stale: run `make api` and commit it').toBe(true);
 });
