@@ -34,10 +34,7 @@ pub fn parse_unix(text: &str, end: DayEnd) -> anyhow::Result<u64> {
     u64::try_from(at.unix_timestamp()).with_context(|| format!("'{text}' is before 1970"))
 }
 
-/// Now, in Unix milliseconds (0 if the clock is before 1970).
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
+pub use medkey_protocol::clock::now_ms;
 
 /// RFC 3339 for Unix milliseconds, to the second (the raw number if out of range).
 pub fn rfc3339_ms(at_ms: u64) -> String {

@@ -7,10 +7,11 @@
 //! a block, and a restart resumes exactly where the last commit left off.
 
 use std::pin::pin;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256};
 use futures_util::StreamExt;
+use medkey_protocol::clock::now_ms;
 
 use crate::backoff::Backoff;
 use crate::chain::{Chain, Header, RpcError};
@@ -403,10 +404,6 @@ async fn next_head(heads: &mut Option<impl futures_util::Stream<Item = ()> + Unp
         Some(stream) => stream.next().await,
         None => std::future::pending().await,
     }
-}
-
-pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Rate-limited progress lines: throughput during backfill, quiet when following.

@@ -32,6 +32,7 @@ use medkey_e2e::sealed::{encryption_secret, unb64, upload_as};
 use medkey_e2e::serve::{base_config, command, login, write};
 use medkey_protocol::Category;
 use medkey_protocol::bindings::IConsentRegistry::GrantRequest;
+use medkey_protocol::clock::now_ms;
 use medkey_protocol::envelope::{DataKey, EncryptionSecret, RecordBinding, record, stream, wrap};
 use serde_json::Value;
 use sqlx::Row;
@@ -101,10 +102,6 @@ struct Shared {
     consent: Mutex<Vec<ConsentChange>>,
     /// Key releases answered 200: (provider, record id) → how many.
     releases: Mutex<BTreeMap<(Address, [u8; 16]), u64>>,
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
 }
 
 /// One attempt's outcome as the table names it: the status and the error code, or the

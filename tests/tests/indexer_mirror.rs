@@ -8,9 +8,9 @@ use medkey_e2e::mirror::{RunningIndexer, test_config};
 use medkey_e2e::on_both_backends;
 use medkey_indexer::model::{GrantState, ProviderStatus};
 use medkey_indexer::store::BlockBatch;
-use medkey_indexer::sync::now_ms;
 use medkey_indexer::{FreshnessPolicy, StoreError};
 use medkey_protocol::Category;
+use medkey_protocol::clock::now_ms;
 
 async fn mirrors_every_event_with_its_state(backend: Backend) {
     let chain = TestChain::start().await;

@@ -11,7 +11,7 @@ use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::mirror::{RunningIndexer, test_config};
 use medkey_e2e::on_both_backends;
 use medkey_indexer::FreshnessPolicy;
-use medkey_indexer::sync::now_ms;
+use medkey_protocol::clock::now_ms;
 use medkey_protocol::consent::records_root;
 use medkey_protocol::{Category, Purpose};
 use medkey_vault::http::MIRROR_POLL;

@@ -10,8 +10,8 @@ use medkey_e2e::mirror::{RunningIndexer, test_config};
 use medkey_e2e::on_both_backends;
 use medkey_e2e::sealed::{b64, encryption_secret, unb64, upload};
 use medkey_e2e::vault::{BODY_LIMIT, TestVault};
-use medkey_indexer::sync::now_ms;
 use medkey_protocol::Category;
+use medkey_protocol::clock::now_ms;
 use medkey_protocol::envelope::{EncryptionSecret, record, wrap};
 use serde_json::{Value, json};
 

@@ -11,7 +11,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::on_both_backends;
 use medkey_indexer::Store;
-use medkey_indexer::sync::now_ms;
+use medkey_protocol::clock::now_ms;
 use medkey_vault::identity::{Identity, IdentityConfig, LoginError, RefreshError, TokenError};
 use zeroize::Zeroizing;
 

@@ -7,7 +7,7 @@ use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::mirror::{RunningIndexer, test_config};
 use medkey_e2e::on_both_backends;
 use medkey_e2e::vault::TestVault;
-use medkey_indexer::sync::now_ms;
+use medkey_protocol::clock::now_ms;
 use medkey_vault::limits::LimitSettings;
 use serde_json::{Value, json};
 use sqlx::Row;

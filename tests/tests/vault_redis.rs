@@ -15,7 +15,7 @@ use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::mirror::{RunningIndexer, test_config};
 use medkey_e2e::proxy::{FaultyProxy, Mode};
 use medkey_e2e::vault::{TestVault, siwe_message};
-use medkey_indexer::sync::now_ms;
+use medkey_protocol::clock::now_ms;
 use medkey_vault::identity::{Identity, IdentityConfig, LoginError};
 use medkey_vault::limits::LimitSettings;
 use medkey_vault::redis_store::{Bucket, RedisStore};

@@ -291,7 +291,7 @@ async fn unanswered_requests_expire_after_thirty_days(backend: Backend) {
     let (alice_token, lab_token) = (w.login(&w.alice).await, w.login(&w.lab).await);
     // Made 30 days and a minute ago, straight into the store.
     let store = AccessRequests::new(w.indexer.store.pool().clone());
-    let now = medkey_indexer::sync::now_ms();
+    let now = medkey_protocol::clock::now_ms();
     let old = NewRequest {
         id: [0xAB; 16],
         provider: lab,

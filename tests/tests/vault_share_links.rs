@@ -183,7 +183,7 @@ async fn races_and_limits_hold(backend: Backend) {
 
     // Expired.
     let soon = link_id(4);
-    let expires = medkey_indexer::sync::now_ms() + 300;
+    let expires = medkey_protocol::clock::now_ms() + 300;
     assert_eq!(world.create(&soon, json!({"expires_at_ms": expires})).await.0, 201);
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let (status, body) = world.manifest(&soon, json!({"recipient": "Late"})).await;
@@ -272,13 +272,13 @@ async fn share_links_do_what_they_say(backend: Backend) {
 
     // A ticket stops when its link expires.
     let brief = link_id(21);
-    let expires = medkey_indexer::sync::now_ms() + 3_000;
+    let expires = medkey_protocol::clock::now_ms() + 3_000;
     assert_eq!(world.create(&brief, json!({"expires_at_ms": expires})).await.0, 201);
     let (status, manifest) = world.manifest(&brief, json!({"recipient": "Quick"})).await;
     assert_eq!(status, 200, "{manifest}");
     let ticketed = location(&manifest);
     assert_eq!(world.get(&ticketed).await.0, 200);
-    while medkey_indexer::sync::now_ms() <= expires + 50 {
+    while medkey_protocol::clock::now_ms() <= expires + 50 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(world.get(&ticketed).await.0, 404, "a ticket outlived its expired link");
@@ -327,12 +327,12 @@ async fn share_links_do_what_they_say(backend: Backend) {
 
     // An expired long-lived link's files cannot be replaced.
     let standing = link_id(23);
-    let expires = medkey_indexer::sync::now_ms() + 3_000;
+    let expires = medkey_protocol::clock::now_ms() + 3_000;
     assert_eq!(world.create(&standing, json!({"long_lived": true, "expires_at_ms": expires})).await.0, 201);
     let files = json!({"files": [{"content_type": "application/fhir+json", "jwe": JWE}]});
     let path = format!("/v1/share-links/{standing}/files");
     assert_eq!(world.vault.call("PUT", &path, Some(&world.token), Some(files.clone())).await.0, 204);
-    while medkey_indexer::sync::now_ms() <= expires + 50 {
+    while medkey_protocol::clock::now_ms() <= expires + 50 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let (status, body) = world.vault.call("PUT", &path, Some(&world.token), Some(files)).await;

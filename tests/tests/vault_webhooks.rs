@@ -148,7 +148,7 @@ fn check_signed(attempt: &Attempt) {
     assert!(!verify_signature(SECRET, &attempt.id, &attempt.timestamp, &tampered, &attempt.signature));
     assert_eq!(attempt.content_type, "application/json");
     let sent_at: u64 = attempt.timestamp.parse().unwrap();
-    let now = medkey_indexer::sync::now_ms() / 1_000;
+    let now = medkey_protocol::clock::now_ms() / 1_000;
     assert!(sent_at <= now && now - sent_at < 120, "timestamp {sent_at} vs now {now}");
     assert_eq!(attempt.json()["id"].as_str(), Some(attempt.id.as_str()), "the header names the payload");
 }

@@ -34,7 +34,7 @@ use crate::metrics::VaultMetrics;
 
 /// An entry for `kind` done by `actor` now; fill in the rest with struct update syntax.
 pub fn stamped(kind: &str, actor: Address) -> AuditEntry {
-    AuditEntry::new(kind, actor, medkey_indexer::sync::now_ms())
+    AuditEntry::new(kind, actor, medkey_protocol::clock::now_ms())
 }
 
 /// A page of the entries an account may see, narrowed to one actor, one record or a time span.

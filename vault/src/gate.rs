@@ -10,7 +10,7 @@
 //!    contains this record.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
@@ -150,7 +150,7 @@ impl ReleaseGate {
     }
 
     pub async fn decide(&self, request: &ReleaseRequest, sets: &impl RecordSets) -> Result<Decision, StoreError> {
-        self.decide_at(request, sets, unix_ms()).await
+        self.decide_at(request, sets, medkey_protocol::clock::now_ms()).await
     }
 
     /// [`Self::decide`] at wall-clock time `now_ms`.
@@ -171,14 +171,16 @@ impl ReleaseGate {
         request: &ReleaseRequest,
         sets: &impl RecordSets,
     ) -> Result<Decision, StoreError> {
-        let mut decisions = self.decide_many_on_view(std::slice::from_ref(request), sets, unix_ms(), false).await?;
+        let mut decisions = self
+            .decide_many_on_view(std::slice::from_ref(request), sets, medkey_protocol::clock::now_ms(), false)
+            .await?;
         Ok(decisions.pop().expect("one decision per request"))
     }
 
     /// May this provider add a record for this patient in this category? The same checks as a
     /// release, against a live grant with write access (a new record is in no record set).
     pub async fn decide_write(&self, request: &ReleaseRequest) -> Result<Decision, StoreError> {
-        self.decide_access(request, &(), unix_ms(), true).await
+        self.decide_access(request, &(), medkey_protocol::clock::now_ms(), true).await
     }
 
     /// Decisions for many records at once (a batch release), all on one checkpoint: what the
@@ -190,7 +192,7 @@ impl ReleaseGate {
         requests: &[ReleaseRequest],
         sets: &impl RecordSets,
     ) -> Result<Vec<Decision>, StoreError> {
-        self.decide_caught_up(requests, sets, unix_ms(), false).await
+        self.decide_caught_up(requests, sets, medkey_protocol::clock::now_ms(), false).await
     }
 
     async fn decide_access(
@@ -303,8 +305,4 @@ impl ReleaseGate {
 /// A refusal worth deciding again on a fresher view: not strict mode's, which is the chain's own.
 fn is_retryable(decision: &Decision) -> bool {
     matches!(decision, Decision::Deny(denial) if !matches!(denial, Denial::RefusedByChain | Denial::ChainUnavailable(_)))
-}
-
-fn unix_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -32,7 +32,7 @@ const UNMATCHED: &str = "unmatched";
 /// The sign-in route, whose outcomes are counted on their own.
 const LOGIN_ROUTE: &str = "/v1/auth/login";
 
-/// The error code an [`crate::http::ApiError`] answered with, left on the response for the
+/// The error code an API error answered with, left on the response (by the HTTP layer) for the
 /// metrics layer.
 #[derive(Clone, Copy, Debug)]
 pub struct ErrorCode(pub &'static str);
@@ -211,7 +211,7 @@ pub const SAMPLE_EVERY: Duration = Duration::from_secs(5);
 /// Reads the audit log's size and anchor, the relayer's balance and the webhook outbox into the
 /// gauges every [`SAMPLE_EVERY`], until `stop` completes. A failed read keeps the last value and
 /// is logged once per failure.
-pub async fn sample(state: crate::http::AppState, stop: impl std::future::Future<Output = ()>) {
+pub async fn sample(state: crate::state::AppState, stop: impl std::future::Future<Output = ()>) {
     tokio::pin!(stop);
     loop {
         sample_once(&state).await;
@@ -222,7 +222,7 @@ pub async fn sample(state: crate::http::AppState, stop: impl std::future::Future
     }
 }
 
-async fn sample_once(state: &crate::http::AppState) {
+async fn sample_once(state: &crate::state::AppState) {
     let metrics = &state.metrics;
     let size = match state.log.stored_size().await {
         Ok(size) => {

@@ -40,6 +40,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use medkey_indexer::model::BlockRef;
 use medkey_indexer::{Store, StoreError};
 use medkey_protocol::Category;
+use medkey_protocol::clock::now_ms;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
@@ -762,10 +763,6 @@ impl ChainGrant {
 
 fn position(row: &AnyRow, block: &str, index: &str) -> Result<(u64, u64), sqlx::Error> {
     Ok((row.try_get::<i64, _>(block)? as u64, row.try_get::<Option<i64>, _>(index)?.unwrap_or(0) as u64))
-}
-
-fn now_ms() -> u64 {
-    medkey_indexer::sync::now_ms()
 }
 
 #[cfg(test)]

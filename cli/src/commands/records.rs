@@ -464,13 +464,10 @@ pub fn category_of(resource: &Value) -> anyhow::Result<Category> {
     })
 }
 
-/// A record id as the vault takes it (32 hex digits), from any of its spellings.
+/// A record id as the vault takes it (32 lowercase hex digits), from the forms [`RecordId`]
+/// accepts (the vault's own rules; surrounding spaces from a paste are forgiven).
 pub fn record_id(text: &str) -> anyhow::Result<String> {
-    let hex = text.trim().trim_start_matches("0x").replace('-', "").to_ascii_lowercase();
-    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        bail!("'{text}' is not a record id (32 hex digits)");
-    }
-    Ok(hex)
+    Ok(medkey_protocol::RecordId::parse(text.trim())?.to_string())
 }
 
 pub fn id_of(view: &RecordView) -> String {

@@ -13,9 +13,9 @@ use super::auth::Caller;
 use super::ids;
 use super::json::ApiJson;
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
-use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::account_keys::PublishedKey;
+use medkey_protocol::clock::now_ms;
 
 /// Publishes the caller's encryption key, vouched for by its wallet signature.
 #[utoipa::path(

@@ -19,10 +19,10 @@ use super::auth::Caller;
 use super::ids;
 use super::json::{ApiJson, ApiQuery};
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
-use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::stamped;
 use crate::directory::ApplicationStatus;
+use medkey_protocol::clock::now_ms;
 
 /// The registry's roles, by the name the API gives them.
 const ROLES: [(&str, &str); 4] =

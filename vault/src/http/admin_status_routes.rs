@@ -16,10 +16,10 @@ use medkey_protocol::api::{
 
 use super::admin_routes::{Operator, RoleHolder, role_name};
 use super::openapi::{ErrorBody, Internal, Unauthorized};
-use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::stamped;
 use crate::notify;
+use medkey_protocol::clock::now_ms;
 
 /// The system at a glance, for any registry role holder.
 #[utoipa::path(

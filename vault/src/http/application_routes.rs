@@ -9,10 +9,10 @@ use medkey_protocol::api::{ApplicationBody, ApplicationView};
 use super::auth::Caller;
 use super::json::ApiJson;
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
-use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::stamped;
 use crate::directory::{Application, ApplicationKind, ApplicationStatus, SubmitError};
+use medkey_protocol::clock::now_ms;
 
 /// Applies with a profile signed by the caller's wallet.
 #[utoipa::path(

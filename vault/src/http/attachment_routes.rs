@@ -17,11 +17,10 @@ use super::auth::Caller;
 use super::client_ip::ClientIp;
 use super::ids;
 use super::openapi::{ErrorBody, Internal, Unauthorized};
-use super::provider_routes::{check_mfa_or_log, decide_or_log};
-use super::state::now_ms;
 use super::{ApiError, AppState};
-use crate::access_log::AuditEntry;
 use crate::blobs::BlobStore;
+use crate::release;
+use medkey_protocol::clock::now_ms;
 
 const OCTET_STREAM: &str = "application/octet-stream";
 
@@ -141,31 +140,7 @@ pub async fn download(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let record_id = ids::record_id(&id)?;
-    let meta = state.records.find(&record_id).await?.filter(|m| !m.erased);
-    let Some(meta) = meta else { return Err(ApiError::not_found("no such record")) };
-    // A provider is decided on (a denial logged) before it learns whether there is a file; the
-    // release is logged only once there is one to release.
-    let release = if meta.owner != caller.address {
-        state.limits.release_attempt(caller.address, ip).await?;
-        state.limits.patient_opened(caller.address, meta.owner).await?;
-        check_mfa_or_log(&state, &caller, record_id, "attachment_denied").await?;
-        Some(decide_or_log(&state, caller.address, &meta, "attachment_denied").await?)
-    } else {
-        None
-    };
-    let Some(stored) = state.attachments.find(&record_id, meta.current_version).await? else {
-        return Err(ApiError::not_found("this record version has no attachment"));
-    };
-    if let Some(release) = release {
-        let entry = AuditEntry {
-            patient: Some(meta.owner),
-            record_id: Some(record_id),
-            grant_id: Some(release.grant_id),
-            purpose: Some(release.purpose),
-            ..crate::access_log::stamped("attachment_released", caller.address)
-        };
-        state.log.append(&entry).await?;
-    }
+    let (meta, stored) = release::attachment(&state, caller.reader(ip), record_id).await?;
     let (size, stream) = (stored.size, state.blobs.get(&stored.blob).await?);
     let headers = [
         (CONTENT_TYPE, OCTET_STREAM.to_owned()),

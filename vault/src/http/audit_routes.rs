@@ -21,9 +21,9 @@ use super::auth::Caller;
 use super::ids;
 use super::json::ApiQuery;
 use super::openapi::{ErrorBody, Internal, Unauthorized};
-use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::EntryFilter;
+use medkey_protocol::clock::now_ms;
 
 const MAX_PAGE: u32 = 1_000;
 

@@ -3,7 +3,6 @@
 
 use alloy::primitives::Address;
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
@@ -18,14 +17,15 @@ pub struct Caller {
 impl Caller {
     /// Operator policy: a provider acting on a patient's records must have used a second factor.
     pub fn check_provider_mfa(&self, state: &AppState) -> Result<(), ApiError> {
-        if state.identity.requires_provider_mfa() && !self.mfa {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "mfa_required",
-                "this vault requires providers to sign in with a second factor: enable TOTP, then sign in again",
-            ));
+        if !crate::release::mfa_satisfied(state, self.mfa) {
+            return Err(crate::release::ReleaseError::MfaRequired.into());
         }
         Ok(())
+    }
+
+    /// The caller as a reader of a patient's records, from the client's address `ip`.
+    pub fn reader(&self, ip: std::net::IpAddr) -> crate::release::Reader {
+        crate::release::Reader { address: self.address, mfa: self.mfa, ip }
     }
 }
 

@@ -15,9 +15,9 @@ use super::client_ip::ClientIp;
 use super::ids;
 use super::json::{ApiJson, ApiQuery};
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals};
-use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::directory::{Listed, Search};
+use medkey_protocol::clock::now_ms;
 
 const DEFAULT_PER_PAGE: u32 = 20;
 const MAX_PER_PAGE: u32 = 100;

@@ -13,8 +13,8 @@ use super::auth::Caller;
 use super::ids;
 use super::json::ApiJson;
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
-use super::state::now_ms;
 use super::{ApiError, AppState};
+use medkey_protocol::clock::now_ms;
 
 /// More would be a sign of misuse: break-glass is for a few named emergency providers.
 const MAX_PROVIDERS: usize = 50;

@@ -5,10 +5,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use medkey_protocol::api::ErrorBody;
 
+use crate::access_requests::{RequestError, RequestStatus};
 use crate::gate::Denial;
 use crate::identity::{LoginError, MfaError, NonceError, RefreshError, TokenError};
 use crate::limits::{LimitError, Throttled};
 use crate::records::RecordError;
+use crate::release::ReleaseError;
+use crate::share_link_admission::AdmissionError;
+use crate::share_links::ShareLinkError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -287,6 +291,68 @@ impl From<medkey_indexer::StoreError> for ApiError {
         match err {
             medkey_indexer::StoreError::Database(err) => Self::database(err),
             err => Self::internal(err),
+        }
+    }
+}
+
+/// The codes and statuses every release path answers with (`crate::release`).
+impl From<ReleaseError> for ApiError {
+    fn from(err: ReleaseError) -> Self {
+        use ReleaseError as E;
+        match err {
+            E::MfaRequired => Self::forbidden("mfa_required", err.to_string()),
+            E::NotFound | E::NoAttachment => Self::not_found(err.to_string()),
+            E::KeyNotWrapped => Self::new(StatusCode::CONFLICT, "key_not_wrapped", err.to_string()),
+            E::Denied(denial) => Self::from(&denial),
+            E::Limits(err) => err.into(),
+            E::Reads(err) => err.into(),
+            E::Mirror(err) => err.into(),
+            E::Log(err) => err.into(),
+            E::Records(err) => err.into(),
+            E::Database(err) => err.into(),
+        }
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(err: RequestError) -> Self {
+        let message = err.to_string();
+        match err {
+            RequestError::AlreadyPending => Self::new(StatusCode::CONFLICT, "request_pending", message),
+            RequestError::NotFound => Self::not_found(message),
+            RequestError::NotPending(RequestStatus::Expired) => {
+                Self::new(StatusCode::CONFLICT, "request_expired", message)
+            }
+            RequestError::NotPending(_) => Self::new(StatusCode::CONFLICT, "request_not_pending", message),
+            RequestError::Database(err) => Self::internal(err),
+        }
+    }
+}
+
+impl From<ShareLinkError> for ApiError {
+    fn from(err: ShareLinkError) -> Self {
+        match err {
+            ShareLinkError::Exists => Self::new(StatusCode::CONFLICT, "link_exists", err.to_string()),
+            ShareLinkError::Database(err) => err.into(),
+        }
+    }
+}
+
+impl From<AdmissionError> for ApiError {
+    fn from(err: AdmissionError) -> Self {
+        let message = err.to_string();
+        match err {
+            AdmissionError::InvalidRecipient => Self::bad_request("invalid_request", message),
+            AdmissionError::NoSuchLink => Self::new(StatusCode::NOT_FOUND, "no_such_link", message),
+            AdmissionError::Inactive(state) => {
+                Self::new(StatusCode::NOT_FOUND, crate::share_link_admission::inactive_code(state), message)
+            }
+            AdmissionError::WrongPasscode { .. } => Self::unauthorized("wrong_passcode", message),
+            AdmissionError::NotDirect => Self::bad_request("not_direct", message),
+            AdmissionError::Limits(err) => err.into(),
+            AdmissionError::Database(err) => err.into(),
+            AdmissionError::Log(err) => err.into(),
+            AdmissionError::Passcode(err) => Self::internal(err),
         }
     }
 }

@@ -14,9 +14,9 @@ use serde_json::json;
 use super::auth::Caller;
 use super::json::ApiQuery;
 use super::openapi::{ErrorBody, Internal, Unauthorized};
-use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::consent_fhir;
+use medkey_protocol::clock::now_ms;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

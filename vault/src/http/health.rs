@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use medkey_protocol::api::{Health, MirrorFreshness, Ready};
 
 use super::openapi::ErrorBody;
-use super::state::now_ms;
 use super::{ApiError, AppState};
+use medkey_protocol::clock::now_ms;
 
 /// Liveness: the process answers.
 #[utoipa::path(

@@ -2,22 +2,15 @@
 //! partial id ever reaches storage.
 
 use alloy::primitives::Address;
+use medkey_protocol::RecordId;
 
 use super::ApiError;
 
-/// A record id: exactly 32 lowercase or uppercase hex digits (a UUID without dashes), or the
-/// dashed UUID form.
+/// A record id, in the forms [`RecordId`] accepts (32 hex digits or a dashed UUID).
 pub fn record_id(text: &str) -> Result<[u8; 16], ApiError> {
-    let hex: String = if text.len() == 36 && text.chars().filter(|c| *c == '-').count() == 4 {
-        text.replace('-', "")
-    } else {
-        text.to_owned()
-    };
-    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::bad_request("invalid_record_id", "a record id is a UUID (32 hex digits)"));
-    }
-    let bytes = alloy::hex::decode(&hex).map_err(|_| ApiError::bad_request("invalid_record_id", "not hex"))?;
-    Ok(bytes.try_into().expect("32 hex digits are 16 bytes"))
+    RecordId::parse(text)
+        .map(RecordId::into_bytes)
+        .map_err(|_| ApiError::bad_request("invalid_record_id", "a record id is a UUID (32 hex digits)"))
 }
 
 /// A record version: a positive integer.

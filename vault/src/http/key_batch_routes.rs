@@ -1,28 +1,22 @@
 //! `POST /v1/patients/{patient}/keys`: the keys of many records of one patient in one call, so a
 //! provider opens a whole chart at once. Each record is released or refused on its own, with the
-//! same checks and codes as `GET /v1/records/{id}/key`; every release, and every refusal of one
-//! of her records to a provider, is its own audit entry, all stored before the answer. Refusals
-//! that name no record of hers are one entry for the batch (ids that do not exist, a missing
-//! second factor), and a wallet that is no provider is the operator's log's, once per window.
-//! Rate limits count the records.
+//! same checks and codes as `GET /v1/records/{id}/key`, and logged as [`crate::release::keys`]
+//! says. Rate limits count the records.
 
 use std::collections::HashSet;
 
-use alloy::primitives::Address;
 use axum::Json;
 use axum::extract::{Path, State};
-use medkey_protocol::api::{ErrorDetail, KeyBatch, KeyBatchBody, KeyRelease, RefusedKey};
+use medkey_protocol::api::{ErrorDetail, KeyBatch, KeyBatchBody, RefusedKey};
 
 use super::auth::Caller;
 use super::client_ip::ClientIp;
 use super::ids;
 use super::json::ApiJson;
 use super::openapi::{ErrorBody, Internal, Unauthorized};
-use super::provider_routes::{KEY_NOT_WRAPPED, denied_entry, released_entry};
-use super::record_routes::RecordView;
+use super::provider_routes::key_release;
 use super::{ApiError, AppState};
-use crate::access_log::AuditEntry;
-use crate::gate::{Decision, ReleaseRequest};
+use crate::release;
 
 /// The most records one call may ask for.
 pub const MAX_BATCH: usize = 500;
@@ -62,78 +56,18 @@ pub async fn release_keys(
 ) -> Result<Json<KeyBatch>, ApiError> {
     let patient = ids::address(&patient)?;
     let record_ids = distinct_ids(&body.record_ids)?;
-    state.limits.release_attempts(caller.address, ip, record_ids.len() as u32).await?;
-    state.limits.patient_opened(caller.address, patient).await?;
-    if let Err(refusal) = caller.check_provider_mfa(&state) {
-        // One entry for the refused batch, not one per id the caller named.
-        state.log.append(&denial_of_batch(caller.address, Some(patient), "mfa_required")).await?;
-        return Err(refusal);
-    }
-
-    let pairs: Vec<([u8; 16], Address)> = record_ids.iter().map(|id| (*id, caller.address)).collect();
-    let mut views = state.records.for_release(&pairs).await?;
-    let (mut released, mut refused, mut entries) = (Vec::new(), Vec::new(), Vec::new());
-    // Records of this patient that exist and are not erased go to the gate, all in one batch.
-    let mut candidates = Vec::new();
-    for id in &record_ids {
-        match views.remove(&(*id, caller.address)) {
-            Some(view) if view.meta.owner == patient && !view.meta.erased && view.ciphertext.is_some() => {
-                candidates.push(view);
-            }
-            // The same refusal whether the record is missing, erased or another patient's; the
-            // ids are the caller's own words, so they make one entry between them (below).
-            _ => refused.push(refusal(id, "not_found", "no such record of this patient")),
-        }
-    }
-    if !refused.is_empty() {
-        entries.push(denial_of_batch(caller.address, None, "not_found"));
-    }
-    let mut stranger = false;
-    let requests: Vec<ReleaseRequest> = candidates
-        .iter()
-        .map(|v| ReleaseRequest {
-            provider: caller.address,
-            patient,
-            record_id: v.meta.record_id,
-            category: v.meta.category,
-        })
-        .collect();
-    let decisions = state.gate.decide_many(&requests, &state.records).await?;
-    for (view, decision) in candidates.into_iter().zip(decisions) {
-        let id = view.meta.record_id;
-        match (decision, view.wrapped_key, view.ciphertext) {
-            (Decision::Release(release), Some(wrapped), Some(ciphertext)) => {
-                entries.push(released_entry(caller.address, patient, id, &release));
-                released.push(KeyRelease {
-                    record: RecordView::from(view.meta),
-                    grant_id: release.grant_id,
-                    purpose: medkey_protocol::Purpose::from_index(release.purpose),
-                    emergency: release.emergency,
-                    ciphertext: ids::to_base64(&ciphertext),
-                    wrapped_key: ids::to_base64(&wrapped),
-                });
-            }
-            (Decision::Release(_), _, _) => {
-                refused.push(refusal(&id, "key_not_wrapped", KEY_NOT_WRAPPED));
-                entries.push(denial(caller.address, Some(patient), id, "key_not_wrapped"));
-            }
-            (Decision::Deny(denial_reason), _, _) => {
-                refused.push(refusal(&id, denial_reason.code(), &denial_reason.to_string()));
-                // A wallet that is no provider is the operator's concern, not hers (see below).
-                if denial_reason == crate::Denial::ProviderNotRegistered {
-                    stranger = true;
-                } else {
-                    entries.push(denial(caller.address, Some(patient), id, denial_reason.code()));
-                }
-            }
-        }
-    }
-    // Logged before answered.
-    state.log.append_all(&entries).await?;
-    if stranger {
-        super::provider_routes::stranger_refused(&state, "key_denied", caller.address).await?;
-    }
-    Ok(Json(KeyBatch { released, refused }))
+    let batch = release::keys(&state, caller.reader(ip), patient, &record_ids).await?;
+    Ok(Json(KeyBatch {
+        released: batch.released.into_iter().map(key_release).collect(),
+        refused: batch
+            .refused
+            .into_iter()
+            .map(|r| RefusedKey {
+                record_id: alloy::hex::encode(r.record_id),
+                error: ErrorDetail { code: r.code.to_owned(), message: r.message },
+            })
+            .collect(),
+    }))
 }
 
 /// The ids, each valid and named once, 1 to [`MAX_BATCH`] of them.
@@ -158,20 +92,4 @@ pub(super) fn distinct_ids(texts: &[String]) -> Result<Vec<[u8; 16]>, ApiError> 
         ids.push(id);
     }
     Ok(ids)
-}
-
-fn refusal(id: &[u8; 16], code: &str, message: &str) -> RefusedKey {
-    RefusedKey {
-        record_id: alloy::hex::encode(id),
-        error: ErrorDetail { code: code.to_owned(), message: message.to_owned() },
-    }
-}
-
-fn denial(actor: Address, patient: Option<Address>, id: [u8; 16], code: &str) -> AuditEntry {
-    denied_entry("key_denied", actor, patient, Some(id), code)
-}
-
-/// One entry for a refusal that covers the caller's whole batch (no record named).
-fn denial_of_batch(actor: Address, patient: Option<Address>, code: &str) -> AuditEntry {
-    denied_entry("key_denied", actor, patient, None, code)
 }

@@ -11,10 +11,10 @@ use super::client_ip::ClientIp;
 use super::json::ApiJson;
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
 use super::session_routes::second_factor;
-use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
 use crate::identity::MfaError;
+use medkey_protocol::clock::now_ms;
 
 /// Whether the account has a second factor, and whether this session used one.
 #[utoipa::path(

@@ -28,7 +28,6 @@ mod request_routes;
 mod server;
 mod session_routes;
 mod share_link_routes;
-mod state;
 mod tls;
 mod version_routes;
 mod web_app;
@@ -39,10 +38,10 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use client_ip::{ForwardedHeader, TrustedProxies};
+pub use crate::state::{AppState, DEFAULT_ATTACHMENT_LIMIT, MIRROR_POLL, SetupError, VaultState, derived_audit_key};
+pub use crate::trusted_proxies::{ForwardedHeader, TrustedProxies};
 pub use error::ApiError;
 pub use server::{ServerLimits, serve, serve_with};
-pub use state::{AppState, DEFAULT_ATTACHMENT_LIMIT, MIRROR_POLL, SetupError, VaultState, derived_audit_key};
 pub use tls::{TlsAcceptor, server_tls};
 pub use web_app::{AppConfig, WebApp};
 

@@ -17,11 +17,11 @@ use super::auth::Caller;
 use super::ids;
 use super::json::{ApiJson, ApiQuery};
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
-use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
 use crate::gate::{Decision, ReleaseRequest};
 use crate::records::{KeyAdder, NewRecord, NewVersion, RecordError, RecordMeta};
+use medkey_protocol::clock::now_ms;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -18,9 +18,9 @@ use super::auth::Caller;
 use super::ids;
 use super::json::ApiJson;
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
-use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
+use medkey_protocol::clock::now_ms;
 
 /// How long a signature stays submittable unless the client asks otherwise (1 hour).
 const DEFAULT_DEADLINE_S: u64 = 3_600;

@@ -24,7 +24,6 @@ use serde::Deserialize;
 use super::auth::Caller;
 use super::json::{ApiJson, ApiQuery};
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
-use super::state::now_ms;
 use super::{ApiError, AppState, ids};
 use crate::access_log::{AuditEntry, stamped};
 use crate::access_requests::{
@@ -32,6 +31,7 @@ use crate::access_requests::{
     RequestStatus, check_note, new_id,
 };
 use crate::notify::{Event, EventType};
+use medkey_protocol::clock::now_ms;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,21 +54,6 @@ impl From<AccessRequest> for AccessRequestView {
             expires_at: rfc3339(r.expires_at_ms),
             decided_at: r.decided_at_ms.map(rfc3339),
             grant_id: r.grant_id.map(|g| g.to_string()),
-        }
-    }
-}
-
-impl From<RequestError> for ApiError {
-    fn from(err: RequestError) -> Self {
-        let message = err.to_string();
-        match err {
-            RequestError::AlreadyPending => Self::new(StatusCode::CONFLICT, "request_pending", message),
-            RequestError::NotFound => Self::not_found(message),
-            RequestError::NotPending(RequestStatus::Expired) => {
-                Self::new(StatusCode::CONFLICT, "request_expired", message)
-            }
-            RequestError::NotPending(_) => Self::new(StatusCode::CONFLICT, "request_not_pending", message),
-            RequestError::Database(err) => Self::internal(err),
         }
     }
 }

@@ -8,10 +8,10 @@ use medkey_protocol::api::{LoginBody, Nonce, RefreshBody, SessionBody};
 use super::client_ip::ClientIp;
 use super::json::ApiJson;
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals};
-use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
 use crate::identity::{LoginError, MfaError, SecondFactor, Session};
+use medkey_protocol::clock::now_ms;
 
 pub fn second_factor(totp: Option<String>, recovery_code: Option<String>) -> Result<Option<SecondFactor>, ApiError> {
     match (totp, recovery_code) {

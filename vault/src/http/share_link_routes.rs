@@ -5,7 +5,6 @@
 //! the location the manifest gave). Each manifest request is stored with the name the requester
 //! gave and goes in the audit log (without the name) before it is answered.
 
-use alloy::primitives::{Address, B256};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -15,41 +14,24 @@ use medkey_protocol::api::{
     ShareLinkView,
 };
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
 use super::auth::Caller;
 use super::client_ip::ClientIp;
 use super::json::{ApiJson, ApiQuery};
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
-use super::state::now_ms;
 use super::{ApiError, AppState};
 use crate::access_log::{AuditEntry, stamped};
-use crate::notify::Event;
-use crate::share_links::{Link, LinkState, NewFile, NewLink, ShareLinkError, ShareLinks, StoredFile};
+use crate::share_link_admission::{self as admission, AdmissionError, link_digest};
+use crate::share_links::{Link, LinkState, NewFile, NewLink, ShareLinks, StoredFile};
+use medkey_protocol::clock::now_ms;
 
 const MAX_FILES: usize = 20;
 const MAX_FILE_CHARS: usize = 5 * 1024 * 1024;
 const MAX_LABEL_CHARS: usize = 80;
-const MAX_RECIPIENT_CHARS: usize = 200;
 
 fn store(state: &AppState) -> ShareLinks {
     ShareLinks::new(state.mirror.pool().clone())
-}
-
-impl From<ShareLinkError> for ApiError {
-    fn from(err: ShareLinkError) -> Self {
-        match err {
-            ShareLinkError::Exists => Self::new(StatusCode::CONFLICT, "link_exists", err.to_string()),
-            ShareLinkError::Database(err) => err.into(),
-        }
-    }
-}
-
-/// What the audit log names a link by: a hash of its id, so the log never holds the id itself
-/// (with the key, the id is what opens the files).
-pub fn link_digest(id: &str) -> B256 {
-    B256::from_slice(&Sha256::new().chain_update(b"medkey/v1/share-link").chain_update(id.as_bytes()).finalize())
 }
 
 /// Creates a link: the files are JWE the patient's client made; the key never comes here.
@@ -243,16 +225,18 @@ pub async fn manifest(
     ApiJson(body): ApiJson<ManifestRequest>,
 ) -> Result<Response, ApiError> {
     state.limits.share_link_read(ip).await?;
-    let (link, now) = match admit(&state, &id, &body.recipient, body.passcode.as_deref()).await? {
-        Admission::Admitted { link, now } => (link, now),
-        Admission::Refused(answer) => return Ok(answer),
+    let admitted = match admission::admit(&state, &id, &body.recipient, body.passcode.as_deref()).await {
+        Ok(admitted) => admitted,
+        Err(AdmissionError::WrongPasscode { left }) => return Ok(wrong_passcode(left)),
+        Err(err) => return Err(err.into()),
     };
+    let (link, now) = (&admitted.link, admitted.now);
     let links = store(&state);
     let files = links.files(&link.id).await?;
     let ticket = links.issue_ticket(&link.id, now).await?;
     let max_embedded = body.embedded_length_max.unwrap_or(0);
-    let files = files.iter().map(|file| manifest_file(&link, file, &ticket, max_embedded)).collect();
-    opened(&state, &link, body.recipient.trim(), now).await?;
+    let files = files.iter().map(|file| manifest_file(link, file, &ticket, max_embedded)).collect();
+    admission::opened(&state, &admitted, &body.recipient).await?;
     let status = if link.long_lived { "can-change" } else { "finalized" };
     Ok(Json(Manifest { status: status.into(), files }).into_response())
 }
@@ -288,103 +272,8 @@ pub async fn direct(
     ApiQuery(query): ApiQuery<DirectQuery>,
 ) -> Result<Response, ApiError> {
     state.limits.share_link_read(ip).await?;
-    // Only a link without a passcode and with one file is direct (a passcode needs the manifest);
-    // a refused direct request is in her list of uses like any other.
-    let candidate = store(&state).get(&id).await?;
-    if let Some(link) = &candidate
-        && (link.passcode_hash.is_some() || store(&state).files(&link.id).await?.len() != 1)
-    {
-        let recipient = checked_recipient(&query.recipient)?;
-        state.limits.share_link_use(&link.id).await?;
-        refused(&state, link, recipient, "not_direct", now_ms()).await?;
-        return Err(ApiError::bad_request("not_direct", "this link is not a direct one: ask for its manifest (POST)"));
-    }
-    let (link, now) = match admit(&state, &id, &query.recipient, None).await? {
-        Admission::Admitted { link, now } => (link, now),
-        Admission::Refused(answer) => return Ok(answer),
-    };
-    let file = store(&state).files(&link.id).await?.into_iter().next().ok_or_else(no_such_link)?;
-    opened(&state, &link, query.recipient.trim(), now).await?;
+    let file = admission::admit_direct(&state, &id, &query.recipient).await?;
     Ok(([(header::CONTENT_TYPE, "application/jose")], file.jwe).into_response())
-}
-
-enum Admission {
-    Admitted {
-        link: Link,
-        now: u64,
-    },
-    /// The answer to give (a wrong passcode: 401 with the specification's body).
-    Refused(Response),
-}
-
-/// Everything a request for a link's files must pass, each refusal stored and logged before it
-/// is answered: the recipient's name, the link being active, its passcode (an attempt taken
-/// before the check, so parallel guesses cannot exceed the limit), single use.
-/// The caller has taken the rate limit (`share_link_read`) already.
-async fn admit(state: &AppState, id: &str, recipient: &str, passcode: Option<&str>) -> Result<Admission, ApiError> {
-    let recipient = checked_recipient(recipient)?;
-    let links = store(state);
-    let now = now_ms();
-    let link = links.get(id).await?.ok_or_else(no_such_link)?;
-    state.limits.share_link_use(&link.id).await?;
-    let state_now = link.state(now);
-    if state_now != LinkState::Active {
-        refused(state, &link, recipient, state_now.as_str(), now).await?;
-        return Err(inactive(state_now));
-    }
-    if let Some(hash) = &link.passcode_hash {
-        // One passcode check of a link at a time in this process: a right passcode waits for the
-        // guesses before it to settle instead of finding their attempts taken (`link_disabled`
-        // for a link that stays active).
-        let _turn = crate::passcodes::turn(&link.id).await;
-        let Some(left) = links.take_attempt(&link.id).await? else {
-            refused(state, &link, recipient, LinkState::Disabled.as_str(), now).await?;
-            return Err(inactive(LinkState::Disabled));
-        };
-        if verify_passcode(hash.clone(), passcode.unwrap_or_default().to_owned()).await? {
-            links.refund_attempt(&link.id).await?;
-        } else {
-            refused(state, &link, recipient, "wrong_passcode", now).await?;
-            let answer = serde_json::json!({
-                "remainingAttempts": left,
-                "error": {"code": "wrong_passcode", "message": format!(
-                    "the passcode is not right; {left} attempt{} left before the link stops working",
-                    if left == 1 { "" } else { "s" })},
-            });
-            return Ok(Admission::Refused((StatusCode::UNAUTHORIZED, Json(answer)).into_response()));
-        }
-    }
-    if link.single_use && !links.mark_used(&link.id, now).await? {
-        refused(state, &link, recipient, LinkState::Used.as_str(), now).await?;
-        return Err(inactive(LinkState::Used));
-    }
-    Ok(Admission::Admitted { link, now })
-}
-
-/// The name a requester gives: 1 to `MAX_RECIPIENT_CHARS` characters of plain text, trimmed.
-fn checked_recipient(recipient: &str) -> Result<&str, ApiError> {
-    let recipient = recipient.trim();
-    if recipient.is_empty()
-        || recipient.chars().count() > MAX_RECIPIENT_CHARS
-        || recipient.chars().any(char::is_control)
-    {
-        return Err(ApiError::bad_request(
-            "invalid_request",
-            format!("recipient names who is asking, in 1 to {MAX_RECIPIENT_CHARS} characters"),
-        ));
-    }
-    Ok(recipient)
-}
-
-/// An answered request: stored with the name given, notified and logged before the files go out.
-async fn opened(state: &AppState, link: &Link, recipient: &str, now: u64) -> Result<(), ApiError> {
-    let event = state.notifier.as_ref().map(|_| Event::share_link(now, link.owner, &link_digest(&link.id)));
-    store(state).record_access(&link.id, now, recipient, "ok", event.as_ref()).await?;
-    if let Some(notifier) = &state.notifier {
-        notifier.wake();
-    }
-    state.log.append(&audit(link, "share_link_opened", "ok")).await?;
-    Ok(())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -443,38 +332,6 @@ fn manifest_file(link: &Link, file: &StoredFile, ticket: &str, max_embedded: u64
         embedded: embed.then(|| file.jwe.clone()),
         last_updated: Some(crate::notify::rfc3339(file.updated_at_ms)),
     }
-}
-
-/// A refused manifest request: stored with the requester's name and logged, before the answer.
-async fn refused(state: &AppState, link: &Link, recipient: &str, outcome: &str, now: u64) -> Result<(), ApiError> {
-    store(state).record_access(&link.id, now, recipient, outcome, None).await?;
-    state.log.append(&audit(link, "share_link_refused", outcome)).await?;
-    Ok(())
-}
-
-fn audit(link: &Link, kind: &str, outcome: &str) -> AuditEntry {
-    AuditEntry {
-        patient: Some(link.owner),
-        grant_id: Some(link_digest(&link.id)),
-        outcome: outcome.into(),
-        // Anyone holding the link asks; the log names no one for them.
-        ..stamped(kind, Address::ZERO)
-    }
-}
-
-fn no_such_link() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no_such_link", "there is no such link")
-}
-
-fn inactive(state: LinkState) -> ApiError {
-    let (code, message) = match state {
-        LinkState::Revoked => ("link_revoked", "the patient stopped sharing this link"),
-        LinkState::Expired => ("link_expired", "this link has expired"),
-        LinkState::Used => ("link_used", "this link worked once and has been used"),
-        LinkState::Disabled => ("link_disabled", "too many wrong passcodes: this link no longer works"),
-        LinkState::Active => ("no_such_link", "there is no such link"),
-    };
-    ApiError::new(StatusCode::NOT_FOUND, code, message)
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -578,6 +435,12 @@ async fn hash_passcode(passcode: String) -> Result<String, ApiError> {
     crate::passcodes::hash(passcode).await.map_err(ApiError::internal)
 }
 
-async fn verify_passcode(hash: String, given: String) -> Result<bool, ApiError> {
-    crate::passcodes::verify(hash, given).await.map_err(ApiError::internal)
+/// A wrong passcode: 401 with the specification's body (how many attempts are left).
+fn wrong_passcode(left: u32) -> Response {
+    let err = AdmissionError::WrongPasscode { left };
+    let answer = serde_json::json!({
+        "remainingAttempts": left,
+        "error": {"code": "wrong_passcode", "message": err.to_string()},
+    });
+    (StatusCode::UNAUTHORIZED, Json(answer)).into_response()
 }

@@ -1,4 +1,6 @@
-//! What every handler can reach.
+//! The vault's state: every store, the gate, the audit log and the settings a request is
+//! served with. Below the HTTP layer, so that domain modules (releases, metrics) read it
+//! without reaching up into `http`.
 
 use std::sync::Arc;
 
@@ -82,7 +84,7 @@ pub struct VaultState {
     /// Sends signed webhook notifications (`crate::notify`); `None`: notifications are off.
     pub notifier: Option<Notifier>,
     /// Reverse proxies whose forwarding headers name the client (none by default).
-    pub trusted_proxies: super::TrustedProxies,
+    pub trusted_proxies: crate::trusted_proxies::TrustedProxies,
     /// Counted always; exported when the process registers them (`VaultMetrics::register`).
     pub metrics: VaultMetrics,
     /// Which refusals of callers without standing were logged this window.
@@ -135,7 +137,7 @@ impl AppState {
             emergency_providers: EmergencyProviders::new(pool.clone()),
             directory: Directory::new(pool.clone()),
             attachment_limit: DEFAULT_ATTACHMENT_LIMIT,
-            trusted_proxies: super::TrustedProxies::default(),
+            trusted_proxies: crate::trusted_proxies::TrustedProxies::default(),
             stranger_refusals: Arc::default(),
         })))
     }
@@ -156,7 +158,7 @@ impl AppState {
     }
 
     /// Believes the forwarding headers of these reverse proxies (see `client_ip`).
-    pub fn with_trusted_proxies(mut self, proxies: super::TrustedProxies) -> Self {
+    pub fn with_trusted_proxies(mut self, proxies: crate::trusted_proxies::TrustedProxies) -> Self {
         self.trusted_proxies = proxies;
         self
     }
@@ -209,8 +211,4 @@ pub fn derived_audit_key(vault_secret: &[u8]) -> SigningKey {
         .expand(b"medkey/v1/audit-signing-key", seed.as_mut())
         .expect("32 bytes is a valid HKDF-SHA256 length");
     SigningKey::from_bytes(&seed)
-}
-
-pub fn now_ms() -> u64 {
-    medkey_indexer::sync::now_ms()
 }
