@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use medkey_protocol::Category;
+use medkey_protocol::RecordId;
 use medkey_protocol::api::{CreateRecordBody, KeyRelease, RecordContent, RecordView, VersionBody, WrappedKeyBody};
 use medkey_protocol::envelope::origin::{OriginKey, RecordOrigin};
 use medkey_protocol::envelope::{DataKey, EncryptionPublicKey, EncryptionSecret, RecordBinding, record, wrap};
@@ -18,13 +19,9 @@ pub struct Sealed {
     pub ciphertext: Vec<u8>,
 }
 
-/// A random record id: an RFC 4122 version-4 UUID (122 random bits), shown as 32 hex digits.
-pub fn new_record_id() -> anyhow::Result<[u8; 16]> {
-    let mut id = [0u8; 16];
-    getrandom::fill(&mut id).map_err(|err| anyhow::anyhow!("no OS randomness: {err}"))?;
-    id[6] = (id[6] & 0x0f) | 0x40; // version 4
-    id[8] = (id[8] & 0x3f) | 0x80; // the RFC 4122 variant
-    Ok(id)
+/// A random record id: an RFC 4122 version-4 UUID, shown as 32 hex digits.
+pub fn new_record_id() -> anyhow::Result<RecordId> {
+    RecordId::random().map_err(|err| anyhow::anyhow!("no OS randomness: {err}"))
 }
 
 pub fn seal(binding: RecordBinding, plaintext: &[u8]) -> anyhow::Result<Sealed> {
@@ -152,7 +149,7 @@ mod tests {
     #[test]
     fn record_ids_are_version_4_uuids() {
         for _ in 0..64 {
-            let id = uuid::Uuid::from_bytes(super::new_record_id().unwrap());
+            let id = uuid::Uuid::from_bytes(super::new_record_id().unwrap().into_bytes());
             assert_eq!((id.get_version_num(), id.get_variant()), (4, Some(uuid::Variant::RFC4122)));
         }
     }

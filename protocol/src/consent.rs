@@ -3,6 +3,7 @@
 
 use std::{fmt, str::FromStr};
 
+use crate::RecordId;
 use serde::{Deserialize, Serialize};
 
 macro_rules! vocabulary {
@@ -131,7 +132,7 @@ impl Category {
 /// `"medkey/v1/records"` followed by the 16-byte record ids, sorted and deduplicated. Zero (an
 /// empty list) means "every record in the granted categories". The patient's client computes it;
 /// the vault recomputes it from the id list the client registers with the grant.
-pub fn records_root(record_ids: &[[u8; 16]]) -> alloy::primitives::B256 {
+pub fn records_root(record_ids: &[RecordId]) -> alloy::primitives::B256 {
     if record_ids.is_empty() {
         return alloy::primitives::B256::ZERO;
     }
@@ -139,7 +140,7 @@ pub fn records_root(record_ids: &[[u8; 16]]) -> alloy::primitives::B256 {
     ids.sort_unstable();
     ids.dedup();
     let mut preimage = b"medkey/v1/records".to_vec();
-    ids.iter().for_each(|id| preimage.extend_from_slice(id));
+    ids.iter().for_each(|id| preimage.extend_from_slice(id.as_slice()));
     alloy::primitives::keccak256(preimage)
 }
 
@@ -148,7 +149,7 @@ mod tests {
     #[test]
     fn records_root_ignores_order_and_duplicates_and_zero_means_all() {
         use super::records_root;
-        let (a, b) = ([1u8; 16], [2u8; 16]);
+        let (a, b) = (RecordId::from([1u8; 16]), RecordId::from([2u8; 16]));
         assert_eq!(records_root(&[a, b]), records_root(&[b, a, b]));
         assert_ne!(records_root(&[a]), records_root(&[a, b]));
         assert!(records_root(&[]).is_zero());

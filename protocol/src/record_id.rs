@@ -31,10 +31,13 @@ impl RecordId {
         self.0
     }
 
-    /// A fresh id from the operating system's random source.
+    /// A fresh id: an RFC 4122 version-4 UUID (122 bits from the operating system's random
+    /// source), so that the dashed form is a valid UUID wherever one is expected.
     pub fn random() -> Result<Self, getrandom::Error> {
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes)?;
+        bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+        bytes[8] = (bytes[8] & 0x3f) | 0x80; // the RFC 4122 variant
         Ok(Self(bytes))
     }
 
@@ -72,9 +75,32 @@ impl From<[u8; 16]> for RecordId {
     }
 }
 
+/// From a database column: the bytes back when they are not 16 (as `[u8; 16]` does).
+impl TryFrom<Vec<u8>> for RecordId {
+    type Error = Vec<u8>;
+    fn try_from(bytes: Vec<u8>) -> Result<Self, Vec<u8>> {
+        <[u8; 16]>::try_from(bytes).map(Self)
+    }
+}
+
+impl TryFrom<&[u8]> for RecordId {
+    type Error = std::array::TryFromSliceError;
+    fn try_from(bytes: &[u8]) -> Result<Self, Self::Error> {
+        <[u8; 16]>::try_from(bytes).map(Self)
+    }
+}
+
 impl From<RecordId> for [u8; 16] {
     fn from(id: RecordId) -> Self {
         id.0
+    }
+}
+
+/// The bytes, as alloy's fixed-size hashes deref to theirs (hashing, SQL parameters).
+impl std::ops::Deref for RecordId {
+    type Target = [u8; 16];
+    fn deref(&self) -> &[u8; 16] {
+        &self.0
     }
 }
 
@@ -116,6 +142,22 @@ impl<'de> Deserialize<'de> for RecordId {
     }
 }
 
+/// `#[serde(with = "crate::record_id::option_bytes")]`: an optional id as its 16 bytes (a JSON
+/// array of numbers), the form audit entries have always had on the wire and in the vectors.
+pub mod option_bytes {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::RecordId;
+
+    pub fn serialize<S: Serializer>(id: &Option<RecordId>, serializer: S) -> Result<S::Ok, S::Error> {
+        id.map(RecordId::into_bytes).serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<RecordId>, D::Error> {
+        Ok(Option::<[u8; 16]>::deserialize(deserializer)?.map(RecordId))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +189,16 @@ mod tests {
             "00112233-4455-6677-8899-aabbccddeéf",
         ] {
             assert!(RecordId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn random_ids_are_version_4_uuids() {
+        for _ in 0..64 {
+            let id = RecordId::random().unwrap();
+            assert_eq!(id[6] >> 4, 4, "version 4");
+            assert_eq!(id[8] >> 6, 0b10, "the RFC 4122 variant");
+            assert_eq!(id.uuid().as_bytes()[14], b'4');
         }
     }
 

@@ -5,6 +5,7 @@
 use alloy::primitives::{Address, B256};
 use ct_merkle::mem_backed_tree::MemoryBackedTree;
 use ed25519_dalek::SigningKey;
+use medkey_protocol::RecordId;
 use medkey_protocol::audit::{AuditEntry, Consistency, Inclusion, Root, SignedTreeHead, Tree};
 use sha2::Sha256;
 
@@ -82,7 +83,7 @@ fn entries(n: usize) -> (Vec<AuditEntry>, Tree) {
     let list: Vec<AuditEntry> = (0..n)
         .map(|i| AuditEntry {
             patient: Some(Address::repeat_byte(1)),
-            record_id: Some([i as u8; 16]),
+            record_id: Some(RecordId::from([i as u8; 16])),
             outcome: if i % 3 == 0 { "no_live_grant".into() } else { "ok".into() },
             ..AuditEntry::new("key_released", Address::repeat_byte(2), 1_700_000_000_000 + i as u64)
         })
@@ -147,7 +148,7 @@ fn every_inclusion_and_consistency_proof_verifies_and_tampering_fails() {
 fn canonical_entries_bind_every_field() {
     let base = AuditEntry {
         patient: Some(Address::repeat_byte(1)),
-        record_id: Some([7; 16]),
+        record_id: Some(RecordId::from([7; 16])),
         grant_id: Some(B256::repeat_byte(9)),
         purpose: Some(0),
         ..AuditEntry::new("key_released", Address::repeat_byte(2), 5)
@@ -157,7 +158,7 @@ fn canonical_entries_bind_every_field() {
         AuditEntry { kind: "key_denied".into(), ..base.clone() },
         AuditEntry { actor: Address::repeat_byte(3), ..base.clone() },
         AuditEntry { patient: None, ..base.clone() },
-        AuditEntry { record_id: Some([8; 16]), ..base.clone() },
+        AuditEntry { record_id: Some(RecordId::from([8; 16])), ..base.clone() },
         AuditEntry { grant_id: None, ..base.clone() },
         AuditEntry { purpose: Some(1), ..base.clone() },
         AuditEntry { outcome: "no_live_grant".into(), ..base.clone() },
@@ -166,7 +167,7 @@ fn canonical_entries_bind_every_field() {
         assert_ne!(variant.leaf(), base.leaf(), "{variant:?}");
     }
     // A field's absence is not confusable with a neighbour's presence.
-    let a = AuditEntry { patient: None, record_id: Some([0; 16]), ..base.clone() };
+    let a = AuditEntry { patient: None, record_id: Some(RecordId::from([0; 16])), ..base.clone() };
     let b = AuditEntry { patient: Some(Address::ZERO), record_id: None, ..base.clone() };
     assert_ne!(a.canonical_bytes(), b.canonical_bytes());
 }

@@ -13,6 +13,7 @@ use alloy::signers::SignerSync;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolStruct;
 use ed25519_dalek::SigningKey;
+use medkey_protocol::RecordId;
 use medkey_protocol::audit::{AuditEntry, Root, SignedTreeHead, Tree};
 use medkey_protocol::eip712::{self, Grant};
 use medkey_protocol::envelope::{DataKey, EncryptionPublicKey, EncryptionSecret, RecordBinding, record, stream, wrap};
@@ -45,7 +46,7 @@ fn binding_of(value: &Value) -> RecordBinding {
     let id: [u8; 16] =
         alloy::hex::decode(value["record_id"].as_str().unwrap().replace('-', "")).unwrap().try_into().unwrap();
     RecordBinding {
-        record_id: id,
+        record_id: RecordId::from(id),
         version: value["version"].as_u64().unwrap() as u32,
         owner: value["owner"].as_str().unwrap().parse().unwrap(),
         category: value["category"].as_u64().unwrap() as u8,
@@ -223,7 +224,7 @@ fn audit_vectors(patient: Address) -> Value {
                 1_780_000_000_000 + i,
             );
             entry.patient = Some(patient);
-            entry.record_id = (i % 3 != 0).then_some([i as u8; 16]);
+            entry.record_id = (i % 3 != 0).then_some(RecordId::from([i as u8; 16]));
             entry.grant_id = (i % 2 == 0).then_some(B256::repeat_byte(i as u8 + 1));
             entry.purpose = (i < 4).then_some(i as u8);
             if i % 2 == 1 {

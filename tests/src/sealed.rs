@@ -3,6 +3,7 @@
 
 use alloy::primitives::Address;
 use medkey_protocol::Category;
+use medkey_protocol::RecordId;
 use medkey_protocol::envelope::{DataKey, EncryptionSecret, RecordBinding, record, wrap};
 use serde_json::{Value, json};
 
@@ -22,7 +23,7 @@ pub fn encryption_secret(byte: u8) -> EncryptionSecret {
 }
 
 pub struct Upload {
-    pub id: [u8; 16],
+    pub id: RecordId,
     pub key: DataKey,
     pub binding: RecordBinding,
     /// The `POST /v1/records` body.
@@ -45,12 +46,12 @@ pub fn upload(
     resource: &str,
     readers: &[(Address, &EncryptionSecret)],
 ) -> Upload {
-    upload_as([id_byte; 16], owner, category, resource, readers)
+    upload_as(RecordId::from([id_byte; 16]), owner, category, resource, readers)
 }
 
 /// Record `id` (version 1) whose plaintext contains `secret-<last byte of id>`.
 pub fn upload_as(
-    id: [u8; 16],
+    id: RecordId,
     owner: Address,
     category: Category,
     resource: &str,

@@ -17,6 +17,7 @@ use medkey_e2e::engines::postgres::TempPostgres;
 use medkey_e2e::sealed::{encryption_secret, unb64, upload_as};
 use medkey_e2e::serve::{base_config, hex_key, login, start_serve, write};
 use medkey_protocol::Category;
+use medkey_protocol::RecordId;
 use medkey_protocol::envelope::{record, stream};
 use serde_json::Value;
 
@@ -24,7 +25,7 @@ const VAULT_SECRET: &str = "bac0bac0bac0bac0bac0bac0bac0bac0bac0bac0bac0bac0bac0
 
 /// A record as its patient uploaded it: id, the plaintext, the attachment's plaintext.
 struct Stored {
-    id: [u8; 16],
+    id: RecordId,
     upload: medkey_e2e::sealed::Upload,
     attachment: Vec<u8>,
 }
@@ -39,7 +40,7 @@ async fn upload_records(
     let token = login(http, base, patient).await;
     let mut stored = Vec::new();
     for i in first..first + n {
-        let id = [i; 16];
+        let id = RecordId::from([i; 16]);
         let secret = encryption_secret(0x01);
         let upload =
             upload_as(id, patient.address(), Category::LabResults, "Observation", &[(patient.address(), &secret)]);

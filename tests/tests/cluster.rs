@@ -31,6 +31,7 @@ use medkey_e2e::engines::redis::TempRedis;
 use medkey_e2e::sealed::{encryption_secret, unb64, upload_as};
 use medkey_e2e::serve::{base_config, command, login, write};
 use medkey_protocol::Category;
+use medkey_protocol::RecordId;
 use medkey_protocol::bindings::IConsentRegistry::GrantRequest;
 use medkey_protocol::clock::now_ms;
 use medkey_protocol::envelope::{DataKey, EncryptionSecret, RecordBinding, record, stream, wrap};
@@ -76,7 +77,7 @@ struct Tally {
 /// A record whose upload and attachment were both acknowledged.
 #[derive(Clone)]
 struct Acked {
-    id: [u8; 16],
+    id: RecordId,
     owner: Address,
     binding: RecordBinding,
     key: Arc<DataKey>,
@@ -101,7 +102,7 @@ struct Shared {
     records: Mutex<Vec<Acked>>,
     consent: Mutex<Vec<ConsentChange>>,
     /// Key releases answered 200: (provider, record id) → how many.
-    releases: Mutex<BTreeMap<(Address, [u8; 16]), u64>>,
+    releases: Mutex<BTreeMap<(Address, RecordId), u64>>,
 }
 
 /// One attempt's outcome as the table names it: the status and the error code, or the
@@ -196,8 +197,7 @@ async fn patients(
         let i = n as usize % patients.len();
         let (signer, secret) = &patients[i];
         n += 1;
-        let mut id = [0u8; 16];
-        getrandom::fill(&mut id).unwrap();
+        let id = RecordId::random().unwrap();
         let mut all_readers: Vec<(Address, &EncryptionSecret)> = vec![(signer.address(), secret)];
         all_readers.extend(readers.iter().map(|(a, s)| (*a, s)));
         let upload = upload_as(id, signer.address(), Category::LabResults, "Observation", &all_readers);
@@ -370,7 +370,7 @@ impl Cluster {
 }
 
 /// The first record `owner` has acknowledged (waiting up to 30 s for one).
-async fn acked_by(shared: &Shared, owner: Address) -> [u8; 16] {
+async fn acked_by(shared: &Shared, owner: Address) -> RecordId {
     let started = Instant::now();
     loop {
         if let Some(acked) = shared.records.lock().unwrap().iter().find(|r| r.owner == owner) {
@@ -593,7 +593,7 @@ patients_per_address_per_hour = 100000
     }
 
     // 3. Every key release answered 200 is in the audit log (a lost answer may log more).
-    let logged: BTreeMap<(Address, [u8; 16]), u64> = sqlx::query(
+    let logged: BTreeMap<(Address, RecordId), u64> = sqlx::query(
         "SELECT actor, record_id, COUNT(*) AS n FROM access_log WHERE kind = 'key_released' GROUP BY actor, record_id",
     )
     .fetch_all(&pool)
@@ -602,7 +602,7 @@ patients_per_address_per_hour = 100000
     .into_iter()
     .map(|row| {
         let actor = Address::from_slice(&row.get::<Vec<u8>, _>("actor"));
-        let id: [u8; 16] = row.get::<Vec<u8>, _>("record_id").try_into().unwrap();
+        let id: RecordId = row.get::<Vec<u8>, _>("record_id").try_into().unwrap();
         ((actor, id), row.get::<i64, _>("n") as u64)
     })
     .collect();

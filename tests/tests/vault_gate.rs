@@ -11,16 +11,17 @@ use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::mirror::{RunningIndexer, test_config};
 use medkey_e2e::on_both_backends;
 use medkey_indexer::FreshnessPolicy;
+use medkey_protocol::RecordId;
 use medkey_protocol::clock::now_ms;
 use medkey_protocol::consent::records_root;
 use medkey_protocol::{Category, Purpose};
 use medkey_vault::http::MIRROR_POLL;
 use medkey_vault::{Decision, Denial, MirrorView, RecordSets, ReleaseGate, ReleaseRequest, StrictCheck};
 
-struct Sets(HashMap<B256, Vec<[u8; 16]>>);
+struct Sets(HashMap<B256, Vec<RecordId>>);
 
 impl RecordSets for Sets {
-    async fn contains(&self, root: B256, record_id: &[u8; 16]) -> Result<bool, medkey_indexer::StoreError> {
+    async fn contains(&self, root: B256, record_id: &RecordId) -> Result<bool, medkey_indexer::StoreError> {
         Ok(self.0.get(&root).is_some_and(|ids| ids.contains(record_id)))
     }
 }
@@ -36,8 +37,8 @@ async fn every_record(
     request
 }
 
-const RECORD: [u8; 16] = [1; 16];
-const OTHER_RECORD: [u8; 16] = [2; 16];
+const RECORD: RecordId = RecordId::from_bytes([1; 16]);
+const OTHER_RECORD: RecordId = RecordId::from_bytes([2; 16]);
 
 async fn authorization_matrix(backend: Backend) {
     let chain = TestChain::start().await;

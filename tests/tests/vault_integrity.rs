@@ -18,6 +18,7 @@ use medkey_e2e::on_both_backends;
 use medkey_e2e::sealed::{b64, encryption_secret, unb64, upload, upload_as};
 use medkey_e2e::vault::TestVault;
 use medkey_protocol::Category;
+use medkey_protocol::RecordId;
 use medkey_protocol::envelope::{RecordBinding, record, stream, wrap};
 use medkey_vault::blobs::BlobStore;
 use medkey_vault::limits::LimitSettings;
@@ -121,7 +122,7 @@ async fn an_erase_leaves_nothing_whatever_races_it(backend: Backend) {
     for round in 0..rounds {
         let readers = [(alice.address(), &alice_secret)];
         let created = upload_as(
-            [round, 0xE5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, round],
+            RecordId::from([round, 0xE5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, round]),
             alice.address(),
             Category::Imaging,
             "Binary",
@@ -180,7 +181,7 @@ async fn a_refused_attachment_upload_changes_nothing(backend: Backend) {
     for round in 0..15u8 {
         let readers = [(alice.address(), &alice_secret)];
         let created = upload_as(
-            [0xA7, round, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, round],
+            RecordId::from([0xA7, round, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, round]),
             alice.address(),
             Category::Imaging,
             "Binary",
@@ -330,7 +331,7 @@ async fn open_own(
     u64::from(binding.version)
 }
 
-async fn assert_nothing_left(vault: &TestVault, id: &[u8; 16], blobs: &Path) {
+async fn assert_nothing_left(vault: &TestVault, id: &RecordId, blobs: &Path) {
     let pool = vault.state.mirror.pool();
     let count = |sql: &'static str| async move {
         sqlx::query(sql).bind(id.to_vec()).fetch_one(pool).await.unwrap().try_get::<i64, _>(0).unwrap()
@@ -347,7 +348,7 @@ async fn assert_nothing_left(vault: &TestVault, id: &[u8; 16], blobs: &Path) {
 }
 
 /// Every file under the record's prefix in a local blob directory (staging files included).
-fn objects_of(dir: &Path, id: &[u8; 16]) -> Vec<PathBuf> {
+fn objects_of(dir: &Path, id: &RecordId) -> Vec<PathBuf> {
     let record_dir = dir.join("attachments").join(alloy::hex::encode(id));
     match std::fs::read_dir(&record_dir) {
         Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),

@@ -11,15 +11,16 @@ use medkey_e2e::on_both_backends;
 use medkey_e2e::sealed::{encryption_secret, unb64, upload_as};
 use medkey_e2e::vault::TestVault;
 use medkey_protocol::Category;
+use medkey_protocol::RecordId;
 use medkey_protocol::envelope::{record, wrap};
 use medkey_vault::limits::LimitSettings;
 use serde_json::{Value, json};
 
-fn id(n: u16, patient: u8) -> [u8; 16] {
+fn id(n: u16, patient: u8) -> RecordId {
     let mut id = [0u8; 16];
     id[0] = patient;
     id[14..].copy_from_slice(&n.to_be_bytes());
-    id
+    RecordId::from(id)
 }
 
 fn codes(batch: &Value) -> Vec<(String, String)> {
@@ -76,7 +77,7 @@ async fn a_chart_opens_in_one_call_and_every_record_is_decided_and_logged(backen
     let erase = format!("/v1/records/{}", alloy::hex::encode(erased.id));
     assert_eq!(vault.call("DELETE", &erase, Some(&alice_token), None).await.0, 204);
 
-    let hex = |id: &[u8; 16]| alloy::hex::encode(id);
+    let hex = |id: &RecordId| alloy::hex::encode(id);
     let mut asked: Vec<String> = uploads.iter().map(|u| hex(&u.id)).collect();
     let others = [
         hex(&unwrapped.id),

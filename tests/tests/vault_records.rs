@@ -6,6 +6,7 @@ use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::on_both_backends;
 use medkey_indexer::Store;
 use medkey_protocol::Category;
+use medkey_protocol::RecordId;
 use medkey_protocol::envelope::{DataKey, EncryptionSecret, RecordBinding, record, wrap};
 use medkey_vault::RecordSets;
 use medkey_vault::records::{MAX_ORIGIN_BYTES, NewRecord, NewVersion, RecordError, Records};
@@ -24,7 +25,7 @@ fn party(byte: u8) -> Party {
     Party { address: Address::repeat_byte(byte), secret: EncryptionSecret::from_bytes([byte; 32]) }
 }
 
-fn binding(id: [u8; 16], version: u32, owner: Address) -> RecordBinding {
+fn binding(id: RecordId, version: u32, owner: Address) -> RecordBinding {
     RecordBinding { record_id: id, version, owner, category: 0, resource_type: "Observation".into() }
 }
 
@@ -40,7 +41,7 @@ fn client_encrypt(plain: &str, binding: &RecordBinding, readers: &[&Party]) -> N
     }
 }
 
-async fn client_decrypt(records: &Records, id: [u8; 16], version: u32, reader: &Party, owner: Address) -> String {
+async fn client_decrypt(records: &Records, id: RecordId, version: u32, reader: &Party, owner: Address) -> String {
     let wrapped = records.wrapped_key(&id, version, reader.address).await.unwrap().expect("a key for this reader");
     let b = binding(id, version, owner);
     let key = wrap::unwrap(&wrapped, &reader.secret, &b).unwrap();
@@ -54,39 +55,72 @@ async fn stores_only_ciphertext_keeps_versions_and_shreds(backend: Backend) {
     let (patient, lab, late) = (party(0xA1), party(0xB2), party(0xC3));
     let id = [7u8; 16];
     let new = NewRecord {
-        record_id: id,
+        record_id: RecordId::from(id),
         owner: patient.address,
         category: Category::LabResults,
         resource_type: "Observation".into(),
         origin: Some(vec![0x5e; 48]),
     };
 
-    let v1 = client_encrypt(OBSERVATION, &binding(id, 1, patient.address), &[&patient, &lab]);
+    let v1 = client_encrypt(
+        OBSERVATION,
+        &binding(medkey_protocol::RecordId::from(id), 1, patient.address),
+        &[&patient, &lab],
+    );
     let meta = records.create(&new, patient.address, &v1, 1_000).await.unwrap();
     assert_eq!((meta.current_version, meta.category, meta.erased), (1, Category::LabResults, false));
-    assert_eq!(client_decrypt(&records, id, 1, &lab, patient.address).await, OBSERVATION);
+    assert_eq!(
+        client_decrypt(&records, medkey_protocol::RecordId::from(id), 1, &lab, patient.address).await,
+        OBSERVATION
+    );
     assert!(matches!(records.create(&new, patient.address, &v1, 1_000).await, Err(RecordError::Exists)));
-    assert_eq!(records.origins(&[id, [8; 16]]).await.unwrap().get(&id), Some(&vec![0x5e; 48]), "origin kept");
+    assert_eq!(
+        records.origins(&[RecordId::from(id), RecordId::from([8; 16])]).await.unwrap().get(&RecordId::from(id)),
+        Some(&vec![0x5e; 48]),
+        "origin kept"
+    );
 
     let updated = OBSERVATION.replace("6.3", "5.9");
-    let v2 = client_encrypt(&updated, &binding(id, 2, patient.address), &[&patient]);
-    assert_eq!(records.update(&id, patient.address, &v2, 2_000).await.unwrap().current_version, 2);
-    assert_eq!(client_decrypt(&records, id, 2, &patient, patient.address).await, updated);
-    assert_eq!(client_decrypt(&records, id, 1, &patient, patient.address).await, OBSERVATION, "v1 kept");
-    assert!(records.wrapped_key(&id, 2, lab.address).await.unwrap().is_none(), "v2 not wrapped for lab yet");
+    let v2 = client_encrypt(&updated, &binding(medkey_protocol::RecordId::from(id), 2, patient.address), &[&patient]);
+    assert_eq!(records.update(&RecordId::from(id), patient.address, &v2, 2_000).await.unwrap().current_version, 2);
+    assert_eq!(
+        client_decrypt(&records, medkey_protocol::RecordId::from(id), 2, &patient, patient.address).await,
+        updated
+    );
+    assert_eq!(
+        client_decrypt(&records, medkey_protocol::RecordId::from(id), 1, &patient, patient.address).await,
+        OBSERVATION,
+        "v1 kept"
+    );
+    assert!(
+        records.wrapped_key(&RecordId::from(id), 2, lab.address).await.unwrap().is_none(),
+        "v2 not wrapped for lab yet"
+    );
 
     // A provider granted later gets a key wrapped by the patient's client.
     let key = {
-        let b = binding(id, 2, patient.address);
-        wrap::unwrap(&records.wrapped_key(&id, 2, patient.address).await.unwrap().unwrap(), &patient.secret, &b)
-            .unwrap()
+        let b = binding(medkey_protocol::RecordId::from(id), 2, patient.address);
+        wrap::unwrap(
+            &records.wrapped_key(&RecordId::from(id), 2, patient.address).await.unwrap().unwrap(),
+            &patient.secret,
+            &b,
+        )
+        .unwrap()
     };
-    let for_late = wrap::wrap(&key, &late.secret.public_key(), &binding(id, 2, patient.address)).unwrap();
+    let for_late =
+        wrap::wrap(&key, &late.secret.public_key(), &binding(medkey_protocol::RecordId::from(id), 2, patient.address))
+            .unwrap();
     records
-        .add_wrapped_keys(&id, 2, &[(late.address, for_late.to_vec())], medkey_vault::records::KeyAdder::Owner, 3_000)
+        .add_wrapped_keys(
+            &RecordId::from(id),
+            2,
+            &[(late.address, for_late.to_vec())],
+            medkey_vault::records::KeyAdder::Owner,
+            3_000,
+        )
         .await
         .unwrap();
-    assert_eq!(client_decrypt(&records, id, 2, &late, patient.address).await, updated);
+    assert_eq!(client_decrypt(&records, medkey_protocol::RecordId::from(id), 2, &late, patient.address).await, updated);
     assert_eq!(records.list(patient.address, None).await.unwrap().len(), 1);
     assert_eq!(records.list(patient.address, Some(Category::Imaging)).await.unwrap().len(), 0);
 
@@ -104,12 +138,12 @@ async fn stores_only_ciphertext_keeps_versions_and_shreds(backend: Backend) {
     }
     assert!(occurrences(&store, b"Observation").await > 0, "the scan does see what is stored in the clear");
 
-    records.erase(&id, 4_000).await.unwrap();
-    assert!(records.get(&id).await.unwrap().erased);
-    assert!(matches!(records.ciphertext(&id, 1).await, Err(RecordError::Erased)));
-    assert!(records.wrapped_key(&id, 2, patient.address).await.unwrap().is_none(), "keys shredded");
-    assert!(records.origins(&[id]).await.unwrap().is_empty(), "origin shredded");
-    assert!(matches!(records.update(&id, patient.address, &v2, 5_000).await, Err(RecordError::Erased)));
+    records.erase(&RecordId::from(id), 4_000).await.unwrap();
+    assert!(records.get(&RecordId::from(id)).await.unwrap().erased);
+    assert!(matches!(records.ciphertext(&RecordId::from(id), 1).await, Err(RecordError::Erased)));
+    assert!(records.wrapped_key(&RecordId::from(id), 2, patient.address).await.unwrap().is_none(), "keys shredded");
+    assert!(records.origins(&[RecordId::from(id)]).await.unwrap().is_empty(), "origin shredded");
+    assert!(matches!(records.update(&RecordId::from(id), patient.address, &v2, 5_000).await, Err(RecordError::Erased)));
     store.close().await;
     db.cleanup().await;
 }
@@ -121,17 +155,25 @@ async fn refuses_malformed_input_and_foreign_record_sets(backend: Backend) {
     let records = Records::new(medkey_vault::db::migrate(&store).await.unwrap(), store.backend());
     let (patient, other) = (party(0xA1), party(0xD4));
     let new = |id: u8, resource: &str| NewRecord {
-        record_id: [id; 16],
+        record_id: RecordId::from([id; 16]),
         owner: patient.address,
         category: Category::LabResults,
         resource_type: resource.into(),
         origin: None,
     };
     let too_big = NewRecord { origin: Some(vec![0; MAX_ORIGIN_BYTES + 1]), ..new(3, "Observation") };
-    let good3 = client_encrypt(OBSERVATION, &binding([3; 16], 1, patient.address), &[&patient]);
+    let good3 = client_encrypt(
+        OBSERVATION,
+        &binding(medkey_protocol::RecordId::from([3; 16]), 1, patient.address),
+        &[&patient],
+    );
     let err = records.create(&too_big, patient.address, &good3, 0).await.unwrap_err();
     assert!(matches!(err, RecordError::OriginTooLarge), "{err}");
-    let good = client_encrypt(OBSERVATION, &binding([1; 16], 1, patient.address), &[&patient]);
+    let good = client_encrypt(
+        OBSERVATION,
+        &binding(medkey_protocol::RecordId::from([1; 16]), 1, patient.address),
+        &[&patient],
+    );
     let err = records.create(&new(1, "Observations"), patient.address, &good, 0).await.unwrap_err();
     assert!(matches!(err, RecordError::UnknownResourceType(ref t) if t == "Observations"), "{err}");
     let plaintext = NewVersion { ciphertext: OBSERVATION.as_bytes().to_vec(), ..good.clone() };
@@ -144,24 +186,25 @@ async fn refuses_malformed_input_and_foreign_record_sets(backend: Backend) {
         records.create(&new(1, "Observation"), patient.address, &short_key, 0).await,
         Err(RecordError::InvalidWrappedKey(a)) if a == patient.address
     ));
-    let no_owner = client_encrypt(OBSERVATION, &binding([1; 16], 1, patient.address), &[&other]);
+    let no_owner =
+        client_encrypt(OBSERVATION, &binding(medkey_protocol::RecordId::from([1; 16]), 1, patient.address), &[&other]);
     assert!(matches!(
         records.create(&new(1, "Observation"), patient.address, &no_owner, 0).await,
         Err(RecordError::MissingOwnerKey)
     ));
-    assert!(records.find(&[1; 16]).await.unwrap().is_none(), "refused input changed nothing");
+    assert!(records.find(&RecordId::from([1; 16])).await.unwrap().is_none(), "refused input changed nothing");
 
     records.create(&new(1, "Observation"), patient.address, &good, 0).await.unwrap();
-    let root = records.register_record_set(patient.address, &[[1; 16]]).await.unwrap();
-    assert_eq!(root, medkey_protocol::consent::records_root(&[[1; 16]]));
-    assert!(RecordSets::contains(&records, root, &[1; 16]).await.unwrap(), "the set covers its record");
-    assert!(!RecordSets::contains(&records, root, &[2; 16]).await.unwrap(), "and no other");
+    let root = records.register_record_set(patient.address, &[RecordId::from([1; 16])]).await.unwrap();
+    assert_eq!(root, medkey_protocol::consent::records_root(&[RecordId::from([1; 16])]));
+    assert!(RecordSets::contains(&records, root, &RecordId::from([1; 16])).await.unwrap(), "the set covers its record");
+    assert!(!RecordSets::contains(&records, root, &RecordId::from([2; 16])).await.unwrap(), "and no other");
     assert!(matches!(
-        records.register_record_set(other.address, &[[1; 16]]).await,
+        records.register_record_set(other.address, &[RecordId::from([1; 16])]).await,
         Err(RecordError::ForeignRecordInSet(_))
     ));
     assert!(matches!(
-        records.register_record_set(patient.address, &[[9; 16]]).await,
+        records.register_record_set(patient.address, &[RecordId::from([9; 16])]).await,
         Err(RecordError::ForeignRecordInSet(_))
     ));
     store.close().await;
@@ -199,7 +242,7 @@ async fn batched_release_reads_answer_each_request_exactly(backend: Backend) {
     let reads = ReleaseReads::new(records.clone());
     let (patient, lab, clinic) = (party(0xA1), party(0xB2), party(0xC3));
     let new = |n: u8| NewRecord {
-        record_id: [n; 16],
+        record_id: RecordId::from([n; 16]),
         owner: patient.address,
         category: Category::LabResults,
         resource_type: "Observation".into(),
@@ -207,20 +250,29 @@ async fn batched_release_reads_answer_each_request_exactly(backend: Backend) {
     };
     for n in 1..=3u8 {
         let readers: &[&Party] = if n == 2 { &[&patient] } else { &[&patient, &lab] };
-        let version = client_encrypt(OBSERVATION, &binding([n; 16], 1, patient.address), readers);
+        let version = client_encrypt(
+            OBSERVATION,
+            &binding(medkey_protocol::RecordId::from([n; 16]), 1, patient.address),
+            readers,
+        );
         records.create(&new(n), patient.address, &version, 1_000).await.unwrap();
     }
-    let v2 = client_encrypt(OBSERVATION, &binding([3; 16], 2, patient.address), &[&patient]);
-    records.update(&[3; 16], patient.address, &v2, 2_000).await.unwrap();
-    records.erase(&[1; 16], 3_000).await.unwrap();
+    let v2 = client_encrypt(
+        OBSERVATION,
+        &binding(medkey_protocol::RecordId::from([3; 16]), 2, patient.address),
+        &[&patient],
+    );
+    records.update(&RecordId::from([3; 16]), patient.address, &v2, 2_000).await.unwrap();
+    records.erase(&RecordId::from([1; 16]), 3_000).await.unwrap();
 
     // 200 requests at once, over 5 records (one unknown) and two readers.
-    let asks: Vec<([u8; 16], Address)> =
-        (0..200usize).map(|i| ([(i % 5) as u8; 16], if i % 7 == 0 { clinic.address } else { lab.address })).collect();
+    let asks: Vec<(RecordId, Address)> = (0..200usize)
+        .map(|i| (RecordId::from([(i % 5) as u8; 16]), if i % 7 == 0 { clinic.address } else { lab.address }))
+        .collect();
     let answers = futures_util::future::join_all(asks.iter().map(|(id, reader)| reads.get(*id, *reader))).await;
     for ((id, reader), answer) in asks.iter().zip(answers) {
         let answer = answer.unwrap();
-        let lone = records.for_release(&[(*id, *reader)]).await.unwrap().remove(&(*id, *reader));
+        let lone = records.for_release(&[((*id), *reader)]).await.unwrap().remove(&((*id), *reader));
         assert_eq!(answer.as_ref().map(|v| &v.meta), lone.as_ref().map(|v| &v.meta));
         match (id[0], answer) {
             (0 | 4, None) => {}
@@ -233,9 +285,12 @@ async fn batched_release_reads_answer_each_request_exactly(backend: Backend) {
             (n, other) => panic!("record {n}: unexpected {other:?}"),
         }
     }
-    let v1_only = records.for_release(&[([2; 16], patient.address), ([2; 16], lab.address)]).await.unwrap();
-    assert!(v1_only[&([2; 16], patient.address)].wrapped_key.is_some(), "the owner's key is there");
-    assert!(v1_only[&([2; 16], lab.address)].wrapped_key.is_none());
+    let v1_only = records
+        .for_release(&[(RecordId::from([2; 16]), patient.address), (RecordId::from([2; 16]), lab.address)])
+        .await
+        .unwrap();
+    assert!(v1_only[&(RecordId::from([2; 16]), patient.address)].wrapped_key.is_some(), "the owner's key is there");
+    assert!(v1_only[&(RecordId::from([2; 16]), lab.address)].wrapped_key.is_none());
     store.close().await;
     db.cleanup().await;
 }

@@ -31,6 +31,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::db::HeldConnection;
 use crate::metrics::VaultMetrics;
+use medkey_protocol::RecordId;
 
 /// An entry for `kind` done by `actor` now; fill in the rest with struct update syntax.
 pub fn stamped(kind: &str, actor: Address) -> AuditEntry {
@@ -44,7 +45,7 @@ pub struct EntryFilter {
     pub from: u64,
     pub limit: u32,
     pub actor: Option<Address>,
-    pub record_id: Option<[u8; 16]>,
+    pub record_id: Option<RecordId>,
     /// Inclusive lower and exclusive upper bound on `at_ms`.
     pub since_ms: Option<u64>,
     pub until_ms: Option<u64>,

@@ -7,6 +7,7 @@ use sqlx::{AnyPool, Row};
 
 use crate::blobs::BlobStore;
 use crate::records::{RecordError, lock_live};
+use medkey_protocol::RecordId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AttachmentError {
@@ -39,7 +40,7 @@ impl Attachments {
     /// version has one already or the record was erased (then the caller deletes its object).
     pub async fn commit(
         &self,
-        record_id: &[u8; 16],
+        record_id: &RecordId,
         version: u32,
         blob: &str,
         size: u64,
@@ -69,7 +70,7 @@ impl Attachments {
     }
 
     /// The version's attachment, if it has one.
-    pub async fn find(&self, record_id: &[u8; 16], version: u32) -> Result<Option<StoredAttachment>, sqlx::Error> {
+    pub async fn find(&self, record_id: &RecordId, version: u32) -> Result<Option<StoredAttachment>, sqlx::Error> {
         let row = sqlx::query("SELECT size, blob FROM attachments WHERE record_id = $1 AND version = $2")
             .bind(record_id.to_vec())
             .bind(i64::from(version))

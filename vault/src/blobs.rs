@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::stream::{BoxStream, Stream, StreamExt};
+use medkey_protocol::RecordId;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 
@@ -73,14 +74,14 @@ impl BlobStore {
     }
 
     /// A fresh object name for one upload of `record_id` version `version`.
-    pub fn upload_name(record_id: &[u8; 16], version: u32) -> String {
+    pub fn upload_name(record_id: &RecordId, version: u32) -> String {
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce).expect("the OS random number generator works");
         format!("{}v{version}-{}", record_prefix(record_id), alloy::hex::encode(nonce))
     }
 
     /// The object name of an attachment stored before uploads had names of their own.
-    pub fn legacy_name(record_id: &[u8; 16], version: u32) -> String {
+    pub fn legacy_name(record_id: &RecordId, version: u32) -> String {
         format!("{}{version}", record_prefix(record_id))
     }
 
@@ -128,7 +129,7 @@ impl BlobStore {
     /// else under its prefix, such as an upload that finished writing but has not committed (it
     /// will find the record erased and give up). Crypto-shredding removes the ciphertext too,
     /// though without the keys it is already unreadable.
-    pub async fn erase_record(&self, record_id: &[u8; 16], named: &[String]) -> Result<(), BlobError> {
+    pub async fn erase_record(&self, record_id: &RecordId, named: &[String]) -> Result<(), BlobError> {
         for name in named {
             self.delete(name).await?;
         }
@@ -146,7 +147,7 @@ impl BlobStore {
 }
 
 /// Every object of a record lives under `attachments/<record id>/`.
-fn record_prefix(record_id: &[u8; 16]) -> String {
+fn record_prefix(record_id: &RecordId) -> String {
     format!("attachments/{}/", alloy::hex::encode(record_id))
 }
 

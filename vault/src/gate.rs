@@ -22,17 +22,18 @@ use medkey_protocol::ConsentRegistry::ConsentRegistryInstance;
 use serde::Serialize;
 
 use crate::mirror_view::MirrorView;
+use medkey_protocol::RecordId;
 
 /// Resolves a grant's records root to the record ids it commits to (registered by the patient's
 /// client with the grant). An unknown root covers nothing.
 /// Asked only when a live grant names a non-zero root, so the common case costs no lookup.
 pub trait RecordSets {
-    fn contains(&self, records_root: B256, record_id: &[u8; 16]) -> impl Future<Output = Result<bool, StoreError>>;
+    fn contains(&self, records_root: B256, record_id: &RecordId) -> impl Future<Output = Result<bool, StoreError>>;
 }
 
 /// No record sets at all: a grant that names one covers nothing (tests, and new records).
 impl RecordSets for () {
-    async fn contains(&self, _: B256, _: &[u8; 16]) -> Result<bool, StoreError> {
+    async fn contains(&self, _: B256, _: &RecordId) -> Result<bool, StoreError> {
         Ok(false)
     }
 }
@@ -41,7 +42,7 @@ impl RecordSets for () {
 pub struct ReleaseRequest {
     pub provider: Address,
     pub patient: Address,
-    pub record_id: [u8; 16],
+    pub record_id: RecordId,
     pub category: Category,
 }
 

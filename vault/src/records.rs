@@ -12,10 +12,11 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyPool, AssertSqlSafe, Row};
 
 use crate::blobs::BlobStore;
+use medkey_protocol::RecordId;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RecordMeta {
-    pub record_id: [u8; 16],
+    pub record_id: RecordId,
     pub owner: Address,
     pub category: Category,
     pub resource_type: String,
@@ -49,7 +50,7 @@ pub struct ReleaseView {
 /// A new record's identity and metadata, as the client declares it.
 #[derive(Clone, Debug)]
 pub struct NewRecord {
-    pub record_id: [u8; 16],
+    pub record_id: RecordId,
     pub owner: Address,
     pub category: Category,
     pub resource_type: String,
@@ -167,7 +168,7 @@ impl Records {
     /// A new version (an update): the old ones stay until the record is erased.
     pub async fn update(
         &self,
-        record_id: &[u8; 16],
+        record_id: &RecordId,
         actor: Address,
         version: &NewVersion,
         now_ms: u64,
@@ -202,7 +203,7 @@ impl Records {
         self.get(record_id).await
     }
 
-    pub async fn find(&self, record_id: &[u8; 16]) -> Result<Option<RecordMeta>, RecordError> {
+    pub async fn find(&self, record_id: &RecordId) -> Result<Option<RecordMeta>, RecordError> {
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {META_COLUMNS} FROM records WHERE record_id = $1")))
             .bind(record_id.to_vec())
             .fetch_optional(&self.pool)
@@ -211,7 +212,7 @@ impl Records {
     }
 
     /// The sealed origins of those of `ids` that have one (live records only).
-    pub async fn origins(&self, ids: &[[u8; 16]]) -> Result<HashMap<[u8; 16], Vec<u8>>, RecordError> {
+    pub async fn origins(&self, ids: &[RecordId]) -> Result<HashMap<RecordId, Vec<u8>>, RecordError> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
@@ -227,7 +228,7 @@ impl Records {
         let mut origins = HashMap::new();
         for row in query.fetch_all(&self.pool).await? {
             let id: Vec<u8> = row.try_get("record_id")?;
-            let id: [u8; 16] = id.try_into().map_err(|_| sqlx::Error::Decode("malformed record id".into()))?;
+            let id: RecordId = id.try_into().map_err(|_| sqlx::Error::Decode("malformed record id".into()))?;
             origins.insert(id, row.try_get("origin")?);
         }
         Ok(origins)
@@ -238,8 +239,8 @@ impl Records {
     /// reader (`None` if not wrapped). Pairs whose record does not exist are absent.
     pub async fn for_release(
         &self,
-        pairs: &[([u8; 16], Address)],
-    ) -> Result<HashMap<([u8; 16], Address), ReleaseView>, RecordError> {
+        pairs: &[(RecordId, Address)],
+    ) -> Result<HashMap<(RecordId, Address), ReleaseView>, RecordError> {
         self.for_release_on(&self.pool, pairs).await
     }
 
@@ -247,8 +248,8 @@ impl Records {
     pub async fn for_release_on<'c>(
         &self,
         executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
-        pairs: &[([u8; 16], Address)],
-    ) -> Result<HashMap<([u8; 16], Address), ReleaseView>, RecordError> {
+        pairs: &[(RecordId, Address)],
+    ) -> Result<HashMap<(RecordId, Address), ReleaseView>, RecordError> {
         let ids = distinct_padded(pairs.iter().map(|(id, _)| *id));
         let readers = distinct_padded(pairs.iter().map(|(_, reader)| *reader));
         // Bound in the order they appear in the text (SQLite's `?` are positional).
@@ -272,8 +273,8 @@ impl Records {
         for id in &ids {
             query = query.bind(id.to_vec());
         }
-        let mut wrapped: HashMap<([u8; 16], Address), Vec<u8>> = HashMap::new();
-        let mut records: HashMap<[u8; 16], (RecordMeta, Option<Vec<u8>>)> = HashMap::new();
+        let mut wrapped: HashMap<(RecordId, Address), Vec<u8>> = HashMap::new();
+        let mut records: HashMap<RecordId, (RecordMeta, Option<Vec<u8>>)> = HashMap::new();
         for row in query.fetch_all(executor).await? {
             let meta = meta_from_row(&row)?;
             let recipient: Option<Vec<u8>> = row.try_get("recipient")?;
@@ -293,7 +294,7 @@ impl Records {
             .collect())
     }
 
-    pub async fn get(&self, record_id: &[u8; 16]) -> Result<RecordMeta, RecordError> {
+    pub async fn get(&self, record_id: &RecordId) -> Result<RecordMeta, RecordError> {
         self.find(record_id).await?.ok_or(RecordError::NotFound)
     }
 
@@ -312,7 +313,7 @@ impl Records {
 
     /// Every stored version of a record, newest first, with its attachment's size if it has one.
     /// Who wrote `version` of the record, if that version exists.
-    pub async fn version_author(&self, record_id: &[u8; 16], version: u32) -> Result<Option<Address>, RecordError> {
+    pub async fn version_author(&self, record_id: &RecordId, version: u32) -> Result<Option<Address>, RecordError> {
         let author: Option<Vec<u8>> =
             sqlx::query_scalar("SELECT created_by FROM record_versions WHERE record_id = $1 AND version = $2")
                 .bind(record_id.to_vec())
@@ -322,7 +323,7 @@ impl Records {
         Ok(author.map(|bytes| Address::from_slice(&bytes)))
     }
 
-    pub async fn versions(&self, record_id: &[u8; 16]) -> Result<Vec<VersionMeta>, RecordError> {
+    pub async fn versions(&self, record_id: &RecordId) -> Result<Vec<VersionMeta>, RecordError> {
         let rows = sqlx::query(
             "SELECT v.version, v.size, v.created_by, v.created_at_ms, a.size AS attachment_size \
              FROM record_versions v \
@@ -335,7 +336,7 @@ impl Records {
         rows.iter().map(version_from_row).collect()
     }
 
-    pub async fn ciphertext(&self, record_id: &[u8; 16], version: u32) -> Result<Vec<u8>, RecordError> {
+    pub async fn ciphertext(&self, record_id: &RecordId, version: u32) -> Result<Vec<u8>, RecordError> {
         let value: Option<Option<Vec<u8>>> =
             sqlx::query_scalar("SELECT ciphertext FROM record_versions WHERE record_id = $1 AND version = $2")
                 .bind(record_id.to_vec())
@@ -352,7 +353,7 @@ impl Records {
     /// The data key of `version` wrapped for `recipient`, if the patient's client wrapped one.
     pub async fn wrapped_key(
         &self,
-        record_id: &[u8; 16],
+        record_id: &RecordId,
         version: u32,
         recipient: Address,
     ) -> Result<Option<Vec<u8>>, RecordError> {
@@ -372,7 +373,7 @@ impl Records {
     /// otherwise.
     pub async fn add_wrapped_keys(
         &self,
-        record_id: &[u8; 16],
+        record_id: &RecordId,
         version: u32,
         keys: &[(Address, Vec<u8>)],
         adder: KeyAdder,
@@ -426,7 +427,7 @@ impl Records {
     /// stays (marked erased) so the audit trail can still name the record. Marking the record
     /// comes first and takes its row lock: an update, key addition or attachment commit racing
     /// this either finished before (and is shredded here) or finds the record erased.
-    pub async fn erase(&self, record_id: &[u8; 16], now_ms: u64) -> Result<Erased, RecordError> {
+    pub async fn erase(&self, record_id: &RecordId, now_ms: u64) -> Result<Erased, RecordError> {
         self.get(record_id).await?;
         let mut tx = self.pool.begin().await?;
         let marked = sqlx::query(
@@ -483,7 +484,7 @@ impl Records {
     }
 
     /// Registers the record ids a grant's records root commits to; returns that root.
-    pub async fn register_record_set(&self, owner: Address, record_ids: &[[u8; 16]]) -> Result<B256, RecordError> {
+    pub async fn register_record_set(&self, owner: Address, record_ids: &[RecordId]) -> Result<B256, RecordError> {
         for id in record_ids {
             let meta = self.find(id).await?;
             if meta.is_none_or(|m| m.owner != owner) {
@@ -510,7 +511,7 @@ impl Records {
 
 /// The gate asks whether a grant's records root covers the record.
 impl crate::gate::RecordSets for Records {
-    async fn contains(&self, records_root: B256, record_id: &[u8; 16]) -> Result<bool, StoreError> {
+    async fn contains(&self, records_root: B256, record_id: &RecordId) -> Result<bool, StoreError> {
         let hit: Option<i64> =
             sqlx::query_scalar("SELECT 1 FROM record_sets WHERE records_root = $1 AND record_id = $2")
                 .bind(records_root.to_vec())
@@ -594,7 +595,7 @@ fn check_keys(keys: &[(Address, Vec<u8>)]) -> Result<(), RecordError> {
 /// record row's write lock (a row lock on PostgreSQL; SQLite has one writer) and refuses an
 /// erased record. An erase takes the same lock first, so the two are ordered: whichever commits
 /// second sees the other's work.
-pub(crate) async fn lock_live(tx: &mut sqlx::AnyConnection, record_id: &[u8; 16]) -> Result<(), RecordError> {
+pub(crate) async fn lock_live(tx: &mut sqlx::AnyConnection, record_id: &RecordId) -> Result<(), RecordError> {
     let touched =
         sqlx::query("UPDATE records SET updated_at_ms = updated_at_ms WHERE record_id = $1 AND erased_at_ms IS NULL")
             .bind(record_id.to_vec())
@@ -615,7 +616,7 @@ fn check_wrapped(recipient: Address, wrapped: &[u8]) -> Result<(), RecordError> 
 
 async fn insert_version(
     tx: &mut sqlx::AnyConnection,
-    record_id: &[u8; 16],
+    record_id: &RecordId,
     version: u32,
     actor: Address,
     new: &NewVersion,
@@ -642,7 +643,7 @@ async fn insert_version(
 /// Stores a wrapped key unless the recipient has one for this version; true if it was stored.
 async fn insert_wrapped(
     tx: &mut sqlx::AnyConnection,
-    record_id: &[u8; 16],
+    record_id: &RecordId,
     version: u32,
     recipient: Address,
     wrapped: &[u8],

@@ -23,6 +23,7 @@ use crate::limits::LimitError;
 use crate::records::{RecordError, RecordMeta, ReleaseView};
 use crate::release_reads::ReadError;
 use crate::state::VaultState;
+use medkey_protocol::RecordId;
 
 /// Who asks, as the session and the connection say.
 #[derive(Clone, Copy, Debug)]
@@ -74,7 +75,7 @@ pub struct ReleasedKey {
 /// One record of a batch that was not released, with the code and sentence the caller gets.
 #[derive(Debug)]
 pub struct RefusedRecord {
-    pub record_id: [u8; 16],
+    pub record_id: RecordId,
     pub code: &'static str,
     pub message: String,
 }
@@ -87,7 +88,7 @@ pub struct KeyBatch {
 }
 
 /// The current version's key of one record.
-pub async fn key(state: &VaultState, reader: Reader, record_id: [u8; 16]) -> Result<ReleasedKey, ReleaseError> {
+pub async fn key(state: &VaultState, reader: Reader, record_id: RecordId) -> Result<ReleasedKey, ReleaseError> {
     state.limits.release_attempt(reader.address, reader.ip).await?;
     check_mfa(state, reader, record_id, "key_denied").await?;
     let view = state.release_reads.get(record_id, reader.address).await?;
@@ -112,7 +113,7 @@ pub async fn keys(
     state: &VaultState,
     reader: Reader,
     patient: Address,
-    record_ids: &[[u8; 16]],
+    record_ids: &[RecordId],
 ) -> Result<KeyBatch, ReleaseError> {
     state.limits.release_attempts(reader.address, reader.ip, record_ids.len() as u32).await?;
     state.limits.patient_opened(reader.address, patient).await?;
@@ -122,7 +123,7 @@ pub async fn keys(
         return Err(ReleaseError::MfaRequired);
     }
 
-    let pairs: Vec<([u8; 16], Address)> = record_ids.iter().map(|id| (*id, reader.address)).collect();
+    let pairs: Vec<(RecordId, Address)> = record_ids.iter().map(|id| (*id, reader.address)).collect();
     let mut views = state.records.for_release(&pairs).await?;
     let mut batch = KeyBatch::default();
     let mut entries = Vec::new();
@@ -180,7 +181,7 @@ pub async fn keys(
 pub async fn attachment(
     state: &VaultState,
     reader: Reader,
-    record_id: [u8; 16],
+    record_id: RecordId,
 ) -> Result<(RecordMeta, StoredAttachment), ReleaseError> {
     let meta = state.records.find(&record_id).await?.filter(|m| !m.erased);
     let Some(meta) = meta else { return Err(ReleaseError::NotFound) };
@@ -238,7 +239,7 @@ pub fn denied_entry(
     kind: &str,
     actor: Address,
     patient: Option<Address>,
-    record_id: Option<[u8; 16]>,
+    record_id: Option<RecordId>,
     code: &str,
 ) -> AuditEntry {
     AuditEntry { patient, record_id, outcome: code.into(), ..stamped(kind, actor) }
@@ -258,7 +259,7 @@ pub async fn stranger_refused(state: &VaultState, kind: &str, actor: Address) ->
 async fn check_mfa(
     state: &VaultState,
     reader: Reader,
-    record_id: [u8; 16],
+    record_id: RecordId,
     denied_kind: &str,
 ) -> Result<(), ReleaseError> {
     if !mfa_satisfied(state, reader.mfa) {
@@ -292,7 +293,7 @@ fn request(provider: Address, meta: &RecordMeta) -> ReleaseRequest {
     ReleaseRequest { provider, patient: meta.owner, record_id: meta.record_id, category: meta.category }
 }
 
-fn refused(record_id: [u8; 16], code: &'static str, message: String) -> RefusedRecord {
+fn refused(record_id: RecordId, code: &'static str, message: String) -> RefusedRecord {
     RefusedRecord { record_id, code, message }
 }
 
@@ -312,7 +313,7 @@ async fn log_denied(
     kind: &str,
     actor: Address,
     patient: Option<Address>,
-    record_id: Option<[u8; 16]>,
+    record_id: Option<RecordId>,
     code: &str,
 ) -> Result<(), AppendError> {
     state.log.append(&denied_entry(kind, actor, patient, record_id, code)).await

@@ -9,10 +9,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::db::HeldConnection;
 use crate::records::{Records, ReleaseView};
+use medkey_protocol::RecordId;
 
 const MAX_BATCH: usize = 256;
 
-type Pending = (([u8; 16], Address), oneshot::Sender<Result<Option<ReleaseView>, ReadError>>);
+type Pending = ((RecordId, Address), oneshot::Sender<Result<Option<ReleaseView>, ReadError>>);
 
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum ReadError {
@@ -40,7 +41,7 @@ impl ReleaseReads {
     }
 
     /// The record as a release to `reader` sees it; `None` if there is no such record.
-    pub async fn get(&self, record_id: [u8; 16], reader: Address) -> Result<Option<ReleaseView>, ReadError> {
+    pub async fn get(&self, record_id: RecordId, reader: Address) -> Result<Option<ReleaseView>, ReadError> {
         let (reply, answer) = oneshot::channel();
         self.queue.send(((record_id, reader), reply)).await.map_err(|_| ReadError::Closed)?;
         answer.await.map_err(|_| ReadError::Closed)?
@@ -50,7 +51,7 @@ impl ReleaseReads {
 async fn read_batches(records: Records, mut conn: HeldConnection, mut pending: mpsc::Receiver<Pending>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let pairs: Vec<([u8; 16], Address)> = batch.iter().map(|(pair, _)| *pair).collect();
+        let pairs: Vec<(RecordId, Address)> = batch.iter().map(|(pair, _)| *pair).collect();
         let read = conn.run(async |conn| records.for_release_on(conn, &pairs).await).await;
         match read {
             Ok(found) => {

@@ -27,6 +27,7 @@ use crate::progress::Progress;
 use crate::sealing;
 use crate::session::{ConnectArgs, Session};
 use crate::table;
+use medkey_protocol::RecordId;
 
 /// Give a provider access to categories of your records (optionally only named records).
 #[derive(Debug, Args)]
@@ -201,7 +202,7 @@ fn records_root(ids: &[String]) -> anyhow::Result<B256> {
     if ids.is_empty() {
         return Ok(B256::ZERO);
     }
-    let ids: Vec<[u8; 16]> = ids
+    let ids: Vec<RecordId> = ids
         .iter()
         .map(|id| alloy::hex::decode(id).map(|b| b.try_into().expect("32 hex digits")))
         .collect::<Result<_, _>>()?;

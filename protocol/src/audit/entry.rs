@@ -11,6 +11,7 @@
 //!
 //! No record content is ever in an entry: ids, addresses, codes and a time.
 
+use crate::RecordId;
 use alloy::primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -27,7 +28,8 @@ pub struct AuditEntry {
     pub kind: String,
     pub actor: Address,
     pub patient: Option<Address>,
-    pub record_id: Option<[u8; 16]>,
+    #[serde(with = "crate::record_id::option_bytes")]
+    pub record_id: Option<RecordId>,
     pub grant_id: Option<B256>,
     pub purpose: Option<u8>,
     /// `ok` or the denial code.

@@ -5,6 +5,7 @@
 use alloy::primitives::Address;
 
 use super::EnvelopeError;
+use crate::RecordId;
 
 /// The longest resource type a binding carries, in ASCII bytes.
 pub const MAX_RESOURCE_TYPE: usize = 64;
@@ -12,7 +13,7 @@ pub const MAX_RESOURCE_TYPE: usize = 64;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordBinding {
     /// The record's id (a UUID's 16 bytes).
-    pub record_id: [u8; 16],
+    pub record_id: RecordId,
     /// Each update is a new version with a new data key.
     pub version: u32,
     /// The patient who owns the record.
@@ -35,7 +36,7 @@ impl RecordBinding {
         }
         let mut out = Vec::with_capacity(16 + 16 + 4 + 20 + 2 + resource.len());
         out.extend_from_slice(b"medkey/v1/record");
-        out.extend_from_slice(&self.record_id);
+        out.extend_from_slice(self.record_id.as_slice());
         out.extend_from_slice(&self.version.to_be_bytes());
         out.extend_from_slice(self.owner.as_slice());
         out.push(self.category);

@@ -22,6 +22,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::{EncryptionSecret, EnvelopeError, VERSION, random_bytes};
+use crate::RecordId;
 
 const LABEL: &[u8] = b"medkey/v1/record-origin";
 
@@ -110,7 +111,7 @@ impl OriginKey {
         Self(key)
     }
 
-    pub fn seal(&self, record_id: &[u8; 16], owner: Address, origin: &RecordOrigin) -> Result<Vec<u8>, EnvelopeError> {
+    pub fn seal(&self, record_id: &RecordId, owner: Address, origin: &RecordOrigin) -> Result<Vec<u8>, EnvelopeError> {
         let plaintext = serde_json::to_vec(origin).expect("an origin serialises");
         let nonce: [u8; 12] = random_bytes()?;
         let sealed = Aes256Gcm::new((&*self.0).into())
@@ -123,7 +124,7 @@ impl OriginKey {
         Ok(out)
     }
 
-    pub fn open(&self, record_id: &[u8; 16], owner: Address, sealed: &[u8]) -> Result<RecordOrigin, EnvelopeError> {
+    pub fn open(&self, record_id: &RecordId, owner: Address, sealed: &[u8]) -> Result<RecordOrigin, EnvelopeError> {
         let (&version, rest) = sealed.split_first().ok_or(EnvelopeError::Truncated)?;
         if version != VERSION {
             return Err(EnvelopeError::UnsupportedVersion(version));
@@ -142,7 +143,7 @@ impl OriginKey {
     }
 }
 
-fn aad(record_id: &[u8; 16], owner: Address) -> Vec<u8> {
+fn aad(record_id: &RecordId, owner: Address) -> Vec<u8> {
     [LABEL, record_id.as_slice(), owner.as_slice()].concat()
 }
 
@@ -197,16 +198,16 @@ mod tests {
         let secret = EncryptionSecret::from_bytes([7; 32]);
         let key = OriginKey::derive(&secret);
         let owner = Address::repeat_byte(0xA1);
-        let sealed = key.seal(&[1; 16], owner, &origin()).unwrap();
-        let opened = key.open(&[1; 16], owner, &sealed).unwrap();
+        let sealed = key.seal(&RecordId::from([1; 16]), owner, &origin()).unwrap();
+        let opened = key.open(&RecordId::from([1; 16]), owner, &sealed).unwrap();
         assert_eq!(opened.bundles[0].position, 3);
         assert_eq!(opened.entry.unwrap().get(), r#"{"fullUrl":"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"}"#);
-        assert!(key.open(&[2; 16], owner, &sealed).is_err(), "moved to another record");
-        assert!(key.open(&[1; 16], Address::repeat_byte(0xB2), &sealed).is_err(), "another owner");
+        assert!(key.open(&RecordId::from([2; 16]), owner, &sealed).is_err(), "moved to another record");
+        assert!(key.open(&RecordId::from([1; 16]), Address::repeat_byte(0xB2), &sealed).is_err(), "another owner");
         let other = OriginKey::derive(&EncryptionSecret::from_bytes([8; 32]));
-        assert!(other.open(&[1; 16], owner, &sealed).is_err(), "another account's key");
+        assert!(other.open(&RecordId::from([1; 16]), owner, &sealed).is_err(), "another account's key");
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;
-        assert!(key.open(&[1; 16], owner, &tampered).is_err(), "tampered");
+        assert!(key.open(&RecordId::from([1; 16]), owner, &tampered).is_err(), "tampered");
     }
 }

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use alloy::primitives::Address;
 use medkey_e2e::db::{Backend, TestDb};
+use medkey_protocol::RecordId;
 use medkey_protocol::audit::{AuditEntry, Tree};
 use medkey_vault::access_log::AccessLog;
 
@@ -34,7 +35,7 @@ async fn main() {
                     for i in (w..appends).step_by(concurrency as usize) {
                         let entry = AuditEntry {
                             patient: Some(Address::repeat_byte(1)),
-                            record_id: Some([(i % 251) as u8; 16]),
+                            record_id: Some(RecordId::from([(i % 251) as u8; 16])),
                             ..AuditEntry::new("key_released", Address::repeat_byte(2), i)
                         };
                         log.append(&entry).await.unwrap();

@@ -24,6 +24,7 @@ use medkey_e2e::load::{audit_releases, release_script, wrk};
 use medkey_e2e::sealed::{encryption_secret, upload_as};
 use medkey_e2e::serve::{base_config, command, login, write};
 use medkey_protocol::Category;
+use medkey_protocol::RecordId;
 
 const SECRET: &str = "c1b5c1b5c1b5c1b5c1b5c1b5c1b5c1b5c1b5c1b5c1b5c1b5c1b5c1b5c1b5c001";
 const RECORDS: u16 = 256;
@@ -83,7 +84,7 @@ async fn main() {
     for n in 0..RECORDS {
         let mut id = [0u8; 16];
         id[14..].copy_from_slice(&n.to_be_bytes());
-        let record = upload_as(id, alice.address(), Category::LabResults, "Observation", &readers);
+        let record = upload_as(RecordId::from(id), alice.address(), Category::LabResults, "Observation", &readers);
         let response = http
             .post(format!("{direct}/v1/records"))
             .bearer_auth(&alice_token)

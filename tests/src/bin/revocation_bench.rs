@@ -13,6 +13,7 @@ use medkey_e2e::db::{Backend, TestDb};
 use medkey_e2e::mirror::{RunningIndexer, test_config};
 use medkey_indexer::FreshnessPolicy;
 use medkey_protocol::Category;
+use medkey_protocol::RecordId;
 use medkey_vault::http::MIRROR_POLL;
 use medkey_vault::{Decision, MirrorView, ReleaseGate, ReleaseRequest, StrictCheck};
 
@@ -47,8 +48,12 @@ async fn main() {
             request.expiresAt += i as u32;
             let grant = chain.grant(alice, request).await;
             indexer.wait_for_block(chain.head().await).await;
-            let ask =
-                ReleaseRequest { provider: lab, patient: alice, record_id: [1; 16], category: Category::LabResults };
+            let ask = ReleaseRequest {
+                provider: lab,
+                patient: alice,
+                record_id: RecordId::from([1; 16]),
+                category: Category::LabResults,
+            };
             assert!(matches!(gate.decide(&ask, &()).await.unwrap(), Decision::Release(_)), "live before revoking");
             chain.revoke(alice, grant).await;
             let mined = Instant::now();

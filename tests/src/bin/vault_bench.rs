@@ -32,6 +32,7 @@ use medkey_e2e::sealed::{encryption_secret, upload_as};
 use medkey_e2e::serve::login;
 use medkey_e2e::vault::DOMAIN;
 use medkey_protocol::Category;
+use medkey_protocol::RecordId;
 use medkey_protocol::envelope::EncryptionSecret;
 use serde_json::{Value, json};
 
@@ -134,7 +135,7 @@ dir = "blobs"
     for n in 0..CHART as u16 {
         let mut id = [0u8; 16];
         id[14..].copy_from_slice(&n.to_be_bytes());
-        let record = upload_as(id, alice, Category::LabResults, "Observation", &readers);
+        let record = upload_as(RecordId::from(id), alice, Category::LabResults, "Observation", &readers);
         let response =
             http.post(format!("{base}/v1/records")).bearer_auth(&alice_token).json(&record.body).send().await.unwrap();
         assert_eq!(response.status(), 201);

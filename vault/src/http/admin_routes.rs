@@ -298,6 +298,7 @@ pub async fn add_reason(
 
 fn application_id(text: &str) -> Result<[u8; 16], ApiError> {
     ids::record_id(text)
+        .map(|id| id.into_bytes())
         .map_err(|_| ApiError::bad_request("invalid_application_id", "an application id is 32 hex digits"))
 }
 

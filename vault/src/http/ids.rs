@@ -7,9 +7,8 @@ use medkey_protocol::RecordId;
 use super::ApiError;
 
 /// A record id, in the forms [`RecordId`] accepts (32 hex digits or a dashed UUID).
-pub fn record_id(text: &str) -> Result<[u8; 16], ApiError> {
+pub fn record_id(text: &str) -> Result<RecordId, ApiError> {
     RecordId::parse(text)
-        .map(RecordId::into_bytes)
         .map_err(|_| ApiError::bad_request("invalid_record_id", "a record id is a UUID (32 hex digits)"))
 }
 

@@ -17,6 +17,7 @@ use super::openapi::{ErrorBody, Internal, Unauthorized};
 use super::provider_routes::key_release;
 use super::{ApiError, AppState};
 use crate::release;
+use medkey_protocol::RecordId;
 
 /// The most records one call may ask for.
 pub const MAX_BATCH: usize = 500;
@@ -71,7 +72,7 @@ pub async fn release_keys(
 }
 
 /// The ids, each valid and named once, 1 to [`MAX_BATCH`] of them.
-pub(super) fn distinct_ids(texts: &[String]) -> Result<Vec<[u8; 16]>, ApiError> {
+pub(super) fn distinct_ids(texts: &[String]) -> Result<Vec<RecordId>, ApiError> {
     if texts.is_empty() {
         return Err(ApiError::bad_request("invalid_body", "record_ids names no record: send 1 to 500"));
     }

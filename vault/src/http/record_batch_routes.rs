@@ -11,6 +11,7 @@ use super::json::ApiJson;
 use super::key_batch_routes::distinct_ids;
 use super::openapi::{ErrorBody, Internal, Unauthorized};
 use super::{ApiError, AppState};
+use medkey_protocol::RecordId;
 
 /// The caller's own records, with their current ciphertexts and the keys wrapped for the caller.
 #[utoipa::path(
@@ -37,7 +38,7 @@ pub async fn fetch_many(
     ApiJson(body): ApiJson<RecordIdsBody>,
 ) -> Result<Json<RecordContents>, ApiError> {
     let record_ids = distinct_ids(&body.record_ids)?;
-    let pairs: Vec<([u8; 16], alloy::primitives::Address)> =
+    let pairs: Vec<(RecordId, alloy::primitives::Address)> =
         record_ids.iter().map(|id| (*id, caller.address)).collect();
     let mut views = state.records.for_release(&pairs).await?;
     let mut origins = state.records.origins(&record_ids).await?;

@@ -21,6 +21,7 @@ use super::{ApiError, AppState};
 use crate::access_log::AuditEntry;
 use crate::gate::{Decision, ReleaseRequest};
 use crate::records::{KeyAdder, NewRecord, NewVersion, RecordError, RecordMeta};
+use medkey_protocol::RecordId;
 use medkey_protocol::clock::now_ms;
 
 #[derive(Deserialize)]
@@ -381,7 +382,7 @@ pub(super) async fn log_refused(
     kind: &str,
     actor: Address,
     patient: Address,
-    record_id: [u8; 16],
+    record_id: RecordId,
     code: &str,
 ) -> Result<(), ApiError> {
     let entry = AuditEntry {
