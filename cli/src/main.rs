@@ -1,17 +1,23 @@
 //! `medkey`: the patient's wallet, the provider's client and the contract admin's tool.
 
+mod audit_proofs;
 mod commands;
 mod dates;
 mod deployments;
 mod directory_check;
+mod emergency_setup;
 mod export_layout;
 mod fhir_bundle_writer;
 mod fhir_file;
 mod fhir_validation;
+mod grants;
 mod keystore;
 mod plain_errors;
 mod private_files;
 mod progress;
+mod record_store;
+mod registry;
+mod runtime;
 mod sealing;
 mod serve_config;
 mod session;

@@ -168,7 +168,7 @@ impl Default for VaultConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             secret_file: None,
-            body_limit_bytes: crate::commands::runtime::DEFAULT_BODY_LIMIT,
+            body_limit_bytes: crate::runtime::DEFAULT_BODY_LIMIT,
             trusted_proxies: Vec::new(),
             forwarded_header: "x-forwarded-for".into(),
             header_timeout_secs: limits.header_timeout.as_secs(),

@@ -3,7 +3,7 @@
 
 use std::{fmt, str::FromStr};
 
-use crate::RecordId;
+use crate::record_id::RecordId;
 use serde::{Deserialize, Serialize};
 
 macro_rules! vocabulary {

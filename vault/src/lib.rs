@@ -35,6 +35,7 @@ pub mod http;
 pub mod identity;
 pub mod limits;
 pub mod metrics;
+pub mod metrics_sampling;
 pub mod mirror_view;
 pub mod notify;
 pub mod passcodes;

@@ -11,19 +11,17 @@
 //! The head is kept in `--state-dir` only when every check passed.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use alloy::primitives::{Address, B256};
 use alloy::providers::ProviderBuilder;
-use alloy::transports::http::reqwest::Method;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use ed25519_dalek::VerifyingKey;
 use medkey_protocol::ConsentRegistry;
-use medkey_protocol::api::ProvenEntries;
-use medkey_protocol::audit::{AuditEntry, Consistency, Inclusion, Root, SignedTreeHead};
+use medkey_protocol::audit::SignedTreeHead;
 use serde_json::{Value, json};
 
+use crate::audit_proofs::{JSON_LINES, all_proven_entries, check_extends, parse_key, pass};
 use crate::vault_client::VaultClient;
 use crate::wallet::WalletArgs;
 
@@ -96,19 +94,6 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<()> {
             verified
         }
         AuditCommand::Log(args) => super::audit_log::run(args).await,
-    }
-}
-
-/// Set once per process by `audit verify --json`; `pass` is called from deep in the checks
-/// (consistency proofs recurse), so a flag is simpler than threading a reporter through them.
-static JSON_LINES: AtomicBool = AtomicBool::new(false);
-
-/// One line per check; the first failure ends the run.
-fn pass(what: &str) {
-    if JSON_LINES.load(Ordering::Relaxed) {
-        println!("{}", json!({"ok": true, "check": what}));
-    } else {
-        println!("ok    {what}");
     }
 }
 
@@ -205,117 +190,12 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every entry the signed-in account may see (narrowed by `query`, e.g. `&actor=0x…`), page by
-/// page; each page's head is checked against `head` and each entry against its page's head.
-pub(super) async fn all_proven_entries(
-    vault: &VaultClient,
-    token: &str,
-    operator: &VerifyingKey,
-    head: &SignedTreeHead,
-    query: &str,
-) -> anyhow::Result<Vec<(u64, AuditEntry)>> {
-    let mut all: Vec<(u64, AuditEntry)> = Vec::new();
-    let mut from = 0;
-    loop {
-        let path = format!("/v1/audit/entries?from={from}&limit={PAGE}{query}");
-        let body: ProvenEntries = vault.call(Method::GET, &path, Some(token), None::<&()>).await?;
-        let proven = body.tree_head.clone();
-        proven.verify(operator).map_err(|e| anyhow::anyhow!("FAIL  entries' tree head signature: {e}"))?;
-        if proven.size != head.size || proven.root != head.root {
-            check_extends(vault, operator, head, &proven, "the head verified above").await?;
-        }
-        let page = proven_entries(&proven, &body)?;
-        let full = page.len() == PAGE as usize;
-        if let Some((last, _)) = page.last() {
-            from = last + 1;
-        }
-        all.extend(page);
-        if !full {
-            return Ok(all);
-        }
-    }
-}
-
-/// Entries per `/v1/audit/entries` request (the vault's maximum).
-const PAGE: u32 = 1_000;
-
-/// The entries of a `/v1/audit/entries` page, each checked to be in `head` by its proof.
-pub(super) fn proven_entries(head: &SignedTreeHead, body: &ProvenEntries) -> anyhow::Result<Vec<(u64, AuditEntry)>> {
-    let root = head.root_hash();
-    let mut proven = Vec::new();
-    for item in &body.entries {
-        let (index, entry) = (item.leaf_index, item.entry.clone());
-        let proof = Inclusion::from_bytes(proof_bytes(&item.proof)?);
-        if root.verify_inclusion(&entry.leaf(), index, &proof).is_err() {
-            bail!(
-                "FAIL  entry {index} ({} by {} at {}) is not in the signed tree",
-                entry.kind,
-                entry.actor,
-                entry.at_ms
-            );
-        }
-        proven.push((index, entry));
-    }
-    Ok(proven)
-}
-
-/// Checks that `new` extends `old`: equal at equal size, else by the vault's consistency proof.
-async fn check_extends(
-    vault: &VaultClient,
-    operator: &VerifyingKey,
-    old: &SignedTreeHead,
-    new: &SignedTreeHead,
-    what: &str,
-) -> anyhow::Result<()> {
-    if old.size > new.size {
-        bail!("FAIL  consistency with {what}: the log shrank from {} to {} entries", old.size, new.size);
-    }
-    if old.size == new.size {
-        if old.root != new.root {
-            bail!("FAIL  consistency with {what}: two different roots at size {} (a forked log)", old.size);
-        }
-        pass(&format!("same head as {what}"));
-        return Ok(());
-    }
-    let body = vault.consistency(old.size).await?;
-    let proven = body.tree_head;
-    proven.verify(operator).map_err(|e| anyhow::anyhow!("FAIL  consistency head signature: {e}"))?;
-    let proof = Consistency::try_from_bytes(proof_bytes(&body.proof)?).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let old_root = Root::new(old.root.0.into(), old.size);
-    if proven.root_hash().verify_consistency(&old_root, &proof).is_err() {
-        bail!("FAIL  consistency with {what} (size {}): the log was rewritten or forked since", old.size);
-    }
-    // The proof was made for the head the vault held at that moment; it must extend ours too.
-    if proven.size != new.size
-        && Box::pin(check_extends(vault, operator, new, &proven, "the head verified above")).await.is_err()
-    {
-        bail!("FAIL  consistency: the vault's heads disagree with each other");
-    }
-    pass(&format!("extends {what} (size {})", old.size));
-    Ok(())
-}
-
 /// The registry's latest anchored (root, size), if any.
 async fn anchored_head<P: alloy::providers::Provider>(
     registry: &ConsentRegistry::ConsentRegistryInstance<P>,
 ) -> anyhow::Result<Option<(B256, u64)>> {
     let anchor = registry.latestAuditAnchor().call().await.context("reading the anchored head from the chain")?;
     Ok((anchor.size > 0).then_some((anchor.root, anchor.size)))
-}
-
-/// A proof's hashes (hex strings, as the vault sends them) as the bytes ct-merkle reads.
-pub(super) fn proof_bytes(hashes: &[String]) -> anyhow::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(hashes.len() * 32);
-    for hash in hashes {
-        out.extend(alloy::hex::decode(hash).context("a proof hash is not hex")?);
-    }
-    Ok(out)
-}
-
-pub(super) fn parse_key(hex: &str) -> anyhow::Result<VerifyingKey> {
-    let bytes: [u8; 32] =
-        alloy::hex::decode(hex)?.try_into().map_err(|_| anyhow::anyhow!("an Ed25519 key is 32 bytes"))?;
-    VerifyingKey::from_bytes(&bytes).context("not an Ed25519 public key")
 }
 
 /// An entry this client verified once, by its place in the tree: the vault must keep serving it.

@@ -8,7 +8,7 @@ use medkey_protocol::Purpose;
 use medkey_protocol::audit::AuditEntry;
 use serde_json::{Value, json};
 
-use super::audit::{all_proven_entries, parse_key};
+use crate::audit_proofs::{all_proven_entries, parse_key};
 use crate::dates::{DayEnd, parse_unix, rfc3339_ms};
 use crate::session::{ConnectArgs, Session};
 use crate::table;
@@ -77,7 +77,7 @@ fn filter_query(args: &LogArgs) -> anyhow::Result<String> {
         query += &format!("&actor={provider}");
     }
     if let Some(record) = &args.record {
-        query += &format!("&record={}", super::records::record_id(record)?);
+        query += &format!("&record={}", crate::record_store::record_id(record)?);
     }
     if let Some(since) = &args.since {
         query += &format!("&since_ms={}", parse_unix(since, DayEnd::Start)? * 1_000);

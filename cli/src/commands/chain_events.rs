@@ -25,8 +25,8 @@ use medkey_protocol::ConsentRegistry::{self, ConsentRegistryEvents};
 use medkey_protocol::{Category, Purpose};
 use serde_json::{Value, json};
 
-use super::admin::{Registry, RegistryArgs, role_name};
 use crate::dates::rfc3339_ms;
+use crate::registry::{Registry, RegistryArgs, role_name};
 
 /// Read the ConsentRegistry straight from the chain.
 #[derive(Debug, Args)]

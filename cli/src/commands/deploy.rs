@@ -43,7 +43,7 @@ pub struct DeployArgs {
 pub async fn run(args: DeployArgs) -> anyhow::Result<()> {
     let signer: PrivateKeySigner =
         args.private_key.trim().parse().context("MEDKEY_PRIVATE_KEY / --private-key is not a valid hex private key")?;
-    let audit_key = args.audit_key.as_deref().map(super::audit::parse_key).transpose().context("--audit-key")?;
+    let audit_key = args.audit_key.as_deref().map(crate::audit_proofs::parse_key).transpose().context("--audit-key")?;
     let mut deployment = deploy(&args.rpc_url, signer, args.admin, args.admin_delay).await?;
     deployment.audit_key = audit_key.map(|key| alloy::hex::encode(key.as_bytes()));
     let path = crate::deployments::save(&deployment, &args.deployments_dir)?;

@@ -17,7 +17,7 @@ use prometheus_client::registry::Registry;
 
 use super::deploy::deploy;
 use super::indexer::serve_metrics;
-use super::runtime::{self, Services, StopOn, VaultServer};
+use crate::runtime::{self, Services, StopOn, VaultServer};
 use crate::tools;
 
 /// Start a local anvil chain, deploy the ConsentRegistry, mirror it with the indexer and serve

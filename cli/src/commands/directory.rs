@@ -8,9 +8,9 @@ use clap::{Args, Subcommand};
 use medkey_protocol::api::{DirectoryEntry, DirectoryPage};
 use serde_json::json;
 
-use super::admin::RegistryArgs;
 use crate::dates::rfc3339_ms;
 use crate::directory_check::{Verdict, check};
+use crate::registry::RegistryArgs;
 use crate::table;
 use crate::vault_client::VaultClient;
 

@@ -18,7 +18,7 @@ use medkey_protocol::ConsentRegistry::EmergencyAccessOpened;
 use medkey_protocol::api::{EmergencyProviders, ProvidersBody};
 use serde_json::json;
 
-use super::sharing::share_existing;
+use crate::grants::share_existing;
 use crate::session::{ConnectArgs, Session};
 
 #[derive(Debug, Args)]
@@ -81,33 +81,6 @@ pub struct OpenArgs {
     json: bool,
     #[command(flatten)]
     connect: ConnectArgs,
-}
-
-/// The patient's break-glass setup: the categories opted in on chain and the providers chosen
-/// for them (kept in the vault, so every device of hers wraps new records the same way).
-pub struct Emergency {
-    categories: Vec<Category>,
-    providers: Vec<Address>,
-}
-
-impl Emergency {
-    pub fn none() -> Self {
-        Self { categories: Vec::new(), providers: Vec::new() }
-    }
-
-    pub async fn load(session: &Session) -> anyhow::Result<Self> {
-        let mask = session.registry().emergencyCategories(session.address()).call().await?;
-        if mask == 0 {
-            return Ok(Self::none());
-        }
-        let list: EmergencyProviders = session.get_as("/v1/account/emergency-providers").await?;
-        Ok(Self { categories: Category::from_mask(mask), providers: list.providers })
-    }
-
-    /// Whom a new record of `category` is wrapped for, beyond the live grants.
-    pub fn providers_for(&self, category: Category) -> &[Address] {
-        if self.categories.contains(&category) { &self.providers } else { &[] }
-    }
 }
 
 pub async fn run(args: EmergencyArgs) -> anyhow::Result<()> {

@@ -16,7 +16,6 @@ mod provider_apply;
 mod records;
 mod registrar;
 mod requests;
-pub(crate) mod runtime;
 mod serve;
 mod share_link;
 mod sharing;

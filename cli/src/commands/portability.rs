@@ -23,10 +23,10 @@ use serde_json::json;
 use serde_json::value::RawValue;
 use sha2::Digest;
 
-use super::records;
 use crate::export_layout::{Level, Node, unique_full_url};
 use crate::fhir_bundle_writer::{BundleWriter, ExportRecord, ndjson_line};
 use crate::progress::Progress;
+use crate::record_store;
 use crate::sealing;
 use crate::session::{ConnectArgs, Session};
 
@@ -86,13 +86,13 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
     let mut opened = Vec::with_capacity(records.len());
     let mut progress = Progress::new(records.len() as u64, "decrypting");
     for chunk in records.chunks(500) {
-        let body = RecordIdsBody { record_ids: chunk.iter().map(|r| records::id_of(r)).collect() };
+        let body = RecordIdsBody { record_ids: chunk.iter().map(|r| record_store::id_of(r)).collect() };
         let contents: RecordContents = session.call(Method::POST, "/v1/records/contents", &body).await?;
         for id in contents.missing {
             failures.push(Failure { record_id: id, reason: "the vault did not return it (erased meanwhile?)".into() });
         }
         for content in contents.records {
-            let id = records::id_of(&content.record);
+            let id = record_store::id_of(&content.record);
             match open(&session, content) {
                 Ok(record) => opened.push(record),
                 Err(err) => failure(&mut failures, id.clone(), err),
@@ -162,7 +162,9 @@ impl Opened {
     pub(super) async fn with_file(&mut self, session: &Session) -> anyhow::Result<ExportRecord> {
         let attachment = match &self.file_key {
             None => None,
-            Some((binding, key)) => Some(records::decrypted_attachment(session, &self.id, binding, key).await?.file),
+            Some((binding, key)) => {
+                Some(record_store::decrypted_attachment(session, &self.id, binding, key).await?.file)
+            }
         };
         Ok(ExportRecord { category: self.category, plaintext: std::mem::take(&mut self.plaintext), attachment })
     }
@@ -174,7 +176,7 @@ pub(super) fn open(session: &Session, content: RecordContent) -> anyhow::Result<
     serde_json::from_slice::<serde::de::IgnoredAny>(&plaintext).context("the record is not JSON")?;
     let origin = sealing::open_origin(&content, &session.wallet.encryption)?;
     Ok(Opened {
-        id: records::id_of(&content.record),
+        id: record_store::id_of(&content.record),
         category: content.record.category,
         resource_type: content.record.resource_type.clone(),
         plaintext,
@@ -295,8 +297,8 @@ impl Ndjson {
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     // Every entry (nested Bundles' included) is read and checked before any is stored, so a bad
     // file leaves nothing half-imported; inline files are decoded to temporary files meanwhile.
-    let entries = records::read_resources(&args.file, args.validate)?;
-    let planned = records::plan(entries, None, args.default_category)
+    let entries = record_store::read_resources(&args.file, args.validate)?;
+    let planned = record_store::plan(entries, None, args.default_category)
         .map_err(|err| err.context("pass --default-category for resources whose category cannot be told"))?;
     let session = Session::open(&args.connect).await?;
     // A record already stored with the same content in the same place (an import repeated) is
@@ -304,13 +306,13 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     // own copy so that a round trip gives back both Bundles whole.
     let mut seen = if args.allow_duplicates { HashSet::new() } else { stored_contents(&session).await? };
     let total = planned.len();
-    let planned: Vec<records::Planned> = planned
+    let planned: Vec<record_store::Planned> = planned
         .into_iter()
         .filter(|p| args.allow_duplicates || seen.insert(record_key(&p.entry.parsed, p.entry.origin.as_ref())))
         .collect();
     let skipped = total - planned.len();
     let attachments = planned.iter().filter(|p| p.entry.attachment.is_some()).count();
-    let stored = records::store_all(&session, planned, session.address()).await?;
+    let stored = record_store::store_all(&session, planned, session.address()).await?;
     eprintln!("{} records imported ({attachments} with an attached file)", stored.len());
     if skipped > 0 {
         eprintln!(
@@ -324,7 +326,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
 /// The keys ([`record_key`]) of every record the account has (decrypted here, 500 at a time).
 async fn stored_contents(session: &Session) -> anyhow::Result<HashSet<[u8; 32]>> {
     let list: Vec<RecordView> = session.get_as("/v1/records").await?;
-    let ids: Vec<String> = list.iter().filter(|r| !r.erased).map(records::id_of).collect();
+    let ids: Vec<String> = list.iter().filter(|r| !r.erased).map(record_store::id_of).collect();
     let mut keys = HashSet::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let body = RecordIdsBody { record_ids: chunk.to_vec() };

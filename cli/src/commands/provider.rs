@@ -8,8 +8,8 @@ use clap::{Args, Subcommand};
 use medkey_protocol::api::{GrantState, GrantView, KeyBatch, KeyBatchBody, KeyRelease, RecordView};
 use serde_json::{Value, json};
 
-use super::records::{self, Opened, record_id, write_opened};
 use crate::dates::rfc3339_ms;
+use crate::record_store::{self, Opened, record_id, write_opened};
 use crate::sealing;
 use crate::session::{ConnectArgs, Session};
 use crate::table;
@@ -136,7 +136,7 @@ pub async fn run(args: ProviderArgs) -> anyhow::Result<()> {
 
 async fn patients(args: PatientsArgs) -> anyhow::Result<()> {
     let session = Session::open(&args.connect).await?;
-    let grants: Vec<GrantView> = records::grant_views(&session, "/v1/grants?as=provider")
+    let grants: Vec<GrantView> = record_store::grant_views(&session, "/v1/grants?as=provider")
         .await?
         .into_iter()
         .filter(|g| args.all || g.state == GrantState::Live)
@@ -201,13 +201,13 @@ fn patient_name(resource: &Value) -> Option<String> {
 }
 
 async fn add(args: AddArgs) -> anyhow::Result<()> {
-    let planned = records::plan(records::read_resources(&args.file, args.validate)?, args.category, None)?;
+    let planned = record_store::plan(record_store::read_resources(&args.file, args.validate)?, args.category, None)?;
     let session = Session::open(&args.connect).await?;
-    let added = records::store_all(&session, planned, args.patient).await?;
+    let added = record_store::store_all(&session, planned, args.patient).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&added)?);
     } else {
-        records::print_records(&added);
+        record_store::print_records(&added);
     }
     Ok(())
 }
@@ -218,7 +218,7 @@ async fn list_records(args: RecordsArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&records)?);
     } else {
-        records::print_records(&records);
+        record_store::print_records(&records);
     }
     Ok(())
 }
@@ -254,7 +254,7 @@ async fn chart(args: ChartArgs) -> anyhow::Result<()> {
     let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": entries});
     let text = serde_json::to_string_pretty(&bundle)?;
     match &args.out {
-        Some(path) => records::write_private(path, text.as_bytes())?,
+        Some(path) => record_store::write_private(path, text.as_bytes())?,
         None => println!("{text}"),
     }
     eprintln!("{} of {} records opened", entries.len(), ids.len());

@@ -13,8 +13,8 @@ use anyhow::{Context, bail};
 use medkey_protocol::api::{ApplicationView, DeclineApplicationBody, RegistryReason, RegistryReasonBody};
 use serde_json::json;
 
-use super::admin::{Registry, Sent, transact};
 use crate::dates::rfc3339_ms;
+use crate::registry::{Registry, Sent, transact};
 use crate::session::Session;
 use crate::vault_client::VaultError;
 

@@ -10,7 +10,7 @@ use medkey_protocol::api::{AccessRequestView, ApproveBody, RequestDraft};
 use medkey_protocol::{Category, Purpose};
 use serde_json::json;
 
-use super::sharing::{self, GrantSpec};
+use crate::grants::{self, GrantSpec};
 use crate::session::{ConnectArgs, Session};
 use crate::table;
 
@@ -152,7 +152,7 @@ pub async fn run(args: RequestsArgs) -> anyhow::Result<()> {
                 record_ids: Vec::new(),
                 direct,
             };
-            let granted = sharing::make_grant(&session, &spec).await?;
+            let granted = grants::make_grant(&session, &spec).await?;
             let body = ApproveBody { grant_id: granted.grant_id.to_string() };
             session
                 .call::<AccessRequestView>(Method::POST, &format!("/v1/access-requests/{id}/approve"), &body)

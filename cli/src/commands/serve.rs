@@ -17,7 +17,7 @@ use medkey_vault::blobs::BlobStore;
 use medkey_vault::relay::Relayer;
 use prometheus_client::registry::Registry;
 
-use super::runtime::{self, Services, StopOn, VaultServer};
+use crate::runtime::{self, Services, StopOn, VaultServer};
 use crate::serve_config::{self, BlobBackend, Loaded, RegistryTarget, Secrets, redact_url};
 
 /// Run the chain mirror and the vault API in production, configured by a TOML file.

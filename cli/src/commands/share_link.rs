@@ -16,9 +16,9 @@ use medkey_protocol::api::{
 use serde_json::json;
 
 use super::portability::open;
-use super::records;
 use crate::dates::{self, DayEnd};
 use crate::fhir_bundle_writer::BundleWriter;
+use crate::record_store;
 use crate::session::{ConnectArgs, Session};
 use crate::share_link_file::{FHIR_CONTENT_TYPE, Payload, encrypt, random_32};
 
@@ -113,13 +113,13 @@ async fn create(args: CreateArgs, json: bool) -> anyhow::Result<()> {
         bail!("--until is in the past");
     }
     let session = Session::open(&args.connect).await?;
-    let wanted: Vec<String> = args.records.iter().map(|r| records::record_id(r)).collect::<Result<_, _>>()?;
+    let wanted: Vec<String> = args.records.iter().map(|r| record_store::record_id(r)).collect::<Result<_, _>>()?;
     let all: Vec<RecordView> = session.get_as("/v1/records").await?;
     let chosen: Vec<String> = all
         .iter()
         .filter(|r| !r.erased)
-        .filter(|r| args.categories.contains(&r.category) || wanted.contains(&records::id_of(r)))
-        .map(records::id_of)
+        .filter(|r| args.categories.contains(&r.category) || wanted.contains(&record_store::id_of(r)))
+        .map(record_store::id_of)
         .collect();
     if let Some(missing) = wanted.iter().find(|id| !chosen.contains(id)) {
         bail!("record {missing} is not one of your records");
@@ -134,7 +134,7 @@ async fn create(args: CreateArgs, json: bool) -> anyhow::Result<()> {
         let body = RecordIdsBody { record_ids: chunk.to_vec() };
         let contents: RecordContents = session.call(Method::POST, "/v1/records/contents", &body).await?;
         for content in contents.records {
-            let id = records::id_of(&content.record);
+            let id = record_store::id_of(&content.record);
             let mut opened = open(&session, content).with_context(|| format!("record {id} could not be opened"))?;
             let mut record = opened.with_file(&session).await.with_context(|| format!("record {id}"))?;
             bundle.entry(&mut record, None)?;

@@ -11,7 +11,7 @@
 //!
 //! No record content is ever in an entry: ids, addresses, codes and a time.
 
-use crate::RecordId;
+use crate::record_id::RecordId;
 use alloy::primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -5,7 +5,7 @@
 use alloy::primitives::Address;
 
 use super::EnvelopeError;
-use crate::RecordId;
+use crate::record_id::RecordId;
 
 /// The longest resource type a binding carries, in ASCII bytes.
 pub const MAX_RESOURCE_TYPE: usize = 64;

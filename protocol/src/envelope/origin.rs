@@ -22,7 +22,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::{EncryptionSecret, EnvelopeError, VERSION, random_bytes};
-use crate::RecordId;
+use crate::record_id::RecordId;
 
 const LABEL: &[u8] = b"medkey/v1/record-origin";
 

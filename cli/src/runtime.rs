@@ -94,7 +94,8 @@ impl Services {
                 background.push(tokio::spawn(anchorer.run(policy, until_stopped(stop_rx.clone()))));
             }
             if vault.sample_metrics {
-                let sampling = medkey_vault::metrics::sample(vault.state.clone(), until_stopped(stop_rx.clone()));
+                let sampling =
+                    medkey_vault::metrics_sampling::sample(vault.state.clone(), until_stopped(stop_rx.clone()));
                 background.push(tokio::spawn(sampling));
             }
             // Started with the vault's state (`AppState::with_notifier`), if at all; stopped below.
