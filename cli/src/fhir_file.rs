@@ -75,10 +75,38 @@ impl FileEntry {
     }
 }
 
-/// Every resource in the FHIR JSON file at `path` (see the module's description).
+/// Every resource in the FHIR JSON file at `path` (see the module's description), or in the FHIR
+/// NDJSON file when its name ends in `.ndjson`.
 pub fn read(path: &Path) -> anyhow::Result<Vec<FileEntry>> {
     let file = File::open(path).with_context(|| format!("reading {}", path.display()))?;
-    read_from(BufReader::new(file)).with_context(|| format!("in {}", path.display()))
+    let ndjson = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("ndjson"));
+    let entries = if ndjson { read_ndjson(BufReader::new(file)) } else { read_from(BufReader::new(file)) };
+    entries.with_context(|| format!("in {}", path.display()))
+}
+
+/// FHIR NDJSON (the Bulk Data format some portals export): one resource, or a Bundle, per
+/// non-empty line, each read like a file of its own; a bad line refuses the file, named.
+pub fn read_ndjson(input: impl std::io::BufRead) -> anyhow::Result<Vec<FileEntry>> {
+    let mut entries = Vec::new();
+    for (index, line) in input.lines().enumerate() {
+        let line = line.context("not UTF-8 text")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let line_entries = read_from(line.as_bytes()).with_context(|| format!("line {}", index + 1))?;
+        // Placed by line, so two records alike on different lines stay two records.
+        entries.extend(line_entries.into_iter().map(|mut entry| {
+            entry.place = match entry.place.as_str() {
+                "" => (index + 1).to_string(),
+                inner => format!("{}.{inner}", index + 1),
+            };
+            entry
+        }));
+    }
+    if entries.is_empty() {
+        bail!("no resources in it: an NDJSON file holds one FHIR resource per line");
+    }
+    Ok(entries)
 }
 
 /// A streaming JSON reader for FHIR text: any number is accepted as written (FHIR decimals may
@@ -421,6 +449,18 @@ mod tests {
 
     fn read_str(json: &str) -> anyhow::Result<Vec<FileEntry>> {
         read_from(json.as_bytes())
+    }
+
+    #[test]
+    fn ndjson_gives_one_resource_per_line_and_names_a_bad_line() {
+        let text = "{\"resourceType\":\"Observation\",\"valueQuantity\":{\"value\":13.50}}\n\n{\"resourceType\":\"Patient\"}\n";
+        let entries = read_ndjson(text.as_bytes()).unwrap();
+        assert_eq!(entries.iter().map(FileEntry::resource_type).collect::<Vec<_>>(), ["Observation", "Patient"]);
+        assert!(entries[0].text.contains("13.50"), "{}", entries[0].text);
+        assert_eq!((entries[0].place.as_str(), entries[1].place.as_str()), ("1", "3"));
+        let bad = read_ndjson("{\"resourceType\":\"Patient\"}\n{\"resourceType\":\n".as_bytes()).unwrap_err();
+        assert!(format!("{bad:#}").starts_with("line 2: not valid JSON"), "{bad:#}");
+        assert!(read_ndjson("\n\n".as_bytes()).unwrap_err().to_string().contains("no resources in it"));
     }
 
     #[test]

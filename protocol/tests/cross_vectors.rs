@@ -133,8 +133,15 @@ fn build() -> Value {
         },
         "audit": audit_vectors(owner.address()),
         "categories": category_vectors(),
+        "category_list": category_list(),
         "directory_profile": profile_vector(&owner),
     })
+}
+
+/// The consent categories by name, in bit order (the contract's `uint16` mask): both languages
+/// pin the same list, so neither can add, drop or reorder one alone.
+fn category_list() -> Value {
+    json!(medkey_protocol::Category::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>())
 }
 
 /// A provider profile signed by anvil's account 1: its EIP-712 digest, the registry's
@@ -345,4 +352,5 @@ fn typescript_vectors_open_in_rust() {
     assert_eq!(hex(derived.public_key().0), ts["wallet_key"]["public_key"].as_str().unwrap());
     assert_eq!(ts["wallet_key"]["statement"].as_str().unwrap(), wallet_key::statement(account));
     let _ = EncryptionPublicKey(arr(&ts["wallet_key"]["public_key"]));
+    assert_eq!(ts["category_list"], category_list(), "the TypeScript client's categories, in bit order");
 }

@@ -55,7 +55,7 @@ async fn audit_verify_passes_a_clean_log_and_names_what_was_tampered(backend: Ba
         &chain.rpc_url(),
         chain.keys[0].clone(),
         chain.registry,
-        vault.state.log.clone(),
+        vault.state.audit.clone(),
         Duration::from_secs(30),
     )
     .unwrap();

@@ -65,7 +65,7 @@ async fn account_settings_are_validated_and_private(backend: Backend) {
     assert_eq!(mine["providers"].as_array().unwrap().len(), 1, "{mine}");
     let (_, bobs) = vault.call("GET", providers, Some(&bob_token), None).await;
     assert_eq!(bobs["providers"], json!([]), "each patient sees only her own list");
-    let log = vault.state.log.for_actor(alice.address()).await.unwrap();
+    let log = vault.state.audit.for_actor(alice.address()).await.unwrap();
     let kinds: Vec<&str> = log.iter().map(|e| e.kind.as_str()).collect();
     assert!(kinds.contains(&"encryption_key_published") && kinds.contains(&"emergency_providers_set"), "{kinds:?}");
     db.cleanup().await;

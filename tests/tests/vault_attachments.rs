@@ -90,7 +90,7 @@ async fn attachments_stream_in_and_out_under_the_gate(backend: Backend) {
     assert_eq!(opened, image);
     let (status, _) = vault.bytes(&get, &clinic_token).await;
     assert_eq!(status, 403);
-    let log = vault.state.log.for_patient(alice.address()).await.unwrap();
+    let log = vault.state.audit.for_patient(alice.address()).await.unwrap();
     assert!(log.iter().any(|e| e.kind == "attachment_released" && e.actor == lab.address()));
     assert!(
         log.iter()
@@ -188,7 +188,7 @@ async fn a_writer_attaches_only_under_a_live_write_grant(backend: Backend) {
         .call("GET", &format!("/v1/records/{}/attachment", alloy::hex::encode(ids[1])), Some(&lab_token), None)
         .await;
     assert_eq!(status, 404);
-    let log = vault.state.log.for_patient(alice.address()).await.unwrap();
+    let log = vault.state.audit.for_patient(alice.address()).await.unwrap();
     assert!(
         !log.iter().any(|e| e.kind == "attachment_released" && e.record_id == Some(ids[1])),
         "a release was logged for a file that does not exist"
@@ -234,7 +234,7 @@ async fn a_writer_attaches_only_under_a_live_write_grant(backend: Backend) {
     refused.body["patient"] = serde_json::json!(alice.address());
     let (status, body) = vault.call("POST", "/v1/records", Some(&lab_token), Some(refused.body.clone())).await;
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("no_live_grant")), "{body}");
-    let log = vault.state.log.for_patient(alice.address()).await.unwrap();
+    let log = vault.state.audit.for_patient(alice.address()).await.unwrap();
     let refusals: Vec<(&str, &str)> = log
         .iter()
         .filter(|e| e.actor == lab.address() && e.outcome == "no_live_grant")
@@ -247,7 +247,7 @@ async fn a_writer_attaches_only_under_a_live_write_grant(backend: Backend) {
     stranger_record.body["patient"] = serde_json::json!(alice.address());
     let (status, _) = vault.call("POST", "/v1/records", Some(&stranger_token), Some(stranger_record.body)).await;
     assert_eq!(status, 403);
-    assert_eq!(vault.state.log.for_patient(alice.address()).await.unwrap().len(), before);
+    assert_eq!(vault.state.audit.for_patient(alice.address()).await.unwrap().len(), before);
     db.cleanup().await;
 }
 

@@ -11,7 +11,7 @@ use medkey_e2e::mirror::{RunningIndexer, test_config};
 use medkey_e2e::on_both_backends;
 use medkey_e2e::scenario::AuditedWorld;
 use medkey_protocol::audit::{AuditEntry, Consistency, Inclusion, SignedTreeHead};
-use medkey_vault::access_log::AccessLog;
+use medkey_vault::audit_log::AuditLog;
 use serde_json::Value;
 
 fn proof_bytes(hashes: &Value) -> Vec<u8> {
@@ -81,16 +81,16 @@ async fn every_entry_is_proven_and_heads_stay_consistent(backend: Backend) {
     assert!(failure.starts_with("entry 5"), "{failure}");
     // ...and a vault starting on that database refuses to serve the log.
     let vault_pool = medkey_vault::db::migrate(&indexer.store).await.unwrap();
-    let reopened = AccessLog::open(vault_pool.clone(), indexer.store.backend()).await;
-    assert!(matches!(reopened, Err(medkey_vault::access_log::OpenError::Tampered(_))), "{reopened:?}");
+    let reopened = AuditLog::open(vault_pool.clone(), indexer.store.backend()).await;
+    assert!(matches!(reopened, Err(medkey_vault::audit_log::OpenError::Tampered(_))), "{reopened:?}");
     // Putting it back, then deleting an entry, is caught as well.
     sqlx::query("UPDATE access_log SET outcome = 'no_live_grant' WHERE kind = 'key_denied'")
         .execute(pool)
         .await
         .unwrap();
-    assert!(AccessLog::open(vault_pool.clone(), indexer.store.backend()).await.is_ok());
+    assert!(AuditLog::open(vault_pool.clone(), indexer.store.backend()).await.is_ok());
     sqlx::query("DELETE FROM access_log WHERE leaf_index = 1").execute(pool).await.unwrap();
-    assert!(AccessLog::open(vault_pool, indexer.store.backend()).await.is_err(), "a deleted entry");
+    assert!(AuditLog::open(vault_pool, indexer.store.backend()).await.is_err(), "a deleted entry");
     db.cleanup().await;
 }
 on_both_backends!(every_entry_is_proven_and_heads_stay_consistent);
@@ -101,8 +101,8 @@ async fn replicas_sequence_one_log(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = medkey_indexer::Store::connect(&db.url).await.unwrap();
     let pool = medkey_vault::db::migrate(&store).await.unwrap();
-    let a = AccessLog::open(pool.clone(), store.backend()).await.unwrap();
-    let b = AccessLog::open(pool.clone(), store.backend()).await.unwrap();
+    let a = AuditLog::open(pool.clone(), store.backend()).await.unwrap();
+    let b = AuditLog::open(pool.clone(), store.backend()).await.unwrap();
     let actor = alloy::primitives::Address::repeat_byte(7);
     let appends = (0..200u64).map(|i| {
         let log = if i % 2 == 0 { a.clone() } else { b.clone() };
@@ -119,7 +119,7 @@ async fn replicas_sequence_one_log(backend: Backend) {
     let mut times: Vec<u64> = a.for_actor(actor).await.unwrap().iter().map(|e| e.at_ms).collect();
     times.sort_unstable();
     assert_eq!(times, (0..200).collect::<Vec<_>>(), "every entry once");
-    assert!(AccessLog::open(pool, store.backend()).await.is_ok(), "and the stored log checks out");
+    assert!(AuditLog::open(pool, store.backend()).await.is_ok(), "and the stored log checks out");
     store.close().await;
     db.cleanup().await;
 }
@@ -135,7 +135,7 @@ async fn tree_heads_are_anchored_on_chain(backend: Backend) {
     let db = TestDb::new(backend).await;
     let indexer = RunningIndexer::start(test_config(&chain, chain.rpc_url()), &db.url).await;
     let pool = medkey_vault::db::migrate(&indexer.store).await.unwrap();
-    let log = AccessLog::open(pool, indexer.store.backend()).await.unwrap();
+    let log = AuditLog::open(pool, indexer.store.backend()).await.unwrap();
     let actor = alloy::primitives::Address::repeat_byte(7);
     let append = |n: u64| {
         let log = log.clone();

@@ -117,7 +117,7 @@ async fn key_release_matrix_over_http(backend: Backend) {
     expect(403, "no_live_grant")(vault.call("GET", &key_path, Some(&lab_token), None).await);
 
     // Every release and denial is in the log.
-    let entries = vault.state.log.for_patient(alice).await.unwrap();
+    let entries = vault.state.audit.for_patient(alice).await.unwrap();
     let outcomes: Vec<&str> =
         entries.iter().filter(|e| e.kind.starts_with("key_")).map(|e| e.outcome.as_str()).collect();
     assert_eq!(
@@ -127,7 +127,7 @@ async fn key_release_matrix_over_http(backend: Backend) {
     // A wallet that is no provider grows no patient's log: its refusals are the operator's, once
     // per window however often it asks.
     expect(403, "provider_not_registered")(vault.call("GET", &key_path, Some(&stranger_token), None).await);
-    let strangers = vault.state.log.for_actor(stranger.address()).await.unwrap();
+    let strangers = vault.state.audit.for_actor(stranger.address()).await.unwrap();
     let refusals: Vec<(&str, Option<Address>)> =
         strangers.iter().filter(|e| e.kind == "key_denied").map(|e| (e.outcome.as_str(), e.patient)).collect();
     assert_eq!(refusals, [("provider_not_registered", None)]);

@@ -89,7 +89,7 @@ async fn a_writer_cannot_replace_keys_and_every_attempt_is_logged(backend: Backe
     assert_eq!(stored, real.to_vec());
 
     // Alice's audit log shows every call, with its outcome and who made it.
-    let log = vault.state.log.for_patient(alice.address()).await.unwrap();
+    let log = vault.state.audit.for_patient(alice.address()).await.unwrap();
     let calls: Vec<(Address, &str)> =
         log.iter().filter(|e| e.kind == "keys_added").map(|e| (e.actor, e.outcome.as_str())).collect();
     assert_eq!(

@@ -120,7 +120,7 @@ async fn a_chart_opens_in_one_call_and_every_record_is_decided_and_logged(backen
 
     // One audit entry per record of hers, each with its outcome; the ids that name no record of
     // hers are one entry between them (the caller's words, not her records).
-    let log = vault.state.log.for_actor(lab.address()).await.unwrap();
+    let log = vault.state.audit.for_actor(lab.address()).await.unwrap();
     assert_eq!(log.iter().filter(|e| e.kind == "key_released").count(), 120);
     let denied: Vec<&str> = log.iter().filter(|e| e.kind == "key_denied").map(|e| e.outcome.as_str()).collect();
     assert_eq!(denied.len(), 4, "{denied:?}");

@@ -92,7 +92,7 @@ async fn totp_enrolment_sign_in_and_provider_policy(backend: Backend) {
     assert_eq!((status, body["error"]["code"].as_str()), (403, Some("mfa_required")), "{body}");
     let key_path = format!("/v1/records/{}/key", "ab".repeat(16));
     assert_eq!(vault.call("GET", &key_path, Some(&weak), None).await.0, 403);
-    let logged = vault.state.log.for_actor(lab.address()).await.unwrap();
+    let logged = vault.state.audit.for_actor(lab.address()).await.unwrap();
     assert!(logged.iter().any(|e| e.kind == "key_denied" && e.outcome == "mfa_required"), "{logged:?}");
     vault.call("POST", "/v1/auth/mfa/setup", Some(&weak), None).await;
     let (_, setup) = vault.call("POST", "/v1/auth/mfa/setup", Some(&weak), None).await;

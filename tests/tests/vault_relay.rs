@@ -124,7 +124,7 @@ async fn grants_and_revocations_are_relayed_without_gas(backend: Backend) {
     let (status, body) = vault.call("POST", "/v1/grants/typed-data", Some(&alice_token), Some(bad)).await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_grant")));
 
-    let log = vault.state.log.for_patient(alice.address()).await.unwrap();
+    let log = vault.state.audit.for_patient(alice.address()).await.unwrap();
     let kinds: Vec<&str> = log.iter().map(|e| e.kind.as_str()).collect();
     assert!(kinds.contains(&"grant_relayed") && kinds.contains(&"revoke_relayed"), "{kinds:?}");
     db.cleanup().await;

@@ -167,7 +167,7 @@ async fn a_request_is_answered_with_the_patients_own_grant(backend: Backend) {
     assert_eq!(w.call("POST", "/v1/access-requests", &lab_token, Some(ask(alice))).await.0, 201);
 
     // Every change is in the audit log, visible to both parties.
-    let log = w.vault.state.log.for_patient(alice).await.unwrap();
+    let log = w.vault.state.audit.for_patient(alice).await.unwrap();
     let requested: Vec<_> = log.iter().filter(|e| e.kind == "access_requested").collect();
     assert_eq!(requested.len(), 2, "{log:?}");
     assert_eq!((requested[0].actor, requested[0].purpose), (lab, Some(Purpose::Treat.index())));
@@ -203,7 +203,7 @@ async fn declines_refusals_and_bad_input(backend: Backend) {
     let (_, listed) = w.call("GET", "/v1/access-requests?status=declined", &bob_token, None).await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(w.call("POST", "/v1/access-requests", &clinic_token, Some(ask(bob))).await.0, 201);
-    let log = w.vault.state.log.for_patient(bob).await.unwrap();
+    let log = w.vault.state.audit.for_patient(bob).await.unwrap();
     let declines: Vec<_> = log.iter().filter(|e| e.kind == "access_declined").collect();
     assert_eq!(declines.len(), 1, "{log:?}");
     assert_eq!(declines[0].actor, bob);

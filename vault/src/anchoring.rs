@@ -14,7 +14,7 @@ use alloy::providers::DynProvider;
 use alloy::signers::local::PrivateKeySigner;
 use medkey_protocol::ConsentRegistry::{self, ConsentRegistryInstance};
 
-use crate::access_log::AccessLog;
+use crate::audit_log::AuditLog;
 
 /// When to anchor.
 #[derive(Clone, Copy, Debug)]
@@ -48,7 +48,7 @@ pub enum AnchorError {
 #[derive(Clone, Debug)]
 pub struct Anchorer {
     registry: ConsentRegistryInstance<DynProvider>,
-    log: AccessLog,
+    log: AuditLog,
     timeout: Duration,
 }
 
@@ -58,7 +58,7 @@ impl Anchorer {
         rpc_url: &str,
         key: PrivateKeySigner,
         registry: Address,
-        log: AccessLog,
+        log: AuditLog,
         timeout: Duration,
     ) -> Result<Self, String> {
         let provider = crate::relay::sending_provider(rpc_url, key, "anchoring operator")?;

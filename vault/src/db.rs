@@ -94,3 +94,11 @@ impl HeldConnection {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_vault_migrations_are_twins() {
+        medkey_indexer::store::check_twins(super::POSTGRES, super::SQLITE).unwrap();
+    }
+}

@@ -9,7 +9,7 @@
 //! - [`relay`] submits patients' EIP-712 signatures to the registry (gasless sharing);
 //! - [`blobs`] and [`attachments`] keep attachment ciphertext (a directory or S3) and its size;
 //! - [`anchoring`] puts the audit tree head on chain on a schedule;
-//! - [`access_log`] records every release and denial, group-committed;
+//! - [`audit_log`] records every release and denial, group-committed;
 //! - [`access_requests`] keeps providers' requests for access and the patients' answers;
 //! - [`notify`] sends signed webhook notifications from a stored outbox;
 //! - [`share_links`] keeps SMART Health Links; [`share_link_admission`] decides who opens one;
@@ -20,11 +20,11 @@
 //!   names the client;
 //! - [`http`] is the axum API over all of it.
 
-pub mod access_log;
 pub mod access_requests;
 pub mod account_keys;
 pub mod anchoring;
 pub mod attachments;
+pub mod audit_log;
 pub mod blobs;
 pub mod consent_fhir;
 pub mod db;

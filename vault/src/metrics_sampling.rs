@@ -29,7 +29,7 @@ pub async fn sample(state: AppState, stop: impl std::future::Future<Output = ()>
 
 async fn sample_once(state: &AppState) {
     let metrics = &state.metrics;
-    let size = match state.log.stored_size().await {
+    let size = match state.audit.stored_size().await {
         Ok(size) => {
             metrics.audit_log_size.set(gauge_value(size));
             Some(size)

@@ -21,7 +21,8 @@
 //! A 2xx answer within the attempt timeout is delivered; anything else is retried with
 //! exponential backoff and jitter (1 s, 2 s, 4 s … capped) up to `max_attempts`, after which the
 //! delivery becomes a dead letter: [`dead_letters`] lists them and [`requeue`] sends one again.
-//! There is deliberately no HTTP endpoint for this: the vault has no operator authentication.
+//! An operator (a holder of the registry's operator role, signed in) lists and retries them at
+//! `GET /v1/admin/webhooks` and `POST /v1/admin/webhooks/{id}/retry`, from the admin console.
 //! Delivery is at least once and unordered: receivers drop ids they have seen, order by
 //! `occurred_at`, check the signature with [`verify_signature`] and refuse old timestamps.
 //!

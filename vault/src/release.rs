@@ -16,8 +16,8 @@ use std::net::IpAddr;
 
 use alloy::primitives::Address;
 
-use crate::access_log::{AppendError, AuditEntry, stamped};
 use crate::attachments::StoredAttachment;
+use crate::audit_log::{AppendError, AuditEntry, stamped};
 use crate::gate::{Decision, Denial, Release, ReleaseRequest};
 use crate::limits::LimitError;
 use crate::records::{RecordError, RecordMeta, ReleaseView};
@@ -102,7 +102,7 @@ pub async fn key(state: &VaultState, reader: Reader, record_id: RecordId) -> Res
         log_denied(state, "key_denied", reader.address, Some(meta.owner), Some(record_id), "key_not_wrapped").await?;
         return Err(ReleaseError::KeyNotWrapped);
     };
-    state.log.append(&released_entry("key_released", reader.address, &meta, &release)).await?;
+    state.audit.append(&released_entry("key_released", reader.address, &meta, &release)).await?;
     Ok(ReleasedKey { meta, release, ciphertext, wrapped_key })
 }
 
@@ -168,7 +168,7 @@ pub async fn keys(
         }
     }
     // Logged before answered.
-    state.log.append_all(&entries).await?;
+    state.audit.append_all(&entries).await?;
     if stranger {
         stranger_refused(state, "key_denied", reader.address).await?;
     }
@@ -197,7 +197,7 @@ pub async fn attachment(
         return Err(ReleaseError::NoAttachment);
     };
     if let Some(release) = release {
-        state.log.append(&released_entry("attachment_released", reader.address, &meta, &release)).await?;
+        state.audit.append(&released_entry("attachment_released", reader.address, &meta, &release)).await?;
     }
     Ok((meta, stored))
 }
@@ -250,7 +250,7 @@ pub fn denied_entry(
 pub async fn stranger_refused(state: &VaultState, kind: &str, actor: Address) -> Result<(), AppendError> {
     let code = Denial::ProviderNotRegistered.code();
     if state.stranger_refusals.first_in_window(actor, code) {
-        state.log.append(&denied_entry(kind, actor, None, None, code)).await?;
+        state.audit.append(&denied_entry(kind, actor, None, None, code)).await?;
     }
     Ok(())
 }
@@ -316,5 +316,5 @@ async fn log_denied(
     record_id: Option<RecordId>,
     code: &str,
 ) -> Result<(), AppendError> {
-    state.log.append(&denied_entry(kind, actor, patient, record_id, code)).await
+    state.audit.append(&denied_entry(kind, actor, patient, record_id, code)).await
 }

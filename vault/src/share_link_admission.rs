@@ -11,7 +11,7 @@
 use alloy::primitives::{Address, B256};
 use sha2::{Digest, Sha256};
 
-use crate::access_log::{AppendError, AuditEntry, stamped};
+use crate::audit_log::{AppendError, AuditEntry, stamped};
 use crate::limits::LimitError;
 use crate::notify::Event;
 use crate::passcodes::PasscodeError;
@@ -147,7 +147,7 @@ pub async fn opened(state: &VaultState, admitted: &Admitted, recipient: &str) ->
     if let Some(notifier) = &state.notifier {
         notifier.wake();
     }
-    state.log.append(&audit(link, "share_link_opened", "ok")).await?;
+    state.audit.append(&audit(link, "share_link_opened", "ok")).await?;
     Ok(())
 }
 
@@ -172,7 +172,7 @@ async fn refused(
     now: u64,
 ) -> Result<(), AdmissionError> {
     store(state).record_access(&link.id, now, recipient, outcome, None).await?;
-    state.log.append(&audit(link, "share_link_refused", outcome)).await?;
+    state.audit.append(&audit(link, "share_link_refused", outcome)).await?;
     Ok(())
 }
 

@@ -9,9 +9,9 @@ use hkdf::Hkdf;
 use medkey_indexer::{FreshnessPolicy, Store};
 use sha2::Sha256;
 
-use crate::access_log::AccessLog;
 use crate::account_keys::AccountKeys;
 use crate::attachments::Attachments;
+use crate::audit_log::AuditLog;
 use crate::blobs::BlobStore;
 use crate::directory::Directory;
 use crate::emergency_providers::EmergencyProviders;
@@ -60,7 +60,7 @@ pub struct VaultState {
     pub records: Records,
     pub release_reads: ReleaseReads,
     pub gate: ReleaseGate,
-    pub log: AccessLog,
+    pub audit: AuditLog,
     pub mirror: Store,
     pub chain_id: u64,
     pub freshness: FreshnessPolicy,
@@ -96,7 +96,7 @@ pub enum SetupError {
     #[error("vault database migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("audit log: {0}")]
-    AuditLog(#[from] crate::access_log::OpenError),
+    AuditLog(#[from] crate::audit_log::OpenError),
     #[error("chain mirror: {0}")]
     Mirror(#[from] medkey_indexer::StoreError),
     #[error("vault identity settings: {0}")]
@@ -122,7 +122,7 @@ impl AppState {
             records: Records::new(pool.clone(), mirror.backend()),
             release_reads: ReleaseReads::new(Records::new(pool.clone(), mirror.backend())),
             gate: ReleaseGate::new(MirrorView::follow(mirror.clone(), chain_id, MIRROR_POLL).await?, freshness),
-            log: AccessLog::open_counted(pool.clone(), mirror.backend(), metrics.clone()).await?,
+            audit: AuditLog::open_counted(pool.clone(), mirror.backend(), metrics.clone()).await?,
             metrics,
             mirror,
             chain_id,

@@ -174,7 +174,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         &anvil.endpoint(),
         operator,
         deployment.address,
-        vault.state.log.clone(),
+        vault.state.audit.clone(),
         Duration::from_secs(30),
     )
     .map_err(|err| anyhow::anyhow!(err))?;

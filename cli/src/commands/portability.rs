@@ -50,10 +50,14 @@ pub struct ExportArgs {
     connect: ConnectArgs,
 }
 
-/// Upload every resource of a FHIR Bundle (from Medkey or another system) as new records.
+/// Upload every resource of a FHIR Bundle or NDJSON file (from Medkey or another system) as new
+/// records.
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  medkey import records-from-my-clinic.json")]
+#[command(
+    after_help = "Examples:\n  medkey import records-from-my-clinic.json\n  medkey import bulk/Observation.ndjson"
+)]
 pub struct ImportArgs {
+    /// A FHIR Bundle or resource (JSON), or FHIR NDJSON (`.ndjson`, one resource per line).
     file: PathBuf,
     /// Category for resources whose category is neither in the Bundle nor inferable.
     #[arg(long)]

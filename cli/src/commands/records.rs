@@ -24,7 +24,7 @@ use crate::session::{ConnectArgs, Session};
     after_help = "Examples:\n  medkey upload lab-result.json\n  medkey upload bundle.json\n  medkey upload scan-report.json --attach scan.pdf --category imaging"
 )]
 pub struct UploadArgs {
-    /// A FHIR R4 resource or Bundle (JSON).
+    /// A FHIR R4 resource or Bundle (JSON), or FHIR NDJSON (`.ndjson`, one resource per line).
     file: PathBuf,
     /// The category for every resource (default: inferred from resourceType and codes).
     #[arg(long)]

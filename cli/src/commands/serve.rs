@@ -220,7 +220,7 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget, 
     let anchoring = match &secrets.operator {
         Some((key, _)) => {
             let timeout = Duration::from_secs(c.anchoring.timeout_secs);
-            let anchorer = Anchorer::new(&c.chain.rpc_url, key.clone(), registry.address, state.log.clone(), timeout)
+            let anchorer = Anchorer::new(&c.chain.rpc_url, key.clone(), registry.address, state.audit.clone(), timeout)
                 .map_err(|err| anyhow::anyhow!(err))
                 .context("starting the anchorer")?;
             let policy = AnchorPolicy {

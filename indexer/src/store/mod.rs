@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 pub use codec::value_rows;
 pub use commit::{BlockBatch, CommitStats};
-pub use migrations::{EmbeddedMigration, embedded_migrator};
+pub use migrations::{EmbeddedMigration, check_twins, embedded_migrator};
 pub use read::FreshnessError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

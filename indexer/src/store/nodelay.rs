@@ -53,6 +53,7 @@ fn with_socket<T>((local, peer): (u16, u16), f: impl FnOnce(socket2::SockRef<'_>
         // it meanwhile; the calls below then fail with EBADF, or, were the number reused at
         // once, read another socket's addresses, which will not match. Nothing but `f` acts on
         // it, and only on the socket whose two ports match.
+        #[allow(unsafe_code)]
         let fd = unsafe { BorrowedFd::borrow_raw(fd) };
         let socket = socket2::SockRef::from(&fd);
         let port = |addr: std::io::Result<socket2::SockAddr>| addr.ok()?.as_socket().map(|a: SocketAddr| a.port());

@@ -13,7 +13,7 @@ use alloy::primitives::Address;
 use medkey_e2e::db::{Backend, TestDb};
 use medkey_protocol::RecordId;
 use medkey_protocol::audit::{AuditEntry, Tree};
-use medkey_vault::access_log::AccessLog;
+use medkey_vault::audit_log::AuditLog;
 
 #[tokio::main]
 async fn main() {
@@ -26,7 +26,7 @@ async fn main() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let db = TestDb::new(backend).await;
         let store = medkey_indexer::Store::connect(&db.url).await.unwrap();
-        let log = AccessLog::open(medkey_vault::db::migrate(&store).await.unwrap(), store.backend()).await.unwrap();
+        let log = AuditLog::open(medkey_vault::db::migrate(&store).await.unwrap(), store.backend()).await.unwrap();
         let started = Instant::now();
         let workers: Vec<_> = (0..concurrency)
             .map(|w| {

@@ -35,6 +35,7 @@ pub fn wait_for_port(port: u16, within: Duration, what: &str) {
 }
 
 /// Whether this process is root (servers that refuse to run as root then run as their user).
+#[allow(unsafe_code)]
 pub fn is_root() -> bool {
     // SAFETY: getuid has no preconditions and cannot fail.
     unsafe extern "C" {

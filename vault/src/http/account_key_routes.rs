@@ -49,7 +49,7 @@ pub async fn publish(
         return Err(ApiError::bad_request("bad_signature", "not your signature of this key's statement on this chain"));
     }
     state.account_keys.publish(caller.address, &PublishedKey { encryption_key: key, signature }, now_ms()).await?;
-    state.log.append(&crate::access_log::stamped("encryption_key_published", caller.address)).await?;
+    state.audit.append(&crate::audit_log::stamped("encryption_key_published", caller.address)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

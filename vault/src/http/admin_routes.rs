@@ -20,7 +20,7 @@ use super::ids;
 use super::json::{ApiJson, ApiQuery};
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
 use super::{ApiError, AppState};
-use crate::access_log::stamped;
+use crate::audit_log::stamped;
 use crate::directory::ApplicationStatus;
 use medkey_protocol::clock::now_ms;
 
@@ -67,11 +67,11 @@ async fn caller_holding(
     }
     // No role, no standing: in the operator's log once per caller and window, not on every call.
     if state.stranger_refusals.first_in_window(caller.address, code) {
-        let refused = crate::access_log::AuditEntry {
+        let refused = crate::audit_log::AuditEntry {
             outcome: code.into(),
             ..stamped(&format!("admin_{}", method_label(&parts.method)), caller.address)
         };
-        state.log.append(&refused).await?;
+        state.audit.append(&refused).await?;
     }
     Err(ApiError::forbidden(code, message))
 }
@@ -172,7 +172,7 @@ pub async fn applications(
     let status = query.status.as_deref().unwrap_or("pending");
     let status = ApplicationStatus::parse(status)
         .ok_or_else(|| ApiError::bad_request("invalid_status", "status is pending, approved or declined"))?;
-    state.log.append(&stamped("admin_applications_read", registrar)).await?;
+    state.audit.append(&stamped("admin_applications_read", registrar)).await?;
     super::directory_routes::caught_up(&state).await?;
     let mut views = Vec::new();
     for application in state.directory.applications(status, 500).await? {
@@ -213,7 +213,7 @@ pub async fn decline(
         state.directory.application(id).await?.ok_or_else(|| ApiError::not_found("no such application"))?;
         return Err(not_pending());
     }
-    state.log.append(&stamped("application_declined", registrar)).await?;
+    state.audit.append(&stamped("application_declined", registrar)).await?;
     let application =
         state.directory.application(id).await?.ok_or_else(|| ApiError::not_found("no such application"))?;
     Ok(Json(view(&state, application).await?))
@@ -263,7 +263,7 @@ pub async fn confirm(
         ));
     }
     state.directory.refresh(&state.mirror, state.chain_id, application.profile.provider, now_ms()).await?;
-    state.log.append(&stamped("application_confirmed", registrar)).await?;
+    state.audit.append(&stamped("application_confirmed", registrar)).await?;
     let application =
         state.directory.application(id).await?.ok_or_else(|| ApiError::not_found("no such application"))?;
     Ok(Json(view(&state, application).await?))
@@ -292,7 +292,7 @@ pub async fn add_reason(
 ) -> Result<Json<RegistryReason>, ApiError> {
     let reason = reason_text(&body.reason)?;
     let hash = state.directory.add_reason(reason, registrar, now_ms()).await?;
-    state.log.append(&stamped("registry_reason_recorded", registrar)).await?;
+    state.audit.append(&stamped("registry_reason_recorded", registrar)).await?;
     Ok(Json(RegistryReason { reason_hash: hash.to_string(), reason: reason.to_owned() }))
 }
 

@@ -17,7 +17,7 @@ use medkey_protocol::api::{
 use super::admin_routes::{Operator, RoleHolder, role_name};
 use super::openapi::{ErrorBody, Internal, Unauthorized};
 use super::{ApiError, AppState};
-use crate::access_log::stamped;
+use crate::audit_log::stamped;
 use crate::notify;
 use medkey_protocol::clock::now_ms;
 
@@ -38,9 +38,9 @@ pub async fn status(
     State(state): State<AppState>,
     RoleHolder(who): RoleHolder,
 ) -> Result<Json<SystemStatus>, ApiError> {
-    state.log.append(&stamped("admin_status_read", who)).await?;
+    state.audit.append(&stamped("admin_status_read", who)).await?;
     let (log_size, log_root) = {
-        let tree = state.log.tree().await?;
+        let tree = state.audit.tree().await?;
         (tree.len(), alloy::hex::encode_prefixed(tree.root().as_bytes()))
     };
     let anchor = state.mirror.latest_anchor(state.chain_id).await?;
@@ -111,7 +111,7 @@ pub async fn dead_webhooks(
     State(state): State<AppState>,
     RoleHolder(who): RoleHolder,
 ) -> Result<Json<Vec<FailedDelivery>>, ApiError> {
-    state.log.append(&stamped("admin_webhooks_read", who)).await?;
+    state.audit.append(&stamped("admin_webhooks_read", who)).await?;
     let dead = notify::dead_letters(state.mirror.pool(), 200).await?;
     Ok(Json(
         dead.into_iter()
@@ -153,7 +153,7 @@ pub async fn retry_webhook(
     if id.len() > 100 || !notifier.requeue(&id).await? {
         return Err(ApiError::not_found("no dead delivery with this id"));
     }
-    state.log.append(&stamped("webhook_retried", who)).await?;
+    state.audit.append(&stamped("webhook_retried", who)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -180,7 +180,7 @@ pub async fn provider_history(
     Path(address): Path<String>,
 ) -> Result<Json<Vec<ProviderHistoryStep>>, ApiError> {
     let provider = super::ids::address(&address)?;
-    state.log.append(&stamped("admin_provider_history_read", who)).await?;
+    state.audit.append(&stamped("admin_provider_history_read", who)).await?;
     let mut steps = Vec::new();
     for event in state.mirror.provider_history(state.chain_id, provider).await? {
         let reason = match event.reason_hash {

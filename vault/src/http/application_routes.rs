@@ -10,7 +10,7 @@ use super::auth::Caller;
 use super::json::ApiJson;
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
 use super::{ApiError, AppState};
-use crate::access_log::stamped;
+use crate::audit_log::stamped;
 use crate::directory::{Application, ApplicationKind, ApplicationStatus, SubmitError};
 use medkey_protocol::clock::now_ms;
 
@@ -89,7 +89,7 @@ pub async fn apply(
     }
     // The registrar may have committed to this very profile already (it saw it elsewhere).
     state.directory.refresh(&state.mirror, state.chain_id, caller.address, now_ms()).await?;
-    state.log.append(&stamped("provider_applied", caller.address)).await?;
+    state.audit.append(&stamped("provider_applied", caller.address)).await?;
     Ok((StatusCode::CREATED, Json(view(&state, application).await?)))
 }
 

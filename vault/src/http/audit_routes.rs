@@ -22,7 +22,7 @@ use super::ids;
 use super::json::ApiQuery;
 use super::openapi::{ErrorBody, Internal, Unauthorized};
 use super::{ApiError, AppState};
-use crate::access_log::EntryFilter;
+use crate::audit_log::EntryFilter;
 use medkey_protocol::clock::now_ms;
 
 const MAX_PAGE: u32 = 1_000;
@@ -102,7 +102,7 @@ pub async fn operator_key(State(state): State<AppState>) -> Json<OperatorKey> {
     ),
 )]
 pub async fn tree_head(State(state): State<AppState>) -> Result<Json<SignedTreeHead>, ApiError> {
-    let tree = state.log.tree().await?;
+    let tree = state.audit.tree().await?;
     Ok(Json(sign(&state, tree.len(), tree.root().as_bytes().as_slice())))
 }
 
@@ -122,7 +122,7 @@ pub async fn consistency(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ConsistencyQuery>,
 ) -> Result<Json<ConsistencyAnswer>, ApiError> {
-    let tree = state.log.tree().await?;
+    let tree = state.audit.tree().await?;
     let size = tree.len();
     if query.from == 0 || query.from > size {
         return Err(ApiError::bad_request("invalid_size", format!("from must be 1 to {size}")));
@@ -151,8 +151,8 @@ pub async fn entries(
     caller: Caller,
     ApiQuery(query): ApiQuery<EntriesQuery>,
 ) -> Result<Json<ProvenEntries>, ApiError> {
-    let logged = state.log.visible_to(caller.address, &query.filter()?).await?;
-    let tree = state.log.tree().await?;
+    let logged = state.audit.visible_to(caller.address, &query.filter()?).await?;
+    let tree = state.audit.tree().await?;
     let size = tree.len();
     let proven: Vec<ProvenEntry> = logged
         .into_iter()

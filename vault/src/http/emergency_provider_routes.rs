@@ -66,6 +66,6 @@ pub async fn replace(
         return Err(ApiError::bad_request("invalid_providers", "a provider is named twice"));
     }
     state.emergency_providers.replace(caller.address, &providers, now_ms()).await?;
-    state.log.append(&crate::access_log::stamped("emergency_providers_set", caller.address)).await?;
+    state.audit.append(&crate::audit_log::stamped("emergency_providers_set", caller.address)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -262,10 +262,10 @@ impl From<crate::release_reads::ReadError> for ApiError {
 }
 
 /// An entry not stored means no answer: a release is never made without its entry.
-impl From<crate::access_log::AppendError> for ApiError {
-    fn from(err: crate::access_log::AppendError) -> Self {
+impl From<crate::audit_log::AppendError> for ApiError {
+    fn from(err: crate::audit_log::AppendError) -> Self {
         match err {
-            crate::access_log::AppendError::Unavailable(_) => Self::unavailable_database(),
+            crate::audit_log::AppendError::Unavailable(_) => Self::unavailable_database(),
             _ => Self::internal(err),
         }
     }

@@ -12,7 +12,7 @@ use super::json::ApiJson;
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
 use super::session_routes::second_factor;
 use super::{ApiError, AppState};
-use crate::access_log::AuditEntry;
+use crate::audit_log::AuditEntry;
 use crate::identity::MfaError;
 use medkey_protocol::clock::now_ms;
 
@@ -138,8 +138,8 @@ async fn log_change<T>(
         Err(err @ MfaError::InvalidCode) => err.code(),
         Err(_) => return Ok(()),
     };
-    let entry = AuditEntry { outcome: outcome.into(), ..crate::access_log::stamped(kind, caller.address) };
-    Ok(state.log.append(&entry).await?)
+    let entry = AuditEntry { outcome: outcome.into(), ..crate::audit_log::stamped(kind, caller.address) };
+    Ok(state.audit.append(&entry).await?)
 }
 
 async fn count_attempt<T>(

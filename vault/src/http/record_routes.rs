@@ -18,7 +18,7 @@ use super::ids;
 use super::json::{ApiJson, ApiQuery};
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
 use super::{ApiError, AppState};
-use crate::access_log::AuditEntry;
+use crate::audit_log::AuditEntry;
 use crate::gate::{Decision, ReleaseRequest};
 use crate::records::{KeyAdder, NewRecord, NewVersion, RecordError, RecordMeta};
 use medkey_protocol::RecordId;
@@ -351,9 +351,9 @@ pub async fn add_keys(
         patient: Some(meta.owner),
         record_id: Some(meta.record_id),
         outcome: added.as_ref().err().map_or("ok", |err| err.code).to_owned(),
-        ..crate::access_log::stamped("keys_added", caller.address)
+        ..crate::audit_log::stamped("keys_added", caller.address)
     };
-    state.log.append(&entry).await?;
+    state.audit.append(&entry).await?;
     added.map(|()| StatusCode::NO_CONTENT)
 }
 
@@ -389,18 +389,18 @@ pub(super) async fn log_refused(
         patient: Some(patient),
         record_id: Some(record_id),
         outcome: code.to_owned(),
-        ..crate::access_log::stamped(kind, actor)
+        ..crate::audit_log::stamped(kind, actor)
     };
-    Ok(state.log.append(&entry).await?)
+    Ok(state.audit.append(&entry).await?)
 }
 
 pub(super) async fn log(state: &AppState, kind: &str, actor: Address, meta: &RecordMeta) -> Result<(), ApiError> {
     let entry = AuditEntry {
         patient: Some(meta.owner),
         record_id: Some(meta.record_id),
-        ..crate::access_log::stamped(kind, actor)
+        ..crate::audit_log::stamped(kind, actor)
     };
-    Ok(state.log.append(&entry).await?)
+    Ok(state.audit.append(&entry).await?)
 }
 
 /// Active providers holding a live grant from `patient` on `category`, with their published key.

@@ -19,7 +19,7 @@ use super::ids;
 use super::json::ApiJson;
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
 use super::{ApiError, AppState};
-use crate::access_log::AuditEntry;
+use crate::audit_log::AuditEntry;
 use medkey_protocol::clock::now_ms;
 
 /// How long a signature stays submittable unless the client asks otherwise (1 hour).
@@ -171,9 +171,9 @@ pub async fn relay(
     let entry = AuditEntry {
         patient: Some(caller.address),
         grant_id: Some(relayed.grant_id),
-        ..crate::access_log::stamped(kind, caller.address)
+        ..crate::audit_log::stamped(kind, caller.address)
     };
-    state.log.append(&entry).await?;
+    state.audit.append(&entry).await?;
     Ok((StatusCode::CREATED, Json(relayed)))
 }
 

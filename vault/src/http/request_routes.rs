@@ -25,11 +25,11 @@ use super::auth::Caller;
 use super::json::{ApiJson, ApiQuery};
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
 use super::{ApiError, AppState, ids};
-use crate::access_log::{AuditEntry, stamped};
 use crate::access_requests::{
     AccessRequest, AccessRequests, Answer, MAX_DURATION_SECS, MIN_DURATION_SECS, NewRequest, RequestError,
     RequestStatus, check_note, new_id,
 };
+use crate::audit_log::{AuditEntry, stamped};
 use crate::notify::{Event, EventType};
 use medkey_protocol::clock::now_ms;
 
@@ -150,7 +150,7 @@ pub async fn create(
         purpose: Some(new.purpose),
         ..stamped("access_requested", caller.address)
     };
-    state.log.append(&entry).await?;
+    state.audit.append(&entry).await?;
     Ok((StatusCode::CREATED, Json(request.into())))
 }
 
@@ -270,7 +270,7 @@ pub async fn approve(
         grant_id: Some(grant_id),
         ..stamped("access_approved", caller.address)
     };
-    state.log.append(&entry).await?;
+    state.audit.append(&entry).await?;
     Ok(Json(request.into()))
 }
 
@@ -306,7 +306,7 @@ pub async fn decline(
     let request = store(&state).answer(&request.id, Answer::Decline, now, event.as_ref()).await?;
     wake(&state);
     let entry = AuditEntry { patient: Some(request.patient), ..stamped("access_declined", caller.address) };
-    state.log.append(&entry).await?;
+    state.audit.append(&entry).await?;
     Ok(Json(request.into()))
 }
 

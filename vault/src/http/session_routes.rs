@@ -9,7 +9,7 @@ use super::client_ip::ClientIp;
 use super::json::ApiJson;
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals};
 use super::{ApiError, AppState};
-use crate::access_log::AuditEntry;
+use crate::audit_log::AuditEntry;
 use crate::identity::{LoginError, MfaError, SecondFactor, Session};
 use medkey_protocol::clock::now_ms;
 
@@ -108,13 +108,13 @@ async fn log_login(
     result: &Result<Session, LoginError>,
 ) -> Result<(), ApiError> {
     let entry = match (result, claimed) {
-        (Ok(session), _) => crate::access_log::stamped("login", session.address),
+        (Ok(session), _) => crate::audit_log::stamped("login", session.address),
         (Err(LoginError::Mfa(err @ MfaError::InvalidCode)), Some(address)) => {
-            AuditEntry { outcome: err.code().into(), ..crate::access_log::stamped("login", address) }
+            AuditEntry { outcome: err.code().into(), ..crate::audit_log::stamped("login", address) }
         }
         _ => return Ok(()),
     };
-    Ok(state.log.append(&entry).await?)
+    Ok(state.audit.append(&entry).await?)
 }
 
 /// Rotates a refresh token. Reusing a spent one ends its whole session family.

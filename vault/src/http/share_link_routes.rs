@@ -21,7 +21,7 @@ use super::client_ip::ClientIp;
 use super::json::{ApiJson, ApiQuery};
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
 use super::{ApiError, AppState};
-use crate::access_log::{AuditEntry, stamped};
+use crate::audit_log::{AuditEntry, stamped};
 use crate::share_link_admission::{self as admission, AdmissionError, link_digest};
 use crate::share_links::{Link, LinkState, NewFile, NewLink, ShareLinks, StoredFile};
 use medkey_protocol::clock::now_ms;
@@ -105,7 +105,7 @@ pub async fn create(
         grant_id: Some(link_digest(&link.id)),
         ..stamped("share_link_created", caller.address)
     };
-    state.log.append(&entry).await?;
+    state.audit.append(&entry).await?;
     Ok((StatusCode::CREATED, Json(view(&link, new.files.len() as u32, Vec::new(), now))))
 }
 
@@ -161,7 +161,7 @@ pub async fn revoke(
         grant_id: Some(link_digest(&id)),
         ..stamped("share_link_revoked", caller.address)
     };
-    state.log.append(&entry).await?;
+    state.audit.append(&entry).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

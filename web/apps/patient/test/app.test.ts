@@ -2,6 +2,12 @@
 // vault (medkey dev serving the built app). The page talks to a wallet injected the way an
 // extension injects one (EIP-6963); it signs in this test's Node process, so its key never
 // enters the page.
+//
+// The journeys are sequential on purpose: they are one patient's story with one browser page,
+// each starting where the one before left her (signed in, with the records, grants and links
+// the earlier ones made), as a real person's first weeks would go. They run in file order
+// (`describe.sequential`); run the file, not one journey alone. What each service does on its
+// own, in any order, is tested without a browser in test/services/.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -80,7 +86,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-describe('the patient app', () => {
+describe.sequential('the patient app', () => {
   let sharedIds: string[] = [];
   const appUrl = () => `http://${stack.siweDomain}/`;
   const observation = {

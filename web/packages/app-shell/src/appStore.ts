@@ -2,7 +2,7 @@
 // and the listeners React subscribes with (useSyncExternalStore). Screens read the state and
 // call the subclass's methods; they hold no logic of their own.
 
-import type { VaultClient, VaultSession, Wallet } from '@medkey/client';
+import { MedkeyError, type VaultClient, type VaultSession, type Wallet } from '@medkey/client';
 import type { Hex, PublicClient } from 'viem';
 import type { AppConfig } from './config.ts';
 import { configAndWallets } from './devWallet.ts';
@@ -97,4 +97,34 @@ export class AppStore<S extends ShellState> {
     const message = err instanceof Error ? err.message : String(err);
     this.set({ busy: undefined, error: message } as Partial<S>);
   }
+
+  /**
+   * One action the person asked for: says what is happening (`busy`, when it takes a while),
+   * clears the last error, runs `action`, and turns a failure into words on the screen. The
+   * answer is `action`'s, or undefined when it failed. Every app's services act through this,
+   * so none can forget to clear `busy` or swallow an error.
+   */
+  run = async <T>(busy: string | undefined, action: () => Promise<T>): Promise<T | undefined> => {
+    this.set({ error: undefined, ...(busy ? { busy } : {}) } as Partial<S>);
+    try {
+      const answer = await action();
+      if (busy && this.state.busy === busy) this.set({ busy: undefined } as Partial<S>);
+      return answer;
+    } catch (err) {
+      this.fail(err);
+      return undefined;
+    }
+  };
+
+  /**
+   * The wallet, vault, session and chain of the signed-in person. Signed out (locked, or the
+   * session ended), an action fails with a sentence saying so instead of doing nothing.
+   */
+  signedIn = (): SignedIn => {
+    const { wallet, vault, session, chain } = this;
+    if (!wallet || !vault || !session || !chain) {
+      throw new MedkeyError('signed_out', 'You are signed out. Connect your wallet again to continue.');
+    }
+    return { wallet, vault, session, chain };
+  };
 }

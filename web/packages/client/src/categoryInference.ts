@@ -5,7 +5,7 @@
 // their evidence is the data file both sides read.
 
 import table from '../../../../protocol/src/sensitive_codes.json' with { type: 'json' };
-import type { Category } from './consent.ts';
+import { CATEGORIES, type Category } from './consent.ts';
 
 type Coding = { system?: string; code?: string; display?: string };
 type Concept = { coding?: Coding[]; text?: string };
@@ -51,8 +51,12 @@ const BY_TYPE: Record<string, Category> = {
   MolecularSequence: 'genetics',
 };
 
-/** The categories that are off by default when sharing, each with a warning. */
-export const SENSITIVE_CATEGORIES: readonly Category[] = ['mental_health', 'substance_use', 'sexual_reproductive_health', 'genetics'];
+/**
+ * The categories that are off by default when sharing, each with a warning: those the shared
+ * data file has evidence for (protocol/src/sensitive_codes.json), in bit order. A new sensitive
+ * category is added there, once, for Rust and every app alike.
+ */
+export const SENSITIVE_CATEGORIES: readonly Category[] = CATEGORIES.filter((c) => Object.hasOwn(table.categories, c));
 
 /** `category` is a list in most resources and a single concept in a few. */
 function categories(resource: Resource): Concept[] {

@@ -8,6 +8,8 @@ import { bytesToHex, hexToBytes, recoverAddress, type Address, type Hex } from '
 import { privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
 import {
+  CATEGORIES,
+  SENSITIVE_CATEGORIES,
   bindingBytes,
   canonicalEntry,
   checkAuditLog,
@@ -54,6 +56,11 @@ function binding(fields: Record<string, unknown>): RecordBinding {
 
 describe('the Rust vectors', () => {
   const bound = binding(rust.binding.fields);
+
+  it('name the same consent categories in the same bit order, the sensitive ones from the shared file', () => {
+    expect([...CATEGORIES]).toEqual(rust.category_list);
+    expect([...SENSITIVE_CATEGORIES]).toEqual(['mental_health', 'substance_use', 'sexual_reproductive_health', 'genetics']);
+  });
 
   it('encode the same binding', () => {
     expect(bytesToHex(bindingBytes(bound))).toBe(rust.binding.bytes);
@@ -224,6 +231,7 @@ describe('this library', () => {
       },
       streams: { cases },
       wallet_key: { account: account.address, statement, signature, public_key: bytesToHex(derived.publicKey) },
+      category_list: [...CATEGORIES],
     };
     // Fresh randomness each run: the Rust test opens whatever was last written, so the file is
     // rewritten only when asked (npm run vectors), keeping the committed file stable.

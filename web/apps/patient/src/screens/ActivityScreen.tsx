@@ -24,11 +24,11 @@ export function ActivityScreen() {
           {activity.check.message}
         </p>
       )}
-      <button type="button" onClick={() => void app.loadActivity()}>
+      <button type="button" onClick={() => void app.activity.load()}>
         Check again
       </button>
       {activity?.check.ok && (
-        <button type="button" onClick={() => { const blob = app.activityAsFhir(); if (blob) saveFile(blob, `medkey-activity-${new Date().toISOString().slice(0, 10)}.json`); }}>
+        <button type="button" onClick={() => { const blob = app.activity.asFhir(); if (blob) saveFile(blob, `medkey-activity-${new Date().toISOString().slice(0, 10)}.json`); }}>
           Download as FHIR AuditEvents
         </button>
       )}

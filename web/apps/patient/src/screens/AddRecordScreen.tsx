@@ -11,17 +11,18 @@ export function AddRecordScreen() {
     <section aria-labelledby="add-title">
       <h1 id="add-title">Add records</h1>
       <p>
-        Choose a file your patient portal exported: FHIR (JSON: one resource or a Bundle) or C-CDA (XML). Nothing is
+        Choose a file your patient portal exported: FHIR (JSON: one resource or a Bundle; or NDJSON, one resource per
+        line) or C-CDA (XML). Nothing is
         stored until you check the list below: each record is then encrypted in this browser before it is sent.
       </p>
       <label htmlFor="file">FHIR or C-CDA file</label>
       <input
         id="file"
         type="file"
-        accept=".json,.xml,application/json,application/fhir+json,text/xml,application/xml"
+        accept=".json,.ndjson,.xml,application/json,application/fhir+json,application/fhir+ndjson,text/xml,application/xml"
         onChange={(e) => {
           const file = e.currentTarget.files?.[0];
-          if (file) void app.planFile(file);
+          if (file) void app.records.planFile(file);
         }}
       />
       <label htmlFor="document">Or attach a document (PDF or image)</label>
@@ -31,7 +32,7 @@ export function AddRecordScreen() {
         accept="application/pdf,image/png,image/jpeg,image/gif,image/webp"
         onChange={(e) => {
           const file = e.currentTarget.files?.[0];
-          if (file) void app.attachFile(file);
+          if (file) void app.records.attachFile(file);
         }}
       />
       <SelfReportForm />
@@ -61,7 +62,7 @@ export function AddRecordScreen() {
                     <select
                       aria-label={`Category of ${titleOf(plan.resource)}`}
                       value={plan.category ?? ''}
-                      onChange={(e) => app.setPlannedCategory(i, e.currentTarget.value as Category)}
+                      onChange={(e) => app.records.setPlannedCategory(i, e.currentTarget.value as Category)}
                     >
                       <option value="" disabled>
                         Choose a category
@@ -77,7 +78,7 @@ export function AddRecordScreen() {
               ))}
             </tbody>
           </table>
-          <button type="button" onClick={() => void app.storePlanned()} disabled={Boolean(state.busy)}>
+          <button type="button" onClick={() => void app.records.storePlanned()} disabled={Boolean(state.busy)}>
             Encrypt and store {state.planned.length} record{state.planned.length === 1 ? '' : 's'}
           </button>
         </>

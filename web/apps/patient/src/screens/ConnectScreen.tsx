@@ -11,7 +11,7 @@ export function ConnectScreen() {
         wallet; nothing is ever paid and no password is stored anywhere.
       </p>
       <h2>Connect your wallet</h2>
-      <WalletList wallets={state.wallets} busy={Boolean(state.busy)} onPick={(wallet) => void app.connect(wallet)} />
+      <WalletList wallets={state.wallets} busy={Boolean(state.busy)} onPick={(wallet) => void app.login.connect(wallet)} />
     </section>
   );
 }

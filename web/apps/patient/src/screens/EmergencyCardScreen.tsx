@@ -30,7 +30,7 @@ export function EmergencyCardScreen() {
           aria-labelledby="card-form-title"
           onSubmit={(e) => {
             e.preventDefault();
-            app.draftEmergencyCard({ name, birthDate: birthDate || undefined, bloodGroup: bloodGroup || undefined, contacts: contacts.filter((c) => c.name || c.phone) });
+            app.links.draftCard({ name, birthDate: birthDate || undefined, bloodGroup: bloodGroup || undefined, contacts: contacts.filter((c) => c.name || c.phone) });
           }}
         >
           <h2 id="card-form-title">What the card says</h2>
@@ -64,7 +64,7 @@ export function EmergencyCardScreen() {
           aria-labelledby="card-review-title"
           onSubmit={(e) => {
             e.preventDefault();
-            void app.makeEmergencyCard(passcode, { bloodGroup: showBlood, allergies: showAllergies });
+            void app.links.makeCard(passcode, { bloodGroup: showBlood, allergies: showAllergies });
           }}
         >
           <h2 id="card-review-title">Check your summary</h2>

@@ -45,7 +45,7 @@ export function EmergencySettings() {
       <button
         type="button"
         disabled={Boolean(state.busy)}
-        onClick={() => void app.saveEmergency({ categories: chosen, providers: named as Address[] })}
+        onClick={() => void app.sharing.saveEmergency({ categories: chosen, providers: named as Address[] })}
       >
         Save emergency settings
       </button>

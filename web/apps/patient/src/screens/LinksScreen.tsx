@@ -31,7 +31,7 @@ export function LinksScreen() {
         aria-labelledby="new-link-title"
         onSubmit={(e) => {
           e.preventDefault();
-          void app.createShareLink({ label, categories, passcode, days, singleUse, followChanges });
+          void app.links.create({ label, categories, passcode, days, singleUse, followChanges });
         }}
       >
         <h2 id="new-link-title">A new link</h2>
@@ -108,7 +108,7 @@ export function LinksScreen() {
               </ul>
             )}
             {link.state === 'active' && (
-              <button type="button" onClick={() => void app.revokeShareLink(link.id)}>
+              <button type="button" onClick={() => void app.links.revoke(link.id)}>
                 Stop this link
               </button>
             )}

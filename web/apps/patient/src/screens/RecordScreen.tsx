@@ -18,7 +18,7 @@ function EraseRecord({ recordId }: { recordId: string }) {
   return (
     <p role="group" aria-label="Erase this record">
       Erasing removes this record and every earlier version of it for good, for you and for everyone you shared it with.{' '}
-      <button type="button" onClick={() => void app.eraseRecord(recordId)} disabled={Boolean(state.busy)}>
+      <button type="button" onClick={() => void app.records.erase(recordId)} disabled={Boolean(state.busy)}>
         Erase it for good
       </button>{' '}
       <button type="button" onClick={() => setAsked(false)}>
@@ -46,7 +46,7 @@ export function RecordScreen() {
       {unshowable && <UnshowableRecord text={item.text} />}
       {item?.resource && <ResourceView resource={item.resource} />}
       {attachedFile(item) && !state.preview && (
-        <button type="button" onClick={() => void app.showAttachment(item!.view.record_id)} disabled={Boolean(state.busy)}>
+        <button type="button" onClick={() => void app.records.showAttachment(item!.view.record_id)} disabled={Boolean(state.busy)}>
           Show the attached file
         </button>
       )}

@@ -26,7 +26,7 @@ export function RecordsScreen() {
       </button>
       <button
         type="button"
-        onClick={() => void app.exportRecords().then((blob) => blob && saveFile(blob, `medkey-records-${new Date().toISOString().slice(0, 10)}.json`))}
+        onClick={() => void app.records.exportRecords().then((blob) => blob && saveFile(blob, `medkey-records-${new Date().toISOString().slice(0, 10)}.json`))}
         disabled={state.records.length === 0 || Boolean(state.busy)}
       >
         Download all as a FHIR file
@@ -35,9 +35,9 @@ export function RecordsScreen() {
       {state.records.length > 0 && (
         <div className="filters">
           <label htmlFor="search">Search</label>
-          <input id="search" type="search" value={state.filter.query} onChange={(e) => app.setFilter({ query: e.currentTarget.value })} />
+          <input id="search" type="search" value={state.filter.query} onChange={(e) => app.records.setFilter({ query: e.currentTarget.value })} />
           <label htmlFor="category">Category</label>
-          <select id="category" value={state.filter.category} onChange={(e) => app.setFilter({ category: e.currentTarget.value as Category | '' })}>
+          <select id="category" value={state.filter.category} onChange={(e) => app.records.setFilter({ category: e.currentTarget.value as Category | '' })}>
             <option value="">All categories</option>
             {CATEGORIES.map((c) => (
               <option key={c} value={c}>
@@ -46,7 +46,7 @@ export function RecordsScreen() {
             ))}
           </select>
           <label htmlFor="type">Type</label>
-          <select id="type" value={state.filter.type} onChange={(e) => app.setFilter({ type: e.currentTarget.value })}>
+          <select id="type" value={state.filter.type} onChange={(e) => app.records.setFilter({ type: e.currentTarget.value })}>
             <option value="">All types</option>
             {recordTypes(state.records).map((t) => (
               <option key={t} value={t}>
@@ -55,9 +55,9 @@ export function RecordsScreen() {
             ))}
           </select>
           <label htmlFor="from">From</label>
-          <input id="from" type="date" value={state.filter.from} onChange={(e) => app.setFilter({ from: e.currentTarget.value })} />
+          <input id="from" type="date" value={state.filter.from} onChange={(e) => app.records.setFilter({ from: e.currentTarget.value })} />
           <label htmlFor="to">To</label>
-          <input id="to" type="date" value={state.filter.to} onChange={(e) => app.setFilter({ to: e.currentTarget.value })} />
+          <input id="to" type="date" value={state.filter.to} onChange={(e) => app.records.setFilter({ to: e.currentTarget.value })} />
         </div>
       )}
       {state.records.length > 0 && shown.length < state.records.length && (

@@ -55,7 +55,7 @@ export function SelfReportForm() {
           <input id="self-second" value={second} onChange={(e) => setSecond(e.currentTarget.value)} inputMode={kind === 'blood-pressure' ? 'decimal' : 'text'} />
         </>
       )}
-      <button type="button" onClick={() => app.planSelfReport(report())}>
+      <button type="button" onClick={() => app.records.planSelfReport(report())}>
         Add to the list
       </button>
     </fieldset>

@@ -11,14 +11,14 @@ export function SettingsScreen() {
       <h2>Encryption key</h2>
       <p>
         Made from your wallet’s signature; only this wallet can make it again. Public part:{' '}
-        <code className="address">{app.publicKeyHex()}</code>
+        <code className="address">{app.login.publicKeyHex()}</code>
       </p>
       <h2>Second factor</h2>
       {mfa?.enabled && !mfa.recoveryCodes && <p>On: signing in asks for a code from your authenticator app.</p>}
       {mfa && !mfa.enabled && !mfa.setup && (
         <>
           <p>Off. With it on, someone who gets hold of your wallet still needs your phone to sign in.</p>
-          <button type="button" onClick={() => void app.startMfa()}>
+          <button type="button" onClick={() => void app.account.startMfa()}>
             Turn on the second factor
           </button>
         </>
@@ -51,7 +51,7 @@ export function SettingsScreen() {
           <button
             type="button"
             onClick={() => {
-              void (mfa.enabled ? app.disableMfa(code) : app.confirmMfa(code));
+              void (mfa.enabled ? app.account.disableMfa(code) : app.account.confirmMfa(code));
               setCode('');
             }}
           >

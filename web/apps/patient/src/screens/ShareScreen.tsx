@@ -34,7 +34,7 @@ export function ShareScreen() {
       <h2>1. Who</h2>
       <label htmlFor="find-provider">Find your provider by name, practice, city or NPI</label>
       <input id="find-provider" type="search" value={query} onChange={(e) => setQuery(e.currentTarget.value)} autoComplete="off" />
-      <button type="button" onClick={() => void app.findProviders(query)}>
+      <button type="button" onClick={() => void app.sharing.findProviders(query)}>
         Search the directory
       </button>
       {state.found && state.found.length === 0 && <p>No provider in the directory matches “{query}”. Try part of the name, or ask the clinic for its address.</p>}
@@ -49,7 +49,7 @@ export function ShareScreen() {
                   type="button"
                   onClick={() => {
                     setAddress(checked.entry.profile.provider);
-                    void app.lookUp(checked.entry.profile.provider);
+                    void app.sharing.lookUp(checked.entry.profile.provider);
                   }}
                 >
                   Choose {checked.entry.profile.display_name}
@@ -61,7 +61,7 @@ export function ShareScreen() {
       )}
       <label htmlFor="provider">Or the provider’s address</label>
       <input id="provider" value={address} onChange={(e) => setAddress(e.currentTarget.value)} placeholder="0x…" autoComplete="off" spellCheck={false} />
-      <button type="button" onClick={() => void app.lookUp(address)}>
+      <button type="button" onClick={() => void app.sharing.lookUp(address)}>
         Check on the registry
       </button>
       {provider && (
@@ -106,7 +106,7 @@ export function ShareScreen() {
       <button
         type="button"
         disabled={!ready || Boolean(state.busy)}
-        onClick={() => void app.share({ provider: provider!.address as Address, categories, purpose, expiresAt: until })}
+        onClick={() => void app.sharing.share({ provider: provider!.address as Address, categories, purpose, expiresAt: until })}
       >
         Sign and share
       </button>

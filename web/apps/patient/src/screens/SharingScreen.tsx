@@ -40,10 +40,10 @@ export function SharingScreen() {
                   {Math.round(request.duration_secs / 86_400)} days.
                 </p>
                 {request.note && <p className="hint">“{request.note}”</p>}
-                <button type="button" onClick={() => app.approve(request)}>
+                <button type="button" onClick={() => app.sharing.approve(request)}>
                   Review and approve
                 </button>
-                <button type="button" onClick={() => void app.decline(request.id)}>
+                <button type="button" onClick={() => void app.sharing.decline(request.id)}>
                   Decline
                 </button>
               </li>
@@ -68,7 +68,7 @@ export function SharingScreen() {
               <p className="warning">{suspensionWords(state.names[grant.provider.toLowerCase()])}</p>
             )}
             {(grantState === 'live' || grantState === 'pending' || grantState === 'suspended') && (
-              <button type="button" onClick={() => void app.revoke(grant.grant_id)} disabled={Boolean(state.busy)}>
+              <button type="button" onClick={() => void app.sharing.revoke(grant.grant_id)} disabled={Boolean(state.busy)}>
                 Stop sharing with {shortName(grant.provider, state.names[grant.provider.toLowerCase()])}
               </button>
             )}

@@ -22,7 +22,7 @@ export function VersionHistory({ recordId, owner }: { recordId: string; owner: s
             {v === current ? ' (this is what you see above)' : (
               <>
                 {' '}
-                <button type="button" onClick={() => void app.showVersion(recordId, v.version)}>
+                <button type="button" onClick={() => void app.records.showVersion(recordId, v.version)}>
                   Show version {v.version}
                 </button>
               </>

@@ -18,7 +18,7 @@ export function WelcomeScreen() {
         </li>
       </ol>
       <p>None of these costs anything or sends a transaction.</p>
-      <button type="button" onClick={() => void app.createKey()} disabled={Boolean(state.busy)}>
+      <button type="button" onClick={() => void app.login.createKey()} disabled={Boolean(state.busy)}>
         Create my encryption key
       </button>
     </section>

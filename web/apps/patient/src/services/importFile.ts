@@ -1,4 +1,5 @@
-// Reading a file she drops in: FHIR JSON (a resource or a Bundle, nested Bundles included) or a
+// Reading a file she drops in: FHIR JSON (a resource or a Bundle, nested Bundles included), FHIR
+// NDJSON (one resource per line, as FHIR Bulk Data exports and some portals hand out), or a
 // C-CDA document as patient portals export it (converted to FHIR here by Medplum's converter).
 // Either every resource in the file is read, or the file is refused with the reason: never a
 // part of it in silence.
@@ -52,6 +53,7 @@ export function plan(entry: FileEntry): PlannedRecord {
 /** Every resource in `file`, or an error that says why the file cannot be read. */
 export async function readRecordsFile(file: File): Promise<FileEntry[]> {
   const text = await file.text();
+  if (looksLikeNdjson(file, text)) return ndjsonResources(text, file.name);
   let json: Resource;
   if (looksLikeXml(file, text)) {
     json = await ccdaToBundle(file.name, text);
@@ -66,6 +68,31 @@ export async function readRecordsFile(file: File): Promise<FileEntry[]> {
   const resources = json.resourceType === 'Bundle' ? bundleResources(json, file.name, []) : [{ resource: json }];
   if (resources.length === 0) throw new Error(`${file.name} is an empty Bundle: there is nothing to add.`);
   return resources;
+}
+
+/** `.ndjson`, `application/fhir+ndjson`, or several lines that each hold a JSON object. */
+function looksLikeNdjson(file: File, text: string): boolean {
+  if (/ndjson/.test(file.type) || file.name.toLowerCase().endsWith('.ndjson')) return true;
+  const lines = text.split('\n').filter((line) => line.trim() !== '');
+  return lines.length > 1 && lines.every((line) => line.trimStart().startsWith('{') && line.trimEnd().endsWith('}'));
+}
+
+/** One resource per non-empty line (a Bundle on a line gives its resources); a bad line refuses the file, named. */
+function ndjsonResources(text: string, name: string): FileEntry[] {
+  const entries: FileEntry[] = [];
+  text.split('\n').forEach((line, index) => {
+    if (line.trim() === '') return;
+    let json: Resource;
+    try {
+      json = parseExact(line) as Resource;
+    } catch {
+      throw new Error(`Line ${index + 1} of ${name} is not valid JSON. Each line of an NDJSON file holds one FHIR resource.`);
+    }
+    if (typeof json?.resourceType !== 'string') throw new Error(`Line ${index + 1} of ${name} is not a FHIR resource (it has no resourceType).`);
+    entries.push(...(json.resourceType === 'Bundle' ? bundleResources(json, name, [index + 1]) : [{ resource: json }]));
+  });
+  if (entries.length === 0) throw new Error(`${name} has no resources in it: there is nothing to add.`);
+  return entries;
 }
 
 function looksLikeXml(file: File, text: string): boolean {

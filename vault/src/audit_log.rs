@@ -59,7 +59,7 @@ pub struct Logged {
 }
 
 #[derive(Clone, Debug)]
-pub struct AccessLog {
+pub struct AuditLog {
     pool: AnyPool,
     queue: mpsc::Sender<Pending>,
     tree: Arc<RwLock<Tree>>,
@@ -90,7 +90,7 @@ pub enum OpenError {
 
 const COLUMNS: &str = "id, leaf_index, leaf, at_ms, kind, actor, patient, record_id, grant_id, purpose, outcome";
 
-impl AccessLog {
+impl AuditLog {
     /// Rebuilds the tree from the stored entries, checking each against its stored leaf and
     /// position (an edited, deleted or reordered row stops the vault here), gives a leaf to rows
     /// written before the log was a tree, then starts the writer on the current Tokio runtime.
@@ -98,7 +98,7 @@ impl AccessLog {
         Self::open_counted(pool, backend, VaultMetrics::default()).await
     }
 
-    /// [`AccessLog::open`], counting each stored entry by kind and outcome in `metrics`.
+    /// [`AuditLog::open`], counting each stored entry by kind and outcome in `metrics`.
     pub async fn open_counted(pool: AnyPool, backend: Backend, metrics: VaultMetrics) -> Result<Self, OpenError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM access_log ORDER BY id")))
             .fetch_all(&pool)

@@ -1,0 +1,288 @@
+// Her records, opened in this browser: the timeline (every record decrypted here, one that will
+// not open kept with its reason), adding records from files or her own notes (sealed here, keys
+// wrapped for the providers she already shares the category with), attached files, versions,
+// erasing, and her whole record as one FHIR file.
+
+import {
+  SENSITIVE_CATEGORIES,
+  collect,
+  decryptStream,
+  encryptToBlob,
+  exportBundle,
+  openRecordContent,
+  providerEncryptionKey,
+  sealNewRecord,
+  wrapAll,
+  type Category,
+  type Schemas,
+  type Sealed,
+} from '@medkey/client';
+import { asResource, dateOf, selfReportedResource, titleOf, typeName, UNSHOWABLE, type Resource, type SelfReport } from '@medkey/fhir-display';
+import type { StatusState } from '@medkey/app-shell';
+import { plural, type ServiceContext } from './context.ts';
+import { plan, readRecordsFile, type PlannedRecord } from './importFile.ts';
+import { saveFile } from './saveFile.ts';
+import { NO_FILTER, attachedFile, newestFirst, type RecordFilter, type RecordItem } from './timeline.ts';
+
+export interface RecordsSlice extends StatusState {
+  records: RecordItem[];
+  /** The timeline's filters. */
+  filter: RecordFilter;
+  /** What an upload would store, read from a file or her notes, nothing sealed yet. */
+  planned: PlannedRecord[];
+  /** A decrypted attachment shown on the record screen (an object URL, revoked on leaving). */
+  preview?: { url: string; contentType: string; title: string } | undefined;
+  /** The versions of the record on screen, and an earlier one she opened. */
+  history?: { recordId: string; versions: Schemas['VersionView'][]; shown?: { version: number; resource: Resource } } | undefined;
+  /** Set when a record is stored or erased: back to the timeline. */
+  screen?: string;
+}
+
+export const EMPTY_RECORDS: Pick<RecordsSlice, 'records' | 'filter' | 'planned' | 'preview' | 'history'> = {
+  records: [],
+  filter: NO_FILTER,
+  planned: [],
+  preview: undefined,
+  history: undefined,
+};
+
+export class RecordsService {
+  constructor(
+    private readonly ctx: ServiceContext<RecordsSlice>,
+    /** Called after records of these categories were stored (links that follow them refresh). */
+    private readonly onStored: (categories: Category[]) => Promise<void> = async () => undefined,
+  ) {}
+
+  /** Lists her records, fetches them 500 to a call, and opens each one here. */
+  async load(): Promise<void> {
+    await this.ctx.run('Opening your records…', async () => {
+      const { vault } = this.ctx.signedIn();
+      const views = (await vault.listRecords()).filter((v) => !v.erased);
+      const items: RecordItem[] = [];
+      for (let i = 0; i < views.length; i += 500) {
+        const { records } = await vault.fetchRecords(views.slice(i, i + 500).map((v) => v.record_id));
+        items.push(...(await Promise.all(records.map((content) => this.open(content)))));
+      }
+      this.ctx.set({ records: newestFirst(items) });
+    });
+  }
+
+  /** One record opened here; a record that will not open or show is kept with the reason. */
+  async open(content: Schemas['RecordContent']): Promise<RecordItem> {
+    const view = content.record;
+    try {
+      const opened = await openRecordContent(view, content.ciphertext, content.wrapped_key, this.ctx.keys().secret);
+      opened.dataKey.fill(0);
+      const resource = asResource(opened.resource);
+      if (!resource) return { view, text: opened.text, title: `${typeName(view.resource_type)} (could not be shown)`, problem: UNSHOWABLE };
+      const date = dateOf(resource);
+      return { view, resource, text: opened.text, title: titleOf(resource), ...(date ? { date } : {}) };
+    } catch (err) {
+      const problem = err instanceof Error ? err.message : String(err);
+      return { view, title: `${view.resource_type} (could not be opened)`, problem };
+    }
+  }
+
+  setFilter(filter: Partial<RecordFilter>) {
+    this.ctx.set({ filter: { ...this.ctx.state.filter, ...filter } });
+  }
+
+  /** Erases one of her records for good (crypto-shredded in the vault), then shows the rest. */
+  async erase(recordId: string): Promise<void> {
+    this.ctx.set({ notice: undefined });
+    await this.ctx.run('Erasing the record…', async () => {
+      await this.ctx.signedIn().vault.eraseRecord(recordId);
+      this.ctx.set({ screen: 'records', records: this.ctx.state.records.filter((r) => r.view.record_id !== recordId), notice: 'The record was erased.' });
+    });
+  }
+
+  /** Reads a FHIR JSON or C-CDA file and plans what would be stored, nothing sealed yet. */
+  async planFile(file: File): Promise<void> {
+    this.ctx.set({ notice: undefined });
+    await this.ctx.run(`Reading ${file.name}…`, async () => {
+      this.ctx.set({ planned: (await readRecordsFile(file)).map(plan) });
+    });
+  }
+
+  /** Adds something she notes herself (as valid FHIR) to what will be stored. */
+  planSelfReport(report: SelfReport) {
+    try {
+      this.ctx.set({ error: undefined, planned: [...this.ctx.state.planned, plan({ resource: selfReportedResource(report) })] });
+    } catch (err) {
+      this.ctx.set({ error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  setPlannedCategory(index: number, category: Category) {
+    const planned = this.ctx.state.planned.map((p, i) => (i === index ? { ...p, category, sensitive: SENSITIVE_CATEGORIES.includes(category) } : p));
+    this.ctx.set({ planned });
+  }
+
+  /** Seals each planned resource here and stores it; wraps it for providers she already shares the category with. */
+  async storePlanned(): Promise<void> {
+    const planned = this.ctx.state.planned;
+    if (planned.some((p) => !p.category)) {
+      return this.ctx.set({ error: 'Choose a category for every record first: it decides who you share it with.' });
+    }
+    await this.ctx.run(undefined, async () => {
+      const { vault, wallet, chain } = this.ctx.signedIn();
+      const keys = this.ctx.keys();
+      let done = 0;
+      for (const item of planned) {
+        this.ctx.set({ busy: `Encrypting and storing record ${done + 1} of ${planned.length}…` });
+        const sealed = await sealNewRecord({
+          owner: wallet.address,
+          resource: item.resource,
+          text: item.text,
+          category: item.category!,
+          readers: [{ address: wallet.address, publicKey: keys.publicKey }],
+        });
+        const created = await vault.createRecord(sealed.body);
+        const readers = [];
+        for (const { provider } of created.providers_needing_keys) {
+          readers.push({ address: provider as `0x${string}`, publicKey: await providerEncryptionKey(chain, this.ctx.deployment(), provider as `0x${string}`) });
+        }
+        if (readers.length > 0) await vault.addKeys(created.record.record_id, 1, { wrapped_keys: await wrapAll(sealed.dataKey, sealed.binding, readers) });
+        if (item.attachment) {
+          await this.uploadAttachment(created.record.record_id, sealed, item.attachment.file, item.attachment.title);
+        } else {
+          sealed.dataKey.fill(0);
+        }
+        done += 1;
+      }
+      this.ctx.set({ planned: [], busy: undefined, screen: 'records', notice: `${plural(done, 'record')} added, encrypted in this browser.` });
+      await this.load();
+      await this.onStored([...new Set(planned.map((p) => p.category!))]);
+    });
+  }
+
+  /**
+   * Adds a PDF or image as a DocumentReference record with the file attached: encrypted here in
+   * chunks, then uploaded, with progress for both.
+   */
+  async attachFile(file: File): Promise<void> {
+    if (!/^(application\/pdf|image\/(png|jpeg|gif|webp))$/.test(file.type)) {
+      return this.ctx.set({ error: `${file.name} is not a PDF or an image (PNG, JPEG, GIF, WebP). Choose one of those.` });
+    }
+    await this.ctx.run(undefined, async () => {
+      const { vault, wallet } = this.ctx.signedIn();
+      const resource: Resource = {
+        resourceType: 'DocumentReference',
+        status: 'current',
+        date: new Date().toISOString(),
+        description: file.name,
+        content: [{ attachment: { contentType: file.type, title: file.name, size: file.size } }],
+      };
+      const sealed = await sealNewRecord({ owner: wallet.address, resource, category: 'documents', readers: [{ address: wallet.address, publicKey: this.ctx.keys().publicKey }] });
+      const created = await vault.createRecord(sealed.body);
+      await this.uploadAttachment(created.record.record_id, sealed, file, file.name);
+      this.ctx.set({ busy: undefined, screen: 'records', notice: `${file.name} added, encrypted in this browser.` });
+      await this.load();
+      await this.onStored(['documents']);
+    });
+  }
+
+  /** Decrypts a record's attached file here and shows it (PDF or image), for this screen only. */
+  async showAttachment(recordId: string): Promise<void> {
+    const file = attachedFile(this.ctx.state.records.find((r) => r.view.record_id === recordId));
+    if (!file) return this.ctx.set({ error: 'This record has no file attached.' });
+    await this.ctx.run('Opening the file…', async () => {
+      const plain = await collect(await this.attachmentStream(recordId));
+      this.clearPreview();
+      const blob = new Blob([plain as BlobPart], { type: file.contentType });
+      if (!/^(application\/pdf|image\/)/.test(file.contentType)) {
+        // Not something a page can show safely: she saves it instead (a download she asked for).
+        saveFile(blob, file.title);
+        this.ctx.set({ busy: undefined, notice: `${file.title} decrypted and saved to your downloads.` });
+        return;
+      }
+      this.ctx.set({ busy: undefined, preview: { url: URL.createObjectURL(blob), contentType: file.contentType, title: file.title } });
+    });
+  }
+
+  clearPreview() {
+    const preview = this.ctx.state.preview;
+    if (!preview) return;
+    URL.revokeObjectURL(preview.url);
+    this.ctx.set({ preview: undefined });
+  }
+
+  /** A record's versions, newest first (what each says is opened only when she asks). */
+  async loadHistory(recordId: string): Promise<void> {
+    await this.ctx.run(undefined, async () => {
+      const { vault } = this.ctx.signedIn();
+      const { versions } = await vault.recordHistory(recordId);
+      this.ctx.set({ history: { recordId, versions } });
+      // Changed elsewhere since the timeline was opened (her CLI, another device): show the latest.
+      const shown = this.ctx.state.records.find((r) => r.view.record_id === recordId);
+      if (shown && versions[0] && versions[0].version !== shown.view.version) {
+        const latest = await this.open(await vault.fetchRecord(recordId));
+        this.ctx.set({ records: this.ctx.state.records.map((r) => (r.view.record_id === recordId ? latest : r)) });
+      }
+    });
+  }
+
+  /** Opens an earlier version of a record here, to read beside the current one. */
+  async showVersion(recordId: string, version: number): Promise<void> {
+    const history = this.ctx.state.history;
+    if (history?.recordId !== recordId) return this.ctx.set({ error: 'Open the record again to see its earlier versions.' });
+    await this.ctx.run(undefined, async () => {
+      const content = await this.ctx.signedIn().vault.fetchRecordVersion(recordId, version);
+      const opened = await openRecordContent(content.record, content.ciphertext, content.wrapped_key, this.ctx.keys().secret, version);
+      opened.dataKey.fill(0);
+      this.ctx.set({ history: { ...history, shown: { version, resource: opened.resource as Resource } } });
+    });
+  }
+
+  /**
+   * Her records as one FHIR Bundle file, decrypted here, attached files inline, for her to keep
+   * (a download she asked for). Records that could not be opened are left out and named.
+   */
+  async exportRecords(): Promise<Blob | undefined> {
+    const records = this.ctx.state.records;
+    const items = records.flatMap((r) =>
+      r.resource
+        ? [{ resource: r.resource, ...(r.text ? { text: r.text } : {}), category: r.view.category as Category, ...(attachedFile(r) ? { attachment: () => this.attachmentStream(r.view.record_id) } : {}) }]
+        : [],
+    );
+    const left = records.length - items.length;
+    return this.ctx.run(undefined, async () => {
+      this.ctx.keys();
+      const blob = await exportBundle(items, (done, total) => this.ctx.set({ busy: `Preparing your file: record ${done} of ${total}…` }));
+      this.ctx.set({
+        busy: undefined,
+        notice: `${plural(items.length, 'record')} saved to a FHIR file, attached files included.` +
+          (left > 0 ? ` ${left} could not be opened and ${left === 1 ? 'is' : 'are'} not in it.` : ''),
+      });
+      return blob;
+    });
+  }
+
+  /** Encrypts `file` under the new record's data key (then wiped) and uploads it, with progress. */
+  private async uploadAttachment(recordId: string, sealed: Sealed, file: Blob, name: string): Promise<void> {
+    const percent = (done: number, total: number) => (total === 0 ? 100 : Math.floor((done / total) * 100));
+    try {
+      const ciphertext = await encryptToBlob(sealed.dataKey, sealed.binding, file, (done, total) =>
+        this.ctx.set({ busy: `Encrypting ${name}: ${percent(done, total)}%` }),
+      );
+      await this.ctx.signedIn().vault.uploadAttachmentBlob(recordId, sealed.binding.version, ciphertext, (sent, total) =>
+        this.ctx.set({ busy: `Uploading ${name}: ${percent(sent, total)}%` }),
+      );
+    } finally {
+      sealed.dataKey.fill(0);
+    }
+  }
+
+  /** The plaintext of a record's attached file, decrypted here as it streams in. */
+  private async attachmentStream(recordId: string): Promise<ReadableStream<Uint8Array>> {
+    const { vault } = this.ctx.signedIn();
+    const fetched = await vault.fetchRecord(recordId);
+    const opened = await openRecordContent(fetched.record, fetched.ciphertext, fetched.wrapped_key, this.ctx.keys().secret);
+    const { stream } = await vault.downloadAttachment(recordId);
+    const key = opened.dataKey;
+    // The key is wiped once the stream is read to the end or abandoned.
+    return stream.pipeThrough(decryptStream(key, opened.binding)).pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({ flush: () => void key.fill(0) }),
+    );
+  }
+}
