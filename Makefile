@@ -61,7 +61,7 @@ test-web: build
 
 ## api: regenerate vault/openapi.json and the TypeScript API types after a handler change
 api:
-	MEDKEY_WRITE_OPENAPI=1 cargo nextest run -p medkey-e2e --test vault_openapi the_committed_document_is_the_generated_one
+	MEDKEY_WRITE_OPENAPI=1 cargo nextest run -p medkey-e2e --test it vault_openapi::the_committed_document_is_the_generated_one
 	cd web/packages/client && npm run gen:api
 
 ## gas: refresh .gas-snapshot and contracts/snapshots/ after an intended gas change

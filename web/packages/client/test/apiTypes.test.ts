@@ -1,5 +1,5 @@
 // The committed API types are exactly what openapi-typescript makes of the committed OpenAPI
-// document (itself checked against the vault's code by tests/tests/vault_openapi.rs), so a
+// document (itself checked against the vault's code by tests/tests/it/vault_openapi.rs), so a
 // handler change that is not regenerated (`make api`) fails here.
 
 import { execFileSync } from 'node:child_process';
