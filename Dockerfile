@@ -68,6 +68,9 @@ RUN apt-get update \
     && chown -R medkey:medkey /var/lib/medkey
 COPY --from=builder /usr/local/bin/medkey /usr/local/bin/medkey
 COPY config/production.toml /etc/medkey/medkey.toml
+# Every shipped configuration (staging.toml for a test network: --config /etc/medkey/staging.toml),
+# each checked with `medkey serve --check` by the tests.
+COPY config/ /etc/medkey/
 COPY --from=web /web/apps/patient/dist/ /usr/share/medkey/patient-app/
 COPY --from=web /web/apps/provider/dist/ /usr/share/medkey/provider-app/
 COPY --from=web /web/apps/admin/dist/ /usr/share/medkey/admin-console/

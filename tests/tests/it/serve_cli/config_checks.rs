@@ -276,3 +276,37 @@ fn check_prints_the_resolved_settings_but_no_secret() {
     let output = format!("{stdout}\n{stderr}");
     assert_no_secret(&output, &[VAULT_SECRET, AUDIT_SEED, &hex_key(&relayer), &hex_key(&operator), DB_PASSWORD]);
 }
+
+/// Every configuration the repository ships (and the Docker image carries) passes `--check` with
+/// its secrets in the environment, and production.toml, the documented one, names every key
+/// (none is left to a default it does not show).
+#[test]
+fn every_shipped_configuration_passes_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("MEDKEY_VAULT_SECRET", VAULT_SECRET.to_owned()),
+        ("MEDKEY_RELAYER_KEY", hex_key(&PrivateKeySigner::random())),
+        ("MEDKEY_OPERATOR_KEY", hex_key(&PrivateKeySigner::random())),
+        // No deployment file for the shipped networks here: name the registry instead.
+        ("MEDKEY_CHAIN__REGISTRY", "0x5FbDB2315678afecb367f032d93F642f64180aa3".to_owned()),
+        ("MEDKEY_CHAIN__DEPLOY_BLOCK", "1".to_owned()),
+    ];
+    let configs: Vec<std::path::PathBuf> = std::fs::read_dir(medkey_e2e::workspace_root().join("config"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    let names: Vec<_> = configs.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    for expected in ["development.toml", "production.toml", "staging.toml"] {
+        assert!(names.iter().any(|n| n == expected), "config/{expected} is shipped: {names:?}");
+    }
+    for config in &configs {
+        let (code, stdout, stderr) = run(dir.path(), &["--config", config.to_str().unwrap(), "--check"], &env);
+        assert_eq!(code, Some(0), "{}:\n{stdout}\n{stderr}", config.display());
+        assert!(stdout.contains("configuration OK"), "{}:\n{stdout}", config.display());
+        if config.ends_with("production.toml") {
+            let defaulted: Vec<&str> = stdout.lines().filter(|l| l.ends_with("# default")).collect();
+            assert!(defaulted.is_empty(), "production.toml leaves these to defaults it does not show: {defaulted:#?}");
+        }
+    }
+}
