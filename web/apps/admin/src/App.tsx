@@ -25,7 +25,10 @@ function Screens() {
       <main>
         <SignInStages state={state} onAnswerCode={(code) => app.answerCode(code)} connect={<ConnectScreen />} />
         {state.phase === 'ready' && state.roles.length === 0 && (
-          <p>This account holds no role in the registry, so the console has nothing for it. Sign in with a role holder’s wallet.</p>
+          <p>
+            This account holds no role in the registry, so the console has nothing for it. Sign in with a role holder’s
+            wallet.
+          </p>
         )}
         {state.phase === 'ready' && registrar && state.screen === 'applications' && <ApplicationsScreen />}
         {state.phase === 'ready' && registrar && state.screen === 'providers' && <ProvidersScreen />}

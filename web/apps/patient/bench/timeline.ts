@@ -9,14 +9,7 @@ import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  VaultClient,
-  VaultSession,
-  Wallet,
-  deriveAndPublishKey,
-  inferCategory,
-  sealNewRecord,
-} from '@medkey/client';
+import { VaultClient, VaultSession, Wallet, deriveAndPublishKey, inferCategory, sealNewRecord } from '@medkey/client';
 import { announceWallet, chromiumLaunchOptions, repoRoot, startDevStack, testWallet } from '@medkey/client/testing';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -61,13 +54,19 @@ try {
       if (response.url().endsWith('.js')) scripts.push(gzipSync(await response.body()).length);
     });
     await page.goto(`http://${stack.siweDomain}/`);
-    await page.getByRole('button', { name: 'Bench Wallet' }).waitFor().catch(async (err) => {
-      console.error(await page.content());
-      throw err;
-    });
+    await page
+      .getByRole('button', { name: 'Bench Wallet' })
+      .waitFor()
+      .catch(async (err) => {
+        console.error(await page.content());
+        throw err;
+      });
     const t0 = performance.now();
     await page.getByRole('button', { name: 'Bench Wallet' }).click();
-    await page.locator('.timeline li').nth(count - 1).waitFor({ timeout: 120_000 });
+    await page
+      .locator('.timeline li')
+      .nth(count - 1)
+      .waitFor({ timeout: 120_000 });
     const timelineMs = performance.now() - t0;
     // Timed inside the page (a string: see above), from the click to the record's view in the DOM.
     const openMs = (await page.evaluate(`new Promise((resolve) => {
@@ -140,7 +139,10 @@ async function uploadLargeFile(page: Page, context: BrowserContext) {
     await page.getByText('scan.pdf added, encrypted in this browser.').waitFor({ timeout: 300_000 });
     ms = performance.now() - t0;
   } catch (err) {
-    console.error('the upload did not finish; the page said:', await page.locator('[role=alert], .busy, [role=status]').allTextContents());
+    console.error(
+      'the upload did not finish; the page said:',
+      await page.locator('[role=alert], .busy, [role=status]').allTextContents(),
+    );
     throw err;
   } finally {
     sampling = false;
@@ -153,6 +155,11 @@ async function uploadLargeFile(page: Page, context: BrowserContext) {
     fileMB: mb,
     selectToStoredMs: Math.round(ms),
     throughputMBps: Math.round((mb / (ms / 1000)) * 10) / 10,
-    jsHeapMB: { beforeGc: Math.round(before), peak: Math.round(Math.max(...samples)), afterGc: Math.round(after), samples: samples.length },
+    jsHeapMB: {
+      beforeGc: Math.round(before),
+      peak: Math.round(Math.max(...samples)),
+      afterGc: Math.round(after),
+      samples: samples.length,
+    },
   };
 }

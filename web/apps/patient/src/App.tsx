@@ -19,14 +19,19 @@ function Screens() {
   const [state, app] = usePatientApp();
   useEffect(() => {
     void app.start();
-    for (const event of ['keydown', 'pointerdown', 'scroll'] as const) window.addEventListener(event, app.touch, { passive: true });
+    for (const event of ['keydown', 'pointerdown', 'scroll'] as const)
+      window.addEventListener(event, app.touch, { passive: true });
     return () => {
       for (const event of ['keydown', 'pointerdown', 'scroll'] as const) window.removeEventListener(event, app.touch);
     };
   }, [app]);
   return (
     <>
-      <Header brand="Medkey" who={state.address} onSignOut={() => void app.lock('You signed out. Your key and records were cleared from this browser.')} />
+      <Header
+        brand="Medkey"
+        who={state.address}
+        onSignOut={() => void app.lock('You signed out. Your key and records were cleared from this browser.')}
+      />
       {state.phase === 'ready' && (
         <SectionNav
           sections={['records', 'sharing', 'activity', 'settings'] as const}
@@ -37,17 +42,20 @@ function Screens() {
       )}
       <main>
         <SignInStages state={state} onAnswerCode={(code) => app.answerCode(code)} connect={<ConnectScreen />} />
-        <ErrorBoundary fallback={<ScreenFallback onBack={() => app.show('records')} />} resetKey={`${state.phase}:${state.screen}:${state.selected ?? ''}`}>
-        {state.phase === 'welcome' && <WelcomeScreen />}
-        {state.phase === 'ready' && state.screen === 'records' && <RecordsScreen />}
-        {state.phase === 'ready' && state.screen === 'record' && <RecordScreen />}
-        {state.phase === 'ready' && state.screen === 'add' && <AddRecordScreen />}
-        {state.phase === 'ready' && state.screen === 'sharing' && <SharingScreen />}
-        {state.phase === 'ready' && state.screen === 'share' && <ShareScreen />}
-        {state.phase === 'ready' && state.screen === 'links' && <LinksScreen />}
-        {state.phase === 'ready' && state.screen === 'card' && <EmergencyCardScreen />}
-        {state.phase === 'ready' && state.screen === 'activity' && <ActivityScreen />}
-        {state.phase === 'ready' && state.screen === 'settings' && <SettingsScreen />}
+        <ErrorBoundary
+          fallback={<ScreenFallback onBack={() => app.show('records')} />}
+          resetKey={`${state.phase}:${state.screen}:${state.selected ?? ''}`}
+        >
+          {state.phase === 'welcome' && <WelcomeScreen />}
+          {state.phase === 'ready' && state.screen === 'records' && <RecordsScreen />}
+          {state.phase === 'ready' && state.screen === 'record' && <RecordScreen />}
+          {state.phase === 'ready' && state.screen === 'add' && <AddRecordScreen />}
+          {state.phase === 'ready' && state.screen === 'sharing' && <SharingScreen />}
+          {state.phase === 'ready' && state.screen === 'share' && <ShareScreen />}
+          {state.phase === 'ready' && state.screen === 'links' && <LinksScreen />}
+          {state.phase === 'ready' && state.screen === 'card' && <EmergencyCardScreen />}
+          {state.phase === 'ready' && state.screen === 'activity' && <ActivityScreen />}
+          {state.phase === 'ready' && state.screen === 'settings' && <SettingsScreen />}
         </ErrorBoundary>
       </main>
     </>

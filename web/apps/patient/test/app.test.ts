@@ -14,9 +14,24 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VaultClient, VaultSession, Wallet, consentRegistryAbi, createShareLink, deriveEncryptionKey, openRecordContent } from '@medkey/client';
+import {
+  VaultClient,
+  VaultSession,
+  Wallet,
+  consentRegistryAbi,
+  createShareLink,
+  deriveEncryptionKey,
+  openRecordContent,
+} from '@medkey/client';
 import { createPublicClient, http } from 'viem';
-import { announceWallet, chromiumLaunchOptions, medkeyCli, startDevStack, testWallet, type DevStack } from '@medkey/client/testing';
+import {
+  announceWallet,
+  chromiumLaunchOptions,
+  medkeyCli,
+  startDevStack,
+  testWallet,
+  type DevStack,
+} from '@medkey/client/testing';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
 import { Secret, TOTP } from 'otpauth';
@@ -26,7 +41,9 @@ import { PNG } from 'pngjs';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const screenshots = process.env.MEDKEY_WRITE_SCREENSHOTS ? join(appDir, 'screenshots') : join(tmpdir(), 'medkey-screenshots');
+const screenshots = process.env.MEDKEY_WRITE_SCREENSHOTS
+  ? join(appDir, 'screenshots')
+  : join(tmpdir(), 'medkey-screenshots');
 mkdirSync(screenshots, { recursive: true });
 
 let stack: DevStack;
@@ -42,8 +59,12 @@ const injectWallet = (ctx: BrowserContext, answer: (method: string, params: unkn
  * The lab, through the client library in Node with its own wallet: the patient's records it may
  * see, and what asking for their keys gives it (`ids` to ask for records it can no longer list).
  */
-async function labReads(ids?: string[]): Promise<{ ids: string[]; released: number; refused?: string; resource?: unknown }> {
-  const wallet = await Wallet.connect(testWallet(privateKeyToAccount(stack.keys.lab), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }));
+async function labReads(
+  ids?: string[],
+): Promise<{ ids: string[]; released: number; refused?: string; resource?: unknown }> {
+  const wallet = await Wallet.connect(
+    testWallet(privateKeyToAccount(stack.keys.lab), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }),
+  );
   const vault = new VaultClient(stack.vaultUrl);
   await VaultSession.signIn(vault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
   const keys = await deriveEncryptionKey(wallet);
@@ -60,10 +81,18 @@ async function labReads(ids?: string[]): Promise<{ ids: string[]; released: numb
 async function axeViolations(p: Page): Promise<string[]> {
   await p.evaluate(axeSource); // through the debugger protocol, which the page's CSP does not govern
   const result = await p.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string; help: string }[] }> } }).axe;
+    const axe = (
+      window as unknown as {
+        axe: {
+          run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string; help: string }[] }>;
+        };
+      }
+    ).axe;
     return axe.run(document, { resultTypes: ['violations'] });
   });
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help}`);
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help}`);
 }
 
 beforeAll(async () => {
@@ -75,7 +104,12 @@ beforeAll(async () => {
   // The page may reach this vault and the dev chain only.
   await context.route('**/*', (route) => {
     const url = new URL(route.request().url());
-    const allowed = [new URL(stack.vaultUrl).host, `localhost:${new URL(stack.vaultUrl).port}`, new URL(stack.rpcUrl).host, `localhost:${new URL(stack.rpcUrl).port}`];
+    const allowed = [
+      new URL(stack.vaultUrl).host,
+      `localhost:${new URL(stack.vaultUrl).port}`,
+      new URL(stack.rpcUrl).host,
+      `localhost:${new URL(stack.rpcUrl).port}`,
+    ];
     return allowed.includes(url.host) || url.protocol === 'data:' ? route.continue() : route.abort();
   });
   page = await context.newPage();
@@ -92,12 +126,20 @@ describe.sequential('the patient app', () => {
   const observation = {
     resourceType: 'Observation',
     status: 'final',
-    category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+    category: [
+      { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] },
+    ],
     code: { coding: [{ system: 'http://loinc.org', code: '85354-9', display: 'Blood pressure panel' }] },
     effectiveDateTime: '2026-11-02T09:30:00Z',
     component: [
-      { code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] }, valueQuantity: { value: 118, unit: 'mmHg' } },
-      { code: { coding: [{ system: 'http://loinc.org', code: '8462-4' }] }, valueQuantity: { value: 76, unit: 'mmHg' } },
+      {
+        code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] },
+        valueQuantity: { value: 118, unit: 'mmHg' },
+      },
+      {
+        code: { coding: [{ system: 'http://loinc.org', code: '8462-4' }] },
+        valueQuantity: { value: 76, unit: 'mmHg' },
+      },
     ],
   };
 
@@ -125,7 +167,9 @@ describe.sequential('the patient app', () => {
   it('adds a FHIR file after showing what will be stored, and shows it readably', async () => {
     await page.getByRole('button', { name: 'Add records' }).click();
     // Written as a device would: `118.0`, whose digits FHIR says are significant (JSON.parse would drop them).
-    await page.getByLabel('FHIR or C-CDA file').setInputFiles({ name: 'bp.json', mimeType: 'application/json', buffer: Buffer.from(exactObservation) });
+    await page
+      .getByLabel('FHIR or C-CDA file')
+      .setInputFiles({ name: 'bp.json', mimeType: 'application/json', buffer: Buffer.from(exactObservation) });
     await page.getByRole('combobox', { name: 'Category of Blood pressure panel' }).waitFor();
     expect(await page.getByRole('combobox', { name: 'Category of Blood pressure panel' }).inputValue()).toBe('vitals');
     expect(await axeViolations(page)).toEqual([]);
@@ -133,7 +177,10 @@ describe.sequential('the patient app', () => {
     await page.getByText('1 record added').waitFor();
     await page.getByRole('button', { name: /Blood pressure panel/ }).waitFor();
     await page.screenshot({ path: join(screenshots, 'records.png'), fullPage: true });
-    expect(await page.evaluate('document.documentElement.scrollWidth'), 'no sideways scrolling on a phone').toBeLessThanOrEqual(375);
+    expect(
+      await page.evaluate('document.documentElement.scrollWidth'),
+      'no sideways scrolling on a phone',
+    ).toBeLessThanOrEqual(375);
     await page.getByRole('button', { name: /Blood pressure panel/ }).click();
     await page.getByText('118/76 mmHg').waitFor();
     expect(await axeViolations(page)).toEqual([]);
@@ -143,8 +190,12 @@ describe.sequential('the patient app', () => {
   it('refuses a file that is not FHIR, saying what to do', async () => {
     await page.getByRole('button', { name: 'Back to your records' }).click();
     await page.getByRole('button', { name: 'Add records' }).click();
-    await page.getByLabel('FHIR or C-CDA file').setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{oops') });
-    await expect(page.getByRole('alert').textContent()).resolves.toContain('is not valid JSON. Choose a FHIR JSON file.');
+    await page
+      .getByLabel('FHIR or C-CDA file')
+      .setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{oops') });
+    await expect(page.getByRole('alert').textContent()).resolves.toContain(
+      'is not valid JSON. Choose a FHIR JSON file.',
+    );
   });
 
   it('keeps nothing decrypted or secret in any browser storage', async () => {
@@ -226,7 +277,10 @@ describe.sequential('the patient app', () => {
     await view.getByRole('button', { name: 'Open the records' }).click();
     await view.getByText('118/76 mmHg').waitFor();
     expect(await axeViolations(view)).toEqual([]);
-    expect(await view.evaluate('document.documentElement.scrollWidth'), 'no sideways scrolling on a phone').toBeLessThanOrEqual(375);
+    expect(
+      await view.evaluate('document.documentElement.scrollWidth'),
+      'no sideways scrolling on a phone',
+    ).toBeLessThanOrEqual(375);
 
     // She sees each use by the name given, then stops the link; the stranger is refused at once.
     await page.getByRole('button', { name: 'Back to sharing' }).click();
@@ -247,14 +301,23 @@ describe.sequential('the patient app', () => {
 
   it('opens a link whose records hold objects where FHIR has text, showing what it can and saying what it cannot', async () => {
     // Written outside the apps, as anyone who makes a link may write it.
-    const wallet = await Wallet.connect(testWallet(privateKeyToAccount(stack.keys.clinic), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }));
+    const wallet = await Wallet.connect(
+      testWallet(privateKeyToAccount(stack.keys.clinic), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }),
+    );
     const vault = new VaultClient(`http://${stack.siweDomain}`);
     await VaultSession.signIn(vault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
     const bundle = {
       resourceType: 'Bundle',
       type: 'collection',
       entry: [
-        { resource: { resourceType: 'Observation', status: 'final', code: { text: { note: 'x' } }, valueString: { note: 'y' } } },
+        {
+          resource: {
+            resourceType: 'Observation',
+            status: 'final',
+            code: { text: { note: 'x' } },
+            valueString: { note: 'y' },
+          },
+        },
         { resource: 'not a resource at all' },
         { resource: observation },
       ],
@@ -281,7 +344,8 @@ describe.sequential('the patient app', () => {
     await page.getByLabel('Phone').fill('+34 600 000 000');
     await page.getByRole('button', { name: 'Review what the card shows' }).click();
     await page.getByRole('heading', { name: 'Check your summary' }).waitFor();
-    for (const section of ['Allergies and intolerances', 'Medications', 'Problems']) await page.getByRole('heading', { name: section }).waitFor();
+    for (const section of ['Allergies and intolerances', 'Medications', 'Problems'])
+      await page.getByRole('heading', { name: section }).waitFor();
     expect(await axeViolations(page)).toEqual([]);
     await page.getByRole('checkbox', { name: 'My allergies' }).uncheck();
     await page.getByRole('button', { name: 'Make my emergency card' }).click();
@@ -291,13 +355,18 @@ describe.sequential('the patient app', () => {
     expect(await axeViolations(page)).toEqual([]);
     await page.screenshot({ path: join(screenshots, 'emergency-card.png'), fullPage: true });
     expect(await page.getByText(/Allergies:/).count(), 'she chose not to show her allergies').toBe(0);
-    const lockScreen = await page.getByRole('link', { name: 'Save as a phone lock-screen picture' }).getAttribute('href');
+    const lockScreen = await page
+      .getByRole('link', { name: 'Save as a phone lock-screen picture' })
+      .getAttribute('href');
     const picture = PNG.sync.read(Buffer.from(lockScreen!.split(',')[1]!, 'base64'));
     expect([picture.width, picture.height]).toEqual([1080, 1920]);
     const qr = await page.getByAltText('QR code of the emergency card').getAttribute('src');
     const png = PNG.sync.read(Buffer.from(qr!.split(',')[1]!, 'base64'));
     const scanned = jsQR(new Uint8ClampedArray(png.data), png.width, png.height)!.data;
-    expect(jsQR(new Uint8ClampedArray(picture.data), picture.width, picture.height)!.data, 'the lock-screen picture scans too').toBe(scanned);
+    expect(
+      jsQR(new Uint8ClampedArray(picture.data), picture.width, picture.height)!.data,
+      'the lock-screen picture scans too',
+    ).toBe(scanned);
     writeFileSync(join(screenshots, 'lock-screen.png'), PNG.sync.write(picture));
 
     const stranger = await browser.newContext({ viewport: { width: 375, height: 800 } });
@@ -306,7 +375,10 @@ describe.sequential('the patient app', () => {
     await view.getByLabel(/Your name/).fill('Emergency department, Hospital del Mar');
     expect(await view.getByLabel(/^Passcode/).count(), 'no passcode asked').toBe(0);
     await view.getByRole('button', { name: 'Open the records' }).click();
-    await view.getByText(/Lucía López/).first().waitFor();
+    await view
+      .getByText(/Lucía López/)
+      .first()
+      .waitFor();
     await stranger.close();
 
     await page.getByRole('button', { name: 'Back to sharing' }).click();
@@ -318,11 +390,20 @@ describe.sequential('the patient app', () => {
   it('shows the activity checked in the browser, and flags a log the vault tampered with', async () => {
     await page.getByRole('button', { name: 'Activity', exact: true }).click();
     await page.getByText(/Checked in this browser: this list is the vault’s signed log/).waitFor();
-    await page.getByText(/opened a record/).first().waitFor();
-    await page.getByText(/was refused a record/).first().waitFor();
+    await page
+      .getByText(/opened a record/)
+      .first()
+      .waitFor();
+    await page
+      .getByText(/was refused a record/)
+      .first()
+      .waitFor();
     expect(await axeViolations(page)).toEqual([]);
     await page.screenshot({ path: join(screenshots, 'activity.png'), fullPage: true });
-    expect(await page.evaluate('document.documentElement.scrollWidth'), 'no sideways scrolling on a phone').toBeLessThanOrEqual(375);
+    expect(
+      await page.evaluate('document.documentElement.scrollWidth'),
+      'no sideways scrolling on a phone',
+    ).toBeLessThanOrEqual(375);
     await page.route('**/v1/audit/entries**', async (route) => {
       const response = await route.fetch();
       const body = await response.json();
@@ -330,7 +411,9 @@ describe.sequential('the patient app', () => {
       await route.fulfill({ response, json: body });
     });
     await page.getByRole('button', { name: 'Check again' }).click();
-    await expect(page.getByRole('alert').textContent()).resolves.toContain('An activity entry the vault showed is not in its signed log');
+    await expect(page.getByRole('alert').textContent()).resolves.toContain(
+      'An activity entry the vault showed is not in its signed log',
+    );
     await page.unroute('**/v1/audit/entries**');
     await page.getByRole('button', { name: 'Records', exact: true }).click();
   });
@@ -354,12 +437,20 @@ describe.sequential('the patient app', () => {
   });
 
   it("answers a provider's access request with the wizard filled in from it", async () => {
-    const wallet = await Wallet.connect(testWallet(privateKeyToAccount(stack.keys.lab), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }));
+    const wallet = await Wallet.connect(
+      testWallet(privateKeyToAccount(stack.keys.lab), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }),
+    );
     const labVault = new VaultClient(stack.vaultUrl);
     await VaultSession.signIn(labVault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
     const patient = privateKeyToAccount(stack.keys.clinic).address;
     const asked = await labVault.api.POST('/v1/access-requests', {
-      body: { patient, categories: ['vitals'], purpose: 'TREAT', duration_secs: 14 * 86_400, note: 'For your check-up on Thursday' },
+      body: {
+        patient,
+        categories: ['vitals'],
+        purpose: 'TREAT',
+        duration_secs: 14 * 86_400,
+        note: 'For your check-up on Thursday',
+      },
     });
     expect(asked.response.status).toBe(201);
     await page.getByRole('button', { name: 'Sharing', exact: true }).click();
@@ -423,7 +514,9 @@ describe.sequential('the patient app', () => {
     await page.getByLabel('What').selectOption('weight');
     await page.getByLabel('Weight (kg)').fill('6150');
     await page.getByRole('button', { name: 'Add to the list' }).click();
-    await expect(page.getByRole('alert').textContent()).resolves.toContain('The weight in kilograms must be a number from 0.5 to 500.');
+    await expect(page.getByRole('alert').textContent()).resolves.toContain(
+      'The weight in kilograms must be a number from 0.5 to 500.',
+    );
     await page.getByLabel('Weight (kg)').fill('61,5');
     await page.getByRole('button', { name: 'Add to the list' }).click();
     expect(await page.getByRole('combobox', { name: 'Category of Body weight' }).inputValue()).toBe('vitals');
@@ -443,7 +536,9 @@ describe.sequential('the patient app', () => {
       'base64',
     );
     await page.getByRole('button', { name: 'Add records' }).click();
-    await page.getByLabel('Or attach a document (PDF or image)').setInputFiles({ name: 'rash.png', mimeType: 'image/png', buffer: png });
+    await page
+      .getByLabel('Or attach a document (PDF or image)')
+      .setInputFiles({ name: 'rash.png', mimeType: 'image/png', buffer: png });
     await page.getByText('rash.png added, encrypted in this browser.').waitFor();
     await page.getByRole('button', { name: /rash\.png/ }).click();
     await page.getByRole('button', { name: 'Show the attached file' }).click();
@@ -459,7 +554,9 @@ describe.sequential('the patient app', () => {
         '3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
     );
     await page.getByRole('button', { name: 'Add records' }).click();
-    await page.getByLabel('Or attach a document (PDF or image)').setInputFiles({ name: 'letter.pdf', mimeType: 'application/pdf', buffer: pdf });
+    await page
+      .getByLabel('Or attach a document (PDF or image)')
+      .setInputFiles({ name: 'letter.pdf', mimeType: 'application/pdf', buffer: pdf });
     await page.getByText('letter.pdf added, encrypted in this browser.').waitFor();
     await page.getByRole('button', { name: /letter\.pdf/ }).click();
     await page.getByRole('button', { name: 'Show the attached file' }).click();
@@ -470,7 +567,9 @@ describe.sequential('the patient app', () => {
     await page.getByRole('button', { name: 'Back to your records' }).click();
     expect(await page.locator('iframe').count()).toBe(0); // and its object URL revoked (the page's CSP forbids fetching it to check)
     await page.getByRole('button', { name: 'Add records' }).click();
-    await page.getByLabel('Or attach a document (PDF or image)').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+    await page
+      .getByLabel('Or attach a document (PDF or image)')
+      .setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
     await expect(page.getByRole('alert').textContent()).resolves.toContain('is not a PDF or an image');
     await page.getByRole('button', { name: 'Back to your records' }).click();
   });
@@ -481,18 +580,30 @@ describe.sequential('the patient app', () => {
       page.getByRole('button', { name: 'Download all as a FHIR file' }).click(),
     ]);
     const bundle = JSON.parse(readFileSync((await download.path())!, 'utf8'));
-    const documents = bundle.entry.map((e: { resource: Record<string, any> }) => e.resource).filter((r: { resourceType: string }) => r.resourceType === 'DocumentReference');
-    const rash = documents.find((d: any) => d.content[0].attachment.title === 'rash.png');
-    expect(Buffer.from(rash.content[0].attachment.data, 'base64').toString('base64')).toBe(rash.content[0].attachment.data);
-    expect(Buffer.from(rash.content[0].attachment.data, 'base64').subarray(1, 4).toString()).toBe('PNG');
-    expect(documents.find((d: any) => d.content[0].attachment.title === 'letter.pdf').content[0].attachment.data).toMatch(/^JVBERi0xLjQ/);
+    type Document = {
+      resourceType: string;
+      description?: string;
+      content: { attachment: { title: string; data: string } }[];
+    };
+    const documents = (bundle.entry as { resource: Document }[])
+      .map((e) => e.resource)
+      .filter((r) => r.resourceType === 'DocumentReference');
+    const rash = documents.find((d) => d.content[0]!.attachment.title === 'rash.png')!;
+    const rashData = rash.content[0]!.attachment.data;
+    expect(Buffer.from(rashData, 'base64').toString('base64')).toBe(rashData);
+    expect(Buffer.from(rashData, 'base64').subarray(1, 4).toString()).toBe('PNG');
+    expect(documents.find((d) => d.content[0]!.attachment.title === 'letter.pdf')!.content[0]!.attachment.data).toMatch(
+      /^JVBERi0xLjQ/,
+    );
 
     // Back in, under another name: the plan says a file comes with it; the file opens again.
-    rash.content[0].attachment.title = 'rash-again.png';
+    rash.content[0]!.attachment.title = 'rash-again.png';
     rash.description = 'rash-again.png';
     const file = { resourceType: 'Bundle', type: 'collection', entry: [{ resource: rash }] };
     await page.getByRole('button', { name: 'Add records' }).click();
-    await page.getByLabel('FHIR or C-CDA file').setInputFiles({ name: 'export.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(file)) });
+    await page
+      .getByLabel('FHIR or C-CDA file')
+      .setInputFiles({ name: 'export.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(file)) });
     await page.getByText(/With an attached file: rash-again\.png \(\d+ bytes\)/).waitFor();
     await page.getByRole('button', { name: 'Encrypt and store 1 record' }).click();
     await page.getByText('1 record added, encrypted in this browser.').waitFor();
@@ -505,16 +616,35 @@ describe.sequential('the patient app', () => {
 
     // A Bundle entry that holds a request rather than a resource is refused by name, nothing stored.
     await page.getByRole('button', { name: 'Add records' }).click();
-    const transaction = { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: observation }, { request: { method: 'DELETE', url: 'Observation/1' } }] };
-    await page.getByLabel('FHIR or C-CDA file').setInputFiles({ name: 'tx.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(transaction)) });
-    await expect(page.getByRole('alert').textContent()).resolves.toContain('Entry 2 of tx.json holds no resource (a DELETE Observation/1 request)');
+    const transaction = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [{ resource: observation }, { request: { method: 'DELETE', url: 'Observation/1' } }],
+    };
+    await page.getByLabel('FHIR or C-CDA file').setInputFiles({
+      name: 'tx.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(JSON.stringify(transaction)),
+    });
+    await expect(page.getByRole('alert').textContent()).resolves.toContain(
+      'Entry 2 of tx.json holds no resource (a DELETE Observation/1 request)',
+    );
     await page.getByRole('button', { name: 'Back to your records' }).click();
   });
 
   it("lists a record's versions and opens an earlier one", async () => {
-    const listed = JSON.parse(await medkeyCli(stack, stack.keys.clinic, ['records', '--json'])) as { record_id: string; resource_type: string }[];
+    const listed = JSON.parse(await medkeyCli(stack, stack.keys.clinic, ['records', '--json'])) as {
+      record_id: string;
+      resource_type: string;
+    }[];
     const id = listed.find((r) => r.resource_type === 'Observation')!.record_id;
-    const changed = { ...observation, component: [observation.component[0], { ...observation.component[1], valueQuantity: { value: 79, unit: 'mmHg' } }] };
+    const changed = {
+      ...observation,
+      component: [
+        observation.component[0],
+        { ...observation.component[1], valueQuantity: { value: 79, unit: 'mmHg' } },
+      ],
+    };
     const path = join(tmpdir(), `medkey-bp-${process.pid}.json`);
     writeFileSync(path, JSON.stringify(changed));
     await medkeyCli(stack, stack.keys.clinic, ['update', id, path]);
@@ -530,7 +660,10 @@ describe.sequential('the patient app', () => {
     await history.getByText('118/76 mmHg').waitFor();
     expect(await axeViolations(page)).toEqual([]);
     await page.screenshot({ path: join(screenshots, 'record-history.png'), fullPage: true });
-    expect(await page.evaluate('document.documentElement.scrollWidth'), 'no sideways scrolling on a phone').toBeLessThanOrEqual(375);
+    expect(
+      await page.evaluate('document.documentElement.scrollWidth'),
+      'no sideways scrolling on a phone',
+    ).toBeLessThanOrEqual(375);
     await page.getByRole('button', { name: 'Back to your records' }).click();
   });
 
@@ -542,11 +675,24 @@ describe.sequential('the patient app', () => {
       page.getByRole('button', { name: 'Download as FHIR AuditEvents' }).click(),
     ]);
     const bundle = JSON.parse(readFileSync((await download.path())!, 'utf8'));
-    const events = bundle.entry.map((e: { resource: Record<string, any> }) => e.resource);
-    expect(events.every((e: any) => e.resourceType === 'AuditEvent')).toBe(true);
+    type Event = {
+      resourceType: string;
+      type: { code: string };
+      outcome: string;
+      agent: { who: { identifier: { value: string } } }[];
+    };
+    const events = (bundle.entry as { resource: Event }[]).map((e) => e.resource);
+    expect(events.every((e) => e.resourceType === 'AuditEvent')).toBe(true);
     const lab = privateKeyToAccount(stack.keys.lab).address;
-    const labEvents = events.filter((e: any) => e.agent[0].who.identifier.value === `did:pkh:eip155:${stack.chainId}:${lab}`);
-    expect(labEvents.map((e: any) => [e.type.code, e.outcome])).toEqual(expect.arrayContaining([['key_released', '0'], ['key_denied', '4']]));
+    const labEvents = events.filter(
+      (e) => e.agent[0]!.who.identifier.value === `did:pkh:eip155:${stack.chainId}:${lab}`,
+    );
+    expect(labEvents.map((e) => [e.type.code, e.outcome])).toEqual(
+      expect.arrayContaining([
+        ['key_released', '0'],
+        ['key_denied', '4'],
+      ]),
+    );
     await page.getByLabel('Whose activity').selectOption(lab);
     const shown = await page.locator('.activity li').allTextContents();
     expect(shown.length).toBe(labEvents.length);
@@ -559,10 +705,13 @@ describe.sequential('the patient app', () => {
     const keyboardOnly = await browser.newContext({ viewport: { width: 375, height: 800 } });
     try {
       // Another patient (anvil account 4), so this is a first visit too.
-      const other = testWallet(privateKeyToAccount('0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a'), {
-        rpcUrl: stack.rpcUrl,
-        chainId: stack.chainId,
-      });
+      const other = testWallet(
+        privateKeyToAccount('0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a'),
+        {
+          rpcUrl: stack.rpcUrl,
+          chainId: stack.chainId,
+        },
+      );
       await injectWallet(keyboardOnly, (method, params) => other.request({ method, params } as never));
       const kb = await keyboardOnly.newPage();
       await kb.goto(appUrl());
@@ -603,7 +752,9 @@ describe.sequential('the patient app', () => {
     await page.getByRole('button', { name: 'Account', exact: true }).click();
     await page.getByRole('button', { name: 'Turn on the second factor' }).click();
     await page.getByRole('img', { name: 'QR code for your authenticator app' }).waitFor();
-    expect(await page.getByRole('img', { name: 'QR code for your authenticator app' }).getAttribute('src')).toMatch(/^data:image\/png;base64,/);
+    expect(await page.getByRole('img', { name: 'QR code for your authenticator app' }).getAttribute('src')).toMatch(
+      /^data:image\/png;base64,/,
+    );
     expect(await axeViolations(page)).toEqual([]);
     const secret = (await page.getByTestId('totp-secret').textContent())!;
     const totp = new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' });
@@ -631,15 +782,27 @@ describe.sequential('the patient app', () => {
     const lab = privateKeyToAccount(stack.keys.lab).address;
     await page.getByRole('button', { name: 'Sharing', exact: true }).click();
     await page.getByText('Off: no provider can open your records in an emergency.').waitFor();
-    await page.getByRole('group', { name: 'What a provider may open in an emergency' }).getByLabel('Vital signs').check();
+    await page
+      .getByRole('group', { name: 'What a provider may open in an emergency' })
+      .getByLabel('Vital signs')
+      .check();
     await page.getByLabel('Providers you trust in an emergency (addresses, one per line)').fill(lab);
-    await page.getByText(/Saving sends one transaction from your wallet, which pays a small network fee\. The providers you name can then open your vital signs for 4 hours/).waitFor();
+    await page
+      .getByText(
+        /Saving sends one transaction from your wallet, which pays a small network fee\. The providers you name can then open your vital signs for 4 hours/,
+      )
+      .waitFor();
     expect(await axeViolations(page)).toEqual([]);
     await page.getByRole('button', { name: 'Save emergency settings' }).click();
     await page.getByText(/Saved\. \d+ records? ready for the providers you named\./).waitFor();
     const patient = privateKeyToAccount(stack.keys.clinic).address;
     const chain = createPublicClient({ transport: http(stack.rpcUrl) });
-    const mask = await chain.readContract({ address: stack.registry, abi: consentRegistryAbi, functionName: 'emergencyCategories', args: [patient] });
+    const mask = await chain.readContract({
+      address: stack.registry,
+      abi: consentRegistryAbi,
+      functionName: 'emergencyCategories',
+      args: [patient],
+    });
     expect(mask).toBe(1 << 7); // vitals
     await page.getByRole('button', { name: 'Records', exact: true }).click();
   });

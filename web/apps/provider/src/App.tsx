@@ -18,11 +18,27 @@ function Screens() {
   const registered = state.standing && state.standing.status !== 'unregistered';
   return (
     <>
-      <Header brand="Medkey for providers" who={state.address ? `${state.standing?.entry?.verdict.verified ? `${state.standing.entry.entry.profile.display_name} · ` : ''}${state.address}` : undefined} onSignOut={() => void app.signOut()} />
+      <Header
+        brand="Medkey for providers"
+        who={
+          state.address
+            ? `${state.standing?.entry?.verdict.verified ? `${state.standing.entry.entry.profile.display_name} · ` : ''}${state.address}`
+            : undefined
+        }
+        onSignOut={() => void app.signOut()}
+      />
       {state.phase === 'ready' && (
         <SectionNav
-          sections={registered ? (['patients', 'request', 'emergency', 'history', 'apply'] as const) : (['apply'] as const)}
-          labels={{ patients: 'My patients', request: 'Request access', emergency: 'Emergency access', history: 'My access history', apply: 'Registration' }}
+          sections={
+            registered ? (['patients', 'request', 'emergency', 'history', 'apply'] as const) : (['apply'] as const)
+          }
+          labels={{
+            patients: 'My patients',
+            request: 'Request access',
+            emergency: 'Emergency access',
+            history: 'My access history',
+            apply: 'Registration',
+          }}
           current={state.screen}
           onShow={(screen) => app.show(screen)}
         />
@@ -30,13 +46,16 @@ function Screens() {
       <main>
         <SignInStages state={state} onAnswerCode={(code) => app.answerCode(code)} connect={<ConnectScreen />} />
         {state.phase === 'ready' && <StandingBanner />}
-        <ErrorBoundary fallback={<ScreenFallback onBack={() => app.show('patients')} backLabel="Back to my patients" />} resetKey={`${state.phase}:${state.screen}:${state.patient?.address ?? ''}`}>
-        {state.phase === 'ready' && state.screen === 'apply' && <ApplyScreen />}
-        {state.phase === 'ready' && state.screen === 'patients' && <PatientsScreen />}
-        {state.phase === 'ready' && state.screen === 'patient' && <PatientScreen />}
-        {state.phase === 'ready' && state.screen === 'request' && <RequestScreen />}
-        {state.phase === 'ready' && state.screen === 'emergency' && <EmergencyScreen />}
-        {state.phase === 'ready' && state.screen === 'history' && <HistoryScreen />}
+        <ErrorBoundary
+          fallback={<ScreenFallback onBack={() => app.show('patients')} backLabel="Back to my patients" />}
+          resetKey={`${state.phase}:${state.screen}:${state.patient?.address ?? ''}`}
+        >
+          {state.phase === 'ready' && state.screen === 'apply' && <ApplyScreen />}
+          {state.phase === 'ready' && state.screen === 'patients' && <PatientsScreen />}
+          {state.phase === 'ready' && state.screen === 'patient' && <PatientScreen />}
+          {state.phase === 'ready' && state.screen === 'request' && <RequestScreen />}
+          {state.phase === 'ready' && state.screen === 'emergency' && <EmergencyScreen />}
+          {state.phase === 'ready' && state.screen === 'history' && <HistoryScreen />}
         </ErrorBoundary>
       </main>
     </>

@@ -12,7 +12,15 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VaultClient, VaultSession, Wallet } from '@medkey/client';
-import { announceWallet, chromiumLaunchOptions, medkeyCli, startDevStack, testWallet, unsteadyAccount, type DevStack } from '@medkey/client/testing';
+import {
+  announceWallet,
+  chromiumLaunchOptions,
+  medkeyCli,
+  startDevStack,
+  testWallet,
+  unsteadyAccount,
+  type DevStack,
+} from '@medkey/client/testing';
 import { Secret, TOTP } from 'otpauth';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -41,10 +49,18 @@ async function personPage(key: Hex): Promise<Page> {
 async function axeViolations(p: Page): Promise<string[]> {
   await p.evaluate(axeSource);
   const result = await p.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string; help: string }[] }> } }).axe;
+    const axe = (
+      window as unknown as {
+        axe: {
+          run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string; help: string }[] }>;
+        };
+      }
+    ).axe;
     return axe.run(document, { resultTypes: ['violations'] });
   });
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help}`);
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help}`);
 }
 
 const url = (path: string) => `http://${stack.siweDomain}${path}`;
@@ -133,12 +149,16 @@ describe('the provider app and the admin console', () => {
     const result = {
       resourceType: 'Observation',
       status: 'final',
-      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] }],
+      category: [
+        { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] },
+      ],
       code: { coding: [{ system: 'http://loinc.org', code: '2093-3', display: 'Cholesterol' }] },
       valueQuantity: { value: 182, unit: 'mg/dL' },
     };
     await patient.getByRole('button', { name: 'Add records' }).click();
-    await patient.getByLabel('FHIR or C-CDA file').setInputFiles({ name: 'chol.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(result)) });
+    await patient
+      .getByLabel('FHIR or C-CDA file')
+      .setInputFiles({ name: 'chol.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(result)) });
     await patient.getByRole('button', { name: 'Encrypt and store 1 record' }).click();
     await patient.getByText('1 record added').waitFor();
     await patient.getByRole('button', { name: 'Sharing', exact: true }).click();
@@ -170,7 +190,16 @@ describe('the provider app and the admin console', () => {
 
   it('adds a record to her file under a write grant, sealed for her and for itself', async () => {
     const until = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
-    await medkeyCli(stack, stack.keys.patient, ['grant', '--provider', providerAddress, '--categories', 'vitals', '--until', until, '--write']);
+    await medkeyCli(stack, stack.keys.patient, [
+      'grant',
+      '--provider',
+      providerAddress,
+      '--categories',
+      'vitals',
+      '--until',
+      until,
+      '--write',
+    ]);
     await provider.reload();
     await provider.getByRole('button', { name: 'Test Wallet' }).click();
     await provider.getByText('Vital signs — for treatment, until').waitFor();
@@ -178,12 +207,16 @@ describe('the provider app and the admin console', () => {
     const weight = {
       resourceType: 'Observation',
       status: 'final',
-      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+      category: [
+        { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] },
+      ],
       code: { coding: [{ system: 'http://loinc.org', code: '29463-7', display: 'Body weight' }] },
       valueQuantity: { value: 71.5, unit: 'kg' },
     };
     await provider.getByLabel('Or paste the FHIR resource').fill(JSON.stringify(weight));
-    await provider.getByLabel('Attach a file (optional: a PDF or an image)').setInputFiles({ name: 'scale.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 weight') });
+    await provider
+      .getByLabel('Attach a file (optional: a PDF or an image)')
+      .setInputFiles({ name: 'scale.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 weight') });
     expect(await axeViolations(provider)).toEqual([]);
     await provider.getByRole('button', { name: 'Encrypt and add to her records' }).click();
     await provider.getByText('Added to her records with scale.pdf. She can read it, and so can you.').waitFor();
@@ -196,7 +229,9 @@ describe('the provider app and the admin console', () => {
     const hostile = {
       resourceType: 'Observation',
       status: { odd: true },
-      category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] }],
+      category: [
+        { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] },
+      ],
       code: { text: { note: 'x' } },
       valueString: { note: 'y' },
       effectiveDateTime: { when: 'now' },
@@ -257,13 +292,17 @@ describe('the provider app and the admin console', () => {
     const patientAddress = privateKeyToAccount(stack.keys.patient).address;
     await provider.getByRole('button', { name: 'Emergency access' }).click();
     await provider.getByLabel('Patient’s address').fill(patientAddress);
-    await provider.getByLabel('Why you need it now (at least 10 characters)').fill('Unconscious on arrival, checking allergies');
+    await provider
+      .getByLabel('Why you need it now (at least 10 characters)')
+      .fill('Unconscious on arrival, checking allergies');
     const open = provider.getByRole('button', { name: 'Open emergency access' });
     expect(await open.isDisabled()).toBe(true);
     await provider.getByLabel(/I understand: this is recorded publicly on the blockchain/).check();
     expect(await axeViolations(provider)).toEqual([]);
     await open.click();
-    await expect(provider.getByRole('alert').textContent()).resolves.toContain('This patient has not allowed emergency access');
+    await expect(provider.getByRole('alert').textContent()).resolves.toContain(
+      'This patient has not allowed emergency access',
+    );
   });
 
   it('flags a directory entry the vault edited instead of believing it', async () => {
@@ -276,7 +315,9 @@ describe('the provider app and the admin console', () => {
     await patient.getByRole('button', { name: 'Share with a provider' }).click();
     await patient.getByLabel('Find your provider by name, practice, city or NPI').fill('reyes');
     await patient.getByRole('button', { name: 'Search the directory' }).click();
-    await patient.getByText('its directory entry could not be verified: the provider did not sign this profile').waitFor();
+    await patient
+      .getByText('its directory entry could not be verified: the provider did not sign this profile')
+      .waitFor();
     expect(await patient.getByRole('button', { name: /Choose/ }).count()).toBe(0);
     await patient.unroute('**/v1/directory?**');
   });
@@ -300,7 +341,10 @@ describe('the provider app and the admin console', () => {
     await admin.getByRole('button', { name: 'Suspend Dr. Ana Reyes' }).click();
     await admin.getByText('Suspended. Its grants are paused; patients see why.').waitFor();
     await admin.getByRole('button', { name: 'History of Dr. Ana Reyes' }).click();
-    await admin.getByRole('list', { name: 'History of Dr. Ana Reyes' }).getByText(new RegExp(`Suspended on .*: ${REASON}`)).waitFor();
+    await admin
+      .getByRole('list', { name: 'History of Dr. Ana Reyes' })
+      .getByText(new RegExp(`Suspended on .*: ${REASON}`))
+      .waitFor();
 
     await provider.reload();
     await provider.getByRole('button', { name: 'Test Wallet' }).click();
@@ -309,11 +353,16 @@ describe('the provider app and the admin console', () => {
 
     await patient.getByRole('button', { name: 'Records', exact: true }).click();
     await patient.getByRole('button', { name: 'Sharing', exact: true }).click();
-    await patient.getByText(new RegExp(`Suspended by the registry on .*: ${REASON}`)).first().waitFor();
+    await patient
+      .getByText(new RegExp(`Suspended by the registry on .*: ${REASON}`))
+      .first()
+      .waitFor();
   });
 
   it('asks a provider with a second factor for its code at sign-in', async () => {
-    const wallet = await Wallet.connect(testWallet(privateKeyToAccount(NEWCOMER), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }));
+    const wallet = await Wallet.connect(
+      testWallet(privateKeyToAccount(NEWCOMER), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }),
+    );
     const vault = new VaultClient(stack.vaultUrl);
     await VaultSession.signIn(vault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
     const setup = await vault.mfaSetup();

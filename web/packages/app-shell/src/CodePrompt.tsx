@@ -13,7 +13,13 @@ export function CodePrompt({ onAnswer }: { onAnswer: (code: string) => void }) {
     >
       <h2 id="code-title">Your second factor</h2>
       <label htmlFor="signin-code">Six-digit code from your authenticator app (or a recovery code)</label>
-      <input id="signin-code" value={code} onChange={(e) => setCode(e.currentTarget.value)} inputMode="numeric" autoComplete="one-time-code" />
+      <input
+        id="signin-code"
+        value={code}
+        onChange={(e) => setCode(e.currentTarget.value)}
+        inputMode="numeric"
+        autoComplete="one-time-code"
+      />
       <button type="submit">Sign in</button>
     </form>
   );

@@ -37,11 +37,26 @@ export function Header({ brand, who, onSignOut }: { brand: string; who?: string 
 }
 
 /** The buttons that switch between an app's sections, the current one marked as the page. */
-export function SectionNav<S extends string>({ sections, labels, current, onShow }: { sections: readonly S[]; labels: Record<S, string>; current: string; onShow: (section: S) => void }) {
+export function SectionNav<S extends string>({
+  sections,
+  labels,
+  current,
+  onShow,
+}: {
+  sections: readonly S[];
+  labels: Record<S, string>;
+  current: string;
+  onShow: (section: S) => void;
+}) {
   return (
     <nav aria-label="Sections">
       {sections.map((section) => (
-        <button key={section} type="button" aria-current={current === section ? 'page' : undefined} onClick={() => onShow(section)}>
+        <button
+          key={section}
+          type="button"
+          aria-current={current === section ? 'page' : undefined}
+          onClick={() => onShow(section)}
+        >
           {labels[section]}
         </button>
       ))}
@@ -53,7 +68,15 @@ export function SectionNav<S extends string>({ sections, labels, current, onShow
  * The top of every app's main area: what is going on, loading, the second-factor prompt when
  * the vault asks for it, and the app's connect screen until she is signed in.
  */
-export function SignInStages({ state, onAnswerCode, connect }: { state: ShellState; onAnswerCode: (code: string) => void; connect: ReactNode }) {
+export function SignInStages({
+  state,
+  onAnswerCode,
+  connect,
+}: {
+  state: ShellState;
+  onAnswerCode: (code: string) => void;
+  connect: ReactNode;
+}) {
   return (
     <>
       <Status state={state} />

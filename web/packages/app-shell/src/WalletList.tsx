@@ -1,10 +1,20 @@
 import type { WalletChoice } from './wallets.ts';
 
 /** The wallets found in this browser, one button each; a dev wallet says it is for testing only. */
-export function WalletList({ wallets, busy, onPick }: { wallets: WalletChoice[]; busy: boolean; onPick: (wallet: WalletChoice) => void }) {
+export function WalletList({
+  wallets,
+  busy,
+  onPick,
+}: {
+  wallets: WalletChoice[];
+  busy: boolean;
+  onPick: (wallet: WalletChoice) => void;
+}) {
   return (
     <>
-      {wallets.length === 0 && <p>No wallet found in this browser. Install a wallet such as MetaMask or Rabby, then reload this page.</p>}
+      {wallets.length === 0 && (
+        <p>No wallet found in this browser. Install a wallet such as MetaMask or Rabby, then reload this page.</p>
+      )}
       <ul className="wallets">
         {wallets.map((wallet) => (
           <li key={wallet.id}>
@@ -12,7 +22,11 @@ export function WalletList({ wallets, busy, onPick }: { wallets: WalletChoice[];
               {wallet.icon && <img src={wallet.icon} alt="" width={24} height={24} />}
               {wallet.name}
             </button>
-            {wallet.dev && <p className="hint">For trying Medkey on a local test chain. Its keys are public: never use it for real records.</p>}
+            {wallet.dev && (
+              <p className="hint">
+                For trying Medkey on a local test chain. Its keys are public: never use it for real records.
+              </p>
+            )}
           </li>
         ))}
       </ul>

@@ -63,7 +63,9 @@ export function underWhat(entry: AuditEntry): string {
 
 /** Everyone in the log other than `self` (checksummed addresses), for the per-person filter. */
 export function otherActors(entries: AuditEntry[], self: string | undefined): string[] {
-  return [...new Set(entries.map((e) => getAddress(e.actor)))].filter((a) => a.toLowerCase() !== self?.toLowerCase()).sort();
+  return [...new Set(entries.map((e) => getAddress(e.actor)))]
+    .filter((a) => a.toLowerCase() !== self?.toLowerCase())
+    .sort();
 }
 
 /** Whether `entry` was caused by `actor` (addresses compared whatever their case). */

@@ -68,7 +68,10 @@ export class AppStore<S extends ShellState> {
    * wallet, vault, session and chain are kept on the store.
    */
   protected async signIn(choice: WalletChoice, config: AppConfig): Promise<SignedIn> {
-    this.set({ busy: 'Waiting for your wallet: approve the connection, then the sign-in message.', error: undefined } as Partial<S>);
+    this.set({
+      busy: 'Waiting for your wallet: approve the connection, then the sign-in message.',
+      error: undefined,
+    } as Partial<S>);
     const signedIn = await connectAndSignIn(choice, config, () => this.askForCode());
     Object.assign(this, signedIn);
     return signedIn;

@@ -29,9 +29,12 @@ export function devWallet(rpcUrl: string, chainId: number, key: Hex, name: strin
  * The deployment this page is served for and the wallets to offer: the browser's own, and on a
  * local development chain only, these dev wallets.
  */
-export async function configAndWallets(dev: { key: Hex; name: string }[]): Promise<{ config: AppConfig; wallets: WalletChoice[] }> {
+export async function configAndWallets(
+  dev: { key: Hex; name: string }[],
+): Promise<{ config: AppConfig; wallets: WalletChoice[] }> {
   const config = await loadConfig();
   const wallets = await discoverWallets();
-  if (config.dev_rpc_url) for (const d of dev) wallets.push(devWallet(config.dev_rpc_url, config.chain_id, d.key, d.name));
+  if (config.dev_rpc_url)
+    for (const d of dev) wallets.push(devWallet(config.dev_rpc_url, config.chain_id, d.key, d.name));
   return { config, wallets };
 }

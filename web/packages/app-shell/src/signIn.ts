@@ -22,7 +22,10 @@ export async function connectAndSignIn(
   const chainId = await wallet.chainId();
   if (chainId !== config.chain_id) {
     try {
-      await choice.provider.request({ method: 'wallet_switchEthereumChain', params: [{ chainId: `0x${config.chain_id.toString(16)}` }] });
+      await choice.provider.request({
+        method: 'wallet_switchEthereumChain',
+        params: [{ chainId: `0x${config.chain_id.toString(16)}` }],
+      });
     } catch {
       throw new MedkeyError(
         'wrong_chain',

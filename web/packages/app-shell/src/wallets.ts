@@ -29,7 +29,8 @@ export function discoverWallets(waitMs = 300): Promise<WalletChoice[]> {
     setTimeout(() => {
       window.removeEventListener('eip6963:announceProvider', onAnnounce);
       const legacy = (window as { ethereum?: EIP1193Provider }).ethereum;
-      if (found.size === 0 && legacy) found.set('injected', { id: 'injected', name: 'Browser wallet', provider: legacy });
+      if (found.size === 0 && legacy)
+        found.set('injected', { id: 'injected', name: 'Browser wallet', provider: legacy });
       resolve([...found.values()]);
     }, waitMs),
   );

@@ -13,7 +13,6 @@ import { build } from 'vite';
 import { chromiumLaunchOptions } from '../test/browser.ts';
 import { thousandResources } from './node.ts';
 
-
 const root = fileURLToPath(new URL('./browser/', import.meta.url));
 const out = mkdtempSync(join(tmpdir(), 'medkey-bench-'));
 await build({ root, logLevel: 'warn', build: { outDir: out, emptyOutDir: true } });
@@ -62,7 +61,9 @@ try {
     clearInterval(sampler);
     return [out, peak - idle];
   };
-  const [encryptMBps, encryptExtraRssMB] = await phase(() => page.evaluate((mb) => window.medkey.encryptOnly(mb), megabytes));
+  const [encryptMBps, encryptExtraRssMB] = await phase(() =>
+    page.evaluate((mb) => window.medkey.encryptOnly(mb), megabytes),
+  );
   const [pipelineMBps, pipelineExtraRssMB] = await phase(() =>
     page.evaluate((mb) => window.medkey.encryptThenDecrypt(mb), megabytes),
   );
@@ -71,7 +72,9 @@ try {
   );
   const decryptMBps = await page.evaluate((mb) => window.medkey.decryptOnly(mb), megabytes);
   const records = await page.evaluate((resources) => window.medkey.recordsWorkload(resources), thousandResources());
-  const version = execFileSync(process.env.CHROMIUM ?? '/usr/bin/chromium', ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const version = execFileSync(process.env.CHROMIUM ?? '/usr/bin/chromium', ['--version'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
     .toString()
     .trim();
   console.log(

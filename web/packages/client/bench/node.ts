@@ -33,7 +33,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       {
         runtime: `node ${process.version}`,
         stream: { megabytes, encryptMBps, decryptMBps, pipelineMBps, encryptExtraRssMB, pipelineExtraRssMB },
-        flat: { megabytes: megabytes / 4, pipelineMBps: smallPipelineMBps, pipelineExtraRssMB: smallPipelineExtraRssMB },
+        flat: {
+          megabytes: megabytes / 4,
+          pipelineMBps: smallPipelineMBps,
+          pipelineExtraRssMB: smallPipelineExtraRssMB,
+        },
         records,
       },
       null,

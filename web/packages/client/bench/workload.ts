@@ -36,7 +36,8 @@ function source(total: number): ReadableStream<Uint8Array> {
   });
 }
 
-const megabytesPerSecond = (bytes: number, since: number) => bytes / (1024 * 1024) / ((performance.now() - since) / 1000);
+const megabytesPerSecond = (bytes: number, since: number) =>
+  bytes / (1024 * 1024) / ((performance.now() - since) / 1000);
 
 function sink(onChunk: (chunk: Uint8Array) => void = () => {}): WritableStream<Uint8Array> {
   return new WritableStream({ write: onChunk });
@@ -69,7 +70,9 @@ export async function decryptOnly(megabytes: number): Promise<number> {
   const total = megabytes * 1024 * 1024;
   const key = generateDataKey();
   const sealed: Uint8Array[] = [];
-  await source(total).pipeThrough(encryptStream(key, binding)).pipeTo(sink((c) => void sealed.push(c)));
+  await source(total)
+    .pipeThrough(encryptStream(key, binding))
+    .pipeTo(sink((c) => void sealed.push(c)));
   let next = 0;
   const pieces = new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -78,7 +81,10 @@ export async function decryptOnly(megabytes: number): Promise<number> {
       next += 16;
       const out = new Uint8Array(group.reduce((n, c) => n + c.length, 0));
       let at = 0;
-      for (const c of group) (out.set(c, at), (at += c.length));
+      for (const c of group) {
+        out.set(c, at);
+        at += c.length;
+      }
       controller.enqueue(out);
     },
   });

@@ -78,7 +78,13 @@ const nodeHash = (left: Uint8Array, right: Uint8Array) => sha256(concatBytes(Uin
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** RFC 9162 §2.1.3.2: is `leaf` at `index` of the tree of `size` leaves whose root is `root`? */
-export function verifyInclusion(leaf: Uint8Array, index: number, size: number, proof: Uint8Array[], root: Uint8Array): boolean {
+export function verifyInclusion(
+  leaf: Uint8Array,
+  index: number,
+  size: number,
+  proof: Uint8Array[],
+  root: Uint8Array,
+): boolean {
   if (index < 0 || index >= size) return false;
   let fn = BigInt(index);
   let sn = BigInt(size - 1);
@@ -144,20 +150,24 @@ export function verifyConsistency(
 export const proofHashes = (proof: readonly string[]) => proof.map(hex);
 
 /** The result of checking what the vault showed, in words the activity page can show. */
-export type AuditFailure = 'bad_signature' | 'wrong_chain' | 'not_consistent' | 'not_included' | 'anchor_mismatch' | 'busy';
+export type AuditFailure =
+  'bad_signature' | 'wrong_chain' | 'not_consistent' | 'not_included' | 'anchor_mismatch' | 'busy';
 
-export type AuditCheck =
-  | { ok: true; size: number }
-  | { ok: false; reason: AuditFailure; message: string };
+export type AuditCheck = { ok: true; size: number } | { ok: false; reason: AuditFailure; message: string };
 
 export function auditFailure(reason: AuditFailure): AuditCheck {
   if (reason === 'busy') {
-    return { ok: false, reason, message: 'The activity log kept changing while it was being checked. Try again in a moment.' };
+    return {
+      ok: false,
+      reason,
+      message: 'The activity log kept changing while it was being checked. Try again in a moment.',
+    };
   }
   const messages = {
     bad_signature: "The vault's activity log is not signed by its operator's key.",
     wrong_chain: "The vault's activity log belongs to another network.",
-    not_consistent: 'The activity log does not continue the one this browser saw before: entries may have been removed or changed.',
+    not_consistent:
+      'The activity log does not continue the one this browser saw before: entries may have been removed or changed.',
     not_included: 'An activity entry the vault showed is not in its signed log.',
     anchor_mismatch: 'The activity log does not match the copy anchored on the public chain.',
   } as const;
@@ -200,12 +210,18 @@ export async function checkAuditLog(args: {
   const anchored = args.anchored && args.anchored.size > 0 ? args.anchored : undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
     const { tree_head: head, entries } = await args.source.entries();
-    const fail = (reason: AuditFailure): CheckedLog => ({ check: auditFailure(reason), head, entries, ...(anchored ? { anchored } : {}) });
+    const fail = (reason: AuditFailure): CheckedLog => ({
+      check: auditFailure(reason),
+      head,
+      entries,
+      ...(anchored ? { anchored } : {}),
+    });
     if (!verifyTreeHead(head, args.operatorKey)) return fail('bad_signature');
     if (head.chain_id !== args.chainId) return fail('wrong_chain');
     const root = hex(head.root);
     for (const e of entries) {
-      if (!verifyInclusion(entryLeaf(e.entry), e.leaf_index, head.size, proofHashes(e.proof), root)) return fail('not_included');
+      if (!verifyInclusion(entryLeaf(e.entry), e.leaf_index, head.size, proofHashes(e.proof), root))
+        return fail('not_included');
     }
     let moved = false;
     for (const [known, reason] of [
@@ -225,7 +241,8 @@ export async function checkAuditLog(args: {
         break;
       }
       if (!equal(hex(answer.tree_head.root), root)) return fail(reason);
-      if (!verifyConsistency(known.size, hex(known.root), head.size, root, proofHashes(answer.proof))) return fail(reason);
+      if (!verifyConsistency(known.size, hex(known.root), head.size, root, proofHashes(answer.proof)))
+        return fail(reason);
     }
     if (!moved) return { check: { ok: true, size: head.size }, head, entries, ...(anchored ? { anchored } : {}) };
   }

@@ -25,11 +25,20 @@ function instant(atMs: number): string {
 }
 
 export function auditEvent(chainId: number, e: AuditEntry): FhirResource {
-  const did = (address: string) => ({ identifier: { system: 'urn:ietf:rfc:3986', value: `did:pkh:eip155:${chainId}:${getAddress(address)}` } });
+  const did = (address: string) => ({
+    identifier: { system: 'urn:ietf:rfc:3986', value: `did:pkh:eip155:${chainId}:${getAddress(address)}` },
+  });
   const entities: unknown[] = [];
-  if (e.record_id) entities.push({ what: { identifier: { system: 'urn:medkey:record', value: bytesToHex(Uint8Array.from(e.record_id)) } } });
+  if (e.record_id)
+    entities.push({
+      what: { identifier: { system: 'urn:medkey:record', value: bytesToHex(Uint8Array.from(e.record_id)) } },
+    });
   if (e.grant_id) entities.push({ what: { identifier: { system: `urn:medkey:grant:${chainId}`, value: e.grant_id } } });
-  if (e.patient) entities.push({ what: did(e.patient), role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1' } });
+  if (e.patient)
+    entities.push({
+      what: did(e.patient),
+      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1' },
+    });
   const purpose = e.purpose === null || e.purpose === undefined ? undefined : PURPOSES[e.purpose];
   return {
     resourceType: 'AuditEvent',
@@ -40,12 +49,22 @@ export function auditEvent(chainId: number, e: AuditEntry): FhirResource {
     outcomeDesc: e.outcome,
     agent: [{ who: did(e.actor), requestor: true }],
     source: { observer: { display: 'Medkey vault' } },
-    ...(purpose ? { purposeOfEvent: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: purpose }] }] } : {}),
+    ...(purpose
+      ? {
+          purposeOfEvent: [
+            { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: purpose }] },
+          ],
+        }
+      : {}),
     ...(entities.length > 0 ? { entity: entities } : {}),
   };
 }
 
 /** The entries as one FHIR Bundle (`collection`) of AuditEvents. */
 export function auditEventBundle(chainId: number, entries: AuditEntry[]): FhirResource {
-  return { resourceType: 'Bundle', type: 'collection', entry: entries.map((e) => ({ resource: auditEvent(chainId, e) })) };
+  return {
+    resourceType: 'Bundle',
+    type: 'collection',
+    entry: entries.map((e) => ({ resource: auditEvent(chainId, e) })),
+  };
 }

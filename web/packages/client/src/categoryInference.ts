@@ -65,7 +65,9 @@ function categories(resource: Resource): Concept[] {
 }
 
 function categoryCodes(resource: Resource): string[] {
-  return categories(resource).flatMap((c) => c?.coding ?? []).flatMap((coding) => (coding.code ? [coding.code] : []));
+  return categories(resource)
+    .flatMap((c) => c?.coding ?? [])
+    .flatMap((coding) => (coding.code ? [coding.code] : []));
 }
 
 function hasCategoryCode(resource: Resource, codes: string[]): boolean {
@@ -74,7 +76,9 @@ function hasCategoryCode(resource: Resource, codes: string[]): boolean {
 
 /** The concepts whose codes and words count: `code`, `valueCodeableConcept`, `category`. */
 function concepts(resource: Resource): Concept[] {
-  return [resource.code, resource.valueCodeableConcept, ...categories(resource)].filter((c): c is Concept => Boolean(c));
+  return [resource.code, resource.valueCodeableConcept, ...categories(resource)].filter((c): c is Concept =>
+    Boolean(c),
+  );
 }
 
 /** Lower-case words of the concepts' texts and displays, each after a space (as the Rust side). */
@@ -99,11 +103,15 @@ export function sensitiveEvidence(resource: Resource): { category: Category; bec
     const evidence: Evidence = table.categories[category as keyof typeof table.categories];
     for (const { system = '', code } of codings) {
       if (!code) continue;
-      if (system.includes('icd-10') && evidence.icd10_prefixes.some((p) => code.toUpperCase().startsWith(p))) return { category, because: `ICD-10 ${code}` };
+      if (system.includes('icd-10') && evidence.icd10_prefixes.some((p) => code.toUpperCase().startsWith(p)))
+        return { category, because: `ICD-10 ${code}` };
       if (system === 'http://loinc.org' && evidence.loinc.includes(code)) return { category, because: `LOINC ${code}` };
-      if (system === 'http://snomed.info/sct' && evidence.snomed.includes(code)) return { category, because: `SNOMED CT ${code}` };
+      if (system === 'http://snomed.info/sct' && evidence.snomed.includes(code))
+        return { category, because: `SNOMED CT ${code}` };
     }
-    const categoryCode = categoryCodes(resource).find((c) => evidence.category_codes.some((e) => e.toLowerCase() === c.toLowerCase()));
+    const categoryCode = categoryCodes(resource).find((c) =>
+      evidence.category_codes.some((e) => e.toLowerCase() === c.toLowerCase()),
+    );
     if (categoryCode) return { category, because: `category code ${categoryCode}` };
     const profile = profiles.find((url) => evidence.profiles.some((p) => url.includes(p)));
     if (profile) return { category, because: `profile or extension ${profile}` };

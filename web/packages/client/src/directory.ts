@@ -4,7 +4,16 @@
 // verified only when the provider signed it, the registry committed to it, and the encryption
 // key and status match the chain. Mirrors protocol/src/directory (Rust); the cross vectors pin both.
 
-import { hashTypedData, keccak256, recoverAddress, slice, toBytes, type Address, type Hex, type PublicClient } from 'viem';
+import {
+  hashTypedData,
+  keccak256,
+  recoverAddress,
+  slice,
+  toBytes,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from 'viem';
 import type { Schemas } from './api/client.ts';
 import { consentRegistryAbi } from './chain/consentRegistryAbi.ts';
 import type { Deployment } from './chain/registry.ts';
@@ -34,7 +43,12 @@ export const providerProfileTypes = {
 /** What `eth_signTypedData_v4` signs for `profile`, in the registry's domain. */
 export function profileTypedData(profile: DirectoryProfile, deployment: Deployment) {
   return {
-    domain: { name: 'Medkey ConsentRegistry', version: '1', chainId: deployment.chainId, verifyingContract: deployment.address },
+    domain: {
+      name: 'Medkey ConsentRegistry',
+      version: '1',
+      chainId: deployment.chainId,
+      verifyingContract: deployment.address,
+    },
     types: providerProfileTypes,
     primaryType: 'ProviderProfile' as const,
     message: {
@@ -95,10 +109,17 @@ async function latestRegistryAction(
 ): Promise<{ kind: 'suspended' | 'reinstated'; reasonHash: string } | undefined> {
   const [suspended, reinstated] = await Promise.all(
     (['ProviderSuspended', 'ProviderReinstated'] as const).map((eventName) =>
-      chain.getContractEvents({ address: deployment.address, abi: consentRegistryAbi, eventName, args: { provider }, fromBlock: 0n }),
+      chain.getContractEvents({
+        address: deployment.address,
+        abi: consentRegistryAbi,
+        eventName,
+        args: { provider },
+        fromBlock: 0n,
+      }),
     ),
   );
-  const order = (log: { blockNumber: bigint | null; logIndex: number | null }) => [log.blockNumber ?? 0n, BigInt(log.logIndex ?? 0)] as const;
+  const order = (log: { blockNumber: bigint | null; logIndex: number | null }) =>
+    [log.blockNumber ?? 0n, BigInt(log.logIndex ?? 0)] as const;
   const tagged = [
     ...(suspended ?? []).map((log) => ({ kind: 'suspended' as const, log })),
     ...(reinstated ?? []).map((log) => ({ kind: 'reinstated' as const, log })),
@@ -122,7 +143,10 @@ export async function checkDirectoryEntry(
 ): Promise<Verdict> {
   const profile = entry.profile;
   try {
-    const signer = await recoverAddress({ hash: profileDigest(profile, deployment), signature: entry.signature as Hex });
+    const signer = await recoverAddress({
+      hash: profileDigest(profile, deployment),
+      signature: entry.signature as Hex,
+    });
     if (signer.toLowerCase() !== profile.provider.toLowerCase()) {
       return { verified: false, problem: 'the provider did not sign this profile' };
     }
@@ -148,7 +172,8 @@ export async function checkDirectoryEntry(
     return { verified: false, problem: 'the provider’s key on chain is not the one in its profile' };
   }
   const status = onChain.status === 2 ? 'suspended' : 'active';
-  if (entry.status !== status) return { verified: false, problem: `the vault says ${entry.status}, the registry says ${status}` };
+  if (entry.status !== status)
+    return { verified: false, problem: `the vault says ${entry.status}, the registry says ${status}` };
   const action = entry.registry_action;
   if (action) {
     // The hash to compare with is the chain's own (the registry's latest suspension or
@@ -159,10 +184,17 @@ export async function checkDirectoryEntry(
     } catch {
       return { verified: false, problem: 'the registry could not be asked' };
     }
-    if (!onChainAction || onChainAction.kind !== action.kind || onChainAction.reasonHash.toLowerCase() !== action.reason_hash.toLowerCase()) {
+    if (
+      !onChainAction ||
+      onChainAction.kind !== action.kind ||
+      onChainAction.reasonHash.toLowerCase() !== action.reason_hash.toLowerCase()
+    ) {
       return { verified: false, problem: 'the registry’s last action on this provider is not the one shown' };
     }
-    if (typeof action.reason === 'string' && keccak256(toBytes(action.reason)).toLowerCase() !== onChainAction.reasonHash.toLowerCase()) {
+    if (
+      typeof action.reason === 'string' &&
+      keccak256(toBytes(action.reason)).toLowerCase() !== onChainAction.reasonHash.toLowerCase()
+    ) {
       return { verified: false, problem: 'the reason shown is not the one whose hash is on chain' };
     }
   }
@@ -188,7 +220,10 @@ export async function checkedNames(
   const { providers } = await vault.lookupDirectory(unique);
   await Promise.all(
     providers.map(async (entry) => {
-      found.set(entry.profile.provider.toLowerCase(), { entry, verdict: await checkDirectoryEntry(entry, chain, deployment) });
+      found.set(entry.profile.provider.toLowerCase(), {
+        entry,
+        verdict: await checkDirectoryEntry(entry, chain, deployment),
+      });
     }),
   );
   return found;

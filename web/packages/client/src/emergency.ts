@@ -22,7 +22,12 @@ export async function readEmergency(
   deployment: Deployment,
   patient: Address,
 ): Promise<EmergencySettings> {
-  const mask = await chain.readContract({ address: deployment.address, abi: consentRegistryAbi, functionName: 'emergencyCategories', args: [patient] });
+  const mask = await chain.readContract({
+    address: deployment.address,
+    abi: consentRegistryAbi,
+    functionName: 'emergencyCategories',
+    args: [patient],
+  });
   const { providers } = await vault.emergencyProviders();
   return { categories: categoriesOf(Number(mask)), providers: providers as Address[] };
 }
@@ -37,17 +42,29 @@ export async function setEmergency(
   progress: (done: number, total: number) => void = () => {},
 ): Promise<number> {
   const keys = await Promise.all(
-    settings.providers.map(async (address) => ({ address, publicKey: await providerEncryptionKey(ctx.chain, ctx.deployment, address) })),
+    settings.providers.map(async (address) => ({
+      address,
+      publicKey: await providerEncryptionKey(ctx.chain, ctx.deployment, address),
+    })),
   );
-  const data = encodeFunctionData({ abi: consentRegistryAbi, functionName: 'setEmergencyAccess', args: [categoryMask(settings.categories)] });
+  const data = encodeFunctionData({
+    abi: consentRegistryAbi,
+    functionName: 'setEmergencyAccess',
+    args: [categoryMask(settings.categories)],
+  });
   const hash = await ctx.wallet.sendTransaction({ to: ctx.deployment.address, data, chainId: ctx.deployment.chainId });
   const receipt = await ctx.chain.waitForTransactionReceipt({ hash });
   if (receipt.status !== 'success') {
-    throw new MedkeyError('transaction_failed', 'The registry refused the change (the transaction failed). Nothing was changed; try again.');
+    throw new MedkeyError(
+      'transaction_failed',
+      'The registry refused the change (the transaction failed). Nothing was changed; try again.',
+    );
   }
   await ctx.vault.setEmergencyProviders({ providers: settings.providers });
   if (keys.length === 0) return 0;
-  const mine = (await ctx.vault.listRecords()).filter((r) => !r.erased && settings.categories.includes(r.category as Category));
+  const mine = (await ctx.vault.listRecords()).filter(
+    (r) => !r.erased && settings.categories.includes(r.category as Category),
+  );
   return wrapExistingRecords(ctx.vault, ctx.secret, mine, keys, progress);
 }
 
@@ -70,16 +87,33 @@ export async function openEmergencyAccess(
   reason: string,
 ): Promise<EmergencyOpened> {
   const words = reason.trim();
-  if (words.length < 10) throw new MedkeyError('missing_reason', 'Say why you need emergency access (at least 10 characters): it is recorded publicly.');
-  const mask = await chain.readContract({ address: deployment.address, abi: consentRegistryAbi, functionName: 'emergencyCategories', args: [patient] });
+  if (words.length < 10)
+    throw new MedkeyError(
+      'missing_reason',
+      'Say why you need emergency access (at least 10 characters): it is recorded publicly.',
+    );
+  const mask = await chain.readContract({
+    address: deployment.address,
+    abi: consentRegistryAbi,
+    functionName: 'emergencyCategories',
+    args: [patient],
+  });
   if (Number(mask) === 0) {
-    throw new MedkeyError('emergency_disabled', 'This patient has not allowed emergency access. Ask her, or someone she named, for a grant instead.');
+    throw new MedkeyError(
+      'emergency_disabled',
+      'This patient has not allowed emergency access. Ask her, or someone she named, for a grant instead.',
+    );
   }
   const reasonHash = keccak256(toBytes(words));
-  const data = encodeFunctionData({ abi: consentRegistryAbi, functionName: 'openEmergencyAccess', args: [patient, reasonHash] });
+  const data = encodeFunctionData({
+    abi: consentRegistryAbi,
+    functionName: 'openEmergencyAccess',
+    args: [patient, reasonHash],
+  });
   const hash = await wallet.sendTransaction({ to: deployment.address, data, chainId: deployment.chainId });
   const receipt = await chain.waitForTransactionReceipt({ hash });
-  if (receipt.status !== 'success') throw new MedkeyError('reverted', 'The registry refused emergency access (are you registered and active?).');
+  if (receipt.status !== 'success')
+    throw new MedkeyError('reverted', 'The registry refused emergency access (are you registered and active?).');
   const [opened] = parseEventLogs({ abi: consentRegistryAbi, logs: receipt.logs, eventName: 'EmergencyAccessOpened' });
   if (!opened) throw new MedkeyError('reverted', 'The registry did not open emergency access.');
   return { expiresAt: new Date(Number(opened.args.expiresAt) * 1000), reasonHash };

@@ -19,12 +19,7 @@ export class EnvelopeError extends MedkeyError {
 }
 
 export type EnvelopeErrorCode =
-  | 'unsupported_version'
-  | 'truncated'
-  | 'authentication'
-  | 'weak_public_key'
-  | 'chunk_size'
-  | 'resource_type';
+  'unsupported_version' | 'truncated' | 'authentication' | 'weak_public_key' | 'chunk_size' | 'resource_type';
 
 export const authenticationFailed = () =>
   new EnvelopeError('authentication', 'envelope failed authentication (wrong key, wrong record, or tampered)');

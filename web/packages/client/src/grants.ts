@@ -72,7 +72,8 @@ function checkDomainAndTypes(
   types: typeof GRANT_TYPES | typeof REVOKE_TYPES,
 ): void {
   const d = typed.domain;
-  if (d.name !== 'Medkey ConsentRegistry' || d.version !== '1') throw mismatch('domain', d.name, 'Medkey ConsentRegistry v1');
+  if (d.name !== 'Medkey ConsentRegistry' || d.version !== '1')
+    throw mismatch('domain', d.name, 'Medkey ConsentRegistry v1');
   if (Number(d.chainId) !== deployment.chainId) throw mismatch('chain', d.chainId, deployment.chainId);
   if (!d.verifyingContract || getAddress(d.verifyingContract) !== getAddress(deployment.address)) {
     throw mismatch('registry', d.verifyingContract, deployment.address);
@@ -83,7 +84,8 @@ function checkDomainAndTypes(
     Object.entries(t)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([name, fields]) => [name, fields.map((f) => `${f.type} ${f.name}`)]);
-  if (!same(shape(rest), shape(types))) throw mismatch('types', JSON.stringify(shape(rest)), JSON.stringify(shape(types)));
+  if (!same(shape(rest), shape(types)))
+    throw mismatch('types', JSON.stringify(shape(rest)), JSON.stringify(shape(types)));
 }
 
 function checkDeadline(deadline: unknown, nowS: number): void {
@@ -120,7 +122,11 @@ export function checkGrantDraft(
   // The root of a record set is the vault's registration of it; what the set means is checked
   // again by the gate, which refuses records outside it.
   if (specific ? root === zeroHash : root !== zeroHash) {
-    throw mismatch('records', specific ? 'all records' : 'specific records', specific ? 'specific records' : 'all records');
+    throw mismatch(
+      'records',
+      specific ? 'all records' : 'specific records',
+      specific ? 'specific records' : 'all records',
+    );
   }
   checkDeadline(m.deadline, nowS);
 }
@@ -189,13 +195,23 @@ export async function grantViaRelay(
 }
 
 /** Drafts, checks, signs and relays the revocation of `grantId`. */
-export async function revokeViaRelay(vault: VaultClient, wallet: Wallet, deployment: Deployment, grantId: Hex): Promise<Relayed> {
+export async function revokeViaRelay(
+  vault: VaultClient,
+  wallet: Wallet,
+  deployment: Deployment,
+  grantId: Hex,
+): Promise<Relayed> {
   const draft = await vault.revokeTypedData({ grant_id: grantId });
   checkRevokeDraft(draft.typed_data, grantId, wallet.address, deployment);
   return relaySigned(vault, wallet, draft.typed_data, draft.digest);
 }
 
-async function relaySigned(vault: VaultClient, wallet: Wallet, typed: TypedDataJson, vaultDigest: string): Promise<Relayed> {
+async function relaySigned(
+  vault: VaultClient,
+  wallet: Wallet,
+  typed: TypedDataJson,
+  vaultDigest: string,
+): Promise<Relayed> {
   if (digestOf(typed).toLowerCase() !== vaultDigest.toLowerCase()) {
     throw mismatch('digest', vaultDigest, digestOf(typed));
   }

@@ -3,7 +3,15 @@
 // (accounts, chain id, personal_sign, eth_signTypedData_v4, eth_sendTransaction) and sends
 // everything else to the chain's RPC; it never hands out the key.
 
-import { createWalletClient, hashMessage, hexToBytes, http, type EIP1193Provider, type Hex, type LocalAccount } from 'viem';
+import {
+  createWalletClient,
+  hashMessage,
+  hexToBytes,
+  http,
+  type EIP1193Provider,
+  type Hex,
+  type LocalAccount,
+} from 'viem';
 
 export interface LocalWalletOptions {
   chainId: number;

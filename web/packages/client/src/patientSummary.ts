@@ -46,26 +46,63 @@ interface SectionSpec {
 const BLOOD_GROUP_CODES = ['883-9', '882-1', '34474-7', '10331-7'];
 
 function codings(r: FhirResource): { system?: string; code?: string; display?: string }[] {
-  return ((r.code as { coding?: { system?: string; code?: string; display?: string }[] } | undefined)?.coding ?? []);
+  return (r.code as { coding?: { system?: string; code?: string; display?: string }[] } | undefined)?.coding ?? [];
 }
 
 function isBloodGroup(r: FhirResource): boolean {
-  return r.resourceType === 'Observation' && codings(r).some((c) => c.system === LOINC && BLOOD_GROUP_CODES.includes(c.code ?? ''));
+  return (
+    r.resourceType === 'Observation' &&
+    codings(r).some((c) => c.system === LOINC && BLOOD_GROUP_CODES.includes(c.code ?? ''))
+  );
 }
 
 const SECTIONS: SectionSpec[] = [
-  { title: 'Allergies and intolerances', code: '48765-2', display: 'Allergies and adverse reactions Document', pick: (r) => r.resourceType === 'AllergyIntolerance', required: true },
-  { title: 'Medications', code: '10160-0', display: 'History of Medication use Narrative', pick: (r) => ['MedicationStatement', 'MedicationRequest'].includes(r.resourceType), required: true },
-  { title: 'Problems', code: '11450-4', display: 'Problem list - Reported', pick: (r) => r.resourceType === 'Condition', required: true },
-  { title: 'Immunizations', code: '11369-6', display: 'History of Immunization Narrative', pick: (r) => r.resourceType === 'Immunization', required: false },
-  { title: 'Results', code: '30954-2', display: 'Relevant diagnostic tests/laboratory data Narrative', pick: isBloodGroup, required: false },
+  {
+    title: 'Allergies and intolerances',
+    code: '48765-2',
+    display: 'Allergies and adverse reactions Document',
+    pick: (r) => r.resourceType === 'AllergyIntolerance',
+    required: true,
+  },
+  {
+    title: 'Medications',
+    code: '10160-0',
+    display: 'History of Medication use Narrative',
+    pick: (r) => ['MedicationStatement', 'MedicationRequest'].includes(r.resourceType),
+    required: true,
+  },
+  {
+    title: 'Problems',
+    code: '11450-4',
+    display: 'Problem list - Reported',
+    pick: (r) => r.resourceType === 'Condition',
+    required: true,
+  },
+  {
+    title: 'Immunizations',
+    code: '11369-6',
+    display: 'History of Immunization Narrative',
+    pick: (r) => r.resourceType === 'Immunization',
+    required: false,
+  },
+  {
+    title: 'Results',
+    code: '30954-2',
+    display: 'Relevant diagnostic tests/laboratory data Narrative',
+    pick: isBloodGroup,
+    required: false,
+  },
 ];
 
 /** A short name for a resource: its code's text or first display. */
 export function summaryLine(r: FhirResource): string {
-  const code = (r.code ?? r.medicationCodeableConcept ?? r.vaccineCode) as { text?: string; coding?: { display?: string; code?: string }[] } | undefined;
+  const code = (r.code ?? r.medicationCodeableConcept ?? r.vaccineCode) as
+    { text?: string; coding?: { display?: string; code?: string }[] } | undefined;
   const name = code?.text ?? code?.coding?.find((c) => c.display)?.display ?? code?.coding?.[0]?.code ?? r.resourceType;
-  const value = r.valueString ?? (r.valueCodeableConcept as { text?: string; coding?: { display?: string }[] } | undefined)?.text ?? (r.valueCodeableConcept as { coding?: { display?: string }[] } | undefined)?.coding?.[0]?.display;
+  const value =
+    r.valueString ??
+    (r.valueCodeableConcept as { text?: string; coding?: { display?: string }[] } | undefined)?.text ??
+    (r.valueCodeableConcept as { coding?: { display?: string }[] } | undefined)?.coding?.[0]?.display;
   return value ? `${name}: ${String(value)}` : name;
 }
 
@@ -74,7 +111,9 @@ function escapeXml(text: string): string {
 }
 
 function narrative(items: string[], empty: string): { status: 'generated'; div: string } {
-  const body = items.length ? `<ul>${items.map((i) => `<li>${escapeXml(i)}</li>`).join('')}</ul>` : `<p>${escapeXml(empty)}</p>`;
+  const body = items.length
+    ? `<ul>${items.map((i) => `<li>${escapeXml(i)}</li>`).join('')}</ul>`
+    : `<p>${escapeXml(empty)}</p>`;
   return { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${body}</div>` };
 }
 
@@ -88,7 +127,9 @@ export function buildPatientSummary(input: SummaryInput): PatientSummary {
   const parts = input.name.trim().split(/\s+/);
   const patient: FhirResource = {
     resourceType: 'Patient',
-    name: [{ text: input.name.trim(), family: parts.at(-1), ...(parts.length > 1 ? { given: parts.slice(0, -1) } : {}) }],
+    name: [
+      { text: input.name.trim(), family: parts.at(-1), ...(parts.length > 1 ? { given: parts.slice(0, -1) } : {}) },
+    ],
     ...(input.birthDate ? { birthDate: input.birthDate } : {}),
     ...(input.contacts.length
       ? {
@@ -114,7 +155,19 @@ export function buildPatientSummary(input: SummaryInput): PatientSummary {
       title: spec.title,
       code: { coding: [{ system: LOINC, code: spec.code, display: spec.display }] },
       text: narrative(items, `No ${spec.title.toLowerCase()} recorded.`),
-      ...(urls.length ? { entry: urls.map((reference) => ({ reference })) } : { emptyReason: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/list-empty-reason', code: 'unavailable', display: 'Unavailable' }] } }),
+      ...(urls.length
+        ? { entry: urls.map((reference) => ({ reference })) }
+        : {
+            emptyReason: {
+              coding: [
+                {
+                  system: 'http://terminology.hl7.org/CodeSystem/list-empty-reason',
+                  code: 'unavailable',
+                  display: 'Unavailable',
+                },
+              ],
+            },
+          }),
     };
     return [{ section, title: spec.title, items }];
   });
@@ -136,10 +189,16 @@ export function buildPatientSummary(input: SummaryInput): PatientSummary {
     entry: [{ fullUrl: uuid(), resource: composition }, { fullUrl: patientUrl, resource: patient }, ...entries],
   };
   const bloodRecord = input.resources.find(isBloodGroup);
-  const bloodGroup = input.bloodGroup?.trim() || (bloodRecord ? summaryLine(bloodRecord).split(': ').slice(1).join(': ') || undefined : undefined);
+  const bloodGroup =
+    input.bloodGroup?.trim() ||
+    (bloodRecord ? summaryLine(bloodRecord).split(': ').slice(1).join(': ') || undefined : undefined);
   return {
     bundle,
-    header: { name: input.name.trim(), bloodGroup, allergies: input.resources.filter((r) => r.resourceType === 'AllergyIntolerance').map(summaryLine) },
+    header: {
+      name: input.name.trim(),
+      bloodGroup,
+      allergies: input.resources.filter((r) => r.resourceType === 'AllergyIntolerance').map(summaryLine),
+    },
     sections: sections.map(({ title, items }) => ({ title, items })),
   };
 }
@@ -150,7 +209,9 @@ function pointedAt(resource: FhirResource, patientUrl: string): FhirResource {
   for (const field of ['subject', 'patient']) {
     if (field in copy) copy[field] = { reference: patientUrl };
   }
-  if (resource.resourceType === 'AllergyIntolerance' || resource.resourceType === 'Immunization') copy.patient = { reference: patientUrl };
-  if (['Condition', 'Observation', 'MedicationStatement', 'MedicationRequest'].includes(resource.resourceType)) copy.subject = { reference: patientUrl };
+  if (resource.resourceType === 'AllergyIntolerance' || resource.resourceType === 'Immunization')
+    copy.patient = { reference: patientUrl };
+  if (['Condition', 'Observation', 'MedicationStatement', 'MedicationRequest'].includes(resource.resourceType))
+    copy.subject = { reference: patientUrl };
   return copy;
 }

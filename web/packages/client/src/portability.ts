@@ -19,7 +19,9 @@ export const CATEGORY_EXTENSION = 'https://medkey.dev/fhir/StructureDefinition/r
 export const ATTACHMENT_EXTENSION = 'https://medkey.dev/fhir/StructureDefinition/record-attachment';
 
 /** The Medkey category an entry of an exported Bundle names, if it names a known one. */
-export function entryCategory(entry: { extension?: { url?: string; valueCode?: string }[] | undefined }): Category | undefined {
+export function entryCategory(entry: {
+  extension?: { url?: string; valueCode?: string }[] | undefined;
+}): Category | undefined {
   const code = entry.extension?.find((e) => e.url === CATEGORY_EXTENSION)?.valueCode;
   return CATEGORIES.find((c) => c === code);
 }
@@ -39,9 +41,14 @@ export interface ExportItem {
 const SLOT = '\u0000medkey-attachment-data\u0000';
 
 /** Her records as a FHIR Bundle file, attachments inline; `progress` counts records done. */
-export async function exportBundle(items: ExportItem[], progress: (done: number, total: number) => void = () => {}): Promise<Blob> {
+export async function exportBundle(
+  items: ExportItem[],
+  progress: (done: number, total: number) => void = () => {},
+): Promise<Blob> {
   const out = new BlobCollector();
-  out.push(`{"resourceType":"Bundle","type":"collection","timestamp":${JSON.stringify(new Date().toISOString())},"entry":[`);
+  out.push(
+    `{"resourceType":"Bundle","type":"collection","timestamp":${JSON.stringify(new Date().toISOString())},"entry":[`,
+  );
   for (const [index, item] of items.entries()) {
     if (index > 0) out.push(',');
     const extension: object[] = [{ url: CATEGORY_EXTENSION, valueCode: item.category }];
@@ -67,7 +74,10 @@ export async function exportBundle(items: ExportItem[], progress: (done: number,
 
 /** Whether the resource has a place of its own for the file: a DocumentReference's first attachment. */
 function describesFile(resource: FhirResource): boolean {
-  const content = resource.resourceType === 'DocumentReference' ? (resource.content as { attachment?: object }[] | undefined) : undefined;
+  const content =
+    resource.resourceType === 'DocumentReference'
+      ? (resource.content as { attachment?: object }[] | undefined)
+      : undefined;
   return Boolean(content?.[0]?.attachment);
 }
 
@@ -116,13 +126,19 @@ export interface BundleEntry {
  */
 export function takeInlineAttachment(entry: BundleEntry): { resource: FhirResource; attachment?: InlineAttachment } {
   const { resource } = entry;
-  const content = resource.resourceType === 'DocumentReference' ? ((resource.content as { attachment?: Record<string, unknown> }[] | undefined) ?? []) : [];
+  const content =
+    resource.resourceType === 'DocumentReference'
+      ? ((resource.content as { attachment?: Record<string, unknown> }[] | undefined) ?? [])
+      : [];
   const inResource = content[0]?.attachment;
   if (typeof inResource?.data === 'string') {
     const file = decodeAttachment(inResource);
     const { data: _data, ...described } = inResource;
     const [first, ...rest] = content;
-    return { resource: { ...resource, content: [{ ...first, attachment: { ...described, size: file.file.size } }, ...rest] }, attachment: file };
+    return {
+      resource: { ...resource, content: [{ ...first, attachment: { ...described, size: file.file.size } }, ...rest] },
+      attachment: file,
+    };
   }
   const extension = entry.extension?.find((e) => e.url === ATTACHMENT_EXTENSION)?.valueAttachment;
   if (typeof extension?.data === 'string') return { resource, attachment: decodeAttachment(extension) };
@@ -134,7 +150,10 @@ function decodeAttachment(attachment: Record<string, unknown>): InlineAttachment
   try {
     bytes = base64.decode(attachment.data as string);
   } catch {
-    throw new MedkeyError('invalid_attachment', 'A record in this file has attached data that is not valid base64, so it cannot be read.');
+    throw new MedkeyError(
+      'invalid_attachment',
+      'A record in this file has attached data that is not valid base64, so it cannot be read.',
+    );
   }
   const contentType = typeof attachment.contentType === 'string' ? attachment.contentType : 'application/octet-stream';
   const title = typeof attachment.title === 'string' ? attachment.title : 'Attached file';

@@ -24,7 +24,7 @@ export interface FhirResource {
 
 export function newRecordId(): string {
   // An RFC 4122 version-4 UUID (as 32 hex digits): random, and a valid UUID wherever one is shown.
-  return globalThis.crypto.randomUUID().replaceAll("-", "");
+  return globalThis.crypto.randomUUID().replaceAll('-', '');
 }
 
 export interface Sealed {
@@ -80,7 +80,8 @@ export async function wrapAll(dataKey: Uint8Array, binding: RecordBinding, reade
 /** The binding of a record the vault describes (its metadata is in the clear, and bound). */
 export function bindingOf(record: Schemas['RecordView'], version: number = record.version): RecordBinding {
   const category = CATEGORIES.indexOf(record.category as Category);
-  if (category < 0) throw new MedkeyError('unknown_category', `The vault named an unknown category "${record.category}".`);
+  if (category < 0)
+    throw new MedkeyError('unknown_category', `The vault named an unknown category "${record.category}".`);
   return {
     recordId: record.record_id,
     version,

@@ -4,7 +4,16 @@
 // whose hash goes on chain. Every application is checked here first: the vault is not trusted to
 // hand over the profile the provider signed.
 
-import { bytesToHex, encodeFunctionData, keccak256, recoverAddress, toBytes, type Address, type Hex, type PublicClient } from 'viem';
+import {
+  bytesToHex,
+  encodeFunctionData,
+  keccak256,
+  recoverAddress,
+  toBytes,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from 'viem';
 import type { Schemas, VaultClient } from './api/client.ts';
 import { consentRegistryAbi } from './chain/consentRegistryAbi.ts';
 import { readProvider, type Deployment } from './chain/registry.ts';
@@ -45,7 +54,11 @@ export interface RegistrarContext {
 async function send(ctx: RegistrarContext, data: Hex): Promise<Hex> {
   const hash = await ctx.wallet.sendTransaction({ to: ctx.deployment.address, data, chainId: ctx.deployment.chainId });
   const receipt = await ctx.chain.waitForTransactionReceipt({ hash });
-  if (receipt.status !== 'success') throw new MedkeyError('reverted', 'The registry refused the transaction. Reload the page to see the current state.');
+  if (receipt.status !== 'success')
+    throw new MedkeyError(
+      'reverted',
+      'The registry refused the transaction. Reload the page to see the current state.',
+    );
   return hash;
 }
 
@@ -55,13 +68,22 @@ export async function approveApplication(
   application: Schemas['ApplicationView'],
 ): Promise<Schemas['ApplicationView']> {
   const profile = application.profile;
-  const signer = await recoverAddress({ hash: profileDigest(profile, ctx.deployment), signature: application.signature as Hex });
+  const signer = await recoverAddress({
+    hash: profileDigest(profile, ctx.deployment),
+    signature: application.signature as Hex,
+  });
   if (signer.toLowerCase() !== profile.provider.toLowerCase()) {
-    throw new MedkeyError('bad_application', 'The applicant did not sign this profile, so it was not approved. Decline it.');
+    throw new MedkeyError(
+      'bad_application',
+      'The applicant did not sign this profile, so it was not approved. Decline it.',
+    );
   }
   const hash = profileCommitment(profile, ctx.deployment);
   if (hash.toLowerCase() !== application.profile_hash.toLowerCase()) {
-    throw new MedkeyError('bad_application', 'The vault’s profile hash does not match the profile, so nothing was sent.');
+    throw new MedkeyError(
+      'bad_application',
+      'The vault’s profile hash does not match the profile, so nothing was sent.',
+    );
   }
   const known = await readProvider(ctx.chain, ctx.deployment, profile.provider as Address);
   const data =
@@ -71,7 +93,11 @@ export async function approveApplication(
           functionName: 'registerProvider',
           args: [profile.provider as Address, profile.encryption_key as Hex, hash],
         })
-      : encodeFunctionData({ abi: consentRegistryAbi, functionName: 'updateProviderProfile', args: [profile.provider as Address, hash] });
+      : encodeFunctionData({
+          abi: consentRegistryAbi,
+          functionName: 'updateProviderProfile',
+          args: [profile.provider as Address, hash],
+        });
   await send(ctx, data);
   // The vault lists it once its mirror has the block.
   for (let attempt = 0; ; attempt++) {
@@ -85,7 +111,12 @@ export async function approveApplication(
 }
 
 /** Suspends (or reinstates) a provider with `reason`: the words kept by the vault, the hash on chain. */
-export async function setProviderSuspended(ctx: RegistrarContext, provider: Address, suspend: boolean, reason: string): Promise<Hex> {
+export async function setProviderSuspended(
+  ctx: RegistrarContext,
+  provider: Address,
+  suspend: boolean,
+  reason: string,
+): Promise<Hex> {
   const stored = await ctx.vault.addRegistryReason(reason);
   const hash = keccak256(toBytes(stored.reason));
   if (hash.toLowerCase() !== stored.reason_hash.toLowerCase()) {

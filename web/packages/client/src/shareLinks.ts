@@ -69,24 +69,39 @@ export function longLivedKey(accountSecret: Uint8Array, id: string): Uint8Array 
 }
 
 /** New files for her long-lived link `id` (the link itself, and so its key, stays the same). */
-export async function refreshShareLink(vault: VaultClient, id: string, bundleText: string, accountSecret: Uint8Array): Promise<void> {
+export async function refreshShareLink(
+  vault: VaultClient,
+  id: string,
+  bundleText: string,
+  accountSecret: Uint8Array,
+): Promise<void> {
   const key = longLivedKey(accountSecret, id);
   try {
-    await vault.replaceShareLinkFiles(id, [{ content_type: FHIR_CONTENT_TYPE, jwe: await encryptShareFile(bundleText, key) }]);
+    await vault.replaceShareLinkFiles(id, [
+      { content_type: FHIR_CONTENT_TYPE, jwe: await encryptShareFile(bundleText, key) },
+    ]);
   } finally {
     key.fill(0);
   }
 }
 
 /** One file: `content` (JSON text) as a compact JWE under `key`. */
-export async function encryptShareFile(content: string, key: Uint8Array, contentType = FHIR_CONTENT_TYPE): Promise<string> {
+export async function encryptShareFile(
+  content: string,
+  key: Uint8Array,
+  contentType = FHIR_CONTENT_TYPE,
+): Promise<string> {
   return new CompactEncrypt(new TextEncoder().encode(content))
     .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', cty: contentType.split(';')[0]! })
     .encrypt(key);
 }
 
 /** Creates a link to `bundleText` (a FHIR Bundle's JSON) on `vault`, which she is signed in to. */
-export async function createShareLink(vault: VaultClient, bundleText: string, options: ShareLinkOptions): Promise<CreatedShareLink> {
+export async function createShareLink(
+  vault: VaultClient,
+  bundleText: string,
+  options: ShareLinkOptions,
+): Promise<CreatedShareLink> {
   const label = options.label.trim().slice(0, 80);
   const id = base64urlnopad.encode(random(32));
   const key = options.longLived ? longLivedKey(options.longLived.accountSecret, id) : random(32);
@@ -104,7 +119,11 @@ export async function createShareLink(vault: VaultClient, bundleText: string, op
     purpose: options.purpose ?? 'link',
     files: [{ content_type: FHIR_CONTENT_TYPE, jwe }],
   });
-  if (options.direct && options.passcode) throw new MedkeyError('invalid_link', 'A direct link cannot have a passcode: the recipient never asks for a manifest.');
+  if (options.direct && options.passcode)
+    throw new MedkeyError(
+      'invalid_link',
+      'A direct link cannot have a passcode: the recipient never asks for a manifest.',
+    );
   const flag = [options.longLived ? 'L' : '', options.passcode ? 'P' : '', options.direct ? 'U' : ''].join('');
   const payload: ShlPayload = {
     url,
@@ -121,7 +140,8 @@ export async function createShareLink(vault: VaultClient, bundleText: string, op
 /** The payload of `shlink:/…`, or of a URL carrying it in its fragment. */
 export function decodeShareLink(text: string): ShlPayload {
   const link = text.includes('#') ? text.slice(text.indexOf('#') + 1) : text;
-  if (!link.startsWith('shlink:/')) throw new MedkeyError('not_a_link', 'This is not a SMART Health Link. Check that the whole link was copied.');
+  if (!link.startsWith('shlink:/'))
+    throw new MedkeyError('not_a_link', 'This is not a SMART Health Link. Check that the whole link was copied.');
   let payload: ShlPayload;
   try {
     payload = JSON.parse(new TextDecoder().decode(base64urlnopad.decode(link.slice('shlink:/'.length)))) as ShlPayload;
@@ -141,11 +161,18 @@ export interface ReceivedFile {
 }
 
 /** What a refusal means for the person holding the link, with what to do next. */
-function refusal(status: number, body: { remainingAttempts?: number; error?: { code?: string } } | undefined): MedkeyError {
+function refusal(
+  status: number,
+  body: { remainingAttempts?: number; error?: { code?: string } } | undefined,
+): MedkeyError {
   const code = body?.error?.code ?? 'refused';
   if (status === 401) {
     const left = body?.remainingAttempts ?? 0;
-    return new MedkeyError('wrong_passcode', `That passcode is not right. ${left} ${left === 1 ? 'try is' : 'tries are'} left before the link stops working.`, 401);
+    return new MedkeyError(
+      'wrong_passcode',
+      `That passcode is not right. ${left} ${left === 1 ? 'try is' : 'tries are'} left before the link stops working.`,
+      401,
+    );
   }
   const words: Record<string, string> = {
     link_revoked: 'The person who shared this link has stopped sharing it.',
@@ -159,9 +186,15 @@ function refusal(status: number, body: { remainingAttempts?: number; error?: { c
 }
 
 /** Opens a link as the specification says: the manifest with `recipient` (and the passcode), then each file, decrypted here. */
-export async function openShareLink(text: string, recipient: string, passcode?: string, fetchFn: typeof fetch = fetch): Promise<{ payload: ShlPayload; files: ReceivedFile[] }> {
+export async function openShareLink(
+  text: string,
+  recipient: string,
+  passcode?: string,
+  fetchFn: typeof fetch = fetch,
+): Promise<{ payload: ShlPayload; files: ReceivedFile[] }> {
   const payload = decodeShareLink(text);
-  if (payload.exp !== undefined && payload.exp * 1000 < Date.now()) throw refusal(404, { error: { code: 'link_expired' } });
+  if (payload.exp !== undefined && payload.exp * 1000 < Date.now())
+    throw refusal(404, { error: { code: 'link_expired' } });
   const key = base64urlnopad.decode(payload.key);
   if (payload.flag?.includes('U')) {
     // Flag U: the one file, directly.
@@ -174,7 +207,8 @@ export async function openShareLink(text: string, recipient: string, passcode?: 
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ recipient, ...(payload.flag?.includes('P') ? { passcode: passcode ?? '' } : {}) }),
   });
-  const body = (await answer.json().catch(() => undefined)) as (Schemas['Manifest'] & { remainingAttempts?: number; error?: { code?: string } }) | undefined;
+  const body = (await answer.json().catch(() => undefined)) as
+    (Schemas['Manifest'] & { remainingAttempts?: number; error?: { code?: string } }) | undefined;
   if (!answer.ok || !body) throw refusal(answer.status, body);
   const files: ReceivedFile[] = [];
   for (const file of body.files) {
@@ -195,7 +229,10 @@ async function decryptFile(contentType: string, compact: string, key: Uint8Array
   try {
     ({ plaintext } = await compactDecrypt(compact, key));
   } catch {
-    throw new MedkeyError('tampered', 'The shared file does not match its link: it was changed, or the link was. Ask for a new one.');
+    throw new MedkeyError(
+      'tampered',
+      'The shared file does not match its link: it was changed, or the link was. Ask for a new one.',
+    );
   }
   return { contentType, content: JSON.parse(new TextDecoder().decode(plaintext)) };
 }

@@ -46,7 +46,9 @@ export class Wallet {
 
   /** EIP-712 `eth_signTypedData_v4`. */
   signTypedData(typed: TypedDataDefinition): Promise<Hex> {
-    return this.client.signTypedData({ account: this.address, ...typed } as Parameters<WalletClient['signTypedData']>[0]);
+    return this.client.signTypedData({ account: this.address, ...typed } as Parameters<
+      WalletClient['signTypedData']
+    >[0]);
   }
 
   /** `eth_sendTransaction`; returns the transaction hash. */

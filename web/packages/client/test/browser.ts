@@ -25,8 +25,15 @@ export async function announceWallet(
   name: string,
   answer: (method: string, params: unknown) => Promise<unknown>,
 ): Promise<void> {
-  await context.exposeBinding('__medkeyTestWallet', async (_source, method: string, params: unknown) => answer(method, params));
-  const info = { uuid: `test-${name}`, name, icon: 'data:image/svg+xml,<svg xmlns="http://www.w3.org/2000/svg"/>', rdns: 'test.medkey' };
+  await context.exposeBinding('__medkeyTestWallet', async (_source, method: string, params: unknown) =>
+    answer(method, params),
+  );
+  const info = {
+    uuid: `test-${name}`,
+    name,
+    icon: 'data:image/svg+xml,<svg xmlns="http://www.w3.org/2000/svg"/>',
+    rdns: 'test.medkey',
+  };
   await context.addInitScript(`
     const provider = {
       request: ({ method, params }) => window.__medkeyTestWallet(method, params),

@@ -51,17 +51,29 @@ export async function startDevStack(options: { webRoot?: string } = {}): Promise
     medkeyBinary(),
     [
       'dev',
-      '--port', String(rpc),
-      '--vault-addr', `127.0.0.1:${vault}`,
-      '--metrics-addr', `127.0.0.1:${metrics}`,
-      '--mirror-db', join(dir, 'dev.sqlite'),
-      '--blob-dir', join(dir, 'blobs'),
-      '--deployments-dir', join(dir, 'deployments'),
-      '--web-root', options.webRoot ?? join(dir, 'no-app'),
+      '--port',
+      String(rpc),
+      '--vault-addr',
+      `127.0.0.1:${vault}`,
+      '--metrics-addr',
+      `127.0.0.1:${metrics}`,
+      '--mirror-db',
+      join(dir, 'dev.sqlite'),
+      '--blob-dir',
+      join(dir, 'blobs'),
+      '--deployments-dir',
+      join(dir, 'deployments'),
+      '--web-root',
+      options.webRoot ?? join(dir, 'no-app'),
     ],
     {
       cwd: repoRoot,
-      env: { ...process.env, MEDKEY_HOME: join(dir, 'home'), MEDKEY_ANVIL: join(repoRoot, 'tools/node_modules/.bin/anvil'), RUST_LOG: 'warn' },
+      env: {
+        ...process.env,
+        MEDKEY_HOME: join(dir, 'home'),
+        MEDKEY_ANVIL: join(repoRoot, 'tools/node_modules/.bin/anvil'),
+        RUST_LOG: 'warn',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -127,6 +139,8 @@ export function medkeyCli(stack: DevStack, privateKey: string, args: string[]): 
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`medkey ${args.join(' ')} → ${code}\n${err}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`medkey ${args.join(' ')} → ${code}\n${err}`)),
+    );
   });
 }

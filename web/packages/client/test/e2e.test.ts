@@ -41,7 +41,9 @@ let deployment: Deployment;
 const chain = () => createPublicClient({ transport: http(stack.rpcUrl) });
 
 async function connect(key: Hex): Promise<{ wallet: Wallet; session: VaultSession; vault: VaultClient }> {
-  const wallet = await Wallet.connect(testWallet(privateKeyToAccount(key), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }));
+  const wallet = await Wallet.connect(
+    testWallet(privateKeyToAccount(key), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }),
+  );
   const vault = new VaultClient(stack.vaultUrl);
   const session = await VaultSession.signIn(vault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
   return { wallet, session, vault };
@@ -95,7 +97,11 @@ describe('a wallet that only signs does what the patient and provider CLI do', (
         c.close();
       },
     });
-    const stored = await patient.vault.uploadAttachment(recordId, 1, source.pipeThrough(encryptStream(sealed.dataKey, sealed.binding)));
+    const stored = await patient.vault.uploadAttachment(
+      recordId,
+      1,
+      source.pipeThrough(encryptStream(sealed.dataKey, sealed.binding)),
+    );
     expect(stored.size).toBeGreaterThan(attachment.length);
     sealed.dataKey.fill(0);
   });
@@ -130,18 +136,29 @@ describe('a wallet that only signs does what the patient and provider CLI do', (
     const opened = await openRecordContent(release.record, release.ciphertext, release.wrapped_key, labKey.secret);
     expect(opened.resource).toEqual(resource);
     const { stream } = await lab.vault.downloadAttachment(recordId);
-    expect(await collect(stream.pipeThrough(decryptStream(opened.dataKey, bindingOf(release.record))))).toEqual(attachment);
+    expect(await collect(stream.pipeThrough(decryptStream(opened.dataKey, bindingOf(release.record))))).toEqual(
+      attachment,
+    );
   });
 
   it('is opened by the CLI with the same key, and opens what the CLI sealed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'medkey-cli-'));
-    await medkeyCli(stack, stack.keys.patient, ['show', recordId, '--out', join(dir, 'out.json'), '--attachment-out', join(dir, 'a.bin')]);
+    await medkeyCli(stack, stack.keys.patient, [
+      'show',
+      recordId,
+      '--out',
+      join(dir, 'out.json'),
+      '--attachment-out',
+      join(dir, 'a.bin'),
+    ]);
     expect(JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8'))).toEqual(resource);
     expect(new Uint8Array(readFileSync(join(dir, 'a.bin')))).toEqual(attachment);
 
     const fromCli = { resourceType: 'AllergyIntolerance', code: { text: 'Penicillin' }, patient: { display: 'me' } };
     writeFileSync(join(dir, 'allergy.json'), JSON.stringify(fromCli));
-    const uploaded = JSON.parse(await medkeyCli(stack, stack.keys.patient, ['upload', join(dir, 'allergy.json'), '--json']));
+    const uploaded = JSON.parse(
+      await medkeyCli(stack, stack.keys.patient, ['upload', join(dir, 'allergy.json'), '--json']),
+    );
     const id: string = (uploaded.records ?? uploaded)[0]?.record_id ?? uploaded.record_id;
     const fetched = await patient.vault.fetchRecord(id);
     const opened = await openRecordContent(fetched.record, fetched.ciphertext, fetched.wrapped_key, patientKey.secret);
@@ -165,7 +182,10 @@ describe('a wallet that only signs does what the patient and provider CLI do', (
 
   it("checks the vault's audit log: signature, inclusion, the last head seen and the anchor on chain", async () => {
     const operatorKey = hexToBytes(`0x${stack.auditKey}`);
-    const source = { entries: () => patient.vault.auditEntries(), consistency: (from: number) => patient.vault.consistency(from) };
+    const source = {
+      entries: () => patient.vault.auditEntries(),
+      consistency: (from: number) => patient.vault.consistency(from),
+    };
     const first = await checkAuditLog({ source, operatorKey, chainId: stack.chainId });
     expect(first.check).toEqual({ ok: true, size: first.head!.size });
     const kinds = first.entries.map((e) => e.entry.kind);
@@ -173,7 +193,14 @@ describe('a wallet that only signs does what the patient and provider CLI do', (
 
     // The operator anchors the head on chain; more happens; the log still continues both.
     await medkeyCli(stack, stack.keys.admin, [
-      'admin', 'anchor', '--vault', stack.vaultUrl, '--rpc-url', stack.rpcUrl, '--deployments-dir', stack.deploymentsDir,
+      'admin',
+      'anchor',
+      '--vault',
+      stack.vaultUrl,
+      '--rpc-url',
+      stack.rpcUrl,
+      '--deployments-dir',
+      stack.deploymentsDir,
     ]);
     const anchored = await readAuditAnchor(chain(), deployment);
     expect(anchored.size).toBeGreaterThanOrEqual(first.head!.size);
@@ -185,7 +212,10 @@ describe('a wallet that only signs does what the patient and provider CLI do', (
     expect(later.head!.size).toBeGreaterThan(anchored.size);
 
     // As FHIR AuditEvents, the same as the CLI writes them (anything it logged since comes after).
-    const ours = auditEventBundle(stack.chainId, later.entries.map((e) => e.entry));
+    const ours = auditEventBundle(
+      stack.chainId,
+      later.entries.map((e) => e.entry),
+    );
     const cli = JSON.parse(await medkeyCli(stack, stack.keys.patient, ['audit', 'log', '--fhir']));
     expect(cli.entry.length).toBeGreaterThanOrEqual((ours.entry as unknown[]).length);
     expect(cli.entry.slice(0, (ours.entry as unknown[]).length)).toEqual(ours.entry);
@@ -252,4 +282,3 @@ describe('a wallet that only signs does what the patient and provider CLI do', (
     expect(signed).toBe(0);
   });
 });
-

@@ -43,11 +43,16 @@ describe('sealed records', () => {
     const sealed = await sealRecord(key, binding, new TextEncoder().encode('{"resourceType":"Observation"}'));
     for (let i = 0; i < sealed.length; i++) {
       const bad = sealed.slice();
-      bad[i]! ^= 1 << i % 8;
+      bad[i]! ^= 1 << (i % 8);
       expect(await code(openRecord(key, binding, bad)), `byte ${i}`).not.toBe('opened');
     }
     expect(await code(openRecord(generateDataKey(), binding, sealed))).toBe('authentication');
-    for (const change of [{ version: 2 }, { category: 1 }, { resourceType: 'Condition' }, { recordId: 'ff'.repeat(16) }]) {
+    for (const change of [
+      { version: 2 },
+      { category: 1 },
+      { resourceType: 'Condition' },
+      { recordId: 'ff'.repeat(16) },
+    ]) {
       expect(await code(openRecord(key, { ...binding, ...change }, sealed))).toBe('authentication');
     }
   });
@@ -144,7 +149,13 @@ describe('attachment streams', () => {
     const aes = await crypto.subtle.importKey('raw', key as BufferSource, 'AES-GCM', false, ['encrypt']);
     const nonce = (counter: number, last: number) => Uint8Array.of(...prefix, 0, 0, 0, counter, last);
     const chunk = async (n: Uint8Array, data: Uint8Array) =>
-      new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: n as BufferSource, additionalData: bindingBytes(binding) as BufferSource }, aes, data as BufferSource));
+      new Uint8Array(
+        await crypto.subtle.encrypt(
+          { name: 'AES-GCM', iv: n as BufferSource, additionalData: bindingBytes(binding) as BufferSource },
+          aes,
+          data as BufferSource,
+        ),
+      );
     const header = Uint8Array.of(1, 0, 0, 4, 0, ...prefix);
     const stream = Uint8Array.from([
       ...header,

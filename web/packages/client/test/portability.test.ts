@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { ATTACHMENT_EXTENSION, CATEGORY_EXTENSION, entryCategory, exportBundle, takeInlineAttachment, type FhirResource } from '../src/index.ts';
+import {
+  ATTACHMENT_EXTENSION,
+  CATEGORY_EXTENSION,
+  entryCategory,
+  exportBundle,
+  takeInlineAttachment,
+  type FhirResource,
+} from '../src/index.ts';
 
-const observation: FhirResource = { resourceType: 'Observation', status: 'final', valueQuantity: { value: 0.4, unit: 'mmol/L' } };
+const observation: FhirResource = {
+  resourceType: 'Observation',
+  status: 'final',
+  valueQuantity: { value: 0.4, unit: 'mmol/L' },
+};
 const document: FhirResource = {
   resourceType: 'DocumentReference',
   status: 'current',
@@ -45,7 +56,13 @@ describe('export and import of records with attached files', () => {
   });
 
   it('carries the file of a record that is not a DocumentReference on its entry', async () => {
-    const blob = await exportBundle([{ resource: observation, category: 'lab_results', attachment: async () => chunked(Uint8Array.of(1, 2, 3, 4), [3]) }]);
+    const blob = await exportBundle([
+      {
+        resource: observation,
+        category: 'lab_results',
+        attachment: async () => chunked(Uint8Array.of(1, 2, 3, 4), [3]),
+      },
+    ]);
     const [entry] = JSON.parse(await blob.text()).entry;
     expect(entry.resource).toEqual(observation);
     expect(entry.extension[1]).toEqual({ url: ATTACHMENT_EXTENSION, valueAttachment: { data: 'AQIDBA==' } });

@@ -10,7 +10,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VaultClient, VaultSession, Wallet, buildPatientSummary, createShareLink, refreshShareLink, decodeShareLink, encryptShareFile, openShareLink, type CreatedShareLink, type FhirResource } from '../src/index.ts';
+import {
+  VaultClient,
+  VaultSession,
+  Wallet,
+  buildPatientSummary,
+  createShareLink,
+  refreshShareLink,
+  decodeShareLink,
+  encryptShareFile,
+  openShareLink,
+  type CreatedShareLink,
+  type FhirResource,
+} from '../src/index.ts';
 import { repoRoot, startDevStack, type DevStack } from './devStack.ts';
 import { testWallet } from './testWallet.ts';
 
@@ -21,25 +33,51 @@ const bundle = {
   resourceType: 'Bundle',
   type: 'collection',
   entry: [
-    { resource: { resourceType: 'AllergyIntolerance', code: { text: 'Penicillin' }, patient: { display: 'Ana' }, criticality: 'high' } },
-    { resource: { resourceType: 'Observation', status: 'final', code: { text: 'Blood group' }, valueString: 'O negative' } },
+    {
+      resource: {
+        resourceType: 'AllergyIntolerance',
+        code: { text: 'Penicillin' },
+        patient: { display: 'Ana' },
+        criticality: 'high',
+      },
+    },
+    {
+      resource: {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'Blood group' },
+        valueString: 'O negative',
+      },
+    },
   ],
 };
 // Written as a lab would: the decimal keeps its digits through the link.
-const bundleText = JSON.stringify(bundle).replace('"Blood group"}', '"Blood group"},"valueQuantity":{"value":4.50}').replace(',"valueString":"O negative"', '');
+const bundleText = JSON.stringify(bundle)
+  .replace('"Blood group"}', '"Blood group"},"valueQuantity":{"value":4.50}')
+  .replace(',"valueString":"O negative"', '');
 
 /** Runs the independent receiver: [exit code, stdout, stderr]. */
 function receive(link: string, recipient: string, passcode?: string): Promise<[number, string, string]> {
   const python = join(repoRoot, 'tools/py/bin/python');
-  const args = [join(repoRoot, 'scripts/shl_receive.py'), link, '--recipient', recipient, ...(passcode ? ['--passcode', passcode] : [])];
+  const args = [
+    join(repoRoot, 'scripts/shl_receive.py'),
+    link,
+    '--recipient',
+    recipient,
+    ...(passcode ? ['--passcode', passcode] : []),
+  ];
   return new Promise((resolve) => {
-    execFile(python, args, (error, stdout, stderr) => resolve([error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr]));
+    execFile(python, args, (error, stdout, stderr) =>
+      resolve([error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr]),
+    );
   });
 }
 
 beforeAll(async () => {
   stack = await startDevStack();
-  const wallet = await Wallet.connect(testWallet(privateKeyToAccount(stack.keys.patient), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }));
+  const wallet = await Wallet.connect(
+    testWallet(privateKeyToAccount(stack.keys.patient), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }),
+  );
   vault = new VaultClient(stack.vaultUrl);
   await VaultSession.signIn(vault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
 }, 90_000);
@@ -56,7 +94,12 @@ describe('a SMART Health Link', () => {
     expect(shared.link.startsWith('shlink:/')).toBe(true);
     expect(shared.viewerUrl).toBe(`${stack.vaultUrl}/view/#${shared.link}`);
     const payload = decodeShareLink(shared.viewerUrl);
-    expect(payload).toMatchObject({ url: `${stack.vaultUrl}/shl/${shared.view.id}`, flag: 'P', label: 'For my new dentist', v: 1 });
+    expect(payload).toMatchObject({
+      url: `${stack.vaultUrl}/shl/${shared.view.id}`,
+      flag: 'P',
+      label: 'For my new dentist',
+      v: 1,
+    });
     expect(payload.key).toHaveLength(43);
     expect(shared.view.state).toBe('active');
   });
@@ -96,7 +139,9 @@ describe('a SMART Health Link', () => {
     const [code, out, err] = await receive(direct.link, 'Walk-in clinic');
     expect(code, err).toBe(0);
     expect((JSON.parse(out) as { files: { content: unknown }[] }).files[0]!.content).toEqual(JSON.parse(bundleText));
-    await expect(createShareLink(vault, bundleText, { label: 'x', direct: true, passcode: 'abcd' })).rejects.toThrow(/cannot have a passcode/);
+    await expect(createShareLink(vault, bundleText, { label: 'x', direct: true, passcode: 'abcd' })).rejects.toThrow(
+      /cannot have a passcode/,
+    );
     // A link with a passcode is not direct: the vault says to ask for the manifest.
     const guarded = await fetch(`${stack.vaultUrl}/shl/${shared.view.id}?recipient=x`);
     expect(guarded.status).toBe(400);
@@ -107,7 +152,10 @@ describe('a SMART Health Link', () => {
 
   it('refuses a file that does not match its link', async () => {
     const secret = globalThis.crypto.getRandomValues(new Uint8Array(32));
-    const live = await createShareLink(vault, bundleText, { label: 'Long-lived', longLived: { categories: ['allergies'], accountSecret: secret } });
+    const live = await createShareLink(vault, bundleText, {
+      label: 'Long-lived',
+      longLived: { categories: ['allergies'], accountSecret: secret },
+    });
     expect(decodeShareLink(live.link).flag).toBe('L');
     expect(live.view.categories).toEqual(['allergies']);
     // Her records changed: new files under the same link, which opens them (the key is derived again, not kept).
@@ -116,7 +164,9 @@ describe('a SMART Health Link', () => {
     const { files } = await openShareLink(live.link, 'Clinic');
     expect(JSON.stringify(files[0]!.content)).toContain('Penicillin and latex');
     const otherKey = globalThis.crypto.getRandomValues(new Uint8Array(32));
-    await vault.replaceShareLinkFiles(live.view.id, [{ content_type: 'application/fhir+json;fhirVersion=4.0.1', jwe: await encryptShareFile(bundleText, otherKey) }]);
+    await vault.replaceShareLinkFiles(live.view.id, [
+      { content_type: 'application/fhir+json;fhirVersion=4.0.1', jwe: await encryptShareFile(bundleText, otherKey) },
+    ]);
     await expect(openShareLink(live.link, 'Clinic')).rejects.toThrow(/does not match its link/);
     const [code] = await receive(live.link, 'Clinic');
     expect(code).not.toBe(0);
@@ -140,12 +190,33 @@ describe('a SMART Health Link', () => {
 });
 
 describe('the emergency card', () => {
-  const fixture = (name: string) => JSON.parse(readFileSync(join(repoRoot, 'tests/fixtures/fhir-r4', name), 'utf8')) as FhirResource;
+  const fixture = (name: string) =>
+    JSON.parse(readFileSync(join(repoRoot, 'tests/fixtures/fhir-r4', name), 'utf8')) as FhirResource;
 
   it('is an IPS document with the required sections, that the FHIR validator accepts, and opens through its link', async () => {
-    const resources = ['AllergyIntolerance-example.json', 'MedicationRequest-medrx0302.json', 'Condition-f201.json', 'Immunization-example.json', 'Observation-bloodgroup.json', 'Observation-example.json'].map(fixture);
-    const summary = buildPatientSummary({ resources, name: 'Ana María López', birthDate: '1984-03-09', contacts: [{ name: 'Lucía López', relationship: 'sister', phone: '+34 600 000 000' }] });
-    const bundle = summary.bundle as unknown as { type: string; entry: { fullUrl: string; resource: FhirResource & { section?: { code: { coding: { code: string }[] }; entry?: { reference: string }[]; emptyReason?: unknown }[] } }[] };
+    const resources = [
+      'AllergyIntolerance-example.json',
+      'MedicationRequest-medrx0302.json',
+      'Condition-f201.json',
+      'Immunization-example.json',
+      'Observation-bloodgroup.json',
+      'Observation-example.json',
+    ].map(fixture);
+    const summary = buildPatientSummary({
+      resources,
+      name: 'Ana María López',
+      birthDate: '1984-03-09',
+      contacts: [{ name: 'Lucía López', relationship: 'sister', phone: '+34 600 000 000' }],
+    });
+    const bundle = summary.bundle as unknown as {
+      type: string;
+      entry: {
+        fullUrl: string;
+        resource: FhirResource & {
+          section?: { code: { coding: { code: string }[] }; entry?: { reference: string }[]; emptyReason?: unknown }[];
+        };
+      }[];
+    };
     expect(bundle.type).toBe('document');
     const composition = bundle.entry[0]!.resource;
     expect(composition.resourceType).toBe('Composition');
@@ -153,7 +224,10 @@ describe('the emergency card', () => {
     expect(codes).toEqual(['48765-2', '10160-0', '11450-4', '11369-6', '30954-2']);
     // Every reference in the document resolves inside it.
     const urls = new Set(bundle.entry.map((e) => e.fullUrl));
-    const refs = JSON.stringify(bundle).match(/"reference":"([^"]+)"/g)!.map((r) => r.slice(13, -1)).filter((r) => r.startsWith('urn:uuid:'));
+    const refs = JSON.stringify(bundle)
+      .match(/"reference":"([^"]+)"/g)!
+      .map((r) => r.slice(13, -1))
+      .filter((r) => r.startsWith('urn:uuid:'));
     expect(refs.length).toBeGreaterThan(6);
     expect(refs.every((r) => urls.has(r))).toBe(true);
     expect(summary.header).toMatchObject({ name: 'Ana María López', allergies: ['Cashew nuts'] });
@@ -161,8 +235,10 @@ describe('the emergency card', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'medkey-ips-')), 'ips.json');
     writeFileSync(file, JSON.stringify(bundle));
     const report = await new Promise<[number, string]>((resolve) =>
-      execFile(join(repoRoot, 'tools/py/bin/python'), [join(repoRoot, 'scripts/fhir_validate.py'), file], (error, stdout, stderr) =>
-        resolve([error ? 1 : 0, stdout + stderr]),
+      execFile(
+        join(repoRoot, 'tools/py/bin/python'),
+        [join(repoRoot, 'scripts/fhir_validate.py'), file],
+        (error, stdout, stderr) => resolve([error ? 1 : 0, stdout + stderr]),
       ),
     );
     expect(report[0], report[1]).toBe(0);
@@ -171,7 +247,10 @@ describe('the emergency card', () => {
     const emptySections = (empty.bundle as unknown as typeof bundle).entry[0]!.resource.section!;
     expect(emptySections.map((s) => Boolean(s.emptyReason))).toEqual([true, true, true]);
 
-    const card = await createShareLink(vault, JSON.stringify(summary.bundle), { label: 'Emergency card', purpose: 'emergency' });
+    const card = await createShareLink(vault, JSON.stringify(summary.bundle), {
+      label: 'Emergency card',
+      purpose: 'emergency',
+    });
     const [code, out] = await receive(card.link, 'Emergency department, Hospital del Mar');
     expect(code).toBe(0);
     expect((JSON.parse(out) as { files: { content: unknown }[] }).files[0]!.content).toEqual(summary.bundle);

@@ -59,7 +59,12 @@ describe('the Rust vectors', () => {
 
   it('name the same consent categories in the same bit order, the sensitive ones from the shared file', () => {
     expect([...CATEGORIES]).toEqual(rust.category_list);
-    expect([...SENSITIVE_CATEGORIES]).toEqual(['mental_health', 'substance_use', 'sexual_reproductive_health', 'genetics']);
+    expect([...SENSITIVE_CATEGORIES]).toEqual([
+      'mental_health',
+      'substance_use',
+      'sexual_reproductive_health',
+      'genetics',
+    ]);
   });
 
   it('encode the same binding', () => {
@@ -70,7 +75,12 @@ describe('the Rust vectors', () => {
     const key = b(rust.record.data_key);
     const opened = await openRecord(key, bound, b(rust.record.sealed));
     expect(new TextDecoder().decode(opened)).toBe(rust.record.plaintext);
-    const resealed = await sealRecord(key, bound, new TextEncoder().encode(rust.record.plaintext), b(rust.record.nonce));
+    const resealed = await sealRecord(
+      key,
+      bound,
+      new TextEncoder().encode(rust.record.plaintext),
+      b(rust.record.nonce),
+    );
     expect(bytesToHex(resealed)).toBe(rust.record.sealed);
   });
 
@@ -135,11 +145,15 @@ describe('the Rust vectors', () => {
     for (const { leaf_index, proof } of audit.inclusion as { leaf_index: number; proof: string[] }[]) {
       const leaf = b(entries[leaf_index]!.leaf);
       expect(verifyInclusion(leaf, leaf_index, last.size, proofHashes(proof), b(last.root))).toBe(true);
-      expect(verifyInclusion(leaf, (leaf_index + 1) % last.size, last.size, proofHashes(proof), b(last.root))).toBe(false);
+      expect(verifyInclusion(leaf, (leaf_index + 1) % last.size, last.size, proofHashes(proof), b(last.root))).toBe(
+        false,
+      );
     }
     for (const { from, proof } of audit.consistency as { from: number; proof: string[] }[]) {
       const old = heads[from - 1]!;
-      expect(verifyConsistency(from, b(old.root), last.size, b(last.root), proofHashes(proof)), `from ${from}`).toBe(true);
+      expect(verifyConsistency(from, b(old.root), last.size, b(last.root), proofHashes(proof)), `from ${from}`).toBe(
+        true,
+      );
       if (from < last.size) {
         const other = heads[from % heads.length === 0 ? 0 : from]!;
         expect(verifyConsistency(from, b(other.root), last.size, b(last.root), proofHashes(proof))).toBe(false);
@@ -183,7 +197,15 @@ describe('the whole audit check over the Rust vectors', () => {
   });
 
   it('flags an edited entry, a forked or shrunk log, another chain and a forged head', async () => {
-    const edited = { ...source, entries: async () => ({ tree_head: last, entries: entries.map((e, i) => (i === 2 ? { ...e, entry: { ...e.entry, outcome: 'no_live_grant_edited' } } : e)) }) };
+    const edited = {
+      ...source,
+      entries: async () => ({
+        tree_head: last,
+        entries: entries.map((e, i) =>
+          i === 2 ? { ...e, entry: { ...e.entry, outcome: 'no_live_grant_edited' } } : e,
+        ),
+      }),
+    };
     const reason = async (args: Partial<Parameters<typeof checkAuditLog>[0]>) => {
       const { check } = await checkAuditLog({ ...base, ...args });
       return check.ok ? 'ok' : check.reason;
@@ -191,7 +213,9 @@ describe('the whole audit check over the Rust vectors', () => {
     expect(await reason({ source: edited })).toBe('not_included');
     expect(await reason({ lastSeen: { size: 3, root: heads[3]!.root } })).toBe('not_consistent');
     expect(await reason({ lastSeen: { size: 8, root: last.root } })).toBe('not_consistent');
-    expect(await reason({ anchored: { size: 4, root: heads[2]!.root, anchoredAt: new Date() } })).toBe('anchor_mismatch');
+    expect(await reason({ anchored: { size: 4, root: heads[2]!.root, anchoredAt: new Date() } })).toBe(
+      'anchor_mismatch',
+    );
     expect(await reason({ chainId: 1 })).toBe('wrong_chain');
     expect(await reason({ operatorKey: new Uint8Array(32).fill(7) })).toBe('bad_signature');
   });
@@ -209,7 +233,11 @@ describe('this library', () => {
     };
     const key = globalThis.crypto.getRandomValues(new Uint8Array(32));
     const recipient = globalThis.crypto.getRandomValues(new Uint8Array(32));
-    const plaintext = JSON.stringify({ resourceType: 'DiagnosticReport', status: 'final', conclusion: 'Normal — 正常' });
+    const plaintext = JSON.stringify({
+      resourceType: 'DiagnosticReport',
+      status: 'final',
+      conclusion: 'Normal — 正常',
+    });
     const statement = walletKeyStatement(account.address);
     const signature = await account.signMessage({ message: statement });
     const derived = await keyFromSignature(account.address, signature);
@@ -220,7 +248,13 @@ describe('this library', () => {
     const vectors = {
       comment: 'Written by web/packages/client/test/vectors.test.ts; opened by protocol/tests/cross_vectors.rs.',
       binding: {
-        fields: { record_id: bound.recordId, version: 1, owner: bound.owner, category: 0, resource_type: bound.resourceType },
+        fields: {
+          record_id: bound.recordId,
+          version: 1,
+          owner: bound.owner,
+          category: 0,
+          resource_type: bound.resourceType,
+        },
         bytes: bytesToHex(bindingBytes(bound)),
       },
       record: { plaintext, sealed: bytesToHex(await sealRecord(key, bound, new TextEncoder().encode(plaintext))) },

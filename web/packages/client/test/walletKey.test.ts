@@ -66,7 +66,10 @@ describe('wallet-signature keys', () => {
   it('come from a browser-style wallet exactly as from the key itself', async () => {
     const wallet = await Wallet.connect(testWallet(alice));
     const fromWallet = await deriveEncryptionKey(wallet, { checkDeterministic: true });
-    const direct = await keyFromSignature(alice.address, await alice.signMessage({ message: walletKeyStatement(alice.address) }));
+    const direct = await keyFromSignature(
+      alice.address,
+      await alice.signMessage({ message: walletKeyStatement(alice.address) }),
+    );
     expect(fromWallet.publicKey).toEqual(direct.publicKey);
   });
 

@@ -5,7 +5,18 @@
 
 import type { ReactNode } from 'react';
 import { ErrorBoundary } from './ErrorBoundary.tsx';
-import { UNSHOWABLE, conceptText, dateOf, formatDate, observationValue, patientContacts, referenceRange, titleOf, typeName, type Resource } from './fhir.ts';
+import {
+  UNSHOWABLE,
+  conceptText,
+  dateOf,
+  formatDate,
+  observationValue,
+  patientContacts,
+  referenceRange,
+  titleOf,
+  typeName,
+  type Resource,
+} from './fhir.ts';
 import { obj, objs, str } from './read.ts';
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
@@ -61,7 +72,9 @@ function Details({ resource }: { resource: Resource }) {
       return (
         <>
           <Field label="Status">{text(resource, 'status')}</Field>
-          <Field label="How to take it">{str(objs(resource.dosageInstruction)[0]?.text) ?? str(objs(resource.dosage)[0]?.text)}</Field>
+          <Field label="How to take it">
+            {str(objs(resource.dosageInstruction)[0]?.text) ?? str(objs(resource.dosage)[0]?.text)}
+          </Field>
         </>
       );
     case 'Patient':

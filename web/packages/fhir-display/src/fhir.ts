@@ -90,7 +90,10 @@ export function formatQuantity(quantity: unknown): string | undefined {
   return `${str(q.comparator) ?? ''}${value}${unit ? ` ${unit}` : ''}`;
 }
 
-const codesOf = (concept: unknown): string[] => objs(obj(concept)?.coding).map((c) => str(c.code)).filter((c): c is string => c !== undefined);
+const codesOf = (concept: unknown): string[] =>
+  objs(obj(concept)?.coding)
+    .map((c) => str(c.code))
+    .filter((c): c is string => c !== undefined);
 
 /** An Observation's value in words: a quantity, a concept, text; blood pressure as one reading. */
 export function observationValue(resource: Resource): string | undefined {
@@ -137,7 +140,9 @@ export function patientName(resource: Resource): string | undefined {
 export function patientContacts(resource: Resource): { relationship?: string; words: string }[] {
   return objs(resource.contact).map((contact: Json) => {
     const relationship = conceptText(objs(contact.relationship)[0]);
-    const words = [humanName(contact.name), ...objs(contact.telecom).map((t) => str(t.value))].filter(Boolean).join(' · ');
+    const words = [humanName(contact.name), ...objs(contact.telecom).map((t) => str(t.value))]
+      .filter(Boolean)
+      .join(' · ');
     return relationship ? { relationship, words } : { words };
   });
 }

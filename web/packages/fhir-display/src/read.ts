@@ -7,7 +7,8 @@ export type Json = Record<string, unknown>;
 
 export const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
-export const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+export const num = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 
 export const bool = (value: unknown): boolean | undefined => (typeof value === 'boolean' ? value : undefined);
 
@@ -15,7 +16,9 @@ export const obj = (value: unknown): Json | undefined =>
   value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined;
 
 /** A list of objects: anything else in the list is skipped. */
-export const objs = (value: unknown): Json[] => (Array.isArray(value) ? value.map(obj).filter((v): v is Json => v !== undefined) : []);
+export const objs = (value: unknown): Json[] =>
+  Array.isArray(value) ? value.map(obj).filter((v): v is Json => v !== undefined) : [];
 
 /** A list of strings: anything else in the list is skipped. */
-export const strs = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+export const strs = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];

@@ -5,7 +5,17 @@ import type { Resource } from './fhir.ts';
 
 const LOINC = 'http://loinc.org';
 const UCUM = 'http://unitsofmeasure.org';
-const VITALS = [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs', display: 'Vital Signs' }] }];
+const VITALS = [
+  {
+    coding: [
+      {
+        system: 'http://terminology.hl7.org/CodeSystem/observation-category',
+        code: 'vital-signs',
+        display: 'Vital Signs',
+      },
+    ],
+  },
+];
 
 export type SelfReport =
   | { kind: 'blood-pressure'; systolic: number; diastolic: number; when: Date }
@@ -14,7 +24,8 @@ export type SelfReport =
   | { kind: 'medication'; name: string; dosage?: string };
 
 function checkNumber(value: number, low: number, high: number, what: string): void {
-  if (!Number.isFinite(value) || value < low || value > high) throw new Error(`${what} must be a number from ${low} to ${high}.`);
+  if (!Number.isFinite(value) || value < low || value > high)
+    throw new Error(`${what} must be a number from ${low} to ${high}.`);
 }
 
 function checkText(value: string, what: string): string {
@@ -38,8 +49,14 @@ export function selfReportedResource(report: SelfReport): Resource {
         code: { coding: [{ system: LOINC, code: '85354-9', display: 'Blood pressure panel' }], text: 'Blood pressure' },
         effectiveDateTime: report.when.toISOString(),
         component: [
-          { code: { coding: [{ system: LOINC, code: '8480-6', display: 'Systolic blood pressure' }] }, valueQuantity: mmHg(report.systolic) },
-          { code: { coding: [{ system: LOINC, code: '8462-4', display: 'Diastolic blood pressure' }] }, valueQuantity: mmHg(report.diastolic) },
+          {
+            code: { coding: [{ system: LOINC, code: '8480-6', display: 'Systolic blood pressure' }] },
+            valueQuantity: mmHg(report.systolic),
+          },
+          {
+            code: { coding: [{ system: LOINC, code: '8462-4', display: 'Diastolic blood pressure' }] },
+            valueQuantity: mmHg(report.diastolic),
+          },
         ],
       };
     }
@@ -58,8 +75,14 @@ export function selfReportedResource(report: SelfReport): Resource {
       const reaction = report.reaction?.trim();
       return {
         resourceType: 'AllergyIntolerance',
-        clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }] },
-        verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: 'unconfirmed' }] },
+        clinicalStatus: {
+          coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }],
+        },
+        verificationStatus: {
+          coding: [
+            { system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: 'unconfirmed' },
+          ],
+        },
         code: { text: substance },
         patient: { display: 'Me (self-reported)' },
         recordedDate: new Date().toISOString(),

@@ -2,7 +2,18 @@
 // any JSON where FHIR says a string is. Every reader answers a string (or nothing), never the
 // value it was given, so React never sees an object where it renders text.
 import { describe, expect, it } from 'vitest';
-import { asResource, conceptText, dateOf, observationValue, patientContacts, patientName, referenceRange, titleOf, typeName, type Resource } from '../src/index.ts';
+import {
+  asResource,
+  conceptText,
+  dateOf,
+  observationValue,
+  patientContacts,
+  patientName,
+  referenceRange,
+  titleOf,
+  typeName,
+  type Resource,
+} from '../src/index.ts';
 
 const weird: unknown[] = [{ note: 'x' }, ['a'], 42, true, null, { toString: 'x' }];
 
@@ -20,7 +31,12 @@ describe('reading a hostile record', () => {
         component: value,
         description: value,
       } as unknown as Resource;
-      for (const text of [titleOf(resource), observationValue(resource), referenceRange(resource), conceptText(resource.code)]) {
+      for (const text of [
+        titleOf(resource),
+        observationValue(resource),
+        referenceRange(resource),
+        conceptText(resource.code),
+      ]) {
         expect(text === undefined || typeof text === 'string').toBe(true);
       }
       expect(titleOf(resource)).toBe('Measurement or test result');
@@ -32,7 +48,10 @@ describe('reading a hostile record', () => {
     const patient = {
       resourceType: 'Patient',
       name: [{ text: { note: 'x' }, given: ['Ana', { x: 1 }], family: 'Reyes' }],
-      contact: [{ relationship: { text: 'not a list' }, name: { text: 7 }, telecom: [{ value: '555-0100' }, { value: {} }] }, 'junk'],
+      contact: [
+        { relationship: { text: 'not a list' }, name: { text: 7 }, telecom: [{ value: '555-0100' }, { value: {} }] },
+        'junk',
+      ],
     } as unknown as Resource;
     expect(patientName(patient)).toBe('Ana Reyes');
     expect(patientContacts(patient)).toEqual([{ words: '555-0100' }]);

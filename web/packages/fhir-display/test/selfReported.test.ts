@@ -25,7 +25,10 @@ describe('self-reported entries', () => {
       writeFileSync(path, JSON.stringify(selfReportedResource(r)));
       return path;
     });
-    const out = execFileSync(join(root, 'tools/py/bin/python'), [join(root, 'scripts/fhir_validate.py'), ...files]).toString();
+    const out = execFileSync(join(root, 'tools/py/bin/python'), [
+      join(root, 'scripts/fhir_validate.py'),
+      ...files,
+    ]).toString();
     expect(out.match(/^valid /gm)?.length, out).toBe(reports.length);
   });
 
@@ -38,7 +41,9 @@ describe('self-reported entries', () => {
   });
 
   it('are refused with what to fix', () => {
-    expect(() => selfReportedResource({ kind: 'blood-pressure', systolic: 1280, diastolic: 84, when })).toThrow(/upper number/);
+    expect(() => selfReportedResource({ kind: 'blood-pressure', systolic: 1280, diastolic: 84, when })).toThrow(
+      /upper number/,
+    );
     expect(() => selfReportedResource({ kind: 'weight', kilograms: Number.NaN, when })).toThrow(/weight in kilograms/);
     expect(() => selfReportedResource({ kind: 'allergy', substance: '  ' })).toThrow(/Write the substance/);
   });

@@ -15,9 +15,7 @@ function Application({ application }: { application: Schemas['ApplicationView'] 
         <dt>Organisation</dt>
         <dd>{p.organization || 'Independent practitioner'}</dd>
         <dt>NPI</dt>
-        <dd>
-          {p.npi} (its check digit is valid; look the number up in the official NPPES registry before approving)
-        </dd>
+        <dd>{p.npi} (its check digit is valid; look the number up in the official NPPES registry before approving)</dd>
         <dt>Specialty</dt>
         <dd>
           {application.specialty ?? 'Not a specialty Medkey names'} ({p.taxonomy})
@@ -32,7 +30,8 @@ function Application({ application }: { application: Schemas['ApplicationView'] 
         <dd className="address">{p.provider}</dd>
         <dt>Applied</dt>
         <dd>
-          {formatDate(new Date(application.submitted_at_ms))} ({application.kind === 'update' ? 'a new profile for a registered provider' : 'a new provider'})
+          {formatDate(new Date(application.submitted_at_ms))} (
+          {application.kind === 'update' ? 'a new profile for a registered provider' : 'a new provider'})
         </dd>
       </dl>
       {(application.npi_also_listed_for ?? []).length > 0 && (
@@ -40,13 +39,20 @@ function Application({ application }: { application: Schemas['ApplicationView'] 
           This NPI is already listed for {(application.npi_also_listed_for ?? []).join(', ')}.
         </p>
       )}
-      <p>Approving sends a transaction from your wallet that registers this provider and records its profile’s fingerprint on chain.</p>
+      <p>
+        Approving sends a transaction from your wallet that registers this provider and records its profile’s
+        fingerprint on chain.
+      </p>
       <button type="button" onClick={() => void app.approve(application)} disabled={Boolean(state.busy)}>
         Approve {p.display_name}
       </button>
       <label htmlFor={reasonId}>Reason to decline (the applicant sees it)</label>
       <input id={reasonId} value={reason} onChange={(e) => setReason(e.target.value)} maxLength={500} />
-      <button type="button" onClick={() => void app.decline(application, reason)} disabled={Boolean(state.busy) || reason.trim() === ''}>
+      <button
+        type="button"
+        onClick={() => void app.decline(application, reason)}
+        disabled={Boolean(state.busy) || reason.trim() === ''}
+      >
         Decline {p.display_name}
       </button>
     </li>

@@ -34,7 +34,9 @@ function Provider({ checked }: { checked: CheckedEntry }) {
       )}
       <p>
         {suspended ? 'Suspended' : 'Active'}
-        {action ? ` — ${action.kind} by the registry${action.at_ms ? ` on ${formatDate(new Date(action.at_ms))}` : ''}${action.reason ? `: ${action.reason}` : ''}` : ''}
+        {action
+          ? ` — ${action.kind} by the registry${action.at_ms ? ` on ${formatDate(new Date(action.at_ms))}` : ''}${action.reason ? `: ${action.reason}` : ''}`
+          : ''}
       </p>
       {state.histories[p.provider.toLowerCase()] ? (
         <ol aria-label={`History of ${p.display_name}`}>

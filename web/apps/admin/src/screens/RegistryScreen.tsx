@@ -22,7 +22,11 @@ export function RegistryScreen() {
       <p>Your roles: {state.roles.join(', ') || 'none'}.</p>
       <h2>New grants</h2>
       <p>
-        {state.paused === undefined ? 'Reading the registry…' : state.paused ? 'Paused: no new grants are accepted.' : 'Running: new grants are accepted.'}{' '}
+        {state.paused === undefined
+          ? 'Reading the registry…'
+          : state.paused
+            ? 'Paused: no new grants are accepted.'
+            : 'Running: new grants are accepted.'}{' '}
         Revocations always work, paused or not.
       </p>
       {pauser && state.paused !== undefined && (
@@ -41,9 +45,11 @@ export function RegistryScreen() {
           </p>
           <h2>Chain mirror</h2>
           <p>
-            Block {system.indexer.indexed_block} of {system.indexer.head_block} ({system.indexer.lag_blocks} behind), head seen{' '}
-            {Math.round(system.indexer.head_age_ms / 1000)} s ago.{' '}
-            {system.indexer.fresh ? 'Fresh: keys are released.' : `Stale: keys are refused until it catches up (${system.indexer.problem ?? 'unknown'}).`}
+            Block {system.indexer.indexed_block} of {system.indexer.head_block} ({system.indexer.lag_blocks} behind),
+            head seen {Math.round(system.indexer.head_age_ms / 1000)} s ago.{' '}
+            {system.indexer.fresh
+              ? 'Fresh: keys are released.'
+              : `Stale: keys are refused until it catches up (${system.indexer.problem ?? 'unknown'}).`}
           </p>
           <h2>Relayer</h2>
           <p>
@@ -60,7 +66,8 @@ export function RegistryScreen() {
             <ul>
               {state.deadWebhooks.map((d) => (
                 <li key={d.id}>
-                  {d.event_type} from {formatDate(new Date(d.created_at_ms))}: {d.attempts} attempts{d.last_error ? `, last ${d.last_error}` : ''}{' '}
+                  {d.event_type} from {formatDate(new Date(d.created_at_ms))}: {d.attempts} attempts
+                  {d.last_error ? `, last ${d.last_error}` : ''}{' '}
                   {retrier && (
                     <button type="button" onClick={() => void app.retryWebhook(d.id)}>
                       Retry {d.event_type} {d.id.slice(0, 8)}

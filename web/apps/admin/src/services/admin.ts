@@ -14,7 +14,14 @@ import {
   type RegistrarContext,
   type Schemas,
 } from '@medkey/client';
-import { ANVIL_KEYS, AppStore, deploymentOf, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
+import {
+  ANVIL_KEYS,
+  AppStore,
+  deploymentOf,
+  type AppConfig,
+  type StatusState,
+  type WalletChoice,
+} from '@medkey/app-shell';
 import { encodeFunctionData, type Address } from 'viem';
 
 export type Phase = 'loading' | 'connect' | 'ready';
@@ -44,7 +51,17 @@ export class AdminApp extends AppStore<AdminState> {
   private searches = 0;
 
   constructor() {
-    super({ phase: 'loading', screen: 'applications', wallets: [], roles: [], applications: [], providers: [], query: '', deadWebhooks: [], histories: {} });
+    super({
+      phase: 'loading',
+      screen: 'applications',
+      wallets: [],
+      roles: [],
+      applications: [],
+      providers: [],
+      query: '',
+      deadWebhooks: [],
+      histories: {},
+    });
   }
 
   private get deployment(): Deployment {
@@ -64,8 +81,8 @@ export class AdminApp extends AppStore<AdminState> {
 
   start(): Promise<void> {
     return this.startWith([
-        { key: ANVIL_KEYS.admin, name: 'Dev wallet: the registry’s deployer (local test chain only)' },
-      ]);
+      { key: ANVIL_KEYS.admin, name: 'Dev wallet: the registry’s deployer (local test chain only)' },
+    ]);
   }
 
   /** Signs in, then asks which registry roles this account holds; none: nothing here for it. */
@@ -92,10 +109,16 @@ export class AdminApp extends AppStore<AdminState> {
 
   /** Checks the application, sends `registerProvider` from this wallet, lists the provider. */
   async approve(application: Schemas['ApplicationView']): Promise<void> {
-    this.set({ busy: `Confirm the registration of ${application.profile.display_name} in your wallet.`, error: undefined });
+    this.set({
+      busy: `Confirm the registration of ${application.profile.display_name} in your wallet.`,
+      error: undefined,
+    });
     try {
       await approveApplication(this.registrar, application);
-      this.set({ busy: undefined, notice: `${application.profile.display_name} is registered and listed in the directory.` });
+      this.set({
+        busy: undefined,
+        notice: `${application.profile.display_name} is registered and listed in the directory.`,
+      });
       await this.loadApplications();
     } catch (err) {
       this.fail(err);
@@ -106,7 +129,10 @@ export class AdminApp extends AppStore<AdminState> {
     this.set({ busy: 'Declining…', error: undefined });
     try {
       await this.registrar.vault.declineApplication(application.id, reason);
-      this.set({ busy: undefined, notice: `The application of ${application.profile.display_name} was declined; they see your reason.` });
+      this.set({
+        busy: undefined,
+        notice: `The application of ${application.profile.display_name} was declined; they see your reason.`,
+      });
       await this.loadApplications();
     } catch (err) {
       this.fail(err);
@@ -121,7 +147,10 @@ export class AdminApp extends AppStore<AdminState> {
       const { vault, chain } = this.registrar;
       const page = await vault.searchDirectory({ q: query, per_page: 50 });
       const providers = await Promise.all(
-        page.providers.map(async (entry) => ({ entry, verdict: await checkDirectoryEntry(entry, chain, this.deployment) })),
+        page.providers.map(async (entry) => ({
+          entry,
+          verdict: await checkDirectoryEntry(entry, chain, this.deployment),
+        })),
       );
       // A slower answer to an earlier query (typing, or the screen opening) must not replace it.
       if (asked === this.searches) this.set({ providers });
@@ -146,7 +175,12 @@ export class AdminApp extends AppStore<AdminState> {
     try {
       await setProviderSuspended(this.registrar, provider, suspend, reason);
       await new Promise((resolve) => setTimeout(resolve, 300));
-      this.set({ busy: undefined, notice: suspend ? 'Suspended. Its grants are paused; patients see why.' : 'Reinstated. Its grants are live again.' });
+      this.set({
+        busy: undefined,
+        notice: suspend
+          ? 'Suspended. Its grants are paused; patients see why.'
+          : 'Reinstated. Its grants are live again.',
+      });
       await this.search(this.state.query);
     } catch (err) {
       this.fail(err);
@@ -179,7 +213,11 @@ export class AdminApp extends AppStore<AdminState> {
   async readPause(): Promise<void> {
     try {
       const { chain } = this.registrar;
-      const paused = await chain.readContract({ address: this.deployment.address, abi: consentRegistryAbi, functionName: 'paused' });
+      const paused = await chain.readContract({
+        address: this.deployment.address,
+        abi: consentRegistryAbi,
+        functionName: 'paused',
+      });
       this.set({ paused });
     } catch (err) {
       this.fail(err);
@@ -192,9 +230,16 @@ export class AdminApp extends AppStore<AdminState> {
     try {
       const ctx = this.registrar;
       const data = encodeFunctionData({ abi: consentRegistryAbi, functionName: pause ? 'pause' : 'unpause' });
-      const hash = await ctx.wallet.sendTransaction({ to: this.deployment.address, data, chainId: this.deployment.chainId });
+      const hash = await ctx.wallet.sendTransaction({
+        to: this.deployment.address,
+        data,
+        chainId: this.deployment.chainId,
+      });
       await ctx.chain.waitForTransactionReceipt({ hash });
-      this.set({ busy: undefined, notice: pause ? 'Paused: no new grants. Revocations still work.' : 'Unpaused: new grants are accepted again.' });
+      this.set({
+        busy: undefined,
+        notice: pause ? 'Paused: no new grants. Revocations still work.' : 'Unpaused: new grants are accepted again.',
+      });
       await this.readPause();
     } catch (err) {
       this.fail(err);
@@ -203,6 +248,13 @@ export class AdminApp extends AppStore<AdminState> {
 
   async signOut(): Promise<void> {
     await this.session?.signOut().catch(() => undefined);
-    this.set({ phase: 'connect', address: undefined, roles: [], applications: [], providers: [], notice: 'You signed out.' });
+    this.set({
+      phase: 'connect',
+      address: undefined,
+      roles: [],
+      applications: [],
+      providers: [],
+      notice: 'You signed out.',
+    });
   }
 }

@@ -15,8 +15,12 @@ export function ActivityScreen() {
       <h1 id="activity-title">Who looked at what</h1>
       {activity?.check.ok && (
         <p className="notice">
-          Checked in this browser: this list is the vault’s signed log of {activity.check.size} entries, every entry shown is
-          in it{activity.anchored ? `, and it continues the copy anchored on the public chain on ${activity.anchored.anchoredAt.toLocaleString()}` : ''}.
+          Checked in this browser: this list is the vault’s signed log of {activity.check.size} entries, every entry
+          shown is in it
+          {activity.anchored
+            ? `, and it continues the copy anchored on the public chain on ${activity.anchored.anchoredAt.toLocaleString()}`
+            : ''}
+          .
         </p>
       )}
       {activity && !activity.check.ok && (
@@ -28,7 +32,13 @@ export function ActivityScreen() {
         Check again
       </button>
       {activity?.check.ok && (
-        <button type="button" onClick={() => { const blob = app.activity.asFhir(); if (blob) saveFile(blob, `medkey-activity-${new Date().toISOString().slice(0, 10)}.json`); }}>
+        <button
+          type="button"
+          onClick={() => {
+            const blob = app.activity.asFhir();
+            if (blob) saveFile(blob, `medkey-activity-${new Date().toISOString().slice(0, 10)}.json`);
+          }}
+        >
           Download as FHIR AuditEvents
         </button>
       )}
@@ -37,7 +47,10 @@ export function ActivityScreen() {
           <label htmlFor="actor">Whose activity</label>
           <select id="actor" value={actor} onChange={(e) => setActor(e.currentTarget.value)}>
             <option value="">Everyone</option>
-            {otherActors(all.map((e) => e.entry), state.address).map((a) => (
+            {otherActors(
+              all.map((e) => e.entry),
+              state.address,
+            ).map((a) => (
               <option key={a} value={a}>
                 {a}
               </option>
@@ -48,8 +61,17 @@ export function ActivityScreen() {
       <ol className="activity">
         {entries.map(({ leaf_index, entry }) => (
           <li key={leaf_index}>
-            <span className="record-date">{new Date(entry.at_ms).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' })}</span>{' '}
-            <span className="address">{state.address && byActor(entry, state.address) ? 'You' : /^0x0{40}$/.test(entry.actor) ? 'Someone with the link' : getAddress(entry.actor)}</span> {whatHappened(entry)}
+            <span className="record-date">
+              {new Date(entry.at_ms).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' })}
+            </span>{' '}
+            <span className="address">
+              {state.address && byActor(entry, state.address)
+                ? 'You'
+                : /^0x0{40}$/.test(entry.actor)
+                  ? 'Someone with the link'
+                  : getAddress(entry.actor)}
+            </span>{' '}
+            {whatHappened(entry)}
             {underWhat(entry) && <span className="hint"> {underWhat(entry)}</span>}
             {entry.outcome !== 'ok' && <strong> (refused: {outcomeWords(entry.outcome)})</strong>}
           </li>

@@ -12,8 +12,8 @@ export function AddRecordScreen() {
       <h1 id="add-title">Add records</h1>
       <p>
         Choose a file your patient portal exported: FHIR (JSON: one resource or a Bundle; or NDJSON, one resource per
-        line) or C-CDA (XML). Nothing is
-        stored until you check the list below: each record is then encrypted in this browser before it is sent.
+        line) or C-CDA (XML). Nothing is stored until you check the list below: each record is then encrypted in this
+        browser before it is sent.
       </p>
       <label htmlFor="file">FHIR or C-CDA file</label>
       <input
@@ -51,10 +51,15 @@ export function AddRecordScreen() {
                 <tr key={i} className={plan.sensitive ? 'sensitive' : undefined}>
                   <td>
                     {titleOf(plan.resource)} <span className="hint">({typeName(plan.resource.resourceType)})</span>
-                    {plan.attachment && <p className="hint">With an attached file: {plan.attachment.title} ({formatSize(plan.attachment.file.size)})</p>}
+                    {plan.attachment && (
+                      <p className="hint">
+                        With an attached file: {plan.attachment.title} ({formatSize(plan.attachment.file.size)})
+                      </p>
+                    )}
                     {plan.sensitive && (
                       <p className="warning">
-                        Sensitive{plan.because ? ` (recognised by ${plan.because})` : ''}: never shared unless you choose this category by name.
+                        Sensitive{plan.because ? ` (recognised by ${plan.because})` : ''}: never shared unless you
+                        choose this category by name.
                       </p>
                     )}
                   </td>

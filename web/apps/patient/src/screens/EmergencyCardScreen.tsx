@@ -14,7 +14,8 @@ export function EmergencyCardScreen() {
   const [passcode, setPasscode] = useState('');
   const [showBlood, setShowBlood] = useState(true);
   const [showAllergies, setShowAllergies] = useState(true);
-  const setContact = (i: number, patch: Partial<EmergencyContact>) => setContacts((now) => now.map((c, j) => (j === i ? { ...c, ...patch } : c)));
+  const setContact = (i: number, patch: Partial<EmergencyContact>) =>
+    setContacts((now) => now.map((c, j) => (j === i ? { ...c, ...patch } : c)));
   return (
     <section aria-labelledby="card-title">
       <h1 id="card-title">Emergency card</h1>
@@ -22,15 +23,21 @@ export function EmergencyCardScreen() {
         Back to sharing
       </button>
       <p>
-        A card with a QR code that any doctor can scan in an emergency, even one who has never heard of Medkey: it opens a summary of your allergies, medicines,
-        problems, vaccinations and blood group, with the people to call. You see each time it is opened, and you can stop it and make a new one.
+        A card with a QR code that any doctor can scan in an emergency, even one who has never heard of Medkey: it opens
+        a summary of your allergies, medicines, problems, vaccinations and blood group, with the people to call. You see
+        each time it is opened, and you can stop it and make a new one.
       </p>
       {!state.cardDraft && !state.card && (
         <form
           aria-labelledby="card-form-title"
           onSubmit={(e) => {
             e.preventDefault();
-            app.links.draftCard({ name, birthDate: birthDate || undefined, bloodGroup: bloodGroup || undefined, contacts: contacts.filter((c) => c.name || c.phone) });
+            app.links.draftCard({
+              name,
+              birthDate: birthDate || undefined,
+              bloodGroup: bloodGroup || undefined,
+              contacts: contacts.filter((c) => c.name || c.phone),
+            });
           }}
         >
           <h2 id="card-form-title">What the card says</h2>
@@ -39,16 +46,35 @@ export function EmergencyCardScreen() {
           <label htmlFor="card-birth">Date of birth (optional)</label>
           <input id="card-birth" type="date" value={birthDate} onChange={(e) => setBirthDate(e.currentTarget.value)} />
           <label htmlFor="card-blood">Blood group (optional; taken from your records if one says it)</label>
-          <input id="card-blood" value={bloodGroup} onChange={(e) => setBloodGroup(e.currentTarget.value)} placeholder="O negative" />
+          <input
+            id="card-blood"
+            value={bloodGroup}
+            onChange={(e) => setBloodGroup(e.currentTarget.value)}
+            placeholder="O negative"
+          />
           {contacts.map((contact, i) => (
             <fieldset key={i}>
               <legend>Emergency contact {i + 1}</legend>
               <label htmlFor={`contact-name-${i}`}>Name</label>
-              <input id={`contact-name-${i}`} value={contact.name} onChange={(e) => setContact(i, { name: e.currentTarget.value })} />
+              <input
+                id={`contact-name-${i}`}
+                value={contact.name}
+                onChange={(e) => setContact(i, { name: e.currentTarget.value })}
+              />
               <label htmlFor={`contact-relation-${i}`}>Who they are to you</label>
-              <input id={`contact-relation-${i}`} value={contact.relationship} onChange={(e) => setContact(i, { relationship: e.currentTarget.value })} placeholder="sister" />
+              <input
+                id={`contact-relation-${i}`}
+                value={contact.relationship}
+                onChange={(e) => setContact(i, { relationship: e.currentTarget.value })}
+                placeholder="sister"
+              />
               <label htmlFor={`contact-phone-${i}`}>Phone</label>
-              <input id={`contact-phone-${i}`} type="tel" value={contact.phone} onChange={(e) => setContact(i, { phone: e.currentTarget.value })} />
+              <input
+                id={`contact-phone-${i}`}
+                type="tel"
+                value={contact.phone}
+                onChange={(e) => setContact(i, { phone: e.currentTarget.value })}
+              />
             </fieldset>
           ))}
           {contacts.length < 3 && (
@@ -71,7 +97,9 @@ export function EmergencyCardScreen() {
           <p>
             On the card: <strong>{state.cardDraft.header.name}</strong>
             {state.cardDraft.header.bloodGroup ? ` · blood group ${state.cardDraft.header.bloodGroup}` : ''}
-            {state.cardDraft.header.allergies.length ? ` · allergies: ${state.cardDraft.header.allergies.join(', ')}` : ' · no allergies recorded'}
+            {state.cardDraft.header.allergies.length
+              ? ` · allergies: ${state.cardDraft.header.allergies.join(', ')}`
+              : ' · no allergies recorded'}
           </p>
           {state.cardDraft.sections.map((section) => (
             <div key={section.title}>
@@ -90,17 +118,31 @@ export function EmergencyCardScreen() {
           <fieldset>
             <legend>On the face of the card, for anyone who sees it</legend>
             <label className="check">
-              <input type="checkbox" checked={showBlood} onChange={(e) => setShowBlood(e.currentTarget.checked)} /> My blood group
+              <input type="checkbox" checked={showBlood} onChange={(e) => setShowBlood(e.currentTarget.checked)} /> My
+              blood group
             </label>
             <label className="check">
-              <input type="checkbox" checked={showAllergies} onChange={(e) => setShowAllergies(e.currentTarget.checked)} /> My allergies
+              <input
+                type="checkbox"
+                checked={showAllergies}
+                onChange={(e) => setShowAllergies(e.currentTarget.checked)}
+              />{' '}
+              My allergies
             </label>
           </fieldset>
-          <label htmlFor="card-passcode">Passcode (optional: without one, whoever scans the card can read it, which is what an emergency needs)</label>
-          <input id="card-passcode" value={passcode} onChange={(e) => setPasscode(e.currentTarget.value)} autoComplete="off" />
+          <label htmlFor="card-passcode">
+            Passcode (optional: without one, whoever scans the card can read it, which is what an emergency needs)
+          </label>
+          <input
+            id="card-passcode"
+            value={passcode}
+            onChange={(e) => setPasscode(e.currentTarget.value)}
+            autoComplete="off"
+          />
           <p className="hint">
-            Making the card encrypts this summary in this browser and stores only the encrypted copy with Medkey. Anyone holding the card can read the summary until
-            you stop it. This does not change who can read your other records.
+            Making the card encrypts this summary in this browser and stores only the encrypted copy with Medkey. Anyone
+            holding the card can read the summary until you stop it. This does not change who can read your other
+            records.
           </p>
           <button type="submit" disabled={Boolean(state.busy)}>
             Make my emergency card
@@ -117,7 +159,11 @@ export function EmergencyCardScreen() {
             <strong>{state.card.header.name}</strong>
             {state.card.header.bloodGroup && <> · Blood group {state.card.header.bloodGroup}</>}
           </p>
-          <p>{state.card.header.allergies.length ? `Allergies: ${state.card.header.allergies.join(', ')}` : 'No allergies recorded'}</p>
+          <p>
+            {state.card.header.allergies.length
+              ? `Allergies: ${state.card.header.allergies.join(', ')}`
+              : 'No allergies recorded'}
+          </p>
           <img src={state.card.qr} alt="QR code of the emergency card" width={320} height={320} />
           {state.card.passcode && <p>Ask me or my contacts for the passcode.</p>}
           <button type="button" onClick={() => window.print()}>

@@ -35,7 +35,12 @@ export function EmergencySettings() {
         ))}
       </fieldset>
       <label htmlFor="emergency-providers">Providers you trust in an emergency (addresses, one per line)</label>
-      <textarea id="emergency-providers" rows={3} value={providers ?? current.providers.join('\n')} onChange={(e) => setProviders(e.currentTarget.value)} />
+      <textarea
+        id="emergency-providers"
+        rows={3}
+        value={providers ?? current.providers.join('\n')}
+        onChange={(e) => setProviders(e.currentTarget.value)}
+      />
       <p className="summary">
         Saving sends one transaction from your wallet, which pays a small network fee.{' '}
         {chosen.length > 0

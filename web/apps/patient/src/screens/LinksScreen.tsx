@@ -23,9 +23,10 @@ export function LinksScreen() {
         Back to sharing
       </button>
       <p>
-        A link lets anyone who has it read the records you put in it, in any web browser, even if they do not use Medkey: a new dentist, a doctor abroad, a school
-        nurse. It works outside the registry’s consent: whoever holds the link can open it until it expires or you stop it. Add a passcode and tell it to them
-        separately, so a link that is seen by the wrong person is not enough.
+        A link lets anyone who has it read the records you put in it, in any web browser, even if they do not use
+        Medkey: a new dentist, a doctor abroad, a school nurse. It works outside the registry’s consent: whoever holds
+        the link can open it until it expires or you stop it. Add a passcode and tell it to them separately, so a link
+        that is seen by the wrong person is not enough.
       </p>
       <form
         aria-labelledby="new-link-title"
@@ -36,7 +37,13 @@ export function LinksScreen() {
       >
         <h2 id="new-link-title">A new link</h2>
         <label htmlFor="link-label">Name of the link (only you see it, and whoever opens it)</label>
-        <input id="link-label" value={label} maxLength={80} onChange={(e) => setLabel(e.currentTarget.value)} placeholder="For my new dentist" />
+        <input
+          id="link-label"
+          value={label}
+          maxLength={80}
+          onChange={(e) => setLabel(e.currentTarget.value)}
+          placeholder="For my new dentist"
+        />
         <fieldset>
           <legend>Records to put in it</legend>
           {withRecords.length === 0 && <p>You have no records to share yet.</p>}
@@ -47,7 +54,12 @@ export function LinksScreen() {
           ))}
         </fieldset>
         <label htmlFor="link-passcode">Passcode (optional, at least 4 characters)</label>
-        <input id="link-passcode" value={passcode} onChange={(e) => setPasscode(e.currentTarget.value)} autoComplete="off" />
+        <input
+          id="link-passcode"
+          value={passcode}
+          onChange={(e) => setPasscode(e.currentTarget.value)}
+          autoComplete="off"
+        />
         <label htmlFor="link-days">Stops working after</label>
         <select id="link-days" value={days} onChange={(e) => setDays(Number(e.currentTarget.value))}>
           <option value={1}>1 day</option>
@@ -57,15 +69,17 @@ export function LinksScreen() {
           <option value={0}>Never (until you stop it)</option>
         </select>
         <label className="check">
-          <input type="checkbox" checked={singleUse} onChange={(e) => setSingleUse(e.currentTarget.checked)} /> It works once only
+          <input type="checkbox" checked={singleUse} onChange={(e) => setSingleUse(e.currentTarget.checked)} /> It works
+          once only
         </label>
         <label className="check">
-          <input type="checkbox" checked={followChanges} onChange={(e) => setFollowChanges(e.currentTarget.checked)} /> Keep it up to date: when you add records in
-          these categories, whoever opens the link later sees them too
+          <input type="checkbox" checked={followChanges} onChange={(e) => setFollowChanges(e.currentTarget.checked)} />{' '}
+          Keep it up to date: when you add records in these categories, whoever opens the link later sees them too
         </label>
         <p className="hint">
-          {chosen} record{chosen === 1 ? '' : 's'} will be encrypted in this browser. Medkey stores only the encrypted copy; the key is in the link itself and Medkey
-          does not keep it. Each time someone opens the link, you see it below, with the name they give.
+          {chosen} record{chosen === 1 ? '' : 's'} will be encrypted in this browser. Medkey stores only the encrypted
+          copy; the key is in the link itself and Medkey does not keep it. Each time someone opens the link, you see it
+          below, with the name they give.
         </p>
         <button type="submit" disabled={Boolean(state.busy)}>
           Make the link
@@ -83,7 +97,9 @@ export function LinksScreen() {
           <button type="button" onClick={() => window.print()}>
             Print
           </button>
-          <p className="hint">Shown once: Medkey keeps no copy of the link or its key. To stop it, use “Stop this link” below.</p>
+          <p className="hint">
+            Shown once: Medkey keeps no copy of the link or its key. To stop it, use “Stop this link” below.
+          </p>
         </section>
       )}
       <h2>Your links</h2>

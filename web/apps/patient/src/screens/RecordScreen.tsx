@@ -46,12 +46,20 @@ export function RecordScreen() {
       {unshowable && <UnshowableRecord text={item.text} />}
       {item?.resource && <ResourceView resource={item.resource} />}
       {attachedFile(item) && !state.preview && (
-        <button type="button" onClick={() => void app.records.showAttachment(item!.view.record_id)} disabled={Boolean(state.busy)}>
+        <button
+          type="button"
+          onClick={() => void app.records.showAttachment(item!.view.record_id)}
+          disabled={Boolean(state.busy)}
+        >
           Show the attached file
         </button>
       )}
-      {state.preview?.contentType.startsWith('image/') && <img className="preview" src={state.preview.url} alt={state.preview.title} />}
-      {state.preview?.contentType === 'application/pdf' && <iframe className="preview" src={state.preview.url} title={state.preview.title} />}
+      {state.preview?.contentType.startsWith('image/') && (
+        <img className="preview" src={state.preview.url} alt={state.preview.title} />
+      )}
+      {state.preview?.contentType === 'application/pdf' && (
+        <iframe className="preview" src={state.preview.url} title={state.preview.title} />
+      )}
       {item && <EraseRecord recordId={item.view.record_id} />}
       {item && <VersionHistory recordId={item.view.record_id} owner={item.view.owner} />}
     </section>

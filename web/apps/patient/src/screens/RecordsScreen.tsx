@@ -26,18 +26,33 @@ export function RecordsScreen() {
       </button>
       <button
         type="button"
-        onClick={() => void app.records.exportRecords().then((blob) => blob && saveFile(blob, `medkey-records-${new Date().toISOString().slice(0, 10)}.json`))}
+        onClick={() =>
+          void app.records
+            .exportRecords()
+            .then((blob) => blob && saveFile(blob, `medkey-records-${new Date().toISOString().slice(0, 10)}.json`))
+        }
         disabled={state.records.length === 0 || Boolean(state.busy)}
       >
         Download all as a FHIR file
       </button>
-      {state.records.length === 0 && !state.busy && <p>You have no records yet. Add a FHIR file exported from your patient portal.</p>}
+      {state.records.length === 0 && !state.busy && (
+        <p>You have no records yet. Add a FHIR file exported from your patient portal.</p>
+      )}
       {state.records.length > 0 && (
         <div className="filters">
           <label htmlFor="search">Search</label>
-          <input id="search" type="search" value={state.filter.query} onChange={(e) => app.records.setFilter({ query: e.currentTarget.value })} />
+          <input
+            id="search"
+            type="search"
+            value={state.filter.query}
+            onChange={(e) => app.records.setFilter({ query: e.currentTarget.value })}
+          />
           <label htmlFor="category">Category</label>
-          <select id="category" value={state.filter.category} onChange={(e) => app.records.setFilter({ category: e.currentTarget.value as Category | '' })}>
+          <select
+            id="category"
+            value={state.filter.category}
+            onChange={(e) => app.records.setFilter({ category: e.currentTarget.value as Category | '' })}
+          >
             <option value="">All categories</option>
             {CATEGORIES.map((c) => (
               <option key={c} value={c}>
@@ -46,7 +61,11 @@ export function RecordsScreen() {
             ))}
           </select>
           <label htmlFor="type">Type</label>
-          <select id="type" value={state.filter.type} onChange={(e) => app.records.setFilter({ type: e.currentTarget.value })}>
+          <select
+            id="type"
+            value={state.filter.type}
+            onChange={(e) => app.records.setFilter({ type: e.currentTarget.value })}
+          >
             <option value="">All types</option>
             {recordTypes(state.records).map((t) => (
               <option key={t} value={t}>
@@ -55,9 +74,19 @@ export function RecordsScreen() {
             ))}
           </select>
           <label htmlFor="from">From</label>
-          <input id="from" type="date" value={state.filter.from} onChange={(e) => app.records.setFilter({ from: e.currentTarget.value })} />
+          <input
+            id="from"
+            type="date"
+            value={state.filter.from}
+            onChange={(e) => app.records.setFilter({ from: e.currentTarget.value })}
+          />
           <label htmlFor="to">To</label>
-          <input id="to" type="date" value={state.filter.to} onChange={(e) => app.records.setFilter({ to: e.currentTarget.value })} />
+          <input
+            id="to"
+            type="date"
+            value={state.filter.to}
+            onChange={(e) => app.records.setFilter({ to: e.currentTarget.value })}
+          />
         </div>
       )}
       {state.records.length > 0 && shown.length < state.records.length && (
@@ -69,18 +98,19 @@ export function RecordsScreen() {
         {shown.map((item) => (
           <li key={item.view.record_id}>
             <ErrorBoundary fallback={<UnshowableRow recordId={item.view.record_id} />} resetKey={item}>
-            <button type="button" className="record-link" onClick={() => app.show('record', item.view.record_id)}>
-              <span className="record-date">{formatDate(itemDate(item))}</span>
-              <span className="record-title">
-                {item.title}
-                {attachedFile(item) && <span className="attachment-marker"> (with an attached file)</span>}
-              </span>
-              <span className="record-meta">
-                {typeName(item.view.resource_type)} · {CATEGORY_LABELS[item.view.category as keyof typeof CATEGORY_LABELS] ?? item.view.category}
-                {item.view.created_by !== item.view.owner && ` · added by ${item.view.created_by}`}
-              </span>
-              {item.problem === UNSHOWABLE && <span className="record-problem"> {UNSHOWABLE}</span>}
-            </button>
+              <button type="button" className="record-link" onClick={() => app.show('record', item.view.record_id)}>
+                <span className="record-date">{formatDate(itemDate(item))}</span>
+                <span className="record-title">
+                  {item.title}
+                  {attachedFile(item) && <span className="attachment-marker"> (with an attached file)</span>}
+                </span>
+                <span className="record-meta">
+                  {typeName(item.view.resource_type)} ·{' '}
+                  {CATEGORY_LABELS[item.view.category as keyof typeof CATEGORY_LABELS] ?? item.view.category}
+                  {item.view.created_by !== item.view.owner && ` · added by ${item.view.created_by}`}
+                </span>
+                {item.problem === UNSHOWABLE && <span className="record-problem"> {UNSHOWABLE}</span>}
+              </button>
             </ErrorBoundary>
           </li>
         ))}

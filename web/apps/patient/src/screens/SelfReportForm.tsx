@@ -40,7 +40,11 @@ export function SelfReportForm() {
     <fieldset>
       <legend>Or note something yourself</legend>
       <label htmlFor="self-kind">What</label>
-      <select id="self-kind" value={kind} onChange={(e) => (setKind(e.currentTarget.value as Kind), setFirst(''), setSecond(''))}>
+      <select
+        id="self-kind"
+        value={kind}
+        onChange={(e) => (setKind(e.currentTarget.value as Kind), setFirst(''), setSecond(''))}
+      >
         {KINDS.map((k) => (
           <option key={k.kind} value={k.kind}>
             {k.label}
@@ -48,11 +52,21 @@ export function SelfReportForm() {
         ))}
       </select>
       <label htmlFor="self-first">{firstLabel}</label>
-      <input id="self-first" value={first} onChange={(e) => setFirst(e.currentTarget.value)} inputMode={kind === 'blood-pressure' || kind === 'weight' ? 'decimal' : 'text'} />
+      <input
+        id="self-first"
+        value={first}
+        onChange={(e) => setFirst(e.currentTarget.value)}
+        inputMode={kind === 'blood-pressure' || kind === 'weight' ? 'decimal' : 'text'}
+      />
       {secondLabel && (
         <>
           <label htmlFor="self-second">{secondLabel}</label>
-          <input id="self-second" value={second} onChange={(e) => setSecond(e.currentTarget.value)} inputMode={kind === 'blood-pressure' ? 'decimal' : 'text'} />
+          <input
+            id="self-second"
+            value={second}
+            onChange={(e) => setSecond(e.currentTarget.value)}
+            inputMode={kind === 'blood-pressure' ? 'decimal' : 'text'}
+          />
         </>
       )}
       <button type="button" onClick={() => app.records.planSelfReport(report())}>

@@ -28,7 +28,10 @@ export function SettingsScreen() {
           <p>Scan this code with an authenticator app (or type the key below), then enter the six digits it shows.</p>
           <img src={mfa.setup.qr} alt="QR code for your authenticator app" width={240} height={240} />
           <p>
-            Key: <code className="address" data-testid="totp-secret">{mfa.setup.secret}</code>
+            Key:{' '}
+            <code className="address" data-testid="totp-secret">
+              {mfa.setup.secret}
+            </code>
           </p>
         </>
       )}
@@ -46,8 +49,16 @@ export function SettingsScreen() {
       )}
       {(mfa?.setup || (mfa?.enabled && !mfa.recoveryCodes)) && (
         <>
-          <label htmlFor="mfa-code">{mfa.enabled ? 'Code (or a recovery code) to turn it off' : 'Six-digit code'}</label>
-          <input id="mfa-code" value={code} onChange={(e) => setCode(e.currentTarget.value)} inputMode="numeric" autoComplete="one-time-code" />
+          <label htmlFor="mfa-code">
+            {mfa.enabled ? 'Code (or a recovery code) to turn it off' : 'Six-digit code'}
+          </label>
+          <input
+            id="mfa-code"
+            value={code}
+            onChange={(e) => setCode(e.currentTarget.value)}
+            inputMode="numeric"
+            autoComplete="one-time-code"
+          />
           <button
             type="button"
             onClick={() => {

@@ -19,7 +19,8 @@ export function ShareScreen() {
   const until = new Date(Date.now() + days * DAY);
   const provider = state.provider;
   const ready = provider?.status === 'active' && categories.length > 0;
-  const toggle = (c: Category) => setCategories((list) => (list.includes(c) ? list.filter((x) => x !== c) : [...list, c]));
+  const toggle = (c: Category) =>
+    setCategories((list) => (list.includes(c) ? list.filter((x) => x !== c) : [...list, c]));
   const ordinary = CATEGORIES.filter((c) => !SENSITIVE_CATEGORIES.includes(c));
   const checkbox = (c: Category) => (
     <label key={c} className="choice">
@@ -30,14 +31,26 @@ export function ShareScreen() {
   return (
     <section aria-labelledby="share-title">
       <h1 id="share-title">Share with a provider</h1>
-      {prefill && <p className="notice">Filled in from the provider’s request. Check each step: you can change anything before you sign.</p>}
+      {prefill && (
+        <p className="notice">
+          Filled in from the provider’s request. Check each step: you can change anything before you sign.
+        </p>
+      )}
       <h2>1. Who</h2>
       <label htmlFor="find-provider">Find your provider by name, practice, city or NPI</label>
-      <input id="find-provider" type="search" value={query} onChange={(e) => setQuery(e.currentTarget.value)} autoComplete="off" />
+      <input
+        id="find-provider"
+        type="search"
+        value={query}
+        onChange={(e) => setQuery(e.currentTarget.value)}
+        autoComplete="off"
+      />
       <button type="button" onClick={() => void app.sharing.findProviders(query)}>
         Search the directory
       </button>
-      {state.found && state.found.length === 0 && <p>No provider in the directory matches “{query}”. Try part of the name, or ask the clinic for its address.</p>}
+      {state.found && state.found.length === 0 && (
+        <p>No provider in the directory matches “{query}”. Try part of the name, or ask the clinic for its address.</p>
+      )}
       {state.found && state.found.length > 0 && (
         <ul className="found">
           {state.found.map((checked) => (
@@ -60,15 +73,33 @@ export function ShareScreen() {
         </ul>
       )}
       <label htmlFor="provider">Or the provider’s address</label>
-      <input id="provider" value={address} onChange={(e) => setAddress(e.currentTarget.value)} placeholder="0x…" autoComplete="off" spellCheck={false} />
+      <input
+        id="provider"
+        value={address}
+        onChange={(e) => setAddress(e.currentTarget.value)}
+        placeholder="0x…"
+        autoComplete="off"
+        spellCheck={false}
+      />
       <button type="button" onClick={() => void app.sharing.lookUp(address)}>
         Check on the registry
       </button>
       {provider && (
         <p className={provider.status === 'active' ? 'notice' : 'error'}>
-          {provider.status === 'active' && <>{state.names[provider.address.toLowerCase()]?.verdict.verified ? <ProviderName address={provider.address} checked={state.names[provider.address.toLowerCase()]} /> : provider.address} is a registered provider.</>}
-          {provider.status === 'suspended' && `${provider.address} is suspended by the registry: you cannot share with it now.`}
-          {provider.status === 'unregistered' && `${provider.address} is not a registered provider. Check the address with the clinic.`}
+          {provider.status === 'active' && (
+            <>
+              {state.names[provider.address.toLowerCase()]?.verdict.verified ? (
+                <ProviderName address={provider.address} checked={state.names[provider.address.toLowerCase()]} />
+              ) : (
+                provider.address
+              )}{' '}
+              is a registered provider.
+            </>
+          )}
+          {provider.status === 'suspended' &&
+            `${provider.address} is suspended by the registry: you cannot share with it now.`}
+          {provider.status === 'unregistered' &&
+            `${provider.address} is not a registered provider. Check the address with the clinic.`}
         </p>
       )}
       <fieldset>
@@ -89,7 +120,10 @@ export function ShareScreen() {
       </select>
       <fieldset>
         <legend>4. For how long</legend>
-        {(DURATIONS.some((d) => d.days === days) ? DURATIONS : [...DURATIONS, { label: `${days} days (as asked)`, days }]).map((d) => (
+        {(DURATIONS.some((d) => d.days === days)
+          ? DURATIONS
+          : [...DURATIONS, { label: `${days} days (as asked)`, days }]
+        ).map((d) => (
           <label key={d.days} className="choice">
             <input type="radio" name="duration" checked={days === d.days} onChange={() => setDays(d.days)} /> {d.label}
           </label>
@@ -98,7 +132,11 @@ export function ShareScreen() {
       {ready && (
         <div className="summary" aria-live="polite">
           <h2>What you are about to sign</h2>
-          {grantSummary(namedAddress(provider.address, state.names[provider.address.toLowerCase()]), categories, until).map((line) => (
+          {grantSummary(
+            namedAddress(provider.address, state.names[provider.address.toLowerCase()]),
+            categories,
+            until,
+          ).map((line) => (
             <p key={line}>{line}</p>
           ))}
         </div>
@@ -106,7 +144,9 @@ export function ShareScreen() {
       <button
         type="button"
         disabled={!ready || Boolean(state.busy)}
-        onClick={() => void app.sharing.share({ provider: provider!.address as Address, categories, purpose, expiresAt: until })}
+        onClick={() =>
+          void app.sharing.share({ provider: provider!.address as Address, categories, purpose, expiresAt: until })
+        }
       >
         Sign and share
       </button>

@@ -35,7 +35,8 @@ export function SharingScreen() {
             {state.requests.map((request) => (
               <li key={request.id}>
                 <p>
-                  <ProviderName address={request.provider} checked={state.names[request.provider.toLowerCase()]} /> asks to read your{' '}
+                  <ProviderName address={request.provider} checked={state.names[request.provider.toLowerCase()]} /> asks
+                  to read your{' '}
                   {listOf(request.categories.map((c) => CATEGORY_LABELS[c as Category]?.toLowerCase() ?? c))} for{' '}
                   {Math.round(request.duration_secs / 86_400)} days.
                 </p>
@@ -57,7 +58,8 @@ export function SharingScreen() {
         {state.grants.map(({ grant, state: grantState }) => (
           <li key={grant.grant_id}>
             <p>
-              <ProviderName address={grant.provider} checked={state.names[grant.provider.toLowerCase()]} />: {listOf(categoriesOf(grant.categories).map((c: Category) => CATEGORY_LABELS[c].toLowerCase()))}
+              <ProviderName address={grant.provider} checked={state.names[grant.provider.toLowerCase()]} />:{' '}
+              {listOf(categoriesOf(grant.categories).map((c: Category) => CATEGORY_LABELS[c].toLowerCase()))}
               {grant.write ? ', and may add records' : ''}
             </p>
             <p className="hint">
@@ -68,7 +70,11 @@ export function SharingScreen() {
               <p className="warning">{suspensionWords(state.names[grant.provider.toLowerCase()])}</p>
             )}
             {(grantState === 'live' || grantState === 'pending' || grantState === 'suspended') && (
-              <button type="button" onClick={() => void app.sharing.revoke(grant.grant_id)} disabled={Boolean(state.busy)}>
+              <button
+                type="button"
+                onClick={() => void app.sharing.revoke(grant.grant_id)}
+                disabled={Boolean(state.busy)}
+              >
                 Stop sharing with {shortName(grant.provider, state.names[grant.provider.toLowerCase()])}
               </button>
             )}

@@ -18,8 +18,12 @@ export function VersionHistory({ recordId, owner }: { recordId: string; owner: s
           <li key={v.version}>
             Version {v.version}, stored {when(v.created_at_ms)}
             {v.created_by.toLowerCase() === owner.toLowerCase() ? ' by you' : ` by ${v.created_by}`}
-            {v.attachment_size !== null && v.attachment_size !== undefined && `, with an attached file (${formatSize(v.attachment_size)} encrypted)`}
-            {v === current ? ' (this is what you see above)' : (
+            {v.attachment_size !== null &&
+              v.attachment_size !== undefined &&
+              `, with an attached file (${formatSize(v.attachment_size)} encrypted)`}
+            {v === current ? (
+              ' (this is what you see above)'
+            ) : (
               <>
                 {' '}
                 <button type="button" onClick={() => void app.records.showVersion(recordId, v.version)}>

@@ -15,46 +15,72 @@ export function ViewerScreen() {
         <span className="brand">Medkey · shared health records</span>
       </header>
       <main>
-        <ErrorBoundary fallback={<p role="alert">These records could not be shown. Ask the person who shared them to check the link, or open it again.</p>}>
-        <Status state={state} />
-        {state.phase === 'broken' && <p>Ask the person who shared it for the link again, and open it exactly as they sent it.</p>}
-        {state.phase === 'ask' && state.payload && (
-          <form
-            aria-labelledby="viewer-title"
-            onSubmit={(e) => {
-              e.preventDefault();
-              void app.open(recipient, passcode);
-            }}
-          >
-            <h1 id="viewer-title">Someone shared health records with you{state.payload.label ? `: “${state.payload.label}”` : ''}</h1>
-            <p>
-              They are decrypted here, in this browser, and kept nowhere. The person who shared them sees that you opened them, with the name you give.
-              {state.payload.exp ? ` The link works until ${new Date(state.payload.exp * 1000).toLocaleDateString()}.` : ''}
+        <ErrorBoundary
+          fallback={
+            <p role="alert">
+              These records could not be shown. Ask the person who shared them to check the link, or open it again.
             </p>
-            <label htmlFor="viewer-recipient">Your name (or your practice’s)</label>
-            <input id="viewer-recipient" value={recipient} onChange={(e) => setRecipient(e.currentTarget.value)} autoComplete="name" />
-            {app.needsPasscode && (
-              <>
-                <label htmlFor="viewer-passcode">Passcode (the person who shared the link told it to you)</label>
-                <input id="viewer-passcode" value={passcode} onChange={(e) => setPasscode(e.currentTarget.value)} autoComplete="off" />
-              </>
-            )}
-            <button type="submit" disabled={Boolean(state.busy)}>
-              Open the records
-            </button>
-          </form>
-        )}
-        {state.phase === 'shown' && (
-          <section aria-labelledby="shared-title">
-            <h1 id="shared-title">Shared records{state.payload?.label ? `: “${state.payload.label}”` : ''}</h1>
-            {state.resources.length === 0 && <p>The link holds no records.</p>}
-            {state.resources.map((resource, i) => (
-              <article key={i} aria-label={asResource(resource) ? titleOf(resource) : 'A record that could not be shown'}>
-                <ResourceView resource={resource} />
-              </article>
-            ))}
-          </section>
-        )}
+          }
+        >
+          <Status state={state} />
+          {state.phase === 'broken' && (
+            <p>Ask the person who shared it for the link again, and open it exactly as they sent it.</p>
+          )}
+          {state.phase === 'ask' && state.payload && (
+            <form
+              aria-labelledby="viewer-title"
+              onSubmit={(e) => {
+                e.preventDefault();
+                void app.open(recipient, passcode);
+              }}
+            >
+              <h1 id="viewer-title">
+                Someone shared health records with you{state.payload.label ? `: “${state.payload.label}”` : ''}
+              </h1>
+              <p>
+                They are decrypted here, in this browser, and kept nowhere. The person who shared them sees that you
+                opened them, with the name you give.
+                {state.payload.exp
+                  ? ` The link works until ${new Date(state.payload.exp * 1000).toLocaleDateString()}.`
+                  : ''}
+              </p>
+              <label htmlFor="viewer-recipient">Your name (or your practice’s)</label>
+              <input
+                id="viewer-recipient"
+                value={recipient}
+                onChange={(e) => setRecipient(e.currentTarget.value)}
+                autoComplete="name"
+              />
+              {app.needsPasscode && (
+                <>
+                  <label htmlFor="viewer-passcode">Passcode (the person who shared the link told it to you)</label>
+                  <input
+                    id="viewer-passcode"
+                    value={passcode}
+                    onChange={(e) => setPasscode(e.currentTarget.value)}
+                    autoComplete="off"
+                  />
+                </>
+              )}
+              <button type="submit" disabled={Boolean(state.busy)}>
+                Open the records
+              </button>
+            </form>
+          )}
+          {state.phase === 'shown' && (
+            <section aria-labelledby="shared-title">
+              <h1 id="shared-title">Shared records{state.payload?.label ? `: “${state.payload.label}”` : ''}</h1>
+              {state.resources.length === 0 && <p>The link holds no records.</p>}
+              {state.resources.map((resource, i) => (
+                <article
+                  key={i}
+                  aria-label={asResource(resource) ? titleOf(resource) : 'A record that could not be shown'}
+                >
+                  <ResourceView resource={resource} />
+                </article>
+              ))}
+            </section>
+          )}
         </ErrorBoundary>
       </main>
     </>

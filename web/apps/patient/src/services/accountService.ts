@@ -32,7 +32,10 @@ export class AccountService {
   async confirmMfa(code: string): Promise<void> {
     await this.ctx.run(undefined, async () => {
       const { recovery_codes } = await this.ctx.signedIn().vault.mfaEnable(code.trim());
-      this.ctx.set({ mfa: { enabled: true, recoveryCodes: recovery_codes }, notice: 'Second factor on. Keep the recovery codes below somewhere safe: they are shown only now.' });
+      this.ctx.set({
+        mfa: { enabled: true, recoveryCodes: recovery_codes },
+        notice: 'Second factor on. Keep the recovery codes below somewhere safe: they are shown only now.',
+      });
     });
   }
 

@@ -19,7 +19,8 @@ export class ActivityService {
 
   async load(): Promise<void> {
     const config = this.ctx.state.config;
-    if (!config) return this.ctx.set({ error: 'This page could not read its settings from the vault. Reload the page.' });
+    if (!config)
+      return this.ctx.set({ error: 'This page could not read its settings from the vault. Reload the page.' });
     await this.ctx.run('Checking your activity log…', async () => {
       const { vault, chain } = this.ctx.signedIn();
       const activity = await checkVaultLog(vault, chain, this.ctx.deployment(), config.audit_key, this.lastHead);
@@ -32,7 +33,10 @@ export class ActivityService {
   asFhir(): Blob | undefined {
     const { activity, config } = this.ctx.state;
     if (!activity?.check.ok || !config) return undefined;
-    const bundle = auditEventBundle(config.chain_id, activity.entries.map((e) => e.entry));
+    const bundle = auditEventBundle(
+      config.chain_id,
+      activity.entries.map((e) => e.entry),
+    );
     return new Blob([JSON.stringify(bundle, null, 2)], { type: 'application/fhir+json' });
   }
 }

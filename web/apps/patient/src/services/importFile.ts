@@ -4,7 +4,19 @@
 // Either every resource in the file is read, or the file is refused with the reason: never a
 // part of it in silence.
 
-import { SENSITIVE_CATEGORIES, entryCategory, inferCategory, parseExact, plainResource, sensitiveEvidence, stringifyExact, takeInlineAttachment, type BundleEntry, type Category, type InlineAttachment } from '@medkey/client';
+import {
+  SENSITIVE_CATEGORIES,
+  entryCategory,
+  inferCategory,
+  parseExact,
+  plainResource,
+  sensitiveEvidence,
+  stringifyExact,
+  takeInlineAttachment,
+  type BundleEntry,
+  type Category,
+  type InlineAttachment,
+} from '@medkey/client';
 import type { Resource } from '@medkey/fhir-display';
 
 export interface PlannedRecord {
@@ -64,7 +76,8 @@ export async function readRecordsFile(file: File): Promise<FileEntry[]> {
       throw new Error(`${file.name} is not valid JSON. Choose a FHIR JSON file.`);
     }
   }
-  if (typeof json?.resourceType !== 'string') throw new Error(`${file.name} is not a FHIR resource (it has no resourceType).`);
+  if (typeof json?.resourceType !== 'string')
+    throw new Error(`${file.name} is not a FHIR resource (it has no resourceType).`);
   const resources = json.resourceType === 'Bundle' ? bundleResources(json, file.name, []) : [{ resource: json }];
   if (resources.length === 0) throw new Error(`${file.name} is an empty Bundle: there is nothing to add.`);
   return resources;
@@ -86,9 +99,12 @@ function ndjsonResources(text: string, name: string): FileEntry[] {
     try {
       json = parseExact(line) as Resource;
     } catch {
-      throw new Error(`Line ${index + 1} of ${name} is not valid JSON. Each line of an NDJSON file holds one FHIR resource.`);
+      throw new Error(
+        `Line ${index + 1} of ${name} is not valid JSON. Each line of an NDJSON file holds one FHIR resource.`,
+      );
     }
-    if (typeof json?.resourceType !== 'string') throw new Error(`Line ${index + 1} of ${name} is not a FHIR resource (it has no resourceType).`);
+    if (typeof json?.resourceType !== 'string')
+      throw new Error(`Line ${index + 1} of ${name} is not a FHIR resource (it has no resourceType).`);
     entries.push(...(json.resourceType === 'Bundle' ? bundleResources(json, name, [index + 1]) : [{ resource: json }]));
   });
   if (entries.length === 0) throw new Error(`${name} has no resources in it: there is nothing to add.`);
@@ -105,23 +121,40 @@ async function ccdaToBundle(name: string, xml: string): Promise<Resource> {
   try {
     return convertCcdaToFhir(convertXmlToCcda(xml)) as unknown as Resource;
   } catch {
-    throw new Error(`${name} is not a C-CDA document Medkey can read. Export your records from your patient portal as C-CDA (XML) or FHIR (JSON).`);
+    throw new Error(
+      `${name} is not a C-CDA document Medkey can read. Export your records from your patient portal as C-CDA (XML) or FHIR (JSON).`,
+    );
   }
 }
 
 /** The resources of a Bundle, those of Bundles inside it included; `path` names where we are for errors. */
 function bundleResources(bundle: Resource, name: string, path: number[]): FileEntry[] {
-  type Entry = { resource?: Resource; request?: { method?: string; url?: string }; extension?: BundleEntry['extension'] };
+  type Entry = {
+    resource?: Resource;
+    request?: { method?: string; url?: string };
+    extension?: BundleEntry['extension'];
+  };
   const entries = (bundle.entry as Entry[] | undefined) ?? [];
   return entries.flatMap((entry, index) => {
     const where = [...path, index + 1].join('.');
     if (!entry.resource) {
-      const request = entry.request ? ` (a ${entry.request.method ?? ''} ${entry.request.url ?? ''} request)`.replace(/\s+\)/, ')') : '';
-      throw new Error(`Entry ${where} of ${name} holds no resource${request}, so there is nothing to store for it. Remove that entry, or export the records themselves.`);
+      const request = entry.request
+        ? ` (a ${entry.request.method ?? ''} ${entry.request.url ?? ''} request)`.replace(/\s+\)/, ')')
+        : '';
+      throw new Error(
+        `Entry ${where} of ${name} holds no resource${request}, so there is nothing to store for it. Remove that entry, or export the records themselves.`,
+      );
     }
-    if (typeof entry.resource.resourceType !== 'string') throw new Error(`Entry ${where} of ${name} is not a FHIR resource (it has no resourceType).`);
+    if (typeof entry.resource.resourceType !== 'string')
+      throw new Error(`Entry ${where} of ${name} is not a FHIR resource (it has no resourceType).`);
     if (entry.resource.resourceType === 'Bundle') return bundleResources(entry.resource, name, [...path, index + 1]);
     const category = entryCategory(entry);
-    return [{ resource: entry.resource, ...(category ? { category } : {}), ...(entry.extension ? { extension: entry.extension } : {}) }];
+    return [
+      {
+        resource: entry.resource,
+        ...(category ? { category } : {}),
+        ...(entry.extension ? { extension: entry.extension } : {}),
+      },
+    ];
   });
 }

@@ -38,7 +38,9 @@ export async function qrImage(link: string): Promise<string> {
 export function linkStateWords(link: Schemas['ShareLinkView']): string {
   switch (link.state) {
     case 'active':
-      return link.expires_at_ms ? `Works until ${new Date(link.expires_at_ms).toLocaleDateString()}` : 'Works until you stop it';
+      return link.expires_at_ms
+        ? `Works until ${new Date(link.expires_at_ms).toLocaleDateString()}`
+        : 'Works until you stop it';
     case 'revoked':
       return 'Stopped by you';
     case 'expired':

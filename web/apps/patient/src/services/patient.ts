@@ -43,18 +43,22 @@ export class PatientApp extends AppStore<PatientState> {
 
   constructor(idleMs = IDLE_LOCK_MINUTES * 60_000) {
     super({ phase: 'loading', screen: 'records', wallets: [], ...EMPTY_RECORDS, ...EMPTY_SHARING, ...EMPTY_LINKS });
-    const store = this;
-    const ctx: ServiceContext<PatientState> = {
-      get state() {
-        return store.state;
-      },
-      set: (patch) => this.set(patch),
+    const ctx = {
+      set: (patch: Partial<PatientState>) => this.set(patch),
       run: this.run,
       signedIn: this.signedIn,
       keys: () => this.login.keys(),
       deployment: () => deploymentOf(this.state.config!),
-    };
-    this.login = new SessionService(ctx, (choice, config) => this.signIn(choice, config), () => this.records.load(), this.lock, idleMs);
+    } as ServiceContext<PatientState>;
+    // The state is read through, never copied: each service sees every change at once.
+    Object.defineProperty(ctx, 'state', { get: () => this.state, enumerable: true });
+    this.login = new SessionService(
+      ctx,
+      (choice, config) => this.signIn(choice, config),
+      () => this.records.load(),
+      this.lock,
+      idleMs,
+    );
     this.records = new RecordsService(ctx, (categories) => this.links.refresh(categories));
     this.sharing = new SharingService(ctx);
     this.links = new LinksService(ctx);

@@ -17,7 +17,16 @@ import {
   type Schemas,
   type Sealed,
 } from '@medkey/client';
-import { asResource, dateOf, selfReportedResource, titleOf, typeName, UNSHOWABLE, type Resource, type SelfReport } from '@medkey/fhir-display';
+import {
+  asResource,
+  dateOf,
+  selfReportedResource,
+  titleOf,
+  typeName,
+  UNSHOWABLE,
+  type Resource,
+  type SelfReport,
+} from '@medkey/fhir-display';
 import type { StatusState } from '@medkey/app-shell';
 import { plural, type ServiceContext } from './context.ts';
 import { plan, readRecordsFile, type PlannedRecord } from './importFile.ts';
@@ -33,7 +42,9 @@ export interface RecordsSlice extends StatusState {
   /** A decrypted attachment shown on the record screen (an object URL, revoked on leaving). */
   preview?: { url: string; contentType: string; title: string } | undefined;
   /** The versions of the record on screen, and an earlier one she opened. */
-  history?: { recordId: string; versions: Schemas['VersionView'][]; shown?: { version: number; resource: Resource } } | undefined;
+  history?:
+    | { recordId: string; versions: Schemas['VersionView'][]; shown?: { version: number; resource: Resource } }
+    | undefined;
   /** Set when a record is stored or erased: back to the timeline. */
   screen?: string;
 }
@@ -74,7 +85,13 @@ export class RecordsService {
       const opened = await openRecordContent(view, content.ciphertext, content.wrapped_key, this.ctx.keys().secret);
       opened.dataKey.fill(0);
       const resource = asResource(opened.resource);
-      if (!resource) return { view, text: opened.text, title: `${typeName(view.resource_type)} (could not be shown)`, problem: UNSHOWABLE };
+      if (!resource)
+        return {
+          view,
+          text: opened.text,
+          title: `${typeName(view.resource_type)} (could not be shown)`,
+          problem: UNSHOWABLE,
+        };
       const date = dateOf(resource);
       return { view, resource, text: opened.text, title: titleOf(resource), ...(date ? { date } : {}) };
     } catch (err) {
@@ -92,7 +109,11 @@ export class RecordsService {
     this.ctx.set({ notice: undefined });
     await this.ctx.run('Erasing the record…', async () => {
       await this.ctx.signedIn().vault.eraseRecord(recordId);
-      this.ctx.set({ screen: 'records', records: this.ctx.state.records.filter((r) => r.view.record_id !== recordId), notice: 'The record was erased.' });
+      this.ctx.set({
+        screen: 'records',
+        records: this.ctx.state.records.filter((r) => r.view.record_id !== recordId),
+        notice: 'The record was erased.',
+      });
     });
   }
 
@@ -107,14 +128,19 @@ export class RecordsService {
   /** Adds something she notes herself (as valid FHIR) to what will be stored. */
   planSelfReport(report: SelfReport) {
     try {
-      this.ctx.set({ error: undefined, planned: [...this.ctx.state.planned, plan({ resource: selfReportedResource(report) })] });
+      this.ctx.set({
+        error: undefined,
+        planned: [...this.ctx.state.planned, plan({ resource: selfReportedResource(report) })],
+      });
     } catch (err) {
       this.ctx.set({ error: err instanceof Error ? err.message : String(err) });
     }
   }
 
   setPlannedCategory(index: number, category: Category) {
-    const planned = this.ctx.state.planned.map((p, i) => (i === index ? { ...p, category, sensitive: SENSITIVE_CATEGORIES.includes(category) } : p));
+    const planned = this.ctx.state.planned.map((p, i) =>
+      i === index ? { ...p, category, sensitive: SENSITIVE_CATEGORIES.includes(category) } : p,
+    );
     this.ctx.set({ planned });
   }
 
@@ -140,9 +166,15 @@ export class RecordsService {
         const created = await vault.createRecord(sealed.body);
         const readers = [];
         for (const { provider } of created.providers_needing_keys) {
-          readers.push({ address: provider as `0x${string}`, publicKey: await providerEncryptionKey(chain, this.ctx.deployment(), provider as `0x${string}`) });
+          readers.push({
+            address: provider as `0x${string}`,
+            publicKey: await providerEncryptionKey(chain, this.ctx.deployment(), provider as `0x${string}`),
+          });
         }
-        if (readers.length > 0) await vault.addKeys(created.record.record_id, 1, { wrapped_keys: await wrapAll(sealed.dataKey, sealed.binding, readers) });
+        if (readers.length > 0)
+          await vault.addKeys(created.record.record_id, 1, {
+            wrapped_keys: await wrapAll(sealed.dataKey, sealed.binding, readers),
+          });
         if (item.attachment) {
           await this.uploadAttachment(created.record.record_id, sealed, item.attachment.file, item.attachment.title);
         } else {
@@ -150,7 +182,12 @@ export class RecordsService {
         }
         done += 1;
       }
-      this.ctx.set({ planned: [], busy: undefined, screen: 'records', notice: `${plural(done, 'record')} added, encrypted in this browser.` });
+      this.ctx.set({
+        planned: [],
+        busy: undefined,
+        screen: 'records',
+        notice: `${plural(done, 'record')} added, encrypted in this browser.`,
+      });
       await this.load();
       await this.onStored([...new Set(planned.map((p) => p.category!))]);
     });
@@ -162,7 +199,9 @@ export class RecordsService {
    */
   async attachFile(file: File): Promise<void> {
     if (!/^(application\/pdf|image\/(png|jpeg|gif|webp))$/.test(file.type)) {
-      return this.ctx.set({ error: `${file.name} is not a PDF or an image (PNG, JPEG, GIF, WebP). Choose one of those.` });
+      return this.ctx.set({
+        error: `${file.name} is not a PDF or an image (PNG, JPEG, GIF, WebP). Choose one of those.`,
+      });
     }
     await this.ctx.run(undefined, async () => {
       const { vault, wallet } = this.ctx.signedIn();
@@ -173,7 +212,12 @@ export class RecordsService {
         description: file.name,
         content: [{ attachment: { contentType: file.type, title: file.name, size: file.size } }],
       };
-      const sealed = await sealNewRecord({ owner: wallet.address, resource, category: 'documents', readers: [{ address: wallet.address, publicKey: this.ctx.keys().publicKey }] });
+      const sealed = await sealNewRecord({
+        owner: wallet.address,
+        resource,
+        category: 'documents',
+        readers: [{ address: wallet.address, publicKey: this.ctx.keys().publicKey }],
+      });
       const created = await vault.createRecord(sealed.body);
       await this.uploadAttachment(created.record.record_id, sealed, file, file.name);
       this.ctx.set({ busy: undefined, screen: 'records', notice: `${file.name} added, encrypted in this browser.` });
@@ -196,7 +240,10 @@ export class RecordsService {
         this.ctx.set({ busy: undefined, notice: `${file.title} decrypted and saved to your downloads.` });
         return;
       }
-      this.ctx.set({ busy: undefined, preview: { url: URL.createObjectURL(blob), contentType: file.contentType, title: file.title } });
+      this.ctx.set({
+        busy: undefined,
+        preview: { url: URL.createObjectURL(blob), contentType: file.contentType, title: file.title },
+      });
     });
   }
 
@@ -225,10 +272,17 @@ export class RecordsService {
   /** Opens an earlier version of a record here, to read beside the current one. */
   async showVersion(recordId: string, version: number): Promise<void> {
     const history = this.ctx.state.history;
-    if (history?.recordId !== recordId) return this.ctx.set({ error: 'Open the record again to see its earlier versions.' });
+    if (history?.recordId !== recordId)
+      return this.ctx.set({ error: 'Open the record again to see its earlier versions.' });
     await this.ctx.run(undefined, async () => {
       const content = await this.ctx.signedIn().vault.fetchRecordVersion(recordId, version);
-      const opened = await openRecordContent(content.record, content.ciphertext, content.wrapped_key, this.ctx.keys().secret, version);
+      const opened = await openRecordContent(
+        content.record,
+        content.ciphertext,
+        content.wrapped_key,
+        this.ctx.keys().secret,
+        version,
+      );
       opened.dataKey.fill(0);
       this.ctx.set({ history: { ...history, shown: { version, resource: opened.resource as Resource } } });
     });
@@ -242,16 +296,26 @@ export class RecordsService {
     const records = this.ctx.state.records;
     const items = records.flatMap((r) =>
       r.resource
-        ? [{ resource: r.resource, ...(r.text ? { text: r.text } : {}), category: r.view.category as Category, ...(attachedFile(r) ? { attachment: () => this.attachmentStream(r.view.record_id) } : {}) }]
+        ? [
+            {
+              resource: r.resource,
+              ...(r.text ? { text: r.text } : {}),
+              category: r.view.category as Category,
+              ...(attachedFile(r) ? { attachment: () => this.attachmentStream(r.view.record_id) } : {}),
+            },
+          ]
         : [],
     );
     const left = records.length - items.length;
     return this.ctx.run(undefined, async () => {
       this.ctx.keys();
-      const blob = await exportBundle(items, (done, total) => this.ctx.set({ busy: `Preparing your file: record ${done} of ${total}…` }));
+      const blob = await exportBundle(items, (done, total) =>
+        this.ctx.set({ busy: `Preparing your file: record ${done} of ${total}…` }),
+      );
       this.ctx.set({
         busy: undefined,
-        notice: `${plural(items.length, 'record')} saved to a FHIR file, attached files included.` +
+        notice:
+          `${plural(items.length, 'record')} saved to a FHIR file, attached files included.` +
           (left > 0 ? ` ${left} could not be opened and ${left === 1 ? 'is' : 'are'} not in it.` : ''),
       });
       return blob;
@@ -265,9 +329,11 @@ export class RecordsService {
       const ciphertext = await encryptToBlob(sealed.dataKey, sealed.binding, file, (done, total) =>
         this.ctx.set({ busy: `Encrypting ${name}: ${percent(done, total)}%` }),
       );
-      await this.ctx.signedIn().vault.uploadAttachmentBlob(recordId, sealed.binding.version, ciphertext, (sent, total) =>
-        this.ctx.set({ busy: `Uploading ${name}: ${percent(sent, total)}%` }),
-      );
+      await this.ctx
+        .signedIn()
+        .vault.uploadAttachmentBlob(recordId, sealed.binding.version, ciphertext, (sent, total) =>
+          this.ctx.set({ busy: `Uploading ${name}: ${percent(sent, total)}%` }),
+        );
     } finally {
       sealed.dataKey.fill(0);
     }
@@ -277,12 +343,17 @@ export class RecordsService {
   private async attachmentStream(recordId: string): Promise<ReadableStream<Uint8Array>> {
     const { vault } = this.ctx.signedIn();
     const fetched = await vault.fetchRecord(recordId);
-    const opened = await openRecordContent(fetched.record, fetched.ciphertext, fetched.wrapped_key, this.ctx.keys().secret);
+    const opened = await openRecordContent(
+      fetched.record,
+      fetched.ciphertext,
+      fetched.wrapped_key,
+      this.ctx.keys().secret,
+    );
     const { stream } = await vault.downloadAttachment(recordId);
     const key = opened.dataKey;
     // The key is wiped once the stream is read to the end or abandoned.
-    return stream.pipeThrough(decryptStream(key, opened.binding)).pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({ flush: () => void key.fill(0) }),
-    );
+    return stream
+      .pipeThrough(decryptStream(key, opened.binding))
+      .pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ flush: () => void key.fill(0) }));
   }
 }

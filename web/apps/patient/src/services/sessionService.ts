@@ -2,7 +2,13 @@
 // visit (deterministic signatures checked, public half published), and locking: the key wiped,
 // the session ended, after a while without use or when she asks.
 
-import { MedkeyError, deriveAndPublishKey, deriveEncryptionKey, publishedKey, type EncryptionKeyPair } from '@medkey/client';
+import {
+  MedkeyError,
+  deriveAndPublishKey,
+  deriveEncryptionKey,
+  publishedKey,
+  type EncryptionKeyPair,
+} from '@medkey/client';
 import type { AppConfig, SignedIn, StatusState, WalletChoice } from '@medkey/app-shell';
 import type { ServiceContext } from './context.ts';
 
@@ -35,14 +41,16 @@ export class SessionService {
 
   /** Her key, while the app is unlocked. */
   keys = (): EncryptionKeyPair => {
-    if (!this.held) throw new MedkeyError('locked', 'Medkey is locked. Connect your wallet again to open your records.');
+    if (!this.held)
+      throw new MedkeyError('locked', 'Medkey is locked. Connect your wallet again to open your records.');
     return this.held;
   };
 
   /** Connects a wallet and signs in (one signature); a first visit goes to the welcome step. */
   async connect(choice: WalletChoice): Promise<void> {
     const config = this.ctx.state.config;
-    if (!config) return this.ctx.set({ error: 'This page could not read its settings from the vault. Reload the page.' });
+    if (!config)
+      return this.ctx.set({ error: 'This page could not read its settings from the vault. Reload the page.' });
     await this.ctx.run(undefined, async () => {
       const { wallet, vault } = await this.signIn(choice, config);
       const published = await publishedKey(vault, wallet.address, config.chain_id).catch((err: unknown) => {
@@ -57,7 +65,10 @@ export class SessionService {
       const keys = await deriveEncryptionKey(wallet);
       if (!keys.publicKey.every((b, i) => b === published[i])) {
         keys.secret.fill(0);
-        throw new MedkeyError('key_mismatch', 'This wallet signed differently from when your key was created, so it cannot open your records. Use the wallet (and account) you set Medkey up with.');
+        throw new MedkeyError(
+          'key_mismatch',
+          'This wallet signed differently from when your key was created, so it cannot open your records. Use the wallet (and account) you set Medkey up with.',
+        );
       }
       await this.unlock(keys, { address: wallet.address });
     });

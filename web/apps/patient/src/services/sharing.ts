@@ -21,7 +21,6 @@ import type { Address, Hex, PublicClient } from 'viem';
 import { CATEGORY_LABELS, PURPOSE_LABELS } from '@medkey/app-shell';
 export { PURPOSE_LABELS };
 
-
 /** One line per sensitive category, shown beside its checkbox. */
 export const SENSITIVE_WARNINGS: Partial<Record<Category, string>> = {
   mental_health: 'Diagnoses, therapy and psychiatric care. Share only with a provider who needs them.',
@@ -60,7 +59,10 @@ export interface ShareContext {
   keys: EncryptionKeyPair;
 }
 
-export function lookUpProvider(ctx: Pick<ShareContext, 'chain' | 'deployment'>, address: Address): Promise<RegisteredProvider> {
+export function lookUpProvider(
+  ctx: Pick<ShareContext, 'chain' | 'deployment'>,
+  address: Address,
+): Promise<RegisteredProvider> {
   return readProvider(ctx.chain, ctx.deployment, address);
 }
 
@@ -77,7 +79,13 @@ export async function share(
   const providerKey = await providerEncryptionKey(ctx.chain, ctx.deployment, request.provider);
   const { grantId } = await grantViaRelay(ctx.vault, ctx.wallet, ctx.deployment, request);
   const covered = records.filter((r) => !r.erased && request.categories.includes(r.category as Category));
-  await wrapExistingRecords(ctx.vault, ctx.keys.secret, covered, [{ address: request.provider, publicKey: providerKey }], progress);
+  await wrapExistingRecords(
+    ctx.vault,
+    ctx.keys.secret,
+    covered,
+    [{ address: request.provider, publicKey: providerKey }],
+    progress,
+  );
   return { grantId, shared: covered.length };
 }
 

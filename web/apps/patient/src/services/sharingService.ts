@@ -49,7 +49,10 @@ export interface SharingSlice extends StatusState {
   notice?: string | undefined;
 }
 
-export const EMPTY_SHARING: Pick<SharingSlice, 'grants' | 'requests' | 'provider' | 'names' | 'found' | 'prefill' | 'emergency'> = {
+export const EMPTY_SHARING: Pick<
+  SharingSlice,
+  'grants' | 'requests' | 'provider' | 'names' | 'found' | 'prefill' | 'emergency'
+> = {
   grants: [],
   requests: [],
   provider: undefined,
@@ -71,7 +74,10 @@ export class SharingService {
       const grants = Array.isArray(listing) ? [...listing] : [];
       grants.sort((a, b) => b.grant.block_number - a.grant.block_number);
       this.ctx.set({ grants });
-      await this.loadNames(grants.map((g) => g.grant.provider), true);
+      await this.loadNames(
+        grants.map((g) => g.grant.provider),
+        true,
+      );
     });
   }
 
@@ -107,7 +113,10 @@ export class SharingService {
       const { vault, chain } = this.ctx.signedIn();
       const page = await vault.searchDirectory({ q: query, per_page: 10 });
       const found = await Promise.all(
-        page.providers.map(async (entry) => ({ entry, verdict: await checkDirectoryEntry(entry, chain, this.ctx.deployment()) })),
+        page.providers.map(async (entry) => ({
+          entry,
+          verdict: await checkDirectoryEntry(entry, chain, this.ctx.deployment()),
+        })),
       );
       this.ctx.set({ found });
     });
@@ -117,7 +126,11 @@ export class SharingService {
   async lookUp(address: string): Promise<void> {
     const text = address.trim();
     if (!isAddress(text)) {
-      return this.ctx.set({ provider: undefined, error: 'That is not a provider address: it starts with 0x and has 40 more letters and digits. Copy it from the provider.' });
+      return this.ctx.set({
+        provider: undefined,
+        error:
+          'That is not a provider address: it starts with 0x and has 40 more letters and digits. Copy it from the provider.',
+      });
     }
     await this.ctx.run(undefined, async () => {
       this.ctx.set({ provider: await lookUpProvider(this.shareContext(), text as Address) });
@@ -136,7 +149,12 @@ export class SharingService {
       const answered = this.ctx.state.prefill?.requestId;
       if (answered) await ctx.vault.approveRequest(answered, grantId);
       await this.waitForGrant(grantId, (state) => state !== 'revoked');
-      this.ctx.set({ busy: undefined, screen: 'sharing', provider: undefined, notice: `Shared. ${plural(shared, 'existing record')} can now be opened by the provider.` });
+      this.ctx.set({
+        busy: undefined,
+        screen: 'sharing',
+        provider: undefined,
+        notice: `Shared. ${plural(shared, 'existing record')} can now be opened by the provider.`,
+      });
     });
   }
 
@@ -156,7 +174,13 @@ export class SharingService {
       screen: 'share',
       error: undefined,
       notice: undefined,
-      prefill: { requestId: request.id, provider: request.provider, categories, purpose: request.purpose, days: Math.max(1, Math.round(request.duration_secs / 86_400)) },
+      prefill: {
+        requestId: request.id,
+        provider: request.provider,
+        categories,
+        purpose: request.purpose,
+        days: Math.max(1, Math.round(request.duration_secs / 86_400)),
+      },
     });
     void this.lookUp(request.provider);
   }
@@ -179,17 +203,25 @@ export class SharingService {
   /** Saves her break-glass choice: one transaction from her wallet, then keys wrapped ahead. */
   async saveEmergency(settings: EmergencySettings): Promise<void> {
     const bad = settings.providers.find((p) => !isAddress(p));
-    if (bad) return this.ctx.set({ error: `“${bad}” is not a provider address (0x and 40 letters and digits). Copy it from the provider.` });
+    if (bad)
+      return this.ctx.set({
+        error: `“${bad}” is not a provider address (0x and 40 letters and digits). Copy it from the provider.`,
+      });
     await this.ctx.run('Confirm the transaction in your wallet (it pays a small network fee).', async () => {
       const { vault, chain, wallet } = this.ctx.signedIn();
       const secret = this.ctx.keys().secret;
-      const wrapped = await setEmergency({ vault, wallet, chain, deployment: this.ctx.deployment(), secret }, settings, (done, total) =>
-        this.ctx.set({ busy: `Preparing your records for emergencies: ${done} of ${total}…` }),
+      const wrapped = await setEmergency(
+        { vault, wallet, chain, deployment: this.ctx.deployment(), secret },
+        settings,
+        (done, total) => this.ctx.set({ busy: `Preparing your records for emergencies: ${done} of ${total}…` }),
       );
       this.ctx.set({
         busy: undefined,
         emergency: settings,
-        notice: settings.categories.length === 0 ? 'Emergency access is off.' : `Saved. ${plural(wrapped, 'record')} ready for the providers you named.`,
+        notice:
+          settings.categories.length === 0
+            ? 'Emergency access is off.'
+            : `Saved. ${plural(wrapped, 'record')} ready for the providers you named.`,
       });
     });
   }

@@ -80,7 +80,8 @@ export function attachedFile(item: RecordItem | undefined): AttachedFile | undef
   if (item?.view.attachment_size === null || item?.view.attachment_size === undefined) return undefined;
   const resource = item.resource;
   // Read through the type-checking readers: a record's fields are untrusted input.
-  const attachment = resource?.resourceType === 'DocumentReference' ? obj(objs(resource.content)[0]?.attachment) : undefined;
+  const attachment =
+    resource?.resourceType === 'DocumentReference' ? obj(objs(resource.content)[0]?.attachment) : undefined;
   const size = num(attachment?.size);
   return {
     contentType: str(attachment?.contentType) ?? 'application/octet-stream',

@@ -23,7 +23,10 @@ export class ViewerApp extends AppStore<ViewerState> {
     try {
       const payload = decodeShareLink(this.link);
       if (new URL(payload.url).origin !== origin) {
-        this.set({ phase: 'broken', error: `This link is for another service (${new URL(payload.url).host}). Open it with the app or site it came with.` });
+        this.set({
+          phase: 'broken',
+          error: `This link is for another service (${new URL(payload.url).host}). Open it with the app or site it came with.`,
+        });
         return;
       }
       this.set({ payload });
@@ -41,7 +44,8 @@ export class ViewerApp extends AppStore<ViewerState> {
   async open(recipient: string, passcode: string): Promise<void> {
     const { payload } = this.state;
     if (!payload) return;
-    if (!recipient.trim()) return this.set({ error: 'Say who you are (your name, or your practice): the person who shared this sees it.' });
+    if (!recipient.trim())
+      return this.set({ error: 'Say who you are (your name, or your practice): the person who shared this sees it.' });
     this.set({ busy: 'Opening the shared records…', error: undefined });
     try {
       const { files } = await openShareLink(this.link, recipient.trim(), passcode);

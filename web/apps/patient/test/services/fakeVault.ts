@@ -2,7 +2,13 @@
 // their services against fakes): it keeps what the client sends and answers the way the real
 // vault does for the calls the services make, and it can be told to fail.
 
-import { MedkeyError, encryptionPublicKey, type EncryptionKeyPair, type Schemas, type VaultClient } from '@medkey/client';
+import {
+  MedkeyError,
+  encryptionPublicKey,
+  type EncryptionKeyPair,
+  type Schemas,
+  type VaultClient,
+} from '@medkey/client';
 import { AppStore, type ShellState, type SignedIn, type StatusState } from '@medkey/app-shell';
 import type { Address } from 'viem';
 import type { ServiceContext } from '../../src/services/context.ts';
@@ -144,7 +150,12 @@ export function fakeContext<S extends StatusState>(
     run: store.run,
     signedIn(): SignedIn {
       if (signedOut) throw new MedkeyError('signed_out', 'You are signed out. Connect your wallet again to continue.');
-      return { vault: vault.client(), wallet: { address: OWNER } as SignedIn['wallet'], session: {} as SignedIn['session'], chain: {} as SignedIn['chain'] };
+      return {
+        vault: vault.client(),
+        wallet: { address: OWNER } as SignedIn['wallet'],
+        session: {} as SignedIn['session'],
+        chain: {} as SignedIn['chain'],
+      };
     },
     keys() {
       if (!keys) throw new MedkeyError('locked', 'Medkey is locked. Connect your wallet again to open your records.');

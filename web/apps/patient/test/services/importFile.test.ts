@@ -29,7 +29,9 @@ describe('readRecordsFile', () => {
     await expect(readRecordsFile(file(text, 'export.ndjson'))).rejects.toThrow(
       'Line 2 of export.ndjson is not valid JSON. Each line of an NDJSON file holds one FHIR resource.',
     );
-    await expect(readRecordsFile(file('{"id":"x"}\n', 'export.ndjson'))).rejects.toThrow('Line 1 of export.ndjson is not a FHIR resource');
+    await expect(readRecordsFile(file('{"id":"x"}\n', 'export.ndjson'))).rejects.toThrow(
+      'Line 1 of export.ndjson is not a FHIR resource',
+    );
     await expect(readRecordsFile(file('\n\n', 'empty.ndjson'))).rejects.toThrow('empty.ndjson has no resources in it');
   });
 

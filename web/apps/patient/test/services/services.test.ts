@@ -19,7 +19,12 @@ const observation = (code: string, date: string): FhirResource => ({
 
 async function store(vault: FakeVault, resource: FhirResource, category: 'lab_results' | 'vitals' = 'lab_results') {
   const keys = await testKeys();
-  const sealed = await sealNewRecord({ owner: OWNER, resource, category, readers: [{ address: OWNER, publicKey: keys.publicKey }] });
+  const sealed = await sealNewRecord({
+    owner: OWNER,
+    resource,
+    category,
+    readers: [{ address: OWNER, publicKey: keys.publicKey }],
+  });
   await vault.createRecord(sealed.body);
   return sealed.body.record_id;
 }
@@ -78,7 +83,12 @@ describe('RecordsService', () => {
     const ctx = fakeContext<RecordsSlice>({ ...EMPTY_RECORDS }, vault, await testKeys());
     const changed: string[][] = [];
     const records = new RecordsService(ctx, async (categories) => void changed.push(categories));
-    records.planSelfReport({ kind: 'blood-pressure', systolic: 128, diastolic: 82, when: new Date('2026-11-30T08:00:00Z') });
+    records.planSelfReport({
+      kind: 'blood-pressure',
+      systolic: 128,
+      diastolic: 82,
+      when: new Date('2026-11-30T08:00:00Z'),
+    });
     ctx.set({ planned: ctx.state.planned.map((p) => ({ ...p, category: undefined })) });
 
     await records.storePlanned();
@@ -106,7 +116,10 @@ describe('RecordsService', () => {
 
 describe('SharingService', () => {
   const grant = (id: string, block: number) =>
-    ({ state: 'active', grant: { grant_id: id, block_number: block, provider: '0x90F79bf6EB2c4f870365E785982E1f101E93b906' } }) as never;
+    ({
+      state: 'active',
+      grant: { grant_id: id, block_number: block, provider: '0x90F79bf6EB2c4f870365E785982E1f101E93b906' },
+    }) as never;
 
   it('lists her grants newest first', async () => {
     const vault = new FakeVault();
@@ -118,7 +131,10 @@ describe('SharingService', () => {
 
   it('declines a request and shows the rest', async () => {
     const vault = new FakeVault();
-    vault.requests = [{ id: 'r1', provider: '0x90F79bf6EB2c4f870365E785982E1f101E93b906' }, { id: 'r2', provider: '0x90F79bf6EB2c4f870365E785982E1f101E93b906' }] as never;
+    vault.requests = [
+      { id: 'r1', provider: '0x90F79bf6EB2c4f870365E785982E1f101E93b906' },
+      { id: 'r2', provider: '0x90F79bf6EB2c4f870365E785982E1f101E93b906' },
+    ] as never;
     const ctx = fakeContext<SharingSlice>({ ...EMPTY_SHARING, records: [] }, vault, await testKeys());
     await new SharingService(ctx).decline('r1');
     expect(vault.calls).toContain('declineRequest r1');
@@ -140,7 +156,14 @@ describe('LinksService', () => {
     const vault = new FakeVault();
     const ctx = fakeContext<LinksSlice>({ ...EMPTY_LINKS, records: [] }, vault, await testKeys());
     const links = new LinksService(ctx);
-    const form = { label: '', categories: ['lab_results'], passcode: '', days: 7, singleUse: false, followChanges: false } as never;
+    const form = {
+      label: '',
+      categories: ['lab_results'],
+      passcode: '',
+      days: 7,
+      singleUse: false,
+      followChanges: false,
+    } as never;
     await links.create(form);
     expect(ctx.state.error).toMatch(/^Give the link a name/);
     await links.create({ ...(form as object), label: 'Dentist' } as never);
@@ -181,7 +204,13 @@ describe('SessionService', () => {
     const vault = new FakeVault();
     const ctx = fakeContext<SessionSlice>({ phase: 'ready' }, vault, undefined);
     const locked: string[] = [];
-    const session = new SessionService(ctx, async () => ctx.signedIn(), async () => undefined, async (reason) => void locked.push(reason), 60_000);
+    const session = new SessionService(
+      ctx,
+      async () => ctx.signedIn(),
+      async () => undefined,
+      async (reason) => void locked.push(reason),
+      60_000,
+    );
     expect(() => session.keys()).toThrow('Medkey is locked. Connect your wallet again to open your records.');
     expect(session.publicKeyHex()).toBeUndefined();
 

@@ -26,13 +26,18 @@ export function ApplyScreen() {
   const [fields, setFields] = useState<ProfileFields>(EMPTY);
   const [problem, setProblem] = useState<string>();
   const pending = state.applications.some((a) => a.status === 'pending');
-  const set = (name: keyof ProfileFields) => (event: { target: { value: string } }) => setFields({ ...fields, [name]: event.target.value });
+  const set = (name: keyof ProfileFields) => (event: { target: { value: string } }) =>
+    setFields({ ...fields, [name]: event.target.value });
 
   function submit(event: FormEvent) {
     event.preventDefault();
     const trimmed = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v.trim()])) as ProfileFields;
-    if (!npiIsValid(trimmed.npi)) return setProblem('That NPI is not valid: it has 10 digits and its last one is a check digit. Look for a typing mistake.');
-    if (!trimmed.website && !trimmed.phone && !trimmed.email) return setProblem('Give patients a way to reach you: a website, a phone number or an e-mail address.');
+    if (!npiIsValid(trimmed.npi))
+      return setProblem(
+        'That NPI is not valid: it has 10 digits and its last one is a check digit. Look for a typing mistake.',
+      );
+    if (!trimmed.website && !trimmed.phone && !trimmed.email)
+      return setProblem('Give patients a way to reach you: a website, a phone number or an e-mail address.');
     setProblem(undefined);
     void app.apply({ ...trimmed, country: trimmed.country.toUpperCase() });
   }
@@ -56,8 +61,9 @@ export function ApplyScreen() {
       {!pending && state.standing?.status === 'unregistered' && (
         <form onSubmit={submit} aria-describedby="apply-help">
           <p id="apply-help">
-            Your profile is public business information that patients see when they look for you. Your wallet signs it together with
-            your encryption key; the registry checks your NPI and, if it approves, records the profile’s fingerprint on the blockchain.
+            Your profile is public business information that patients see when they look for you. Your wallet signs it
+            together with your encryption key; the registry checks your NPI and, if it approves, records the profile’s
+            fingerprint on the blockchain.
           </p>
           <label>
             Name patients will see

@@ -16,8 +16,8 @@ export function EmergencyScreen() {
     <section aria-labelledby="emergency-title">
       <h1 id="emergency-title">Emergency access</h1>
       <p>
-        For a patient who cannot answer, and who allowed emergency access in advance. It opens the categories she chose for 4 hours,
-        then closes by itself.
+        For a patient who cannot answer, and who allowed emergency access in advance. It opens the categories she chose
+        for 4 hours, then closes by itself.
       </p>
       <form onSubmit={submit}>
         <label>
@@ -29,8 +29,8 @@ export function EmergencyScreen() {
           <input required minLength={10} maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} />
         </label>
         <label className="check">
-          <input type="checkbox" checked={understood} onChange={(e) => setUnderstood(e.target.checked)} />
-          I understand: this is recorded publicly on the blockchain under my address, with a fingerprint of my reason; the patient
+          <input type="checkbox" checked={understood} onChange={(e) => setUnderstood(e.target.checked)} />I understand:
+          this is recorded publicly on the blockchain under my address, with a fingerprint of my reason; the patient
           sees it; and every record I open is logged.
         </label>
         <button type="submit" disabled={Boolean(state.busy) || !understood || reason.trim().length < 10}>

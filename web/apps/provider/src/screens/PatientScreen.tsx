@@ -21,7 +21,11 @@ function AddRecord() {
       <p>She allowed you to add records. It is encrypted here for her and for you; she sees who added it.</p>
       <label>
         FHIR JSON file
-        <input type="file" accept=".json,application/fhir+json,application/json" onChange={(e) => void e.target.files?.[0]?.text().then(setText)} />
+        <input
+          type="file"
+          accept=".json,application/fhir+json,application/json"
+          onChange={(e) => void e.target.files?.[0]?.text().then(setText)}
+        />
       </label>
       <label>
         Or paste the FHIR resource
@@ -63,8 +67,13 @@ export function PatientScreen() {
               {opened ? (
                 <ResourceView resource={opened} />
               ) : (
-                <button type="button" onClick={() => void app.openRecord(record.record_id)} disabled={Boolean(state.busy)}>
-                  Open {typeName(record.resource_type).toLowerCase()} ({CATEGORY_LABELS[record.category as Category] ?? record.category},{' '}
+                <button
+                  type="button"
+                  onClick={() => void app.openRecord(record.record_id)}
+                  disabled={Boolean(state.busy)}
+                >
+                  Open {typeName(record.resource_type).toLowerCase()} (
+                  {CATEGORY_LABELS[record.category as Category] ?? record.category},{' '}
                   {formatDate(new Date(record.updated_at_ms))})
                 </button>
               )}

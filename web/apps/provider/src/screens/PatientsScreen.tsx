@@ -16,7 +16,9 @@ export function PatientsScreen() {
   return (
     <section aria-labelledby="patients-title">
       <h1 id="patients-title">My patients</h1>
-      {state.patients.length === 0 && <p>No patient has shared records with you yet. Ask one for access with “Request access”.</p>}
+      {state.patients.length === 0 && (
+        <p>No patient has shared records with you yet. Ask one for access with “Request access”.</p>
+      )}
       <ul className="patients">
         {state.patients.map((row) => (
           <li key={row.patient}>

@@ -15,7 +15,10 @@ export function RequestScreen() {
 
   function submit(event: FormEvent) {
     event.preventDefault();
-    if (!isAddress(patient.trim())) return setProblem('That is not a patient address: it starts with 0x and has 40 more characters. Copy it again from the patient.');
+    if (!isAddress(patient.trim()))
+      return setProblem(
+        'That is not a patient address: it starts with 0x and has 40 more characters. Copy it again from the patient.',
+      );
     if (categories.length === 0) return setProblem('Choose at least one kind of record to ask for.');
     setProblem(undefined);
     void app.requestAccess({ patient: patient.trim(), categories, purpose, days, note: note.trim() });
@@ -37,7 +40,9 @@ export function RequestScreen() {
               <input
                 type="checkbox"
                 checked={categories.includes(c)}
-                onChange={(e) => setCategories(e.target.checked ? [...categories, c] : categories.filter((x) => x !== c))}
+                onChange={(e) =>
+                  setCategories(e.target.checked ? [...categories, c] : categories.filter((x) => x !== c))
+                }
               />
               {CATEGORY_LABELS[c]}
             </label>

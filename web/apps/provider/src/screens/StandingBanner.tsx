@@ -18,13 +18,15 @@ export function StandingBanner() {
       )}
       {entry && !entry.verdict.verified && (
         <p role="alert" className="error">
-          Your directory entry does not match what the registry holds ({entry.verdict.problem}). Tell the registry’s operator.
+          Your directory entry does not match what the registry holds ({entry.verdict.problem}). Tell the registry’s
+          operator.
         </p>
       )}
       {standing.status === 'suspended' && (
         <p role="alert" className="error">
           Suspended by the registry{action?.at_ms ? ` on ${formatDate(new Date(action.at_ms))}` : ''}
-          {action?.reason ? `: ${action.reason}` : ''}. Patients’ grants to you are paused until the registry reinstates you.
+          {action?.reason ? `: ${action.reason}` : ''}. Patients’ grants to you are paused until the registry reinstates
+          you.
         </p>
       )}
     </section>

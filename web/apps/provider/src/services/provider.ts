@@ -29,7 +29,14 @@ import {
   type Purpose,
   type Schemas,
 } from '@medkey/client';
-import { ANVIL_KEYS, AppStore, deploymentOf, type AppConfig, type StatusState, type WalletChoice } from '@medkey/app-shell';
+import {
+  ANVIL_KEYS,
+  AppStore,
+  deploymentOf,
+  type AppConfig,
+  type StatusState,
+  type WalletChoice,
+} from '@medkey/app-shell';
 import { asResource, patientName, type Resource } from '@medkey/fhir-display';
 import { isAddress, type Address } from 'viem';
 
@@ -78,9 +85,9 @@ export class ProviderApp extends AppStore<ProviderState> {
 
   start(): Promise<void> {
     return this.startWith([
-        { key: ANVIL_KEYS.clinic, name: 'Dev wallet: the demo clinic (local test chain only)' },
-        { key: ANVIL_KEYS.newcomer, name: 'Dev wallet: a new provider (local test chain only)' },
-      ]);
+      { key: ANVIL_KEYS.clinic, name: 'Dev wallet: the demo clinic (local test chain only)' },
+      { key: ANVIL_KEYS.newcomer, name: 'Dev wallet: a new provider (local test chain only)' },
+    ]);
   }
 
   /** Connects a wallet, signs in, and reads this account's standing from the chain. */
@@ -145,7 +152,10 @@ export class ProviderApp extends AppStore<ProviderState> {
   async apply(fields: ProfileFields): Promise<void> {
     const { wallet, vault } = this;
     if (!wallet || !vault) return;
-    this.set({ busy: 'Sign the key message twice (to check your wallet gives the same key each time), then your profile, in your wallet.', error: undefined });
+    this.set({
+      busy: 'Sign the key message twice (to check your wallet gives the same key each time), then your profile, in your wallet.',
+      error: undefined,
+    });
     try {
       this.keys ??= await this.encryptionKeys(true);
       const application = await applyAsProvider(vault, wallet, this.keys, this.deployment, fields);
@@ -184,7 +194,9 @@ export class ProviderApp extends AppStore<ProviderState> {
     try {
       const records = await vault.patientRecords(address);
       this.set({ screen: 'patient', patient: { address, records, opened: {} }, busy: undefined });
-      const details = records.find((r) => r.resource_type === 'Patient' && r.created_by.toLowerCase() === r.owner.toLowerCase());
+      const details = records.find(
+        (r) => r.resource_type === 'Patient' && r.created_by.toLowerCase() === r.owner.toLowerCase(),
+      );
       if (details) await this.openRecord(details.record_id);
     } catch (err) {
       this.fail(err);
@@ -205,18 +217,35 @@ export class ProviderApp extends AppStore<ProviderState> {
       const batch = await vault.releaseKeys(patient.address, { record_ids: [recordId] });
       const released = batch.released[0];
       if (!released) {
-        throw new MedkeyError(batch.refused[0]?.error.code ?? 'refused', batch.refused[0]?.error.message ?? 'The record could not be opened.');
+        throw new MedkeyError(
+          batch.refused[0]?.error.code ?? 'refused',
+          batch.refused[0]?.error.message ?? 'The record could not be opened.',
+        );
       }
-      const opened = await openRecordContent(released.record, released.ciphertext, released.wrapped_key, this.keys.secret);
+      const opened = await openRecordContent(
+        released.record,
+        released.ciphertext,
+        released.wrapped_key,
+        this.keys.secret,
+      );
       opened.dataKey.fill(0);
-      const resource = (asResource(opened.resource) ?? { resourceType: 'Unknown', content: opened.resource }) as Resource;
+      const resource = (asResource(opened.resource) ?? {
+        resourceType: 'Unknown',
+        content: opened.resource,
+      }) as Resource;
       // Her name comes from her own Patient record only, never from one a provider wrote.
       const ownRecord = released.record.created_by.toLowerCase() === released.record.owner.toLowerCase();
       const name = ownRecord ? patientName(resource) : undefined;
       const patients = name
-        ? this.state.patients.map((p) => (p.patient.toLowerCase() === patient.address.toLowerCase() ? { ...p, name } : p))
+        ? this.state.patients.map((p) =>
+            p.patient.toLowerCase() === patient.address.toLowerCase() ? { ...p, name } : p,
+          )
         : this.state.patients;
-      this.set({ busy: undefined, patients, patient: { ...patient, opened: { ...patient.opened, [recordId]: resource } } });
+      this.set({
+        busy: undefined,
+        patients,
+        patient: { ...patient, opened: { ...patient.opened, [recordId]: resource } },
+      });
     } catch (err) {
       this.fail(err);
     }
@@ -238,9 +267,13 @@ export class ProviderApp extends AppStore<ProviderState> {
       try {
         resource = JSON.parse(resourceText) as FhirResource;
       } catch {
-        throw new MedkeyError('not_json', 'That is not valid JSON. Paste a FHIR R4 resource, or choose a FHIR JSON file.');
+        throw new MedkeyError(
+          'not_json',
+          'That is not valid JSON. Paste a FHIR R4 resource, or choose a FHIR JSON file.',
+        );
       }
-      if (typeof resource?.resourceType !== 'string') throw new MedkeyError('not_fhir', 'That is not a FHIR resource: it has no resourceType.');
+      if (typeof resource?.resourceType !== 'string')
+        throw new MedkeyError('not_fhir', 'That is not a FHIR resource: it has no resourceType.');
       this.keys ??= await this.encryptionKeys();
       const patientKey = await publishedKey(vault, patient.address, state.config.chain_id);
       sealed = await sealNewRecord({
@@ -255,12 +288,17 @@ export class ProviderApp extends AppStore<ProviderState> {
       });
       const created = await vault.createRecord(sealed.body);
       if (file) {
-        const ciphertext = await encryptToBlob(sealed.dataKey, sealed.binding, file, () => this.set({ busy: `Encrypting ${file.name}…` }));
+        const ciphertext = await encryptToBlob(sealed.dataKey, sealed.binding, file, () =>
+          this.set({ busy: `Encrypting ${file.name}…` }),
+        );
         await vault.uploadAttachmentBlob(created.record.record_id, sealed.binding.version, ciphertext, () =>
           this.set({ busy: `Uploading ${file.name}…` }),
         );
       }
-      this.set({ busy: undefined, notice: `Added to her records${file ? ` with ${file.name}` : ''}. She can read it, and so can you.` });
+      this.set({
+        busy: undefined,
+        notice: `Added to her records${file ? ` with ${file.name}` : ''}. She can read it, and so can you.`,
+      });
       await this.openPatient(patient.address);
     } catch (err) {
       this.fail(err);
@@ -270,7 +308,13 @@ export class ProviderApp extends AppStore<ProviderState> {
   }
 
   /** Asks a patient for access; she answers with a grant of her own, or declines. */
-  async requestAccess(request: { patient: string; categories: Category[]; purpose: Purpose; days: number; note: string }): Promise<void> {
+  async requestAccess(request: {
+    patient: string;
+    categories: Category[];
+    purpose: Purpose;
+    days: number;
+    note: string;
+  }): Promise<void> {
     const vault = this.vault;
     if (!vault) return;
     this.set({ busy: 'Sending your request…', error: undefined });
@@ -282,7 +326,11 @@ export class ProviderApp extends AppStore<ProviderState> {
         duration_secs: request.days * 86_400,
         ...(request.note ? { note: request.note } : {}),
       });
-      this.set({ busy: undefined, screen: 'patients', notice: 'Your request was sent. The patient sees it in her app and answers there.' });
+      this.set({
+        busy: undefined,
+        screen: 'patients',
+        notice: 'Your request was sent. The patient sees it in her app and answers there.',
+      });
     } catch (err) {
       this.fail(err);
     }
@@ -302,7 +350,9 @@ export class ProviderApp extends AppStore<ProviderState> {
     this.set({ busy: 'Confirm the emergency access in your wallet.', error: undefined });
     try {
       const opened = await openEmergencyAccess(wallet, chain, this.deployment, patient.trim() as Address, reason);
-      this.set({ notice: `Emergency access open until ${opened.expiresAt.toLocaleTimeString()}. The patient and anyone reading the chain can see it.` });
+      this.set({
+        notice: `Emergency access open until ${opened.expiresAt.toLocaleTimeString()}. The patient and anyone reading the chain can see it.`,
+      });
       await this.loadPatients();
       await this.openPatient(patient.trim() as Address);
     } catch (err) {
@@ -316,7 +366,10 @@ export class ProviderApp extends AppStore<ProviderState> {
     if (!vault || !chain || !state.config) return;
     this.set({ busy: 'Checking your access history…' });
     try {
-      this.set({ history: await checkVaultLog(vault, chain, this.deployment, state.config.audit_key), busy: undefined });
+      this.set({
+        history: await checkVaultLog(vault, chain, this.deployment, state.config.audit_key),
+        busy: undefined,
+      });
     } catch (err) {
       this.fail(err);
     }
@@ -327,7 +380,15 @@ export class ProviderApp extends AppStore<ProviderState> {
     this.keys?.secret.fill(0);
     this.keys = undefined;
     await this.session?.signOut().catch(() => undefined);
-    this.set({ phase: 'connect', address: undefined, standing: undefined, patients: [], patient: undefined, applications: [], notice: 'You signed out. Keys and records were cleared from this browser.' });
+    this.set({
+      phase: 'connect',
+      address: undefined,
+      standing: undefined,
+      patients: [],
+      patient: undefined,
+      applications: [],
+      notice: 'You signed out. Keys and records were cleared from this browser.',
+    });
   }
 }
 

@@ -19,7 +19,11 @@ export function vaultError(response: Response | undefined, body: unknown): Medke
     return new MedkeyError(detail.code, `${String(detail.message ?? detail.code)}.${wait}`, response.status);
   }
   const status = response ? `answered ${response.status}` : 'could not be reached';
-  return new MedkeyError('vault_unreachable', `The vault ${status}. Check your connection and try again.`, response?.status);
+  return new MedkeyError(
+    'vault_unreachable',
+    `The vault ${status}. Check your connection and try again.`,
+    response?.status,
+  );
 }
 
 async function must<T>(call: Promise<Fetched<T>>): Promise<T> {
@@ -203,7 +207,16 @@ export class VaultClient {
           answer = undefined;
         }
         if (xhr.status >= 200 && xhr.status < 300) resolve(answer as Schemas['AttachmentStored']);
-        else reject(vaultError(new Response(null, { status: xhr.status, headers: { 'retry-after': xhr.getResponseHeader('retry-after') ?? '' } }), answer));
+        else
+          reject(
+            vaultError(
+              new Response(null, {
+                status: xhr.status,
+                headers: { 'retry-after': xhr.getResponseHeader('retry-after') ?? '' },
+              }),
+              answer,
+            ),
+          );
       };
       xhr.send(body);
     });
@@ -253,7 +266,9 @@ export class VaultClient {
 
   /** Answers a request with the grant the patient signed for it. */
   approveRequest(id: string, grantId: string): Promise<Schemas['AccessRequestView']> {
-    return must(this.api.POST('/v1/access-requests/{id}/approve', { params: { path: { id } }, body: { grant_id: grantId } }));
+    return must(
+      this.api.POST('/v1/access-requests/{id}/approve', { params: { path: { id } }, body: { grant_id: grantId } }),
+    );
   }
 
   declineRequest(id: string): Promise<Schemas['AccessRequestView']> {
@@ -348,7 +363,9 @@ export class VaultClient {
     return must(this.api.POST('/v1/admin/reasons', { body: { reason } }));
   }
 
-  auditEntries(query: paths['/v1/audit/entries']['get']['parameters']['query'] = {}): Promise<Schemas['ProvenEntries']> {
+  auditEntries(
+    query: paths['/v1/audit/entries']['get']['parameters']['query'] = {},
+  ): Promise<Schemas['ProvenEntries']> {
     return must(this.api.GET('/v1/audit/entries', { params: { query } }));
   }
 

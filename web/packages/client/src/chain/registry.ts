@@ -44,10 +44,16 @@ export async function providerEncryptionKey(
 ): Promise<Uint8Array> {
   const info = await readProvider(chain, deployment, provider);
   if (info.status === 'suspended') {
-    throw new MedkeyError('provider_suspended', `${provider} is suspended by the registry; nothing can be shared with it now.`);
+    throw new MedkeyError(
+      'provider_suspended',
+      `${provider} is suspended by the registry; nothing can be shared with it now.`,
+    );
   }
   if (info.status !== 'active') {
-    throw new MedkeyError('not_a_provider', `${provider} is not a registered provider. Check the address with the clinic.`);
+    throw new MedkeyError(
+      'not_a_provider',
+      `${provider} is not a registered provider. Check the address with the clinic.`,
+    );
   }
   return info.encryptionKey;
 }

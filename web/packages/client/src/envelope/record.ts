@@ -31,7 +31,12 @@ export async function openRecord(dataKey: Uint8Array, binding: RecordBinding, se
   checkVersion(sealed[0]);
   if (sealed.length < 1 + NONCE_LEN + TAG_LEN) throw new EnvelopeError('truncated', 'envelope is truncated');
   const aad = bindingBytes(binding);
-  return gcmDecrypt(await importAesKey(dataKey), sealed.subarray(1, 1 + NONCE_LEN), sealed.subarray(1 + NONCE_LEN), aad);
+  return gcmDecrypt(
+    await importAesKey(dataKey),
+    sealed.subarray(1, 1 + NONCE_LEN),
+    sealed.subarray(1 + NONCE_LEN),
+    aad,
+  );
 }
 
 export function checkVersion(version: number | undefined): void {

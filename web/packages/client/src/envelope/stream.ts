@@ -104,7 +104,12 @@ export function encryptStream(
     },
     async transform(bytes, controller) {
       const aes = await key;
-      counter = await inOrder(blocks.push(bytes), counter, (b, i) => gcmEncrypt(aes, chunkNonce(prefix, i, false), b, aad), controller);
+      counter = await inOrder(
+        blocks.push(bytes),
+        counter,
+        (b, i) => gcmEncrypt(aes, chunkNonce(prefix, i, false), b, aad),
+        controller,
+      );
     },
     async flush(controller) {
       controller.enqueue(await gcmEncrypt(await key, chunkNonce(prefix, counter, true), blocks.rest(), aad));
@@ -137,7 +142,12 @@ export function decryptStream(dataKey: Uint8Array, binding: RecordBinding): Tran
       }
       const nonceOf = prefix!;
       const aes = await key;
-      counter = await inOrder(blocks.push(bytes), counter, (b, i) => gcmDecrypt(aes, chunkNonce(nonceOf, i, false), b, aad), controller);
+      counter = await inOrder(
+        blocks.push(bytes),
+        counter,
+        (b, i) => gcmDecrypt(aes, chunkNonce(nonceOf, i, false), b, aad),
+        controller,
+      );
     },
     async flush(controller) {
       if (!blocks || !prefix) throw new EnvelopeError('truncated', 'envelope is truncated');
@@ -160,7 +170,11 @@ export async function encryptBytes(
   return collect(bytesStream(plaintext).pipeThrough(encryptStream(dataKey, binding, chunkSize, prefix)));
 }
 
-export async function decryptBytes(dataKey: Uint8Array, binding: RecordBinding, stream: Uint8Array): Promise<Uint8Array> {
+export async function decryptBytes(
+  dataKey: Uint8Array,
+  binding: RecordBinding,
+  stream: Uint8Array,
+): Promise<Uint8Array> {
   return collect(bytesStream(stream).pipeThrough(decryptStream(dataKey, binding)));
 }
 

@@ -61,7 +61,13 @@ async function keyEncryptionKey(
   binding: RecordBinding,
 ): Promise<Uint8Array> {
   const shared = await sharedSecret(ownSecret, peer);
-  const kek = hkdf(sha256, shared, concatBytes(ephemeralPublic, recipientPublic), concatBytes(INFO_LABEL, bindingBytes(binding)), 32);
+  const kek = hkdf(
+    sha256,
+    shared,
+    concatBytes(ephemeralPublic, recipientPublic),
+    concatBytes(INFO_LABEL, bindingBytes(binding)),
+    32,
+  );
   shared.fill(0);
   return kek;
 }

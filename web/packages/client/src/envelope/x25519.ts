@@ -8,7 +8,24 @@ import { EnvelopeError } from '../errors.ts';
 
 const subtle = () => globalThis.crypto.subtle;
 // PKCS#8 wrapping of a raw X25519 private key (RFC 8410): the one import WebCrypto accepts.
-const PKCS8_PREFIX = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20);
+const PKCS8_PREFIX = Uint8Array.of(
+  0x30,
+  0x2e,
+  0x02,
+  0x01,
+  0x00,
+  0x30,
+  0x05,
+  0x06,
+  0x03,
+  0x2b,
+  0x65,
+  0x6e,
+  0x04,
+  0x22,
+  0x04,
+  0x20,
+);
 
 let native: Promise<boolean> | undefined;
 
@@ -46,7 +63,9 @@ export async function sharedSecret(secret: Uint8Array, peer: Uint8Array): Promis
   if (await hasNative()) {
     try {
       const publicKey = await subtle().importKey('raw', peer as BufferSource, { name: 'X25519' }, false, []);
-      shared = new Uint8Array(await subtle().deriveBits({ name: 'X25519', public: publicKey }, await importSecret(secret, false), 256));
+      shared = new Uint8Array(
+        await subtle().deriveBits({ name: 'X25519', public: publicKey }, await importSecret(secret, false), 256),
+      );
     } catch {
       throw weak(); // WebCrypto refuses an all-zero result itself
     }
