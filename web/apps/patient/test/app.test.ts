@@ -10,19 +10,10 @@
 // own, in any order, is tested without a browser in test/services/.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  VaultClient,
-  VaultSession,
-  Wallet,
-  consentRegistryAbi,
-  createShareLink,
-  deriveEncryptionKey,
-  openRecordContent,
-} from '@medkey/client';
+import { VaultClient, VaultSession, Wallet, consentRegistryAbi, createShareLink } from '@medkey/client';
 import { createPublicClient, http } from 'viem';
 import {
   announceWallet,
@@ -37,10 +28,10 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import jsQR from 'jsqr';
+import { axeViolations, labReads, strangerSees } from './journeys.ts';
 import { PNG } from 'pngjs';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const screenshots = process.env.MEDKEY_WRITE_SCREENSHOTS
   ? join(appDir, 'screenshots')
   : join(tmpdir(), 'medkey-screenshots');
@@ -54,46 +45,6 @@ let page: Page;
 /** Announces the test wallet over EIP-6963; its requests are answered in Node. */
 const injectWallet = (ctx: BrowserContext, answer: (method: string, params: unknown) => Promise<unknown>) =>
   announceWallet(ctx, 'Test Wallet', answer);
-
-/**
- * The lab, through the client library in Node with its own wallet: the patient's records it may
- * see, and what asking for their keys gives it (`ids` to ask for records it can no longer list).
- */
-async function labReads(
-  ids?: string[],
-): Promise<{ ids: string[]; released: number; refused?: string; resource?: unknown }> {
-  const wallet = await Wallet.connect(
-    testWallet(privateKeyToAccount(stack.keys.lab), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }),
-  );
-  const vault = new VaultClient(stack.vaultUrl);
-  await VaultSession.signIn(vault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
-  const keys = await deriveEncryptionKey(wallet);
-  const patient = privateKeyToAccount(stack.keys.clinic).address;
-  const asked = ids ?? (await vault.patientRecords(patient)).map((r) => r.record_id);
-  const batch = await vault.releaseKeys(patient, { record_ids: asked });
-  const first = batch.released[0];
-  const refused = batch.refused[0]?.error.code;
-  if (!first) return { ids: asked, released: 0, ...(refused ? { refused } : {}) };
-  const opened = await openRecordContent(first.record, first.ciphertext, first.wrapped_key, keys.secret);
-  return { ids: asked, released: batch.released.length, resource: opened.resource };
-}
-
-async function axeViolations(p: Page): Promise<string[]> {
-  await p.evaluate(axeSource); // through the debugger protocol, which the page's CSP does not govern
-  const result = await p.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string; help: string }[] }>;
-        };
-      }
-    ).axe;
-    return axe.run(document, { resultTypes: ['violations'] });
-  });
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.help}`);
-}
 
 beforeAll(async () => {
   stack = await startDevStack({ webRoot: join(appDir, 'dist') });
@@ -231,7 +182,7 @@ describe.sequential('the patient app', () => {
     await page.getByText('Shared. 1 existing record can now be opened by the provider.').waitFor();
     await page.getByText('Active · until').waitFor();
 
-    const labSide = await labReads();
+    const labSide = await labReads(stack);
     expect(labSide.released).toBe(1);
     expect(labSide.resource).toEqual(observation);
     sharedIds = labSide.ids;
@@ -241,7 +192,7 @@ describe.sequential('the patient app', () => {
     await page.getByRole('button', { name: /Stop sharing with/ }).click();
     await page.getByText('Sharing stopped.').waitFor();
     await page.getByText('Stopped · until').waitFor();
-    const after = await labReads(sharedIds);
+    const after = await labReads(stack, sharedIds);
     expect(after).toMatchObject({ released: 0, refused: 'no_live_grant' });
   });
 
@@ -464,7 +415,7 @@ describe.sequential('the patient app', () => {
     await page.getByText('Shared. 1 existing record').waitFor();
     const answered = await labVault.accessRequests();
     expect(answered[0]).toMatchObject({ status: 'approved' });
-    expect((await labReads()).released).toBe(1);
+    expect((await labReads(stack)).released).toBe(1);
     await page.getByRole('button', { name: 'Records', exact: true }).click();
   });
 
@@ -490,24 +441,9 @@ describe.sequential('the patient app', () => {
     await page.getByRole('heading', { name: '“For my GP abroad” is ready' }).waitFor();
     await page.getByText(/kept up to date/).waitFor();
     followingLink = await page.getByLabel('Link to open in a browser').inputValue();
-    expect(await strangerSees(followingLink, '118/76 mmHg')).toBe(true);
+    expect(await strangerSees(browser, followingLink, '118/76 mmHg')).toBe(true);
     await page.getByRole('button', { name: 'Records', exact: true }).click();
   });
-
-  /** Whether a clean browser opening `link` sees `text` among the shared records. */
-  async function strangerSees(link: string, text: string): Promise<boolean> {
-    const stranger = await browser.newContext();
-    try {
-      const view = await stranger.newPage();
-      await view.goto(link);
-      await view.getByLabel(/Your name/).fill('Dr. Okafor, Lagos');
-      await view.getByRole('button', { name: 'Open the records' }).click();
-      await view.getByRole('heading', { name: /Shared records/ }).waitFor();
-      return (await view.getByText(text).count()) > 0;
-    } finally {
-      await stranger.close();
-    }
-  }
 
   it('turns what she notes herself into a record, refusing impossible values in words', async () => {
     await page.getByRole('button', { name: 'Add records' }).click();
@@ -527,7 +463,7 @@ describe.sequential('the patient app', () => {
     await page.getByRole('button', { name: /Body weight/ }).click();
     await page.getByText('61.5 kg').waitFor();
     await page.getByRole('button', { name: 'Back to your records' }).click();
-    expect(await strangerSees(followingLink, '61.5 kg')).toBe(true);
+    expect(await strangerSees(browser, followingLink, '61.5 kg')).toBe(true);
   });
 
   it('attaches an image with progress, encrypted here, and shows it again decrypted', async () => {

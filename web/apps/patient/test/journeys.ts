@@ -1,0 +1,67 @@
+// What the patient app's browser journeys share: the lab reading through the client library in
+// Node, the accessibility check, and a stranger opening a link in a clean browser.
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { VaultClient, VaultSession, Wallet, deriveEncryptionKey, openRecordContent } from '@medkey/client';
+import { testWallet, type DevStack } from '@medkey/client/testing';
+import type { Browser, Page } from 'playwright-core';
+import { privateKeyToAccount } from 'viem/accounts';
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * The lab, through the client library in Node with its own wallet: the patient's records it may
+ * see, and what asking for their keys gives it (`ids` to ask for records it can no longer list).
+ */
+export async function labReads(
+  stack: DevStack,
+  ids?: string[],
+): Promise<{ ids: string[]; released: number; refused?: string; resource?: unknown }> {
+  const wallet = await Wallet.connect(
+    testWallet(privateKeyToAccount(stack.keys.lab), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }),
+  );
+  const vault = new VaultClient(stack.vaultUrl);
+  await VaultSession.signIn(vault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
+  const keys = await deriveEncryptionKey(wallet);
+  const patient = privateKeyToAccount(stack.keys.clinic).address;
+  const asked = ids ?? (await vault.patientRecords(patient)).map((r) => r.record_id);
+  const batch = await vault.releaseKeys(patient, { record_ids: asked });
+  const first = batch.released[0];
+  const refused = batch.refused[0]?.error.code;
+  if (!first) return { ids: asked, released: 0, ...(refused ? { refused } : {}) };
+  const opened = await openRecordContent(first.record, first.ciphertext, first.wrapped_key, keys.secret);
+  return { ids: asked, released: batch.released.length, resource: opened.resource };
+}
+
+export async function axeViolations(p: Page): Promise<string[]> {
+  await p.evaluate(axeSource); // through the debugger protocol, which the page's CSP does not govern
+  const result = await p.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string; help: string }[] }>;
+        };
+      }
+    ).axe;
+    return axe.run(document, { resultTypes: ['violations'] });
+  });
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help}`);
+}
+
+/** Whether a clean browser opening `link` sees `text` among the shared records. */
+export async function strangerSees(browser: Browser, link: string, text: string): Promise<boolean> {
+  const stranger = await browser.newContext();
+  try {
+    const view = await stranger.newPage();
+    await view.goto(link);
+    await view.getByLabel(/Your name/).fill('Dr. Okafor, Lagos');
+    await view.getByRole('button', { name: 'Open the records' }).click();
+    await view.getByRole('heading', { name: /Shared records/ }).waitFor();
+    return (await view.getByText(text).count()) > 0;
+  } finally {
+    await stranger.close();
+  }
+}
