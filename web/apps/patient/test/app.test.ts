@@ -17,6 +17,7 @@ import { VaultClient, VaultSession, Wallet, consentRegistryAbi, createShareLink 
 import { createPublicClient, http } from 'viem';
 import {
   announceWallet,
+  axeViolations,
   chromiumLaunchOptions,
   medkeyCli,
   startDevStack,
@@ -28,7 +29,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import jsQR from 'jsqr';
-import { axeViolations, labReads, strangerSees } from './journeys.ts';
+import { labReads, strangerSees } from './journeys.ts';
 import { PNG } from 'pngjs';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));

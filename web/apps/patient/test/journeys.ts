@@ -1,14 +1,10 @@
 // What the patient app's browser journeys share: the lab reading through the client library in
-// Node, the accessibility check, and a stranger opening a link in a clean browser.
+// Node, and a stranger opening a link in a clean browser.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { VaultClient, VaultSession, Wallet, deriveEncryptionKey, openRecordContent } from '@medkey/client';
 import { testWallet, type DevStack } from '@medkey/client/testing';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /**
  * The lab, through the client library in Node with its own wallet: the patient's records it may
@@ -32,23 +28,6 @@ export async function labReads(
   if (!first) return { ids: asked, released: 0, ...(refused ? { refused } : {}) };
   const opened = await openRecordContent(first.record, first.ciphertext, first.wrapped_key, keys.secret);
   return { ids: asked, released: batch.released.length, resource: opened.resource };
-}
-
-export async function axeViolations(p: Page): Promise<string[]> {
-  await p.evaluate(axeSource); // through the debugger protocol, which the page's CSP does not govern
-  const result = await p.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string; help: string }[] }>;
-        };
-      }
-    ).axe;
-    return axe.run(document, { resultTypes: ['violations'] });
-  });
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.help}`);
 }
 
 /** Whether a clean browser opening `link` sees `text` among the shared records. */

@@ -7,13 +7,12 @@
 // the vault edited is flagged, an account without a role gets nothing from the console, and axe
 // finds no serious or critical violation on any screen.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VaultClient, VaultSession, Wallet } from '@medkey/client';
 import {
   announceWallet,
+  axeViolations,
   chromiumLaunchOptions,
   medkeyCli,
   startDevStack,
@@ -28,7 +27,6 @@ import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const webDir = fileURLToPath(new URL('../../', import.meta.url));
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 /** anvil's account 4: not registered when `medkey dev` starts. */
 const NEWCOMER: Hex = '0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a';
 const REASON = 'Licence under review by the state board';
@@ -44,23 +42,6 @@ async function personPage(key: Hex): Promise<Page> {
   const wallet = testWallet(privateKeyToAccount(key), { rpcUrl: stack.rpcUrl, chainId: stack.chainId });
   await announceWallet(context, 'Test Wallet', (method, params) => wallet.request({ method, params } as never));
   return context.newPage();
-}
-
-async function axeViolations(p: Page): Promise<string[]> {
-  await p.evaluate(axeSource);
-  const result = await p.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact: string; help: string }[] }>;
-        };
-      }
-    ).axe;
-    return axe.run(document, { resultTypes: ['violations'] });
-  });
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.help}`);
 }
 
 const url = (path: string) => `http://${stack.siweDomain}${path}`;

@@ -3,3 +3,4 @@ export { medkeyCli, medkeyBinary, repoRoot, startDevStack, type DevStack } from 
 export { testWallet, type TestWalletOptions } from './testWallet.ts';
 export { CHROMIUM_ARGS, announceWallet, chromiumLaunchOptions } from './browser.ts';
 export { unsteadyAccount } from './unsteadyAccount.ts';
+export { axeViolations } from './accessibility.ts';
