@@ -1,7 +1,13 @@
 //! Checking a loaded configuration: every problem with its values, each naming its key and
 //! where it came from, and the warnings for what is allowed but probably not meant.
 
-use super::*;
+use medkey_indexer::Backend;
+use medkey_protocol::redact::redact_url;
+use medkey_vault::http::{ForwardedHeader, TrustedProxies};
+use medkey_vault::notify::{self, NotifierConfig};
+
+use super::loaded::*;
+use super::sections::*;
 
 impl Loaded {
     /// Every problem with the values, each naming its key.

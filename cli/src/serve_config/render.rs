@@ -5,7 +5,13 @@
 
 use serde_json::Value;
 
-use super::*;
+use medkey_protocol::redact::redact_url;
+use serde::Deserialize;
+use std::fmt::Write as _;
+
+use super::loaded::*;
+use super::secrets::*;
+use super::settings::*;
 
 impl Loaded {
     /// The resolved settings, one `key = value  # source` line each (valid TOML, unset keys as

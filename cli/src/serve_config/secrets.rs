@@ -1,7 +1,16 @@
 //! Secrets, which are never part of the configuration: each from its environment variable or
 //! from the file its `*_file` key names, never both, never printed.
 
-use super::*;
+use alloy::signers::local::PrivateKeySigner;
+use anyhow::{anyhow, bail};
+use ed25519_dalek::SigningKey;
+use medkey_vault::notify::{self, NotifierConfig};
+use std::path::Path;
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+use super::loaded::*;
+use super::sections::*;
 
 impl Loaded {
     /// Reads and checks every secret the configuration turns on.
@@ -195,18 +204,4 @@ pub(super) fn warn_if_shared(path: &Path, file_key: &str) {
             meta.permissions().mode() & 0o777
         );
     }
-}
-
-/// Where the audit key a deployment file publishes differs from this vault's.
-pub fn audit_key_mismatch(registry: &RegistryTarget, secrets: &Secrets) -> Option<String> {
-    let published = registry.published_audit_key.as_deref()?;
-    let ours = secrets.audit_public_key_hex();
-    let published = published.trim_start_matches("0x").to_ascii_lowercase();
-    (published != ours).then(|| {
-        format!(
-            "{} publishes audit key {published}, but this vault signs with {ours}: `medkey audit verify` will \
-             reject its tree heads until the deployment file publishes this key",
-            registry.source
-        )
-    })
 }

@@ -1,7 +1,14 @@
 //! The configuration file's sections and keys, each documented on its field; a key left out
 //! takes the default its field names.
 
-use super::*;
+use alloy::primitives::Address;
+use medkey_indexer::FreshnessPolicy;
+use medkey_vault::http::ServerLimits;
+use medkey_vault::limits::LimitSettings;
+use medkey_vault::notify::{self, NotifierConfig};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// The whole file. Sections without a required key may be left out.
 #[derive(Debug, Deserialize, Serialize)]

@@ -1,7 +1,17 @@
 //! What each component is started with, from the checked configuration: the registry to
 //! follow, the indexer's, the vault's identity, limits and server settings.
 
-use super::*;
+use alloy::primitives::Address;
+use anyhow::Context;
+use medkey_indexer::{Finality, FreshnessPolicy, IndexerConfig};
+use medkey_protocol::Deployment;
+use medkey_vault::http::{ForwardedHeader, ServerLimits, TrustedProxies};
+use medkey_vault::identity::IdentityConfig;
+use medkey_vault::limits::LimitSettings;
+use std::time::Duration;
+
+use super::loaded::*;
+use super::secrets::*;
 
 impl Loaded {
     /// The registry to mirror: from the file, else `deployments/<chain-id>.json`.
@@ -122,4 +132,18 @@ pub struct RegistryTarget {
     pub source: String,
     /// The audit key the deployment file publishes, if any.
     pub published_audit_key: Option<String>,
+}
+
+/// Where the audit key a deployment file publishes differs from this vault's.
+pub fn audit_key_mismatch(registry: &RegistryTarget, secrets: &Secrets) -> Option<String> {
+    let published = registry.published_audit_key.as_deref()?;
+    let ours = secrets.audit_public_key_hex();
+    let published = published.trim_start_matches("0x").to_ascii_lowercase();
+    (published != ours).then(|| {
+        format!(
+            "{} publishes audit key {published}, but this vault signs with {ours}: `medkey audit verify` will \
+             reject its tree heads until the deployment file publishes this key",
+            registry.source
+        )
+    })
 }

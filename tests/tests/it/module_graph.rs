@@ -47,7 +47,13 @@ fn code(text: &str) -> String {
     let (mut out, mut depth, mut inline_at) = (String::new(), 0i32, None);
     for line in text.lines() {
         let line = line.split("//").next().unwrap_or_default();
-        let trimmed = line.trim_start().trim_start_matches("pub ").trim_start_matches("pub(crate) ");
+        let trimmed = line.trim_start();
+        // `pub mod x {`, `pub(crate) mod x {`, `pub(super) mod x {`: the visibility says nothing here.
+        let trimmed = match trimmed.strip_prefix("pub") {
+            Some(rest) if rest.starts_with('(') => rest.split_once(") ").map_or(rest, |(_, after)| after),
+            Some(rest) => rest.trim_start(),
+            None => trimmed,
+        };
         if inline_at.is_none() && trimmed.starts_with("mod ") && trimmed.trim_end().ends_with('{') {
             inline_at = Some(depth);
         }
@@ -228,6 +234,11 @@ fn the_checker_sees_a_cycle_when_there_is_one() {
     let found = named(&cycles(&edges(dir.path())));
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].contains("crate::a") && found[0].contains("crate::b"), "{found:?}");
+    // Inside an inline module (whatever its visibility), `super::` is the file itself.
+    std::fs::write(dir.path().join("b.rs"), "pub fn helper() {}\npub(super) mod inner {\n    use super::helper;\n}\n")
+        .unwrap();
+    std::fs::write(dir.path().join("a.rs"), "pub fn run() { crate::b::helper(); }\n").unwrap();
+    assert!(cycles(&edges(dir.path())).is_empty());
     // A test module's paths and comments are not dependencies.
     std::fs::write(
         dir.path().join("b.rs"),
