@@ -604,6 +604,45 @@ describe.sequential('the patient app', () => {
     await page.getByRole('button', { name: 'Back to your records' }).click();
   });
 
+  it('dates records by when they happened and keeps undated ones apart, with the day they were added', async () => {
+    // An allergy that says nothing of when: undated, listed apart, never on top as "today".
+    const allergy = {
+      resourceType: 'AllergyIntolerance',
+      code: { text: 'Latex' },
+      patient: { reference: 'Patient/1' },
+    };
+    await page.getByRole('button', { name: 'Add records' }).click();
+    await page
+      .getByLabel('FHIR or C-CDA file')
+      .setInputFiles({
+        name: 'latex.json',
+        mimeType: 'application/json',
+        buffer: Buffer.from(JSON.stringify(allergy)),
+      });
+    await page.getByRole('button', { name: 'Encrypt and store 1 record' }).click();
+    await page.getByText('1 record added').waitFor();
+    const undated = page.getByRole('list', { name: 'Undated records, newest added first' });
+    await undated.getByRole('button', { name: /Latex/ }).waitFor();
+    const today = await page.evaluate(() =>
+      new Date().toLocaleDateString(undefined, { day: 'numeric', month: 'long', year: 'numeric' }),
+    );
+    expect(await undated.getByRole('button', { name: /Latex/ }).locator('.record-date').innerText()).toBe(
+      `Undated · added ${today}`,
+    );
+    const dated = page.getByRole('list', { name: 'Your records, newest first' });
+    expect(await dated.getByRole('button', { name: /Latex/ }).count()).toBe(0);
+    // The blood pressure taken on 2 November 2026 shows that day, not the day it was added.
+    const measured = await page.evaluate(() =>
+      new Date('2026-11-02T09:30:00Z').toLocaleDateString(undefined, {
+        day: 'numeric',
+        month: 'long',
+        year: 'numeric',
+      }),
+    );
+    const bp = dated.getByRole('button', { name: /Blood pressure panel/ }).first();
+    expect(await bp.locator('.record-date').innerText()).toBe(measured);
+  });
+
   it('downloads her checked activity as FHIR AuditEvents, and shows one person at a time', async () => {
     await page.getByRole('button', { name: 'Activity', exact: true }).click();
     await page.getByText(/Checked in this browser/).waitFor();

@@ -53,19 +53,31 @@ export function titleOf(resource: Resource): string {
   return str(resource.description) ?? typeName(resource.resourceType);
 }
 
-/** When it happened, as the resource says (the first of the usual date fields). */
+/**
+ * When it happened clinically, as the resource's own type says (`effective[x]`, `occurrence[x]`,
+ * `performed[x]`, `onset[x]`, then when it was recorded, authored, issued or dated, then its
+ * period): never when it was stored. Undefined for a record that has no such date (a Patient, a
+ * Practitioner, a Medication): the apps show it as undated, apart, with the day it was added.
+ */
 export function dateOf(resource: Resource): Date | undefined {
-  const period = str((obj(resource.effectivePeriod) ?? obj(resource.period))?.start);
+  const start = (field: string) => str(obj(resource[field])?.start);
   const candidates = [
     resource.effectiveDateTime,
+    resource.effectiveInstant,
+    start('effectivePeriod'),
     resource.occurrenceDateTime,
+    start('occurrencePeriod'),
     resource.performedDateTime,
+    start('performedPeriod'),
     resource.onsetDateTime,
+    start('onsetPeriod'),
     resource.recordedDate,
     resource.authoredOn,
+    resource.dateAsserted,
     resource.issued,
     resource.date,
-    period,
+    resource.startDate,
+    start('period'),
   ];
   for (const candidate of candidates) {
     const text = str(candidate);

@@ -1,7 +1,14 @@
 import { ErrorBoundary, formatDate, typeName, UNSHOWABLE } from '@medkey/fhir-display';
 import type { Category } from '@medkey/client';
 import { CATEGORIES, CATEGORY_LABELS } from '../services/patient.ts';
-import { attachedFile, filterRecords, itemDate, recordTypes } from '../services/timeline.ts';
+import {
+  addedOn,
+  attachedFile,
+  datedAndUndated,
+  filterRecords,
+  recordTypes,
+  type RecordItem,
+} from '../services/timeline.ts';
 import { saveFile } from '../services/saveFile.ts';
 import { usePatientApp } from '../usePatientApp.ts';
 
@@ -15,9 +22,36 @@ function UnshowableRow({ recordId }: { recordId: string }) {
   );
 }
 
+/** One line of the timeline: when it happened (or that it is undated, and when it was added), what it is. */
+function TimelineRow({ item }: { item: RecordItem }) {
+  const [, app] = usePatientApp();
+  return (
+    <li>
+      <ErrorBoundary fallback={<UnshowableRow recordId={item.view.record_id} />} resetKey={item}>
+        <button type="button" className="record-link" onClick={() => app.show('record', item.view.record_id)}>
+          <span className="record-date">
+            {item.date ? formatDate(item.date) : `Undated · added ${formatDate(addedOn(item))}`}
+          </span>
+          <span className="record-title">
+            {item.title}
+            {attachedFile(item) && <span className="attachment-marker"> (with an attached file)</span>}
+          </span>
+          <span className="record-meta">
+            {typeName(item.view.resource_type)} ·{' '}
+            {CATEGORY_LABELS[item.view.category as keyof typeof CATEGORY_LABELS] ?? item.view.category}
+            {item.view.created_by !== item.view.owner && ` · added by ${item.view.created_by}`}
+          </span>
+          {item.problem === UNSHOWABLE && <span className="record-problem"> {UNSHOWABLE}</span>}
+        </button>
+      </ErrorBoundary>
+    </li>
+  );
+}
+
 export function RecordsScreen() {
   const [state, app] = usePatientApp();
   const shown = filterRecords(state.records, state.filter);
+  const { dated, undated } = datedAndUndated(shown);
   return (
     <section aria-labelledby="records-title">
       <h1 id="records-title">Your records</h1>
@@ -95,26 +129,24 @@ export function RecordsScreen() {
         </p>
       )}
       <ol className="timeline" aria-label="Your records, newest first">
-        {shown.map((item) => (
-          <li key={item.view.record_id}>
-            <ErrorBoundary fallback={<UnshowableRow recordId={item.view.record_id} />} resetKey={item}>
-              <button type="button" className="record-link" onClick={() => app.show('record', item.view.record_id)}>
-                <span className="record-date">{formatDate(itemDate(item))}</span>
-                <span className="record-title">
-                  {item.title}
-                  {attachedFile(item) && <span className="attachment-marker"> (with an attached file)</span>}
-                </span>
-                <span className="record-meta">
-                  {typeName(item.view.resource_type)} ·{' '}
-                  {CATEGORY_LABELS[item.view.category as keyof typeof CATEGORY_LABELS] ?? item.view.category}
-                  {item.view.created_by !== item.view.owner && ` · added by ${item.view.created_by}`}
-                </span>
-                {item.problem === UNSHOWABLE && <span className="record-problem"> {UNSHOWABLE}</span>}
-              </button>
-            </ErrorBoundary>
-          </li>
+        {dated.map((item) => (
+          <TimelineRow key={item.view.record_id} item={item} />
         ))}
       </ol>
+      {undated.length > 0 && (
+        <section aria-labelledby="undated-title">
+          <h2 id="undated-title">Undated</h2>
+          <p className="hint">
+            These records do not say when they happened (details about you, your care team, a medicine). They are listed
+            by the day they were added.
+          </p>
+          <ol className="timeline" aria-label="Undated records, newest added first">
+            {undated.map((item) => (
+              <TimelineRow key={item.view.record_id} item={item} />
+            ))}
+          </ol>
+        </section>
+      )}
     </section>
   );
 }

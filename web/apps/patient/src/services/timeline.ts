@@ -10,6 +10,7 @@ export interface RecordItem {
   /** Its JSON text as sealed (numbers exact): what a download writes. */
   text?: string;
   title: string;
+  /** When it happened, from the record itself; absent for an undated record. */
   date?: Date;
   /** Why it could not be opened, in words. */
   problem?: string;
@@ -27,9 +28,9 @@ export interface RecordFilter {
 
 export const NO_FILTER: RecordFilter = { category: '', type: '', from: '', to: '', query: '' };
 
-/** The day a record is dated on the timeline: the resource's own date, else when it was stored. */
-export function itemDate(item: RecordItem): Date {
-  return item.date ?? new Date(item.view.created_at_ms);
+/** The day it was added to Medkey (not when it happened: see `date`). */
+export function addedOn(item: RecordItem): Date {
+  return new Date(item.view.created_at_ms);
 }
 
 /** The local calendar day of `date` as `YYYY-MM-DD` (what a date input gives). */
@@ -46,7 +47,9 @@ export function filterRecords(items: RecordItem[], filter: RecordFilter): Record
     if (filter.category && item.view.category !== filter.category) return false;
     if (filter.type && item.view.resource_type !== filter.type) return false;
     if (filter.from || filter.to) {
-      const day = localDay(itemDate(item));
+      // An undated record has no day to be in a range.
+      if (!item.date) return false;
+      const day = localDay(item.date);
       if ((filter.from && day < filter.from) || (filter.to && day > filter.to)) return false;
     }
     if (words.length === 0) return true;
@@ -60,9 +63,22 @@ export function recordTypes(items: RecordItem[]): string[] {
   return [...new Set(items.map((i) => i.view.resource_type))].sort();
 }
 
-/** Newest first, by the record's own date. */
+/**
+ * Dated records newest first by when they happened, then the undated ones (a Patient, a
+ * Practitioner, a record whose date could not be read), newest added first: an undated record
+ * never floats to the top on the day it was uploaded.
+ */
 export function newestFirst(items: RecordItem[]): RecordItem[] {
-  return [...items].sort((a, b) => itemDate(b).getTime() - itemDate(a).getTime());
+  const key = (item: RecordItem) => (item.date ? [1, item.date.getTime()] : [0, item.view.created_at_ms]);
+  return [...items].sort((a, b) => {
+    const [ka, kb] = [key(a), key(b)];
+    return kb[0]! - ka[0]! || kb[1]! - ka[1]!;
+  });
+}
+
+/** The timeline's two parts: what is dated (in order) and what is not. */
+export function datedAndUndated(items: RecordItem[]): { dated: RecordItem[]; undated: RecordItem[] } {
+  return { dated: items.filter((i) => i.date), undated: items.filter((i) => !i.date) };
 }
 
 /** The file attached to a record (stored encrypted beside it), as the record describes it. */

@@ -64,6 +64,7 @@ export function PatientScreen() {
           const opened = patient.opened[record.record_id];
           return (
             <li key={record.record_id}>
+              {/* Sealed until opened: the day it was added is all the list can say; opened, the record's own date shows. */}
               {opened ? (
                 <ResourceView resource={opened} />
               ) : (
@@ -73,7 +74,7 @@ export function PatientScreen() {
                   disabled={Boolean(state.busy)}
                 >
                   Open {typeName(record.resource_type).toLowerCase()} (
-                  {CATEGORY_LABELS[record.category as Category] ?? record.category},{' '}
+                  {CATEGORY_LABELS[record.category as Category] ?? record.category}, added{' '}
                   {formatDate(new Date(record.updated_at_ms))})
                 </button>
               )}
