@@ -29,7 +29,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import jsQR from 'jsqr';
-import { labReads, strangerSees } from './journeys.ts';
+import { bloodPressure, labReads, strangerSees } from './journeys.ts';
 import { PNG } from 'pngjs';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
@@ -75,25 +75,7 @@ afterAll(async () => {
 describe.sequential('the patient app', () => {
   let sharedIds: string[] = [];
   const appUrl = () => `http://${stack.siweDomain}/`;
-  const observation = {
-    resourceType: 'Observation',
-    status: 'final',
-    category: [
-      { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] },
-    ],
-    code: { coding: [{ system: 'http://loinc.org', code: '85354-9', display: 'Blood pressure panel' }] },
-    effectiveDateTime: '2026-11-02T09:30:00Z',
-    component: [
-      {
-        code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] },
-        valueQuantity: { value: 118, unit: 'mmHg' },
-      },
-      {
-        code: { coding: [{ system: 'http://loinc.org', code: '8462-4' }] },
-        valueQuantity: { value: 76, unit: 'mmHg' },
-      },
-    ],
-  };
+  const observation = bloodPressure;
 
   it('is served by the vault with a strict Content-Security-Policy', async () => {
     const response = await page.goto(appUrl());
@@ -612,13 +594,11 @@ describe.sequential('the patient app', () => {
       patient: { reference: 'Patient/1' },
     };
     await page.getByRole('button', { name: 'Add records' }).click();
-    await page
-      .getByLabel('FHIR or C-CDA file')
-      .setInputFiles({
-        name: 'latex.json',
-        mimeType: 'application/json',
-        buffer: Buffer.from(JSON.stringify(allergy)),
-      });
+    await page.getByLabel('FHIR or C-CDA file').setInputFiles({
+      name: 'latex.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(JSON.stringify(allergy)),
+    });
     await page.getByRole('button', { name: 'Encrypt and store 1 record' }).click();
     await page.getByText('1 record added').waitFor();
     const undated = page.getByRole('list', { name: 'Undated records, newest added first' });

@@ -44,3 +44,24 @@ export async function strangerSees(browser: Browser, link: string, text: string)
     await stranger.close();
   }
 }
+
+/** Her blood pressure on 2 November 2026, as a device would send it. */
+export const bloodPressure = {
+  resourceType: 'Observation',
+  status: 'final',
+  category: [
+    { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'vital-signs' }] },
+  ],
+  code: { coding: [{ system: 'http://loinc.org', code: '85354-9', display: 'Blood pressure panel' }] },
+  effectiveDateTime: '2026-11-02T09:30:00Z',
+  component: [
+    {
+      code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] },
+      valueQuantity: { value: 118, unit: 'mmHg' },
+    },
+    {
+      code: { coding: [{ system: 'http://loinc.org', code: '8462-4' }] },
+      valueQuantity: { value: 76, unit: 'mmHg' },
+    },
+  ],
+};
