@@ -1,5 +1,6 @@
 import { Header, ScreenFallback, SectionNav, SignInStages } from '@medkey/app-shell';
 import { ErrorBoundary } from '@medkey/fhir-display';
+import { ownName } from './services/timeline.ts';
 import { useEffect, useMemo } from 'react';
 import { ActivityScreen } from './screens/ActivityScreen.tsx';
 import { SettingsScreen } from './screens/SettingsScreen.tsx';
@@ -29,7 +30,7 @@ function Screens() {
     <>
       <Header
         brand="Medkey"
-        who={state.address}
+        who={ownName(state.records) ?? state.address}
         onSignOut={() => void app.lock('You signed out. Your key and records were cleared from this browser.')}
       />
       {state.phase === 'ready' && (

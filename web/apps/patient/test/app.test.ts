@@ -586,7 +586,7 @@ describe.sequential('the patient app', () => {
     await page.getByRole('button', { name: 'Back to your records' }).click();
   });
 
-  it('dates records by when they happened and keeps undated ones apart, with the day they were added', async () => {
+  it('dates records by when they happened, keeps undated ones apart, and names her from her own record', async () => {
     // An allergy that says nothing of when: undated, listed apart, never on top as "today".
     const allergy = {
       resourceType: 'AllergyIntolerance',
@@ -621,6 +621,15 @@ describe.sequential('the patient app', () => {
     );
     const bp = dated.getByRole('button', { name: /Blood pressure panel/ }).first();
     expect(await bp.locator('.record-date').innerText()).toBe(measured);
+    // Her own Patient record names her: the header says who is signed in by name, not by address.
+    const me = { resourceType: 'Patient', name: [{ use: 'official', given: ['Maria'], family: 'Gonzales' }] };
+    await page.getByRole('button', { name: 'Add records' }).click();
+    await page
+      .getByLabel('FHIR or C-CDA file')
+      .setInputFiles({ name: 'me.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(me)) });
+    await page.getByRole('button', { name: 'Encrypt and store 1 record' }).click();
+    await page.locator('header .account', { hasText: 'Maria Gonzales' }).waitFor();
+    await undated.getByRole('button', { name: /Maria Gonzales/ }).waitFor();
   });
 
   it('downloads her checked activity as FHIR AuditEvents, and shows one person at a time', async () => {

@@ -49,7 +49,7 @@ export function titleOf(resource: Resource): string {
     const text = conceptText(resource[field]);
     if (text) return text;
   }
-  if (resource.resourceType === 'Patient') return 'Personal details';
+  if (resource.resourceType === 'Patient') return patientName(resource) ?? 'Personal details';
   return str(resource.description) ?? typeName(resource.resourceType);
 }
 

@@ -2,7 +2,7 @@
 // Pure functions over records already decrypted in this browser.
 
 import type { Category, Schemas } from '@medkey/client';
-import { num, obj, objs, str, type Resource } from '@medkey/fhir-display';
+import { num, obj, objs, patientName, str, type Resource } from '@medkey/fhir-display';
 
 export interface RecordItem {
   view: Schemas['RecordView'];
@@ -104,4 +104,22 @@ export function attachedFile(item: RecordItem | undefined): AttachedFile | undef
     title: str(attachment?.title) ?? 'Attached file',
     ...(size !== undefined ? { size } : {}),
   };
+}
+
+/**
+ * Her name as her own Patient record gives it: only a record she stored herself (a provider's
+ * Patient record of her names her as that provider wrote it), the most recently changed first.
+ */
+export function ownName(items: RecordItem[]): string | undefined {
+  const own = items
+    .filter(
+      (i) => i.resource?.resourceType === 'Patient' && i.view.created_by.toLowerCase() === i.view.owner.toLowerCase(),
+    )
+    .sort((a, b) => b.view.updated_at_ms - a.view.updated_at_ms);
+  for (const item of own) {
+    const name = patientName(item.resource!)?.trim();
+    // Decrypted content is untrusted: a name fit for a header, however long the record's is.
+    if (name) return name.length > 80 ? `${name.slice(0, 79)}…` : name;
+  }
+  return undefined;
 }

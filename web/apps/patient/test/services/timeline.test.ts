@@ -5,6 +5,7 @@ import {
   datedAndUndated,
   filterRecords,
   newestFirst,
+  ownName,
   type RecordItem,
 } from '../../src/services/timeline.ts';
 
@@ -46,5 +47,41 @@ describe('the timeline', () => {
     expect(filterRecords(items, uploadDay)).toEqual([]);
     const in2019 = { ...NO_FILTER, from: '2019-01-01', to: '2019-12-31' };
     expect(filterRecords(items, in2019).map((i) => i.title)).toEqual(['ldl-2019']);
+  });
+});
+
+describe('her name', () => {
+  const OWNER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+  const patient = (id: string, by: string, updated: number, name: unknown): RecordItem => ({
+    view: {
+      record_id: id,
+      category: 'clinical_notes',
+      resource_type: 'Patient',
+      owner: OWNER,
+      created_by: by,
+      created_at_ms: 1,
+      updated_at_ms: updated,
+      erased: false,
+      version: 1,
+    },
+    title: id,
+    resource: { resourceType: 'Patient', name },
+  });
+
+  it('comes from her own Patient record only, the latest one with a name', () => {
+    const clinic = '0x90F79bf6EB2c4f870365E785982E1f101E93b906';
+    const items = [
+      patient('hers-old', OWNER.toLowerCase(), 1, [{ given: ['Jane'], family: 'Old' }]),
+      patient('hers-new', OWNER, 5, [{ use: 'official', given: ['Jane', 'Q'], family: 'Doe' }]),
+      patient('clinics', clinic, 9, [{ text: 'J. Doe (per clinic)' }]),
+      patient('nameless', OWNER, 7, 'not a list'),
+    ];
+    expect(ownName(items)).toBe('Jane Q Doe');
+    expect(ownName(items.filter((i) => i.title !== 'hers-new' && i.title !== 'hers-old'))).toBeUndefined();
+  });
+
+  it('is cut to fit a header, however long the record says it is', () => {
+    const long = patient('long', OWNER, 1, [{ text: 'A'.repeat(5_000) }]);
+    expect(ownName([long])).toHaveLength(80);
   });
 });
