@@ -23,6 +23,10 @@ export interface SessionSlice extends StatusState {
 /** Minutes of inactivity after which the app locks itself and forgets every key and record. */
 export const IDLE_LOCK_MINUTES = 15;
 
+/** What an action that needs her key says while the app is locked. */
+export const lockedError = () =>
+  new MedkeyError('locked', 'Medkey is locked. Connect your wallet again to open your records.');
+
 export const LOCKED_FOR_IDLE = 'Medkey locked itself after a while without use. Connect again to continue.';
 
 export class SessionService {
@@ -41,8 +45,7 @@ export class SessionService {
 
   /** Her key, while the app is unlocked. */
   keys = (): EncryptionKeyPair => {
-    if (!this.held)
-      throw new MedkeyError('locked', 'Medkey is locked. Connect your wallet again to open your records.');
+    if (!this.held) throw lockedError();
     return this.held;
   };
 

@@ -2,16 +2,11 @@
 // their services against fakes): it keeps what the client sends and answers the way the real
 // vault does for the calls the services make, and it can be told to fail.
 
-import {
-  MedkeyError,
-  encryptionPublicKey,
-  type EncryptionKeyPair,
-  type Schemas,
-  type VaultClient,
-} from '@medkey/client';
+import { encryptionPublicKey, type EncryptionKeyPair, type Schemas, type VaultClient } from '@medkey/client';
 import { AppStore, type ShellState, type SignedIn, type StatusState } from '@medkey/app-shell';
 import type { Address } from 'viem';
 import type { ServiceContext } from '../../src/services/context.ts';
+import { lockedError } from '../../src/services/sessionService.ts';
 
 export const OWNER: Address = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 
@@ -148,17 +143,17 @@ export function fakeContext<S extends StatusState>(
     busyWords,
     set: (patch) => store.patch(patch as Partial<S & ShellState>),
     run: store.run,
-    signedIn(): SignedIn {
-      if (signedOut) throw new MedkeyError('signed_out', 'You are signed out. Connect your wallet again to continue.');
-      return {
-        vault: vault.client(),
-        wallet: { address: OWNER } as SignedIn['wallet'],
-        session: {} as SignedIn['session'],
-        chain: {} as SignedIn['chain'],
-      };
-    },
+    // Signed out, the app's own store answers (it holds no wallet); signed in, the fake vault does.
+    signedIn: signedOut
+      ? store.signedIn
+      : (): SignedIn => ({
+          vault: vault.client(),
+          wallet: { address: OWNER } as SignedIn['wallet'],
+          session: {} as SignedIn['session'],
+          chain: {} as SignedIn['chain'],
+        }),
     keys() {
-      if (!keys) throw new MedkeyError('locked', 'Medkey is locked. Connect your wallet again to open your records.');
+      if (!keys) throw lockedError();
       return keys;
     },
     deployment() {
