@@ -1,106 +1,14 @@
-// A FHIR resource shown readably: the fields a person looks for first, per resource type, and
-// the full JSON behind a disclosure. Used by every app. Every value is read through `read.ts`
+// A FHIR resource shown readably: the fields a person looks for first, per resource type
+// (`Details.tsx`, following references among her records in `index`), and the full JSON behind a
+// disclosure. Used by every app. Every value is read through `read.ts`
 // and the view sits in its own error boundary: a malformed record says so and is still openable
 // as JSON, and nothing else on the page goes away.
 
-import type { ReactNode } from 'react';
+import { Details } from './Details.tsx';
 import { ErrorBoundary } from './ErrorBoundary.tsx';
-import {
-  UNSHOWABLE,
-  conceptText,
-  dateOf,
-  formatDate,
-  observationValue,
-  patientContacts,
-  referenceRange,
-  titleOf,
-  typeName,
-  type Resource,
-} from './fhir.ts';
-import { obj, objs, str } from './read.ts';
-
-function Field({ label, children }: { label: string; children: ReactNode }) {
-  if (children === undefined || children === null || children === '') return null;
-  return (
-    <>
-      <dt>{label}</dt>
-      <dd>{children}</dd>
-    </>
-  );
-}
-
-const concept = (resource: Resource, field: string) => conceptText(resource[field]);
-const text = (resource: Resource, field: string) => str(resource[field]);
-const firstConcept = (resource: Resource, field: string) => conceptText(objs(resource[field])[0]);
-
-function Details({ resource }: { resource: Resource }) {
-  switch (resource.resourceType) {
-    case 'Observation':
-      return (
-        <>
-          <Field label="Result">{observationValue(resource)}</Field>
-          <Field label="Normal range">{referenceRange(resource)}</Field>
-          <Field label="Interpretation">{firstConcept(resource, 'interpretation')}</Field>
-          <Field label="Status">{text(resource, 'status')}</Field>
-        </>
-      );
-    case 'Condition':
-      return (
-        <>
-          <Field label="Clinical status">{concept(resource, 'clinicalStatus')}</Field>
-          <Field label="Severity">{concept(resource, 'severity')}</Field>
-          <Field label="Body site">{firstConcept(resource, 'bodySite')}</Field>
-        </>
-      );
-    case 'AllergyIntolerance':
-      return (
-        <>
-          <Field label="Criticality">{text(resource, 'criticality')}</Field>
-          <Field label="Reaction">{conceptText(objs(objs(resource.reaction)[0]?.manifestation)[0])}</Field>
-          <Field label="Clinical status">{concept(resource, 'clinicalStatus')}</Field>
-        </>
-      );
-    case 'Immunization':
-      return (
-        <>
-          <Field label="Status">{text(resource, 'status')}</Field>
-          <Field label="Lot number">{text(resource, 'lotNumber')}</Field>
-        </>
-      );
-    case 'MedicationRequest':
-    case 'MedicationStatement':
-      return (
-        <>
-          <Field label="Status">{text(resource, 'status')}</Field>
-          <Field label="How to take it">
-            {str(objs(resource.dosageInstruction)[0]?.text) ?? str(objs(resource.dosage)[0]?.text)}
-          </Field>
-        </>
-      );
-    case 'Patient':
-      return (
-        <>
-          <Field label="Date of birth">{text(resource, 'birthDate')}</Field>
-          {patientContacts(resource).map((c, i) => (
-            <Field key={i} label={`Contact${c.relationship ? ` (${c.relationship})` : ''}`}>
-              {c.words}
-            </Field>
-          ))}
-        </>
-      );
-    case 'Composition':
-      return (
-        <Field label="Sections">
-          {objs(resource.section)
-            .map((s) => str(s.title))
-            .filter(Boolean)
-            .join(', ')}
-        </Field>
-      );
-    default:
-      return <Field label="Status">{text(resource, 'status')}</Field>;
-  }
-}
+import { UNSHOWABLE, dateOf, formatDate, titleOf, typeName, type Resource } from './fhir.ts';
+import { obj } from './read.ts';
+import { NO_RECORDS, type RecordIndex } from './references.ts';
 
 /** The record's JSON as stored (its own `text` when the caller has it), behind a disclosure. */
 function StoredJson({ resource, text }: { resource: unknown; text?: string | undefined }) {
@@ -131,27 +39,26 @@ export function UnshowableRecord({ resource, text }: { resource?: unknown; text?
   );
 }
 
-function ReadableView({ resource }: { resource: Resource }) {
-  const title = titleOf(resource);
+function ReadableView({ resource, index }: { resource: Resource; index: RecordIndex }) {
+  const title = titleOf(resource, index);
   return (
     <article className="resource" aria-label={title}>
       <h2>{title}</h2>
       <p className="resource-type">
         {typeName(resource.resourceType)} · {formatDate(dateOf(resource))}
       </p>
-      <dl>
-        <Details resource={resource} />
-      </dl>
+      <Details resource={resource} index={index} />
       <StoredJson resource={resource} />
     </article>
   );
 }
 
-export function ResourceView({ resource }: { resource: Resource }) {
+/** `resource` shown readably; `index`: her other records here, for the references it makes. */
+export function ResourceView({ resource, index = NO_RECORDS }: { resource: Resource; index?: RecordIndex }) {
   if (!obj(resource) || typeof resource.resourceType !== 'string') return <UnshowableRecord resource={resource} />;
   return (
     <ErrorBoundary fallback={<UnshowableRecord resource={resource} />} resetKey={resource}>
-      <ReadableView resource={resource} />
+      <ReadableView resource={resource} index={index} />
     </ErrorBoundary>
   );
 }

@@ -2,12 +2,10 @@
 // functions (no React), so lists, search and the views all agree. Every field is read through
 // `read.ts`: a value of the wrong type is treated as absent, never passed on to be shown.
 
-import { bool, num, obj, objs, str, strs, type Json } from './read.ts';
+import { bool, num, obj, objs, str, strs, type Json, type Resource } from './read.ts';
+import { NO_RECORDS, type RecordIndex } from './references.ts';
 
-export interface Resource {
-  resourceType: string;
-  [field: string]: unknown;
-}
+export type { Resource } from './read.ts';
 
 /** The words of a CodeableConcept: its text, else its first coding's display, else its code. */
 export function conceptText(concept: unknown): string | undefined {
@@ -19,6 +17,11 @@ export function conceptText(concept: unknown): string | undefined {
   const coding = codings.find((x) => str(x.display)) ?? codings[0];
   return str(coding?.display) ?? str(coding?.code);
 }
+
+const codesOf = (concept: unknown): string[] =>
+  objs(obj(concept)?.coding)
+    .map((c) => str(c.code))
+    .filter((c): c is string => c !== undefined);
 
 /** Plain names of resource types, as a patient reads them. */
 const TYPE_NAMES: Record<string, string> = {
@@ -43,12 +46,23 @@ export function typeName(resourceType: unknown): string {
   return Object.hasOwn(TYPE_NAMES, type) ? TYPE_NAMES[type]! : type.replace(/([a-z])([A-Z])/g, '$1 $2');
 }
 
-/** A human title: what the resource is about, from its codes; the type's name otherwise. */
-export function titleOf(resource: Resource): string {
+/**
+ * A human title: what the resource is about, from its codes (a prescription's medicine through
+ * its Medication when `index` has it); the type's name otherwise.
+ */
+export function titleOf(resource: Resource, index: RecordIndex = NO_RECORDS): string {
+  // C-CDA's problem observations (and FHIR converted from them) code themselves "ASSERTION" and
+  // say what is asserted in their value: the value is the title.
+  if (codesOf(resource.code).every((c) => c === 'ASSERTION') && codesOf(resource.code).length > 0) {
+    const asserted = conceptText(resource.valueCodeableConcept);
+    if (asserted) return asserted;
+  }
   for (const field of ['code', 'vaccineCode', 'medicationCodeableConcept', 'type']) {
     const text = conceptText(resource[field]);
     if (text) return text;
   }
+  const medicine = medicationName(resource, index);
+  if (medicine) return medicine;
   if (resource.resourceType === 'Patient') return patientName(resource) ?? 'Personal details';
   return str(resource.description) ?? typeName(resource.resourceType);
 }
@@ -102,11 +116,6 @@ export function formatQuantity(quantity: unknown): string | undefined {
   return `${str(q.comparator) ?? ''}${value}${unit ? ` ${unit}` : ''}`;
 }
 
-const codesOf = (concept: unknown): string[] =>
-  objs(obj(concept)?.coding)
-    .map((c) => str(c.code))
-    .filter((c): c is string => c !== undefined);
-
 /** An Observation's value in words: a quantity, a concept, text; blood pressure as one reading. */
 export function observationValue(resource: Resource): string | undefined {
   const components = objs(resource.component);
@@ -131,6 +140,33 @@ export function referenceRange(resource: Resource): string | undefined {
   const low = formatQuantity(range.low);
   const high = formatQuantity(range.high);
   return low && high ? `${low} to ${high}` : low ? `at least ${low}` : high ? `up to ${high}` : undefined;
+}
+
+/**
+ * The medicine a prescription, statement, dispense or administration is about: its
+ * `medicationCodeableConcept`, else the Medication it references (found in `index`), else the
+ * reference's own `display`.
+ */
+export function medicationName(resource: Resource, index: RecordIndex = NO_RECORDS): string | undefined {
+  const coded = conceptText(resource.medicationCodeableConcept);
+  if (coded) return coded;
+  const medication = index.resolve(resource.medicationReference);
+  return (
+    (medication?.resourceType === 'Medication' ? conceptText(medication.code) : undefined) ??
+    str(obj(resource.medicationReference)?.display)
+  );
+}
+
+/**
+ * Who a reference names, in words: a Practitioner's, Patient's or RelatedPerson's name, an
+ * Organization's or Location's name, found in `index`; else the reference's own `display`.
+ */
+export function partyName(reference: unknown, index: RecordIndex = NO_RECORDS): string | undefined {
+  const party = index.resolve(reference);
+  const named = party
+    ? (str(party.name) ?? humanName(objs(party.name).find((n) => n.use === 'official') ?? objs(party.name)[0]))
+    : undefined;
+  return named ?? str(obj(reference)?.display);
 }
 
 /** A HumanName as people write it ("María José Núñez"): its text, else given names and family. */

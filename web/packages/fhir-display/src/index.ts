@@ -1,5 +1,10 @@
 export * from './fhir.ts';
+export * from './clinical.ts';
+export * from './interpretation.ts';
 export { ErrorBoundary } from './ErrorBoundary.tsx';
+export { Narrative, sanitizeNarrative } from './Narrative.tsx';
 export { ResourceView, UnshowableRecord } from './ResourceView.tsx';
+export { ResultsTable } from './ResultsTable.tsx';
+export { NO_RECORDS, RecordIndex } from './references.ts';
 export * from './selfReported.ts';
 export * from './read.ts';

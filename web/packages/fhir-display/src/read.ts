@@ -5,6 +5,12 @@
 
 export type Json = Record<string, unknown>;
 
+/** A FHIR resource as decrypted: its `resourceType` checked, everything else still unknown. */
+export interface Resource {
+  resourceType: string;
+  [field: string]: unknown;
+}
+
 export const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 export const num = (value: unknown): number | undefined =>

@@ -44,7 +44,7 @@ export function RecordScreen() {
         </p>
       )}
       {unshowable && <UnshowableRecord text={item.text} />}
-      {item?.resource && <ResourceView resource={item.resource} />}
+      {item?.resource && <ResourceView resource={item.resource} index={state.index} />}
       {attachedFile(item) && !state.preview && (
         <button
           type="button"

@@ -34,6 +34,7 @@ function TimelineRow({ item }: { item: RecordItem }) {
           </span>
           <span className="record-title">
             {item.title}
+            {item.value && <span className="record-value"> {item.value}</span>}
             {attachedFile(item) && <span className="attachment-marker"> (with an attached file)</span>}
           </span>
           <span className="record-meta">

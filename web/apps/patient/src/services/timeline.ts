@@ -2,7 +2,7 @@
 // Pure functions over records already decrypted in this browser.
 
 import type { Category, Schemas } from '@medkey/client';
-import { num, obj, objs, patientName, str, type Resource } from '@medkey/fhir-display';
+import { RecordIndex, num, obj, objs, patientName, rowValue, str, titleOf, type Resource } from '@medkey/fhir-display';
 
 export interface RecordItem {
   view: Schemas['RecordView'];
@@ -10,6 +10,8 @@ export interface RecordItem {
   /** Its JSON text as sealed (numbers exact): what a download writes. */
   text?: string;
   title: string;
+  /** The value a row shows beside the title ("164 mg/dL ↑", "3 results, 1 flagged"), if any. */
+  value?: string;
   /** When it happened, from the record itself; absent for an undated record. */
   date?: Date;
   /** Why it could not be opened, in words. */
@@ -27,6 +29,21 @@ export interface RecordFilter {
 }
 
 export const NO_FILTER: RecordFilter = { category: '', type: '', from: '', to: '', query: '' };
+
+/**
+ * Her opened records read together: each title and row value with the references between them
+ * followed (a prescription's Medication, a report's results), and the index that follows them.
+ */
+export function readTogether(items: RecordItem[]): { records: RecordItem[]; index: RecordIndex } {
+  const index = new RecordIndex(items.map((i) => i.resource));
+  const records = items.map((item) => {
+    if (!item.resource) return item;
+    const { value: _old, ...rest } = item;
+    const value = rowValue(item.resource, index);
+    return { ...rest, title: titleOf(item.resource, index), ...(value ? { value } : {}) };
+  });
+  return { records, index };
+}
 
 /** The day it was added to Medkey (not when it happened: see `date`). */
 export function addedOn(item: RecordItem): Date {
