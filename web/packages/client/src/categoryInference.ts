@@ -121,6 +121,19 @@ export function sensitiveEvidence(resource: Resource): { category: Category; bec
   return undefined;
 }
 
+/**
+ * Whether `inferCategory` only guessed: an Observation with neither sensitive evidence nor a
+ * category code Medkey knows goes to clinical notes for want of anything better. A file can say
+ * more (a lab report listing it as a result): `fileCategories` uses that.
+ */
+export function categoryIsGuess(resource: Resource): boolean {
+  return (
+    resource.resourceType === 'Observation' &&
+    !sensitiveEvidence(resource) &&
+    !hasCategoryCode(resource, ['vital-signs', 'imaging', 'laboratory', 'procedure'])
+  );
+}
+
 /** The category Medkey files `resource` under, or undefined when the type says nothing (ask the person). */
 export function inferCategory(resource: Resource): Category | undefined {
   const kind = resource.resourceType;

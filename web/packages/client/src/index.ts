@@ -19,6 +19,7 @@ export * from './shareLinks.ts';
 export * from './patientSummary.ts';
 export * from './audit.ts';
 export * from './categoryInference.ts';
+export * from './fileCategories.ts';
 export * from './localWallet.ts';
 export * from './emergency.ts';
 export * from './portability.ts';

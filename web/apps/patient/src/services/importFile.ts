@@ -7,7 +7,7 @@
 import {
   SENSITIVE_CATEGORIES,
   entryCategory,
-  inferCategory,
+  fileCategories,
   parseExact,
   plainResource,
   sensitiveEvidence,
@@ -15,6 +15,7 @@ import {
   takeInlineAttachment,
   type BundleEntry,
   type Category,
+  type CategorySource,
   type InlineAttachment,
 } from '@medkey/client';
 import type { Resource } from '@medkey/fhir-display';
@@ -24,6 +25,10 @@ export interface PlannedRecord {
   /** The resource's JSON text as the file had it (every number's digits kept): what gets sealed. */
   text: string;
   category: Category | undefined;
+  /** Where the category came from: the file, the record's codes, its report, the records it serves; or hers to choose. */
+  source: CategorySource | 'chosen';
+  /** Why, in words, when the file decided it ("a result of Lipid panel") or could not. */
+  reason?: string;
   sensitive: boolean;
   /** Why the category is sensitive, when the record's own codes say so ("LOINC 59041-4"). */
   because?: string;
@@ -40,27 +45,46 @@ export interface FileEntry {
   category?: Category;
   /** The entry's extensions (a Medkey export carries a record's file there when it has no place in the resource). */
   extension?: BundleEntry['extension'];
+  /** The entry's `fullUrl`: how other entries of its Bundle refer to it. */
+  fullUrl?: string;
 }
 
 /**
- * What would be stored for an entry: the category its file named, else the one inferred from its
- * codes; its inline file taken out.
+ * What would be stored for each entry of a file, decided together (`fileCategories`): the
+ * category its file named, else what its codes say, else what the file says of it (a report's
+ * result, a practitioner's records); each inline file taken out.
  */
-export function plan(entry: FileEntry): PlannedRecord {
-  const { resource: exact, attachment } = takeInlineAttachment(entry);
-  const text = stringifyExact(exact);
-  const stored = plainResource(text);
-  const category = entry.category ?? inferCategory(stored);
-  const evidence = sensitiveEvidence(stored);
-  return {
-    resource: stored as Resource,
-    text,
-    category,
-    sensitive: category !== undefined && SENSITIVE_CATEGORIES.includes(category),
-    ...(evidence && evidence.category === category ? { because: evidence.because } : {}),
-    ...(attachment ? { attachment } : {}),
-  };
+export function planAll(entries: FileEntry[]): PlannedRecord[] {
+  const read = entries.map((entry) => {
+    const { resource: exact, attachment } = takeInlineAttachment(entry);
+    const text = stringifyExact(exact);
+    return { text, stored: plainResource(text) as Resource, attachment };
+  });
+  const decisions = fileCategories(
+    entries.map((entry, i) => ({
+      resource: read[i]!.stored,
+      ...(entry.fullUrl ? { fullUrl: entry.fullUrl } : {}),
+      ...(entry.category ? { category: entry.category } : {}),
+    })),
+  );
+  return read.map(({ text, stored, attachment }, i) => {
+    const { category, source, reason } = decisions[i]!;
+    const evidence = sensitiveEvidence(stored);
+    return {
+      resource: stored,
+      text,
+      category,
+      source,
+      ...(reason ? { reason } : {}),
+      sensitive: category !== undefined && SENSITIVE_CATEGORIES.includes(category),
+      ...(evidence && evidence.category === category ? { because: evidence.because } : {}),
+      ...(attachment ? { attachment } : {}),
+    };
+  });
 }
+
+/** What would be stored for one resource on its own (something she notes herself). */
+export const plan = (entry: FileEntry): PlannedRecord => planAll([entry])[0]!;
 
 /** Every resource in `file`, or an error that says why the file cannot be read. */
 export async function readRecordsFile(file: File): Promise<FileEntry[]> {
@@ -130,6 +154,7 @@ async function ccdaToBundle(name: string, xml: string): Promise<Resource> {
 /** The resources of a Bundle, those of Bundles inside it included; `path` names where we are for errors. */
 function bundleResources(bundle: Resource, name: string, path: number[]): FileEntry[] {
   type Entry = {
+    fullUrl?: unknown;
     resource?: Resource;
     request?: { method?: string; url?: string };
     extension?: BundleEntry['extension'];
@@ -153,6 +178,7 @@ function bundleResources(bundle: Resource, name: string, path: number[]): FileEn
       {
         resource: entry.resource,
         ...(category ? { category } : {}),
+        ...(typeof entry.fullUrl === 'string' ? { fullUrl: entry.fullUrl } : {}),
         ...(entry.extension ? { extension: entry.extension } : {}),
       },
     ];

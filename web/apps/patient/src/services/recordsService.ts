@@ -18,23 +18,27 @@ import {
   type Sealed,
 } from '@medkey/client';
 import {
+  NO_RECORDS,
   asResource,
   dateOf,
   selfReportedResource,
   titleOf,
   typeName,
   UNSHOWABLE,
+  type RecordIndex,
   type Resource,
   type SelfReport,
 } from '@medkey/fhir-display';
 import type { StatusState } from '@medkey/app-shell';
 import { plural, type ServiceContext } from './context.ts';
-import { plan, readRecordsFile, type PlannedRecord } from './importFile.ts';
+import { plan, planAll, readRecordsFile, type PlannedRecord } from './importFile.ts';
 import { saveFile } from './saveFile.ts';
-import { NO_FILTER, attachedFile, newestFirst, type RecordFilter, type RecordItem } from './timeline.ts';
+import { NO_FILTER, attachedFile, newestFirst, readTogether, type RecordFilter, type RecordItem } from './timeline.ts';
 
 export interface RecordsSlice extends StatusState {
   records: RecordItem[];
+  /** Her opened records by the references other records make to them (see `readTogether`). */
+  index: RecordIndex;
   /** The timeline's filters. */
   filter: RecordFilter;
   /** What an upload would store, read from a file or her notes, nothing sealed yet. */
@@ -49,13 +53,27 @@ export interface RecordsSlice extends StatusState {
   screen?: string;
 }
 
-export const EMPTY_RECORDS: Pick<RecordsSlice, 'records' | 'filter' | 'planned' | 'preview' | 'history'> = {
+export const EMPTY_RECORDS: Pick<RecordsSlice, 'records' | 'index' | 'filter' | 'planned' | 'preview' | 'history'> = {
   records: [],
+  index: NO_RECORDS,
   filter: NO_FILTER,
   planned: [],
   preview: undefined,
   history: undefined,
 };
+
+/** `planned` in the category she chose (her choice replaces the file's reason). */
+function chosen(planned: PlannedRecord, category: Category): PlannedRecord {
+  const { reason: _reason, because, ...rest } = planned;
+  return {
+    ...rest,
+    category,
+    source: 'chosen',
+    sensitive: SENSITIVE_CATEGORIES.includes(category),
+    // The evidence named the category it was for: it stays only if she kept that one.
+    ...(because && category === planned.category ? { because } : {}),
+  };
+}
 
 export class RecordsService {
   constructor(
@@ -74,7 +92,8 @@ export class RecordsService {
         const { records } = await vault.fetchRecords(views.slice(i, i + 500).map((v) => v.record_id));
         items.push(...(await Promise.all(records.map((content) => this.open(content)))));
       }
-      this.ctx.set({ records: newestFirst(items) });
+      const { records, index } = readTogether(items);
+      this.ctx.set({ records: newestFirst(records), index });
     });
   }
 
@@ -121,7 +140,7 @@ export class RecordsService {
   async planFile(file: File): Promise<void> {
     this.ctx.set({ notice: undefined });
     await this.ctx.run(`Reading ${file.name}…`, async () => {
-      this.ctx.set({ planned: (await readRecordsFile(file)).map(plan) });
+      this.ctx.set({ planned: planAll(await readRecordsFile(file)) });
     });
   }
 
@@ -138,9 +157,13 @@ export class RecordsService {
   }
 
   setPlannedCategory(index: number, category: Category) {
-    const planned = this.ctx.state.planned.map((p, i) =>
-      i === index ? { ...p, category, sensitive: SENSITIVE_CATEGORIES.includes(category) } : p,
-    );
+    const planned = this.ctx.state.planned.map((p, i) => (i === index ? chosen(p, category) : p));
+    this.ctx.set({ planned });
+  }
+
+  /** "Set all like this": every record still waiting for her choice goes to `category`. */
+  setUndecidedCategories(category: Category) {
+    const planned = this.ctx.state.planned.map((p) => (p.category ? p : chosen(p, category)));
     this.ctx.set({ planned });
   }
 
@@ -264,7 +287,10 @@ export class RecordsService {
       const shown = this.ctx.state.records.find((r) => r.view.record_id === recordId);
       if (shown && versions[0] && versions[0].version !== shown.view.version) {
         const latest = await this.open(await vault.fetchRecord(recordId));
-        this.ctx.set({ records: this.ctx.state.records.map((r) => (r.view.record_id === recordId ? latest : r)) });
+        const { records, index } = readTogether(
+          this.ctx.state.records.map((r) => (r.view.record_id === recordId ? latest : r)),
+        );
+        this.ctx.set({ records, index });
       }
     });
   }

@@ -1,0 +1,112 @@
+import type { Category } from '@medkey/client';
+import { titleOf, typeName } from '@medkey/fhir-display';
+import { useState } from 'react';
+import { formatSize } from '../services/formatSize.ts';
+import { planSummary } from '../services/planSummary.ts';
+import { CATEGORIES, CATEGORY_LABELS } from '../services/patient.ts';
+import { usePatientApp } from '../usePatientApp.ts';
+
+/** One control for every record still waiting for her choice ("set all like this"). */
+function SetAllUndecided({ count }: { count: number }) {
+  const [, app] = usePatientApp();
+  const [category, setCategory] = useState<Category | ''>('');
+  return (
+    <p role="group" aria-label="Choose for all that need a choice">
+      <label>
+        Put all {count} in{' '}
+        <select value={category} onChange={(e) => setCategory(e.currentTarget.value as Category)}>
+          <option value="" disabled>
+            Choose a category
+          </option>
+          {CATEGORIES.map((c) => (
+            <option key={c} value={c}>
+              {CATEGORY_LABELS[c]}
+            </option>
+          ))}
+        </select>
+      </label>{' '}
+      <button
+        type="button"
+        disabled={!category}
+        onClick={() => category && app.records.setUndecidedCategories(category)}
+      >
+        Apply to all {count}
+      </button>
+    </p>
+  );
+}
+
+/** What a file would add: counts per category, what still needs her choice and why, then each record. */
+export function PlanReview() {
+  const [state, app] = usePatientApp();
+  const summary = planSummary(state.planned);
+  return (
+    <>
+      <h2>What will be stored</h2>
+      <p>
+        {summary.total} record{summary.total === 1 ? '' : 's'}:{' '}
+        {summary.byCategory.map(({ category, count }) => `${CATEGORY_LABELS[category]} ${count}`).join(', ')}
+        {summary.undecided > 0 ? `; ${summary.undecided} need your choice` : ''}.
+        {summary.byFile > 0 &&
+          ` Medkey put ${summary.byFile} with the records they belong to (a test's results with its report, a doctor or clinic with the records that name them).`}
+      </p>
+      {summary.undecided > 0 && (
+        <>
+          <p className="warning">
+            {summary.undecided === 1 ? 'One record needs' : `${summary.undecided} records need`} a category: it decides
+            who you share {summary.undecided === 1 ? 'it' : 'them'} with.
+          </p>
+          <SetAllUndecided count={summary.undecided} />
+        </>
+      )}
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Record</th>
+            <th scope="col">Category</th>
+          </tr>
+        </thead>
+        <tbody>
+          {state.planned.map((plan, i) => (
+            <tr key={i} className={plan.sensitive ? 'sensitive' : undefined}>
+              <td>
+                {titleOf(plan.resource)} <span className="hint">({typeName(plan.resource.resourceType)})</span>
+                {plan.attachment && (
+                  <p className="hint">
+                    With an attached file: {plan.attachment.title} ({formatSize(plan.attachment.file.size)})
+                  </p>
+                )}
+                {plan.reason && <p className="hint">{plan.category ? `With ${plan.reason}.` : plan.reason}</p>}
+                {plan.sensitive && (
+                  <p className="warning">
+                    Sensitive{plan.because ? ` (recognised by ${plan.because})` : ''}: never shared unless you choose
+                    this category by name.
+                  </p>
+                )}
+              </td>
+              <td>
+                <select
+                  aria-label={`Category of ${titleOf(plan.resource)}`}
+                  value={plan.category ?? ''}
+                  onChange={(e) => app.records.setPlannedCategory(i, e.currentTarget.value as Category)}
+                >
+                  <option value="" disabled>
+                    Choose a category
+                  </option>
+                  {CATEGORIES.map((c) => (
+                    <option key={c} value={c}>
+                      {CATEGORY_LABELS[c]}
+                    </option>
+                  ))}
+                </select>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <button type="button" onClick={() => void app.records.storePlanned()} disabled={Boolean(state.busy)}>
+        Encrypt and store {state.planned.length} record{state.planned.length === 1 ? '' : 's'}
+      </button>
+    </>
+  );
+}
