@@ -12,6 +12,7 @@ import { EmergencyCardScreen } from './screens/EmergencyCardScreen.tsx';
 import { ConnectScreen } from './screens/ConnectScreen.tsx';
 import { RecordScreen } from './screens/RecordScreen.tsx';
 import { RecordsScreen } from './screens/RecordsScreen.tsx';
+import { ResultsScreen } from './screens/ResultsScreen.tsx';
 import { WelcomeScreen } from './screens/WelcomeScreen.tsx';
 import { PatientApp } from './services/patient.ts';
 import { AppContext, usePatientApp } from './usePatientApp.ts';
@@ -35,8 +36,14 @@ function Screens() {
       />
       {state.phase === 'ready' && (
         <SectionNav
-          sections={['records', 'sharing', 'activity', 'settings'] as const}
-          labels={{ records: 'Records', sharing: 'Sharing', activity: 'Activity', settings: 'Account' }}
+          sections={['records', 'results', 'sharing', 'activity', 'settings'] as const}
+          labels={{
+            records: 'Records',
+            results: 'Results',
+            sharing: 'Sharing',
+            activity: 'Activity',
+            settings: 'Account',
+          }}
           current={state.screen}
           onShow={(screen) => app.show(screen)}
         />
@@ -49,6 +56,7 @@ function Screens() {
         >
           {state.phase === 'welcome' && <WelcomeScreen />}
           {state.phase === 'ready' && state.screen === 'records' && <RecordsScreen />}
+          {state.phase === 'ready' && state.screen === 'results' && <ResultsScreen />}
           {state.phase === 'ready' && state.screen === 'record' && <RecordScreen />}
           {state.phase === 'ready' && state.screen === 'add' && <AddRecordScreen />}
           {state.phase === 'ready' && state.screen === 'sharing' && <SharingScreen />}

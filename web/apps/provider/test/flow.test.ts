@@ -229,7 +229,7 @@ describe('the provider app and the admin console', () => {
     await closed.first().click();
     await expect.poll(() => closed.count(), { timeout: 15_000 }).toBe(0);
     await provider.getByText('71.5 kg').waitFor();
-    await provider.getByRole('heading', { name: /records$/ }).waitFor();
+    await provider.getByRole('heading', { name: 'Patient', exact: true }).waitFor();
     expect(await provider.getByRole('article', { name: 'Measurement or test result' }).count()).toBe(1);
 
     await patient.reload();
@@ -240,6 +240,35 @@ describe('the provider app and the admin console', () => {
     await patient.getByRole('article', { name: 'Measurement or test result' }).waitFor();
     await patient.getByRole('button', { name: 'Back to your records' }).click();
     await patient.getByRole('button', { name: /Cholesterol/ }).waitFor();
+  });
+
+  it('opens her whole chart in one release, each record logged, with values and a summary', async () => {
+    const patientSession = async () => {
+      const wallet = await Wallet.connect(
+        testWallet(privateKeyToAccount(stack.keys.patient), { rpcUrl: stack.rpcUrl, chainId: stack.chainId }),
+      );
+      const vault = new VaultClient(stack.vaultUrl);
+      await VaultSession.signIn(vault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
+      return vault;
+    };
+    const released = async () =>
+      (await (await patientSession()).auditEntries()).entries.filter(
+        (e) => e.entry.kind === 'key_released' && e.entry.actor.toLowerCase() === providerAddress.toLowerCase(),
+      ).length;
+    const before = await released();
+    await provider.reload();
+    await provider.getByRole('button', { name: 'Test Wallet' }).click();
+    await provider.getByRole('button', { name: /Open her records/ }).click();
+    await provider.getByRole('button', { name: 'Open the chart (3 records)' }).click();
+    await provider.getByRole('table', { name: 'Recent results' }).waitFor();
+    expect(await provider.getByRole('row', { name: /Cholesterol 182 mg\/dL/ }).count()).toBe(1);
+    await provider.getByRole('table', { name: 'Vital signs, latest reading' }).waitFor();
+    expect(await provider.getByRole('row', { name: /Body weight \(1 reading\) 71\.5 kg/ }).count()).toBe(1);
+    await provider.getByRole('region', { name: 'Allergies' }).getByText('No allergies').waitFor();
+    // The odd record is in its group, unshowable on its own; the chart stays.
+    await provider.getByRole('region', { name: 'Measurement or test result' }).waitFor();
+    expect(await released()).toBe(before + 3);
+    expect(await axeViolations(provider)).toEqual([]);
   });
 
   it('asks for more, and the patient sees the request by name and approves it', async () => {

@@ -22,6 +22,8 @@ import { Narrative } from './Narrative.tsx';
 import type { RecordIndex } from './references.ts';
 import { obj, objs, str } from './read.ts';
 import { ResultsTable } from './ResultsTable.tsx';
+import { TrendChart } from './TrendChart.tsx';
+import { trendFor, trendsOf } from './trends.ts';
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
   if (children === undefined || children === null || children === '') return null;
@@ -52,8 +54,9 @@ const performers = (resource: Resource, index: RecordIndex) =>
     .filter(Boolean)
     .join(', ') || undefined;
 
-function ObservationDetails({ resource }: { resource: Resource }) {
+function ObservationDetails({ resource, index }: { resource: Resource; index: RecordIndex }) {
   const flag = flagOf(resource);
+  const trend = trendFor(resource, trendsOf(index.all()));
   return (
     <>
       <dl>
@@ -63,6 +66,7 @@ function ObservationDetails({ resource }: { resource: Resource }) {
         <Field label="Status">{text(resource, 'status')}</Field>
       </dl>
       <ResultsTable lines={componentLines(resource)} caption="Parts of this result" />
+      {trend && <TrendChart trend={trend} />}
     </>
   );
 }
@@ -203,7 +207,7 @@ function Fields({ resource, index }: { resource: Resource; index: RecordIndex })
 export function Details({ resource, index }: { resource: Resource; index: RecordIndex }) {
   switch (resource.resourceType) {
     case 'Observation':
-      return <ObservationDetails resource={resource} />;
+      return <ObservationDetails resource={resource} index={index} />;
     case 'DiagnosticReport':
       return <ReportDetails resource={resource} index={index} />;
     case 'Composition':

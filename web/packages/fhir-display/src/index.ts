@@ -1,10 +1,14 @@
 export * from './fhir.ts';
 export * from './clinical.ts';
+export * from './chart.ts';
 export * from './interpretation.ts';
 export { ErrorBoundary } from './ErrorBoundary.tsx';
 export { Narrative, sanitizeNarrative } from './Narrative.tsx';
 export { ResourceView, UnshowableRecord } from './ResourceView.tsx';
 export { ResultsTable } from './ResultsTable.tsx';
+export { ChartView } from './ChartView.tsx';
+export { TrendChart } from './TrendChart.tsx';
+export * from './trends.ts';
 export { NO_RECORDS, RecordIndex } from './references.ts';
 export * from './selfReported.ts';
 export * from './read.ts';

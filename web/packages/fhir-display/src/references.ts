@@ -41,8 +41,13 @@ export class RecordIndex {
     return match ? this.#byKey.get(`${match[1]}/${match[2]}`) : undefined;
   }
 
+  /** Every record indexed, once each. */
+  all(): Resource[] {
+    return [...new Set(this.#byKey.values())];
+  }
+
   get size(): number {
-    return new Set(this.#byKey.values()).size;
+    return this.all().length;
   }
 }
 

@@ -133,3 +133,48 @@ describe('medicines, allergies, people', () => {
     expect(rowValue(allergy)).toBe('Hives, severe · high risk');
   });
 });
+
+describe('trends', () => {
+  const reading = (id: string, day: string, value: number, extra: Partial<Resource> = {}): Resource => ({
+    resourceType: 'Observation',
+    id,
+    category: [{ coding: [{ code: 'laboratory' }] }],
+    code: { coding: [{ system: 'http://loinc.org', code: '13457-7' }], text: 'LDL' },
+    valueQuantity: { value, unit: 'mg/dL' },
+    referenceRange: [{ low: { value: 0, unit: 'mg/dL' }, high: { value: 130, unit: 'mg/dL' } }],
+    effectiveDateTime: day,
+    ...extra,
+  });
+
+  it('draws a test measured more than once, oldest first, in one unit, with the latest range', async () => {
+    const { trendsOf, trendFor } = await import('../src/trends.ts');
+    const a = reading('a', '2026-03-01', 164);
+    const b = reading('b', '2025-03-01', 150, { referenceRange: [{ high: { value: 100, unit: 'mg/dL' } }] });
+    const mmol = reading('c', '2024-03-01', 3.9, { valueQuantity: { value: 3.9, unit: 'mmol/L' } });
+    const once = { ...reading('d', '2026-01-01', 5), code: { text: 'Glucose' } };
+    const bp = (id: string, day: string, s: number, d: number): Resource => ({
+      resourceType: 'Observation',
+      id,
+      effectiveDateTime: day,
+      component: [
+        { code: { coding: [{ code: '8480-6' }] }, valueQuantity: { value: s, unit: 'mmHg' } },
+        { code: { coding: [{ code: '8462-4' }] }, valueQuantity: { value: d, unit: 'mmHg' } },
+      ],
+    });
+    const trends = trendsOf([a, b, mmol, once, bp('p1', '2026-01-02', 128, 82), bp('p2', '2026-02-02', 135, 88)]);
+    expect(trends.map((t) => [t.name, t.unit, t.lines.map((l) => l.points.map((p) => p.value))])).toEqual([
+      [
+        'Blood pressure',
+        'mmHg',
+        [
+          [128, 135],
+          [82, 88],
+        ],
+      ],
+      ['LDL', 'mg/dL', [[150, 164]]],
+    ]);
+    expect(trends[1]).toMatchObject({ low: 0, high: 130, kind: 'lab' });
+    expect(trendFor(a, trends)?.name).toBe('LDL');
+    expect(trendFor(once, trends)).toBeUndefined();
+  });
+});

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 // A narrative is XHTML someone else wrote: what survives the sanitizer is text and structure.
 import { describe, expect, it } from 'vitest';
-import { sanitizeNarrative } from '../src/index.ts';
+import { sanitizeNarrative } from '../src/Narrative.tsx';
 
 describe('a narrative', () => {
   it('keeps text, tables and in-page links, and drops scripts, handlers, styles, images and outside URLs', () => {

@@ -17,7 +17,8 @@ export type { Phase } from './sessionService.ts';
 export type { SharePrefill } from './sharingService.ts';
 export { IDLE_LOCK_MINUTES };
 
-export type Screen = 'records' | 'record' | 'add' | 'sharing' | 'share' | 'links' | 'card' | 'activity' | 'settings';
+export type Screen =
+  'records' | 'results' | 'record' | 'add' | 'sharing' | 'share' | 'links' | 'card' | 'activity' | 'settings';
 
 /** The whole app's state: each service's slice, and which screen shows what. */
 export type PatientState = ShellState &

@@ -26,6 +26,7 @@ import {
   typeName,
   UNSHOWABLE,
   type RecordIndex,
+  type ResultsByTest,
   type Resource,
   type SelfReport,
 } from '@medkey/fhir-display';
@@ -39,6 +40,8 @@ export interface RecordsSlice extends StatusState {
   records: RecordItem[];
   /** Her opened records by the references other records make to them (see `readTogether`). */
   index: RecordIndex;
+  /** Her lab results and vital signs by test, with trends (the Results screen). */
+  results: { lab: ResultsByTest; vital: ResultsByTest };
   /** The timeline's filters. */
   filter: RecordFilter;
   /** What an upload would store, read from a file or her notes, nothing sealed yet. */
@@ -53,9 +56,13 @@ export interface RecordsSlice extends StatusState {
   screen?: string;
 }
 
-export const EMPTY_RECORDS: Pick<RecordsSlice, 'records' | 'index' | 'filter' | 'planned' | 'preview' | 'history'> = {
+export const EMPTY_RECORDS: Pick<
+  RecordsSlice,
+  'records' | 'index' | 'results' | 'filter' | 'planned' | 'preview' | 'history'
+> = {
   records: [],
   index: NO_RECORDS,
+  results: { lab: { trends: [], once: [] }, vital: { trends: [], once: [] } },
   filter: NO_FILTER,
   planned: [],
   preview: undefined,
@@ -92,8 +99,8 @@ export class RecordsService {
         const { records } = await vault.fetchRecords(views.slice(i, i + 500).map((v) => v.record_id));
         items.push(...(await Promise.all(records.map((content) => this.open(content)))));
       }
-      const { records, index } = readTogether(items);
-      this.ctx.set({ records: newestFirst(records), index });
+      const { records, index, results } = readTogether(items);
+      this.ctx.set({ records: newestFirst(records), index, results });
     });
   }
 
@@ -287,10 +294,10 @@ export class RecordsService {
       const shown = this.ctx.state.records.find((r) => r.view.record_id === recordId);
       if (shown && versions[0] && versions[0].version !== shown.view.version) {
         const latest = await this.open(await vault.fetchRecord(recordId));
-        const { records, index } = readTogether(
+        const { records, index, results } = readTogether(
           this.ctx.state.records.map((r) => (r.view.record_id === recordId ? latest : r)),
         );
-        this.ctx.set({ records, index });
+        this.ctx.set({ records, index, results });
       }
     });
   }

@@ -2,7 +2,18 @@
 // Pure functions over records already decrypted in this browser.
 
 import type { Category, Schemas } from '@medkey/client';
-import { RecordIndex, num, obj, objs, patientName, rowValue, str, titleOf, type Resource } from '@medkey/fhir-display';
+import {
+  RecordIndex,
+  num,
+  obj,
+  objs,
+  patientName,
+  resultsByTest,
+  rowValue,
+  str,
+  titleOf,
+  type Resource,
+} from '@medkey/fhir-display';
 
 export interface RecordItem {
   view: Schemas['RecordView'];
@@ -34,7 +45,11 @@ export const NO_FILTER: RecordFilter = { category: '', type: '', from: '', to: '
  * Her opened records read together: each title and row value with the references between them
  * followed (a prescription's Medication, a report's results), and the index that follows them.
  */
-export function readTogether(items: RecordItem[]): { records: RecordItem[]; index: RecordIndex } {
+export function readTogether(items: RecordItem[]): {
+  records: RecordItem[];
+  index: RecordIndex;
+  results: ReturnType<typeof resultsByTest>;
+} {
   const index = new RecordIndex(items.map((i) => i.resource));
   const records = items.map((item) => {
     if (!item.resource) return item;
@@ -42,7 +57,7 @@ export function readTogether(items: RecordItem[]): { records: RecordItem[]; inde
     const value = rowValue(item.resource, index);
     return { ...rest, title: titleOf(item.resource, index), ...(value ? { value } : {}) };
   });
-  return { records, index };
+  return { records, index, results: resultsByTest(index.all()) };
 }
 
 /** The day it was added to Medkey (not when it happened: see `date`). */

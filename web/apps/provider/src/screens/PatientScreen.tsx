@@ -1,6 +1,6 @@
 import { CATEGORY_LABELS } from '@medkey/app-shell';
 import type { Category } from '@medkey/client';
-import { ResourceView, formatDate, typeName } from '@medkey/fhir-display';
+import { ChartView, ResourceView, formatDate, typeName } from '@medkey/fhir-display';
 import { useState } from 'react';
 import { useProviderApp } from '../useProviderApp.ts';
 
@@ -42,46 +42,70 @@ function AddRecord() {
   );
 }
 
+/** The records listed before the chart is opened: one button each, a release logged per click. */
+function RecordList() {
+  const [state, app] = useProviderApp();
+  const patient = state.patient!;
+  return (
+    <ul className="records">
+      {patient.records.map((record) => {
+        const opened = patient.opened[record.record_id];
+        return (
+          <li key={record.record_id}>
+            {/* Sealed until opened: the day it was added is all the list can say; opened, the record's own date shows. */}
+            {opened ? (
+              <ResourceView resource={opened} />
+            ) : (
+              <button
+                type="button"
+                onClick={() => void app.openRecord(record.record_id)}
+                disabled={Boolean(state.busy)}
+              >
+                Open {typeName(record.resource_type).toLowerCase()} (
+                {CATEGORY_LABELS[record.category as Category] ?? record.category}, added{' '}
+                {formatDate(new Date(record.updated_at_ms))})
+              </button>
+            )}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
 export function PatientScreen() {
   const [state, app] = useProviderApp();
   const patient = state.patient;
   if (!patient) return null;
   const row = state.patients.find((p) => p.patient.toLowerCase() === patient.address.toLowerCase());
-  const name = row?.name;
   const canWrite = Boolean(row?.grants.some((g) => g.grant.write && g.state === 'live'));
+  const born = row?.born ? new Date(row.born) : undefined;
   return (
     <section aria-labelledby="patient-title">
       <button type="button" onClick={() => app.show('patients')}>
         Back to my patients
       </button>
-      <h1 id="patient-title">{name ?? 'Patient'}’s records</h1>
+      <h1 id="patient-title">{row?.name ?? 'Patient'}</h1>
+      {born && !Number.isNaN(born.getTime()) && <p className="born">Born {formatDate(born)}</p>}
       <p className="address">{patient.address}</p>
       {/* Keyed on her records: once one is added, the form starts empty again. */}
       {canWrite && <AddRecord key={patient.records.length} />}
-      {patient.records.length === 0 && <p>None of her records are shared with you now.</p>}
-      <ul className="records">
-        {patient.records.map((record) => {
-          const opened = patient.opened[record.record_id];
-          return (
-            <li key={record.record_id}>
-              {/* Sealed until opened: the day it was added is all the list can say; opened, the record's own date shows. */}
-              {opened ? (
-                <ResourceView resource={opened} />
-              ) : (
-                <button
-                  type="button"
-                  onClick={() => void app.openRecord(record.record_id)}
-                  disabled={Boolean(state.busy)}
-                >
-                  Open {typeName(record.resource_type).toLowerCase()} (
-                  {CATEGORY_LABELS[record.category as Category] ?? record.category}, added{' '}
-                  {formatDate(new Date(record.updated_at_ms))})
-                </button>
-              )}
-            </li>
-          );
-        })}
-      </ul>
+      {patient.records.length === 0 && <p>No records are shared with you now.</p>}
+      {patient.records.length > 0 && !patient.chart && (
+        <p>
+          <button type="button" onClick={() => void app.openChart()} disabled={Boolean(state.busy)}>
+            Open the chart ({patient.records.length} record{patient.records.length === 1 ? '' : 's'})
+          </button>{' '}
+          <span className="hint">Each record is released to you and logged on its own, in one request.</span>
+        </p>
+      )}
+      {patient.refused.length > 0 && (
+        <p role="alert">
+          {patient.refused.length} record{patient.refused.length === 1 ? ' was' : 's were'} not released:{' '}
+          {[...new Set(patient.refused.map((r) => r.message))].join(' ')}
+        </p>
+      )}
+      {patient.chart ? <ChartView chart={patient.chart} /> : <RecordList />}
     </section>
   );
 }

@@ -37,7 +37,7 @@ import {
   type StatusState,
   type WalletChoice,
 } from '@medkey/app-shell';
-import { asResource, patientName, type Resource } from '@medkey/fhir-display';
+import { asResource, chartOf, patientName, str, type Chart, type Resource } from '@medkey/fhir-display';
 import { isAddress, type Address } from 'viem';
 
 export type Phase = 'loading' | 'connect' | 'ready';
@@ -48,8 +48,30 @@ export interface PatientRow {
   patient: Address;
   /** Her name, once she shared her Patient resource and it was opened here. */
   name?: string | undefined;
+  /** Her birth date as her own Patient record gives it (`YYYY-MM-DD`, or as written). */
+  born?: string | undefined;
   grants: Schemas['GrantView'][];
 }
+
+/** A patient's records on screen; `chart` once her whole chart was opened in one batch. */
+export interface PatientOnScreen {
+  address: Address;
+  records: Schemas['RecordView'][];
+  opened: Record<string, Resource>;
+  /** Records the vault would not release when the chart was opened, with its reason in words. */
+  refused: { recordId: string; message: string }[];
+  /** The chart of everything opened, once the whole chart was opened in one go. */
+  chart?: Chart | undefined;
+}
+
+/** A record released and decrypted here. */
+interface Released {
+  view: Schemas['RecordView'];
+  resource: Resource;
+}
+
+/** The most records one key release asks for (the vault's own bound). */
+const RELEASE_BATCH = 500;
 
 export interface ProviderState extends StatusState {
   phase: Phase;
@@ -63,8 +85,8 @@ export interface ProviderState extends StatusState {
   patients: PatientRow[];
   /** This provider's own access history, checked here against the operator's signed log. */
   history?: CheckedLog | undefined;
-  /** The patient on screen: her records, and the ones opened in this browser. */
-  patient?: { address: Address; records: Schemas['RecordView'][]; opened: Record<string, Resource> } | undefined;
+  /** The patient on screen: her records, the ones opened in this browser, and the ones refused. */
+  patient?: PatientOnScreen | undefined;
 }
 
 export class ProviderApp extends AppStore<ProviderState> {
@@ -179,7 +201,12 @@ export class ProviderApp extends AppStore<ProviderState> {
     for (const grant of grants) {
       const key = grant.grant.patient.toLowerCase();
       const known = this.state.patients.find((p) => p.patient.toLowerCase() === key);
-      const row = byPatient.get(key) ?? { patient: grant.grant.patient as Address, name: known?.name, grants: [] };
+      const row = byPatient.get(key) ?? {
+        patient: grant.grant.patient as Address,
+        name: known?.name,
+        born: known?.born,
+        grants: [],
+      };
       row.grants.push(grant);
       byPatient.set(key, row);
     }
@@ -193,7 +220,11 @@ export class ProviderApp extends AppStore<ProviderState> {
     this.set({ busy: 'Reading the records you may see…', error: undefined });
     try {
       const records = await vault.patientRecords(address);
-      this.set({ screen: 'patient', patient: { address, records, opened: {} }, busy: undefined });
+      this.set({
+        screen: 'patient',
+        patient: { address, records, opened: {}, refused: [] },
+        busy: undefined,
+      });
       const details = records.find(
         (r) => r.resource_type === 'Patient' && r.created_by.toLowerCase() === r.owner.toLowerCase(),
       );
@@ -205,50 +236,103 @@ export class ProviderApp extends AppStore<ProviderState> {
 
   /** Releases a record's key through the vault's gate and decrypts it here. */
   async openRecord(recordId: string): Promise<void> {
-    const { vault, wallet, state } = this;
-    const patient = state.patient;
-    if (!vault || !wallet || !patient) return;
+    const patient = this.state.patient;
+    if (!this.vault || !this.wallet || !patient) return;
     this.set({ busy: 'Opening the record…', error: undefined });
     try {
-      if (!this.keys) {
-        this.set({ busy: 'Sign the key message in your wallet to open records in this browser.' });
-        this.keys = await this.encryptionKeys();
+      const { opened, refused } = await this.release(patient.address, [recordId]);
+      if (refused[0]) throw new MedkeyError(refused[0].code, refused[0].message);
+      this.showOpened(opened, []);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /**
+   * Opens every record of hers this provider may read, in batches of up to 500 key releases:
+   * the vault still decides and logs each record on its own, and a refusal is kept with its
+   * reason while the rest open.
+   */
+  async openChart(): Promise<void> {
+    const patient = this.state.patient;
+    if (!this.vault || !this.wallet || !patient) return;
+    this.set({ error: undefined });
+    try {
+      const ids = patient.records.map((r) => r.record_id).filter((id) => !patient.opened[id]);
+      const opened: Released[] = [];
+      const refused: PatientOnScreen['refused'] = [];
+      for (let i = 0; i < ids.length; i += RELEASE_BATCH) {
+        this.set({ busy: `Opening her chart: ${i} of ${ids.length} records…` });
+        const batch = await this.release(patient.address, ids.slice(i, i + RELEASE_BATCH));
+        opened.push(...batch.opened);
+        refused.push(...batch.refused.map((r) => ({ recordId: r.recordId, message: r.message })));
       }
-      const batch = await vault.releaseKeys(patient.address, { record_ids: [recordId] });
-      const released = batch.released[0];
-      if (!released) {
-        throw new MedkeyError(
-          batch.refused[0]?.error.code ?? 'refused',
-          batch.refused[0]?.error.message ?? 'The record could not be opened.',
-        );
-      }
-      const opened = await openRecordContent(
+      this.showOpened(opened, refused, true);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Asks the vault to release `ids`' keys and decrypts what it released, here. */
+  private async release(
+    patient: Address,
+    ids: string[],
+  ): Promise<{ opened: Released[]; refused: { recordId: string; code: string; message: string }[] }> {
+    if (!this.keys) {
+      this.set({ busy: 'Sign the key message in your wallet to open records in this browser.' });
+      this.keys = await this.encryptionKeys();
+    }
+    const batch = await this.vault!.releaseKeys(patient, { record_ids: ids });
+    const opened: Released[] = [];
+    for (const released of batch.released) {
+      const content = await openRecordContent(
         released.record,
         released.ciphertext,
         released.wrapped_key,
         this.keys.secret,
       );
-      opened.dataKey.fill(0);
-      const resource = (asResource(opened.resource) ?? {
+      content.dataKey.fill(0);
+      // Decrypted content is untrusted: what is not a resource is kept as one that says so.
+      const resource = (asResource(content.resource) ?? {
         resourceType: 'Unknown',
-        content: opened.resource,
+        content: content.resource,
       }) as Resource;
-      // Her name comes from her own Patient record only, never from one a provider wrote.
-      const ownRecord = released.record.created_by.toLowerCase() === released.record.owner.toLowerCase();
-      const name = ownRecord ? patientName(resource) : undefined;
-      const patients = name
-        ? this.state.patients.map((p) =>
-            p.patient.toLowerCase() === patient.address.toLowerCase() ? { ...p, name } : p,
-          )
-        : this.state.patients;
-      this.set({
-        busy: undefined,
-        patients,
-        patient: { ...patient, opened: { ...patient.opened, [recordId]: resource } },
-      });
-    } catch (err) {
-      this.fail(err);
+      opened.push({ view: released.record, resource });
     }
+    const refused = batch.refused.map((r) => ({
+      recordId: r.record_id,
+      code: r.error.code,
+      message: r.error.message,
+    }));
+    return { opened, refused };
+  }
+
+  /** Puts decrypted records on screen, and her name from her own Patient record among them. */
+  private showOpened(opened: Released[], refused: PatientOnScreen['refused'], chart = false) {
+    const patient = this.state.patient;
+    if (!patient) return;
+    // Her name comes from her own Patient record only, never from one a provider wrote.
+    const own = opened.find(
+      (o) => o.resource.resourceType === 'Patient' && o.view.created_by.toLowerCase() === o.view.owner.toLowerCase(),
+    );
+    const name = own ? patientName(own.resource)?.slice(0, 80) : undefined;
+    const born = own ? str(own.resource.birthDate) : undefined;
+    const patients = name
+      ? this.state.patients.map((p) =>
+          p.patient.toLowerCase() === patient.address.toLowerCase() ? { ...p, name, born } : p,
+        )
+      : this.state.patients;
+    const all = { ...patient.opened, ...Object.fromEntries(opened.map((o) => [o.view.record_id, o.resource])) };
+    this.set({
+      busy: undefined,
+      patients,
+      patient: {
+        ...patient,
+        opened: all,
+        refused: chart ? refused : patient.refused,
+        chart: chart || patient.chart ? chartOf(Object.values(all)) : undefined,
+      },
+    });
   }
 
   /**

@@ -1,0 +1,121 @@
+// A record that reads like medicine, in Debian's headless Chromium against a real anvil and
+// vault: HL7's own CCD and the R4 lipid panel imported without guesswork, results with their
+// values and flags, trends over time, and narratives shown only once sanitized. One patient's
+// story, in file order (`describe.sequential`), apart from app.test.ts's patient.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  announceWallet,
+  axeViolations,
+  chromiumLaunchOptions,
+  startDevStack,
+  testWallet,
+  type DevStack,
+} from '@medkey/client/testing';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const appDir = fileURLToPath(new URL('..', import.meta.url));
+const fixture = (name: string) => readFileSync(join(appDir, 'test/fixtures', name));
+
+let stack: DevStack;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  stack = await startDevStack({ webRoot: join(appDir, 'dist') });
+  browser = await chromium.launch(chromiumLaunchOptions());
+  const context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
+  const wallet = testWallet(privateKeyToAccount(stack.keys.patient), { rpcUrl: stack.rpcUrl, chainId: stack.chainId });
+  await announceWallet(context, 'Test Wallet', (method, params) => wallet.request({ method, params } as never));
+  // The page may reach this vault and the dev chain only: a narrative's remote image would be refused here too.
+  const allowed = [new URL(stack.vaultUrl).host, new URL(stack.rpcUrl).host];
+  await context.route('**/*', (route) =>
+    allowed.includes(new URL(route.request().url()).host) ? route.continue() : route.abort(),
+  );
+  page = await context.newPage();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+describe.sequential('a record that reads like medicine', () => {
+  it('imports HL7’s CCD without asking her about practitioners or organizations', async () => {
+    await page.goto(`http://${stack.siweDomain}/`);
+    await page.getByRole('button', { name: 'Test Wallet' }).click();
+    await page.getByRole('button', { name: 'Create my encryption key' }).click();
+    await page.getByRole('heading', { name: 'Your records' }).waitFor();
+    await page.getByRole('button', { name: 'Add records' }).click();
+    await page
+      .getByLabel('FHIR or C-CDA file')
+      .setInputFiles({ name: 'ccd.xml', mimeType: 'text/xml', buffer: fixture('hl7-ccd.xml') });
+    await page.getByRole('heading', { name: 'What will be stored' }).waitFor();
+    await page.getByText(/^105 records: .*\. Medkey put \d+ with the records they belong to/).waitFor();
+    expect(await page.getByText(/need your choice/).count()).toBe(0);
+    expect(await page.getByRole('group', { name: 'Choose for all that need a choice' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Encrypt and store 105 records' }).click();
+    await page.getByText('105 records added').waitFor({ timeout: 120_000 });
+  });
+
+  it('shows a lab report with its results, values, ranges and flags, and the value on its row', async () => {
+    await page.getByRole('button', { name: 'Add records' }).click();
+    await page
+      .getByLabel('FHIR or C-CDA file')
+      .setInputFiles({ name: 'lipids.json', mimeType: 'application/fhir+json', buffer: fixture('r4-lipids.json') });
+    await page.getByText(/^5 records: Lab results 5\. Medkey put 4 with the records/).waitFor();
+    await page.getByRole('button', { name: 'Encrypt and store 5 records' }).click();
+    await page.getByText('5 records added').waitFor();
+    const report = page.getByRole('button', { name: /Lipid Panel\s*4 results, 3 flagged/ });
+    await report.click();
+    const results = page.getByRole('table', { name: 'Results' });
+    await results.waitFor();
+    expect(
+      await results
+        .getByRole('row', { name: /Cholesterol 6\.3 mmol\/L ↑ up to 4\.5 mmol\/L Above the normal range/ })
+        .count(),
+    ).toBe(1);
+    expect(
+      await results.getByRole('row', { name: /Cholesterol in HDL 1\.3 mmol\/L ↓ at least 1\.5 mmol\/L Below/ }).count(),
+    ).toBe(1);
+    expect(await results.getByRole('row', { name: /Triglyceride 1\.3 mmol\/L up to 2 mmol\/L Within/ }).count()).toBe(
+      1,
+    );
+    expect(await axeViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Back to your records' }).click();
+    await page.getByRole('button', { name: /LDL Chol\. \(Calc\)\s*4\.6 mmol\/L ↑/ }).waitFor();
+  });
+
+  it('draws each vital sign measured more than once over time, with its readings as a table', async () => {
+    await page.getByRole('button', { name: 'Results', exact: true }).click();
+    await page.getByRole('heading', { name: 'Vitals' }).waitFor();
+    const height = page.getByRole('figure', { name: 'Body height over time' });
+    await height.waitFor();
+    expect(await height.locator('canvas').count()).toBeGreaterThan(0);
+    expect(await height.getByRole('table', { name: 'Readings of Body height' }).getByRole('row').count()).toBe(3);
+    const pressure = page.getByRole('figure', { name: /blood pressure over time/i });
+    expect(await pressure.count()).toBeGreaterThan(0);
+    expect(await axeViolations(page)).toEqual([]);
+  });
+
+  it('shows a document’s sections with their narrative, sanitized', async () => {
+    await page.getByRole('button', { name: 'Records', exact: true }).click();
+    await page.getByLabel('Search', { exact: true }).fill('Summary of episode note');
+    await page
+      .getByRole('button', { name: /Continuity of Care Document/ })
+      .first()
+      .click();
+    const section = page.getByRole('region', { name: 'ALLERGIES AND ADVERSE REACTIONS' });
+    await section.waitFor();
+    const narrative = section.locator('.narrative');
+    expect(await narrative.count()).toBe(1);
+    expect(await narrative.innerText()).toMatch(/Penicillin/i);
+    expect(await page.locator('.narrative script, .narrative img, .narrative style, .narrative [style]').count()).toBe(
+      0,
+    );
+  });
+});
