@@ -55,6 +55,8 @@ pub struct AccessRequest {
     /// Purpose code, as a grant carries it.
     pub purpose: u8,
     pub duration_secs: u64,
+    /// The provider asks to add records in those categories too (a write grant).
+    pub write: bool,
     /// The provider's free text; shown to the patient, never put on chain or in a webhook.
     pub note: Option<String>,
     pub status: RequestStatus,
@@ -74,6 +76,7 @@ pub struct NewRequest {
     pub categories: u16,
     pub purpose: u8,
     pub duration_secs: u64,
+    pub write: bool,
     pub note: Option<String>,
 }
 
@@ -115,8 +118,8 @@ pub fn new_id() -> [u8; 16] {
     id
 }
 
-const COLUMNS: &str = "request_id, provider, patient, categories, purpose, duration_secs, note, status, \
-     created_at_ms, expires_at_ms, decided_at_ms, grant_id";
+const COLUMNS: &str = "request_id, provider, patient, categories, purpose, duration_secs, write_access, note, \
+     status, created_at_ms, expires_at_ms, decided_at_ms, grant_id";
 
 #[derive(Clone, Debug)]
 pub struct AccessRequests {
@@ -139,7 +142,8 @@ impl AccessRequests {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO access_requests (request_id, provider, patient, categories, purpose, duration_secs, note, \
-             status, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9)",
+             status, created_at_ms, expires_at_ms, write_access) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10)",
         )
         .bind(new.id.to_vec())
         .bind(new.provider.to_vec())
@@ -150,6 +154,7 @@ impl AccessRequests {
         .bind(new.note.clone())
         .bind(now_ms as i64)
         .bind((now_ms + PENDING_FOR_MS) as i64)
+        .bind(i64::from(new.write))
         .execute(&mut *tx)
         .await
         .map_err(|err| match &err {
@@ -257,6 +262,7 @@ fn from_row(row: &AnyRow) -> Result<AccessRequest, sqlx::Error> {
         categories: u16::try_from(int("categories")?).map_err(|_| malformed("categories"))?,
         purpose: u8::try_from(int("purpose")?).map_err(|_| malformed("purpose"))?,
         duration_secs: int("duration_secs")?,
+        write: int("write_access")? != 0,
         note: row.try_get("note")?,
         status: RequestStatus::parse(&status).ok_or_else(|| malformed("status"))?,
         created_at_ms: int("created_at_ms")?,

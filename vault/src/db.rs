@@ -19,6 +19,8 @@ const POSTGRES: &[EmbeddedMigration] = &[
     (11, "provider_directory", include_str!("../migrations/postgres/0011_provider_directory.sql")),
     (12, "record_origin", include_str!("../migrations/postgres/0012_record_origin.sql")),
     (13, "share_links", include_str!("../migrations/postgres/0013_share_links.sql")),
+    (14, "request_write", include_str!("../migrations/postgres/0014_request_write.sql")),
+    (15, "identity_hidden", include_str!("../migrations/postgres/0015_identity_hidden.sql")),
 ];
 const SQLITE: &[EmbeddedMigration] = &[
     (1, "identity", include_str!("../migrations/sqlite/0001_identity.sql")),
@@ -34,6 +36,8 @@ const SQLITE: &[EmbeddedMigration] = &[
     (11, "provider_directory", include_str!("../migrations/sqlite/0011_provider_directory.sql")),
     (12, "record_origin", include_str!("../migrations/sqlite/0012_record_origin.sql")),
     (13, "share_links", include_str!("../migrations/sqlite/0013_share_links.sql")),
+    (14, "request_write", include_str!("../migrations/sqlite/0014_request_write.sql")),
+    (15, "identity_hidden", include_str!("../migrations/sqlite/0015_identity_hidden.sql")),
 ];
 
 /// Runs the vault's pending migrations on the mirror's database and returns its pool.

@@ -74,6 +74,9 @@ pub enum Denial {
     RefusedByChain,
     #[error("strict mode could not confirm the grant with the chain: {0}")]
     ChainUnavailable(String),
+    /// Her own Patient record, asked for by a provider she chose not to tell who she is.
+    #[error("the patient does not share who she is with this provider")]
+    IdentityHidden,
 }
 
 impl Denial {
@@ -86,6 +89,7 @@ impl Denial {
             Self::NotInRecordSet => "not_in_record_set",
             Self::RefusedByChain => "refused_by_chain",
             Self::ChainUnavailable(_) => "chain_unavailable",
+            Self::IdentityHidden => "identity_hidden",
         }
     }
 
@@ -300,6 +304,65 @@ impl ReleaseGate {
             }
         }
         Ok(Decision::Deny(if any_live { Denial::NotInRecordSet } else { Denial::NoLiveGrant }))
+    }
+}
+
+impl ReleaseGate {
+    /// Who she is (her own Patient record) for a provider she shares anything with: a live grant
+    /// of any category, or of some records, releases it, as any release would (the same
+    /// freshness, registration and strict-mode checks, on one checkpoint, caught up before
+    /// refusing). The caller has already found that no grant covers the record's own category
+    /// and that she has not hidden her identity from this provider (`identity_sharing`).
+    pub async fn decide_identity(&self, request: &ReleaseRequest) -> Result<Decision, StoreError> {
+        let now_ms = medkey_protocol::clock::now_ms();
+        let decision = self.decide_identity_on_view(request, now_ms).await?;
+        if is_retryable(&decision) && self.mirror.catch_up().await? {
+            return self.decide_identity_on_view(request, now_ms).await;
+        }
+        Ok(decision)
+    }
+
+    async fn decide_identity_on_view(&self, request: &ReleaseRequest, now_ms: u64) -> Result<Decision, StoreError> {
+        let Some(checkpoint) = self.mirror.checkpoint() else {
+            let chain_id = self.mirror.chain_id();
+            return Ok(Decision::Deny(Denial::MirrorStale(Stale::NoCheckpoint { chain_id })));
+        };
+        if let Err(stale) = Freshness::of(&checkpoint, now_ms).check(&self.policy) {
+            return Ok(Decision::Deny(Denial::MirrorStale(stale)));
+        }
+        let wall_now = now_ms / 1_000;
+        let chain_now = checkpoint.block.timestamp;
+        let (earliest, latest) = (wall_now.min(chain_now), wall_now.max(chain_now));
+        for category in Category::ALL {
+            let facts = self
+                .mirror
+                .facts(&checkpoint.block, request.provider, request.patient, category.index(), earliest)
+                .await?;
+            match &facts.provider {
+                None => return Ok(Decision::Deny(Denial::ProviderNotRegistered)),
+                Some(p) if p.status == ProviderStatus::Suspended => {
+                    return Ok(Decision::Deny(Denial::ProviderSuspended));
+                }
+                Some(_) => {}
+            }
+            let live = facts.grants.iter().find(|g| g.not_before <= earliest && g.expires_at > latest);
+            let Some(grant) = live else { continue };
+            if let Some(strict) = &self.strict {
+                let asked = ReleaseRequest { category: *category, ..request.clone() };
+                match strict.confirm(grant.grant_id, &asked).await {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(Decision::Deny(Denial::RefusedByChain)),
+                    Err(err) => return Ok(Decision::Deny(Denial::ChainUnavailable(err))),
+                }
+            }
+            return Ok(Decision::Release(Release {
+                grant_id: grant.grant_id,
+                purpose: grant.purpose,
+                expires_at: grant.expires_at,
+                emergency: grant.emergency,
+            }));
+        }
+        Ok(Decision::Deny(Denial::NoLiveGrant))
     }
 }
 

@@ -33,6 +33,7 @@ pub mod emergency_providers;
 pub mod gate;
 pub mod http;
 pub mod identity;
+pub mod identity_sharing;
 pub mod limits;
 pub mod metrics;
 pub mod metrics_sampling;

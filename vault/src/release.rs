@@ -19,6 +19,7 @@ use alloy::primitives::Address;
 use crate::attachments::StoredAttachment;
 use crate::audit_log::{AppendError, AuditEntry, stamped};
 use crate::gate::{Decision, Denial, Release, ReleaseRequest};
+use crate::identity_sharing::is_identity;
 use crate::limits::LimitError;
 use crate::records::{RecordError, RecordMeta, ReleaseView};
 use crate::release_reads::ReadError;
@@ -146,6 +147,7 @@ pub async fn keys(
     let decisions = state.gate.decide_many(&requests, &state.records).await?;
     let mut stranger = false;
     for (view, decision) in candidates.into_iter().zip(decisions) {
+        let decision = identity_decision(state, reader.address, &view.meta, decision).await?;
         let id = view.meta.record_id;
         match (decision, view.wrapped_key, view.ciphertext) {
             (Decision::Release(release), Some(wrapped_key), Some(ciphertext)) => {
@@ -220,7 +222,8 @@ pub async fn visible_records(
         if meta.erased {
             continue;
         }
-        match state.gate.decide_as_viewed(&request(reader.address, &meta), &state.records).await? {
+        let decision = state.gate.decide_as_viewed(&request(reader.address, &meta), &state.records).await?;
+        match identity_decision(state, reader.address, &meta, decision).await? {
             Decision::Release(_) => visible.push(meta),
             Decision::Deny(denial) if denial.is_unavailable() => return Err(ReleaseError::Denied(denial)),
             Decision::Deny(_) => {}
@@ -276,7 +279,8 @@ async fn decide(
     meta: &RecordMeta,
     denied_kind: &str,
 ) -> Result<Release, ReleaseError> {
-    match state.gate.decide(&request(provider, meta), &state.records).await? {
+    let decision = state.gate.decide(&request(provider, meta), &state.records).await?;
+    match identity_decision(state, provider, meta, decision).await? {
         Decision::Release(release) => Ok(release),
         Decision::Deny(denial) => {
             if denial == Denial::ProviderNotRegistered {
@@ -286,6 +290,26 @@ async fn decide(
             }
             Err(ReleaseError::Denied(denial))
         }
+    }
+}
+
+/// `decision` with the identity rule applied: her own Patient record, refused because no grant
+/// covers its category, goes to a provider she shares anything with unless she hid who she is
+/// from it (`identity_sharing`).
+async fn identity_decision(
+    state: &VaultState,
+    provider: Address,
+    meta: &RecordMeta,
+    decision: Decision,
+) -> Result<Decision, ReleaseError> {
+    match decision {
+        Decision::Deny(Denial::NoLiveGrant | Denial::NotInRecordSet) if is_identity(meta) => {
+            if state.identity_sharing.hidden(meta.owner, provider).await? {
+                return Ok(Decision::Deny(Denial::IdentityHidden));
+            }
+            Ok(state.gate.decide_identity(&request(provider, meta)).await?)
+        }
+        other => Ok(other),
     }
 }
 

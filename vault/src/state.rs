@@ -17,6 +17,7 @@ use crate::directory::Directory;
 use crate::emergency_providers::EmergencyProviders;
 use crate::gate::ReleaseGate;
 use crate::identity::{ConfigError, Identity, IdentityConfig};
+use crate::identity_sharing::IdentitySharing;
 use crate::limits::{LimitSettings, Limits};
 use crate::metrics::VaultMetrics;
 use crate::mirror_view::MirrorView;
@@ -68,6 +69,8 @@ pub struct VaultState {
     /// Attachment ciphertext (in memory unless [`AppState::with_blobs`] names a real store).
     pub blobs: BlobStore,
     pub attachments: Attachments,
+    /// The providers each patient hid who she is from (see `identity_sharing`).
+    pub identity_sharing: IdentitySharing,
     /// Accounts' published, wallet-signed encryption keys.
     pub account_keys: AccountKeys,
     /// Patients' chosen break-glass providers.
@@ -133,6 +136,7 @@ impl AppState {
             audit_key,
             blobs: BlobStore::with_store(std::sync::Arc::new(object_store::memory::InMemory::new())),
             attachments: Attachments::new(pool.clone()),
+            identity_sharing: IdentitySharing::new(pool.clone()),
             account_keys: AccountKeys::new(pool.clone()),
             emergency_providers: EmergencyProviders::new(pool.clone()),
             directory: Directory::new(pool.clone()),

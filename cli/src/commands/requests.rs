@@ -33,6 +33,9 @@ pub struct RequestArgs {
     /// A note for the patient (off chain, at most 500 characters).
     #[arg(long)]
     note: Option<String>,
+    /// Also ask to add records to her file in those categories (a write grant).
+    #[arg(long)]
+    write: bool,
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -62,13 +65,19 @@ enum RequestsCommand {
     /// List the requests (the same as `medkey requests` with no subcommand).
     #[command(after_help = "Example:\n  medkey requests list --status pending")]
     List,
-    /// Grant what the request asks for (signed by your wallet), then mark it approved.
-    #[command(after_help = "Example:\n  medkey requests approve 8f2c0b7e5d4a41e3b6c9a0f1e2d3c4b5")]
+    /// Grant what the request asks for (signed by your wallet), then mark it approved. A request
+    /// to add records too is granted as asked unless you say --read-only.
+    #[command(
+        after_help = "Examples:\n  medkey requests approve 8f2c0b7e5d4a41e3b6c9a0f1e2d3c4b5\n  medkey requests approve 8f2c0b7e5d4a41e3b6c9a0f1e2d3c4b5 --read-only"
+    )]
     Approve {
         id: String,
         /// Send the grant yourself instead of through the relayer.
         #[arg(long)]
         direct: bool,
+        /// Let the provider read only, even if it asked to add records too.
+        #[arg(long)]
+        read_only: bool,
     },
     /// Decline the request.
     #[command(after_help = "Example:\n  medkey requests decline 8f2c0b7e5d4a41e3b6c9a0f1e2d3c4b5")]
@@ -84,6 +93,7 @@ pub async fn request(args: RequestArgs) -> anyhow::Result<()> {
         categories: categories.iter().map(|c| c.as_str().to_owned()).collect(),
         purpose: args.purpose.to_string(),
         duration_secs: json!(duration_secs),
+        write: args.write,
         note: args.note.clone(),
     };
     let made: AccessRequestView = session.call(Method::POST, "/v1/access-requests", &body).await?;
@@ -112,6 +122,7 @@ pub async fn run(args: RequestsArgs) -> anyhow::Result<()> {
                         r.id,
                         r.provider,
                         r.categories.join(","),
+                        if r.write { "read, add" } else { "read" }.to_owned(),
                         r.purpose,
                         format!("{}d", r.duration_secs / 86_400),
                         r.status,
@@ -119,7 +130,7 @@ pub async fn run(args: RequestsArgs) -> anyhow::Result<()> {
                     ]
                 })
                 .collect();
-            table::print(&["REQUEST", "PROVIDER", "CATEGORIES", "PURPOSE", "FOR", "STATUS", "NOTE"], &rows);
+            table::print(&["REQUEST", "PROVIDER", "CATEGORIES", "ACCESS", "PURPOSE", "FOR", "STATUS", "NOTE"], &rows);
         }
         Some(RequestsCommand::Decline { id }) => {
             session.send("POST", &format!("/v1/access-requests/{}/decline", request_id(&id)?), None).await?;
@@ -129,7 +140,7 @@ pub async fn run(args: RequestsArgs) -> anyhow::Result<()> {
                 println!("declined {id}");
             }
         }
-        Some(RequestsCommand::Approve { id, direct }) => {
+        Some(RequestsCommand::Approve { id, direct, read_only }) => {
             let id = request_id(&id)?;
             let list: Vec<AccessRequestView> = session.get_as("/v1/access-requests?status=pending").await?;
             let found = list
@@ -148,7 +159,7 @@ pub async fn run(args: RequestsArgs) -> anyhow::Result<()> {
                 not_before: None,
                 expires_at: u32::try_from(now + duration)?,
                 purpose: found.purpose.parse()?,
-                write: false,
+                write: found.write && !read_only,
                 record_ids: Vec::new(),
                 direct,
             };
@@ -162,7 +173,8 @@ pub async fn run(args: RequestsArgs) -> anyhow::Result<()> {
                     "tx_hash": granted.tx_hash, "records_shared": granted.shared});
                 println!("{approved}");
             } else {
-                println!("approved {id}: grant {} ({} record(s) shared)", granted.grant_id, granted.shared);
+                let access = if spec.write { "read and add records" } else { "read" };
+                println!("approved {id}: grant {} to {access} ({} record(s) shared)", granted.grant_id, granted.shared);
             }
         }
     }

@@ -39,3 +39,18 @@ pub struct EmergencyProviders {
     #[schema(value_type = Vec<String>)]
     pub providers: Vec<Address>,
 }
+
+/// Who she is (her own Patient record) goes to every provider she shares anything with, but
+/// these: the providers she hid it from.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct IdentitySharing {
+    #[schema(value_type = Vec<String>, example = json!(["0x90F79bf6EB2c4f870365E785982E1f101E93b906"]))]
+    pub hidden_from: Vec<Address>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityShownBody {
+    /// `true`: the provider may read who she is while she shares anything with it; `false`: not.
+    pub shown: bool,
+}

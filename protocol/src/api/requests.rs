@@ -19,6 +19,10 @@ pub struct RequestDraft {
     /// Any JSON value is accepted here so that a wrong one gets a precise error, not a generic one.
     #[schema(value_type = u64, example = 2_592_000)]
     pub duration_secs: serde_json::Value,
+    /// Whether the provider also asks to add records in those categories (a write grant); the
+    /// patient may still answer with a read-only grant.
+    #[serde(default)]
+    pub write: bool,
     /// Free text for the patient, at most 500 characters, no control characters (no line
     /// breaks). Stays off chain and out of webhooks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,6 +55,8 @@ pub struct AccessRequestView {
     #[schema(example = "TREAT")]
     pub purpose: String,
     pub duration_secs: u64,
+    /// The provider asks to add records in those categories too.
+    pub write: bool,
     pub note: Option<String>,
     /// RFC 3339.
     pub created_at: String,

@@ -29,6 +29,7 @@ mod vault_gate;
 mod vault_hardening;
 mod vault_http;
 mod vault_identity;
+mod vault_identity_sharing;
 mod vault_integrity;
 mod vault_key_batch;
 mod vault_mfa;

@@ -97,6 +97,7 @@ async fn a_request_is_answered_with_the_patients_own_grant(backend: Backend) {
     assert_eq!(request["patient"].as_str().unwrap().parse::<Address>().unwrap(), alice);
     assert_eq!(request["provider"].as_str().unwrap().parse::<Address>().unwrap(), lab);
     assert!(request["grant_id"].is_null() && request["decided_at"].is_null(), "{request}");
+    assert_eq!(request["write"], false, "read only unless asked: {request}");
     let id = request["id"].as_str().unwrap().to_owned();
     assert_eq!(id.len(), 32);
     let (status, body) = w.call("POST", "/v1/access-requests", &lab_token, Some(ask(alice))).await;
@@ -251,6 +252,7 @@ async fn declines_refusals_and_bad_input(backend: Backend) {
         (with("note", json!("line one\nline two")), "invalid_note"),
         (with("note", json!("escape \u{1b}[31m")), "invalid_note"),
         (with("grant", json!(true)), "invalid_body"),
+        (with("write", json!("yes")), "invalid_body"),
         (json!({"patient": alice}), "invalid_body"),
     ];
     for (body, expected) in cases {
@@ -265,10 +267,14 @@ async fn declines_refusals_and_bad_input(backend: Backend) {
     assert_eq!(w.request_rows().await, rows, "no bad request was stored");
     // Exactly at the limits is fine (and 500 characters of any script).
     let edge = json!({"patient": alice, "categories": ["genetics"], "purpose": "hresch", "duration_secs": 3_600,
-        "note": "é".repeat(500)});
+        "note": "é".repeat(500), "write": true});
     let (status, body) = w.call("POST", "/v1/access-requests", &clinic_token, Some(edge)).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!((body["purpose"].as_str(), body["categories"].clone()), (Some("HRESCH"), json!(["genetics"])));
+    // Asking to add records too is kept, and the patient reads it in her list.
+    assert_eq!(body["write"], true, "{body}");
+    let (_, listed) = w.call("GET", "/v1/access-requests?status=pending", &alice_token, None).await;
+    assert!(listed.as_array().unwrap().iter().any(|r| r["id"] == body["id"] && r["write"] == true), "{listed}");
 
     let (status, body) = w.call("GET", "/v1/access-requests?status=maybe", &alice_token, None).await;
     assert_eq!((status, code(&body)), (400, Some("invalid_status")));
@@ -299,6 +305,7 @@ async fn unanswered_requests_expire_after_thirty_days(backend: Backend) {
         categories: Category::mask([Category::Vitals]),
         purpose: Purpose::Treat.index(),
         duration_secs: 86_400,
+        write: false,
         note: None,
     };
     store.create(&old, now - PENDING_FOR_MS - 60_000, None).await.unwrap();

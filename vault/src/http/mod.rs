@@ -15,6 +15,7 @@ mod error;
 mod error_shape;
 mod grant_routes;
 mod health;
+mod identity_sharing_routes;
 mod ids;
 mod json;
 mod key_batch_routes;
@@ -75,6 +76,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(account_key_routes::publish))
         .routes(routes!(account_key_routes::fetch))
         .routes(routes!(emergency_provider_routes::list, emergency_provider_routes::replace))
+        .routes(routes!(identity_sharing_routes::get))
+        .routes(routes!(identity_sharing_routes::set))
         .routes(routes!(grant_routes::list))
         .routes(routes!(relay_routes::grant_typed_data))
         .routes(routes!(relay_routes::revoke_typed_data))

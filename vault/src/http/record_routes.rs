@@ -20,6 +20,7 @@ use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
 use super::{ApiError, AppState};
 use crate::audit_log::AuditEntry;
 use crate::gate::{Decision, ReleaseRequest};
+use crate::identity_sharing::is_identity;
 use crate::records::{KeyAdder, NewRecord, NewVersion, RecordError, RecordMeta};
 use medkey_protocol::RecordId;
 use medkey_protocol::clock::now_ms;
@@ -154,7 +155,7 @@ pub async fn create(
     log(&state, "record_created", caller.address, &meta).await?;
     // Providers with a live grant on this category who have no key yet: the client wraps for them.
     let wrapped_for: BTreeSet<Address> = version.wrapped_keys.iter().map(|(a, _)| *a).collect();
-    let needing = providers_with_live_grants(&state, patient, body.category)
+    let needing = providers_with_live_grants(&state, patient, body.category, is_identity(&meta))
         .await?
         .into_iter()
         .filter(|(provider, _)| !wrapped_for.contains(provider))
@@ -403,18 +404,27 @@ pub(super) async fn log(state: &AppState, kind: &str, actor: Address, meta: &Rec
     Ok(state.audit.append(&entry).await?)
 }
 
-/// Active providers holding a live grant from `patient` on `category`, with their published key.
+/// Active providers holding a live grant from `patient` on `category` (on any category, for her
+/// own Patient record, but those she hid who she is from), with their published key.
 async fn providers_with_live_grants(
     state: &AppState,
     patient: Address,
     category: Category,
+    identity: bool,
 ) -> Result<Vec<(Address, alloy::primitives::B256)>, ApiError> {
     let now = now_ms() / 1_000;
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
+    // Who she is goes to every provider she shares anything with, but those she hid it from.
+    let hidden: BTreeSet<Address> = if identity {
+        state.identity_sharing.hidden_from(patient).await?.into_iter().collect()
+    } else {
+        BTreeSet::new()
+    };
     for grant in state.mirror.grants_of_patient(state.chain_id, patient).await? {
         let live = grant.state_at(now) == medkey_indexer::model::GrantState::Live;
-        if !live || !grant.covers_category(category.index()) || !seen.insert(grant.provider) {
+        let covers = grant.covers_category(category.index()) || (identity && !hidden.contains(&grant.provider));
+        if !live || !covers || !seen.insert(grant.provider) {
             continue;
         }
         if let Some(p) = state.mirror.provider(state.chain_id, grant.provider).await?

@@ -49,6 +49,7 @@ impl From<AccessRequest> for AccessRequestView {
             categories: Category::from_mask(r.categories).into_iter().map(String::from).collect(),
             purpose: Purpose::from_index(r.purpose).map_or_else(|| r.purpose.to_string(), String::from),
             duration_secs: r.duration_secs,
+            write: r.write,
             note: r.note,
             created_at: rfc3339(r.created_at_ms),
             expires_at: rfc3339(r.expires_at_ms),
@@ -137,6 +138,7 @@ pub async fn create(
         categories: Category::mask(categories),
         purpose: purpose.index(),
         duration_secs,
+        write: draft.write,
         note,
     };
     // The webhook names the request, never its note: a receiver learns metadata only.

@@ -32,7 +32,8 @@ beforeAll(async () => {
   const wallet = testWallet(privateKeyToAccount(stack.keys.patient), { rpcUrl: stack.rpcUrl, chainId: stack.chainId });
   await announceWallet(context, 'Test Wallet', (method, params) => wallet.request({ method, params } as never));
   // The page may reach this vault and the dev chain only: a narrative's remote image would be refused here too.
-  const allowed = [new URL(stack.vaultUrl).host, new URL(stack.rpcUrl).host];
+  const hosts = (url: string) => [new URL(url).host, `localhost:${new URL(url).port}`];
+  const allowed = [...hosts(stack.vaultUrl), ...hosts(stack.rpcUrl)];
   await context.route('**/*', (route) =>
     allowed.includes(new URL(route.request().url()).host) ? route.continue() : route.abort(),
   );
@@ -106,7 +107,7 @@ describe.sequential('a record that reads like medicine', () => {
     await page.getByRole('button', { name: 'Records', exact: true }).click();
     await page.getByLabel('Search', { exact: true }).fill('Summary of episode note');
     await page
-      .getByRole('button', { name: /Continuity of Care Document/ })
+      .getByRole('button', { name: /Summary of episode note/ })
       .first()
       .click();
     const section = page.getByRole('region', { name: 'ALLERGIES AND ADVERSE REACTIONS' });

@@ -136,12 +136,15 @@ describe('the provider app and the admin console', () => {
       code: { coding: [{ system: 'http://loinc.org', code: '2093-3', display: 'Cholesterol' }] },
       valueQuantity: { value: 182, unit: 'mg/dL' },
     };
+    // Her own Patient record says who she is: a provider she shares anything with sees it.
+    const me = { resourceType: 'Patient', name: [{ given: ['Maria'], family: 'Example' }], birthDate: '1980-04-12' };
+    const file = { resourceType: 'Bundle', type: 'collection', entry: [{ resource: result }, { resource: me }] };
     await patient.getByRole('button', { name: 'Add records' }).click();
     await patient
       .getByLabel('FHIR or C-CDA file')
-      .setInputFiles({ name: 'chol.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(result)) });
-    await patient.getByRole('button', { name: 'Encrypt and store 1 record' }).click();
-    await patient.getByText('1 record added').waitFor();
+      .setInputFiles({ name: 'chol.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(file)) });
+    await patient.getByRole('button', { name: 'Encrypt and store 2 records' }).click();
+    await patient.getByText('2 records added').waitFor();
     await patient.getByRole('button', { name: 'Sharing', exact: true }).click();
     await patient.getByRole('button', { name: 'Share with a provider' }).click();
     await patient.getByLabel('Find your provider by name, practice, city or NPI').fill('reyes');
@@ -150,9 +153,10 @@ describe('the provider app and the admin console', () => {
     await patient.getByText(`${providerAddress} is a registered provider.`).waitFor();
     await patient.getByLabel('Lab results').check();
     await patient.getByText(`Dr. Ana Reyes (${providerAddress}) can read your lab results until`).waitFor();
+    await patient.getByText(/also sees who you are \(your name and date of birth/).waitFor();
     expect(await axeViolations(patient)).toEqual([]);
     await patient.getByRole('button', { name: 'Sign and share' }).click();
-    await patient.getByText('Shared. 1 existing record can now be opened by the provider.').waitFor();
+    await patient.getByText('Shared. 2 existing records can now be opened by the provider.').waitFor();
     await patient.getByRole('button', { name: 'Stop sharing with Dr. Ana Reyes' }).waitFor();
   });
 
@@ -164,6 +168,9 @@ describe('the provider app and the admin console', () => {
     await provider.getByText('Lab results — for treatment, until').waitFor();
     expect(await axeViolations(provider)).toEqual([]);
     await provider.getByRole('button', { name: /Open her records/ }).click();
+    // Who she is, from her own Patient record, released under the lab-results grant.
+    await provider.getByRole('heading', { name: 'Maria Example', level: 1 }).waitFor();
+    await provider.getByText(/^Born (12 April|April 12,) 1980$/).waitFor();
     await provider.getByRole('button', { name: /Open measurement or test result/ }).click();
     await provider.getByText('182 mg/dL').waitFor();
     expect(await axeViolations(provider)).toEqual([]);
@@ -229,7 +236,7 @@ describe('the provider app and the admin console', () => {
     await closed.first().click();
     await expect.poll(() => closed.count(), { timeout: 15_000 }).toBe(0);
     await provider.getByText('71.5 kg').waitFor();
-    await provider.getByRole('heading', { name: 'Patient', exact: true }).waitFor();
+    await provider.getByRole('heading', { name: 'Maria Example', level: 1 }).waitFor();
     expect(await provider.getByRole('article', { name: 'Measurement or test result' }).count()).toBe(1);
 
     await patient.reload();
@@ -259,7 +266,8 @@ describe('the provider app and the admin console', () => {
     await provider.reload();
     await provider.getByRole('button', { name: 'Test Wallet' }).click();
     await provider.getByRole('button', { name: /Open her records/ }).click();
-    await provider.getByRole('button', { name: 'Open the chart (3 records)' }).click();
+    await provider.getByRole('heading', { name: 'Maria Example', level: 1 }).waitFor();
+    await provider.getByRole('button', { name: 'Open the chart (4 records)' }).click();
     await provider.getByRole('table', { name: 'Recent results' }).waitFor();
     expect(await provider.getByRole('row', { name: /Cholesterol 182 mg\/dL/ }).count()).toBe(1);
     await provider.getByRole('table', { name: 'Vital signs, latest reading' }).waitFor();
@@ -267,7 +275,7 @@ describe('the provider app and the admin console', () => {
     await provider.getByRole('region', { name: 'Allergies' }).getByText('No allergies').waitFor();
     // The odd record is in its group, unshowable on its own; the chart stays.
     await provider.getByRole('region', { name: 'Measurement or test result' }).waitFor();
-    expect(await released()).toBe(before + 3);
+    expect(await released()).toBe(before + 4); // who she is on opening, then the other three at once
     expect(await axeViolations(provider)).toEqual([]);
   });
 
@@ -286,8 +294,16 @@ describe('the provider app and the admin console', () => {
     await patient.getByText('Before your cardiology visit').waitFor();
     await patient.getByText(/Dr\. Ana Reyes.*asks to read your vaccinations/).waitFor();
     await patient.getByRole('button', { name: 'Review and approve' }).click();
+    // She shares her vaccinations, but no longer who she is: the vault refuses it from now on.
+    await patient.getByLabel(/Let them see your name and date of birth/).uncheck();
+    await patient.getByText(/will not see who you are/).waitFor();
     await patient.getByRole('button', { name: 'Sign and share' }).click();
     await patient.getByText(/Shared\./).waitFor();
+    await provider.reload();
+    await provider.getByRole('button', { name: 'Test Wallet' }).click();
+    await provider.getByRole('button', { name: /Open her records/ }).click();
+    await provider.getByRole('heading', { name: 'Patient', exact: true, level: 1 }).waitFor();
+    expect(await provider.getByText('Maria Example').count()).toBe(0);
   });
 
   it('shows the provider its own access history, checked against the signed log', async () => {

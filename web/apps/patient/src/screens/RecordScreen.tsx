@@ -1,4 +1,5 @@
-import { ResourceView, UNSHOWABLE, UnshowableRecord } from '@medkey/fhir-display';
+import { ResourceView, UNSHOWABLE, UnshowableRecord, formatDate } from '@medkey/fhir-display';
+import { ProviderName } from './ProviderName.tsx';
 import { useState } from 'react';
 import { attachedFile } from '../services/timeline.ts';
 import { usePatientApp } from '../usePatientApp.ts';
@@ -44,6 +45,13 @@ export function RecordScreen() {
         </p>
       )}
       {unshowable && <UnshowableRecord text={item.text} />}
+      {item && item.view.created_by.toLowerCase() !== item.view.owner.toLowerCase() && (
+        <p className="notice">
+          Added to your records by{' '}
+          <ProviderName address={item.view.created_by} checked={state.names[item.view.created_by.toLowerCase()]} /> on{' '}
+          {formatDate(new Date(item.view.created_at_ms))}.
+        </p>
+      )}
       {item?.resource && <ResourceView resource={item.resource} index={state.index} />}
       {attachedFile(item) && !state.preview && (
         <button

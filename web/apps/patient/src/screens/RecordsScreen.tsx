@@ -10,6 +10,7 @@ import {
   type RecordItem,
 } from '../services/timeline.ts';
 import { saveFile } from '../services/saveFile.ts';
+import { shortName } from './ProviderName.tsx';
 import { usePatientApp } from '../usePatientApp.ts';
 
 /** A row that failed to render: it says so and still opens, to read its JSON or erase it. */
@@ -24,7 +25,7 @@ function UnshowableRow({ recordId }: { recordId: string }) {
 
 /** One line of the timeline: when it happened (or that it is undated, and when it was added), what it is. */
 function TimelineRow({ item }: { item: RecordItem }) {
-  const [, app] = usePatientApp();
+  const [{ names }, app] = usePatientApp();
   return (
     <li>
       <ErrorBoundary fallback={<UnshowableRow recordId={item.view.record_id} />} resetKey={item}>
@@ -40,7 +41,8 @@ function TimelineRow({ item }: { item: RecordItem }) {
           <span className="record-meta">
             {typeName(item.view.resource_type)} ·{' '}
             {CATEGORY_LABELS[item.view.category as keyof typeof CATEGORY_LABELS] ?? item.view.category}
-            {item.view.created_by !== item.view.owner && ` · added by ${item.view.created_by}`}
+            {item.view.created_by.toLowerCase() !== item.view.owner.toLowerCase() &&
+              ` · added by ${shortName(item.view.created_by, names[item.view.created_by.toLowerCase()])}`}
           </span>
           {item.problem === UNSHOWABLE && <span className="record-problem"> {UNSHOWABLE}</span>}
         </button>

@@ -16,6 +16,8 @@ export function ShareScreen() {
   const [categories, setCategories] = useState<Category[]>(prefill?.categories ?? []);
   const [purpose, setPurpose] = useState<Purpose>((prefill?.purpose as Purpose | undefined) ?? 'TREAT');
   const [days, setDays] = useState<number>(prefill?.days ?? 30);
+  const [write, setWrite] = useState<boolean>(prefill?.write ?? false);
+  const [showWho, setShowWho] = useState(true);
   const until = new Date(Date.now() + days * DAY);
   const provider = state.provider;
   const ready = provider?.status === 'active' && categories.length > 0;
@@ -129,6 +131,21 @@ export function ShareScreen() {
           </label>
         ))}
       </fieldset>
+      <fieldset>
+        <legend>5. May they add records?</legend>
+        <label className="choice">
+          <input type="checkbox" checked={write} onChange={(e) => setWrite(e.currentTarget.checked)} /> Let them add
+          records to your file in these categories (a test result, a letter)
+          {prefill?.write && ' (they asked for this)'}
+        </label>
+      </fieldset>
+      <fieldset>
+        <legend>6. Who you are</legend>
+        <label className="choice">
+          <input type="checkbox" checked={showWho} onChange={(e) => setShowWho(e.currentTarget.checked)} /> Let them see
+          your name and date of birth (from your personal details), so they know whose records these are
+        </label>
+      </fieldset>
       {ready && (
         <div className="summary" aria-live="polite">
           <h2>What you are about to sign</h2>
@@ -136,6 +153,8 @@ export function ShareScreen() {
             namedAddress(provider.address, state.names[provider.address.toLowerCase()]),
             categories,
             until,
+            write,
+            showWho,
           ).map((line) => (
             <p key={line}>{line}</p>
           ))}
@@ -145,7 +164,16 @@ export function ShareScreen() {
         type="button"
         disabled={!ready || Boolean(state.busy)}
         onClick={() =>
-          void app.sharing.share({ provider: provider!.address as Address, categories, purpose, expiresAt: until })
+          void app.sharing.share(
+            {
+              provider: provider!.address as Address,
+              categories,
+              purpose,
+              expiresAt: until,
+              ...(write ? { write: true } : {}),
+            },
+            showWho,
+          )
         }
       >
         Sign and share

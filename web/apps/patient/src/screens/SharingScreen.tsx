@@ -36,7 +36,7 @@ export function SharingScreen() {
               <li key={request.id}>
                 <p>
                   <ProviderName address={request.provider} checked={state.names[request.provider.toLowerCase()]} /> asks
-                  to read your{' '}
+                  to {request.write ? 'read and add to' : 'read'} your{' '}
                   {listOf(request.categories.map((c) => CATEGORY_LABELS[c as Category]?.toLowerCase() ?? c))} for{' '}
                   {Math.round(request.duration_secs / 86_400)} days.
                 </p>

@@ -10,6 +10,7 @@ import { ActivityService, type ActivitySlice } from './activityService.ts';
 import type { ServiceContext } from './context.ts';
 import { EMPTY_LINKS, LinksService, type LinksSlice } from './linksService.ts';
 import { EMPTY_RECORDS, RecordsService, type RecordsSlice } from './recordsService.ts';
+import { recordAuthors } from './timeline.ts';
 import { IDLE_LOCK_MINUTES, LOCKED_FOR_IDLE, SessionService, type SessionSlice } from './sessionService.ts';
 import { EMPTY_SHARING, SharingService, type SharingSlice } from './sharingService.ts';
 
@@ -56,7 +57,11 @@ export class PatientApp extends AppStore<PatientState> {
     this.login = new SessionService(
       ctx,
       (choice, config) => this.signIn(choice, config),
-      () => this.records.load(),
+      async () => {
+        await this.records.load();
+        // Records a provider added name it: the directory's name, checked on chain.
+        await this.sharing.loadNames(recordAuthors(this.state.records));
+      },
       this.lock,
       idleMs,
     );

@@ -28,6 +28,8 @@ export interface SharePrefill {
   categories: Category[];
   purpose: string;
   days: number;
+  /** The provider asked to add records too. */
+  write: boolean;
 }
 
 export interface SharingSlice extends StatusState {
@@ -138,13 +140,21 @@ export class SharingService {
     });
   }
 
-  /** Signs the grant in the wallet and shares her existing records in those categories. */
-  async share(request: GrantRequest): Promise<void> {
+  /**
+   * Signs the grant in the wallet and shares her existing records in those categories; who she
+   * is (her own Patient record) too, unless `showWho` is false.
+   */
+  async share(request: GrantRequest, showWho = true): Promise<void> {
     await this.ctx.run('Sign the grant in your wallet (it costs nothing).', async () => {
       const ctx = this.shareContext();
       const views = this.ctx.state.records.map((r) => r.view);
-      const { grantId, shared } = await share(ctx, request, views, (done, total) =>
-        this.ctx.set({ busy: total === 0 ? 'Shared.' : `Sharing your existing records: ${done} of ${total}…` }),
+      const { grantId, shared } = await share(
+        ctx,
+        request,
+        views,
+        (done, total) =>
+          this.ctx.set({ busy: total === 0 ? 'Shared.' : `Sharing your existing records: ${done} of ${total}…` }),
+        showWho,
       );
       const answered = this.ctx.state.prefill?.requestId;
       if (answered) await ctx.vault.approveRequest(answered, grantId);
@@ -180,6 +190,7 @@ export class SharingService {
         categories,
         purpose: request.purpose,
         days: Math.max(1, Math.round(request.duration_secs / 86_400)),
+        write: request.write,
       },
     });
     void this.lookUp(request.provider);

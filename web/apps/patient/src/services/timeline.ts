@@ -155,3 +155,9 @@ export function ownName(items: RecordItem[]): string | undefined {
   }
   return undefined;
 }
+
+/** Who added any of her records other than herself (providers under a write grant), once each. */
+export function recordAuthors(items: RecordItem[]): string[] {
+  const others = items.filter((i) => i.view.created_by.toLowerCase() !== i.view.owner.toLowerCase());
+  return [...new Set(others.map((i) => i.view.created_by.toLowerCase()))];
+}

@@ -11,6 +11,7 @@ export function RequestScreen() {
   const [purpose, setPurpose] = useState<Purpose>('TREAT');
   const [days, setDays] = useState(30);
   const [note, setNote] = useState('');
+  const [write, setWrite] = useState(false);
   const [problem, setProblem] = useState<string>();
 
   function submit(event: FormEvent) {
@@ -21,13 +22,13 @@ export function RequestScreen() {
       );
     if (categories.length === 0) return setProblem('Choose at least one kind of record to ask for.');
     setProblem(undefined);
-    void app.requestAccess({ patient: patient.trim(), categories, purpose, days, note: note.trim() });
+    void app.requestAccess({ patient: patient.trim(), categories, purpose, days, note: note.trim(), write });
   }
 
   return (
     <section aria-labelledby="request-title">
       <h1 id="request-title">Request access</h1>
-      <p>The patient sees your request, with your name from the directory, and answers it from her own app.</p>
+      <p>The patient sees your request, with your name from the directory, and answers it from their own app.</p>
       <form onSubmit={submit}>
         <label>
           Patient’s address
@@ -48,6 +49,11 @@ export function RequestScreen() {
             </label>
           ))}
         </fieldset>
+        <label className="check">
+          <input type="checkbox" checked={write} onChange={(e) => setWrite(e.target.checked)} />
+          Also ask to add records to the patient’s file in these categories (results, letters): each shows it came from
+          you
+        </label>
         <label>
           Why
           <select value={purpose} onChange={(e) => setPurpose(e.target.value as Purpose)}>

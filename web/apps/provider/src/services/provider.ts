@@ -398,6 +398,8 @@ export class ProviderApp extends AppStore<ProviderState> {
     purpose: Purpose;
     days: number;
     note: string;
+    /** Also ask to add records in those categories (a write grant). */
+    write?: boolean;
   }): Promise<void> {
     const vault = this.vault;
     if (!vault) return;
@@ -408,6 +410,7 @@ export class ProviderApp extends AppStore<ProviderState> {
         categories: request.categories,
         purpose: request.purpose,
         duration_secs: request.days * 86_400,
+        ...(request.write ? { write: true } : {}),
         ...(request.note ? { note: request.note } : {}),
       });
       this.set({

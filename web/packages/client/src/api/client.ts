@@ -363,6 +363,18 @@ export class VaultClient {
     return must(this.api.POST('/v1/admin/reasons', { body: { reason } }));
   }
 
+  /** The providers she hid who she is (her own Patient record) from. */
+  identitySharing(): Promise<Schemas['IdentitySharing']> {
+    return must(this.api.GET('/v1/account/identity-sharing'));
+  }
+
+  /** Shows who she is to `provider` (while she shares anything with it), or hides it. */
+  async setIdentityShown(provider: string, shown: boolean): Promise<void> {
+    await must(
+      this.api.PUT('/v1/account/identity-sharing/{provider}', { params: { path: { provider } }, body: { shown } }),
+    );
+  }
+
   auditEntries(
     query: paths['/v1/audit/entries']['get']['parameters']['query'] = {},
   ): Promise<Schemas['ProvenEntries']> {

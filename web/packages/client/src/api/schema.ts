@@ -197,6 +197,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/account/identity-sharing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The providers the caller hid who she is from. */
+        get: operations["get_identity_sharing"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/account/identity-sharing/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Shows or hides who the caller is from one provider; logged in her audit log. */
+        put: operations["set_identity_sharing"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/accounts/{address}/encryption-key": {
         parameters: {
             query?: never;
@@ -1001,6 +1035,8 @@ export interface components {
              * @example pending
              */
             status: string;
+            /** @description The provider asks to add records in those categories too. */
+            write: boolean;
         };
         /** @description The registry roles the caller holds, from the chain's events. */
         AdminRoles: {
@@ -1388,6 +1424,22 @@ export interface components {
              */
             status: string;
         };
+        /**
+         * @description Who she is (her own Patient record) goes to every provider she shares anything with, but
+         *     these: the providers she hid it from.
+         */
+        IdentitySharing: {
+            /**
+             * @example [
+             *       "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+             *     ]
+             */
+            hidden_from: string[];
+        };
+        IdentityShownBody: {
+            /** @description `true`: the provider may read who she is while she shares anything with it; `false`: not. */
+            shown: boolean;
+        };
         IndexerStatus: {
             /** @description Whether the vault would release keys now (the freshness policy). */
             fresh: boolean;
@@ -1771,6 +1823,11 @@ export interface components {
              * @example TREAT
              */
             purpose: string;
+            /**
+             * @description Whether the provider also asks to add records in those categories (a write grant); the
+             *     patient may still answer with a read-only grant.
+             */
+            write?: boolean;
         };
         RevokeDraft: {
             /** @example 0x3c1d6e2f9a8b7c6d5e4f30211203f4e5d6c7b8a9f0e1d2c3b4a5968778695a4b */
@@ -2899,6 +2956,150 @@ export interface operations {
                 content?: never;
             };
             /** @description invalid_key / bad_signature (not the caller's signature of the statement for this key and chain) / malformed_json / invalid_body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description database_unavailable: the database is not answering; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_identity_sharing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The providers she hid who she is from */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentitySharing"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description database_unavailable: the database is not answering; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_identity_sharing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The provider's address (0x-prefixed hex) */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentityShownBody"];
+            };
+        };
+        responses: {
+            /** @description Set */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_address / invalid_request (her own address) / malformed_json / invalid_body */
             400: {
                 headers: {
                     [name: string]: unknown;
