@@ -20,6 +20,7 @@ export * from './patientSummary.ts';
 export * from './audit.ts';
 export * from './categoryInference.ts';
 export * from './fileCategories.ts';
+export * from './fhirValidation.ts';
 export * from './localWallet.ts';
 export * from './emergency.ts';
 export * from './portability.ts';

@@ -50,6 +50,24 @@ export function PlanReview() {
         {summary.byFile > 0 &&
           ` Medkey put ${summary.byFile} with the records they belong to (a test's results with its report, a doctor or clinic with the records that name them).`}
       </p>
+      {summary.invalid > 0 && (
+        <p className="warning" role="status">
+          {summary.invalid === 1 ? 'One record is' : `${summary.invalid} records are`} not valid FHIR R4 and will be
+          left out ({summary.firstInvalid}): another system may not read {summary.invalid === 1 ? 'it' : 'them'}.{' '}
+          <button type="button" onClick={() => app.records.keepIn('invalid')}>
+            Store {summary.invalid === 1 ? 'it' : 'them'} as {summary.invalid === 1 ? 'it is' : 'they are'}
+          </button>
+        </p>
+      )}
+      {summary.stored > 0 && (
+        <p className="hint" role="status">
+          {summary.stored === 1 ? 'One record is' : `${summary.stored} records are`} stored already, with the same
+          content, and will be skipped.{' '}
+          <button type="button" onClick={() => app.records.keepIn('stored')}>
+            Store {summary.stored === 1 ? 'it' : 'them'} again
+          </button>
+        </p>
+      )}
       {summary.undecided > 0 && (
         <>
           <p className="warning">
@@ -68,9 +86,14 @@ export function PlanReview() {
         </thead>
         <tbody>
           {state.planned.map((plan, i) => (
-            <tr key={i} className={plan.sensitive ? 'sensitive' : undefined}>
+            <tr key={i} className={plan.skip ? 'left-out' : plan.sensitive ? 'sensitive' : undefined}>
               <td>
                 {titleOf(plan.resource)} <span className="hint">({typeName(plan.resource.resourceType)})</span>
+                {plan.skip && (
+                  <p className="warning">
+                    Left out: {plan.invalid ? `not valid FHIR R4 (${plan.invalid})` : 'stored already'}.
+                  </p>
+                )}
                 {plan.attachment && (
                   <p className="hint">
                     With an attached file: {plan.attachment.title} ({formatSize(plan.attachment.file.size)})
@@ -104,8 +127,12 @@ export function PlanReview() {
           ))}
         </tbody>
       </table>
-      <button type="button" onClick={() => void app.records.storePlanned()} disabled={Boolean(state.busy)}>
-        Encrypt and store {state.planned.length} record{state.planned.length === 1 ? '' : 's'}
+      <button
+        type="button"
+        onClick={() => void app.records.storePlanned()}
+        disabled={Boolean(state.busy) || summary.total === 0}
+      >
+        Encrypt and store {summary.total} record{summary.total === 1 ? '' : 's'}
       </button>
     </>
   );

@@ -34,6 +34,12 @@ export interface PlannedRecord {
   because?: string;
   /** A file the record carried inline (base64), to be stored encrypted beside it. */
   attachment?: InlineAttachment;
+  /** Why it is not valid FHIR R4 ("Observation.code: Missing required property"), if it is not. */
+  invalid?: string;
+  /** She has a record with this very content already (the file was added before). */
+  stored?: boolean;
+  /** Left out of what is stored: invalid or stored already, until she says otherwise. */
+  skip?: boolean;
 }
 
 /**

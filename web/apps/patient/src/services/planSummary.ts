@@ -3,20 +3,32 @@
 
 import { CATEGORIES, type Category } from '@medkey/client';
 import type { PlannedRecord } from './importFile.ts';
+import { leftOut } from './planChecks.ts';
 
 export interface PlanSummary {
+  /** What will be stored (those left out not counted). */
   total: number;
+  /** Left out: not valid FHIR R4 (with the first one's problem), or stored already. */
+  invalid: number;
+  firstInvalid?: string;
+  stored: number;
   byCategory: { category: Category; count: number }[];
   /** Placed by what the file says of them, not by their own codes. */
   byFile: number;
   undecided: number;
 }
 
-export function planSummary(planned: readonly PlannedRecord[]): PlanSummary {
+export function planSummary(all: readonly PlannedRecord[]): PlanSummary {
+  const planned = all.filter((p) => !p.skip);
   const counts = new Map<Category, number>();
   for (const p of planned) if (p.category) counts.set(p.category, (counts.get(p.category) ?? 0) + 1);
+  const out = leftOut(all);
+  const firstInvalid = all.find((p) => p.skip && p.invalid)?.invalid;
   return {
     total: planned.length,
+    invalid: out.invalid,
+    stored: out.stored,
+    ...(firstInvalid ? { firstInvalid } : {}),
     byCategory: CATEGORIES.filter((c) => counts.has(c)).map((category) => ({ category, count: counts.get(category)! })),
     byFile: planned.filter((p) => p.source === 'result' || p.source === 'context').length,
     undecided: planned.filter((p) => !p.category).length,

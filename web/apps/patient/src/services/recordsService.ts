@@ -32,7 +32,9 @@ import {
 } from '@medkey/fhir-display';
 import type { StatusState } from '@medkey/app-shell';
 import { plural, type ServiceContext } from './context.ts';
+import { importProgress, interruptedImport } from './importProgress.ts';
 import { plan, planAll, readRecordsFile, type PlannedRecord } from './importFile.ts';
+import { checkPlan, keepIn } from './planChecks.ts';
 import { saveFile } from './saveFile.ts';
 import { NO_FILTER, attachedFile, newestFirst, readTogether, type RecordFilter, type RecordItem } from './timeline.ts';
 
@@ -100,7 +102,8 @@ export class RecordsService {
         items.push(...(await Promise.all(records.map((content) => this.open(content)))));
       }
       const { records, index, results } = readTogether(items);
-      this.ctx.set({ records: newestFirst(records), index, results });
+      const interrupted = interruptedImport();
+      this.ctx.set({ records: newestFirst(records), index, results, ...(interrupted ? { notice: interrupted } : {}) });
     });
   }
 
@@ -147,7 +150,9 @@ export class RecordsService {
   async planFile(file: File): Promise<void> {
     this.ctx.set({ notice: undefined });
     await this.ctx.run(`Reading ${file.name}…`, async () => {
-      this.ctx.set({ planned: planAll(await readRecordsFile(file)) });
+      const planned = planAll(await readRecordsFile(file));
+      this.ctx.set({ busy: `Checking ${plural(planned.length, 'record')} as FHIR R4…` });
+      this.ctx.set({ planned: await checkPlan(planned, this.ctx.state.records), busy: undefined });
     });
   }
 
@@ -175,42 +180,60 @@ export class RecordsService {
   }
 
   /** Seals each planned resource here and stores it; wraps it for providers she already shares the category with. */
+  /** Stores what was left out for `reason` too (she said so, having read why). */
+  keepIn(reason: 'invalid' | 'stored') {
+    this.ctx.set({ planned: keepIn(this.ctx.state.planned, reason) });
+  }
+
   async storePlanned(): Promise<void> {
-    const planned = this.ctx.state.planned;
+    const planned = this.ctx.state.planned.filter((p) => !p.skip);
     if (planned.some((p) => !p.category)) {
       return this.ctx.set({ error: 'Choose a category for every record first: it decides who you share it with.' });
     }
+    const progress = importProgress();
     await this.ctx.run(undefined, async () => {
       const { vault, wallet, chain } = this.ctx.signedIn();
       const keys = this.ctx.keys();
       let done = 0;
-      for (const item of planned) {
-        this.ctx.set({ busy: `Encrypting and storing record ${done + 1} of ${planned.length}…` });
-        const sealed = await sealNewRecord({
-          owner: wallet.address,
-          resource: item.resource,
-          text: item.text,
-          category: item.category!,
-          readers: [{ address: wallet.address, publicKey: keys.publicKey }],
-        });
-        const created = await vault.createRecord(sealed.body);
-        const readers = [];
-        for (const { provider } of created.providers_needing_keys) {
-          readers.push({
-            address: provider as `0x${string}`,
-            publicKey: await providerEncryptionKey(chain, this.ctx.deployment(), provider as `0x${string}`),
+      progress.start(planned.length);
+      try {
+        for (const item of planned) {
+          this.ctx.set({ busy: `Encrypting and storing record ${done + 1} of ${planned.length}…` });
+          const sealed = await sealNewRecord({
+            owner: wallet.address,
+            resource: item.resource,
+            text: item.text,
+            category: item.category!,
+            readers: [{ address: wallet.address, publicKey: keys.publicKey }],
           });
+          const created = await vault.createRecord(sealed.body);
+          const readers = [];
+          for (const { provider } of created.providers_needing_keys) {
+            readers.push({
+              address: provider as `0x${string}`,
+              publicKey: await providerEncryptionKey(chain, this.ctx.deployment(), provider as `0x${string}`),
+            });
+          }
+          if (readers.length > 0)
+            await vault.addKeys(created.record.record_id, 1, {
+              wrapped_keys: await wrapAll(sealed.dataKey, sealed.binding, readers),
+            });
+          if (item.attachment) {
+            await this.uploadAttachment(created.record.record_id, sealed, item.attachment.file, item.attachment.title);
+          } else {
+            sealed.dataKey.fill(0);
+          }
+          done += 1;
+          progress.stored(done);
         }
-        if (readers.length > 0)
-          await vault.addKeys(created.record.record_id, 1, {
-            wrapped_keys: await wrapAll(sealed.dataKey, sealed.binding, readers),
-          });
-        if (item.attachment) {
-          await this.uploadAttachment(created.record.record_id, sealed, item.attachment.file, item.attachment.title);
-        } else {
-          sealed.dataKey.fill(0);
-        }
-        done += 1;
+      } catch (err) {
+        // Said with what was stored, so she knows where she is: adding the file again skips those.
+        const words = err instanceof Error ? err.message : String(err);
+        throw new Error(
+          `${words} ${done} of ${planned.length} records were stored before it stopped; add the file again to store the rest (what is stored already is skipped).`,
+        );
+      } finally {
+        progress.finish();
       }
       this.ctx.set({
         planned: [],
