@@ -94,11 +94,28 @@ const SECTIONS: SectionSpec[] = [
   },
 ];
 
-/** A short name for a resource: its code's text or first display. */
-export function summaryLine(r: FhirResource): string {
-  const code = (r.code ?? r.medicationCodeableConcept ?? r.vaccineCode) as
-    { text?: string; coding?: { display?: string; code?: string }[] } | undefined;
-  const name = code?.text ?? code?.coding?.find((c) => c.display)?.display ?? code?.coding?.[0]?.code ?? r.resourceType;
+type Concept = { text?: string; coding?: { display?: string; code?: string }[] };
+const conceptWords = (code: Concept | undefined) =>
+  code?.text ?? code?.coding?.find((c) => c.display)?.display ?? code?.coding?.[0]?.code;
+
+/**
+ * A medicine's name: its `medicationCodeableConcept`, else the Medication it references (among
+ * `others`), else the reference's own words. Never the resource type.
+ */
+function medicineName(r: FhirResource, others: readonly FhirResource[]): string | undefined {
+  const ref = r.medicationReference as { reference?: string; display?: string } | undefined;
+  if (!ref) return undefined;
+  const id = ref.reference?.replace(/^.*Medication\//, '').replace(/^urn:uuid:/, '');
+  const medication = others.find((o) => o.resourceType === 'Medication' && typeof o.id === 'string' && o.id === id);
+  return (
+    conceptWords(medication?.code as Concept | undefined) ?? ref.display ?? 'A medicine (its name is not recorded)'
+  );
+}
+
+/** A short name for a resource: its code's text or first display (a medicine's name through its Medication). */
+export function summaryLine(r: FhirResource, others: readonly FhirResource[] = []): string {
+  const code = (r.code ?? r.medicationCodeableConcept ?? r.vaccineCode) as Concept | undefined;
+  const name = conceptWords(code) ?? medicineName(r, others) ?? r.resourceType;
   const value =
     r.valueString ??
     (r.valueCodeableConcept as { text?: string; coding?: { display?: string }[] } | undefined)?.text ??
@@ -143,14 +160,19 @@ export function buildPatientSummary(input: SummaryInput): PatientSummary {
   };
   const entries: { fullUrl: string; resource: FhirResource }[] = [];
   const sections = SECTIONS.flatMap((spec) => {
-    const picked = input.resources.filter(spec.pick);
+    // One line per thing: the same medicine or allergy from two files is said once.
+    const seen = new Set<string>();
+    const picked = input.resources.filter(spec.pick).filter((r) => {
+      const line = summaryLine(r, input.resources).toLowerCase();
+      return !seen.has(line) && Boolean(seen.add(line));
+    });
     if (!spec.required && picked.length === 0) return [];
     const urls = picked.map((resource) => {
       const fullUrl = uuid();
       entries.push({ fullUrl, resource: pointedAt(resource, patientUrl) });
       return fullUrl;
     });
-    const items = picked.map(summaryLine);
+    const items = picked.map((r) => summaryLine(r, input.resources));
     const section = {
       title: spec.title,
       code: { coding: [{ system: LOINC, code: spec.code, display: spec.display }] },
@@ -197,7 +219,9 @@ export function buildPatientSummary(input: SummaryInput): PatientSummary {
     header: {
       name: input.name.trim(),
       bloodGroup,
-      allergies: input.resources.filter((r) => r.resourceType === 'AllergyIntolerance').map(summaryLine),
+      allergies: [
+        ...new Set(input.resources.filter((r) => r.resourceType === 'AllergyIntolerance').map((r) => summaryLine(r))),
+      ],
     },
     sections: sections.map(({ title, items }) => ({ title, items })),
   };

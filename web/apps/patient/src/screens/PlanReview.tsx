@@ -1,8 +1,9 @@
 import type { Category } from '@medkey/client';
 import { titleOf, typeName } from '@medkey/fhir-display';
-import { useState } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useRef, useState } from 'react';
 import { formatSize } from '../services/formatSize.ts';
-import { planSummary } from '../services/planSummary.ts';
+import { LARGE_PLAN, needingAttention, planSummary } from '../services/planSummary.ts';
 import { CATEGORIES, CATEGORY_LABELS } from '../services/patient.ts';
 import { usePatientApp } from '../usePatientApp.ts';
 
@@ -36,10 +37,117 @@ function SetAllUndecided({ count }: { count: number }) {
   );
 }
 
+/** One planned record: what it is, why it was placed or left out, and its category (hers to change). */
+function PlanRow({ index }: { index: number }) {
+  const [state, app] = usePatientApp();
+  const plan = state.planned[index]!;
+  return (
+    <tr className={plan.skip ? 'left-out' : plan.sensitive ? 'sensitive' : undefined}>
+      <td>
+        {titleOf(plan.resource)} <span className="hint">({typeName(plan.resource.resourceType)})</span>
+        {plan.skip && (
+          <p className="warning">
+            Left out: {plan.invalid ? `not valid FHIR R4 (${plan.invalid})` : 'stored already'}.
+          </p>
+        )}
+        {plan.attachment && (
+          <p className="hint">
+            With an attached file: {plan.attachment.title} ({formatSize(plan.attachment.file.size)})
+          </p>
+        )}
+        {plan.reason && <p className="hint">{plan.category ? `With ${plan.reason}.` : plan.reason}</p>}
+        {plan.sensitive && (
+          <p className="warning">
+            Sensitive{plan.because ? ` (recognised by ${plan.because})` : ''}: never shared unless you choose this
+            category by name.
+          </p>
+        )}
+      </td>
+      <td>
+        <select
+          aria-label={`Category of ${titleOf(plan.resource)}`}
+          value={plan.category ?? ''}
+          onChange={(e) => app.records.setPlannedCategory(index, e.currentTarget.value as Category)}
+        >
+          <option value="" disabled>
+            Choose a category
+          </option>
+          {CATEGORIES.map((c) => (
+            <option key={c} value={c}>
+              {CATEGORY_LABELS[c]}
+            </option>
+          ))}
+        </select>
+      </td>
+    </tr>
+  );
+}
+
+/** Every record of a long plan, on demand: only the rows in view are in the page. */
+function AllRecords() {
+  const [state] = usePatientApp();
+  const box = useRef<HTMLDivElement>(null);
+  const rows = useVirtualizer({
+    count: state.planned.length,
+    getScrollElement: () => box.current,
+    estimateSize: () => 28,
+    overscan: 20,
+  });
+  return (
+    <div ref={box} className="virtual-list" role="list" aria-label="Every record in the file">
+      <div style={{ height: rows.getTotalSize() }} className="virtual-space">
+        {rows.getVirtualItems().map((row) => {
+          const plan = state.planned[row.index]!;
+          return (
+            <div
+              key={row.key}
+              role="listitem"
+              className="virtual-row"
+              style={{ transform: `translateY(${row.start}px)` }}
+            >
+              {titleOf(plan.resource)} <span className="hint">({typeName(plan.resource.resourceType)})</span> ·{' '}
+              {plan.skip ? 'left out' : plan.category ? CATEGORY_LABELS[plan.category] : 'needs a category'}
+            </div>
+          );
+        })}
+      </div>
+    </div>
+  );
+}
+
+/** A long plan by kind of record: how many, and where they go. */
+function ByType({ summary }: { summary: ReturnType<typeof planSummary> }) {
+  return (
+    <table>
+      <caption>What the file holds</caption>
+      <thead>
+        <tr>
+          <th scope="col">Kind of record</th>
+          <th scope="col">How many</th>
+          <th scope="col">Filed under</th>
+        </tr>
+      </thead>
+      <tbody>
+        {summary.byType.map((t) => (
+          <tr key={t.type}>
+            <th scope="row">{typeName(t.type)}</th>
+            <td>{t.count.toLocaleString()}</td>
+            <td>{t.categories.map((c) => CATEGORY_LABELS[c]).join(', ') || 'needs a category'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 /** What a file would add: counts per category, what still needs her choice and why, then each record. */
 export function PlanReview() {
   const [state, app] = usePatientApp();
   const summary = planSummary(state.planned);
+  const large = state.planned.length > LARGE_PLAN;
+  // A long plan lists only what needs her eye (at most LARGE_PLAN); the rest on demand.
+  const attention = large ? needingAttention(state.planned) : [];
+  const rows = large ? attention.slice(0, LARGE_PLAN) : state.planned.map((_, i) => i);
   return (
     <>
       <h2>What will be stored</h2>
@@ -77,62 +185,41 @@ export function PlanReview() {
           <SetAllUndecided count={summary.undecided} />
         </>
       )}
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Record</th>
-            <th scope="col">Category</th>
-          </tr>
-        </thead>
-        <tbody>
-          {state.planned.map((plan, i) => (
-            <tr key={i} className={plan.skip ? 'left-out' : plan.sensitive ? 'sensitive' : undefined}>
-              <td>
-                {titleOf(plan.resource)} <span className="hint">({typeName(plan.resource.resourceType)})</span>
-                {plan.skip && (
-                  <p className="warning">
-                    Left out: {plan.invalid ? `not valid FHIR R4 (${plan.invalid})` : 'stored already'}.
-                  </p>
-                )}
-                {plan.attachment && (
-                  <p className="hint">
-                    With an attached file: {plan.attachment.title} ({formatSize(plan.attachment.file.size)})
-                  </p>
-                )}
-                {plan.reason && <p className="hint">{plan.category ? `With ${plan.reason}.` : plan.reason}</p>}
-                {plan.sensitive && (
-                  <p className="warning">
-                    Sensitive{plan.because ? ` (recognised by ${plan.because})` : ''}: never shared unless you choose
-                    this category by name.
-                  </p>
-                )}
-              </td>
-              <td>
-                <select
-                  aria-label={`Category of ${titleOf(plan.resource)}`}
-                  value={plan.category ?? ''}
-                  onChange={(e) => app.records.setPlannedCategory(i, e.currentTarget.value as Category)}
-                >
-                  <option value="" disabled>
-                    Choose a category
-                  </option>
-                  {CATEGORIES.map((c) => (
-                    <option key={c} value={c}>
-                      {CATEGORY_LABELS[c]}
-                    </option>
-                  ))}
-                </select>
-              </td>
+      {large && <ByType summary={summary} />}
+      {large && attention.length > 0 && (
+        <p>
+          {attention.length > LARGE_PLAN
+            ? `The first ${LARGE_PLAN} of ${attention.length.toLocaleString()} records that need a look:`
+            : 'The records that need a look:'}
+        </p>
+      )}
+      {rows.length > 0 && (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Record</th>
+              <th scope="col">Category</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {rows.map((i) => (
+              <PlanRow key={i} index={i} />
+            ))}
+          </tbody>
+        </table>
+      )}
+      {large && (
+        <details>
+          <summary>See all {state.planned.length.toLocaleString()} records</summary>
+          <AllRecords />
+        </details>
+      )}
       <button
         type="button"
         onClick={() => void app.records.storePlanned()}
         disabled={Boolean(state.busy) || summary.total === 0}
       >
-        Encrypt and store {summary.total} record{summary.total === 1 ? '' : 's'}
+        Encrypt and store {summary.total.toLocaleString()} record{summary.total === 1 ? '' : 's'}
       </button>
     </>
   );

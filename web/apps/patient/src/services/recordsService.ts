@@ -37,6 +37,7 @@ import { plan, planAll, readRecordsFile, type PlannedRecord } from './importFile
 import { checkPlan, keepIn } from './planChecks.ts';
 import { saveFile } from './saveFile.ts';
 import { NO_FILTER, attachedFile, newestFirst, readTogether, type RecordFilter, type RecordItem } from './timeline.ts';
+import type { Hex } from 'viem';
 
 export interface RecordsSlice extends StatusState {
   records: RecordItem[];
@@ -70,6 +71,27 @@ export const EMPTY_RECORDS: Pick<
   preview: undefined,
   history: undefined,
 };
+
+/** How many records are sealed and sent at once during an import. */
+const STORE_AT_ONCE = 4;
+
+/** Runs `work` on every item, at most `width` at a time; the first failure stops the rest. */
+async function inPool<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+}
 
 /** `planned` in the category she chose (her choice replaces the file's reason). */
 function chosen(planned: PlannedRecord, category: Category): PlannedRecord {
@@ -196,36 +218,51 @@ export class RecordsService {
       const keys = this.ctx.keys();
       let done = 0;
       progress.start(planned.length);
-      try {
-        for (const item of planned) {
-          this.ctx.set({ busy: `Encrypting and storing record ${done + 1} of ${planned.length}…` });
-          const sealed = await sealNewRecord({
-            owner: wallet.address,
-            resource: item.resource,
-            text: item.text,
-            category: item.category!,
-            readers: [{ address: wallet.address, publicKey: keys.publicKey }],
-          });
-          const created = await vault.createRecord(sealed.body);
-          const readers = [];
-          for (const { provider } of created.providers_needing_keys) {
-            readers.push({
-              address: provider as `0x${string}`,
-              publicKey: await providerEncryptionKey(chain, this.ctx.deployment(), provider as `0x${string}`),
-            });
-          }
-          if (readers.length > 0)
-            await vault.addKeys(created.record.record_id, 1, {
-              wrapped_keys: await wrapAll(sealed.dataKey, sealed.binding, readers),
-            });
-          if (item.attachment) {
-            await this.uploadAttachment(created.record.record_id, sealed, item.attachment.file, item.attachment.title);
-          } else {
-            sealed.dataKey.fill(0);
-          }
-          done += 1;
-          progress.stored(done);
+      // Each provider's published key is read from the chain once per import, not per record.
+      const providerKeys = new Map<string, Promise<Uint8Array>>();
+      const providerKey = (provider: string) => {
+        const key = providerKeys.get(provider) ?? providerEncryptionKey(chain, this.ctx.deployment(), provider as Hex);
+        providerKeys.set(provider, key);
+        return key;
+      };
+      const step = Math.max(1, Math.floor(planned.length / 100));
+      const storeOne = async (item: PlannedRecord) => {
+        const sealed = await sealNewRecord({
+          owner: wallet.address,
+          resource: item.resource,
+          text: item.text,
+          category: item.category!,
+          readers: [{ address: wallet.address, publicKey: keys.publicKey }],
+        });
+        const created = await vault.createRecord(sealed.body);
+        const readers = [];
+        for (const { provider } of created.providers_needing_keys) {
+          readers.push({ address: provider as Hex, publicKey: await providerKey(provider) });
         }
+        if (readers.length > 0)
+          await vault.addKeys(created.record.record_id, 1, {
+            wrapped_keys: await wrapAll(sealed.dataKey, sealed.binding, readers),
+          });
+        if (item.attachment) {
+          await this.uploadAttachment(created.record.record_id, sealed, item.attachment.file, item.attachment.title);
+        } else {
+          sealed.dataKey.fill(0);
+        }
+        done += 1;
+        progress.stored(done);
+        // Progress in steps of 1 %: each step re-renders the screen, so not one per record.
+        if (done % step === 0 || done === planned.length)
+          this.ctx.set({ busy: `Encrypting and storing your records: ${done} of ${planned.length}…` });
+      };
+      try {
+        this.ctx.set({ busy: `Encrypting and storing your records: 0 of ${planned.length}…` });
+        // Records with a file one at a time (each shows its upload's progress); the rest four at once.
+        await inPool(
+          planned.filter((p) => !p.attachment),
+          STORE_AT_ONCE,
+          storeOne,
+        );
+        for (const item of planned.filter((p) => p.attachment)) await storeOne(item);
       } catch (err) {
         // Said with what was stored, so she knows where she is: adding the file again skips those.
         const words = err instanceof Error ? err.message : String(err);

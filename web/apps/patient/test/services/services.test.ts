@@ -101,7 +101,7 @@ describe('RecordsService', () => {
     expect(vault.records.size).toBe(1);
     expect(ctx.state.planned).toEqual([]);
     expect(ctx.state.notice).toBe('1 record added, encrypted in this browser.');
-    expect(ctx.busyWords).toContain('Encrypting and storing record 1 of 1…');
+    expect(ctx.busyWords).toContain('Encrypting and storing your records: 0 of 1…');
     expect(changed).toEqual([['vitals']]);
     expect(ctx.state.records).toHaveLength(1);
   });
