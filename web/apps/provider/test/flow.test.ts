@@ -167,7 +167,7 @@ describe('the provider app and the admin console', () => {
     await provider.getByRole('heading', { name: 'My patients' }).waitFor();
     await provider.getByText('Lab results — for treatment, until').waitFor();
     expect(await axeViolations(provider)).toEqual([]);
-    await provider.getByRole('button', { name: /Open her records/ }).click();
+    await provider.getByRole('button', { name: /Open (the patient’s|Maria Example’s) records/ }).click();
     // Who she is, from her own Patient record, released under the lab-results grant.
     await provider.getByRole('heading', { name: 'Maria Example', level: 1 }).waitFor();
     await provider.getByText(/^Born (12 April|April 12,) 1980$/).waitFor();
@@ -191,7 +191,7 @@ describe('the provider app and the admin console', () => {
     await provider.reload();
     await provider.getByRole('button', { name: 'Test Wallet' }).click();
     await provider.getByText('Vital signs — for treatment, until').waitFor();
-    await provider.getByRole('button', { name: /Open her records/ }).click();
+    await provider.getByRole('button', { name: /Open (the patient’s|Maria Example’s) records/ }).click();
     const weight = {
       resourceType: 'Observation',
       status: 'final',
@@ -206,8 +206,8 @@ describe('the provider app and the admin console', () => {
       .getByLabel('Attach a file (optional: a PDF or an image)')
       .setInputFiles({ name: 'scale.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 weight') });
     expect(await axeViolations(provider)).toEqual([]);
-    await provider.getByRole('button', { name: 'Encrypt and add to her records' }).click();
-    await provider.getByText('Added to her records with scale.pdf. She can read it, and so can you.').waitFor();
+    await provider.getByRole('button', { name: 'Encrypt and add to the patient’s records' }).click();
+    await provider.getByText('Added to the patient’s records with scale.pdf. The patient can read it, and so can you.').waitFor();
     await provider.getByRole('button', { name: /Open measurement or test result \(Vital signs/ }).click();
     await provider.getByText('71.5 kg').waitFor();
   });
@@ -226,8 +226,8 @@ describe('the provider app and the admin console', () => {
       referenceRange: [{ text: ['not', 'text'] }],
     };
     await provider.getByLabel('Or paste the FHIR resource').fill(JSON.stringify(hostile));
-    await provider.getByRole('button', { name: 'Encrypt and add to her records' }).click();
-    await provider.getByText('Added to her records. She can read it, and so can you.').waitFor();
+    await provider.getByRole('button', { name: 'Encrypt and add to the patient’s records' }).click();
+    await provider.getByText('Added to the patient’s records. The patient can read it, and so can you.').waitFor();
     // Her records as listed again after the add: the weight and the odd record, both closed.
     const closed = provider.getByRole('button', { name: /Open measurement or test result \(Vital signs/ });
     await expect.poll(() => closed.count(), { timeout: 15_000 }).toBe(2);
@@ -265,7 +265,7 @@ describe('the provider app and the admin console', () => {
     const before = await released();
     await provider.reload();
     await provider.getByRole('button', { name: 'Test Wallet' }).click();
-    await provider.getByRole('button', { name: /Open her records/ }).click();
+    await provider.getByRole('button', { name: /Open (the patient’s|Maria Example’s) records/ }).click();
     await provider.getByRole('heading', { name: 'Maria Example', level: 1 }).waitFor();
     await provider.getByRole('button', { name: 'Open the chart (4 records)' }).click();
     await provider.getByRole('table', { name: 'Recent results' }).waitFor();
@@ -301,7 +301,7 @@ describe('the provider app and the admin console', () => {
     await patient.getByText(/Shared\./).waitFor();
     await provider.reload();
     await provider.getByRole('button', { name: 'Test Wallet' }).click();
-    await provider.getByRole('button', { name: /Open her records/ }).click();
+    await provider.getByRole('button', { name: /Open (the patient’s|Maria Example’s) records/ }).click();
     await provider.getByRole('heading', { name: 'Patient', exact: true, level: 1 }).waitFor();
     expect(await provider.getByText('Maria Example').count()).toBe(0);
   });

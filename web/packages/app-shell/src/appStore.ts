@@ -97,8 +97,7 @@ export class AppStore<S extends ShellState> {
 
   /** A failure in words, with what to do next (the errors' messages say it). */
   protected fail(err: unknown) {
-    const message = err instanceof Error ? err.message : String(err);
-    this.set({ busy: undefined, error: message } as Partial<S>);
+    this.set({ busy: undefined, error: errorWords(err) } as Partial<S>);
   }
 
   /**
@@ -130,4 +129,18 @@ export class AppStore<S extends ShellState> {
     }
     return { wallet, vault, session, chain };
   };
+}
+
+/**
+ * A failure in words for the screen. A request she turned down in her wallet (EIP-1193 code 4001,
+ * anywhere in the error's causes, as viem wraps it) is said plainly rather than in viem's words.
+ */
+export function errorWords(err: unknown): string {
+  for (let cause: unknown = err, depth = 0; cause && depth < 8; depth++) {
+    const { code, name } = cause as { code?: unknown; name?: unknown };
+    if (code === 4001 || name === 'UserRejectedRequestError')
+      return 'You declined in your wallet. Nothing was signed or sent.';
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return err instanceof Error ? err.message : String(err);
 }

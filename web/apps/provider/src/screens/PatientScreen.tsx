@@ -18,7 +18,7 @@ function AddRecord() {
       }}
     >
       <h2 id="add-title">Add a record</h2>
-      <p>She allowed you to add records. It is encrypted here for her and for you; she sees who added it.</p>
+      <p>The patient allowed you to add records. Each is encrypted here for the patient and for you, and shows that you added it.</p>
       <label>
         FHIR JSON file
         <input
@@ -36,7 +36,7 @@ function AddRecord() {
         <input type="file" onChange={(e) => setFile(e.target.files?.[0])} />
       </label>
       <button type="submit" disabled={Boolean(state.busy) || text.trim() === ''}>
-        Encrypt and add to her records
+        Encrypt and add to the patient’s records
       </button>
     </form>
   );

@@ -37,7 +37,7 @@ export function PatientsScreen() {
               ))}
             </ul>
             <button type="button" onClick={() => void app.openPatient(row.patient)} disabled={Boolean(state.busy)}>
-              Open {row.name ? `${row.name}’s` : 'her'} records
+              Open {row.name ? `${row.name}’s` : 'the patient’s'} records
             </button>
           </li>
         ))}

@@ -381,7 +381,7 @@ export class ProviderApp extends AppStore<ProviderState> {
       }
       this.set({
         busy: undefined,
-        notice: `Added to her records${file ? ` with ${file.name}` : ''}. She can read it, and so can you.`,
+        notice: `Added to the patient’s records${file ? ` with ${file.name}` : ''}. The patient can read it, and so can you.`,
       });
       await this.openPatient(patient.address);
     } catch (err) {
@@ -416,7 +416,7 @@ export class ProviderApp extends AppStore<ProviderState> {
       this.set({
         busy: undefined,
         screen: 'patients',
-        notice: 'Your request was sent. The patient sees it in her app and answers there.',
+        notice: 'Your request was sent. The patient sees it in their app and answers there.',
       });
     } catch (err) {
       this.fail(err);
