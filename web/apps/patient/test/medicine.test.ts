@@ -3,7 +3,8 @@
 // values and flags, trends over time, and narratives shown only once sanitized. One patient's
 // story, in file order (`describe.sequential`), apart from app.test.ts's patient.
 
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -20,6 +21,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 const fixture = (name: string) => readFileSync(join(appDir, 'test/fixtures', name));
+const screenshots = process.env.MEDKEY_WRITE_SCREENSHOTS
+  ? join(appDir, 'screenshots')
+  : join(tmpdir(), 'medkey-screenshots');
+mkdirSync(screenshots, { recursive: true });
 
 let stack: DevStack;
 let browser: Browser;
@@ -63,6 +68,7 @@ describe.sequential('a record that reads like medicine', () => {
     await page
       .getByText(/^2 records are not valid FHIR R4 and will be left out \(Observation\.code: Missing required property/)
       .waitFor();
+    await page.screenshot({ path: join(screenshots, 'import-plan.png') });
     await page.getByRole('button', { name: 'Encrypt and store 103 records' }).click();
     await page.getByText('103 records added').waitFor({ timeout: 120_000 });
   });
@@ -103,6 +109,7 @@ describe.sequential('a record that reads like medicine', () => {
       1,
     );
     expect(await axeViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(screenshots, 'lab-report.png'), fullPage: true });
     await page.getByRole('button', { name: 'Back to your records' }).click();
     await page.getByRole('button', { name: /LDL Chol\. \(Calc\)\s*4\.6 mmol\/L ↑/ }).waitFor();
   });
@@ -117,6 +124,12 @@ describe.sequential('a record that reads like medicine', () => {
     const pressure = page.getByRole('figure', { name: /blood pressure over time/i });
     expect(await pressure.count()).toBeGreaterThan(0);
     expect(await axeViolations(page)).toEqual([]);
+    await height.screenshot({ path: join(screenshots, 'trend.png') });
+    // On a phone: the screen fits its width.
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.screenshot({ path: join(screenshots, 'results-phone.png') });
+    expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1')).toBe(true);
+    await page.setViewportSize({ width: 1024, height: 900 });
   });
 
   it('shows a document’s sections with their narrative, sanitized', async () => {

@@ -7,6 +7,8 @@
 // the vault edited is flagged, an account without a role gets nothing from the console, and axe
 // finds no serious or critical violation on any screen.
 
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VaultClient, VaultSession, Wallet } from '@medkey/client';
@@ -27,6 +29,10 @@ import type { Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const webDir = fileURLToPath(new URL('../../', import.meta.url));
+const screenshots = process.env.MEDKEY_WRITE_SCREENSHOTS
+  ? join(webDir, 'provider/screenshots')
+  : join(tmpdir(), 'medkey-screenshots');
+mkdirSync(screenshots, { recursive: true });
 /** anvil's account 4: not registered when `medkey dev` starts. */
 const NEWCOMER: Hex = '0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a';
 const REASON = 'Licence under review by the state board';
@@ -277,6 +283,7 @@ describe('the provider app and the admin console', () => {
     await provider.getByRole('region', { name: 'Measurement or test result' }).waitFor();
     expect(await released()).toBe(before + 4); // who she is on opening, then the other three at once
     expect(await axeViolations(provider)).toEqual([]);
+    await provider.screenshot({ path: join(screenshots, 'chart.png'), fullPage: true });
   });
 
   it('asks for more, and the patient sees the request by name and approves it', async () => {

@@ -56,8 +56,15 @@ function Canvas({ trend }: { trend: Trend }) {
   useEffect(() => {
     const element = box.current;
     if (!element || typeof window.matchMedia !== 'function') return;
-    const plot = new uPlot(options(trend, Math.max(element.clientWidth, 280)), data(trend), element);
-    return () => plot.destroy();
+    const width = () => Math.max(element.clientWidth, 240);
+    const plot = new uPlot(options(trend, width()), data(trend), element);
+    // The chart follows its box (a phone turned, a window narrowed): never wider than the page.
+    const resized = new ResizeObserver(() => plot.setSize({ width: width(), height: 220 }));
+    resized.observe(element);
+    return () => {
+      resized.disconnect();
+      plot.destroy();
+    };
   }, [trend]);
   return <div ref={box} className="trend-canvas" aria-hidden="true" />;
 }
