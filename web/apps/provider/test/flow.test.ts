@@ -213,7 +213,9 @@ describe('the provider app and the admin console', () => {
       .setInputFiles({ name: 'scale.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 weight') });
     expect(await axeViolations(provider)).toEqual([]);
     await provider.getByRole('button', { name: 'Encrypt and add to the patient’s records' }).click();
-    await provider.getByText('Added to the patient’s records with scale.pdf. The patient can read it, and so can you.').waitFor();
+    await provider
+      .getByText('Added to the patient’s records with scale.pdf. The patient can read it, and so can you.')
+      .waitFor();
     await provider.getByRole('button', { name: /Open measurement or test result \(Vital signs/ }).click();
     await provider.getByText('71.5 kg').waitFor();
   });

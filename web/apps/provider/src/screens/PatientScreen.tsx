@@ -18,7 +18,10 @@ function AddRecord() {
       }}
     >
       <h2 id="add-title">Add a record</h2>
-      <p>The patient allowed you to add records. Each is encrypted here for the patient and for you, and shows that you added it.</p>
+      <p>
+        The patient allowed you to add records. Each is encrypted here for the patient and for you, and shows that you
+        added it.
+      </p>
       <label>
         FHIR JSON file
         <input
