@@ -306,19 +306,19 @@ describe.sequential('the patient app', () => {
     const stranger = await browser.newContext({ viewport: { width: 375, height: 800 } });
     const view = await stranger.newPage();
     await view.goto(scanned);
-    await view.getByLabel(/Your name/).fill('Emergency department, Hospital del Mar');
+    // A responder opens it at once, no name needed: who she is first, her sister a tap away.
     expect(await view.getByLabel(/^Passcode/).count(), 'no passcode asked').toBe(0);
-    await view.getByRole('button', { name: 'Open the records' }).click();
-    await view
-      .getByText(/Lucía López/)
-      .first()
-      .waitFor();
+    await view.getByRole('button', { name: 'Open the emergency card' }).click();
+    await view.getByRole('heading', { name: 'Ana María López' }).first().waitFor();
+    expect(await view.getByRole('link', { name: 'Call +34 600 000 000' }).getAttribute('href')).toBe(
+      'tel:+34600000000',
+    );
     await stranger.close();
 
     await page.getByRole('button', { name: 'Back to sharing' }).click();
     await page.getByRole('button', { name: 'Share by link or QR code' }).click();
     await page.getByText(/Emergency card.*\(emergency card\)/).waitFor();
-    await page.getByText(/“Emergency department, Hospital del Mar” opened it/).waitFor();
+    await page.getByText(/“An emergency responder \(no name given\)” opened it/).waitFor();
   });
 
   it('shows the activity checked in the browser, and flags a log the vault tampered with', async () => {

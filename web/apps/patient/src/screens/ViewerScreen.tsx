@@ -1,7 +1,56 @@
 import { Status } from '@medkey/app-shell';
-import { ErrorBoundary, ResourceView, asResource, titleOf } from '@medkey/fhir-display';
+import {
+  ErrorBoundary,
+  ResourceView,
+  asResource,
+  formatDate,
+  obj,
+  objs,
+  patientName,
+  str,
+  titleOf,
+  conceptText,
+  humanName,
+  type Resource,
+} from '@medkey/fhir-display';
 import { useMemo, useState, useSyncExternalStore } from 'react';
-import { ViewerApp } from '../services/viewer.ts';
+import { ViewerApp, callable } from '../services/viewer.ts';
+
+/** Who the records are about, first: name, birth date, and people to call (a tap on a phone). */
+function WhoItIs({ patient }: { patient: Resource }) {
+  const born = str(patient.birthDate);
+  const contacts = objs(patient.contact);
+  return (
+    <section className="who" aria-label="Who these records are about">
+      <h2>{patientName(patient) ?? 'Name not given'}</h2>
+      {born && <p>Born {Number.isNaN(new Date(born).getTime()) ? born : formatDate(new Date(born))}</p>}
+      {contacts.length > 0 && (
+        <ul aria-label="People to contact">
+          {contacts.map((contact, i) => {
+            const phone = objs(contact.telecom).find((t) => str(t.system) === 'phone' || !str(t.system));
+            const number = callable(str(phone?.value));
+            const who = [conceptText(objs(contact.relationship)[0]), humanName(obj(contact.name))]
+              .filter(Boolean)
+              .join(': ');
+            return (
+              <li key={i}>
+                {who || 'Contact'}
+                {number ? (
+                  <>
+                    {' '}
+                    <a href={`tel:${number}`}>Call {str(phone?.value)}</a>
+                  </>
+                ) : (
+                  str(phone?.value) && ` ${str(phone?.value)}`
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </section>
+  );
+}
 
 /** Opens a SMART Health Link someone was given: no account, no wallet, nothing kept. */
 export function ViewerScreen() {
@@ -39,12 +88,15 @@ export function ViewerScreen() {
               </h1>
               <p>
                 They are decrypted here, in this browser, and kept nowhere. The person who shared them sees that you
-                opened them, with the name you give.
+                opened them, with the name you give
+                {app.isEmergencyCard ? ' (in an emergency you may open it without one)' : ''}.
                 {state.payload.exp
                   ? ` The link works until ${new Date(state.payload.exp * 1000).toLocaleDateString()}.`
                   : ''}
               </p>
-              <label htmlFor="viewer-recipient">Your name (or your practice’s)</label>
+              <label htmlFor="viewer-recipient">
+                Your name (or your practice’s){app.isEmergencyCard ? ', if you can' : ''}
+              </label>
               <input
                 id="viewer-recipient"
                 value={recipient}
@@ -63,7 +115,7 @@ export function ViewerScreen() {
                 </>
               )}
               <button type="submit" disabled={Boolean(state.busy)}>
-                Open the records
+                {app.isEmergencyCard ? 'Open the emergency card' : 'Open the records'}
               </button>
             </form>
           )}
@@ -71,6 +123,14 @@ export function ViewerScreen() {
             <section aria-labelledby="shared-title">
               <h1 id="shared-title">Shared records{state.payload?.label ? `: “${state.payload.label}”` : ''}</h1>
               {state.resources.length === 0 && <p>The link holds no records.</p>}
+              {state.resources
+                .filter((r) => asResource(r)?.resourceType === 'Patient')
+                .slice(0, 1)
+                .map((patient, i) => (
+                  <ErrorBoundary key={i} fallback={null}>
+                    <WhoItIs patient={patient} />
+                  </ErrorBoundary>
+                ))}
               {state.resources.map((resource, i) => (
                 <article
                   key={i}

@@ -17,6 +17,7 @@ import type { StatusState } from '@medkey/app-shell';
 import { plural, type ServiceContext } from './context.ts';
 import { bundleText, lockScreenImage, qrImage, recordsFor, type CardFace, type LinkForm } from './linkSharing.ts';
 import type { RecordItem } from './timeline.ts';
+import { EMERGENCY_CARD_LABEL } from './viewer.ts';
 
 export interface LinksSlice extends StatusState {
   /** Her SMART Health Links, each with every time someone asked for it. */
@@ -144,7 +145,7 @@ export class LinksService {
       });
     await this.ctx.run('Encrypting your summary for the card…', async () => {
       const created = await createShareLink(this.ctx.signedIn().vault, JSON.stringify(draft.bundle), {
-        label: 'Emergency card',
+        label: EMERGENCY_CARD_LABEL,
         passcode: passcode || undefined,
         purpose: 'emergency',
       });

@@ -6,6 +6,17 @@ import { AppStore, type ShellState } from '@medkey/app-shell';
 import { decodeShareLink, openShareLink, type ShlPayload } from '@medkey/client';
 import { asResource, objs, type Resource } from '@medkey/fhir-display';
 
+/** The label the patient app gives an emergency card's link (linksService). */
+export const EMERGENCY_CARD_LABEL = 'Emergency card';
+/** Who opened an emergency card, in her log, when the responder gave no name. */
+export const EMERGENCY_RESPONDER = 'An emergency responder (no name given)';
+
+/** A phone number fit for a `tel:` link (digits, +, spaces, dashes, dots, brackets), or none. */
+export function callable(phone: string | undefined): string | undefined {
+  const number = phone?.trim();
+  return number && /^\+?[0-9 ()\-.]{3,32}$/.test(number) ? number.replace(/[ ()\-.]/g, '') : undefined;
+}
+
 export interface ViewerState extends ShellState {
   phase: 'ask' | 'shown' | 'broken';
   payload?: ShlPayload | undefined;
@@ -40,15 +51,24 @@ export class ViewerApp extends AppStore<ViewerState> {
     return Boolean(this.state.payload?.flag?.includes('P'));
   }
 
+  /**
+   * An emergency card's link: a responder opens it at once, and may give a name or not (the
+   * patient's log then says an emergency responder opened it).
+   */
+  get isEmergencyCard(): boolean {
+    return this.state.payload?.label === EMERGENCY_CARD_LABEL;
+  }
+
   /** Asks for the records as `recipient` (shown to the person who shared them). */
   async open(recipient: string, passcode: string): Promise<void> {
     const { payload } = this.state;
     if (!payload) return;
-    if (!recipient.trim())
+    const who = recipient.trim() || (this.isEmergencyCard ? EMERGENCY_RESPONDER : '');
+    if (!who)
       return this.set({ error: 'Say who you are (your name, or your practice): the person who shared this sees it.' });
     this.set({ busy: 'Opening the shared records…', error: undefined });
     try {
-      const { files } = await openShareLink(this.link, recipient.trim(), passcode);
+      const { files } = await openShareLink(this.link, who, passcode);
       const resources = files.flatMap((file) => entriesOf(file.content));
       this.set({ phase: 'shown', resources, busy: undefined });
     } catch (err) {
