@@ -222,6 +222,7 @@ describe.sequential('the patient app', () => {
     await page.getByText(/“Dr. Ruiz, Smile Dental” gave a wrong passcode/).waitFor();
     await page.getByText(/“Dr. Ruiz, Smile Dental” opened it/).waitFor();
     await page.getByRole('button', { name: 'Stop this link' }).click();
+    await page.getByRole('button', { name: 'Stop it', exact: true }).click(); // it asks first
     await page.getByText('Link stopped. Nobody can open it from now on.').waitFor();
     await page.getByText('Stopped by you').waitFor();
     const again = await stranger.newPage();
@@ -661,8 +662,9 @@ describe.sequential('the patient app', () => {
     await page.getByLabel('Whose activity').selectOption(lab);
     const shown = await page.locator('.activity li').allTextContents();
     expect(shown.length).toBe(labEvents.length);
-    expect(shown.every((line) => line.includes(lab))).toBe(true);
-    expect(shown.some((line) => /opened a record for treatment, under grant 0x/.test(line))).toBe(true);
+    const who = (await page.getByLabel('Whose activity').locator('option:checked').textContent())!;
+    expect(shown.every((line) => line.includes(who))).toBe(true);
+    expect(shown.some((line) => /opened a record.* for treatment, under grant 0x/.test(line))).toBe(true);
     await page.getByRole('button', { name: 'Records', exact: true }).click();
   });
 

@@ -1,14 +1,14 @@
 import { useState } from 'react';
 import { usePatientApp } from '../usePatientApp.ts';
-import { byActor, otherActors, outcomeWords, underWhat, whatHappened } from '@medkey/app-shell';
-import { getAddress } from 'viem';
+import { byActor, otherActors } from '@medkey/app-shell';
+import { activityLines, actorName } from '../services/activityLines.ts';
 import { saveFile } from '../services/saveFile.ts';
 
 export function ActivityScreen() {
   const [state, app] = usePatientApp();
   const [actor, setActor] = useState('');
   const activity = state.activity;
-  const all = [...(activity?.entries ?? [])].reverse();
+  const all = activity?.entries ?? [];
   const entries = actor ? all.filter(({ entry }) => byActor(entry, actor)) : all;
   return (
     <section aria-labelledby="activity-title">
@@ -52,28 +52,21 @@ export function ActivityScreen() {
               state.address,
             ).map((a) => (
               <option key={a} value={a}>
-                {a}
+                {actorName(a, state.names)}
               </option>
             ))}
           </select>
         </div>
       )}
       <ol className="activity">
-        {entries.map(({ leaf_index, entry }) => (
-          <li key={leaf_index}>
+        {activityLines(entries, state.address, state.names, state.records).map((line) => (
+          <li key={line.key}>
             <span className="record-date">
-              {new Date(entry.at_ms).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' })}
+              {line.at.toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' })}
             </span>{' '}
-            <span className="address">
-              {state.address && byActor(entry, state.address)
-                ? 'You'
-                : /^0x0{40}$/.test(entry.actor)
-                  ? 'Someone with the link'
-                  : getAddress(entry.actor)}
-            </span>{' '}
-            {whatHappened(entry)}
-            {underWhat(entry) && <span className="hint"> {underWhat(entry)}</span>}
-            {entry.outcome !== 'ok' && <strong> (refused: {outcomeWords(entry.outcome)})</strong>}
+            <strong>{line.who}</strong> {line.what}
+            {line.under && <span className="hint"> {line.under}</span>}
+            {line.refused && <strong> (refused: {line.refused})</strong>}
           </li>
         ))}
       </ol>

@@ -2,9 +2,33 @@ import { CATEGORY_LABELS } from '@medkey/app-shell';
 import { CATEGORIES, type Category } from '@medkey/client';
 import { useState } from 'react';
 import { accessWords, linkStateWords, recordsFor } from '../services/linkSharing.ts';
+import { SENSITIVE_WARNINGS } from '../services/sharing.ts';
 import { usePatientApp } from '../usePatientApp.ts';
 
 /** Sharing records with anyone by a SMART Health Link (and its QR code), and her links with every use. */
+/** Stopping a link asks first: whoever holds it can no longer open it, and that cannot be undone. */
+function StopLink({ id, label }: { id: string; label: string }) {
+  const [state, app] = usePatientApp();
+  const [asked, setAsked] = useState(false);
+  if (!asked)
+    return (
+      <button type="button" onClick={() => setAsked(true)}>
+        Stop this link
+      </button>
+    );
+  return (
+    <p role="group" aria-label={`Stop ${label}`}>
+      Whoever has this link can no longer open it, and it cannot be started again (you can make a new one).{' '}
+      <button type="button" onClick={() => void app.links.revoke(id)} disabled={Boolean(state.busy)}>
+        Stop it
+      </button>{' '}
+      <button type="button" onClick={() => setAsked(false)}>
+        Keep it
+      </button>
+    </p>
+  );
+}
+
 export function LinksScreen() {
   const [state, app] = usePatientApp();
   const [label, setLabel] = useState('');
@@ -50,6 +74,7 @@ export function LinksScreen() {
           {withRecords.map((c) => (
             <label key={c} className="check">
               <input type="checkbox" checked={categories.includes(c)} onChange={() => toggle(c)} /> {CATEGORY_LABELS[c]}
+              {SENSITIVE_WARNINGS[c] && <span className="warning"> {SENSITIVE_WARNINGS[c]}</span>}
             </label>
           ))}
         </fieldset>
@@ -123,11 +148,7 @@ export function LinksScreen() {
                 ))}
               </ul>
             )}
-            {link.state === 'active' && (
-              <button type="button" onClick={() => void app.links.revoke(link.id)}>
-                Stop this link
-              </button>
-            )}
+            {link.state === 'active' && <StopLink id={link.id} label={link.label} />}
           </li>
         ))}
       </ul>

@@ -3,7 +3,7 @@
 // account, activity). Screens read `state` and call the services; they hold no logic of their
 // own. Navigation (which screen, and what it loads) is the one thing decided here.
 
-import { ANVIL_KEYS, AppStore, deploymentOf, type ShellState } from '@medkey/app-shell';
+import { ANVIL_KEYS, AppStore, deploymentOf, otherActors, type ShellState } from '@medkey/app-shell';
 import { CATEGORIES } from '@medkey/client';
 import { AccountService, type AccountSlice } from './accountService.ts';
 import { ActivityService, type ActivitySlice } from './activityService.ts';
@@ -102,7 +102,16 @@ export class PatientApp extends AppStore<PatientState> {
       void this.sharing.loadEmergency();
     }
     if (screen === 'links') void this.links.load();
-    if (screen === 'activity') void this.activity.load();
+    if (screen === 'activity')
+      void this.activity.load().then(() =>
+        // The providers in her log by their checked directory names.
+        this.sharing.loadNames(
+          otherActors(
+            (this.state.activity?.entries ?? []).map((e) => e.entry),
+            this.state.address,
+          ),
+        ),
+      );
     if (screen === 'settings') void this.account.loadMfa();
   }
 
