@@ -15,6 +15,7 @@ import { RecordsScreen } from './screens/RecordsScreen.tsx';
 import { ResultsScreen } from './screens/ResultsScreen.tsx';
 import { WelcomeScreen } from './screens/WelcomeScreen.tsx';
 import { PatientApp } from './services/patient.ts';
+import { screenFromUrl } from './services/screenUrl.ts';
 import { AppContext, usePatientApp } from './usePatientApp.ts';
 
 function Screens() {
@@ -23,8 +24,15 @@ function Screens() {
     void app.start();
     for (const event of ['keydown', 'pointerdown', 'scroll'] as const)
       window.addEventListener(event, app.touch, { passive: true });
+    // Back and Forward: the screen the address names (signed in; before that, sign-in comes first).
+    const moved = () => {
+      const place = screenFromUrl(window.location.hash);
+      if (place && app.state.phase === 'ready') app.show(place.screen, place.selected);
+    };
+    window.addEventListener('popstate', moved);
     return () => {
       for (const event of ['keydown', 'pointerdown', 'scroll'] as const) window.removeEventListener(event, app.touch);
+      window.removeEventListener('popstate', moved);
     };
   }, [app]);
   return (

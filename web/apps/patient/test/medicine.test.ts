@@ -110,6 +110,11 @@ describe.sequential('a record that reads like medicine', () => {
     );
     expect(await axeViolations(page)).toEqual([]);
     await page.screenshot({ path: join(screenshots, 'lab-report.png'), fullPage: true });
+    // Every screen has an address: Back returns to her records, Forward to the report.
+    await page.goBack();
+    await page.getByRole('heading', { name: 'Your records' }).waitFor();
+    await page.goForward();
+    await page.getByRole('table', { name: 'Results' }).waitFor();
     await page.getByRole('button', { name: 'Back to your records' }).click();
     await page.getByRole('button', { name: /LDL Chol\. \(Calc\)\s*4\.6 mmol\/L ↑/ }).waitFor();
   });
@@ -130,6 +135,13 @@ describe.sequential('a record that reads like medicine', () => {
     await page.screenshot({ path: join(screenshots, 'results-phone.png') });
     expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth + 1')).toBe(true);
     await page.setViewportSize({ width: 1024, height: 900 });
+  });
+
+  it('comes back to the same screen after a reload, once she signs in again', async () => {
+    await page.reload();
+    await page.getByRole('button', { name: 'Test Wallet' }).click();
+    await page.getByRole('heading', { name: 'Results', level: 1 }).waitFor();
+    expect(new URL(page.url()).hash).toBe('#/results');
   });
 
   it('shows a document’s sections with their narrative, sanitized', async () => {

@@ -10,6 +10,7 @@ import { ActivityService, type ActivitySlice } from './activityService.ts';
 import type { ServiceContext } from './context.ts';
 import { EMPTY_LINKS, LinksService, type LinksSlice } from './linksService.ts';
 import { EMPTY_RECORDS, RecordsService, type RecordsSlice } from './recordsService.ts';
+import { screenFromUrl, screenUrl, type Screen, type ScreenPlace } from './screenUrl.ts';
 import { recordAuthors } from './timeline.ts';
 import { IDLE_LOCK_MINUTES, LOCKED_FOR_IDLE, SessionService, type SessionSlice } from './sessionService.ts';
 import { EMPTY_SHARING, SharingService, type SharingSlice } from './sharingService.ts';
@@ -18,8 +19,7 @@ export type { Phase } from './sessionService.ts';
 export type { SharePrefill } from './sharingService.ts';
 export { IDLE_LOCK_MINUTES };
 
-export type Screen =
-  'records' | 'results' | 'record' | 'add' | 'sharing' | 'share' | 'links' | 'card' | 'activity' | 'settings';
+export type { Screen } from './screenUrl.ts';
 
 /** The whole app's state: each service's slice, and which screen shows what. */
 export type PatientState = ShellState &
@@ -59,6 +59,12 @@ export class PatientApp extends AppStore<PatientState> {
       (choice, config) => this.signIn(choice, config),
       async () => {
         await this.records.load();
+        // Back where she was (the address after a reload or a bookmark; the screen before a lock).
+        const place = this.returnTo;
+        this.returnTo = undefined;
+        const gone = place?.screen === 'record' && !this.state.records.some((r) => r.view.record_id === place.selected);
+        if (place && place.screen !== 'records' && !gone) this.show(place.screen, place.selected);
+        else this.keepAddress();
         // Records a provider added name it: the directory's name, checked on chain.
         await this.sharing.loadNames(recordAuthors(this.state.records));
       },
@@ -70,7 +76,23 @@ export class PatientApp extends AppStore<PatientState> {
     this.links = new LinksService(ctx);
     this.account = new AccountService(ctx);
     this.activity = new ActivityService(ctx);
+    this.returnTo = typeof window === 'undefined' ? undefined : screenFromUrl(window.location.hash);
+    this.subscribe(this.keepAddress);
   }
+
+  /** Where to go once she has signed in and her records are open (see `keepAddress`). */
+  private returnTo: ScreenPlace | undefined;
+
+  /**
+   * Each screen has an address: whenever the screen on show (signed in) is not the one the
+   * address names, a new history entry names it, so Back and Forward move between screens.
+   * Signed out, the address stays, to come back to after signing in.
+   */
+  private keepAddress = () => {
+    if (typeof window === 'undefined' || this.state.phase !== 'ready' || this.returnTo) return;
+    const url = screenUrl(this.state.screen, this.state.selected);
+    if (window.location.hash !== url) window.history.pushState(null, '', url);
+  };
 
   start(): Promise<void> {
     return this.startWith([{ key: ANVIL_KEYS.patient, name: 'Dev wallet (local test chain only)' }]);
@@ -117,6 +139,11 @@ export class PatientApp extends AppStore<PatientState> {
 
   /** Forgets the key and every opened record, and signs out. */
   lock = async (reason = LOCKED_FOR_IDLE): Promise<void> => {
+    // Locked while away, she comes back to this screen; signing out on purpose starts afresh.
+    this.returnTo =
+      reason === LOCKED_FOR_IDLE
+        ? { screen: this.state.screen, ...(this.state.selected ? { selected: this.state.selected } : {}) }
+        : undefined;
     this.records.clearPreview();
     this.login.forget();
     const session = this.session;
