@@ -15,6 +15,7 @@ import { AppContext, useProviderApp } from './useProviderApp.ts';
 function Screens() {
   const [state, app] = useProviderApp();
   useEffect(() => void app.start(), [app]);
+  useEffect(() => app.watchPatients(), [app]);
   const registered = state.standing && state.standing.status !== 'unregistered';
   return (
     <>

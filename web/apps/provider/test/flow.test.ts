@@ -247,8 +247,11 @@ describe('the provider app and the admin console', () => {
     await provider.getByRole('heading', { name: 'Maria Example', level: 1 }).waitFor();
     expect(await provider.getByRole('article', { name: 'Measurement or test result' }).count()).toBe(1);
 
+    // A reload brings her back to the screen she was on (sharing); her records are a click away.
     await patient.reload();
     await patient.getByRole('button', { name: 'Test Wallet' }).click();
+    await patient.getByRole('heading', { name: 'Who can read your records' }).waitFor();
+    await patient.getByRole('button', { name: 'Records', exact: true }).click();
     await patient.getByRole('heading', { name: 'Your records' }).waitFor();
     await patient.getByRole('button', { name: /Body weight/ }).waitFor();
     await patient.getByRole('button', { name: /Measurement or test result\s*Measurement or test result/ }).click();
@@ -308,6 +311,11 @@ describe('the provider app and the admin console', () => {
     await patient.getByText(/will not see who you are/).waitFor();
     await patient.getByRole('button', { name: 'Sign and share' }).click();
     await patient.getByText(/Shared\./).waitFor();
+    expect(await patient.getByText('Before your cardiology visit').count(), 'the answered request left the list').toBe(
+      0,
+    );
+    // The provider's list shows the new grant without signing in again (it asks the vault every 15 s).
+    await provider.getByText(/Vaccinations — for treatment, until/).waitFor({ timeout: 45_000 });
     await provider.reload();
     await provider.getByRole('button', { name: 'Test Wallet' }).click();
     await provider.getByRole('button', { name: /Open (the patient’s|Maria Example’s) records/ }).click();

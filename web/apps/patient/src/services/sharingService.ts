@@ -159,6 +159,8 @@ export class SharingService {
       const answered = this.ctx.state.prefill?.requestId;
       if (answered) await ctx.vault.approveRequest(answered, grantId);
       await this.waitForGrant(grantId, (state) => state !== 'revoked');
+      // An approved request leaves the list; the new grant joins hers.
+      if (answered) this.ctx.set({ requests: this.ctx.state.requests.filter((r) => r.id !== answered) });
       this.ctx.set({
         busy: undefined,
         screen: 'sharing',

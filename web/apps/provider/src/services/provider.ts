@@ -213,6 +213,18 @@ export class ProviderApp extends AppStore<ProviderState> {
     this.set({ patients: [...byPatient.values()] });
   }
 
+  /**
+   * Keeps "My patients" current while it is on screen: a patient who shares with this provider
+   * shows up without signing in again (the vault is asked every `everyMs`). Returns the stop.
+   */
+  watchPatients(everyMs = 15_000): () => void {
+    const timer = setInterval(() => {
+      if (this.state.screen === 'patients' && this.vault && !this.state.busy)
+        void this.loadPatients().catch(() => undefined);
+    }, everyMs);
+    return () => clearInterval(timer);
+  }
+
   /** A patient's records this provider may read now; her name if she shared it. */
   async openPatient(address: Address): Promise<void> {
     const vault = this.vault;
