@@ -1,14 +1,16 @@
 import type { EmergencyContact } from '@medkey/client';
 import { useState } from 'react';
 import { usePatientApp } from '../usePatientApp.ts';
+import { ownBirthDate, ownName } from '../services/timeline.ts';
 
 const NO_CONTACT: EmergencyContact = { name: '', relationship: '', phone: '' };
 
 /** The emergency card: her summary built here, reviewed, then a link and QR code to print. */
 export function EmergencyCardScreen() {
   const [state, app] = usePatientApp();
-  const [name, setName] = useState('');
-  const [birthDate, setBirthDate] = useState('');
+  // Filled in from her own Patient record, where she has one; she can change either.
+  const [name, setName] = useState(() => ownName(state.records) ?? '');
+  const [birthDate, setBirthDate] = useState(() => ownBirthDate(state.records) ?? '');
   const [bloodGroup, setBloodGroup] = useState('');
   const [contacts, setContacts] = useState<EmergencyContact[]>([{ ...NO_CONTACT }]);
   const [passcode, setPasscode] = useState('');

@@ -138,17 +138,30 @@ export function attachedFile(item: RecordItem | undefined): AttachedFile | undef
   };
 }
 
+/** Her own Patient records (never one a provider wrote), the most recently changed first. */
+function ownPatientRecords(items: RecordItem[]): RecordItem[] {
+  return items
+    .filter(
+      (i) => i.resource?.resourceType === 'Patient' && i.view.created_by.toLowerCase() === i.view.owner.toLowerCase(),
+    )
+    .sort((a, b) => b.view.updated_at_ms - a.view.updated_at_ms);
+}
+
+/** Her birth date (`YYYY-MM-DD`) as her own Patient record gives it, if it is a date. */
+export function ownBirthDate(items: RecordItem[]): string | undefined {
+  for (const item of ownPatientRecords(items)) {
+    const born = str(item.resource!.birthDate);
+    if (born && /^\d{4}-\d{2}-\d{2}$/.test(born)) return born;
+  }
+  return undefined;
+}
+
 /**
  * Her name as her own Patient record gives it: only a record she stored herself (a provider's
  * Patient record of her names her as that provider wrote it), the most recently changed first.
  */
 export function ownName(items: RecordItem[]): string | undefined {
-  const own = items
-    .filter(
-      (i) => i.resource?.resourceType === 'Patient' && i.view.created_by.toLowerCase() === i.view.owner.toLowerCase(),
-    )
-    .sort((a, b) => b.view.updated_at_ms - a.view.updated_at_ms);
-  for (const item of own) {
+  for (const item of ownPatientRecords(items)) {
     const name = patientName(item.resource!)?.trim();
     // Decrypted content is untrusted: a name fit for a header, however long the record's is.
     if (name) return name.length > 80 ? `${name.slice(0, 79)}…` : name;

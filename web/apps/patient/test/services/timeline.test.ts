@@ -5,6 +5,7 @@ import {
   datedAndUndated,
   filterRecords,
   newestFirst,
+  ownBirthDate,
   ownName,
   type RecordItem,
 } from '../../src/services/timeline.ts';
@@ -83,5 +84,17 @@ describe('her name', () => {
   it('is cut to fit a header, however long the record says it is', () => {
     const long = patient('long', OWNER, 1, [{ text: 'A'.repeat(5_000) }]);
     expect(ownName([long])).toHaveLength(80);
+  });
+
+  it('gives her birth date from her own record only, and only a date', () => {
+    const born = (id: string, by: string, updated: number, birthDate: unknown): RecordItem => ({
+      ...patient(id, by, updated, []),
+      resource: { resourceType: 'Patient', birthDate },
+    });
+    const clinic = '0x90F79bf6EB2c4f870365E785982E1f101E93b906';
+    expect(ownBirthDate([born('clinics', clinic, 9, '1990-01-01'), born('hers', OWNER, 1, '1974-12-25')])).toBe(
+      '1974-12-25',
+    );
+    expect(ownBirthDate([born('odd', OWNER, 1, '12/25/1974'), born('obj', OWNER, 2, { d: 1 })])).toBeUndefined();
   });
 });
