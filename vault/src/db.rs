@@ -1,9 +1,11 @@
 //! The vault's tables live in the same database as the chain mirror (one pool, one backup), with
 //! their own migration history.
 
+use alloy::primitives::Address;
 use medkey_indexer::Store;
 use medkey_indexer::store::{EmbeddedMigration, embedded_migrator};
-use sqlx::AnyPool;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
 
 const POSTGRES: &[EmbeddedMigration] = &[
     (1, "identity", include_str!("../migrations/postgres/0001_identity.sql")),
@@ -97,6 +99,12 @@ impl HeldConnection {
         }
         result
     }
+}
+
+/// An address stored as its 20 bytes in `column`; anything else is a decode error naming the column.
+pub fn address_column(row: &AnyRow, column: &str) -> Result<Address, sqlx::Error> {
+    let bytes: Vec<u8> = row.try_get(column)?;
+    Address::try_from(bytes.as_slice()).map_err(|_| sqlx::Error::Decode(format!("malformed {column}").into()))
 }
 
 #[cfg(test)]

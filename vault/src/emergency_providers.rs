@@ -2,7 +2,7 @@
 //! emergency categories for them, and reads the list back on any device. Only addresses.
 
 use alloy::primitives::Address;
-use sqlx::{AnyPool, Row};
+use sqlx::AnyPool;
 
 #[derive(Clone, Debug)]
 pub struct EmergencyProviders {
@@ -37,11 +37,6 @@ impl EmergencyProviders {
             .bind(patient.to_vec())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                let bytes: Vec<u8> = row.try_get("provider")?;
-                Address::try_from(bytes.as_slice()).map_err(|_| sqlx::Error::Decode("a stored address".into()))
-            })
-            .collect()
+        rows.iter().map(|row| crate::db::address_column(row, "provider")).collect()
     }
 }

@@ -21,7 +21,7 @@ use medkey_protocol::ConsentRegistry;
 use medkey_protocol::ConsentRegistry::ConsentRegistryInstance;
 use serde::Serialize;
 
-use crate::mirror_view::MirrorView;
+use crate::mirror_view::{AccessFacts, MirrorView};
 use medkey_protocol::RecordId;
 
 /// Resolves a grant's records root to the record ids it commits to (registered by the patient's
@@ -52,6 +52,29 @@ pub struct Release {
     pub purpose: u8,
     pub expires_at: u64,
     pub emergency: bool,
+}
+
+impl Release {
+    /// A release under `grant`, as the audit entry and the answer name it.
+    pub fn under(grant: &MirroredGrant) -> Self {
+        Self {
+            grant_id: grant.grant_id,
+            purpose: grant.purpose,
+            expires_at: grant.expires_at,
+            emergency: grant.emergency,
+        }
+    }
+}
+
+impl AccessFacts {
+    /// The refusal the provider's own standing gives (not registered, suspended), if any.
+    fn provider_refusal(&self) -> Option<Denial> {
+        match &self.provider {
+            None => Some(Denial::ProviderNotRegistered),
+            Some(p) if p.status == ProviderStatus::Suspended => Some(Denial::ProviderSuspended),
+            Some(_) => None,
+        }
+    }
 }
 
 /// Why a release was refused. The audit log records the code; the HTTP layer maps
@@ -269,10 +292,8 @@ impl ReleaseGate {
             .mirror
             .facts(&checkpoint.block, request.provider, request.patient, request.category.index(), earliest)
             .await?;
-        match &facts.provider {
-            None => return Ok(Decision::Deny(Denial::ProviderNotRegistered)),
-            Some(p) if p.status == ProviderStatus::Suspended => return Ok(Decision::Deny(Denial::ProviderSuspended)),
-            Some(_) => {}
+        if let Some(denial) = facts.provider_refusal() {
+            return Ok(Decision::Deny(denial));
         }
         let mut any_live = false;
         let live = |g: &&MirroredGrant| g.not_before <= earliest && g.expires_at > latest && (g.write || !write);
@@ -295,12 +316,7 @@ impl ReleaseGate {
                         Err(err) => return Ok(Decision::Deny(Denial::ChainUnavailable(err))),
                     }
                 }
-                return Ok(Decision::Release(Release {
-                    grant_id: grant.grant_id,
-                    purpose: grant.purpose,
-                    expires_at: grant.expires_at,
-                    emergency: grant.emergency,
-                }));
+                return Ok(Decision::Release(Release::under(grant)));
             }
         }
         Ok(Decision::Deny(if any_live { Denial::NotInRecordSet } else { Denial::NoLiveGrant }))
@@ -338,12 +354,8 @@ impl ReleaseGate {
                 .mirror
                 .facts(&checkpoint.block, request.provider, request.patient, category.index(), earliest)
                 .await?;
-            match &facts.provider {
-                None => return Ok(Decision::Deny(Denial::ProviderNotRegistered)),
-                Some(p) if p.status == ProviderStatus::Suspended => {
-                    return Ok(Decision::Deny(Denial::ProviderSuspended));
-                }
-                Some(_) => {}
+            if let Some(denial) = facts.provider_refusal() {
+                return Ok(Decision::Deny(denial));
             }
             let live = facts.grants.iter().find(|g| g.not_before <= earliest && g.expires_at > latest);
             let Some(grant) = live else { continue };
@@ -355,12 +367,7 @@ impl ReleaseGate {
                     Err(err) => return Ok(Decision::Deny(Denial::ChainUnavailable(err))),
                 }
             }
-            return Ok(Decision::Release(Release {
-                grant_id: grant.grant_id,
-                purpose: grant.purpose,
-                expires_at: grant.expires_at,
-                emergency: grant.emergency,
-            }));
+            return Ok(Decision::Release(Release::under(grant)));
         }
         Ok(Decision::Deny(Denial::NoLiveGrant))
     }

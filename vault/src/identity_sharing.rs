@@ -5,8 +5,9 @@
 //! (`release::identity_decision`, `docs/consent-model.md`).
 
 use alloy::primitives::Address;
-use sqlx::{AnyPool, Row};
+use sqlx::AnyPool;
 
+use crate::db::address_column;
 use crate::records::RecordMeta;
 
 #[derive(Clone, Debug)]
@@ -59,11 +60,6 @@ impl IdentitySharing {
             .bind(patient.to_vec())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                let bytes: Vec<u8> = row.try_get("provider")?;
-                Address::try_from(bytes.as_slice()).map_err(|_| sqlx::Error::Decode("malformed provider".into()))
-            })
-            .collect()
+        rows.iter().map(|row| address_column(row, "provider")).collect()
     }
 }

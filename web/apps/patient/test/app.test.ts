@@ -29,7 +29,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import jsQR from 'jsqr';
-import { bloodPressure, labReads, strangerSees } from './journeys.ts';
+import { bloodPressure, labReads, onlyTheStack, strangerSees } from './journeys.ts';
 import { PNG } from 'pngjs';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
@@ -54,16 +54,7 @@ beforeAll(async () => {
   const wallet = testWallet(privateKeyToAccount(stack.keys.clinic), { rpcUrl: stack.rpcUrl, chainId: stack.chainId });
   await injectWallet(context, (method, params) => wallet.request({ method, params } as never));
   // The page may reach this vault and the dev chain only.
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    const allowed = [
-      new URL(stack.vaultUrl).host,
-      `localhost:${new URL(stack.vaultUrl).port}`,
-      new URL(stack.rpcUrl).host,
-      `localhost:${new URL(stack.rpcUrl).port}`,
-    ];
-    return allowed.includes(url.host) || url.protocol === 'data:' ? route.continue() : route.abort();
-  });
+  await onlyTheStack(context, stack);
   page = await context.newPage();
 }, 120_000);
 

@@ -3,7 +3,7 @@
 
 import { VaultClient, VaultSession, Wallet, deriveEncryptionKey, openRecordContent } from '@medkey/client';
 import { testWallet, type DevStack } from '@medkey/client/testing';
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
 
 /**
@@ -65,3 +65,13 @@ export const bloodPressure = {
     },
   ],
 };
+
+/** Lets `context`'s pages reach this stack's vault and chain only (by address or as localhost). */
+export async function onlyTheStack(context: BrowserContext, stack: DevStack): Promise<void> {
+  const hosts = (url: string) => [new URL(url).host, `localhost:${new URL(url).port}`];
+  const allowed = [...hosts(stack.vaultUrl), ...hosts(stack.rpcUrl)];
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    return allowed.includes(url.host) || url.protocol === 'data:' ? route.continue() : route.abort();
+  });
+}

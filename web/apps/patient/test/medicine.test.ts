@@ -18,6 +18,7 @@ import {
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { onlyTheStack } from './journeys.ts';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 const fixture = (name: string) => readFileSync(join(appDir, 'test/fixtures', name));
@@ -37,11 +38,7 @@ beforeAll(async () => {
   const wallet = testWallet(privateKeyToAccount(stack.keys.patient), { rpcUrl: stack.rpcUrl, chainId: stack.chainId });
   await announceWallet(context, 'Test Wallet', (method, params) => wallet.request({ method, params } as never));
   // The page may reach this vault and the dev chain only: a narrative's remote image would be refused here too.
-  const hosts = (url: string) => [new URL(url).host, `localhost:${new URL(url).port}`];
-  const allowed = [...hosts(stack.vaultUrl), ...hosts(stack.rpcUrl)];
-  await context.route('**/*', (route) =>
-    allowed.includes(new URL(route.request().url()).host) ? route.continue() : route.abort(),
-  );
+  await onlyTheStack(context, stack);
   page = await context.newPage();
 }, 120_000);
 

@@ -7,6 +7,22 @@ import { LARGE_PLAN, needingAttention, planSummary } from '../services/planSumma
 import { CATEGORIES, CATEGORY_LABELS } from '../services/patient.ts';
 import { usePatientApp } from '../usePatientApp.ts';
 
+/** A category select's choices: none chosen yet, then every category. */
+function CategoryOptions() {
+  return (
+    <>
+      <option value="" disabled>
+        Choose a category
+      </option>
+      {CATEGORIES.map((c) => (
+        <option key={c} value={c}>
+          {CATEGORY_LABELS[c]}
+        </option>
+      ))}
+    </>
+  );
+}
+
 /** One control for every record still waiting for her choice ("set all like this"). */
 function SetAllUndecided({ count }: { count: number }) {
   const [, app] = usePatientApp();
@@ -16,14 +32,7 @@ function SetAllUndecided({ count }: { count: number }) {
       <label>
         Put all {count} in{' '}
         <select value={category} onChange={(e) => setCategory(e.currentTarget.value as Category)}>
-          <option value="" disabled>
-            Choose a category
-          </option>
-          {CATEGORIES.map((c) => (
-            <option key={c} value={c}>
-              {CATEGORY_LABELS[c]}
-            </option>
-          ))}
+          <CategoryOptions />
         </select>
       </label>{' '}
       <button
@@ -69,14 +78,7 @@ function PlanRow({ index }: { index: number }) {
           value={plan.category ?? ''}
           onChange={(e) => app.records.setPlannedCategory(index, e.currentTarget.value as Category)}
         >
-          <option value="" disabled>
-            Choose a category
-          </option>
-          {CATEGORIES.map((c) => (
-            <option key={c} value={c}>
-              {CATEGORY_LABELS[c]}
-            </option>
-          ))}
+          <CategoryOptions />
         </select>
       </td>
     </tr>
