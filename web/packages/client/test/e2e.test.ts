@@ -3,12 +3,12 @@
 // ConsentRegistry and the vault of `medkey dev`. The CLI, with the same patient key, opens what
 // the library sealed, and the library opens what the CLI sealed.
 
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bytesToHex, createPublicClient, hexToBytes, http, type Address, type Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   auditEventBundle,
   MedkeyError,
@@ -143,6 +143,7 @@ describe('a wallet that only signs does what the patient and provider CLI do', (
 
   it('is opened by the CLI with the same key, and opens what the CLI sealed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'medkey-cli-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     await medkeyCli(stack, stack.keys.patient, [
       'show',
       recordId,

@@ -5,11 +5,11 @@
 // vault are refused, each in words.
 
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   VaultClient,
   VaultSession,
@@ -232,7 +232,9 @@ describe('the emergency card', () => {
     expect(refs.every((r) => urls.has(r))).toBe(true);
     expect(summary.header).toMatchObject({ name: 'Ana María López', allergies: ['Cashew nuts'] });
     expect(summary.header.bloodGroup).toBeTruthy();
-    const file = join(mkdtempSync(join(tmpdir(), 'medkey-ips-')), 'ips.json');
+    const dir = mkdtempSync(join(tmpdir(), 'medkey-ips-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'ips.json');
     writeFileSync(file, JSON.stringify(bundle));
     const report = await new Promise<[number, string]>((resolve) =>
       execFile(

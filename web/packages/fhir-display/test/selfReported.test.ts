@@ -1,11 +1,11 @@
 // Self-reported entries are valid FHIR R4: checked by the project's independent validator
 // (scripts/fhir_validate.py, fhir.resources in tools/py), and refused in words when out of range.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { observationValue, selfReportedResource, titleOf, type SelfReport } from '../src/index.ts';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -20,6 +20,7 @@ const reports: SelfReport[] = [
 describe('self-reported entries', () => {
   it('are FHIR R4 that an independent validator accepts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'medkey-self-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const files = reports.map((r, i) => {
       const path = join(dir, `${i}.json`);
       writeFileSync(path, JSON.stringify(selfReportedResource(r)));
