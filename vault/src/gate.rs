@@ -258,14 +258,10 @@ impl ReleaseGate {
         now_ms: u64,
         write: bool,
     ) -> Result<Vec<Decision>, StoreError> {
-        let Some(checkpoint) = self.mirror.checkpoint() else {
-            let chain_id = self.mirror.chain_id();
-            let stale = Decision::Deny(Denial::MirrorStale(Stale::NoCheckpoint { chain_id }));
-            return Ok(vec![stale; requests.len()]);
+        let checkpoint = match self.fresh_checkpoint(now_ms) {
+            Ok(checkpoint) => checkpoint,
+            Err(stale) => return Ok(vec![Decision::Deny(stale); requests.len()]),
         };
-        if let Err(stale) = Freshness::of(&checkpoint, now_ms).check(&self.policy) {
-            return Ok(vec![Decision::Deny(Denial::MirrorStale(stale)); requests.len()]);
-        }
         let mut confirmed = HashMap::new();
         let mut decisions = Vec::with_capacity(requests.len());
         for request in requests {
@@ -285,9 +281,7 @@ impl ReleaseGate {
         write: bool,
         confirmed: &mut HashMap<(B256, u8), Result<bool, String>>,
     ) -> Result<Decision, StoreError> {
-        let chain_now = checkpoint.block.timestamp;
-        let wall_now = now_ms / 1_000;
-        let (earliest, latest) = (wall_now.min(chain_now), wall_now.max(chain_now));
+        let (earliest, latest) = live_window(checkpoint, now_ms);
         let facts = self
             .mirror
             .facts(&checkpoint.block, request.provider, request.patient, request.category.index(), earliest)
@@ -310,10 +304,8 @@ impl ReleaseGate {
                             answer
                         }
                     };
-                    match answer {
-                        Ok(true) => {}
-                        Ok(false) => return Ok(Decision::Deny(Denial::RefusedByChain)),
-                        Err(err) => return Ok(Decision::Deny(Denial::ChainUnavailable(err))),
+                    if let Some(denial) = chain_refusal(answer) {
+                        return Ok(Decision::Deny(denial));
                     }
                 }
                 return Ok(Decision::Release(Release::under(grant)));
@@ -321,9 +313,16 @@ impl ReleaseGate {
         }
         Ok(Decision::Deny(if any_live { Denial::NotInRecordSet } else { Denial::NoLiveGrant }))
     }
-}
 
-impl ReleaseGate {
+    /// The mirror's checkpoint, if it is fresh enough to decide on; the refusal otherwise.
+    fn fresh_checkpoint(&self, now_ms: u64) -> Result<Checkpoint, Denial> {
+        let Some(checkpoint) = self.mirror.checkpoint() else {
+            return Err(Denial::MirrorStale(Stale::NoCheckpoint { chain_id: self.mirror.chain_id() }));
+        };
+        Freshness::of(&checkpoint, now_ms).check(&self.policy).map_err(Denial::MirrorStale)?;
+        Ok(checkpoint)
+    }
+
     /// Who she is (her own Patient record) for a provider she shares anything with: a live grant
     /// of any category, or of some records, releases it, as any release would (the same
     /// freshness, registration and strict-mode checks, on one checkpoint, caught up before
@@ -339,16 +338,11 @@ impl ReleaseGate {
     }
 
     async fn decide_identity_on_view(&self, request: &ReleaseRequest, now_ms: u64) -> Result<Decision, StoreError> {
-        let Some(checkpoint) = self.mirror.checkpoint() else {
-            let chain_id = self.mirror.chain_id();
-            return Ok(Decision::Deny(Denial::MirrorStale(Stale::NoCheckpoint { chain_id })));
+        let checkpoint = match self.fresh_checkpoint(now_ms) {
+            Ok(checkpoint) => checkpoint,
+            Err(stale) => return Ok(Decision::Deny(stale)),
         };
-        if let Err(stale) = Freshness::of(&checkpoint, now_ms).check(&self.policy) {
-            return Ok(Decision::Deny(Denial::MirrorStale(stale)));
-        }
-        let wall_now = now_ms / 1_000;
-        let chain_now = checkpoint.block.timestamp;
-        let (earliest, latest) = (wall_now.min(chain_now), wall_now.max(chain_now));
+        let (earliest, latest) = live_window(&checkpoint, now_ms);
         for category in Category::ALL {
             let facts = self
                 .mirror
@@ -361,15 +355,29 @@ impl ReleaseGate {
             let Some(grant) = live else { continue };
             if let Some(strict) = &self.strict {
                 let asked = ReleaseRequest { category: *category, ..request.clone() };
-                match strict.confirm(grant.grant_id, &asked).await {
-                    Ok(true) => {}
-                    Ok(false) => return Ok(Decision::Deny(Denial::RefusedByChain)),
-                    Err(err) => return Ok(Decision::Deny(Denial::ChainUnavailable(err))),
+                if let Some(denial) = chain_refusal(strict.confirm(grant.grant_id, &asked).await) {
+                    return Ok(Decision::Deny(denial));
                 }
             }
             return Ok(Decision::Release(Release::under(grant)));
         }
         Ok(Decision::Deny(Denial::NoLiveGrant))
+    }
+}
+
+/// The instants a grant must be live across: the earlier and the later of the wall clock and
+/// the checkpoint's block time (a grant counts only if both agree it is live).
+fn live_window(checkpoint: &Checkpoint, now_ms: u64) -> (u64, u64) {
+    let (wall_now, chain_now) = (now_ms / 1_000, checkpoint.block.timestamp);
+    (wall_now.min(chain_now), wall_now.max(chain_now))
+}
+
+/// Strict mode's answer as a refusal, if it is one: the chain said no, or could not be asked.
+fn chain_refusal(answer: Result<bool, String>) -> Option<Denial> {
+    match answer {
+        Ok(true) => None,
+        Ok(false) => Some(Denial::RefusedByChain),
+        Err(err) => Some(Denial::ChainUnavailable(err)),
     }
 }
 

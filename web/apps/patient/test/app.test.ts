@@ -29,7 +29,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { Secret, TOTP } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import jsQR from 'jsqr';
-import { bloodPressure, labReads, onlyTheStack, strangerSees } from './journeys.ts';
+import { bloodPressure, labReads, patientContext, strangerSees } from './journeys.ts';
 import { PNG } from 'pngjs';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
@@ -50,11 +50,8 @@ const injectWallet = (ctx: BrowserContext, answer: (method: string, params: unkn
 beforeAll(async () => {
   stack = await startDevStack({ webRoot: join(appDir, 'dist') });
   browser = await chromium.launch(chromiumLaunchOptions());
-  context = await browser.newContext({ viewport: { width: 375, height: 800 } });
-  const wallet = testWallet(privateKeyToAccount(stack.keys.clinic), { rpcUrl: stack.rpcUrl, chainId: stack.chainId });
-  await injectWallet(context, (method, params) => wallet.request({ method, params } as never));
-  // The page may reach this vault and the dev chain only.
-  await onlyTheStack(context, stack);
+  // Her wallet, and a page that may reach this vault and the dev chain only.
+  context = await patientContext(browser, stack, stack.keys.clinic, { width: 375, height: 800 });
   page = await context.newPage();
 }, 120_000);
 

@@ -2,7 +2,8 @@
 // Node, and a stranger opening a link in a clean browser.
 
 import { VaultClient, VaultSession, Wallet, deriveEncryptionKey, openRecordContent } from '@medkey/client';
-import { testWallet, type DevStack } from '@medkey/client/testing';
+import { announceWallet, testWallet, type DevStack } from '@medkey/client/testing';
+import type { Hex } from 'viem';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
 
@@ -65,6 +66,23 @@ export const bloodPressure = {
     },
   ],
 };
+
+/**
+ * A browser context for one patient: `key`'s test wallet announced over EIP-6963 (it signs in
+ * this Node process, so the key never enters the page) and the network limited to the stack.
+ */
+export async function patientContext(
+  browser: Browser,
+  stack: DevStack,
+  key: Hex,
+  viewport: { width: number; height: number },
+): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport });
+  const wallet = testWallet(privateKeyToAccount(key), { rpcUrl: stack.rpcUrl, chainId: stack.chainId });
+  await announceWallet(context, 'Test Wallet', (method, params) => wallet.request({ method, params } as never));
+  await onlyTheStack(context, stack);
+  return context;
+}
 
 /** Lets `context`'s pages reach this stack's vault and chain only (by address or as localhost). */
 export async function onlyTheStack(context: BrowserContext, stack: DevStack): Promise<void> {

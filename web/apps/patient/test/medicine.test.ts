@@ -7,18 +7,10 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  announceWallet,
-  axeViolations,
-  chromiumLaunchOptions,
-  startDevStack,
-  testWallet,
-  type DevStack,
-} from '@medkey/client/testing';
+import { axeViolations, chromiumLaunchOptions, startDevStack, type DevStack } from '@medkey/client/testing';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { onlyTheStack } from './journeys.ts';
+import { patientContext } from './journeys.ts';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 const fixture = (name: string) => readFileSync(join(appDir, 'test/fixtures', name));
@@ -34,11 +26,8 @@ let page: Page;
 beforeAll(async () => {
   stack = await startDevStack({ webRoot: join(appDir, 'dist') });
   browser = await chromium.launch(chromiumLaunchOptions());
-  const context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
-  const wallet = testWallet(privateKeyToAccount(stack.keys.patient), { rpcUrl: stack.rpcUrl, chainId: stack.chainId });
-  await announceWallet(context, 'Test Wallet', (method, params) => wallet.request({ method, params } as never));
   // The page may reach this vault and the dev chain only: a narrative's remote image would be refused here too.
-  await onlyTheStack(context, stack);
+  const context = await patientContext(browser, stack, stack.keys.patient, { width: 1024, height: 900 });
   page = await context.newPage();
 }, 120_000);
 
