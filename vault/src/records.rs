@@ -135,34 +135,47 @@ impl Records {
         version: &NewVersion,
         now_ms: u64,
     ) -> Result<RecordMeta, RecordError> {
-        if !fhir::is_r4_resource_type(&new.resource_type) {
-            return Err(RecordError::UnknownResourceType(new.resource_type.clone()));
-        }
-        check_version(new.owner, version)?;
-        if new.origin.as_ref().is_some_and(|o| o.len() > MAX_ORIGIN_BYTES) {
-            return Err(RecordError::OriginTooLarge);
-        }
+        check_new(new, version)?;
         if self.find(&new.record_id).await?.is_some() {
             return Err(RecordError::Exists);
         }
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO records (record_id, owner, category, resource_type, current_version, created_by, \
-             created_at_ms, updated_at_ms, origin) VALUES ($1, $2, $3, $4, 1, $5, $6, $6, $7)",
-        )
-        .bind(new.record_id.to_vec())
-        .bind(new.owner.to_vec())
-        .bind(i64::from(new.category.index()))
-        .bind(&new.resource_type)
-        .bind(created_by.to_vec())
-        .bind(now_ms as i64)
-        .bind(new.origin.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(|err| if is_unique_violation(&err) { RecordError::Exists } else { err.into() })?;
-        insert_version(&mut tx, &new.record_id, 1, created_by, version, now_ms).await?;
+        insert_record(&mut tx, new, created_by, version, now_ms).await?;
         tx.commit().await?;
         self.get(&new.record_id).await
+    }
+
+    /// Many new records in one transaction: all are stored or none is (a record id already
+    /// taken refuses the whole batch), so an import that stops halfway leaves whole batches.
+    pub async fn create_all(
+        &self,
+        records: &[(NewRecord, NewVersion)],
+        created_by: Address,
+        now_ms: u64,
+    ) -> Result<Vec<RecordMeta>, RecordError> {
+        for (new, version) in records {
+            check_new(new, version)?;
+        }
+        let mut tx = self.pool.begin().await?;
+        for (new, version) in records {
+            insert_record(&mut tx, new, created_by, version, now_ms).await?;
+        }
+        tx.commit().await?;
+        Ok(records
+            .iter()
+            .map(|(new, _)| RecordMeta {
+                record_id: new.record_id,
+                owner: new.owner,
+                category: new.category,
+                resource_type: new.resource_type.clone(),
+                current_version: 1,
+                created_by,
+                created_at_ms: now_ms,
+                updated_at_ms: now_ms,
+                erased: false,
+                attachment_size: None,
+            })
+            .collect())
     }
 
     /// A new version (an update): the old ones stay until the record is erased.
@@ -568,6 +581,44 @@ fn version_from_row(row: &AnyRow) -> Result<VersionMeta, RecordError> {
 }
 
 /// Shape checks only: the vault cannot (and must not be able to) check what is inside.
+/// What a new record must be before anything is written: a FHIR R4 type, a well-formed first
+/// version with the owner's key, an origin within bounds.
+fn check_new(new: &NewRecord, version: &NewVersion) -> Result<(), RecordError> {
+    if !fhir::is_r4_resource_type(&new.resource_type) {
+        return Err(RecordError::UnknownResourceType(new.resource_type.clone()));
+    }
+    check_version(new.owner, version)?;
+    if new.origin.as_ref().is_some_and(|o| o.len() > MAX_ORIGIN_BYTES) {
+        return Err(RecordError::OriginTooLarge);
+    }
+    Ok(())
+}
+
+/// A new record's row and its first version, in the caller's transaction.
+async fn insert_record(
+    tx: &mut sqlx::AnyConnection,
+    new: &NewRecord,
+    created_by: Address,
+    version: &NewVersion,
+    now_ms: u64,
+) -> Result<(), RecordError> {
+    sqlx::query(
+        "INSERT INTO records (record_id, owner, category, resource_type, current_version, created_by, \
+         created_at_ms, updated_at_ms, origin) VALUES ($1, $2, $3, $4, 1, $5, $6, $6, $7)",
+    )
+    .bind(new.record_id.to_vec())
+    .bind(new.owner.to_vec())
+    .bind(i64::from(new.category.index()))
+    .bind(&new.resource_type)
+    .bind(created_by.to_vec())
+    .bind(now_ms as i64)
+    .bind(new.origin.clone())
+    .execute(&mut *tx)
+    .await
+    .map_err(|err| if is_unique_violation(&err) { RecordError::Exists } else { err.into() })?;
+    insert_version(tx, &new.record_id, 1, created_by, version, now_ms).await
+}
+
 fn check_version(owner: Address, version: &NewVersion) -> Result<(), RecordError> {
     if version.ciphertext.len() < record::OVERHEAD || version.ciphertext[0] != medkey_protocol::envelope::VERSION {
         return Err(RecordError::InvalidCiphertext);

@@ -154,6 +154,21 @@ pub struct RecordIdsBody {
     pub record_ids: Vec<String>,
 }
 
+/// Many new records of the caller's own at once (an import): 1 to 500, stored all together or
+/// not at all.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRecordsBody {
+    /// Each as `POST /v1/records` takes it, without `patient` (or naming the caller).
+    pub records: Vec<CreateRecordBody>,
+}
+
+/// The records stored, in the order sent, each with the providers that still need a key.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RecordsCreated {
+    pub records: Vec<RecordCreated>,
+}
+
 /// The caller's own records asked for, with their ciphertexts and keys, in the order asked;
 /// ids that are not the caller's (or are erased) are listed apart, like a missing one.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

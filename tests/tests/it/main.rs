@@ -34,6 +34,7 @@ mod vault_integrity;
 mod vault_key_batch;
 mod vault_mfa;
 mod vault_openapi;
+mod vault_record_batch;
 mod vault_records;
 mod vault_redis;
 mod vault_relay;

@@ -64,6 +64,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(record_routes::list, record_routes::create))
         .routes(routes!(record_routes::fetch, record_routes::update, record_routes::erase))
         .routes(routes!(record_batch_routes::fetch_many))
+        .routes(routes!(record_batch_routes::create_many))
         .routes(routes!(record_routes::add_keys))
         .routes(routes!(version_routes::history))
         .routes(routes!(version_routes::fetch))

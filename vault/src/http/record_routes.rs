@@ -48,7 +48,7 @@ impl From<RecordMeta> for RecordView {
     }
 }
 
-fn version_from(ciphertext: &str, keys: &[WrappedKeyBody]) -> Result<NewVersion, ApiError> {
+pub(super) fn version_from(ciphertext: &str, keys: &[WrappedKeyBody]) -> Result<NewVersion, ApiError> {
     Ok(NewVersion { ciphertext: ids::base64("ciphertext", ciphertext)?, wrapped_keys: wrapped_keys(keys)? })
 }
 
@@ -153,15 +153,24 @@ pub async fn create(
         NewRecord { record_id, owner: patient, category: body.category, resource_type: body.resource_type, origin };
     let meta = state.records.create(&new, caller.address, &version, now_ms()).await?;
     log(&state, "record_created", caller.address, &meta).await?;
-    // Providers with a live grant on this category who have no key yet: the client wraps for them.
+    let readers = providers_with_live_grants(&state, patient, body.category, is_identity(&meta)).await?;
+    Ok((StatusCode::CREATED, Json(created(meta, &version, &readers))))
+}
+
+/// The answer for a record just stored: the providers with a live grant that reads it (`readers`)
+/// who have no key yet, for the client to wrap for.
+pub(super) fn created(
+    meta: RecordMeta,
+    version: &NewVersion,
+    readers: &[(Address, alloy::primitives::B256)],
+) -> RecordCreated {
     let wrapped_for: BTreeSet<Address> = version.wrapped_keys.iter().map(|(a, _)| *a).collect();
-    let needing = providers_with_live_grants(&state, patient, body.category, is_identity(&meta))
-        .await?
-        .into_iter()
+    let needing = readers
+        .iter()
         .filter(|(provider, _)| !wrapped_for.contains(provider))
-        .map(|(provider, encryption_key)| ProviderNeedingKey { provider, encryption_key })
-        .collect::<Vec<_>>();
-    Ok((StatusCode::CREATED, Json(RecordCreated { record: RecordView::from(meta), providers_needing_keys: needing })))
+        .map(|&(provider, encryption_key)| ProviderNeedingKey { provider, encryption_key })
+        .collect();
+    RecordCreated { record: RecordView::from(meta), providers_needing_keys: needing }
 }
 
 /// The caller's own records (metadata only), optionally of one category.
@@ -406,7 +415,7 @@ pub(super) async fn log(state: &AppState, kind: &str, actor: Address, meta: &Rec
 
 /// Active providers holding a live grant from `patient` on `category` (on any category, for her
 /// own Patient record, but those she hid who she is from), with their published key.
-async fn providers_with_live_grants(
+pub(super) async fn providers_with_live_grants(
     state: &AppState,
     patient: Address,
     category: Category,

@@ -1,15 +1,25 @@
-import { Header, SectionNav, SignInStages } from '@medkey/app-shell';
+import { Header, SectionNav, SignInStages, placeNow } from '@medkey/app-shell';
 import { useEffect, useMemo } from 'react';
 import { ApplicationsScreen } from './screens/ApplicationsScreen.tsx';
 import { ConnectScreen } from './screens/ConnectScreen.tsx';
 import { ProvidersScreen } from './screens/ProvidersScreen.tsx';
 import { RegistryScreen } from './screens/RegistryScreen.tsx';
-import { AdminApp } from './services/admin.ts';
+import { AdminApp, SCREENS } from './services/admin.ts';
 import { AppContext, useAdminApp } from './useAdminApp.ts';
 
 function Screens() {
   const [state, app] = useAdminApp();
-  useEffect(() => void app.start(), [app]);
+  useEffect(() => {
+    void app.start();
+    // Back and Forward: the screen the address names (signed in; before that, sign-in comes first).
+    const moved = () => {
+      const place = placeNow(SCREENS);
+      if (place && app.state.phase === 'ready') app.visit(place);
+    };
+    window.addEventListener('popstate', moved);
+    return () => window.removeEventListener('popstate', moved);
+  }, [app]);
+  useEffect(() => app.watchApplications(), [app]);
   const registrar = state.roles.includes('registrar');
   return (
     <>

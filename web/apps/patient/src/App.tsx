@@ -35,6 +35,7 @@ function Screens() {
       window.removeEventListener('popstate', moved);
     };
   }, [app]);
+  useEffect(() => app.watchRecords(), [app]);
   return (
     <>
       <Header

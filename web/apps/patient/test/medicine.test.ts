@@ -146,4 +146,51 @@ describe.sequential('a record that reads like medicine', () => {
       0,
     );
   });
+  it('stores a long file in a few batched calls and keeps a long timeline light to open', async () => {
+    const entry = Array.from({ length: 300 }, (_, i) => ({
+      resource: {
+        resourceType: 'Observation',
+        status: 'final',
+        category: [
+          { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] },
+        ],
+        code: { text: `Ferritin check ${i}` },
+        effectiveDateTime: new Date(Date.UTC(1990, 0, 1) + i * 86_400_000).toISOString(),
+        valueQuantity: { value: 40 + (i % 50), unit: 'ng/mL' },
+      },
+    }));
+    const sent: string[] = [];
+    const watch = (request: { method(): string; url(): string }) => {
+      if (request.method() === 'POST' && /\/v1\/records(\/batch)?$/.test(request.url())) sent.push(request.url());
+    };
+    page.on('request', watch);
+    await page.getByRole('button', { name: 'Records', exact: true }).click();
+    await page.getByRole('button', { name: 'Add records' }).click();
+    await page.getByLabel('FHIR or C-CDA file').setInputFiles({
+      name: 'ferritin.json',
+      mimeType: 'application/fhir+json',
+      buffer: Buffer.from(JSON.stringify({ resourceType: 'Bundle', type: 'collection', entry })),
+    });
+    await page.getByRole('button', { name: 'Encrypt and store 300 records' }).click();
+    await page.getByText('300 records added').waitFor({ timeout: 120_000 });
+    page.off('request', watch);
+    expect(sent.map((u) => new URL(u).pathname)).toEqual(['/v1/records/batch', '/v1/records/batch']);
+
+    // Hundreds of records: only the rows near the screen are in the page, each saying where it sits.
+    const timeline = page.getByRole('list', { name: 'Your records, newest first' });
+    // (The timeline opens again after the notice: wait for it to hold the new records, unfiltered.)
+    await page.getByLabel('Search', { exact: true }).fill('');
+    const total = () => timeline.locator('li').first().getAttribute('aria-setsize').then(Number);
+    await expect.poll(total, { timeout: 30_000 }).toBeGreaterThan(300);
+    expect(await timeline.locator('li').count()).toBeLessThan(60);
+    // The oldest result is at the list's end, reached by scrolling, and opens.
+    await page.evaluate(`(() => {
+      const list = document.querySelector('ol[aria-label="Your records, newest first"]');
+      window.scrollTo(0, list.getBoundingClientRect().bottom + window.scrollY - window.innerHeight);
+    })()`);
+    await page.getByRole('button', { name: /Ferritin check 0\b/ }).click();
+    await page.getByRole('article').getByText('40 ng/mL').first().waitFor();
+    await page.goBack();
+    await timeline.waitFor();
+  });
 });

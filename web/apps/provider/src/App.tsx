@@ -1,4 +1,4 @@
-import { Header, ScreenFallback, SectionNav, SignInStages } from '@medkey/app-shell';
+import { Header, ScreenFallback, SectionNav, SignInStages, placeNow } from '@medkey/app-shell';
 import { ErrorBoundary } from '@medkey/fhir-display';
 import { useEffect, useMemo } from 'react';
 import { ApplyScreen } from './screens/ApplyScreen.tsx';
@@ -9,12 +9,21 @@ import { PatientScreen } from './screens/PatientScreen.tsx';
 import { PatientsScreen } from './screens/PatientsScreen.tsx';
 import { RequestScreen } from './screens/RequestScreen.tsx';
 import { StandingBanner } from './screens/StandingBanner.tsx';
-import { ProviderApp } from './services/provider.ts';
+import { ProviderApp, SCREENS, SELECTABLE } from './services/provider.ts';
 import { AppContext, useProviderApp } from './useProviderApp.ts';
 
 function Screens() {
   const [state, app] = useProviderApp();
-  useEffect(() => void app.start(), [app]);
+  useEffect(() => {
+    void app.start();
+    // Back and Forward: the screen the address names (signed in; before that, sign-in comes first).
+    const moved = () => {
+      const place = placeNow(SCREENS, SELECTABLE);
+      if (place && app.state.phase === 'ready') void app.visit(place);
+    };
+    window.addEventListener('popstate', moved);
+    return () => window.removeEventListener('popstate', moved);
+  }, [app]);
   useEffect(() => app.watchPatients(), [app]);
   const registered = state.standing && state.standing.status !== 'unregistered';
   return (

@@ -194,10 +194,15 @@ describe('the provider app and the admin console', () => {
       until,
       '--write',
     ]);
+    // A reload comes back to the patient it was on (her address is in the page's address).
+    expect(new URL(provider.url()).hash).toMatch(/^#\/patient\/0x[0-9a-fA-F]{40}$/);
     await provider.reload();
     await provider.getByRole('button', { name: 'Test Wallet' }).click();
+    await provider.getByRole('heading', { name: 'Maria Example', level: 1 }).waitFor();
+    await provider.getByRole('navigation', { name: 'Sections' }).getByRole('button', { name: 'My patients' }).click();
     await provider.getByText('Vital signs — for treatment, until').waitFor();
-    await provider.getByRole('button', { name: /Open (the patient’s|Maria Example’s) records/ }).click();
+    await provider.goBack();
+    await provider.getByRole('heading', { name: 'Maria Example', level: 1 }).waitFor();
     const weight = {
       resourceType: 'Observation',
       status: 'final',
@@ -276,7 +281,6 @@ describe('the provider app and the admin console', () => {
     const before = await released();
     await provider.reload();
     await provider.getByRole('button', { name: 'Test Wallet' }).click();
-    await provider.getByRole('button', { name: /Open (the patient’s|Maria Example’s) records/ }).click();
     await provider.getByRole('heading', { name: 'Maria Example', level: 1 }).waitFor();
     await provider.getByRole('button', { name: 'Open the chart (4 records)' }).click();
     await provider.getByRole('table', { name: 'Recent results' }).waitFor();
@@ -373,6 +377,12 @@ describe('the provider app and the admin console', () => {
     await admin.getByText(/pays for gasless grants; balance .* ETH/).waitFor();
     await admin.getByRole('cell', { name: 'Registrar (providers)' }).first().waitFor();
     expect(await axeViolations(admin)).toEqual([]);
+    // The console's screens have addresses too: a reload signs in again and comes back here.
+    await admin.reload();
+    await admin.getByRole('button', { name: 'Test Wallet' }).click();
+    await admin.getByText(/Fresh: keys are released\./).waitFor();
+    await admin.goBack();
+    await admin.getByRole('heading', { name: 'Applications' }).waitFor();
   });
 
   it('a suspension shows with its reason and date in both apps', async () => {
@@ -392,6 +402,7 @@ describe('the provider app and the admin console', () => {
     await provider.reload();
     await provider.getByRole('button', { name: 'Test Wallet' }).click();
     await provider.getByText(new RegExp(`Suspended by the registry on .*: ${REASON}`)).waitFor();
+    await provider.getByRole('navigation', { name: 'Sections' }).getByRole('button', { name: 'My patients' }).click();
     await provider.getByText('Paused: you are suspended', { exact: false }).first().waitFor();
 
     await patient.getByRole('button', { name: 'Records', exact: true }).click();

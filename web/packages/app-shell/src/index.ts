@@ -12,3 +12,4 @@ export * from './Status.tsx';
 export * from './activityWords.ts';
 export * from './CodePrompt.tsx';
 export * from './ScreenFallback.tsx';
+export * from './screenAddress.ts';

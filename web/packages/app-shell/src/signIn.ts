@@ -20,19 +20,7 @@ export async function connectAndSignIn(
 ): Promise<SignedIn> {
   const wallet = await Wallet.connect(choice.provider);
   const chainId = await wallet.chainId();
-  if (chainId !== config.chain_id) {
-    try {
-      await choice.provider.request({
-        method: 'wallet_switchEthereumChain',
-        params: [{ chainId: `0x${config.chain_id.toString(16)}` }],
-      });
-    } catch {
-      throw new MedkeyError(
-        'wrong_chain',
-        `Your wallet is on network ${chainId}; this Medkey serves network ${config.chain_id}. Switch networks in your wallet and try again.`,
-      );
-    }
-  }
+  if (chainId !== config.chain_id) await switchNetwork(choice, config, chainId);
   const vault = new VaultClient(window.location.origin);
   const session = await VaultSession.signIn(vault, wallet, {
     chainId: config.chain_id,
@@ -40,4 +28,45 @@ export async function connectAndSignIn(
     ...(secondFactor ? { secondFactor } : {}),
   });
   return { wallet, vault, session, chain: createPublicClient({ transport: custom(choice.provider) }) };
+}
+
+/** EIP-3326's code for a network the wallet does not know. */
+const UNKNOWN_CHAIN = 4902;
+
+/**
+ * Asks the wallet to switch to the network this Medkey serves; a wallet that does not know it is
+ * asked to add it (EIP-3085) when this server names an RPC for it (a local dev chain does).
+ */
+export async function switchNetwork(choice: WalletChoice, config: AppConfig, current: number): Promise<void> {
+  const chainId = `0x${config.chain_id.toString(16)}`;
+  try {
+    await choice.provider.request({ method: 'wallet_switchEthereumChain', params: [{ chainId }] });
+    return;
+  } catch (err) {
+    const code = (err as { code?: unknown } | undefined)?.code;
+    if (code === UNKNOWN_CHAIN && config.dev_rpc_url) {
+      try {
+        await choice.provider.request({
+          method: 'wallet_addEthereumChain',
+          params: [
+            {
+              chainId,
+              chainName: `Medkey local network ${config.chain_id}`,
+              rpcUrls: [config.dev_rpc_url],
+              nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+            },
+          ],
+        });
+        return;
+      } catch {
+        // Said below, as any other refusal.
+      }
+    }
+    throw new MedkeyError(
+      'wrong_chain',
+      code === UNKNOWN_CHAIN
+        ? `Your wallet does not know network ${config.chain_id}, which this Medkey uses. Add it in your wallet (your Medkey operator gives its details), then try again.`
+        : `Your wallet is on network ${current}; this Medkey serves network ${config.chain_id}. Switch networks in your wallet and try again.`,
+    );
+  }
 }

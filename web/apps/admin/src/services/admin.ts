@@ -18,14 +18,19 @@ import {
   ANVIL_KEYS,
   AppStore,
   deploymentOf,
+  keepAddress,
+  placeNow,
   type AppConfig,
+  type Place,
   type StatusState,
   type WalletChoice,
 } from '@medkey/app-shell';
 import { encodeFunctionData, type Address } from 'viem';
 
 export type Phase = 'loading' | 'connect' | 'ready';
-export type Screen = 'applications' | 'providers' | 'registry';
+/** Every screen of the console, each with its address (`#/applications`…). */
+export const SCREENS = ['applications', 'providers', 'registry'] as const;
+export type Screen = (typeof SCREENS)[number];
 
 export interface AdminState extends StatusState {
   phase: Phase;
@@ -62,6 +67,38 @@ export class AdminApp extends AppStore<AdminState> {
       deadWebhooks: [],
       histories: {},
     });
+    this.returnTo = placeNow(SCREENS);
+    this.subscribe(this.keepPlace);
+  }
+
+  /** The place the address named when the page loaded, to go to once signed in. */
+  private returnTo: Place<Screen> | undefined;
+
+  /** Each screen has an address: once signed in and back where the address said, it follows the screen. */
+  private keepPlace = () => {
+    if (this.state.phase === 'ready' && !this.returnTo) keepAddress({ screen: this.state.screen });
+  };
+
+  /** Shows `place` (Back, Forward, or the address after signing in) if this account's roles reach it. */
+  visit(place: Place<Screen>) {
+    if (place.screen === 'registry' || this.state.roles.includes('registrar')) this.show(place.screen);
+  }
+
+  /**
+   * Keeps the applications current while they are on screen: one sent meanwhile shows up without
+   * signing in again (the vault is asked every `everyMs`). Returns the stop.
+   */
+  watchApplications(everyMs = 15_000): () => void {
+    const timer = setInterval(() => {
+      if (
+        this.state.screen === 'applications' &&
+        this.vault &&
+        !this.state.busy &&
+        this.state.roles.includes('registrar')
+      )
+        void this.loadApplications();
+    }, everyMs);
+    return () => clearInterval(timer);
   }
 
   private get deployment(): Deployment {
@@ -92,8 +129,16 @@ export class AdminApp extends AppStore<AdminState> {
     try {
       const { wallet, vault } = await this.signIn(choice, config);
       const { roles } = await vault.adminRoles();
-      this.set({ phase: 'ready', address: wallet.address, roles, busy: undefined });
+      // A registry-only account (no registrar role) has one screen.
+      const screen = roles.includes('registrar') ? this.state.screen : 'registry';
+      this.set({ phase: 'ready', address: wallet.address, roles, screen, busy: undefined });
       if (roles.includes('registrar')) await this.loadApplications();
+      // Back where the address said (a reload, a bookmark); the address follows the screen from then on.
+      const place = this.returnTo;
+      this.returnTo = undefined;
+      if (place) this.visit(place);
+      else if (screen === 'registry') void this.loadSystem();
+      this.keepPlace();
     } catch (err) {
       this.fail(err);
     }

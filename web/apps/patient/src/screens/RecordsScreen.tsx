@@ -12,6 +12,8 @@ import {
 import { saveFile } from '../services/saveFile.ts';
 import { shortName } from './ProviderName.tsx';
 import { usePatientApp } from '../usePatientApp.ts';
+import { useWindowVirtualizer } from '@tanstack/react-virtual';
+import { useLayoutEffect, useReducer, useRef } from 'react';
 
 /** A row that failed to render: it says so and still opens, to read its JSON or erase it. */
 function UnshowableRow({ recordId }: { recordId: string }) {
@@ -23,11 +25,28 @@ function UnshowableRow({ recordId }: { recordId: string }) {
   );
 }
 
+/** Where a row sits when the list is virtualised (see `TimelineList`). */
+interface RowPlace {
+  ref: (node: HTMLLIElement | null) => void;
+  index: number;
+  of: number;
+  top: number;
+}
+
 /** One line of the timeline: when it happened (or that it is undated, and when it was added), what it is. */
-function TimelineRow({ item }: { item: RecordItem }) {
+function TimelineRow({ item, place }: { item: RecordItem; place?: RowPlace }) {
   const [{ names }, app] = usePatientApp();
   return (
-    <li>
+    <li
+      {...(place && {
+        ref: place.ref,
+        'data-index': place.index,
+        'aria-posinset': place.index + 1,
+        'aria-setsize': place.of,
+        className: 'virtual-timeline-row',
+        style: { transform: `translateY(${place.top}px)` },
+      })}
+    >
       <ErrorBoundary fallback={<UnshowableRow recordId={item.view.record_id} />} resetKey={item}>
         <button type="button" className="record-link" onClick={() => app.show('record', item.view.record_id)}>
           <span className="record-date">
@@ -48,6 +67,42 @@ function TimelineRow({ item }: { item: RecordItem }) {
         </button>
       </ErrorBoundary>
     </li>
+  );
+}
+
+/** Longer lists render only the rows near the screen: opening a record then has little to take down. */
+const VIRTUAL_FROM = 200;
+
+/** A list of timeline rows, virtualised against the page's own scroll when it is long. */
+function TimelineList({ items, label }: { items: RecordItem[]; label: string }) {
+  if (items.length < VIRTUAL_FROM) {
+    return (
+      <ol className="timeline" aria-label={label}>
+        {items.map((item) => (
+          <TimelineRow key={item.view.record_id} item={item} />
+        ))}
+      </ol>
+    );
+  }
+  return <VirtualTimeline items={items} label={label} />;
+}
+
+function VirtualTimeline({ items, label }: { items: RecordItem[]; label: string }) {
+  const list = useRef<HTMLOListElement>(null);
+  // The list's distance from the top of the page, for the window's scroll to place rows: read at
+  // each render (every scroll renders, and what is above it may have grown), and once mounted.
+  const [, remeasure] = useReducer((n: number) => n + 1, 0);
+  useLayoutEffect(() => remeasure(), []);
+  const margin = list.current ? Math.round(list.current.getBoundingClientRect().top + window.scrollY) : 0;
+  const rows = useWindowVirtualizer({ count: items.length, estimateSize: () => 72, overscan: 8, scrollMargin: margin });
+  return (
+    <ol ref={list} className="timeline virtual-timeline" aria-label={label} style={{ height: rows.getTotalSize() }}>
+      {rows.getVirtualItems().map((row) => {
+        const item = items[row.index]!;
+        const place = { ref: rows.measureElement, index: row.index, of: items.length, top: row.start - margin };
+        return <TimelineRow key={item.view.record_id} item={item} place={place} />;
+      })}
+    </ol>
   );
 }
 
@@ -131,11 +186,7 @@ export function RecordsScreen() {
           Showing {shown.length} of {state.records.length} records.
         </p>
       )}
-      <ol className="timeline" aria-label="Your records, newest first">
-        {dated.map((item) => (
-          <TimelineRow key={item.view.record_id} item={item} />
-        ))}
-      </ol>
+      <TimelineList items={dated} label="Your records, newest first" />
       {undated.length > 0 && (
         <section aria-labelledby="undated-title">
           <h2 id="undated-title">Undated</h2>
@@ -143,11 +194,7 @@ export function RecordsScreen() {
             These records do not say when they happened (details about you, your care team, a medicine). They are listed
             by the day they were added.
           </p>
-          <ol className="timeline" aria-label="Undated records, newest added first">
-            {undated.map((item) => (
-              <TimelineRow key={item.view.record_id} item={item} />
-            ))}
-          </ol>
+          <TimelineList items={undated} label="Undated records, newest added first" />
         </section>
       )}
     </section>

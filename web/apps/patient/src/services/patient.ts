@@ -3,14 +3,22 @@
 // account, activity). Screens read `state` and call the services; they hold no logic of their
 // own. Navigation (which screen, and what it loads) is the one thing decided here.
 
-import { ANVIL_KEYS, AppStore, deploymentOf, otherActors, type ShellState } from '@medkey/app-shell';
+import {
+  ANVIL_KEYS,
+  AppStore,
+  deploymentOf,
+  keepAddress,
+  otherActors,
+  placeNow,
+  type ShellState,
+} from '@medkey/app-shell';
 import { CATEGORIES } from '@medkey/client';
 import { AccountService, type AccountSlice } from './accountService.ts';
 import { ActivityService, type ActivitySlice } from './activityService.ts';
 import type { ServiceContext } from './context.ts';
 import { EMPTY_LINKS, LinksService, type LinksSlice } from './linksService.ts';
 import { EMPTY_RECORDS, RecordsService, type RecordsSlice } from './recordsService.ts';
-import { screenFromUrl, screenUrl, type Screen, type ScreenPlace } from './screenUrl.ts';
+import { SCREENS, SELECTABLE, type Screen, type ScreenPlace } from './screenUrl.ts';
 import { recordAuthors } from './timeline.ts';
 import { IDLE_LOCK_MINUTES, LOCKED_FOR_IDLE, SessionService, type SessionSlice } from './sessionService.ts';
 import { EMPTY_SHARING, SharingService, type SharingSlice } from './sharingService.ts';
@@ -76,7 +84,7 @@ export class PatientApp extends AppStore<PatientState> {
     this.links = new LinksService(ctx);
     this.account = new AccountService(ctx);
     this.activity = new ActivityService(ctx);
-    this.returnTo = typeof window === 'undefined' ? undefined : screenFromUrl(window.location.hash);
+    this.returnTo = placeNow(SCREENS, SELECTABLE);
     this.subscribe(this.keepAddress);
   }
 
@@ -89,10 +97,25 @@ export class PatientApp extends AppStore<PatientState> {
    * Signed out, the address stays, to come back to after signing in.
    */
   private keepAddress = () => {
-    if (typeof window === 'undefined' || this.state.phase !== 'ready' || this.returnTo) return;
-    const url = screenUrl(this.state.screen, this.state.selected);
-    if (window.location.hash !== url) window.history.pushState(null, '', url);
+    if (this.state.phase !== 'ready' || this.returnTo) return;
+    keepAddress({
+      screen: this.state.screen,
+      selected: this.state.screen === 'record' ? this.state.selected : undefined,
+    });
   };
+
+  /**
+   * Keeps her timeline current while it is on screen: a record a provider adds under her write
+   * grant shows up without signing in again (the vault is asked every `everyMs`). Returns the stop.
+   */
+  watchRecords(everyMs = 20_000): () => void {
+    const timer = setInterval(() => {
+      const { phase, screen, busy, planned } = this.state;
+      if (phase === 'ready' && (screen === 'records' || screen === 'results') && !busy && planned.length === 0)
+        void this.records.refresh().catch(() => undefined);
+    }, everyMs);
+    return () => clearInterval(timer);
+  }
 
   start(): Promise<void> {
     return this.startWith([{ key: ANVIL_KEYS.patient, name: 'Dev wallet (local test chain only)' }]);

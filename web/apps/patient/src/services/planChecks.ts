@@ -31,19 +31,32 @@ export function contentKey(resource: unknown): string {
 
 /** `planned` with each record's problems marked and skipped; `stored`: her records here. */
 export async function checkPlan(planned: PlannedRecord[], stored: readonly RecordItem[]): Promise<PlannedRecord[]> {
+  const valid = await validatePlan(planned);
+  return markStored(
+    valid,
+    valid.map((p) => contentKey(p.resource)),
+    stored,
+  );
+}
+
+/** `planned` with what is not valid FHIR R4 marked, said in words, and left out. */
+export async function validatePlan(planned: PlannedRecord[]): Promise<PlannedRecord[]> {
   const check = await fhirValidator();
-  const have = new Set(stored.flatMap((r) => (r.resource ? [contentKey(r.resource)] : [])));
   return planned.map((p) => {
     const problem = check(p.resource);
-    const already = have.has(contentKey(p.resource));
     const { invalid: _i, stored: _s, skip: _k, ...rest } = p;
-    return {
-      ...rest,
-      ...(problem ? { invalid: problemWords(problem) } : {}),
-      ...(already ? { stored: true } : {}),
-      ...(problem || already ? { skip: true } : {}),
-    };
+    return problem ? { ...rest, invalid: problemWords(problem), skip: true } : rest;
   });
+}
+
+/** `planned` (each with its `contentKey` in `keys`) with what she has already marked and left out. */
+export function markStored(
+  planned: PlannedRecord[],
+  keys: readonly string[],
+  stored: readonly RecordItem[],
+): PlannedRecord[] {
+  const have = new Set(stored.flatMap((r) => (r.resource ? [contentKey(r.resource)] : [])));
+  return planned.map((p, i) => (have.has(keys[i]!) ? { ...p, stored: true, skip: true } : p));
 }
 
 /** What is left out, counted: invalid, stored already. */

@@ -12,7 +12,6 @@ import {
   openRecordContent,
   providerEncryptionKey,
   sealNewRecord,
-  wrapAll,
   type Category,
   type Schemas,
   type Sealed,
@@ -33,9 +32,11 @@ import {
 import type { StatusState } from '@medkey/app-shell';
 import { plural, type ServiceContext } from './context.ts';
 import { importProgress, interruptedImport } from './importProgress.ts';
-import { plan, planAll, readRecordsFile, type PlannedRecord } from './importFile.ts';
-import { checkPlan, keepIn } from './planChecks.ts';
+import { plan, type PlannedRecord } from './importFile.ts';
+import { planInWorker } from './planInWorker.ts';
+import { keepIn, markStored } from './planChecks.ts';
 import { saveFile } from './saveFile.ts';
+import { storeInBatches, wrapForProviders } from './storeRecords.ts';
 import { NO_FILTER, attachedFile, newestFirst, readTogether, type RecordFilter, type RecordItem } from './timeline.ts';
 import type { Hex } from 'viem';
 
@@ -72,27 +73,6 @@ export const EMPTY_RECORDS: Pick<
   history: undefined,
 };
 
-/** How many records are sealed and sent at once during an import. */
-const STORE_AT_ONCE = 4;
-
-/** Runs `work` on every item, at most `width` at a time; the first failure stops the rest. */
-async function inPool<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await work(item);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
-}
-
 /** `planned` in the category she chose (her choice replaces the file's reason). */
 function chosen(planned: PlannedRecord, category: Category): PlannedRecord {
   const { reason: _reason, because, ...rest } = planned;
@@ -126,6 +106,36 @@ export class RecordsService {
       const { records, index, results } = readTogether(items);
       const interrupted = interruptedImport();
       this.ctx.set({ records: newestFirst(records), index, results, ...(interrupted ? { notice: interrupted } : {}) });
+    });
+  }
+
+  /**
+   * What changed in the vault since the timeline was opened (a provider added a record under her
+   * write grant, her other device stored or erased one): only those records are fetched and
+   * opened, and a sentence says what came. Quiet when nothing changed or the vault cannot be asked.
+   */
+  async refresh(): Promise<void> {
+    const { vault } = this.ctx.signedIn();
+    const views = (await vault.listRecords()).filter((v) => !v.erased);
+    const shown = new Map(this.ctx.state.records.map((r) => [r.view.record_id, r]));
+    const changed = views.filter((v) => shown.get(v.record_id)?.view.version !== v.version);
+    const live = new Set(views.map((v) => v.record_id));
+    const gone = this.ctx.state.records.filter((r) => !live.has(r.view.record_id));
+    if (changed.length === 0 && gone.length === 0) return;
+    const fresh: RecordItem[] = [];
+    for (let i = 0; i < changed.length; i += 500) {
+      const { records } = await vault.fetchRecords(changed.slice(i, i + 500).map((v) => v.record_id));
+      fresh.push(...(await Promise.all(records.map((content) => this.open(content)))));
+    }
+    const replaced = new Set(fresh.map((r) => r.view.record_id));
+    const kept = this.ctx.state.records.filter((r) => live.has(r.view.record_id) && !replaced.has(r.view.record_id));
+    const { records, index, results } = readTogether([...kept, ...fresh]);
+    const added = fresh.filter((r) => !shown.has(r.view.record_id)).length;
+    this.ctx.set({
+      records: newestFirst(records),
+      index,
+      results,
+      ...(added > 0 ? { notice: `${plural(added, 'new record')} arrived since you opened your records.` } : {}),
     });
   }
 
@@ -172,9 +182,8 @@ export class RecordsService {
   async planFile(file: File): Promise<void> {
     this.ctx.set({ notice: undefined });
     await this.ctx.run(`Reading ${file.name}…`, async () => {
-      const planned = planAll(await readRecordsFile(file));
-      this.ctx.set({ busy: `Checking ${plural(planned.length, 'record')} as FHIR R4…` });
-      this.ctx.set({ planned: await checkPlan(planned, this.ctx.state.records), busy: undefined });
+      const { planned, keys } = await planInWorker(file, (words) => this.ctx.set({ busy: words }));
+      this.ctx.set({ planned: markStored(planned, keys, this.ctx.state.records), busy: undefined });
     });
   }
 
@@ -226,43 +235,36 @@ export class RecordsService {
         return key;
       };
       const step = Math.max(1, Math.floor(planned.length / 100));
-      const storeOne = async (item: PlannedRecord) => {
+      const stored = (count: number) => {
+        const before = done;
+        done += count;
+        progress.stored(done);
+        // Progress in steps of 1 %: each step re-renders the screen, so not one per record.
+        if (Math.floor(before / step) !== Math.floor(done / step) || done === planned.length)
+          this.ctx.set({ busy: `Encrypting and storing your records: ${done} of ${planned.length}…` });
+      };
+      const owner = { address: wallet.address, publicKey: keys.publicKey };
+      // A record with a file goes on its own (its upload shows its own progress).
+      const storeWithFile = async (item: PlannedRecord) => {
         const sealed = await sealNewRecord({
           owner: wallet.address,
           resource: item.resource,
           text: item.text,
           category: item.category!,
-          readers: [{ address: wallet.address, publicKey: keys.publicKey }],
+          readers: [owner],
         });
         const created = await vault.createRecord(sealed.body);
-        const readers = [];
-        for (const { provider } of created.providers_needing_keys) {
-          readers.push({ address: provider as Hex, publicKey: await providerKey(provider) });
-        }
-        if (readers.length > 0)
-          await vault.addKeys(created.record.record_id, 1, {
-            wrapped_keys: await wrapAll(sealed.dataKey, sealed.binding, readers),
-          });
-        if (item.attachment) {
-          await this.uploadAttachment(created.record.record_id, sealed, item.attachment.file, item.attachment.title);
-        } else {
-          sealed.dataKey.fill(0);
-        }
-        done += 1;
-        progress.stored(done);
-        // Progress in steps of 1 %: each step re-renders the screen, so not one per record.
-        if (done % step === 0 || done === planned.length)
-          this.ctx.set({ busy: `Encrypting and storing your records: ${done} of ${planned.length}…` });
+        await wrapForProviders({ vault, providerKey }, created, sealed);
+        await this.uploadAttachment(created.record.record_id, sealed, item.attachment!.file, item.attachment!.title);
+        stored(1);
       };
       try {
         this.ctx.set({ busy: `Encrypting and storing your records: 0 of ${planned.length}…` });
-        // Records with a file one at a time (each shows its upload's progress); the rest four at once.
-        await inPool(
+        await storeInBatches(
           planned.filter((p) => !p.attachment),
-          STORE_AT_ONCE,
-          storeOne,
+          { vault, owner, providerKey, stored },
         );
-        for (const item of planned.filter((p) => p.attachment)) await storeOne(item);
+        for (const item of planned.filter((p) => p.attachment)) await storeWithFile(item);
       } catch (err) {
         // Said with what was stored, so she knows where she is: adding the file again skips those.
         const words = err instanceof Error ? err.message : String(err);

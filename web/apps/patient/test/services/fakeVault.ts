@@ -2,7 +2,13 @@
 // their services against fakes): it keeps what the client sends and answers the way the real
 // vault does for the calls the services make, and it can be told to fail.
 
-import { encryptionPublicKey, type EncryptionKeyPair, type Schemas, type VaultClient } from '@medkey/client';
+import {
+  MedkeyError,
+  encryptionPublicKey,
+  type EncryptionKeyPair,
+  type Schemas,
+  type VaultClient,
+} from '@medkey/client';
 import { AppStore, type ShellState, type SignedIn, type StatusState } from '@medkey/app-shell';
 import type { Address } from 'viem';
 import type { ServiceContext } from '../../src/services/context.ts';
@@ -61,6 +67,33 @@ export class FakeVault {
     };
     this.records.set(body.record_id, { view, ciphertext: body.ciphertext, keys: body.wrapped_keys });
     return { record: view, providers_needing_keys: [] };
+  }
+
+  /** Providers with a live grant, per category: a record stored without their key names them. */
+  sharedWith: Partial<Record<string, string[]>> = {};
+  /** Batches of more records than this are refused as too large (413), as a small body limit would. */
+  batchLimit = 500;
+
+  async createRecords(bodies: Schemas['CreateRecordBody'][]): Promise<Schemas['RecordsCreated']> {
+    this.step(`createRecords ${bodies.length}`);
+    if (bodies.length > this.batchLimit) throw new MedkeyError('body_too_large', 'The request is too large.', 413);
+    const records = [];
+    for (const body of bodies) {
+      const { record } = await this.createRecord(body);
+      this.calls.pop();
+      const wrapped = new Set(body.wrapped_keys.map((k) => k.recipient.toLowerCase()));
+      const needing = (this.sharedWith[body.category] ?? []).filter((p) => !wrapped.has(p.toLowerCase()));
+      records.push({
+        record,
+        providers_needing_keys: needing.map((provider) => ({ provider, encryption_key: `0x${'11'.repeat(32)}` })),
+      });
+    }
+    return { records };
+  }
+
+  async addKeys(id: string, _version: number, body: Schemas['KeysBody']): Promise<void> {
+    this.step(`addKeys ${body.wrapped_keys.length}`);
+    this.records.get(id)!.keys.push(...body.wrapped_keys);
   }
 
   async eraseRecord(id: string): Promise<void> {

@@ -72,6 +72,28 @@ describe('RecordsService', () => {
     expect(ctx.state.busy).toBeUndefined();
   });
 
+  it('refreshes only what changed in the vault: a new record opens and is said, an erased one goes', async () => {
+    const first = await store(vault, observation('HbA1c', '2021-03-01'));
+    const second = await store(vault, observation('LDL', '2024-06-01'));
+    const ctx = fakeContext<RecordsSlice>({ ...EMPTY_RECORDS }, vault, await testKeys());
+    const records = new RecordsService(ctx);
+    await records.load();
+
+    vault.calls = [];
+    await records.refresh();
+    expect(vault.calls).toEqual(['listRecords']);
+    expect(ctx.state.notice).toBeUndefined();
+
+    const third = await store(vault, observation('Glucose', '2025-01-01'));
+    vault.records.delete(first);
+    vault.calls = [];
+    await records.refresh();
+    expect(vault.calls).toEqual(['listRecords', 'fetchRecords']);
+    expect(ctx.state.records.map((r) => r.view.record_id)).toEqual([third, second]);
+    expect(ctx.state.records[0]!.title).toBe('Glucose');
+    expect(ctx.state.notice).toBe('1 new record arrived since you opened your records.');
+  });
+
   it('signed out, an action says so instead of doing nothing', async () => {
     const ctx = fakeContext<RecordsSlice>({ ...EMPTY_RECORDS }, vault, undefined, true);
     await new RecordsService(ctx).load();

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { useProviderApp } from '../useProviderApp.ts';
+import { PatientAddressField } from './PatientAddressField.tsx';
 
 export function EmergencyScreen() {
   const [state, app] = useProviderApp();
@@ -20,10 +21,7 @@ export function EmergencyScreen() {
         for 4 hours, then closes by itself.
       </p>
       <form onSubmit={submit}>
-        <label>
-          Patient’s address
-          <input required value={patient} onChange={(e) => setPatient(e.target.value)} placeholder="0x…" />
-        </label>
+        <PatientAddressField value={patient} onChange={setPatient} />
         <label>
           Why you need it now (at least 10 characters)
           <input required minLength={10} maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} />

@@ -3,6 +3,7 @@ import { CATEGORIES, type Category, type Purpose } from '@medkey/client';
 import { useState, type FormEvent } from 'react';
 import { isAddress } from 'viem';
 import { useProviderApp } from '../useProviderApp.ts';
+import { PatientAddressField } from './PatientAddressField.tsx';
 
 export function RequestScreen() {
   const [state, app] = useProviderApp();
@@ -30,10 +31,7 @@ export function RequestScreen() {
       <h1 id="request-title">Request access</h1>
       <p>The patient sees your request, with your name from the directory, and answers it from their own app.</p>
       <form onSubmit={submit}>
-        <label>
-          Patient’s address
-          <input required value={patient} onChange={(e) => setPatient(e.target.value)} placeholder="0x…" />
-        </label>
+        <PatientAddressField value={patient} onChange={setPatient} />
         <fieldset>
           <legend>Records you need</legend>
           {CATEGORIES.map((c) => (

@@ -33,7 +33,10 @@ import {
   ANVIL_KEYS,
   AppStore,
   deploymentOf,
+  keepAddress,
+  placeNow,
   type AppConfig,
+  type Place,
   type StatusState,
   type WalletChoice,
 } from '@medkey/app-shell';
@@ -41,7 +44,10 @@ import { asResource, chartOf, patientName, str, type Chart, type Resource } from
 import { isAddress, type Address } from 'viem';
 
 export type Phase = 'loading' | 'connect' | 'ready';
-export type Screen = 'patients' | 'patient' | 'apply' | 'request' | 'emergency' | 'history';
+/** Every screen of the provider's app; `patient` names the patient it shows (`#/patient/0x…`). */
+export const SCREENS = ['patients', 'patient', 'apply', 'request', 'emergency', 'history'] as const;
+export type Screen = (typeof SCREENS)[number];
+export const SELECTABLE = { patient: /^0x[0-9a-fA-F]{40}$/ };
 
 /** One patient who shared with this provider: what, why and until when, over all her grants. */
 export interface PatientRow {
@@ -92,8 +98,29 @@ export interface ProviderState extends StatusState {
 export class ProviderApp extends AppStore<ProviderState> {
   private keys?: EncryptionKeyPair | undefined;
 
+  /** The place the address named when the page loaded, to go to once signed in (see `keepPlace`). */
+  private returnTo: Place<Screen> | undefined;
+
   constructor() {
     super({ phase: 'loading', screen: 'patients', wallets: [], applications: [], patients: [] });
+    this.returnTo = placeNow(SCREENS, SELECTABLE);
+    this.subscribe(this.keepPlace);
+  }
+
+  /** Each screen has an address: once signed in and back where the address said, it follows the screen. */
+  private keepPlace = () => {
+    if (this.state.phase !== 'ready' || !this.state.standing || this.returnTo) return;
+    const { screen, patient } = this.state;
+    keepAddress({ screen, selected: screen === 'patient' ? patient?.address : undefined });
+  };
+
+  /** Shows `place` (Back, Forward, or the address after signing in); a patient's chart opens again. */
+  async visit(place: Place<Screen>): Promise<void> {
+    if (this.state.standing?.status === 'unregistered') return this.show('apply');
+    // Registered since it applied: its patients, not the application form, are where it works now.
+    if (place.screen === 'apply' && this.state.screen === 'patients') return;
+    if (place.screen === 'patient' && place.selected) await this.openPatient(place.selected as Address);
+    else if (place.screen !== 'patient') this.show(place.screen);
   }
 
   private get deployment(): Deployment {
@@ -137,9 +164,18 @@ export class ProviderApp extends AppStore<ProviderState> {
         const listed = await vault.directoryEntry(wallet.address).catch(() => undefined);
         if (listed) entry = { entry: listed, verdict: await checkDirectoryEntry(listed, chain, this.deployment) };
       }
-      this.set({ standing: { status: onChain.status, entry }, applications });
       if (onChain.status === 'unregistered') this.set({ screen: 'apply' });
       else await this.loadPatients();
+      this.set({ standing: { status: onChain.status, entry }, applications });
+      // Back where the address said (a reload, a bookmark), now that the account is known; the
+      // address follows the screen from then on.
+      const place = this.returnTo;
+      try {
+        if (place) await this.visit(place);
+      } finally {
+        this.returnTo = undefined;
+        this.keepPlace();
+      }
     } catch (err) {
       this.fail(err);
     }

@@ -134,6 +134,11 @@ export class VaultClient {
     return must(this.api.POST('/v1/records', { body }));
   }
 
+  /** Stores 1 to 500 of the caller's own new records together: all of them, or none. */
+  createRecords(records: Schemas['CreateRecordBody'][]): Promise<Schemas['RecordsCreated']> {
+    return must(this.api.POST('/v1/records/batch', { body: { records } }));
+  }
+
   fetchRecord(id: string): Promise<Schemas['RecordContent']> {
     return must(this.api.GET('/v1/records/{id}', { params: { path: { id } } }));
   }

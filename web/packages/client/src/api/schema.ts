@@ -762,6 +762,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/records/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stores 1 to 500 new records of the caller's own in one transaction, each logged as
+         *     `POST /v1/records` logs it: an import of thousands of records in tens of requests.
+         */
+        post: operations["create_records"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/records/contents": {
         parameters: {
             query?: never;
@@ -1151,6 +1171,14 @@ export interface components {
              */
             resource_type: string;
             wrapped_keys: components["schemas"]["WrappedKeyBody"][];
+        };
+        /**
+         * @description Many new records of the caller's own at once (an import): 1 to 500, stored all together or
+         *     not at all.
+         */
+        CreateRecordsBody: {
+            /** @description Each as `POST /v1/records` takes it, without `patient` (or naming the caller). */
+            records: components["schemas"]["CreateRecordBody"][];
         };
         CreateShareLinkBody: {
             /**
@@ -1719,6 +1747,10 @@ export interface components {
              * @description The current version, from 1.
              */
             version: number;
+        };
+        /** @description The records stored, in the order sent, each with the providers that still need a key. */
+        RecordsCreated: {
+            records: components["schemas"]["RecordCreated"][];
         };
         RecoveryCodes: {
             /** @description Shown once: each works once in place of a TOTP code. */
@@ -5734,6 +5766,102 @@ export interface operations {
                 };
             };
             /** @description mirror_stale / chain_unavailable: the vault cannot decide now / database_unavailable: the database is not answering; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_records: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateRecordsBody"];
+            };
+        };
+        responses: {
+            /** @description All stored, in the order sent, each with the providers with a live grant on its category that still need a wrapped key */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecordsCreated"];
+                };
+            };
+            /** @description invalid_body (no records) / duplicate_record / not_own_record / invalid_record_id / invalid_base64 / unknown_resource_type / invalid_ciphertext / invalid_wrapped_key / missing_owner_key / origin_too_large / malformed_json */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description record_exists: one of the ids is taken; nothing was stored */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description database_unavailable: the database is not answering; retry after Retry-After */
             503: {
                 headers: {
                     [name: string]: unknown;
