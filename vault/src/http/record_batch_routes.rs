@@ -3,6 +3,7 @@
 //! requests instead of one per record.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use alloy::primitives::{Address, B256};
 use axum::Json;
@@ -139,9 +140,8 @@ pub async fn create_many(
     let mut out = Vec::with_capacity(metas.len());
     for (meta, (_, version)) in metas.into_iter().zip(&news) {
         let key = (meta.category.index(), is_identity(&meta));
-        if !readers.contains_key(&key) {
-            let found = providers_with_live_grants(&state, caller.address, meta.category, key.1).await?;
-            readers.insert(key, found);
+        if let Entry::Vacant(slot) = readers.entry(key) {
+            slot.insert(providers_with_live_grants(&state, caller.address, meta.category, key.1).await?);
         }
         out.push(created(meta, version, &readers[&key]));
     }

@@ -151,7 +151,6 @@ async function uploadLargeFile(page: Page, context: BrowserContext) {
   })();
   let ms: number;
   try {
-    await page.getByRole('button', { name: 'Back to your records' }).click();
     await page.getByRole('button', { name: 'Add records' }).click();
     const t0 = performance.now();
     await page.getByLabel('Or attach a document (PDF or image)').setInputFiles(path);
