@@ -12,6 +12,7 @@ import { isFlagged } from './interpretation.ts';
 import { ResourceView, UnshowableRecord } from './ResourceView.tsx';
 import { ResultsTable } from './ResultsTable.tsx';
 import { TrendChart } from './TrendChart.tsx';
+import { useFirst } from './useFirst.tsx';
 
 function Part({ title, empty, children }: { title: string; empty: string; children: ReactNode[] }) {
   return (
@@ -49,6 +50,29 @@ function ChartRecord({ resource, chart }: { resource: Resource; chart: Chart }) 
       </button>
       {open && <ResourceView resource={resource} index={chart.index} />}
     </li>
+  );
+}
+
+/** Records of one kind listed before "Show all": the newest. */
+const FIRST_OF_KIND = 25;
+
+/** One kind of record, newest first: the first ones, then the rest on request. */
+function Group({ kind, records, chart }: { kind: string; records: Resource[]; chart: Chart }) {
+  const { shown, more } = useFirst(records, FIRST_OF_KIND, `${kind.toLowerCase()} records`);
+  return (
+    <section aria-label={kind}>
+      <h4>
+        {kind} ({records.length})
+      </h4>
+      <ol className="timeline">
+        {shown.map((resource, i) => (
+          <ErrorBoundary key={i} fallback={<li role="alert">{UNSHOWABLE}</li>} resetKey={resource}>
+            <ChartRecord resource={resource} chart={chart} />
+          </ErrorBoundary>
+        ))}
+      </ol>
+      {more}
+    </section>
   );
 }
 
@@ -96,18 +120,7 @@ export function ChartView({ chart }: { chart: Chart }) {
       </ErrorBoundary>
       <h3>All records by kind</h3>
       {chart.groups.map((group) => (
-        <section key={group.kind} aria-label={group.kind}>
-          <h4>
-            {group.kind} ({group.records.length})
-          </h4>
-          <ol className="timeline">
-            {group.records.map((resource, i) => (
-              <ErrorBoundary key={i} fallback={<li role="alert">{UNSHOWABLE}</li>} resetKey={resource}>
-                <ChartRecord resource={resource} chart={chart} />
-              </ErrorBoundary>
-            ))}
-          </ol>
-        </section>
+        <Group key={group.kind} kind={group.kind} records={group.records} chart={chart} />
       ))}
     </div>
   );

@@ -7,6 +7,7 @@ import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import { formatDate } from './fhir.ts';
 import type { Trend } from './trends.ts';
+import { useFirst } from './useFirst.tsx';
 
 const COLOURS = ['#1f5fa8', '#b34700'];
 
@@ -69,12 +70,18 @@ function Canvas({ trend }: { trend: Trend }) {
   return <div ref={box} className="trend-canvas" aria-hidden="true" />;
 }
 
+/** Readings listed before "Show all": the newest, which the chart's right end shows too. */
+const LATEST_READINGS = 12;
+
 export function TrendChart({ trend }: { trend: Trend }) {
   const range =
     trend.low !== undefined && trend.high !== undefined
       ? `normal ${trend.low} to ${trend.high}${trend.unit ? ` ${trend.unit}` : ''}`
       : undefined;
-  const readings = trend.lines.flatMap((l) => l.points.map((p) => ({ ...p, label: l.label })));
+  const readings = trend.lines
+    .flatMap((l) => l.points.map((p) => ({ ...p, label: l.label })))
+    .sort((a, b) => b.date.getTime() - a.date.getTime());
+  const { shown, more } = useFirst(readings, LATEST_READINGS, 'readings');
   return (
     <figure className="trend" aria-label={`${trend.name} over time`}>
       <figcaption>
@@ -91,20 +98,19 @@ export function TrendChart({ trend }: { trend: Trend }) {
           </tr>
         </thead>
         <tbody>
-          {readings
-            .sort((a, b) => b.date.getTime() - a.date.getTime())
-            .map((r, i) => (
-              <tr key={i}>
-                <td>{formatDate(r.date)}</td>
-                {trend.lines.length > 1 && <td>{r.label}</td>}
-                <td>
-                  {r.value}
-                  {trend.unit ? ` ${trend.unit}` : ''}
-                </td>
-              </tr>
-            ))}
+          {shown.map((r, i) => (
+            <tr key={i}>
+              <td>{formatDate(r.date)}</td>
+              {trend.lines.length > 1 && <td>{r.label}</td>}
+              <td>
+                {r.value}
+                {trend.unit ? ` ${trend.unit}` : ''}
+              </td>
+            </tr>
+          ))}
         </tbody>
       </table>
+      {more}
     </figure>
   );
 }

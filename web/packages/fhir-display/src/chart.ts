@@ -108,7 +108,9 @@ export function chartOf(resources: Resource[], recentResults = 12): Chart {
   for (const o of observations.filter((o) => categoryCodes(o).includes('vital-signs'))) {
     const reading = resultLine(o);
     if (!reading.value) continue; // a panel without a value of its own (its parts are readings)
-    byVital.set(reading.name, [...(byVital.get(reading.name) ?? []), reading]);
+    const readings = byVital.get(reading.name) ?? [];
+    readings.push(reading);
+    byVital.set(reading.name, readings);
   }
   const vitals = [...byVital.values()].map((readings) => ({
     ...readings.sort(newestFirst)[0]!,
@@ -116,7 +118,11 @@ export function chartOf(resources: Resource[], recentResults = 12): Chart {
   }));
 
   const byKind = new Map<string, Resource[]>();
-  for (const r of resources) byKind.set(typeName(r.resourceType), [...(byKind.get(typeName(r.resourceType)) ?? []), r]);
+  for (const r of resources) {
+    const kind = byKind.get(typeName(r.resourceType)) ?? [];
+    kind.push(r);
+    byKind.set(typeName(r.resourceType), kind);
+  }
   const groups = [...byKind.entries()]
     .map(([kind, records]) => ({
       kind,
