@@ -5,6 +5,8 @@
 // notice, and the longest task the page ran meanwhile (a PerformanceObserver on `longtask`), so
 // "the page stays responsive" is a number.
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { announceWallet, chromiumLaunchOptions, startDevStack, testWallet } from '@medkey/client/testing';
@@ -46,6 +48,9 @@ function bundle(n: number): Buffer {
 }
 
 const file = bundle(count);
+const dir = mkdtempSync(join(tmpdir(), 'medkey-bench-'));
+const path = join(dir, 'labs.json');
+writeFileSync(path, file);
 const stack = await startDevStack({ webRoot: join(appDir, 'dist') });
 try {
   const browser = await chromium.launch(chromiumLaunchOptions());
@@ -66,9 +71,9 @@ try {
     })()`);
     await page.getByRole('button', { name: 'Add records' }).click();
     const t0 = performance.now();
-    await page
-      .getByLabel('FHIR or C-CDA file')
-      .setInputFiles({ name: 'labs.json', mimeType: 'application/json', buffer: file });
+    // From a file on disk, as a person picks one: a buffer would be decoded by Playwright's own
+    // script inside the page, a 3.5 s task that is the bench's, not the app's.
+    await page.getByLabel('FHIR or C-CDA file').setInputFiles(path);
     await page.getByRole('heading', { name: 'What will be stored' }).waitFor({ timeout: 600_000 });
     const planMs = performance.now() - t0;
     const longestWhileReading = (await page.evaluate('window.__longest')) as number;
@@ -98,4 +103,5 @@ try {
   }
 } finally {
   await stack.stop();
+  rmSync(dir, { recursive: true, force: true });
 }

@@ -108,6 +108,22 @@ export function formatDate(date: Date | undefined, locale?: string): string {
   return date.toLocaleDateString(locale, { day: 'numeric', month: 'long', year: 'numeric' });
 }
 
+/** "15 December 2026 at 14:05": a moment, in the same form as `formatDate` (the apps' one date format). */
+export function formatDateTime(date: Date, locale?: string): string {
+  return date.toLocaleString(locale, {
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    hour: 'numeric',
+    minute: '2-digit',
+  });
+}
+
+/** "14:05": a time later today, as `formatDateTime` writes it. */
+export function formatTime(date: Date, locale?: string): string {
+  return date.toLocaleTimeString(locale, { hour: 'numeric', minute: '2-digit' });
+}
+
 export function formatQuantity(quantity: unknown): string | undefined {
   const q = obj(quantity);
   const value = num(q?.value);

@@ -1,3 +1,4 @@
+import { formatDateTime } from '@medkey/fhir-display';
 import { useState } from 'react';
 import { usePatientApp } from '../usePatientApp.ts';
 import { byActor, otherActors } from '@medkey/app-shell';
@@ -61,10 +62,7 @@ export function ActivityScreen() {
       <ol className="activity">
         {activityLines(entries, state.address, state.names, state.records).map((line) => (
           <li key={line.key}>
-            <span className="record-date">
-              {line.at.toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' })}
-            </span>{' '}
-            <strong>{line.who}</strong> {line.what}
+            <span className="record-date">{formatDateTime(line.at)}</span> <strong>{line.who}</strong> {line.what}
             {line.under && <span className="hint"> {line.under}</span>}
             {line.refused && <strong> (refused: {line.refused})</strong>}
           </li>

@@ -1,8 +1,8 @@
-import { ResourceView } from '@medkey/fhir-display';
+import { ResourceView, formatDateTime } from '@medkey/fhir-display';
 import { formatSize } from '../services/formatSize.ts';
 import { usePatientApp } from '../usePatientApp.ts';
 
-const when = (ms: number) => new Date(ms).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' });
+const when = (ms: number) => formatDateTime(new Date(ms));
 
 /** Every stored version of the record on screen; an earlier one opens here, beside the current. */
 export function VersionHistory({ recordId, owner }: { recordId: string; owner: string }) {

@@ -90,9 +90,7 @@ export function ViewerScreen() {
                 They are decrypted here, in this browser, and kept nowhere. The person who shared them sees that you
                 opened them, with the name you give
                 {app.isEmergencyCard ? ' (in an emergency you may open it without one)' : ''}.
-                {state.payload.exp
-                  ? ` The link works until ${new Date(state.payload.exp * 1000).toLocaleDateString()}.`
-                  : ''}
+                {state.payload.exp ? ` The link works until ${formatDate(new Date(state.payload.exp * 1000))}.` : ''}
               </p>
               <label htmlFor="viewer-recipient">
                 Your name (or your practice’s){app.isEmergencyCard ? ', if you can' : ''}

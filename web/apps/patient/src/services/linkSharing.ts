@@ -2,6 +2,7 @@
 // record's exact text), the QR code, and how a link's state and uses read to her. Pure helpers;
 // the PatientApp calls them and the vault calls (createShareLink) live in @medkey/client.
 
+import { formatDate } from '@medkey/fhir-display';
 import type { Category, Schemas } from '@medkey/client';
 import type { RecordItem } from './timeline.ts';
 
@@ -38,9 +39,7 @@ export async function qrImage(link: string): Promise<string> {
 export function linkStateWords(link: Schemas['ShareLinkView']): string {
   switch (link.state) {
     case 'active':
-      return link.expires_at_ms
-        ? `Works until ${new Date(link.expires_at_ms).toLocaleDateString()}`
-        : 'Works until you stop it';
+      return link.expires_at_ms ? `Works until ${formatDate(new Date(link.expires_at_ms))}` : 'Works until you stop it';
     case 'revoked':
       return 'Stopped by you';
     case 'expired':

@@ -40,7 +40,7 @@ import {
   type StatusState,
   type WalletChoice,
 } from '@medkey/app-shell';
-import { asResource, chartOf, patientName, str, type Chart, type Resource } from '@medkey/fhir-display';
+import { asResource, chartOf, formatTime, patientName, str, type Chart, type Resource } from '@medkey/fhir-display';
 import { isAddress, type Address } from 'viem';
 
 export type Phase = 'loading' | 'connect' | 'ready';
@@ -484,7 +484,7 @@ export class ProviderApp extends AppStore<ProviderState> {
     try {
       const opened = await openEmergencyAccess(wallet, chain, this.deployment, patient.trim() as Address, reason);
       this.set({
-        notice: `Emergency access open until ${opened.expiresAt.toLocaleTimeString()}. The patient and anyone reading the chain can see it.`,
+        notice: `Emergency access open until ${formatTime(opened.expiresAt)}. The patient and anyone reading the chain can see it.`,
       });
       await this.loadPatients();
       await this.openPatient(patient.trim() as Address);
