@@ -36,6 +36,8 @@ mkdirSync(screenshots, { recursive: true });
 /** anvil's account 4: not registered when `medkey dev` starts. */
 const NEWCOMER: Hex = '0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a';
 const REASON = 'Licence under review by the state board';
+/** A 1×1 PNG: her photo, inline in her Patient record. */
+const PIXEL = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
 /** anvil's account 6: a wallet whose signatures differ every time it signs. */
 const UNSTEADY: Hex = '0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e';
 
@@ -143,7 +145,12 @@ describe('the provider app and the admin console', () => {
       valueQuantity: { value: 182, unit: 'mg/dL' },
     };
     // Her own Patient record says who she is: a provider she shares anything with sees it.
-    const me = { resourceType: 'Patient', name: [{ given: ['Maria'], family: 'Example' }], birthDate: '1980-04-12' };
+    const me = {
+      resourceType: 'Patient',
+      name: [{ given: ['Maria'], family: 'Example' }],
+      birthDate: '1980-04-12',
+      photo: [{ contentType: 'image/png', data: PIXEL }],
+    };
     const file = { resourceType: 'Bundle', type: 'collection', entry: [{ resource: result }, { resource: me }] };
     await patient.getByRole('button', { name: 'Add records' }).click();
     await patient
@@ -177,6 +184,8 @@ describe('the provider app and the admin console', () => {
     // Who she is, from her own Patient record, released under the lab-results grant.
     await provider.getByRole('heading', { name: 'Maria Example', level: 1 }).waitFor();
     await provider.getByText(/^Born (12 April|April 12,) 1980$/).waitFor();
+    // Her photo heads the screen (and shows in her details).
+    await provider.getByRole('img', { name: 'Photo of Maria Example' }).first().waitFor();
     await provider.getByRole('button', { name: /Open measurement or test result/ }).click();
     await provider.getByText('182 mg/dL').waitFor();
     expect(await axeViolations(provider)).toEqual([]);

@@ -16,6 +16,7 @@ import {
   referenceRange,
   titleOf,
   type Resource,
+  patientName,
 } from './fhir.ts';
 import { flagOf } from './interpretation.ts';
 import { Narrative } from './Narrative.tsx';
@@ -24,6 +25,7 @@ import { obj, objs, str } from './read.ts';
 import { ResultsTable } from './ResultsTable.tsx';
 import { TrendChart } from './TrendChart.tsx';
 import { trendFor, trendsOf } from './trends.ts';
+import { PatientPhoto, photoOf } from './PatientPhoto.tsx';
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
   if (children === undefined || children === null || children === '') return null;
@@ -186,14 +188,17 @@ function Fields({ resource, index }: { resource: Resource; index: RecordIndex })
       );
     case 'Patient':
       return (
-        <dl>
-          <Field label="Date of birth">{text(resource, 'birthDate')}</Field>
-          {patientContacts(resource).map((c, i) => (
-            <Field key={i} label={`Contact${c.relationship ? ` (${c.relationship})` : ''}`}>
-              {c.words}
-            </Field>
-          ))}
-        </dl>
+        <>
+          <PatientPhoto src={photoOf(resource)} name={patientName(resource)} />
+          <dl>
+            <Field label="Date of birth">{text(resource, 'birthDate')}</Field>
+            {patientContacts(resource).map((c, i) => (
+              <Field key={i} label={`Contact${c.relationship ? ` (${c.relationship})` : ''}`}>
+                {c.words}
+              </Field>
+            ))}
+          </dl>
+        </>
       );
     default:
       return (

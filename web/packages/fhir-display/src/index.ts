@@ -12,3 +12,4 @@ export * from './trends.ts';
 export { NO_RECORDS, RecordIndex } from './references.ts';
 export * from './selfReported.ts';
 export * from './read.ts';
+export { PatientPhoto, photoOf } from './PatientPhoto.tsx';

@@ -137,7 +137,7 @@ export class AdminApp extends AppStore<AdminState> {
       const place = this.returnTo;
       this.returnTo = undefined;
       if (place) this.visit(place);
-      else if (screen === 'registry') void this.loadSystem();
+      else if (screen === 'registry' && roles.length > 0) void this.loadSystem();
       this.keepPlace();
     } catch (err) {
       this.fail(err);

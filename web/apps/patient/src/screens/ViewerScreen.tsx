@@ -4,6 +4,8 @@ import {
   ResourceView,
   asResource,
   formatDate,
+  PatientPhoto,
+  photoOf,
   obj,
   objs,
   patientName,
@@ -22,6 +24,7 @@ function WhoItIs({ patient }: { patient: Resource }) {
   const contacts = objs(patient.contact);
   return (
     <section className="who" aria-label="Who these records are about">
+      <PatientPhoto src={photoOf(patient)} name={patientName(patient)} />
       <h2>{patientName(patient) ?? 'Name not given'}</h2>
       {born && <p>Born {Number.isNaN(new Date(born).getTime()) ? born : formatDate(new Date(born))}</p>}
       {contacts.length > 0 && (

@@ -1,6 +1,6 @@
 import { CATEGORY_LABELS } from '@medkey/app-shell';
 import type { Category } from '@medkey/client';
-import { ChartView, ResourceView, formatDate, typeName } from '@medkey/fhir-display';
+import { ChartView, PatientPhoto, ResourceView, formatDate, typeName } from '@medkey/fhir-display';
 import { useState } from 'react';
 import { useProviderApp } from '../useProviderApp.ts';
 
@@ -88,6 +88,7 @@ export function PatientScreen() {
       <button type="button" onClick={() => app.show('patients')}>
         Back to my patients
       </button>
+      <PatientPhoto src={row?.photo} name={row?.name} />
       <h1 id="patient-title">{row?.name ?? 'Patient'}</h1>
       {born && !Number.isNaN(born.getTime()) && <p className="born">Born {formatDate(born)}</p>}
       <p className="address">{patient.address}</p>

@@ -40,7 +40,16 @@ import {
   type StatusState,
   type WalletChoice,
 } from '@medkey/app-shell';
-import { asResource, chartOf, formatTime, patientName, str, type Chart, type Resource } from '@medkey/fhir-display';
+import {
+  asResource,
+  chartOf,
+  formatTime,
+  patientName,
+  photoOf,
+  str,
+  type Chart,
+  type Resource,
+} from '@medkey/fhir-display';
 import { isAddress, type Address } from 'viem';
 
 export type Phase = 'loading' | 'connect' | 'ready';
@@ -56,6 +65,8 @@ export interface PatientRow {
   name?: string | undefined;
   /** Her birth date as her own Patient record gives it (`YYYY-MM-DD`, or as written). */
   born?: string | undefined;
+  /** Her photo from her own Patient record, as a `data:` URL (see `photoOf`). */
+  photo?: string | undefined;
   grants: Schemas['GrantView'][];
 }
 
@@ -363,9 +374,10 @@ export class ProviderApp extends AppStore<ProviderState> {
     );
     const name = own ? patientName(own.resource)?.slice(0, 80) : undefined;
     const born = own ? str(own.resource.birthDate) : undefined;
+    const photo = own ? photoOf(own.resource) : undefined;
     const patients = name
       ? this.state.patients.map((p) =>
-          p.patient.toLowerCase() === patient.address.toLowerCase() ? { ...p, name, born } : p,
+          p.patient.toLowerCase() === patient.address.toLowerCase() ? { ...p, name, born, photo } : p,
         )
       : this.state.patients;
     const all = { ...patient.opened, ...Object.fromEntries(opened.map((o) => [o.view.record_id, o.resource])) };
