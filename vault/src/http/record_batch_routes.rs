@@ -18,9 +18,9 @@ use super::ids;
 use super::json::ApiJson;
 use super::key_batch_routes::distinct_ids;
 use super::openapi::{ErrorBody, Internal, JsonBodyRefusals, Unauthorized};
-use super::record_routes::{created, providers_with_live_grants, version_from};
+use super::record_routes::{created, entry, providers_with_live_grants, version_from};
 use super::{ApiError, AppState};
-use crate::audit_log::{AuditEntry, stamped};
+use crate::audit_log::AuditEntry;
 use crate::identity_sharing::is_identity;
 use crate::records::NewRecord;
 use medkey_protocol::RecordId;
@@ -126,14 +126,7 @@ pub async fn create_many(
         news.push((new, version_from(&record.ciphertext, &record.wrapped_keys)?));
     }
     let metas = state.records.create_all(&news, caller.address, now_ms()).await?;
-    let entries: Vec<AuditEntry> = metas
-        .iter()
-        .map(|meta| AuditEntry {
-            patient: Some(meta.owner),
-            record_id: Some(meta.record_id),
-            ..stamped("record_created", caller.address)
-        })
-        .collect();
+    let entries: Vec<AuditEntry> = metas.iter().map(|meta| entry("record_created", caller.address, meta)).collect();
     state.audit.append_all(&entries).await?;
     // Who reads each record depends only on its category and whether it is who she is: asked once each.
     let mut readers: HashMap<(u8, bool), Vec<(Address, B256)>> = HashMap::new();

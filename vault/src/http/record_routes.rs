@@ -405,12 +405,12 @@ pub(super) async fn log_refused(
 }
 
 pub(super) async fn log(state: &AppState, kind: &str, actor: Address, meta: &RecordMeta) -> Result<(), ApiError> {
-    let entry = AuditEntry {
-        patient: Some(meta.owner),
-        record_id: Some(meta.record_id),
-        ..crate::audit_log::stamped(kind, actor)
-    };
-    Ok(state.audit.append(&entry).await?)
+    Ok(state.audit.append(&entry(kind, actor, meta)).await?)
+}
+
+/// The audit entry for `actor` doing `kind` to the record `meta` describes.
+pub(super) fn entry(kind: &str, actor: Address, meta: &RecordMeta) -> AuditEntry {
+    AuditEntry { patient: Some(meta.owner), record_id: Some(meta.record_id), ..crate::audit_log::stamped(kind, actor) }
 }
 
 /// Active providers holding a live grant from `patient` on `category` (on any category, for her

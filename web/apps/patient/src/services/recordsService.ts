@@ -116,8 +116,9 @@ export class RecordsService {
    */
   async refresh(): Promise<void> {
     const { vault } = this.ctx.signedIn();
+    const before = this.ctx.state.records;
     const views = (await vault.listRecords()).filter((v) => !v.erased);
-    const shown = new Map(this.ctx.state.records.map((r) => [r.view.record_id, r]));
+    const shown = new Map(before.map((r) => [r.view.record_id, r]));
     const changed = views.filter((v) => shown.get(v.record_id)?.view.version !== v.version);
     const live = new Set(views.map((v) => v.record_id));
     const gone = this.ctx.state.records.filter((r) => !live.has(r.view.record_id));
@@ -127,8 +128,11 @@ export class RecordsService {
       const { records } = await vault.fetchRecords(changed.slice(i, i + 500).map((v) => v.record_id));
       fresh.push(...(await Promise.all(records.map((content) => this.open(content)))));
     }
+    // Her records changed here meanwhile (an import, an erase, a reload): this answer is older than
+    // them, and applying it would hide what was just stored. The next refresh starts afresh.
+    if (this.ctx.state.records !== before) return;
     const replaced = new Set(fresh.map((r) => r.view.record_id));
-    const kept = this.ctx.state.records.filter((r) => live.has(r.view.record_id) && !replaced.has(r.view.record_id));
+    const kept = before.filter((r) => live.has(r.view.record_id) && !replaced.has(r.view.record_id));
     const { records, index, results } = readTogether([...kept, ...fresh]);
     const added = fresh.filter((r) => !shown.has(r.view.record_id)).length;
     this.ctx.set({

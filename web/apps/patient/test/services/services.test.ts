@@ -92,6 +92,14 @@ describe('RecordsService', () => {
     expect(ctx.state.records.map((r) => r.view.record_id)).toEqual([third, second]);
     expect(ctx.state.records[0]!.title).toBe('Glucose');
     expect(ctx.state.notice).toBe('1 new record arrived since you opened your records.');
+
+    // An answer older than a change made here meanwhile (an import finished) is dropped, not applied.
+    await store(vault, observation('Ferritin', '2025-02-01'));
+    const pending = records.refresh();
+    const justStored = [...ctx.state.records];
+    ctx.set({ records: justStored });
+    await pending;
+    expect(ctx.state.records).toBe(justStored);
   });
 
   it('signed out, an action says so instead of doing nothing', async () => {
