@@ -1,4 +1,4 @@
-import { Header, ScreenFallback, SectionNav, SignInStages } from '@medkey/app-shell';
+import { Header, ScreenFallback, SectionNav, SignInStages, placeNow } from '@medkey/app-shell';
 import { ErrorBoundary } from '@medkey/fhir-display';
 import { ownName } from './services/timeline.ts';
 import { useEffect, useMemo } from 'react';
@@ -15,7 +15,7 @@ import { RecordsScreen } from './screens/RecordsScreen.tsx';
 import { ResultsScreen } from './screens/ResultsScreen.tsx';
 import { WelcomeScreen } from './screens/WelcomeScreen.tsx';
 import { PatientApp } from './services/patient.ts';
-import { screenFromUrl } from './services/screenUrl.ts';
+import { SCREENS, SELECTABLE } from './services/screenUrl.ts';
 import { AppContext, usePatientApp } from './usePatientApp.ts';
 
 function Screens() {
@@ -26,7 +26,7 @@ function Screens() {
       window.addEventListener(event, app.touch, { passive: true });
     // Back and Forward: the screen the address names (signed in; before that, sign-in comes first).
     const moved = () => {
-      const place = screenFromUrl(window.location.hash);
+      const place = placeNow(SCREENS, SELECTABLE);
       if (place && app.state.phase === 'ready') app.show(place.screen, place.selected);
     };
     window.addEventListener('popstate', moved);

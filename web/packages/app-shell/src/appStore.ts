@@ -47,6 +47,18 @@ export class AppStore<S extends ShellState> {
 
   getState = () => this.state;
 
+  /**
+   * Asks `act` every `everyMs` while `due()` holds (its screen on show, nothing under way), so a
+   * screen shows what changed elsewhere without signing in again. A failed attempt is dropped:
+   * the next one tries again. Returns the stop.
+   */
+  protected every(everyMs: number, due: () => boolean, act: () => Promise<unknown>): () => void {
+    const timer = setInterval(() => {
+      if (due()) void act().catch(() => undefined);
+    }, everyMs);
+    return () => clearInterval(timer);
+  }
+
   protected set(patch: Partial<S>) {
     this.state = { ...this.state, ...patch };
     for (const listener of this.listeners) listener();

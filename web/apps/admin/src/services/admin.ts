@@ -89,16 +89,12 @@ export class AdminApp extends AppStore<AdminState> {
    * signing in again (the vault is asked every `everyMs`). Returns the stop.
    */
   watchApplications(everyMs = 15_000): () => void {
-    const timer = setInterval(() => {
-      if (
-        this.state.screen === 'applications' &&
-        this.vault &&
-        !this.state.busy &&
-        this.state.roles.includes('registrar')
-      )
-        void this.loadApplications();
-    }, everyMs);
-    return () => clearInterval(timer);
+    const due = () =>
+      this.state.screen === 'applications' &&
+      Boolean(this.vault) &&
+      !this.state.busy &&
+      this.state.roles.includes('registrar');
+    return this.every(everyMs, due, () => this.loadApplications());
   }
 
   private get deployment(): Deployment {

@@ -109,12 +109,11 @@ export class PatientApp extends AppStore<PatientState> {
    * grant shows up without signing in again (the vault is asked every `everyMs`). Returns the stop.
    */
   watchRecords(everyMs = 20_000): () => void {
-    const timer = setInterval(() => {
+    const due = () => {
       const { phase, screen, busy, planned } = this.state;
-      if (phase === 'ready' && (screen === 'records' || screen === 'results') && !busy && planned.length === 0)
-        void this.records.refresh().catch(() => undefined);
-    }, everyMs);
-    return () => clearInterval(timer);
+      return phase === 'ready' && (screen === 'records' || screen === 'results') && !busy && planned.length === 0;
+    };
+    return this.every(everyMs, due, () => this.records.refresh());
   }
 
   start(): Promise<void> {

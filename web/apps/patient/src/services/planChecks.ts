@@ -29,16 +29,6 @@ export function contentKey(resource: unknown): string {
   return JSON.stringify(canonical(resource, true));
 }
 
-/** `planned` with each record's problems marked and skipped; `stored`: her records here. */
-export async function checkPlan(planned: PlannedRecord[], stored: readonly RecordItem[]): Promise<PlannedRecord[]> {
-  const valid = await validatePlan(planned);
-  return markStored(
-    valid,
-    valid.map((p) => contentKey(p.resource)),
-    stored,
-  );
-}
-
 /** `planned` with what is not valid FHIR R4 marked, said in words, and left out. */
 export async function validatePlan(planned: PlannedRecord[]): Promise<PlannedRecord[]> {
   const check = await fhirValidator();

@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { planAll } from '../../src/services/importFile.ts';
 import { importProgress, interruptedImport } from '../../src/services/importProgress.ts';
-import { checkPlan, contentKey, keepIn, leftOut } from '../../src/services/planChecks.ts';
+import { contentKey, keepIn, leftOut, markStored, validatePlan } from '../../src/services/planChecks.ts';
 import type { RecordItem } from '../../src/services/timeline.ts';
 
 beforeAll(() => {
@@ -27,7 +27,12 @@ describe('checking a plan', () => {
       { resource: { resourceType: 'Observation', status: 'final', code: { text: 'Pulse' } } },
     ]);
     const stored = [{ resource: weight('old-id', 'p-old') }] as unknown as RecordItem[];
-    const checked = await checkPlan(planned, stored);
+    const valid = await validatePlan(planned);
+    const checked = markStored(
+      valid,
+      valid.map((p) => contentKey(p.resource)),
+      stored,
+    );
     expect(checked.map((p) => [p.skip ?? false, p.stored ?? false, p.invalid])).toEqual([
       [true, true, undefined],
       [true, false, 'Patient.birthDate: Invalid date format'],

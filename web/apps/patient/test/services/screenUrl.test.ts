@@ -1,6 +1,10 @@
 // Each screen's address, and only real screens and record ids read back from one.
 import { describe, expect, it } from 'vitest';
-import { SCREENS, screenFromUrl, screenUrl } from '../../src/services/screenUrl.ts';
+import { addressOf, placeAt } from '@medkey/app-shell';
+import { SCREENS, SELECTABLE, type Screen } from '../../src/services/screenUrl.ts';
+
+const screenUrl = (screen: Screen, selected?: string) => addressOf({ screen, selected });
+const screenFromUrl = (hash: string) => placeAt(hash, SCREENS, SELECTABLE);
 
 describe('screen addresses', () => {
   it('round-trips every screen, the record screen with its record', () => {

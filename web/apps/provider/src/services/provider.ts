@@ -265,11 +265,8 @@ export class ProviderApp extends AppStore<ProviderState> {
    * shows up without signing in again (the vault is asked every `everyMs`). Returns the stop.
    */
   watchPatients(everyMs = 15_000): () => void {
-    const timer = setInterval(() => {
-      if (this.state.screen === 'patients' && this.vault && !this.state.busy)
-        void this.loadPatients().catch(() => undefined);
-    }, everyMs);
-    return () => clearInterval(timer);
+    const due = () => this.state.screen === 'patients' && Boolean(this.vault) && !this.state.busy;
+    return this.every(everyMs, due, () => this.loadPatients());
   }
 
   /** A patient's records this provider may read now; her name if she shared it. */
