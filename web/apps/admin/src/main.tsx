@@ -1,3 +1,4 @@
+import { MedkeyUI } from '@medkey/app-shell';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import '@medkey/app-shell/styles.css';
@@ -5,6 +6,8 @@ import { App } from './App.tsx';
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <App />
+    <MedkeyUI>
+      <App />
+    </MedkeyUI>
   </StrictMode>,
 );

@@ -1,3 +1,4 @@
+import { MedkeyUI } from '@medkey/app-shell';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
@@ -7,4 +8,8 @@ import '@medkey/app-shell/styles.css';
 // `/view/#shlink:/…` opens a shared link for anyone (no wallet, no account); everything else is her app.
 const viewing = window.location.pathname.startsWith('/view');
 
-createRoot(document.getElementById('root')!).render(<StrictMode>{viewing ? <ViewerScreen /> : <App />}</StrictMode>);
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <MedkeyUI>{viewing ? <ViewerScreen /> : <App />}</MedkeyUI>
+  </StrictMode>,
+);

@@ -2,7 +2,7 @@
 // Node, and a stranger opening a link in a clean browser.
 
 import { VaultClient, VaultSession, Wallet, deriveEncryptionKey, openRecordContent } from '@medkey/client';
-import { announceWallet, testWallet, type DevStack } from '@medkey/client/testing';
+import { announceWallet, recordCspRefusals, testWallet, type DevStack } from '@medkey/client/testing';
 import type { Hex } from 'viem';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -81,6 +81,7 @@ export async function patientContext(
   const wallet = testWallet(privateKeyToAccount(key), { rpcUrl: stack.rpcUrl, chainId: stack.chainId });
   await announceWallet(context, 'Test Wallet', (method, params) => wallet.request({ method, params } as never));
   await onlyTheStack(context, stack);
+  await recordCspRefusals(context);
   return context;
 }
 

@@ -49,6 +49,13 @@ function Screens() {
             history: 'My access history',
             apply: 'Registration',
           }}
+          short={{
+            patients: 'Patients',
+            request: 'Request',
+            emergency: 'Emergency',
+            history: 'History',
+            apply: 'Profile',
+          }}
           current={state.screen}
           onShow={(screen) => app.show(screen)}
         />

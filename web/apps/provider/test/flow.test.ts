@@ -17,6 +17,8 @@ import {
   axeViolations,
   chromiumLaunchOptions,
   medkeyCli,
+  phoneProblems,
+  recordCspRefusals,
   startDevStack,
   testWallet,
   unsteadyAccount,
@@ -49,7 +51,17 @@ async function personPage(key: Hex): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
   const wallet = testWallet(privateKeyToAccount(key), { rpcUrl: stack.rpcUrl, chainId: stack.chainId });
   await announceWallet(context, 'Test Wallet', (method, params) => wallet.request({ method, params } as never));
+  await recordCspRefusals(context);
   return context.newPage();
+}
+
+/** The screen on a 375 px phone: it must fit (phoneProblems), and is photographed; then back to a desk. */
+async function onAPhone(page: Page, shot: string): Promise<void> {
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.waitForFunction(() => window.innerWidth === 375);
+  expect(await phoneProblems(page), `${shot} fits a phone`).toEqual([]);
+  await page.screenshot({ path: join(screenshots, `${shot}-phone.png`), fullPage: true });
+  await page.setViewportSize({ width: 1024, height: 900 });
 }
 
 const url = (path: string) => `http://${stack.siweDomain}${path}`;
@@ -76,6 +88,7 @@ describe('the provider app and the admin console', () => {
     await provider.getByRole('button', { name: 'Test Wallet' }).click();
     await provider.getByRole('heading', { name: 'Register as a provider' }).waitFor();
     expect(await axeViolations(provider)).toEqual([]);
+    await onAPhone(provider, 'apply');
     await provider.getByLabel('Name patients will see').fill('Dr. Ana Reyes');
     await provider.getByLabel('Practice, clinic or hospital').fill('Harbor Heart Clinic');
     await provider.getByLabel('NPI (National Provider Identifier)').fill('1234567890');
@@ -302,6 +315,7 @@ describe('the provider app and the admin console', () => {
     expect(await released()).toBe(before + 4); // who she is on opening, then the other three at once
     expect(await axeViolations(provider)).toEqual([]);
     await provider.screenshot({ path: join(screenshots, 'chart.png'), fullPage: true });
+    await onAPhone(provider, 'chart');
   });
 
   it('asks for more, and the patient sees the request by name and approves it', async () => {
@@ -386,6 +400,7 @@ describe('the provider app and the admin console', () => {
     await admin.getByText(/pays for gasless grants; balance .* ETH/).waitFor();
     await admin.getByRole('cell', { name: 'Registrar (providers)' }).first().waitFor();
     expect(await axeViolations(admin)).toEqual([]);
+    await onAPhone(admin, 'console-registry');
     // The console's screens have addresses too: a reload signs in again and comes back here.
     await admin.reload();
     await admin.getByRole('button', { name: 'Test Wallet' }).click();

@@ -1,3 +1,4 @@
+import { Button, TextInput } from '@mantine/core';
 import { useState } from 'react';
 
 /** Sign-in's second step, when the account has a second factor. */
@@ -12,15 +13,17 @@ export function CodePrompt({ onAnswer }: { onAnswer: (code: string) => void }) {
       }}
     >
       <h2 id="code-title">Your second factor</h2>
-      <label htmlFor="signin-code">Six-digit code from your authenticator app (or a recovery code)</label>
-      <input
+      <TextInput
         id="signin-code"
+        label="Six-digit code from your authenticator app (or a recovery code)"
         value={code}
         onChange={(e) => setCode(e.currentTarget.value)}
         inputMode="numeric"
         autoComplete="one-time-code"
       />
-      <button type="submit">Sign in</button>
+      <Button type="submit" mt="sm">
+        Sign in
+      </Button>
     </form>
   );
 }

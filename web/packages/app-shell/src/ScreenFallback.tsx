@@ -1,5 +1,6 @@
 // What a screen shows when something in it failed to render (every app puts each screen in an
 // error boundary): what happened in plain words, that nothing was lost, and a way on.
+import { Button } from '@mantine/core';
 
 export function ScreenFallback({
   onBack,
@@ -15,9 +16,9 @@ export function ScreenFallback({
         Something on it could not be displayed, probably one malformed record. Nothing was changed or lost. Go back, or
         reload the page.
       </p>
-      <button type="button" onClick={onBack}>
+      <Button type="button" onClick={onBack}>
         {backLabel}
-      </button>
+      </Button>
     </section>
   );
 }

@@ -13,3 +13,5 @@ export * from './activityWords.ts';
 export * from './CodePrompt.tsx';
 export * from './ScreenFallback.tsx';
 export * from './screenAddress.ts';
+export * from './ui/MedkeyUI.tsx';
+export * from './ui/FilePicker.tsx';

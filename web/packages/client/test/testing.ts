@@ -4,3 +4,4 @@ export { testWallet, type TestWalletOptions } from './testWallet.ts';
 export { CHROMIUM_ARGS, announceWallet, chromiumLaunchOptions } from './browser.ts';
 export { unsteadyAccount } from './unsteadyAccount.ts';
 export { axeViolations } from './accessibility.ts';
+export { phoneProblems, recordCspRefusals } from './phoneFit.ts';

@@ -2,7 +2,7 @@
 // results with flags, latest vital signs), then every record by kind with its clinical date and
 // value; a record's full view opens in place. Each section sits in its own error boundary, so
 // one malformed record never blanks the chart.
-
+import { UnstyledButton } from '@mantine/core';
 import { useState, type ReactNode } from 'react';
 import { rowValue } from './clinical.ts';
 import type { Chart, ChartLine } from './chart.ts';
@@ -41,13 +41,13 @@ function ChartRecord({ resource, chart }: { resource: Resource; chart: Chart }) 
   const value = rowValue(resource, chart.index);
   return (
     <li>
-      <button type="button" className="record-link" aria-expanded={open} onClick={() => setOpen(!open)}>
+      <UnstyledButton type="button" className="record-link" aria-expanded={open} onClick={() => setOpen(!open)}>
         <span className="record-date">{date ? formatDate(date) : 'Undated'}</span>
         <span className="record-title">
           {title}
           {value && <span className="record-value"> {value}</span>}
         </span>
-      </button>
+      </UnstyledButton>
       {open && <ResourceView resource={resource} index={chart.index} />}
     </li>
   );

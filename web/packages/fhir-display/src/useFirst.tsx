@@ -1,6 +1,6 @@
 // A long list shown by its first rows, with one button for the rest: a chart of 1,000 records
 // (or a test read 300 times) stays quick to open, and everything is one click away.
-
+import { Button } from '@mantine/core';
 import { useState, type ReactNode } from 'react';
 
 /** The first `count` of `items` (all of them once asked), and the button that asks, if any are hidden. */
@@ -14,9 +14,9 @@ export function useFirst<T>(
   return {
     shown: items.slice(0, count),
     more: (
-      <button type="button" className="show-all" onClick={() => setAll(true)}>
+      <Button type="button" variant="default" className="show-all" onClick={() => setAll(true)}>
         Show all {items.length} {noun}
-      </button>
+      </Button>
     ),
   };
 }

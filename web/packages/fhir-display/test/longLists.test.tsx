@@ -3,6 +3,7 @@
 // and one button shows the rest: the page stays quick, nothing is out of reach.
 import { act } from 'react';
 import { createRoot } from 'react-dom/client';
+import { MantineProvider } from '@mantine/core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ChartView } from '../src/ChartView.tsx';
 import { chartOf } from '../src/chart.ts';
@@ -34,7 +35,13 @@ function render(resources: Resource[]) {
   const host = document.createElement('div');
   document.body.append(host);
   const root = createRoot(host);
-  act(() => root.render(<ChartView chart={chartOf(resources)} />));
+  act(() =>
+    root.render(
+      <MantineProvider>
+        <ChartView chart={chartOf(resources)} />
+      </MantineProvider>,
+    ),
+  );
   return { host, unmount: () => act(() => root.unmount()) };
 }
 

@@ -1,3 +1,4 @@
+import { Button, TextInput } from '@mantine/core';
 import type { Schemas } from '@medkey/client';
 import { formatDate } from '@medkey/fhir-display';
 import { useState } from 'react';
@@ -43,18 +44,29 @@ function Application({ application }: { application: Schemas['ApplicationView'] 
         Approving sends a transaction from your wallet that registers this provider and records its profile’s
         fingerprint on chain.
       </p>
-      <button type="button" onClick={() => void app.approve(application)} disabled={Boolean(state.busy)}>
-        Approve {p.display_name}
-      </button>
-      <label htmlFor={reasonId}>Reason to decline (the applicant sees it)</label>
-      <input id={reasonId} value={reason} onChange={(e) => setReason(e.target.value)} maxLength={500} />
-      <button
+      <Button
         type="button"
+
+        onClick={() => void app.approve(application)}
+        disabled={Boolean(state.busy)}
+      >
+        Approve {p.display_name}
+      </Button>
+      <TextInput
+        label="Reason to decline (the applicant sees it)"
+        id={reasonId}
+        value={reason}
+        onChange={(e) => setReason(e.target.value)}
+        maxLength={500}
+      />
+      <Button
+        type="button"
+        color="red"
         onClick={() => void app.decline(application, reason)}
         disabled={Boolean(state.busy) || reason.trim() === ''}
       >
         Decline {p.display_name}
-      </button>
+      </Button>
     </li>
   );
 }

@@ -1,3 +1,4 @@
+import { Button, TextInput } from '@mantine/core';
 import type { CheckedEntry } from '@medkey/client';
 import { formatDate } from '@medkey/fhir-display';
 import { useState } from 'react';
@@ -49,19 +50,25 @@ function Provider({ checked }: { checked: CheckedEntry }) {
           ))}
         </ol>
       ) : (
-        <button type="button" onClick={() => void app.loadHistory(p.provider as Address)}>
+        <Button type="button" variant="default" onClick={() => void app.loadHistory(p.provider as Address)}>
           History of {p.display_name}
-        </button>
+        </Button>
       )}
-      <label htmlFor={reasonId}>Reason (public: the provider and its patients see it)</label>
-      <input id={reasonId} value={reason} onChange={(e) => setReason(e.target.value)} maxLength={500} />
-      <button
+      <TextInput
+        label="Reason (public: the provider and its patients see it)"
+        id={reasonId}
+        value={reason}
+        onChange={(e) => setReason(e.target.value)}
+        maxLength={500}
+      />
+      <Button
         type="button"
+        color="red"
         onClick={() => void app.setSuspended(p.provider as Address, !suspended, reason)}
         disabled={Boolean(state.busy) || reason.trim() === ''}
       >
         {suspended ? `Reinstate ${p.display_name}` : `Suspend ${p.display_name}`}
-      </button>
+      </Button>
     </li>
   );
 }
@@ -72,10 +79,12 @@ export function ProvidersScreen() {
     <section aria-labelledby="providers-title">
       <h1 id="providers-title">Providers</h1>
       <p>Suspending pauses every grant to the provider until it is reinstated; patients see the reason.</p>
-      <label>
-        Search by name, organisation, city or NPI
-        <input type="search" value={state.query} onChange={(e) => void app.search(e.target.value)} />
-      </label>
+      <TextInput
+        label="Search by name, organisation, city or NPI"
+        type="search"
+        value={state.query}
+        onChange={(e) => void app.search(e.target.value)}
+      />
       <ul className="providers">
         {state.providers.map((checked) => (
           <Provider key={checked.entry.profile.provider} checked={checked} />

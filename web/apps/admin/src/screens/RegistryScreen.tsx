@@ -1,3 +1,4 @@
+import { Button } from '@mantine/core';
 import { formatDate } from '@medkey/fhir-display';
 import { formatEther } from 'viem';
 import { useAdminApp } from '../useAdminApp.ts';
@@ -30,9 +31,14 @@ export function RegistryScreen() {
         Revocations always work, paused or not.
       </p>
       {pauser && state.paused !== undefined && (
-        <button type="button" onClick={() => void app.setPaused(!state.paused)} disabled={Boolean(state.busy)}>
+        <Button
+          type="button"
+          variant="default"
+          onClick={() => void app.setPaused(!state.paused)}
+          disabled={Boolean(state.busy)}
+        >
           {state.paused ? 'Unpause the registry' : 'Pause the registry'}
-        </button>
+        </Button>
       )}
       {system && anchoring && (
         <>
@@ -69,9 +75,9 @@ export function RegistryScreen() {
                   {d.event_type} from {formatDate(new Date(d.created_at_ms))}: {d.attempts} attempts
                   {d.last_error ? `, last ${d.last_error}` : ''}{' '}
                   {retrier && (
-                    <button type="button" onClick={() => void app.retryWebhook(d.id)}>
+                    <Button type="button" variant="default" onClick={() => void app.retryWebhook(d.id)}>
                       Retry {d.event_type} {d.id.slice(0, 8)}
-                    </button>
+                    </Button>
                   )}
                 </li>
               ))}

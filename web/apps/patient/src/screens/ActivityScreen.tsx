@@ -1,3 +1,4 @@
+import { Button, NativeSelect } from '@mantine/core';
 import { formatDateTime } from '@medkey/fhir-display';
 import { useState } from 'react';
 import { usePatientApp } from '../usePatientApp.ts';
@@ -29,24 +30,29 @@ export function ActivityScreen() {
           {activity.check.message}
         </p>
       )}
-      <button type="button" onClick={() => void app.activity.load()}>
+      <Button type="button" variant="default" onClick={() => void app.activity.load()}>
         Check again
-      </button>
+      </Button>
       {activity?.check.ok && (
-        <button
+        <Button
           type="button"
+          variant="default"
           onClick={() => {
             const blob = app.activity.asFhir();
             if (blob) saveFile(blob, `medkey-activity-${new Date().toISOString().slice(0, 10)}.json`);
           }}
         >
           Download as FHIR AuditEvents
-        </button>
+        </Button>
       )}
       {activity && (
         <div className="filters">
-          <label htmlFor="actor">Whose activity</label>
-          <select id="actor" value={actor} onChange={(e) => setActor(e.currentTarget.value)}>
+          <NativeSelect
+            label="Whose activity"
+            id="actor"
+            value={actor}
+            onChange={(e) => setActor(e.currentTarget.value)}
+          >
             <option value="">Everyone</option>
             {otherActors(
               all.map((e) => e.entry),
@@ -56,7 +62,7 @@ export function ActivityScreen() {
                 {actorName(a, state.names)}
               </option>
             ))}
-          </select>
+          </NativeSelect>
         </div>
       )}
       <ol className="activity">

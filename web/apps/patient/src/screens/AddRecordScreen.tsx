@@ -1,3 +1,5 @@
+import { FilePicker } from '@medkey/app-shell';
+import { Button, Stack } from '@mantine/core';
 import { usePatientApp } from '../usePatientApp.ts';
 import { PlanReview } from './PlanReview.tsx';
 import { SelfReportForm } from './SelfReportForm.tsx';
@@ -12,31 +14,31 @@ export function AddRecordScreen() {
         line) or C-CDA (XML). Nothing is stored until you check the list below: each record is then encrypted in this
         browser before it is sent.
       </p>
-      <label htmlFor="file">FHIR or C-CDA file</label>
-      <input
-        id="file"
-        type="file"
-        accept=".json,.ndjson,.xml,application/json,application/fhir+json,application/fhir+ndjson,text/xml,application/xml"
-        onChange={(e) => {
-          const file = e.currentTarget.files?.[0];
-          if (file) void app.records.planFile(file);
-        }}
-      />
-      <label htmlFor="document">Or attach a document (PDF or image)</label>
-      <input
-        id="document"
-        type="file"
-        accept="application/pdf,image/png,image/jpeg,image/gif,image/webp"
-        onChange={(e) => {
-          const file = e.currentTarget.files?.[0];
-          if (file) void app.records.attachFile(file);
-        }}
-      />
+      <Stack gap="sm" align="flex-start" my="md">
+        <FilePicker
+          label="FHIR or C-CDA file"
+          buttonText="Choose a FHIR or C-CDA file"
+          accept=".json,.ndjson,.xml,application/json,application/fhir+json,application/fhir+ndjson,text/xml,application/xml"
+          onChange={(e) => {
+            const file = e.currentTarget.files?.[0];
+            if (file) void app.records.planFile(file);
+          }}
+        />
+        <FilePicker
+          label="Or attach a document (PDF or image)"
+          buttonText="Attach a PDF or an image"
+          accept="application/pdf,image/png,image/jpeg,image/gif,image/webp"
+          onChange={(e) => {
+            const file = e.currentTarget.files?.[0];
+            if (file) void app.records.attachFile(file);
+          }}
+        />
+      </Stack>
       <SelfReportForm />
       {state.planned.length > 0 && <PlanReview />}
-      <button type="button" onClick={() => app.show('records')}>
+      <Button type="button" variant="default" mt="md" onClick={() => app.show('records')}>
         Back to your records
-      </button>
+      </Button>
     </section>
   );
 }

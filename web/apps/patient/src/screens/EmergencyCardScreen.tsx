@@ -1,3 +1,4 @@
+import { Button, Checkbox, Fieldset, TextInput } from '@mantine/core';
 import type { EmergencyContact } from '@medkey/client';
 import { useState } from 'react';
 import { usePatientApp } from '../usePatientApp.ts';
@@ -21,9 +22,9 @@ export function EmergencyCardScreen() {
   return (
     <section aria-labelledby="card-title">
       <h1 id="card-title">Emergency card</h1>
-      <button type="button" onClick={() => app.show('sharing')}>
+      <Button type="button" variant="default" onClick={() => app.show('sharing')}>
         Back to sharing
-      </button>
+      </Button>
       <p>
         A card with a QR code that any doctor can scan in an emergency, even one who has never heard of Medkey: it opens
         a summary of your allergies, medicines, problems, vaccinations and blood group, with the people to call. You see
@@ -43,48 +44,57 @@ export function EmergencyCardScreen() {
           }}
         >
           <h2 id="card-form-title">What the card says</h2>
-          <label htmlFor="card-name">Your name</label>
-          <input id="card-name" value={name} onChange={(e) => setName(e.currentTarget.value)} autoComplete="name" />
-          <label htmlFor="card-birth">Date of birth (optional)</label>
-          <input id="card-birth" type="date" value={birthDate} onChange={(e) => setBirthDate(e.currentTarget.value)} />
-          <label htmlFor="card-blood">Blood group (optional; taken from your records if one says it)</label>
-          <input
+          <TextInput
+            label="Your name"
+            id="card-name"
+            value={name}
+            onChange={(e) => setName(e.currentTarget.value)}
+            autoComplete="name"
+          />
+          <TextInput
+            label="Date of birth (optional)"
+            id="card-birth"
+            type="date"
+            value={birthDate}
+            onChange={(e) => setBirthDate(e.currentTarget.value)}
+          />
+          <TextInput
+            label="Blood group (optional; taken from your records if one says it)"
             id="card-blood"
             value={bloodGroup}
             onChange={(e) => setBloodGroup(e.currentTarget.value)}
             placeholder="O negative"
           />
           {contacts.map((contact, i) => (
-            <fieldset key={i}>
-              <legend>Emergency contact {i + 1}</legend>
-              <label htmlFor={`contact-name-${i}`}>Name</label>
-              <input
+            <Fieldset key={i} legend={<>Emergency contact {i + 1}</>} my="sm">
+              <TextInput
+                label="Name"
                 id={`contact-name-${i}`}
                 value={contact.name}
                 onChange={(e) => setContact(i, { name: e.currentTarget.value })}
               />
-              <label htmlFor={`contact-relation-${i}`}>Who they are to you</label>
-              <input
+              <TextInput
+                label="Who they are to you"
                 id={`contact-relation-${i}`}
                 value={contact.relationship}
                 onChange={(e) => setContact(i, { relationship: e.currentTarget.value })}
                 placeholder="sister"
               />
-              <label htmlFor={`contact-phone-${i}`}>Phone</label>
-              <input
+              <TextInput
+                label="Phone"
                 id={`contact-phone-${i}`}
                 type="tel"
                 value={contact.phone}
                 onChange={(e) => setContact(i, { phone: e.currentTarget.value })}
               />
-            </fieldset>
+            </Fieldset>
           ))}
           {contacts.length < 3 && (
-            <button type="button" onClick={() => setContacts((now) => [...now, { ...NO_CONTACT }])}>
+            <Button type="button" variant="default" onClick={() => setContacts((now) => [...now, { ...NO_CONTACT }])}>
               Add another contact
-            </button>
+            </Button>
           )}{' '}
-          <button type="submit">Review what the card shows</button>
+          <Button type="submit">Review what the card shows</Button>
         </form>
       )}
       {state.cardDraft && (
@@ -117,25 +127,22 @@ export function EmergencyCardScreen() {
               )}
             </div>
           ))}
-          <fieldset>
-            <legend>On the face of the card, for anyone who sees it</legend>
-            <label className="check">
-              <input type="checkbox" checked={showBlood} onChange={(e) => setShowBlood(e.currentTarget.checked)} /> My
-              blood group
-            </label>
-            <label className="check">
-              <input
-                type="checkbox"
-                checked={showAllergies}
-                onChange={(e) => setShowAllergies(e.currentTarget.checked)}
-              />{' '}
-              My allergies
-            </label>
-          </fieldset>
-          <label htmlFor="card-passcode">
-            Passcode (optional: without one, whoever scans the card can read it, which is what an emergency needs)
-          </label>
-          <input
+          <Fieldset legend="On the face of the card, for anyone who sees it" my="sm">
+            <Checkbox
+              checked={showBlood}
+              onChange={(e) => setShowBlood(e.currentTarget.checked)}
+              label="My blood group"
+              my={4}
+            />
+            <Checkbox
+              checked={showAllergies}
+              onChange={(e) => setShowAllergies(e.currentTarget.checked)}
+              label="My allergies"
+              my={4}
+            />
+          </Fieldset>
+          <TextInput
+            label="Passcode (optional: without one, whoever scans the card can read it, which is what an emergency needs)"
             id="card-passcode"
             value={passcode}
             onChange={(e) => setPasscode(e.currentTarget.value)}
@@ -146,12 +153,12 @@ export function EmergencyCardScreen() {
             holding the card can read the summary until you stop it. This does not change who can read your other
             records.
           </p>
-          <button type="submit" disabled={Boolean(state.busy)}>
+          <Button type="submit" disabled={Boolean(state.busy)}>
             Make my emergency card
-          </button>{' '}
-          <button type="button" onClick={() => app.show('card')}>
+          </Button>{' '}
+          <Button type="button" variant="default" onClick={() => app.show('card')}>
             Change something
-          </button>
+          </Button>
         </form>
       )}
       {state.card && (
@@ -168,9 +175,9 @@ export function EmergencyCardScreen() {
           </p>
           <img src={state.card.qr} alt="QR code of the emergency card" width={320} height={320} />
           {state.card.passcode && <p>Ask me or my contacts for the passcode.</p>}
-          <button type="button" onClick={() => window.print()}>
+          <Button type="button" variant="default" onClick={() => window.print()}>
             Print the card
-          </button>{' '}
+          </Button>{' '}
           <a href={state.card.lockScreen} download="medkey-emergency-card.png">
             Save as a phone lock-screen picture
           </a>

@@ -1,3 +1,4 @@
+import { Button, Checkbox, Fieldset, Textarea } from '@mantine/core';
 import { CATEGORIES, type Category } from '@medkey/client';
 import { useState } from 'react';
 import type { Address } from 'viem';
@@ -26,16 +27,13 @@ export function EmergencySettings() {
           ? 'Off: no provider can open your records in an emergency.'
           : `On for ${listOf(current.categories.map((c) => CATEGORY_LABELS[c].toLowerCase()))}.`}
       </p>
-      <fieldset>
-        <legend>What a provider may open in an emergency</legend>
+      <Fieldset legend="What a provider may open in an emergency" my="sm">
         {CATEGORIES.map((c) => (
-          <label key={c} className="choice">
-            <input type="checkbox" checked={chosen.includes(c)} onChange={() => toggle(c)} /> {CATEGORY_LABELS[c]}
-          </label>
+          <Checkbox key={c} checked={chosen.includes(c)} onChange={() => toggle(c)} label={CATEGORY_LABELS[c]} my={4} />
         ))}
-      </fieldset>
-      <label htmlFor="emergency-providers">Providers you trust in an emergency (addresses, one per line)</label>
-      <textarea
+      </Fieldset>
+      <Textarea
+        label="Providers you trust in an emergency (addresses, one per line)"
         id="emergency-providers"
         rows={3}
         value={providers ?? current.providers.join('\n')}
@@ -47,13 +45,14 @@ export function EmergencySettings() {
           ? `The providers you name can then open your ${listOf(chosen.map((c) => CATEGORY_LABELS[c].toLowerCase()))} for 4 hours when they declare an emergency on the public chain; every opening is logged and shown in your activity.`
           : 'Emergency access is then off.'}
       </p>
-      <button
+      <Button
         type="button"
+
         disabled={Boolean(state.busy)}
         onClick={() => void app.sharing.saveEmergency({ categories: chosen, providers: named as Address[] })}
       >
         Save emergency settings
-      </button>
+      </Button>
     </section>
   );
 }

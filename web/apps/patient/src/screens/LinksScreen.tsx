@@ -1,3 +1,4 @@
+import { Button, Checkbox, Fieldset, NativeSelect, TextInput } from '@mantine/core';
 import { CATEGORY_LABELS } from '@medkey/app-shell';
 import { CATEGORIES, type Category } from '@medkey/client';
 import { useState } from 'react';
@@ -12,19 +13,19 @@ function StopLink({ id, label }: { id: string; label: string }) {
   const [asked, setAsked] = useState(false);
   if (!asked)
     return (
-      <button type="button" onClick={() => setAsked(true)}>
+      <Button type="button" variant="default" onClick={() => setAsked(true)}>
         Stop this link
-      </button>
+      </Button>
     );
   return (
     <p role="group" aria-label={`Stop ${label}`}>
       Whoever has this link can no longer open it, and it cannot be started again (you can make a new one).{' '}
-      <button type="button" onClick={() => void app.links.revoke(id)} disabled={Boolean(state.busy)}>
+      <Button type="button" color="red" onClick={() => void app.links.revoke(id)} disabled={Boolean(state.busy)}>
         Stop it
-      </button>{' '}
-      <button type="button" onClick={() => setAsked(false)}>
+      </Button>{' '}
+      <Button type="button" variant="default" onClick={() => setAsked(false)}>
         Keep it
-      </button>
+      </Button>
     </p>
   );
 }
@@ -43,9 +44,9 @@ export function LinksScreen() {
   return (
     <section aria-labelledby="links-title">
       <h1 id="links-title">Share by link or QR code</h1>
-      <button type="button" onClick={() => app.show('sharing')}>
+      <Button type="button" variant="default" onClick={() => app.show('sharing')}>
         Back to sharing
-      </button>
+      </Button>
       <p>
         A link lets anyone who has it read the records you put in it, in any web browser, even if they do not use
         Medkey: a new dentist, a doctor abroad, a school nurse. It works outside the registry’s consent: whoever holds
@@ -60,68 +61,92 @@ export function LinksScreen() {
         }}
       >
         <h2 id="new-link-title">A new link</h2>
-        <label htmlFor="link-label">Name of the link (only you see it, and whoever opens it)</label>
-        <input
+        <TextInput
+          label="Name of the link (only you see it, and whoever opens it)"
           id="link-label"
           value={label}
           maxLength={80}
           onChange={(e) => setLabel(e.currentTarget.value)}
           placeholder="For my new dentist"
         />
-        <fieldset>
-          <legend>Records to put in it</legend>
+        <Fieldset legend="Records to put in it" my="sm">
           {withRecords.length === 0 && <p>You have no records to share yet.</p>}
           {withRecords.map((c) => (
-            <label key={c} className="check">
-              <input type="checkbox" checked={categories.includes(c)} onChange={() => toggle(c)} /> {CATEGORY_LABELS[c]}
-              {SENSITIVE_WARNINGS[c] && <span className="warning"> {SENSITIVE_WARNINGS[c]}</span>}
-            </label>
+            <Checkbox
+              key={c}
+              checked={categories.includes(c)}
+              onChange={() => toggle(c)}
+              label={
+                <>
+                  {CATEGORY_LABELS[c]}{' '}
+                  {SENSITIVE_WARNINGS[c] && <span className="warning"> {SENSITIVE_WARNINGS[c]}</span>}
+                </>
+              }
+              my={4}
+            />
           ))}
-        </fieldset>
-        <label htmlFor="link-passcode">Passcode (optional, at least 4 characters)</label>
-        <input
+        </Fieldset>
+        <TextInput
+          label="Passcode (optional, at least 4 characters)"
           id="link-passcode"
           value={passcode}
           onChange={(e) => setPasscode(e.currentTarget.value)}
           autoComplete="off"
         />
-        <label htmlFor="link-days">Stops working after</label>
-        <select id="link-days" value={days} onChange={(e) => setDays(Number(e.currentTarget.value))}>
+        <NativeSelect
+          label="Stops working after"
+          id="link-days"
+          value={days}
+          onChange={(e) => setDays(Number(e.currentTarget.value))}
+        >
           <option value={1}>1 day</option>
           <option value={7}>7 days</option>
           <option value={30}>30 days</option>
           <option value={365}>1 year</option>
           <option value={0}>Never (until you stop it)</option>
-        </select>
-        <label className="check">
-          <input type="checkbox" checked={singleUse} onChange={(e) => setSingleUse(e.currentTarget.checked)} /> It works
-          once only
-        </label>
-        <label className="check">
-          <input type="checkbox" checked={followChanges} onChange={(e) => setFollowChanges(e.currentTarget.checked)} />{' '}
-          Keep it up to date: when you add records in these categories, whoever opens the link later sees them too
-        </label>
+        </NativeSelect>
+        <Checkbox
+          checked={singleUse}
+          onChange={(e) => setSingleUse(e.currentTarget.checked)}
+          label="It works once only"
+          my={4}
+        />
+        <Checkbox
+          checked={followChanges}
+          onChange={(e) => setFollowChanges(e.currentTarget.checked)}
+          label="Keep it up to date: when you add records in these categories, whoever opens the link later sees them too"
+          my={4}
+        />
         <p className="hint">
           {chosen} record{chosen === 1 ? '' : 's'} will be encrypted in this browser. Medkey stores only the encrypted
           copy; the key is in the link itself and Medkey does not keep it. Each time someone opens the link, you see it
           below, with the name they give.
         </p>
-        <button type="submit" disabled={Boolean(state.busy)}>
+        <Button type="submit" disabled={Boolean(state.busy)}>
           Make the link
-        </button>
+        </Button>
       </form>
       {state.newLink && (
         <section aria-labelledby="link-ready-title" className="link-ready">
           <h2 id="link-ready-title">“{state.newLink.label}” is ready</h2>
           <img src={state.newLink.qr} alt="QR code of the link" width={320} height={320} />
-          <label htmlFor="link-url">Link to open in a browser</label>
-          <input id="link-url" readOnly value={state.newLink.viewerUrl} onFocus={(e) => e.currentTarget.select()} />
-          <button type="button" onClick={() => void navigator.clipboard?.writeText(state.newLink!.viewerUrl)}>
+          <TextInput
+            label="Link to open in a browser"
+            id="link-url"
+            readOnly
+            value={state.newLink.viewerUrl}
+            onFocus={(e) => e.currentTarget.select()}
+          />
+          <Button
+            type="button"
+            variant="default"
+            onClick={() => void navigator.clipboard?.writeText(state.newLink!.viewerUrl)}
+          >
             Copy the link
-          </button>{' '}
-          <button type="button" onClick={() => window.print()}>
+          </Button>{' '}
+          <Button type="button" variant="default" onClick={() => window.print()}>
             Print
-          </button>
+          </Button>
           <p className="hint">
             Shown once: Medkey keeps no copy of the link or its key. To stop it, use “Stop this link” below.
           </p>

@@ -2,6 +2,7 @@ import type { Category } from '@medkey/client';
 import { titleOf, typeName } from '@medkey/fhir-display';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useRef, useState } from 'react';
+import { Button, Group, NativeSelect } from '@mantine/core';
 import { formatSize } from '../services/formatSize.ts';
 import { LARGE_PLAN, needingAttention, planSummary } from '../services/planSummary.ts';
 import { CATEGORIES, CATEGORY_LABELS } from '../services/patient.ts';
@@ -28,21 +29,22 @@ function SetAllUndecided({ count }: { count: number }) {
   const [, app] = usePatientApp();
   const [category, setCategory] = useState<Category | ''>('');
   return (
-    <p role="group" aria-label="Choose for all that need a choice">
-      <label>
-        Put all {count} in{' '}
-        <select value={category} onChange={(e) => setCategory(e.currentTarget.value as Category)}>
-          <CategoryOptions />
-        </select>
-      </label>{' '}
-      <button
+    <Group role="group" aria-label="Choose for all that need a choice" align="flex-end" gap="sm" my="sm">
+      <NativeSelect
+        label={`Put all ${count} in`}
+        value={category}
+        onChange={(e) => setCategory(e.currentTarget.value as Category)}
+      >
+        <CategoryOptions />
+      </NativeSelect>
+      <Button
         type="button"
         disabled={!category}
         onClick={() => category && app.records.setUndecidedCategories(category)}
       >
         Apply to all {count}
-      </button>
-    </p>
+      </Button>
+    </Group>
   );
 }
 
@@ -73,13 +75,13 @@ function PlanRow({ index }: { index: number }) {
         )}
       </td>
       <td>
-        <select
+        <NativeSelect
           aria-label={`Category of ${titleOf(plan.resource)}`}
           value={plan.category ?? ''}
           onChange={(e) => app.records.setPlannedCategory(index, e.currentTarget.value as Category)}
         >
           <CategoryOptions />
-        </select>
+        </NativeSelect>
       </td>
     </tr>
   );
@@ -120,7 +122,7 @@ function AllRecords() {
 /** A long plan by kind of record: how many, and where they go. */
 function ByType({ summary }: { summary: ReturnType<typeof planSummary> }) {
   return (
-    <table>
+    <table className="plan-summary">
       <caption>What the file holds</caption>
       <thead>
         <tr>
@@ -164,18 +166,18 @@ export function PlanReview() {
         <p className="warning" role="status">
           {summary.invalid === 1 ? 'One record is' : `${summary.invalid} records are`} not valid FHIR R4 and will be
           left out ({summary.firstInvalid}): another system may not read {summary.invalid === 1 ? 'it' : 'them'}.{' '}
-          <button type="button" onClick={() => app.records.keepIn('invalid')}>
+          <Button type="button" variant="default" size="compact-md" onClick={() => app.records.keepIn('invalid')}>
             Store {summary.invalid === 1 ? 'it' : 'them'} as {summary.invalid === 1 ? 'it is' : 'they are'}
-          </button>
+          </Button>
         </p>
       )}
       {summary.stored > 0 && (
         <p className="hint" role="status">
           {summary.stored === 1 ? 'One record is' : `${summary.stored} records are`} stored already, with the same
           content, and will be skipped.{' '}
-          <button type="button" onClick={() => app.records.keepIn('stored')}>
+          <Button type="button" variant="default" size="compact-md" onClick={() => app.records.keepIn('stored')}>
             Store {summary.stored === 1 ? 'it' : 'them'} again
-          </button>
+          </Button>
         </p>
       )}
       {summary.undecided > 0 && (
@@ -196,7 +198,7 @@ export function PlanReview() {
         </p>
       )}
       {rows.length > 0 && (
-        <table>
+        <table className="plan-table">
           <thead>
             <tr>
               <th scope="col">Record</th>
@@ -216,13 +218,14 @@ export function PlanReview() {
           <AllRecords />
         </details>
       )}
-      <button
+      <Button
         type="button"
+        my="sm"
         onClick={() => void app.records.storePlanned()}
         disabled={Boolean(state.busy) || summary.total === 0}
       >
         Encrypt and store {summary.total.toLocaleString()} record{summary.total === 1 ? '' : 's'}
-      </button>
+      </Button>
     </>
   );
 }

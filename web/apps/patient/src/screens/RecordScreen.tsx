@@ -1,3 +1,4 @@
+import { Button } from '@mantine/core';
 import { ResourceView, UNSHOWABLE, UnshowableRecord, formatDate } from '@medkey/fhir-display';
 import { ProviderName } from './ProviderName.tsx';
 import { useState } from 'react';
@@ -11,20 +12,20 @@ function EraseRecord({ recordId }: { recordId: string }) {
   const [asked, setAsked] = useState(false);
   if (!asked) {
     return (
-      <button type="button" onClick={() => setAsked(true)} disabled={Boolean(state.busy)}>
+      <Button type="button" variant="default" onClick={() => setAsked(true)} disabled={Boolean(state.busy)}>
         Erase this record
-      </button>
+      </Button>
     );
   }
   return (
     <p role="group" aria-label="Erase this record">
       Erasing removes this record and every earlier version of it for good, for you and for everyone you shared it with.{' '}
-      <button type="button" onClick={() => void app.records.erase(recordId)} disabled={Boolean(state.busy)}>
+      <Button type="button" color="red" onClick={() => void app.records.erase(recordId)} disabled={Boolean(state.busy)}>
         Erase it for good
-      </button>{' '}
-      <button type="button" onClick={() => setAsked(false)}>
+      </Button>{' '}
+      <Button type="button" variant="default" onClick={() => setAsked(false)}>
         Keep it
-      </button>
+      </Button>
     </p>
   );
 }
@@ -35,9 +36,9 @@ export function RecordScreen() {
   const unshowable = item?.problem === UNSHOWABLE;
   return (
     <section aria-label="Record">
-      <button type="button" onClick={() => app.show('records')}>
+      <Button type="button" variant="default" onClick={() => app.show('records')}>
         Back to your records
-      </button>
+      </Button>
       {!item && <p>This record is no longer here.</p>}
       {item?.problem && !unshowable && (
         <p role="alert">
@@ -54,13 +55,14 @@ export function RecordScreen() {
       )}
       {item?.resource && <ResourceView resource={item.resource} index={state.index} />}
       {attachedFile(item) && !state.preview && (
-        <button
+        <Button
           type="button"
+          variant="default"
           onClick={() => void app.records.showAttachment(item!.view.record_id)}
           disabled={Boolean(state.busy)}
         >
           Show the attached file
-        </button>
+        </Button>
       )}
       {state.preview?.contentType.startsWith('image/') && (
         <img className="preview" src={state.preview.url} alt={state.preview.title} />

@@ -14,14 +14,15 @@ import { shortName } from './ProviderName.tsx';
 import { usePatientApp } from '../usePatientApp.ts';
 import { useWindowVirtualizer } from '@tanstack/react-virtual';
 import { useLayoutEffect, useReducer, useRef } from 'react';
+import { Button, Group, NativeSelect, TextInput, UnstyledButton } from '@mantine/core';
 
 /** A row that failed to render: it says so and still opens, to read its JSON or erase it. */
 function UnshowableRow({ recordId }: { recordId: string }) {
   const [, app] = usePatientApp();
   return (
-    <button type="button" className="record-link" onClick={() => app.show('record', recordId)}>
+    <UnstyledButton type="button" className="record-link" onClick={() => app.show('record', recordId)}>
       {UNSHOWABLE}
-    </button>
+    </UnstyledButton>
   );
 }
 
@@ -48,7 +49,7 @@ function TimelineRow({ item, place }: { item: RecordItem; place?: RowPlace }) {
       })}
     >
       <ErrorBoundary fallback={<UnshowableRow recordId={item.view.record_id} />} resetKey={item}>
-        <button type="button" className="record-link" onClick={() => app.show('record', item.view.record_id)}>
+        <UnstyledButton type="button" className="record-link" onClick={() => app.show('record', item.view.record_id)}>
           <span className="record-date">
             {item.date ? formatDate(item.date) : `Undated · added ${formatDate(addedOn(item))}`}
           </span>
@@ -64,7 +65,7 @@ function TimelineRow({ item, place }: { item: RecordItem; place?: RowPlace }) {
               ` · added by ${shortName(item.view.created_by, names[item.view.created_by.toLowerCase()])}`}
           </span>
           {item.problem === UNSHOWABLE && <span className="record-problem"> {UNSHOWABLE}</span>}
-        </button>
+        </UnstyledButton>
       </ErrorBoundary>
     </li>
   );
@@ -113,35 +114,39 @@ export function RecordsScreen() {
   return (
     <section aria-labelledby="records-title">
       <h1 id="records-title">Your records</h1>
-      <button type="button" onClick={() => app.show('add')}>
-        Add records
-      </button>
-      <button
-        type="button"
-        onClick={() =>
-          void app.records
-            .exportRecords()
-            .then((blob) => blob && saveFile(blob, `medkey-records-${new Date().toISOString().slice(0, 10)}.json`))
-        }
-        disabled={state.records.length === 0 || Boolean(state.busy)}
-      >
-        Download all as a FHIR file
-      </button>
+      <Group gap="sm" my="sm">
+        <Button type="button" onClick={() => app.show('add')}>
+          Add records
+        </Button>
+        <Button
+          type="button"
+          variant="default"
+          onClick={() =>
+            void app.records
+              .exportRecords()
+              .then((blob) => blob && saveFile(blob, `medkey-records-${new Date().toISOString().slice(0, 10)}.json`))
+          }
+          disabled={state.records.length === 0 || Boolean(state.busy)}
+        >
+          Download all as a FHIR file
+        </Button>
+      </Group>
       {state.records.length === 0 && !state.busy && (
         <p>You have no records yet. Add a FHIR file exported from your patient portal.</p>
       )}
       {state.records.length > 0 && (
         <div className="filters">
-          <label htmlFor="search">Search</label>
-          <input
+          <TextInput
             id="search"
+            label="Search"
             type="search"
+            className="filter-search"
             value={state.filter.query}
             onChange={(e) => app.records.setFilter({ query: e.currentTarget.value })}
           />
-          <label htmlFor="category">Category</label>
-          <select
+          <NativeSelect
             id="category"
+            label="Category"
             value={state.filter.category}
             onChange={(e) => app.records.setFilter({ category: e.currentTarget.value as Category | '' })}
           >
@@ -151,10 +156,10 @@ export function RecordsScreen() {
                 {CATEGORY_LABELS[c]}
               </option>
             ))}
-          </select>
-          <label htmlFor="type">Type</label>
-          <select
+          </NativeSelect>
+          <NativeSelect
             id="type"
+            label="Type"
             value={state.filter.type}
             onChange={(e) => app.records.setFilter({ type: e.currentTarget.value })}
           >
@@ -164,17 +169,17 @@ export function RecordsScreen() {
                 {typeName(t)}
               </option>
             ))}
-          </select>
-          <label htmlFor="from">From</label>
-          <input
+          </NativeSelect>
+          <TextInput
             id="from"
+            label="From"
             type="date"
             value={state.filter.from}
             onChange={(e) => app.records.setFilter({ from: e.currentTarget.value })}
           />
-          <label htmlFor="to">To</label>
-          <input
+          <TextInput
             id="to"
+            label="To"
             type="date"
             value={state.filter.to}
             onChange={(e) => app.records.setFilter({ to: e.currentTarget.value })}

@@ -1,3 +1,4 @@
+import { Button, Fieldset, NativeSelect, TextInput } from '@mantine/core';
 import type { SelfReport } from '@medkey/fhir-display';
 import { useState } from 'react';
 import { usePatientApp } from '../usePatientApp.ts';
@@ -37,11 +38,10 @@ export function SelfReportForm() {
     }
   };
   return (
-    <fieldset>
-      <legend>Or note something yourself</legend>
-      <label htmlFor="self-kind">What</label>
-      <select
+    <Fieldset legend="Or note something yourself" my="md">
+      <NativeSelect
         id="self-kind"
+        label="What"
         value={kind}
         onChange={(e) => (setKind(e.currentTarget.value as Kind), setFirst(''), setSecond(''))}
       >
@@ -50,28 +50,28 @@ export function SelfReportForm() {
             {k.label}
           </option>
         ))}
-      </select>
-      <label htmlFor="self-first">{firstLabel}</label>
-      <input
+      </NativeSelect>
+      <TextInput
         id="self-first"
+        label={firstLabel}
+        mt="xs"
         value={first}
         onChange={(e) => setFirst(e.currentTarget.value)}
         inputMode={kind === 'blood-pressure' || kind === 'weight' ? 'decimal' : 'text'}
       />
       {secondLabel && (
-        <>
-          <label htmlFor="self-second">{secondLabel}</label>
-          <input
-            id="self-second"
-            value={second}
-            onChange={(e) => setSecond(e.currentTarget.value)}
-            inputMode={kind === 'blood-pressure' ? 'decimal' : 'text'}
-          />
-        </>
+        <TextInput
+          id="self-second"
+          label={secondLabel}
+          mt="xs"
+          value={second}
+          onChange={(e) => setSecond(e.currentTarget.value)}
+          inputMode={kind === 'blood-pressure' ? 'decimal' : 'text'}
+        />
       )}
-      <button type="button" onClick={() => app.records.planSelfReport(report())}>
+      <Button type="button" variant="default" mt="sm" onClick={() => app.records.planSelfReport(report())}>
         Add to the list
-      </button>
-    </fieldset>
+      </Button>
+    </Fieldset>
   );
 }

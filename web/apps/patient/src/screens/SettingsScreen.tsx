@@ -1,3 +1,4 @@
+import { Button, TextInput } from '@mantine/core';
 import { useState } from 'react';
 import { usePatientApp } from '../usePatientApp.ts';
 
@@ -18,9 +19,9 @@ export function SettingsScreen() {
       {mfa && !mfa.enabled && !mfa.setup && (
         <>
           <p>Off. With it on, someone who gets hold of your wallet still needs your phone to sign in.</p>
-          <button type="button" onClick={() => void app.account.startMfa()}>
+          <Button type="button" onClick={() => void app.account.startMfa()}>
             Turn on the second factor
-          </button>
+          </Button>
         </>
       )}
       {mfa?.setup && !mfa.enabled && (
@@ -49,25 +50,24 @@ export function SettingsScreen() {
       )}
       {(mfa?.setup || (mfa?.enabled && !mfa.recoveryCodes)) && (
         <>
-          <label htmlFor="mfa-code">
-            {mfa.enabled ? 'Code (or a recovery code) to turn it off' : 'Six-digit code'}
-          </label>
-          <input
+          <TextInput
+            label={mfa.enabled ? 'Code (or a recovery code) to turn it off' : 'Six-digit code'}
             id="mfa-code"
             value={code}
             onChange={(e) => setCode(e.currentTarget.value)}
             inputMode="numeric"
             autoComplete="one-time-code"
           />
-          <button
+          <Button
             type="button"
+
             onClick={() => {
               void (mfa.enabled ? app.account.disableMfa(code) : app.account.confirmMfa(code));
               setCode('');
             }}
           >
             {mfa.enabled ? 'Turn off the second factor' : 'Confirm'}
-          </button>
+          </Button>
         </>
       )}
     </section>

@@ -1,3 +1,4 @@
+import { Button, Checkbox, Fieldset, NativeSelect, Radio, TextInput } from '@mantine/core';
 import { ProviderName, namedAddress } from './ProviderName.tsx';
 import { CATEGORIES, SENSITIVE_CATEGORIES, type Category, type Purpose } from '@medkey/client';
 import { useState } from 'react';
@@ -25,10 +26,17 @@ export function ShareScreen() {
     setCategories((list) => (list.includes(c) ? list.filter((x) => x !== c) : [...list, c]));
   const ordinary = CATEGORIES.filter((c) => !SENSITIVE_CATEGORIES.includes(c));
   const checkbox = (c: Category) => (
-    <label key={c} className="choice">
-      <input type="checkbox" checked={categories.includes(c)} onChange={() => toggle(c)} /> {CATEGORY_LABELS[c]}
-      {SENSITIVE_WARNINGS[c] && <span className="warning"> {SENSITIVE_WARNINGS[c]}</span>}
-    </label>
+    <Checkbox
+      key={c}
+      checked={categories.includes(c)}
+      onChange={() => toggle(c)}
+      label={
+        <>
+          {CATEGORY_LABELS[c]} {SENSITIVE_WARNINGS[c] && <span className="warning"> {SENSITIVE_WARNINGS[c]}</span>}
+        </>
+      }
+      my={4}
+    />
   );
   return (
     <section aria-labelledby="share-title">
@@ -39,17 +47,17 @@ export function ShareScreen() {
         </p>
       )}
       <h2>1. Who</h2>
-      <label htmlFor="find-provider">Find your provider by name, practice, city or NPI</label>
-      <input
+      <TextInput
+        label="Find your provider by name, practice, city or NPI"
         id="find-provider"
         type="search"
         value={query}
         onChange={(e) => setQuery(e.currentTarget.value)}
         autoComplete="off"
       />
-      <button type="button" onClick={() => void app.sharing.findProviders(query)}>
+      <Button type="button" variant="default" onClick={() => void app.sharing.findProviders(query)}>
         Search the directory
-      </button>
+      </Button>
       {state.found && state.found.length === 0 && (
         <p>No provider in the directory matches “{query}”. Try part of the name, or ask the clinic for its address.</p>
       )}
@@ -60,22 +68,23 @@ export function ShareScreen() {
               <ProviderName address={checked.entry.profile.provider} checked={checked} />
               {checked.entry.status === 'suspended' && <span className="warning"> Suspended by the registry.</span>}
               {checked.verdict.verified && checked.entry.status === 'active' && (
-                <button
+                <Button
                   type="button"
+                  variant="default"
                   onClick={() => {
                     setAddress(checked.entry.profile.provider);
                     void app.sharing.lookUp(checked.entry.profile.provider);
                   }}
                 >
                   Choose {checked.entry.profile.display_name}
-                </button>
+                </Button>
               )}
             </li>
           ))}
         </ul>
       )}
-      <label htmlFor="provider">Or the provider’s address</label>
-      <input
+      <TextInput
+        label="Or the provider’s address"
         id="provider"
         value={address}
         onChange={(e) => setAddress(e.currentTarget.value)}
@@ -83,9 +92,9 @@ export function ShareScreen() {
         autoComplete="off"
         spellCheck={false}
       />
-      <button type="button" onClick={() => void app.sharing.lookUp(address)}>
+      <Button type="button" variant="default" onClick={() => void app.sharing.lookUp(address)}>
         Check on the registry
-      </button>
+      </Button>
       {provider && (
         <p className={provider.status === 'active' ? 'notice' : 'error'}>
           {provider.status === 'active' && (
@@ -104,48 +113,60 @@ export function ShareScreen() {
             `${provider.address} is not a registered provider. Check the address with the clinic.`}
         </p>
       )}
-      <fieldset>
-        <legend>2. What</legend>
+      <Fieldset legend="2. What" my="sm">
         {ordinary.map(checkbox)}
-      </fieldset>
-      <fieldset>
-        <legend>Sensitive records (off unless you choose them)</legend>
+      </Fieldset>
+      <Fieldset legend="Sensitive records (off unless you choose them)" my="sm">
         {SENSITIVE_CATEGORIES.map(checkbox)}
-      </fieldset>
-      <label htmlFor="purpose">3. Why</label>
-      <select id="purpose" value={purpose} onChange={(e) => setPurpose(e.currentTarget.value as Purpose)}>
+      </Fieldset>
+      <NativeSelect
+        label="3. Why"
+        id="purpose"
+        value={purpose}
+        onChange={(e) => setPurpose(e.currentTarget.value as Purpose)}
+      >
         {Object.entries(PURPOSE_LABELS).map(([code, label]) => (
           <option key={code} value={code}>
             {label}
           </option>
         ))}
-      </select>
-      <fieldset>
-        <legend>4. For how long</legend>
+      </NativeSelect>
+      <Fieldset legend="4. For how long" my="sm">
         {(DURATIONS.some((d) => d.days === days)
           ? DURATIONS
           : [...DURATIONS, { label: `${days} days (as asked)`, days }]
         ).map((d) => (
-          <label key={d.days} className="choice">
-            <input type="radio" name="duration" checked={days === d.days} onChange={() => setDays(d.days)} /> {d.label}
-          </label>
+          <Radio
+            key={d.days}
+            name="duration"
+            checked={days === d.days}
+            onChange={() => setDays(d.days)}
+            label={d.label}
+            my={4}
+          />
         ))}
-      </fieldset>
-      <fieldset>
-        <legend>5. May they add records?</legend>
-        <label className="choice">
-          <input type="checkbox" checked={write} onChange={(e) => setWrite(e.currentTarget.checked)} /> Let them add
-          records to your file in these categories (a test result, a letter)
-          {prefill?.write && ' (they asked for this)'}
-        </label>
-      </fieldset>
-      <fieldset>
-        <legend>6. Who you are</legend>
-        <label className="choice">
-          <input type="checkbox" checked={showWho} onChange={(e) => setShowWho(e.currentTarget.checked)} /> Let them see
-          your name and date of birth (from your personal details), so they know whose records these are
-        </label>
-      </fieldset>
+      </Fieldset>
+      <Fieldset legend="5. May they add records?" my="sm">
+        <Checkbox
+          checked={write}
+          onChange={(e) => setWrite(e.currentTarget.checked)}
+          label={
+            <>
+              Let them add records to your file in these categories (a test result, a letter)
+              {prefill?.write && ' (they asked for this)'}
+            </>
+          }
+          my={4}
+        />
+      </Fieldset>
+      <Fieldset legend="6. Who you are" my="sm">
+        <Checkbox
+          checked={showWho}
+          onChange={(e) => setShowWho(e.currentTarget.checked)}
+          label="Let them see your name and date of birth (from your personal details), so they know whose records these are"
+          my={4}
+        />
+      </Fieldset>
       {ready && (
         <div className="summary" aria-live="polite">
           <h2>What you are about to sign</h2>
@@ -160,8 +181,9 @@ export function ShareScreen() {
           ))}
         </div>
       )}
-      <button
+      <Button
         type="button"
+
         disabled={!ready || Boolean(state.busy)}
         onClick={() =>
           void app.sharing.share(
@@ -177,10 +199,10 @@ export function ShareScreen() {
         }
       >
         Sign and share
-      </button>
-      <button type="button" onClick={() => app.show('sharing')}>
+      </Button>
+      <Button type="button" variant="default" onClick={() => app.show('sharing')}>
         Cancel
-      </button>
+      </Button>
     </section>
   );
 }

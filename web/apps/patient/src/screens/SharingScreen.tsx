@@ -1,3 +1,4 @@
+import { Button } from '@mantine/core';
 import { ProviderName, shortName, suspensionWords } from './ProviderName.tsx';
 import { categoriesOf, type Category } from '@medkey/client';
 import { formatDate } from '@medkey/fhir-display';
@@ -19,15 +20,15 @@ export function SharingScreen() {
   return (
     <section aria-labelledby="sharing-title">
       <h1 id="sharing-title">Who can read your records</h1>
-      <button type="button" onClick={() => app.show('share')}>
+      <Button type="button" onClick={() => app.show('share')}>
         Share with a provider
-      </button>{' '}
-      <button type="button" onClick={() => app.show('links')}>
+      </Button>{' '}
+      <Button type="button" variant="default" onClick={() => app.show('links')}>
         Share by link or QR code
-      </button>{' '}
-      <button type="button" onClick={() => app.show('card')}>
+      </Button>{' '}
+      <Button type="button" variant="default" onClick={() => app.show('card')}>
         Emergency card
-      </button>
+      </Button>
       {state.requests.length > 0 && (
         <>
           <h2>Asking for access</h2>
@@ -41,12 +42,12 @@ export function SharingScreen() {
                   {Math.round(request.duration_secs / 86_400)} days.
                 </p>
                 {request.note && <p className="hint">“{request.note}”</p>}
-                <button type="button" onClick={() => app.sharing.approve(request)}>
+                <Button type="button" onClick={() => app.sharing.approve(request)}>
                   Review and approve
-                </button>
-                <button type="button" onClick={() => void app.sharing.decline(request.id)}>
+                </Button>
+                <Button type="button" variant="default" onClick={() => void app.sharing.decline(request.id)}>
                   Decline
-                </button>
+                </Button>
               </li>
             ))}
           </ul>
@@ -70,13 +71,15 @@ export function SharingScreen() {
               <p className="warning">{suspensionWords(state.names[grant.provider.toLowerCase()])}</p>
             )}
             {(grantState === 'live' || grantState === 'pending' || grantState === 'suspended') && (
-              <button
+              <Button
                 type="button"
+                color="red"
+                variant="light"
                 onClick={() => void app.sharing.revoke(grant.grant_id)}
                 disabled={Boolean(state.busy)}
               >
                 Stop sharing with {shortName(grant.provider, state.names[grant.provider.toLowerCase()])}
-              </button>
+              </Button>
             )}
           </li>
         ))}

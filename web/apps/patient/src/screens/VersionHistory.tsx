@@ -1,3 +1,4 @@
+import { Button } from '@mantine/core';
 import { ResourceView, formatDateTime } from '@medkey/fhir-display';
 import { formatSize } from '../services/formatSize.ts';
 import { usePatientApp } from '../usePatientApp.ts';
@@ -26,9 +27,13 @@ export function VersionHistory({ recordId, owner }: { recordId: string; owner: s
             ) : (
               <>
                 {' '}
-                <button type="button" onClick={() => void app.records.showVersion(recordId, v.version)}>
+                <Button
+                  type="button"
+                  variant="default"
+                  onClick={() => void app.records.showVersion(recordId, v.version)}
+                >
                   Show version {v.version}
-                </button>
+                </Button>
               </>
             )}
           </li>

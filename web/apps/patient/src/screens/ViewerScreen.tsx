@@ -1,3 +1,4 @@
+import { Button, TextInput } from '@mantine/core';
 import { Status } from '@medkey/app-shell';
 import {
   ErrorBoundary,
@@ -95,10 +96,8 @@ export function ViewerScreen() {
                 {app.isEmergencyCard ? ' (in an emergency you may open it without one)' : ''}.
                 {state.payload.exp ? ` The link works until ${formatDate(new Date(state.payload.exp * 1000))}.` : ''}
               </p>
-              <label htmlFor="viewer-recipient">
-                Your name (or your practice’s){app.isEmergencyCard ? ', if you can' : ''}
-              </label>
-              <input
+              <TextInput
+                label={<>Your name (or your practice’s){app.isEmergencyCard ? ', if you can' : ''}</>}
                 id="viewer-recipient"
                 value={recipient}
                 onChange={(e) => setRecipient(e.currentTarget.value)}
@@ -106,8 +105,8 @@ export function ViewerScreen() {
               />
               {app.needsPasscode && (
                 <>
-                  <label htmlFor="viewer-passcode">Passcode (the person who shared the link told it to you)</label>
-                  <input
+                  <TextInput
+                    label="Passcode (the person who shared the link told it to you)"
                     id="viewer-passcode"
                     value={passcode}
                     onChange={(e) => setPasscode(e.currentTarget.value)}
@@ -115,9 +114,9 @@ export function ViewerScreen() {
                   />
                 </>
               )}
-              <button type="submit" disabled={Boolean(state.busy)}>
+              <Button type="submit" disabled={Boolean(state.busy)}>
                 {app.isEmergencyCard ? 'Open the emergency card' : 'Open the records'}
-              </button>
+              </Button>
             </form>
           )}
           {state.phase === 'shown' && (

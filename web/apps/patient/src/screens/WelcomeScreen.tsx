@@ -1,3 +1,4 @@
+import { Button } from '@mantine/core';
 import { usePatientApp } from '../usePatientApp.ts';
 
 export function WelcomeScreen() {
@@ -18,9 +19,9 @@ export function WelcomeScreen() {
         </li>
       </ol>
       <p>None of these costs anything or sends a transaction.</p>
-      <button type="button" onClick={() => void app.login.createKey()} disabled={Boolean(state.busy)}>
+      <Button type="button" onClick={() => void app.login.createKey()} disabled={Boolean(state.busy)}>
         Create my encryption key
-      </button>
+      </Button>
     </section>
   );
 }

@@ -1,3 +1,4 @@
+import { Button, NativeSelect, TextInput } from '@mantine/core';
 import { namedSpecialties, npiIsValid, type ProfileFields } from '@medkey/client';
 import { formatDate } from '@medkey/fhir-display';
 import { useState, type FormEvent } from 'react';
@@ -65,57 +66,53 @@ export function ApplyScreen() {
             together with your encryption key; the registry checks your NPI and, if it approves, records the profile’s
             fingerprint on the blockchain.
           </p>
-          <label>
-            Name patients will see
-            <input required value={fields.display_name} onChange={set('display_name')} placeholder="Dr. Maria Lopez" />
-          </label>
-          <label>
-            Practice, clinic or hospital
-            <input value={fields.organization} onChange={set('organization')} />
-          </label>
-          <label>
-            NPI (National Provider Identifier)
-            <input required inputMode="numeric" value={fields.npi} onChange={set('npi')} />
-          </label>
-          <label>
-            Specialty
-            <select required value={fields.taxonomy} onChange={set('taxonomy')}>
-              <option value="">Choose your specialty</option>
-              {namedSpecialties().map((s) => (
-                <option key={s.code} value={s.code}>
-                  {s.name}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            City
-            <input required value={fields.city} onChange={set('city')} />
-          </label>
-          <label>
-            Country (two letters)
-            <input required maxLength={2} value={fields.country} onChange={set('country')} />
-          </label>
-          <label>
-            Website (https://)
-            <input type="url" value={fields.website} onChange={set('website')} />
-          </label>
-          <label>
-            Phone (international, e.g. +1 555 010 0199)
-            <input type="tel" value={fields.phone} onChange={set('phone')} />
-          </label>
-          <label>
-            E-mail
-            <input type="email" value={fields.email} onChange={set('email')} />
-          </label>
+          <TextInput
+            label="Name patients will see"
+            required
+            value={fields.display_name}
+            onChange={set('display_name')}
+            placeholder="Dr. Maria Lopez"
+          />
+          <TextInput label="Practice, clinic or hospital" value={fields.organization} onChange={set('organization')} />
+          <TextInput
+            label="NPI (National Provider Identifier)"
+            required
+            inputMode="numeric"
+            value={fields.npi}
+            onChange={set('npi')}
+          />
+          <NativeSelect label="Specialty" required value={fields.taxonomy} onChange={set('taxonomy')}>
+            <option value="">Choose your specialty</option>
+            {namedSpecialties().map((s) => (
+              <option key={s.code} value={s.code}>
+                {s.name}
+              </option>
+            ))}
+          </NativeSelect>
+          <TextInput label="City" required value={fields.city} onChange={set('city')} />
+          <TextInput
+            label="Country (two letters)"
+            required
+            maxLength={2}
+            value={fields.country}
+            onChange={set('country')}
+          />
+          <TextInput label="Website (https://)" type="url" value={fields.website} onChange={set('website')} />
+          <TextInput
+            label="Phone (international, e.g. +1 555 010 0199)"
+            type="tel"
+            value={fields.phone}
+            onChange={set('phone')}
+          />
+          <TextInput label="E-mail" type="email" value={fields.email} onChange={set('email')} />
           {problem && (
             <p role="alert" className="error">
               {problem}
             </p>
           )}
-          <button type="submit" disabled={Boolean(state.busy)}>
+          <Button type="submit" disabled={Boolean(state.busy)}>
             Sign and apply
-          </button>
+          </Button>
         </form>
       )}
     </section>

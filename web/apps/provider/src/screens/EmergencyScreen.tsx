@@ -1,3 +1,4 @@
+import { Button, Checkbox, TextInput } from '@mantine/core';
 import { useState, type FormEvent } from 'react';
 import { useProviderApp } from '../useProviderApp.ts';
 import { PatientAddressField } from './PatientAddressField.tsx';
@@ -22,18 +23,23 @@ export function EmergencyScreen() {
       </p>
       <form onSubmit={submit}>
         <PatientAddressField value={patient} onChange={setPatient} />
-        <label>
-          Why you need it now (at least 10 characters)
-          <input required minLength={10} maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} />
-        </label>
-        <label className="check">
-          <input type="checkbox" checked={understood} onChange={(e) => setUnderstood(e.target.checked)} />I understand:
-          this is recorded publicly on the blockchain under my address, with a fingerprint of my reason; the patient
-          sees it; and every record I open is logged.
-        </label>
-        <button type="submit" disabled={Boolean(state.busy) || !understood || reason.trim().length < 10}>
+        <TextInput
+          label="Why you need it now (at least 10 characters)"
+          required
+          minLength={10}
+          maxLength={500}
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+        />
+        <Checkbox
+          checked={understood}
+          onChange={(e) => setUnderstood(e.target.checked)}
+          label="I understand: this is recorded publicly on the blockchain under my address, with a fingerprint of my reason; the patient sees it; and every record I open is logged."
+          my={4}
+        />
+        <Button type="submit" disabled={Boolean(state.busy) || !understood || reason.trim().length < 10}>
           Open emergency access
-        </button>
+        </Button>
       </form>
     </section>
   );

@@ -1,3 +1,4 @@
+import { Button } from '@mantine/core';
 import { outcomeWords, underWhat, whatHappened } from '@medkey/app-shell';
 import { useProviderApp } from '../useProviderApp.ts';
 
@@ -14,9 +15,9 @@ export function HistoryScreen() {
             : `This list could not be verified: ${history.check.message}`}
         </p>
       )}
-      <button type="button" onClick={() => void app.loadHistory()} disabled={Boolean(state.busy)}>
+      <Button type="button" variant="default" onClick={() => void app.loadHistory()} disabled={Boolean(state.busy)}>
         Check again
-      </button>
+      </Button>
       <ul className="activity">
         {[...(history?.entries ?? [])].reverse().map(({ entry, leaf_index }) => (
           <li key={leaf_index}>

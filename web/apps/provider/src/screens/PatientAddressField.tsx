@@ -1,3 +1,4 @@
+import { TextInput } from '@mantine/core';
 import { useId } from 'react';
 import { useProviderApp } from '../useProviderApp.ts';
 
@@ -9,9 +10,9 @@ export function PatientAddressField({ value, onChange }: { value: string; onChan
   const [{ patients }] = useProviderApp();
   const known = useId();
   return (
-    <label>
-      Patient’s address
-      <input
+    <>
+      <TextInput
+        label="Patient’s address"
         required
         value={value}
         onChange={(e) => onChange(e.target.value)}
@@ -26,6 +27,6 @@ export function PatientAddressField({ value, onChange }: { value: string; onChan
           </option>
         ))}
       </datalist>
-    </label>
+    </>
   );
 }

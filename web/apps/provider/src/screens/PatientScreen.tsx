@@ -1,4 +1,5 @@
-import { CATEGORY_LABELS } from '@medkey/app-shell';
+import { Button, Group, Textarea } from '@mantine/core';
+import { CATEGORY_LABELS, FilePicker } from '@medkey/app-shell';
 import type { Category } from '@medkey/client';
 import { ChartView, PatientPhoto, ResourceView, formatDate, typeName } from '@medkey/fhir-display';
 import { useState } from 'react';
@@ -22,25 +23,31 @@ function AddRecord() {
         The patient allowed you to add records. Each is encrypted here for the patient and for you, and shows that you
         added it.
       </p>
-      <label>
-        FHIR JSON file
-        <input
-          type="file"
-          accept=".json,application/fhir+json,application/json"
-          onChange={(e) => void e.target.files?.[0]?.text().then(setText)}
+      <FilePicker
+        label="FHIR JSON file"
+        buttonText="Choose a FHIR JSON file"
+        accept=".json,application/fhir+json,application/json"
+        onChange={(e) => void e.target.files?.[0]?.text().then(setText)}
+      />
+      <Textarea
+        label="Or paste the FHIR resource"
+        rows={6}
+        my="sm"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+      />
+      <Group gap="sm" align="center">
+        <FilePicker
+          label="Attach a file (optional: a PDF or an image)"
+          buttonText="Attach a PDF or an image (optional)"
+          accept="application/pdf,image/png,image/jpeg,image/gif,image/webp"
+          onChange={(e) => setFile(e.target.files?.[0])}
         />
-      </label>
-      <label>
-        Or paste the FHIR resource
-        <textarea rows={6} value={text} onChange={(e) => setText(e.target.value)} />
-      </label>
-      <label>
-        Attach a file (optional: a PDF or an image)
-        <input type="file" onChange={(e) => setFile(e.target.files?.[0])} />
-      </label>
-      <button type="submit" disabled={Boolean(state.busy) || text.trim() === ''}>
+        {file && <span className="hint">{file.name}</span>}
+      </Group>
+      <Button type="submit" mt="sm" disabled={Boolean(state.busy) || text.trim() === ''}>
         Encrypt and add to the patient’s records
-      </button>
+      </Button>
     </form>
   );
 }
@@ -59,15 +66,16 @@ function RecordList() {
             {opened ? (
               <ResourceView resource={opened} />
             ) : (
-              <button
+              <Button
                 type="button"
+                variant="default"
                 onClick={() => void app.openRecord(record.record_id)}
                 disabled={Boolean(state.busy)}
               >
                 Open {typeName(record.resource_type).toLowerCase()} (
                 {CATEGORY_LABELS[record.category as Category] ?? record.category}, added{' '}
                 {formatDate(new Date(record.updated_at_ms))})
-              </button>
+              </Button>
             )}
           </li>
         );
@@ -85,9 +93,9 @@ export function PatientScreen() {
   const born = row?.born ? new Date(row.born) : undefined;
   return (
     <section aria-labelledby="patient-title">
-      <button type="button" onClick={() => app.show('patients')}>
+      <Button type="button" variant="default" onClick={() => app.show('patients')}>
         Back to my patients
-      </button>
+      </Button>
       <PatientPhoto src={row?.photo} name={row?.name} />
       <h1 id="patient-title">{row?.name ?? 'Patient'}</h1>
       {born && !Number.isNaN(born.getTime()) && <p className="born">Born {formatDate(born)}</p>}
@@ -97,9 +105,9 @@ export function PatientScreen() {
       {patient.records.length === 0 && <p>No records are shared with you now.</p>}
       {patient.records.length > 0 && !patient.chart && (
         <p>
-          <button type="button" onClick={() => void app.openChart()} disabled={Boolean(state.busy)}>
+          <Button type="button" onClick={() => void app.openChart()} disabled={Boolean(state.busy)}>
             Open the chart ({patient.records.length} record{patient.records.length === 1 ? '' : 's'})
-          </button>{' '}
+          </Button>{' '}
           <span className="hint">Each record is released to you and logged on its own, in one request.</span>
         </p>
       )}

@@ -1,3 +1,4 @@
+import { Button } from '@mantine/core';
 import { CATEGORY_LABELS, PURPOSE_LABELS } from '@medkey/app-shell';
 import { PURPOSES, categoriesOf, type Category } from '@medkey/client';
 import { formatDate } from '@medkey/fhir-display';
@@ -36,9 +37,14 @@ export function PatientsScreen() {
                 </li>
               ))}
             </ul>
-            <button type="button" onClick={() => void app.openPatient(row.patient)} disabled={Boolean(state.busy)}>
+            <Button
+              type="button"
+
+              onClick={() => void app.openPatient(row.patient)}
+              disabled={Boolean(state.busy)}
+            >
               Open {row.name ? `${row.name}’s` : 'the patient’s'} records
-            </button>
+            </Button>
           </li>
         ))}
       </ul>

@@ -1,3 +1,4 @@
+import { Button, Checkbox, Fieldset, NativeSelect, TextInput } from '@mantine/core';
 import { CATEGORY_LABELS, PURPOSE_LABELS } from '@medkey/app-shell';
 import { CATEGORIES, type Category, type Purpose } from '@medkey/client';
 import { useState, type FormEvent } from 'react';
@@ -32,52 +33,52 @@ export function RequestScreen() {
       <p>The patient sees your request, with your name from the directory, and answers it from their own app.</p>
       <form onSubmit={submit}>
         <PatientAddressField value={patient} onChange={setPatient} />
-        <fieldset>
-          <legend>Records you need</legend>
+        <Fieldset legend="Records you need" my="sm">
           {CATEGORIES.map((c) => (
-            <label key={c} className="check">
-              <input
-                type="checkbox"
-                checked={categories.includes(c)}
-                onChange={(e) =>
-                  setCategories(e.target.checked ? [...categories, c] : categories.filter((x) => x !== c))
-                }
-              />
-              {CATEGORY_LABELS[c]}
-            </label>
+            <Checkbox
+              key={c}
+              checked={categories.includes(c)}
+              onChange={(e) => setCategories(e.target.checked ? [...categories, c] : categories.filter((x) => x !== c))}
+              label={CATEGORY_LABELS[c]}
+              my={4}
+            />
           ))}
-        </fieldset>
-        <label className="check">
-          <input type="checkbox" checked={write} onChange={(e) => setWrite(e.target.checked)} />
-          Also ask to add records to the patient’s file in these categories (results, letters): each shows it came from
-          you
-        </label>
-        <label>
-          Why
-          <select value={purpose} onChange={(e) => setPurpose(e.target.value as Purpose)}>
-            {Object.entries(PURPOSE_LABELS).map(([code, label]) => (
-              <option key={code} value={code}>
-                {label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          For how many days
-          <input type="number" min={1} max={365} value={days} onChange={(e) => setDays(Number(e.target.value))} />
-        </label>
-        <label>
-          A note for the patient (optional)
-          <input maxLength={500} value={note} onChange={(e) => setNote(e.target.value)} />
-        </label>
+        </Fieldset>
+        <Checkbox
+          checked={write}
+          onChange={(e) => setWrite(e.target.checked)}
+          label="Also ask to add records to the patient’s file in these categories (results, letters): each shows it came from you"
+          my={4}
+        />
+        <NativeSelect label="Why" value={purpose} onChange={(e) => setPurpose(e.target.value as Purpose)}>
+          {Object.entries(PURPOSE_LABELS).map(([code, label]) => (
+            <option key={code} value={code}>
+              {label}
+            </option>
+          ))}
+        </NativeSelect>
+        <TextInput
+          label="For how many days"
+          type="number"
+          min={1}
+          max={365}
+          value={days}
+          onChange={(e) => setDays(Number(e.target.value))}
+        />
+        <TextInput
+          label="A note for the patient (optional)"
+          maxLength={500}
+          value={note}
+          onChange={(e) => setNote(e.target.value)}
+        />
         {problem && (
           <p role="alert" className="error">
             {problem}
           </p>
         )}
-        <button type="submit" disabled={Boolean(state.busy)}>
+        <Button type="submit" disabled={Boolean(state.busy)}>
           Send the request
-        </button>
+        </Button>
       </form>
     </section>
   );
