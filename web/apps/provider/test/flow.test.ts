@@ -60,7 +60,7 @@ async function onAPhone(page: Page, shot: string): Promise<void> {
   await page.setViewportSize({ width: 375, height: 800 });
   await page.waitForFunction(() => window.innerWidth === 375);
   expect(await phoneProblems(page), `${shot} fits a phone`).toEqual([]);
-  await page.screenshot({ path: join(screenshots, `${shot}-phone.png`), fullPage: true });
+  await page.screenshot({ path: join(screenshots, `${shot}-phone.png`) }); // the screen a phone shows
   await page.setViewportSize({ width: 1024, height: 900 });
 }
 

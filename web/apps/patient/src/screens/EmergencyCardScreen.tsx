@@ -178,9 +178,9 @@ export function EmergencyCardScreen() {
           <Button type="button" variant="default" onClick={() => window.print()}>
             Print the card
           </Button>{' '}
-          <a href={state.card.lockScreen} download="medkey-emergency-card.png">
+          <Button component="a" variant="default" href={state.card.lockScreen} download="medkey-emergency-card.png">
             Save as a phone lock-screen picture
-          </a>
+          </Button>
           <p className="hint">To stop this card, use “Stop this link” on the page of your links.</p>
         </section>
       )}
