@@ -1,10 +1,11 @@
 // One test over time, drawn by uPlot (small, maintained, canvas), the normal range as a band
 // between two flat series (uPlot's own `bands`), and the same readings as a table: the chart is
 // for the eye, the table for everyone (screen readers read the table, not the canvas). uPlot's
-// stylesheet comes with the apps' own (app-shell/src/styles.css).
+// stylesheet comes with the apps' own (app-shell/src/styles.css). uPlot itself is fetched when a
+// chart is first drawn, not with the app's first page (which most visits never need it on).
 
 import { useEffect, useRef } from 'react';
-import uPlot from 'uplot';
+import type uPlot from 'uplot';
 import { formatDate } from './fhir.ts';
 import type { Trend } from './trends.ts';
 import { useFirst } from './useFirst.tsx';
@@ -58,13 +59,19 @@ function Canvas({ trend }: { trend: Trend }) {
     const element = box.current;
     if (!element || typeof window.matchMedia !== 'function') return;
     const width = () => Math.max(element.clientWidth, 240);
-    const plot = new uPlot(options(trend, width()), data(trend), element);
+    let plot: uPlot | undefined;
+    let gone = false;
     // The chart follows its box (a phone turned, a window narrowed): never wider than the page.
-    const resized = new ResizeObserver(() => plot.setSize({ width: width(), height: 220 }));
-    resized.observe(element);
+    const resized = new ResizeObserver(() => plot?.setSize({ width: width(), height: 220 }));
+    void import('uplot').then(({ default: UPlot }) => {
+      if (gone) return; // the record was closed while uPlot loaded
+      plot = new UPlot(options(trend, width()), data(trend), element);
+      resized.observe(element);
+    });
     return () => {
+      gone = true;
       resized.disconnect();
-      plot.destroy();
+      plot?.destroy();
     };
   }, [trend]);
   return <div ref={box} className="trend-canvas" aria-hidden="true" />;
