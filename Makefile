@@ -2,7 +2,7 @@
 FORGE := tools/node_modules/.bin/forge
 SETUP_STAMP := tools/node_modules/.medkey-lock.sha256
 
-.PHONY: help run install test setup build web contracts abi api deployments check-abi test-contracts test-rust test-cluster test-web gas bench-indexer bench-revocation bench-vault bench-audit bench-cli bench-directory coverage lint clean
+.PHONY: help run install test setup build web contracts abi api deployments check-abi test-contracts test-rust test-cluster test-web gas bench-indexer bench-revocation bench-vault bench-audit bench-cli bench-directory coverage lint clean sandbox
 
 ## help: this list
 help:
@@ -11,6 +11,10 @@ help:
 ## run: start a local chain with the ConsentRegistry deployed (Ctrl-C stops it)
 run: build
 	cargo run --quiet --bin medkey -- dev
+
+## sandbox: a SMART on FHIR sandbox on loopback (US Core patients 355 and 85) to connect to; prints its URL and logins
+sandbox: setup
+	cd web && npm start --silent -w @medkey/smart-sandbox
 
 ## install: put `medkey` on your PATH (cargo's bin directory, ~/.cargo/bin)
 install:

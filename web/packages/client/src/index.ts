@@ -27,3 +27,4 @@ export * from './portability.ts';
 export * from './auditEvents.ts';
 export * from './directory.ts';
 export * from './registryActions.ts';
+export * from './smart/index.ts';

@@ -1,0 +1,172 @@
+// Connecting to a provider as Medkey's apps do, against the SMART sandbox (oidc-provider in
+// front of Medplum's FHIR router, seeded with US Core patients 355 and 85): discovery, a
+// standalone patient launch through the sandbox's real sign-in pages (in Chromium), the pull,
+// and the refusals that keep her records safe.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startSandbox, type Sandbox } from '@medkey/smart-sandbox';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  discoverSmart,
+  finishLaunch,
+  pullRecords,
+  refreshSession,
+  SmartError,
+  startLaunch,
+  type PendingLaunch,
+} from '../src/index.ts';
+import { chromiumLaunchOptions } from './browser.ts';
+
+const REDIRECT = 'http://127.0.0.1:9/connected.html';
+let sandbox: Sandbox;
+let browser: Browser;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ redirectUris: [REDIRECT] });
+  browser = await chromium.launch(chromiumLaunchOptions());
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await sandbox?.stop();
+});
+
+/** Signs in at the sandbox as `login` and gives consent; returns the address it sends her back to. */
+async function signIn(launch: PendingLaunch, login: string): Promise<string> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  let back: string | undefined;
+  await page.route(`${REDIRECT}**`, (route) => {
+    back = route.request().url();
+    return route.fulfill({ status: 200, body: 'back in Medkey' });
+  });
+  await page.goto(launch.authorizeUrl);
+  await page.locator('input[name="login"]').fill(login);
+  await page.locator('input[name="password"]').fill('any');
+  await page.locator('button[type="submit"]').click();
+  await page.locator('button[type="submit"]').click(); // consent: "Continue"
+  await page.waitForURL(`${REDIRECT}**`);
+  await context.close();
+  return back!;
+}
+
+const bundle355 = JSON.parse(
+  readFileSync(
+    fileURLToPath(new URL('../../smart-sandbox/data/uscore_bundle_patient_355.json', import.meta.url)),
+    'utf8',
+  ),
+) as { entry: { resource: { resourceType: string } }[] };
+
+describe('connecting to a provider (SMART App Launch)', () => {
+  it('discovers the sandbox, signs patient 355 in, and pulls every record of hers', async () => {
+    const server = await discoverSmart(sandbox.fhirBase);
+    expect(server.issuer).toBe(sandbox.url);
+    const launch = await startLaunch(server, sandbox.clientId, REDIRECT);
+    const authorize = new URL(launch.authorizeUrl);
+    expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(authorize.searchParams.get('scope')).toBe('launch/patient openid fhirUser offline_access patient/*.rs');
+    expect(authorize.searchParams.get('aud')).toBe(sandbox.fhirBase);
+
+    const session = await finishLaunch(launch, await signIn(launch, '355'));
+    expect(session.patient).toBe('355');
+    expect(session.refreshToken).toBeTruthy();
+
+    const steps: string[] = [];
+    const pulled = await pullRecords(session, { onProgress: (p) => steps.push(p.step) });
+    expect(pulled.failures).toEqual([]);
+    expect(steps).toContain('conditions');
+    const count = (list: { resourceType: string }[], type: string) =>
+      list.filter((r) => r.resourceType === type).length;
+    const source = bundle355.entry.map((e) => e.resource);
+    for (const type of [
+      'Patient',
+      'Observation',
+      'Condition',
+      'DiagnosticReport',
+      'DocumentReference',
+      'Encounter',
+      'MedicationRequest',
+      'Immunization',
+    ])
+      expect(count(pulled.resources, type), type).toBe(count(source, type));
+    // Practitioners and organisations come because records name them; patient 85's never do.
+    expect(count(pulled.resources, 'Practitioner')).toBeGreaterThan(0);
+    expect(pulled.resources.some((r) => r.resourceType === 'Patient' && r.id !== '355')).toBe(false);
+    // Every document's file is in hand: inline, from the server's Binary (with her token), or
+    // from another host (without it).
+    const files = pulled.resources
+      .filter((r) => r.resourceType === 'DocumentReference')
+      .flatMap((r) =>
+        (r.content as { attachment: { url?: string; data?: string; _data?: unknown } }[]).map((c) => c.attachment),
+      );
+    // (US Core's test data has one attachment that says its data is absent: it stays so.)
+    expect(files.filter((a) => !a._data).every((a) => typeof a.data === 'string' && a.data.length > 0)).toBe(true);
+    expect(files.some((a) => a.url?.startsWith('Binary/'))).toBe(true);
+    expect(files.some((a) => a.url?.startsWith(sandbox.files.url))).toBe(true);
+    expect(sandbox.files.requests.length).toBeGreaterThan(0);
+    expect(sandbox.files.withAuthorization, 'her token never goes to another host').toEqual([]);
+  }, 60_000);
+
+  it('refuses an answer that does not carry the state it sent', async () => {
+    const server = await discoverSmart(sandbox.fhirBase);
+    const launch = await startLaunch(server, sandbox.clientId, REDIRECT);
+    const back = new URL(await signIn(launch, '355'));
+    back.searchParams.set('state', 'someone-elses');
+    await expect(finishLaunch(launch, back.toString())).rejects.toMatchObject({ code: 'state_mismatch' });
+  }, 60_000);
+
+  it('refuses a server that offers only plain PKCE, and an address that is not https', async () => {
+    const plainOnly: typeof fetch = async () =>
+      new Response(
+        JSON.stringify({
+          authorization_endpoint: 'https://ehr.example/auth',
+          token_endpoint: 'https://ehr.example/token',
+          code_challenge_methods_supported: ['plain'],
+        }),
+      );
+    await expect(discoverSmart('https://ehr.example/fhir', plainOnly)).rejects.toMatchObject({ code: 'no_pkce_s256' });
+    await expect(discoverSmart('http://ehr.example/fhir')).rejects.toBeInstanceOf(SmartError);
+  });
+
+  it("keeps a token to its own patient: the sandbox refuses another patient's records", async () => {
+    const server = await discoverSmart(sandbox.fhirBase);
+    const launch = await startLaunch(server, sandbox.clientId, REDIRECT);
+    const session = await finishLaunch(launch, await signIn(launch, '85'));
+    const other = await fetch(`${sandbox.fhirBase}/Condition?patient=355`, {
+      headers: { authorization: `Bearer ${session.accessToken}` },
+    });
+    expect(other.status).toBe(403);
+    const read = await fetch(`${sandbox.fhirBase}/Patient/355`, {
+      headers: { authorization: `Bearer ${session.accessToken}` },
+    });
+    expect(read.status).toBe(404);
+  }, 60_000);
+
+  it('renews an access token that expires mid-pull, takes the rotated refresh token, and says "reconnect" when one is refused', async () => {
+    const brief = await startSandbox({ redirectUris: [REDIRECT], accessTokenSeconds: 2 });
+    try {
+      const server = await discoverSmart(brief.fhirBase);
+      const launch = await startLaunch(server, brief.clientId, REDIRECT);
+      const first = await finishLaunch(launch, await signIn(launch, '355'));
+      // Wait for the server itself to refuse the access token.
+      const refused = async () =>
+        (await fetch(`${brief.fhirBase}/Patient/355`, { headers: { authorization: `Bearer ${first.accessToken}` } }))
+          .status;
+      for (let i = 0; i < 100 && (await refused()) !== 401; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await refused()).toBe(401);
+      const pulled = await pullRecords(first);
+      expect(pulled.failures).toEqual([]);
+      expect(pulled.resources.length).toBeGreaterThan(400);
+      expect(pulled.session.accessToken).not.toBe(first.accessToken);
+      expect(pulled.session.refreshToken).toBeTruthy();
+      expect(pulled.session.refreshToken, 'a public client’s refresh token is rotated').not.toBe(first.refreshToken);
+      // The old refresh token was used once already: the server refuses it, and she is told to reconnect.
+      const stale = refreshSession(first);
+      await expect(stale).rejects.toBeInstanceOf(SmartError);
+      await expect(stale).rejects.toThrow(/Reconnect/);
+    } finally {
+      await brief.stop();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,2 @@
+export { startSandbox, type Sandbox, type SandboxOptions, PATIENT_FILES } from './sandbox.ts';
+export type { Quirks } from './fhirApi.ts';
