@@ -58,6 +58,13 @@ pub struct DevArgs {
     /// The admin console's built files, served at `/admin/`.
     #[arg(long, default_value = "web/apps/admin/dist")]
     pub admin_web_root: PathBuf,
+    /// A provider's FHIR base URL the patient app offers under "Connect a provider" (SMART on
+    /// FHIR; `make sandbox` prints one). Repeat for several; the page may connect to these only.
+    #[arg(long = "smart-endpoint", value_name = "FHIR_BASE_URL")]
+    pub smart_endpoints: Vec<String>,
+    /// The patient app's client id at those providers.
+    #[arg(long, default_value = "medkey")]
+    pub smart_client_id: String,
 }
 
 /// Where dev state goes unless named: under the medkey home, so a checkout stays as cloned.
@@ -131,6 +138,8 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         registry: deployment.address,
         audit_key: deployment.audit_key.clone().unwrap_or_default(),
         dev_rpc_url: Some(anvil.endpoint()),
+        smart_endpoints: args.smart_endpoints.clone(),
+        smart_client_id: args.smart_client_id.clone(),
     };
     let mut web_app = match medkey_vault::http::WebApp::new(&args.web_root, &app_config) {
         Ok(app) => {

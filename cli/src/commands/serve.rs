@@ -333,6 +333,8 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget, 
                 registry: registry.address,
                 audit_key: audit_public.clone(),
                 dev_rpc_url: None,
+                smart_endpoints: c.vault.smart_endpoints.clone(),
+                smart_client_id: c.vault.smart_client_id.clone(),
             };
             let mut app = medkey_vault::http::WebApp::new(dir, &config)
                 .map_err(|why| anyhow::anyhow!("vault.web_root: {why}"))?;

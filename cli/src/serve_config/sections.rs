@@ -149,6 +149,11 @@ pub struct VaultConfig {
     pub provider_web_root: Option<PathBuf>,
     /// The admin console's built files (web/apps/admin/dist), served at `/admin/`; needs `web_root`.
     pub admin_web_root: Option<PathBuf>,
+    /// Providers' FHIR base URLs the patient app offers under "Connect a provider" (https); the
+    /// page may connect to their origins and no others. None by default.
+    pub smart_endpoints: Vec<String>,
+    /// The patient app's client id at those providers (registered there as a public client).
+    pub smart_client_id: String,
     /// Serve HTTPS: the certificate chain (PEM, the server's first) and its private key (PEM).
     /// Both or neither; without them the vault speaks plain HTTP, for a TLS-terminating proxy.
     pub tls_cert_file: Option<PathBuf>,
@@ -173,6 +178,8 @@ impl Default for VaultConfig {
             web_root: None,
             provider_web_root: None,
             admin_web_root: None,
+            smart_endpoints: Vec::new(),
+            smart_client_id: "medkey".into(),
             tls_cert_file: None,
             tls_key_file: None,
         }

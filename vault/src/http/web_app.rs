@@ -37,6 +37,25 @@ pub struct AppConfig {
     pub audit_key: String,
     /// A local development chain's RPC: the app then offers its built-in dev wallet.
     pub dev_rpc_url: Option<String>,
+    /// The FHIR base URLs of the providers' patient-access APIs the operator lists (SMART on
+    /// FHIR): the app offers them under "Connect a provider", and the page may connect to their
+    /// origins and to no other (docs/threat-model.md, "Provider connections").
+    pub smart_endpoints: Vec<String>,
+    /// The app's client id at those providers (a public client).
+    pub smart_client_id: String,
+}
+
+/// The origin the page may connect to for a listed FHIR endpoint: https, or http on loopback (a
+/// sandbox). Anything else is refused at start, with the reason.
+pub fn smart_endpoint_origin(endpoint: &str) -> Result<String, String> {
+    let url = url::Url::parse(endpoint).map_err(|why| format!("SMART endpoint {endpoint:?} is not a URL: {why}"))?;
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err(format!("SMART endpoint {endpoint:?} must be https (plain http only on loopback)")),
+    }
+    Ok(url.origin().ascii_serialization())
 }
 
 impl WebApp {
@@ -46,8 +65,14 @@ impl WebApp {
         if !dir.join("index.html").is_file() {
             return Err(format!("{} has no index.html (build the app: make web)", dir.display()));
         }
-        let connect =
+        let mut connect =
             std::iter::once("'self'".to_owned()).chain(config.dev_rpc_url.iter().cloned()).collect::<Vec<_>>();
+        for endpoint in &config.smart_endpoints {
+            let origin = smart_endpoint_origin(endpoint)?;
+            if !connect.contains(&origin) {
+                connect.push(origin);
+            }
+        }
         // No inline script or style, no third-party origin, no framing, no plugins.
         let csp = format!(
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
@@ -121,5 +146,48 @@ impl WebApp {
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(endpoints: &[&str]) -> AppConfig {
+        AppConfig {
+            chain_id: 31337,
+            registry: alloy::primitives::Address::ZERO,
+            audit_key: String::new(),
+            dev_rpc_url: None,
+            smart_endpoints: endpoints.iter().map(|e| (*e).to_owned()).collect(),
+            smart_client_id: "medkey".into(),
+        }
+    }
+
+    fn csp_for(endpoints: &[&str]) -> Result<String, String> {
+        // A directory per call: the tests run at once.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("medkey-web-app-test-{}-{call}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.html"), "<div id=root></div>").unwrap();
+        let app = WebApp::new(&dir, &config(endpoints));
+        std::fs::remove_dir_all(&dir).unwrap();
+        app.map(|app| app.csp.to_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn the_page_may_connect_to_the_listed_fhir_origins_and_no_others() {
+        let csp = csp_for(&["https://fhir.ehr.example/api/FHIR/R4", "http://127.0.0.1:4000/fhir"]).unwrap();
+        assert!(csp.contains("connect-src 'self' https://fhir.ehr.example http://127.0.0.1:4000;"), "{csp}");
+        assert!(csp_for(&[]).unwrap().contains("connect-src 'self';"));
+    }
+
+    #[test]
+    fn a_listed_endpoint_must_be_https_except_on_loopback() {
+        let refused = csp_for(&["http://fhir.ehr.example/R4"]).unwrap_err();
+        assert!(refused.contains("must be https"), "{refused}");
+        assert!(csp_for(&["not a url"]).unwrap_err().contains("is not a URL"));
+        assert_eq!(smart_endpoint_origin("http://localhost:9/fhir").unwrap(), "http://localhost:9");
     }
 }

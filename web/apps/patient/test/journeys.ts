@@ -76,19 +76,21 @@ export async function patientContext(
   stack: DevStack,
   key: Hex,
   viewport: { width: number; height: number },
+  /** Other origins the page may reach (a provider's FHIR server in the connect journey). */
+  alsoAllow: string[] = [],
 ): Promise<BrowserContext> {
   const context = await browser.newContext({ viewport });
   const wallet = testWallet(privateKeyToAccount(key), { rpcUrl: stack.rpcUrl, chainId: stack.chainId });
   await announceWallet(context, 'Test Wallet', (method, params) => wallet.request({ method, params } as never));
-  await onlyTheStack(context, stack);
+  await onlyTheStack(context, stack, alsoAllow);
   await recordCspRefusals(context);
   return context;
 }
 
 /** Lets `context`'s pages reach this stack's vault and chain only (by address or as localhost). */
-export async function onlyTheStack(context: BrowserContext, stack: DevStack): Promise<void> {
+export async function onlyTheStack(context: BrowserContext, stack: DevStack, alsoAllow: string[] = []): Promise<void> {
   const hosts = (url: string) => [new URL(url).host, `localhost:${new URL(url).port}`];
-  const allowed = [...hosts(stack.vaultUrl), ...hosts(stack.rpcUrl)];
+  const allowed = [...hosts(stack.vaultUrl), ...hosts(stack.rpcUrl), ...alsoAllow.map((url) => new URL(url).host)];
   await context.route('**/*', (route) => {
     const url = new URL(route.request().url());
     return allowed.includes(url.host) || url.protocol === 'data:' ? route.continue() : route.abort();

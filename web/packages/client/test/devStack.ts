@@ -44,7 +44,12 @@ export interface DevStack {
   stop(): Promise<void>;
 }
 
-export async function startDevStack(options: { webRoot?: string } = {}): Promise<DevStack> {
+export async function startDevStack(
+  options: {
+    webRoot?: string;
+    /** FHIR base URLs the app lists under "Connect a provider". */ smartEndpoints?: string[];
+  } = {},
+): Promise<DevStack> {
   const dir = mkdtempSync(join(tmpdir(), 'medkey-web-e2e-'));
   const [rpc, vault, metrics] = [await freePort(), await freePort(), await freePort()];
   const child: ChildProcess = spawn(
@@ -65,6 +70,7 @@ export async function startDevStack(options: { webRoot?: string } = {}): Promise
       join(dir, 'deployments'),
       '--web-root',
       options.webRoot ?? join(dir, 'no-app'),
+      ...(options.smartEndpoints ?? []).flatMap((endpoint) => ['--smart-endpoint', endpoint]),
     ],
     {
       cwd: repoRoot,

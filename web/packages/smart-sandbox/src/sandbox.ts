@@ -60,6 +60,8 @@ export interface Sandbox {
   brands: object;
   /** Another origin holding documents' files (fetched without the token). */
   files: FilesHost;
+  /** Registers another address the client may be sent back to (its origin may then call the API). */
+  allowRedirect(uri: string): void;
   /** Adds or changes a resource in a patient's record, as when a new result arrives. */
   put(patient: string, resource: Resource): Promise<Resource>;
   stop(): Promise<void>;
@@ -79,14 +81,20 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const fhirBase = `${url}/fhir`;
   const clientId = options.clientId ?? 'medkey';
 
-  const provider = authServer({
-    issuer: url,
-    fhirBase,
-    clientId,
-    redirectUris: options.redirectUris,
-    patients: () => patients,
-    ...(options.accessTokenSeconds !== undefined && { accessTokenSeconds: options.accessTokenSeconds }),
-  });
+  const redirectUris = [...options.redirectUris];
+  // The client's registration is fixed when the provider is made: a new redirect makes a new one
+  // (done before anyone signs in, as a test does once it knows the app's address).
+  const makeProvider = () =>
+    authServer({
+      issuer: url,
+      fhirBase,
+      clientId,
+      redirectUris,
+      patients: () => patients,
+      ...(options.accessTokenSeconds !== undefined && { accessTokenSeconds: options.accessTokenSeconds }),
+    });
+  let provider = makeProvider();
+  let auth = provider.callback();
   const smartConfiguration = () => ({
     issuer: url,
     authorization_endpoint: `${url}/auth`,
@@ -113,10 +121,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     data,
     smartConfiguration,
     grantOf: (token) => grantOf(provider, token),
-    origins: () => options.redirectUris.map((u) => new URL(u).origin),
+    origins: () => redirectUris.map((u) => new URL(u).origin),
     quirks: options.quirks ?? {},
   });
-  const auth = provider.callback();
   handler = (req, res) => {
     if (req.url === '/fhir' || req.url?.startsWith('/fhir/') || req.url?.startsWith('/fhir?'))
       void api(req, res).catch((e: unknown) => {
@@ -163,6 +170,11 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       ],
     },
     files,
+    allowRedirect: (uri) => {
+      redirectUris.push(uri);
+      provider = makeProvider();
+      auth = provider.callback();
+    },
     put: (patient, resource) => data.put(patient, resource),
     stop: async () => {
       await new Promise<void>((resolve) => files.server.close(() => resolve()));

@@ -1,6 +1,7 @@
 import { FilePicker } from '@medkey/app-shell';
 import { Button, Stack } from '@mantine/core';
 import { usePatientApp } from '../usePatientApp.ts';
+import { ConnectProvider } from './ConnectProvider.tsx';
 import { PlanReview } from './PlanReview.tsx';
 import { SelfReportForm } from './SelfReportForm.tsx';
 
@@ -34,6 +35,7 @@ export function AddRecordScreen() {
           }}
         />
       </Stack>
+      <ConnectProvider />
       <SelfReportForm />
       {state.planned.length > 0 && <PlanReview />}
       <Button type="button" variant="default" mt="md" onClick={() => app.show('records')}>

@@ -166,7 +166,7 @@ export function PlanReview() {
         <p className="warning" role="status">
           {summary.invalid === 1 ? 'One record is' : `${summary.invalid} records are`} not valid FHIR R4 and will be
           left out ({summary.firstInvalid}): another system may not read {summary.invalid === 1 ? 'it' : 'them'}.{' '}
-          <Button type="button" variant="default" size="compact-md" onClick={() => app.records.keepIn('invalid')}>
+          <Button type="button" variant="default" onClick={() => app.records.keepIn('invalid')}>
             Store {summary.invalid === 1 ? 'it' : 'them'} as {summary.invalid === 1 ? 'it is' : 'they are'}
           </Button>
         </p>
@@ -175,7 +175,7 @@ export function PlanReview() {
         <p className="hint" role="status">
           {summary.stored === 1 ? 'One record is' : `${summary.stored} records are`} stored already, with the same
           content, and will be skipped.{' '}
-          <Button type="button" variant="default" size="compact-md" onClick={() => app.records.keepIn('stored')}>
+          <Button type="button" variant="default" onClick={() => app.records.keepIn('stored')}>
             Store {summary.stored === 1 ? 'it' : 'them'} again
           </Button>
         </p>

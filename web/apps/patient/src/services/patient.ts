@@ -14,6 +14,7 @@ import {
 } from '@medkey/app-shell';
 import { CATEGORIES } from '@medkey/client';
 import { AccountService, type AccountSlice } from './accountService.ts';
+import { ConnectService, EMPTY_CONNECT, type ConnectSlice } from './connectService.ts';
 import { ActivityService, type ActivitySlice } from './activityService.ts';
 import type { ServiceContext } from './context.ts';
 import { EMPTY_LINKS, LinksService, type LinksSlice } from './linksService.ts';
@@ -36,7 +37,8 @@ export type PatientState = ShellState &
   SharingSlice &
   LinksSlice &
   AccountSlice &
-  ActivitySlice & {
+  ActivitySlice &
+  ConnectSlice & {
     screen: Screen;
     /** The record the record screen shows. */
     selected?: string | undefined;
@@ -50,9 +52,19 @@ export class PatientApp extends AppStore<PatientState> {
   readonly links: LinksService;
   readonly account: AccountService;
   readonly activity: ActivityService;
+  /** Connecting a provider's FHIR API (SMART on FHIR) and pulling her records from it. */
+  readonly connect: ConnectService;
 
   constructor(idleMs = IDLE_LOCK_MINUTES * 60_000) {
-    super({ phase: 'loading', screen: 'records', wallets: [], ...EMPTY_RECORDS, ...EMPTY_SHARING, ...EMPTY_LINKS });
+    super({
+      phase: 'loading',
+      screen: 'records',
+      wallets: [],
+      ...EMPTY_RECORDS,
+      ...EMPTY_SHARING,
+      ...EMPTY_LINKS,
+      ...EMPTY_CONNECT,
+    });
     const ctx = {
       set: (patch: Partial<PatientState>) => this.set(patch),
       run: this.run,
@@ -84,6 +96,7 @@ export class PatientApp extends AppStore<PatientState> {
     this.links = new LinksService(ctx);
     this.account = new AccountService(ctx);
     this.activity = new ActivityService(ctx);
+    this.connect = new ConnectService(ctx, (file) => this.records.planFile(file));
     this.returnTo = placeNow(SCREENS, SELECTABLE);
     this.subscribe(this.keepAddress);
   }
@@ -175,6 +188,7 @@ export class PatientApp extends AppStore<PatientState> {
       ...EMPTY_RECORDS,
       ...EMPTY_SHARING,
       ...EMPTY_LINKS,
+      ...EMPTY_CONNECT,
       mfa: undefined,
       activity: undefined,
       askingCode: false,

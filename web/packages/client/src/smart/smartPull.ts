@@ -182,7 +182,12 @@ export async function pullRecords(start: SmartSession, options: PullOptions = {}
     const response =
       url.origin === origin
         ? await get(url.toString(), '*/*')
-        : await fetcher(url.toString(), { headers: { accept: '*/*' } });
+        : await fetcher(url.toString(), { headers: { accept: '*/*' } }).catch(() => {
+            // A browser may reach only the servers its page allows (and that allow it: CORS).
+            throw new Error(
+              `it is on ${url.host}, which this browser may not reach; the Medkey command line can bring it`,
+            );
+          });
     if (!response.ok) throw new Error(`the server answered ${response.status}`);
     const bytes = new Uint8Array(await response.arrayBuffer());
     if (bytes.length > MAX_FILE_BYTES) throw new Error('the file is larger than 25 MB');

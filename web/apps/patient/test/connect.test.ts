@@ -1,0 +1,83 @@
+// "Connect a provider" in Debian's headless Chromium against a real anvil and vault (medkey dev,
+// listing the sandbox as a provider) and the SMART sandbox (oidc-provider + Medplum's FHIR router
+// with US Core patient 355): she signs in at the sandbox's own pages in the window that opens,
+// sees what came before anything is stored, and her timeline then holds her provider's records.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromiumLaunchOptions, phoneProblems, startDevStack, type DevStack } from '@medkey/client/testing';
+import { startSandbox, type Sandbox } from '@medkey/smart-sandbox';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { patientContext } from './journeys.ts';
+
+const appDir = fileURLToPath(new URL('..', import.meta.url));
+let sandbox: Sandbox;
+let stack: DevStack;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ redirectUris: [] });
+  stack = await startDevStack({ webRoot: join(appDir, 'dist'), smartEndpoints: [sandbox.fhirBase] });
+  sandbox.allowRedirect(`http://${stack.siweDomain}/connected.html`);
+  browser = await chromium.launch(chromiumLaunchOptions());
+  const context = await patientContext(browser, stack, stack.keys.patient, { width: 375, height: 800 }, [
+    sandbox.url,
+    sandbox.files.url,
+  ]);
+  page = await context.newPage();
+  await page.goto(`http://${stack.siweDomain}/`);
+  await page.getByRole('button', { name: 'Test Wallet' }).click();
+  await page.getByRole('button', { name: 'Create my encryption key' }).click();
+  await page.getByRole('heading', { name: 'Your records' }).waitFor();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  await sandbox?.stop();
+});
+
+describe.sequential('connecting to her provider', () => {
+  it('signs in at the provider in a window, shows what came, and stores it when she says so', async () => {
+    await page.getByRole('button', { name: 'Add records' }).click();
+    const host = new URL(sandbox.fhirBase).host;
+    const [popup] = await Promise.all([
+      page.waitForEvent('popup'),
+      page.getByRole('button', { name: `Connect to ${host}` }).click(),
+    ]);
+    await popup.locator('input[name="login"]').fill('355');
+    await popup.locator('input[name="password"]').fill('any');
+    await popup.locator('button[type="submit"]').click();
+    await popup.locator('button[type="submit"]').click(); // the sandbox's consent: "Continue"
+    await popup.waitForEvent('close'); // connected.js hands the answer over and closes it
+    await page.getByRole('heading', { name: 'What will be stored' }).waitFor({ timeout: 60_000 });
+    // The one document on another host is not fetched: the page may reach the listed provider only.
+    expect(await phoneProblems(page), 'the plan fits a phone').toEqual([
+      `the CSP refused connect-src ${sandbox.files.url}/dummy.pdf`,
+    ]);
+    await page.getByText(/could not be brought in/).waitFor();
+    await page.getByText(/which this browser may not reach; the Medkey command line can bring it/).waitFor();
+    expect(sandbox.files.withAuthorization).toEqual([]);
+    const store = page.getByRole('button', { name: /^Encrypt and store [\d,]+ records$/ });
+    const count = Number((await store.textContent())!.replace(/\D/g, ''));
+    expect(count).toBeGreaterThan(400);
+    await store.click();
+    await page.getByText(`${count.toLocaleString('en-US')} records added`).waitFor({ timeout: 120_000 });
+    // Her name from the provider's Patient record now heads the app, and her records are listed
+    // by when they happened, a clinical note among them with its text.
+    await page.locator('header .account', { hasText: 'Dustin31 Ritchie586' }).waitFor();
+    await page.getByLabel('Search').fill('Viral sinusitis');
+    await page
+      .getByRole('button', { name: /Viral sinusitis/ })
+      .first()
+      .click();
+    await page
+      .getByText(/Viral sinusitis/)
+      .first()
+      .waitFor();
+    expect(await phoneProblems(page), 'a record fits a phone').toEqual([
+      `the CSP refused connect-src ${sandbox.files.url}/dummy.pdf`,
+    ]);
+  }, 240_000);
+});
