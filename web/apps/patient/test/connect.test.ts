@@ -80,4 +80,21 @@ describe.sequential('connecting to her provider', () => {
       `the CSP refused connect-src ${sandbox.files.url}/dummy.pdf`,
     ]);
   }, 240_000);
+
+  it('says in words when this browser may not reach a provider, with the command line as the way through', async () => {
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('button', { name: 'Records' }).click();
+    await page.getByRole('button', { name: 'Add records' }).click();
+    // Not one the server lists: the page may not connect to it (its CSP), as with a server without CORS.
+    await page.getByLabel(/Your provider’s FHIR address/).fill(`${sandbox.files.url}/fhir`);
+    const [popup] = await Promise.all([
+      page.waitForEvent('popup'),
+      page.getByRole('button', { name: 'Connect', exact: true }).click(),
+    ]);
+    await page
+      .getByRole('alert')
+      .getByText(/could not reach that provider/)
+      .waitFor();
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('Medkey command line');
+    expect(popup.isClosed(), 'the sign-in window closes when there is nothing to sign in to').toBe(true);
+  }, 60_000);
 });
