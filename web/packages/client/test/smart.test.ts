@@ -144,7 +144,12 @@ describe('connecting to a provider (SMART App Launch)', () => {
   }, 60_000);
 
   it('renews an access token that expires mid-pull, takes the rotated refresh token, and says "reconnect" when one is refused', async () => {
-    const brief = await startSandbox({ redirectUris: [REDIRECT], accessTokenSeconds: 2 });
+    // Also as some EHRs are: Observations searched by category only, and no meta.lastUpdated.
+    const brief = await startSandbox({
+      redirectUris: [REDIRECT],
+      accessTokenSeconds: 2,
+      quirks: { observationNeedsCategory: true, noLastUpdated: true },
+    });
     try {
       const server = await discoverSmart(brief.fhirBase);
       const launch = await startLaunch(server, brief.clientId, REDIRECT);
@@ -158,6 +163,9 @@ describe('connecting to a provider (SMART App Launch)', () => {
       const pulled = await pullRecords(first);
       expect(pulled.failures).toEqual([]);
       expect(pulled.resources.length).toBeGreaterThan(400);
+      const observations = pulled.resources.filter((r) => r.resourceType === 'Observation');
+      expect(observations.length, 'every Observation, by category').toBe(140);
+      expect(pulled.resources.some((r) => (r.meta as { lastUpdated?: string } | undefined)?.lastUpdated)).toBe(false);
       expect(pulled.session.accessToken).not.toBe(first.accessToken);
       expect(pulled.session.refreshToken).toBeTruthy();
       expect(pulled.session.refreshToken, 'a public client’s refresh token is rotated').not.toBe(first.refreshToken);

@@ -1,7 +1,7 @@
 // The SMART sandbox assembled: one loopback HTTP server, the authorization server at its root and
 // the FHIR API under /fhir, seeded with the two US Core patients. `startSandbox` is what tests call;
 // `npm start` (make sandbox) runs it for a person.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Resource } from '@medplum/fhirtypes';
@@ -74,8 +74,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const files = await startFilesHost();
   for (const patient of patients) await data.reshapeDocuments(patient, files.url);
 
-  let handler: (req: Parameters<Parameters<typeof createServer>[1] & object>[0], res: never) => void = () => undefined;
-  const server: Server = createServer((req, res) => handler(req, res as never));
+  // The handler is set once the server's address (the issuer) is known.
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = () => undefined;
+  const server: Server = createServer((req, res) => handler(req, res));
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const fhirBase = `${url}/fhir`;
@@ -126,10 +127,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   });
   handler = (req, res) => {
     if (req.url === '/fhir' || req.url?.startsWith('/fhir/') || req.url?.startsWith('/fhir?'))
-      void api(req, res).catch((e: unknown) => {
-        (res as unknown as { writeHead: (s: number) => { end: (b: string) => void } }).writeHead(500).end(String(e));
-      });
-    else auth(req, res);
+      void api(req, res).catch((e: unknown) => res.writeHead(500).end(String(e)));
+    else void auth(req, res);
   };
 
   return {

@@ -4,8 +4,7 @@
 // Tokens stay in this service's memory for the pull and are dropped after; nothing is stored.
 import type { AppConfig, StatusState } from '@medkey/app-shell';
 import { discoverSmart, finishLaunch, pullRecords, SmartError, startLaunch, type PullFailure } from '@medkey/client';
-import type { ServiceContext } from './context.ts';
-import { plural } from './context.ts';
+import { plural, type ServiceContext } from './context.ts';
 
 export interface ConnectSlice extends StatusState {
   config?: AppConfig | undefined;
