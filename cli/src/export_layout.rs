@@ -110,11 +110,11 @@ mod tests {
     #[test]
     fn records_go_back_into_their_bundles_in_their_places() {
         let origins = [
-            Some(RecordOrigin { bundles: vec![bundle("a", 2)], entry: None }),
+            Some(RecordOrigin { bundles: vec![bundle("a", 2)], entry: None, source: None }),
             None,
-            Some(RecordOrigin { bundles: vec![bundle("a", 0), bundle("b", 1)], entry: None }),
-            Some(RecordOrigin { bundles: vec![bundle("a", 0), bundle("b", 0)], entry: None }),
-            Some(RecordOrigin { bundles: vec![], entry: None }),
+            Some(RecordOrigin { bundles: vec![bundle("a", 0), bundle("b", 1)], entry: None, source: None }),
+            Some(RecordOrigin { bundles: vec![bundle("a", 0), bundle("b", 0)], entry: None, source: None }),
+            Some(RecordOrigin { bundles: vec![], entry: None, source: None }),
         ];
         let level = Level::of(origins.iter().map(Option::as_ref));
         assert_eq!(shape(&level), "[0:[0:3 1:2] 2:0],1,4");

@@ -221,7 +221,7 @@ fn walk_bundle(
         if nested {
             walk_bundle(resource, &place, &chain, inline, out)?;
         } else {
-            let origin = RecordOrigin { bundles: chain, entry: rest };
+            let origin = RecordOrigin { bundles: chain, entry: rest, source: None };
             out.push(leaf(resource, place, Some(&entry.extension), Some(origin), inline)?);
         }
     }

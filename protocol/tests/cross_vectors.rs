@@ -16,6 +16,7 @@ use ed25519_dalek::SigningKey;
 use medkey_protocol::RecordId;
 use medkey_protocol::audit::{AuditEntry, Root, SignedTreeHead, Tree};
 use medkey_protocol::eip712::{self, Grant};
+use medkey_protocol::envelope::origin::{OriginKey, RecordOrigin};
 use medkey_protocol::envelope::{DataKey, EncryptionPublicKey, EncryptionSecret, RecordBinding, record, stream, wrap};
 use medkey_protocol::wallet_key;
 use serde_json::{Value, json};
@@ -106,6 +107,14 @@ fn build() -> Value {
     };
     let digest = grant.eip712_signing_hash(&eip712::domain(CHAIN_ID, REGISTRY));
 
+    // A record origin with a provider source (SMART on FHIR), sealed under the recipient's key.
+    let origin_json = r#"{"bundles":[{"key":"k1","header":{"resourceType":"Bundle","type":"searchset","total":2},"position":1}],"source":{"server":"https://fhir.example.org/R4","resourceType":"Condition","id":"c-1","versionId":"3","retrievedAt":"2026-12-07T10:00:00Z","sha256":"00ff"}}"#;
+    let origin: RecordOrigin = serde_json::from_str(origin_json).unwrap();
+    let origin_nonce = [0x66; 12];
+    let sealed_origin = OriginKey::derive(&recipient)
+        .seal_with_nonce(&binding.record_id, owner.address(), &origin, origin_nonce)
+        .unwrap();
+
     json!({
         "comment": "Built by protocol/tests/cross_vectors.rs from fixed inputs; see that file to regenerate.",
         "binding": { "fields": binding_json, "bytes": hex(binding.to_bytes().unwrap()) },
@@ -135,6 +144,14 @@ fn build() -> Value {
         "categories": category_vectors(),
         "category_list": category_list(),
         "directory_profile": profile_vector(&owner),
+        "origin": {
+            "owner_secret": hex(recipient.to_bytes()),
+            "record_id": binding_json["record_id"],
+            "owner": owner.address().to_checksum(None),
+            "origin": origin_json,
+            "nonce": hex(origin_nonce),
+            "sealed": hex(&sealed_origin),
+        },
     })
 }
 
@@ -353,4 +370,13 @@ fn typescript_vectors_open_in_rust() {
     assert_eq!(ts["wallet_key"]["statement"].as_str().unwrap(), wallet_key::statement(account));
     let _ = EncryptionPublicKey(arr(&ts["wallet_key"]["public_key"]));
     assert_eq!(ts["category_list"], category_list(), "the TypeScript client's categories, in bit order");
+
+    let origin = &ts["origin"];
+    let owner: Address = origin["owner"].as_str().unwrap().parse().unwrap();
+    let id = binding_of(&json!({"record_id": origin["record_id"], "version": 1, "owner": origin["owner"], "category": 0, "resource_type": "Patient"})).record_id;
+    let opened = OriginKey::derive(&EncryptionSecret::from_bytes(arr(&origin["owner_secret"])))
+        .open(&id, owner, &unhex(&origin["sealed"]))
+        .expect("the TS-sealed origin opens");
+    let expected: Value = serde_json::from_str(origin["origin"].as_str().unwrap()).unwrap();
+    assert_eq!(serde_json::to_value(&opened).unwrap(), expected, "every field, the provider source included");
 }

@@ -41,6 +41,11 @@ pub struct RecordOrigin {
     /// `search`, `request`, …), if it has anything else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entry: Option<Box<RawValue>>,
+    /// Where a record pulled from a provider's FHIR API came from (SMART on FHIR: the server,
+    /// the resource's type, id and version, when it was pulled, its SHA-256), as the client wrote
+    /// it; kept as it is so that re-sealing an origin never drops it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Box<RawValue>>,
 }
 
 /// One Bundle the record was in.
@@ -96,7 +101,7 @@ impl RecordOrigin {
             })
             .collect();
         let entry = self.entry.as_deref().map(|e| keep(e, &ENTRY_ESSENTIALS, "Bundle.entry"));
-        (RecordOrigin { bundles, entry }, dropped)
+        (RecordOrigin { bundles, entry, source: self.source.clone() }, dropped)
     }
 }
 
@@ -112,8 +117,19 @@ impl OriginKey {
     }
 
     pub fn seal(&self, record_id: &RecordId, owner: Address, origin: &RecordOrigin) -> Result<Vec<u8>, EnvelopeError> {
+        self.seal_with_nonce(record_id, owner, origin, random_bytes()?)
+    }
+
+    /// `seal` with a given nonce: for known-answer vectors only (a nonce must never repeat).
+    #[doc(hidden)]
+    pub fn seal_with_nonce(
+        &self,
+        record_id: &RecordId,
+        owner: Address,
+        origin: &RecordOrigin,
+        nonce: [u8; 12],
+    ) -> Result<Vec<u8>, EnvelopeError> {
         let plaintext = serde_json::to_vec(origin).expect("an origin serialises");
-        let nonce: [u8; 12] = random_bytes()?;
         let sealed = Aes256Gcm::new((&*self.0).into())
             .encrypt(&Nonce::from(nonce), Payload { msg: &plaintext, aad: &aad(record_id, owner) })
             .map_err(|_| EnvelopeError::Authentication)?;
@@ -163,6 +179,7 @@ mod tests {
             entry: Some(
                 RawValue::from_string(r#"{"fullUrl":"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"}"#.into()).unwrap(),
             ),
+            source: None,
         }
     }
 

@@ -4,7 +4,10 @@
 // sees what came before anything is stored, and her timeline then holds her provider's records.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromiumLaunchOptions, phoneProblems, startDevStack, type DevStack } from '@medkey/client/testing';
+import { VaultClient, VaultSession, Wallet, deriveEncryptionKey, openOrigin, originKey } from '@medkey/client';
+import { chromiumLaunchOptions, phoneProblems, startDevStack, testWallet, type DevStack } from '@medkey/client/testing';
+import { base64 } from '@scure/base';
+import { privateKeyToAccount } from 'viem/accounts';
 import { startSandbox, type Sandbox } from '@medkey/smart-sandbox';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,6 +79,23 @@ describe.sequential('connecting to her provider', () => {
       .getByText(/Viral sinusitis/)
       .first()
       .waitFor();
+    // Each record carries where it came from, sealed so that only she opens it: the next sync
+    // knows it again by server, type and id.
+    const account = privateKeyToAccount(stack.keys.patient);
+    const wallet = await Wallet.connect(testWallet(account, { rpcUrl: stack.rpcUrl, chainId: stack.chainId }));
+    const vault = new VaultClient(stack.vaultUrl);
+    await VaultSession.signIn(vault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
+    const key = originKey((await deriveEncryptionKey(wallet)).secret);
+    const ids = (await vault.listRecords()).map((r) => r.record_id);
+    expect(ids.length).toBe(count);
+    const { records } = await vault.fetchRecords(ids.slice(0, 50));
+    for (const record of records) {
+      expect(record.origin, `${record.record.resource_type} has its origin`).toBeTruthy();
+      const origin = await openOrigin(key, record.record.record_id, account.address, base64.decode(record.origin!));
+      expect(origin.source?.server).toBe(sandbox.fhirBase);
+      expect(origin.source?.resourceType).toBe(record.record.resource_type);
+      expect(origin.source?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    }
     expect(await phoneProblems(page), 'a record fits a phone').toEqual([
       `the CSP refused connect-src ${sandbox.files.url}/dummy.pdf`,
     ]);

@@ -7,6 +7,7 @@ export * from './envelope/binding.ts';
 export * from './envelope/record.ts';
 export * from './envelope/wrap.ts';
 export * from './envelope/stream.ts';
+export * from './envelope/origin.ts';
 export * from './wallet.ts';
 export * from './walletKey.ts';
 export * from './session.ts';

@@ -21,11 +21,14 @@ import {
   entryLeaf,
   keyFromSignature,
   npiIsValid,
+  openOrigin,
   openRecord,
+  originKey,
   profileCommitment,
   profileDigest,
   specialtyName,
   proofHashes,
+  sealOrigin,
   sealRecord,
   unwrapKey,
   verifyConsistency,
@@ -42,6 +45,8 @@ import {
 const vectorsDir = fileURLToPath(new URL('../../../../protocol/tests/vectors/', import.meta.url));
 const rust = JSON.parse(readFileSync(`${vectorsDir}rust-v1.json`, 'utf8'));
 const b = (value: string) => hexToBytes(value as Hex);
+/** Another account than the vectors' owner (anvil's account 0). */
+const account0: Address = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
 const filler = (length: number) => Uint8Array.from({ length }, (_, i) => (i * 31 + 7) % 251);
 
 function binding(fields: Record<string, unknown>): RecordBinding {
@@ -222,6 +227,17 @@ describe('the whole audit check over the Rust vectors', () => {
 });
 
 describe('this library', () => {
+  it('open a record origin, provider source included, and seal it again to the same bytes', async () => {
+    const v = rust.origin;
+    const key = originKey(b(v.owner_secret));
+    const opened = await openOrigin(key, v.record_id, v.owner, b(v.sealed));
+    expect(opened).toEqual(JSON.parse(v.origin));
+    expect(opened.source?.resourceType).toBe('Condition');
+    // Rust's JSON is the same text JSON.stringify writes for the same object: the bytes match.
+    expect(bytesToHex(await sealOrigin(key, v.record_id, v.owner, opened, b(v.nonce)))).toBe(v.sealed);
+    await expect(openOrigin(key, v.record_id, account0, b(v.sealed))).rejects.toThrow();
+  });
+
   it('writes vectors the Rust side opens', async () => {
     const account = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a');
     const bound: RecordBinding = {
@@ -241,6 +257,16 @@ describe('this library', () => {
     const statement = walletKeyStatement(account.address);
     const signature = await account.signMessage({ message: statement });
     const derived = await keyFromSignature(account.address, signature);
+    const originText = JSON.stringify({
+      bundles: [],
+      source: {
+        server: 'https://ehr.example/fhir',
+        resourceType: 'Observation',
+        id: 'o-7',
+        retrievedAt: '2026-12-07T11:00:00.000Z',
+        sha256: 'ab12',
+      },
+    });
     const cases = [];
     for (const length of [0, 1, 1023, 1024, 1025, 2048, 3000]) {
       cases.push({ length, stream: bytesToHex(await encryptBytes(key, bound, filler(length), 1024)) });
@@ -266,6 +292,13 @@ describe('this library', () => {
       streams: { cases },
       wallet_key: { account: account.address, statement, signature, public_key: bytesToHex(derived.publicKey) },
       category_list: [...CATEGORIES],
+      origin: {
+        owner_secret: bytesToHex(recipient),
+        record_id: bound.recordId,
+        owner: bound.owner,
+        origin: originText,
+        sealed: bytesToHex(await sealOrigin(originKey(recipient), bound.recordId, bound.owner, JSON.parse(originText))),
+      },
     };
     // Fresh randomness each run: the Rust test opens whatever was last written, so the file is
     // rewritten only when asked (npm run vectors), keeping the committed file stable.

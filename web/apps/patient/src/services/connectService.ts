@@ -3,11 +3,43 @@
 // uploaded file gets (validated, categorised, checked against what she has, confirmed by her).
 // Tokens stay in this service's memory for the pull and are dropped after; nothing is stored.
 import type { AppConfig, StatusState } from '@medkey/app-shell';
-import { discoverSmart, finishLaunch, pullRecords, SmartError, startLaunch, type PullFailure } from '@medkey/client';
+import {
+  discoverSmart,
+  finishLaunch,
+  pullRecords,
+  SmartError,
+  startLaunch,
+  type PullFailure,
+  type RecordSource,
+} from '@medkey/client';
+import type { PlannedRecord } from './importFile.ts';
 import { plural, type ServiceContext } from './context.ts';
+
+/** Where each pulled resource came from, keyed `Type/id`, with the SHA-256 of its JSON. */
+async function sourcesOf(server: string, resources: PulledResource[]): Promise<Map<string, RecordSource>> {
+  const retrievedAt = new Date().toISOString();
+  const sources = new Map<string, RecordSource>();
+  for (const resource of resources) {
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(resource)));
+    const meta = resource.meta as { versionId?: unknown; lastUpdated?: unknown } | undefined;
+    sources.set(`${resource.resourceType}/${resource.id}`, {
+      server,
+      resourceType: resource.resourceType,
+      id: resource.id ?? '',
+      ...(typeof meta?.versionId === 'string' && { versionId: meta.versionId }),
+      ...(typeof meta?.lastUpdated === 'string' && { lastUpdated: meta.lastUpdated }),
+      retrievedAt,
+      sha256: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join(''),
+    });
+  }
+  return sources;
+}
+
+type PulledResource = Awaited<ReturnType<typeof pullRecords>>['resources'][number];
 
 export interface ConnectSlice extends StatusState {
   config?: AppConfig | undefined;
+  planned: PlannedRecord[];
   /** Waiting for her to sign in at a provider (she may stop waiting). */
   signingIn: boolean;
   /** What the last pull could not bring, named (the rest was kept). */
@@ -82,6 +114,7 @@ export class ConnectService {
       return;
     }
     let host = address;
+    let sources = new Map<string, RecordSource>();
     const file = await this.ctx.run('Finding your provider…', async () => {
       try {
         const server = await discoverSmart(address);
@@ -110,6 +143,7 @@ export class ConnectService {
             }),
         });
         this.ctx.set({ pullFailures: pulled.failures });
+        sources = await sourcesOf(server.fhirBase, pulled.resources);
         const bundle = {
           resourceType: 'Bundle',
           type: 'collection',
@@ -121,8 +155,16 @@ export class ConnectService {
         this.ctx.set({ busy: undefined });
       }
     });
-    // What came is planned like a file: nothing is stored until she confirms.
-    if (file) await this.planFile(file);
+    // What came is planned like a file: nothing is stored until she confirms. Each record keeps
+    // where it came from, to be sealed with it.
+    if (!file) return;
+    await this.planFile(file);
+    this.ctx.set({
+      planned: this.ctx.state.planned.map((p) => {
+        const source = sources.get(`${p.resource.resourceType}/${p.resource.id ?? ''}`);
+        return source ? { ...p, pulledFrom: source } : p;
+      }),
+    });
   }
 
   /** She closed the sign-in window, or changed her mind: stop waiting for it. */

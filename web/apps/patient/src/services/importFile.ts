@@ -17,6 +17,7 @@ import {
   type Category,
   type CategorySource,
   type InlineAttachment,
+  type RecordSource,
 } from '@medkey/client';
 import type { Resource } from '@medkey/fhir-display';
 
@@ -40,6 +41,8 @@ export interface PlannedRecord {
   stored?: boolean;
   /** Left out of what is stored: invalid or stored already, until she says otherwise. */
   skip?: boolean;
+  /** Where a record pulled from a provider came from: sealed with it as its origin (only she opens it). */
+  pulledFrom?: RecordSource;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   type Category,
   type Schemas,
   type Sealed,
+  originKey,
 } from '@medkey/client';
 import {
   NO_RECORDS,
@@ -266,7 +267,7 @@ export class RecordsService {
         this.ctx.set({ busy: `Encrypting and storing your records: 0 of ${planned.length}…` });
         await storeInBatches(
           planned.filter((p) => !p.attachment),
-          { vault, owner, providerKey, stored },
+          { vault, owner, providerKey, stored, originKey: originKey(this.ctx.keys().secret) },
         );
         for (const item of planned.filter((p) => p.attachment)) await storeWithFile(item);
       } catch (err) {

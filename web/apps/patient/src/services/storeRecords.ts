@@ -7,12 +7,14 @@
 import {
   MedkeyError,
   sealNewRecord,
+  sealOrigin,
   wrapAll,
   type Reader,
   type Schemas,
   type Sealed,
   type VaultClient,
 } from '@medkey/client';
+import { base64 } from '@scure/base';
 import type { Hex } from 'viem';
 import type { PlannedRecord } from './importFile.ts';
 
@@ -33,6 +35,8 @@ export interface StoreTarget {
   providerKey(provider: string): Promise<Uint8Array>;
   /** Called as records are stored, with how many more are. */
   stored(count: number): void;
+  /** Her key for sealing origins (`originKey`), for records pulled from a provider. */
+  originKey?: Uint8Array;
 }
 
 /** Wraps a record just stored for the providers the vault says still need its key (keys read from the chain). */
@@ -118,6 +122,15 @@ export async function storeInBatches(items: readonly PlannedRecord[], target: St
           readers: await readersFor(item),
         }),
       );
+      const seal = sealed[sealed.length - 1]!;
+      // Where a pulled record came from goes with it, sealed for her alone (next sync knows it again).
+      if (item.pulledFrom && target.originKey)
+        seal.body.origin = base64.encode(
+          await sealOrigin(target.originKey, seal.binding.recordId, target.owner.address, {
+            bundles: [],
+            source: item.pulledFrom,
+          }),
+        );
     }
     try {
       let created: Schemas['RecordsCreated'];
