@@ -177,4 +177,65 @@ describe('connecting to a provider (SMART App Launch)', () => {
       await brief.stop();
     }
   }, 60_000);
+
+  describe('an ID token that does not add up', () => {
+    const b64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    /** The token endpoint's answer, with an ID token whose claims the test chooses (its signature is not what is checked here). */
+    const tokenAnswer =
+      (claims: Record<string, unknown>, patient = '355'): typeof fetch =>
+      async () =>
+        new Response(
+          JSON.stringify({
+            access_token: 'at',
+            token_type: 'Bearer',
+            expires_in: 300,
+            scope: 'launch/patient openid fhirUser patient/*.rs',
+            patient,
+            id_token: `${b64url({ alg: 'RS256', typ: 'JWT' })}.${b64url(claims)}.c2lnbmF0dXJl`,
+          }),
+          { headers: { 'content-type': 'application/json' } },
+        );
+
+    async function finishWith(claims: (launch: PendingLaunch) => Record<string, unknown>, patient?: string) {
+      const server = await discoverSmart(sandbox.fhirBase);
+      const launch = await startLaunch(server, sandbox.clientId, REDIRECT);
+      const back = `${REDIRECT}?code=c&state=${launch.state}&iss=${encodeURIComponent(server.issuer)}`;
+      return finishLaunch(launch, back, tokenAnswer(claims(launch), patient));
+    }
+    const now = () => Math.floor(Date.now() / 1000);
+    const good = (launch: PendingLaunch) => ({
+      iss: launch.server.issuer,
+      aud: launch.clientId,
+      sub: '355',
+      nonce: launch.nonce,
+      iat: now(),
+      exp: now() + 300,
+      fhirUser: `${launch.server.fhirBase}/Patient/355`,
+    });
+
+    it('is accepted when everything agrees (the control case)', async () => {
+      await expect(finishWith(good)).resolves.toMatchObject({ patient: '355' });
+    });
+
+    it('is refused from another issuer', async () => {
+      await expect(finishWith((l) => ({ ...good(l), iss: 'https://someone-else.example' }))).rejects.toMatchObject({
+        code: 'id_token',
+      });
+    });
+
+    it('is refused for another app (audience)', async () => {
+      await expect(finishWith((l) => ({ ...good(l), aud: 'another-app' }))).rejects.toMatchObject({ code: 'id_token' });
+    });
+
+    it('is refused for a replayed sign-in (nonce)', async () => {
+      await expect(finishWith((l) => ({ ...good(l), nonce: 'old' }))).rejects.toMatchObject({ code: 'id_token' });
+    });
+
+    it("is refused when the signed-in person is not the token's patient", async () => {
+      await expect(finishWith(good, '85')).rejects.toMatchObject({ code: 'wrong_patient' });
+      await expect(
+        finishWith((l) => ({ ...good(l), fhirUser: `${l.server.fhirBase}/RelatedPerson/355` })),
+      ).rejects.toMatchObject({ code: 'wrong_patient' });
+    });
+  });
 });
