@@ -12,6 +12,7 @@ import {
   type PullFailure,
   type RecordSource,
 } from '@medkey/client';
+import { bytesToHex } from 'viem';
 import type { PlannedRecord } from './importFile.ts';
 import { plural, type ServiceContext } from './context.ts';
 
@@ -29,7 +30,7 @@ async function sourcesOf(server: string, resources: PulledResource[]): Promise<M
       ...(typeof meta?.versionId === 'string' && { versionId: meta.versionId }),
       ...(typeof meta?.lastUpdated === 'string' && { lastUpdated: meta.lastUpdated }),
       retrievedAt,
-      sha256: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join(''),
+      sha256: bytesToHex(new Uint8Array(digest)).slice(2),
     });
   }
   return sources;

@@ -28,7 +28,8 @@ export interface SmartSession {
   scope: string;
 }
 
-const authServerOf = (server: SmartServer): oauth.AuthorizationServer => ({
+/** The server as oauth4webapi takes it (the launch and the refresh alike). */
+export const authServerOf = (server: SmartServer): oauth.AuthorizationServer => ({
   issuer: server.issuer,
   authorization_endpoint: server.authorizationEndpoint,
   token_endpoint: server.tokenEndpoint,

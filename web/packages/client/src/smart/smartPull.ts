@@ -5,7 +5,7 @@
 // goes to the FHIR server's own origin only; a file elsewhere is fetched without it. A part that
 // fails is named and the rest kept.
 import * as oauth from 'oauth4webapi';
-import { requestOptions, sessionFrom, type SmartSession } from './smartLaunch.ts';
+import { authServerOf, requestOptions, sessionFrom, type SmartSession } from './smartLaunch.ts';
 import { isLoopback, SmartError } from './smartServer.ts';
 
 type Resource = { resourceType: string; id?: string } & Record<string, unknown>;
@@ -217,7 +217,7 @@ function collectReferences(value: unknown, into: Set<string>): void {
 export async function refreshSession(session: SmartSession, fetcher: typeof fetch = fetch): Promise<SmartSession> {
   if (!session.refreshToken)
     throw new SmartError('token', 'Your sign-in at this provider has expired. Reconnect to it.');
-  const as: oauth.AuthorizationServer = { issuer: session.server.issuer, token_endpoint: session.server.tokenEndpoint };
+  const as = authServerOf(session.server);
   const client: oauth.Client = { client_id: session.clientId };
   try {
     const response = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), session.refreshToken, {
