@@ -38,7 +38,11 @@ impl Sealed {
 
     /// The `PUT /v1/records/{id}` body of a new version.
     pub fn version_body(&self, readers: &[(Address, EncryptionPublicKey)]) -> anyhow::Result<VersionBody> {
-        Ok(VersionBody { ciphertext: STANDARD.encode(&self.ciphertext), wrapped_keys: self.wrapped_for(readers)? })
+        Ok(VersionBody {
+            ciphertext: STANDARD.encode(&self.ciphertext),
+            wrapped_keys: self.wrapped_for(readers)?,
+            origin: None,
+        })
     }
 
     /// The `POST /v1/records` body (`patient` set when a provider writes for a patient; `origin`

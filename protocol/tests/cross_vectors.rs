@@ -16,6 +16,7 @@ use ed25519_dalek::SigningKey;
 use medkey_protocol::RecordId;
 use medkey_protocol::audit::{AuditEntry, Root, SignedTreeHead, Tree};
 use medkey_protocol::eip712::{self, Grant};
+use medkey_protocol::envelope::connection::ConnectionKey;
 use medkey_protocol::envelope::origin::{OriginKey, RecordOrigin};
 use medkey_protocol::envelope::{DataKey, EncryptionPublicKey, EncryptionSecret, RecordBinding, record, stream, wrap};
 use medkey_protocol::wallet_key;
@@ -115,6 +116,15 @@ fn build() -> Value {
         .seal_with_nonce(&binding.record_id, owner.address(), &origin, origin_nonce)
         .unwrap();
 
+    // A provider connection, sealed under the recipient's key.
+    let connection_json = r#"{"id":"6f1c2b0e9d8a4c3b8e7f6a5d4c3b2a19","server":{"fhirBase":"https://fhir.example.org/R4","issuer":"https://auth.example.org","authorizationEndpoint":"https://auth.example.org/authorize","tokenEndpoint":"https://auth.example.org/token","scopesSupported":[],"capabilities":[]},"clientId":"medkey","patient":"355","refreshToken":"r-1","scope":"patient/*.rs","connectedAt":"2026-12-07T10:00:00Z","status":"ok"}"#;
+    let connection_id =
+        [0x6f, 0x1c, 0x2b, 0x0e, 0x9d, 0x8a, 0x4c, 0x3b, 0x8e, 0x7f, 0x6a, 0x5d, 0x4c, 0x3b, 0x2a, 0x19];
+    let connection_nonce = [0x77; 12];
+    let sealed_connection = ConnectionKey::derive(&recipient)
+        .seal_with_nonce(&connection_id, owner.address(), connection_json.as_bytes(), connection_nonce)
+        .unwrap();
+
     json!({
         "comment": "Built by protocol/tests/cross_vectors.rs from fixed inputs; see that file to regenerate.",
         "binding": { "fields": binding_json, "bytes": hex(binding.to_bytes().unwrap()) },
@@ -151,6 +161,13 @@ fn build() -> Value {
             "origin": origin_json,
             "nonce": hex(origin_nonce),
             "sealed": hex(&sealed_origin),
+        },
+        "connection": {
+            "owner_secret": hex(recipient.to_bytes()),
+            "owner": owner.address().to_checksum(None),
+            "connection": connection_json,
+            "nonce": hex(connection_nonce),
+            "sealed": hex(&sealed_connection),
         },
     })
 }

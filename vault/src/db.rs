@@ -23,6 +23,7 @@ const POSTGRES: &[EmbeddedMigration] = &[
     (13, "share_links", include_str!("../migrations/postgres/0013_share_links.sql")),
     (14, "request_write", include_str!("../migrations/postgres/0014_request_write.sql")),
     (15, "identity_hidden", include_str!("../migrations/postgres/0015_identity_hidden.sql")),
+    (16, "provider_connections", include_str!("../migrations/postgres/0016_provider_connections.sql")),
 ];
 const SQLITE: &[EmbeddedMigration] = &[
     (1, "identity", include_str!("../migrations/sqlite/0001_identity.sql")),
@@ -40,6 +41,7 @@ const SQLITE: &[EmbeddedMigration] = &[
     (13, "share_links", include_str!("../migrations/sqlite/0013_share_links.sql")),
     (14, "request_write", include_str!("../migrations/sqlite/0014_request_write.sql")),
     (15, "identity_hidden", include_str!("../migrations/sqlite/0015_identity_hidden.sql")),
+    (16, "provider_connections", include_str!("../migrations/sqlite/0016_provider_connections.sql")),
 ];
 
 /// Runs the vault's pending migrations on the mirror's database and returns its pool.

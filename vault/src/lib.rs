@@ -26,6 +26,7 @@ pub mod anchoring;
 pub mod attachments;
 pub mod audit_log;
 pub mod blobs;
+pub mod connections;
 pub mod consent_fhir;
 pub mod db;
 pub mod directory;

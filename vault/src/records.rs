@@ -186,6 +186,22 @@ impl Records {
         version: &NewVersion,
         now_ms: u64,
     ) -> Result<RecordMeta, RecordError> {
+        self.update_with_origin(record_id, actor, version, None, now_ms).await
+    }
+
+    /// [`Records::update`], replacing the record's sealed origin with the same version (a record
+    /// pulled again from a provider carries the new source); `None` keeps the origin it had.
+    pub async fn update_with_origin(
+        &self,
+        record_id: &RecordId,
+        actor: Address,
+        version: &NewVersion,
+        origin: Option<&[u8]>,
+        now_ms: u64,
+    ) -> Result<RecordMeta, RecordError> {
+        if origin.is_some_and(|o| o.len() > MAX_ORIGIN_BYTES) {
+            return Err(RecordError::OriginTooLarge);
+        }
         let meta = self.get(record_id).await?;
         if meta.erased {
             return Err(RecordError::Erased);
@@ -198,13 +214,14 @@ impl Records {
         // record row's lock, so an erase running at the same time either waits for this version
         // (and shreds it too) or has committed, and this update finds nothing to move.
         let moved = sqlx::query(
-            "UPDATE records SET current_version = $1, updated_at_ms = $2 \
+            "UPDATE records SET current_version = $1, updated_at_ms = $2, origin = COALESCE($5, origin) \
              WHERE record_id = $3 AND current_version = $4 AND erased_at_ms IS NULL",
         )
         .bind(i64::from(next))
         .bind(now_ms as i64)
         .bind(record_id.to_vec())
         .bind(i64::from(meta.current_version))
+        .bind(origin.map(<[u8]>::to_vec))
         .execute(&mut *tx)
         .await?;
         if moved.rows_affected() != 1 {

@@ -13,6 +13,7 @@ use crate::account_keys::AccountKeys;
 use crate::attachments::Attachments;
 use crate::audit_log::AuditLog;
 use crate::blobs::BlobStore;
+use crate::connections::Connections;
 use crate::directory::Directory;
 use crate::emergency_providers::EmergencyProviders;
 use crate::gate::ReleaseGate;
@@ -71,6 +72,8 @@ pub struct VaultState {
     pub attachments: Attachments,
     /// The providers each patient hid who she is from (see `identity_sharing`).
     pub identity_sharing: IdentitySharing,
+    /// Her provider connections, sealed (see `connections`).
+    pub connections: Connections,
     /// Accounts' published, wallet-signed encryption keys.
     pub account_keys: AccountKeys,
     /// Patients' chosen break-glass providers.
@@ -137,6 +140,7 @@ impl AppState {
             blobs: BlobStore::with_store(std::sync::Arc::new(object_store::memory::InMemory::new())),
             attachments: Attachments::new(pool.clone()),
             identity_sharing: IdentitySharing::new(pool.clone()),
+            connections: Connections::new(pool.clone()),
             account_keys: AccountKeys::new(pool.clone()),
             emergency_providers: EmergencyProviders::new(pool.clone()),
             directory: Directory::new(pool.clone()),

@@ -62,6 +62,10 @@ pub struct DevArgs {
     /// FHIR; `make sandbox` prints one). Repeat for several; the page may connect to these only.
     #[arg(long = "smart-endpoint", value_name = "FHIR_BASE_URL")]
     pub smart_endpoints: Vec<String>,
+    /// A SMART User-access Brands Bundle (JSON) whose active FHIR endpoints the app lists by
+    /// their brand's name, e.g. config/smart-brands/sandbox.json for `make sandbox`.
+    #[arg(long, value_name = "FILE")]
+    pub smart_brands: Option<PathBuf>,
     /// The patient app's client id at those providers.
     #[arg(long, default_value = "medkey")]
     pub smart_client_id: String,
@@ -138,7 +142,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         registry: deployment.address,
         audit_key: deployment.audit_key.clone().unwrap_or_default(),
         dev_rpc_url: Some(anvil.endpoint()),
-        smart_endpoints: args.smart_endpoints.clone(),
+        smart_endpoints: crate::smart_brands::listed(&args.smart_endpoints, args.smart_brands.as_deref())?,
         smart_client_id: args.smart_client_id.clone(),
     };
     let mut web_app = match medkey_vault::http::WebApp::new(&args.web_root, &app_config) {

@@ -333,7 +333,8 @@ async fn serve(loaded: &Loaded, mut secrets: Secrets, registry: RegistryTarget, 
                 registry: registry.address,
                 audit_key: audit_public.clone(),
                 dev_rpc_url: None,
-                smart_endpoints: c.vault.smart_endpoints.clone(),
+                smart_endpoints: crate::smart_brands::listed(&c.vault.smart_endpoints, c.vault.smart_brands.as_deref())
+                    .context("vault.smart_brands")?,
                 smart_client_id: c.vault.smart_client_id.clone(),
             };
             let mut app = medkey_vault::http::WebApp::new(dir, &config)

@@ -152,6 +152,9 @@ pub struct VaultConfig {
     /// Providers' FHIR base URLs the patient app offers under "Connect a provider" (https); the
     /// page may connect to their origins and no others. None by default.
     pub smart_endpoints: Vec<String>,
+    /// A SMART User-access Brands Bundle (JSON): its active FHIR endpoints are listed too, by
+    /// their brand's name. None by default.
+    pub smart_brands: Option<PathBuf>,
     /// The patient app's client id at those providers (registered there as a public client).
     pub smart_client_id: String,
     /// Serve HTTPS: the certificate chain (PEM, the server's first) and its private key (PEM).
@@ -179,6 +182,7 @@ impl Default for VaultConfig {
             provider_web_root: None,
             admin_web_root: None,
             smart_endpoints: Vec::new(),
+            smart_brands: None,
             smart_client_id: "medkey".into(),
             tls_cert_file: None,
             tls_key_file: None,

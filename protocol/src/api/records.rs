@@ -48,6 +48,10 @@ pub struct VersionBody {
     /// Base64 of the sealed new version.
     pub ciphertext: String,
     pub wrapped_keys: Vec<WrappedKeyBody>,
+    /// Base64 of the record's sealed origin, replacing the one it had (at most 16 KiB; only the
+    /// patient herself updates her records). Absent: the origin stays as it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

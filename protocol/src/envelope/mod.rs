@@ -12,6 +12,7 @@
 //! caller learns nothing about which byte was wrong.
 
 mod binding;
+pub mod connection;
 mod keys;
 pub mod origin;
 pub mod record;

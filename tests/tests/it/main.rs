@@ -25,6 +25,7 @@ mod vault_account;
 mod vault_api_contract;
 mod vault_attachments;
 mod vault_audit;
+mod vault_connections;
 mod vault_gate;
 mod vault_hardening;
 mod vault_http;

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use medkey_protocol::api::ErrorBody;
 
 use crate::access_requests::{RequestError, RequestStatus};
+use crate::connections::ConnectionError;
 use crate::gate::Denial;
 use crate::identity::{LoginError, MfaError, NonceError, RefreshError, TokenError};
 use crate::limits::{LimitError, Throttled};
@@ -78,6 +79,19 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
         }
         response
+    }
+}
+
+impl From<ConnectionError> for ApiError {
+    fn from(err: ConnectionError) -> Self {
+        let message = err.to_string();
+        match err {
+            ConnectionError::TooLarge => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "connection_too_large", message),
+            ConnectionError::TooMany => Self::new(StatusCode::CONFLICT, "too_many_connections", message),
+            ConnectionError::Changed => Self::new(StatusCode::CONFLICT, "connection_changed", message),
+            ConnectionError::NotFound => Self::not_found(message),
+            ConnectionError::Db(err) => Self::database(err),
+        }
     }
 }
 

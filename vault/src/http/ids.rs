@@ -20,6 +20,15 @@ pub fn version(text: &str) -> Result<u32, ApiError> {
         .ok_or_else(|| ApiError::bad_request("invalid_version", "a version is a positive integer"))
 }
 
+/// A provider connection's id: exactly 32 lowercase hex digits (16 bytes her client chose).
+pub fn connection_id(text: &str) -> Result<[u8; 16], ApiError> {
+    let refused = || ApiError::bad_request("invalid_connection_id", "a connection id is 32 lowercase hex digits");
+    if text.len() != 32 || !text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(refused());
+    }
+    alloy::hex::decode(text).ok().and_then(|b| b.try_into().ok()).ok_or_else(refused)
+}
+
 pub fn address(text: &str) -> Result<Address, ApiError> {
     text.parse().map_err(|_| ApiError::bad_request("invalid_address", format!("'{text}' is not an address")))
 }

@@ -9,6 +9,7 @@ mod attachment_routes;
 mod audit_routes;
 mod auth;
 mod client_ip;
+mod connection_routes;
 mod directory_routes;
 mod emergency_provider_routes;
 mod error;
@@ -44,7 +45,7 @@ pub use crate::trusted_proxies::{ForwardedHeader, TrustedProxies};
 pub use error::ApiError;
 pub use server::{ServerLimits, serve, serve_with};
 pub use tls::{TlsAcceptor, server_tls};
-pub use web_app::{AppConfig, WebApp};
+pub use web_app::{AppConfig, SmartEndpoint, WebApp, smart_endpoint_origin};
 
 /// Every route with its documentation: the router and the OpenAPI document both come from
 /// this one list, so a route cannot exist undocumented or be documented without existing.
@@ -79,6 +80,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(emergency_provider_routes::list, emergency_provider_routes::replace))
         .routes(routes!(identity_sharing_routes::get))
         .routes(routes!(identity_sharing_routes::set))
+        .routes(routes!(connection_routes::list))
+        .routes(routes!(connection_routes::put, connection_routes::delete))
         .routes(routes!(grant_routes::list))
         .routes(routes!(relay_routes::grant_typed_data))
         .routes(routes!(relay_routes::revoke_typed_data))

@@ -29,6 +29,8 @@ pub const BEARER: &str = "bearer";
         (name = "auth", description = "Sign-In with Ethereum, access and refresh tokens, the TOTP second factor"),
         (name = "records", description = "A patient's own encrypted records: versions, wrapped keys, attachments"),
         (name = "sharing", description = "Grants as the chain has them; EIP-712 payloads and the gasless relay"),
+        (name = "connections", description = "Her provider connections (SMART on FHIR), sealed on her devices: \
+                                              opaque blobs, replaced by compare-and-swap"),
         (name = "requests", description = "Access requests: a provider asks, the patient answers with a grant \
                                            signed in their own wallet (the vault cannot grant) or declines"),
         (name = "provider", description = "What a provider may read: key releases through the consent gate, \

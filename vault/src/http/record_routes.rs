@@ -257,7 +257,8 @@ pub(super) async fn sealed_version(
     responses(
         (status = 200, description = "The record's metadata at its new version", body = RecordView),
         (status = 400, description = "invalid_record_id / invalid_address / invalid_base64 / invalid_ciphertext / \
-            invalid_wrapped_key / missing_owner_key / malformed_json / invalid_body", body = ErrorBody),
+            invalid_wrapped_key / missing_owner_key / origin_too_large / malformed_json / invalid_body",
+            body = ErrorBody),
         Unauthorized,
         (status = 404, description = "not_found", body = ErrorBody),
         (status = 409, description = "record_exists: a concurrent update won", body = ErrorBody),
@@ -275,7 +276,11 @@ pub async fn update(
 ) -> Result<Json<RecordView>, ApiError> {
     let meta = owned(&state, &caller, &id).await?;
     let version = version_from(&body.ciphertext, &body.wrapped_keys)?;
-    let meta = state.records.update(&meta.record_id, caller.address, &version, now_ms()).await?;
+    let origin = body.origin.as_deref().map(|o| ids::base64("origin", o)).transpose()?;
+    let meta = state
+        .records
+        .update_with_origin(&meta.record_id, caller.address, &version, origin.as_deref(), now_ms())
+        .await?;
     log(&state, "record_updated", caller.address, &meta).await?;
     Ok(Json(meta.into()))
 }

@@ -37,12 +37,33 @@ pub struct AppConfig {
     pub audit_key: String,
     /// A local development chain's RPC: the app then offers its built-in dev wallet.
     pub dev_rpc_url: Option<String>,
-    /// The FHIR base URLs of the providers' patient-access APIs the operator lists (SMART on
-    /// FHIR): the app offers them under "Connect a provider", and the page may connect to their
-    /// origins and to no other (docs/threat-model.md, "Provider connections").
-    pub smart_endpoints: Vec<String>,
+    /// The providers' patient-access APIs the operator lists (SMART on FHIR): the app offers them
+    /// under "Connect a provider", and the page may connect to their origins and to no other
+    /// (docs/threat-model.md, "Provider connections").
+    pub smart_endpoints: Vec<SmartEndpoint>,
     /// The app's client id at those providers (a public client).
     pub smart_client_id: String,
+}
+
+/// One provider's patient-access FHIR API, as the app lists it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SmartEndpoint {
+    /// The FHIR base URL (no trailing slash).
+    pub address: String,
+    /// What the patient reads: the brand's name from a SMART Brands Bundle, else the host.
+    pub name: String,
+}
+
+impl SmartEndpoint {
+    /// An endpoint named by its host (configured as a bare URL).
+    pub fn from_address(address: &str) -> Self {
+        let address = address.trim_end_matches('/');
+        let name = url::Url::parse(address).ok().and_then(|u| {
+            let host = u.host_str()?;
+            Some(u.port().map_or_else(|| host.to_owned(), |port| format!("{host}:{port}")))
+        });
+        Self { address: address.to_owned(), name: name.unwrap_or_else(|| address.to_owned()) }
+    }
 }
 
 /// The origin the page may connect to for a listed FHIR endpoint: https, or http on loopback (a
@@ -68,7 +89,7 @@ impl WebApp {
         let mut connect =
             std::iter::once("'self'".to_owned()).chain(config.dev_rpc_url.iter().cloned()).collect::<Vec<_>>();
         for endpoint in &config.smart_endpoints {
-            let origin = smart_endpoint_origin(endpoint)?;
+            let origin = smart_endpoint_origin(&endpoint.address)?;
             if !connect.contains(&origin) {
                 connect.push(origin);
             }
@@ -159,7 +180,7 @@ mod tests {
             registry: alloy::primitives::Address::ZERO,
             audit_key: String::new(),
             dev_rpc_url: None,
-            smart_endpoints: endpoints.iter().map(|e| (*e).to_owned()).collect(),
+            smart_endpoints: endpoints.iter().map(|e| SmartEndpoint::from_address(e)).collect(),
             smart_client_id: "medkey".into(),
         }
     }
