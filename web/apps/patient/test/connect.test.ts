@@ -35,6 +35,15 @@ beforeAll(async () => {
   await page.getByRole('heading', { name: 'Your records' }).waitFor();
 }, 120_000);
 
+/** Her own view of the vault, from Node: signed in with her wallet, her origin key derived. */
+async function herVault() {
+  const account = privateKeyToAccount(stack.keys.patient);
+  const wallet = await Wallet.connect(testWallet(account, { rpcUrl: stack.rpcUrl, chainId: stack.chainId }));
+  const vault = new VaultClient(stack.vaultUrl);
+  await VaultSession.signIn(vault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
+  return { vault, key: originKey((await deriveEncryptionKey(wallet)).secret), address: account.address };
+}
+
 afterAll(async () => {
   await browser?.close();
   await stack?.stop();
@@ -81,17 +90,13 @@ describe.sequential('connecting to her provider', () => {
       .waitFor();
     // Each record carries where it came from, sealed so that only she opens it: the next sync
     // knows it again by server, type and id.
-    const account = privateKeyToAccount(stack.keys.patient);
-    const wallet = await Wallet.connect(testWallet(account, { rpcUrl: stack.rpcUrl, chainId: stack.chainId }));
-    const vault = new VaultClient(stack.vaultUrl);
-    await VaultSession.signIn(vault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
-    const key = originKey((await deriveEncryptionKey(wallet)).secret);
+    const { vault, key, address } = await herVault();
     const ids = (await vault.listRecords()).map((r) => r.record_id);
     expect(ids.length).toBe(count);
     const { records } = await vault.fetchRecords(ids.slice(0, 50));
     for (const record of records) {
       expect(record.origin, `${record.record.resource_type} has its origin`).toBeTruthy();
-      const origin = await openOrigin(key, record.record.record_id, account.address, base64.decode(record.origin!));
+      const origin = await openOrigin(key, record.record.record_id, address, base64.decode(record.origin!));
       expect(origin.source?.server).toBe(sandbox.fhirBase);
       expect(origin.source?.resourceType).toBe(record.record.resource_type);
       expect(origin.source?.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -100,6 +105,109 @@ describe.sequential('connecting to her provider', () => {
       `the CSP refused connect-src ${sandbox.files.url}/dummy.pdf`,
     ]);
   }, 240_000);
+
+  it('syncs only what changed: two new results are two records, a changed condition its version 2', async () => {
+    const patient = sandbox.patients[0]!;
+    const host = new URL(sandbox.fhirBase).host;
+    // The provider adds two results and corrects a condition, as an EHR does between visits.
+    const result = (value: number) => ({
+      resourceType: 'Observation' as const,
+      status: 'final' as const,
+      category: [
+        { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] },
+      ],
+      code: {
+        coding: [{ system: 'http://loinc.org', code: '2345-7', display: 'Glucose [Mass/volume] in Serum or Plasma' }],
+      },
+      subject: { reference: `Patient/${patient}` },
+      effectiveDateTime: '2026-12-01T09:00:00Z',
+      valueQuantity: { value, unit: 'mg/dL', system: 'http://unitsofmeasure.org', code: 'mg/dL' },
+    });
+    await sandbox.put(patient, result(101));
+    await sandbox.put(patient, result(97));
+    const condition = (await sandbox.ofType(patient, 'Condition'))[0]! as { id: string; note?: unknown };
+    await sandbox.put(patient, { ...condition, note: [{ text: 'Corrected at the follow-up visit.' }] } as never);
+
+    const before = await herVault();
+    const beforeIds = new Set((await before.vault.listRecords()).map((r) => r.record_id));
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('button', { name: 'Records' }).click();
+    await page.getByRole('button', { name: 'Add records' }).click();
+    await page.getByRole('button', { name: `Sync now with ${host}` }).click();
+    await page.getByRole('heading', { name: 'What will be stored' }).waitFor({ timeout: 60_000 });
+    await page.getByText('Changed at your provider since you stored it: kept as its new version.').waitFor();
+    await page.getByRole('button', { name: 'Encrypt and store 3 records' }).click();
+    await page.getByText('3 records added').waitFor({ timeout: 60_000 });
+
+    const after = await before.vault.listRecords();
+    const added = after.filter((r) => !beforeIds.has(r.record_id));
+    expect(added.map((r) => r.resource_type)).toEqual(['Observation', 'Observation']);
+    const changed = after.filter((r) => r.version > 1);
+    expect(changed.map((r) => r.resource_type)).toEqual(['Condition']);
+    const origin = await openOrigin(
+      before.key,
+      changed[0]!.record_id,
+      before.address,
+      base64.decode((await before.vault.fetchRecord(changed[0]!.record_id)).origin!),
+    );
+    expect(origin.source?.id, 'the version replaced the record pulled before').toBe(condition.id);
+
+    // Nothing changed since: the next sync stores nothing and says so.
+    await page.getByRole('button', { name: 'Add records' }).click();
+    await page.getByRole('button', { name: `Sync now with ${host}` }).click();
+    await page.getByText(`Nothing new from ${host}`).waitFor({ timeout: 60_000 });
+    expect((await before.vault.listRecords()).length).toBe(after.length);
+  }, 180_000);
+
+  it('syncs from another device with the sealed connection, and the vault holds nothing of it in the clear', async () => {
+    const patient = sandbox.patients[0]!;
+    const host = new URL(sandbox.fhirBase).host;
+    const { vault } = await herVault();
+    const kept = (await vault.connections()).connections;
+    expect(kept).toHaveLength(1);
+    const sealed = new TextDecoder('latin1').decode(base64.decode(kept[0]!.sealed));
+    for (const word of [host, 'refresh', patient, sandbox.fhirBase]) expect(sealed).not.toContain(word);
+
+    await sandbox.put(patient, {
+      resourceType: 'Immunization',
+      status: 'completed',
+      vaccineCode: { coding: [{ system: 'http://hl7.org/fhir/sid/cvx', code: '141', display: 'Influenza, seasonal' }] },
+      patient: { reference: `Patient/${patient}` },
+      occurrenceDateTime: '2026-12-02T10:00:00Z',
+    } as never);
+    const count = (await vault.listRecords()).length;
+    // A clean browser: nothing of the first one's but her wallet.
+    const context = await patientContext(browser, stack, stack.keys.patient, { width: 1280, height: 900 }, [
+      sandbox.url,
+      sandbox.files.url,
+    ]);
+    const other = await context.newPage();
+    await other.goto(`http://${stack.siweDomain}/`);
+    await other.getByRole('button', { name: 'Test Wallet' }).click();
+    await other.getByRole('heading', { name: 'Your records' }).waitFor({ timeout: 60_000 });
+    await other.getByRole('button', { name: 'Add records' }).click();
+    await other.getByRole('button', { name: `Sync now with ${host}` }).click();
+    await other.getByRole('heading', { name: 'What will be stored' }).waitFor({ timeout: 60_000 });
+    await other.getByRole('button', { name: 'Encrypt and store 1 record' }).click();
+    await other.getByText('1 record added').waitFor({ timeout: 60_000 });
+    expect((await vault.listRecords()).length).toBe(count + 1);
+    await context.close();
+  }, 180_000);
+
+  it('asks her to reconnect when the provider refuses the refresh token, and disconnects', async () => {
+    const host = new URL(sandbox.fhirBase).host;
+    sandbox.expireRefreshTokens();
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('button', { name: 'Records' }).click();
+    await page.getByRole('button', { name: 'Add records' }).click();
+    await page.getByRole('button', { name: `Sync now with ${host}` }).click();
+    await page.getByRole('alert').getByText(`${host} no longer accepts Medkey’s sign-in. Reconnect to it`).waitFor();
+    await page.getByRole('button', { name: `Reconnect to ${host}` }).waitFor();
+    // Another device reads the same state from the vault: the connection needs her.
+    const { vault } = await herVault();
+    await page.getByRole('button', { name: `Disconnect ${host}` }).click();
+    await page.getByText(`Disconnected from ${host}`).waitFor();
+    expect((await vault.connections()).connections).toEqual([]);
+    await expect(page.getByRole('button', { name: `Reconnect to ${host}` }).count()).resolves.toBe(0);
+  }, 60_000);
 
   it('says in words when this browser may not reach a provider, with the command line as the way through', async () => {
     await page.getByRole('navigation', { name: 'Sections' }).getByRole('button', { name: 'Records' }).click();

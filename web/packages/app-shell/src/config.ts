@@ -7,8 +7,8 @@ export interface AppConfig {
   audit_key: string;
   /** Set only for a local development chain: the app then offers its built-in dev wallet. */
   dev_rpc_url: string | null;
-  /** Providers' FHIR base URLs (SMART on FHIR) this server lists; the page may reach these only. */
-  smart_endpoints?: string[];
+  /** Providers' FHIR APIs (SMART on FHIR) this server lists, by name; the page may reach these only. */
+  smart_endpoints?: { address: string; name: string }[];
   /** The patient app's client id at those providers. */
   smart_client_id?: string;
 }

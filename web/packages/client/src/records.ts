@@ -68,6 +68,31 @@ export async function sealNewRecord(args: {
   return { body, binding, dataKey };
 }
 
+/**
+ * Seals `resource` as the next version of `record` (hers), wrapped to every reader: the body of
+ * `PUT /v1/records/{id}` (an `origin` may be added to it).
+ */
+export async function sealNextVersion(args: {
+  record: Schemas['RecordView'];
+  resource: FhirResource;
+  readers: Reader[];
+  text?: string;
+}): Promise<{ body: Schemas['VersionBody']; binding: RecordBinding; dataKey: Uint8Array }> {
+  if (args.resource.resourceType !== args.record.resource_type)
+    throw new MedkeyError(
+      'invalid_request',
+      `A ${args.record.resource_type} record cannot become a ${args.resource.resourceType}.`,
+    );
+  const binding = bindingOf(args.record, args.record.version + 1);
+  const dataKey = generateDataKey();
+  const plaintext = new TextEncoder().encode(args.text ?? JSON.stringify(args.resource));
+  const body: Schemas['VersionBody'] = {
+    ciphertext: base64.encode(await sealRecord(dataKey, binding, plaintext)),
+    wrapped_keys: await wrapAll(dataKey, binding, args.readers),
+  };
+  return { body, binding, dataKey };
+}
+
 export async function wrapAll(dataKey: Uint8Array, binding: RecordBinding, readers: Reader[]) {
   return Promise.all(
     readers.map(async (r) => ({

@@ -143,6 +143,52 @@ describe('connecting to a provider (SMART App Launch)', () => {
     expect(read.status).toBe(404);
   }, 60_000);
 
+  it('pulls again only what changed since the cursor, and leaves out what came unchanged', async () => {
+    const server = await discoverSmart(sandbox.fhirBase);
+    const launch = await startLaunch(server, sandbox.clientId, REDIRECT);
+    const session = await finishLaunch(launch, await signIn(launch, '85'));
+    const first = await pullRecords(session);
+    expect(first.resources.length).toBeGreaterThan(50);
+    expect(first.sources.size).toBe(first.resources.length);
+    expect(first.cursor, 'the newest meta.lastUpdated the server gave').toMatch(/^\d{4}-\d\d-\d\dT/);
+    const known = new Map([...first.sources].map(([key, source]) => [key, source.sha256]));
+
+    const quiet = await pullRecords(first.session, { since: first.cursor!, known });
+    expect(quiet.resources, 'nothing changed: nothing comes').toEqual([]);
+    expect(quiet.cursor).toBe(first.cursor);
+
+    const added = await sandbox.put('85', {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'Body temperature' },
+      subject: { reference: 'Patient/85' },
+      valueQuantity: { value: 37.9, unit: 'Cel' },
+    } as never);
+    const next = await pullRecords(quiet.session, { since: quiet.cursor!, known });
+    expect(next.resources.map((r) => `${r.resourceType}/${r.id}`)).toEqual([`Observation/${added.id}`]);
+    expect(Date.parse(next.cursor!)).toBeGreaterThan(Date.parse(first.cursor!));
+    expect(next.sources.get(`Observation/${added.id}`)?.sha256).toMatch(/^[0-9a-f]{64}$/);
+  }, 60_000);
+
+  it('de-duplicates a full pull from a server that keeps no dates', async () => {
+    const undated = await startSandbox({ redirectUris: [REDIRECT], quirks: { noLastUpdated: true } });
+    try {
+      const server = await discoverSmart(undated.fhirBase);
+      const launch = await startLaunch(server, undated.clientId, REDIRECT);
+      const first = await pullRecords(await finishLaunch(launch, await signIn(launch, '85')));
+      expect(first.cursor, 'no dates: no cursor, so the next sync is a full pull').toBeUndefined();
+      const known = new Map([...first.sources].map(([key, source]) => [key, source.sha256]));
+      const again = await pullRecords(first.session, { known });
+      expect(again.resources).toEqual([]);
+      // Each search's resources came again, unchanged; the doctors and clinics they name are not
+      // fetched again, since nothing new names them.
+      const context = ['Medication', 'Practitioner', 'PractitionerRole', 'Organization', 'Location'];
+      expect(again.unchanged).toBe(first.resources.filter((r) => !context.includes(r.resourceType)).length);
+    } finally {
+      await undated.stop();
+    }
+  }, 60_000);
+
   it('renews an access token that expires mid-pull, takes the rotated refresh token, and says "reconnect" when one is refused', async () => {
     // Also as some EHRs are: Observations searched by category only, and no meta.lastUpdated.
     const brief = await startSandbox({

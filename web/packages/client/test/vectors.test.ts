@@ -24,6 +24,9 @@ import {
   openOrigin,
   openRecord,
   originKey,
+  connectionKey,
+  openConnection,
+  sealConnection,
   profileCommitment,
   profileDigest,
   specialtyName,
@@ -236,6 +239,18 @@ describe('this library', () => {
     // Rust's JSON is the same text JSON.stringify writes for the same object: the bytes match.
     expect(bytesToHex(await sealOrigin(key, v.record_id, v.owner, opened, b(v.nonce)))).toBe(v.sealed);
     await expect(openOrigin(key, v.record_id, account0, b(v.sealed))).rejects.toThrow();
+  });
+
+  it('open a sealed provider connection and seal it again to the same bytes', async () => {
+    const v = rust.connection;
+    const key = connectionKey(b(v.owner_secret));
+    const id = JSON.parse(v.connection).id as string;
+    const opened = await openConnection(key, v.owner, id, b(v.sealed));
+    expect(opened).toEqual(JSON.parse(v.connection));
+    expect(bytesToHex(await sealConnection(key, v.owner, opened, b(v.nonce)))).toBe(v.sealed);
+    await expect(openConnection(key, account0, id, b(v.sealed))).rejects.toThrow();
+    // An origin's key does not open it: each kind of sealed blob has its own label.
+    await expect(openConnection(originKey(b(v.owner_secret)), v.owner, id, b(v.sealed))).rejects.toThrow();
   });
 
   it('writes vectors the Rust side opens', async () => {

@@ -15,6 +15,8 @@ export interface AuthOptions {
   patients: () => string[];
   /** Seconds an access token lives (short, to test a token expiring mid-sync). */
   accessTokenSeconds?: number;
+  /** Refresh tokens handed out, and those since refused (as an EHR does when one expires). */
+  refreshTokens: { issued: Set<string>; refused: Set<string> };
 }
 
 export function authServer(options: AuthOptions): Provider {
@@ -46,6 +48,11 @@ export function authServer(options: AuthOptions): Provider {
     },
   };
   const provider = new Provider(options.issuer, configuration);
+  // A refused refresh token is one the refresh grant cannot find: it answers invalid_grant.
+  const refreshTokens = provider.RefreshToken;
+  const find = refreshTokens.find.bind(refreshTokens);
+  refreshTokens.find = (async (value: string, opts?: object) =>
+    options.refreshTokens.refused.has(value) ? undefined : find(value, opts)) as typeof refreshTokens.find;
 
   provider.use(async (ctx, next) => {
     // OpenID Connect keeps offline_access only with prompt=consent; SMART servers grant it on the
@@ -60,6 +67,7 @@ export function authServer(options: AuthOptions): Provider {
       const body = ctx.body as { access_token?: string } & Record<string, unknown>;
       const token = body.access_token ? await provider.AccessToken.find(body.access_token) : undefined;
       if (token?.accountId) ctx.body = { ...body, patient: token.accountId };
+      if (typeof body.refresh_token === 'string') options.refreshTokens.issued.add(body.refresh_token);
     }
   });
   return provider;

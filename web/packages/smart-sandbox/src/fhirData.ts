@@ -28,6 +28,12 @@ export class FhirData {
     return patient.id;
   }
 
+  /** The resources of one type in a patient's compartment. */
+  async ofType(patientId: string, resourceType: string): Promise<Resource[]> {
+    const keys = [...(this.compartments.get(patientId) ?? [])].filter((k) => k.startsWith(`${resourceType}/`));
+    return Promise.all(keys.map((k) => this.repo.readReference({ reference: k }) as Promise<Resource>));
+  }
+
   /** Adds (or replaces) a resource in a patient's compartment, as an EHR does when a result comes in. */
   async put(patientId: string, resource: Resource): Promise<Resource> {
     const saved = resource.id

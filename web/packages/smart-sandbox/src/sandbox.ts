@@ -62,6 +62,10 @@ export interface Sandbox {
   files: FilesHost;
   /** Registers another address the client may be sent back to (its origin may then call the API). */
   allowRedirect(uri: string): void;
+  /** A patient's resources of one type, as the server has them now. */
+  ofType(patient: string, resourceType: string): Promise<Resource[]>;
+  /** Refuses every refresh token handed out so far, as an EHR does when they expire: the next sync must reconnect. */
+  expireRefreshTokens(): void;
   /** Adds or changes a resource in a patient's record, as when a new result arrives. */
   put(patient: string, resource: Resource): Promise<Resource>;
   stop(): Promise<void>;
@@ -83,6 +87,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const clientId = options.clientId ?? 'medkey';
 
   const redirectUris = [...options.redirectUris];
+  const refreshTokens = { issued: new Set<string>(), refused: new Set<string>() };
   // The client's registration is fixed when the provider is made: a new redirect makes a new one
   // (done before anyone signs in, as a test does once it knows the app's address).
   const makeProvider = () =>
@@ -92,6 +97,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       clientId,
       redirectUris,
       patients: () => patients,
+      refreshTokens,
       ...(options.accessTokenSeconds !== undefined && { accessTokenSeconds: options.accessTokenSeconds }),
     });
   let provider = makeProvider();
@@ -173,6 +179,10 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
       redirectUris.push(uri);
       provider = makeProvider();
       auth = provider.callback();
+    },
+    ofType: (patient, resourceType) => data.ofType(patient, resourceType),
+    expireRefreshTokens: () => {
+      for (const token of refreshTokens.issued) refreshTokens.refused.add(token);
     },
     put: (patient, resource) => data.put(patient, resource),
     stop: async () => {

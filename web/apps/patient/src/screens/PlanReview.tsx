@@ -61,6 +61,9 @@ function PlanRow({ index }: { index: number }) {
             Left out: {plan.invalid ? `not valid FHIR R4 (${plan.invalid})` : 'stored already'}.
           </p>
         )}
+        {plan.replaces && (
+          <p className="hint">Changed at your provider since you stored it: kept as its new version.</p>
+        )}
         {plan.attachment && (
           <p className="hint">
             With an attached file: {plan.attachment.title} ({formatSize(plan.attachment.file.size)})
@@ -78,6 +81,8 @@ function PlanRow({ index }: { index: number }) {
         <NativeSelect
           aria-label={`Category of ${titleOf(plan.resource)}`}
           value={plan.category ?? ''}
+          // A new version stays in its record's category (the record's encryption is bound to it).
+          disabled={Boolean(plan.replaces)}
           onChange={(e) => app.records.setPlannedCategory(index, e.currentTarget.value as Category)}
         >
           <CategoryOptions />

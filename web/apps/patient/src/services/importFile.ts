@@ -43,6 +43,8 @@ export interface PlannedRecord {
   skip?: boolean;
   /** Where a record pulled from a provider came from: sealed with it as its origin (only she opens it). */
   pulledFrom?: RecordSource;
+  /** Her record this one is a new version of (pulled again from a provider, changed there). */
+  replaces?: string;
 }
 
 /**

@@ -91,7 +91,10 @@ export class PatientApp extends AppStore<PatientState> {
       this.lock,
       idleMs,
     );
-    this.records = new RecordsService(ctx, (categories) => this.links.refresh(categories));
+    this.records = new RecordsService(ctx, async (categories, stored) => {
+      await this.connect.stored(stored);
+      await this.links.refresh(categories);
+    });
     this.sharing = new SharingService(ctx);
     this.links = new LinksService(ctx);
     this.account = new AccountService(ctx);
@@ -170,6 +173,7 @@ export class PatientApp extends AppStore<PatientState> {
         ),
       );
     if (screen === 'settings') void this.account.loadMfa();
+    if (screen === 'add') void this.connect.loadConnections();
   }
 
   /** Forgets the key and every opened record, and signs out. */

@@ -11,10 +11,12 @@ import {
   exportBundle,
   openRecordContent,
   providerEncryptionKey,
+  readEmergency,
   sealNewRecord,
   type Category,
   type Schemas,
   type Sealed,
+  openOrigin,
   originKey,
 } from '@medkey/client';
 import {
@@ -31,13 +33,14 @@ import {
   type SelfReport,
 } from '@medkey/fhir-display';
 import type { StatusState } from '@medkey/app-shell';
+import { base64 } from '@scure/base';
 import { plural, type ServiceContext } from './context.ts';
 import { importProgress, interruptedImport } from './importProgress.ts';
 import { plan, type PlannedRecord } from './importFile.ts';
 import { planInWorker } from './planInWorker.ts';
 import { keepIn, markStored } from './planChecks.ts';
 import { saveFile } from './saveFile.ts';
-import { storeInBatches, wrapForProviders } from './storeRecords.ts';
+import { storeInBatches, storeUpdates, wrapForProviders } from './storeRecords.ts';
 import { NO_FILTER, attachedFile, newestFirst, readTogether, type RecordFilter, type RecordItem } from './timeline.ts';
 import type { Hex } from 'viem';
 
@@ -90,8 +93,9 @@ function chosen(planned: PlannedRecord, category: Category): PlannedRecord {
 export class RecordsService {
   constructor(
     private readonly ctx: ServiceContext<RecordsSlice>,
-    /** Called after records of these categories were stored (links that follow them refresh). */
-    private readonly onStored: (categories: Category[]) => Promise<void> = async () => undefined,
+    /** Called after records of these categories were stored (links that follow them refresh; a sync moves on). */
+    private readonly onStored: (categories: Category[], stored: PlannedRecord[]) => Promise<void> = async () =>
+      undefined,
   ) {}
 
   /** Lists her records, fetches them 500 to a call, and opens each one here. */
@@ -159,10 +163,43 @@ export class RecordsService {
           problem: UNSHOWABLE,
         };
       const date = dateOf(resource);
-      return { view, resource, text: opened.text, title: titleOf(resource), ...(date ? { date } : {}) };
+      const source = await this.sourceOf(content);
+      return {
+        view,
+        resource,
+        text: opened.text,
+        title: titleOf(resource),
+        ...(date ? { date } : {}),
+        ...(source ? { source } : {}),
+      };
     } catch (err) {
       const problem = err instanceof Error ? err.message : String(err);
       return { view, title: `${view.resource_type} (could not be opened)`, problem };
+    }
+  }
+
+  /** Where a record pulled from a provider came from; nothing for any other (or an origin that will not open). */
+  private async sourceOf(content: Schemas['RecordContent']) {
+    if (!content.origin) return undefined;
+    const { address } = this.ctx.signedIn().wallet;
+    try {
+      const source = (
+        await openOrigin(
+          originKey(this.ctx.keys().secret),
+          content.record.record_id,
+          address,
+          base64.decode(content.origin),
+        )
+      ).source;
+      const ok =
+        source &&
+        typeof source.server === 'string' &&
+        typeof source.resourceType === 'string' &&
+        typeof source.id === 'string' &&
+        typeof source.sha256 === 'string';
+      return ok ? source : undefined;
+    } catch {
+      return undefined; // the record shows as it is; only the next sync cannot recognise it
     }
   }
 
@@ -249,6 +286,23 @@ export class RecordsService {
           this.ctx.set({ busy: `Encrypting and storing your records: ${done} of ${planned.length}…` });
       };
       const owner = { address: wallet.address, publicKey: keys.publicKey };
+      // A new version goes to whoever reads its category now: live grants and break-glass.
+      let readers: Promise<{
+        grants: Schemas['GrantView'][];
+        emergency: { categories: string[]; providers: string[] };
+      }>;
+      const readersFor = async (category: string) => {
+        readers ??= Promise.all([
+          vault.grants('patient'),
+          readEmergency(vault, chain, this.ctx.deployment(), wallet.address),
+        ]).then(([listing, emergency]) => ({ grants: Array.isArray(listing) ? listing : [], emergency }));
+        const { grants, emergency } = await readers;
+        const providers = new Set(
+          grants.filter((g) => g.state === 'live' && g.categories.includes(category)).map((g) => g.grant.provider),
+        );
+        if (emergency.categories.includes(category)) for (const p of emergency.providers) providers.add(p);
+        return Promise.all([...providers].map(async (p) => ({ address: p as Hex, publicKey: await providerKey(p) })));
+      };
       // A record with a file goes on its own (its upload shows its own progress).
       const storeWithFile = async (item: PlannedRecord) => {
         const sealed = await sealNewRecord({
@@ -266,10 +320,24 @@ export class RecordsService {
       try {
         this.ctx.set({ busy: `Encrypting and storing your records: 0 of ${planned.length}…` });
         await storeInBatches(
-          planned.filter((p) => !p.attachment),
+          planned.filter((p) => !p.attachment && !p.replaces),
           { vault, owner, providerKey, stored, originKey: originKey(this.ctx.keys().secret) },
         );
-        for (const item of planned.filter((p) => p.attachment)) await storeWithFile(item);
+        const current = new Map(this.ctx.state.records.map((r) => [r.view.record_id, r.view]));
+        await storeUpdates(
+          planned.filter((p) => p.replaces),
+          current,
+          {
+            vault,
+            owner,
+            readersFor,
+            stored,
+            originKey: originKey(this.ctx.keys().secret),
+            attach: (recordId, sealed, item) =>
+              this.uploadAttachment(recordId, sealed, item.attachment!.file, item.attachment!.title),
+          },
+        );
+        for (const item of planned.filter((p) => p.attachment && !p.replaces)) await storeWithFile(item);
       } catch (err) {
         // Said with what was stored, so she knows where she is: adding the file again skips those.
         const words = err instanceof Error ? err.message : String(err);
@@ -286,7 +354,7 @@ export class RecordsService {
         notice: `${plural(done, 'record')} added, encrypted in this browser.`,
       });
       await this.load();
-      await this.onStored([...new Set(planned.map((p) => p.category!))]);
+      await this.onStored([...new Set(planned.map((p) => p.category!))], planned);
     });
   }
 
@@ -319,7 +387,7 @@ export class RecordsService {
       await this.uploadAttachment(created.record.record_id, sealed, file, file.name);
       this.ctx.set({ busy: undefined, screen: 'records', notice: `${file.name} added, encrypted in this browser.` });
       await this.load();
-      await this.onStored(['documents']);
+      await this.onStored(['documents'], []);
     });
   }
 
@@ -423,7 +491,12 @@ export class RecordsService {
   }
 
   /** Encrypts `file` under the new record's data key (then wiped) and uploads it, with progress. */
-  private async uploadAttachment(recordId: string, sealed: Sealed, file: Blob, name: string): Promise<void> {
+  private async uploadAttachment(
+    recordId: string,
+    sealed: Pick<Sealed, 'dataKey' | 'binding'>,
+    file: Blob,
+    name: string,
+  ): Promise<void> {
     const percent = (done: number, total: number) => (total === 0 ? 100 : Math.floor((done / total) * 100));
     try {
       const ciphertext = await encryptToBlob(sealed.dataKey, sealed.binding, file, (done, total) =>

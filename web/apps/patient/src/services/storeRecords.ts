@@ -7,6 +7,7 @@
 import {
   MedkeyError,
   sealNewRecord,
+  sealNextVersion,
   sealOrigin,
   wrapAll,
   type Reader,
@@ -162,4 +163,52 @@ export async function storeInBatches(items: readonly PlannedRecord[], target: St
   };
 
   await inPool(batchesOf(items), IN_FLIGHT, storeBatch);
+}
+
+/** Whom a new version is wrapped for: her, the providers with a live grant on its category, her break-glass providers for it. */
+export interface UpdateTarget {
+  vault: Pick<VaultClient, 'updateRecord'>;
+  owner: Reader;
+  /** The providers who read records of this category now (keys from the chain). */
+  readersFor(category: string): Promise<Reader[]>;
+  originKey: Uint8Array;
+  stored(count: number): void;
+  /** Encrypts and uploads the file a record carries, under the new version's key. */
+  attach(recordId: string, sealed: Pick<Sealed, 'dataKey' | 'binding'>, item: PlannedRecord): Promise<void>;
+}
+
+/**
+ * Stores each of `items` (a record pulled again from a provider, changed there) as the next
+ * version of the record it replaces, with its new source sealed as the record's origin. The old
+ * versions are kept, as for any update.
+ */
+export async function storeUpdates(
+  items: readonly PlannedRecord[],
+  current: ReadonlyMap<string, Schemas['RecordView']>,
+  target: UpdateTarget,
+): Promise<void> {
+  for (const item of items) {
+    const view = current.get(item.replaces!);
+    if (!view) throw new Error('A record this sync would update is no longer in your records.');
+    const sealed = await sealNextVersion({
+      record: view,
+      resource: item.resource,
+      text: item.text,
+      readers: [target.owner, ...(await target.readersFor(view.category))],
+    });
+    if (item.pulledFrom)
+      sealed.body.origin = base64.encode(
+        await sealOrigin(target.originKey, view.record_id, target.owner.address, {
+          bundles: [],
+          source: item.pulledFrom,
+        }),
+      );
+    try {
+      await target.vault.updateRecord(view.record_id, sealed.body);
+      if (item.attachment) await target.attach(view.record_id, sealed, item);
+    } finally {
+      sealed.dataKey.fill(0);
+    }
+    target.stored(1);
+  }
 }

@@ -1,7 +1,7 @@
 // Her records as the timeline shows them: opened items, the filters, and what each line says.
 // Pure functions over records already decrypted in this browser.
 
-import type { Category, Schemas } from '@medkey/client';
+import type { Category, RecordSource, Schemas } from '@medkey/client';
 import {
   RecordIndex,
   num,
@@ -27,6 +27,8 @@ export interface RecordItem {
   date?: Date;
   /** Why it could not be opened, in words. */
   problem?: string;
+  /** Where it was pulled from, for a record brought from a provider (its sealed origin's `source`). */
+  source?: RecordSource;
 }
 
 export interface RecordFilter {

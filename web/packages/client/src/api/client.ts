@@ -144,6 +144,25 @@ export class VaultClient {
   }
 
   /** Erases the caller's own record for good: every ciphertext and wrapped key is dropped. */
+  /** A new version of the caller's own record (the old ones are kept). */
+  updateRecord(id: string, body: Schemas['VersionBody']): Promise<Schemas['RecordView']> {
+    return must(this.api.PUT('/v1/records/{id}', { params: { path: { id } }, body }));
+  }
+
+  /** Her sealed provider connections. */
+  connections(): Promise<Schemas['ConnectionList']> {
+    return must(this.api.GET('/v1/connections'));
+  }
+
+  /** Keeps a new sealed connection, or replaces the one at `revision` (409 `connection_changed` if another device did first). */
+  putConnection(id: string, body: Schemas['ConnectionBody']): Promise<Schemas['ConnectionKept']> {
+    return must(this.api.PUT('/v1/connections/{id}', { params: { path: { id } }, body }));
+  }
+
+  async deleteConnection(id: string): Promise<void> {
+    await must(this.api.DELETE('/v1/connections/{id}', { params: { path: { id } } }));
+  }
+
   async eraseRecord(id: string): Promise<void> {
     await must(this.api.DELETE('/v1/records/{id}', { params: { path: { id } } }));
   }

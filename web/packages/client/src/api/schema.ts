@@ -591,6 +591,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's sealed provider connections. */
+        get: operations["list_connections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/connections/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Keeps a new sealed connection, or replaces one at the revision named (compare-and-swap). */
+        put: operations["put_connection"];
+        post?: never;
+        /** Deletes one of her connections (her client revokes its token at the provider first). */
+        delete: operations["delete_connection"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/directory": {
         parameters: {
             query?: never;
@@ -1136,6 +1171,46 @@ export interface components {
         CodeBody: {
             /** @description A code from the authenticator app. */
             code: string;
+        };
+        /**
+         * @description Keeps a new connection (no `revision`) or replaces one, only if it is still at `revision`: two
+         *     devices syncing at once cannot lose a refresh token the provider rotated.
+         */
+        ConnectionBody: {
+            /**
+             * Format: int64
+             * @description The revision this replaces; absent for a new connection.
+             */
+            revision?: number | null;
+            /** @description The sealed connection (base64, at most 8 KiB decoded). */
+            sealed: string;
+        };
+        ConnectionKept: {
+            /**
+             * Format: int64
+             * @description The connection's revision now.
+             */
+            revision: number;
+        };
+        ConnectionList: {
+            connections: components["schemas"]["ConnectionView"][];
+        };
+        /** @description One sealed connection, as kept. */
+        ConnectionView: {
+            /**
+             * @description The connection's id (32 hex digits), chosen by her client.
+             * @example 6f1c2b0e9d8a4c3b8e7f6a5d4c3b2a19
+             */
+            id: string;
+            /**
+             * Format: int64
+             * @description Bumped by each replacement; a replacement names the revision it replaces.
+             */
+            revision: number;
+            /** @description The sealed connection (base64): opaque to the vault. */
+            sealed: string;
+            /** Format: int64 */
+            updated_at_ms: number;
         };
         /** @description A signed head and the proof that the log at size `from` is a prefix of it. */
         ConsistencyAnswer: {
@@ -2008,6 +2083,11 @@ export interface components {
         VersionBody: {
             /** @description Base64 of the sealed new version. */
             ciphertext: string;
+            /**
+             * @description Base64 of the record's sealed origin, replacing the one it had (at most 16 KiB; only the
+             *     patient herself updates her records). Absent: the origin stays as it was.
+             */
+            origin?: string | null;
             wrapped_keys: components["schemas"]["WrappedKeyBody"][];
         };
         /** @description One version of a record: its ciphertext and the data key wrapped for the owner. */
@@ -4850,6 +4930,245 @@ export interface operations {
             };
         };
     };
+    list_connections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Her sealed connections, by id */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionList"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description database_unavailable: the database is not answering; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The connection id: 32 lowercase hex digits */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionBody"];
+            };
+        };
+        responses: {
+            /** @description Kept; its revision now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionKept"];
+                };
+            };
+            /** @description invalid_connection_id / invalid_base64 / malformed_json / invalid_body */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found: no connection by that id to replace */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description connection_changed: another device replaced it first, or it exists already (read it again) / too_many_connections */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsupported_media_type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description database_unavailable: the database is not answering; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The connection id: 32 lowercase hex digits */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description invalid_connection_id */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description missing_token / invalid_token / token_expired / session_closed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description uri_too_long: the path and query are longer than 8192 bytes */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description internal */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description database_unavailable: the database is not answering; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     search: {
         parameters: {
             query?: {
@@ -6070,7 +6389,7 @@ export interface operations {
                     "application/json": components["schemas"]["RecordView"];
                 };
             };
-            /** @description invalid_record_id / invalid_address / invalid_base64 / invalid_ciphertext / invalid_wrapped_key / missing_owner_key / malformed_json / invalid_body */
+            /** @description invalid_record_id / invalid_address / invalid_base64 / invalid_ciphertext / invalid_wrapped_key / missing_owner_key / origin_too_large / malformed_json / invalid_body */
             400: {
                 headers: {
                     [name: string]: unknown;

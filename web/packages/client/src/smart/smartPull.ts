@@ -4,9 +4,16 @@
 // locations and medications they reference, and each DocumentReference's file. The bearer token
 // goes to the FHIR server's own origin only; a file elsewhere is fetched without it. A part that
 // fails is named and the rest kept.
-import * as oauth from 'oauth4webapi';
-import { authServerOf, requestOptions, sessionFrom, type SmartSession } from './smartLaunch.ts';
-import { isLoopback, SmartError } from './smartServer.ts';
+//
+// A sync passes what the last pull saw (`known`: each resource's SHA-256 as the server sent it) and
+// its cursor (`since`): searches then ask only for what changed (`_lastUpdated=gt…`), and whatever
+// comes back unchanged (a server that ignores the date, or keeps none) is dropped here, before any
+// reference is followed or file fetched.
+import { bytesToHex } from 'viem';
+import type { RecordSource } from '../envelope/origin.ts';
+import type { SmartSession } from './smartLaunch.ts';
+import { refreshSession } from './smartTokens.ts';
+import { isLoopback } from './smartServer.ts';
 
 type Resource = { resourceType: string; id?: string } & Record<string, unknown>;
 
@@ -70,7 +77,14 @@ export interface PullFailure {
 }
 
 export interface PullResult {
+  /** What is new or changed since `known` (everything, on a first pull). */
   resources: Resource[];
+  /** Where each of `resources` came from, keyed `Type/id` (sealed as the record's origin). */
+  sources: Map<string, RecordSource>;
+  /** The newest `meta.lastUpdated` seen (the server's clock), for the next sync; absent if none. */
+  cursor?: string;
+  /** Resources that came again unchanged (left out). */
+  unchanged: number;
   failures: PullFailure[];
   /** The session after any refresh during the pull (a rotated refresh token replaces the old one). */
   session: SmartSession;
@@ -79,15 +93,25 @@ export interface PullResult {
 export interface PullOptions {
   fetcher?: typeof fetch;
   onProgress?: (progress: PullProgress) => void;
+  /** The last pull's cursor: searches ask for what changed after it. */
+  since?: string;
+  /** `Type/id` → SHA-256 (hex) of what the last pull brought: the same again is left out. */
+  known?: ReadonlyMap<string, string>;
 }
 
 export async function pullRecords(start: SmartSession, options: PullOptions = {}): Promise<PullResult> {
   const fetcher = options.fetcher ?? fetch;
-  let session = start;
+  // A sync starts from a kept refresh token (no access token yet) or one about to run out.
+  let session =
+    start.expiresAt - Date.now() < 10_000 && start.refreshToken ? await refreshSession(start, fetcher) : start;
   const base = session.server.fhirBase;
   const origin = new URL(base).origin;
   const found = new Map<string, Resource>();
+  const sources = new Map<string, RecordSource>();
   const failures: PullFailure[] = [];
+  const retrievedAt = new Date().toISOString();
+  let cursor = options.since;
+  let unchanged = 0;
   const progress = (step: string) => options.onProgress?.({ step, resources: found.size });
 
   /** GET with her token (refreshed once if it expired), to the FHIR server's origin only. */
@@ -109,15 +133,33 @@ export async function pullRecords(start: SmartSession, options: PullOptions = {}
     return (await response.json()) as Resource;
   }
 
-  const keep = (r: unknown) => {
+  /** Keeps a resource unless it came before exactly as it is (hashed as sent, before any file is added). */
+  const keep = async (r: unknown) => {
     const resource = r as Resource;
-    if (resource && typeof resource.resourceType === 'string' && typeof resource.id === 'string')
-      found.set(`${resource.resourceType}/${resource.id}`, resource);
+    if (!resource || typeof resource.resourceType !== 'string' || typeof resource.id !== 'string') return;
+    const key = `${resource.resourceType}/${resource.id}`;
+    if (sources.has(key)) return;
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(resource)));
+    const hash = bytesToHex(new Uint8Array(digest)).slice(2);
+    const meta = resource.meta as { versionId?: unknown; lastUpdated?: unknown } | undefined;
+    const lastUpdated = typeof meta?.lastUpdated === 'string' ? meta.lastUpdated : undefined;
+    if (lastUpdated && (!cursor || Date.parse(lastUpdated) > Date.parse(cursor))) cursor = lastUpdated;
+    sources.set(key, {
+      server: base,
+      resourceType: resource.resourceType,
+      id: resource.id,
+      ...(typeof meta?.versionId === 'string' && { versionId: meta.versionId }),
+      ...(lastUpdated && { lastUpdated }),
+      retrievedAt,
+      sha256: hash,
+    });
+    if (options.known?.get(key) === hash) unchanged++;
+    else found.set(key, resource);
   };
 
   progress('your details');
   try {
-    keep(await json(`${base}/Patient/${encodeURIComponent(session.patient)}`));
+    await keep(await json(`${base}/Patient/${encodeURIComponent(session.patient)}`));
   } catch (e) {
     failures.push({ what: 'your details (Patient)', why: (e as Error).message });
   }
@@ -127,16 +169,23 @@ export async function pullRecords(start: SmartSession, options: PullOptions = {}
     const url = new URL(`${base}/${search.query}`);
     url.searchParams.set('patient', session.patient);
     url.searchParams.set('_count', '100');
+    if (options.since) url.searchParams.set('_lastUpdated', `gt${options.since}`);
     try {
       let next: string | undefined = url.toString();
       for (let page = 0; next && page < MAX_PAGES_PER_SEARCH; page++) {
-        const response = await get(next);
+        let response = await get(next);
+        // A server that cannot search by date is asked for everything (what is unchanged is left out).
+        if (page === 0 && options.since && response.status === 400) {
+          url.searchParams.delete('_lastUpdated');
+          next = url.toString();
+          response = await get(next);
+        }
         // A search a server does not offer (or wants narrower) is skipped when it is only a catch-all.
         if (search.optional && response.status >= 400 && response.status < 500 && response.status !== 401) break;
         if (!response.ok) throw new Error(`the server answered ${response.status}`);
         const bundle = (await response.json()) as Resource;
         for (const entry of (bundle.entry as { resource?: unknown; search?: { mode?: string } }[] | undefined) ?? [])
-          if (entry.search?.mode !== 'outcome') keep(entry.resource);
+          if (entry.search?.mode !== 'outcome') await keep(entry.resource);
         next = ((bundle.link as { relation?: string; url?: string }[] | undefined) ?? []).find(
           (l) => l.relation === 'next',
         )?.url;
@@ -151,10 +200,10 @@ export async function pullRecords(start: SmartSession, options: PullOptions = {}
   for (const resource of found.values()) collectReferences(resource, wanted);
   let followed = 0;
   for (const reference of wanted) {
-    if (found.has(reference) || followed >= MAX_REFERENCED) continue;
+    if (sources.has(reference) || followed >= MAX_REFERENCED) continue;
     followed++;
     try {
-      keep(await json(`${base}/${reference}`));
+      await keep(await json(`${base}/${reference}`));
     } catch (e) {
       failures.push({ what: reference, why: (e as Error).message });
     }
@@ -197,7 +246,9 @@ export async function pullRecords(start: SmartSession, options: PullOptions = {}
   }
 
   progress('done');
-  return { resources: [...found.values()], failures, session };
+  const resources = [...found.values()];
+  for (const key of sources.keys()) if (!found.has(key)) sources.delete(key);
+  return { resources, sources, ...(cursor && { cursor }), unchanged, failures, session };
 }
 
 /** Every `Type/id` reference to a context resource inside a resource (relative or on this server). */
@@ -210,24 +261,5 @@ function collectReferences(value: unknown, into: Set<string>): void {
         if (match && REFERENCED.has(match[1]!)) into.add(`${match[1]}/${match[2]}`);
       } else collectReferences(v, into);
     }
-  }
-}
-
-/** A new access token from the refresh token; a rotated refresh token replaces the old one. */
-export async function refreshSession(session: SmartSession, fetcher: typeof fetch = fetch): Promise<SmartSession> {
-  if (!session.refreshToken)
-    throw new SmartError('token', 'Your sign-in at this provider has expired. Reconnect to it.');
-  const as = authServerOf(session.server);
-  const client: oauth.Client = { client_id: session.clientId };
-  try {
-    const response = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), session.refreshToken, {
-      ...requestOptions(session.server),
-      [oauth.customFetch]: fetcher,
-    });
-    const tokens = await oauth.processRefreshTokenResponse(as, client, response);
-    const next = sessionFrom(session.server, session.clientId, tokens, session.patient);
-    return next.refreshToken ? next : { ...next, ...(session.refreshToken && { refreshToken: session.refreshToken }) };
-  } catch {
-    throw new SmartError('token', 'This provider no longer accepts Medkey’s sign-in. Reconnect to it.');
   }
 }
