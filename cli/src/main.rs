@@ -24,6 +24,7 @@ mod session;
 mod session_cache;
 mod share_link_file;
 mod signals;
+mod smart;
 mod smart_brands;
 mod table;
 mod tools;

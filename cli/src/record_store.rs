@@ -13,6 +13,7 @@ use crate::table;
 use alloy::primitives::Address;
 use alloy::transports::http::reqwest::Method;
 use anyhow::{Context, bail};
+use base64::Engine;
 use medkey_protocol::api::{GrantListing, GrantState, GrantView, KeysBody, RecordCreated, RecordView};
 use medkey_protocol::envelope::origin::MAX_SEALED_BYTES;
 use medkey_protocol::envelope::{EncryptionPublicKey, RecordBinding, stream};
@@ -126,6 +127,40 @@ pub async fn store_new(
     needing.dedup();
     share_version(session, &sealed, &needing).await?;
     Ok((answer.record, sealed))
+}
+
+/// Stores `entry` as the next version of her record `view` (pulled again from a provider,
+/// changed there), for her and whoever reads its category now (live grants, break-glass), with
+/// its origin replaced by the entry's and its attached file, if it carries one.
+pub async fn store_version(session: &Session, view: &RecordView, entry: FileEntry) -> anyhow::Result<RecordView> {
+    let mut binding = sealing::binding_of(view)?;
+    if entry.resource_type() != binding.resource_type {
+        bail!(
+            "record {} is {}, not {}",
+            id_of(view),
+            fhir::with_article(&binding.resource_type),
+            fhir::with_article(entry.resource_type())
+        );
+    }
+    binding.version += 1;
+    let category = Category::from_index(binding.category).context("category")?;
+    let sealed = sealing::seal(binding, entry.text.as_bytes())?;
+    let me = (session.address(), session.wallet.encryption_public_key());
+    let mut body = sealed.version_body(&[me])?;
+    if let Some(origin) = &entry.origin {
+        body.origin = kept_origin(session, &sealed.binding, origin, &entry)?
+            .map(|o| base64::engine::general_purpose::STANDARD.encode(o));
+    }
+    let stored: RecordView = session.call(Method::PUT, &format!("/v1/records/{}", id_of(view)), &body).await?;
+    let mut providers = live_providers(session, category).await?;
+    providers.extend_from_slice(Emergency::load(session).await?.providers_for(category));
+    providers.sort();
+    providers.dedup();
+    share_version(session, &sealed, &providers).await?;
+    if let Some(file) = entry.attachment {
+        attach_file(session, &sealed, file).await?;
+    }
+    Ok(stored)
 }
 
 /// The record's origin sealed, within what a vault keeps ([`MAX_SEALED_BYTES`]). A Bundle whose

@@ -13,6 +13,7 @@ mod keys;
 mod portability;
 mod provider;
 mod provider_apply;
+mod provider_connect;
 mod records;
 mod registrar;
 mod requests;
@@ -77,6 +78,8 @@ enum Command {
     Export(portability::ExportArgs),
     /// Import a FHIR Bundle as new records.
     Import(portability::ImportArgs),
+    /// Your providers' patient portals (SMART on FHIR): connect, sync what changed, disconnect.
+    Connect(provider_connect::ConnectionsArgs),
     /// Run the indexer and the vault API in production from a config file (medkey.toml).
     Serve(serve::ServeArgs),
 }
@@ -106,6 +109,7 @@ impl Cli {
             Command::ShareLink(args) => share_link::run(args).await,
             Command::Export(args) => portability::export(args).await,
             Command::Import(args) => portability::import(args).await,
+            Command::Connect(args) => provider_connect::run(args).await,
             Command::Serve(args) => serve::run(args).await,
         }
     }

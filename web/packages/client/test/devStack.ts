@@ -125,20 +125,25 @@ export async function startDevStack(
   };
 }
 
+/** The environment the medkey CLI runs in against the stack, as `privateKey`. */
+export function medkeyCliEnv(stack: DevStack, privateKey: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    MEDKEY_PRIVATE_KEY: privateKey,
+    MEDKEY_VAULT_URL: stack.vaultUrl,
+    MEDKEY_SIWE_DOMAIN: stack.siweDomain,
+    MEDKEY_RPC_URL: stack.rpcUrl,
+    MEDKEY_DEPLOYMENTS_DIR: stack.deploymentsDir,
+    MEDKEY_HOME: join(stack.deploymentsDir, '..', 'home'),
+  };
+}
+
 /** Runs the medkey CLI against the stack as `privateKey`; resolves with stdout, rejects with stderr. */
 export function medkeyCli(stack: DevStack, privateKey: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(medkeyBinary(), args, {
       cwd: repoRoot,
-      env: {
-        ...process.env,
-        MEDKEY_PRIVATE_KEY: privateKey,
-        MEDKEY_VAULT_URL: stack.vaultUrl,
-        MEDKEY_SIWE_DOMAIN: stack.siweDomain,
-        MEDKEY_RPC_URL: stack.rpcUrl,
-        MEDKEY_DEPLOYMENTS_DIR: stack.deploymentsDir,
-        MEDKEY_HOME: join(stack.deploymentsDir, '..', 'home'),
-      },
+      env: medkeyCliEnv(stack, privateKey),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

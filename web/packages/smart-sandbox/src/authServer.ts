@@ -5,6 +5,9 @@
 // development interactions: a test patient signs in with her id (e.g. "355") and any password.
 import Provider, { type Configuration } from 'oidc-provider';
 
+/** The client id of Medkey's command line at the sandbox. */
+export const CLI_CLIENT_ID = 'medkey-cli';
+
 export const SCOPES = ['openid', 'fhirUser', 'launch/patient', 'offline_access', 'patient/*.rs', 'patient/*.read'];
 
 export interface AuthOptions {
@@ -26,6 +29,15 @@ export function authServer(options: AuthOptions): Provider {
         client_id: options.clientId,
         token_endpoint_auth_method: 'none',
         redirect_uris: options.redirectUris,
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      },
+      // The command line (`medkey connect`): a native app on a loopback redirect, any port (RFC 8252).
+      {
+        client_id: CLI_CLIENT_ID,
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        redirect_uris: ['http://127.0.0.1/callback'],
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
       },
