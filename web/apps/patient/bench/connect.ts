@@ -3,6 +3,8 @@
 // medkey dev listing the SMART sandbox. Each run is a new stack and a new patient: from the click
 // on Connect to the plan on screen (discovery, sign-in at the sandbox's pages, the pull, the
 // plan), then from "Encrypt and store" to every record stored. Sign-in typing is part of it.
+// Then "Sync now" with nothing changed at the provider: from the click to "Nothing new" (the
+// refresh, every search from the cursor, the sealed connection replaced).
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromiumLaunchOptions, startDevStack } from '@medkey/client/testing';
@@ -12,7 +14,7 @@ import { patientContext } from '../test/journeys.ts';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 const runs = Number(process.argv[2] ?? 3);
-const results: { records: number; connectToPlanMs: number; storeMs: number }[] = [];
+const results: { records: number; connectToPlanMs: number; storeMs: number; noChangeSyncMs: number }[] = [];
 
 for (let run = 0; run < runs; run++) {
   const sandbox = await startSandbox({ redirectUris: [] });
@@ -44,7 +46,20 @@ for (let run = 0; run < runs; run++) {
     const records = Number((await store.textContent())!.replace(/\D/g, ''));
     await store.click();
     await page.getByText(`${records.toLocaleString('en-US')} records added`).waitFor({ timeout: 120_000 });
-    results.push({ records, connectToPlanMs: planned - started, storeMs: Date.now() - planned });
+    const stored = Date.now();
+    await page.getByRole('button', { name: 'Add records' }).click();
+    const host = new URL(sandbox.fhirBase).host;
+    const sync = page.getByRole('button', { name: `Sync now with ${host}` });
+    await sync.waitFor();
+    const syncStarted = Date.now();
+    await sync.click();
+    await page.getByText(`Nothing new from ${host}`).waitFor({ timeout: 60_000 });
+    results.push({
+      records,
+      connectToPlanMs: planned - started,
+      storeMs: stored - planned,
+      noChangeSyncMs: Date.now() - syncStarted,
+    });
   } finally {
     await browser.close();
     await stack.stop();

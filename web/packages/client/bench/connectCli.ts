@@ -1,0 +1,67 @@
+// `npx tsx bench/connectCli.ts [runs]` in web/packages/client (after `cargo build --bins`): US Core
+// patient 355's first pull with `medkey connect add` (debug build) against the SMART sandbox and
+// a real medkey dev, then a `medkey connect sync` with nothing changed. Each run is a new stack.
+// The first figure runs from the command's start to its exit: discovery, the sign-in in headless
+// Chromium (typing included), the pull, sealing and storing every record; the second is the
+// whole `sync` process, the session with the vault included.
+import { spawn } from 'node:child_process';
+import { CLI_CLIENT_ID, startSandbox } from '@medkey/smart-sandbox';
+import { chromium } from 'playwright-core';
+import { chromiumLaunchOptions } from '../test/browser.ts';
+import { medkeyBinary, medkeyCli, medkeyCliEnv, repoRoot, startDevStack } from '../test/devStack.ts';
+
+const runs = Number(process.argv[2] ?? 3);
+const results: { records: number; firstPullMs: number; noChangeSyncMs: number }[] = [];
+
+for (let run = 0; run < runs; run++) {
+  const sandbox = await startSandbox({ redirectUris: [] });
+  const stack = await startDevStack();
+  const browser = await chromium.launch(chromiumLaunchOptions());
+  try {
+    const started = Date.now();
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(
+        medkeyBinary(),
+        ['connect', 'add', sandbox.fhirBase, '--client-id', CLI_CLIENT_ID, '--no-browser', '--yes', '--json'],
+        { cwd: repoRoot, env: medkeyCliEnv(stack, stack.keys.patient), stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      let stderr = '';
+      let signing = false;
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        const url = /^\s+(http\S+)$/m.exec(stderr)?.[1];
+        if (!url || signing) return;
+        signing = true;
+        void (async () => {
+          const page = await browser.newPage();
+          await page.goto(url);
+          await page.locator('input[name="login"]').fill('355');
+          await page.locator('input[name="password"]').fill('any');
+          await page.locator('button[type="submit"]').click();
+          await page.locator('button[type="submit"]').click();
+          await page.getByText('Medkey has the provider').waitFor();
+          await page.close();
+        })();
+      });
+      child.once('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(stderr))));
+    });
+    const firstPullMs = Date.now() - started;
+    const syncStarted = Date.now();
+    const sync = JSON.parse(await medkeyCli(stack, stack.keys.patient, ['connect', 'sync', '--json'])) as {
+      added: number;
+    };
+    if (sync.added !== 0) throw new Error('a sync with nothing changed stored records');
+    results.push({
+      records: (JSON.parse(out) as { added: number }).added,
+      firstPullMs,
+      noChangeSyncMs: Date.now() - syncStarted,
+    });
+  } finally {
+    await browser.close();
+    await stack.stop();
+    await sandbox.stop();
+  }
+}
+console.log(JSON.stringify({ runs: results }, null, 2));
