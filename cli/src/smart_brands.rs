@@ -100,6 +100,18 @@ mod tests {
     }
 
     #[test]
+    fn lists_configured_addresses_then_brands_once_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("brands.json");
+        std::fs::write(&path, BRANDS).unwrap();
+        let addresses = vec!["https://clinic.example.org/fhir/".to_owned()];
+        let all = listed(&addresses, Some(&path)).unwrap();
+        let names: Vec<&str> = all.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["clinic.example.org", "Example Health"], "the brand's copy of a listed address is dropped");
+        assert!(listed(&[], Some(&dir.path().join("missing.json"))).unwrap_err().to_string().contains("cannot read"));
+    }
+
+    #[test]
     fn refuses_what_is_not_a_brands_bundle_in_words() {
         let err = |text: &str| endpoints(text).unwrap_err().to_string();
         assert!(err(r#"{"resourceType":"Patient"}"#).contains("not a Bundle"));

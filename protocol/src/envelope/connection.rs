@@ -11,14 +11,12 @@
 //!
 //! The same construction as a record's origin under its own label, so neither opens as the other.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
 use alloy::primitives::Address;
 use hkdf::Hkdf;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use super::{EncryptionSecret, EnvelopeError, VERSION, random_bytes};
+use super::{EncryptionSecret, EnvelopeError, labelled, random_bytes};
 
 const LABEL: &[u8] = b"medkey/v1/provider-connection";
 
@@ -52,33 +50,12 @@ impl ConnectionKey {
         json: &[u8],
         nonce: [u8; 12],
     ) -> Result<Vec<u8>, EnvelopeError> {
-        let sealed = Aes256Gcm::new((&*self.0).into())
-            .encrypt(&Nonce::from(nonce), Payload { msg: json, aad: &aad(id, owner) })
-            .map_err(|_| EnvelopeError::Authentication)?;
-        let mut out = Vec::with_capacity(1 + 12 + sealed.len());
-        out.push(VERSION);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&sealed);
-        Ok(out)
+        labelled::seal(&self.0, &aad(id, owner), json, nonce)
     }
 
     /// The connection's JSON (zeroised when dropped: it holds a refresh token).
     pub fn open(&self, id: &[u8; 16], owner: Address, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
-        let (&version, rest) = sealed.split_first().ok_or(EnvelopeError::Truncated)?;
-        if version != VERSION {
-            return Err(EnvelopeError::UnsupportedVersion(version));
-        }
-        if rest.len() < 12 + 16 {
-            return Err(EnvelopeError::Truncated);
-        }
-        let (nonce, ciphertext) = rest.split_at(12);
-        Aes256Gcm::new((&*self.0).into())
-            .decrypt(
-                &Nonce::try_from(nonce).map_err(|_| EnvelopeError::Truncated)?,
-                Payload { msg: ciphertext, aad: &aad(id, owner) },
-            )
-            .map(Zeroizing::new)
-            .map_err(|_| EnvelopeError::Authentication)
+        labelled::open(&self.0, &aad(id, owner), sealed)
     }
 }
 

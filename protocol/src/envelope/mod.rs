@@ -14,6 +14,7 @@
 mod binding;
 pub mod connection;
 mod keys;
+mod labelled;
 pub mod origin;
 pub mod record;
 pub mod stream;

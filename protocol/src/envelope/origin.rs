@@ -12,8 +12,6 @@
 //! a record's data key is released to can read it. Bound to the record and owner, so a sealed
 //! origin moved to another record does not open.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
 use alloy::primitives::Address;
 use hkdf::Hkdf;
 use serde::{Deserialize, Serialize};
@@ -21,7 +19,7 @@ use serde_json::value::RawValue;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use super::{EncryptionSecret, EnvelopeError, VERSION, random_bytes};
+use super::{EncryptionSecret, EnvelopeError, labelled, random_bytes};
 use crate::record_id::RecordId;
 
 const LABEL: &[u8] = b"medkey/v1/record-origin";
@@ -130,31 +128,11 @@ impl OriginKey {
         nonce: [u8; 12],
     ) -> Result<Vec<u8>, EnvelopeError> {
         let plaintext = serde_json::to_vec(origin).expect("an origin serialises");
-        let sealed = Aes256Gcm::new((&*self.0).into())
-            .encrypt(&Nonce::from(nonce), Payload { msg: &plaintext, aad: &aad(record_id, owner) })
-            .map_err(|_| EnvelopeError::Authentication)?;
-        let mut out = Vec::with_capacity(1 + 12 + sealed.len());
-        out.push(VERSION);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&sealed);
-        Ok(out)
+        labelled::seal(&self.0, &aad(record_id, owner), &plaintext, nonce)
     }
 
     pub fn open(&self, record_id: &RecordId, owner: Address, sealed: &[u8]) -> Result<RecordOrigin, EnvelopeError> {
-        let (&version, rest) = sealed.split_first().ok_or(EnvelopeError::Truncated)?;
-        if version != VERSION {
-            return Err(EnvelopeError::UnsupportedVersion(version));
-        }
-        if rest.len() < 12 + 16 {
-            return Err(EnvelopeError::Truncated);
-        }
-        let (nonce, ciphertext) = rest.split_at(12);
-        let plaintext = Aes256Gcm::new((&*self.0).into())
-            .decrypt(
-                &Nonce::try_from(nonce).map_err(|_| EnvelopeError::Truncated)?,
-                Payload { msg: ciphertext, aad: &aad(record_id, owner) },
-            )
-            .map_err(|_| EnvelopeError::Authentication)?;
+        let plaintext = labelled::open(&self.0, &aad(record_id, owner), sealed)?;
         serde_json::from_slice(&plaintext).map_err(|_| EnvelopeError::Authentication)
     }
 }

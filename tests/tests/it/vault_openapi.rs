@@ -15,8 +15,19 @@ use medkey_e2e::vault::TestVault;
 use serde_json::Value;
 
 const METHODS: [&str; 8] = ["get", "post", "put", "delete", "patch", "head", "options", "trace"];
-const TAGS: [&str; 10] =
-    ["audit", "auth", "records", "sharing", "provider", "health", "requests", "directory", "admin", "share-links"];
+const TAGS: [&str; 11] = [
+    "audit",
+    "auth",
+    "records",
+    "sharing",
+    "connections",
+    "provider",
+    "health",
+    "requests",
+    "directory",
+    "admin",
+    "share-links",
+];
 const ERROR_REF: &str = "#/components/schemas/ErrorBody";
 
 /// `(path, METHOD)` → operation, for every operation in the document.

@@ -88,6 +88,15 @@ describe.sequential('connecting to her provider', () => {
       .getByText(/Viral sinusitis/)
       .first()
       .waitFor();
+    // A clinical note the provider serves as a file (its Binary, fetched with her token) opens as text.
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('button', { name: 'Records' }).click();
+    await page.getByLabel('Search').fill('Discharge summary');
+    await page
+      .getByRole('button', { name: /Discharge summary/ })
+      .first()
+      .click();
+    await page.getByRole('button', { name: 'Show the attached file' }).click();
+    await page.locator('pre.note-text', { hasText: 'Chief Complaint' }).waitFor();
     // Each record carries where it came from, sealed so that only she opens it: the next sync
     // knows it again by server, type and id.
     const { vault, key, address } = await herVault();

@@ -4,11 +4,11 @@
 // The first figure runs from the command's start to its exit: discovery, the sign-in in headless
 // Chromium (typing included), the pull, sealing and storing every record; the second is the
 // whole `sync` process, the session with the vault included.
-import { spawn } from 'node:child_process';
 import { CLI_CLIENT_ID, startSandbox } from '@medkey/smart-sandbox';
 import { chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../test/browser.ts';
-import { medkeyBinary, medkeyCli, medkeyCliEnv, repoRoot, startDevStack } from '../test/devStack.ts';
+import { cliConnectAdd, sandboxSignIn } from '../test/cliConnectAdd.ts';
+import { medkeyCli, startDevStack } from '../test/devStack.ts';
 
 const runs = Number(process.argv[2] ?? 3);
 const results: { records: number; firstPullMs: number; noChangeSyncMs: number }[] = [];
@@ -19,33 +19,8 @@ for (let run = 0; run < runs; run++) {
   const browser = await chromium.launch(chromiumLaunchOptions());
   try {
     const started = Date.now();
-    const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn(
-        medkeyBinary(),
-        ['connect', 'add', sandbox.fhirBase, '--client-id', CLI_CLIENT_ID, '--no-browser', '--yes', '--json'],
-        { cwd: repoRoot, env: medkeyCliEnv(stack, stack.keys.patient), stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let stdout = '';
-      let stderr = '';
-      let signing = false;
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => {
-        stderr += d;
-        const url = /^\s+(http\S+)$/m.exec(stderr)?.[1];
-        if (!url || signing) return;
-        signing = true;
-        void (async () => {
-          const page = await browser.newPage();
-          await page.goto(url);
-          await page.locator('input[name="login"]').fill('355');
-          await page.locator('input[name="password"]').fill('any');
-          await page.locator('button[type="submit"]').click();
-          await page.locator('button[type="submit"]').click();
-          await page.getByText('Medkey has the provider').waitFor();
-          await page.close();
-        })();
-      });
-      child.once('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(stderr))));
+    const { out } = await cliConnectAdd(stack, sandbox.fhirBase, CLI_CLIENT_ID, async (url) => {
+      await sandboxSignIn(browser, url, '355');
     });
     const firstPullMs = Date.now() - started;
     const syncStarted = Date.now();

@@ -3,15 +3,25 @@
 // loopback port (RFC 8252), and her records are pulled, sealed and stored on this machine. Then
 // `sync` runs unattended: only what changed comes, a changed record becomes its next version, a
 // refused refresh token says "reconnect", and `remove` deletes the sealed connection.
-import { spawn } from 'node:child_process';
 import { CLI_CLIENT_ID, startSandbox, type Sandbox } from '@medkey/smart-sandbox';
 import { base64 } from '@scure/base';
 import { chromium, type Browser } from 'playwright-core';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VaultClient, VaultSession, Wallet, deriveEncryptionKey, openOrigin, originKey } from '../src/index.ts';
+import { bytesToHex } from 'viem';
+import {
+  VaultClient,
+  VaultSession,
+  Wallet,
+  connectionKey,
+  deriveEncryptionKey,
+  openConnection,
+  openOrigin,
+  originKey,
+} from '../src/index.ts';
 import { chromiumLaunchOptions } from './browser.ts';
-import { medkeyBinary, medkeyCli, medkeyCliEnv, repoRoot, startDevStack, type DevStack } from './devStack.ts';
+import { cliConnectAdd, sandboxSignIn } from './cliConnectAdd.ts';
+import { medkeyCli, startDevStack, type DevStack } from './devStack.ts';
 import { testWallet } from './testWallet.ts';
 
 let sandbox: Sandbox;
@@ -30,34 +40,14 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
-/** `medkey connect add`, with the sign-in address it prints handed to `signIn`. */
-function connectAdd(signIn: (url: string) => Promise<void>): Promise<{ out: string; err: string }> {
-  const child = spawn(
-    medkeyBinary(),
-    ['connect', 'add', sandbox.fhirBase, '--client-id', CLI_CLIENT_ID, '--no-browser', '--yes', '--json'],
-    { cwd: repoRoot, env: medkeyCliEnv(stack, stack.keys.patient), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  let signing: Promise<void> | undefined;
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => {
-    err += d;
-    const url = /^\s+(http\S+)$/m.exec(err)?.[1];
-    if (url && !signing) signing = signIn(url);
-  });
-  return new Promise((resolve, reject) =>
-    child.once('exit', (code) => {
-      void (signing ?? Promise.resolve()).then(() =>
-        code === 0 ? resolve({ out, err }) : reject(new Error(`medkey connect add → ${code}\n${err}`)),
-      );
-    }),
-  );
+async function herWallet() {
+  const account = privateKeyToAccount(stack.keys.patient);
+  return Wallet.connect(testWallet(account, { rpcUrl: stack.rpcUrl, chainId: stack.chainId }));
 }
 
 async function herVault() {
   const account = privateKeyToAccount(stack.keys.patient);
-  const wallet = await Wallet.connect(testWallet(account, { rpcUrl: stack.rpcUrl, chainId: stack.chainId }));
+  const wallet = await herWallet();
   const vault = new VaultClient(stack.vaultUrl);
   await VaultSession.signIn(vault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
   return { vault, key: originKey((await deriveEncryptionKey(wallet)).secret), address: account.address };
@@ -68,17 +58,8 @@ const cli = (args: string[]) => medkeyCli(stack, stack.keys.patient, ['connect',
 describe.sequential('medkey connect', () => {
   it('signs her in through a loopback redirect and stores her records, each with its source', async () => {
     let landed = '';
-    const { out, err } = await connectAdd(async (url) => {
-      const context = await browser.newContext();
-      const page = await context.newPage();
-      await page.goto(url);
-      await page.locator('input[name="login"]').fill('355');
-      await page.locator('input[name="password"]').fill('any');
-      await page.locator('button[type="submit"]').click();
-      await page.locator('button[type="submit"]').click(); // consent: "Continue"
-      await page.getByText('Medkey has the provider').waitFor();
-      landed = page.url();
-      await context.close();
+    const { out, err } = await cliConnectAdd(stack, sandbox.fhirBase, CLI_CLIENT_ID, async (url) => {
+      landed = await sandboxSignIn(browser, url, '355');
     });
     expect(landed).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback\?/);
     const result = JSON.parse(out) as { added: number; updated: number; connection: string };
@@ -95,6 +76,27 @@ describe.sequential('medkey connect', () => {
       const origin = await openOrigin(key, record.record.record_id, address, base64.decode(record.origin!));
       expect(origin.source?.server).toBe(sandbox.fhirBase);
       expect(origin.source?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    }
+    // The app opens the CLI's sealed connection (any of her devices syncs it), and both clients
+    // hash a resource the same way (the app would otherwise store it again as a new version).
+    const secret = (await deriveEncryptionKey(await herWallet())).secret;
+    const [kept] = (await vault.connections()).connections;
+    const connection = await openConnection(connectionKey(secret), address, kept!.id, base64.decode(kept!.sealed));
+    expect([connection.server.fhirBase, connection.patient, connection.status]).toEqual([
+      sandbox.fhirBase,
+      '355',
+      'ok',
+    ]);
+    expect(connection.refreshToken).toBeTruthy();
+    expect(connection.cursor).toMatch(/^\d{4}-/);
+    const sources = await Promise.all(
+      records.map(async (r) => (await openOrigin(key, r.record.record_id, address, base64.decode(r.origin!))).source!),
+    );
+    for (const source of sources.slice(0, 10)) {
+      const [resource] = (await sandbox.ofType('355', source.resourceType)).filter((r) => r.id === source.id);
+      const text = new TextEncoder().encode(JSON.stringify(resource));
+      const digest = bytesToHex(new Uint8Array(await crypto.subtle.digest('SHA-256', text))).slice(2);
+      expect(digest, `${source.resourceType}/${source.id}`).toBe(source.sha256);
     }
     const listed = JSON.parse(await cli(['list', '--json'])) as { id: string; synced_at: string | null }[];
     expect(listed.map((c) => c.id)).toEqual([result.connection]);

@@ -67,6 +67,11 @@ export function RecordScreen() {
       {state.preview?.contentType.startsWith('image/') && (
         <img className="preview" src={state.preview.url} alt={state.preview.title} />
       )}
+      {state.preview?.text !== undefined && (
+        <pre className="note-text" aria-label={state.preview.title}>
+          {state.preview.text}
+        </pre>
+      )}
       {state.preview?.contentType === 'application/pdf' && (
         <iframe className="preview" src={state.preview.url} title={state.preview.title} />
       )}

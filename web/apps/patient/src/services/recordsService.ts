@@ -54,8 +54,11 @@ export interface RecordsSlice extends StatusState {
   filter: RecordFilter;
   /** What an upload would store, read from a file or her notes, nothing sealed yet. */
   planned: PlannedRecord[];
-  /** A decrypted attachment shown on the record screen (an object URL, revoked on leaving). */
-  preview?: { url: string; contentType: string; title: string } | undefined;
+  /**
+   * A decrypted attachment shown on the record screen: a PDF or image by object URL (revoked on
+   * leaving), a plain-text note as its text (a clinical note a provider's API sends as text/plain).
+   */
+  preview?: { url: string; contentType: string; title: string; text?: string } | undefined;
   /** The versions of the record on screen, and an earlier one she opened. */
   history?:
     | { recordId: string; versions: Schemas['VersionView'][]; shown?: { version: number; resource: Resource } }
@@ -89,6 +92,9 @@ function chosen(planned: PlannedRecord, category: Category): PlannedRecord {
     ...(because && category === planned.category ? { because } : {}),
   };
 }
+
+/** The longest plain-text file shown on the record screen (a longer one is saved as a download). */
+const MAX_TEXT_PREVIEW = 1024 * 1024;
 
 export class RecordsService {
   constructor(
@@ -399,6 +405,12 @@ export class RecordsService {
       const plain = await collect(await this.attachmentStream(recordId));
       this.clearPreview();
       const blob = new Blob([plain as BlobPart], { type: file.contentType });
+      // Plain text is shown as text (never as markup); a long one is saved instead.
+      if (/^text\/plain\b/.test(file.contentType) && plain.length <= MAX_TEXT_PREVIEW) {
+        const text = new TextDecoder().decode(plain);
+        this.ctx.set({ busy: undefined, preview: { url: '', contentType: 'text/plain', title: file.title, text } });
+        return;
+      }
       if (!/^(application\/pdf|image\/)/.test(file.contentType)) {
         // Not something a page can show safely: she saves it instead (a download she asked for).
         saveFile(blob, file.title);
@@ -415,7 +427,7 @@ export class RecordsService {
   clearPreview() {
     const preview = this.ctx.state.preview;
     if (!preview) return;
-    URL.revokeObjectURL(preview.url);
+    if (preview.url) URL.revokeObjectURL(preview.url);
     this.ctx.set({ preview: undefined });
   }
 

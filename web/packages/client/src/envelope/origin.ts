@@ -10,12 +10,9 @@ import { sha256 } from '@noble/hashes/sha2';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils';
 import { hexToBytes, type Address } from 'viem';
 import { EnvelopeError } from '../errors.ts';
-import { gcmDecrypt, gcmEncrypt, importAesKey, randomBytes } from './aesGcm.ts';
-import { ENVELOPE_VERSION, checkVersion } from './record.ts';
+import { openLabelled, sealLabelled } from './labelled.ts';
 
 const LABEL = utf8ToBytes('medkey/v1/record-origin');
-const NONCE_LEN = 12;
-const TAG_LEN = 16;
 /** The largest sealed origin a vault stores (a client keeps a record without it rather than go over). */
 export const MAX_SEALED_ORIGIN_BYTES = 16 * 1024;
 
@@ -59,15 +56,9 @@ export async function sealOrigin(
   recordId: string,
   owner: Address,
   origin: RecordOrigin,
-  nonce: Uint8Array = randomBytes(NONCE_LEN),
+  nonce?: Uint8Array,
 ): Promise<Uint8Array> {
-  const sealed = await gcmEncrypt(
-    await importAesKey(key),
-    nonce,
-    utf8ToBytes(JSON.stringify(origin)),
-    aad(recordId, owner),
-  );
-  return concatBytes(Uint8Array.of(ENVELOPE_VERSION), nonce, sealed);
+  return sealLabelled(key, aad(recordId, owner), utf8ToBytes(JSON.stringify(origin)), nonce);
 }
 
 export async function openOrigin(
@@ -76,13 +67,6 @@ export async function openOrigin(
   owner: Address,
   sealed: Uint8Array,
 ): Promise<RecordOrigin> {
-  checkVersion(sealed[0]);
-  if (sealed.length < 1 + NONCE_LEN + TAG_LEN) throw new EnvelopeError('truncated', 'envelope is truncated');
-  const plain = await gcmDecrypt(
-    await importAesKey(key),
-    sealed.subarray(1, 1 + NONCE_LEN),
-    sealed.subarray(1 + NONCE_LEN),
-    aad(recordId, owner),
-  );
+  const plain = await openLabelled(key, aad(recordId, owner), sealed);
   return JSON.parse(new TextDecoder().decode(plain)) as RecordOrigin;
 }

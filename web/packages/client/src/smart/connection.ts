@@ -12,15 +12,13 @@ import { hkdf } from '@noble/hashes/hkdf';
 import { sha256 } from '@noble/hashes/sha2';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils';
 import { hexToBytes, type Address } from 'viem';
-import { gcmDecrypt, gcmEncrypt, importAesKey, randomBytes } from '../envelope/aesGcm.ts';
-import { ENVELOPE_VERSION, checkVersion } from '../envelope/record.ts';
+import { randomBytes } from '../envelope/aesGcm.ts';
+import { openLabelled, sealLabelled } from '../envelope/labelled.ts';
 import { EnvelopeError } from '../errors.ts';
 import type { SmartSession } from './smartLaunch.ts';
 import type { SmartServer } from './smartServer.ts';
 
 const LABEL = utf8ToBytes('medkey/v1/provider-connection');
-const NONCE_LEN = 12;
-const TAG_LEN = 16;
 /** The largest sealed connection a vault keeps (`vault/src/connections.rs` holds the same bound). */
 export const MAX_SEALED_CONNECTION_BYTES = 8 * 1024;
 
@@ -80,18 +78,12 @@ export async function sealConnection(
   key: Uint8Array,
   owner: Address,
   connection: ProviderConnection,
-  nonce: Uint8Array = randomBytes(NONCE_LEN),
+  nonce?: Uint8Array,
 ): Promise<Uint8Array> {
-  const sealed = await gcmEncrypt(
-    await importAesKey(key),
-    nonce,
-    utf8ToBytes(JSON.stringify(connection)),
-    aad(connection.id, owner),
-  );
-  const out = concatBytes(Uint8Array.of(ENVELOPE_VERSION), nonce, sealed);
-  if (out.length > MAX_SEALED_CONNECTION_BYTES)
+  const sealed = await sealLabelled(key, aad(connection.id, owner), utf8ToBytes(JSON.stringify(connection)), nonce);
+  if (sealed.length > MAX_SEALED_CONNECTION_BYTES)
     throw new EnvelopeError('truncated', 'this provider’s sign-in details are too large to keep');
-  return out;
+  return sealed;
 }
 
 /** Opens a sealed connection and checks its shape (it is decrypted content: untrusted). */
@@ -101,14 +93,7 @@ export async function openConnection(
   connectionId: string,
   sealed: Uint8Array,
 ): Promise<ProviderConnection> {
-  checkVersion(sealed[0]);
-  if (sealed.length < 1 + NONCE_LEN + TAG_LEN) throw new EnvelopeError('truncated', 'envelope is truncated');
-  const plain = await gcmDecrypt(
-    await importAesKey(key),
-    sealed.subarray(1, 1 + NONCE_LEN),
-    sealed.subarray(1 + NONCE_LEN),
-    aad(connectionId, owner),
-  );
+  const plain = await openLabelled(key, aad(connectionId, owner), sealed);
   const value = JSON.parse(new TextDecoder().decode(plain)) as unknown;
   if (!isConnection(value) || value.id !== connectionId)
     throw new EnvelopeError('truncated', 'a kept provider connection is not in the expected shape');
