@@ -124,17 +124,40 @@ async fn add(session: &Session, args: AddArgs, json: bool) -> anyhow::Result<()>
             .spawn();
     }
     let smart_session = pending.finish().await?;
-    // Kept at once (sealed), so a pull that stops halfway can be synced later from any device.
-    let fresh = ProviderConnection::from_session(&smart_session, connection::new_id()?, &now());
-    let kept = connection::keep(session, &fresh, None, |_| {}).await?;
-    let known = HashMap::new();
-    let pulled = pull_with_progress(smart_session, None, &known, &kept.connection.host()).await?;
+    // Kept at once (sealed), so a pull that stops halfway can be synced later from any device. A
+    // provider connected before (say, one that asked her to reconnect) keeps its connection.
+    let before =
+        connection::list(session).await?.into_iter().find(|k| k.connection.server.fhir_base == smart.fhir_base);
+    let kept = match before {
+        Some(old) => {
+            let mut again = ProviderConnection::from_session(
+                &smart_session,
+                old.connection.id.clone(),
+                &old.connection.connected_at,
+            );
+            (again.cursor, again.synced_at) = (old.connection.cursor.clone(), old.connection.synced_at.clone());
+            let token = again.refresh_token.clone();
+            connection::keep(session, &again, Some(old.revision), |c| {
+                c.refresh_token = token.clone();
+                c.status = "ok".into();
+            })
+            .await?
+        }
+        None => {
+            let fresh = ProviderConnection::from_session(&smart_session, connection::new_id()?, &now());
+            connection::keep(session, &fresh, None, |_| {}).await?
+        }
+    };
+    // What she has from this provider already is left out, or becomes a new version if it changed.
+    let (mine, known) = records_from(session, &smart.fhir_base).await?;
+    let since = kept.connection.cursor.clone().filter(|_| !known.is_empty());
+    let pulled = pull_with_progress(smart_session, since.as_deref(), &known, &kept.connection.host()).await?;
     let kept = keep_rotated(session, kept, &pulled).await?;
     let counts = counts(&pulled, args.default_category);
     if !json {
         eprintln!("{}", what_came(&kept.connection.host(), &counts, &pulled));
     }
-    if !args.yes {
+    if !args.yes && !pulled.resources.is_empty() {
         if !std::io::stdin().is_terminal() {
             bail!(
                 "nothing stored: pass --yes to store what came without being asked (the connection is kept; `medkey connect sync` brings it all)"
@@ -152,7 +175,7 @@ async fn add(session: &Session, args: AddArgs, json: bool) -> anyhow::Result<()>
             return Ok(());
         }
     }
-    let outcome = store(session, &pulled, &HashMap::new(), args.default_category).await?;
+    let outcome = store(session, &pulled, &mine, args.default_category).await?;
     let kept = moved_on(session, kept, &pulled).await?;
     report(&kept.connection, &outcome, &pulled, json)
 }

@@ -129,11 +129,19 @@ describe.sequential('medkey connect', () => {
     expect([again.added, again.updated]).toEqual([0, 0]);
   }, 120_000);
 
-  it('says "reconnect" when the provider refuses the refresh token, and removes the connection', async () => {
+  it('says "reconnect" when the provider refuses the refresh token, signs in again, and removes the connection', async () => {
     sandbox.expireRefreshTokens();
     await expect(cli(['sync'])).rejects.toThrow(/no longer accepts Medkey's sign-in; reconnect/);
     const listed = JSON.parse(await cli(['list', '--json'])) as { id: string; needs_reconnect: boolean }[];
     expect(listed[0]!.needs_reconnect).toBe(true);
+    // Signing in again keeps the same connection and what it knew: nothing is stored twice.
+    const again = await cliConnectAdd(stack, sandbox.fhirBase, CLI_CLIENT_ID, async (url) => {
+      await sandboxSignIn(browser, url, '355');
+    });
+    const back = JSON.parse(again.out) as { connection: string; added: number; updated: number };
+    expect([back.connection, back.added, back.updated]).toEqual([listed[0]!.id, 0, 0]);
+    const reconnected = JSON.parse(await cli(['list', '--json'])) as { needs_reconnect: boolean }[];
+    expect(reconnected.map((c) => c.needs_reconnect)).toEqual([false]);
     const removed = JSON.parse(await cli(['remove', listed[0]!.id.slice(0, 8), '--json'])) as { removed: string };
     expect(removed.removed).toBe(listed[0]!.id);
     expect(JSON.parse(await cli(['list', '--json']))).toEqual([]);

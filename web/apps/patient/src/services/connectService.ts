@@ -235,10 +235,14 @@ export class ConnectService {
     this.ctx.set({ notice: undefined, pullFailures: [] });
     const item = this.ctx.state.connections.find((c) => c.id === id);
     if (!item?.connection) return;
-    const connection = item.connection;
-    const pulled = await this.ctx.run(`Asking ${hostOf(connection)} what is new…`, async () => {
+    const pulled = await this.ctx.run(`Asking ${hostOf(item.connection)} what is new…`, async () => {
       try {
-        return await this.pull(connection, item.revision, sessionOf(connection));
+        // The newest copy: another device may have synced since, and the provider rotated the token.
+        const connections = await this.readConnections();
+        this.ctx.set({ connections });
+        const newest = connections.find((c) => c.id === id);
+        if (!newest?.connection) throw new Error('This connection was removed on another device.');
+        return await this.pull(newest.connection, newest.revision, sessionOf(newest.connection));
       } finally {
         this.ctx.set({ busy: undefined });
       }
