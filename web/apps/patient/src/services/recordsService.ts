@@ -40,7 +40,7 @@ import { plan, type PlannedRecord } from './importFile.ts';
 import { planInWorker } from './planInWorker.ts';
 import { keepIn, markStored } from './planChecks.ts';
 import { saveFile } from './saveFile.ts';
-import { storeInBatches, storeUpdates, wrapForProviders } from './storeRecords.ts';
+import { storeInBatches, storeUpdates, withPulledOrigin, wrapForProviders } from './storeRecords.ts';
 import { NO_FILTER, attachedFile, newestFirst, readTogether, type RecordFilter, type RecordItem } from './timeline.ts';
 import type { Hex } from 'viem';
 
@@ -318,6 +318,7 @@ export class RecordsService {
           category: item.category!,
           readers: [owner],
         });
+        await withPulledOrigin(sealed, item, originKey(this.ctx.keys().secret));
         const created = await vault.createRecord(sealed.body);
         await wrapForProviders({ vault, providerKey }, created, sealed);
         await this.uploadAttachment(created.record.record_id, sealed, item.attachment!.file, item.attachment!.title);

@@ -40,6 +40,14 @@ export interface StoreTarget {
   originKey?: Uint8Array;
 }
 
+/** Where a pulled record came from, sealed into its create body for her alone (the next sync knows it again). */
+export async function withPulledOrigin(seal: Sealed, item: PlannedRecord, originKey: Uint8Array | undefined) {
+  if (!item.pulledFrom || !originKey) return;
+  seal.body.origin = base64.encode(
+    await sealOrigin(originKey, seal.binding.recordId, seal.binding.owner, { bundles: [], source: item.pulledFrom }),
+  );
+}
+
 /** Wraps a record just stored for the providers the vault says still need its key (keys read from the chain). */
 export async function wrapForProviders(
   target: Pick<StoreTarget, 'vault' | 'providerKey'>,
@@ -123,15 +131,7 @@ export async function storeInBatches(items: readonly PlannedRecord[], target: St
           readers: await readersFor(item),
         }),
       );
-      const seal = sealed[sealed.length - 1]!;
-      // Where a pulled record came from goes with it, sealed for her alone (next sync knows it again).
-      if (item.pulledFrom && target.originKey)
-        seal.body.origin = base64.encode(
-          await sealOrigin(target.originKey, seal.binding.recordId, target.owner.address, {
-            bundles: [],
-            source: item.pulledFrom,
-          }),
-        );
+      await withPulledOrigin(sealed[sealed.length - 1]!, item, target.originKey);
     }
     try {
       let created: Schemas['RecordsCreated'];
