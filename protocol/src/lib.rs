@@ -3,6 +3,7 @@
 //! and the per-network deployment files in `deployments/`.
 
 pub mod account_key;
+pub mod account_secret;
 pub mod api;
 pub mod audit;
 pub mod bindings;

@@ -14,6 +14,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolStruct;
 use ed25519_dalek::SigningKey;
 use medkey_protocol::RecordId;
+use medkey_protocol::account_secret::AccountSecret;
 use medkey_protocol::audit::{AuditEntry, Root, SignedTreeHead, Tree};
 use medkey_protocol::eip712::{self, Grant};
 use medkey_protocol::envelope::connection::ConnectionKey;
@@ -162,6 +163,7 @@ fn build() -> Value {
             "nonce": hex(origin_nonce),
             "sealed": hex(&sealed_origin),
         },
+        "account_secret": account_secret_vector(),
         "connection": {
             "owner_secret": hex(recipient.to_bytes()),
             "owner": owner.address().to_checksum(None),
@@ -169,6 +171,26 @@ fn build() -> Value {
             "nonce": hex(connection_nonce),
             "sealed": hex(&sealed_connection),
         },
+    })
+}
+
+/// A passkey account's secret and what derives from it: the Ethereum account and the X25519
+/// encryption key at epochs 0 and 1 (docs/envelope.md, "Account secret").
+fn account_secret_vector() -> Value {
+    let bytes: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(7).wrapping_add(3));
+    let secret = AccountSecret::from_bytes(bytes);
+    let epochs: Vec<Value> = [0u32, 1]
+        .into_iter()
+        .map(|epoch| {
+            let key = secret.encryption_secret(epoch);
+            json!({"epoch": epoch, "x25519_secret": hex(key.to_bytes()), "x25519_public": hex(key.public_key().0)})
+        })
+        .collect();
+    json!({
+        "secret": hex(bytes),
+        "private_key": hex(secret.ethereum_signer().to_bytes()),
+        "address": secret.address().to_checksum(None),
+        "epochs": epochs,
     })
 }
 

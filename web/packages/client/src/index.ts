@@ -10,6 +10,7 @@ export * from './envelope/stream.ts';
 export * from './envelope/origin.ts';
 export * from './wallet.ts';
 export * from './walletKey.ts';
+export * from './accountSecret.ts';
 export * from './session.ts';
 export * from './api/client.ts';
 export * from './chain/registry.ts';

@@ -24,6 +24,9 @@ import {
   openOrigin,
   openRecord,
   originKey,
+  accountEncryptionKey,
+  accountOf,
+  accountPrivateKey,
   connectionKey,
   openConnection,
   sealConnection,
@@ -239,6 +242,18 @@ describe('this library', () => {
     // Rust's JSON is the same text JSON.stringify writes for the same object: the bytes match.
     expect(bytesToHex(await sealOrigin(key, v.record_id, v.owner, opened, b(v.nonce)))).toBe(v.sealed);
     await expect(openOrigin(key, v.record_id, account0, b(v.sealed))).rejects.toThrow();
+  });
+
+  it('derive a passkey account and its encryption key per epoch from an account secret, as Rust does', async () => {
+    const v = rust.account_secret;
+    const secret = b(v.secret);
+    expect(accountPrivateKey(secret)).toBe(v.private_key);
+    expect(accountOf(secret).address).toBe(v.address);
+    for (const epoch of v.epochs as { epoch: number; x25519_secret: string; x25519_public: string }[]) {
+      const key = await accountEncryptionKey(secret, epoch.epoch);
+      expect([bytesToHex(key.secret), bytesToHex(key.publicKey)]).toEqual([epoch.x25519_secret, epoch.x25519_public]);
+    }
+    expect(v.epochs[0].x25519_public).not.toBe(v.epochs[1].x25519_public);
   });
 
   it('open a sealed provider connection and seal it again to the same bytes', async () => {
