@@ -11,6 +11,7 @@ export * from './envelope/origin.ts';
 export * from './wallet.ts';
 export * from './walletKey.ts';
 export * from './accountSecret.ts';
+export * from './accountSecretWrap.ts';
 export * from './session.ts';
 export * from './api/client.ts';
 export * from './chain/registry.ts';
