@@ -14,7 +14,10 @@ use alloy::primitives::Address;
 use alloy::transports::http::reqwest::Method;
 use anyhow::{Context, bail};
 use base64::Engine;
-use medkey_protocol::api::{GrantListing, GrantState, GrantView, KeysBody, RecordCreated, RecordView};
+use medkey_protocol::api::{
+    GrantListing, GrantState, GrantView, KeysBody, RecordContent, RecordContents, RecordCreated, RecordIdsBody,
+    RecordView,
+};
 use medkey_protocol::envelope::origin::MAX_SEALED_BYTES;
 use medkey_protocol::envelope::{EncryptionPublicKey, RecordBinding, stream};
 use medkey_protocol::{Category, fhir, fhir_category};
@@ -161,6 +164,18 @@ pub async fn store_version(session: &Session, view: &RecordView, entry: FileEntr
         attach_file(session, &sealed, file).await?;
     }
     Ok(stored)
+}
+
+/// Each of the caller's live records with its sealed content, fetched 500 to a request.
+pub async fn each_content(session: &Session, mut visit: impl FnMut(RecordContent)) -> anyhow::Result<()> {
+    let list: Vec<RecordView> = session.get_as("/v1/records").await?;
+    let ids: Vec<String> = list.iter().filter(|r| !r.erased).map(id_of).collect();
+    for chunk in ids.chunks(500) {
+        let body = RecordIdsBody { record_ids: chunk.to_vec() };
+        let contents: RecordContents = session.call(Method::POST, "/v1/records/contents", &body).await?;
+        contents.records.into_iter().for_each(&mut visit);
+    }
+    Ok(())
 }
 
 /// The record's origin sealed, within what a vault keeps ([`MAX_SEALED_BYTES`]). A Bundle whose

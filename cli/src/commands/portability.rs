@@ -329,22 +329,17 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
 
 /// The keys ([`record_key`]) of every record the account has (decrypted here, 500 at a time).
 async fn stored_contents(session: &Session) -> anyhow::Result<HashSet<[u8; 32]>> {
-    let list: Vec<RecordView> = session.get_as("/v1/records").await?;
-    let ids: Vec<String> = list.iter().filter(|r| !r.erased).map(record_store::id_of).collect();
-    let mut keys = HashSet::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let body = RecordIdsBody { record_ids: chunk.to_vec() };
-        let contents: RecordContents = session.call(Method::POST, "/v1/records/contents", &body).await?;
-        for content in &contents.records {
-            // A record that does not open cannot be compared; the import does not depend on it.
-            if let Ok((_, _, plaintext)) = sealing::open(content, &session.wallet.encryption)
-                && let Ok(parsed) = serde_json::from_slice::<serde_json::Value>(&plaintext)
-            {
-                let origin = sealing::open_origin(content, &session.wallet.encryption).ok().flatten();
-                keys.insert(record_key(&parsed, origin.as_ref()));
-            }
+    let mut keys = HashSet::new();
+    record_store::each_content(session, |content| {
+        // A record that does not open cannot be compared; the import does not depend on it.
+        if let Ok((_, _, plaintext)) = sealing::open(&content, &session.wallet.encryption)
+            && let Ok(parsed) = serde_json::from_slice::<serde_json::Value>(&plaintext)
+        {
+            let origin = sealing::open_origin(&content, &session.wallet.encryption).ok().flatten();
+            keys.insert(record_key(&parsed, origin.as_ref()));
         }
-    }
+    })
+    .await?;
     Ok(keys)
 }
 

@@ -7,11 +7,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
 
-use alloy::transports::http::reqwest::Method;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use medkey_protocol::Category;
-use medkey_protocol::api::{RecordContent, RecordContents, RecordIdsBody, RecordView};
+use medkey_protocol::api::{RecordContent, RecordView};
 use medkey_protocol::envelope::origin::RecordOrigin;
 use serde_json::{Value, json};
 
@@ -103,7 +102,7 @@ pub async fn run(args: ConnectionsArgs) -> anyhow::Result<()> {
 }
 
 fn now() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).expect("formats")
+    crate::dates::rfc3339_ms(crate::dates::now_ms())
 }
 
 async fn add(session: &Session, args: AddArgs, json: bool) -> anyhow::Result<()> {
@@ -332,27 +331,19 @@ async fn records_from(
     session: &Session,
     server: &str,
 ) -> anyhow::Result<(HashMap<String, RecordView>, HashMap<String, String>)> {
-    let list: Vec<RecordView> = session.get_as("/v1/records").await?;
-    let ids: Vec<String> = list.iter().filter(|r| !r.erased).map(record_store::id_of).collect();
     let (mut views, mut hashes) = (HashMap::new(), HashMap::new());
-    for chunk in ids.chunks(500) {
-        let body = RecordIdsBody { record_ids: chunk.to_vec() };
-        let contents: RecordContents = session.call(Method::POST, "/v1/records/contents", &body).await?;
-        for content in contents.records {
-            let Some(source) = source_of(&content, session) else { continue };
-            if source["server"] != server {
-                continue;
-            }
-            let (Some(kind), Some(id), Some(sha)) =
-                (source["resourceType"].as_str(), source["id"].as_str(), source["sha256"].as_str())
-            else {
-                continue;
-            };
-            let key = format!("{kind}/{id}");
-            hashes.insert(key.clone(), sha.to_owned());
-            views.insert(key, content.record);
-        }
-    }
+    record_store::each_content(session, |content| {
+        let Some(source) = source_of(&content, session).filter(|s| s["server"] == server) else { return };
+        let (Some(kind), Some(id), Some(sha)) =
+            (source["resourceType"].as_str(), source["id"].as_str(), source["sha256"].as_str())
+        else {
+            return;
+        };
+        let key = format!("{kind}/{id}");
+        hashes.insert(key.clone(), sha.to_owned());
+        views.insert(key, content.record);
+    })
+    .await?;
     Ok((views, hashes))
 }
 
@@ -381,7 +372,7 @@ async fn list(session: &Session, json: bool) -> anyhow::Result<()> {
                     "provider": k.connection.server.fhir_base,
                     "connected_at": k.connection.connected_at,
                     "synced_at": k.connection.synced_at,
-                    "needs_reconnect": k.connection.status == "reconnect" || k.connection.refresh_token.is_none(),
+                    "needs_reconnect": k.connection.needs_reconnect(),
                 })
             })
             .collect();
@@ -392,7 +383,7 @@ async fn list(session: &Session, json: bool) -> anyhow::Result<()> {
         println!("No providers connected. `medkey connect add <FHIR base URL>` connects one.");
     }
     for k in &kept {
-        let state = if k.connection.status == "reconnect" || k.connection.refresh_token.is_none() {
+        let state = if k.connection.needs_reconnect() {
             format!("reconnect needed: medkey connect add {}", k.connection.server.fhir_base)
         } else {
             match &k.connection.synced_at {

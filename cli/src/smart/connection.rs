@@ -70,6 +70,11 @@ impl ProviderConnection {
         }
     }
 
+    /// The provider refused the refresh token (or there is none): she must sign in again.
+    pub fn needs_reconnect(&self) -> bool {
+        self.status == "reconnect" || self.refresh_token.is_none()
+    }
+
     pub fn host(&self) -> String {
         url::Url::parse(&self.server.fhir_base)
             .ok()

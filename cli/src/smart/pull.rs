@@ -143,7 +143,7 @@ pub async fn pull(
         cursor: since.map(str::to_owned),
         unchanged: 0,
         failures: Vec::new(),
-        retrieved_at: chrono_now(),
+        retrieved_at: crate::dates::rfc3339_ms(crate::dates::now_ms()),
     };
     progress("your details", 0);
     let patient_url = format!("{base}/Patient/{}", urlencoding(&pull.session.patient));
@@ -341,10 +341,6 @@ fn newer(a: &str, b: &str) -> bool {
 fn parse_instant(text: &str) -> Option<i128> {
     let parsed = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
     Some(parsed.unix_timestamp_nanos())
-}
-
-fn chrono_now() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).expect("formats")
 }
 
 fn urlencoding(text: &str) -> String {

@@ -4,10 +4,9 @@
 // sees what came before anything is stored, and her timeline then holds her provider's records.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VaultClient, VaultSession, Wallet, deriveEncryptionKey, openOrigin, originKey } from '@medkey/client';
-import { chromiumLaunchOptions, phoneProblems, startDevStack, testWallet, type DevStack } from '@medkey/client/testing';
+import { openOrigin, originKey } from '@medkey/client';
+import { chromiumLaunchOptions, phoneProblems, signedInAs, startDevStack, type DevStack } from '@medkey/client/testing';
 import { base64 } from '@scure/base';
-import { privateKeyToAccount } from 'viem/accounts';
 import { startSandbox, type Sandbox } from '@medkey/smart-sandbox';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,13 +34,10 @@ beforeAll(async () => {
   await page.getByRole('heading', { name: 'Your records' }).waitFor();
 }, 120_000);
 
-/** Her own view of the vault, from Node: signed in with her wallet, her origin key derived. */
+/** Her own view of the vault, from Node, with her origin key. */
 async function herVault() {
-  const account = privateKeyToAccount(stack.keys.patient);
-  const wallet = await Wallet.connect(testWallet(account, { rpcUrl: stack.rpcUrl, chainId: stack.chainId }));
-  const vault = new VaultClient(stack.vaultUrl);
-  await VaultSession.signIn(vault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
-  return { vault, key: originKey((await deriveEncryptionKey(wallet)).secret), address: account.address };
+  const her = await signedInAs(stack, stack.keys.patient);
+  return { ...her, key: originKey(her.keys.secret) };
 }
 
 afterAll(async () => {

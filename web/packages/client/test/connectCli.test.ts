@@ -6,23 +6,13 @@
 import { CLI_CLIENT_ID, startSandbox, type Sandbox } from '@medkey/smart-sandbox';
 import { base64 } from '@scure/base';
 import { chromium, type Browser } from 'playwright-core';
-import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex } from 'viem';
-import {
-  VaultClient,
-  VaultSession,
-  Wallet,
-  connectionKey,
-  deriveEncryptionKey,
-  openConnection,
-  openOrigin,
-  originKey,
-} from '../src/index.ts';
+import { connectionKey, openConnection, openOrigin, originKey } from '../src/index.ts';
 import { chromiumLaunchOptions } from './browser.ts';
 import { cliConnectAdd, sandboxSignIn } from './cliConnectAdd.ts';
 import { medkeyCli, startDevStack, type DevStack } from './devStack.ts';
-import { testWallet } from './testWallet.ts';
+import { signedInAs } from './signedInAs.ts';
 
 let sandbox: Sandbox;
 let stack: DevStack;
@@ -40,17 +30,10 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
-async function herWallet() {
-  const account = privateKeyToAccount(stack.keys.patient);
-  return Wallet.connect(testWallet(account, { rpcUrl: stack.rpcUrl, chainId: stack.chainId }));
-}
-
+/** Her own view of the vault, from Node, with her origin key. */
 async function herVault() {
-  const account = privateKeyToAccount(stack.keys.patient);
-  const wallet = await herWallet();
-  const vault = new VaultClient(stack.vaultUrl);
-  await VaultSession.signIn(vault, wallet, { chainId: stack.chainId, domain: stack.siweDomain });
-  return { vault, key: originKey((await deriveEncryptionKey(wallet)).secret), address: account.address };
+  const her = await signedInAs(stack, stack.keys.patient);
+  return { ...her, key: originKey(her.keys.secret) };
 }
 
 const cli = (args: string[]) => medkeyCli(stack, stack.keys.patient, ['connect', ...args]);
@@ -68,7 +51,7 @@ describe.sequential('medkey connect', () => {
     expect(err).toContain('conditions');
     expect(sandbox.files.withAuthorization, 'her token never goes to another host').toEqual([]);
 
-    const { vault, key, address } = await herVault();
+    const { vault, key, address, keys } = await herVault();
     const views = await vault.listRecords();
     expect(views).toHaveLength(result.added);
     const { records } = await vault.fetchRecords(views.slice(0, 20).map((v) => v.record_id));
@@ -79,9 +62,8 @@ describe.sequential('medkey connect', () => {
     }
     // The app opens the CLI's sealed connection (any of her devices syncs it), and both clients
     // hash a resource the same way (the app would otherwise store it again as a new version).
-    const secret = (await deriveEncryptionKey(await herWallet())).secret;
     const [kept] = (await vault.connections()).connections;
-    const connection = await openConnection(connectionKey(secret), address, kept!.id, base64.decode(kept!.sealed));
+    const connection = await openConnection(connectionKey(keys.secret), address, kept!.id, base64.decode(kept!.sealed));
     expect([connection.server.fhirBase, connection.patient, connection.status]).toEqual([
       sandbox.fhirBase,
       '355',
